@@ -1,0 +1,126 @@
+// Composes the feature modules' hooks into the one hook set OpenCode sees. Every call is isolated: an
+// exception or a hang inside a feature is logged, shown once, and OpenCode carries on as if the hook were absent.
+import type { Hooks } from "@opencode-ai/plugin";
+import { errorText, type Reporter } from "./report.ts";
+
+export interface FeatureHooks {
+  name: string;
+  hooks: Hooks;
+}
+
+/** Throw this from tool.execute.before to refuse a tool call on purpose: it passes through the isolation. */
+export class RefuseToolCall extends Error {
+  override name = "RefuseToolCall";
+}
+
+/** Throw this from a tool's execute for bad input: the model sees the message, nothing is reported as a fault. */
+export class ToolInputError extends Error {
+  override name = "ToolInputError";
+}
+
+export interface ComposeOptions {
+  reporter: Reporter;
+  timeoutMs: number;
+  /** Called once per hook name the first time OpenCode invokes it (the doctor's proof that hooks fire). */
+  onFirstCall?: (hook: string) => void;
+}
+
+type AnyHandler = (input: unknown, output?: unknown) => Promise<void>;
+const NON_HANDLER_KEYS = new Set(["tool", "auth", "provider", "dispose"]);
+
+export function composeHooks(features: FeatureHooks[], options: ComposeOptions): Hooks {
+  const composed: Record<string, unknown> = {};
+  const called = new Set<string>();
+  const markCalled = (hook: string) => {
+    if (called.has(hook) || !options.onFirstCall) return;
+    called.add(hook);
+    safely(() => options.onFirstCall!(hook));
+  };
+
+  for (const hookName of handlerNames(features)) {
+    const handlers = features.flatMap((feature) => {
+      const handler = (feature.hooks as Record<string, unknown>)[hookName];
+      return typeof handler === "function" ? [{ feature: feature.name, handler: handler as AnyHandler }] : [];
+    });
+    composed[hookName] = async (input: unknown, output?: unknown) => {
+      markCalled(hookName);
+      for (const { feature, handler } of handlers) {
+        await runIsolated(`${feature}:${hookName}`, () => handler(input, output), options);
+      }
+    };
+  }
+
+  const tools = composeTools(features, options, markCalled);
+  if (Object.keys(tools).length > 0) composed.tool = tools;
+  composed.dispose = async () => {
+    for (const feature of features) {
+      if (feature.hooks.dispose) await runIsolated(`${feature.name}:dispose`, () => feature.hooks.dispose!(), options);
+    }
+  };
+  return composed as Hooks;
+}
+
+function handlerNames(features: FeatureHooks[]): string[] {
+  const names = new Set<string>();
+  for (const feature of features) {
+    for (const [key, value] of Object.entries(feature.hooks)) {
+      if (!NON_HANDLER_KEYS.has(key) && typeof value === "function") names.add(key);
+    }
+  }
+  return [...names];
+}
+
+function composeTools(features: FeatureHooks[], options: ComposeOptions, markCalled: (hook: string) => void) {
+  const tools: NonNullable<Hooks["tool"]> = {};
+  for (const feature of features) {
+    for (const [name, definition] of Object.entries(feature.hooks.tool ?? {})) {
+      if (tools[name]) {
+        options.reporter.problem(`tool-clash:${name}`, `two features define the tool ${name}; keeping the first`);
+        continue;
+      }
+      const execute = definition.execute.bind(definition);
+      tools[name] = {
+        ...definition,
+        execute: async (args, context) => {
+          markCalled(`tool:${name}`);
+          try {
+            return await execute(args, context);
+          } catch (error) {
+            if (error instanceof ToolInputError) throw error;
+            options.reporter.problem(`${feature.name}:tool:${name}`, `tool ${name} failed: ${errorText(error)}`);
+            throw new Error(`${name} failed inside opencode-continuum: ${errorText(error)}`);
+          }
+        },
+      };
+    }
+  }
+  return tools;
+}
+
+/** Runs one feature's handler; swallows (after reporting) everything but an intentional tool refusal. */
+export async function runIsolated(key: string, run: () => Promise<unknown> | unknown, options: ComposeOptions): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
+    (timer as { unref?: () => void }).unref?.();
+  });
+  try {
+    const outcome = await Promise.race([Promise.resolve().then(run), timeout]);
+    if (outcome === "timeout") {
+      options.reporter.problem(`${key}:timeout`, `${key} took longer than ${options.timeoutMs} ms; the session continues without it`);
+    }
+  } catch (error) {
+    if (error instanceof RefuseToolCall) throw error;
+    options.reporter.problem(key, `${key} failed: ${errorText(error)}`, { stack: error instanceof Error ? error.stack : undefined });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    /* diagnostics must never fail a hook */
+  }
+}
