@@ -1,0 +1,47 @@
+// Shared helpers of the tasks and checkpoint end-to-end tests. Installs the pack the way install.sh does (a
+// one-line plugin shim in the project's .opencode/plugins/) until test/harness/install.ts is available.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import type { Served } from "../harness/opencode.ts";
+
+export async function installPackForTest(env: IsolatedEnv): Promise<void> {
+  const harness = join(REPO_ROOT, "test", "harness", "install.ts");
+  if (existsSync(harness)) {
+    const mod = (await import(harness)) as { installPack?: (env: IsolatedEnv, options?: { scope?: string }) => unknown };
+    if (mod.installPack) {
+      await mod.installPack(env, { scope: "project" });
+      return;
+    }
+  }
+  const dir = join(env.projectDir, ".opencode", "plugins");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "continuum.ts"), `export { default } from ${JSON.stringify(join(REPO_ROOT, "plugins", "continuum.ts"))};\n`);
+}
+
+/** OpenCode's own session DB on disk, so a restarted `opencode serve` still knows the session. */
+export const persistentDb = (env: IsolatedEnv) => ({ OPENCODE_DB: join(env.root, "opencode.db") });
+
+export async function createSession(served: Served): Promise<string> {
+  const created = await served.client.session.create({ body: {} });
+  if (!created.data) throw new Error(`session.create failed: ${JSON.stringify(created.error)}`);
+  return created.data.id;
+}
+
+export async function send(served: Served, sessionId: string, text: string): Promise<void> {
+  const sent = await served.client.session.promptAsync({ path: { id: sessionId }, body: { parts: [{ type: "text", text }] } });
+  if (sent.error) throw new Error(`promptAsync failed: ${JSON.stringify(sent.error)}`);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until fn() is truthy, polling; throws with the description on timeout. */
+export async function until<T>(fn: () => T | undefined | false, timeoutMs: number, description: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    await sleep(50);
+  }
+}

@@ -1,0 +1,72 @@
+// The task tree in real OpenCode: the `tasks` tool, the task gate's pushes (capped, user wins, abort wins),
+// and the tree surviving a restart of `opencode serve`.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startScriptedModel, type ScriptedReply } from "../harness/scripted-model.ts";
+import { createIsolatedEnv } from "../harness/env.ts";
+import { opencodeServe, type Served } from "../harness/opencode.ts";
+import { createSession, installPackForTest, persistentDb, send, sleep, until } from "./checkpoint-support.ts";
+import { GATE_MARKER } from "../../plugins/tasks/gate.ts";
+
+const call = (args: Record<string, unknown>): ScriptedReply => ({ toolCalls: [{ name: "tasks", args }] });
+
+test("tasks tool, gate pushes capped at maxGatePushes, abort wins, tree survives a restart", { timeout: 120000 }, async () => {
+  const model = await startScriptedModel({
+    main: [
+      call({ action: "create", title: "Write the parser" }),
+      call({ action: "start", id: "T1" }),
+      { text: "Stopping for now." },
+      { text: "Still thinking (push 1)." },
+      { text: "Still thinking (push 2)." },
+      call({ action: "done", id: "T1", note: "parser written" }),
+      { text: "All done." },
+      call({ action: "create", title: "Second job" }),
+      { text: "slow answer", delayMs: 4000 },
+    ],
+    exhausted: { text: "ok" },
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { maxGatePushes: 2 } } });
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    const session = await createSession(served);
+    const pushes = () => model.lane("main").filter((r) => r.lastUserText.startsWith(GATE_MARKER));
+
+    await send(served, session, "Plan the parser work with the task tool and start it.");
+    await served.waitForIdle(session, 3, 60000);
+    assert.equal(pushes().length, 2, "two pushes, then the cap holds");
+    assert.match(pushes()[0]!.lastUserText, /T1 Write the parser \(in_progress\)/);
+    await sleep(800);
+    assert.equal(pushes().length, 2, "no third push after the cap");
+
+    await send(served, session, "Finish T1 please.");
+    await served.waitForIdle(session, 4, 30000);
+    await sleep(800);
+    assert.equal(pushes().length, 2, "no push when every task is settled");
+
+    await send(served, session, "Start a second job.");
+    await until(() => model.lane("main").some((r) => r.reply !== "unscripted" && typeof r.reply === "object" && r.reply.delayMs), 30000, "slow reply");
+    await served.client.session.abort({ path: { id: session } });
+    await served.waitForIdle(session, 5, 30000);
+    await sleep(1200);
+    assert.equal(pushes().length, 2, "an abort always wins over the gate");
+    await served.stop();
+    served = undefined;
+
+    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    model.push("main", call({ action: "list" }), { text: "listed" });
+    const before = model.requests.length;
+    await send(served, session, "Show me the task list.");
+    const listed = await until(
+      () => model.requests.slice(before).find((r) => r.lane === "main" && r.raw.includes("T1 Write the parser (done)")),
+      30000,
+      "a request holding the listed tree",
+    );
+    assert.match(listed.raw, /T2 Second job \(open\)/);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
