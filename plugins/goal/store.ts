@@ -1,0 +1,207 @@
+// Goals in the pack's SQLite file: one current goal per session (older ones kept as history), the loop state
+// the state machine needs after a restart, and every judge verdict with the tokens the judge spent.
+import { z } from "zod";
+import type { Database } from "../core/storage/database.ts";
+import { migrate, type Migration } from "../core/storage/migrations.ts";
+import { FINAL_STATUSES, type GoalState, type GoalStatus } from "./state-machine.ts";
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: "goals and judge verdicts",
+    sql: `
+      CREATE TABLE goals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        condition TEXT NOT NULL,
+        status TEXT NOT NULL,
+        state_json TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX goals_by_session ON goals (session_id, id);
+      CREATE INDEX goals_by_status ON goals (project_id, status);
+      CREATE TABLE goal_verdicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        goal_id INTEGER NOT NULL REFERENCES goals(id),
+        at TEXT NOT NULL,
+        run INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        evidence_json TEXT NOT NULL,
+        missing_json TEXT NOT NULL,
+        judge_session_id TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX goal_verdicts_by_goal ON goal_verdicts (goal_id, id);
+    `,
+  },
+];
+
+const statusSchema = z.enum(["active", "judging", "paused", ...FINAL_STATUSES]);
+const stateSchema = z.object({
+  condition: z.string(),
+  status: statusSchema,
+  continuations: z.number().int().min(0),
+  rounds: z.number().int().min(0),
+  judgeRun: z.number().int().min(0),
+  judgeFailures: z.number().int().min(0),
+  deferrals: z.number().int().min(0),
+  lastMissing: z.array(z.string()).nullable(),
+  noProgressRounds: z.number().int().min(0),
+  roundFingerprint: z.string().nullable(),
+  pendingFingerprint: z.string().nullable(),
+  note: z.string(),
+  evidence: z.array(z.string()),
+});
+
+export type VerdictOutcome = "met" | "not met" | "impossible" | "judge failed";
+
+export interface JudgeTokens {
+  input: number;
+  output: number;
+  total: number;
+}
+
+export interface VerdictRecord {
+  at: string;
+  run: number;
+  outcome: VerdictOutcome;
+  reason: string;
+  evidence: string[];
+  missing: string[];
+  judgeSessionId: string | null;
+  tokens: JudgeTokens;
+}
+
+export interface StoredGoal {
+  id: number;
+  sessionId: string;
+  projectId: string;
+  state: GoalState;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GoalStore {
+  /** The session's latest goal (any status), or undefined. */
+  current(sessionId: string): StoredGoal | undefined;
+  create(sessionId: string, projectId: string, state: GoalState): StoredGoal;
+  save(goalId: number, state: GoalState): void;
+  addVerdict(goalId: number, verdict: VerdictRecord): void;
+  verdicts(goalId: number): VerdictRecord[];
+  /** Goals of a project that have not ended (reloaded after a restart). */
+  unfinished(projectId: string): StoredGoal[];
+}
+
+interface GoalRow {
+  id: number;
+  session_id: string;
+  project_id: string;
+  condition: string;
+  status: string;
+  state_json: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface VerdictRow {
+  at: string;
+  run: number;
+  outcome: string;
+  reason: string;
+  evidence_json: string;
+  missing_json: string;
+  judge_session_id: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+}
+
+export function openGoalStore(db: Database, now: () => Date = () => new Date()): GoalStore {
+  migrate(db, "goal", MIGRATIONS);
+  const stamp = () => now().toISOString();
+  const toGoal = (row: GoalRow | undefined): StoredGoal | undefined => {
+    if (!row) return undefined;
+    return { id: row.id, sessionId: row.session_id, projectId: row.project_id, state: readState(row), createdAt: row.created_at, updatedAt: row.updated_at };
+  };
+  return {
+    current: (sessionId) => toGoal(db.prepare("SELECT * FROM goals WHERE session_id = ? ORDER BY id DESC LIMIT 1").get<GoalRow>(sessionId)),
+    create(sessionId, projectId, state) {
+      const at = stamp();
+      const result = db
+        .prepare("INSERT INTO goals (session_id, project_id, condition, status, state_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(sessionId, projectId, state.condition, state.status, JSON.stringify(state), at, at);
+      return { id: Number(result.lastInsertRowid), sessionId, projectId, state, createdAt: at, updatedAt: at };
+    },
+    save(goalId, state) {
+      db.prepare("UPDATE goals SET status = ?, state_json = ?, updated_at = ? WHERE id = ?").run(state.status, JSON.stringify(state), stamp(), goalId);
+    },
+    addVerdict(goalId, v) {
+      db.prepare(
+        `INSERT INTO goal_verdicts (goal_id, at, run, outcome, reason, evidence_json, missing_json, judge_session_id, input_tokens, output_tokens, total_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(goalId, v.at, v.run, v.outcome, v.reason, JSON.stringify(v.evidence), JSON.stringify(v.missing), v.judgeSessionId, v.tokens.input, v.tokens.output, v.tokens.total);
+    },
+    verdicts: (goalId) =>
+      db
+        .prepare("SELECT * FROM goal_verdicts WHERE goal_id = ? ORDER BY id")
+        .all<VerdictRow>(goalId)
+        .map((row) => ({
+          at: row.at,
+          run: row.run,
+          outcome: row.outcome as VerdictOutcome,
+          reason: row.reason,
+          evidence: jsonList(row.evidence_json),
+          missing: jsonList(row.missing_json),
+          judgeSessionId: row.judge_session_id,
+          tokens: { input: row.input_tokens, output: row.output_tokens, total: row.total_tokens },
+        })),
+    unfinished: (projectId) =>
+      db
+        .prepare(`SELECT * FROM goals WHERE project_id = ? AND status NOT IN (${FINAL_STATUSES.map(() => "?").join(", ")}) ORDER BY id`)
+        .all<GoalRow>(projectId, ...FINAL_STATUSES)
+        .flatMap((row) => toGoal(row) ?? []),
+  };
+}
+
+/** A damaged state row never takes the session down: the goal comes back paused with a note saying why. */
+function readState(row: GoalRow): GoalState {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(row.state_json);
+  } catch {
+    parsed = undefined;
+  }
+  const result = stateSchema.safeParse(parsed);
+  if (result.success) return result.data as GoalState;
+  const status = statusSchema.safeParse(row.status);
+  const keepFinal = status.success && (FINAL_STATUSES as readonly string[]).includes(status.data);
+  return {
+    condition: row.condition,
+    status: (keepFinal ? status.data : "paused") as GoalStatus,
+    continuations: 0,
+    rounds: 0,
+    judgeRun: 0,
+    judgeFailures: 0,
+    deferrals: 0,
+    lastMissing: null,
+    noProgressRounds: 0,
+    roundFingerprint: null,
+    pendingFingerprint: null,
+    note: "the stored loop state was unreadable; the goal was paused (use /goal resume)",
+    evidence: [],
+  };
+}
+
+function jsonList(text: string): string[] {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+  } catch {
+    return [];
+  }
+}
