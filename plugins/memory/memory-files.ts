@@ -1,0 +1,137 @@
+// Which markdown files make up the memory, and reading one of them defensively: a person may leave a
+// binary, a 50 MB log or invalid UTF-8 in the folder, and none of that may stop indexing of the rest.
+import { closeSync, openSync, readdirSync, readSync, statSync, type Stats } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+
+export type Scope = "global" | "project" | "session";
+
+export interface MemoryFile {
+  path: string;
+  scope: Scope;
+  /** "" for global, the project id, or the session id. */
+  scopeId: string;
+  /** "" for global files; the project the file belongs to otherwise. */
+  projectId: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface MemoryRoots {
+  globalDir: string;
+  projectDir: string;
+  sessionsDir: string;
+  projectId: string;
+}
+
+export const MAX_INDEXED_BYTES = 1024 * 1024;
+const MAX_SESSION_DEPTH = 3;
+
+/** Every memory markdown file under the roots, with one stat each. */
+export function listMemoryFiles(roots: MemoryRoots): MemoryFile[] {
+  const files: MemoryFile[] = [];
+  for (const path of markdownIn(roots.globalDir, 0)) pushFile(files, path, "global", "", "");
+  for (const path of markdownIn(roots.projectDir, 0)) pushFile(files, path, "project", roots.projectId, roots.projectId);
+  for (const session of subdirs(roots.sessionsDir)) {
+    for (const path of markdownIn(join(roots.sessionsDir, session), MAX_SESSION_DEPTH)) {
+      pushFile(files, path, "session", session, roots.projectId);
+    }
+  }
+  return files;
+}
+
+function pushFile(files: MemoryFile[], path: string, scope: Scope, scopeId: string, projectId: string): void {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    return;
+  }
+  if (!stats.isFile()) return;
+  files.push({ path, scope, scopeId, projectId, size: stats.size, mtimeMs: stats.mtimeMs });
+}
+
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !d.name.startsWith("."))
+      .map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/** *.md files (not hidden, not temp) in dir, descending `depth` more levels. */
+function markdownIn(dir: string, depth: number): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name.endsWith(".md")) out.push(path);
+    else if (entry.isDirectory() && depth > 0) out.push(...markdownIn(path, depth - 1));
+  }
+  return out;
+}
+
+export interface ReadResult {
+  text: string;
+  hash: string;
+  /** Why the file was indexed only in part, or not at all. */
+  note?: string;
+  indexable: boolean;
+}
+
+/** Reads at most MAX_INDEXED_BYTES; binary files are not indexed, invalid UTF-8 is replaced and noted. */
+export function readMemoryFile(path: string, size: number, cap = MAX_INDEXED_BYTES): ReadResult {
+  const bytes = readHead(path, Math.min(size, cap));
+  const hash = createHash("sha1").update(bytes).update(String(size)).digest("hex");
+  if (looksBinary(bytes)) return { text: "", hash, note: "binary file, not indexed", indexable: false };
+  const notes: string[] = [];
+  let text = decode(bytes, notes, size > cap);
+  if (size > cap) {
+    const lastNewline = text.lastIndexOf("\n");
+    if (lastNewline > 0) text = text.slice(0, lastNewline);
+    notes.push(`large file (${(size / 1024 / 1024).toFixed(1)} MB): only the first ${Math.round(cap / 1024)} KB are indexed`);
+  }
+  return { text, hash, note: notes.join("; ") || undefined, indexable: true };
+}
+
+function readHead(path: string, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(path, "r");
+  try {
+    let offset = 0;
+    while (offset < length) {
+      const read = readSync(fd, buffer, offset, length - offset, offset);
+      if (read === 0) break;
+      offset += read;
+    }
+    return buffer.subarray(0, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function looksBinary(bytes: Buffer): boolean {
+  const head = bytes.subarray(0, 8192);
+  if (head.includes(0)) return true;
+  let control = 0;
+  for (const byte of head) if (byte < 9 || (byte > 13 && byte < 32)) control++;
+  return head.length > 0 && control / head.length > 0.1;
+}
+
+function decode(bytes: Buffer, notes: string[], partial: boolean): string {
+  try {
+    // stream: a capped read may end inside a multi-byte character; that is not invalid UTF-8.
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: partial });
+  } catch {
+    notes.push("invalid UTF-8: bad bytes shown as U+FFFD");
+    return new TextDecoder("utf-8").decode(bytes);
+  }
+}

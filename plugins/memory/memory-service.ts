@@ -1,0 +1,263 @@
+// Memory operations shared by the OpenCode adapter and the CLI: reconcile, search, remember, forget.
+// Host-independent: the caller passes the database, the locations and the redactor.
+import { existsSync, readFileSync } from "node:fs";
+import { join, sep } from "node:path";
+import type { Database } from "../core/storage/database.ts";
+import { estimateTokens } from "../core/tokens.ts";
+import {
+  appendToSection,
+  formatBullet,
+  GLOBAL_SECTIONS,
+  memoryTemplate,
+  nearIdentical,
+  newEntryId,
+  parseEntries,
+  PROJECT_SECTIONS,
+  removeLines,
+  resolveSection,
+  sectionRange,
+  splitLines,
+  topicSlug,
+  type MemoryEntry,
+} from "./entries.ts";
+import {
+  blockCandidates,
+  findEntry,
+  migrateMemory,
+  reconcile,
+  recordUse,
+  searchEntries,
+  clearIndex,
+  type IndexedEntry,
+  type ReconcileStats,
+  type SearchOptions,
+  type SearchResult,
+  type SearchScope,
+} from "./index-store.ts";
+import { listMemoryFiles } from "./memory-files.ts";
+import type { MemoryLocations } from "./locations.ts";
+import { assertWritable, updateFile } from "./safe-write.ts";
+
+/** Thrown for input a caller (model, CLI user) can fix; the adapter turns it into a ToolInputError. */
+export class MemoryInputError extends Error {
+  override name = "MemoryInputError";
+}
+
+export interface MemoryServiceOptions {
+  db: Database;
+  locations: MemoryLocations;
+  projectId: string;
+  /** Folder holding the per-session folders (the parent of locations.sessionDir(id)). */
+  sessionsDir: string;
+  versionsKept: number;
+  sectionBudgetTokens: number;
+  redact: (text: string) => string;
+  now?: () => Date;
+}
+
+export interface RememberInput {
+  section: string;
+  text: string;
+  scope?: "project" | "global";
+  sessionId: string;
+}
+
+export interface RememberResult {
+  id: string;
+  file: string;
+  section: string;
+  duplicateOf?: string;
+  movedToTopic?: string;
+}
+
+export const MAX_ENTRY_CHARS = 2000;
+
+export class MemoryService {
+  readonly db: Database;
+  readonly locations: MemoryLocations;
+  readonly projectId: string;
+  private readonly options: MemoryServiceOptions;
+
+  constructor(options: MemoryServiceOptions) {
+    this.options = options;
+    this.db = options.db;
+    this.locations = options.locations;
+    this.projectId = options.projectId;
+    migrateMemory(options.db);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  /** Stats every memory file; re-parses only the ones whose size or mtime changed. */
+  reconcile(): ReconcileStats {
+    const roots = {
+      globalDir: this.locations.globalDir,
+      projectDir: this.locations.projectDir,
+      sessionsDir: this.options.sessionsDir,
+      projectId: this.projectId,
+    };
+    const prefixes = [roots.globalDir, roots.projectDir, roots.sessionsDir].map((p) => (p.endsWith(sep) ? p : p + sep));
+    return reconcile(this.db, listMemoryFiles(roots), prefixes);
+  }
+
+  /** Rebuilds the whole index from the files. */
+  reindex(): ReconcileStats {
+    clearIndex(this.db);
+    return this.reconcile();
+  }
+
+  /** `track: false` for internal ranking lookups that should not count as the entry being used. */
+  search(options: Omit<SearchOptions, "projectId"> & { sessionId?: string; track?: boolean }): SearchResult {
+    this.reconcile();
+    const result = searchEntries(this.db, { ...options, projectId: this.projectId });
+    if (options.track !== false) recordUse(this.db, result.hits.map((h) => h.entryId), this.now());
+    return result;
+  }
+
+  candidates(): IndexedEntry[] {
+    return blockCandidates(this.db, this.projectId);
+  }
+
+  find(id: string, scope: SearchScope = "all", sessionId?: string): IndexedEntry | undefined {
+    return findEntry(this.db, id, { scope, projectId: this.projectId, sessionId });
+  }
+
+  async remember(input: RememberInput): Promise<RememberResult> {
+    const scope = input.scope ?? "project";
+    const allowed = scope === "global" ? GLOBAL_SECTIONS : PROJECT_SECTIONS;
+    const section = resolveSection(input.section, allowed);
+    if (!section) {
+      throw new MemoryInputError(`unknown section "${input.section}" for ${scope} memory; use one of: ${allowed.join(", ")}`);
+    }
+    const text = this.options.redact(cleanEntryText(input.text));
+    if (!text) throw new MemoryInputError("text is empty: give the rule, decision or fact to remember");
+    if (text.length > MAX_ENTRY_CHARS) {
+      throw new MemoryInputError(`text is ${text.length} characters; an entry holds at most ${MAX_ENTRY_CHARS}. Split it or shorten it.`);
+    }
+    const file = scope === "global" ? this.locations.globalFile : this.locations.projectFile;
+    const id = newEntryId();
+    const tag = { id, date: this.now().toISOString().slice(0, 10), session: input.sessionId };
+    let duplicateOf: string | undefined;
+    const written = await updateFile(
+      file,
+      (current) => {
+        duplicateOf = findDuplicate(this.filesOfScope(scope, current), text);
+        if (duplicateOf) return undefined;
+        return appendToSection(current, section, formatBullet(text, tag), memoryTemplate(scope));
+      },
+      this.writeOptions(),
+    );
+    let movedToTopic: string | undefined;
+    if (written.changed) movedToTopic = await this.moveOverflow(file, section);
+    this.reconcile();
+    if (duplicateOf) return { id: duplicateOf, file, section, duplicateOf };
+    return { id, file, section, movedToTopic };
+  }
+
+  /** Removes one entry from its file (the previous version is kept). */
+  async forget(id: string): Promise<{ file: string; text: string }> {
+    this.reconcile();
+    const entry = this.find(id.trim());
+    if (!entry) throw new MemoryInputError(`no memory entry with id "${id}"; memory_search shows entry ids`);
+    assertWritable(entry.path, this.locations.writableRoots);
+    let removed: MemoryEntry | undefined;
+    await updateFile(
+      entry.path,
+      (current) => {
+        removed = parseEntries(current).find((e) => e.id === entry.entryId);
+        return removed ? removeLines(current, removed.lineStart, removed.lineEnd) : undefined;
+      },
+      this.writeOptions(),
+    );
+    this.reconcile();
+    if (!removed) throw new MemoryInputError(`entry "${id}" changed on disk before it could be removed; search again`);
+    return { file: entry.path, text: removed.text };
+  }
+
+  private writeOptions() {
+    return { roots: this.locations.writableRoots, versionsKept: this.options.versionsKept };
+  }
+
+  /** Texts of entries already stored for a scope: the file being written plus its topic files. */
+  private filesOfScope(scope: "project" | "global", currentMain: string): MemoryEntry[] {
+    const entries = parseEntries(currentMain);
+    if (scope === "global") return entries;
+    for (const topic of this.candidates().filter((c) => c.scope === "project" && c.path !== this.locations.projectFile)) {
+      entries.push({ id: topic.entryId, text: topic.text } as MemoryEntry);
+    }
+    return entries;
+  }
+
+  /**
+   * When a section of MEMORY.md outgrows its budget, its oldest entries move to memory-<topic>.md, so
+   * MEMORY.md stays small enough to read while nothing is dropped.
+   */
+  private async moveOverflow(file: string, section: string): Promise<string | undefined> {
+    const budget = this.options.sectionBudgetTokens;
+    const content = readFileSync(file, "utf8");
+    const range = sectionRange(content, section);
+    if (!range) return undefined;
+    const body = splitLines(content).slice(range.start, range.end).join("\n");
+    if (estimateTokens(body) <= budget) return undefined;
+    const entries = parseEntries(content).filter((e) => e.section === section && e.lineStart > range.start);
+    const moving: MemoryEntry[] = [];
+    let remaining = estimateTokens(body);
+    for (const entry of entries) {
+      if (remaining <= budget * 0.75 || moving.length >= entries.length - 1) break;
+      moving.push(entry);
+      remaining -= estimateTokens(entryLines(content, entry));
+    }
+    if (moving.length === 0) return undefined;
+    const topicFile = join(this.locations.projectDir, `memory-${topicSlug(section)}.md`);
+    const movedText = moving.map((e) => entryLines(content, e)).join("\n");
+    await updateFile(
+      topicFile,
+      (current) => {
+        const base = current.trim() ? current.replace(/\s*$/, "\n") : `# ${section}\n\n<!-- Older entries of the "${section}" section of MEMORY.md, moved here when it outgrew its budget. -->\n\n`;
+        return base + movedText + "\n";
+      },
+      this.writeOptions(),
+    );
+    const movedIds = new Set(moving.map((e) => e.id));
+    await updateFile(
+      file,
+      (current) => {
+        let next = current;
+        for (const entry of parseEntries(current).filter((e) => movedIds.has(e.id)).reverse()) {
+          next = removeLines(next, entry.lineStart, entry.lineEnd);
+        }
+        return next;
+      },
+      this.writeOptions(),
+    );
+    return topicFile;
+  }
+
+  readFile(path: string): string | undefined {
+    return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+  }
+}
+
+function entryLines(content: string, entry: MemoryEntry): string {
+  return splitLines(content)
+    .slice(entry.lineStart - 1, entry.lineEnd)
+    .join("\n");
+}
+
+/** One entry is one or a few lines of plain text: headings and runs of blank lines would break the file's structure. */
+export function cleanEntryText(text: string): string {
+  return text
+    .replace(/\r/g, "")
+    .split("\n")
+    .map((line) => line.replace(/^\s*#{1,6}\s+/, "").trimEnd())
+    .filter((line) => line.trim().length > 0)
+    .join("\n")
+    .replace(/<!--|-->/g, "")
+    .trim();
+}
+
+function findDuplicate(entries: MemoryEntry[], text: string): string | undefined {
+  return entries.find((e) => nearIdentical(e.text, text))?.id;
+}

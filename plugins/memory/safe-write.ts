@@ -1,0 +1,284 @@
+// Writing memory files without ever losing what was there: a path guard, a cross-process lock file,
+// a bounded history of previous versions, and atomic replacement (temp file + fsync + rename).
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { hostname } from "node:os";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+
+export class MemoryPathError extends Error {
+  override name = "MemoryPathError";
+}
+
+export class MemoryLockTimeout extends Error {
+  override name = "MemoryLockTimeout";
+}
+
+/** Throws unless `path` is inside one of `roots` (symlinks resolved as far as the path exists). */
+export function assertWritable(path: string, roots: readonly string[]): string {
+  const target = realishPath(resolve(path));
+  const inside = roots.some((root) => {
+    const rel = relative(realishPath(resolve(root)), target);
+    return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+  });
+  if (!inside) {
+    throw new MemoryPathError(`refusing to write ${path}: memory writes may only land under ${roots.join(", ")}`);
+  }
+  return target;
+}
+
+/** realpath of the nearest existing ancestor plus the rest, so a symlinked folder cannot smuggle a write out. */
+function realishPath(path: string): string {
+  const missing: string[] = [];
+  let current = path;
+  for (;;) {
+    try {
+      return join(realpathSync(current), ...missing.reverse());
+    } catch {
+      const parent = dirname(current);
+      if (parent === current) return path;
+      missing.push(basename(current));
+      current = parent;
+    }
+  }
+}
+
+export interface LockOptions {
+  timeoutMs?: number;
+  /** A lock whose holder is gone (dead pid on this host) or older than this is broken. */
+  staleMs?: number;
+}
+
+interface LockRecord {
+  token: string;
+  pid: number;
+  host: string;
+  at: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs fn while holding `<file>.lock`; other processes (and other calls here) wait their turn. */
+export async function withFileLock<T>(file: string, fn: () => T | Promise<T>, options: LockOptions = {}): Promise<T> {
+  const lockPath = `${file}.lock`;
+  const token = await acquire(lockPath, options);
+  try {
+    return await fn();
+  } finally {
+    release(lockPath, token);
+  }
+}
+
+async function acquire(lockPath: string, options: LockOptions): Promise<string> {
+  const timeoutMs = options.timeoutMs ?? 15000;
+  const staleMs = options.staleMs ?? 30000;
+  const token = randomBytes(8).toString("hex");
+  const record: LockRecord = { token, pid: process.pid, host: hostname(), at: Date.now() };
+  const deadline = Date.now() + timeoutMs;
+  mkdirSync(dirname(lockPath), { recursive: true });
+  let wait = 2;
+  for (;;) {
+    if (tryCreate(lockPath, record)) return token;
+    breakIfStale(lockPath, staleMs);
+    if (Date.now() > deadline) throw new MemoryLockTimeout(`could not lock ${lockPath} within ${timeoutMs} ms (held by another process)`);
+    await sleep(wait + Math.random() * wait);
+    wait = Math.min(wait * 2, 50);
+  }
+}
+
+function tryCreate(lockPath: string, record: LockRecord): boolean {
+  let fd: number;
+  try {
+    fd = openSync(lockPath, "wx");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+  try {
+    writeSync(fd, JSON.stringify(record));
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+function readLock(lockPath: string): LockRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(lockPath, "utf8")) as LockRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function isStale(record: LockRecord | undefined, lockPath: string, staleMs: number): boolean {
+  if (!record) {
+    // Unreadable: a holder may be between create and write; only its age can tell.
+    try {
+      return Date.now() - statSync(lockPath).mtimeMs > staleMs;
+    } catch {
+      return false;
+    }
+  }
+  if (record.host === hostname() && !pidAlive(record.pid)) return true;
+  return Date.now() - record.at > staleMs;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Moves a stale lock aside under a unique name, then checks it was the stale one: if another process
+ * took the lock in between, its lock is put back, so two breakers cannot both end up holding it.
+ */
+function breakIfStale(lockPath: string, staleMs: number): void {
+  const seen = readLock(lockPath);
+  if (!isStale(seen, lockPath, staleMs)) return;
+  const aside = `${lockPath}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    renameSync(lockPath, aside);
+  } catch {
+    return;
+  }
+  const taken = readLock(aside);
+  if (seen && taken && taken.token !== seen.token) {
+    try {
+      linkSync(aside, lockPath);
+    } catch {
+      /* someone holds it now; the moved lock's owner will fail its release harmlessly */
+    }
+  }
+  rmSync(aside, { force: true });
+}
+
+function release(lockPath: string, token: string): void {
+  const current = readLock(lockPath);
+  if (current?.token === token) rmSync(lockPath, { force: true });
+}
+
+export interface AtomicWriteHooks {
+  /** Test seam: runs after the temp file is written, before the rename (simulates a crash there). */
+  beforeRename?: (tempPath: string) => void;
+}
+
+/** Replaces `path` with `content` so a reader sees either the old or the new file, never half of one. */
+export function writeFileAtomic(path: string, content: string, hooks: AtomicWriteHooks = {}): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    const fd = openSync(temp, "w", 0o644);
+    try {
+      writeSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    hooks.beforeRename?.(temp);
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  syncDir(dirname(path));
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not every platform can fsync a directory; the rename is still atomic */
+  }
+}
+
+/** Folder holding previous versions of `file`: `<memory dir>/.versions/<file name>/`. */
+export function versionsDir(file: string): string {
+  return join(dirname(file), ".versions", basename(file));
+}
+
+/** Copies the current content of `file` into its versions folder and prunes to the newest `keep`. */
+export function keepVersion(file: string, keep: number, now: Date = new Date()): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const dir = versionsDir(file);
+  mkdirSync(dir, { recursive: true });
+  const stamp = now.toISOString().replace(/[:.]/g, "-");
+  const target = join(dir, `${stamp}-${randomBytes(3).toString("hex")}.md`);
+  writeFileAtomic(target, readFileSync(file, "utf8"));
+  pruneVersions(dir, keep);
+  return target;
+}
+
+export function listVersions(file: string): string[] {
+  const dir = versionsDir(file);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(".md"))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+function pruneVersions(dir: string, keep: number): void {
+  const names = readdirSync(dir)
+    .filter((n) => n.endsWith(".md"))
+    .sort();
+  for (const name of names.slice(0, Math.max(0, names.length - keep))) {
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      /* a concurrent prune removed it */
+    }
+  }
+}
+
+export interface SafeWriteOptions {
+  roots: readonly string[];
+  versionsKept: number;
+  lock?: LockOptions;
+}
+
+/**
+ * The one way memory files are changed: guard the path, lock, read the current text, let `change`
+ * compute the new text (undefined = no change), keep the previous version, replace atomically.
+ */
+export async function updateFile(
+  file: string,
+  change: (current: string) => string | undefined,
+  options: SafeWriteOptions,
+): Promise<{ changed: boolean; content: string }> {
+  assertWritable(file, options.roots);
+  return withFileLock(
+    file,
+    () => {
+      const current = existsSync(file) ? readFileSync(file, "utf8") : "";
+      const next = change(current);
+      if (next === undefined || next === current) return { changed: false, content: current };
+      keepVersion(file, options.versionsKept);
+      writeFileAtomic(file, next);
+      return { changed: true, content: next };
+    },
+    options.lock,
+  );
+}

@@ -1,0 +1,114 @@
+// Text as the FTS5 index sees it, and queries it can never choke on. unicode61 keeps a run of CJK
+// characters as one token, so CJK runs are rewritten (in documents and queries alike) as overlapping
+// character bigrams plus the run's last character: "机器学习" -> "机器 器学 学习 习".
+
+const CJK_RUN = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u{20000}-\u{2fa1f}]+/gu;
+const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+const MAX_TERMS = 24;
+const MAX_TERM_LENGTH = 64;
+
+const STOPWORDS = new Set(
+  (
+    "a an and are as at be but by can could did do does for from had has have how i if in into is it its me my no not of on " +
+    "or our please so that the their them then there these this to us was we were what when where which who why will with " +
+    "would you your let lets just also about some any all more most other than too very now use using make need want"
+  ).split(" "),
+);
+
+function cjkBigrams(run: string): string {
+  const chars = [...run];
+  if (chars.length === 1) return chars[0]!;
+  const grams: string[] = [];
+  for (let i = 0; i < chars.length - 1; i++) grams.push(chars[i]! + chars[i + 1]!);
+  grams.push(chars.at(-1)!);
+  return grams.join(" ");
+}
+
+/** What is stored in the FTS column for a document's text. */
+export function indexableText(text: string): string {
+  return text.replace(CJK_RUN, (run) => ` ${cjkBigrams(run)} `);
+}
+
+export type MatchMode = "any" | "all";
+
+export interface QueryTerm {
+  /** The FTS5 expression for this term, already quoted. */
+  expression: string;
+  /** Lowercased plain form, for counting coverage in JS. */
+  plain: string;
+}
+
+/** Splits free text (from a user or a model) into safe terms; FTS5 syntax characters never survive. */
+export function queryTerms(text: string, options: { dropStopwords?: boolean } = {}): QueryTerm[] {
+  const terms: QueryTerm[] = [];
+  const seen = new Set<string>();
+  const add = (expression: string, plain: string) => {
+    if (seen.has(expression) || terms.length >= MAX_TERMS) return;
+    seen.add(expression);
+    terms.push({ expression, plain });
+  };
+  const normalized = text.normalize("NFKC");
+  let lastIndex = 0;
+  for (const match of normalized.matchAll(CJK_RUN)) {
+    addWords(normalized.slice(lastIndex, match.index), add, options.dropStopwords ?? false);
+    const run = match[0];
+    const chars = [...run];
+    // A phrase of bigrams finds the run as written; a single character matches as a prefix of any bigram.
+    if (chars.length === 1) add(`"${run}"*`, run);
+    else add(`"${cjkBigrams(run).split(" ").slice(0, -1).join(" ")}"`, run);
+    lastIndex = (match.index ?? 0) + run.length;
+  }
+  addWords(normalized.slice(lastIndex), add, options.dropStopwords ?? false);
+  return terms;
+}
+
+function addWords(text: string, add: (expression: string, plain: string) => void, dropStopwords: boolean): void {
+  for (const match of text.matchAll(WORD)) {
+    const word = match[0].toLowerCase().slice(0, MAX_TERM_LENGTH);
+    if (dropStopwords && (STOPWORDS.has(word) || word.length < 2)) continue;
+    // Double quotes make every word a string token: NEAR, AND, OR, NOT, column names and '-' lose meaning.
+    add(`"${word.replace(/"/g, "")}"*`, word);
+  }
+}
+
+/** The MATCH expression, or undefined when the text holds no searchable letters at all. */
+export function buildMatchQuery(text: string, mode: MatchMode = "any", options: { dropStopwords?: boolean } = {}): string | undefined {
+  const terms = queryTerms(text, options);
+  if (terms.length === 0) return undefined;
+  return terms.map((t) => t.expression).join(mode === "all" ? " AND " : " OR ");
+}
+
+/** How many of the terms occur in `text` (prefix-wise for words): a guard against one stray common word. */
+export function termCoverage(text: string, terms: QueryTerm[]): number {
+  const haystack = text.normalize("NFKC").toLowerCase();
+  const words = new Set(haystack.match(WORD) ?? []);
+  let count = 0;
+  for (const term of terms) {
+    if (term.expression.endsWith("*") && /^[\p{L}\p{N}\p{M}]+$/u.test(term.plain) && !CJK_TEST.test(term.plain)) {
+      for (const w of words) {
+        if (w.startsWith(term.plain)) {
+          count++;
+          break;
+        }
+      }
+    } else if (haystack.includes(term.plain)) count++;
+  }
+  return count;
+}
+
+const CJK_TEST = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]/u;
+
+/** A short excerpt around the first term found, on one line. */
+export function snippetOf(text: string, terms: QueryTerm[], width = 160): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  if (flat.length <= width) return flat;
+  const lower = flat.toLowerCase();
+  let at = -1;
+  for (const term of terms) {
+    const i = lower.indexOf(term.plain);
+    if (i !== -1 && (at === -1 || i < at)) at = i;
+  }
+  const start = Math.max(0, (at === -1 ? 0 : at) - Math.floor(width / 3));
+  const piece = flat.slice(start, start + width);
+  return (start > 0 ? "…" : "") + piece + (start + width < flat.length ? "…" : "");
+}

@@ -1,0 +1,123 @@
+// remember / forget / block packing / recall over real files and a real SQLite index.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { assembleBlock, MemoryBlockCache } from "../../plugins/memory/block.ts";
+import { parseEntries } from "../../plugins/memory/entries.ts";
+import { MemoryInputError } from "../../plugins/memory/memory-service.ts";
+import { buildMemoryBlock, recallFor } from "../../plugins/memory/recall.ts";
+import { listVersions } from "../../plugins/memory/safe-write.ts";
+import { estimateTokens } from "../../plugins/core/tokens.ts";
+import { memoryFixture } from "./helpers/memory-fixture.ts";
+
+const LOC = { projectFile: "/p/MEMORY.md", globalFile: "/g/MEMORY.md" };
+
+test("remember dates, tags, redacts and dedupes; unknown sections and empty text are clear errors", async () => {
+  const f = await memoryFixture();
+  try {
+    const first = await f.service.remember({ section: "rules", text: "Deploy key is AKIAABCDEFGHIJKLMNOP, never commit it", sessionId: "ses_9" });
+    assert.match(first.id, /^m-[a-z0-9]{8}$/);
+    const text = readFileSync(f.locations.projectFile, "utf8");
+    assert.ok(!text.includes("AKIAABCDEFGHIJKLMNOP"));
+    assert.match(text, /- Deploy key is \[REDACTED:aws-key\], never commit it <!-- id:m-[a-z0-9]{8} · \d{4}-\d{2}-\d{2} · ses_9 -->/);
+    const again = await f.service.remember({ section: "Rules", text: "deploy key is [REDACTED:aws-key] never commit it.", sessionId: "ses_10" });
+    assert.equal(again.duplicateOf, first.id);
+    assert.equal(parseEntries(readFileSync(f.locations.projectFile, "utf8")).length, 1);
+    await assert.rejects(f.service.remember({ section: "Gossip", text: "x", sessionId: "s" }), (e: Error) => e instanceof MemoryInputError && /unknown section "Gossip".*Rules/.test(e.message));
+    await assert.rejects(f.service.remember({ section: "Rules", text: "  \n ## \n", sessionId: "s" }), MemoryInputError);
+    await assert.rejects(f.service.remember({ section: "Rules", text: "x".repeat(3000), sessionId: "s" }), /at most 2000/);
+    const global = await f.service.remember({ section: "Preferences", text: "Prefers tabs", scope: "global", sessionId: "s" });
+    assert.match(readFileSync(f.locations.globalFile, "utf8"), new RegExp(`## Preferences\\n\\n- Prefers tabs <!-- id:${global.id}`));
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("forget removes exactly one entry, keeps the previous version, and says so for unknown ids", async () => {
+  const f = await memoryFixture();
+  try {
+    const a = await f.service.remember({ section: "Rules", text: "rule alpha", sessionId: "s" });
+    const b = await f.service.remember({ section: "Rules", text: "rule beta", sessionId: "s" });
+    const removed = await f.service.forget(a.id);
+    assert.equal(removed.text, "rule alpha");
+    const ids = parseEntries(readFileSync(f.locations.projectFile, "utf8")).map((e) => e.id);
+    assert.deepEqual(ids, [b.id]);
+    const versions = listVersions(f.locations.projectFile);
+    assert.ok(readFileSync(versions.at(-1)!, "utf8").includes("rule alpha"));
+    await assert.rejects(f.service.forget("m-doesnotexist"), /no memory entry with id "m-doesnotexist"/);
+    assert.equal(f.service.search({ query: "alpha", scope: "all" }).hits.length, 0);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("a section past its budget moves its oldest entries to memory-<topic>.md; nothing is lost", async () => {
+  const f = await memoryFixture({ sectionBudgetTokens: 200 });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await f.service.remember({ section: "knowledge", text: `durable fact ${i}: the service on port ${4000 + i} speaks gRPC`, sessionId: "s" })).id);
+    const topic = join(f.locations.projectDir, "memory-discovered-durable-knowledge.md");
+    assert.ok(existsSync(topic));
+    const all = [...parseEntries(readFileSync(f.locations.projectFile, "utf8")), ...parseEntries(readFileSync(topic, "utf8"))].map((e) => e.id);
+    assert.deepEqual([...all].sort(), [...ids].sort());
+    const topicEntries = parseEntries(readFileSync(topic, "utf8"));
+    assert.equal(topicEntries[0]!.section, "Discovered durable knowledge");
+    assert.equal(topicEntries[0]!.id, ids[0], "the oldest moved first");
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("the block ranks rules over decisions over knowledge, stays under budget, never cuts an entry, lists what did not fit", async () => {
+  const f = await memoryFixture();
+  try {
+    for (let i = 0; i < 40; i++) await f.service.remember({ section: "knowledge", text: `knowledge item ${i} ${"lorem ipsum ".repeat(8)}`, sessionId: "s" });
+    await f.service.remember({ section: "knowledge", text: "The billing service retries webhooks three times", sessionId: "s" });
+    await f.service.remember({ section: "Architecture decisions", text: "Events go through NATS, not Kafka", sessionId: "s" });
+    await f.service.remember({ section: "Rules", text: "Never edit generated files under gen/", sessionId: "s" });
+    const block = buildMemoryBlock(f.service, "why are billing webhooks retried?", 600, LOC);
+    assert.ok(block.tokens <= 600, `block ${block.tokens} tokens`);
+    assert.ok(estimateTokens(block.text) <= 600);
+    const groups = block.included.map((i) => i.group);
+    assert.ok(groups.includes("rules") && groups.includes("decisions"));
+    assert.ok(block.text.indexOf("Never edit generated files") < block.text.indexOf("Events go through NATS"));
+    assert.ok(block.text.includes("The billing service retries webhooks three times"), "relevant knowledge wins a place");
+    assert.ok(block.omitted.length > 0);
+    assert.match(block.text, /## Not shown \(over the memory budget; use memory_search\)\n- knowledge item/);
+    for (const item of block.included) assert.ok(block.text.includes(item.entry.text.split("\n")[0]!), "whole entries only");
+    const again = buildMemoryBlock(f.service, "why are billing webhooks retried?", 600, LOC);
+    assert.equal(again.text, block.text, "same input, same bytes");
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("assembleBlock with nothing stored is just the explanation; zero budget includes nothing", () => {
+  const empty = assembleBlock({ entries: [], relevance: new Map(), budgetTokens: 4000, locations: LOC, now: new Date() });
+  assert.match(empty.text, /^<continuum-memory>\n/);
+  assert.ok(empty.text.includes(LOC.projectFile));
+  assert.equal(empty.included.length, 0);
+  const cache = new MemoryBlockCache();
+  cache.set("s", empty);
+  assert.equal(cache.get("s"), empty);
+  cache.invalidate("s");
+  assert.equal(cache.get("s"), undefined);
+});
+
+test("recall adds relevant entries not in the block, within budget, and nothing for an unrelated message", async () => {
+  const f = await memoryFixture();
+  try {
+    const rule = await f.service.remember({ section: "Rules", text: "Run database migrations with make migrate", sessionId: "s" });
+    const fact = await f.service.remember({ section: "knowledge", text: "The staging database lives on db-stage-2 port 5433", sessionId: "s" });
+    const hit = recallFor(f.service, { text: "connect to the staging database please", sessionId: "s", exclude: new Set([rule.id]), budgetTokens: 800 });
+    assert.ok(hit);
+    assert.deepEqual(hit.hits.map((h) => h.entryId), [fact.id]);
+    assert.match(hit.text, /^<continuum-recall>/);
+    assert.equal(recallFor(f.service, { text: "write a haiku about autumn leaves", sessionId: "s", exclude: new Set(), budgetTokens: 800 }), undefined);
+    assert.equal(recallFor(f.service, { text: "the the the", sessionId: "s", exclude: new Set(), budgetTokens: 800 }), undefined);
+    assert.equal(recallFor(f.service, { text: "staging database", sessionId: "s", exclude: new Set(), budgetTokens: 10 }), undefined, "over budget: nothing");
+  } finally {
+    f.cleanup();
+  }
+});
