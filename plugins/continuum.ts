@@ -12,9 +12,10 @@ import { openStore } from "./core/storage/store.ts";
 import { createSessionRegistry, type FeatureContext, type FeatureModule } from "./core/feature.ts";
 import { PACK_VERSION } from "./core/version.ts";
 import tasksFeature from "./tasks/index.ts";
+import memoryFeature from "./memory/index.ts";
 
 // Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
-const FEATURES: FeatureModule[] = [tasksFeature];
+const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature];
 
 const server: Plugin = async (input: PluginInput) => {
   const reporter = createReporter({

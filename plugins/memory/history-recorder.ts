@@ -15,6 +15,15 @@ export interface HistoryRecorderOptions {
 
 const PRUNE_EVERY_MS = 3_600_000;
 
+function isFinished(part: Record<string, unknown>): boolean {
+  if (part.type === "tool") {
+    const status = (part.state as { status?: string } | undefined)?.status;
+    return status === "completed" || status === "error";
+  }
+  const time = part.time as { end?: number } | undefined;
+  return typeof time?.end === "number";
+}
+
 export class HistoryRecorder {
   private readonly pending = new Map<string, Record<string, unknown>>();
   private readonly roles = new Map<string, string>();
@@ -32,7 +41,10 @@ export class HistoryRecorder {
     if (typeof part.id !== "string" || typeof part.sessionID !== "string" || typeof part.messageID !== "string") return;
     if (part.type !== "text" && part.type !== "tool") return;
     this.pending.set(part.id, part);
-    this.schedule();
+    // A finished part is written at once (the process may exit right after, as `opencode run` does);
+    // only parts still streaming wait for the quiet period.
+    if (isFinished(part)) void this.flush();
+    else this.schedule();
   }
 
   private schedule(): void {

@@ -1,0 +1,88 @@
+// Memory in real OpenCode with the scripted model: a rule remembered in one process is in the system prompt of
+// the next process's first request, byte-identical on the second; memory_search and history_search find it;
+// secrets printed by a tool appear nowhere under the data dir; deleting the DB loses no memory.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { startScriptedModel, type RecordedRequest } from "../harness/scripted-model.ts";
+import { createIsolatedEnv } from "../harness/env.ts";
+import { opencodeRun, killAll } from "../harness/opencode.ts";
+import { installPackForTest } from "./checkpoint-support.ts";
+
+after(killAll);
+
+const RULE = "Always use pnpm for installs, never npm (zebrafish convention)";
+const AWS_KEY = "AKIAQWERTYUIOPASDFGH";
+const PG_PASSWORD = "s3cr3t-Pa55w0rd-42";
+
+const memoryBlockOf = (request: RecordedRequest) => request.system.find((s) => s.startsWith("<continuum-memory>"));
+
+test("remember in one process, injected in the next, searchable, redacted, and rebuilt after the DB is deleted", { timeout: 150000 }, async () => {
+  const model = await startScriptedModel({
+    main: [
+      // process 1
+      { toolCalls: [{ name: "memory_remember", args: { section: "Rules", text: RULE } }] },
+      { toolCalls: [{ name: "bash", args: { command: `echo key=${AWS_KEY}; echo PGPASSWORD=${PG_PASSWORD}`, description: "print env" } }] },
+      { text: "Noted the rule." },
+      // process 2
+      { toolCalls: [{ name: "memory_search", args: { query: "pnpm installs" } }, { name: "history_search", args: { query: "zebrafish" } }] },
+      { text: "Use pnpm." },
+      // process 3 (after the DB was deleted)
+      { toolCalls: [{ name: "memory_search", args: { query: "zebrafish" } }] },
+      { text: "Still pnpm." },
+    ],
+    exhausted: { text: "ok" },
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  try {
+    await installPackForTest(env);
+    const first = await opencodeRun(env, "Remember this rule: always pnpm, never npm. Then print the env.");
+    assert.equal(first.code, 0, first.stderr);
+    const main = () => model.lane("main");
+    assert.equal(main().length, 3, "process 1 made three model calls");
+    assert.match(main()[1]!.raw, /Remembered as m-[a-z0-9]{8} in Rules/);
+    const memoryFile = join(env.packDataDir, "projects");
+    const files = execFileSync("grep", ["-rl", "zebrafish", memoryFile], { encoding: "utf8" }).trim().split("\n");
+    assert.ok(files.some((f) => f.endsWith("/memory/MEMORY.md")), `rule in a MEMORY.md: ${files.join(", ")}`);
+
+    const second = await opencodeRun(env, "Which package manager do we use here?");
+    assert.equal(second.code, 0, second.stderr);
+    const [req1, req2] = main().slice(3, 5);
+    assert.ok(req1 && req2, "process 2 made two model calls");
+    const block1 = memoryBlockOf(req1);
+    assert.ok(block1, `a memory system message in the first request (system: ${req1.system.map((s) => s.slice(0, 40)).join(" | ")})`);
+    assert.ok(block1.includes(RULE), "the rule is in the memory block");
+    assert.ok(!req1.system[0]!.startsWith("<continuum-memory>"), "system[0] is OpenCode's own");
+    assert.equal(memoryBlockOf(req2), block1, "the block is byte-identical on the second request");
+    assert.match(req2.raw, /memory entr(y|ies) for \\"pnpm installs\\"[^]*zebrafish/, "memory_search found the rule");
+    assert.match(req2.raw, /history hits? for \\"zebrafish\\"/, "history_search found the earlier conversation");
+
+    const leaked = grepLeaks(env.packDataDir, [AWS_KEY, PG_PASSWORD]);
+    assert.deepEqual(leaked, [], "no secret under the data dir");
+    assert.ok(grepLeaks(env.packDataDir, ["[REDACTED:aws-key]"]).length > 0, "the history index holds the redacted tool output");
+
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(join(env.packDataDir, `continuum.db${suffix}`), { force: true });
+    const third = await opencodeRun(env, "Remind me of the zebrafish convention.");
+    assert.equal(third.code, 0, third.stderr);
+    const [req3, req4] = main().slice(5, 7);
+    assert.ok(existsSync(join(env.packDataDir, "continuum.db")));
+    assert.ok(memoryBlockOf(req3!)?.includes(RULE), "the rule is injected again from the files");
+    assert.match(req4!.raw, /zebrafish/);
+    assert.ok(readFileSync(files.find((f) => f.endsWith("MEMORY.md"))!, "utf8").includes(RULE));
+  } finally {
+    await model.close();
+    env.cleanup();
+  }
+});
+
+function grepLeaks(dir: string, needles: string[]): string[] {
+  try {
+    const args = ["-rlaF", ...needles.flatMap((n) => ["-e", n]), dir];
+    return execFileSync("grep", args, { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+  } catch (error) {
+    if ((error as { status?: number }).status === 1) return [];
+    throw error;
+  }
+}
