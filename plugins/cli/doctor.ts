@@ -1,11 +1,12 @@
 // The doctor proves one real round trip: it starts the installed OpenCode against a local scripted model and
 // checks that the plugin loaded, that a hook fired and that a pack tool was offered to the model.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PACK_ROOT } from "../core/assets.ts";
+import { globalConfigDir } from "../core/paths.ts";
 import { startScriptedModel } from "../../test/harness/scripted-model.ts";
 import type { Subcommand } from "./main.ts";
 
@@ -44,7 +45,8 @@ export async function runDoctor(target: DoctorTarget): Promise<DoctorResult> {
     const binary = target.opencode ?? findOpencode();
     say(`doctor: starting ${binary} against a scripted model on ${model.baseURL}`);
     const cwd = target.projectDir ?? scratch;
-    const run = await runOpencode(binary, cwd, doctorEnv(target, model.baseURL, trace, scratch, cwd), target.timeoutMs ?? 120000);
+    const configHome = copyGlobalConfig(target, scratch);
+    const run = await runOpencode(binary, cwd, doctorEnv(target, model.baseURL, trace, scratch, cwd, configHome), target.timeoutMs ?? 120000);
     const records = readTrace(trace);
     const loaded = records.find((r) => r.event === "loaded");
     const hooks = [...new Set(records.filter((r) => r.event === "hook").map((r) => r.hook!))];
@@ -79,7 +81,30 @@ export async function runDoctor(target: DoctorTarget): Promise<DoctorResult> {
 }
 
 /** Keeps the user's config dirs (where the pack is installed) but isolates OpenCode's data, DB and model. */
-function doctorEnv(target: DoctorTarget, baseURL: string, trace: string, scratch: string, cwd: string): Record<string, string | undefined> {
+/**
+ * OpenCode rewrites its global config file when it starts (it adds "$schema"), so the doctor runs it on a copy
+ * of the global config dir: the same files load, and the user's own config is never touched by the check.
+ * node_modules is linked, not copied, so OpenCode finds its dependencies installed and fetches nothing.
+ */
+function copyGlobalConfig(target: DoctorTarget, scratch: string): string {
+  const configHome = join(scratch, "config");
+  const source = globalConfigDir({ ...process.env, ...target.env });
+  const copy = join(configHome, "opencode");
+  mkdirSync(copy, { recursive: true });
+  if (!existsSync(source)) return configHome;
+  cpSync(source, copy, { recursive: true, filter: (path) => path !== join(source, "node_modules") });
+  if (existsSync(join(source, "node_modules"))) symlinkSync(join(source, "node_modules"), join(copy, "node_modules"));
+  return configHome;
+}
+
+function doctorEnv(
+  target: DoctorTarget,
+  baseURL: string,
+  trace: string,
+  scratch: string,
+  cwd: string,
+  configHome: string,
+): Record<string, string | undefined> {
   const inline = {
     model: `${PROVIDER}/scripted`,
     small_model: `${PROVIDER}/scripted`,
@@ -105,6 +130,7 @@ function doctorEnv(target: DoctorTarget, baseURL: string, trace: string, scratch
     OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
     // The pack's own data for this run goes to a scratch dir: a doctor must not leave memories behind.
     XDG_DATA_HOME: join(scratch, "data"),
+    XDG_CONFIG_HOME: configHome,
   };
 }
 

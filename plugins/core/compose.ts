@@ -102,7 +102,6 @@ export async function runIsolated(key: string, run: () => Promise<unknown> | unk
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
-    (timer as { unref?: () => void }).unref?.();
   });
   try {
     const outcome = await Promise.race([Promise.resolve().then(run), timeout]);

@@ -50,6 +50,7 @@ function readConfigFile(file: string, problems: ConfigProblem[]): Json | undefin
     problems.push({ file, key: "(file)", severity: "error", message: `cannot read: ${(error as Error).message}` });
     return undefined;
   }
+  if (text.trim() === "") return {};
   const errors: ParseError[] = [];
   const value = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0) {

@@ -1,0 +1,135 @@
+// The foundation inside real OpenCode: installed as install.sh does, the plugin loads, its hooks fire, its tools
+// reach the model, user overrides win, and bad config, a corrupt DB or an unwritable data dir never stop OpenCode.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startScriptedModel } from "../harness/scripted-model.ts";
+import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { installPack } from "../harness/install.ts";
+import { opencodeRun, killAll } from "../harness/opencode.ts";
+
+after(killAll);
+
+interface Trace {
+  event: string;
+  hook?: string;
+  tools?: string[];
+  features?: string[];
+}
+
+function readTrace(file: string): Trace[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Trace);
+}
+
+async function withEnv(fn: (env: IsolatedEnv, model: Awaited<ReturnType<typeof startScriptedModel>>) => Promise<void>, continuumConfig?: Record<string, unknown>) {
+  const model = await startScriptedModel({ exhausted: { text: "scripted answer" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig });
+  try {
+    await fn(env, model);
+  } finally {
+    await model.close();
+    env.cleanup();
+  }
+}
+
+test("installed as install.sh does: the plugin loads in real OpenCode, hooks fire and pack tools reach the model", async () => {
+  await withEnv(async (env, model) => {
+    installPack(env);
+    const trace = join(env.root, "trace.jsonl");
+    const run = await opencodeRun(env, "hello from the foundation test", { extraEnv: { CONTINUUM_DOCTOR_REPORT: trace } });
+    assert.equal(run.code, 0, run.stderr);
+    const records = readTrace(trace);
+    const loaded = records.find((r) => r.event === "loaded");
+    assert.ok(loaded, "the plugin reported that it loaded");
+    assert.ok(loaded.tools!.length > 0, "the pack registers tools");
+    const hooks = records.filter((r) => r.event === "hook").map((r) => r.hook);
+    assert.ok(hooks.includes("chat.message"), `chat.message fired (fired: ${hooks.join(", ")})`);
+    assert.ok(hooks.includes("event"), "event fired");
+    const main = model.lane("main");
+    assert.ok(main.length >= 1, "the model was called");
+    for (const tool of loaded.tools!) assert.ok(main[0]!.tools.includes(tool), `${tool} offered to the model (got ${main[0]!.tools.join(", ")})`);
+    assert.ok(main[0]!.tools.includes("bash"), "OpenCode's own tools are still there");
+  });
+});
+
+test("a per-project override of a pack agent wins, and the built-in build and plan agents are untouched", async () => {
+  await withEnv(async (env) => {
+    const debugAgent = (name: string) => execFileSync(opencodeBinary(), ["debug", "agent", name], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
+    // The definition, without the list of tools available to it (which rightly grows by the pack's tools).
+    const definition = (name: string) => {
+      const { tools: _tools, ...rest } = JSON.parse(debugAgent(name)) as Record<string, unknown>;
+      return rest;
+    };
+    const buildBefore = definition("build");
+    const planBefore = definition("plan");
+    installPack(env);
+    assert.deepEqual(definition("build"), buildBefore, "build unchanged by the pack");
+    assert.deepEqual(definition("plan"), planBefore, "plan unchanged by the pack");
+    const agents = readdirSync(join(REPO_ROOT, "agents")).filter((n) => n.endsWith(".md")).map((n) => n.slice(0, -3));
+    assert.ok(agents.length > 0, "the pack ships agents");
+    const name = agents[0]!;
+    assert.match(debugAgent(name), new RegExp(`"name": "${name}"`), "the pack's agent is registered");
+    mkdirSync(join(env.projectDir, ".opencode", "agents"), { recursive: true });
+    writeFileSync(join(env.projectDir, ".opencode", "agents", `${name}.md`), "---\ndescription: project override\n---\nOVERRIDDEN PROMPT for this project\n");
+    const overridden = JSON.parse(debugAgent(name)) as { description: string; prompt: string };
+    assert.equal(overridden.description, "project override");
+    assert.match(overridden.prompt, /OVERRIDDEN PROMPT/);
+  });
+});
+
+test("a per-project override of a pack command wins", async () => {
+  await withEnv(async (env, model) => {
+    installPack(env);
+    const commands = readdirSync(join(REPO_ROOT, "commands")).filter((n) => n.endsWith(".md")).map((n) => n.slice(0, -3));
+    assert.ok(commands.length > 0, "the pack ships commands");
+    const name = commands[0]!;
+    mkdirSync(join(env.projectDir, ".opencode", "commands"), { recursive: true });
+    writeFileSync(join(env.projectDir, ".opencode", "commands", `${name}.md`), "---\ndescription: mine\n---\nPROJECT COMMAND OVERRIDE $ARGUMENTS\n");
+    const run = await opencodeRun(env, "with-args", { args: ["--command", name] });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(model.lane("main").some((r) => r.raw.includes("PROJECT COMMAND OVERRIDE with-args")), "the user's template reached the model");
+  });
+});
+
+test("an invalid continuum.jsonc is reported with file and key, and OpenCode keeps working with defaults", async () => {
+  await withEnv(
+    async (env, model) => {
+      installPack(env);
+      const run = await opencodeRun(env, "still works?", { args: ["--print-logs"] });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /continuum\.jsonc: memory\.injectBudgetTokens: .*expected number/);
+      assert.match(run.stderr, /unknown key/);
+      assert.ok(model.lane("main").length >= 1, "the turn reached the model");
+    },
+    { memory: { injectBudgetTokens: "lots" }, surprise: true },
+  );
+});
+
+test("a corrupt database file is moved aside, reported, and OpenCode keeps working", async () => {
+  await withEnv(async (env, model) => {
+    installPack(env);
+    mkdirSync(env.packDataDir, { recursive: true });
+    writeFileSync(join(env.packDataDir, "continuum.db"), "definitely not sqlite ".repeat(500));
+    const run = await opencodeRun(env, "hello", { args: ["--print-logs"] });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /database was damaged/);
+    assert.ok(readdirSync(env.packDataDir).some((n) => n.startsWith("continuum.db.corrupt-")), "the damaged file was kept aside");
+    assert.ok(model.lane("main").length >= 1);
+  });
+});
+
+test("an unwritable data dir switches storage features off with a message; OpenCode keeps working", async () => {
+  await withEnv(async (env, model) => {
+    installPack(env);
+    // A file where the data dir should be: unwritable even for root (who ignores permission bits).
+    rmSync(env.packDataDir, { recursive: true, force: true });
+    writeFileSync(env.packDataDir, "not a directory");
+    const run = await opencodeRun(env, "hello", { args: ["--print-logs"] });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /storage unavailable/);
+    assert.ok(model.lane("main").length >= 1);
+  });
+});
