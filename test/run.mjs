@@ -30,7 +30,28 @@ function run(label, command, args, env = {}) {
   return result.status === 0;
 }
 
-const opencode = process.env.OPENCODE_BIN || join(root, "node_modules", ".bin", "opencode");
+const PINNED = "1.18.33";
+const opencode = resolveOpencode();
+
+/** OPENCODE_VERSION=<v> runs the suites against another OpenCode release, installed once under test/.tmp. */
+function resolveOpencode() {
+  if (process.env.OPENCODE_BIN) return process.env.OPENCODE_BIN;
+  const version = process.env.OPENCODE_VERSION;
+  if (!version || version === PINNED) return join(root, "node_modules", ".bin", "opencode");
+  const prefix = join(root, "test", ".tmp", `opencode-${version}`);
+  const platformBin = join(prefix, "node_modules", `opencode-${process.platform === "darwin" ? "darwin" : "linux"}-${process.arch}`, "bin", "opencode");
+  if (!existsSync(platformBin)) {
+    console.log(`installing opencode-ai@${version} into ${prefix}`);
+    const installed = spawnSync("npm", ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", `opencode-ai@${version}`], { stdio: "inherit" });
+    if (installed.status !== 0 || !existsSync(platformBin)) {
+      console.error(`could not install opencode-ai@${version}`);
+      process.exit(2);
+    }
+  }
+  process.env.OPENCODE_BIN = platformBin;
+  console.log(`testing against opencode ${version}: ${platformBin}`);
+  return platformBin;
+}
 const steps = {
   typecheck: () => run("typecheck", process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]),
   unit: () => {
