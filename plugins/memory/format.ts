@@ -83,9 +83,11 @@ export interface StatusInput {
   notes: { path: string; note: string }[];
 }
 
+export const REPORT_TITLE = "## Memory (opencode-continuum)";
+
 /** The /memory report: what the model sees now, against the budget, and where to edit it. */
 export function formatStatus(input: StatusInput): string {
-  const lines = ["## Memory (opencode-continuum)", ""];
+  const lines = [REPORT_TITLE, ""];
   if (input.block) {
     const byGroup = new Map<string, number>();
     for (const item of input.block.included) byGroup.set(item.group, (byGroup.get(item.group) ?? 0) + 1);

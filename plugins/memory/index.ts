@@ -6,7 +6,7 @@ import { ToolInputError } from "../core/compose.ts";
 import type { FeatureContext, FeatureModule } from "../core/feature.ts";
 import { redact } from "../core/redaction.ts";
 import { memoryBlocks, type MemoryBlock } from "./block.ts";
-import { formatAround, formatHistorySearch, formatPart, formatSearch, formatStatus } from "./format.ts";
+import { formatAround, formatHistorySearch, formatPart, formatSearch, formatStatus, REPORT_TITLE } from "./format.ts";
 import { HistoryRecorder } from "./history-recorder.ts";
 import { getPart, messagesAround, searchHistory } from "./history-store.ts";
 import { memoryLocations, type MemoryLocations } from "./locations.ts";
@@ -84,6 +84,7 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
     "chat.message": async (input, output) => {
       if (!(await isUserSession(input.sessionID))) return;
       const text = userText(output.parts as unknown[]);
+      if (text.startsWith(REPORT_TITLE)) return;
       if (!firstUserText.has(input.sessionID)) firstUserText.set(input.sessionID, text);
       // The first message builds the block now, so recall can skip what the block already shows.
       if (settings.injectBudgetTokens > 0) blockFor(input.sessionID);
@@ -115,12 +116,9 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
 
     "command.execute.before": async (input, output) => {
       if (input.command !== "memory") return;
+      if (settings.injectBudgetTokens > 0 && (await isUserSession(input.sessionID))) blockFor(input.sessionID);
       const report = statusReport(service, locations, input.sessionID, settings.injectBudgetTokens, context);
-      const parts = output.parts as { type: string; text?: string }[];
-      const textPart = parts.find((p) => p.type === "text");
-      const instruction = `Show the user the following memory report exactly as written, without calling tools and without commentary.\n\n${report}`;
-      if (textPart) textPart.text = instruction;
-      else parts.push({ type: "text", text: instruction });
+      await showReport(context, input.sessionID, report, output.parts as { type: string; text?: string }[]);
     },
 
     event: async ({ event }) => {
@@ -264,6 +262,24 @@ function statusReport(service: MemoryService, locations: MemoryLocations, sessio
     counts,
     notes: stats.notes,
   });
+}
+
+/**
+ * OpenCode has no way for a command to skip the model (a throwing hook is a server error), so the report
+ * is stored verbatim as a context-only message the user sees at once, and the model is only asked to
+ * point at it: a one-line answer instead of the model retyping the report.
+ */
+async function showReport(context: FeatureContext, sessionId: string, report: string, parts: { type: string; text?: string }[]): Promise<void> {
+  const stored = await context.host.client.session.prompt({
+    path: { id: sessionId },
+    body: { noReply: true, parts: [{ type: "text", text: report }] },
+  });
+  const instruction = stored.error
+    ? `Show the user this memory report exactly as written, without tools or commentary:\n\n${report}`
+    : "The opencode-continuum memory report is in the previous message. Reply with one short sentence pointing the user to it. Do not call tools.";
+  const textPart = parts.find((p) => p.type === "text");
+  if (textPart) textPart.text = instruction;
+  else parts.push({ type: "text", text: instruction });
 }
 
 function userText(parts: unknown[]): string {

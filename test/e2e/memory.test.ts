@@ -4,12 +4,12 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { startScriptedModel, type RecordedRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeRun, killAll } from "../harness/opencode.ts";
-import { installPackForTest } from "./checkpoint-support.ts";
+import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
+import { opencodeRun, opencodeServe, killAll, type Served } from "../harness/opencode.ts";
+import { createSession, installPackForTest, send } from "./checkpoint-support.ts";
 
 after(killAll);
 
@@ -85,4 +85,55 @@ function grepLeaks(dir: string, needles: string[]): string[] {
     if ((error as { status?: number }).status === 1) return [];
     throw error;
   }
+}
+
+test("hand-written memory: recall adds a relevant entry the block left out, nothing for an unrelated message; /memory reports", { timeout: 90000 }, async () => {
+  const model = await startScriptedModel({ exhausted: { text: "ok" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { memory: { injectBudgetTokens: 400 } } });
+  let served: Served | undefined;
+  try {
+    await installPackForTest(env);
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const projectMemory = await projectMemoryFile(served, env);
+    const filler = Array.from({ length: 30 }, (_, i) => `- Lorem ipsum item ${i} dolor sit amet consectetur adipiscing elit sed do`).join("\n");
+    mkdirSync(dirname(projectMemory), { recursive: true });
+    writeFileSync(projectMemory, `# Project memory\n\n## Rules\n\n- Use tabs in Makefiles\n\n## Discovered durable knowledge\n\n${filler}\n- The staging database lives on db-stage-2 port 5433\n`);
+
+    await send(served, session, "hello there");
+    await served.waitForIdle(session, 1, 30000);
+    const first = model.lane("main").at(-1)!;
+    const block = memoryBlockOf(first);
+    assert.ok(block?.includes("Use tabs in Makefiles"), "hand-written rule injected");
+    assert.ok(!block!.includes("db-stage-2"), "the staging fact did not fit the small block");
+    assert.match(block!, /## Not shown/);
+
+    await send(served, session, "Please connect to the staging database");
+    await served.waitForIdle(session, 2, 30000);
+    const second = model.lane("main").at(-1)!;
+    assert.match(second.raw, /<continuum-recall>[^]*db-stage-2 port 5433/, "recall part reached the model");
+    assert.equal(memoryBlockOf(second), block, "block unchanged within the session");
+
+    await send(served, session, "write a haiku about autumn leaves");
+    await served.waitForIdle(session, 3, 30000);
+    const third = model.lane("main").at(-1)!;
+    assert.equal((third.raw.match(/<continuum-recall>/g) ?? []).length, 1, "no recall for an unrelated message");
+
+    const before = model.lane("main").length;
+    const ran = await served.client.session.command({ path: { id: session }, body: { command: "memory", arguments: "" } });
+    assert.ok(!ran.error, JSON.stringify(ran.error));
+    const reportRequest = model.lane("main")[before]!;
+    assert.match(reportRequest.raw, /## Memory \(opencode-continuum\)[^]*Injected in this session: \d+ entries, \d+ of 400 tokens/);
+    assert.ok(reportRequest.raw.includes(projectMemory), "the report says where the file is");
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+/** The project id is OpenCode's (root commit); ask the pack's data dir after the first start. */
+async function projectMemoryFile(_served: Served, env: IsolatedEnv): Promise<string> {
+  const rootCommit = execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], { cwd: env.projectDir, encoding: "utf8" }).trim();
+  return join(env.packDataDir, "projects", rootCommit, "memory", "MEMORY.md");
 }
