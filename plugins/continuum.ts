@@ -13,9 +13,10 @@ import { createSessionRegistry, type FeatureContext, type FeatureModule } from "
 import { PACK_VERSION } from "./core/version.ts";
 import tasksFeature from "./tasks/index.ts";
 import memoryFeature from "./memory/index.ts";
+import goalFeature from "./goal/index.ts";
 
 // Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
-const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature];
+const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, goalFeature];
 
 const server: Plugin = async (input: PluginInput) => {
   const reporter = createReporter({

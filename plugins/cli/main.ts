@@ -12,6 +12,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
   uninstall: async () => (await import("./install.ts")).uninstallCommand,
   doctor: async () => (await import("./doctor.ts")).doctorCommand,
   schema: async () => (await import("./schema.ts")).schemaCommand,
+  memory: async () => (await import("./memory.ts")).memoryCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

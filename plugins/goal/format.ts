@@ -12,6 +12,9 @@ const CONTROL_WORDS = new Set(["status", "pause", "resume", "clear"]);
 export function parseGoalArgs(raw: string): GoalCommand {
   const text = raw.trim();
   if (!text) return { kind: "status" };
+  // `/goal "…"` quotes the whole condition; `/goal ""` is an empty condition, not a status request.
+  const quoted = /^(["'])([\s\S]*)\1$/.exec(text);
+  if (quoted) return { kind: "set", condition: quoted[2]!.trim() };
   const word = text.toLowerCase();
   if (CONTROL_WORDS.has(word)) return { kind: word } as GoalCommand;
   return { kind: "set", condition: text };

@@ -13,6 +13,8 @@ test("parseGoalArgs: control words, status when empty, anything else is the cond
   assert.deepEqual(parseGoalArgs("resume"), { kind: "resume" });
   assert.deepEqual(parseGoalArgs("clear"), { kind: "clear" });
   assert.deepEqual(parseGoalArgs("clear the cache and tests pass"), { kind: "set", condition: "clear the cache and tests pass" });
+  assert.deepEqual(parseGoalArgs('"clear"'), { kind: "set", condition: "clear" }, "quoted: a condition, not a control word");
+  assert.deepEqual(parseGoalArgs('""'), { kind: "set", condition: "" }, "an explicitly empty condition");
 });
 
 test("statusText lists the goal, its counters and every verdict with the judge's tokens", () => {

@@ -1,0 +1,462 @@
+// Host adapter of the goal feature: `/goal` commands, the judge on session.idle of a main session, the
+// goal_verdict tool, continuation prompts. All decisions are made by state-machine.ts; this file only gathers
+// facts from OpenCode, applies the machine's actions, and persists every step (so a restart loses nothing).
+import { tool, type Hooks } from "@opencode-ai/plugin";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { RefuseToolCall, ToolInputError } from "../core/compose.ts";
+import type { FeatureContext, FeatureModule } from "../core/feature.ts";
+import { redact } from "../core/redaction.ts";
+import { errorText } from "../core/report.ts";
+import { truncateToTokens } from "../core/tokens.ts";
+import { memoryLocations } from "../memory/locations.ts";
+import { renderTaskTree, unfinishedTasks } from "../tasks/render.ts";
+import { openTaskStore, type TaskStore } from "../tasks/store.ts";
+import { formatTokens, isPersonMessage, parseGoalArgs, statusText, sumAssistantTokens, workFingerprint } from "./format.ts";
+import { judgePrompt, renderTranscript, type TranscriptMessage } from "./judge-prompt.ts";
+import { checkCondition, CONTINUATION_MARKER, newGoal, parseVerdict, step, type GoalAction, type GoalInput, type IdleFacts, type Verdict } from "./state-machine.ts";
+import { openGoalStore, type GoalStore, type JudgeTokens, type StoredGoal, type VerdictOutcome } from "./store.ts";
+
+export const JUDGE_AGENT = "goal-judge";
+export const VERDICT_TOOL = "goal_verdict";
+
+/**
+ * Thrown from command.execute.before after `/goal` (status, pause, clear, a refusal) has answered by itself:
+ * OpenCode 1.18 has no way for a command to skip its model call, so the command is cancelled instead. It
+ * extends RefuseToolCall because that is the one error the hook isolation lets through.
+ */
+export class GoalCommandHandled extends RefuseToolCall {
+  override name = "GoalCommandHandled";
+}
+
+export const goalFeature: FeatureModule = {
+  name: "goal",
+  needsDatabase: true,
+  assets: { agents: [JUDGE_AGENT], commands: ["goal"] },
+  create(context) {
+    return createGoalHooks(context, openGoalStore(context.db!));
+  },
+};
+
+export default goalFeature;
+
+interface JudgeSession {
+  mainSessionId: string;
+  goalId: number;
+  run: number;
+  verdict?: Verdict;
+}
+
+interface Turn {
+  agent?: string;
+  model?: { providerID: string; modelID: string };
+}
+
+type Client = FeatureContext["host"]["client"];
+
+function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
+  const { config, reporter, sessions, host } = context;
+  const client: Client = host.client;
+  const log = reporter.child("goal");
+  const locations = memoryLocations(context.paths, context.project.id, context.project.root, config.memory.location);
+  const taskStore = openTasksIfUsed(context);
+  const judges = new Map<string, JudgeSession>();
+  const turns = new Map<string, Turn>();
+  const ownPrompts = new Map<string, number>();
+  const turnEndings = new Map<string, "abort" | "error">();
+  const diffs = new Map<string, string>();
+  const queues = new Map<string, Promise<unknown>>();
+  let judgeAgentModel: string | undefined;
+  const machineOptions = () => ({
+    maxContinuations: config.goal.maxContinuations,
+    maxTaskDeferrals: taskStore && config.tasks.gate ? config.tasks.maxGatePushes : 0,
+  });
+
+  /** One session's goal steps run one at a time, in arrival order. */
+  const serial = <T>(sessionId: string, work: () => Promise<T>): Promise<T> => {
+    const previous = queues.get(sessionId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    queues.set(sessionId, next.catch(() => undefined));
+    return next;
+  };
+
+  /** Feeds one input to the machine for the session's current goal, saves, and carries out the actions. */
+  const apply = async (sessionId: string, input: GoalInput, goal = store.current(sessionId)): Promise<GoalAction[]> => {
+    if (!goal) return [];
+    const { state, actions } = step(goal.state, input, machineOptions());
+    if (state !== goal.state) store.save(goal.id, state);
+    for (const action of actions) await perform(sessionId, { ...goal, state }, action);
+    return actions;
+  };
+
+  const perform = async (sessionId: string, goal: StoredGoal, action: GoalAction) => {
+    switch (action.type) {
+      case "startJudge":
+        void runJudge(sessionId, goal, action.run, action.attempt);
+        return;
+      case "continue":
+        await sendOwnPrompt(sessionId, action.prompt);
+        log.log("info", `continuation ${action.continuation}/${config.goal.maxContinuations} sent to ${sessionId}: ${action.reason}`);
+        return;
+      case "finished":
+        announceEnd(goal, action.status, action.reason);
+        return;
+      case "paused":
+        reporter.notify(`Goal paused: ${action.reason}. /goal resume continues, /goal clear drops it.`, "warning");
+        return;
+      case "deferToTasks":
+        log.log("info", `goal judge waits: ${action.openTasks.length} open task(s) go to the task gate first`);
+        return;
+      case "resumed":
+      case "noop":
+        return;
+    }
+  };
+
+  const announceEnd = (goal: StoredGoal, status: string, reason: string) => {
+    const tokens = formatTokens(totalJudgeTokens(goal.id));
+    const variant = status === "met" ? "success" : status === "cleared" ? "info" : "warning";
+    reporter.notify(`Goal ${status}: ${reason} (judge used ${tokens} in total)`, variant);
+  };
+
+  const totalJudgeTokens = (goalId: number): JudgeTokens =>
+    store.verdicts(goalId).reduce((s, v) => ({ input: s.input + v.tokens.input, output: s.output + v.tokens.output, total: s.total + v.tokens.total }), { input: 0, output: 0, total: 0 });
+
+  const sendOwnPrompt = async (sessionId: string, text: string) => {
+    // The marker at the start of the text tells chat.message this is the pack speaking, not the user.
+    const turn = turns.get(sessionId) ?? {};
+    const sent = await client.session.promptAsync({
+      path: { id: sessionId },
+      body: { parts: [{ type: "text", text }], ...(turn.agent ? { agent: turn.agent } : {}), ...(turn.model ? { model: turn.model } : {}) },
+    });
+    if (sent.error) {
+      reporter.problem("goal:continue", `the goal could not send its continuation to session ${sessionId}: ${JSON.stringify(sent.error)}`);
+    }
+  };
+
+  // ---- the judge -------------------------------------------------------------------------------------------
+
+  const runJudge = async (mainSessionId: string, goal: StoredGoal, run: number, attempt: number) => {
+    let judgeSessionId: string | null = null;
+    let outcome: { verdict: Verdict } | { error: string };
+    try {
+      judgeSessionId = await createJudgeSession(mainSessionId, goal, attempt);
+      judges.set(judgeSessionId, { mainSessionId, goalId: goal.id, run });
+      outcome = await promptJudge(judgeSessionId, mainSessionId, goal);
+    } catch (error) {
+      outcome = { error: errorText(error) };
+    }
+    const tokens = judgeSessionId ? await judgeTokens(judgeSessionId) : { input: 0, output: 0, total: 0 };
+    if (judgeSessionId) judges.delete(judgeSessionId);
+    await serial(mainSessionId, async () => {
+      const current = store.current(mainSessionId);
+      if (!current || current.id !== goal.id || current.state.judgeRun !== run || current.state.status !== "judging") {
+        recordVerdict(goal.id, run, judgeSessionId, tokens, outcome, "(stale: the goal changed while the judge ran)");
+        return;
+      }
+      recordVerdict(goal.id, run, judgeSessionId, tokens, outcome);
+      const input: GoalInput = "verdict" in outcome ? { type: "verdict", run, verdict: outcome.verdict } : { type: "judgeFailed", run, error: outcome.error };
+      const summary = "verdict" in outcome ? verdictSummary(outcome.verdict) : `judge failed: ${outcome.error}`;
+      log.log("info", `goal judge round for ${mainSessionId}: ${summary}; ${formatTokens(tokens)}`);
+      if ("error" in outcome) reporter.notify(`Goal judge failed (attempt ${attempt}): ${outcome.error}`, "warning");
+      else if (!outcome.verdict.met && !outcome.verdict.impossible) reporter.notify(`Goal not met yet: ${outcome.verdict.reason} (judge: ${formatTokens(tokens)})`, "info");
+      await apply(mainSessionId, input, current);
+    });
+  };
+
+  const verdictSummary = (v: Verdict) => (v.met ? "met" : v.impossible ? "impossible" : "not met") + `: ${v.reason}`;
+
+  const recordVerdict = (goalId: number, run: number, judgeSessionId: string | null, tokens: JudgeTokens, outcome: { verdict: Verdict } | { error: string }, note = "") => {
+    const verdict = "verdict" in outcome ? outcome.verdict : undefined;
+    const kind: VerdictOutcome = !verdict ? "judge failed" : verdict.met ? "met" : verdict.impossible ? "impossible" : "not met";
+    store.addVerdict(goalId, {
+      at: new Date().toISOString(),
+      run,
+      outcome: kind,
+      reason: (verdict ? verdict.reason : (outcome as { error: string }).error) + (note ? ` ${note}` : ""),
+      evidence: verdict?.evidence ?? [],
+      missing: verdict?.missing ?? [],
+      judgeSessionId,
+      tokens,
+    });
+  };
+
+  const createJudgeSession = async (mainSessionId: string, goal: StoredGoal, attempt: number): Promise<string> => {
+    const created = await client.session.create({
+      body: { parentID: mainSessionId, title: `goal judge: round ${goal.state.rounds + 1}${attempt > 1 ? ` (retry ${attempt - 1})` : ""}` },
+    });
+    if (!created.data) throw new Error(`could not create the judge session: ${JSON.stringify(created.error)}`);
+    sessions.markInternal(created.data.id, "goal-judge");
+    sessions.markChild(created.data.id, mainSessionId);
+    return created.data.id;
+  };
+
+  const promptJudge = async (judgeSessionId: string, mainSessionId: string, goal: StoredGoal): Promise<{ verdict: Verdict } | { error: string }> => {
+    const messages = await readMessages(mainSessionId);
+    const prompt = judgePrompt({
+      condition: goal.state.condition,
+      checkpoint: readCheckpoint(mainSessionId),
+      taskTree: taskStore ? renderTaskTree(taskStore.list(mainSessionId)) : undefined,
+      transcript: renderTranscript(messages, redact),
+      round: goal.state.rounds + 1,
+      continuationsUsed: goal.state.continuations,
+      maxContinuations: config.goal.maxContinuations,
+    });
+    const model = judgeModel(mainSessionId);
+    const call = client.session.prompt({
+      path: { id: judgeSessionId },
+      body: { agent: JUDGE_AGENT, parts: [{ type: "text", text: prompt }], ...(model ? { model } : {}) },
+    });
+    const timedOut = await raceTimeout(call, config.goal.judgeTimeoutMs);
+    const recorded = judges.get(judgeSessionId)?.verdict;
+    if (recorded) return { verdict: recorded };
+    if (timedOut === "timeout") {
+      await client.session.abort({ path: { id: judgeSessionId } }).catch(() => undefined);
+      return { error: `no verdict within ${config.goal.judgeTimeoutMs} ms (timeout)` };
+    }
+    const result = timedOut.value;
+    if (result.error) return { error: `the judge's model call failed: ${JSON.stringify(result.error).slice(0, 300)}` };
+    const failed = (result.data?.info as { error?: { name?: string; data?: { message?: string } } } | undefined)?.error;
+    if (failed) return { error: `the judge's turn ended with ${failed.name ?? "an error"}: ${failed.data?.message ?? ""}`.trim() };
+    return { error: `the judge ended without calling ${VERDICT_TOOL}` };
+  };
+
+  /** judgeModel config, else the judge agent's own model, else the model the main session is using. */
+  const judgeModel = (mainSessionId: string): { providerID: string; modelID: string } | undefined => {
+    const configured = config.goal.judgeModel ?? judgeAgentModel;
+    if (configured) {
+      const slash = configured.indexOf("/");
+      if (slash > 0) return { providerID: configured.slice(0, slash), modelID: configured.slice(slash + 1) };
+      reporter.problem("goal:judge-model", `goal.judgeModel "${configured}" is not "provider/model"; using the session's model`);
+    }
+    return turns.get(mainSessionId)?.model;
+  };
+
+  const judgeTokens = async (judgeSessionId: string): Promise<JudgeTokens> => {
+    const listed = await client.session.messages({ path: { id: judgeSessionId } }).catch(() => undefined);
+    return sumAssistantTokens((listed?.data ?? []) as { info: { role?: string } }[]);
+  };
+
+  const readMessages = async (sessionId: string): Promise<TranscriptMessage[]> => {
+    const listed = await client.session.messages({ path: { id: sessionId } });
+    if (!listed.data) throw new Error(`could not read the session's messages: ${JSON.stringify(listed.error)}`);
+    return listed.data as unknown as TranscriptMessage[];
+  };
+
+  const readCheckpoint = (sessionId: string): string | undefined => {
+    const file = join(locations.sessionDir(sessionId), "checkpoint.md");
+    if (!existsSync(file)) return undefined;
+    try {
+      return truncateToTokens(redact(readFileSync(file, "utf8")), 3000);
+    } catch (error) {
+      log.log("warn", `checkpoint unreadable for the judge: ${errorText(error)}`);
+      return undefined;
+    }
+  };
+
+  // ---- idle: gather facts, let the machine decide ------------------------------------------------------------
+
+  const onIdle = async (sessionId: string) => {
+    if (sessions.internalPurpose(sessionId) || !(await sessions.isMain(sessionId))) return;
+    await serial(sessionId, async () => {
+      const goal = store.current(sessionId);
+      if (!goal || goal.state.status !== "active") return;
+      const facts = await idleFacts(sessionId);
+      await apply(sessionId, { type: "idle", facts }, goal);
+    });
+  };
+
+  const idleFacts = async (sessionId: string): Promise<IdleFacts> => {
+    const messages = await readMessages(sessionId);
+    const lastAssistant = [...messages].reverse().find((m) => m.info.role === "assistant");
+    const lastError = (lastAssistant?.info.error as { name?: string } | undefined)?.name;
+    const flagged = turnEndings.get(sessionId);
+    turnEndings.delete(sessionId);
+    const endedBy = flagged ?? (lastError === "MessageAbortedError" ? "abort" : lastError ? "error" : "normal");
+    const openTasks = taskStore ? unfinishedTasks(taskStore.list(sessionId)).map((t) => `${t.id} ${t.title} (${t.status})`) : [];
+    return { endedBy, userTypedSince: false, openTasks, fingerprint: workFingerprint(messages, diffs.get(sessionId) ?? "") };
+  };
+
+  // ---- /goal -------------------------------------------------------------------------------------------------
+
+  /** Shows text in the session without a model call: a display-only (ignored) message plus a toast. */
+  const answer = async (sessionId: string, text: string, variant: "info" | "warning" = "info"): Promise<never> => {
+    const shown = await client.session.prompt({
+      path: { id: sessionId },
+      body: { noReply: true, parts: [{ type: "text", text: `${CONTINUATION_MARKER} ${text}`, ignored: true }] },
+    });
+    if (shown.error) log.log("warn", `could not show the /goal answer in the session: ${JSON.stringify(shown.error)}`);
+    reporter.notify(text.split("\n")[0]!, variant);
+    throw new GoalCommandHandled(`/goal answered without a model call: ${text.split("\n")[0]}`);
+  };
+
+  const onGoalCommand = async (sessionId: string, args: string, output: { parts: unknown[] }) => {
+    if (!(await sessions.isMain(sessionId))) {
+      await answer(sessionId, "Goals belong to a main session; this is a child session (a subagent or helper). Set the goal in the main session.", "warning");
+    }
+    const command = parseGoalArgs(args);
+    await serial(sessionId, async () => {
+      const goal = store.current(sessionId);
+      if (command.kind === "status") {
+        await answer(sessionId, statusText(goal?.state, goal ? store.verdicts(goal.id) : [], config.goal.maxContinuations));
+      }
+      if (command.kind === "pause" || command.kind === "clear") {
+        if (!goal) await answer(sessionId, "No goal in this session. Set one with /goal <condition>.");
+        const actions = await apply(sessionId, { type: command.kind }, goal);
+        const noop = actions.find((a) => a.type === "noop");
+        await answer(sessionId, noop && noop.type === "noop" ? `Nothing to ${command.kind}: ${noop.reason}.` : `Goal ${command.kind === "pause" ? "paused" : "cleared"}.`);
+      }
+      if (command.kind === "resume") {
+        if (!goal || goal.state.status !== "paused") {
+          await answer(sessionId, goal ? `Nothing to resume: the goal is ${goal.state.status}. Set a new one with /goal <condition>.` : "No goal in this session.");
+        }
+        await apply(sessionId, { type: "resume" }, goal);
+        replaceParts(output, `${CONTINUATION_MARKER} The goal is resumed. Continue working toward it.\nGoal: ${goal!.state.condition}`);
+        reporter.notify("Goal resumed.", "info");
+        return;
+      }
+      if (command.kind === "set") await setGoal(sessionId, command.condition, goal, output);
+    });
+  };
+
+  const setGoal = async (sessionId: string, raw: string, previous: StoredGoal | undefined, output: { parts: unknown[] }) => {
+    const checked = checkCondition(raw);
+    if (!checked.ok) await answer(sessionId, checked.message, "warning");
+    const condition = (checked as { condition: string }).condition;
+    let replaced = "";
+    if (previous && (previous.state.status === "active" || previous.state.status === "judging" || previous.state.status === "paused")) {
+      store.save(previous.id, { ...previous.state, status: "cleared", note: "replaced by a new goal", judgeRun: previous.state.judgeRun + 1 });
+      replaced = " (it replaces the previous goal)";
+    }
+    store.create(sessionId, context.project.id, newGoal(condition));
+    replaceParts(output, condition);
+    expectOwnPrompt(sessionId);
+    reporter.notify(`Goal set${replaced}. An independent judge checks it whenever the agent stops (at most ${config.goal.maxContinuations} continuations).`, "info");
+  };
+
+  const expectOwnPrompt = (sessionId: string) => ownPrompts.set(sessionId, (ownPrompts.get(sessionId) ?? 0) + 1);
+
+  // ---- restart: goals whose judge died with the previous process ------------------------------------------------
+
+  const resumeAfterRestart = () => {
+    for (const goal of store.unfinished(context.project.id)) {
+      void serial(goal.sessionId, () => apply(goal.sessionId, { type: "restart" }, goal)).catch((error) =>
+        reporter.problem("goal:restart", `could not reload the goal of ${goal.sessionId}: ${errorText(error)}`),
+      );
+    }
+  };
+  setTimeout(resumeAfterRestart, 0);
+
+  return {
+    config: async (cfg) => {
+      const mutable = cfg as { agent?: Record<string, { model?: string } | undefined>; permission?: unknown };
+      judgeAgentModel = mutable.agent?.[JUDGE_AGENT]?.model;
+      hideVerdictToolFromOthers(mutable);
+    },
+    tool: {
+      [VERDICT_TOOL]: tool({
+        description:
+          "Record the goal judge's verdict. Only the goal judge may call this, exactly once. met needs evidence; impossible only when the goal cannot be reached at all; missing lists what is still missing when not met.",
+        args: {
+          met: tool.schema.boolean().describe("True only when the evidence shows the goal's condition holds."),
+          impossible: tool.schema.boolean().describe("True only when the goal cannot be reached at all (never with met)."),
+          reason: tool.schema.string().min(1).max(2000).describe("One or two sentences a person can check."),
+          evidence: tool.schema.array(tool.schema.string().max(1000)).max(30).describe("Concrete items relied on; at least one when met."),
+          missing: tool.schema.array(tool.schema.string().max(1000)).max(30).describe("When not met: what is still missing, as short imperative items."),
+        },
+        async execute(args, ctx) {
+          const judge = judges.get(ctx.sessionID);
+          if (!judge) {
+            throw new ToolInputError(`${VERDICT_TOOL} is reserved for the goal judge's own session; it does nothing here. Keep working on the task (the judge runs by itself when you stop).`);
+          }
+          if (judge.verdict) return "A verdict for this round is already recorded. Reply with the single word done.";
+          const parsed = parseVerdict(args);
+          if (!parsed.ok) throw new ToolInputError(`verdict refused: ${parsed.error}. Call ${VERDICT_TOOL} again with a consistent verdict.`);
+          judge.verdict = parsed.verdict;
+          return "Verdict recorded. Reply with the single word done.";
+        },
+      }),
+    },
+    "command.execute.before": async (input, output) => {
+      if (input.command !== "goal") return;
+      await onGoalCommand(input.sessionID, input.arguments ?? "", output as { parts: unknown[] });
+    },
+    "chat.message": async (input, output) => {
+      const sessionId = input.sessionID;
+      if (sessions.internalPurpose(sessionId)) return;
+      if (input.agent !== undefined || input.model !== undefined) turns.set(sessionId, { agent: input.agent, model: input.model });
+      if (!isPersonMessage(output.parts as never)) return;
+      // The prompt of `/goal <condition>` itself is not an interruption.
+      const own = ownPrompts.get(sessionId) ?? 0;
+      if (own > 0) {
+        ownPrompts.set(sessionId, own - 1);
+        return;
+      }
+      await serial(sessionId, async () => {
+        const goal = store.current(sessionId);
+        if (goal && (goal.state.status === "active" || goal.state.status === "judging")) await apply(sessionId, { type: "userMessage" }, goal);
+      });
+    },
+    event: async ({ event }) => {
+      const props = event.properties as Record<string, any>;
+      switch (event.type as string) {
+        case "session.idle":
+          if (props.sessionID) void onIdle(props.sessionID).catch((error) => reporter.problem("goal:idle", `goal check on idle failed: ${errorText(error)}`));
+          return;
+        case "session.error":
+          if (props.sessionID && !judges.has(props.sessionID)) onTurnError(props.sessionID, props.error?.name);
+          return;
+        case "session.diff":
+          if (props.sessionID) diffs.set(props.sessionID, JSON.stringify((props.diff ?? []).map((d: any) => [d.file, d.additions, d.deletions])));
+          return;
+      }
+    },
+  };
+
+  function onTurnError(sessionId: string, name: string | undefined) {
+    const aborted = name === "MessageAbortedError";
+    turnEndings.set(sessionId, aborted ? "abort" : "error");
+    if (!aborted) return;
+    // An abort pauses at once, not only at the next idle.
+    void serial(sessionId, async () => {
+      const goal = store.current(sessionId);
+      if (goal && (goal.state.status === "active" || goal.state.status === "judging")) await apply(sessionId, { type: "abort" }, goal);
+    });
+  }
+}
+
+/** Denies goal_verdict to every agent but the judge (fill-only: a user's own rule for it wins). */
+function hideVerdictToolFromOthers(cfg: { permission?: unknown }) {
+  if (typeof cfg.permission === "string") return;
+  const permission = (cfg.permission ?? {}) as Record<string, unknown>;
+  if (permission[VERDICT_TOOL] === undefined) permission[VERDICT_TOOL] = "deny";
+  cfg.permission = permission;
+}
+
+function openTasksIfUsed(context: FeatureContext): TaskStore | undefined {
+  if (!context.config.tasks.enabled || !context.db) return undefined;
+  try {
+    return openTaskStore(context.db);
+  } catch (error) {
+    context.reporter.log("warn", `goal: task tree unavailable to the judge: ${errorText(error)}`);
+    return undefined;
+  }
+}
+
+function replaceParts(output: { parts: unknown[] }, text: string) {
+  const first = output.parts.find((p) => (p as { type?: string }).type === "text") as { text?: string } | undefined;
+  const files = output.parts.filter((p) => (p as { type?: string }).type === "file");
+  output.parts.splice(0, output.parts.length, ...(first ? [{ ...first, text }] : [{ type: "text", text }]), ...files);
+}
+
+async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+  });
+  try {
+    return await Promise.race([promise.then((value) => ({ value })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,99 @@
+// Every goal loop ends, in real OpenCode: a judge that never says met stops at the cap, a judge that never
+// calls the verdict tool ends `unverified` (after one retry), and a user message mid-loop pauses at once.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startScriptedModel } from "../harness/scripted-model.ts";
+import { createIsolatedEnv } from "../harness/env.ts";
+import { opencodeServe, type Served } from "../harness/opencode.ts";
+import { createSession, installPackForTest, send, sleep, until } from "./checkpoint-support.ts";
+import { continuationsSeen, goalCommand, judgeLane, shownAnswers, waitForGoal } from "./goal-support.ts";
+
+test("a judge that always answers not met stops the goal at the cap", { timeout: 90000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [judgeLane((round) => ({ met: false, reason: `round ${round}: not there yet`, missing: [`step ${round}`] }))],
+    main: (_r, n) => ({ text: `working, turn ${n}` }),
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { goal: { maxContinuations: 2 } }, opencodeConfig: { snapshot: false } });
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    await goalCommand(served.client, session, "the impossible feature works");
+    const goal = await waitForGoal(env, session, (g) => g.state.status === "capped", 45000, "the goal to stop at the cap");
+    assert.equal(goal.state.continuations, 2);
+    assert.equal(continuationsSeen(model.requests).length, 2);
+    assert.equal(goal.verdicts.length, 3, "a judge round after each of the 2 continuations plus the first");
+    await sleep(1000);
+    assert.equal(model.lane("judge").filter((r) => r.body.messages.at(-1)?.role === "user").length, 3, "no judge runs after the cap");
+    assert.match(goal.state.note, /not met after 2 continuations \(the cap\)/);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("a judge that never calls goal_verdict is retried once, then the goal ends unverified, never met", { timeout: 90000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [judgeLane(() => ({ text: "Looks complete to me. MET." }))],
+    main: (_r, n) => ({ text: `done ${n}` }),
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    await goalCommand(served.client, session, "README.md has a usage section");
+    const goal = await waitForGoal(env, session, (g) => g.state.status === "unverified", 45000, "the goal to end unverified");
+    assert.deepEqual(goal.verdicts.map((v) => v.outcome), ["judge failed", "judge failed"]);
+    assert.match(goal.verdicts[0]!.reason, /without calling goal_verdict/);
+    assert.ok(goal.verdicts.every((v) => v.total_tokens > 0), "the failed judge calls are counted too");
+    assert.equal(continuationsSeen(model.requests).length, 0, "prose is never taken as a verdict, and no loop follows");
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("a user message mid-loop pauses the goal at once; /goal resume continues it to met", { timeout: 90000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [
+      judgeLane([
+        { met: false, reason: "not yet", missing: ["finish"] },
+        { met: true, reason: "finished", evidence: ["the agent's final tool result"] },
+      ]),
+    ],
+    main: [{ text: "first pass" }, { text: "slow second pass", delayMs: 2500 }, { text: "answering the user" }, { text: "resumed and finished" }],
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    await goalCommand(served.client, session, "the work is finished");
+    await until(() => continuationsSeen(model.requests).length === 1, 30000, "the first continuation");
+    await send(served, session, "wait, what are you doing?");
+    const paused = await waitForGoal(env, session, (g) => g.state.status === "paused", 10000, "the goal to pause");
+    assert.match(paused.state.note, /you sent a message/);
+    // The message queued while busy is answered in the same loop, so the session goes idle once more.
+    await until(() => model.lane("main").length >= 3, 30000, "the reply to the user's message");
+    await served.waitForIdle(session, 2, 30000);
+    await sleep(1500);
+    assert.equal(model.lane("judge").filter((r) => r.body.messages.at(-1)?.role === "user").length, 1, "no judge while paused");
+
+    const resumed = await goalCommand(served.client, session, "resume");
+    assert.equal(resumed.error, undefined, "resume sends a prompt so work continues");
+    const goal = await waitForGoal(env, session, (g) => g.state.status === "met", 30000, "the goal to end met after resume");
+    assert.equal(goal.state.continuations, 1);
+    await goalCommand(served.client, session, "");
+    assert.match((await shownAnswers(served.client, session)).join("\n"), /Goal \(met; 1 of 12/);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});

@@ -1,0 +1,92 @@
+// Shared pieces of the goal end-to-end tests: a judge lane for the scripted model (matched by the judge agent's
+// system prompt), and reads of the pack's goal tables straight from its SQLite file.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { IsolatedEnv } from "../harness/env.ts";
+import type { Lane, RecordedRequest, ScriptedReply } from "../harness/scripted-model.ts";
+import { openDatabase } from "../../plugins/core/storage/database.ts";
+import { CONTINUATION_MARKER, type GoalState } from "../../plugins/goal/state-machine.ts";
+
+export const isJudgeRequest = (r: Pick<RecordedRequest, "system">) => r.system.some((s) => s.includes("You are the goal judge"));
+
+export interface JudgeVerdict {
+  met: boolean;
+  impossible?: boolean;
+  reason: string;
+  evidence?: string[];
+  missing?: string[];
+}
+
+/** A verdict the judge gives through the tool, or a plain text answer (a judge that never calls the tool). */
+export type JudgeMove = JudgeVerdict | { text: string };
+
+const lastIsToolResult = (r: RecordedRequest) => r.body.messages.at(-1)?.role === "tool";
+
+/**
+ * The judge lane: each judge session's first call answers with the next move; the call after the tool result
+ * (the judge's closing "done") is answered with text and does not consume a move.
+ */
+export function judgeLane(moves: JudgeMove[] | ((round: number) => JudgeMove)): Lane {
+  let round = 0;
+  return {
+    name: "judge",
+    match: isJudgeRequest,
+    replies: (request): ScriptedReply => {
+      if (lastIsToolResult(request)) return { text: "done" };
+      const move = typeof moves === "function" ? moves(round) : (moves[round] ?? { text: "no more scripted verdicts" });
+      round++;
+      if ("text" in move) return { text: move.text };
+      const args = { impossible: false, evidence: [], missing: [], ...move };
+      return { toolCalls: [{ name: "goal_verdict", args }] };
+    },
+  };
+}
+
+/** Main-lane requests that answer a fresh continuation prompt (not the follow-up calls after tool results). */
+export const continuationsSeen = (requests: RecordedRequest[]) =>
+  requests.filter((r) => r.lane === "main" && r.body.messages.at(-1)?.role === "user" && r.lastUserText.startsWith(CONTINUATION_MARKER));
+
+export interface GoalRow {
+  id: number;
+  state: GoalState;
+  verdicts: { outcome: string; reason: string; total_tokens: number; input_tokens: number }[];
+}
+
+/** Reads the session's current goal from the pack's database (undefined when none yet). */
+export async function readGoal(env: IsolatedEnv, sessionId: string): Promise<GoalRow | undefined> {
+  const path = join(env.packDataDir, "continuum.db");
+  if (!existsSync(path)) return undefined;
+  const db = await openDatabase(path, { readonly: true });
+  try {
+    const row = db.prepare("SELECT id, state_json FROM goals WHERE session_id = ? ORDER BY id DESC LIMIT 1").get<{ id: number; state_json: string }>(sessionId);
+    if (!row) return undefined;
+    const verdicts = db.prepare("SELECT outcome, reason, total_tokens, input_tokens FROM goal_verdicts WHERE goal_id = ? ORDER BY id").all<GoalRow["verdicts"][number]>(row.id);
+    return { id: row.id, state: JSON.parse(row.state_json) as GoalState, verdicts };
+  } catch {
+    return undefined;
+  } finally {
+    db.close();
+  }
+}
+
+export async function waitForGoal(env: IsolatedEnv, sessionId: string, predicate: (goal: GoalRow) => boolean, timeoutMs: number, what: string): Promise<GoalRow> {
+  const deadline = Date.now() + timeoutMs;
+  let last: GoalRow | undefined;
+  for (;;) {
+    last = await readGoal(env, sessionId);
+    if (last && predicate(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; goal now: ${JSON.stringify(last?.state ?? null)} verdicts ${JSON.stringify(last?.verdicts ?? [])}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs `/goal <args>` through the SDK like the TUI does. Answers without a model call come back as HTTP 500. */
+export async function goalCommand(client: { session: { command: (o: any) => Promise<{ error?: unknown; response?: Response }> } }, sessionId: string, args: string) {
+  return client.session.command({ path: { id: sessionId }, body: { command: "goal", arguments: args } });
+}
+
+/** Text of the display-only messages the pack posted in the session (the answers of /goal). */
+export async function shownAnswers(client: { session: { messages: (o: any) => Promise<{ data?: unknown }> } }, sessionId: string): Promise<string[]> {
+  const listed = (await client.session.messages({ path: { id: sessionId } })).data as { parts: { type: string; text?: string; ignored?: boolean }[] }[] | undefined;
+  return (listed ?? []).flatMap((m) => m.parts.filter((p) => p.type === "text" && p.ignored).map((p) => p.text ?? ""));
+}

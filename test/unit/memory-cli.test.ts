@@ -1,0 +1,69 @@
+// `continuum memory …` under Node (better-sqlite3): the same memory outside OpenCode.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "../../plugins/cli/main.ts";
+
+async function capture(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => void out.push(a.join(" "));
+  console.error = (...a: unknown[]) => void err.push(a.join(" "));
+  try {
+    return { code: await main(args), out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+test("memory list/search/show/forget/path/reindex/status work on hand-written files", async () => {
+  const root = mkdtempSync(join(tmpdir(), "continuum-cli-"));
+  const saved = { data: process.env.XDG_DATA_HOME, config: process.env.XDG_CONFIG_HOME };
+  process.env.XDG_DATA_HOME = join(root, "data");
+  process.env.XDG_CONFIG_HOME = join(root, "config");
+  try {
+    const project = join(root, "proj");
+    mkdirSync(project);
+    const git = (...a: string[]) => execFileSync("git", a, { cwd: project, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } }).trim();
+    git("init", "-q");
+    git("commit", "-q", "--allow-empty", "-m", "init");
+    const file = join(root, "data", "opencode-continuum", "projects", git("rev-list", "--max-parents=0", "HEAD"), "memory", "MEMORY.md");
+    const path = await capture(["memory", "path", "--project", project]);
+    assert.equal(path.code, 0);
+    assert.ok(path.out.includes(file));
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(file, "# Project memory\n\n## Rules\n\n- Ship with feature flags <!-- id:m-flags001 · 2026-11-20 · ses_a -->\n- Review every migration\n");
+    const list = await capture(["memory", "list", "--project", project]);
+    assert.match(list.out, /\[m-flags001\] Rules · Ship with feature flags \(2026-11-20\)/);
+    const search = await capture(["memory", "search", "migration", "--project", project]);
+    assert.equal(search.code, 0);
+    assert.match(search.out, /Review every migration/);
+    const miss = await capture(["memory", "search", "kubernetes", "--project", project]);
+    assert.equal(miss.code, 1);
+    assert.match(miss.out, /To widen the search/);
+    const show = await capture(["memory", "show", "m-flags001", "--project", project]);
+    assert.match(show.out, /MEMORY\.md:5-5 · Project memory > Rules · 2026-11-20 · ses_a/);
+    const status = await capture(["memory", "status", "--project", project]);
+    assert.match(status.out, /A new session would get: 2 entries, \d+ of 4000 tokens/);
+    const forget = await capture(["memory", "forget", "m-flags001", "--project", project]);
+    assert.equal(forget.code, 0);
+    assert.ok(!readFileSync(file, "utf8").includes("feature flags"));
+    const unknown = await capture(["memory", "forget", "m-flags001", "--project", project]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /no memory entry with id "m-flags001"/);
+    const reindex = await capture(["memory", "reindex", "--project", project]);
+    assert.match(reindex.out, /reindexed 1 files/);
+  } finally {
+    for (const [key, value] of [["XDG_DATA_HOME", saved.data], ["XDG_CONFIG_HOME", saved.config]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    rmSync(root, { recursive: true, force: true });
+  }
+});
