@@ -63,7 +63,9 @@ function classifyKey(key: string): string | null {
   const last = words.at(-1);
   const previous = words.at(-2);
   if (!last) return null;
-  if (/(password|passwd|passphrase)$/.test(last) || last === "pass" || last === "pwd") return "password";
+  if (/(password|passwd|passphrase)$/.test(last) || last === "pwd") return "password";
+  // `DB_PASS`, `smtp.pass`, `pass`, but not `allPass` / `anyPass` (camelCase helpers in code).
+  if (last === "pass" && !/[a-z0-9]Pass$/.test(key)) return "password";
   if (last === "key" && words.includes("secret") && (words.includes("aws") || previous === "access")) return "aws-secret";
   if (last === "secretaccesskey") return "aws-secret";
   if (/secret$/.test(last)) return "secret";
@@ -188,6 +190,21 @@ const token = (body: string) => new RegExp(NOT_TOKEN_BEFORE + body + NOT_TOKEN_A
 
 const PRIVATE_KEY_LABEL = "-----(?:BEGIN|END)[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----";
 
+function replaceQuotedAssignment(count: Count, match: string, [keyQuote, key, separator, quote, value]: string[]): string {
+  if (!key) return match;
+  const kind = secretKindOfKey(key);
+  if (!kind || value === undefined || !shouldRedactValue(kind, value)) return match;
+  const envStyle = separator === "=";
+  // Labels and messages (`"password": "Enter your password"`, i18n "Password") are not secrets.
+  if (!envStyle && (/\s/.test(value) || /^[A-Z][a-z]+$/.test(value))) return match;
+  if (keyWords(key).includes(value.toLowerCase())) return match;
+  // `"Password:"),$?el(` in minified code closes one string and opens the next; real secrets seldom hold brackets.
+  if (/[(){}[\]]/.test(value) && !/\d/.test(value)) return match;
+  count(kind);
+  return `${keyQuote ?? ""}${key}${keyQuote ?? ""}${separator ?? ""}${quote ?? ""}${placeholder(kind)}${quote ?? ""}`;
+}
+
+// A literal `\n`, `\r` or `\t` (text that was JSON-encoded) separates lines and words like the real characters.
 const RULES: Rule[] = [
   // A closed block, or a truncated one (BEGIN then base64 chunks) when the output was cut.
   simple(
@@ -231,7 +248,7 @@ const RULES: Rule[] = [
   prefixed("sql-password", "password", /(\b(?:PASSWORD|IDENTIFIED BY)[ \t]+')([^'\n]{1,400})(?=')/gi),
   {
     name: "cli-user-password",
-    pattern: /((?<=^|\s)(?:-u|--user)(?:[ \t]+|=)["']?[^\s:"'$]{1,200}:)([^\s"']{1,500})/gm,
+    pattern: /((?<=^|\s|\\[nrt])(?:-u|--user)(?:[ \t]+|=)["']?[^\s:"'$\\]{1,200}:)([^\s"'\\]{1,500})/gm,
     replace: (count, match, [prefix, password]) => {
       if (!password || isBaseSkippable(password) || /^\d+$/.test(password)) return match;
       count("password");
@@ -240,7 +257,7 @@ const RULES: Rule[] = [
   },
   {
     name: "cli-flag",
-    pattern: /((?<=^|\s)--?([A-Za-z][A-Za-z0-9\-]{0,60})(=|[ \t]+))("[^"\n]{1,400}"|'[^'\n]{1,400}'|[^\s"'`]{1,4000})/gm,
+    pattern: /((?<=^|\s|\\[nrt])--?([A-Za-z][A-Za-z0-9\-]{0,60})(=|[ \t]+))("[^"\n\\]{1,400}"|'[^'\n\\]{1,400}'|[^\s"'`\\]{1,4000})/gm,
     replace: (count, match, [prefix, flag, separator, raw]) => {
       const kind = secretKindOfKey(flag);
       if (!kind || !raw) return match;
@@ -257,21 +274,18 @@ const RULES: Rule[] = [
     // password: "x", "apiKey": 'x', PASSWORD="x", $token = "x", 'secret' => 'x', token := "x"
     name: "quoted-assignment",
     pattern: /(?<![A-Za-z0-9_])(["']?)([A-Za-z_][A-Za-z0-9_.\-]{0,80})\1([ \t]*(?::=|=>|:|=)[ \t]*)(["'`])((?:\\.|(?!\4)[^\\\n]){0,4000})\4/g,
-    replace: (count, match, [keyQuote, key, separator, quote, value]) => {
-      const kind = secretKindOfKey(key);
-      if (!kind || value === undefined || !shouldRedactValue(kind, value)) return match;
-      const envStyle = separator === "=";
-      // Labels and messages (`"password": "Enter your password"`, i18n "Password") are not secrets.
-      if (!envStyle && (/\s/.test(value) || /^[A-Z][a-z]+$/.test(value))) return match;
-      if (keyWords(key).includes(value.toLowerCase())) return match;
-      count(kind);
-      return `${keyQuote}${key}${keyQuote}${separator}${quote}${placeholder(kind)}${quote}`;
-    },
+    replace: replaceQuotedAssignment,
+  },
+  {
+    // The same inside a JSON string (tool inputs are stored JSON-encoded): \"password\": \"x\"
+    name: "escaped-quoted-assignment",
+    pattern: /(?<![A-Za-z0-9_])(\\["']|)([A-Za-z_][A-Za-z0-9_.\-]{0,80})\1([ \t]*(?::=|=>|:|=)[ \t]*)(\\["'`])([^"'`\\\n]{0,4000})\4/g,
+    replace: replaceQuotedAssignment,
   },
   {
     // Shell and .env: PGPASSWORD=x psql, export TOKEN=x, ?token=x&, ;Password=x; and any NAME=<high-entropy>.
     name: "shell-assignment",
-    pattern: /(?<=^|[\s;&|?"'])([A-Za-z_][A-Za-z0-9_.\-]{0,80})=(?![=\s"'`])([^\s"'`;&<>]{1,4000})(?=$|([\s;&"'`<>]))/gm,
+    pattern: /(?<=^|[\s;&|?"']|\\[nrt])([A-Za-z_][A-Za-z0-9_.\-]{0,80})=(?![=\s"'`\\])([^\s"'`;&<>\\]{1,4000})(?=$|([\s;&"'`<>\\]))/gm,
     replace: (count, match, [key, value, after]) => {
       if (!key || !value) return match;
       const kind = secretKindOfKey(key);
@@ -292,13 +306,14 @@ const RULES: Rule[] = [
   {
     // YAML, ini, properties, HTTP headers: `password: hunter2`, `aws_secret_access_key = …`, `X-Api-Key: …`.
     name: "bare-assignment",
-    pattern: /(?<=^|[\s{,])((?:(?:readonly|public|private|protected|static|declare|abstract|override|val|var|let|const)[ \t]+)*)([A-Za-z_][A-Za-z0-9_.\-]{0,80})([ \t]*[:=][ \t]*)([^\s"'`#][^\s]{0,4000})((?:[ \t]+#[^\n]*)?[ \t]*)$/gm,
-    replace: (count, match, [modifiers, key, separator, value, tail]) => {
-      if (!key || !value || (modifiers && separator?.includes(":"))) return match; // `readonly password: Redacted` is a declaration
+    pattern: /(?<=^|[\s{,"']|\\[nrt])(?<!\b(?:readonly|public|private|protected|static|declare|abstract|override|val|var|let|const)[ \t]+)([A-Za-z_][A-Za-z0-9_.\-]{0,80})([ \t]*=[ \t]*|[ \t]*:[ \t]+)([^\s"'`#\\][^\s"\\]{0,4000})((?:[ \t]+#[^\n\\]*)?[ \t]*)(?:$|(?=\\[nr]|"))/gm,
+    // A key after `readonly`, `private`, `const` … is a declaration (`readonly password: Redacted`), never a value.
+    replace: (count, match, [key, separator, value, tail]) => {
+      if (!key || !value) return match;
       const kind = secretKindOfKey(key);
       if (!kind || value.length < 4 || !shouldRedactValue(kind, value) || looksLikeCode(value, key)) return match;
       count(kind);
-      return `${modifiers ?? ""}${key}${separator}${placeholder(kind)}${tail ?? ""}`;
+      return `${key}${separator}${placeholder(kind)}${tail ?? ""}`;
     },
   },
 ];
@@ -323,6 +338,28 @@ function stripPrivateCounted(text: string, count: Count): string {
   });
 }
 
+/**
+ * Replaces the matches of one rule. A match the rule keeps is not skipped over: scanning resumes one character
+ * later, so `"command": "… apiKey: 'x' …"` (kept: `command` is no secret) still lets the inner `apiKey` match.
+ */
+function applyRule(text: string, rule: Rule, count: Count): string {
+  const pattern = rule.pattern;
+  pattern.lastIndex = 0;
+  let out = "";
+  let copied = 0;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const replacement = rule.replace(count, match[0], match.slice(1));
+    if (replacement === match[0]) {
+      pattern.lastIndex = match.index + 1;
+      continue;
+    }
+    out += text.slice(copied, match.index) + replacement;
+    copied = match.index + match[0].length;
+    pattern.lastIndex = Math.max(copied, match.index + 1);
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
 /** Strips private spans and replaces every detected secret with a typed placeholder such as `[REDACTED:aws-key]`. */
 export function redactSecrets(text: string): RedactionResult {
   if (typeof text !== "string" || text.length === 0) return { text: typeof text === "string" ? text : "", findings: [] };
@@ -331,8 +368,7 @@ export function redactSecrets(text: string): RedactionResult {
   let out = stripPrivateCounted(text, count);
   for (const rule of RULES) {
     rule.pattern.lastIndex = 0;
-    // No rule uses named groups, so the callback's last two arguments are always offset and input.
-    out = out.replace(rule.pattern, (match: string, ...rest: unknown[]) => rule.replace(count, match, rest.slice(0, -2) as string[]));
+    out = applyRule(out, rule, count);
   }
   const findings = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => ({ kind, count: n }));
   return { text: out, findings };

@@ -26,6 +26,17 @@ describe("redaction corpus", () => {
     assert.equal(redact(joined), joined);
   });
 
+  test("JSON-encoded text (how tool inputs are stored) gets the same treatment and stays valid JSON", () => {
+    for (const sample of SECRET_CASES) {
+      const encoded = JSON.stringify({ tool: "bash", input: { command: sample.line } });
+      const decoded = JSON.parse(redact(encoded)) as { input: { command: string } };
+      assert.ok(!decoded.input.command.includes(sample.secret), `${sample.kind} survived JSON encoding: ${decoded.input.command}`);
+      assert.ok(decoded.input.command.includes("[REDACTED:"), decoded.input.command);
+    }
+    const benign = JSON.stringify({ content: BENIGN_LINES.join("\n") });
+    assert.equal(redact(benign), benign);
+  });
+
   test("all secrets in one text: none survives and the findings add up", () => {
     const joined = SECRET_CASES.map((c) => c.line).join("\n");
     const { text, findings } = redactSecrets(joined);
@@ -105,6 +116,8 @@ describe("exact forms", () => {
     ].join("\n");
     const { text, findings } = redactSecrets(env);
     assert.equal(text, expected);
+    // The same file written by a tool call is stored JSON-encoded: same result, byte for byte.
+    assert.equal(redact(JSON.stringify({ filePath: ".env", content: env })), JSON.stringify({ filePath: ".env", content: expected }));
     assert.deepEqual(findings, [
       { kind: "password", count: 1 },
       { kind: "secret", count: 1 },
