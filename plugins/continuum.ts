@@ -12,11 +12,12 @@ import { openStore } from "./core/storage/store.ts";
 import { createSessionRegistry, type FeatureContext, type FeatureModule } from "./core/feature.ts";
 import { PACK_VERSION } from "./core/version.ts";
 import tasksFeature from "./tasks/index.ts";
+import checkpointFeature from "./checkpoint/index.ts";
 import memoryFeature from "./memory/index.ts";
 import goalFeature from "./goal/index.ts";
 
 // Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
-const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, goalFeature];
+const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature];
 
 const server: Plugin = async (input: PluginInput) => {
   const reporter = createReporter({
@@ -115,11 +116,15 @@ async function startFeatures(context: FeatureContext, reporter: Reporter) {
   return started;
 }
 
-/** Registers the enabled features' agents and commands, never replacing what the user defined. */
+/**
+ * Registers the enabled features' agents and commands, never replacing what the user defined. A command whose
+ * template the user replaced is theirs: the pack's command hooks then leave it alone, so the override wins.
+ */
 function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reporter: Reporter, timeoutMs: number): Hooks {
-  const previous = hooks.config;
+  const userCommands = new Set<string>();
+  const previousConfig = hooks.config;
   hooks.config = async (cfg) => {
-    await previous?.(cfg);
+    await previousConfig?.(cfg);
     await runIsolated(
       "assets:config",
       () => {
@@ -128,12 +133,23 @@ function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reporter: 
         mutable.command ??= {};
         for (const module of modules) {
           for (const name of module.assets?.agents ?? []) fillAgent(mutable.agent, readAsset("agents", name));
-          for (const name of module.assets?.commands ?? []) fillCommand(mutable.command, readAsset("commands", name));
+          for (const name of module.assets?.commands ?? []) {
+            const asset = readAsset("commands", name);
+            fillCommand(mutable.command, asset);
+            if (mutable.command[name]?.template !== asset.body) userCommands.add(name);
+          }
         }
       },
       { reporter, timeoutMs },
     );
   };
+  const previousCommand = hooks["command.execute.before"];
+  if (previousCommand) {
+    hooks["command.execute.before"] = async (input, output) => {
+      if (userCommands.has(input.command)) return;
+      await previousCommand(input, output);
+    };
+  }
   return hooks;
 }
 

@@ -50,19 +50,42 @@ test("installed as install.sh does: the plugin loads in real OpenCode, hooks fir
     assert.ok(hooks.includes("event"), "event fired");
     const main = model.lane("main");
     assert.ok(main.length >= 1, "the model was called");
-    for (const tool of loaded.tools!) assert.ok(main[0]!.tools.includes(tool), `${tool} offered to the model (got ${main[0]!.tools.join(", ")})`);
+    // Some pack tools are meant for the pack's own hidden agents only (a judge's verdict tool, say); the main
+    // agent must still see the pack's working tools.
+    const offered = loaded.tools!.filter((tool) => main[0]!.tools.includes(tool));
+    assert.ok(offered.length > 0, `pack tools offered to the model (got ${main[0]!.tools.join(", ")})`);
+    if (loaded.features!.includes("tasks")) assert.ok(offered.includes("tasks"), "the tasks tool is offered");
     assert.ok(main[0]!.tools.includes("bash"), "OpenCode's own tools are still there");
   });
+});
+
+test("a feature switched off in continuum.jsonc registers nothing; the others still load", async () => {
+  await withEnv(
+    async (env, model) => {
+      installPack(env);
+      const trace = join(env.root, "trace.jsonl");
+      const run = await opencodeRun(env, "hello", { extraEnv: { CONTINUUM_DOCTOR_REPORT: trace } });
+      assert.equal(run.code, 0, run.stderr);
+      const loaded = readTrace(trace).find((r) => r.event === "loaded")!;
+      assert.ok(!loaded.features!.includes("tasks"), "tasks is off");
+      assert.ok(!model.lane("main")[0]!.tools.includes("tasks"), "its tool is not offered");
+      assert.ok(loaded.features!.length > 0, "other features still load");
+    },
+    { tasks: { enabled: false } },
+  );
 });
 
 test("a per-project override of a pack agent wins, and the built-in build and plan agents are untouched", async () => {
   await withEnv(async (env) => {
     const debugAgent = (name: string) => execFileSync(opencodeBinary(), ["debug", "agent", name], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
-    // The definition, without the list of tools available to it (which rightly grows by the pack's tools).
+    // The definition, without what concerns the pack's own tools: the list of tools available (which rightly
+    // grows) and rules that keep pack-internal tools (a judge's verdict tool) away from the main agents.
     const definition = (name: string) => {
-      const { tools: _tools, ...rest } = JSON.parse(debugAgent(name)) as Record<string, unknown>;
-      return rest;
+      const { tools: _tools, permission, ...rest } = JSON.parse(debugAgent(name)) as { tools: unknown; permission: { permission: string }[] };
+      const packTools = new Set(Object.keys(_tools as Record<string, unknown>).filter((tool) => !builtinTools.has(tool)));
+      return { ...rest, permission: permission.filter((rule) => !packTools.has(rule.permission)) };
     };
+    const builtinTools = new Set(Object.keys((JSON.parse(debugAgent("build")) as { tools: Record<string, unknown> }).tools));
     const buildBefore = definition("build");
     const planBefore = definition("plan");
     installPack(env);

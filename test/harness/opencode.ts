@@ -104,6 +104,7 @@ export interface BusEvent {
 
 export interface Served {
   url: string;
+  pid: number;
   port: number;
   client: OpencodeClient;
   events: BusEvent[];
@@ -190,6 +191,7 @@ async function startServeOnPort(env: IsolatedEnv, port: number, options: ServeOp
 
   return {
     url,
+    pid: child.pid!,
     port,
     client,
     events,
@@ -241,6 +243,15 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 }
 
 /** Kills every process the harness started; call from after() hooks. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function killAll(): void {
   for (const child of live) killGroup(child, "SIGKILL");
 }
