@@ -2,7 +2,7 @@
 // small plugin file that imports the entry from this repository, so nothing is fetched at start-up. A manifest
 // under the pack's data dir records exactly what was added, so uninstall removes exactly that.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PACK_ROOT } from "../core/assets.ts";
@@ -26,8 +26,10 @@ export interface InstallTarget {
 
 interface ManifestEntry {
   path: string;
-  kind: "file" | "dir";
+  kind: "file" | "dir" | "link";
   sha256?: string;
+  /** For links: what the link points to. */
+  target?: string;
 }
 
 export interface Manifest {
@@ -87,19 +89,58 @@ export function installFiles(target: InstallTarget, log: (line: string) => void,
   const unchanged = existsSync(shimPath) && readFileSync(shimPath, "utf8") === source;
   writeFileSync(shimPath, source);
   log(unchanged ? `kept ${shimPath} (already current)` : `wrote ${shimPath} → ${join(PACK_ROOT, "plugins", "continuum.ts")}`);
+  const links = linkSkills(target.configDir, created, log);
   const manifest: Manifest = {
     pack: "opencode-continuum",
     version: PACK_VERSION,
     packRoot: PACK_ROOT,
     target,
     installedAt: new Date().toISOString(),
-    created: [...created.filter((e) => e.path !== shimPath), { path: shimPath, kind: "file", sha256: sha256(source) }],
+    created: [...created.filter((e) => e.path !== shimPath), { path: shimPath, kind: "file", sha256: sha256(source) }, ...links],
     hostByproducts: previous?.hostByproducts ?? [],
     before,
   };
   writeManifest(target, manifest, env);
   log(`recorded what was added in ${manifestPath(target, env)}`);
   return manifest;
+}
+
+/**
+ * Skills are linked, not copied, so the repository stays their source of truth. A skill of the same name that
+ * the user already has is theirs and wins: it is left alone.
+ */
+function linkSkills(configDir: string, created: ManifestEntry[], log: (line: string) => void): ManifestEntry[] {
+  const source = join(PACK_ROOT, "skills");
+  if (!existsSync(source)) return [];
+  const names = readdirSync(source).filter((name) => existsSync(join(source, name, "SKILL.md")));
+  if (names.length === 0) return [];
+  const skillsDir = join(configDir, "skills");
+  if (!existsSync(skillsDir)) {
+    mkdirSync(skillsDir, { recursive: true });
+    created.push({ path: skillsDir, kind: "dir" });
+  }
+  const links: ManifestEntry[] = [];
+  for (const name of names) {
+    const link = join(skillsDir, name);
+    const ours = join(source, name);
+    const existing = lstatSafe(link);
+    if (existing && !(existing.isSymbolicLink() && readlinkSync(link) === ours)) {
+      log(`kept your own skill ${link} (it takes the place of the pack's ${name})`);
+      continue;
+    }
+    if (!existing) symlinkSync(ours, link);
+    links.push({ path: link, kind: "link", target: ours });
+    log(`${existing ? "kept" : "linked"} skill ${link} → ${ours}`);
+  }
+  return links;
+}
+
+function lstatSafe(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** After the doctor ran OpenCode, remember the files OpenCode itself created, so uninstall can restore the dir. */
@@ -138,6 +179,7 @@ export function uninstallFiles(target: InstallTarget, log: (line: string) => voi
     }
   }
   removeFiles(manifest.created.filter((e) => e.kind === "file"), report, log);
+  removeLinks(manifest.created.filter((e) => e.kind === "link"), report, log);
   for (const dir of manifest.created.filter((e) => e.kind === "dir").reverse()) removeDirIfEmpty(dir.path, report, log);
   rmSync(manifestPath(target, env), { force: true });
   return report;
@@ -158,6 +200,21 @@ function removeFiles(entries: ManifestEntry[], report: UninstallReport, log: (li
     log(`removed ${entry.path}`);
   }
   return removedPackageJson;
+}
+
+function removeLinks(entries: ManifestEntry[], report: UninstallReport, log: (line: string) => void): void {
+  for (const entry of entries) {
+    const stat = lstatSafe(entry.path);
+    if (!stat) continue;
+    if (!stat.isSymbolicLink() || readlinkSync(entry.path) !== entry.target) {
+      report.kept.push(entry.path);
+      log(`kept ${entry.path}: replaced since install`);
+      continue;
+    }
+    unlinkSync(entry.path);
+    report.removed.push(entry.path);
+    log(`removed ${entry.path}`);
+  }
 }
 
 function removeDirIfEmpty(dir: string, report: UninstallReport, log: (line: string) => void): void {

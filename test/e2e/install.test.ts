@@ -4,7 +4,8 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
+import { createIsolatedEnv, opencodeBinary, type IsolatedEnv } from "../harness/env.ts";
+import { execFileSync } from "node:child_process";
 import { runInstallScript, uninstallPack } from "../harness/install.ts";
 import { snapshotTree } from "../harness/snapshot.ts";
 import { killAll } from "../harness/opencode.ts";
@@ -28,6 +29,8 @@ test("project install: doctor passes, re-install is idempotent, uninstall restor
     assert.match(first.stdout, /ok +hook fired/);
     assert.match(first.stdout, /ok +pack tool offered to the model/);
     assert.match(first.stdout, /doctor: all checks passed/);
+    const skills = execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
+    assert.match(skills, /"name": "continuum-memory"/, "the pack's skill is visible to OpenCode");
     const shim = readFileSync(join(configDir, "plugins", "continuum.ts"), "utf8");
     assert.match(shim, /export \{ default \} from ".*\/plugins\/continuum\.ts";/);
 
@@ -72,6 +75,23 @@ test("global install and uninstall leave the global config dir as it was", () =>
     assert.match(installed.stdout, /doctor: all checks passed/);
     assert.equal(uninstallPack(env, "global").code, 0);
     assert.deepEqual(snapshotTree(env.globalConfigDir), before);
+  } finally {
+    env.cleanup();
+  }
+});
+
+test("a user's own skill of the same name wins: install leaves it alone, and so does uninstall", () => {
+  const env = freshEnv();
+  try {
+    const mine = join(env.projectDir, ".opencode", "skills", "continuum-memory");
+    mkdirSync(mine, { recursive: true });
+    writeFileSync(join(mine, "SKILL.md"), "---\nname: continuum-memory\ndescription: my own version\n---\nmine\n");
+    const installed = runInstallScript(env, ["--no-doctor"]);
+    assert.equal(installed.code, 0, installed.stderr);
+    const skills = execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
+    assert.match(skills, /"description": "my own version"/, "the project's own skill wins over the globally installed one");
+    assert.equal(uninstallPack(env, "global").code, 0);
+    assert.match(readFileSync(join(mine, "SKILL.md"), "utf8"), /my own version/);
   } finally {
     env.cleanup();
   }
