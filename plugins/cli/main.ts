@@ -13,6 +13,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
   doctor: async () => (await import("./doctor.ts")).doctorCommand,
   schema: async () => (await import("./schema.ts")).schemaCommand,
   memory: async () => (await import("./memory.ts")).memoryCommand,
+  run: async () => (await import("./goal-run.ts")).goalRunCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

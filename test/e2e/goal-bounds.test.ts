@@ -6,14 +6,14 @@ import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send, sleep, until } from "./checkpoint-support.ts";
-import { continuationsSeen, goalCommand, judgeLane, shownAnswers, waitForGoal } from "./goal-support.ts";
+import { continuationsSeen, goalCommand, judgeLane, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
 test("a judge that always answers not met stops the goal at the cap", { timeout: 90000 }, async () => {
   const model = await startScriptedModel({
     lanes: [judgeLane((round) => ({ met: false, reason: `round ${round}: not there yet`, missing: [`step ${round}`] }))],
     main: (_r, n) => ({ text: `working, turn ${n}` }),
   });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { goal: { maxContinuations: 2 } }, opencodeConfig: { snapshot: false } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions({ maxContinuations: 2 }) });
   await installPackForTest(env);
   let served: Served | undefined;
   try {
@@ -39,7 +39,7 @@ test("a judge that never calls goal_verdict is retried once, then the goal ends 
     lanes: [judgeLane(() => ({ text: "Looks complete to me. MET." }))],
     main: (_r, n) => ({ text: `done ${n}` }),
   });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
   await installPackForTest(env);
   let served: Served | undefined;
   try {
@@ -68,7 +68,7 @@ test("a user message mid-loop pauses the goal at once; /goal resume continues it
     ],
     main: [{ text: "first pass" }, { text: "slow second pass", delayMs: 2500 }, { text: "answering the user" }, { text: "resumed and finished" }],
   });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
   await installPackForTest(env);
   let served: Served | undefined;
   try {

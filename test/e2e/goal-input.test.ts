@@ -6,14 +6,14 @@ import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest } from "./checkpoint-support.ts";
-import { goalCommand, isJudgeRequest, judgeLane, readGoal, shownAnswers, waitForGoal } from "./goal-support.ts";
+import { goalCommand, isJudgeRequest, judgeLane, readGoal, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
 test("empty, oversized, injected, child-session and repeated /goal commands each get a sane result", { timeout: 120000 }, async () => {
   const model = await startScriptedModel({
     lanes: [judgeLane(() => ({ met: false, impossible: true, reason: "scripted stop", evidence: [], missing: [] }))],
     main: (_r, n) => ({ text: `ok ${n}` }),
   });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, opencodeConfig: { snapshot: false } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
   await installPackForTest(env);
   let served: Served | undefined;
   try {

@@ -15,6 +15,8 @@ export interface JudgeVerdict {
   reason: string;
   evidence?: string[];
   missing?: string[];
+  /** Delay before the scripted judge answers (to hold a goal in `judging`). */
+  delayMs?: number;
 }
 
 /** A verdict the judge gives through the tool, or a plain text answer (a judge that never calls the tool). */
@@ -36,8 +38,9 @@ export function judgeLane(moves: JudgeMove[] | ((round: number) => JudgeMove)): 
       const move = typeof moves === "function" ? moves(round) : (moves[round] ?? { text: "no more scripted verdicts" });
       round++;
       if ("text" in move) return { text: move.text };
-      const args = { impossible: false, evidence: [], missing: [], ...move };
-      return { toolCalls: [{ name: "goal_verdict", args }] };
+      const { delayMs, ...verdict } = move;
+      const args = { impossible: false, evidence: [], missing: [], ...verdict };
+      return { toolCalls: [{ name: "goal_verdict", args }], ...(delayMs ? { delayMs } : {}) };
     },
   };
 }
@@ -89,4 +92,12 @@ export async function goalCommand(client: { session: { command: (o: any) => Prom
 export async function shownAnswers(client: { session: { messages: (o: any) => Promise<{ data?: unknown }> } }, sessionId: string): Promise<string[]> {
   const listed = (await client.session.messages({ path: { id: sessionId } })).data as { parts: { type: string; text?: string; ignored?: boolean }[] }[] | undefined;
   return (listed ?? []).flatMap((m) => m.parts.filter((p) => p.type === "text" && p.ignored).map((p) => p.text ?? ""));
+}
+
+/**
+ * Settings of the goal tests: the checkpoint writer is off (its model calls would take the worker's scripted
+ * replies) and OpenCode's per-step git snapshots are off (they only cost time here).
+ */
+export function goalEnvOptions(goal: Record<string, unknown> = {}) {
+  return { continuumConfig: { checkpoint: { enabled: false }, goal }, opencodeConfig: { snapshot: false } };
 }

@@ -8,7 +8,7 @@ import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest } from "./checkpoint-support.ts";
-import { continuationsSeen, goalCommand, judgeLane, shownAnswers, waitForGoal } from "./goal-support.ts";
+import { continuationsSeen, goalCommand, judgeLane, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
 test("worker says done twice, judge says not met twice then met: two continuations quoting the reasons, goal met", { timeout: 120000 }, async () => {
   const model = await startScriptedModel({
@@ -27,7 +27,7 @@ test("worker says done twice, judge says not met twice then met: two continuatio
     ],
     exhausted: { text: "nothing more scripted" },
   });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
   await installPackForTest(env);
   let served: Served | undefined;
   try {
