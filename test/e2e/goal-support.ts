@@ -17,35 +17,51 @@ export interface JudgeVerdict {
   missing?: string[];
   /** Delay before the scripted judge answers (to hold a goal in `judging`). */
   delayMs?: number;
+  /** Tool calls the judge makes first (one model call), before giving the verdict on the next call. */
+  before?: { name: string; args: Record<string, unknown> }[];
 }
 
 /** A verdict the judge gives through the tool, or a plain text answer (a judge that never calls the tool). */
 export type JudgeMove = JudgeVerdict | { text: string };
 
-const lastIsToolResult = (r: RecordedRequest) => r.body.messages.at(-1)?.role === "tool";
+/** Names of the tools the judge called in its latest assistant message. */
+const lastToolNames = (r: RecordedRequest) =>
+  ([...r.body.messages].reverse().find((m) => m.role === "assistant")?.tool_calls ?? []).map((c) => c.function.name);
 
 /**
- * The judge lane: each judge session's first call answers with the next move; the call after the tool result
- * (the judge's closing "done") is answered with text and does not consume a move.
+ * The judge lane: each judge session's first call answers with the next move (optionally preceded by `before`
+ * tool calls); the call after the verdict tool's result (the judge's closing "done") does not consume a move.
  */
 export function judgeLane(moves: JudgeMove[] | ((round: number) => JudgeMove)): Lane {
   let round = 0;
+  let pending: JudgeVerdict | undefined;
+  const verdictCall = (move: JudgeVerdict): ScriptedReply => {
+    const { delayMs, before: _before, ...verdict } = move;
+    const args = { impossible: false, evidence: [], missing: [], ...verdict };
+    return { toolCalls: [{ name: "goal_verdict", args }], ...(delayMs ? { delayMs } : {}) };
+  };
   return {
     name: "judge",
     match: isJudgeRequest,
     replies: (request): ScriptedReply => {
-      if (lastIsToolResult(request)) return { text: "done" };
+      if (request.body.messages.at(-1)?.role === "tool") {
+        if (lastToolNames(request).includes("goal_verdict") || !pending) return { text: "done" };
+        const move = pending;
+        pending = undefined;
+        return verdictCall(move);
+      }
       const move = typeof moves === "function" ? moves(round) : (moves[round] ?? { text: "no more scripted verdicts" });
       round++;
       if ("text" in move) return { text: move.text };
-      const { delayMs, ...verdict } = move;
-      const args = { impossible: false, evidence: [], missing: [], ...verdict };
-      return { toolCalls: [{ name: "goal_verdict", args }], ...(delayMs ? { delayMs } : {}) };
+      if (move.before?.length) {
+        pending = move;
+        return { toolCalls: move.before };
+      }
+      return verdictCall(move);
     },
   };
 }
 
-/** Main-lane requests that answer a fresh continuation prompt (not the follow-up calls after tool results). */
 export const continuationsSeen = (requests: RecordedRequest[]) =>
   requests.filter((r) => r.lane === "main" && r.body.messages.at(-1)?.role === "user" && r.lastUserText.startsWith(CONTINUATION_MARKER));
 

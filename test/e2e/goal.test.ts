@@ -16,7 +16,15 @@ test("worker says done twice, judge says not met twice then met: two continuatio
       judgeLane([
         { met: false, reason: "REASON-ONE: no evidence that result.txt exists", missing: ["create result.txt containing ok"] },
         { met: false, reason: "REASON-TWO: still only a claim, no tool result", missing: ["create result.txt containing ok"] },
-        { met: true, reason: "result.txt was written with ok", evidence: ["write tool result: result.txt created"] },
+        {
+          met: true,
+          reason: "result.txt was written with ok",
+          evidence: ["write tool result: result.txt created"],
+          before: [
+            { name: "bash", args: { command: "git status --short", description: "check the work tree" } },
+            { name: "bash", args: { command: "touch judge-was-here.txt", description: "try to write" } },
+          ],
+        },
       ]),
     ],
     main: [
@@ -56,6 +64,12 @@ test("worker says done twice, judge says not met twice then met: two continuatio
     assert.ok(!judgeRequests[0]!.tools.some((t) => ["edit", "write", "patch"].includes(t)), `the judge cannot edit: ${judgeRequests[0]!.tools.join(",")}`);
     assert.match(judgeRequests[0]!.lastUserText, /<goal>\nresult\.txt exists and contains ok\n<\/goal>/);
     assert.match(judgeRequests[0]!.lastUserText, /\[tool call|Done!/, "the judge sees the transcript");
+    assert.deepEqual([...judgeRequests[0]!.tools].sort(), ["bash", "glob", "goal_verdict", "grep", "read"], "the judge gets read-only tools only");
+    const checks = judgeRequests.find((r) => r.body.messages.filter((m) => m.role === "tool").length >= 2)!;
+    const results = checks.body.messages.filter((m) => m.role === "tool").map((m) => JSON.stringify(m.content));
+    assert.match(results[0]!, /result\.txt/, `git status ran for the judge: ${results[0]}`);
+    assert.match(results[1]!, /denied|not allowed|rule/i, `a mutating command is refused: ${results[1]}`);
+    assert.ok(!existsSync(join(env.projectDir, "judge-was-here.txt")), "the judge could not write");
 
     await goalCommand(served.client, session, "");
     const shown = (await shownAnswers(served.client, session)).join("\n");
