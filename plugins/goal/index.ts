@@ -65,6 +65,7 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
   const ownPrompts = new Map<string, number>();
   const turnEndings = new Map<string, "abort" | "error">();
   const diffs = new Map<string, string>();
+  const busy = new Set<string>();
   const queues = new Map<string, Promise<unknown>>();
   let judgeAgentModel: string | undefined;
   const machineOptions = () => ({
@@ -281,11 +282,15 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
 
   /** Shows text in the session without a model call: a display-only (ignored) message plus a toast. */
   const answer = async (sessionId: string, text: string, variant: "info" | "warning" = "info"): Promise<never> => {
-    const shown = await client.session.prompt({
-      path: { id: sessionId },
-      body: { noReply: true, parts: [{ type: "text", text: `${CONTINUATION_MARKER} ${text}`, ignored: true }] },
-    });
-    if (shown.error) log.log("warn", `could not show the /goal answer in the session: ${JSON.stringify(shown.error)}`);
+    // While a turn runs, a new message would be picked up by the running loop and cost a model call: toast only.
+    if (!busy.has(sessionId)) {
+      const shown = await client.session.prompt({
+        path: { id: sessionId },
+        body: { noReply: true, parts: [{ type: "text", text: `${CONTINUATION_MARKER} ${text}`, ignored: true }] },
+      });
+      if (shown.error) log.log("warn", `could not show the /goal answer in the session: ${JSON.stringify(shown.error)}`);
+    }
+    log.log("info", `/goal answer for ${sessionId}: ${text}`);
     reporter.notify(text.split("\n")[0]!, variant);
     throw new GoalCommandHandled(`/goal answered without a model call: ${text.split("\n")[0]}`);
   };
@@ -307,10 +312,12 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
         await answer(sessionId, noop && noop.type === "noop" ? `Nothing to ${command.kind}: ${noop.reason}.` : `Goal ${command.kind === "pause" ? "paused" : "cleared"}.`);
       }
       if (command.kind === "resume") {
-        if (!goal || goal.state.status !== "paused") {
+        // An active goal whose turn was cut off (say by a restart) is nudged the same way a paused one resumes.
+        const resumable = goal && (goal.state.status === "paused" || (goal.state.status === "active" && !busy.has(sessionId)));
+        if (!resumable) {
           await answer(sessionId, goal ? `Nothing to resume: the goal is ${goal.state.status}. Set a new one with /goal <condition>.` : "No goal in this session.");
         }
-        await apply(sessionId, { type: "resume" }, goal);
+        if (goal!.state.status === "paused") await apply(sessionId, { type: "resume" }, goal);
         replaceParts(output, `${CONTINUATION_MARKER} The goal is resumed. Continue working toward it.\nGoal: ${goal!.state.condition}`);
         reporter.notify("Goal resumed.", "info");
         return;
@@ -405,6 +412,10 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
           return;
         case "session.error":
           if (props.sessionID && !judges.has(props.sessionID)) onTurnError(props.sessionID, props.error?.name);
+          return;
+        case "session.status":
+          if (props.sessionID && props.status?.type === "idle") busy.delete(props.sessionID);
+          else if (props.sessionID) busy.add(props.sessionID);
           return;
         case "session.diff":
           if (props.sessionID) diffs.set(props.sessionID, JSON.stringify((props.diff ?? []).map((d: any) => [d.file, d.additions, d.deletions])));

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
+import { createIsolatedEnv, opencodeJson } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send, sleep, until } from "./checkpoint-support.ts";
 import { continuationsSeen, goalCommand, judgeLane, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
@@ -34,12 +34,15 @@ test("a judge that always answers not met stops the goal at the cap", { timeout:
   }
 });
 
-test("a judge that never calls goal_verdict is retried once, then the goal ends unverified, never met", { timeout: 90000 }, async () => {
+test("a judge that never calls goal_verdict is retried once, then the goal ends unverified, never met (judge on its own model)", { timeout: 90000 }, async () => {
   const model = await startScriptedModel({
     lanes: [judgeLane(() => ({ text: "Looks complete to me. MET." }))],
     main: (_r, n) => ({ text: `done ${n}` }),
   });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
+  const options = goalEnvOptions({ judgeModel: "fake/judge-model" });
+  const provider = opencodeJson({ baseURL: model.baseURL }).provider as { fake: { models: Record<string, unknown> } };
+  provider.fake.models["judge-model"] = { name: "Judge model", tool_call: true, limit: { context: 32000, output: 4000 } };
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...options, opencodeConfig: { ...options.opencodeConfig, provider } });
   await installPackForTest(env);
   let served: Served | undefined;
   try {
@@ -51,6 +54,8 @@ test("a judge that never calls goal_verdict is retried once, then the goal ends 
     assert.match(goal.verdicts[0]!.reason, /without calling goal_verdict/);
     assert.ok(goal.verdicts.every((v) => v.total_tokens > 0), "the failed judge calls are counted too");
     assert.equal(continuationsSeen(model.requests).length, 0, "prose is never taken as a verdict, and no loop follows");
+    assert.ok(model.lane("judge").every((r) => r.body.model === "judge-model"), "goal.judgeModel picks the judge's model");
+    assert.ok(model.lane("main").every((r) => r.body.model === "fake-model"));
   } finally {
     await served?.stop();
     await model.close();
@@ -91,6 +96,33 @@ test("a user message mid-loop pauses the goal at once; /goal resume continues it
     assert.equal(goal.state.continuations, 1);
     await goalCommand(served.client, session, "");
     assert.match((await shownAnswers(served.client, session)).join("\n"), /Goal \(met; 1 of 12/);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("an abort mid-turn pauses the goal at once and no judge runs", { timeout: 60000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [judgeLane(() => ({ met: true, reason: "should never be asked", evidence: ["x"] }))],
+    main: [{ text: "slow work", delayMs: 4000 }],
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const running = goalCommand(served.client, session, "the slow work is done");
+    await until(() => model.lane("main").length >= 1, 30000, "the worker's model call");
+    await served.client.session.abort({ path: { id: session } });
+    await running;
+    const goal = await waitForGoal(env, session, (g) => g.state.status === "paused", 10000, "the goal to pause on abort");
+    assert.match(goal.state.note, /aborted/);
+    await served.waitForIdle(session, 1, 10000);
+    await sleep(1500);
+    assert.equal(model.lane("judge").length, 0, "an aborted turn is never judged");
   } finally {
     await served?.stop();
     await model.close();
