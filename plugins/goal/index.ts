@@ -12,7 +12,7 @@ import { truncateToTokens } from "../core/tokens.ts";
 import { memoryLocations } from "../memory/locations.ts";
 import { renderTaskTree, unfinishedTasks } from "../tasks/render.ts";
 import { openTaskStore, type TaskStore } from "../tasks/store.ts";
-import { formatTokens, isPersonMessage, parseGoalArgs, statusText, sumAssistantTokens, workFingerprint } from "./format.ts";
+import { formatTokens, isPersonMessage, parseGoalArgs, statusText, sumAssistantTokens, totalTokens, workFingerprint } from "./format.ts";
 import { judgePrompt, renderTranscript, type TranscriptMessage } from "./judge-prompt.ts";
 import { checkCondition, CONTINUATION_MARKER, newGoal, parseVerdict, step, type GoalAction, type GoalInput, type IdleFacts, type Verdict } from "./state-machine.ts";
 import { openGoalStore, type GoalStore, type JudgeTokens, type StoredGoal, type VerdictOutcome } from "./store.ts";
@@ -93,7 +93,9 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
   const perform = async (sessionId: string, goal: StoredGoal, action: GoalAction) => {
     switch (action.type) {
       case "startJudge":
-        void runJudge(sessionId, goal, action.run, action.attempt);
+        void runJudge(sessionId, goal, action.run, action.attempt).catch((error) =>
+          reporter.problem("goal:judge", `the goal judge of session ${sessionId} failed unexpectedly: ${errorText(error)}`),
+        );
         return;
       case "continue":
         await sendOwnPrompt(sessionId, action.prompt);
@@ -115,13 +117,11 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
   };
 
   const announceEnd = (goal: StoredGoal, status: string, reason: string) => {
-    const tokens = formatTokens(totalJudgeTokens(goal.id));
+    const tokens = formatTokens(totalTokens(store.verdicts(goal.id)));
     const variant = status === "met" ? "success" : status === "cleared" ? "info" : "warning";
-    reporter.notify(`Goal ${status}: ${reason} (judge used ${tokens} in total)`, variant);
+    const evidence = status === "met" && goal.state.evidence.length ? ` Evidence: ${goal.state.evidence.join("; ")}.` : "";
+    reporter.notify(`Goal ${status}: ${reason}.${evidence} (judge used ${tokens} in total)`, variant);
   };
-
-  const totalJudgeTokens = (goalId: number): JudgeTokens =>
-    store.verdicts(goalId).reduce((s, v) => ({ input: s.input + v.tokens.input, output: s.output + v.tokens.output, total: s.total + v.tokens.total }), { input: 0, output: 0, total: 0 });
 
   const sendOwnPrompt = async (sessionId: string, text: string) => {
     // The marker at the start of the text tells chat.message this is the pack speaking, not the user.

@@ -23,6 +23,7 @@ test("worker says done twice, judge says not met twice then met: two continuatio
           before: [
             { name: "bash", args: { command: "git status --short", description: "check the work tree" } },
             { name: "bash", args: { command: "touch judge-was-here.txt", description: "try to write" } },
+            { name: "bash", args: { command: "git status > judge-redirect.txt", description: "try to write through a redirect" } },
           ],
         },
       ]),
@@ -65,11 +66,13 @@ test("worker says done twice, judge says not met twice then met: two continuatio
     assert.match(judgeRequests[0]!.lastUserText, /<goal>\nresult\.txt exists and contains ok\n<\/goal>/);
     assert.match(judgeRequests[0]!.lastUserText, /\[tool call|Done!/, "the judge sees the transcript");
     assert.deepEqual([...judgeRequests[0]!.tools].sort(), ["bash", "glob", "goal_verdict", "grep", "read"], "the judge gets read-only tools only");
-    const checks = judgeRequests.find((r) => r.body.messages.filter((m) => m.role === "tool").length >= 2)!;
+    const checks = judgeRequests.find((r) => r.body.messages.filter((m) => m.role === "tool").length >= 3)!;
     const results = checks.body.messages.filter((m) => m.role === "tool").map((m) => JSON.stringify(m.content));
     assert.match(results[0]!, /result\.txt/, `git status ran for the judge: ${results[0]}`);
     assert.match(results[1]!, /denied|not allowed|rule/i, `a mutating command is refused: ${results[1]}`);
+    assert.match(results[2]!, /denied|not allowed|rule/i, `a redirect is refused: ${results[2]}`);
     assert.ok(!existsSync(join(env.projectDir, "judge-was-here.txt")), "the judge could not write");
+    assert.ok(!existsSync(join(env.projectDir, "judge-redirect.txt")), "the judge could not write through a redirect");
 
     await goalCommand(served.client, session, "");
     const shown = (await shownAnswers(served.client, session)).join("\n");
