@@ -98,7 +98,7 @@ export function assembleBlock(input: BlockInput): MemoryBlock {
   const fixedTokens = estimateTokens(head) + estimateTokens(FOOTER) + 2;
   const scored = input.entries.map((entry) => {
     const score = scoreEntry(entry, input.relevance.get(entry.rowid) ?? 0, input.now);
-    return { entry, group: groupOf(entry), score, tokens: estimateTokens(renderEntry(entry)) + 1 };
+    return { entry, group: groupOf(entry), score, tokens: entry.tokens };
   });
   const ranked = [...scored].sort((a, b) => b.score - a.score || a.entry.rowid - b.entry.rowid);
   // The omitted-titles list gets a slice of the budget so a full block still points at what is missing.

@@ -1,11 +1,45 @@
 // The FTS5 index over memory entries. Derived data only: the markdown files are the truth, and
 // reconcile() brings the index in line with them (a stat per file when nothing changed).
-import type { Database } from "../core/storage/database.ts";
+import { createHash } from "node:crypto";
+import type { Database, Statement } from "../core/storage/database.ts";
+import { estimateTokens } from "../core/tokens.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
 import { parseEntries, type MemoryEntry } from "./entries.ts";
 import { HISTORY_MIGRATION_SQL } from "./history-store.ts";
 import { readMemoryFile, type MemoryFile, type Scope } from "./memory-files.ts";
 import { buildMatchQuery, indexableText, queryTerms, snippetOf, type MatchMode, type QueryTerm } from "./search-text.ts";
+
+/** Keep memory_fts (external content) in step with memory_entries; deletes go through FTS5's 'delete' command. */
+const ENTRY_TRIGGERS = `
+CREATE TRIGGER memory_entries_ai AFTER INSERT ON memory_entries BEGIN
+  INSERT INTO memory_fts(rowid, body, head, scope_key) VALUES (new.rowid, new.body, new.head, new.scope_key);
+END;
+CREATE TRIGGER memory_entries_ad AFTER DELETE ON memory_entries BEGIN
+  INSERT INTO memory_fts(memory_fts, rowid, body, head, scope_key) VALUES ('delete', old.rowid, old.body, old.head, old.scope_key);
+END;
+CREATE TRIGGER memory_entries_au AFTER UPDATE ON memory_entries BEGIN
+  INSERT INTO memory_fts(memory_fts, rowid, body, head, scope_key) VALUES ('delete', old.rowid, old.body, old.head, old.scope_key);
+  INSERT INTO memory_fts(rowid, body, head, scope_key) VALUES (new.rowid, new.body, new.head, new.scope_key);
+END;
+`;
+
+/** Files changed at once above which the FTS index is rebuilt in one pass instead of row by row. */
+const BULK_FILES = 200;
+
+/**
+ * Bulk changes: row-by-row trigger updates of FTS5 cost ~10x a single 'rebuild' of the whole index, so
+ * the triggers are dropped, the content table is changed, the index rebuilt and the triggers restored,
+ * all in one transaction (other connections see the old or the new state, never a half).
+ */
+function withBulkIndexing<T>(db: Database, fn: () => T): T {
+  return db.transaction(() => {
+    db.exec("DROP TRIGGER IF EXISTS memory_entries_ai; DROP TRIGGER IF EXISTS memory_entries_ad; DROP TRIGGER IF EXISTS memory_entries_au;");
+    const result = fn();
+    db.exec("INSERT INTO memory_fts(memory_fts) VALUES ('rebuild')");
+    db.exec(ENTRY_TRIGGERS);
+    return result;
+  });
+}
 
 export const MEMORY_MIGRATIONS: Migration[] = [
   {
@@ -68,7 +102,70 @@ CREATE TABLE memory_usage (
 `,
   },
   { version: 2, description: "raw history index of main sessions' message parts", sql: HISTORY_MIGRATION_SQL },
+  {
+    version: 3,
+    description: "scope tokens inside the FTS index (filter without a join) and precomputed token counts; the index is rebuilt from the files",
+    sql: `
+DROP TRIGGER memory_entries_ai;
+DROP TRIGGER memory_entries_ad;
+DROP TRIGGER memory_entries_au;
+DROP TABLE memory_fts;
+DROP TABLE memory_entries;
+DELETE FROM memory_files;
+CREATE TABLE memory_entries (
+  rowid INTEGER PRIMARY KEY,
+  entry_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  scope_id TEXT NOT NULL,
+  project_id TEXT NOT NULL,
+  section TEXT NOT NULL,
+  heading TEXT NOT NULL,
+  line_start INTEGER NOT NULL,
+  line_end INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  date TEXT,
+  session TEXT,
+  tokens INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  head TEXT NOT NULL,
+  scope_key TEXT NOT NULL
+);
+CREATE INDEX memory_entries_path ON memory_entries(path);
+CREATE INDEX memory_entries_entry ON memory_entries(entry_id);
+CREATE INDEX memory_entries_scope ON memory_entries(project_id, scope, scope_id);
+CREATE VIRTUAL TABLE memory_fts USING fts5(
+  body, head, scope_key,
+  content='memory_entries', content_rowid='rowid',
+  tokenize='unicode61 remove_diacritics 2'
+);
+${ENTRY_TRIGGERS}`,
+  },
 ];
+
+/** Prepared once per connection: preparing costs more than running these small statements. */
+const statements = new WeakMap<Database, Map<string, Statement>>();
+function stmt(db: Database, sql: string): Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let prepared = cache.get(sql);
+  if (!prepared) cache.set(sql, (prepared = db.prepare(sql)));
+  return prepared;
+}
+
+/**
+ * Scope as tokens in their own FTS column, so a MATCH filters by scope inside the index:
+ * "zg" global; "zp<project>" any file of a project; "zq<project>" project memory files; "zs<session>" notes.
+ */
+export function scopeTokens(scope: Scope, projectId: string, scopeId: string): string {
+  if (scope === "global") return "zg";
+  const project = `zp${tokenHash(projectId)}`;
+  return scope === "project" ? `${project} zq${tokenHash(projectId)}` : `${project} zs${tokenHash(scopeId)}`;
+}
+
+function tokenHash(id: string): string {
+  return createHash("sha1").update(id).digest("hex").slice(0, 16);
+}
 
 export function migrateMemory(db: Database): void {
   migrate(db, "memory", MEMORY_MIGRATIONS);
@@ -88,6 +185,10 @@ export interface IndexedEntry {
   date: string | null;
   session: string | null;
   uses: number;
+  /** Estimated tokens of the entry as rendered in the memory block. */
+  tokens: number;
+  /** "" for global entries. */
+  projectId: string;
 }
 
 export interface ReconcileStats {
@@ -107,18 +208,47 @@ interface FileRow {
 }
 
 /**
+ * What this connection last saw in memory_files. Valid while no other connection wrote the database
+ * (PRAGMA data_version is unchanged), so a quiet reconcile costs stats only, no query.
+ */
+export class FingerprintCache {
+  /** Bumped whenever the indexed entries may have changed (by this connection or another one). */
+  generation = 0;
+  dataVersion = -1;
+  rows = new Map<string, FileRow>();
+  prefixes = "";
+}
+
+function dataVersion(db: Database): number {
+  const row = stmt(db, "PRAGMA data_version").get<Record<string, number>>();
+  return row ? Number(Object.values(row)[0]) : -2;
+}
+
+function knownRows(db: Database, ownedPrefixes: string[], cache: FingerprintCache | undefined): Map<string, FileRow> {
+  const version = dataVersion(db);
+  const key = ownedPrefixes.join("\u0000");
+  if (cache && cache.dataVersion === version && cache.prefixes === key) return cache.rows;
+  const rows = new Map<string, FileRow>();
+  for (const prefix of ownedPrefixes) {
+    const found = stmt(db, "SELECT path, size, mtime_ms, hash, note FROM memory_files WHERE path >= ? AND path < ?").all<FileRow>(prefix, prefix + "\uffff");
+    for (const row of found) rows.set(row.path, row);
+  }
+  if (cache) {
+    cache.generation++;
+    cache.dataVersion = version;
+    cache.rows = rows;
+    cache.prefixes = key;
+  }
+  return rows;
+}
+
+/**
  * Brings the index in line with `files` (everything currently on disk under `ownedPrefixes`): rows of
  * files that disappeared are dropped, changed files are re-parsed, unchanged files cost nothing.
  */
-export function reconcile(db: Database, files: MemoryFile[], ownedPrefixes: string[]): ReconcileStats {
+export function reconcile(db: Database, files: MemoryFile[], ownedPrefixes: string[], cache?: FingerprintCache): ReconcileStats {
   const stats: ReconcileStats = { files: files.length, unchanged: 0, reindexed: 0, removed: 0, notes: [] };
-  const known = new Map<string, FileRow>();
-  for (const prefix of ownedPrefixes) {
-    const rows = db
-      .prepare("SELECT path, size, mtime_ms, hash, note FROM memory_files WHERE path >= ? AND path < ?")
-      .all<FileRow>(prefix, prefix + "\uffff");
-    for (const row of rows) known.set(row.path, row);
-  }
+  const known = knownRows(db, ownedPrefixes, cache);
   const changed: MemoryFile[] = [];
   const present = new Set<string>();
   for (const file of files) {
@@ -131,55 +261,62 @@ export function reconcile(db: Database, files: MemoryFile[], ownedPrefixes: stri
     }
     changed.push(file);
   }
-  const gone = [...known.keys()].filter((path) => !present.has(path));
+  const gone = known.size > stats.unchanged ? [...known.keys()].filter((path) => !present.has(path)) : [];
   if (changed.length === 0 && gone.length === 0) return stats;
-  db.transaction(() => {
+  if (cache) cache.generation++;
+  const apply = changed.length + gone.length > BULK_FILES ? withBulkIndexing : (d: Database, fn: () => void) => d.transaction(fn);
+  apply(db, () => {
     for (const path of gone) {
       removeFile(db, path);
+      known.delete(path);
       stats.removed++;
     }
     for (const file of changed) {
-      const note = indexFile(db, file, known.get(file.path));
+      const row = indexFile(db, file, known.get(file.path));
+      if (row) known.set(file.path, row);
+      else known.delete(file.path);
       stats.reindexed++;
-      if (note) stats.notes.push({ path: file.path, note });
+      if (row?.note) stats.notes.push({ path: file.path, note: row.note });
     }
   });
   return stats;
 }
 
 function removeFile(db: Database, path: string): void {
-  db.prepare("DELETE FROM memory_entries WHERE path = ?").run(path);
-  db.prepare("DELETE FROM memory_files WHERE path = ?").run(path);
+  stmt(db, "DELETE FROM memory_entries WHERE path = ?").run(path);
+  stmt(db, "DELETE FROM memory_files WHERE path = ?").run(path);
 }
 
-/** (Re)indexes one file; returns a note when it was skipped or capped. */
-function indexFile(db: Database, file: MemoryFile, previous: FileRow | undefined): string | undefined {
+/** (Re)indexes one file; returns its new fingerprint row (undefined when it could not be read). */
+function indexFile(db: Database, file: MemoryFile, previous: FileRow | undefined): FileRow | undefined {
   let read;
   try {
     read = readMemoryFile(file.path, file.size);
-  } catch (error) {
+  } catch {
     // Vanished or unreadable between the stat and the read: forget it; the next reconcile retries.
     removeFile(db, file.path);
-    return `unreadable: ${(error as Error).message}`;
+    return undefined;
   }
-  const upsertFile = db.prepare(
+  stmt(
+    db,
     `INSERT INTO memory_files (path, scope, scope_id, project_id, size, mtime_ms, hash, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(path) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id, project_id = excluded.project_id,
        size = excluded.size, mtime_ms = excluded.mtime_ms, hash = excluded.hash, note = excluded.note`,
-  );
-  upsertFile.run(file.path, file.scope, file.scopeId, file.projectId, file.size, file.mtimeMs, read.hash, read.note ?? null);
-  if (previous && previous.hash === read.hash) return read.note;
-  db.prepare("DELETE FROM memory_entries WHERE path = ?").run(file.path);
-  if (!read.indexable) return read.note;
-  insertEntries(db, file, parseEntries(read.text));
-  return read.note;
+  ).run(file.path, file.scope, file.scopeId, file.projectId, file.size, file.mtimeMs, read.hash, read.note ?? null);
+  const row: FileRow = { path: file.path, size: file.size, mtime_ms: file.mtimeMs, hash: read.hash, note: read.note ?? null };
+  if (previous && previous.hash === read.hash) return row;
+  if (previous) stmt(db, "DELETE FROM memory_entries WHERE path = ?").run(file.path);
+  if (read.indexable) insertEntries(db, file, parseEntries(read.text));
+  return row;
 }
 
 function insertEntries(db: Database, file: MemoryFile, entries: MemoryEntry[]): void {
-  const insert = db.prepare(
-    `INSERT INTO memory_entries (entry_id, path, scope, scope_id, project_id, section, heading, line_start, line_end, text, date, session, body, head)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  const insert = stmt(
+    db,
+    `INSERT INTO memory_entries (entry_id, path, scope, scope_id, project_id, section, heading, line_start, line_end, text, date, session, tokens, body, head, scope_key)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const scopeKey = scopeTokens(file.scope, file.projectId, file.scopeId);
   for (const e of entries) {
     insert.run(
       e.id,
@@ -194,18 +331,20 @@ function insertEntries(db: Database, file: MemoryFile, entries: MemoryEntry[]): 
       e.text,
       e.date ?? null,
       e.session ?? null,
+      // "- " + text + " [m-xxxxxxxx]" plus the newline: what renderEntry adds around the text.
+      estimateTokens(e.text) + 6 + e.lineEnd - e.lineStart,
       indexableText(e.text),
       indexableText(e.heading),
+      scopeKey,
     );
   }
 }
 
 /** Drops every row of the memory index (files stay); the next reconcile rebuilds it. */
 export function clearIndex(db: Database): void {
-  db.transaction(() => {
+  withBulkIndexing(db, () => {
     db.exec("DELETE FROM memory_entries");
     db.exec("DELETE FROM memory_files");
-    db.exec("INSERT INTO memory_fts(memory_fts) VALUES ('rebuild')");
   });
 }
 
@@ -242,7 +381,7 @@ export interface SearchResult {
 
 const ENTRY_COLUMNS = `e.rowid AS rowid, e.entry_id AS entryId, e.path AS path, e.scope AS scope, e.scope_id AS scopeId,
   e.section AS section, e.heading AS heading, e.line_start AS lineStart, e.line_end AS lineEnd, e.text AS text,
-  e.date AS date, e.session AS session, COALESCE(u.uses, 0) AS uses`;
+  e.date AS date, e.session AS session, e.tokens AS tokens, e.project_id AS projectId, COALESCE(u.uses, 0) AS uses`;
 
 function scopeClause(filter: ScopeFilter): { sql: string; params: string[] } {
   switch (filter.scope) {
@@ -257,30 +396,81 @@ function scopeClause(filter: ScopeFilter): { sql: string; params: string[] } {
   }
 }
 
+/** The scope as an FTS5 expression over the scope_key column. */
+function scopeMatch(filter: ScopeFilter): string {
+  const project = scopeTokens("project", filter.projectId, "").split(" ");
+  switch (filter.scope) {
+    case "session":
+      return `scope_key : "${scopeTokens("session", filter.projectId, filter.sessionId ?? "").split(" ")[1]}"`;
+    case "project":
+      return `scope_key : "${project[1]}"`;
+    case "global":
+      return `scope_key : "zg"`;
+    case "all":
+      return `(scope_key : "zg" OR scope_key : "${project[0]}")`;
+  }
+}
+
 export function searchEntries(db: Database, options: SearchOptions): SearchResult {
   const terms = queryTerms(options.query, { dropStopwords: options.dropStopwords });
   const match = buildMatchQuery(options.query, options.mode ?? "any", { dropStopwords: options.dropStopwords });
   if (!match) return { hits: [], terms, empty: true };
   const limit = Math.max(1, Math.min(options.limit ?? 10, 100));
-  const scope = scopeClause(options);
   const excluded = options.excludeEntryIds?.size ?? 0;
-  const rows = db
-    .prepare(
-      `SELECT ${ENTRY_COLUMNS}, bm25(memory_fts, 1.0, 0.3) AS rank
-       FROM memory_fts JOIN memory_entries e ON e.rowid = memory_fts.rowid
-       LEFT JOIN memory_usage u ON u.entry_id = e.entry_id
-       WHERE memory_fts MATCH ? AND ${scope.sql}
-       ORDER BY rank LIMIT ?`,
-    )
-    .all<IndexedEntry & { rank: number }>(match, ...scope.params, limit + excluded);
-  const kept = rows.filter((r) => !options.excludeEntryIds?.has(r.entryId));
+  const wanted = limit + excluded;
+  // Fast path: rank in the FTS index alone, then keep the winners in scope. When too few survive (other
+  // projects' entries crowd the top), rank again with the scope as an FTS token filter, which is exact.
+  const pool = wanted * 3 + 20;
+  let ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(`{body head} : (${match})`, pool);
+  let rows = entriesByRowid(db, ranked.map((r) => r.rowid));
+  const inScope = (entry: IndexedEntry | undefined) => Boolean(entry) && entryInScope(entry!, options);
+  if (ranked.length === pool && ranked.filter((r) => inScope(rows.get(r.rowid))).length < wanted) {
+    ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(`{body head} : (${match}) AND ${scopeMatch(options)}`, wanted);
+    rows = entriesByRowid(db, ranked.map((r) => r.rowid));
+  }
+  const kept = ranked
+    .map((r) => ({ entry: rows.get(r.rowid), rank: r.rank }))
+    .filter((r): r is { entry: IndexedEntry; rank: number } => inScope(r.entry) && !options.excludeEntryIds?.has(r.entry!.entryId));
   const top = kept.length ? -kept[0]!.rank : 0;
   const floor = (options.floor ?? 0.15) * top;
   const hits = kept
     .filter((r) => -r.rank >= floor)
     .slice(0, limit)
-    .map(({ rank, ...entry }) => ({ ...entry, score: -rank, snippet: snippetOf(entry.text, terms) }));
+    .map(({ entry, rank }) => ({ ...entry, score: -rank, snippet: snippetOf(entry.text, terms) }));
   return { hits, terms };
+}
+
+/** BM25 scores (higher is better) of the best-matching entries, any scope: for ranking, not for display. */
+export function rankEntries(db: Database, query: string, options: { limit: number; dropStopwords?: boolean }): { rowid: number; score: number }[] {
+  const match = buildMatchQuery(query, "any", { dropStopwords: options.dropStopwords });
+  if (!match) return [];
+  return stmt(db, RANK_SQL)
+    .all<{ rowid: number; rank: number }>(`{body head} : (${match})`, options.limit)
+    .map((r) => ({ rowid: r.rowid, score: -r.rank }));
+}
+
+const RANK_SQL = "SELECT rowid, bm25(memory_fts, 1.0, 0.3, 0.0) AS rank FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?";
+
+function entryInScope(entry: IndexedEntry, filter: ScopeFilter): boolean {
+  switch (filter.scope) {
+    case "session":
+      return entry.scope === "session" && entry.scopeId === (filter.sessionId ?? "");
+    case "project":
+      return entry.scope === "project" && entry.projectId === filter.projectId;
+    case "global":
+      return entry.scope === "global";
+    case "all":
+      return entry.scope === "global" || entry.projectId === filter.projectId;
+  }
+}
+
+function entriesByRowid(db: Database, rowids: number[]): Map<number, IndexedEntry> {
+  if (rowids.length === 0) return new Map();
+  const placeholders = rowids.map(() => "?").join(",");
+  const rows = stmt(db, `SELECT ${ENTRY_COLUMNS} FROM memory_entries e LEFT JOIN memory_usage u ON u.entry_id = e.entry_id WHERE e.rowid IN (${placeholders})`).all<IndexedEntry>(
+    ...rowids,
+  );
+  return new Map(rows.map((r) => [r.rowid, r]));
 }
 
 /** Entries of the project's and the global memory files (not session files): what the memory block packs from. */

@@ -1,6 +1,6 @@
 // Which markdown files make up the memory, and reading one of them defensively: a person may leave a
 // binary, a 50 MB log or invalid UTF-8 in the folder, and none of that may stop indexing of the rest.
-import { closeSync, openSync, readdirSync, readSync, statSync, type Stats } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 
@@ -27,56 +27,67 @@ export interface MemoryRoots {
 export const MAX_INDEXED_BYTES = 1024 * 1024;
 const MAX_SESSION_DEPTH = 3;
 
-/** Every memory markdown file under the roots, with one stat each. */
-export function listMemoryFiles(roots: MemoryRoots): MemoryFile[] {
-  const files: MemoryFile[] = [];
-  for (const path of markdownIn(roots.globalDir, 0)) pushFile(files, path, "global", "", "");
-  for (const path of markdownIn(roots.projectDir, 0)) pushFile(files, path, "project", roots.projectId, roots.projectId);
-  for (const session of subdirs(roots.sessionsDir)) {
-    for (const path of markdownIn(join(roots.sessionsDir, session), MAX_SESSION_DEPTH)) {
-      pushFile(files, path, "session", session, roots.projectId);
+/**
+ * Lists memory files with one stat per file. Directory listings are reused while the directory's mtime is
+ * unchanged (adding, removing or renaming a file changes it), so a quiet reconcile reads no directory twice.
+ */
+export class MemoryFileLister {
+  private readonly listings = new Map<string, { mtimeMs: number; files: string[]; dirs: string[] }>();
+
+  list(roots: MemoryRoots): MemoryFile[] {
+    const files: MemoryFile[] = [];
+    for (const path of this.markdownIn(roots.globalDir, 0)) pushFile(files, path, "global", "", "");
+    for (const path of this.markdownIn(roots.projectDir, 0)) pushFile(files, path, "project", roots.projectId, roots.projectId);
+    for (const session of this.listing(roots.sessionsDir).dirs) {
+      for (const path of this.markdownIn(join(roots.sessionsDir, session), MAX_SESSION_DEPTH)) {
+        pushFile(files, path, "session", session, roots.projectId);
+      }
     }
+    return files;
   }
-  return files;
+
+  private listing(dir: string): { files: string[]; dirs: string[] } {
+    const stats = statSync(dir, { throwIfNoEntry: false });
+    if (!stats?.isDirectory()) {
+      this.listings.delete(dir);
+      return { files: [], dirs: [] };
+    }
+    const cached = this.listings.get(dir);
+    if (cached && cached.mtimeMs === stats.mtimeMs) return cached;
+    const files: string[] = [];
+    const dirs: string[] = [];
+    try {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.name.startsWith(".")) continue;
+        if (entry.isFile() && entry.name.endsWith(".md")) files.push(entry.name);
+        else if (entry.isDirectory()) dirs.push(entry.name);
+      }
+    } catch {
+      return { files: [], dirs: [] };
+    }
+    const fresh = { mtimeMs: stats.mtimeMs, files, dirs };
+    this.listings.set(dir, fresh);
+    return fresh;
+  }
+
+  /** *.md files (not hidden, not temp) in dir, descending `depth` more levels. */
+  private markdownIn(dir: string, depth: number): string[] {
+    const { files, dirs } = this.listing(dir);
+    const out = files.map((name) => join(dir, name));
+    if (depth > 0) for (const sub of dirs) out.push(...this.markdownIn(join(dir, sub), depth - 1));
+    return out;
+  }
+}
+
+/** Every memory markdown file under the roots (no listing cache). */
+export function listMemoryFiles(roots: MemoryRoots): MemoryFile[] {
+  return new MemoryFileLister().list(roots);
 }
 
 function pushFile(files: MemoryFile[], path: string, scope: Scope, scopeId: string, projectId: string): void {
-  let stats: Stats;
-  try {
-    stats = statSync(path);
-  } catch {
-    return;
-  }
-  if (!stats.isFile()) return;
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats?.isFile()) return;
   files.push({ path, scope, scopeId, projectId, size: stats.size, mtimeMs: stats.mtimeMs });
-}
-
-function subdirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && !d.name.startsWith("."))
-      .map((d) => d.name);
-  } catch {
-    return [];
-  }
-}
-
-/** *.md files (not hidden, not temp) in dir, descending `depth` more levels. */
-function markdownIn(dir: string, depth: number): string[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.startsWith(".")) continue;
-    const path = join(dir, entry.name);
-    if (entry.isFile() && entry.name.endsWith(".md")) out.push(path);
-    else if (entry.isDirectory() && depth > 0) out.push(...markdownIn(path, depth - 1));
-  }
-  return out;
 }
 
 export interface ReadResult {

@@ -28,13 +28,15 @@ import {
   recordUse,
   searchEntries,
   clearIndex,
+  FingerprintCache,
+  rankEntries,
   type IndexedEntry,
   type ReconcileStats,
   type SearchOptions,
   type SearchResult,
   type SearchScope,
 } from "./index-store.ts";
-import { listMemoryFiles } from "./memory-files.ts";
+import { MemoryFileLister } from "./memory-files.ts";
 import type { MemoryLocations } from "./locations.ts";
 import { assertWritable, updateFile } from "./safe-write.ts";
 
@@ -77,6 +79,8 @@ export class MemoryService {
   readonly locations: MemoryLocations;
   readonly projectId: string;
   private readonly options: MemoryServiceOptions;
+  private readonly lister = new MemoryFileLister();
+  private fingerprints = new FingerprintCache();
 
   constructor(options: MemoryServiceOptions) {
     this.options = options;
@@ -99,12 +103,13 @@ export class MemoryService {
       projectId: this.projectId,
     };
     const prefixes = [roots.globalDir, roots.projectDir, roots.sessionsDir].map((p) => (p.endsWith(sep) ? p : p + sep));
-    return reconcile(this.db, listMemoryFiles(roots), prefixes);
+    return reconcile(this.db, this.lister.list(roots), prefixes, this.fingerprints);
   }
 
   /** Rebuilds the whole index from the files. */
   reindex(): ReconcileStats {
     clearIndex(this.db);
+    this.fingerprints = new FingerprintCache();
     return this.reconcile();
   }
 
@@ -116,8 +121,25 @@ export class MemoryService {
     return result;
   }
 
+  private candidateCache: { generation: number; entries: IndexedEntry[] } | undefined;
+
+  /** Project and global entries (what the memory block packs from); cached until the index changes. */
   candidates(): IndexedEntry[] {
-    return blockCandidates(this.db, this.projectId);
+    const generation = this.fingerprints.generation;
+    if (this.candidateCache?.generation === generation) return this.candidateCache.entries;
+    const entries = blockCandidates(this.db, this.projectId);
+    this.candidateCache = { generation, entries };
+    return entries;
+  }
+
+  /** BM25 relevance of entries to free text, by rowid, best = 1 (no use is recorded). */
+  relevance(text: string, limit = 200): Map<number, number> {
+    const ranked = rankEntries(this.db, text.slice(0, 2000), { limit, dropStopwords: true });
+    const top = ranked[0]?.score ?? 0;
+    const relevance = new Map<number, number>();
+    if (top <= 0) return relevance;
+    for (const r of ranked) relevance.set(r.rowid, r.score / top);
+    return relevance;
   }
 
   find(id: string, scope: SearchScope = "all", sessionId?: string): IndexedEntry | undefined {

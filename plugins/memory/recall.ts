@@ -6,15 +6,10 @@ import type { SearchHit } from "./index-store.ts";
 import type { MemoryService } from "./memory-service.ts";
 import { termCoverage } from "./search-text.ts";
 
-/** BM25 relevance of every matching entry to `intent`, scaled so the best is 1. */
+/** BM25 relevance of matching entries to `intent`, scaled so the best is 1 (entries of any scope; the block keeps its own). */
 export function intentRelevance(service: MemoryService, intent: string): Map<number, number> {
-  const relevance = new Map<number, number>();
-  if (!intent.trim()) return relevance;
-  const { hits } = service.search({ query: intent.slice(0, 2000), scope: "all", limit: 100, floor: 0, dropStopwords: true, track: false });
-  const top = hits[0]?.score ?? 0;
-  if (top <= 0) return relevance;
-  for (const hit of hits) relevance.set(hit.rowid, hit.score / top);
-  return relevance;
+  if (!intent.trim()) return new Map();
+  return service.relevance(intent);
 }
 
 export function buildMemoryBlock(service: MemoryService, intent: string, budgetTokens: number, locations: BlockLocations, now = new Date()): MemoryBlock {

@@ -13,7 +13,7 @@ test("no text can produce an FTS5 syntax error (fuzzed with FTS5 operators)", as
   db.prepare("INSERT INTO t(body) VALUES (?)").run(indexableText("alpha beta gamma 机器学习 NEAR near"));
   const pieces = ['"', "*", "NEAR", "NEAR(", "-", "^", ":", "(", ")", "AND", "OR", "NOT", "{", "}", "+", "body:", "'", "\\", "\u0301", "\u0000", "🙂", "机", "alpha", " ", ".", "NEAR/3", "col:", "\"\""];
   let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x7fffffff);
   const query = db.prepare("SELECT rowid FROM t WHERE t MATCH ?");
   for (let i = 0; i < 3000; i++) {
     const length = 1 + Math.floor(rand() * 8);
@@ -167,4 +167,59 @@ test("queryTerms drops stopwords only when asked and caps the number of terms", 
   assert.deepEqual(queryTerms("the deploy of it", { dropStopwords: true }).map((t) => t.plain), ["deploy"]);
   assert.equal(queryTerms("the deploy").length, 2);
   assert.ok(queryTerms(Array.from({ length: 100 }, (_, i) => `w${i}`).join(" ")).length <= 24);
+});
+
+test("another project's entries crowding the top of the ranking never hide this project's hits", async () => {
+  const f = await memoryFixture();
+  try {
+    const { MemoryService } = await import("../../plugins/memory/memory-service.ts");
+    const { memoryLocations } = await import("../../plugins/memory/locations.ts");
+    const { packPaths } = await import("../../plugins/core/paths.ts");
+    const paths = packPaths(f.root);
+    const other = new MemoryService({
+      db: f.db,
+      locations: memoryLocations(paths, "proj-2", join(f.root, "repo2"), "data"),
+      projectId: "proj-2",
+      sessionsDir: paths.project("proj-2").sessions,
+      versionsKept: 2,
+      sectionBudgetTokens: 20000,
+      redact: (t) => t,
+    });
+    mkdirSync(join(paths.project("proj-2").memory), { recursive: true });
+    writeFileSync(join(paths.project("proj-2").memory, "MEMORY.md"), Array.from({ length: 300 }, (_, i) => `- widget widget widget ${i}`).join("\n"));
+    other.reconcile();
+    await f.service.remember({ section: "knowledge", text: "one lonely widget among many other unrelated words in this entry", sessionId: "s" });
+    const hits = f.service.search({ query: "widget", scope: "project" }).hits;
+    assert.equal(hits.length, 1);
+    assert.match(hits[0]!.text, /lonely widget/);
+    assert.equal(other.search({ query: "lonely", scope: "all" }).hits.length, 0, "and the other project never sees it");
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("bulk indexing (many files at once) rebuilds FTS in one pass and leaves the row-by-row triggers working", async () => {
+  const f = await memoryFixture();
+  try {
+    mkdirSync(f.locations.projectDir, { recursive: true });
+    for (let i = 0; i < 260; i++) writeFileSync(join(f.locations.projectDir, `memory-t${i}.md`), `# T${i}\n\n- bulk entry number${i} quokka\n`);
+    const stats = f.service.reconcile();
+    assert.equal(stats.reindexed, 260);
+    assert.equal(f.service.search({ query: "quokka", scope: "project", limit: 100 }).hits.length, 100);
+    assert.equal(f.service.search({ query: "number137", scope: "project" }).hits.length, 1);
+    const integrity = () => f.db.exec("INSERT INTO memory_fts(memory_fts) VALUES('integrity-check')");
+    assert.doesNotThrow(integrity);
+    writeFileSync(join(f.locations.projectDir, "memory-t137.md"), "# T137\n\n- replaced by a wombat\n");
+    utimesSync(join(f.locations.projectDir, "memory-t137.md"), new Date(), new Date(Date.now() + 3000));
+    assert.equal(f.service.search({ query: "number137", scope: "project" }).hits.length, 0);
+    assert.equal(f.service.search({ query: "wombat", scope: "project" }).hits.length, 1);
+    assert.doesNotThrow(integrity);
+    const triggers = f.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'memory_entries_%' ORDER BY name").all<{ name: string }>();
+    assert.deepEqual(triggers.map((t) => t.name), ["memory_entries_ad", "memory_entries_ai", "memory_entries_au"]);
+    f.service.reindex();
+    assert.equal(f.service.search({ query: "wombat", scope: "project" }).hits.length, 1);
+    assert.doesNotThrow(integrity);
+  } finally {
+    f.cleanup();
+  }
 });
