@@ -6,11 +6,17 @@ import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest } from "./checkpoint-support.ts";
-import { goalCommand, isJudgeRequest, judgeLane, readGoal, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
+import { continuationsSeen, goalCommand, isJudgeRequest, judgeLane, readGoal, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
-test("empty, oversized, injected, child-session and repeated /goal commands each get a sane result", { timeout: 120000 }, async () => {
+test("empty, oversized, injected, child-session and repeated /goal commands each get a sane result; pause and clear need no model", { timeout: 120000 }, async () => {
   const model = await startScriptedModel({
-    lanes: [judgeLane(() => ({ met: false, impossible: true, reason: "scripted stop", evidence: [], missing: [] }))],
+    lanes: [
+      judgeLane((_round, request) =>
+        request.lastUserText.includes("HOLD")
+          ? { met: false, reason: "held verdict", missing: ["x"], delayMs: 4000 }
+          : { met: false, impossible: true, reason: "scripted stop", evidence: [], missing: [] },
+      ),
+    ],
     main: (_r, n) => ({ text: `ok ${n}` }),
   });
   const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
@@ -67,6 +73,25 @@ test("empty, oversized, injected, child-session and repeated /goal commands each
     assert.equal(old!.status, "cleared");
     assert.match(old!.state_json, /replaced by a new goal/);
     await waitForGoal(env, second, (g) => g.state.status === "impossible", 30000, "the second goal to end");
+
+    // /goal pause while the judge runs makes its verdict stale; /goal clear ends the goal; neither calls a model.
+    const third = await createSession(served);
+    await goalCommand(client, third, "HOLD until paused");
+    await waitForGoal(env, third, (g) => g.state.status === "judging", 20000, "the held judge");
+    const callsBefore = mainCalls();
+    assert.ok((await goalCommand(client, third, "pause")).error, "pause answers without a prompt");
+    await waitForGoal(env, third, (g) => g.state.status === "paused", 5000, "the pause");
+    await waitForGoal(env, third, (g) => g.verdicts.length === 1, 15000, "the held verdict to arrive");
+    const afterVerdict = await readGoal(env, third);
+    assert.equal(afterVerdict!.state.status, "paused", "a verdict for a paused goal is recorded but ignored");
+    assert.match(afterVerdict!.verdicts[0]!.reason, /stale/);
+    await goalCommand(client, third, "clear");
+    assert.equal((await readGoal(env, third))!.state.status, "cleared");
+    await goalCommand(client, third, "pause");
+    const thirdAnswers = (await shownAnswers(client, third)).join("\n");
+    assert.match(thirdAnswers, /Goal paused\.[\s\S]*Goal cleared\.[\s\S]*Nothing to pause: the goal already ended as cleared/);
+    assert.equal(mainCalls(), callsBefore, "pause and clear cost no model call");
+    assert.equal(continuationsSeen(model.requests).length, 0);
   } finally {
     await served?.stop();
     await model.close();

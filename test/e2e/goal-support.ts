@@ -32,7 +32,7 @@ const lastToolNames = (r: RecordedRequest) =>
  * The judge lane: each judge session's first call answers with the next move (optionally preceded by `before`
  * tool calls); the call after the verdict tool's result (the judge's closing "done") does not consume a move.
  */
-export function judgeLane(moves: JudgeMove[] | ((round: number) => JudgeMove)): Lane {
+export function judgeLane(moves: JudgeMove[] | ((round: number, request: RecordedRequest) => JudgeMove)): Lane {
   let round = 0;
   let pending: JudgeVerdict | undefined;
   const verdictCall = (move: JudgeVerdict): ScriptedReply => {
@@ -50,7 +50,7 @@ export function judgeLane(moves: JudgeMove[] | ((round: number) => JudgeMove)): 
         pending = undefined;
         return verdictCall(move);
       }
-      const move = typeof moves === "function" ? moves(round) : (moves[round] ?? { text: "no more scripted verdicts" });
+      const move = typeof moves === "function" ? moves(round, request) : (moves[round] ?? { text: "no more scripted verdicts" });
       round++;
       if ("text" in move) return { text: move.text };
       if (move.before?.length) {
