@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { startScriptedModel, type RecordedRequest } from "../harness/scripted-model.ts";
+import { startScriptedModel, type Lane, type RecordedRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, opencodeServe, killAll, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send } from "./checkpoint-support.ts";
@@ -17,10 +17,18 @@ const RULE = "Always use pnpm for installs, never npm (zebrafish convention)";
 const AWS_KEY = "AKIAQWERTYUIOPASDFGH";
 const PG_PASSWORD = "s3cr3t-Pa55w0rd-42";
 
+/** The pack's own helper sessions (checkpoint writer, goal judge) get their own lane so they never eat scripted turns. */
+const PACK_HELPERS: Lane = {
+  name: "pack-helpers",
+  match: (r) => r.system.some((s) => /You keep the checkpoint of a coding session|goal judge/i.test(s)),
+  replies: () => ({ text: "ok" }),
+};
+
 const memoryBlockOf = (request: RecordedRequest) => request.system.find((s) => s.startsWith("<continuum-memory>"));
 
 test("remember in one process, injected in the next, searchable, redacted, and rebuilt after the DB is deleted", { timeout: 150000 }, async () => {
   const model = await startScriptedModel({
+    lanes: [PACK_HELPERS],
     main: [
       // process 1
       { toolCalls: [{ name: "memory_remember", args: { section: "Rules", text: RULE } }] },
@@ -88,7 +96,7 @@ function grepLeaks(dir: string, needles: string[]): string[] {
 }
 
 test("hand-written memory: recall adds a relevant entry the block left out, nothing for an unrelated message; /memory reports", { timeout: 90000 }, async () => {
-  const model = await startScriptedModel({ exhausted: { text: "ok" } });
+  const model = await startScriptedModel({ lanes: [PACK_HELPERS], exhausted: { text: "ok" } });
   const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { memory: { injectBudgetTokens: 400 } } });
   let served: Served | undefined;
   try {
