@@ -66,6 +66,7 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
       })
     : undefined;
   const firstUserText = new Map<string, string>();
+  const userTurns = new Map<string, number>();
 
   const blockFor = (sessionId: string): MemoryBlock => {
     const cached = memoryBlocks.get(sessionId);
@@ -79,12 +80,13 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
     Boolean(sessionId) && !sessions.internalPurpose(sessionId!) && (await sessions.isMain(sessionId!));
 
   return {
-    tool: memoryTools(service, history, context),
+    tool: memoryTools(service, history, context, (id) => userTurns.get(id) ?? 1),
 
     "chat.message": async (input, output) => {
       if (!(await isUserSession(input.sessionID))) return;
       const text = userText(output.parts as unknown[]);
       if (text.startsWith(REPORT_TITLE)) return;
+      userTurns.set(input.sessionID, (userTurns.get(input.sessionID) ?? 0) + 1);
       if (!firstUserText.has(input.sessionID)) firstUserText.set(input.sessionID, text);
       // The first message builds the block now, so recall can skip what the block already shows.
       if (settings.injectBudgetTokens > 0) blockFor(input.sessionID);
@@ -144,6 +146,7 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
           const id = String((properties.info as { id?: string } | undefined)?.id ?? properties.sessionID ?? "");
           memoryBlocks.invalidate(id);
           firstUserText.delete(id);
+          userTurns.delete(id);
           return;
         }
       }
@@ -155,7 +158,12 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
   };
 }
 
-function memoryTools(service: MemoryService, history: HistoryRecorder | undefined, context: FeatureContext): NonNullable<Hooks["tool"]> {
+function memoryTools(
+  service: MemoryService,
+  history: HistoryRecorder | undefined,
+  context: FeatureContext,
+  turnOf: (sessionId: string) => number,
+): NonNullable<Hooks["tool"]> {
   const db = context.db!;
   const projectId = context.project.id;
   return {
@@ -199,6 +207,16 @@ function memoryTools(service: MemoryService, history: HistoryRecorder | undefine
       async execute(args) {
         const removed = await asToolInput(() => service.forget(args.id));
         return `Removed ${args.id} from ${removed.file}: "${removed.text.slice(0, 200)}". The previous version of the file is kept in .versions/.`;
+      },
+    }),
+
+    memory_note: tool({
+      description:
+        "Append a note to this session's scratchpad (notes.md): findings, partial results, things to check later. Notes survive a context rebuild and are searchable with memory_search scope \"session\". Not for durable project knowledge (use memory_remember).",
+      args: { text: z.string().max(10000).describe("The note, plain text or markdown") },
+      async execute(args, ctx) {
+        const written = await asToolInput(() => service.appendNote(ctx.sessionID, args.text, turnOf(ctx.sessionID)));
+        return `Noted under turn ${written.turn} in ${written.file}.`;
       },
     }),
 

@@ -73,6 +73,13 @@ export interface RememberResult {
 }
 
 export const MAX_ENTRY_CHARS = 2000;
+export const MAX_NOTE_CHARS = 8000;
+
+function lastTurn(notes: string): number {
+  let max = 0;
+  for (const match of notes.matchAll(/^## \[turn (\d+) ·/gm)) max = Math.max(max, Number(match[1]));
+  return max;
+}
 
 export class MemoryService {
   readonly db: Database;
@@ -255,6 +262,31 @@ export class MemoryService {
       this.writeOptions(),
     );
     return topicFile;
+  }
+
+  /**
+   * Appends an entry to the session's notes.md (the agent's scratchpad), headed `## [turn N · <ISO time>]`.
+   * `turn` is the session's user-turn count; a lower number than the file already has keeps the file's.
+   */
+  async appendNote(sessionId: string, text: string, turn: number): Promise<{ file: string; turn: number }> {
+    const body = this.options.redact(text.replace(/\r/g, "").trim());
+    if (!body) throw new MemoryInputError("the note is empty");
+    if (body.length > MAX_NOTE_CHARS) throw new MemoryInputError(`a note holds at most ${MAX_NOTE_CHARS} characters; this one has ${body.length}`);
+    const file = join(this.locations.sessionDir(sessionId), "notes.md");
+    let used = turn;
+    await updateFile(
+      file,
+      (current) => {
+        used = Math.max(turn, lastTurn(current));
+        const heading = `## [turn ${used} · ${this.now().toISOString()}]`;
+        const base = current.trim() ? current.replace(/\s*$/, "\n\n") : `# Session notes (${sessionId})\n\n`;
+        // A note must not open headings of its own: they would split it into entries of other turns.
+        return `${base}${heading}\n${body.replace(/^(#{1,6})\s/gm, "$1\\ ")}\n`;
+      },
+      this.writeOptions(),
+    );
+    this.reconcile();
+    return { file, turn: used };
   }
 
   readFile(path: string): string | undefined {

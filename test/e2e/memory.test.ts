@@ -122,10 +122,17 @@ test("hand-written memory: recall adds a relevant entry the block left out, noth
     assert.match(second.raw, /<continuum-recall>[^]*db-stage-2 port 5433/, "recall part reached the model");
     assert.equal(memoryBlockOf(second), block, "block unchanged within the session");
 
-    await send(served, session, "write a haiku about autumn leaves");
+    model.push("main", { toolCalls: [{ name: "memory_note", args: { text: "Checked db-stage-2: replication is healthy" } }] }, { text: "noted" });
+    await send(served, session, "Note what you found");
     await served.waitForIdle(session, 3, 30000);
+    const notes = join(dirname(dirname(projectMemory)), "sessions", session, "notes.md");
+    assert.match(readFileSync(notes, "utf8"), /## \[turn 3 · [^\]]+\]\nChecked db-stage-2: replication is healthy/, "memory_note wrote the session's notes.md");
+
+    await send(served, session, "write a haiku about autumn leaves");
+    await served.waitForIdle(session, 4, 30000);
     const third = model.lane("main").at(-1)!;
     assert.equal((third.raw.match(/<continuum-recall>/g) ?? []).length, 1, "no recall for an unrelated message");
+    assert.ok(third.lastUserText.includes("haiku"));
 
     const before = model.lane("main").length;
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "memory", arguments: "" } });

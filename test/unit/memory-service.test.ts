@@ -121,3 +121,24 @@ test("recall adds relevant entries not in the block, within budget, and nothing 
     f.cleanup();
   }
 });
+
+test("session notes: turn-headed entries, redacted, searchable in session scope, turn never goes backwards", async () => {
+  const f = await memoryFixture();
+  try {
+    const first = await f.service.appendNote("ses_n", "Found the flaky test: tests/io.spec.ts\n## not a heading", 2);
+    assert.equal(first.turn, 2);
+    const second = await f.service.appendNote("ses_n", "AKIAABCDEFGHIJKLMNOP leaked in a log", 1);
+    assert.equal(second.turn, 2, "a restarted counter does not go below the file's last turn");
+    const text = readFileSync(first.file, "utf8");
+    assert.match(text, /^# Session notes \(ses_n\)\n\n## \[turn 2 · \d{4}-\d{2}-\d{2}T[\d:.]+Z\]\nFound the flaky test/);
+    assert.ok(!text.includes("AKIAABCDEFGHIJKLMNOP"));
+    assert.ok(!/^## not a heading/m.test(text));
+    const hits = f.service.search({ query: "flaky", scope: "session", sessionId: "ses_n" }).hits;
+    assert.equal(hits.length, 1);
+    assert.equal(hits[0]!.heading.startsWith("Session notes (ses_n) > [turn 2"), true);
+    assert.equal(f.service.search({ query: "flaky", scope: "session", sessionId: "ses_other" }).hits.length, 0);
+    await assert.rejects(f.service.appendNote("ses_n", "   ", 3), MemoryInputError);
+  } finally {
+    f.cleanup();
+  }
+});
