@@ -15,6 +15,7 @@ import { openTaskStore, type TaskStore } from "../tasks/store.ts";
 import { formatTokens, isPersonMessage, parseGoalArgs, statusText, sumAssistantTokens, totalTokens, workFingerprint } from "./format.ts";
 import { judgePrompt, renderTranscript, type TranscriptMessage } from "./judge-prompt.ts";
 import { checkCondition, CONTINUATION_MARKER, newGoal, parseVerdict, step, type GoalAction, type GoalInput, type IdleFacts, type Verdict } from "./state-machine.ts";
+import { judgeRunsElsewhere, PROCESS_ID } from "./owner.ts";
 import { openGoalStore, type GoalStore, type JudgeTokens, type StoredGoal, type VerdictOutcome } from "./store.ts";
 
 export const JUDGE_AGENT = "goal-judge";
@@ -93,6 +94,7 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
   const perform = async (sessionId: string, goal: StoredGoal, action: GoalAction) => {
     switch (action.type) {
       case "startJudge":
+        store.setJudgeOwner(goal.id, PROCESS_ID);
         void runJudge(sessionId, goal, action.run, action.attempt).catch((error) =>
           reporter.problem("goal:judge", `the goal judge of session ${sessionId} failed unexpectedly: ${errorText(error)}`),
         );
@@ -347,6 +349,7 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
 
   const resumeAfterRestart = () => {
     for (const goal of store.unfinished(context.project.id)) {
+      if (goal.state.status === "judging" && judgeRunsElsewhere(goal.judgeOwner)) continue;
       void serial(goal.sessionId, () => apply(goal.sessionId, { type: "restart" }, goal)).catch((error) =>
         reporter.problem("goal:restart", `could not reload the goal of ${goal.sessionId}: ${errorText(error)}`),
       );

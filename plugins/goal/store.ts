@@ -39,6 +39,11 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX goal_verdicts_by_goal ON goal_verdicts (goal_id, id);
     `,
   },
+  {
+    version: 2,
+    description: "which process runs a goal's judge",
+    sql: "ALTER TABLE goals ADD COLUMN judge_owner TEXT",
+  },
 ];
 
 const statusSchema = z.enum(["active", "judging", "paused", ...FINAL_STATUSES]);
@@ -81,6 +86,7 @@ export interface StoredGoal {
   id: number;
   sessionId: string;
   projectId: string;
+  judgeOwner?: string | null;
   state: GoalState;
   createdAt: string;
   updatedAt: string;
@@ -95,6 +101,8 @@ export interface GoalStore {
   verdicts(goalId: number): VerdictRecord[];
   /** Goals of a project that have not ended (reloaded after a restart). */
   unfinished(projectId: string): StoredGoal[];
+  /** Records which process (host:pid) runs the goal's judge, so another OpenCode process leaves it alone. */
+  setJudgeOwner(goalId: number, owner: string): void;
 }
 
 interface GoalRow {
@@ -106,6 +114,7 @@ interface GoalRow {
   state_json: string;
   created_at: string;
   updated_at: string;
+  judge_owner?: string | null;
 }
 
 interface VerdictRow {
@@ -126,7 +135,15 @@ export function openGoalStore(db: Database, now: () => Date = () => new Date()):
   const stamp = () => now().toISOString();
   const toGoal = (row: GoalRow | undefined): StoredGoal | undefined => {
     if (!row) return undefined;
-    return { id: row.id, sessionId: row.session_id, projectId: row.project_id, state: readState(row), createdAt: row.created_at, updatedAt: row.updated_at };
+    return {
+      id: row.id,
+      sessionId: row.session_id,
+      projectId: row.project_id,
+      judgeOwner: row.judge_owner ?? null,
+      state: readState(row),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
   };
   return {
     current: (sessionId) => toGoal(db.prepare("SELECT * FROM goals WHERE session_id = ? ORDER BY id DESC LIMIT 1").get<GoalRow>(sessionId)),
@@ -160,6 +177,9 @@ export function openGoalStore(db: Database, now: () => Date = () => new Date()):
           judgeSessionId: row.judge_session_id,
           tokens: { input: row.input_tokens, output: row.output_tokens, total: row.total_tokens },
         })),
+    setJudgeOwner(goalId, owner) {
+      db.prepare("UPDATE goals SET judge_owner = ? WHERE id = ?").run(owner, goalId);
+    },
     unfinished: (projectId) =>
       db
         .prepare(`SELECT * FROM goals WHERE project_id = ? AND status NOT IN (${FINAL_STATUSES.map(() => "?").join(", ")}) ORDER BY id`)

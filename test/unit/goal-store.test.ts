@@ -57,3 +57,25 @@ test("an unreadable stored state comes back paused with a note, never crashing",
   assert.equal(loaded.state.status, "paused");
   assert.match(loaded.state.note, /unreadable/);
 });
+
+test("the judge's owner process is recorded; only a live other process counts as running it", async () => {
+  const { judgeRunsElsewhere, PROCESS_ID } = await import("../../plugins/goal/owner.ts");
+  const { spawn } = await import("node:child_process");
+  const { hostname } = await import("node:os");
+  const db = await openDatabase(":memory:");
+  const store = openGoalStore(db);
+  const goal = store.create("s", "p", newGoal("x"));
+  store.setJudgeOwner(goal.id, PROCESS_ID);
+  assert.equal(store.current("s")!.judgeOwner, PROCESS_ID);
+  assert.equal(judgeRunsElsewhere(PROCESS_ID), false, "our own run is not elsewhere");
+  assert.equal(judgeRunsElsewhere(null), false);
+  assert.equal(judgeRunsElsewhere("other-host:1"), false, "another machine cannot be checked: re-run");
+  const live = spawn(process.execPath, ["-e", "setTimeout(() => {}, 10000)"]);
+  try {
+    assert.equal(judgeRunsElsewhere(`${hostname()}:${live.pid}`), true);
+  } finally {
+    live.kill();
+  }
+  await new Promise((r) => live.once("exit", r));
+  assert.equal(judgeRunsElsewhere(`${hostname()}:${live.pid}`), false, "a dead process's judge is re-run");
+});
