@@ -14,6 +14,8 @@ test("worker says done twice, judge says not met twice then met: two continuatio
   const model = await startScriptedModel({
     lanes: [
       judgeLane([
+        // A met without evidence is refused by the tool: that judge run ends without a verdict and is retried.
+        { met: true, reason: "the agent said done", evidence: [] },
         { met: false, reason: "REASON-ONE: no evidence that result.txt exists", missing: ["create result.txt containing ok"] },
         { met: false, reason: "REASON-TWO: still only a claim, no tool result", missing: ["create result.txt containing ok"] },
         {
@@ -55,7 +57,9 @@ test("worker says done twice, judge says not met twice then met: two continuatio
     assert.match(continuations[0]!.lastUserText, /create result\.txt containing ok/, "the missing items are quoted");
     assert.ok(existsSync(join(env.projectDir, "result.txt")));
 
-    assert.deepEqual(goal.verdicts.map((v) => v.outcome), ["not met", "not met", "met"]);
+    assert.deepEqual(goal.verdicts.map((v) => v.outcome), ["judge failed", "not met", "not met", "met"]);
+    const refusal = model.lane("judge").find((r) => r.body.messages.at(-1)?.role === "tool")!;
+    assert.match(JSON.stringify(refusal.body.messages.at(-1)!.content), /verdict refused: met needs at least one evidence item/);
     assert.ok(goal.verdicts.every((v) => v.total_tokens > 0), `judge tokens are counted: ${JSON.stringify(goal.verdicts)}`);
     assert.deepEqual(goal.state.evidence, ["write tool result: result.txt created"]);
 
