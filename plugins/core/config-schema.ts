@@ -41,6 +41,9 @@ export const checkpointConfigSchema = z
     writerTimeoutMs: z.number().int().min(1000).default(180000),
     writerModel: z.string().optional().describe('"provider/model" for the checkpoint writer; default: the session\'s model.'),
     models: z.record(z.string(), modelOverride).default({}).describe('Per-model overrides, keyed "provider/model".'),
+    tailMinTokens: z.number().int().min(0).default(10000).describe("A rebuild keeps at least this many tokens of recent messages verbatim (the cap wins)."),
+    tailMinTextMessages: z.number().int().min(1).default(5).describe("… and at least this many messages with text."),
+    writerWaitMs: z.number().int().min(0).max(30000).default(3000).describe("How long a rebuild waits for a running checkpoint writer before using the older checkpoint."),
   })
   .strict();
 

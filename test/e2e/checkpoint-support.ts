@@ -1,22 +1,12 @@
-// Shared helpers of the tasks and checkpoint end-to-end tests. Installs the pack the way install.sh does (a
-// one-line plugin shim in the project's .opencode/plugins/) until test/harness/install.ts is available.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+// Shared helpers of the tasks and checkpoint end-to-end tests.
 import { join } from "node:path";
-import { REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import type { IsolatedEnv } from "../harness/env.ts";
+import { installPack } from "../harness/install.ts";
 import type { Served } from "../harness/opencode.ts";
 
+/** Installs the pack into the project the way a user does (install.sh --project, no doctor). */
 export async function installPackForTest(env: IsolatedEnv): Promise<void> {
-  const harness = join(REPO_ROOT, "test", "harness", "install.ts");
-  if (existsSync(harness)) {
-    const mod = (await import(harness)) as { installPack?: (env: IsolatedEnv, options?: { scope?: string }) => unknown };
-    if (mod.installPack) {
-      await mod.installPack(env, { scope: "project" });
-      return;
-    }
-  }
-  const dir = join(env.projectDir, ".opencode", "plugins");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "continuum.ts"), `export { default } from ${JSON.stringify(join(REPO_ROOT, "plugins", "continuum.ts"))};\n`);
+  installPack(env, { scope: "project" });
 }
 
 /** OpenCode's own session DB on disk, so a restarted `opencode serve` still knows the session. */

@@ -1,0 +1,74 @@
+// Cheap per-request size estimate: part estimates are cached by part id and recomputed only when the part's
+// text grows, so the transform stays fast on a 2,000-message session. Also learns the fixed overhead the
+// provider counts on top of the messages (system prompt, tool schemas) from reported usage.
+import { estimateTokens } from "../core/tokens.ts";
+import type { HostMessage, HostPart } from "./transcript.ts";
+
+export class RequestEstimator {
+  private readonly cache = new Map<string, { size: number; tokens: number }>();
+  /** Provider-reported input minus our estimate of the messages, per session (system + tools + framing). */
+  private readonly overhead = new Map<string, number>();
+  private readonly lastEstimate = new Map<string, number>();
+  private readonly lastCheck = new Map<string, { estimated: number; reported: number }>();
+
+  messagesTokens(messages: readonly HostMessage[]): number {
+    let total = 0;
+    for (const message of messages) {
+      total += 4;
+      for (const part of message.parts) total += this.partTokens(part);
+    }
+    return total;
+  }
+
+  /** Remembers what the next provider report should be compared with. */
+  noteRequest(sessionId: string, messagesTokens: number): void {
+    this.lastEstimate.set(sessionId, messagesTokens);
+  }
+
+  /** A provider report for the last request: learn the overhead, keep the comparison for /context. */
+  noteReported(sessionId: string, reportedInput: number): void {
+    const estimated = this.lastEstimate.get(sessionId);
+    if (estimated === undefined || reportedInput <= 0) return;
+    const overhead = Math.max(0, reportedInput - estimated);
+    // The system prompt and tools change little: keep the larger of the recent values, so caps err safe.
+    this.overhead.set(sessionId, Math.max(overhead, Math.round((this.overhead.get(sessionId) ?? overhead) * 0.9)));
+    this.lastCheck.set(sessionId, { estimated: estimated + (this.overhead.get(sessionId) ?? 0), reported: reportedInput });
+  }
+
+  /** Estimated size of the messages of the session's last request (0 before the first). */
+  lastMessagesTokens(sessionId: string): number {
+    return this.lastEstimate.get(sessionId) ?? 0;
+  }
+
+  overheadOf(sessionId: string, fallback: number): number {
+    return this.overhead.get(sessionId) ?? fallback;
+  }
+
+  check(sessionId: string): { estimated: number; reported: number } | undefined {
+    return this.lastCheck.get(sessionId);
+  }
+
+  private partTokens(part: HostPart): number {
+    const size = partSize(part);
+    if (size === 0) return 0;
+    const key = part.id;
+    if (key) {
+      const hit = this.cache.get(key);
+      if (hit && hit.size === size) return hit.tokens;
+    }
+    const tokens = estimatePart(part);
+    if (key) this.cache.set(key, { size, tokens });
+    return tokens;
+  }
+}
+
+function partSize(part: HostPart): number {
+  if (part.type === "text" || part.type === "reasoning") return (part.text ?? "").length;
+  if (part.type === "tool") return String(part.state?.output ?? part.state?.error ?? "").length + 1;
+  return 0;
+}
+
+function estimatePart(part: HostPart): number {
+  if (part.type === "tool") return estimateTokens(JSON.stringify(part.state?.input ?? {})) + estimateTokens(String(part.state?.output ?? part.state?.error ?? "")) + 10;
+  return estimateTokens(part.text ?? "");
+}

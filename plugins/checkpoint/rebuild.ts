@@ -1,0 +1,211 @@
+// Context rebuild: choose where to cut the history (keeping a verbatim tail), assemble the one synthetic
+// message that replaces the head (the rebuild dump) under hard caps, and apply a stored cut to a request. Pure.
+import { estimateTokens, truncateToTokens } from "../core/tokens.ts";
+import { estimateMessageTokens, textOf, type HostMessage, type HostPart } from "./transcript.ts";
+
+export const DUMP_MARKER = "[continuum rebuild]";
+
+// ---- tail selection ------------------------------------------------------------------------------------
+
+export interface TailOptions {
+  minTokens: number;
+  minTextMessages: number;
+  /** The tail never grows past this (tokens, after old tool outputs are shortened). */
+  maxTokens: number;
+  /** Index of the last message the stored checkpoint covers; -1 when there is none. A stale checkpoint
+   * makes the tail reach back to it, so nothing falls between checkpoint and tail. */
+  coveredIndex: number;
+  /** Never cut before this index (e.g. after a compaction summary). */
+  earliest?: number;
+}
+
+/**
+ * Returns the index of the first kept message (0 means nothing to cut). Cuts happen only between whole
+ * messages; OpenCode keeps a tool call and its result in one assistant message, so they stay together.
+ */
+export function selectBoundary(tokens: readonly number[], hasText: readonly boolean[], options: TailOptions): number {
+  const n = tokens.length;
+  if (n < 2) return 0;
+  let minimal = 0;
+  let sum = 0;
+  let texts = 0;
+  let capped = 0;
+  for (let i = n - 1; i >= 0; i--) {
+    sum += tokens[i]!;
+    if (hasText[i]) texts++;
+    if (sum > options.maxTokens && capped === 0) capped = i + 1;
+    if (minimal === 0 && sum >= options.minTokens && texts >= options.minTextMessages) minimal = i;
+  }
+  // A stale checkpoint: keep everything it does not cover, as far as the cap allows.
+  let boundary = Math.min(minimal, options.coveredIndex + 1);
+  boundary = Math.max(boundary, capped, options.earliest ?? 0);
+  // Always leave the newest message, even when it alone is over the cap (its tool outputs get cut).
+  return Math.min(boundary, n - 1);
+}
+
+/** Keeps recent tool outputs whole and cuts older ones in the tail (per request, never stored). */
+export function shortenOldToolOutputs(messages: HostMessage[], start: number, keepRecent = 4, maxTokens = 300): void {
+  let seen = 0;
+  for (let i = messages.length - 1; i >= start; i--) {
+    const message = messages[i]!;
+    let changed = false;
+    const parts = message.parts.map((part) => {
+      if (part.type !== "tool" || part.state?.status !== "completed") return part;
+      seen++;
+      const output = String(part.state.output ?? "");
+      if (seen <= keepRecent || output.length <= maxTokens * 4) return part;
+      changed = true;
+      return { ...part, state: { ...part.state, output: truncateToTokens(output, maxTokens, "\n[… older tool output shortened by continuum; re-run the tool if you need it]") } } as HostPart;
+    });
+    if (changed) messages[i] = { info: message.info, parts };
+  }
+}
+
+// ---- the dump ------------------------------------------------------------------------------------------
+
+export type TailEnd = "mid-tool-loop" | "user-waiting" | "assistant-answered";
+
+export function tailEnd(tail: readonly HostMessage[]): TailEnd {
+  const last = tail[tail.length - 1];
+  if (!last || last.info.role === "user") return "user-waiting";
+  const lastPart = [...last.parts].reverse().find((p) => p.type === "tool" || (p.type === "text" && p.text?.trim()));
+  if (lastPart?.type === "tool") return "mid-tool-loop";
+  const finish = (last.info as { finish?: string }).finish;
+  return finish === "tool-calls" ? "mid-tool-loop" : "assistant-answered";
+}
+
+export interface DumpSources {
+  taskLedger: string;
+  allTasksSettled: boolean;
+  hasTasks: boolean;
+  checkpoint: string | undefined;
+  checkpointAge?: string;
+  /** User messages from before the cut, oldest first, as typed. */
+  userMessages: readonly string[];
+  projectMemory: string;
+  globalMemory: string;
+  notes: string;
+  memoryIndex: readonly string[];
+  tailEnd: TailEnd;
+}
+
+/** MiMo's per-section caps (tokens); scaled down together when the budget is smaller. */
+export const DUMP_CAPS = {
+  taskLedger: 2000,
+  checkpoint: 11000,
+  userMessages: 16000,
+  userMessage: 2000,
+  projectMemory: 10000,
+  globalMemory: 6000,
+  notes: 6000,
+  memoryIndex: 500,
+};
+
+/** Fair share of a budget: small demands are met in full, the rest split what remains. */
+export function waterFill(demands: readonly number[], budget: number): number[] {
+  const order = demands.map((d, i) => [d, i] as const).sort((a, b) => a[0] - b[0]);
+  const grants = new Array<number>(demands.length).fill(0);
+  let left = Math.max(0, budget);
+  order.forEach(([demand, index], k) => {
+    const share = Math.floor(left / (order.length - k));
+    grants[index] = Math.min(demand, share);
+    left -= grants[index]!;
+  });
+  return grants;
+}
+
+export function assembleDump(sources: DumpSources, budgetTokens: number): string {
+  const frame = framing(sources);
+  const overhead = estimateTokens(frame) + 120;
+  const scale = Math.min(1, Math.max(0, budgetTokens - overhead) / 51500);
+  const perMessage = Math.max(200, Math.floor(DUMP_CAPS.userMessage * Math.max(scale, 0.25)));
+  const users = fitUserMessages(sources.userMessages, perMessage, Math.floor(DUMP_CAPS.userMessages * Math.max(scale, 0.2)));
+  const index = sources.memoryIndex.length ? sources.memoryIndex.map((f) => `- ${f}`).join("\n") : "";
+  const parts: [string, string, number][] = [
+    ["Task ledger", sources.taskLedger, DUMP_CAPS.taskLedger],
+    [`Checkpoint${sources.checkpointAge ? ` (written ${sources.checkpointAge})` : ""}`, sources.checkpoint ?? "(no checkpoint stored yet: rely on your recent messages below)", DUMP_CAPS.checkpoint],
+    ["The user's messages before the cut (verbatim, newest kept)", users.text, DUMP_CAPS.userMessages],
+    ["Project memory (MEMORY.md)", sources.projectMemory, DUMP_CAPS.projectMemory],
+    ["Global memory (MEMORY.md)", sources.globalMemory, DUMP_CAPS.globalMemory],
+    ["Session notes (notes.md)", sources.notes, DUMP_CAPS.notes],
+    ["Other memory files (read them with the read tool when relevant)", index, DUMP_CAPS.memoryIndex],
+  ];
+  const demands = parts.map(([, text, cap], i) => (i === 2 ? users.used : Math.min(estimateTokens(text), cap)) + 12);
+  const grants = waterFill(demands, Math.max(0, budgetTokens - overhead));
+  // The user's words are cut by dropping the oldest messages, never by cutting off the newest.
+  const fitted = parts.map(([, text], i) =>
+    i === 2 ? recentUserMessages(sources.userMessages, perMessage, Math.max(0, grants[i]! - 12)) : truncateToTokens(text.trim(), Math.max(0, grants[i]! - 12), "\n[… cut to fit the rebuild cap]"),
+  );
+  const body = parts.map(([title], i) => (fitted[i]!.trim() ? `## ${title}\n${fitted[i]!.trim()}` : "")).filter(Boolean);
+  return [`${DUMP_MARKER} ${frame.split("\n")[0]}`, "", ...body.flatMap((b) => [b, ""]), frame.split("\n").slice(1).join("\n")].join("\n").trim();
+}
+
+function framing(sources: DumpSources): string {
+  const head = "The earlier part of this session was replaced by this summary (your context was rebuilt). It is your own state, not a new request.";
+  let close: string;
+  if (sources.hasTasks && sources.allTasksSettled) {
+    close = "Every task in the ledger is done or abandoned. Do NOT redo finished work. Answer the user's latest message below, or report completion if nothing is asked.";
+  } else if (sources.tailEnd === "mid-tool-loop") {
+    close = "You were in the middle of a tool loop: continue from the last tool result below. Do not recap, do not restart.";
+  } else if (sources.tailEnd === "user-waiting") {
+    close = "The user's latest message below is waiting for your answer. Continue the work; do not recap this summary.";
+  } else {
+    close = "Continue from the messages below. Do not recap this summary and do not repeat finished steps.";
+  }
+  return `${head}\n${close}`;
+}
+
+/** Newest first until the total cap, each cut to the per-message cap, then shown oldest first. */
+export function recentUserMessages(messages: readonly string[], perMessage: number, total: number): string {
+  return fitUserMessages(messages, perMessage, total).text;
+}
+
+function fitUserMessages(messages: readonly string[], perMessage: number, total: number): { text: string; used: number } {
+  const kept: string[] = [];
+  let used = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const cut = truncateToTokens(messages[i]!.trim(), perMessage, "\n[… message cut]");
+    if (!cut) continue;
+    const quoted = `> ${cut.replace(/\n/g, "\n> ")}`;
+    const cost = estimateTokens(quoted) + 1;
+    if (used + cost > total) break;
+    kept.unshift(quoted);
+    used += cost;
+  }
+  return { text: kept.join("\n\n"), used };
+}
+
+// ---- applying a cut ------------------------------------------------------------------------------------
+
+export interface StoredCut {
+  boundaryMessageId: string;
+  dump: string;
+}
+
+/**
+ * Replaces, in place, every message before the stored boundary with one synthetic user message. Returns the
+ * index the tail starts at in the new array (1), or -1 when the boundary is not in this request.
+ */
+export function applyCut(messages: HostMessage[], cut: StoredCut): number {
+  const index = messages.findIndex((m) => m.info.id === cut.boundaryMessageId);
+  if (index <= 0) return -1;
+  const template = [...messages.slice(0, index)].reverse().find((m) => m.info.role === "user") ?? messages[0]!;
+  const synthetic = syntheticMessage(template, messages[index]!, cut.dump);
+  messages.splice(0, index, synthetic);
+  return 1;
+}
+
+function syntheticMessage(template: HostMessage, firstKept: HostMessage, dump: string): HostMessage {
+  const id = `${firstKept.info.id}-continuum-rebuild`;
+  const created = (firstKept.info.time?.created ?? Date.now()) - 1;
+  return {
+    info: { ...template.info, role: "user", id, time: { created } },
+    parts: [{ id: `${id}-part`, sessionID: template.info.sessionID, messageID: id, type: "text", text: dump }],
+  };
+}
+
+export function messageTokens(messages: readonly HostMessage[]): number[] {
+  return messages.map(estimateMessageTokens);
+}
+
+export const hasTextFlags = (messages: readonly HostMessage[]) => messages.map((m) => textOf(m).length > 0);

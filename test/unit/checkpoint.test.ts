@@ -1,0 +1,334 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { defaultConfig } from "../../plugins/core/config-schema.ts";
+import { estimateTokens } from "../../plugins/core/tokens.ts";
+import { openDatabase } from "../../plugins/core/storage/database.ts";
+import { actionFor, enoughNewContent, resolveSchedule, tokensInUse, usableWindow, nextScheduled } from "../../plugins/checkpoint/meter.ts";
+import {
+  SECTIONS,
+  checkVerbatimQuote,
+  checkpointShapeProblems,
+  composeSections,
+  renderCheckpoint,
+  validateWriterSections,
+} from "../../plugins/checkpoint/sections.ts";
+import { exactValues, fileUses, liveResources, messagesSince, renderCompact, toolFailures, type HostMessage } from "../../plugins/checkpoint/transcript.ts";
+import { applyCut, assembleDump, DUMP_MARKER, recentUserMessages, selectBoundary, shortenOldToolOutputs, tailEnd, waterFill } from "../../plugins/checkpoint/rebuild.ts";
+import { buildWriterInput } from "../../plugins/checkpoint/writer-input.ts";
+import { WriterQueue, type WriterHost } from "../../plugins/checkpoint/writer.ts";
+import { openCheckpointStore } from "../../plugins/checkpoint/store.ts";
+import { formatContextReport } from "../../plugins/checkpoint/report.ts";
+
+const cfg = () => defaultConfig().checkpoint;
+let seq = 0;
+const msg = (role: string, parts: HostMessage["parts"], extra: Record<string, unknown> = {}): HostMessage => ({
+  info: { id: `msg_${String(++seq).padStart(5, "0")}`, sessionID: "ses_1", role, time: { created: seq }, ...extra },
+  parts,
+});
+const text = (t: string) => ({ type: "text", text: t, id: `prt_${++seq}` });
+const toolPart = (tool: string, input: Record<string, unknown>, output: string, status = "completed", metadata: Record<string, unknown> = {}) => ({
+  type: "tool",
+  tool,
+  id: `prt_${++seq}`,
+  state: { status, input, output, error: status === "error" ? output : undefined, metadata },
+});
+
+// ---- meter and schedule ------------------------------------------------------------------------------------
+
+test("usable window follows OpenCode's compaction rule", () => {
+  assert.equal(usableWindow({ context: 40000, output: 4000 }), 36000);
+  assert.equal(usableWindow({ context: 200000, output: 64000 }), 168000, "output capped at 32000");
+  assert.equal(usableWindow({ context: 200000, input: 150000, output: 8000 }), 142000, "input limit minus reserved");
+  assert.equal(usableWindow({ context: 0, output: 0 }), 0);
+  assert.equal(tokensInUse({ input: 100, output: 20, cache: { read: 30, write: 5 } }), 155);
+  assert.equal(tokensInUse({ total: 999, input: 1, output: 1 }), 999);
+});
+
+test("schedule: fractions and absolute tokens, per-model overrides, rebuild below compaction, small windows rebuild only", () => {
+  const s = resolveSchedule(cfg(), "fake/m", { context: 40000, output: 4000 });
+  assert.deepEqual(s.thresholds, [7200, 16200, 25200]);
+  assert.equal(s.rebuildAt, 30600);
+  assert.equal(s.cap, 21600, "60% of usable below ~110K");
+  const big = resolveSchedule(cfg(), "x/big", { context: 200000, output: 32000 });
+  assert.equal(big.cap, 65000);
+  const custom = { ...cfg(), models: { "x/y": { thresholds: [5000, 0.5], rebuildAt: 0.99 } } };
+  const o = resolveSchedule(custom, "x/y", { context: 40000, output: 4000 });
+  assert.deepEqual(o.thresholds, [5000, 18000]);
+  assert.ok(o.rebuildAt < o.usable, "rebuild always below OpenCode's compaction point");
+  const small = resolveSchedule(cfg(), "s/s", { context: 16000, output: 2000 });
+  assert.deepEqual(small.thresholds, []);
+  assert.equal(small.rebuildAt, Math.round(0.85 * 14000));
+});
+
+test("actions: each threshold fires once, a jump over two fires one, the rebuild point wins", () => {
+  const s = resolveSchedule(cfg(), "m", { context: 40000, output: 4000 });
+  assert.deepEqual(actionFor(3000, s, -1), { kind: "none" });
+  assert.deepEqual(actionFor(7300, s, -1), { kind: "checkpoint", threshold: 7200, index: 0 });
+  assert.deepEqual(actionFor(8000, s, 0), { kind: "none" });
+  assert.deepEqual(actionFor(26000, s, 0), { kind: "checkpoint", threshold: 25200, index: 2 });
+  assert.deepEqual(actionFor(31000, s, 2), { kind: "rebuild" });
+  assert.match(nextScheduled(8000, s, 0), /checkpoint at 16200 tokens \(45%\)/);
+  assert.equal(enoughNewContent(900, 0, 28000), false, "a crossing on system prompt + tools alone waits");
+  assert.equal(enoughNewContent(5000, 3000, 28000), true);
+  assert.equal(enoughNewContent(5000, 4000, 100000), false, "5 % of the window");
+  assert.match(nextScheduled(26000, s, 2), /rebuild at 30600/);
+});
+
+// ---- sections ----------------------------------------------------------------------------------------------
+
+const goodSections = {
+  active_intent: "Ship the importer.\n> Build the CSV importer, never edit db/schema.sql.",
+  next_action: "Run the tests.",
+  directives: "- never edit db/schema.sql",
+  current_work: "Parser half done.",
+  knowledge: "none",
+  decisions: "Use streaming parse.",
+  open_notes: "none",
+};
+const users = ["Build the CSV importer, never edit db/schema.sql."];
+
+test("validation: 11 sections, missing ones and over-budget ones are named, §1 needs a real quote", () => {
+  assert.equal(SECTIONS.length, 11);
+  assert.equal(validateWriterSections(goodSections, { userMessages: users }).ok, true);
+  const missing = validateWriterSections({ ...goodSections, next_action: undefined }, { userMessages: users });
+  assert.equal(missing.ok, false);
+  assert.match((missing as { problems: string[] }).problems.join(), /§2 Next concrete action \(next_action\)/);
+  const long = validateWriterSections({ ...goodSections, open_notes: "word ".repeat(1000) }, { userMessages: users });
+  assert.match((long as { problems: string[] }).problems.join(), /§11 Open notes is \d+ tokens, over its budget of 600/);
+  const empty = validateWriterSections({ ...goodSections, knowledge: "  " }, { userMessages: users });
+  assert.match((empty as { problems: string[] }).problems.join(), /§7 .* is empty/);
+  assert.match(checkVerbatimQuote("no quote here", users)!, /must quote/);
+  assert.match(checkVerbatimQuote("> Build a JSON importer", users)!, /not in any user message/);
+  assert.equal(checkVerbatimQuote(">   Build the CSV   importer", users), undefined, "whitespace-insensitive");
+  assert.equal(checkVerbatimQuote("> ok", ["ok"]), undefined, "a short message quoted whole");
+});
+
+test("compose + render: code-filled sections, exact values, stable markdown with all headings", () => {
+  const facts = { taskTree: "- [~] T1 x (in_progress)", files: "- `a.ts` (edit ×2)", errors: "(no failed tool calls)", liveResources: "- cwd: `/p`", exactValues: ["postgres://u@h:5432/db"] };
+  const sections = composeSections({ ...goodSections, errors: "root cause: bad path" }, facts);
+  assert.match(sections.directives, /Exact values from the user \(verbatim\):\n- `postgres:\/\/u@h:5432\/db`/);
+  assert.match(sections.errors, /Note: root cause: bad path/);
+  const md = renderCheckpoint({ sessionId: "s", seq: 2, writtenAt: "2026-01-01T00:00:00.000Z", watermark: "msg_9" }, sections);
+  assert.deepEqual(checkpointShapeProblems(md), []);
+  assert.equal(md, renderCheckpoint({ sessionId: "s", seq: 2, writtenAt: "2026-01-01T00:00:00.000Z", watermark: "msg_9" }, sections), "byte-stable");
+  assert.deepEqual(checkpointShapeProblems(md.replace("## 5. Current work", "## Current")), ['missing section "## 5. Current work"']);
+});
+
+// ---- transcript facts --------------------------------------------------------------------------------------
+
+test("facts: file counts, failures with their later fix, ports and background commands", () => {
+  const messages = [
+    msg("user", [text("go")]),
+    msg("assistant", [
+      toolPart("read", { filePath: "src/a.ts" }, "..."),
+      toolPart("edit", { filePath: "src/a.ts" }, "", "error"),
+      toolPart("edit", { filePath: "src/a.ts" }, "ok"),
+      toolPart("write", { filePath: "src/b.ts" }, "ok"),
+      toolPart("bash", { command: "npm test" }, "1 failing", "completed", { exit: 1 }),
+      toolPart("bash", { command: "python -m http.server 8123 &" }, "Serving on 0.0.0.0:8123"),
+      toolPart("bash", { command: "PORT=3000 npm run dev &" }, "listening on :3000"),
+    ]),
+  ];
+  assert.deepEqual(fileUses(messages).map((u) => [u.path, u.read, u.edit, u.write]), [
+    ["src/a.ts", 1, 1, 0],
+    ["src/b.ts", 0, 0, 1],
+  ]);
+  const failures = toolFailures(messages);
+  assert.equal(failures.length, 2);
+  assert.equal(failures[0]!.fixedBy, "edit src/a.ts");
+  assert.equal(failures[1]!.fixedBy, undefined);
+  const live = liveResources(messages, "/p", "main");
+  assert.deepEqual(live.ports, [3000, 8123]);
+  assert.equal(live.background.length, 2);
+});
+
+test("exact values survive byte for byte: DSNs, backticked commands, paths, pins, host:port", () => {
+  const values = exactValues(["Use postgres://app@db:5432/x and run `npm run build -- --prod`; never edit db/schema.sql; pin zod@4.1.8; ping localhost:8080. API_URL=https://a.b/c"]);
+  for (const v of ["postgres://app@db:5432/x", "npm run build -- --prod", "db/schema.sql", "zod@4.1.8", "localhost:8080", "API_URL=https://a.b/c"]) {
+    assert.ok(values.includes(v), `${v} in ${JSON.stringify(values)}`);
+  }
+});
+
+test("compact rendering: tool outputs truncated, redaction applied, only messages after the watermark", () => {
+  const a = msg("user", [text("first")]);
+  const b = msg("assistant", [toolPart("bash", { command: "cat big" }, "x".repeat(20000))]);
+  const c = msg("user", [text("second")]);
+  assert.deepEqual(messagesSince([a, b, c], a.info.id).map((m) => m.info.id), [b.info.id, c.info.id]);
+  assert.equal(messagesSince([a, b, c], "gone").length, 3);
+  const out = renderCompact([b, c], { toolOutputTokens: 100, textTokens: 100, redact: (t) => t.replace("second", "[R]") });
+  assert.ok(estimateTokens(out) < 300);
+  assert.match(out, /\[… truncated\]/);
+  assert.match(out, /\[R\]/);
+});
+
+test("writer input stays within delta + previous checkpoint + 3,000 tokens", () => {
+  const delta = Array.from({ length: 40 }, (_, i) => msg(i % 2 ? "assistant" : "user", [text(`message ${i} `.repeat(50))]));
+  const previous = "# Checkpoint\n" + "previous state ".repeat(400);
+  const facts = { taskTree: "- [ ] T1 a (open)\n".repeat(50), files: "- `f.ts` (read ×1)\n".repeat(200), errors: "x", liveResources: "y", exactValues: [] };
+  const input = buildWriterInput({ sessionId: "s", previous, delta, facts, firstRequest: "do it", redact: (t) => t, maxDeltaTokens: 40000 });
+  const deltaTokens = estimateTokens(renderCompact(delta, { toolOutputTokens: 250, textTokens: 1500, redact: (t) => t }));
+  assert.ok(estimateTokens(input) <= deltaTokens + estimateTokens(previous) + 3000, `${estimateTokens(input)} ≤ ${deltaTokens} + ${estimateTokens(previous)} + 3000`);
+  const capped = buildWriterInput({ sessionId: "s", previous, delta, facts, firstRequest: undefined, redact: (t) => t, maxDeltaTokens: 500 });
+  assert.match(capped, /older messages left out/);
+});
+
+// ---- rebuild -----------------------------------------------------------------------------------------------
+
+test("tail selection: minimums, cap, stale checkpoint, never the whole history", () => {
+  const tokens = Array(20).fill(1000);
+  const texts = Array(20).fill(true);
+  assert.equal(selectBoundary(tokens, texts, { minTokens: 5000, minTextMessages: 5, maxTokens: 50000, coveredIndex: 19 }), 15);
+  assert.equal(selectBoundary(tokens, texts, { minTokens: 5000, minTextMessages: 5, maxTokens: 50000, coveredIndex: 9 }), 10, "stale checkpoint → longer tail");
+  assert.equal(selectBoundary(tokens, texts, { minTokens: 5000, minTextMessages: 5, maxTokens: 3500, coveredIndex: 9 }), 17, "the cap wins");
+  assert.equal(selectBoundary([100, 100, 100], [true, true, true], { minTokens: 5000, minTextMessages: 5, maxTokens: 50000, coveredIndex: 2 }), 0, "fits: nothing cut");
+  assert.equal(selectBoundary([100, 90000], [true, true], { minTokens: 5000, minTextMessages: 5, maxTokens: 3000, coveredIndex: 1 }), 1, "newest message always kept");
+  const sparse = [true, true, true, false, false, false, false, false, false, true];
+  assert.equal(selectBoundary(Array(10).fill(3000), sparse, { minTokens: 1000, minTextMessages: 3, maxTokens: 100000, coveredIndex: 9 }), 1, "needs 3 text messages");
+});
+
+test("old tool outputs in the tail are shortened, recent ones kept, originals untouched", () => {
+  const parts = Array.from({ length: 6 }, (_, i) => toolPart("read", { filePath: `f${i}` }, "y".repeat(8000)));
+  const messages = parts.map((p) => msg("assistant", [p]));
+  const original = messages[0]!;
+  shortenOldToolOutputs(messages, 0, 4, 300);
+  assert.ok(String(messages[0]!.parts[0]!.state!.output).length < 2000);
+  assert.ok(String(messages[1]!.parts[0]!.state!.output).length < 2000);
+  assert.equal(String(messages[5]!.parts[0]!.state!.output).length, 8000);
+  assert.equal(String(original.parts[0]!.state!.output).length, 8000, "the host's objects are not mutated");
+});
+
+test("framing follows how the tail ends; all tasks done says do not redo", () => {
+  assert.equal(tailEnd([msg("user", [text("hi")])]), "user-waiting");
+  assert.equal(tailEnd([msg("assistant", [text("let me look"), toolPart("read", { filePath: "a" }, "x")])]), "mid-tool-loop");
+  assert.equal(tailEnd([msg("assistant", [text("done")], { finish: "stop" })]), "assistant-answered");
+  const base = { taskLedger: "t", hasTasks: true, allTasksSettled: false, checkpoint: "c", userMessages: [], projectMemory: "", globalMemory: "", notes: "", memoryIndex: [] };
+  assert.match(assembleDump({ ...base, tailEnd: "mid-tool-loop" }, 5000), /middle of a tool loop/);
+  assert.match(assembleDump({ ...base, allTasksSettled: true, tailEnd: "mid-tool-loop" }, 5000), /Do NOT redo finished work/);
+});
+
+test("dump: order, verbatim user words newest first under caps, total under budget", () => {
+  const userMessages = Array.from({ length: 20 }, (_, i) => `message ${i}: ${"detail ".repeat(300)}`);
+  userMessages[0] = "never edit db/schema.sql; DSN postgres://app@db:5432/x";
+  const sources = {
+    taskLedger: "1 tasks\n- [~] T1 a (in_progress)",
+    hasTasks: true,
+    allTasksSettled: false,
+    checkpoint: "# Checkpoint\n" + "state ".repeat(3000),
+    userMessages,
+    projectMemory: "## Rules\n- use pnpm",
+    globalMemory: "prefers short answers",
+    notes: "notes here",
+    memoryIndex: ["/m/memory-db.md"],
+    tailEnd: "user-waiting" as const,
+  };
+  for (const budget of [3000, 12000, 52000]) {
+    const dump = assembleDump(sources, budget);
+    assert.ok(estimateTokens(dump) <= budget + 50, `dump ${estimateTokens(dump)} ≤ budget ${budget}`);
+    assert.ok(dump.startsWith(DUMP_MARKER));
+    const order = ["## Task ledger", "## Checkpoint", "## The user's messages", "## Project memory", "## Global memory", "## Session notes", "## Other memory files"].map((h) => dump.indexOf(h));
+    assert.ok(order.every((p, i) => p > 0 && (i === 0 || p > order[i - 1]!)), `sections in order at budget ${budget}: ${order}`);
+    assert.ok(dump.includes("message 19:"), "the newest user message is kept");
+  }
+  assert.ok(assembleDump(sources, 52000).includes("never edit db/schema.sql; DSN postgres://app@db:5432/x"));
+  const kept = recentUserMessages(["a", "b", "c".repeat(10000)], 100, 1000);
+  assert.match(kept, /^> a\n\n> b\n\n> c+\n> \[… message cut\]$/);
+  assert.deepEqual(waterFill([10, 1000, 1000], 1010), [10, 500, 500]);
+});
+
+test("applying a stored cut: one synthetic user message, tail intact, unknown boundary ignored", () => {
+  const messages = [msg("user", [text("a")], { agent: "build" }), msg("assistant", [text("b")]), msg("user", [text("c")]), msg("assistant", [text("d")])];
+  const copy = [...messages];
+  assert.equal(applyCut(copy, { boundaryMessageId: messages[2]!.info.id, dump: "DUMP" }), 1);
+  assert.equal(copy.length, 3);
+  assert.equal(copy[0]!.info.role, "user");
+  assert.equal(copy[0]!.info.agent, "build");
+  assert.equal(copy[0]!.parts[0]!.text, "DUMP");
+  assert.equal(copy[1], messages[2]);
+  const other = [...messages];
+  assert.equal(applyCut(other, { boundaryMessageId: "gone", dump: "D" }), -1);
+  assert.equal(other.length, 4);
+});
+
+// ---- writer queue ------------------------------------------------------------------------------------------
+
+function fakeHost() {
+  const calls: string[] = [];
+  let n = 0;
+  const host: WriterHost = {
+    start: async (main, reason) => (calls.push(`start ${main} ${reason}`), { childId: `child${++n}`, watermark: `w${n}` }),
+    retry: async (child, problem) => void calls.push(`retry ${child} ${problem.slice(0, 30)}`),
+    abort: async (child) => void calls.push(`abort ${child}`),
+    onFailure: (main, reason) => void calls.push(`fail ${main} ${reason}`),
+    log: () => undefined,
+  };
+  return { host, calls };
+}
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+test("writer queue: one writer per session, one-slot queue (newest request wins), retries up to 3", async () => {
+  const { host, calls } = fakeHost();
+  const queue = new WriterQueue(host, 60000);
+  assert.equal(queue.request("s", "20%"), "started");
+  await tick();
+  assert.equal(queue.request("s", "45%"), "queued");
+  assert.equal(queue.request("s", "70%"), "queued");
+  assert.equal(queue.status("s").pending, "70%");
+  queue.markStored("child1");
+  await queue.onChildIdle("child1", false);
+  await tick();
+  assert.deepEqual(calls, ["start s 20%", "start s 70%"]);
+  queue.markProblem("child2", "§1 missing quote");
+  await queue.onChildIdle("child2", false);
+  await queue.onChildIdle("child2", false);
+  await queue.onChildIdle("child2", true);
+  assert.equal(calls.filter((c) => c.startsWith("retry child2")).length, 2);
+  assert.match(calls.at(-1)!, /fail s no valid checkpoint after 3 attempts: §1 missing quote/);
+  assert.equal(queue.status("s").state, "idle");
+});
+
+test("writer queue: a timeout aborts the child and frees the slot; waitIdle never waits past its limit", async () => {
+  const { host, calls } = fakeHost();
+  const queue = new WriterQueue(host, 30);
+  queue.request("s", "20%");
+  await tick();
+  const started = Date.now();
+  assert.equal(await queue.waitIdle("s", 10), false);
+  assert.ok(Date.now() - started < 200);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.ok(calls.includes("abort child1"));
+  assert.ok(calls.some((c) => /fail s timed out/.test(c)));
+  assert.equal(await queue.waitIdle("s", 10), true);
+});
+
+// ---- store and report --------------------------------------------------------------------------------------
+
+test("store: checkpoints numbered per session, latest elsewhere in the project, session state round trip", async () => {
+  const db = await openDatabase(":memory:");
+  const store = openCheckpointStore(db);
+  const sections = composeSections(goodSections, { taskTree: "", files: "", errors: "", liveResources: "", exactValues: [] });
+  const a1 = store.saveCheckpoint({ sessionId: "a", writtenAt: "2026-01-01T00:00:00Z", watermark: "m1", sections }, "p", (s) => `md ${s}`);
+  const a2 = store.saveCheckpoint({ sessionId: "a", writtenAt: "2026-01-02T00:00:00Z", watermark: "m2", sections }, "p", (s) => `md ${s}`);
+  assert.deepEqual([a1.seq, a2.seq, a2.markdown], [1, 2, "md 2"]);
+  assert.equal(store.latest("a")!.watermark, "m2");
+  assert.equal(store.latestElsewhere("p", "b")!.sessionId, "a");
+  assert.equal(store.latestElsewhere("p", "a"), undefined);
+  store.update("a", { firedIndex: 1, boundaryMessageId: "m5", boundaryDump: "D" });
+  store.addWriterTokens("a", 100, 20);
+  const state = store.state("a");
+  assert.deepEqual([state.firedIndex, state.boundaryMessageId, state.writerInputTokens, state.writerOutputTokens], [1, "m5", 100, 20]);
+  const report = formatContextReport({
+    state: { ...state, lastUsed: 9000, writerRuns: 2, writerFailures: 1, lastFailure: "timed out", lastFailureAt: "2026-01-02T00:00:00Z" },
+    schedule: resolveSchedule(cfg(), "m", { context: 40000, output: 4000 }),
+    checkpoint: { seq: 2, writtenAt: "2026-01-02T00:00:00Z", watermark: "m2", file: "/x/checkpoint.md", shapeProblems: [] },
+    writer: { state: "idle" },
+    now: new Date("2026-01-02T00:05:00Z"),
+    estimate: { estimated: 1000, reported: 900 },
+  });
+  assert.match(report, /Context: 9,000 \/ 36,000 usable tokens \(25%\)/);
+  assert.match(report, /20% ✓ \(7,200\), 45% ✓ \(16,200\), 70% · \(25,200\)/);
+  assert.match(report, /Last checkpoint: #2, 5 min ago/);
+  assert.match(report, /failures 1/);
+  assert.match(report, /last failure .*timed out/);
+  assert.match(report, /Writer tokens: 100 in · 20 out/);
+  assert.match(report, /×0\.90/);
+});
