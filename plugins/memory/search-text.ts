@@ -2,7 +2,8 @@
 // characters as one token, so CJK runs are rewritten (in documents and queries alike) as overlapping
 // character bigrams plus the run's last character: "机器学习" -> "机器 器学 学习 习".
 
-const CJK_RUN = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u{20000}-\u{2fa1f}]+/gu;
+// Scripts written without spaces between words (CJK, Thai, Lao, Khmer, Myanmar) get the bigram treatment.
+const CJK_RUN = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u{20000}-\u{2fa1f}\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]+/gu;
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 const MAX_TERMS = 24;
 const MAX_TERM_LENGTH = 64;
@@ -26,7 +27,8 @@ function cjkBigrams(run: string): string {
 
 /** What is stored in the FTS column for a document's text. */
 export function indexableText(text: string): string {
-  return text.replace(CJK_RUN, (run) => ` ${cjkBigrams(run)} `);
+  // Same normalization as queries, or compatibility forms (e.g. Thai SARA AM) would never match.
+  return text.normalize("NFKC").replace(CJK_RUN, (run) => ` ${cjkBigrams(run)} `);
 }
 
 export type MatchMode = "any" | "all";
@@ -96,7 +98,7 @@ export function termCoverage(text: string, terms: QueryTerm[]): number {
   return count;
 }
 
-const CJK_TEST = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]/u;
+const CJK_TEST = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]/u;
 
 /** A short excerpt around the first term found, on one line. */
 export function snippetOf(text: string, terms: QueryTerm[], width = 160): string {

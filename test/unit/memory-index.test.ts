@@ -43,6 +43,11 @@ test("words match as prefixes; CJK is searchable by any substring of two or more
     assert.deepEqual(find("行"), ["数据库迁移必须先在测试环境运行"], "last character of a run");
     assert.deepEqual(find("cafe creme"), ["Café crème is the team's default order"], "diacritics folded");
     assert.deepEqual(find("环境迁移"), [], "characters in another order do not match");
+    await f.service.remember({ section: "Discovered durable knowledge", text: "ระบบสำรองข้อมูลทำงานทุกคืน", sessionId: "s1" });
+    await f.service.remember({ section: "Discovered durable knowledge", text: "Привет: сервер перезапускается ночью", sessionId: "s1" });
+    assert.deepEqual(find("สำรองข้อมูล"), ["ระบบสำรองข้อมูลทำงานทุกคืน"], "Thai has no spaces either");
+    assert.deepEqual(find("сервер"), ["Привет: сервер перезапускается ночью"]);
+    assert.deepEqual(find("перезапуск"), ["Привет: сервер перезапускается ночью"], "prefix in Cyrillic");
     assert.equal(f.service.search({ query: "deploy kubernetes", scope: "all", mode: "all" }).hits.length, 0);
     assert.equal(f.service.search({ query: "deploy staging", scope: "all", mode: "all" }).hits.length, 1);
     const empty = f.service.search({ query: '"*-', scope: "all" });

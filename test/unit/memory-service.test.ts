@@ -142,3 +142,26 @@ test("session notes: turn-headed entries, redacted, searchable in session scope,
     f.cleanup();
   }
 });
+
+test('memory.location "repo" keeps project memory in .opencode/memory/ of the project; the path guard follows', async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { openDatabase } = await import("../../plugins/core/storage/database.ts");
+  const { packPaths } = await import("../../plugins/core/paths.ts");
+  const { memoryLocations } = await import("../../plugins/memory/locations.ts");
+  const { MemoryService } = await import("../../plugins/memory/memory-service.ts");
+  const root = mkdtempSync(join(tmpdir(), "continuum-repo-"));
+  const db = await openDatabase(join(root, "db.sqlite"));
+  try {
+    const paths = packPaths(join(root, "data"));
+    const locations = memoryLocations(paths, "p", join(root, "repo"), "repo");
+    const service = new MemoryService({ db, locations, projectId: "p", sessionsDir: paths.project("p").sessions, versionsKept: 3, sectionBudgetTokens: 2000, redact: (t) => t });
+    const saved = await service.remember({ section: "Rules", text: "shared with the team through git", sessionId: "s" });
+    assert.equal(saved.file, join(root, "repo", ".opencode", "memory", "MEMORY.md"));
+    assert.equal(service.search({ query: "team", scope: "project" }).hits[0]!.entryId, saved.id);
+    assert.ok(locations.writableRoots.includes(join(root, "repo", ".opencode", "memory")));
+  } finally {
+    db.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
