@@ -1,0 +1,119 @@
+// Checkpoint benchmark (run by `npm run bench`, or alone: `npx tsx test/bench/transform.bench.ts`). Measures the
+// issue's targets on this machine: the messages.transform hook on a 2,000-message session (p99 ≤ 2 ms per model
+// call, with and without a stored cut), and the writer's input size (≤ delta + previous checkpoint + 3,000 tokens).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Hooks, PluginInput } from "@opencode-ai/plugin";
+import { defaultConfig } from "../../plugins/core/config-schema.ts";
+import { createSessionRegistry, type FeatureContext } from "../../plugins/core/feature.ts";
+import { packPaths } from "../../plugins/core/paths.ts";
+import { createReporter } from "../../plugins/core/report.ts";
+import { openDatabase } from "../../plugins/core/storage/database.ts";
+import { estimateTokens } from "../../plugins/core/tokens.ts";
+import checkpointFeature from "../../plugins/checkpoint/index.ts";
+import { openCheckpointStore } from "../../plugins/checkpoint/store.ts";
+import { estimateMessageTokens, renderCompact, type HostMessage } from "../../plugins/checkpoint/transcript.ts";
+import { buildWriterInput } from "../../plugins/checkpoint/writer-input.ts";
+
+export interface BenchRow {
+  measure: string;
+  target: string;
+  result: string;
+  ok: boolean;
+}
+
+const SESSION = "ses_bench";
+
+function session(count: number): HostMessage[] {
+  const messages: HostMessage[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = `msg_${String(i).padStart(6, "0")}`;
+    const info = { id, sessionID: SESSION, role: i % 2 ? "assistant" : "user", time: { created: i }, agent: "build" };
+    const parts =
+      i % 2
+        ? [
+            { id: `${id}_t`, type: "text", text: `Looking at step ${i}. `.repeat(8) },
+            { id: `${id}_c`, type: "tool", tool: "read", state: { status: "completed", input: { filePath: `src/file${i % 50}.ts` }, output: `line ${i}\n`.repeat(120) } },
+          ]
+        : [{ id: `${id}_u`, type: "text", text: `Please continue with item ${i}, keep db/schema.sql untouched.` }];
+    messages.push({ info, parts });
+  }
+  return messages;
+}
+
+async function transformHook(root: string) {
+  const db = await openDatabase(join(root, "bench.db"));
+  const sessions = createSessionRegistry(async () => "");
+  sessions.markChild(SESSION, "");
+  const paths = packPaths(root);
+  const context: FeatureContext = {
+    host: { client: {}, directory: root, worktree: root, project: { id: "bench" } } as unknown as PluginInput,
+    config: defaultConfig(),
+    project: { id: "bench", kind: "directory", root },
+    paths,
+    projectPaths: paths.project("bench"),
+    db,
+    reporter: createReporter({ log: () => undefined, toast: () => undefined }),
+    sessions,
+  };
+  const hooks = (await checkpointFeature.create(context)) as Hooks;
+  // A 200K-window model, as chat.params reports it for every call.
+  await hooks["chat.params"]!({ sessionID: SESSION, agent: "build", model: { id: "m", providerID: "p", limit: { context: 200000, output: 32000 } } } as never, {} as never);
+  return { hooks, db, store: openCheckpointStore(db) };
+}
+
+async function time(hooks: Hooks, messages: HostMessage[], runs: number): Promise<number[]> {
+  const transform = hooks["experimental.chat.messages.transform"]!;
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const copy = { messages: [...messages] };
+    const started = performance.now();
+    await transform({}, copy as never);
+    samples.push(performance.now() - started);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+
+export async function run(): Promise<BenchRow[]> {
+  const root = mkdtempSync(join(tmpdir(), "continuum-bench-"));
+  const rows: BenchRow[] = [];
+  try {
+    const messages = session(2000);
+    const { hooks, db, store } = await transformHook(root);
+    await time(hooks, messages, 50);
+    const plain = await time(hooks, messages, 400);
+    rows.push({ measure: "transform, 2,000 messages, no cut", target: "p99 ≤ 2 ms", result: `p50 ${pct(plain, 0.5).toFixed(2)} ms, p99 ${pct(plain, 0.99).toFixed(2)} ms`, ok: pct(plain, 0.99) <= 2 });
+
+    store.update(SESSION, { boundaryMessageId: messages[1800]!.info.id, boundaryDump: "[continuum rebuild] " + "summary ".repeat(4000) });
+    const { hooks: withCut } = await transformHook(root);
+    await time(withCut, messages, 50);
+    const cut = await time(withCut, messages, 400);
+    rows.push({ measure: "transform, 2,000 messages, stored cut applied", target: "p99 ≤ 2 ms", result: `p50 ${pct(cut, 0.5).toFixed(2)} ms, p99 ${pct(cut, 0.99).toFixed(2)} ms`, ok: pct(cut, 0.99) <= 2 });
+    db.close();
+
+    const previous = "# Checkpoint\n" + "- a fact worth keeping\n".repeat(500);
+    const delta = messages.slice(1700);
+    const rawDelta = delta.reduce((sum, m) => sum + estimateMessageTokens(m), 0);
+    const facts = { taskTree: "- [~] T1 work (in_progress)\n".repeat(40), files: "- `src/file.ts` (read ×3)\n".repeat(60), errors: "(no failed tool calls)", liveResources: "- cwd: `/p`", exactValues: ["postgres://app@db:5432/x"] };
+    const input = buildWriterInput({ sessionId: SESSION, previous, delta, facts, firstRequest: "Build the importer.", redact: (t) => t, maxDeltaTokens: 40000 });
+    const compact = estimateTokens(renderCompact(delta, { toolOutputTokens: 250, textTokens: 1500, redact: (t) => t }));
+    const bound = rawDelta + estimateTokens(previous) + 3000;
+    rows.push({
+      measure: "writer input, 300-message delta",
+      target: "≤ delta + previous checkpoint + 3,000 tokens",
+      result: `${estimateTokens(input)} tokens (delta ${rawDelta} raw / ${compact} compact, previous ${estimateTokens(previous)}; bound ${bound})`,
+      ok: estimateTokens(input) <= bound,
+    });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const row of await run()) console.log(`${row.ok ? "ok  " : "MISS"} ${row.measure}: ${row.result} (target ${row.target})`);
+}
