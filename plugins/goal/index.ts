@@ -260,21 +260,22 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
   // ---- idle: gather facts, let the machine decide ------------------------------------------------------------
 
   const onIdle = async (sessionId: string) => {
+    // How this turn ended is taken now, at its idle, so it never leaks into a later turn.
+    const flagged = turnEndings.get(sessionId);
+    turnEndings.delete(sessionId);
     if (sessions.internalPurpose(sessionId) || !(await sessions.isMain(sessionId))) return;
     await serial(sessionId, async () => {
       const goal = store.current(sessionId);
       if (!goal || goal.state.status !== "active") return;
-      const facts = await idleFacts(sessionId);
+      const facts = await idleFacts(sessionId, flagged);
       await apply(sessionId, { type: "idle", facts }, goal);
     });
   };
 
-  const idleFacts = async (sessionId: string): Promise<IdleFacts> => {
+  const idleFacts = async (sessionId: string, flagged: "abort" | "error" | undefined): Promise<IdleFacts> => {
     const messages = await readMessages(sessionId);
     const lastAssistant = [...messages].reverse().find((m) => m.info.role === "assistant");
     const lastError = (lastAssistant?.info.error as { name?: string } | undefined)?.name;
-    const flagged = turnEndings.get(sessionId);
-    turnEndings.delete(sessionId);
     const endedBy = flagged ?? (lastError === "MessageAbortedError" ? "abort" : lastError ? "error" : "normal");
     const openTasks = taskStore ? unfinishedTasks(taskStore.list(sessionId)).map((t) => `${t.id} ${t.title} (${t.status})`) : [];
     return { endedBy, userTypedSince: false, openTasks, fingerprint: workFingerprint(messages, diffs.get(sessionId) ?? "") };
