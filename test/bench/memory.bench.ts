@@ -232,19 +232,19 @@ export function markdownTable(rows: BenchRow[]): string {
   ].join("\n");
 }
 
-/** Runs every memory benchmark, prints the table, and returns the rows. */
+/** Runs every memory benchmark and returns the rows (test/bench/run.ts prints them). */
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   await benchSearch(rows);
   await benchReconcile(rows);
   await benchBlock(rows);
   await benchReindex(rows);
-  console.log(`\n### Memory benchmark (${new Date().toISOString().slice(0, 10)}, Node ${process.version}, better-sqlite3, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)})\n`);
-  console.log(markdownTable(rows));
   return rows;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await run();
+  console.log(`\n### Memory benchmark (${new Date().toISOString().slice(0, 10)}, Node ${process.version}, better-sqlite3, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)})\n`);
+  console.log(markdownTable(rows));
   process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
 }
