@@ -51,6 +51,7 @@ async function openService(projectDir: string) {
     versionsKept: config.memory.versionsKept,
     sectionBudgetTokens: config.memory.sectionBudgetTokens,
     redact,
+    repoMode: config.memory.location === "repo",
   });
   return { service, locations, paths, project, config, close: () => db.close() };
 }

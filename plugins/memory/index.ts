@@ -51,6 +51,7 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
     versionsKept: settings.versionsKept,
     sectionBudgetTokens: settings.sectionBudgetTokens,
     redact,
+    repoMode: settings.location === "repo",
   });
   const startup = service.reconcile();
   for (const note of startup.notes) reporter.log("warn", `memory file ${note.path}: ${note.note}`);

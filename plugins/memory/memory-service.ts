@@ -55,6 +55,8 @@ export interface MemoryServiceOptions {
   sectionBudgetTokens: number;
   redact: (text: string) => string;
   now?: () => Date;
+  /** memory.location is "repo": project memory is inside the user's git repository. */
+  repoMode?: boolean;
 }
 
 export interface RememberInput {
@@ -179,7 +181,10 @@ export class MemoryService {
       this.writeOptions(),
     );
     let movedToTopic: string | undefined;
-    if (written.changed) movedToTopic = await this.moveOverflow(file, section);
+    if (written.changed) {
+      movedToTopic = await this.moveOverflow(file, section);
+      if (scope === "project") await this.ignoreHousekeepingInRepo();
+    }
     this.reconcile();
     if (duplicateOf) return { id: duplicateOf, file, section, duplicateOf };
     return { id, file, section, movedToTopic };
@@ -203,6 +208,14 @@ export class MemoryService {
     this.reconcile();
     if (!removed) throw new MemoryInputError(`entry "${id}" changed on disk before it could be removed; search again`);
     return { file: entry.path, text: removed.text };
+  }
+
+  /** In a repository (memory.location "repo") the versions, locks and temp files stay out of git. */
+  private async ignoreHousekeepingInRepo(): Promise<void> {
+    if (!this.options.repoMode) return;
+    const ignore = join(this.locations.projectDir, ".gitignore");
+    if (existsSync(ignore)) return;
+    await updateFile(ignore, (current) => current || ".versions/\n*.lock\n.*.tmp-*\n", this.writeOptions());
   }
 
   private writeOptions() {

@@ -253,6 +253,26 @@ function pruneVersions(dir: string, keep: number): void {
   }
 }
 
+/** Temp files of writers that died before their rename; only ours to remove while we hold the lock. */
+function removeOrphanTemps(file: string, olderThanMs = 600_000): void {
+  const dir = dirname(file);
+  const prefix = `.${basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > olderThanMs) unlinkSync(path);
+    } catch {
+      /* gone already */
+    }
+  }
+}
+
 export interface SafeWriteOptions {
   roots: readonly string[];
   versionsKept: number;
@@ -272,6 +292,7 @@ export async function updateFile(
   return withFileLock(
     file,
     () => {
+      removeOrphanTemps(file);
       const current = existsSync(file) ? readFileSync(file, "utf8") : "";
       const next = change(current);
       if (next === undefined || next === current) return { changed: false, content: current };

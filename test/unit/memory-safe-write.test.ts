@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,6 +60,12 @@ test("a process killed mid-write (before its rename) leaves the file intact", as
     const signal = await new Promise((resolve) => child.on("exit", (_code, sig) => resolve(sig)));
     assert.equal(signal, "SIGKILL");
     assert.equal(readFileSync(file, "utf8"), "- kept entry\n");
+    const orphan = readdirSync(root).find((n) => n.startsWith(".MEMORY.md.tmp-"));
+    assert.ok(orphan, "the dead writer left its temp file");
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(join(root, orphan), old, old);
+    await updateFile(file, (c) => c + "- next entry\n", { roots: [root], versionsKept: 3 });
+    assert.ok(!readdirSync(root).some((n) => n.startsWith(".MEMORY.md.tmp-")), "the next writer removed the orphan");
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

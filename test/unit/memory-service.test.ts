@@ -155,11 +155,14 @@ test('memory.location "repo" keeps project memory in .opencode/memory/ of the pr
   try {
     const paths = packPaths(join(root, "data"));
     const locations = memoryLocations(paths, "p", join(root, "repo"), "repo");
-    const service = new MemoryService({ db, locations, projectId: "p", sessionsDir: paths.project("p").sessions, versionsKept: 3, sectionBudgetTokens: 2000, redact: (t) => t });
+    const service = new MemoryService({ db, locations, projectId: "p", sessionsDir: paths.project("p").sessions, versionsKept: 3, sectionBudgetTokens: 2000, redact: (t) => t, repoMode: true });
     const saved = await service.remember({ section: "Rules", text: "shared with the team through git", sessionId: "s" });
     assert.equal(saved.file, join(root, "repo", ".opencode", "memory", "MEMORY.md"));
     assert.equal(service.search({ query: "team", scope: "project" }).hits[0]!.entryId, saved.id);
     assert.ok(locations.writableRoots.includes(join(root, "repo", ".opencode", "memory")));
+    await service.remember({ section: "Rules", text: "second rule, so a version exists", sessionId: "s" });
+    const { readFileSync: read } = await import("node:fs");
+    assert.equal(read(join(root, "repo", ".opencode", "memory", ".gitignore"), "utf8"), ".versions/\n*.lock\n.*.tmp-*\n", "housekeeping stays out of git");
   } finally {
     db.close();
     rmSync(root, { recursive: true, force: true });
