@@ -1,4 +1,5 @@
 // Shared helpers of the tasks and checkpoint end-to-end tests.
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { IsolatedEnv } from "../harness/env.ts";
 import { installPack } from "../harness/install.ts";
@@ -34,4 +35,15 @@ export async function until<T>(fn: () => T | undefined | false, timeoutMs: numbe
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
     await sleep(50);
   }
+}
+
+/** The session's checkpoint.md under the pack's data dir, once it exists. */
+export function findCheckpoint(dataDir: string, session: string): string | undefined {
+  const projects = join(dataDir, "projects");
+  if (!existsSync(projects)) return undefined;
+  for (const project of readdirSync(projects)) {
+    const file = join(projects, project, "sessions", session, "checkpoint.md");
+    if (existsSync(file)) return file;
+  }
+  return undefined;
 }

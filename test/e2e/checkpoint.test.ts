@@ -4,12 +4,12 @@
 // restarted `opencode serve` sends the same rebuilt input.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type BusEvent, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, persistentDb, send, until } from "./checkpoint-support.ts";
+import { createSession, installPackForTest, persistentDb, send, until, findCheckpoint } from "./checkpoint-support.ts";
 import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
 import { SECTIONS } from "../../plugins/checkpoint/sections.ts";
 
@@ -161,14 +161,4 @@ function reportedPromptTokens(events: BusEvent[], session: string, text: string)
   // The call answered with "auto" usage right after the 95 % reading.
   const index = tokens.findIndex((t) => t === usage(0.95).prompt_tokens);
   return tokens.slice(index + 1).find((t) => t !== usage(0.95).prompt_tokens) ?? 0;
-}
-
-function findCheckpoint(dataDir: string, session: string): string | undefined {
-  const projects = join(dataDir, "projects");
-  if (!existsSync(projects)) return undefined;
-  for (const project of readdirSync(projects)) {
-    const file = join(projects, project, "sessions", session, "checkpoint.md");
-    if (existsSync(file)) return file;
-  }
-  return undefined;
 }

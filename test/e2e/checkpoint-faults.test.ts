@@ -1,0 +1,105 @@
+// Checkpoint faults and commands in real OpenCode: a writer that never calls its tool fails after 3 attempts
+// and /context shows it while the previous checkpoint stays in use; a hand-broken checkpoint.md is reported;
+// /rebuild rebuilds now; OpenCode's own compaction gets the checkpoint and is followed by a rebuild; a new
+// session in the project gets a pointer to the previous session's checkpoint.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
+import { createIsolatedEnv } from "../harness/env.ts";
+import { opencodeServe, type Served } from "../harness/opencode.ts";
+import { createSession, installPackForTest, send, sleep, until, findCheckpoint } from "./checkpoint-support.ts";
+import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
+
+const FIRST = "Remember: never edit db/schema.sql. The DSN is postgres://app@db.internal:5432/importer.";
+let writerMode: "valid" | "garbage" = "valid";
+
+function writerReply(request: RecordedRequest): ScriptedReply {
+  if (request.body.messages.at(-1)?.role === "tool") return { text: "stored", usage: "auto" };
+  if (writerMode === "garbage") return { text: "Here is a nice summary instead of a tool call.", usage: "auto" };
+  const args = {
+    active_intent: `> ${FIRST}`,
+    next_action: "Wait for the user.",
+    directives: "- never edit db/schema.sql",
+    current_work: "Talking.",
+    knowledge: "none",
+    decisions: "none",
+    open_notes: "none",
+  };
+  return { toolCalls: [{ name: "checkpoint_write", args }], usage: "auto" };
+}
+
+const firstUser = (r: RecordedRequest) => contentText(r.body.messages.find((m) => m.role === "user") ?? { role: "user" });
+
+test("writer failures visible in /context, /rebuild, compaction coexistence, pointer for a new session", { timeout: 150000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [{ name: "writer", match: (r) => r.system.some((s) => s.includes("You keep the checkpoint of a coding session")), replies: (r) => writerReply(r) }],
+    main: (request) => ({ text: `answer to: ${request.lastUserText.slice(0, 40)}`, usage: "auto" }),
+  });
+  const env = createIsolatedEnv({
+    baseURL: model.baseURL,
+    context: 40000,
+    output: 4000,
+    continuumConfig: { tasks: { gate: false }, checkpoint: { tailMinTokens: 200, tailMinTextMessages: 2 } },
+  });
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const turns = [FIRST, "Next, sketch the importer's modules in detail.", "Now list the tests we need, one per line.", "Good. Summarise the risks."];
+    for (let i = 0; i < turns.length; i++) {
+      await send(served, session, turns[i]!);
+      await served.waitForIdle(session, i + 1, 30000);
+    }
+    const command = async (name: string) => {
+      const r = await served!.client.session.command({ path: { id: session }, body: { command: name, arguments: "" } });
+      if (r.error) throw new Error(`/${name} failed: ${JSON.stringify(r.error)}`);
+    };
+    const lastMain = () => model.lane("main").at(-1)!;
+
+    await command("checkpoint");
+    const file = await until(() => findCheckpoint(env.packDataDir, session), 20000, "checkpoint #1");
+    assert.equal(lastMain().body.messages.filter((m) => m.role !== "system").length, 1, "the /checkpoint turn sends only its own message");
+
+    writerMode = "garbage";
+    const writerCalls = model.lane("writer").length;
+    await command("checkpoint");
+    await until(() => model.lane("writer").length >= writerCalls + 3, 30000, "three writer attempts");
+    await sleep(1500);
+    writeFileSync(file, "# Checkpoint\nsomeone edited this by hand\n");
+    await command("context");
+    const report = lastMain().lastUserText;
+    assert.match(report, /failures 1/);
+    assert.match(report, /no valid checkpoint after 3 attempts \(checkpoint_write was not called\)/);
+    assert.match(report, /Last checkpoint: #1/);
+    assert.match(report, /edited into an invalid shape/);
+    assert.match(report, /Writer tokens: [1-9]/);
+
+    await command("rebuild");
+    const rebuilt = lastMain();
+    assert.ok(rebuilt.lastUserText.startsWith("[continuum /rebuild]"));
+    assert.ok(firstUser(rebuilt).startsWith(DUMP_MARKER), "the /rebuild turn already gets the rebuilt input");
+    assert.ok(firstUser(rebuilt).includes("postgres://app@db.internal:5432/importer"));
+    assert.ok(firstUser(rebuilt).includes("## 1. Active intent"), "the stored checkpoint #1 is used, not the broken file");
+
+    const summarized = await served.client.session.summarize({ path: { id: session }, body: { providerID: "fake", modelID: "fake-model" } });
+    assert.ok(!summarized.error, JSON.stringify(summarized.error));
+    const compaction = await until(() => model.lane("compaction").at(-1), 20000, "compaction request");
+    assert.ok(compaction.raw.includes("The latest structured checkpoint of this session"), "the compaction prompt holds our checkpoint");
+    const count = model.lane("main").length;
+    await send(served, session, "After the compaction: what next?");
+    const after = await until(() => model.lane("main").slice(count).find((r) => r.lastUserText.includes("After the compaction")), 20000, "request after compaction");
+    assert.ok(firstUser(after).startsWith(DUMP_MARKER), "the next request after OpenCode's compaction is rebuilt");
+
+    const other = await createSession(served);
+    await send(served, other, "Hello again.");
+    const fresh = await until(() => model.lane("main").find((r) => r.lastUserText === "Hello again."), 20000, "new session request");
+    assert.ok(fresh.system.some((s) => s.includes(`the previous session (${session}) left a checkpoint`)), "pointer to the previous checkpoint");
+    assert.ok(!firstUser(fresh).startsWith(DUMP_MARKER), "no resume framing in a new session");
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
