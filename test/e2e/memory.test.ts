@@ -103,7 +103,7 @@ test("hand-written memory: recall adds a relevant entry the block left out, noth
     await installPackForTest(env);
     served = await opencodeServe(env);
     const session = await createSession(served);
-    const projectMemory = await projectMemoryFile(served, env);
+    const projectMemory = projectMemoryFile(env);
     const filler = Array.from({ length: 30 }, (_, i) => `- Lorem ipsum item ${i} dolor sit amet consectetur adipiscing elit sed do`).join("\n");
     mkdirSync(dirname(projectMemory), { recursive: true });
     writeFileSync(projectMemory, `# Project memory\n\n## Rules\n\n- Use tabs in Makefiles\n\n## Discovered durable knowledge\n\n${filler}\n- The staging database lives on db-stage-2 port 5433\n`);
@@ -147,8 +147,34 @@ test("hand-written memory: recall adds a relevant entry the block left out, noth
   }
 });
 
-/** The project id is OpenCode's (root commit); ask the pack's data dir after the first start. */
-async function projectMemoryFile(_served: Served, env: IsolatedEnv): Promise<string> {
+/** The project id is OpenCode's (the root commit), so the project MEMORY.md path is known before any start. */
+function projectMemoryFile(env: IsolatedEnv): string {
   const rootCommit = execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], { cwd: env.projectDir, encoding: "utf8" }).trim();
   return join(env.packDataDir, "projects", rootCommit, "memory", "MEMORY.md");
 }
+
+test("two OpenCode processes remembering into the same MEMORY.md at once lose nothing", { timeout: 90000 }, async () => {
+  const animals = ["otter", "lynx", "heron", "badger", "marmot", "ibex", "gecko", "walrus", "puffin", "tapir", "okapi", "narwhal"];
+  const model = await startScriptedModel({
+    lanes: [PACK_HELPERS],
+    main: (request) => {
+      if (request.raw.includes('"role":"tool"')) return { text: "remembered" };
+      const half = request.lastUserText.includes("process A") ? animals.slice(0, 6) : animals.slice(6);
+      return { toolCalls: half.map((animal) => ({ name: "memory_remember", args: { section: "Discovered durable knowledge", text: `The ${animal} fixture seeds the ${animal} table` } })) };
+    },
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  try {
+    await installPackForTest(env);
+    const [a, b] = await Promise.all([opencodeRun(env, "process A: remember your six facts"), opencodeRun(env, "process B: remember your six facts")]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const file = projectMemoryFile(env);
+    const text = readFileSync(file, "utf8");
+    for (const animal of animals) assert.ok(text.includes(`The ${animal} fixture`), `${animal} entry kept`);
+    assert.equal((text.match(/<!-- id:m-/g) ?? []).length, 12);
+  } finally {
+    await model.close();
+    env.cleanup();
+  }
+});
