@@ -86,7 +86,8 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
     "chat.message": async (input, output) => {
       if (!(await isUserSession(input.sessionID))) return;
       const text = userText(output.parts as unknown[]);
-      if (text.startsWith(REPORT_TITLE)) return;
+      // The /memory report and the command's pointer to it are not user intent: no turn, no recall.
+      if (text.startsWith(REPORT_TITLE) || text === REPORT_POINTER) return;
       userTurns.set(input.sessionID, (userTurns.get(input.sessionID) ?? 0) + 1);
       if (!firstUserText.has(input.sessionID)) firstUserText.set(input.sessionID, text);
       // The first message builds the block now, so recall can skip what the block already shows.
@@ -283,6 +284,9 @@ function statusReport(service: MemoryService, locations: MemoryLocations, sessio
   });
 }
 
+const REPORT_POINTER =
+  "The opencode-continuum memory report is in the previous message. Reply with one short sentence pointing the user to it. Do not call tools.";
+
 /**
  * OpenCode has no way for a command to skip the model (a throwing hook is a server error), so the report
  * is stored verbatim as a context-only message the user sees at once, and the model is only asked to
@@ -295,7 +299,7 @@ async function showReport(context: FeatureContext, sessionId: string, report: st
   });
   const instruction = stored.error
     ? `Show the user this memory report exactly as written, without tools or commentary:\n\n${report}`
-    : "The opencode-continuum memory report is in the previous message. Reply with one short sentence pointing the user to it. Do not call tools.";
+    : REPORT_POINTER;
   const textPart = parts.find((p) => p.type === "text");
   if (textPart) textPart.text = instruction;
   else parts.push({ type: "text", text: instruction });
