@@ -66,6 +66,7 @@ test("remember in one process, injected in the next, searchable, redacted, and r
     assert.equal(memoryBlockOf(req2), block1, "the block is byte-identical on the second request");
     assert.match(req2.raw, /memory entr(y|ies) for \\"pnpm installs\\"[^]*zebrafish/, "memory_search found the rule");
     assert.match(req2.raw, /history hits? for \\"zebrafish\\"/, "history_search found the earlier conversation");
+    for (const helper of model.lane("pack-helpers")) assert.equal(memoryBlockOf(helper), undefined, "the pack's helper sessions get no memory block");
 
     const leaked = grepLeaks(env.packDataDir, [AWS_KEY, PG_PASSWORD]);
     assert.deepEqual(leaked, [], "no secret under the data dir");
