@@ -1,7 +1,7 @@
 // Memory operations shared by the OpenCode adapter and the CLI: reconcile, search, remember, forget.
 // Host-independent: the caller passes the database, the locations and the redactor.
 import { existsSync, readFileSync } from "node:fs";
-import { join, sep } from "node:path";
+import { dirname, join, sep } from "node:path";
 import type { Database } from "../core/storage/database.ts";
 import { estimateTokens } from "../core/tokens.ts";
 import {
@@ -252,7 +252,8 @@ export class MemoryService {
       remaining -= estimateTokens(entryLines(content, entry));
     }
     if (moving.length === 0) return undefined;
-    const topicFile = join(this.locations.projectDir, `memory-${topicSlug(section)}.md`);
+    // Next to the file that overflowed: global topics stay global, project topics stay with the project.
+    const topicFile = join(dirname(file), `memory-${topicSlug(section)}.md`);
     const movedText = moving.map((e) => entryLines(content, e)).join("\n");
     await updateFile(
       topicFile,

@@ -64,6 +64,10 @@ test("a section past its budget moves its oldest entries to memory-<topic>.md; n
     const topicEntries = parseEntries(readFileSync(topic, "utf8"));
     assert.equal(topicEntries[0]!.section, "Discovered durable knowledge");
     assert.equal(topicEntries[0]!.id, ids[0], "the oldest moved first");
+    for (let i = 0; i < 12; i++) await f.service.remember({ section: "Preferences", text: `global preference ${i}: prefers tool number ${i} over the others`, scope: "global", sessionId: "s" });
+    const globalTopic = join(f.locations.globalDir, "memory-preferences.md");
+    assert.ok(existsSync(globalTopic), "a global section overflows next to the global MEMORY.md");
+    assert.equal(f.service.search({ query: "preference", scope: "global", limit: 50 }).hits.length, 12);
   } finally {
     f.cleanup();
   }
