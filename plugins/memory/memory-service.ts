@@ -168,13 +168,14 @@ export class MemoryService {
       throw new MemoryInputError(`text is ${text.length} characters; an entry holds at most ${MAX_ENTRY_CHARS}. Split it or shorten it.`);
     }
     const file = scope === "global" ? this.locations.globalFile : this.locations.projectFile;
+    this.reconcile();
     const id = newEntryId();
     const tag = { id, date: this.now().toISOString().slice(0, 10), session: input.sessionId };
     let duplicateOf: string | undefined;
     const written = await updateFile(
       file,
       (current) => {
-        duplicateOf = findDuplicate(this.filesOfScope(scope, current), text);
+        duplicateOf = findDuplicate(this.filesOfScope(scope, file, current), text);
         if (duplicateOf) return undefined;
         return appendToSection(current, section, formatBullet(text, tag), memoryTemplate(scope));
       },
@@ -222,12 +223,11 @@ export class MemoryService {
     return { roots: this.locations.writableRoots, versionsKept: this.options.versionsKept };
   }
 
-  /** Texts of entries already stored for a scope: the file being written plus its topic files. */
-  private filesOfScope(scope: "project" | "global", currentMain: string): MemoryEntry[] {
+  /** Entries already stored for a scope: the file being written (as it is now) plus its topic files. */
+  private filesOfScope(scope: "project" | "global", file: string, currentMain: string): MemoryEntry[] {
     const entries = parseEntries(currentMain);
-    if (scope === "global") return entries;
-    for (const topic of this.candidates().filter((c) => c.scope === "project" && c.path !== this.locations.projectFile)) {
-      entries.push({ id: topic.entryId, text: topic.text } as MemoryEntry);
+    for (const other of this.candidates().filter((c) => c.scope === scope && c.path !== file)) {
+      entries.push({ id: other.entryId, text: other.text } as MemoryEntry);
     }
     return entries;
   }

@@ -64,6 +64,8 @@ test("a section past its budget moves its oldest entries to memory-<topic>.md; n
     const topicEntries = parseEntries(readFileSync(topic, "utf8"));
     assert.equal(topicEntries[0]!.section, "Discovered durable knowledge");
     assert.equal(topicEntries[0]!.id, ids[0], "the oldest moved first");
+    const again = await f.service.remember({ section: "knowledge", text: "Durable fact 0: the service on port 4000 speaks gRPC.", sessionId: "s" });
+    assert.equal(again.duplicateOf, ids[0], "dedupe also looks into topic files");
     for (let i = 0; i < 12; i++) await f.service.remember({ section: "Preferences", text: `global preference ${i}: prefers tool number ${i} over the others`, scope: "global", sessionId: "s" });
     const globalTopic = join(f.locations.globalDir, "memory-preferences.md");
     assert.ok(existsSync(globalTopic), "a global section overflows next to the global MEMORY.md");
