@@ -315,8 +315,7 @@ function userText(parts: unknown[]): string {
 
 /** OpenCode's hidden title/summary helpers share the session id; they need no memory. */
 function isHelperPrompt(system: string[]): boolean {
-  const first = system[0] ?? "";
-  return /^You are a title generator/.test(first) || /Summarize what was done in this conversation/.test(first);
+  return system.some((s) => s.includes("You are a title generator") || s.includes("Summarize what was done in this conversation"));
 }
 
 let partCounter = 0;
