@@ -98,6 +98,7 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
   const pointers = new Map<string, string>();
   const estimator = new RequestEstimator();
   const contentAtCheckpoint = new Map<string, number>();
+  const lastReading = new Map<string, { used: number; messagesTokens: number }>();
 
   const scheduleOf = (sessionId: string): Schedule | undefined => {
     const model = models.get(sessionId);
@@ -232,6 +233,7 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
     const used = tokensInUse(tokens);
     if (used <= 0) return;
     estimator.noteReported(sessionId, tokens.input + (tokens.cache?.read ?? 0) + (tokens.cache?.write ?? 0));
+    lastReading.set(sessionId, { used, messagesTokens: estimator.lastMessagesTokens(sessionId) });
     const schedule = scheduleOf(sessionId);
     if (!schedule) return;
     const state = store.update(sessionId, { lastUsed: used, lastUsable: schedule.usable, modelKey: models.get(sessionId)?.modelKey ?? null, readingAt: new Date().toISOString() });
@@ -306,6 +308,7 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
       rebuilds: previous.rebuilds + 1,
     });
     cuts.set(sessionId, { boundaryMessageId, dump });
+    lastReading.delete(sessionId);
     resetAfterRebuild.add(sessionId);
     contentAtCheckpoint.set(sessionId, 0);
     memoryBlocks.invalidate(sessionId);
@@ -331,14 +334,18 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
     estimator.noteRequest(sessionId, estimator.messagesTokens(messages));
   };
 
-  /** When the request about to go out would reach OpenCode's own compaction point, rebuild first. */
+  /**
+   * When the request about to go out would reach the rebuild point (one huge tool output since the last call),
+   * rebuild first. Anchored on the provider's count of the last call; only the growth since then is estimated.
+   */
   const overflowGuard = (sessionId: string, messages: HostMessage[]): { reason: string; afterCompaction?: boolean } | undefined => {
     const schedule = scheduleOf(sessionId);
-    if (!schedule) return undefined;
+    const last = lastReading.get(sessionId);
+    if (!schedule || !last) return undefined;
     const cut = cutOf(sessionId);
     const start = cut ? Math.max(0, messages.findIndex((m) => m.info.id === cut.boundaryMessageId)) : 0;
-    const size = estimator.messagesTokens(start > 0 ? messages.slice(start) : messages) + estimator.overheadOf(sessionId, DEFAULT_OVERHEAD);
-    return size >= schedule.rebuildAt ? { reason: `request estimated at ${size} tokens, over the rebuild point` } : undefined;
+    const predicted = last.used + estimator.messagesTokens(start > 0 ? messages.slice(start) : messages) - last.messagesTokens;
+    return predicted >= schedule.rebuildAt && predicted - last.used > 0 ? { reason: `the next request would hold ~${predicted} tokens, over the rebuild point` } : undefined;
   };
 
   // ---- commands ----------------------------------------------------------------------------------------

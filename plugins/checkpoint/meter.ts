@@ -59,7 +59,8 @@ export function resolveSchedule(config: CheckpointConfig, modelKey: string, limi
       ? []
       : [...new Set((override.thresholds ?? config.thresholds).map((t) => toTokens(t, usable)))].filter((t) => t > 0 && t < rebuildAt).sort((a, b) => a - b);
   const configuredCap = override.rebuildCapTokens ?? config.rebuildCapTokens;
-  const cap = Math.min(configuredCap, window < 110000 ? Math.round(usable * 0.6) : usable - compactionMargin(usable));
+  // The cap stays under the rebuild point too, or a rebuilt request would trigger the next rebuild at once.
+  const cap = Math.min(configuredCap, window < 110000 ? Math.round(usable * 0.6) : usable - compactionMargin(usable), Math.round(rebuildAt * 0.8));
   return { usable, thresholds, rebuildAt: Math.max(1, rebuildAt), cap: Math.max(1000, cap) };
 }
 

@@ -1,6 +1,6 @@
 // One checkpoint writer per main session with a one-slot queue: a request while a writer runs replaces any
 // pending one. A run is a background child session; it ends when its session goes idle (stored or not), on
-// timeout, or after 3 attempts. The host side is injected, so the state machine is testable without OpenCode.
+// timeout, or after the first attempt and 3 retries. The host side is injected, so the state machine is testable without OpenCode.
 
 export interface WriterHost {
   /** Creates the child session and sends the first prompt; resolves with the child id. Must not wait for the run. */
@@ -32,7 +32,8 @@ export interface WriterStatus {
   runningForMs?: number;
 }
 
-export const MAX_ATTEMPTS = 3;
+/** The first attempt plus up to 3 retries. */
+export const MAX_ATTEMPTS = 4;
 
 export class WriterQueue {
   private readonly running = new Map<string, WriterJob>();

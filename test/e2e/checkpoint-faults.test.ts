@@ -1,4 +1,4 @@
-// Checkpoint faults and commands in real OpenCode: a writer that never calls its tool fails after 3 attempts
+// Checkpoint faults and commands in real OpenCode: a writer that never calls its tool fails after 3 retries
 // and /context shows it while the previous checkpoint stays in use; a hand-broken checkpoint.md is reported;
 // /rebuild rebuilds now; OpenCode's own compaction gets the checkpoint and is followed by a rebuild; a new
 // session in the project gets a pointer to the previous session's checkpoint.
@@ -65,13 +65,13 @@ test("writer failures visible in /context, /rebuild, compaction coexistence, poi
     writerMode = "garbage";
     const writerCalls = model.lane("writer").length;
     await command("checkpoint");
-    await until(() => model.lane("writer").length >= writerCalls + 3, 30000, "three writer attempts");
+    await until(() => model.lane("writer").length >= writerCalls + 4, 30000, "the first attempt and three retries");
     await sleep(1500);
     writeFileSync(file, "# Checkpoint\nsomeone edited this by hand\n");
     await command("context");
     const report = lastMain().lastUserText;
     assert.match(report, /failures 1/);
-    assert.match(report, /no valid checkpoint after 3 attempts \(checkpoint_write was not called\)/);
+    assert.match(report, /no valid checkpoint after 4 attempts \(checkpoint_write was not called\)/);
     assert.match(report, /Last checkpoint: #1/);
     assert.match(report, /edited into an invalid shape/);
     assert.match(report, /Writer tokens: [1-9]/);
@@ -97,6 +97,41 @@ test("writer failures visible in /context, /rebuild, compaction coexistence, poi
     const fresh = await until(() => model.lane("main").find((r) => r.lastUserText === "Hello again."), 20000, "new session request");
     assert.ok(fresh.system.some((s) => s.includes(`the previous session (${session}) left a checkpoint`)), "pointer to the previous checkpoint");
     assert.ok(!firstUser(fresh).startsWith(DUMP_MARKER), "no resume framing in a new session");
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("one huge tool output: the next request is rebuilt before it reaches OpenCode's compaction point", { timeout: 90000 }, async () => {
+  const usable = 36000;
+  const model = await startScriptedModel({
+    main: [
+      { text: "Noted.", usage: { prompt_tokens: Math.round(usable * 0.3), completion_tokens: 100 } },
+      { text: "Sure.", usage: { prompt_tokens: Math.round(usable * 0.4), completion_tokens: 100 } },
+      { toolCalls: [{ name: "read", args: { filePath: "big.txt" } }], usage: { prompt_tokens: Math.round(usable * 0.6), completion_tokens: 100 } },
+      { text: "Read it.", usage: "auto" },
+    ],
+    exhausted: { text: "ok", usage: "auto" },
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, context: 40000, output: 4000, continuumConfig: { tasks: { gate: false }, checkpoint: { thresholds: [], tailMinTokens: 200, tailMinTextMessages: 1 } } });
+  writeFileSync(`${env.projectDir}/big.txt`, Array.from({ length: 700 }, (_, i) => `line ${i}: ${"payload ".repeat(8)}`).join("\n"));
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const turns = [FIRST, "Then plan the work.", "Read big.txt now."];
+    for (let i = 0; i < turns.length; i++) {
+      await send(served, session, turns[i]!);
+      await served.waitForIdle(session, i + 1, 30000);
+    }
+    const afterRead = model.lane("main").find((r) => r.reply !== "unscripted" && r.reply.text === "Read it.")!;
+    assert.ok(firstUser(afterRead).startsWith(DUMP_MARKER), "the request after the huge output is rebuilt");
+    assert.ok(firstUser(afterRead).includes("never edit db/schema.sql"));
+    assert.ok(afterRead.raw.includes("line 0: payload") && afterRead.raw.includes("line 400: payload"), `the huge output itself is in the kept tail (${afterRead.raw.match(/line \d+: payload/g)?.slice(-1)})`);
+    assert.equal(served.events.filter((e) => e.type === "session.compacted").length, 0);
   } finally {
     await served?.stop();
     await model.close();

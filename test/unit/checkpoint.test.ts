@@ -55,6 +55,8 @@ test("schedule: fractions and absolute tokens, per-model overrides, rebuild belo
   const o = resolveSchedule(custom, "x/y", { context: 40000, output: 4000 });
   assert.deepEqual(o.thresholds, [5000, 18000]);
   assert.ok(o.rebuildAt < o.usable, "rebuild always below OpenCode's compaction point");
+  const low = resolveSchedule({ ...cfg(), rebuildAt: 0.3 }, "x/big", { context: 200000, output: 32000 });
+  assert.ok(low.cap <= low.rebuildAt * 0.8, "a rebuilt request never lands over the rebuild point");
   const small = resolveSchedule(cfg(), "s/s", { context: 16000, output: 2000 });
   assert.deepEqual(small.thresholds, []);
   assert.equal(small.rebuildAt, Math.round(0.85 * 14000));
@@ -265,7 +267,7 @@ function fakeHost() {
 }
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-test("writer queue: one writer per session, one-slot queue (newest request wins), retries up to 3", async () => {
+test("writer queue: one writer per session, one-slot queue (newest request wins), up to 3 retries", async () => {
   const { host, calls } = fakeHost();
   const queue = new WriterQueue(host, 60000);
   assert.equal(queue.request("s", "20%"), "started");
@@ -278,23 +280,21 @@ test("writer queue: one writer per session, one-slot queue (newest request wins)
   await tick();
   assert.deepEqual(calls, ["start s 20%", "start s 70%"]);
   queue.markProblem("child2", "§1 missing quote");
-  await queue.onChildIdle("child2", false);
-  await queue.onChildIdle("child2", false);
-  await queue.onChildIdle("child2", true);
-  assert.equal(calls.filter((c) => c.startsWith("retry child2")).length, 2);
-  assert.match(calls.at(-1)!, /fail s no valid checkpoint after 3 attempts: §1 missing quote/);
+  for (let i = 0; i < 4; i++) await queue.onChildIdle("child2", i === 3);
+  assert.equal(calls.filter((c) => c.startsWith("retry child2")).length, 3, "up to 3 retries");
+  assert.match(calls.at(-1)!, /fail s no valid checkpoint after 4 attempts: §1 missing quote/);
   assert.equal(queue.status("s").state, "idle");
 });
 
 test("writer queue: a timeout aborts the child and frees the slot; waitIdle never waits past its limit", async () => {
   const { host, calls } = fakeHost();
-  const queue = new WriterQueue(host, 30);
+  const queue = new WriterQueue(host, 400);
   queue.request("s", "20%");
   await tick();
   const started = Date.now();
   assert.equal(await queue.waitIdle("s", 10), false);
-  assert.ok(Date.now() - started < 200);
-  await new Promise((r) => setTimeout(r, 60));
+  assert.ok(Date.now() - started < 300);
+  await new Promise((r) => setTimeout(r, 600));
   assert.ok(calls.includes("abort child1"));
   assert.ok(calls.some((c) => /fail s timed out/.test(c)));
   assert.equal(await queue.waitIdle("s", 10), true);
