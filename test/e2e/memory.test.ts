@@ -67,6 +67,7 @@ test("remember in one process, injected in the next, searchable, redacted, and r
     assert.match(req2.raw, /memory entr(y|ies) for \\"pnpm installs\\"[^]*zebrafish/, "memory_search found the rule");
     assert.match(req2.raw, /history hits? for \\"zebrafish\\"/, "history_search found the earlier conversation");
     for (const helper of model.lane("pack-helpers")) assert.equal(memoryBlockOf(helper), undefined, "the pack's helper sessions get no memory block");
+    for (const title of model.lane("title")) assert.equal(memoryBlockOf(title), undefined, "OpenCode's title helper gets no memory block");
 
     const leaked = grepLeaks(env.packDataDir, [AWS_KEY, PG_PASSWORD]);
     assert.deepEqual(leaked, [], "no secret under the data dir");
