@@ -89,6 +89,8 @@ export interface CheckpointStore {
   /** Stores the next checkpoint; `render` makes its markdown once the sequence number is known. */
   saveCheckpoint(checkpoint: Omit<StoredCheckpoint, "seq" | "markdown">, projectId: string, render: (seq: number) => string): StoredCheckpoint;
   latest(sessionId: string): StoredCheckpoint | undefined;
+  /** Sessions of a project that have checkpoints, newest first. */
+  sessionsOfProject(projectId: string): { sessionId: string; checkpoints: number; lastWrittenAt: string }[];
   /** The newest checkpoint of another session of the project (the pointer for a new session). */
   latestElsewhere(projectId: string, exceptSessionId: string): StoredCheckpoint | undefined;
 }
@@ -155,6 +157,12 @@ export function openCheckpointStore(db: Database): CheckpointStore {
     latest(sessionId) {
       const row = db.prepare("SELECT * FROM checkpoints WHERE session_id = ? ORDER BY seq DESC LIMIT 1").get<CheckpointRow>(sessionId);
       return row ? toCheckpoint(row) : undefined;
+    },
+    sessionsOfProject(projectId) {
+      return db
+        .prepare("SELECT session_id, COUNT(*) AS n, MAX(written_at) AS last FROM checkpoints WHERE project_id = ? GROUP BY session_id ORDER BY last DESC")
+        .all<{ session_id: string; n: number; last: string }>(projectId)
+        .map((r) => ({ sessionId: r.session_id, checkpoints: r.n, lastWrittenAt: r.last }));
     },
     latestElsewhere(projectId, exceptSessionId) {
       const row = db

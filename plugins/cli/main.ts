@@ -14,6 +14,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
   schema: async () => (await import("./schema.ts")).schemaCommand,
   memory: async () => (await import("./memory.ts")).memoryCommand,
   run: async () => (await import("./goal-run.ts")).goalRunCommand,
+  checkpoint: async () => (await import("./checkpoint.ts")).checkpointCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

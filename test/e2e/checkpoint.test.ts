@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
+import { createIsolatedEnv, REPO_ROOT } from "../harness/env.ts";
+import { spawnSync } from "node:child_process";
 import { opencodeServe, type BusEvent, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, persistentDb, send, until, findCheckpoint } from "./checkpoint-support.ts";
 import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
@@ -142,6 +143,16 @@ test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt inp
     await send(served, session, "Continue.");
     const after = await until(() => model.lane("main").slice(count).find((r) => r.lastUserText === "Continue."), 30000, "request after restart");
     assert.equal(contentText(after.body.messages.find((m) => m.role === "user")!), dump, "same rebuilt input after the restart");
+
+    // The CLI reads the same state outside OpenCode.
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), "checkpoint", ...args, "--project", env.projectDir], { env: { ...process.env, ...env.env }, encoding: "utf8" });
+    const listed = cli("list");
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`${session}  3 checkpoint\\(s\\).*rebuilds 1 · writer runs 3, failures 0`));
+    const shown = cli("show", session);
+    assert.match(shown.stdout, /T1 Write the importer \(in_progress\)/);
+    assert.match(shown.stdout, /## 11\. Open notes/);
   } finally {
     await served?.stop();
     await model.close();
