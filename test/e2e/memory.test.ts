@@ -9,7 +9,9 @@ import { dirname, join } from "node:path";
 import { startScriptedModel, type Lane, type RecordedRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, opencodeServe, killAll, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send } from "./checkpoint-support.ts";
+import { createSession, installPackForTest, send, until } from "./checkpoint-support.ts";
+import { createRequire } from "node:module";
+import type BetterSqlite3 from "better-sqlite3";
 
 after(killAll);
 
@@ -97,7 +99,7 @@ function grepLeaks(dir: string, needles: string[]): string[] {
   }
 }
 
-test("hand-written memory: recall adds a relevant entry the block left out, nothing for an unrelated message; /memory reports", { timeout: 90000 }, async () => {
+test("hand-written memory: recall adds what the block left out and nothing for an unrelated message; memory_note, /memory, history_around and history_get", { timeout: 90000 }, async () => {
   const model = await startScriptedModel({ lanes: [PACK_HELPERS], exhausted: { text: "ok" } });
   const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { memory: { injectBudgetTokens: 400 } } });
   let served: Served | undefined;
@@ -142,6 +144,20 @@ test("hand-written memory: recall adds a relevant entry the block left out, noth
     const reportRequest = model.lane("main")[before]!;
     assert.match(reportRequest.raw, /## Memory \(opencode-continuum\)[^]*Injected in this session: \d+ entries, \d+ of 400 tokens/);
     assert.ok(reportRequest.raw.includes(projectMemory), "the report says where the file is");
+    await served.waitForIdle(session, 5, 30000);
+
+    const indexed = await until(() => historyRow(env, "staging database"), 10000, "the user's message in the history index");
+    model.push(
+      "main",
+      { toolCalls: [{ name: "history_around", args: { message_id: indexed.message_id } }, { name: "history_get", args: { part_id: indexed.part_id, length: 20 } }] },
+      { text: "shown" },
+    );
+    const beforeHistory = model.lane("main").length;
+    await send(served, session, "Show me where we talked about it");
+    await served.waitForIdle(session, 6, 30000);
+    const shown = model.lane("main")[beforeHistory + 1]!.raw;
+    assert.ok(shown.includes(`▶ message ${indexed.message_id} (user)`), "history_around marks the message");
+    assert.ok(shown.includes(`part ${indexed.part_id} of message ${indexed.message_id} (user), characters 0-20 of`), "history_get slices the part");
   } finally {
     await served?.stop();
     await model.close();
@@ -150,6 +166,19 @@ test("hand-written memory: recall adds a relevant entry the block left out, noth
 });
 
 /** The project id is OpenCode's (the root commit), so the project MEMORY.md path is known before any start. */
+/** Reads the pack's history index directly (Node side, better-sqlite3) to learn real part and message ids. */
+function historyRow(env: IsolatedEnv, phrase: string): { part_id: string; message_id: string } | undefined {
+  const Driver = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
+  const db = new Driver(join(env.packDataDir, "continuum.db"), { readonly: true });
+  try {
+    return db.prepare("SELECT part_id, message_id FROM history_parts WHERE role = 'user' AND text LIKE ? LIMIT 1").get(`%${phrase}%`) as
+      | { part_id: string; message_id: string }
+      | undefined;
+  } finally {
+    db.close();
+  }
+}
+
 function projectMemoryFile(env: IsolatedEnv): string {
   const rootCommit = execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], { cwd: env.projectDir, encoding: "utf8" }).trim();
   return join(env.packDataDir, "projects", rootCommit, "memory", "MEMORY.md");
