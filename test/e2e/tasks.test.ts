@@ -7,6 +7,13 @@ import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, persistentDb, send, sleep, until } from "./checkpoint-support.ts";
 import { GATE_MARKER } from "../../plugins/tasks/gate.ts";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+function findFile(projects: string, rest: string): string | undefined {
+  if (!existsSync(projects)) return undefined;
+  return readdirSync(projects).map((p) => join(projects, p, rest)).find((f) => existsSync(f));
+}
 
 const call = (args: Record<string, unknown>): ScriptedReply => ({ toolCalls: [{ name: "tasks", args }] });
 
@@ -51,6 +58,24 @@ test("tasks tool, gate pushes capped at maxGatePushes, abort wins, tree survives
     await served.waitForIdle(session, 5, 30000);
     await sleep(1200);
     assert.equal(pushes().length, 2, "an abort always wins over the gate");
+
+    // A subagent started through OpenCode's own `task` tool reports progress on its task.
+    const parent = await createSession(served);
+    model.push(
+      "main",
+      call({ action: "create", title: "Survey the logs" }),
+      { toolCalls: [{ name: "task", args: { description: "survey logs", prompt: "Work on task T1: survey the logs; report with the tasks tool.", subagent_type: "general" } }] },
+      call({ action: "progress", id: "T1", note: "read 3 log files; error rate 2%" }),
+      { text: "Subagent finished." },
+      call({ action: "done", id: "T1" }),
+      { text: "Parent finished." },
+    );
+    await send(served, parent, "Survey the logs with a subagent.");
+    await until(() => model.lane("main").some((r) => r.reply !== "unscripted" && r.reply.text === "Parent finished."), 40000, "parent turn");
+    const progress = join(env.packDataDir, "projects");
+    const file = await until(() => findFile(progress, join("sessions", parent, "tasks", "T1", "progress.md")), 10000, "progress.md of T1");
+    assert.match(readFileSync(file, "utf8"), /^## \[.*\] ses_\w+\nread 3 log files; error rate 2%/);
+    assert.ok(!readFileSync(file, "utf8").includes(`] ${parent}\n`), "written by the child session, into the parent's folder");
     await served.stop();
     served = undefined;
 
