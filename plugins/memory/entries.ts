@@ -218,38 +218,59 @@ export function memoryTemplate(kind: "project" | "global"): string {
   return [title, "", intro, "", ...sections.flatMap((s) => [`## ${s}`, ""])].join("\n");
 }
 
+/** Headings outside code fences: a "## x" inside a fenced block is text, not a section boundary. */
+function headingsOf(lines: string[]): { index: number; level: number; text: string }[] {
+  const found: { index: number; level: number; text: string }[] = [];
+  let fence: string | undefined;
+  lines.forEach((line, index) => {
+    const fenceMatch = FENCE.exec(line);
+    if (fence) {
+      if (line.trim().startsWith(fence)) fence = undefined;
+      return;
+    }
+    if (fenceMatch) {
+      fence = fenceMatch[1]!.slice(0, 3);
+      return;
+    }
+    const heading = HEADING.exec(line);
+    if (heading) found.push({ index, level: heading[1]!.length, text: heading[2]! });
+  });
+  return found;
+}
+
+/** [start, end) line indexes of a level-2 section's body, start being the line after its heading. */
+function findSection(lines: string[], section: string): { start: number; end: number } | undefined {
+  const headings = headingsOf(lines);
+  const at = headings.findIndex((h) => h.level === 2 && normalizeForCompare(h.text) === normalizeForCompare(section));
+  if (at === -1) return undefined;
+  const next = headings.slice(at + 1).find((h) => h.level <= 2);
+  return { start: headings[at]!.index + 1, end: next ? next.index : lines.length };
+}
+
+const eolOf = (content: string) => (content.includes("\r\n") ? "\r\n" : "\n");
+
 /** Appends an entry at the end of a level-2 section, creating the section (or the whole file) when missing. */
 export function appendToSection(content: string, section: string, entryText: string, template: string): string {
   const base = content.trim() ? content : template;
+  const eol = eolOf(base);
   const lines = splitLines(base);
-  const start = lines.findIndex((line) => {
-    const m = HEADING.exec(line);
-    return m && m[1]!.length === 2 && normalizeForCompare(m[2]!) === normalizeForCompare(section);
-  });
-  if (start === -1) {
+  const range = findSection(lines, section);
+  if (!range) {
     const trimmed = base.replace(/\s+$/, "");
-    return `${trimmed}\n\n## ${section}\n\n${entryText}\n`;
+    return [trimmed, "", `## ${section}`, "", ...splitLines(entryText), ""].join(eol);
   }
-  let end = lines.length;
-  for (let i = start + 1; i < lines.length; i++) {
-    const m = HEADING.exec(lines[i]!);
-    if (m && m[1]!.length <= 2) {
-      end = i;
-      break;
-    }
-  }
-  let insertAt = end;
-  while (insertAt > start + 1 && !lines[insertAt - 1]!.trim()) insertAt--;
+  let insertAt = range.end;
+  while (insertAt > range.start && !lines[insertAt - 1]!.trim()) insertAt--;
   const before = lines.slice(0, insertAt);
   const after = lines.slice(insertAt);
   while (after.length && !after[0]!.trim()) after.shift();
-  const gap = insertAt === start + 1 ? [""] : [];
+  const gap = insertAt === range.start ? [""] : [];
   const rest = after.length ? ["", ...after] : [];
-  return withFinalNewline([...before, ...gap, ...splitLines(entryText), ...rest].join("\n"));
+  return withFinalNewline([...before, ...gap, ...splitLines(entryText), ...rest].join(eol), eol);
 }
 
-function withFinalNewline(text: string): string {
-  return text.replace(/\n*$/, "\n");
+function withFinalNewline(text: string, eol: string): string {
+  return text.replace(/(\r?\n)*$/, eol);
 }
 
 /** Removes lines [lineStart, lineEnd] (1-based) and collapses the blank lines left behind. */
@@ -259,26 +280,12 @@ export function removeLines(content: string, lineStart: number, lineEnd: number)
   const at = lineStart - 1;
   // Only the gap the removal left is collapsed; the rest of the person's formatting stays as it was.
   if (at > 0 && at < lines.length && !lines[at - 1]!.trim() && !lines[at]!.trim()) lines.splice(at, 1);
-  return lines.join("\n");
+  return lines.join(eolOf(content));
 }
 
-/** Lines of one level-2 section's body (for budget checks), and where it is. */
+/** Lines of one level-2 section's body (for budget checks): [start, end) as 0-based line indexes. */
 export function sectionRange(content: string, section: string): { start: number; end: number } | undefined {
-  const lines = splitLines(content);
-  const start = lines.findIndex((line) => {
-    const m = HEADING.exec(line);
-    return m && m[1]!.length === 2 && normalizeForCompare(m[2]!) === normalizeForCompare(section);
-  });
-  if (start === -1) return undefined;
-  let end = lines.length;
-  for (let i = start + 1; i < lines.length; i++) {
-    const m = HEADING.exec(lines[i]!);
-    if (m && m[1]!.length <= 2) {
-      end = i;
-      break;
-    }
-  }
-  return { start: start + 1, end };
+  return findSection(splitLines(content), section);
 }
 
 export function topicSlug(section: string): string {

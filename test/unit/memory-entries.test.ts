@@ -116,3 +116,17 @@ test("nearIdentical catches rephrasings by case and punctuation but not differen
   assert.ok(!nearIdentical("Use port 5432 for postgres", "Use port 6379 for redis"));
   assert.ok(!nearIdentical("", ""));
 });
+
+test("edits keep Windows line endings and never land inside a fenced block that contains a heading", () => {
+  const tag = { id: "m-dddd4444", date: "2026-11-21", session: "s" };
+  const crlf = "# P\r\n\r\n## Rules\r\n\r\n- one\r\n\r\n## Architecture decisions\r\n\r\n- two\r\n";
+  const next = appendToSection(crlf, "Rules", formatBullet("three", tag), memoryTemplate("project"));
+  assert.ok(!/[^\r]\n/.test(next), "every newline is still CRLF");
+  assert.deepEqual(parseEntries(next).map((e) => [e.section, e.text]), [["Rules", "one"], ["Rules", "three"], ["Architecture decisions", "two"]]);
+  const removed = removeLines(next, 5, 5);
+  assert.ok(!/[^\r]\n/.test(removed));
+  const fenced = "## Rules\n\n- keep this\n\n```md\n## Not a section\n```\n\n## Other\n\n- x\n";
+  const added = appendToSection(fenced, "Rules", formatBullet("new rule", tag), memoryTemplate("project"));
+  assert.match(added, /```md\n## Not a section\n```\n- new rule <!-- id:m-dddd4444/);
+  assert.equal(parseEntries(added).find((e) => e.id === "m-dddd4444")!.section, "Rules");
+});
