@@ -1,6 +1,5 @@
 // What the memory tools, the /memory command and the CLI print. Bounded: a tool result never floods the context.
 import { basename } from "node:path";
-import { estimateTokens } from "../core/tokens.ts";
 import type { MemoryBlock } from "./block.ts";
 import type { HistoryHit, HistoryRow } from "./history-store.ts";
 import type { SearchHit, SearchScope } from "./index-store.ts";
@@ -111,8 +110,4 @@ export function formatStatus(input: StatusInput): string {
 function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
-
-export function tokensOf(text: string): number {
-  return estimateTokens(text);
 }

@@ -79,11 +79,6 @@ export class MemoryFileLister {
   }
 }
 
-/** Every memory markdown file under the roots (no listing cache). */
-export function listMemoryFiles(roots: MemoryRoots): MemoryFile[] {
-  return new MemoryFileLister().list(roots);
-}
-
 function pushFile(files: MemoryFile[], path: string, scope: Scope, scopeId: string, projectId: string): void {
   const stats = statSync(path, { throwIfNoEntry: false });
   if (!stats?.isFile()) return;
