@@ -120,7 +120,11 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
   const queue = new WriterQueue(
     {
       async start(mainSessionId, reason) {
-        const messages = await fetchMessages(mainSessionId);
+        // The main loop goes on while the writer starts: stop at the first assistant message still being written,
+        // so the watermark never lands on a message whose later parts the next delta would miss.
+        const all = await fetchMessages(mainSessionId);
+        const open = all.findIndex((m) => m.info.role === "assistant" && !m.info.time?.completed);
+        const messages = open < 0 ? all : all.slice(0, open);
         const previous = store.latest(mainSessionId);
         const delta = messagesSince(messages, previous?.watermark ?? null);
         const users = userTexts(messages);

@@ -102,7 +102,7 @@ test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt inp
     const markdown = await until(() => (readFileSync(file, "utf8").includes("checkpoint 3 ·") ? readFileSync(file, "utf8") : undefined), 20000, "checkpoint #3");
     for (const spec of SECTIONS) assert.ok(markdown.includes(`## ${spec.n}. ${spec.title}`), `section ${spec.n} present`);
     assert.match(markdown, /T1 Write the importer \(in_progress\)/);
-    assert.match(markdown, /`data\/part\d\.txt` \(read ×1\)/);
+    assert.match(markdown, /`data\/part4\.txt` \(read ×1\)/, "checkpoint #3 covers the reads before the 70 % crossing");
     assert.ok(markdown.includes("postgres://app@db.internal:5432/importer"));
 
     // The request after the rebuild point.
