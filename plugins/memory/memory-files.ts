@@ -53,7 +53,9 @@ export class MemoryFileLister {
       return { files: [], dirs: [] };
     }
     const cached = this.listings.get(dir);
-    if (cached && cached.mtimeMs === stats.mtimeMs) return cached;
+    // A directory changed in the last two seconds is listed again: on file systems with coarse mtimes a
+    // second change within the same tick would otherwise go unseen.
+    if (cached && cached.mtimeMs === stats.mtimeMs && Date.now() - stats.mtimeMs > 2000) return cached;
     const files: string[] = [];
     const dirs: string[] = [];
     try {
