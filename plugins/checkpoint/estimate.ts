@@ -29,10 +29,12 @@ export class RequestEstimator {
   noteReported(sessionId: string, reportedInput: number): void {
     const estimated = this.lastEstimate.get(sessionId);
     if (estimated === undefined || reportedInput <= 0) return;
+    // The check compares the prediction made before this report (messages + overhead learnt so far) with it.
+    const known = this.overhead.get(sessionId);
+    if (known !== undefined) this.lastCheck.set(sessionId, { estimated: estimated + known, reported: reportedInput });
     const overhead = Math.max(0, reportedInput - estimated);
     // The system prompt and tools change little: keep the larger of the recent values, so caps err safe.
-    this.overhead.set(sessionId, Math.max(overhead, Math.round((this.overhead.get(sessionId) ?? overhead) * 0.9)));
-    this.lastCheck.set(sessionId, { estimated: estimated + (this.overhead.get(sessionId) ?? 0), reported: reportedInput });
+    this.overhead.set(sessionId, Math.max(overhead, Math.round((known ?? overhead) * 0.9)));
   }
 
   /** Estimated size of the messages of the session's last request (0 before the first). */

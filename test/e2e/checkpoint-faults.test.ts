@@ -75,6 +75,8 @@ test("writer failures visible in /context, /rebuild, compaction coexistence, poi
     assert.match(report, /Last checkpoint: #1/);
     assert.match(report, /edited into an invalid shape/);
     assert.match(report, /Writer tokens: [1-9]/);
+    const ratio = Number(report.match(/provider reported [\d,]+ \(×(\d+\.\d+)\)/)?.[1]);
+    assert.ok(ratio >= 0.85 && ratio <= 1.2, `the pack's size prediction matches the provider's count (×${ratio})`);
 
     await command("rebuild");
     const rebuilt = lastMain();

@@ -332,3 +332,22 @@ test("store: checkpoints numbered per session, latest elsewhere in the project, 
   assert.match(report, /Writer tokens: 100 in · 20 out/);
   assert.match(report, /×0\.90/);
 });
+
+test("request estimator: cached part estimates, overhead learnt from reports, honest prediction check", async () => {
+  const { RequestEstimator } = await import("../../plugins/checkpoint/estimate.ts");
+  const estimator = new RequestEstimator();
+  const messages = [msg("user", [text("hello ".repeat(100))]), msg("assistant", [toolPart("read", { filePath: "a" }, "x".repeat(4000))])];
+  const first = estimator.messagesTokens(messages);
+  assert.equal(estimator.messagesTokens(messages), first, "stable");
+  estimator.noteRequest("s", first);
+  estimator.noteReported("s", first + 5000);
+  assert.equal(estimator.overheadOf("s", 0), 5000);
+  assert.equal(estimator.check("s"), undefined, "no prediction before an overhead was known");
+  estimator.noteRequest("s", first);
+  estimator.noteReported("s", first + 6000);
+  assert.deepEqual(estimator.check("s"), { estimated: first + 5000, reported: first + 6000 });
+  assert.equal(estimator.overheadOf("s", 0), 6000);
+  estimator.noteRequest("s", first);
+  estimator.noteReported("s", first + 1000);
+  assert.equal(estimator.overheadOf("s", 0), 5400, "a drop decays slowly, so caps err safe");
+});
