@@ -202,7 +202,7 @@ function notMet(state: GoalState, reason: string, missing: string[], options: Ma
     deferrals: 0,
   };
   if (noProgressRounds >= NO_PROGRESS_ROUNDS) {
-    return finish(counted, "stuck", `no progress in ${NO_PROGRESS_ROUNDS + 1} rounds in a row, still missing: ${listInline(missing) || reason}`);
+    return finish(counted, "stuck", `no progress for ${NO_PROGRESS_ROUNDS} rounds in a row (same missing items, no new tool result or file change); still missing: ${listInline(missing) || reason}`);
   }
   if (counted.continuations >= options.maxContinuations) {
     return finish(counted, "capped", `not met after ${counted.continuations} continuations (the cap): ${reason}`);
