@@ -55,6 +55,7 @@ import { WriterQueue } from "./writer.ts";
 export const WRITER_AGENT = "checkpoint-writer";
 const HIDDEN_AGENTS = new Set(["title", "summary", "compaction", WRITER_AGENT]);
 const REPORT_MARKERS = ["[continuum /context]", "[continuum /checkpoint]"];
+export const REPORT_TITLE = "opencode-continuum · context report";
 const DEFAULT_OVERHEAD = 6000;
 
 export const checkpointFeature: FeatureModule = {
@@ -286,7 +287,7 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
       allTasksSettled: taskList.length > 0 && taskList.every((t) => isSettled(t.status)),
       checkpoint: checkpoint?.markdown,
       checkpointAge: checkpoint ? age(checkpoint.writtenAt, new Date()) : undefined,
-      userMessages: working.slice(0, boundary).filter((m) => m.info.role === "user").map(userTextOf).filter((t) => t && !REPORT_MARKERS.some((k) => t.startsWith(k))),
+      userMessages: working.slice(0, boundary).filter((m) => m.info.role === "user").map(userTextOf).filter((t) => t && !t.startsWith(REPORT_TITLE) && !REPORT_MARKERS.some((k) => t.startsWith(k))),
       ...memory,
       tailEnd: tailEnd(working.slice(boundary)),
     });
@@ -405,7 +406,16 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
     "command.execute.before": async (input, output) => {
       const parts = output.parts as { type: string; text?: string }[];
       if (input.command === "context") {
-        replaceCommandText(parts, `[continuum /context] Show the user this report exactly as written, in a code block, with no other text:\n\n${contextReport(input.sessionID)}`);
+        // The report is stored verbatim as a context-only message the user sees at once (a hook cannot skip the
+        // model); the command's own call carries only a pointer, so it costs next to nothing.
+        const report = `${REPORT_TITLE}\n${contextReport(input.sessionID)}`;
+        const stored = await host.client.session.prompt({ path: { id: input.sessionID }, body: { noReply: true, parts: [{ type: "text", text: report }] } });
+        replaceCommandText(
+          parts,
+          stored.error
+            ? `[continuum /context] Show the user this report exactly as written, in a code block, with no other text:\n\n${report}`
+            : "[continuum /context] The context report is in the previous message. Reply with one short sentence pointing the user to it. Do not call tools.",
+        );
       } else if (input.command === "checkpoint") {
         const outcome = queue.request(input.sessionID, "manual /checkpoint");
         replaceCommandText(parts, `[continuum /checkpoint] Tell the user in one sentence: a checkpoint writer ${outcome === "started" ? "was started in the background" : "was queued behind the running one"}; /context shows its state. Do nothing else.`);

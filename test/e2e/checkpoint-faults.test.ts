@@ -8,8 +8,9 @@ import { writeFileSync } from "node:fs";
 import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send, sleep, until, findCheckpoint } from "./checkpoint-support.ts";
+import { createSession, installPackForTest, send, sleep, until, findCheckpoint, storedMessage } from "./checkpoint-support.ts";
 import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
+import { REPORT_TITLE } from "../../plugins/checkpoint/index.ts";
 
 const FIRST = "Remember: never edit db/schema.sql. The DSN is postgres://app@db.internal:5432/importer.";
 let writerMode: "valid" | "garbage" = "valid";
@@ -69,7 +70,8 @@ test("writer failures visible in /context, /rebuild, compaction coexistence, poi
     await sleep(1500);
     writeFileSync(file, "# Checkpoint\nsomeone edited this by hand\n");
     await command("context");
-    const report = lastMain().lastUserText;
+    assert.equal(lastMain().body.messages.filter((m) => m.role !== "system").length, 1, "the /context call carries only its pointer");
+    const report = (await storedMessage(served, session, REPORT_TITLE)) ?? "";
     assert.match(report, /failures 1/);
     assert.match(report, /no valid checkpoint after 4 attempts \(checkpoint_write was not called\)/);
     assert.match(report, /Last checkpoint: #1/);

@@ -10,9 +10,10 @@ import { startScriptedModel, contentText, type RecordedRequest, type ScriptedRep
 import { createIsolatedEnv, REPO_ROOT } from "../harness/env.ts";
 import { spawnSync } from "node:child_process";
 import { opencodeServe, type BusEvent, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, persistentDb, send, until, findCheckpoint } from "./checkpoint-support.ts";
+import { createSession, installPackForTest, persistentDb, send, until, findCheckpoint, storedMessage } from "./checkpoint-support.ts";
 import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
 import { SECTIONS } from "../../plugins/checkpoint/sections.ts";
+import { REPORT_TITLE } from "../../plugins/checkpoint/index.ts";
 
 const CONTEXT = 40000;
 const OUTPUT = 4000;
@@ -128,11 +129,12 @@ test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt inp
 
     // /context answers from the pack's own state, and the model sees only the report.
     await served.client.session.command({ path: { id: session }, body: { command: "context", arguments: "" } });
-    const report = await until(() => model.lane("main").find((r) => r.lastUserText.startsWith("[continuum /context]")), 20000, "/context turn");
-    assert.equal(report.body.messages.filter((m) => m.role !== "system").length, 1, "the /context call carries only the report");
-    assert.match(report.lastUserText, /Last checkpoint: #3/);
-    assert.match(report.lastUserText, /Rebuilds: 1/);
-    assert.match(report.lastUserText, /Writer tokens: [1-9][\d,]* in/);
+    const turn = await until(() => model.lane("main").find((r) => r.lastUserText.startsWith("[continuum /context]")), 20000, "/context turn");
+    assert.equal(turn.body.messages.filter((m) => m.role !== "system").length, 1, "the /context call carries only its pointer");
+    const report = (await storedMessage(served, session, REPORT_TITLE)) ?? "";
+    assert.match(report, /Last checkpoint: #3/);
+    assert.match(report, /Rebuilds: 1/);
+    assert.match(report, /Writer tokens: [1-9][\d,]* in/);
     await served.waitForIdle(session, 5, 30000);
     await served.stop();
     served = undefined;
