@@ -11,6 +11,8 @@ export interface HistoryRecorderOptions {
   retentionDays: number;
   debounceMs?: number;
   onError?: (error: unknown) => void;
+  /** Parts the pack wrote itself (e.g. the /memory report) are not conversation history. */
+  isOwnText?: (text: string) => boolean;
 }
 
 const PRUNE_EVERY_MS = 3_600_000;
@@ -82,7 +84,7 @@ export class HistoryRecorder {
     const sessionId = part.sessionID as string;
     if (!(await this.options.isMain(sessionId))) return undefined;
     const content = partText(part);
-    if (!content) return undefined;
+    if (!content || (content.kind === "text" && this.options.isOwnText?.(content.text))) return undefined;
     const messageId = part.messageID as string;
     const time = (part.time ?? (part.state as { time?: unknown } | undefined)?.time) as { start?: number } | undefined;
     return {

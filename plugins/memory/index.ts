@@ -64,6 +64,7 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
         isMain: (id) => sessions.isMain(id),
         retentionDays: settings.historyRetentionDays,
         onError: (error) => reporter.problem("memory:history", `history index write failed: ${(error as Error).message}`),
+        isOwnText: (text) => text.startsWith(REPORT_TITLE) || text === REPORT_POINTER,
       })
     : undefined;
   const firstUserText = new Map<string, string>();

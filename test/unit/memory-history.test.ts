@@ -13,7 +13,11 @@ const textPart = (id: string, session: string, message: string, text: string, en
 test("main sessions only, redacted, streaming updates coalesced into one row, finished parts written at once", async () => {
   const f = await memoryFixture();
   try {
-    const recorder = new HistoryRecorder({ db: f.db, projectId: "proj-1", redact, isMain: async (id) => id !== "ses_child", retentionDays: 30, debounceMs: 20 });
+    const recorder = new HistoryRecorder({
+      db: f.db, projectId: "proj-1", redact, isMain: async (id) => id !== "ses_child", retentionDays: 30, debounceMs: 20,
+      isOwnText: (text) => text.startsWith("## Memory (opencode-continuum)"),
+    });
+    recorder.onPartUpdated(textPart("prt_report", "ses_main", "msg_r", "## Memory (opencode-continuum)\npelican report", Date.now()));
     recorder.onMessageUpdated({ id: "msg_u", role: "user" });
     recorder.onPartUpdated(textPart("prt_a", "ses_main", "msg_u", "export PGPASSWORD=hunter2hunter2 then run psql on pelican"));
     recorder.onPartUpdated(textPart("prt_c", "ses_child", "msg_c", "child session talks about pelican"));
