@@ -79,6 +79,7 @@ interface SessionModel {
 
 interface WriterContext {
   mainSessionId: string;
+  stored?: boolean;
   facts: DeterministicFacts;
   userTexts: string[];
   watermark: string | null;
@@ -137,7 +138,8 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
           previous: previous?.markdown,
           delta,
           facts,
-          firstRequest: delta.some((m) => m.info.role === "user") && users[0] && delta.find((m) => m.info.role === "user") === messages.find((m) => m.info.role === "user") ? undefined : users[0],
+          // The original request, when the delta no longer holds it.
+          firstRequest: delta.includes(messages.find((m) => m.info.role === "user")!) ? undefined : users[0],
           redact,
           maxDeltaTokens: Math.max(4000, Math.min(40000, Math.round((schedule?.usable ?? 64000) * 0.5))),
         });
@@ -202,6 +204,7 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
     async execute(args, ctx) {
       const writer = writerContexts.get(ctx.sessionID);
       if (!writer) throw new ToolInputError("checkpoint_write is used only by the checkpoint writer in its own session");
+      if (writer.stored) return "The checkpoint is already stored. You are done: reply \"stored\" and stop.";
       const validation = validateWriterSections(args, { userMessages: writer.userTexts });
       if (!validation.ok) {
         const problems = validation.problems.join("; ");
@@ -214,6 +217,7 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
         renderCheckpoint({ sessionId: writer.mainSessionId, seq, writtenAt, watermark: writer.watermark }, sections),
       );
       writeFileAtomic(checkpointFile(writer.mainSessionId), stored.markdown);
+      writer.stored = true;
       queue.markStored(ctx.sessionID);
       return `Checkpoint #${stored.seq} stored (${Math.round(stored.markdown.length / 4)} tokens). You are done: reply "stored" and stop.`;
     },
