@@ -16,10 +16,9 @@ import { formatTokens, isPersonMessage, parseGoalArgs, statusText, sumAssistantT
 import { judgePrompt, renderTranscript, type TranscriptMessage } from "./judge-prompt.ts";
 import { checkCondition, CONTINUATION_MARKER, newGoal, parseVerdict, step, type GoalAction, type GoalInput, type IdleFacts, type Verdict } from "./state-machine.ts";
 import { judgeRunsElsewhere, PROCESS_ID } from "./owner.ts";
+import { JUDGE_AGENT, restrictVerdictTool, VERDICT_TOOL } from "./permissions.ts";
 import { openGoalStore, type GoalStore, type JudgeTokens, type StoredGoal, type VerdictOutcome } from "./store.ts";
 
-export const JUDGE_AGENT = "goal-judge";
-export const VERDICT_TOOL = "goal_verdict";
 
 /**
  * Thrown from command.execute.before after `/goal` (status, pause, clear, a refusal) has answered by itself:
@@ -362,7 +361,7 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
     config: async (cfg) => {
       const mutable = cfg as { agent?: Record<string, { model?: string } | undefined>; permission?: unknown };
       judgeAgentModel = mutable.agent?.[JUDGE_AGENT]?.model;
-      hideVerdictToolFromOthers(mutable);
+      restrictVerdictTool(mutable as never);
     },
     tool: {
       [VERDICT_TOOL]: tool({
@@ -438,14 +437,6 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
       if (goal && (goal.state.status === "active" || goal.state.status === "judging")) await apply(sessionId, { type: "abort" }, goal);
     });
   }
-}
-
-/** Denies goal_verdict to every agent but the judge (fill-only: a user's own rule for it wins). */
-function hideVerdictToolFromOthers(cfg: { permission?: unknown }) {
-  if (typeof cfg.permission === "string") return;
-  const permission = (cfg.permission ?? {}) as Record<string, unknown>;
-  if (permission[VERDICT_TOOL] === undefined) permission[VERDICT_TOOL] = "deny";
-  cfg.permission = permission;
 }
 
 function openTasksIfUsed(context: FeatureContext): TaskStore | undefined {
