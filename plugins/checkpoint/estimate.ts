@@ -11,11 +11,12 @@ export class RequestEstimator {
   private readonly lastEstimate = new Map<string, number>();
   private readonly lastCheck = new Map<string, { estimated: number; reported: number }>();
 
-  messagesTokens(messages: readonly HostMessage[]): number {
+  /** Estimated tokens of messages[from…]; no copies, cached per part, so it is cheap on every call. */
+  messagesTokens(messages: readonly HostMessage[], from = 0): number {
     let total = 0;
-    for (const message of messages) {
+    for (let i = Math.max(0, from); i < messages.length; i++) {
       total += 4;
-      for (const part of message.parts) total += this.partTokens(part);
+      for (const part of messages[i]!.parts) total += this.partTokens(part);
     }
     return total;
   }

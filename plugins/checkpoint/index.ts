@@ -101,6 +101,11 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
   const estimator = new RequestEstimator();
   const contentAtCheckpoint = new Map<string, number>();
   const lastReading = new Map<string, { used: number; messagesTokens: number }>();
+  const dumpSizes = new WeakMap<StoredCut, number>();
+  const dumpSize = (cut: StoredCut) => {
+    if (!dumpSizes.has(cut)) dumpSizes.set(cut, estimateTokens(cut.dump) + 4);
+    return dumpSizes.get(cut)!;
+  };
 
   const scheduleOf = (sessionId: string): Schedule | undefined => {
     const model = models.get(sessionId);
@@ -353,7 +358,9 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
     if (!schedule || !last) return undefined;
     const cut = cutOf(sessionId);
     const start = cut ? Math.max(0, messages.findIndex((m) => m.info.id === cut.boundaryMessageId)) : 0;
-    const predicted = last.used + estimator.messagesTokens(start > 0 ? messages.slice(start) : messages) - last.messagesTokens;
+    // Same shape as the request that was measured: the dump (when cut) plus the messages after the boundary.
+    const dumpTokens = cut && start > 0 ? dumpSize(cut) : 0;
+    const predicted = last.used + dumpTokens + estimator.messagesTokens(messages, start) - last.messagesTokens;
     return predicted >= schedule.rebuildAt && predicted - last.used > 0 ? { reason: `the next request would hold ~${predicted} tokens, over the rebuild point` } : undefined;
   };
 

@@ -43,21 +43,38 @@ export function selectBoundary(tokens: readonly number[], hasText: readonly bool
   return Math.min(boundary, n - 1);
 }
 
+const SHORTENED_NOTE = "\n[… older tool output shortened by continuum; re-run the tool if you need it]";
+/** Cut outputs by part id: OpenCode rebuilds the message objects for every call, the cut stays the same. */
+const shortened = new Map<string, { length: number; text: string }>();
+
+function shortenedOutput(part: HostPart, output: string, maxTokens: number): string {
+  const key = part.id ? `${part.id}:${maxTokens}` : undefined;
+  const hit = key ? shortened.get(key) : undefined;
+  if (hit && hit.length === output.length) return hit.text;
+  const text = truncateToTokens(output, maxTokens, SHORTENED_NOTE);
+  if (key) {
+    if (shortened.size > 50000) shortened.clear();
+    shortened.set(key, { length: output.length, text });
+  }
+  return text;
+}
+
 /** Keeps recent tool outputs whole and cuts older ones in the tail (per request, never stored). */
 export function shortenOldToolOutputs(messages: HostMessage[], start: number, keepRecent = 4, maxTokens = 300): void {
   let seen = 0;
   for (let i = messages.length - 1; i >= start; i--) {
     const message = messages[i]!;
-    let changed = false;
-    const parts = message.parts.map((part) => {
-      if (part.type !== "tool" || part.state?.status !== "completed") return part;
+    let parts: HostPart[] | undefined;
+    for (let j = 0; j < message.parts.length; j++) {
+      const part = message.parts[j]!;
+      if (part.type !== "tool" || part.state?.status !== "completed") continue;
       seen++;
       const output = String(part.state.output ?? "");
-      if (seen <= keepRecent || output.length <= maxTokens * 4) return part;
-      changed = true;
-      return { ...part, state: { ...part.state, output: truncateToTokens(output, maxTokens, "\n[… older tool output shortened by continuum; re-run the tool if you need it]") } } as HostPart;
-    });
-    if (changed) messages[i] = { info: message.info, parts };
+      if (seen <= keepRecent || output.length <= maxTokens * 4) continue;
+      parts ??= [...message.parts];
+      parts[j] = { ...part, state: { ...part.state, output: shortenedOutput(part, output, maxTokens) } };
+    }
+    if (parts) messages[i] = { info: message.info, parts };
   }
 }
 
@@ -189,7 +206,12 @@ export interface StoredCut {
 export function applyCut(messages: HostMessage[], cut: StoredCut): number {
   const index = messages.findIndex((m) => m.info.id === cut.boundaryMessageId);
   if (index <= 0) return -1;
-  const template = [...messages.slice(0, index)].reverse().find((m) => m.info.role === "user") ?? messages[0]!;
+  let template = messages[0]!;
+  for (let i = index - 1; i >= 0; i--) {
+    if (messages[i]!.info.role !== "user") continue;
+    template = messages[i]!;
+    break;
+  }
   const synthetic = syntheticMessage(template, messages[index]!, cut.dump);
   messages.splice(0, index, synthetic);
   return 1;
