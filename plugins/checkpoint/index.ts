@@ -432,7 +432,7 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
         replaceCommandText(parts, `[continuum /checkpoint] Tell the user in one sentence: a checkpoint writer ${outcome === "started" ? "was started in the background" : "was queued behind the running one"}; /context shows its state. Do nothing else.`);
       } else if (input.command === "rebuild") {
         pendingRebuild.set(input.sessionID, { reason: "manual /rebuild" });
-        replaceCommandText(parts, "[continuum /rebuild] The context was rebuilt on request. Confirm in one short sentence, then continue any work that is pending.");
+        replaceCommandText(parts, "[continuum /rebuild] The user asked for a context rebuild (a short history is left as it is; /context shows the result). Confirm in one short sentence, then continue any work that is pending.");
       }
     },
     event: async ({ event }) => {
