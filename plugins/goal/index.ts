@@ -297,41 +297,49 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
     throw new GoalCommandHandled(`/goal answered without a model call: ${text.split("\n")[0]}`);
   };
 
+  /** Every branch either lets the command's prompt go (set, resume) or answers and cancels it (answer throws). */
   const onGoalCommand = async (sessionId: string, args: string, output: { parts: unknown[] }) => {
     if (!(await sessions.isMain(sessionId))) {
-      await answer(sessionId, "Goals belong to a main session; this is a child session (a subagent or helper). Set the goal in the main session.", "warning");
+      return answer(sessionId, "Goals belong to a main session; this is a child session (a subagent or helper). Set the goal in the main session.", "warning");
     }
     const command = parseGoalArgs(args);
     await serial(sessionId, async () => {
       const goal = store.current(sessionId);
-      if (command.kind === "status") {
-        await answer(sessionId, statusText(goal?.state, goal ? store.verdicts(goal.id) : [], config.goal.maxContinuations));
+      switch (command.kind) {
+        case "status":
+          return answer(sessionId, statusText(goal?.state, goal ? store.verdicts(goal.id) : [], config.goal.maxContinuations));
+        case "pause":
+        case "clear":
+          return pauseOrClear(sessionId, command.kind, goal);
+        case "resume":
+          return resume(sessionId, goal, output);
+        case "set":
+          return setGoal(sessionId, command.condition, goal, output);
       }
-      if (command.kind === "pause" || command.kind === "clear") {
-        if (!goal) await answer(sessionId, "No goal in this session. Set one with /goal <condition>.");
-        const actions = await apply(sessionId, { type: command.kind }, goal);
-        const noop = actions.find((a) => a.type === "noop");
-        await answer(sessionId, noop && noop.type === "noop" ? `Nothing to ${command.kind}: ${noop.reason}.` : `Goal ${command.kind === "pause" ? "paused" : "cleared"}.`);
-      }
-      if (command.kind === "resume") {
-        // An active goal whose turn was cut off (say by a restart) is nudged the same way a paused one resumes.
-        const resumable = goal && (goal.state.status === "paused" || (goal.state.status === "active" && !busy.has(sessionId)));
-        if (!resumable) {
-          await answer(sessionId, goal ? `Nothing to resume: the goal is ${goal.state.status}. Set a new one with /goal <condition>.` : "No goal in this session.");
-        }
-        if (goal!.state.status === "paused") await apply(sessionId, { type: "resume" }, goal);
-        replaceParts(output, `${CONTINUATION_MARKER} The goal is resumed. Continue working toward it.\nGoal: ${goal!.state.condition}`);
-        reporter.notify("Goal resumed.", "info");
-        return;
-      }
-      if (command.kind === "set") await setGoal(sessionId, command.condition, goal, output);
     });
+  };
+
+  const pauseOrClear = async (sessionId: string, kind: "pause" | "clear", goal: StoredGoal | undefined) => {
+    if (!goal) return answer(sessionId, "No goal in this session. Set one with /goal <condition>.");
+    const actions = await apply(sessionId, { type: kind }, goal);
+    const noop = actions.find((a) => a.type === "noop");
+    return answer(sessionId, noop?.type === "noop" ? `Nothing to ${kind}: ${noop.reason}.` : `Goal ${kind === "pause" ? "paused" : "cleared"}.`);
+  };
+
+  const resume = async (sessionId: string, goal: StoredGoal | undefined, output: { parts: unknown[] }) => {
+    if (!goal) return answer(sessionId, "No goal in this session.");
+    // An active goal whose turn was cut off (say by a restart) is nudged the same way a paused one resumes.
+    const resumable = goal.state.status === "paused" || (goal.state.status === "active" && !busy.has(sessionId));
+    if (!resumable) return answer(sessionId, `Nothing to resume: the goal is ${goal.state.status}. Set a new one with /goal <condition>.`);
+    if (goal.state.status === "paused") await apply(sessionId, { type: "resume" }, goal);
+    replaceParts(output, `${CONTINUATION_MARKER} The goal is resumed. Continue working toward it.\nGoal: ${goal.state.condition}`);
+    reporter.notify("Goal resumed.", "info");
   };
 
   const setGoal = async (sessionId: string, raw: string, previous: StoredGoal | undefined, output: { parts: unknown[] }) => {
     const checked = checkCondition(raw);
-    if (!checked.ok) await answer(sessionId, checked.message, "warning");
-    const condition = (checked as { condition: string }).condition;
+    if (!checked.ok) return answer(sessionId, checked.message, "warning");
+    const condition = checked.condition;
     let replaced = "";
     if (previous && (previous.state.status === "active" || previous.state.status === "judging" || previous.state.status === "paused")) {
       store.save(previous.id, { ...previous.state, status: "cleared", note: "replaced by a new goal", judgeRun: previous.state.judgeRun + 1 });
