@@ -103,7 +103,8 @@ function createTaskHooks(context: FeatureContext, store: TaskStore): Hooks {
     },
     "chat.message": async (input, output) => {
       turns.set(input.sessionID, { agent: input.agent, model: input.model });
-      const text = output.parts.map((p) => (p.type === "text" ? p.text : "")).join("\n");
+      // Only what was typed (or sent by the gate): other features add synthetic parts such as memory recall.
+      const text = output.parts.map((p) => (p.type === "text" && !p.synthetic ? p.text : "")).join("\n").trim();
       gates.set(input.sessionID, onUserMessage(gateOf(input.sessionID), text));
     },
     event: async ({ event }) => {
