@@ -1,0 +1,70 @@
+// Checkpoints and rebuild with honest token counts: every call reports the size of the request it received
+// ("auto"), files are read until the real context passes the rebuild point, and the rebuilt requests stay under
+// the cap by the provider's own count, with writers started on the way.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
+import { createIsolatedEnv } from "../harness/env.ts";
+import { opencodeServe, type Served } from "../harness/opencode.ts";
+import { createSession, installPackForTest, send } from "./checkpoint-support.ts";
+import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
+
+const CONTEXT = 40000;
+const OUTPUT = 4000;
+const CAP = Math.round((CONTEXT - OUTPUT) * 0.6);
+const FILES = 14;
+
+function writerReply(request: RecordedRequest): ScriptedReply {
+  if (request.body.messages.at(-1)?.role === "tool") return { text: "stored", usage: "auto" };
+  const args = {
+    active_intent: "> Read every file in data/ in order and keep notes. Never edit db/schema.sql.",
+    next_action: "Read the next file.",
+    directives: "- Never edit db/schema.sql.",
+    current_work: "Reading files.",
+    knowledge: "none",
+    decisions: "none",
+    open_notes: "none",
+  };
+  return { toolCalls: [{ name: "checkpoint_write", args }], usage: "auto" };
+}
+
+test("honest counts: writers on the way, rebuilt requests under the cap by the provider's count", { timeout: 150000 }, async () => {
+  const main: ScriptedReply[] = [];
+  for (let i = 1; i <= FILES; i++) main.push({ toolCalls: [{ name: "read", args: { filePath: `data/f${i}.txt` } }], usage: "auto" });
+  main.push({ text: "All files read.", usage: "auto" });
+  const model = await startScriptedModel({
+    lanes: [{ name: "writer", match: (r) => r.system.some((s) => s.includes("You keep the checkpoint of a coding session")), replies: (r) => writerReply(r) }],
+    main,
+    exhausted: { text: "ok", usage: "auto" },
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } });
+  mkdirSync(join(env.projectDir, "data"), { recursive: true });
+  for (let i = 1; i <= FILES; i++) {
+    writeFileSync(join(env.projectDir, "data", `f${i}.txt`), Array.from({ length: 90 }, (_, r) => `f${i} row ${r}: ${"value ".repeat(10)}`).join("\n"));
+  }
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    await send(served, session, "Read every file in data/ in order and keep notes. Never edit db/schema.sql.");
+    await served.waitForIdle(session, 1, 90000);
+    const calls = model.lane("main");
+    const tokens = calls.map((r) => Math.ceil(r.raw.length / 4));
+    const rebuilt = calls.filter((r) => contentText(r.body.messages.find((m) => m.role === "user")!).startsWith(DUMP_MARKER));
+    if (process.env.CONTINUUM_E2E_DEBUG) console.log(tokens.join(" "), "writers", model.lane("writer").length, "rebuilt", rebuilt.length);
+    assert.ok(rebuilt.length > 0, "the real context reached the rebuild point and the next requests were rebuilt");
+    const first = Math.ceil(rebuilt[0]!.raw.length / 4);
+    assert.ok(first <= CAP, `the rebuilt request holds ${first} tokens by the provider's count, under the cap ${CAP}`);
+    assert.ok(Math.max(...tokens) < CONTEXT - OUTPUT, "never at OpenCode's compaction point");
+    assert.ok(model.lane("writer").length >= 2, "writers ran on the way");
+    assert.equal(served.events.filter((e) => e.type === "session.compacted").length, 0);
+    assert.ok(rebuilt.every((r) => r.raw.includes("Never edit db/schema.sql.")));
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
