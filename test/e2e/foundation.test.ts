@@ -78,12 +78,14 @@ test("a feature switched off in continuum.jsonc registers nothing; the others st
 test("a per-project override of a pack agent wins, and the built-in build and plan agents are untouched", async () => {
   await withEnv(async (env) => {
     const debugAgent = (name: string) => execFileSync(opencodeBinary(), ["debug", "agent", name], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
-    // The definition, without what concerns the pack's own tools: the list of tools available (which rightly
-    // grows) and rules that keep pack-internal tools (a judge's verdict tool) away from the main agents.
+    // The definition, without what concerns the pack's own tools and skills: the list of tools available (which
+    // rightly grows), rules that keep pack-internal tools (a judge's verdict tool) away from the main agents, and
+    // the read access OpenCode itself grants to every installed skill's folder.
     const definition = (name: string) => {
-      const { tools: _tools, permission, ...rest } = JSON.parse(debugAgent(name)) as { tools: unknown; permission: { permission: string }[] };
+      const { tools: _tools, permission, ...rest } = JSON.parse(debugAgent(name)) as { tools: unknown; permission: { permission: string; pattern: string }[] };
       const packTools = new Set(Object.keys(_tools as Record<string, unknown>).filter((tool) => !builtinTools.has(tool)));
-      return { ...rest, permission: permission.filter((rule) => !packTools.has(rule.permission)) };
+      const skillAccess = (rule: { permission: string; pattern: string }) => rule.permission === "external_directory" && rule.pattern.includes("/skills/continuum-");
+      return { ...rest, permission: permission.filter((rule) => !packTools.has(rule.permission) && !skillAccess(rule)) };
     };
     const builtinTools = new Set(Object.keys((JSON.parse(debugAgent("build")) as { tools: Record<string, unknown> }).tools));
     const buildBefore = definition("build");
