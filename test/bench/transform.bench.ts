@@ -64,17 +64,25 @@ async function transformHook(root: string) {
   return { hooks, db, store: openCheckpointStore(db) };
 }
 
-async function time(hooks: Hooks, messages: HostMessage[], runs: number): Promise<number[]> {
+/** Wall time per call, and CPU time per call (what the hook itself costs when other processes share the cores). */
+async function time(hooks: Hooks, messages: HostMessage[], runs: number): Promise<{ wall: number[]; cpu: number[] }> {
   const transform = hooks["experimental.chat.messages.transform"]!;
-  const samples: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const copy = { messages: [...messages] };
+    const cpuStart = process.cpuUsage();
     const started = performance.now();
     await transform({}, copy as never);
-    samples.push(performance.now() - started);
+    wall.push(performance.now() - started);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1000);
   }
-  return samples.sort((a, b) => a - b);
+  return { wall: wall.sort((a, b) => a - b), cpu: cpu.sort((a, b) => a - b) };
 }
+
+const describe = (t: { wall: number[]; cpu: number[] }) =>
+  `wall p50 ${pct(t.wall, 0.5).toFixed(2)} ms, p99 ${pct(t.wall, 0.99).toFixed(2)} ms; CPU p99 ${pct(t.cpu, 0.99).toFixed(2)} ms (${runtime()}, load ${loadavg()[0]!.toFixed(1)})`;
 
 const runtime = () => ((globalThis as { Bun?: { version: string } }).Bun ? `Bun ${(globalThis as { Bun?: { version: string } }).Bun!.version}` : `Node ${process.version}`);
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -87,13 +95,13 @@ export async function run(): Promise<BenchRow[]> {
     const { hooks, db, store } = await transformHook(root);
     await time(hooks, messages, 50);
     const plain = await time(hooks, messages, 1000);
-    rows.push({ measure: "transform, 2,000 messages, no cut", target: "p99 ≤ 2 ms", result: `p50 ${pct(plain, 0.5).toFixed(2)} ms, p99 ${pct(plain, 0.99).toFixed(2)} ms (${runtime()}, load ${loadavg()[0]!.toFixed(1)})`, ok: pct(plain, 0.99) <= 2 });
+    rows.push({ measure: "transform, 2,000 messages, no cut", target: "p99 ≤ 2 ms", result: describe(plain), ok: pct(plain.wall, 0.99) <= 2 });
 
     store.update(SESSION, { boundaryMessageId: messages[1800]!.info.id, boundaryDump: "[continuum rebuild] " + "summary ".repeat(4000) });
     const { hooks: withCut } = await transformHook(root);
     await time(withCut, messages, 50);
     const cut = await time(withCut, messages, 1000);
-    rows.push({ measure: "transform, 2,000 messages, stored cut applied", target: "p99 ≤ 2 ms", result: `p50 ${pct(cut, 0.5).toFixed(2)} ms, p99 ${pct(cut, 0.99).toFixed(2)} ms (${runtime()}, load ${loadavg()[0]!.toFixed(1)})`, ok: pct(cut, 0.99) <= 2 });
+    rows.push({ measure: "transform, 2,000 messages, stored cut applied", target: "p99 ≤ 2 ms", result: describe(cut), ok: pct(cut.wall, 0.99) <= 2 });
     db.close();
 
     const previous = "# Checkpoint\n" + "- a fact worth keeping\n".repeat(500);
