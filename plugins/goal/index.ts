@@ -2,23 +2,19 @@
 // goal_verdict tool, continuation prompts. All decisions are made by state-machine.ts; this file only gathers
 // facts from OpenCode, applies the machine's actions, and persists every step (so a restart loses nothing).
 import { tool, type Hooks } from "@opencode-ai/plugin";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { RefuseToolCall, ToolInputError } from "../core/compose.ts";
+import { RefuseToolCall } from "../core/compose.ts";
 import type { FeatureContext, FeatureModule } from "../core/feature.ts";
-import { redact } from "../core/redaction.ts";
 import { errorText } from "../core/report.ts";
-import { truncateToTokens } from "../core/tokens.ts";
 import { memoryLocations } from "../memory/locations.ts";
-import { renderTaskTree, unfinishedTasks } from "../tasks/render.ts";
+import { unfinishedTasks } from "../tasks/render.ts";
 import { openTaskStore, type TaskStore } from "../tasks/store.ts";
-import { formatTokens, isPersonMessage, parseGoalArgs, statusText, sumAssistantTokens, totalTokens, workFingerprint } from "./format.ts";
-import { judgePrompt, renderTranscript, type TranscriptMessage } from "./judge-prompt.ts";
-import { checkCondition, CONTINUATION_MARKER, newGoal, parseVerdict, step, type GoalAction, type GoalInput, type IdleFacts, type Verdict } from "./state-machine.ts";
+import { formatTokens, isPersonMessage, parseGoalArgs, statusText, totalTokens, workFingerprint } from "./format.ts";
+import { createJudge, type JudgeRound, type Model } from "./judge.ts";
+import type { TranscriptMessage } from "./judge-prompt.ts";
+import { checkCondition, CONTINUATION_MARKER, newGoal, step, type GoalAction, type GoalInput, type IdleFacts, type Verdict } from "./state-machine.ts";
 import { judgeRunsElsewhere, PROCESS_ID } from "./owner.ts";
 import { JUDGE_AGENT, restrictVerdictTool, VERDICT_TOOL } from "./permissions.ts";
-import { openGoalStore, type GoalStore, type JudgeTokens, type StoredGoal, type VerdictOutcome } from "./store.ts";
-
+import { openGoalStore, type GoalStore, type StoredGoal, type VerdictOutcome } from "./store.ts";
 
 /**
  * Thrown from command.execute.before after `/goal` (status, pause, clear, a refusal) has answered by itself:
@@ -40,27 +36,17 @@ export const goalFeature: FeatureModule = {
 
 export default goalFeature;
 
-interface JudgeSession {
-  mainSessionId: string;
-  goalId: number;
-  run: number;
-  verdict?: Verdict;
-}
-
 interface Turn {
   agent?: string;
   model?: { providerID: string; modelID: string };
 }
 
-type Client = FeatureContext["host"]["client"];
-
 function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
   const { config, reporter, sessions, host } = context;
-  const client: Client = host.client;
+  const client = host.client;
   const log = reporter.child("goal");
   const locations = memoryLocations(context.paths, context.project.id, context.project.root, config.memory.location);
   const taskStore = openTasksIfUsed(context);
-  const judges = new Map<string, JudgeSession>();
   const turns = new Map<string, Turn>();
   const ownPrompts = new Map<string, number>();
   const turnEndings = new Map<string, "abort" | "error">();
@@ -138,28 +124,26 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
 
   // ---- the judge -------------------------------------------------------------------------------------------
 
+  const judge = createJudge({
+    client,
+    context,
+    taskStore,
+    sessionDir: (id) => locations.sessionDir(id),
+    readMessages: (id) => readMessages(id),
+    model: (id) => judgeModel(id),
+  });
+
+  /** One judge round, then its verdict (or failure) is recorded and fed to the machine, unless it went stale. */
   const runJudge = async (mainSessionId: string, goal: StoredGoal, run: number, attempt: number) => {
-    let judgeSessionId: string | null = null;
-    let outcome: { verdict: Verdict } | { error: string };
-    try {
-      judgeSessionId = await createJudgeSession(mainSessionId, goal, attempt);
-      judges.set(judgeSessionId, { mainSessionId, goalId: goal.id, run });
-      outcome = await promptJudge(judgeSessionId, mainSessionId, goal);
-    } catch (error) {
-      outcome = { error: errorText(error) };
-    }
-    const tokens = judgeSessionId ? await judgeTokens(judgeSessionId) : { input: 0, output: 0, total: 0 };
-    if (judgeSessionId) judges.delete(judgeSessionId);
+    const round = await judge.run(mainSessionId, goal, attempt);
     await serial(mainSessionId, async () => {
       const current = store.current(mainSessionId);
-      if (!current || current.id !== goal.id || current.state.judgeRun !== run || current.state.status !== "judging") {
-        recordVerdict(goal.id, run, judgeSessionId, tokens, outcome, "(stale: the goal changed while the judge ran)");
-        return;
-      }
-      recordVerdict(goal.id, run, judgeSessionId, tokens, outcome);
+      const stale = !current || current.id !== goal.id || current.state.judgeRun !== run || current.state.status !== "judging";
+      recordVerdict(goal.id, run, round, stale ? "(stale: the goal changed while the judge ran)" : "");
+      if (stale) return;
+      const { outcome, tokens } = round;
       const input: GoalInput = "verdict" in outcome ? { type: "verdict", run, verdict: outcome.verdict } : { type: "judgeFailed", run, error: outcome.error };
-      const summary = "verdict" in outcome ? verdictSummary(outcome.verdict) : `judge failed: ${outcome.error}`;
-      log.log("info", `goal judge round for ${mainSessionId}: ${summary}; ${formatTokens(tokens)}`);
+      log.log("info", `goal judge round for ${mainSessionId}: ${"verdict" in outcome ? verdictSummary(outcome.verdict) : `failed: ${outcome.error}`}; ${formatTokens(tokens)}`);
       if ("error" in outcome) reporter.notify(`Goal judge failed (attempt ${attempt}): ${outcome.error}`, "warning");
       else if (!outcome.verdict.met && !outcome.verdict.impossible) reporter.notify(`Goal not met yet: ${outcome.verdict.reason} (judge: ${formatTokens(tokens)})`, "info");
       await apply(mainSessionId, input, current);
@@ -168,63 +152,24 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
 
   const verdictSummary = (v: Verdict) => (v.met ? "met" : v.impossible ? "impossible" : "not met") + `: ${v.reason}`;
 
-  const recordVerdict = (goalId: number, run: number, judgeSessionId: string | null, tokens: JudgeTokens, outcome: { verdict: Verdict } | { error: string }, note = "") => {
-    const verdict = "verdict" in outcome ? outcome.verdict : undefined;
+  const recordVerdict = (goalId: number, run: number, round: JudgeRound, note: string) => {
+    const verdict = "verdict" in round.outcome ? round.outcome.verdict : undefined;
     const kind: VerdictOutcome = !verdict ? "judge failed" : verdict.met ? "met" : verdict.impossible ? "impossible" : "not met";
+    const reason = verdict ? verdict.reason : (round.outcome as { error: string }).error;
     store.addVerdict(goalId, {
       at: new Date().toISOString(),
       run,
       outcome: kind,
-      reason: (verdict ? verdict.reason : (outcome as { error: string }).error) + (note ? ` ${note}` : ""),
+      reason: note ? `${reason} ${note}` : reason,
       evidence: verdict?.evidence ?? [],
       missing: verdict?.missing ?? [],
-      judgeSessionId,
-      tokens,
+      judgeSessionId: round.judgeSessionId,
+      tokens: round.tokens,
     });
-  };
-
-  const createJudgeSession = async (mainSessionId: string, goal: StoredGoal, attempt: number): Promise<string> => {
-    const created = await client.session.create({
-      body: { parentID: mainSessionId, title: `goal judge: round ${goal.state.rounds + 1}${attempt > 1 ? ` (retry ${attempt - 1})` : ""}` },
-    });
-    if (!created.data) throw new Error(`could not create the judge session: ${JSON.stringify(created.error)}`);
-    sessions.markInternal(created.data.id, "goal-judge");
-    sessions.markChild(created.data.id, mainSessionId);
-    return created.data.id;
-  };
-
-  const promptJudge = async (judgeSessionId: string, mainSessionId: string, goal: StoredGoal): Promise<{ verdict: Verdict } | { error: string }> => {
-    const messages = await readMessages(mainSessionId);
-    const prompt = judgePrompt({
-      condition: goal.state.condition,
-      checkpoint: readCheckpoint(mainSessionId),
-      taskTree: taskStore ? renderTaskTree(taskStore.list(mainSessionId)) : undefined,
-      transcript: renderTranscript(messages, redact),
-      round: goal.state.rounds + 1,
-      continuationsUsed: goal.state.continuations,
-      maxContinuations: config.goal.maxContinuations,
-    });
-    const model = judgeModel(mainSessionId);
-    const call = client.session.prompt({
-      path: { id: judgeSessionId },
-      body: { agent: JUDGE_AGENT, parts: [{ type: "text", text: prompt }], ...(model ? { model } : {}) },
-    });
-    const timedOut = await raceTimeout(call, config.goal.judgeTimeoutMs);
-    const recorded = judges.get(judgeSessionId)?.verdict;
-    if (recorded) return { verdict: recorded };
-    if (timedOut === "timeout") {
-      await client.session.abort({ path: { id: judgeSessionId } }).catch(() => undefined);
-      return { error: `no verdict within ${config.goal.judgeTimeoutMs} ms (timeout)` };
-    }
-    const result = timedOut.value;
-    if (result.error) return { error: `the judge's model call failed: ${JSON.stringify(result.error).slice(0, 300)}` };
-    const failed = (result.data?.info as { error?: { name?: string; data?: { message?: string } } } | undefined)?.error;
-    if (failed) return { error: `the judge's turn ended with ${failed.name ?? "an error"}: ${failed.data?.message ?? ""}`.trim() };
-    return { error: `the judge ended without calling ${VERDICT_TOOL}` };
   };
 
   /** judgeModel config, else the judge agent's own model, else the model the main session is using. */
-  const judgeModel = (mainSessionId: string): { providerID: string; modelID: string } | undefined => {
+  const judgeModel = (mainSessionId: string): Model | undefined => {
     const configured = config.goal.judgeModel ?? judgeAgentModel;
     if (configured) {
       const slash = configured.indexOf("/");
@@ -234,26 +179,10 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
     return turns.get(mainSessionId)?.model;
   };
 
-  const judgeTokens = async (judgeSessionId: string): Promise<JudgeTokens> => {
-    const listed = await client.session.messages({ path: { id: judgeSessionId } }).catch(() => undefined);
-    return sumAssistantTokens((listed?.data ?? []) as { info: { role?: string } }[]);
-  };
-
   const readMessages = async (sessionId: string): Promise<TranscriptMessage[]> => {
     const listed = await client.session.messages({ path: { id: sessionId } });
     if (!listed.data) throw new Error(`could not read the session's messages: ${JSON.stringify(listed.error)}`);
     return listed.data as unknown as TranscriptMessage[];
-  };
-
-  const readCheckpoint = (sessionId: string): string | undefined => {
-    const file = join(locations.sessionDir(sessionId), "checkpoint.md");
-    if (!existsSync(file)) return undefined;
-    try {
-      return truncateToTokens(redact(readFileSync(file, "utf8")), 3000);
-    } catch (error) {
-      log.log("warn", `checkpoint unreadable for the judge: ${errorText(error)}`);
-      return undefined;
-    }
   };
 
   // ---- idle: gather facts, let the machine decide ------------------------------------------------------------
@@ -383,15 +312,7 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
           missing: tool.schema.array(tool.schema.string().max(1000)).max(30).describe("When not met: what is still missing, as short imperative items."),
         },
         async execute(args, ctx) {
-          const judge = judges.get(ctx.sessionID);
-          if (!judge) {
-            throw new ToolInputError(`${VERDICT_TOOL} is reserved for the goal judge's own session; it does nothing here. Keep working on the task (the judge runs by itself when you stop).`);
-          }
-          if (judge.verdict) return "A verdict for this round is already recorded. Reply with the single word done.";
-          const parsed = parseVerdict(args);
-          if (!parsed.ok) throw new ToolInputError(`verdict refused: ${parsed.error}. Call ${VERDICT_TOOL} again with a consistent verdict.`);
-          judge.verdict = parsed.verdict;
-          return "Verdict recorded. Reply with the single word done.";
+          return judge.acceptVerdict(ctx.sessionID, args);
         },
       }),
     },
@@ -422,7 +343,7 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
           if (props.sessionID) void onIdle(props.sessionID).catch((error) => reporter.problem("goal:idle", `goal check on idle failed: ${errorText(error)}`));
           return;
         case "session.error":
-          if (props.sessionID && !judges.has(props.sessionID)) onTurnError(props.sessionID, props.error?.name);
+          if (props.sessionID && !judge.isJudgeSession(props.sessionID)) onTurnError(props.sessionID, props.error?.name);
           return;
         case "session.status":
           if (props.sessionID && props.status?.type === "idle") busy.delete(props.sessionID);
@@ -461,16 +382,4 @@ function replaceParts(output: { parts: unknown[] }, text: string) {
   const first = output.parts.find((p) => (p as { type?: string }).type === "text") as { text?: string } | undefined;
   const files = output.parts.filter((p) => (p as { type?: string }).type === "file");
   output.parts.splice(0, output.parts.length, ...(first ? [{ ...first, text }] : [{ type: "text", text }]), ...files);
-}
-
-async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  try {
-    return await Promise.race([promise.then((value) => ({ value })), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
