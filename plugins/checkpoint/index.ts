@@ -101,6 +101,7 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
   const estimator = new RequestEstimator();
   const contentAtCheckpoint = new Map<string, number>();
   const lastReading = new Map<string, { used: number; messagesTokens: number }>();
+  const readMessages = new Map<string, string>();
   const dumpSizes = new WeakMap<StoredCut, number>();
   const dumpSize = (cut: StoredCut) => {
     if (!dumpSizes.has(cut)) dumpSizes.set(cut, estimateTokens(cut.dump) + 4);
@@ -246,6 +247,9 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
     if (!(await sessions.isMain(sessionId))) return;
     const used = tokensInUse(tokens);
     if (used <= 0) return;
+    // message.updated can repeat for one finished call: one call is one reading.
+    if (readMessages.get(sessionId) === info.id) return;
+    readMessages.set(sessionId, info.id);
     estimator.noteReported(sessionId, tokens.input + (tokens.cache?.read ?? 0) + (tokens.cache?.write ?? 0));
     lastReading.set(sessionId, { used, messagesTokens: estimator.lastMessagesTokens(sessionId) });
     const schedule = scheduleOf(sessionId);
