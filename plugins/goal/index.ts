@@ -139,7 +139,8 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
     await serial(mainSessionId, async () => {
       const current = store.current(mainSessionId);
       const stale = !current || current.id !== goal.id || current.state.judgeRun !== run || current.state.status !== "judging";
-      recordVerdict(goal.id, run, round, stale ? "(stale: the goal changed while the judge ran)" : "");
+      const notes = [round.estimated ? "(judge tokens estimated: the call was cut off before usage was reported)" : "", stale ? "(stale: the goal changed while the judge ran)" : ""];
+      recordVerdict(goal.id, run, round, notes.filter(Boolean).join(" "));
       if (stale) return;
       const { outcome, tokens } = round;
       const input: GoalInput = "verdict" in outcome ? { type: "verdict", run, verdict: outcome.verdict } : { type: "judgeFailed", run, error: outcome.error };

@@ -6,7 +6,7 @@ import { ToolInputError } from "../core/compose.ts";
 import type { FeatureContext } from "../core/feature.ts";
 import { redact } from "../core/redaction.ts";
 import { errorText } from "../core/report.ts";
-import { truncateToTokens } from "../core/tokens.ts";
+import { estimateTokens, truncateToTokens } from "../core/tokens.ts";
 import { renderTaskTree } from "../tasks/render.ts";
 import type { TaskStore } from "../tasks/store.ts";
 import { sumAssistantTokens } from "./format.ts";
@@ -23,6 +23,8 @@ export interface JudgeRound {
   judgeSessionId: string | null;
   outcome: JudgeOutcome;
   tokens: JudgeTokens;
+  /** The call was cut off before the provider reported usage: tokens are our estimate of what was sent. */
+  estimated: boolean;
 }
 
 export interface JudgeDeps {
@@ -50,16 +52,20 @@ export function createJudge(deps: JudgeDeps): Judge {
   const run = async (mainSessionId: string, goal: StoredGoal, attempt: number): Promise<JudgeRound> => {
     let judgeSessionId: string | null = null;
     let outcome: JudgeOutcome;
+    const sent = { text: "" };
     try {
       judgeSessionId = await createSession(mainSessionId, goal, attempt);
       pending.set(judgeSessionId, {});
-      outcome = await prompt(judgeSessionId, mainSessionId, goal);
+      outcome = await prompt(judgeSessionId, mainSessionId, goal, sent);
     } catch (error) {
       outcome = { error: errorText(error) };
     }
-    const tokens = judgeSessionId ? await spent(judgeSessionId) : { input: 0, output: 0, total: 0 };
+    let tokens = judgeSessionId ? await spent(judgeSessionId) : { input: 0, output: 0, total: 0 };
     if (judgeSessionId) pending.delete(judgeSessionId);
-    return { judgeSessionId, outcome, tokens };
+    // A call cut off by the timeout may still be billed: count what we sent rather than nothing.
+    const estimated = tokens.total === 0 && sent.text.length > 0;
+    if (estimated) tokens = { input: estimateTokens(sent.text), output: 0, total: estimateTokens(sent.text) };
+    return { judgeSessionId, outcome, tokens, estimated };
   };
 
   const createSession = async (mainSessionId: string, goal: StoredGoal, attempt: number): Promise<string> => {
@@ -71,7 +77,7 @@ export function createJudge(deps: JudgeDeps): Judge {
     return created.data.id;
   };
 
-  const prompt = async (judgeSessionId: string, mainSessionId: string, goal: StoredGoal): Promise<JudgeOutcome> => {
+  const prompt = async (judgeSessionId: string, mainSessionId: string, goal: StoredGoal, sent: { text: string }): Promise<JudgeOutcome> => {
     const text = judgePrompt({
       condition: goal.state.condition,
       checkpoint: readCheckpoint(mainSessionId),
@@ -81,6 +87,7 @@ export function createJudge(deps: JudgeDeps): Judge {
       continuationsUsed: goal.state.continuations,
       maxContinuations: config.maxContinuations,
     });
+    sent.text = text;
     const model = deps.model(mainSessionId);
     const call = client.session.prompt({
       path: { id: judgeSessionId },

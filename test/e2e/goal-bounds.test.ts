@@ -6,7 +6,7 @@ import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, opencodeJson } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send, sleep, until } from "./checkpoint-support.ts";
-import { continuationsSeen, goalCommand, judgeLane, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
+import { continuationsSeen, goalCommand, judgeLane, readGoal, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
 test("a judge that always answers not met stops the goal at the cap", { timeout: 90000 }, async () => {
   const model = await startScriptedModel({
@@ -34,12 +34,16 @@ test("a judge that always answers not met stops the goal at the cap", { timeout:
   }
 });
 
-test("a judge that never calls goal_verdict is retried once, then the goal ends unverified, never met (judge on its own model)", { timeout: 90000 }, async () => {
+test("a judge that times out, then one that never calls goal_verdict: the goal ends unverified, never met (judge on its own model)", { timeout: 90000 }, async () => {
   const model = await startScriptedModel({
-    lanes: [judgeLane(() => ({ text: "Looks complete to me. MET." }))],
+    lanes: [
+      judgeLane((round) =>
+        round === 0 ? { met: true, reason: "too late to count", evidence: ["late"], delayMs: 3500 } : { text: "Looks complete to me. MET." },
+      ),
+    ],
     main: (_r, n) => ({ text: `done ${n}` }),
   });
-  const options = goalEnvOptions({ judgeModel: "fake/judge-model" });
+  const options = goalEnvOptions({ judgeModel: "fake/judge-model", judgeTimeoutMs: 1500 });
   const provider = opencodeJson({ baseURL: model.baseURL }).provider as { fake: { models: Record<string, unknown> } };
   provider.fake.models["judge-model"] = { name: "Judge model", tool_call: true, limit: { context: 32000, output: 4000 } };
   const env = createIsolatedEnv({ baseURL: model.baseURL, ...options, opencodeConfig: { ...options.opencodeConfig, provider } });
@@ -51,7 +55,10 @@ test("a judge that never calls goal_verdict is retried once, then the goal ends 
     await goalCommand(served.client, session, "README.md has a usage section");
     const goal = await waitForGoal(env, session, (g) => g.state.status === "unverified", 45000, "the goal to end unverified");
     assert.deepEqual(goal.verdicts.map((v) => v.outcome), ["judge failed", "judge failed"]);
-    assert.match(goal.verdicts[0]!.reason, /without calling goal_verdict/);
+    assert.match(goal.verdicts[0]!.reason, /no verdict within 1500 ms \(timeout\) \(judge tokens estimated/);
+    assert.match(goal.verdicts[1]!.reason, /without calling goal_verdict/);
+    await sleep(2500);
+    assert.equal((await readGoal(env, session))!.state.status, "unverified", "the late met verdict of the timed-out judge never counts");
     assert.ok(goal.verdicts.every((v) => v.total_tokens > 0), "the failed judge calls are counted too");
     assert.equal(continuationsSeen(model.requests).length, 0, "prose is never taken as a verdict, and no loop follows");
     assert.ok(model.lane("judge").every((r) => r.body.model === "judge-model"), "goal.judgeModel picks the judge's model");
