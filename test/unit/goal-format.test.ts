@@ -106,3 +106,24 @@ test("restrictVerdictTool: deny for everyone, allow for the judge, a user's own 
   restrictVerdictTool(allowAll);
   assert.equal(allowAll.permission, "allow", "a string permission is left alone");
 });
+
+test("agents/goal-judge.md: hidden read-only subagent at temperature 0; deny-all first, write tricks denied last", async () => {
+  const { readAsset } = await import("../../plugins/core/assets.ts");
+  const judge = readAsset("agents", "goal-judge");
+  const fm = judge.frontmatter as { mode: string; hidden: boolean; temperature: number; permission: Record<string, unknown> };
+  assert.equal(fm.mode, "subagent");
+  assert.equal(fm.hidden, true);
+  assert.equal(fm.temperature, 0);
+  const keys = Object.keys(fm.permission);
+  assert.equal(keys[0], "*", "the last matching rule wins: the catch-all deny must come first");
+  assert.equal(fm.permission["*"], "deny");
+  assert.equal(fm.permission.goal_verdict, "allow");
+  assert.equal(fm.permission.edit, undefined, "edit stays under the catch-all deny");
+  const bash = fm.permission.bash as Record<string, string>;
+  const rules = Object.entries(bash);
+  assert.deepEqual(rules[0], ["*", "deny"]);
+  assert.deepEqual(rules.slice(-4).map(([, action]) => action), ["deny", "deny", "deny", "deny"], "redirect and substitution denies come after the allows");
+  assert.ok(rules.some(([pattern, action]) => pattern === "git diff*" && action === "allow"));
+  assert.match(judge.body, /You are the goal judge/);
+  assert.match(judge.body, /call the tool `goal_verdict` exactly once/);
+});
