@@ -15,17 +15,7 @@ import { renderTaskLedger } from "../tasks/render.ts";
 import { isSettled, openTaskStore, type TaskStore } from "../tasks/store.ts";
 import { RequestEstimator } from "./estimate.ts";
 import { actionFor, enoughNewContent, resolveSchedule, tokensInUse, percent, type ModelLimit, type ReportedTokens, type Schedule } from "./meter.ts";
-import {
-  applyCut,
-  assembleDump,
-  hasTextFlags,
-  messageTokens,
-  selectBoundary,
-  shortenOldToolOutputs,
-  tailEnd,
-  type DumpSources,
-  type StoredCut,
-} from "./rebuild.ts";
+import { applyCut, planRebuild, shortenOldToolOutputs, type StoredCut } from "./rebuild.ts";
 import { age, formatContextReport } from "./report.ts";
 import {
   checkpointArgsShape,
@@ -46,7 +36,6 @@ import {
   renderLiveResources,
   textOf,
   toolFailures,
-  userTextOf,
   type HostMessage,
 } from "./transcript.ts";
 import { buildWriterInput, userTexts } from "./writer-input.ts";
@@ -280,57 +269,40 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
 
   const rebuild = async (sessionId: string, messages: HostMessage[], reason: string, afterCompaction: boolean) => {
     const waited = await queue.waitIdle(sessionId, settings.writerWaitMs);
-    const checkpoint = store.latest(sessionId);
     const schedule = scheduleOf(sessionId);
     if (!schedule) return log.log("warn", `rebuild of ${sessionId} skipped: model limits unknown`);
-    const working = [...messages];
-    shortenOldToolOutputs(working, 0);
-    const tokens = messageTokens(working);
-    // A learned overhead past half the cap means the reports are off (or the tools huge): do not let it starve the dump.
-    const overhead = Math.min(estimator.overheadOf(sessionId, DEFAULT_OVERHEAD), Math.round(schedule.cap * 0.5));
-    const margin = Math.round(schedule.cap * 0.08) + 300;
-    const available = Math.max(1000, schedule.cap - margin - overhead);
-    const coveredIndex = checkpoint?.watermark ? working.findIndex((m) => m.info.id === checkpoint.watermark) : -1;
-    const lastSummary = afterCompaction ? working.map((m) => Boolean(m.info.summary)).lastIndexOf(true) : -1;
+    const checkpoint = store.latest(sessionId);
     const taskList = tasks.list(sessionId);
-    const memory = readMemory(locations, sessionId);
-    const sourcesFor = (boundary: number): DumpSources => ({
+    const plan = planRebuild({
+      messages,
+      cap: schedule.cap,
+      overhead: estimator.overheadOf(sessionId, DEFAULT_OVERHEAD),
+      checkpoint: checkpoint ? { markdown: checkpoint.markdown, watermark: checkpoint.watermark, age: age(checkpoint.writtenAt, new Date()) } : undefined,
       taskLedger: renderTaskLedger(taskList),
       hasTasks: taskList.length > 0,
       allTasksSettled: taskList.length > 0 && taskList.every((t) => isSettled(t.status)),
-      checkpoint: checkpoint?.markdown,
-      checkpointAge: checkpoint ? age(checkpoint.writtenAt, new Date()) : undefined,
-      userMessages: working.slice(0, boundary).filter((m) => m.info.role === "user").map(userTextOf).filter((t) => t && !t.startsWith(REPORT_TITLE) && !REPORT_MARKERS.some((k) => t.startsWith(k))),
-      ...memory,
-      tailEnd: tailEnd(working.slice(boundary)),
+      memory: readMemory(locations, sessionId),
+      tailMinTokens: settings.tailMinTokens,
+      tailMinTextMessages: settings.tailMinTextMessages,
+      afterCompaction,
+      isPackText: (t) => t.startsWith(REPORT_TITLE) || REPORT_MARKERS.some((k) => t.startsWith(k)),
+      redact,
     });
-    // The dump (checkpoint, ledger, the user's words) comes first; the verbatim tail gets what is left, ≥ 40 %.
-    const dumpNeed = estimateTokens(assembleDump(sourcesFor(working.length - 1), Math.floor(available * 0.6)));
-    const boundary = selectBoundary(tokens, hasTextFlags(working), {
-      minTokens: settings.tailMinTokens,
-      minTextMessages: settings.tailMinTextMessages,
-      maxTokens: Math.max(Math.floor(available * 0.4), available - dumpNeed),
-      coveredIndex,
-      earliest: lastSummary >= 0 ? lastSummary + 1 : undefined,
-    });
-    if (boundary <= 0) return log.log("info", `rebuild of ${sessionId} (${reason}): history already fits, nothing cut`);
-    const tailTokens = tokens.slice(boundary).reduce((a, b) => a + b, 0);
-    const dump = redact(assembleDump(sourcesFor(boundary), Math.max(500, available - tailTokens)));
-    const boundaryMessageId = working[boundary]!.info.id;
+    if (!plan.cut) return log.log("info", `rebuild of ${sessionId} (${reason}): ${plan.reason}`);
     const previous = store.state(sessionId);
     store.update(sessionId, {
-      boundaryMessageId,
-      boundaryDump: dump,
+      boundaryMessageId: plan.boundaryMessageId,
+      boundaryDump: plan.dump,
       boundaryAt: new Date().toISOString(),
       boundaryReason: reason + (waited ? "" : " (writer still running: older checkpoint, longer tail)"),
       rebuilds: previous.rebuilds + 1,
     });
-    cuts.set(sessionId, { boundaryMessageId, dump });
+    cuts.set(sessionId, { boundaryMessageId: plan.boundaryMessageId, dump: plan.dump });
     lastReading.delete(sessionId);
     resetAfterRebuild.add(sessionId);
     contentAtCheckpoint.set(sessionId, 0);
     memoryBlocks.invalidate(sessionId);
-    log.notify(`context rebuilt (${reason}): ${boundary} messages replaced by a ${Math.round(dump.length / 4)}-token summary, ${working.length - boundary} kept`);
+    log.notify(`context rebuilt (${reason}): ${plan.boundary} messages replaced by a ${estimateTokens(plan.dump)}-token summary, ${messages.length - plan.boundary} kept`);
   };
 
   const transform = async (messages: HostMessage[]) => {

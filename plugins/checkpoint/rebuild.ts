@@ -1,7 +1,7 @@
 // Context rebuild: choose where to cut the history (keeping a verbatim tail), assemble the one synthetic
 // message that replaces the head (the rebuild dump) under hard caps, and apply a stored cut to a request. Pure.
 import { estimateTokens, truncateToTokens } from "../core/tokens.ts";
-import { estimateMessageTokens, textOf, type HostMessage, type HostPart } from "./transcript.ts";
+import { estimateMessageTokens, textOf, userTextOf, type HostMessage, type HostPart, type Redact } from "./transcript.ts";
 
 export const DUMP_MARKER = "[continuum rebuild]";
 
@@ -231,3 +231,75 @@ export function messageTokens(messages: readonly HostMessage[]): number[] {
 }
 
 export const hasTextFlags = (messages: readonly HostMessage[]) => messages.map((m) => textOf(m).length > 0);
+
+// ---- planning a rebuild ----------------------------------------------------------------------------------
+
+export interface RebuildInput {
+  messages: readonly HostMessage[];
+  /** Hard cap of the whole request (tokens). */
+  cap: number;
+  /** What the provider counts besides the messages: system prompt, tool schemas. */
+  overhead: number;
+  checkpoint?: { markdown: string; watermark: string | null; age: string };
+  taskLedger: string;
+  hasTasks: boolean;
+  allTasksSettled: boolean;
+  memory: Pick<DumpSources, "projectMemory" | "globalMemory" | "notes" | "memoryIndex">;
+  tailMinTokens: number;
+  tailMinTextMessages: number;
+  /** Cut no earlier than just after OpenCode's own compaction summary. */
+  afterCompaction: boolean;
+  /** User messages that are the pack's own (reports, command pointers) and not the user's words. */
+  isPackText: (text: string) => boolean;
+  redact: Redact;
+}
+
+export type RebuildPlan =
+  | { cut: false; reason: string }
+  | { cut: true; boundary: number; boundaryMessageId: string; dump: string; tailTokens: number; available: number };
+
+/** The safety margin kept under the cap: 8 % plus 300 tokens. */
+export const capMargin = (cap: number) => Math.round(cap * 0.08) + 300;
+
+/**
+ * Where to cut and what replaces the head, so that overhead + dump + tail stays under the cap with a margin.
+ * The dump (ledger, checkpoint, the user's words) is sized first; the verbatim tail gets the rest, at least 40 %.
+ */
+export function planRebuild(input: RebuildInput): RebuildPlan {
+  const working = [...input.messages];
+  shortenOldToolOutputs(working, 0);
+  const tokens = messageTokens(working);
+  // A learnt overhead past half the cap means the reports are off (or the tools huge): it must not starve the dump.
+  const overhead = Math.min(input.overhead, Math.round(input.cap * 0.5));
+  const available = Math.max(1000, input.cap - capMargin(input.cap) - overhead);
+  const watermark = input.checkpoint?.watermark;
+  const coveredIndex = watermark ? working.findIndex((m) => m.info.id === watermark) : -1;
+  const lastSummary = input.afterCompaction ? working.map((m) => Boolean(m.info.summary)).lastIndexOf(true) : -1;
+  const sourcesFor = (boundary: number): DumpSources => ({
+    taskLedger: input.taskLedger,
+    hasTasks: input.hasTasks,
+    allTasksSettled: input.allTasksSettled,
+    checkpoint: input.checkpoint?.markdown,
+    checkpointAge: input.checkpoint?.age,
+    userMessages: working
+      .slice(0, boundary)
+      .filter((m) => m.info.role === "user")
+      .map(userTextOf)
+      .filter((t) => t && !input.isPackText(t)),
+    ...input.memory,
+    tailEnd: tailEnd(working.slice(boundary)),
+  });
+  // What the dump needs, plus the assembler's own bookkeeping (framing, headings), so it is not cut later.
+  const dumpNeed = estimateTokens(assembleDump(sourcesFor(working.length - 1), Math.floor(available * 0.6))) + 300;
+  const boundary = selectBoundary(tokens, hasTextFlags(working), {
+    minTokens: input.tailMinTokens,
+    minTextMessages: input.tailMinTextMessages,
+    maxTokens: Math.max(Math.floor(available * 0.4), available - dumpNeed),
+    coveredIndex,
+    earliest: lastSummary >= 0 ? lastSummary + 1 : undefined,
+  });
+  if (boundary <= 0) return { cut: false, reason: "the history already fits: nothing cut" };
+  const tailTokens = tokens.slice(boundary).reduce((a, b) => a + b, 0);
+  const dump = input.redact(assembleDump(sourcesFor(boundary), Math.max(500, available - tailTokens)));
+  return { cut: true, boundary, boundaryMessageId: working[boundary]!.info.id, dump, tailTokens, available };
+}

@@ -351,3 +351,40 @@ test("request estimator: cached part estimates, overhead learnt from reports, ho
   estimator.noteReported("s", first + 1000);
   assert.equal(estimator.overheadOf("s", 0), 5400, "a drop decays slowly, so caps err safe");
 });
+
+test("planRebuild: overhead + dump + tail under the cap with its margin; early constraint kept; stale checkpoint honoured", async () => {
+  const { planRebuild, capMargin } = await import("../../plugins/checkpoint/rebuild.ts");
+  const messages: HostMessage[] = [msg("user", [text("Never edit db/schema.sql. DSN postgres://app@db:5432/x")])];
+  for (let i = 0; i < 40; i++) {
+    messages.push(msg("assistant", [text(`step ${i}`), toolPart("read", { filePath: `f${i}.txt` }, `row ${i}\n`.repeat(400))], { finish: "tool-calls" }));
+    if (i % 5 === 4) messages.push(msg("user", [text(`continue with batch ${i}`)]));
+  }
+  const base = {
+    messages,
+    cap: 21600,
+    overhead: 9000,
+    taskLedger: "- [~] T1 import (in_progress)",
+    hasTasks: true,
+    allTasksSettled: false,
+    memory: { projectMemory: "## Rules\n- use pnpm", globalMemory: "", notes: "", memoryIndex: [] },
+    tailMinTokens: 10000,
+    tailMinTextMessages: 5,
+    afterCompaction: false,
+    isPackText: (t: string) => t.startsWith("[continuum"),
+    redact: (t: string) => t,
+  };
+  const plan = planRebuild({ ...base, checkpoint: { markdown: "# Checkpoint\n" + "fact ".repeat(800), watermark: messages[30]!.info.id, age: "1 min ago" } });
+  assert.equal(plan.cut, true);
+  if (!plan.cut) return;
+  const total = 9000 + estimateTokens(plan.dump) + plan.tailTokens;
+  assert.ok(total <= 21600 - capMargin(21600), `overhead + dump + tail = ${total} ≤ cap − margin`);
+  assert.ok(plan.dump.includes("Never edit db/schema.sql. DSN postgres://app@db:5432/x"), "the user's early words verbatim");
+  assert.ok(plan.dump.includes("T1 import"));
+  assert.ok(plan.dump.includes("# Checkpoint"));
+  assert.equal(plan.boundaryMessageId, messages[plan.boundary]!.info.id);
+  const small = planRebuild({ ...base, messages: messages.slice(0, 3) });
+  assert.equal(small.cut, false, "a short history is left alone");
+  const checkpoint = { markdown: "# Checkpoint\n" + "fact ".repeat(800), watermark: messages[30]!.info.id, age: "1 min ago" };
+  const huge = planRebuild({ ...base, checkpoint, overhead: 50000 });
+  assert.ok(huge.cut && huge.dump.includes("fact fact") && !huge.dump.includes("cut to fit the rebuild cap"), "an absurd learnt overhead cannot starve the dump: the checkpoint stays whole");
+});
