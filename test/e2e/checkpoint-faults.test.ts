@@ -4,7 +4,8 @@
 // session in the project gets a pointer to the previous session's checkpoint.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
@@ -87,10 +88,15 @@ test("writer failures visible in /context, /rebuild, compaction coexistence, poi
     assert.ok(firstUser(rebuilt).includes("postgres://app@db.internal:5432/importer"));
     assert.ok(firstUser(rebuilt).includes("## 1. Active intent"), "the stored checkpoint #1 is used, not the broken file");
 
+    // Project rules in MEMORY.md go into OpenCode's own compaction prompt too.
+    const memoryDir = join(dirname(dirname(dirname(file))), "memory");
+    mkdirSync(memoryDir, { recursive: true });
+    writeFileSync(join(memoryDir, "MEMORY.md"), "# Project memory\n\n## Rules\n- always run pnpm test before committing\n");
     const summarized = await served.client.session.summarize({ path: { id: session }, body: { providerID: "fake", modelID: "fake-model" } });
     assert.ok(!summarized.error, JSON.stringify(summarized.error));
     const compaction = await until(() => model.lane("compaction").at(-1), 20000, "compaction request");
     assert.ok(compaction.raw.includes("The latest structured checkpoint of this session"), "the compaction prompt holds our checkpoint");
+    assert.ok(compaction.raw.includes("always run pnpm test before committing"), "and the project rules");
     const count = model.lane("main").length;
     await send(served, session, "After the compaction: what next?");
     const after = await until(() => model.lane("main").slice(count).find((r) => r.lastUserText.includes("After the compaction")), 20000, "request after compaction");
