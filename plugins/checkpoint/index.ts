@@ -29,6 +29,7 @@ import { openCheckpointStore, type CheckpointStore } from "./store.ts";
 import {
   exactValues,
   fileUses,
+  isPackText,
   liveResources,
   messagesSince,
   renderFailures,
@@ -285,7 +286,7 @@ function createCheckpointHooks(context: FeatureContext, store: CheckpointStore, 
       tailMinTokens: settings.tailMinTokens,
       tailMinTextMessages: settings.tailMinTextMessages,
       afterCompaction,
-      isPackText: (t) => t.startsWith(REPORT_TITLE) || REPORT_MARKERS.some((k) => t.startsWith(k)),
+      isPackText,
       redact,
     });
     if (!plan.cut) return log.log("info", `rebuild of ${sessionId} (${reason}): ${plan.reason}`);

@@ -47,6 +47,9 @@ export const userTextOf = (message: HostMessage): string =>
 
 export const isUserMessage = (m: HostMessage) => m.info.role === "user";
 
+/** Texts the pack itself puts in user messages (gate and goal pushes, command pointers, stored reports). */
+export const isPackText = (text: string) => /^\s*(\[continuum\b|opencode-continuum\b|## Memory \(opencode-continuum\))/.test(text);
+
 /** Messages after the one with id `watermark` (all when it is null or no longer present). */
 export function messagesSince(messages: readonly HostMessage[], watermark: string | null): HostMessage[] {
   if (!watermark) return [...messages];

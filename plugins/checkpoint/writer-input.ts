@@ -1,7 +1,7 @@
 // The checkpoint writer's input: the previous checkpoint, only the messages since the watermark (compact,
 // truncated, redacted) and the facts code computed. Bounded: delta + previous checkpoint + ~3,000 tokens. Pure.
 import { estimateTokens, truncateToTokens } from "../core/tokens.ts";
-import { renderCompact, userTextOf, type HostMessage, type Redact } from "./transcript.ts";
+import { isPackText, renderCompact, userTextOf, type HostMessage, type Redact } from "./transcript.ts";
 import type { DeterministicFacts } from "./sections.ts";
 
 export interface WriterInputSources {
@@ -64,7 +64,10 @@ function fitDelta(sources: WriterInputSources): string {
   return `[… ${blocks.length - kept.length} older messages left out to fit the writer's budget]\n\n${kept.join("\n\n")}`;
 }
 
-/** Every user message of the session as typed (for the §1 check and the exact values). */
+/** Every user message of the session as typed, the pack's own pushes left out (for §1 and the exact values). */
 export function userTexts(messages: readonly HostMessage[]): string[] {
-  return messages.filter((m) => m.info.role === "user").map(userTextOf).filter(Boolean);
+  return messages
+    .filter((m) => m.info.role === "user")
+    .map(userTextOf)
+    .filter((t) => t && !isPackText(t));
 }

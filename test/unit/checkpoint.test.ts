@@ -12,7 +12,8 @@ import {
   renderCheckpoint,
   validateWriterSections,
 } from "../../plugins/checkpoint/sections.ts";
-import { exactValues, fileUses, liveResources, messagesSince, renderCompact, toolFailures, type HostMessage } from "../../plugins/checkpoint/transcript.ts";
+import { exactValues, fileUses, isPackText, liveResources, messagesSince, renderCompact, toolFailures, type HostMessage } from "../../plugins/checkpoint/transcript.ts";
+import { userTexts } from "../../plugins/checkpoint/writer-input.ts";
 import { applyCut, assembleDump, DUMP_MARKER, recentUserMessages, selectBoundary, shortenOldToolOutputs, tailEnd, waterFill } from "../../plugins/checkpoint/rebuild.ts";
 import { buildWriterInput } from "../../plugins/checkpoint/writer-input.ts";
 import { WriterQueue, type WriterHost } from "../../plugins/checkpoint/writer.ts";
@@ -387,4 +388,11 @@ test("planRebuild: overhead + dump + tail under the cap with its margin; early c
   const checkpoint = { markdown: "# Checkpoint\n" + "fact ".repeat(800), watermark: messages[30]!.info.id, age: "1 min ago" };
   const huge = planRebuild({ ...base, checkpoint, overhead: 50000 });
   assert.ok(huge.cut && huge.dump.includes("fact fact") && !huge.dump.includes("cut to fit the rebuild cap"), "an absurd learnt overhead cannot starve the dump: the checkpoint stays whole");
+});
+
+test("the pack's own pushes and reports are not the user's words", () => {
+  for (const t of ["[continuum task gate] (1/3) …", "[continuum goal] not met", "opencode-continuum · context report", "## Memory (opencode-continuum)\n…", "[continuum /context] pointer"]) assert.ok(isPackText(t), t);
+  assert.equal(isPackText("please continue"), false);
+  const texts = userTexts([msg("user", [text("fix the `tasks` tool")]), msg("user", [text("[continuum task gate] use the `tasks` tool")])]);
+  assert.deepEqual(texts, ["fix the `tasks` tool"]);
 });
