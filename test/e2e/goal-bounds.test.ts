@@ -38,12 +38,12 @@ test("a judge that times out, then one that never calls goal_verdict: the goal e
   const model = await startScriptedModel({
     lanes: [
       judgeLane((round) =>
-        round === 0 ? { met: true, reason: "too late to count", evidence: ["late"], delayMs: 3500 } : { text: "Looks complete to me. MET." },
+        round === 0 ? { met: true, reason: "too late to count", evidence: ["late"], delayMs: 7000 } : { text: "Looks complete to me. MET." },
       ),
     ],
     main: (_r, n) => ({ text: `done ${n}` }),
   });
-  const options = goalEnvOptions({ judgeModel: "fake/judge-model", judgeTimeoutMs: 1500 });
+  const options = goalEnvOptions({ judgeModel: "fake/judge-model", judgeTimeoutMs: 4000 });
   const provider = opencodeJson({ baseURL: model.baseURL }).provider as { fake: { models: Record<string, unknown> } };
   provider.fake.models["judge-model"] = { name: "Judge model", tool_call: true, limit: { context: 32000, output: 4000 } };
   const env = createIsolatedEnv({ baseURL: model.baseURL, ...options, opencodeConfig: { ...options.opencodeConfig, provider } });
@@ -55,9 +55,10 @@ test("a judge that times out, then one that never calls goal_verdict: the goal e
     await goalCommand(served.client, session, "README.md has a usage section");
     const goal = await waitForGoal(env, session, (g) => g.state.status === "unverified", 45000, "the goal to end unverified");
     assert.deepEqual(goal.verdicts.map((v) => v.outcome), ["judge failed", "judge failed"]);
-    assert.match(goal.verdicts[0]!.reason, /no verdict within 1500 ms \(timeout\) \(judge tokens estimated/);
+    assert.match(goal.verdicts[0]!.reason, /no verdict within 4000 ms \(timeout\) \(judge tokens estimated/);
     assert.match(goal.verdicts[1]!.reason, /without calling goal_verdict/);
-    await sleep(2500);
+    await until(() => model.lane("judge").some((r) => r.reply !== "unscripted" && r.reply.delayMs), 1000, "the held judge call");
+    await sleep(3500); // past the held reply's 7 s: its met has arrived and been refused
     assert.equal((await readGoal(env, session))!.state.status, "unverified", "the late met verdict of the timed-out judge never counts");
     assert.ok(goal.verdicts.every((v) => v.total_tokens > 0), "the failed judge calls are counted too");
     assert.equal(continuationsSeen(model.requests).length, 0, "prose is never taken as a verdict, and no loop follows");
