@@ -164,7 +164,9 @@ function runOpencode(binary: string, cwd: string, env: Record<string, string | u
   });
 }
 
+/** The opencode binary: $OPENCODE_BIN, else `opencode` on PATH, else the repository's pinned one. */
 export function findOpencode(): string {
+  if (process.env.OPENCODE_BIN) return process.env.OPENCODE_BIN;
   for (const dir of (process.env.PATH ?? "").split(":")) {
     const candidate = join(dir, "opencode");
     if (dir && existsSync(candidate)) return candidate;

@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { createOpencodeClient, type OpencodeClient } from "@opencode-ai/sdk";
 import type { Subcommand } from "./main.ts";
+import { findOpencode } from "./doctor.ts";
 import { dataRoot, packPaths } from "../core/paths.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { openStore } from "../core/storage/store.ts";
@@ -210,8 +211,9 @@ interface Served {
 
 async function startServe(dir: string): Promise<Served> {
   const port = await freePort();
-  const binary = process.env.OPENCODE_BIN || "opencode";
-  const child = spawn(binary, ["serve", "--hostname", "127.0.0.1", "--port", String(port)], { cwd: dir, env: process.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const binary = findOpencode();
+  // OpenCode takes its directory from PWD when set; the caller's shell PWD may name another folder than --dir.
+  const child = spawn(binary, ["serve", "--hostname", "127.0.0.1", "--port", String(port)], { cwd: dir, env: { ...process.env, PWD: dir }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   let spawnError: Error | undefined;
   child.on("error", (error) => (spawnError = error));

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
+import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send, sleep, until, findCheckpoint, storedMessage } from "./checkpoint-support.ts";
@@ -35,7 +35,7 @@ const firstUser = (r: RecordedRequest) => contentText(r.body.messages.find((m) =
 
 test("writer failures visible in /context, /rebuild, compaction coexistence, pointer for a new session", { timeout: 150000 }, async () => {
   const model = await startScriptedModel({
-    lanes: [{ name: "writer", match: (r) => r.system.some((s) => s.includes("You keep the checkpoint of a coding session")), replies: (r) => writerReply(r) }],
+    lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
     main: (request) => ({ text: `answer to: ${request.lastUserText.slice(0, 40)}`, usage: "auto" }),
   });
   const env = createIsolatedEnv({

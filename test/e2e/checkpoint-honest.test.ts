@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
+import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send } from "./checkpoint-support.ts";
@@ -35,7 +35,7 @@ test("honest counts: writers on the way, rebuilt requests under the cap by the p
   for (let i = 1; i <= FILES; i++) main.push({ toolCalls: [{ name: "read", args: { filePath: `data/f${i}.txt` } }], usage: "auto" });
   main.push({ text: "All files read.", usage: "auto" });
   const model = await startScriptedModel({
-    lanes: [{ name: "writer", match: (r) => r.system.some((s) => s.includes("You keep the checkpoint of a coding session")), replies: (r) => writerReply(r) }],
+    lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
     main,
     exhausted: { text: "ok", usage: "auto" },
   });

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
+import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, REPO_ROOT } from "../harness/env.ts";
 import { spawnSync } from "node:child_process";
 import { opencodeServe, type BusEvent, type Served } from "../harness/opencode.ts";
@@ -47,7 +47,7 @@ function writerReply(request: RecordedRequest): ScriptedReply {
 
 test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt input after a restart", { timeout: 150000 }, async () => {
   const model = await startScriptedModel({
-    lanes: [{ name: "writer", match: (r) => r.system.some((s) => s.includes("You keep the checkpoint of a coding session")), replies: (r) => writerReply(r) }],
+    lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
     main: [
       { toolCalls: [{ name: "tasks", args: { action: "create", title: "Write the importer" } }], usage: usage(0.1) },
       { toolCalls: [{ name: "tasks", args: { action: "start", id: "T1" } }], usage: usage(0.15) },

@@ -3,11 +3,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { IsolatedEnv } from "../harness/env.ts";
-import type { Lane, RecordedRequest, ScriptedReply } from "../harness/scripted-model.ts";
+import { isGoalJudgeRequest, type Lane, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
 import { openDatabase } from "../../plugins/core/storage/database.ts";
 import { CONTINUATION_MARKER, type GoalState } from "../../plugins/goal/state-machine.ts";
 
-export const isJudgeRequest = (r: Pick<RecordedRequest, "system">) => r.system.some((s) => s.includes("You are the goal judge"));
+export const isJudgeRequest = isGoalJudgeRequest;
 
 export interface JudgeVerdict {
   met: boolean;

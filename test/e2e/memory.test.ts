@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { startScriptedModel, type Lane, type RecordedRequest } from "../harness/scripted-model.ts";
+import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane, type RecordedRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, opencodeServe, killAll, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send, until } from "./checkpoint-support.ts";
@@ -22,7 +22,7 @@ const PG_PASSWORD = "s3cr3t-Pa55w0rd-42";
 /** The pack's own helper sessions (checkpoint writer, goal judge) get their own lane so they never eat scripted turns. */
 const PACK_HELPERS: Lane = {
   name: "pack-helpers",
-  match: (r) => r.system.some((s) => /You keep the checkpoint of a coding session|goal judge/i.test(s)),
+  match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r),
   replies: () => ({ text: "ok" }),
 };
 

@@ -75,8 +75,18 @@ export interface ScriptedModel {
   close(): Promise<void>;
 }
 
-/** Recognises OpenCode's own hidden helper agents by their system prompts. */
+/** The pack's own background agents, recognised by the first words of their prompts (agents/*.md). */
+export const isCheckpointWriterRequest = (r: Pick<RecordedRequest, "system">) => r.system.some((s) => s.includes("You keep the checkpoint of a coding session"));
+export const isGoalJudgeRequest = (r: Pick<RecordedRequest, "system">) => r.system.some((s) => s.includes("You are the goal judge"));
+
+/**
+ * Recognises OpenCode's hidden helper agents, and the pack's own, by their system prompts. A test that scripts the
+ * pack's writer or judge passes its own lane (lanes are checked first); otherwise they get a plain text answer here
+ * and never consume the main lane's scripted turns.
+ */
 export const HIDDEN_LANES: Lane[] = [
+  { name: "checkpoint-writer", match: isCheckpointWriterRequest, replies: () => ({ text: "(no checkpoint scripted)" }) },
+  { name: "goal-judge", match: isGoalJudgeRequest, replies: () => ({ text: "(no verdict scripted)" }) },
   { name: "title", match: (r) => r.system.some((s) => s.includes("You are a title generator")), replies: () => ({ text: "Scripted session" }) },
   {
     name: "compaction",
