@@ -8,7 +8,10 @@ export interface FeatureHooks {
   hooks: Hooks;
 }
 
-/** Throw this from tool.execute.before to refuse a tool call on purpose: it passes through the isolation. */
+/**
+ * Throw this on purpose to refuse: from tool.execute.before it blocks the tool call (the model sees the message),
+ * from command.execute.before it cancels the command. It is the one error the isolation lets through.
+ */
 export class RefuseToolCall extends Error {
   override name = "RefuseToolCall";
 }

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { Database } from "../core/storage/database.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
-import { FINAL_STATUSES, type GoalState, type GoalStatus } from "./state-machine.ts";
+import { FINAL_STATUSES, newGoal, type GoalState, type GoalStatus } from "./state-machine.ts";
 
 const MIGRATIONS: Migration[] = [
   {
@@ -201,19 +201,9 @@ function readState(row: GoalRow): GoalState {
   const status = statusSchema.safeParse(row.status);
   const keepFinal = status.success && (FINAL_STATUSES as readonly string[]).includes(status.data);
   return {
-    condition: row.condition,
+    ...newGoal(row.condition),
     status: (keepFinal ? status.data : "paused") as GoalStatus,
-    continuations: 0,
-    rounds: 0,
-    judgeRun: 0,
-    judgeFailures: 0,
-    deferrals: 0,
-    lastMissing: null,
-    noProgressRounds: 0,
-    roundFingerprint: null,
-    pendingFingerprint: null,
     note: "the stored loop state was unreadable; the goal was paused (use /goal resume)",
-    evidence: [],
   };
 }
 

@@ -44,7 +44,7 @@ function withBulkIndexing<T>(db: Database, fn: () => T): T {
 export const MEMORY_MIGRATIONS: Migration[] = [
   {
     version: 1,
-    description: "memory files, entries, FTS5 index (external content kept in sync by triggers), usage counts",
+    description: "memory files, entries with scope tokens and token counts, FTS5 index (external content kept in sync by triggers), usage counts",
     sql: `
 CREATE TABLE memory_files (
   path TEXT PRIMARY KEY,
@@ -57,61 +57,6 @@ CREATE TABLE memory_files (
   note TEXT
 );
 CREATE INDEX memory_files_project ON memory_files(project_id);
-CREATE TABLE memory_entries (
-  rowid INTEGER PRIMARY KEY,
-  entry_id TEXT NOT NULL,
-  path TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  scope_id TEXT NOT NULL,
-  project_id TEXT NOT NULL,
-  section TEXT NOT NULL,
-  heading TEXT NOT NULL,
-  line_start INTEGER NOT NULL,
-  line_end INTEGER NOT NULL,
-  text TEXT NOT NULL,
-  date TEXT,
-  session TEXT,
-  body TEXT NOT NULL,
-  head TEXT NOT NULL
-);
-CREATE INDEX memory_entries_path ON memory_entries(path);
-CREATE INDEX memory_entries_entry ON memory_entries(entry_id);
-CREATE INDEX memory_entries_scope ON memory_entries(project_id, scope, scope_id);
-CREATE VIRTUAL TABLE memory_fts USING fts5(
-  body, head,
-  content='memory_entries', content_rowid='rowid',
-  tokenize='unicode61 remove_diacritics 2'
-);
--- External content: FTS5 cannot see row changes by itself. A delete must hand it the exact old values
--- through the 'delete' command, or stale tokens stay in the index.
-CREATE TRIGGER memory_entries_ai AFTER INSERT ON memory_entries BEGIN
-  INSERT INTO memory_fts(rowid, body, head) VALUES (new.rowid, new.body, new.head);
-END;
-CREATE TRIGGER memory_entries_ad AFTER DELETE ON memory_entries BEGIN
-  INSERT INTO memory_fts(memory_fts, rowid, body, head) VALUES ('delete', old.rowid, old.body, old.head);
-END;
-CREATE TRIGGER memory_entries_au AFTER UPDATE ON memory_entries BEGIN
-  INSERT INTO memory_fts(memory_fts, rowid, body, head) VALUES ('delete', old.rowid, old.body, old.head);
-  INSERT INTO memory_fts(rowid, body, head) VALUES (new.rowid, new.body, new.head);
-END;
-CREATE TABLE memory_usage (
-  entry_id TEXT PRIMARY KEY,
-  uses INTEGER NOT NULL DEFAULT 0,
-  last_used TEXT
-);
-`,
-  },
-  { version: 2, description: "raw history index of main sessions' message parts", sql: HISTORY_MIGRATION_SQL },
-  {
-    version: 3,
-    description: "scope tokens inside the FTS index (filter without a join) and precomputed token counts; the index is rebuilt from the files",
-    sql: `
-DROP TRIGGER memory_entries_ai;
-DROP TRIGGER memory_entries_ad;
-DROP TRIGGER memory_entries_au;
-DROP TABLE memory_fts;
-DROP TABLE memory_entries;
-DELETE FROM memory_files;
 CREATE TABLE memory_entries (
   rowid INTEGER PRIMARY KEY,
   entry_id TEXT NOT NULL,
@@ -139,8 +84,15 @@ CREATE VIRTUAL TABLE memory_fts USING fts5(
   content='memory_entries', content_rowid='rowid',
   tokenize='unicode61 remove_diacritics 2'
 );
-${ENTRY_TRIGGERS}`,
+${ENTRY_TRIGGERS}
+CREATE TABLE memory_usage (
+  entry_id TEXT PRIMARY KEY,
+  uses INTEGER NOT NULL DEFAULT 0,
+  last_used TEXT
+);
+`,
   },
+  { version: 2, description: "raw history index of main sessions' message parts", sql: HISTORY_MIGRATION_SQL },
 ];
 
 /** Prepared once per connection: preparing costs more than running these small statements. */
