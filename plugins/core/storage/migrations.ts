@@ -27,14 +27,17 @@ export function currentVersion(db: Database, feature: string): number {
   return row?.v ?? 0;
 }
 
-/** Applies, in one transaction each, every migration newer than the feature's recorded version. */
+/**
+ * Applies, in one transaction each, every migration newer than the feature's recorded version. The version is
+ * read again inside each write transaction: two OpenCode processes starting together must not both apply one.
+ */
 export function migrate(db: Database, feature: string, migrations: readonly Migration[]): MigrationReport {
   assertOrdered(feature, migrations);
   const from = currentVersion(db, feature);
-  let to = from;
   for (const migration of migrations) {
     if (migration.version <= from) continue;
     db.transaction(() => {
+      if (currentVersion(db, feature) >= migration.version) return;
       db.exec(migration.sql);
       db.prepare("INSERT INTO schema_migrations (feature, version, description, applied_at) VALUES (?, ?, ?, ?)").run(
         feature,
@@ -43,9 +46,8 @@ export function migrate(db: Database, feature: string, migrations: readonly Migr
         new Date().toISOString(),
       );
     });
-    to = migration.version;
   }
-  return { feature, from, to };
+  return { feature, from, to: currentVersion(db, feature) };
 }
 
 function assertOrdered(feature: string, migrations: readonly Migration[]): void {
