@@ -3,6 +3,7 @@
 import type { Hooks, Plugin, PluginInput } from "@opencode-ai/plugin";
 import { appendFileSync } from "node:fs";
 import { fillAgent, fillCommand, readAsset } from "./core/assets.ts";
+import { restrictInternalTool } from "./core/internal-tools.ts";
 import { composeHooks, runIsolated, type FeatureHooks } from "./core/compose.ts";
 import { loadConfig, formatProblem } from "./core/config.ts";
 import { dataRoot, packPaths } from "./core/paths.ts";
@@ -117,7 +118,8 @@ async function startFeatures(context: FeatureContext, reporter: Reporter) {
 }
 
 /**
- * Registers the enabled features' agents and commands, never replacing what the user defined. A command whose
+ * Registers the enabled features' agents and commands, never replacing what the user defined, and keeps each
+ * feature's internal tools to the one agent that needs them. A command whose
  * template the user replaced is theirs: the pack's command hooks then leave it alone, so the override wins.
  */
 function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reporter: Reporter, timeoutMs: number): Hooks {
@@ -133,6 +135,7 @@ function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reporter: 
         mutable.command ??= {};
         for (const module of modules) {
           for (const name of module.assets?.agents ?? []) fillAgent(mutable.agent, readAsset("agents", name));
+          for (const internal of module.internalTools ?? []) restrictInternalTool(mutable as never, internal);
           for (const name of module.assets?.commands ?? []) {
             const asset = readAsset("commands", name);
             fillCommand(mutable.command, asset);

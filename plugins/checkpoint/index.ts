@@ -52,6 +52,7 @@ export const checkpointFeature: FeatureModule = {
   name: "checkpoint",
   needsDatabase: true,
   assets: { agents: [WRITER_AGENT], commands: ["checkpoint", "rebuild", "context"] },
+  internalTools: [{ tool: "checkpoint_write", agent: WRITER_AGENT }],
   create(context) {
     return createCheckpointHooks(context, openCheckpointStore(context.db!), openTaskStore(context.db!));
   },

@@ -5,6 +5,7 @@ import type { PackPaths, ProjectPaths } from "./paths.ts";
 import type { ProjectIdentity } from "./project-id.ts";
 import type { Reporter } from "./report.ts";
 import type { Database } from "./storage/database.ts";
+import type { InternalTool } from "./internal-tools.ts";
 
 export interface FeatureContext {
   host: PluginInput;
@@ -28,6 +29,8 @@ export interface FeatureModule {
   name: FeatureName;
   needsDatabase: boolean;
   assets?: FeatureAssets;
+  /** Tools only one of the feature's hidden agents may call; denied to every other agent. */
+  internalTools?: InternalTool[];
   create(context: FeatureContext): Promise<Hooks> | Hooks;
 }
 

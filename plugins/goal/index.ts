@@ -13,7 +13,7 @@ import { createJudge, type JudgeRound, type Model } from "./judge.ts";
 import type { TranscriptMessage } from "./judge-prompt.ts";
 import { checkCondition, CONTINUATION_MARKER, newGoal, step, type GoalAction, type GoalInput, type IdleFacts, type Verdict } from "./state-machine.ts";
 import { judgeRunsElsewhere, PROCESS_ID } from "./owner.ts";
-import { JUDGE_AGENT, restrictVerdictTool, VERDICT_TOOL } from "./permissions.ts";
+import { JUDGE_AGENT, VERDICT_TOOL } from "./permissions.ts";
 import { openGoalStore, type GoalStore, type StoredGoal, type VerdictOutcome } from "./store.ts";
 
 /**
@@ -29,6 +29,7 @@ export const goalFeature: FeatureModule = {
   name: "goal",
   needsDatabase: true,
   assets: { agents: [JUDGE_AGENT], commands: ["goal"] },
+  internalTools: [{ tool: VERDICT_TOOL, agent: JUDGE_AGENT }],
   create(context) {
     return createGoalHooks(context, openGoalStore(context.db!));
   },
@@ -299,7 +300,6 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
     config: async (cfg) => {
       const mutable = cfg as { agent?: Record<string, { model?: string } | undefined>; permission?: unknown };
       judgeAgentModel = mutable.agent?.[JUDGE_AGENT]?.model;
-      restrictVerdictTool(mutable as never);
     },
     tool: {
       [VERDICT_TOOL]: tool({

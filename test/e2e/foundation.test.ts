@@ -55,6 +55,10 @@ test("installed as install.sh does: the plugin loads in real OpenCode, hooks fir
     const offered = loaded.tools!.filter((tool) => main[0]!.tools.includes(tool));
     assert.ok(offered.length > 0, `pack tools offered to the model (got ${main[0]!.tools.join(", ")})`);
     if (loaded.features!.includes("tasks")) assert.ok(offered.includes("tasks"), "the tasks tool is offered");
+    for (const internal of ["checkpoint_write", "goal_verdict"]) {
+      assert.ok(loaded.tools!.includes(internal), `${internal} is registered`);
+      assert.ok(!main[0]!.tools.includes(internal), `${internal} is kept from the main agent (only its hidden agent may call it)`);
+    }
     assert.ok(main[0]!.tools.includes("bash"), "OpenCode's own tools are still there");
   });
 });

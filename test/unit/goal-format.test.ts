@@ -92,21 +92,6 @@ test("the judge prompt fences the goal as data: a condition cannot close its blo
   assert.match(judgePrompt({ condition: "Which port does the server use?", transcript: "t", round: 1, continuationsUsed: 0, maxContinuations: 12 }), /directly answered/);
 });
 
-test("restrictVerdictTool: deny for everyone, allow for the judge, a user's own rule wins", async () => {
-  const { restrictVerdictTool } = await import("../../plugins/goal/permissions.ts");
-  const cfg: { permission?: unknown; agent?: Record<string, { permission?: unknown }> } = { agent: { "goal-judge": { permission: { bash: "deny" } }, build: {} } };
-  restrictVerdictTool(cfg);
-  assert.deepEqual(cfg.permission, { goal_verdict: "deny" });
-  assert.deepEqual(cfg.agent!["goal-judge"]!.permission, { bash: "deny", goal_verdict: "allow" }, "a user's judge override keeps the verdict tool");
-  assert.deepEqual(cfg.agent!.build, {}, "other agents untouched");
-  const mine = { permission: { goal_verdict: "allow" }, agent: {} };
-  restrictVerdictTool(mine);
-  assert.deepEqual(mine.permission, { goal_verdict: "allow" }, "the user's rule wins");
-  const allowAll = { permission: "allow" };
-  restrictVerdictTool(allowAll);
-  assert.equal(allowAll.permission, "allow", "a string permission is left alone");
-});
-
 test("agents/goal-judge.md: hidden read-only subagent at temperature 0; deny-all first, write tricks denied last", async () => {
   const { readAsset } = await import("../../plugins/core/assets.ts");
   const judge = readAsset("agents", "goal-judge");
