@@ -243,18 +243,15 @@ function sha256(content: string | Buffer): string {
   return createHash("sha256").update(content).digest("hex");
 }
 
+// Separate option sets, so `install --purge-data` or `uninstall --no-doctor` is an error, not silently ignored.
 function parseInstallArgs(args: string[]) {
-  return parseArgs({
-    args,
-    options: {
-      project: { type: "string" },
-      "no-doctor": { type: "boolean", default: false },
-      opencode: { type: "string" },
-      "purge-data": { type: "boolean", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  }).values;
+  const options = { project: { type: "string" }, "no-doctor": { type: "boolean", default: false }, opencode: { type: "string" } } as const;
+  return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+}
+
+function parseUninstallArgs(args: string[]) {
+  const options = { project: { type: "string" }, "purge-data": { type: "boolean", default: false } } as const;
+  return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
 }
 
 export const installCommand: Subcommand = {
@@ -281,7 +278,7 @@ export const uninstallCommand: Subcommand = {
   summary: "remove exactly what install added (--purge-data also deletes the pack's data for that scope)",
   usage: "continuum uninstall [--project DIR] [--purge-data]",
   async run(args) {
-    const options = parseInstallArgs(args);
+    const options = parseUninstallArgs(args);
     const target = resolveTarget(options.project);
     console.log(`opencode-continuum: uninstalling from ${target.configDir}`);
     const report = uninstallFiles(target, (line) => console.log(`  ${line}`));

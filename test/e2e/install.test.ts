@@ -80,17 +80,22 @@ test("global install and uninstall leave the global config dir as it was", () =>
   }
 });
 
-test("a user's own skill of the same name wins: install leaves it alone, and so does uninstall", () => {
+test("a user's own skill of the same name is never touched: a project install does not link over it", () => {
   const env = freshEnv();
   try {
     const mine = join(env.projectDir, ".opencode", "skills", "continuum-memory");
     mkdirSync(mine, { recursive: true });
     writeFileSync(join(mine, "SKILL.md"), "---\nname: continuum-memory\ndescription: my own version\n---\nmine\n");
-    const installed = runInstallScript(env, ["--no-doctor"]);
+    const installed = runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]);
     assert.equal(installed.code, 0, installed.stderr);
-    const skills = execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
-    assert.match(skills, /"description": "my own version"/, "the project's own skill wins over the globally installed one");
+    assert.match(installed.stdout, /kept your own skill .*continuum-memory/);
+    const skills = JSON.parse(execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" })) as { name: string; description: string }[];
+    assert.deepEqual(skills.filter((s) => s.name === "continuum-memory").map((s) => s.description), ["my own version"], "only the user's skill is there");
+    // A global install beside it leaves the project's file alone too (which of two same-named skills OpenCode
+    // 1.18.33 shows is its own choice: it picks either, so the README advises a project install to override).
+    assert.equal(runInstallScript(env, ["--no-doctor"]).code, 0);
     assert.equal(uninstallPack(env, "global").code, 0);
+    assert.equal(uninstallPack(env).code, 0);
     assert.match(readFileSync(join(mine, "SKILL.md"), "utf8"), /my own version/);
   } finally {
     env.cleanup();
@@ -142,6 +147,9 @@ test("install.sh rejects unknown options and a missing project directory clearly
     const unknown = runInstallScript(env, ["--frobnicate"]);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /frobnicate/);
+    const misplaced = runInstallScript(env, ["--purge-data"]);
+    assert.notEqual(misplaced.code, 0, "an uninstall option given to install is refused, not ignored");
+    assert.match(misplaced.stderr, /purge-data/);
     const missing = runInstallScript(env, ["--project", join(env.root, "nope")]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /not a directory/);
