@@ -156,9 +156,15 @@ function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reporter: 
   return hooks;
 }
 
-/** Records parent links as sessions appear, so every feature can tell a main session from a child. */
+/**
+ * Records parent links as sessions appear, so every feature can tell a main session from a child, and each
+ * session's latest agent/model, so every continuation the pack sends goes on with the user's choice.
+ */
 function trackSessions(context: FeatureContext): Hooks {
   return {
+    "chat.message": async (input) => {
+      if (!context.sessions.internalPurpose(input.sessionID)) context.sessions.recordTurn(input.sessionID, { agent: input.agent, model: input.model });
+    },
     event: async ({ event }) => {
       if (event.type !== "session.created" && event.type !== "session.updated") return;
       const info = (event.properties as { info?: { id: string; parentID?: string } }).info;

@@ -2,11 +2,11 @@
 // first idle and cannot host a loop, so this starts `opencode serve` on a free port, drives one session with the
 // SDK, streams progress, and exits when the goal ends, with an exit code per outcome.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { createOpencodeClient, type OpencodeClient } from "@opencode-ai/sdk";
 import type { Subcommand } from "./main.ts";
 import { findOpencode } from "./doctor.ts";
+import { freePort } from "./free-port.ts";
 import { dataRoot, packPaths } from "../core/paths.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { openStore } from "../core/storage/store.ts";
@@ -249,13 +249,3 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const port = (probe.address() as { port: number }).port;
-      probe.close(() => resolvePort(port));
-    });
-  });
-}

@@ -34,8 +34,22 @@ export interface FeatureModule {
   create(context: FeatureContext): Promise<Hooks> | Hooks;
 }
 
+/** The agent and model of a session's latest user turn: a continuation the pack sends goes on with the same. */
+export interface SessionTurn {
+  agent?: string;
+  model?: { providerID: string; modelID: string };
+}
+
+/** Body of a prompt the pack sends to continue a session, with the agent and model the user last used there. */
+export function continuationBody(text: string, turn: SessionTurn = {}) {
+  return { parts: [{ type: "text" as const, text }], ...(turn.agent ? { agent: turn.agent } : {}), ...(turn.model ? { model: turn.model } : {}) };
+}
+
 /** Which sessions are children or hidden helpers: they must not move meters or trigger loops. */
 export interface SessionRegistry {
+  /** Remembers the agent/model of a user turn (recorded once, by the entry, for every feature). */
+  recordTurn(sessionId: string, turn: SessionTurn): void;
+  lastTurn(sessionId: string): SessionTurn | undefined;
   /** True for a top-level user session; asks the host once for sessions not seen being created. */
   isMain(sessionId: string): Promise<boolean>;
   isChild(sessionId: string): boolean;
@@ -51,7 +65,12 @@ export function createSessionRegistry(lookupParent: (id: string) => Promise<stri
   const parents = new Map<string, string>();
   const internal = new Map<string, string>();
   const known = new Set<string>();
+  const turns = new Map<string, SessionTurn>();
   return {
+    recordTurn(id, turn) {
+      if (turn.agent !== undefined || turn.model !== undefined) turns.set(id, { agent: turn.agent, model: turn.model });
+    },
+    lastTurn: (id) => turns.get(id),
     async isMain(id) {
       if (internal.has(id) || parents.has(id)) return false;
       if (known.has(id)) return true;

@@ -3,7 +3,7 @@
 // facts from OpenCode, applies the machine's actions, and persists every step (so a restart loses nothing).
 import { tool, type Hooks } from "@opencode-ai/plugin";
 import { RefuseToolCall } from "../core/compose.ts";
-import type { FeatureContext, FeatureModule } from "../core/feature.ts";
+import { continuationBody, type FeatureContext, type FeatureModule } from "../core/feature.ts";
 import { errorText } from "../core/report.ts";
 import { memoryLocations } from "../memory/locations.ts";
 import { unfinishedTasks } from "../tasks/render.ts";
@@ -37,18 +37,12 @@ export const goalFeature: FeatureModule = {
 
 export default goalFeature;
 
-interface Turn {
-  agent?: string;
-  model?: { providerID: string; modelID: string };
-}
-
 function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
   const { config, reporter, sessions, host } = context;
   const client = host.client;
   const log = reporter.child("goal");
   const locations = memoryLocations(context.paths, context.project.id, context.project.root, config.memory.location);
   const taskStore = openTasksIfUsed(context);
-  const turns = new Map<string, Turn>();
   const ownPrompts = new Map<string, number>();
   const turnEndings = new Map<string, "abort" | "error">();
   const diffs = new Map<string, string>();
@@ -113,11 +107,7 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
 
   const sendOwnPrompt = async (sessionId: string, text: string) => {
     // The marker at the start of the text tells chat.message this is the pack speaking, not the user.
-    const turn = turns.get(sessionId) ?? {};
-    const sent = await client.session.promptAsync({
-      path: { id: sessionId },
-      body: { parts: [{ type: "text", text }], ...(turn.agent ? { agent: turn.agent } : {}), ...(turn.model ? { model: turn.model } : {}) },
-    });
+    const sent = await client.session.promptAsync({ path: { id: sessionId }, body: continuationBody(text, sessions.lastTurn(sessionId)) });
     if (sent.error) {
       reporter.problem("goal:continue", `the goal could not send its continuation to session ${sessionId}: ${JSON.stringify(sent.error)}`);
     }
@@ -178,7 +168,7 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
       if (slash > 0) return { providerID: configured.slice(0, slash), modelID: configured.slice(slash + 1) };
       reporter.problem("goal:judge-model", `goal.judgeModel "${configured}" is not "provider/model"; using the session's model`);
     }
-    return turns.get(mainSessionId)?.model;
+    return sessions.lastTurn(mainSessionId)?.model;
   };
 
   const readMessages = async (sessionId: string): Promise<TranscriptMessage[]> => {
@@ -324,7 +314,6 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
     "chat.message": async (input, output) => {
       const sessionId = input.sessionID;
       if (sessions.internalPurpose(sessionId)) return;
-      if (input.agent !== undefined || input.model !== undefined) turns.set(sessionId, { agent: input.agent, model: input.model });
       if (!isPersonMessage(output.parts as never)) return;
       // The prompt of `/goal <condition>` itself is not an interruption.
       const own = ownPrompts.get(sessionId) ?? 0;

@@ -3,7 +3,7 @@ import { tool, type Hooks } from "@opencode-ai/plugin";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ToolInputError } from "../core/compose.ts";
-import type { FeatureContext, FeatureModule } from "../core/feature.ts";
+import { continuationBody, type FeatureContext, type FeatureModule } from "../core/feature.ts";
 import { memoryLocations } from "../memory/locations.ts";
 import { runTaskAction, TASK_ACTIONS } from "./actions.ts";
 import { decideGate, freshGateState, onUserMessage, type GateState } from "./gate.ts";
@@ -27,16 +27,10 @@ export const tasksFeature: FeatureModule = {
 
 export default tasksFeature;
 
-interface SessionTurn {
-  agent?: string;
-  model?: { providerID: string; modelID: string };
-}
-
 function createTaskHooks(context: FeatureContext, store: TaskStore): Hooks {
   const { config, reporter, sessions, host } = context;
   const locations = memoryLocations(context.paths, context.project.id, context.project.root, config.memory.location);
   const gates = new Map<string, GateState>();
-  const turns = new Map<string, SessionTurn>();
   const gateOf = (id: string) => gates.get(id) ?? freshGateState();
 
   const appendProgress = (ownerSessionId: string, taskId: string, entry: string) => {
@@ -70,12 +64,8 @@ function createTaskHooks(context: FeatureContext, store: TaskStore): Hooks {
     });
     if (!decision.push) return;
     gates.set(sessionId, { ...state, pushes: state.pushes + 1 });
-    const turn = turns.get(sessionId) ?? {};
     reporter.log("info", `task gate: pushing session ${sessionId} (${state.pushes + 1}/${config.tasks.maxGatePushes})`);
-    const sent = await host.client.session.promptAsync({
-      path: { id: sessionId },
-      body: { parts: [{ type: "text", text: decision.text }], ...(turn.agent ? { agent: turn.agent } : {}), ...(turn.model ? { model: turn.model } : {}) },
-    });
+    const sent = await host.client.session.promptAsync({ path: { id: sessionId }, body: continuationBody(decision.text, sessions.lastTurn(sessionId)) });
     if (sent.error) reporter.problem("tasks:gate", `task gate could not prompt session ${sessionId}: ${JSON.stringify(sent.error)}`);
   };
 
@@ -102,7 +92,6 @@ function createTaskHooks(context: FeatureContext, store: TaskStore): Hooks {
       }),
     },
     "chat.message": async (input, output) => {
-      turns.set(input.sessionID, { agent: input.agent, model: input.model });
       // Only what was typed (or sent by the gate): other features add synthetic parts such as memory recall.
       const text = output.parts.map((p) => (p.type === "text" && !p.synthetic ? p.text : "")).join("\n").trim();
       gates.set(input.sessionID, onUserMessage(gateOf(input.sessionID), text));

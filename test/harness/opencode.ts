@@ -1,7 +1,7 @@
 // Drivers for the real pinned opencode binary: `opencode run` for one-shot prompts and `opencode serve` + the
 // SDK for multi-turn work. Every process is started in its own process group and ended by teardown.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../../plugins/cli/free-port.ts";
 import { createOpencodeClient, type OpencodeClient } from "@opencode-ai/sdk";
 import { opencodeBinary, type IsolatedEnv } from "./env.ts";
 
@@ -86,16 +86,6 @@ function parseJsonLines(text: string): Record<string, unknown>[] {
     });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface BusEvent {
   type: string;
