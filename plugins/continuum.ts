@@ -4,21 +4,27 @@ import type { Hooks, Plugin, PluginInput } from "@opencode-ai/plugin";
 import { appendFileSync } from "node:fs";
 import { fillAgent, fillCommand, readAsset } from "./core/assets.ts";
 import { restrictInternalTool } from "./core/internal-tools.ts";
-import { composeHooks, runIsolated, type FeatureHooks } from "./core/compose.ts";
+import { runIsolated } from "./core/compose.ts";
 import { loadConfig, formatProblem } from "./core/config.ts";
+import type { FeatureContext, FeatureModule, FeatureParts } from "./core/feature.ts";
+import { HelperRunner } from "./core/helpers.ts";
+import { openLedger, recordWorkerCalls, type Ledger } from "./core/ledger.ts";
 import { dataRoot, packPaths } from "./core/paths.ts";
 import { resolveProjectIdentity } from "./core/project-id.ts";
 import { createReporter, errorText, SERVICE, type Reporter } from "./core/report.ts";
+import { createSessionLayer } from "./core/sessions.ts";
 import { openStore } from "./core/storage/store.ts";
-import { createSessionRegistry, type FeatureContext, type FeatureModule } from "./core/feature.ts";
 import { PACK_VERSION } from "./core/version.ts";
+import { buildHooks } from "./opencode/hooks.ts";
+import { lookupParent, openCodeHost } from "./opencode/host.ts";
 import tasksFeature from "./tasks/index.ts";
 import checkpointFeature from "./checkpoint/index.ts";
 import memoryFeature from "./memory/index.ts";
 import goalFeature from "./goal/index.ts";
+import agentsFeature from "./agents/index.ts";
 
 // Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
-const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature];
+const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature];
 
 const server: Plugin = async (input: PluginInput) => {
   const reporter = createReporter({
@@ -49,30 +55,48 @@ async function boot(input: PluginInput, reporter: Reporter): Promise<Hooks> {
   const paths = packPaths(dataRoot());
   const project = resolveProjectIdentity(input.directory, input.project?.id, input.worktree);
   const db = await openDatabaseOrReport(paths.database, reporter);
+  const isolation = { reporter, timeoutMs: config.hookTimeoutMs };
+  const sessions = createSessionLayer({
+    lookupParent: (id) => lookupParent(input.client, id),
+    isolate: (feature, label, run) => runIsolated(`${feature}:${label}`, run, isolation),
+  });
+  const host = openCodeHost(input.client, input.directory);
+  const ledger = openLedgerOrReport(db, reporter);
+  if (ledger) recordWorkerCalls(sessions, ledger, project.id);
+  const helpers = new HelperRunner({
+    host,
+    sessions,
+    ledger,
+    maxConcurrent: config.agents.maxConcurrent,
+    projectId: project.id,
+    log: (level, message) => reporter.log(level, message),
+  });
   const context: FeatureContext = {
-    host: input,
     config,
     project,
     paths,
     projectPaths: paths.project(project.id),
     db,
     reporter,
-    sessions: createSessionRegistry(async (id) => {
-      const found = await input.client.session.get({ path: { id } });
-      return found.data ? (found.data.parentID ?? "") : undefined;
-    }),
+    host,
+    sessions,
+    helpers,
+    ledger,
+    services: {},
   };
 
   const started = await startFeatures(context, reporter);
-  const featureHooks = [{ name: "sessions", hooks: trackSessions(context) }, ...started.map(({ module, hooks }) => ({ name: module.name, hooks }))];
-  const hooks = composeHooks(featureHooks, {
-    reporter,
+  const hooks = buildHooks({
+    features: started.map(({ module, parts }) => ({ name: module.name, parts })),
+    context,
     timeoutMs: config.hookTimeoutMs,
     onFirstCall: doctor ? (hook) => doctor({ event: "hook", hook }) : undefined,
   });
   const withAssets = addAssetRegistration(hooks, started.map((s) => s.module), reporter, config.hookTimeoutMs);
   const dispose = withAssets.dispose;
   withAssets.dispose = async () => {
+    // Shutdown has begun: no event reaches a feature any more, so nothing touches the database after this.
+    sessions.close();
     await dispose?.();
     db?.close();
   };
@@ -85,6 +109,27 @@ async function boot(input: PluginInput, reporter: Reporter): Promise<Hooks> {
   });
   reporter.log("info", `loaded ${PACK_VERSION}: ${started.map((s) => s.module.name).join(", ") || "no features"}`);
   return withAssets;
+}
+
+function openLedgerOrReport(db: FeatureContext["db"], reporter: Reporter): Ledger | undefined {
+  if (!db) return undefined;
+  try {
+    const ledger = openLedger(db);
+    ledger.closeOrphans(isAlive);
+    return ledger;
+  } catch (error) {
+    reporter.problem("ledger", `the ledger of what the pack spends is unavailable: ${errorText(error)}`);
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 async function openDatabaseOrReport(path: string, reporter: Reporter) {
@@ -104,12 +149,13 @@ async function openDatabaseOrReport(path: string, reporter: Reporter) {
 }
 
 async function startFeatures(context: FeatureContext, reporter: Reporter) {
-  const started: { module: FeatureModule; hooks: Hooks }[] = [];
+  const started: { module: FeatureModule; parts: FeatureParts }[] = [];
   for (const module of FEATURES) {
-    if (!context.config[module.name].enabled) continue;
+    const section = context.config[module.name] as { enabled?: boolean };
+    if (section.enabled === false) continue;
     if (module.needsDatabase && !context.db) continue;
     try {
-      started.push({ module, hooks: await module.create(context) });
+      started.push({ module, parts: await module.create(context) });
     } catch (error) {
       reporter.problem(`start:${module.name}`, `${module.name} could not start and is off for this run: ${errorText(error)}`);
     }
@@ -154,23 +200,6 @@ function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reporter: 
     };
   }
   return hooks;
-}
-
-/**
- * Records parent links as sessions appear, so every feature can tell a main session from a child, and each
- * session's latest agent/model, so every continuation the pack sends goes on with the user's choice.
- */
-function trackSessions(context: FeatureContext): Hooks {
-  return {
-    "chat.message": async (input) => {
-      if (!context.sessions.internalPurpose(input.sessionID)) context.sessions.recordTurn(input.sessionID, { agent: input.agent, model: input.model });
-    },
-    event: async ({ event }) => {
-      if (event.type !== "session.created" && event.type !== "session.updated") return;
-      const info = (event.properties as { info?: { id: string; parentID?: string } }).info;
-      if (info) context.sessions.markChild(info.id, info.parentID ?? "");
-    },
-  };
 }
 
 /** When the doctor runs OpenCode it asks for a trace of what loaded and which hooks fired. */

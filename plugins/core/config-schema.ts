@@ -77,11 +77,18 @@ export const dreamConfigSchema = z
   })
   .strict();
 
+export const agentsConfigSchema = z
+  .object({
+    maxConcurrent: z.number().int().min(1).max(32).default(4).describe("Most hidden helper agents (writers, judges, …) the pack runs at once in one OpenCode process."),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
     enabled: z.boolean().default(true).describe("Master switch for the whole pack."),
     hookTimeoutMs: z.number().int().min(100).max(120000).default(10000).describe("A hook of the pack taking longer is abandoned so the session goes on."),
+    agents: agentsConfigSchema.default(agentsConfigSchema.parse({})),
     memory: memoryConfigSchema.default(memoryConfigSchema.parse({})),
     checkpoint: checkpointConfigSchema.default(checkpointConfigSchema.parse({})),
     tasks: tasksConfigSchema.default(tasksConfigSchema.parse({})),
@@ -92,7 +99,7 @@ export const configSchema = z
   .strict();
 
 export type ContinuumConfig = z.output<typeof configSchema>;
-export type FeatureName = "memory" | "checkpoint" | "tasks" | "goal" | "max" | "dream";
+export type FeatureName = "memory" | "checkpoint" | "tasks" | "goal" | "max" | "dream" | "agents";
 export const FEATURE_NAMES: readonly FeatureName[] = ["memory", "checkpoint", "tasks", "goal", "max", "dream"];
 
 export const defaultConfig = (): ContinuumConfig => configSchema.parse({});

@@ -1,23 +1,99 @@
-// What every feature module receives from the entry, and what it gives back.
-import type { Hooks, PluginInput } from "@opencode-ai/plugin";
+// What every feature module receives from the entry, and what it gives back. Host-neutral: features see the
+// session layer, the helper runner, the ledger and the host API, never OpenCode's hooks or events.
 import type { ContinuumConfig, FeatureName } from "./config-schema.ts";
+import type { HelperRunner } from "./helpers.ts";
+import type { HostApi } from "./host.ts";
+import type { HostMessage } from "./host-types.ts";
+import type { InternalTool } from "./internal-tools.ts";
+import type { Ledger } from "./ledger.ts";
 import type { PackPaths, ProjectPaths } from "./paths.ts";
 import type { ProjectIdentity } from "./project-id.ts";
 import type { Reporter } from "./report.ts";
+import type { SessionLayer } from "./sessions.ts";
 import type { Database } from "./storage/database.ts";
-import type { InternalTool } from "./internal-tools.ts";
+import type { PackTool } from "./tool.ts";
+
+/** What memory offers the other features. */
+export interface MemoryServices {
+  /** The project's Rules section of MEMORY.md, as text ("" when none). */
+  projectRules(): string;
+  /** The memory files a rebuild dump shows. */
+  rebuildFiles(sessionId: string): { projectMemory: string; globalMemory: string; notes: string; memoryIndex: string[] };
+  /** The context was rebuilt: the next request gets a freshly assembled block. */
+  contextRebuilt(sessionId: string): void;
+}
+
+/** What the task tree offers the other features: read-only views of a session's tree. */
+export interface TaskServices {
+  /** How many tasks the session has, and whether every one is done or abandoned. */
+  summary(sessionId: string): { count: number; allSettled: boolean };
+  /** The tree as the checkpoint's task ledger section shows it. */
+  ledger(sessionId: string): string;
+  /** The tree with statuses and notes, as the goal judge reads it. */
+  tree(sessionId: string): string;
+  /** Tasks still open, in progress or blocked. */
+  unfinished(sessionId: string): { id: string; title: string; status: string }[];
+}
+
+/** Interfaces features offer each other; filled by the features as they start (memory and tasks start first). */
+export interface FeatureServices {
+  memory?: MemoryServices;
+  tasks?: TaskServices;
+}
 
 export interface FeatureContext {
-  host: PluginInput;
   config: ContinuumConfig;
   project: ProjectIdentity;
   paths: PackPaths;
   projectPaths: ProjectPaths;
-  /** Undefined when the data dir is not writable; features that need it are then not started. */
+  /** Undefined when storage is unavailable; features that need it are then not started. */
   db: Database | undefined;
   reporter: Reporter;
-  /** Shared per-process facts about sessions, so features agree on what is a main session. */
-  sessions: SessionRegistry;
+  host: HostApi;
+  sessions: SessionLayer;
+  helpers: HelperRunner;
+  ledger: Ledger | undefined;
+  services: FeatureServices;
+}
+
+/** One model call about to be made (OpenCode: chat.params). */
+export interface ModelCall {
+  sessionId: string;
+  agent: string;
+  providerID: string;
+  modelID: string;
+  limit: { context: number; input?: number; output: number };
+}
+
+/** The system prompt of one model call; `add` appends a separate entry (the first stays cache-stable). */
+export interface SystemPromptCall {
+  sessionId: string;
+  /** OpenCode's own title/summary helpers share the session id; nothing of the pack belongs there. */
+  hostHelper: boolean;
+  add(text: string): void;
+}
+
+/** A command's answer: a report shown without a model call, or the prompt the model gets instead of the template. */
+export type CommandReply = { kind: "report"; text: string; variant?: "info" | "warning" } | { kind: "prompt"; text: string };
+
+export type CommandHandler = (call: { sessionId: string; arguments: string }) => Promise<CommandReply> | CommandReply;
+
+/** A tool as the host takes it (core/tool.ts's PackTool, or the host's own tool() shape). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type HostTool = { description: string; args: Record<string, unknown>; execute(args: any, context: any): Promise<unknown> };
+
+export interface FeatureParts {
+  tools?: Record<string, HostTool | PackTool>;
+  modelCall?(call: ModelCall): void | Promise<void>;
+  systemPrompt?(call: SystemPromptCall): void | Promise<void>;
+  /** The messages of the next request, to edit in place (never persisted). */
+  requestMessages?(sessionId: string, messages: HostMessage[]): void | Promise<void>;
+  /** OpenCode is about to compact the session: add lines to its summary prompt. */
+  compacting?(sessionId: string, add: (text: string) => void): void | Promise<void>;
+  commands?: Record<string, CommandHandler>;
+  /** The host's merged configuration, read once at start (agents the user defined). */
+  config?(config: { agent?: Record<string, { model?: string } | undefined> }): void;
+  dispose?(): void | Promise<void>;
 }
 
 export interface FeatureAssets {
@@ -31,64 +107,5 @@ export interface FeatureModule {
   assets?: FeatureAssets;
   /** Tools only one of the feature's hidden agents may call; denied to every other agent. */
   internalTools?: InternalTool[];
-  create(context: FeatureContext): Promise<Hooks> | Hooks;
-}
-
-/** The agent and model of a session's latest user turn: a continuation the pack sends goes on with the same. */
-export interface SessionTurn {
-  agent?: string;
-  model?: { providerID: string; modelID: string };
-}
-
-/** Body of a prompt the pack sends to continue a session, with the agent and model the user last used there. */
-export function continuationBody(text: string, turn: SessionTurn = {}) {
-  return { parts: [{ type: "text" as const, text }], ...(turn.agent ? { agent: turn.agent } : {}), ...(turn.model ? { model: turn.model } : {}) };
-}
-
-/** Which sessions are children or hidden helpers: they must not move meters or trigger loops. */
-export interface SessionRegistry {
-  /** Remembers the agent/model of a user turn (recorded once, by the entry, for every feature). */
-  recordTurn(sessionId: string, turn: SessionTurn): void;
-  lastTurn(sessionId: string): SessionTurn | undefined;
-  /** True for a top-level user session; asks the host once for sessions not seen being created. */
-  isMain(sessionId: string): Promise<boolean>;
-  isChild(sessionId: string): boolean;
-  markChild(sessionId: string, parentId: string): void;
-  /** Sessions the pack itself created (writers, judges): never treated as user work. */
-  markInternal(sessionId: string, purpose: string): void;
-  internalPurpose(sessionId: string): string | undefined;
-  parentOf(sessionId: string): string | undefined;
-}
-
-/** lookupParent asks the host for a session's parent id ("" for none); undefined when it cannot tell. */
-export function createSessionRegistry(lookupParent: (id: string) => Promise<string | undefined> = async () => undefined): SessionRegistry {
-  const parents = new Map<string, string>();
-  const internal = new Map<string, string>();
-  const known = new Set<string>();
-  const turns = new Map<string, SessionTurn>();
-  return {
-    recordTurn(id, turn) {
-      if (turn.agent !== undefined || turn.model !== undefined) turns.set(id, { agent: turn.agent, model: turn.model });
-    },
-    lastTurn: (id) => turns.get(id),
-    async isMain(id) {
-      if (internal.has(id) || parents.has(id)) return false;
-      if (known.has(id)) return true;
-      const parent = await lookupParent(id);
-      if (parent) {
-        parents.set(id, parent);
-        return false;
-      }
-      if (parent === "") known.add(id);
-      return true;
-    },
-    isChild: (id) => parents.has(id) || internal.has(id),
-    markChild: (id, parent) => {
-      if (parent) parents.set(id, parent);
-      else known.add(id);
-    },
-    markInternal: (id, purpose) => void internal.set(id, purpose),
-    internalPurpose: (id) => internal.get(id),
-    parentOf: (id) => parents.get(id),
-  };
+  create(context: FeatureContext): Promise<FeatureParts> | FeatureParts;
 }

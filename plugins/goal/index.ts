@@ -1,14 +1,10 @@
 // Host adapter of the goal feature: `/goal` commands, the judge on session.idle of a main session, the
 // goal_verdict tool, continuation prompts. All decisions are made by state-machine.ts; this file only gathers
 // facts from OpenCode, applies the machine's actions, and persists every step (so a restart loses nothing).
-import { tool, type Hooks } from "@opencode-ai/plugin";
-import { RefuseToolCall } from "../core/compose.ts";
-import { continuationBody, type FeatureContext, type FeatureModule } from "../core/feature.ts";
+import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { errorText } from "../core/report.ts";
-import { memoryLocations } from "../memory/locations.ts";
-import { unfinishedTasks } from "../tasks/render.ts";
-import { openTaskStore, type TaskStore } from "../tasks/store.ts";
-import { formatTokens, isPersonMessage, parseGoalArgs, statusText, totalTokens, workFingerprint } from "./format.ts";
+import { slot, type TurnEnd } from "../core/sessions.ts";
+import { formatTokens, parseGoalArgs, statusText, totalTokens, workFingerprint } from "./format.ts";
 import { createJudge, type JudgeRound, type Model } from "./judge.ts";
 import type { TranscriptMessage } from "./judge-prompt.ts";
 import { checkCondition, CONTINUATION_MARKER, newGoal, step, type GoalAction, type GoalInput, type IdleFacts, type Verdict } from "./state-machine.ts";
@@ -16,49 +12,42 @@ import { judgeRunsElsewhere, PROCESS_ID } from "./owner.ts";
 import { JUDGE_AGENT, VERDICT_TOOL } from "./permissions.ts";
 import { openGoalStore, type GoalStore, type StoredGoal, type VerdictOutcome } from "./store.ts";
 
-/**
- * Thrown from command.execute.before after `/goal` (status, pause, clear, a refusal) has answered by itself:
- * OpenCode 1.18 has no way for a command to skip its model call, so the command is cancelled instead. It
- * extends RefuseToolCall because that is the one error the hook isolation lets through.
- */
-export class GoalCommandHandled extends RefuseToolCall {
-  override name = "GoalCommandHandled";
-}
-
 export const goalFeature: FeatureModule = {
   name: "goal",
   needsDatabase: true,
   assets: { agents: [JUDGE_AGENT], commands: ["goal"] },
   internalTools: [{ tool: VERDICT_TOOL, agent: JUDGE_AGENT }],
   create(context) {
-    return createGoalHooks(context, openGoalStore(context.db!));
+    return createGoal(context, openGoalStore(context.db!));
   },
 };
 
 export default goalFeature;
 
-function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
+/** Per session: the /goal prompts still to come back as user turns, the last diff, and the queue of goal steps. */
+interface GoalSession {
+  ownPrompts: number;
+  diff: string;
+  queue: Promise<unknown>;
+}
+const goalSlot = slot<GoalSession>("goal", () => ({ ownPrompts: 0, diff: "", queue: Promise.resolve() }));
+
+function createGoal(context: FeatureContext, store: GoalStore): FeatureParts {
   const { config, reporter, sessions, host } = context;
-  const client = host.client;
   const log = reporter.child("goal");
-  const locations = memoryLocations(context.paths, context.project.id, context.project.root, config.memory.location);
-  const taskStore = openTasksIfUsed(context);
-  const ownPrompts = new Map<string, number>();
-  const turnEndings = new Map<string, "abort" | "error">();
-  const diffs = new Map<string, string>();
-  const busy = new Set<string>();
-  const queues = new Map<string, Promise<unknown>>();
+  const stateOf = (sessionId: string) => sessions.session(sessionId).get(goalSlot);
+  const tasksUsed = config.tasks.enabled && context.services.tasks !== undefined;
   let judgeAgentModel: string | undefined;
   const machineOptions = () => ({
     maxContinuations: config.goal.maxContinuations,
-    maxTaskDeferrals: taskStore && config.tasks.gate ? config.tasks.maxGatePushes : 0,
+    maxTaskDeferrals: tasksUsed && config.tasks.gate ? config.tasks.maxGatePushes : 0,
   });
 
   /** One session's goal steps run one at a time, in arrival order. */
   const serial = <T>(sessionId: string, work: () => Promise<T>): Promise<T> => {
-    const previous = queues.get(sessionId) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    queues.set(sessionId, next.catch(() => undefined));
+    const state = stateOf(sessionId);
+    const next = state.queue.then(work, work);
+    state.queue = next.catch(() => undefined);
     return next;
   };
 
@@ -107,22 +96,15 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
 
   const sendOwnPrompt = async (sessionId: string, text: string) => {
     // The marker at the start of the text tells chat.message this is the pack speaking, not the user.
-    const sent = await client.session.promptAsync({ path: { id: sessionId }, body: continuationBody(text, sessions.lastTurn(sessionId)) });
-    if (sent.error) {
-      reporter.problem("goal:continue", `the goal could not send its continuation to session ${sessionId}: ${JSON.stringify(sent.error)}`);
-    }
+    const turn = sessions.session(sessionId).lastTurn;
+    await host.sendPrompt(sessionId, { text, agent: turn.agent, model: turn.model }).catch((error) =>
+      reporter.problem("goal:continue", `the goal could not send its continuation to session ${sessionId}: ${errorText(error)}`),
+    );
   };
 
   // ---- the judge -------------------------------------------------------------------------------------------
 
-  const judge = createJudge({
-    client,
-    context,
-    taskStore,
-    sessionDir: (id) => locations.sessionDir(id),
-    readMessages: (id) => readMessages(id),
-    model: (id) => judgeModel(id),
-  });
+  const judge = createJudge({ context, readMessages: (id) => readMessages(id), model: (id) => judgeModel(id) });
 
   /** One judge round, then its verdict (or failure) is recorded and fed to the machine, unless it went stale. */
   const runJudge = async (mainSessionId: string, goal: StoredGoal, run: number, attempt: number) => {
@@ -168,63 +150,48 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
       if (slash > 0) return { providerID: configured.slice(0, slash), modelID: configured.slice(slash + 1) };
       reporter.problem("goal:judge-model", `goal.judgeModel "${configured}" is not "provider/model"; using the session's model`);
     }
-    return sessions.lastTurn(mainSessionId)?.model;
+    return sessions.session(mainSessionId).lastTurn.model;
   };
 
-  const readMessages = async (sessionId: string): Promise<TranscriptMessage[]> => {
-    const listed = await client.session.messages({ path: { id: sessionId } });
-    if (!listed.data) throw new Error(`could not read the session's messages: ${JSON.stringify(listed.error)}`);
-    return listed.data as unknown as TranscriptMessage[];
-  };
+  const readMessages = async (sessionId: string): Promise<TranscriptMessage[]> => (await host.messages(sessionId)) as unknown as TranscriptMessage[];
 
   // ---- idle: gather facts, let the machine decide ------------------------------------------------------------
 
-  const onIdle = async (sessionId: string) => {
-    // How this turn ended is taken now, at its idle, so it never leaks into a later turn.
-    const flagged = turnEndings.get(sessionId);
-    turnEndings.delete(sessionId);
-    if (sessions.internalPurpose(sessionId) || !(await sessions.isMain(sessionId))) return;
+  const onIdle = async (sessionId: string, how: TurnEnd) => {
+    if (sessions.helperOf(sessionId) || !(await sessions.isMain(sessionId))) return;
     await serial(sessionId, async () => {
       const goal = store.current(sessionId);
       if (!goal || goal.state.status !== "active") return;
-      const facts = await idleFacts(sessionId, flagged);
+      const facts = await idleFacts(sessionId, how);
       await apply(sessionId, { type: "idle", facts }, goal);
     });
   };
 
-  const idleFacts = async (sessionId: string, flagged: "abort" | "error" | undefined): Promise<IdleFacts> => {
+  const idleFacts = async (sessionId: string, how: TurnEnd): Promise<IdleFacts> => {
     const messages = await readMessages(sessionId);
     const lastAssistant = [...messages].reverse().find((m) => m.info.role === "assistant");
     const lastError = (lastAssistant?.info.error as { name?: string } | undefined)?.name;
+    const flagged = how === "aborted" ? "abort" : how === "error" ? "error" : undefined;
     const endedBy = flagged ?? (lastError === "MessageAbortedError" ? "abort" : lastError ? "error" : "normal");
-    const openTasks = taskStore ? unfinishedTasks(taskStore.list(sessionId)).map((t) => `${t.id} ${t.title} (${t.status})`) : [];
-    return { endedBy, userTypedSince: false, openTasks, fingerprint: workFingerprint(messages, diffs.get(sessionId) ?? "") };
+    const openTasks = tasksUsed ? (context.services.tasks?.unfinished(sessionId) ?? []).map((t) => `${t.id} ${t.title} (${t.status})`) : [];
+    return { endedBy, userTypedSince: false, openTasks, fingerprint: workFingerprint(messages, stateOf(sessionId).diff) };
   };
 
   // ---- /goal -------------------------------------------------------------------------------------------------
 
-  /** Shows text in the session without a model call: a display-only (ignored) message plus a toast. */
-  const answer = async (sessionId: string, text: string, variant: "info" | "warning" = "info"): Promise<never> => {
-    // While a turn runs, a new message would be picked up by the running loop and cost a model call: toast only.
-    if (!busy.has(sessionId)) {
-      const shown = await client.session.prompt({
-        path: { id: sessionId },
-        body: { noReply: true, parts: [{ type: "text", text: `${CONTINUATION_MARKER} ${text}`, ignored: true }] },
-      });
-      if (shown.error) log.log("warn", `could not show the /goal answer in the session: ${JSON.stringify(shown.error)}`);
-    }
+  /** A report shown without a model call. */
+  const answer = (sessionId: string, text: string, variant: "info" | "warning" = "info"): CommandReply => {
     log.log("info", `/goal answer for ${sessionId}: ${text}`);
-    reporter.notify(text.split("\n")[0]!, variant);
-    throw new GoalCommandHandled(`/goal answered without a model call: ${text.split("\n")[0]}`);
+    return { kind: "report", text: `${CONTINUATION_MARKER} ${text}`, variant };
   };
 
-  /** Every branch either lets the command's prompt go (set, resume) or answers and cancels it (answer throws). */
-  const onGoalCommand = async (sessionId: string, args: string, output: { parts: unknown[] }) => {
+  /** Every branch answers: a report (status, pause, clear, a refusal) or the prompt that starts the work (set, resume). */
+  const onGoalCommand = async (sessionId: string, args: string): Promise<CommandReply> => {
     if (!(await sessions.isMain(sessionId))) {
       return answer(sessionId, "Goals belong to a main session; this is a child session (a subagent or helper). Set the goal in the main session.", "warning");
     }
     const command = parseGoalArgs(args);
-    await serial(sessionId, async () => {
+    return serial(sessionId, async (): Promise<CommandReply> => {
       const goal = store.current(sessionId);
       switch (command.kind) {
         case "status":
@@ -233,9 +200,9 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
         case "clear":
           return pauseOrClear(sessionId, command.kind, goal);
         case "resume":
-          return resume(sessionId, goal, output);
+          return resume(sessionId, goal);
         case "set":
-          return setGoal(sessionId, command.condition, goal, output);
+          return setGoal(sessionId, command.condition, goal);
       }
     });
   };
@@ -247,17 +214,17 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
     return answer(sessionId, noop?.type === "noop" ? `Nothing to ${kind}: ${noop.reason}.` : `Goal ${kind === "pause" ? "paused" : "cleared"}.`);
   };
 
-  const resume = async (sessionId: string, goal: StoredGoal | undefined, output: { parts: unknown[] }) => {
+  const resume = async (sessionId: string, goal: StoredGoal | undefined): Promise<CommandReply> => {
     if (!goal) return answer(sessionId, "No goal in this session.");
     // An active goal whose turn was cut off (say by a restart) is nudged the same way a paused one resumes.
-    const resumable = goal.state.status === "paused" || (goal.state.status === "active" && !busy.has(sessionId));
+    const resumable = goal.state.status === "paused" || (goal.state.status === "active" && !sessions.peek(sessionId)?.busy);
     if (!resumable) return answer(sessionId, `Nothing to resume: the goal is ${goal.state.status}. Set a new one with /goal <condition>.`);
     if (goal.state.status === "paused") await apply(sessionId, { type: "resume" }, goal);
-    replaceParts(output, `${CONTINUATION_MARKER} The goal is resumed. Continue working toward it.\nGoal: ${goal.state.condition}`);
     reporter.notify("Goal resumed.", "info");
+    return { kind: "prompt", text: `${CONTINUATION_MARKER} The goal is resumed. Continue working toward it.\nGoal: ${goal.state.condition}` };
   };
 
-  const setGoal = async (sessionId: string, raw: string, previous: StoredGoal | undefined, output: { parts: unknown[] }) => {
+  const setGoal = async (sessionId: string, raw: string, previous: StoredGoal | undefined): Promise<CommandReply> => {
     const checked = checkCondition(raw);
     if (!checked.ok) return answer(sessionId, checked.message, "warning");
     const condition = checked.condition;
@@ -267,12 +234,11 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
       replaced = " (it replaces the previous goal)";
     }
     store.create(sessionId, context.project.id, newGoal(condition));
-    replaceParts(output, condition);
-    expectOwnPrompt(sessionId);
+    stateOf(sessionId).ownPrompts++;
     reporter.notify(`Goal set${replaced}. An independent judge checks it whenever the agent stops (at most ${config.goal.maxContinuations} continuations).`, "info");
+    return { kind: "prompt", text: condition };
   };
 
-  const expectOwnPrompt = (sessionId: string) => ownPrompts.set(sessionId, (ownPrompts.get(sessionId) ?? 0) + 1);
 
   // ---- restart: goals whose judge died with the previous process ------------------------------------------------
 
@@ -284,92 +250,47 @@ function createGoalHooks(context: FeatureContext, store: GoalStore): Hooks {
       );
     }
   };
-  setTimeout(resumeAfterRestart, 0);
+  // After start-up, not during it; never after shutdown began (the database is closed then).
+  const restartTimer = setTimeout(() => {
+    if (!sessions.closed) resumeAfterRestart();
+  }, 0);
+
+  sessions.on("goal", "turn.started", async (event) => {
+    const sessionId = event.sessionId;
+    if (sessions.helperOf(sessionId) || event.origin !== "person") return;
+    // The prompt of `/goal <condition>` itself is not an interruption.
+    const state = stateOf(sessionId);
+    if (state.ownPrompts > 0) {
+      state.ownPrompts--;
+      return;
+    }
+    await serial(sessionId, async () => {
+      const goal = store.current(sessionId);
+      if (goal && (goal.state.status === "active" || goal.state.status === "judging")) await apply(sessionId, { type: "userMessage" }, goal);
+    });
+  });
+  sessions.on("goal", "turn.ended", (event) => {
+    // Not awaited: the judge may run long, and the session layer must go on with other events.
+    void onIdle(event.sessionId, event.how).catch((error) => {
+      if (!sessions.closed) reporter.problem("goal:idle", `goal check on idle failed: ${errorText(error)}`);
+    });
+  });
+  sessions.on("goal", "turn.failed", (event) => {
+    if (sessions.helperOf(event.sessionId) || !event.aborted) return;
+    // An abort pauses at once, not only at the next idle.
+    void serial(event.sessionId, async () => {
+      const goal = store.current(event.sessionId);
+      if (goal && (goal.state.status === "active" || goal.state.status === "judging")) await apply(event.sessionId, { type: "abort" }, goal);
+    });
+  });
+  sessions.on("goal", "diff.updated", (event) => void (stateOf(event.sessionId).diff = event.fingerprint));
 
   return {
-    config: async (cfg) => {
-      const mutable = cfg as { agent?: Record<string, { model?: string } | undefined>; permission?: unknown };
-      judgeAgentModel = mutable.agent?.[JUDGE_AGENT]?.model;
+    config(cfg) {
+      judgeAgentModel = cfg.agent?.[JUDGE_AGENT]?.model;
     },
-    tool: {
-      [VERDICT_TOOL]: tool({
-        description:
-          "Record the goal judge's verdict. Only the goal judge may call this, exactly once. met needs evidence; impossible only when the goal cannot be reached at all; missing lists what is still missing when not met.",
-        args: {
-          met: tool.schema.boolean().describe("True only when the evidence shows the goal's condition holds."),
-          impossible: tool.schema.boolean().describe("True only when the goal cannot be reached at all (never with met)."),
-          reason: tool.schema.string().min(1).max(2000).describe("One or two sentences a person can check."),
-          evidence: tool.schema.array(tool.schema.string().max(1000)).max(30).describe("Concrete items relied on; at least one when met."),
-          missing: tool.schema.array(tool.schema.string().max(1000)).max(30).describe("When not met: what is still missing, as short imperative items."),
-        },
-        async execute(args, ctx) {
-          return judge.acceptVerdict(ctx.sessionID, args);
-        },
-      }),
-    },
-    "command.execute.before": async (input, output) => {
-      if (input.command !== "goal") return;
-      await onGoalCommand(input.sessionID, input.arguments ?? "", output as { parts: unknown[] });
-    },
-    "chat.message": async (input, output) => {
-      const sessionId = input.sessionID;
-      if (sessions.internalPurpose(sessionId)) return;
-      if (!isPersonMessage(output.parts as never)) return;
-      // The prompt of `/goal <condition>` itself is not an interruption.
-      const own = ownPrompts.get(sessionId) ?? 0;
-      if (own > 0) {
-        ownPrompts.set(sessionId, own - 1);
-        return;
-      }
-      await serial(sessionId, async () => {
-        const goal = store.current(sessionId);
-        if (goal && (goal.state.status === "active" || goal.state.status === "judging")) await apply(sessionId, { type: "userMessage" }, goal);
-      });
-    },
-    event: async ({ event }) => {
-      const props = event.properties as Record<string, any>;
-      switch (event.type as string) {
-        case "session.idle":
-          if (props.sessionID) void onIdle(props.sessionID).catch((error) => reporter.problem("goal:idle", `goal check on idle failed: ${errorText(error)}`));
-          return;
-        case "session.error":
-          if (props.sessionID && !judge.isJudgeSession(props.sessionID)) onTurnError(props.sessionID, props.error?.name);
-          return;
-        case "session.status":
-          if (props.sessionID && props.status?.type === "idle") busy.delete(props.sessionID);
-          else if (props.sessionID) busy.add(props.sessionID);
-          return;
-        case "session.diff":
-          if (props.sessionID) diffs.set(props.sessionID, JSON.stringify((props.diff ?? []).map((d: any) => [d.file, d.additions, d.deletions])));
-          return;
-      }
-    },
+    tools: { [VERDICT_TOOL]: judge.tool },
+    commands: { goal: ({ sessionId, arguments: args }) => onGoalCommand(sessionId, args) },
+    dispose: () => clearTimeout(restartTimer),
   };
-
-  function onTurnError(sessionId: string, name: string | undefined) {
-    const aborted = name === "MessageAbortedError";
-    turnEndings.set(sessionId, aborted ? "abort" : "error");
-    if (!aborted) return;
-    // An abort pauses at once, not only at the next idle.
-    void serial(sessionId, async () => {
-      const goal = store.current(sessionId);
-      if (goal && (goal.state.status === "active" || goal.state.status === "judging")) await apply(sessionId, { type: "abort" }, goal);
-    });
-  }
-}
-
-function openTasksIfUsed(context: FeatureContext): TaskStore | undefined {
-  if (!context.config.tasks.enabled || !context.db) return undefined;
-  try {
-    return openTaskStore(context.db);
-  } catch (error) {
-    context.reporter.log("warn", `goal: task tree unavailable to the judge: ${errorText(error)}`);
-    return undefined;
-  }
-}
-
-function replaceParts(output: { parts: unknown[] }, text: string) {
-  const first = output.parts.find((p) => (p as { type?: string }).type === "text") as { text?: string } | undefined;
-  const files = output.parts.filter((p) => (p as { type?: string }).type === "file");
-  output.parts.splice(0, output.parts.length, ...(first ? [{ ...first, text }] : [{ type: "text", text }]), ...files);
 }

@@ -1,22 +1,20 @@
-// Runs one goal-judge round in a hidden child session and collects what it cost. The verdict arrives only
-// through the goal_verdict tool (acceptVerdict); whatever the judge writes as prose is ignored.
+// Runs one goal-judge round through the helper runner and collects what it cost. The verdict arrives only
+// through the goal_verdict tool; whatever the judge writes as prose is ignored.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ToolInputError } from "../core/compose.ts";
+import { z } from "zod";
 import type { FeatureContext } from "../core/feature.ts";
+import type { ModelRef } from "../core/host-types.ts";
 import { redact } from "../core/redaction.ts";
 import { errorText } from "../core/report.ts";
-import { estimateTokens, truncateToTokens } from "../core/tokens.ts";
-import { renderTaskTree } from "../tasks/render.ts";
-import type { TaskStore } from "../tasks/store.ts";
-import { sumAssistantTokens } from "./format.ts";
+import { truncateToTokens } from "../core/tokens.ts";
+import type { PackTool } from "../core/tool.ts";
 import { judgePrompt, renderTranscript, type TranscriptMessage } from "./judge-prompt.ts";
 import { JUDGE_AGENT, VERDICT_TOOL } from "./permissions.ts";
 import { parseVerdict, type Verdict } from "./state-machine.ts";
 import type { JudgeTokens, StoredGoal } from "./store.ts";
 
-type Client = FeatureContext["host"]["client"];
-export type Model = { providerID: string; modelID: string };
+export type Model = ModelRef;
 export type JudgeOutcome = { verdict: Verdict } | { error: string };
 
 export interface JudgeRound {
@@ -28,10 +26,7 @@ export interface JudgeRound {
 }
 
 export interface JudgeDeps {
-  client: Client;
   context: FeatureContext;
-  taskStore: TaskStore | undefined;
-  sessionDir(sessionId: string): string;
   readMessages(sessionId: string): Promise<TranscriptMessage[]>;
   /** The model the judge uses for this main session, or undefined for the agent's default. */
   model(mainSessionId: string): Model | undefined;
@@ -39,82 +34,84 @@ export interface JudgeDeps {
 
 export interface Judge {
   run(mainSessionId: string, goal: StoredGoal, attempt: number): Promise<JudgeRound>;
-  /** The goal_verdict tool's body: records the verdict of a judge session, refuses every other caller. */
-  acceptVerdict(sessionId: string, args: unknown): string;
-  isJudgeSession(sessionId: string): boolean;
+  /** goal_verdict, the judge's result channel (refuses every caller but a judge run). */
+  readonly tool: PackTool;
 }
 
+const verdictArgs = {
+  met: z.boolean().describe("True only when the evidence shows the goal's condition holds."),
+  impossible: z.boolean().describe("True only when the goal cannot be reached at all (never with met)."),
+  reason: z.string().min(1).max(2000).describe("One or two sentences a person can check."),
+  evidence: z.array(z.string().max(1000)).max(30).describe("Concrete items relied on; at least one when met."),
+  missing: z.array(z.string().max(1000)).max(30).describe("When not met: what is still missing, as short imperative items."),
+};
+
 export function createJudge(deps: JudgeDeps): Judge {
-  const { client, context } = deps;
+  const { context } = deps;
   const config = context.config.goal;
-  const pending = new Map<string, { verdict?: Verdict }>();
+
+  const channel = context.helpers.resultChannel(VERDICT_TOOL, {
+    description:
+      "Record the goal judge's verdict. Only the goal judge may call this, exactly once. met needs evidence; impossible only when the goal cannot be reached at all; missing lists what is still missing when not met.",
+    args: verdictArgs,
+    reserved: `${VERDICT_TOOL} is reserved for the goal judge's own session; it does nothing here. Keep working on the task (the judge runs by itself when you stop).`,
+    accept(args) {
+      const parsed = parseVerdict(args);
+      if (!parsed.ok) return { ok: false, problems: [`verdict refused: ${parsed.error}`] };
+      return { ok: true, value: parsed.verdict, reply: "Verdict recorded." };
+    },
+  });
 
   const run = async (mainSessionId: string, goal: StoredGoal, attempt: number): Promise<JudgeRound> => {
-    let judgeSessionId: string | null = null;
-    let outcome: JudgeOutcome;
-    const sent = { text: "" };
+    let prompt: string;
     try {
-      judgeSessionId = await createSession(mainSessionId, goal, attempt);
-      pending.set(judgeSessionId, {});
-      outcome = await prompt(judgeSessionId, mainSessionId, goal, sent);
+      prompt = judgePrompt({
+        condition: goal.state.condition,
+        checkpoint: readCheckpoint(mainSessionId),
+        taskTree: context.services.tasks?.tree(mainSessionId),
+        transcript: renderTranscript(await deps.readMessages(mainSessionId), redact),
+        round: goal.state.rounds + 1,
+        continuationsUsed: goal.state.continuations,
+        maxContinuations: config.maxContinuations,
+      });
     } catch (error) {
-      outcome = { error: errorText(error) };
+      return { judgeSessionId: null, outcome: { error: errorText(error) }, tokens: { input: 0, output: 0, total: 0 }, estimated: false };
     }
-    let tokens = judgeSessionId ? await spent(judgeSessionId) : { input: 0, output: 0, total: 0 };
-    if (judgeSessionId) pending.delete(judgeSessionId);
-    // A call cut off by the timeout may still be billed: count what we sent rather than nothing.
-    const estimated = tokens.total === 0 && sent.text.length > 0;
-    if (estimated) tokens = { input: estimateTokens(sent.text), output: 0, total: estimateTokens(sent.text) };
-    return { judgeSessionId, outcome, tokens, estimated };
-  };
-
-  const createSession = async (mainSessionId: string, goal: StoredGoal, attempt: number): Promise<string> => {
-    const title = `goal judge: round ${goal.state.rounds + 1}${attempt > 1 ? ` (retry ${attempt - 1})` : ""}`;
-    const created = await client.session.create({ body: { parentID: mainSessionId, title } });
-    if (!created.data) throw new Error(`could not create the judge session: ${JSON.stringify(created.error)}`);
-    context.sessions.markInternal(created.data.id, JUDGE_AGENT);
-    context.sessions.markChild(created.data.id, mainSessionId);
-    return created.data.id;
-  };
-
-  const prompt = async (judgeSessionId: string, mainSessionId: string, goal: StoredGoal, sent: { text: string }): Promise<JudgeOutcome> => {
-    const text = judgePrompt({
-      condition: goal.state.condition,
-      checkpoint: readCheckpoint(mainSessionId),
-      taskTree: deps.taskStore ? renderTaskTree(deps.taskStore.list(mainSessionId)) : undefined,
-      transcript: renderTranscript(await deps.readMessages(mainSessionId), redact),
-      round: goal.state.rounds + 1,
-      continuationsUsed: goal.state.continuations,
-      maxContinuations: config.maxContinuations,
+    const outcome = await context.helpers.run({
+      feature: "goal",
+      agent: JUDGE_AGENT,
+      parentSessionId: mainSessionId,
+      title: `goal judge: round ${goal.state.rounds + 1}${attempt > 1 ? ` (retry ${attempt - 1})` : ""}`,
+      prompt,
+      channel,
+      context: undefined,
+      model: deps.model(mainSessionId),
+      timeoutMs: config.judgeTimeoutMs,
+      // The goal's state machine decides about another round; one run is one attempt.
+      retries: 0,
+      reason: `round ${goal.state.rounds + 1}`,
     });
-    sent.text = text;
-    const model = deps.model(mainSessionId);
-    const call = client.session.prompt({
-      path: { id: judgeSessionId },
-      body: { agent: JUDGE_AGENT, parts: [{ type: "text", text }], ...(model ? { model } : {}) },
-    });
-    const finished = await raceTimeout(call, config.judgeTimeoutMs);
-    const recorded = pending.get(judgeSessionId)?.verdict;
-    if (recorded) return { verdict: recorded };
-    if (finished === "timeout") {
-      await client.session.abort({ path: { id: judgeSessionId } }).catch(() => undefined);
-      return { error: `no verdict within ${config.judgeTimeoutMs} ms (timeout)` };
-    }
-    const result = finished.value;
-    if (result.error) return { error: `the judge's model call failed: ${JSON.stringify(result.error).slice(0, 300)}` };
-    const failed = (result.data?.info as { error?: { name?: string; data?: { message?: string } } } | undefined)?.error;
-    if (failed) return { error: `the judge's turn ended with ${failed.name ?? "an error"}: ${failed.data?.message ?? ""}`.trim() };
-    return { error: `the judge ended without calling ${VERDICT_TOOL}` };
-  };
-
-  /** What every model call of the judge session cost, as OpenCode recorded it. */
-  const spent = async (judgeSessionId: string): Promise<JudgeTokens> => {
-    const listed = await client.session.messages({ path: { id: judgeSessionId } }).catch(() => undefined);
-    return sumAssistantTokens((listed?.data ?? []) as { info: { role?: string } }[]);
+    const t = outcome.usage.tokens;
+    const input = t.input + t.cacheRead + t.cacheWrite;
+    const output = t.output + t.reasoning;
+    const tokens = { input, output, total: input + output };
+    const failures: Record<string, string> = {
+      timeout: `no verdict within ${config.judgeTimeoutMs} ms (timeout)`,
+      "no-result": `the judge ended without calling ${VERDICT_TOOL}`,
+      "invalid-result": `the judge's verdict was refused: ${outcome.ok ? "" : outcome.message}`,
+      aborted: `the judge was stopped: ${outcome.ok ? "" : outcome.message}`,
+      error: `the judge's turn ended with an error: ${outcome.ok ? "" : outcome.message}`,
+    };
+    return {
+      judgeSessionId: outcome.childSessionId ?? null,
+      outcome: outcome.ok ? { verdict: outcome.value } : { error: failures[outcome.failure]! },
+      tokens,
+      estimated: outcome.usage.estimated,
+    };
   };
 
   const readCheckpoint = (sessionId: string): string | undefined => {
-    const file = join(deps.sessionDir(sessionId), "checkpoint.md");
+    const file = join(context.projectPaths.session(sessionId), "checkpoint.md");
     if (!existsSync(file)) return undefined;
     try {
       return truncateToTokens(redact(readFileSync(file, "utf8")), 3000);
@@ -124,29 +121,5 @@ export function createJudge(deps: JudgeDeps): Judge {
     }
   };
 
-  const acceptVerdict = (sessionId: string, args: unknown): string => {
-    const judge = pending.get(sessionId);
-    if (!judge) {
-      throw new ToolInputError(`${VERDICT_TOOL} is reserved for the goal judge's own session; it does nothing here. Keep working on the task (the judge runs by itself when you stop).`);
-    }
-    if (judge.verdict) return "A verdict for this round is already recorded. Reply with the single word done.";
-    const parsed = parseVerdict(args);
-    if (!parsed.ok) throw new ToolInputError(`verdict refused: ${parsed.error}. Call ${VERDICT_TOOL} again with a consistent verdict.`);
-    judge.verdict = parsed.verdict;
-    return "Verdict recorded. Reply with the single word done.";
-  };
-
-  return { run, acceptVerdict, isJudgeSession: (id) => pending.has(id) };
-}
-
-async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  try {
-    return await Promise.race([promise.then((value) => ({ value })), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return { run, tool: channel.tool };
 }

@@ -175,4 +175,3 @@ export class MemoryBlockCache {
 }
 
 /** The process-wide cache: the memory adapter fills it, the checkpoint feature invalidates it after a rebuild. */
-export const memoryBlocks = new MemoryBlockCache();

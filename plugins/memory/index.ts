@@ -1,12 +1,15 @@
 // Host adapter of the memory feature: tools, the memory block in the system prompt, per-message recall,
 // the history index fed from the event stream, and the /memory report. Logic lives in the sibling modules.
 import { tool, type Hooks } from "@opencode-ai/plugin";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ToolInputError } from "../core/compose.ts";
-import type { FeatureContext, FeatureModule } from "../core/feature.ts";
+import type { FeatureContext, FeatureModule, FeatureParts, MemoryServices } from "../core/feature.ts";
 import { redact } from "../core/redaction.ts";
-import { memoryBlocks, type MemoryBlock } from "./block.ts";
-import { formatAround, formatHistorySearch, formatPart, formatSearch, formatStatus, REPORT_TITLE } from "./format.ts";
+import { isPackText } from "../core/pack-text.ts";
+import { slot } from "../core/sessions.ts";
+import type { MemoryBlock } from "./block.ts";
+import { formatAround, formatHistorySearch, formatPart, formatSearch, formatStatus } from "./format.ts";
 import { HistoryRecorder } from "./history-recorder.ts";
 import { getPart, messagesAround, searchHistory } from "./history-store.ts";
 import { memoryLocations, type MemoryLocations } from "./locations.ts";
@@ -14,14 +17,12 @@ import { MemoryInputError, MemoryService } from "./memory-service.ts";
 import { buildMemoryBlock, recallFor } from "./recall.ts";
 import { MemoryPathError } from "./safe-write.ts";
 
-export { memoryBlocks, MemoryBlockCache } from "./block.ts";
-
 export const memoryFeature: FeatureModule = {
   name: "memory",
   needsDatabase: true,
   assets: { commands: ["memory"] },
   create(context) {
-    return createMemoryHooks(context);
+    return createMemory(context);
   },
 };
 
@@ -39,7 +40,15 @@ async function asToolInput<T>(run: () => Promise<T> | T): Promise<T> {
   }
 }
 
-export function createMemoryHooks(context: FeatureContext): Hooks {
+/** Per session: the block built at its first message (cache-stable until a rebuild), its intent and turn count. */
+interface MemorySessionState {
+  block?: MemoryBlock;
+  firstUserText?: string;
+  userTurns: number;
+}
+const memorySlot = slot<MemorySessionState>("memory", () => ({ userTurns: 0 }));
+
+export function createMemory(context: FeatureContext): FeatureParts {
   const { config, reporter, sessions } = context;
   const settings = config.memory;
   const locations = memoryLocations(context.paths, context.project.id, context.project.root, settings.location);
@@ -64,97 +73,63 @@ export function createMemoryHooks(context: FeatureContext): Hooks {
         isMain: (id) => sessions.isMain(id),
         retentionDays: settings.historyRetentionDays,
         onError: (error) => reporter.problem("memory:history", `history index write failed: ${(error as Error).message}`),
-        isOwnText: (text) => text.startsWith(REPORT_TITLE) || text === REPORT_POINTER,
+        isOwnText: isPackText,
       })
     : undefined;
-  const firstUserText = new Map<string, string>();
-  const userTurns = new Map<string, number>();
 
+  const stateOf = (sessionId: string) => sessions.session(sessionId).get(memorySlot);
   const blockFor = (sessionId: string): MemoryBlock => {
-    const cached = memoryBlocks.get(sessionId);
-    if (cached) return cached;
-    const block = buildMemoryBlock(service, firstUserText.get(sessionId) ?? "", settings.injectBudgetTokens, blockLocations(locations, sessionId));
-    memoryBlocks.set(sessionId, block);
-    return block;
+    const state = stateOf(sessionId);
+    state.block ??= buildMemoryBlock(service, state.firstUserText ?? "", settings.injectBudgetTokens, blockLocations(locations, sessionId));
+    return state.block;
   };
+  const isUserSession = async (sessionId: string) => !sessions.helperOf(sessionId) && (await sessions.isMain(sessionId));
 
-  const isUserSession = async (sessionId: string | undefined): Promise<boolean> =>
-    Boolean(sessionId) && !sessions.internalPurpose(sessionId!) && (await sessions.isMain(sessionId!));
+  sessions.on("memory", "turn.started", async (event) => {
+    // Only what a person typed: the pack's own pushes and reports are neither a turn nor a recall query.
+    if (event.origin !== "person" || !(await isUserSession(event.sessionId))) return;
+    const state = stateOf(event.sessionId);
+    state.userTurns++;
+    state.firstUserText ??= event.text;
+    // The first message builds the block now, so recall can skip what the block already shows.
+    if (settings.injectBudgetTokens > 0) blockFor(event.sessionId);
+    const recalled = recallFor(service, {
+      text: event.text,
+      sessionId: event.sessionId,
+      exclude: new Set(state.block?.included.map((p) => p.entry.entryId) ?? []),
+      budgetTokens: settings.recallBudgetTokens,
+    });
+    if (recalled) event.addContext(recalled.text);
+  });
+  sessions.on("memory", "message.seen", (event) => history?.onMessageUpdated({ id: event.messageId, role: event.role }));
+  sessions.on("memory", "part.updated", (event) => history?.onPartUpdated(event.part));
+  sessions.on("memory", "turn.ended", async () => history?.flush());
+  sessions.on("memory", "session.created", () => void service.reconcile());
+  // OpenCode rebuilt the context: the next call gets a freshly assembled block.
+  sessions.on("memory", "session.compacted", (event) => void (stateOf(event.sessionId).block = undefined));
+
+  const services: MemoryServices = {
+    projectRules: () => projectRules(locations),
+    rebuildFiles: (sessionId) => rebuildFiles(locations, sessionId),
+    contextRebuilt: (sessionId) => void (stateOf(sessionId).block = undefined),
+  };
+  context.services.memory = services;
 
   return {
-    tool: memoryTools(service, history, context, (id) => userTurns.get(id) ?? 1),
-
-    "chat.message": async (input, output) => {
-      if (!(await isUserSession(input.sessionID))) return;
-      const text = userText(output.parts as unknown[]);
-      // The /memory report and the command's pointer to it are not user intent: no turn, no recall.
-      if (text.startsWith(REPORT_TITLE) || text === REPORT_POINTER) return;
-      userTurns.set(input.sessionID, (userTurns.get(input.sessionID) ?? 0) + 1);
-      if (!firstUserText.has(input.sessionID)) firstUserText.set(input.sessionID, text);
-      // The first message builds the block now, so recall can skip what the block already shows.
-      if (settings.injectBudgetTokens > 0) blockFor(input.sessionID);
-      const recalled = recallFor(service, {
-        text,
-        sessionId: input.sessionID,
-        exclude: memoryBlocks.includedIds(input.sessionID),
-        budgetTokens: settings.recallBudgetTokens,
-      });
-      if (!recalled) return;
-      const messageID = input.messageID ?? (output.message as { id?: string }).id;
-      if (!messageID) return;
-      (output.parts as unknown[]).push({
-        id: partId(),
-        sessionID: input.sessionID,
-        messageID,
-        type: "text",
-        text: recalled.text,
-        synthetic: true,
-      });
-    },
-
-    "experimental.chat.system.transform": async (input, output) => {
-      if (settings.injectBudgetTokens <= 0 || !(await isUserSession(input.sessionID))) return;
-      if (isHelperPrompt(output.system)) return;
+    tools: memoryTools(service, history, context, (id) => Math.max(1, stateOf(id).userTurns)) as FeatureParts["tools"],
+    async systemPrompt(call) {
+      if (settings.injectBudgetTokens <= 0 || call.hostHelper || !(await isUserSession(call.sessionId))) return;
       // system[0] stays as OpenCode built it; the block is its own entry so both stay cache-stable.
-      output.system.push(blockFor(input.sessionID!).text);
+      const block = blockFor(call.sessionId);
+      call.add(block.text);
+      context.ledger?.addInjected(context.project.id, call.sessionId, "memory", block.tokens);
     },
-
-    "command.execute.before": async (input, output) => {
-      if (input.command !== "memory") return;
-      if (settings.injectBudgetTokens > 0 && (await isUserSession(input.sessionID))) blockFor(input.sessionID);
-      const report = statusReport(service, locations, input.sessionID, settings.injectBudgetTokens, context);
-      await showReport(context, input.sessionID, report, output.parts as { type: string; text?: string }[]);
+    commands: {
+      memory: async ({ sessionId }) => {
+        if (settings.injectBudgetTokens > 0 && (await isUserSession(sessionId))) blockFor(sessionId);
+        return { kind: "report", text: statusReport(service, locations, sessionId, settings.injectBudgetTokens, context, sessions.peek(sessionId)?.get(memorySlot).block) };
+      },
     },
-
-    event: async ({ event }) => {
-      const properties = (event as { properties?: Record<string, unknown> }).properties ?? {};
-      switch (event.type as string) {
-        case "message.updated":
-          history?.onMessageUpdated((properties.info ?? {}) as { id?: unknown; role?: unknown });
-          return;
-        case "message.part.updated":
-          history?.onPartUpdated((properties.part ?? {}) as Record<string, unknown>);
-          return;
-        case "session.idle":
-          await history?.flush();
-          return;
-        case "session.created":
-          service.reconcile();
-          return;
-        case "session.compacted":
-          // OpenCode rebuilt the context: the next call gets a freshly assembled block.
-          memoryBlocks.invalidate(String(properties.sessionID ?? ""));
-          return;
-        case "session.deleted": {
-          const id = String((properties.info as { id?: string } | undefined)?.id ?? properties.sessionID ?? "");
-          memoryBlocks.invalidate(id);
-          firstUserText.delete(id);
-          userTurns.delete(id);
-          return;
-        }
-      }
-    },
-
     dispose: async () => {
       await history?.dispose();
     },
@@ -269,7 +244,7 @@ function blockLocations(locations: MemoryLocations, sessionId: string) {
   return { projectFile: locations.projectFile, globalFile: locations.globalFile, notesFile: join(locations.sessionDir(sessionId), "notes.md") };
 }
 
-function statusReport(service: MemoryService, locations: MemoryLocations, sessionId: string, budget: number, context: FeatureContext): string {
+function statusReport(service: MemoryService, locations: MemoryLocations, sessionId: string, budget: number, context: FeatureContext, block: MemoryBlock | undefined): string {
   const stats = service.reconcile();
   const counts = { project: 0, global: 0, session: 0 };
   const rows = context.db!
@@ -277,7 +252,7 @@ function statusReport(service: MemoryService, locations: MemoryLocations, sessio
     .all<{ scope: keyof typeof counts; n: number }>(context.project.id);
   for (const row of rows) counts[row.scope] = row.n;
   return formatStatus({
-    block: memoryBlocks.get(sessionId),
+    block,
     budgetTokens: budget,
     files: { projectFile: locations.projectFile, globalFile: locations.globalFile, projectDir: locations.projectDir, notesDir: locations.sessionDir(sessionId) },
     counts,
@@ -285,44 +260,34 @@ function statusReport(service: MemoryService, locations: MemoryLocations, sessio
   });
 }
 
-const REPORT_POINTER =
-  "The opencode-continuum memory report is in the previous message. Reply with one short sentence pointing the user to it. Do not call tools.";
-
-/**
- * OpenCode has no way for a command to skip the model (a throwing hook is a server error), so the report
- * is stored verbatim as a context-only message the user sees at once, and the model is only asked to
- * point at it: a one-line answer instead of the model retyping the report.
- */
-async function showReport(context: FeatureContext, sessionId: string, report: string, parts: { type: string; text?: string }[]): Promise<void> {
-  const stored = await context.host.client.session.prompt({
-    path: { id: sessionId },
-    body: { noReply: true, parts: [{ type: "text", text: report }] },
-  });
-  const instruction = stored.error
-    ? `Show the user this memory report exactly as written, without tools or commentary:\n\n${report}`
-    : REPORT_POINTER;
-  const textPart = parts.find((p) => p.type === "text");
-  if (textPart) textPart.text = instruction;
-  else parts.push({ type: "text", text: instruction });
+function readText(file: string): string {
+  try {
+    return existsSync(file) ? readFileSync(file, "utf8") : "";
+  } catch {
+    return "";
+  }
 }
 
-function userText(parts: unknown[]): string {
-  return parts
-    .map((p) => p as { type?: string; text?: string; synthetic?: boolean })
-    .filter((p) => p.type === "text" && typeof p.text === "string" && !p.synthetic)
-    .map((p) => p.text!)
-    .join("\n");
+/** The "## Rules" section of the project MEMORY.md. */
+function projectRules(locations: MemoryLocations): string {
+  const content = readText(locations.projectFile);
+  const match = content.match(/^## Rules\s*\n([\s\S]*?)(?=^## |\s*$(?![\s\S]))/m);
+  return match?.[1]?.trim() ?? "";
 }
 
-/** OpenCode's hidden title/summary helpers share the session id; they need no memory. */
-function isHelperPrompt(system: string[]): boolean {
-  return system.some((s) => s.includes("You are a title generator") || s.includes("Summarize what was done in this conversation"));
-}
-
-let partCounter = 0;
-/** Part ids sort by time like OpenCode's own ("prt_" + time-ordered hex + random). */
-function partId(): string {
-  const stamp = (BigInt(Date.now()) * 0x1000n + BigInt(partCounter++ % 0x1000)).toString(16).padStart(12, "0");
-  const random = Array.from({ length: 14 }, () => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[Math.floor(Math.random() * 62)]).join("");
-  return `prt_${stamp}${random}`;
+function rebuildFiles(locations: MemoryLocations, sessionId: string) {
+  const index: string[] = [];
+  for (const dir of [locations.projectDir, locations.globalDir]) {
+    try {
+      for (const name of readdirSync(dir)) if (name.endsWith(".md") && name !== "MEMORY.md") index.push(join(dir, name));
+    } catch {
+      /* no memory dir yet */
+    }
+  }
+  return {
+    projectMemory: readText(locations.projectFile),
+    globalMemory: readText(locations.globalFile),
+    notes: readText(join(locations.sessionDir(sessionId), "notes.md")),
+    memoryIndex: index,
+  };
 }

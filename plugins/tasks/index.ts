@@ -1,14 +1,15 @@
 // Host adapter of the task tree: the `tasks` tool, the task gate on session.idle, progress files of subagents.
-import { tool, type Hooks } from "@opencode-ai/plugin";
+import { tool } from "@opencode-ai/plugin";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ToolInputError } from "../core/compose.ts";
-import { continuationBody, type FeatureContext, type FeatureModule } from "../core/feature.ts";
-import { memoryLocations } from "../memory/locations.ts";
+import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
+import { errorText } from "../core/report.ts";
+import { slot } from "../core/sessions.ts";
 import { runTaskAction, TASK_ACTIONS } from "./actions.ts";
 import { decideGate, freshGateState, onUserMessage, type GateState } from "./gate.ts";
-import { unfinishedTasks } from "./render.ts";
-import { openTaskStore, TaskInputError, type TaskStore } from "./store.ts";
+import { renderTaskLedger, renderTaskTree, unfinishedTasks } from "./render.ts";
+import { isSettled, openTaskStore, TaskInputError, type TaskStore } from "./store.ts";
 
 const TOOL_DESCRIPTION = `Your task tree for this session (ids T1, T1.2, T1.2.3). Use it for work with several steps.
 Actions: create {title, parent?}; list; get {id} (with its event log); start {id}; block {id, note}; unblock {id};
@@ -21,20 +22,30 @@ export const tasksFeature: FeatureModule = {
   needsDatabase: true,
   create(context) {
     const store = openTaskStore(context.db!);
-    return createTaskHooks(context, store);
+    context.services.tasks = {
+      summary: (sessionId) => {
+        const list = store.list(sessionId);
+        return { count: list.length, allSettled: list.length > 0 && list.every((t) => isSettled(t.status)) };
+      },
+      ledger: (sessionId) => renderTaskLedger(store.list(sessionId)),
+      tree: (sessionId) => renderTaskTree(store.list(sessionId)),
+      unfinished: (sessionId) => unfinishedTasks(store.list(sessionId)).map((t) => ({ id: t.id, title: t.title, status: t.status })),
+    };
+    return createTasks(context, store);
   },
 };
 
 export default tasksFeature;
 
-function createTaskHooks(context: FeatureContext, store: TaskStore): Hooks {
+const gateSlot = slot<GateState>("tasks.gate", freshGateState);
+
+function createTasks(context: FeatureContext, store: TaskStore): FeatureParts {
   const { config, reporter, sessions, host } = context;
-  const locations = memoryLocations(context.paths, context.project.id, context.project.root, config.memory.location);
-  const gates = new Map<string, GateState>();
-  const gateOf = (id: string) => gates.get(id) ?? freshGateState();
+  const gateOf = (id: string) => sessions.session(id).get(gateSlot);
+  const setGate = (id: string, state: GateState) => sessions.session(id).set(gateSlot, state);
 
   const appendProgress = (ownerSessionId: string, taskId: string, entry: string) => {
-    const dir = join(locations.sessionDir(ownerSessionId), "tasks", taskId);
+    const dir = join(context.projectPaths.session(ownerSessionId), "tasks", taskId);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "progress.md");
     appendFileSync(file, entry);
@@ -63,14 +74,24 @@ function createTaskHooks(context: FeatureContext, store: TaskStore): Hooks {
       unfinished: unfinishedTasks(store.list(sessionId)),
     });
     if (!decision.push) return;
-    gates.set(sessionId, { ...state, pushes: state.pushes + 1 });
+    setGate(sessionId, { ...state, pushes: state.pushes + 1 });
     reporter.log("info", `task gate: pushing session ${sessionId} (${state.pushes + 1}/${config.tasks.maxGatePushes})`);
-    const sent = await host.client.session.promptAsync({ path: { id: sessionId }, body: continuationBody(decision.text, sessions.lastTurn(sessionId)) });
-    if (sent.error) reporter.problem("tasks:gate", `task gate could not prompt session ${sessionId}: ${JSON.stringify(sent.error)}`);
+    const turn = sessions.session(sessionId).lastTurn;
+    await host.sendPrompt(sessionId, { text: decision.text, agent: turn.agent, model: turn.model }).catch((error) =>
+      reporter.problem("tasks:gate", `task gate could not prompt session ${sessionId}: ${errorText(error)}`),
+    );
   };
 
+  // Only what was typed (or sent by the gate): other features add synthetic parts such as memory recall.
+  sessions.on("tasks", "turn.started", (event) => setGate(event.sessionId, onUserMessage(gateOf(event.sessionId), event.text)));
+  sessions.on("tasks", "turn.failed", (event) => setGate(event.sessionId, { ...gateOf(event.sessionId), lastTurnFailed: true }));
+  sessions.on("tasks", "turn.ended", async (event) => {
+    if (event.how !== "idle") setGate(event.sessionId, { ...gateOf(event.sessionId), lastTurnFailed: true });
+    await runGate(event.sessionId);
+  });
+
   return {
-    tool: {
+    tools: {
       tasks: tool({
         description: TOOL_DESCRIPTION,
         args: {
@@ -90,23 +111,6 @@ function createTaskHooks(context: FeatureContext, store: TaskStore): Hooks {
           }
         },
       }),
-    },
-    "chat.message": async (input, output) => {
-      // Only what was typed (or sent by the gate): other features add synthetic parts such as memory recall.
-      const text = output.parts.map((p) => (p.type === "text" && !p.synthetic ? p.text : "")).join("\n").trim();
-      gates.set(input.sessionID, onUserMessage(gateOf(input.sessionID), text));
-    },
-    event: async ({ event }) => {
-      const props = event.properties as Record<string, any>;
-      if (event.type === "session.error" && props.sessionID) {
-        gates.set(props.sessionID, { ...gateOf(props.sessionID), lastTurnFailed: true });
-        return;
-      }
-      if (event.type === "message.updated" && props.info?.role === "assistant" && props.info.error) {
-        gates.set(props.info.sessionID, { ...gateOf(props.info.sessionID), lastTurnFailed: true });
-        return;
-      }
-      if (event.type === "session.idle" && props.sessionID) await runGate(props.sessionID);
     },
   };
 }

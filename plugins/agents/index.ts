@@ -1,0 +1,40 @@
+// /stats and /agents: what the pack spent and which hidden helpers run, answered from the ledger and the
+// helper runner without a model call for the numbers.
+import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
+import { formatRuns, formatStats } from "../core/spend-report.ts";
+
+export const agentsFeature: FeatureModule = {
+  name: "agents",
+  needsDatabase: false,
+  assets: { commands: ["stats", "agents"] },
+  create(context) {
+    return createAgentCommands(context);
+  },
+};
+
+export default agentsFeature;
+
+function createAgentCommands(context: FeatureContext): FeatureParts {
+  const { helpers, ledger } = context;
+  return {
+    commands: {
+      stats: ({ sessionId }) => {
+        if (!ledger) return { kind: "report", text: "[continuum /stats] The ledger is unavailable (no database); nothing was recorded.", variant: "warning" };
+        return { kind: "report", text: formatStats(ledger.stats({ projectId: context.project.id, sessionId }), "this session") };
+      },
+      agents: ({ arguments: args }) => {
+        const [verb, id] = args.trim().split(/\s+/);
+        if (verb === "cancel") {
+          if (!id) return { kind: "report", text: "[continuum /agents] Usage: /agents cancel <run id> (ids are in /agents).", variant: "warning" };
+          const cancelled = helpers.cancel(id) || (ledger?.requestCancel(id) ?? false);
+          return { kind: "report", text: `[continuum /agents] ${cancelled ? `Cancelled ${id}.` : `No running helper ${id}.`}`, variant: cancelled ? "info" : "warning" };
+        }
+        if (verb) return { kind: "report", text: `[continuum /agents] Unknown argument "${verb.slice(0, 40)}". Use /agents, or /agents cancel <run id>.`, variant: "warning" };
+        const live = helpers.list();
+        const seen = new Set(live.map((r) => r.runId));
+        const stored = (ledger?.runs({ projectId: context.project.id, limit: 20 }) ?? []).filter((r) => !seen.has(r.runId));
+        return { kind: "report", text: `opencode-continuum · helper agents\n${formatRuns([...live, ...stored].slice(0, 30))}` };
+      },
+    },
+  };
+}

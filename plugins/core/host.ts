@@ -1,0 +1,22 @@
+// What the pack asks of its host, in its own words. The OpenCode adapter implements it over the SDK client;
+// features and the helper runner see only this.
+import type { HostMessage, ModelRef } from "./host-types.ts";
+
+export interface PromptBody {
+  text: string;
+  agent?: string;
+  model?: ModelRef;
+}
+
+export interface HostApi {
+  /** The project directory OpenCode runs in. */
+  readonly directory: string;
+  /** A new session under parentId; resolves with its id. */
+  createChild(parentId: string, title: string): Promise<string>;
+  /** Starts a turn and returns at once (the turn runs in the background). Throws when the host refuses. */
+  sendPrompt(sessionId: string, body: PromptBody): Promise<void>;
+  /** Stores text in the session without any model call; false when the host refused. `hidden` keeps it out of the model's context. */
+  showInSession(sessionId: string, text: string, options?: { hidden?: boolean }): Promise<boolean>;
+  messages(sessionId: string): Promise<HostMessage[]>;
+  abort(sessionId: string): Promise<void>;
+}

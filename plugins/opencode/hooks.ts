@@ -1,0 +1,133 @@
+// The OpenCode 1.x adapter: the one place that knows the host's hook and event names. It turns each feature's
+// host-neutral parts into OpenCode hooks (isolated by composeHooks) and feeds the session layer with typed events.
+import type { Hooks } from "@opencode-ai/plugin";
+import { composeHooks, type FeatureHooks } from "../core/compose.ts";
+import type { CommandReply, FeatureContext, FeatureParts } from "../core/feature.ts";
+import type { HelperRunner } from "../core/helpers.ts";
+import type { HostMessage } from "../core/host-types.ts";
+import { classifyMessage } from "../core/pack-text.ts";
+import type { Reporter } from "../core/report.ts";
+import type { SessionLayer } from "../core/sessions.ts";
+import { answerCommand, type CommandPart } from "./commands.ts";
+import { translateEvent, type RawEvent } from "./events.ts";
+
+export interface AdapterInput {
+  features: { name: string; parts: FeatureParts }[];
+  context: Pick<FeatureContext, "sessions" | "helpers" | "host" | "reporter">;
+  timeoutMs: number;
+  onFirstCall?: (hook: string) => void;
+}
+
+/** Composes every feature into the one hook set OpenCode sees. */
+export function buildHooks(input: AdapterInput): Hooks {
+  const { sessions, helpers, reporter } = input.context;
+  const perFeature: FeatureHooks[] = [
+    { name: "sessions", hooks: sessionHooks(sessions, helpers, input.context.host) },
+    ...input.features.map(({ name, parts }) => ({ name, hooks: featureHooks(parts, input.context, reporter) })),
+  ];
+  return composeHooks(perFeature, { reporter, timeoutMs: input.timeoutMs, onFirstCall: input.onFirstCall });
+}
+
+/** Raw events and new user messages into the session layer; helper runs stopped once their result is in. */
+function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: FeatureContext["host"]): Hooks {
+  return {
+    event: async ({ event }) => {
+      for (const typed of translateEvent(event as RawEvent, sessions)) await sessions.dispatch(typed);
+    },
+    "chat.message": async (input, output) => {
+      const parts = output.parts as unknown as { type: string; text?: string; synthetic?: boolean; ignored?: boolean }[];
+      const { origin, text } = classifyMessage(parts);
+      const messageID = input.messageID ?? (output.message as { id?: string }).id;
+      await sessions.dispatch({
+        type: "turn.started",
+        sessionId: input.sessionID,
+        origin,
+        text,
+        agent: input.agent,
+        model: input.model,
+        addContext: (context) => {
+          if (messageID) (output.parts as unknown[]).push({ id: partId(), sessionID: input.sessionID, messageID, type: "text", text: context, synthetic: true });
+        },
+      });
+    },
+    "experimental.chat.messages.transform": async (_input, output) => {
+      const sessionId = (output.messages as unknown as HostMessage[])[0]?.info.sessionID;
+      if (!sessionId || !helpers.shouldStop(sessionId)) return;
+      // The helper's result is in: stop before this request is sent (no "done" turn), and send nothing if it races.
+      await host.abort(sessionId).catch(() => undefined);
+      output.messages.splice(0, Math.max(0, output.messages.length - 1));
+    },
+  };
+}
+
+function featureHooks(parts: FeatureParts, context: AdapterInput["context"], reporter: Reporter): Hooks {
+  const { sessions, helpers, host } = context;
+  const hooks: Hooks = {};
+  if (parts.tools) hooks.tool = parts.tools as Hooks["tool"];
+  if (parts.modelCall) {
+    const modelCall = parts.modelCall;
+    hooks["chat.params"] = async (input) => {
+      const limit = input.model?.limit as { context: number; input?: number; output: number } | undefined;
+      if (!limit?.context) return;
+      const providerID = String(input.model.providerID ?? input.provider?.info?.id ?? "");
+      await modelCall({ sessionId: input.sessionID, agent: input.agent, providerID, modelID: input.model.id, limit });
+    };
+  }
+  if (parts.systemPrompt) {
+    const systemPrompt = parts.systemPrompt;
+    hooks["experimental.chat.system.transform"] = async (input, output) => {
+      if (!input.sessionID) return;
+      await systemPrompt({ sessionId: input.sessionID, hostHelper: isHostHelperPrompt(output.system), add: (text) => void output.system.push(text) });
+    };
+  }
+  if (parts.requestMessages) {
+    const requestMessages = parts.requestMessages;
+    hooks["experimental.chat.messages.transform"] = async (_input, output) => {
+      const messages = output.messages as unknown as HostMessage[];
+      const sessionId = messages[0]?.info.sessionID;
+      if (!sessionId || helpers.isHelperSession(sessionId)) return;
+      await requestMessages(sessionId, messages);
+    };
+  }
+  if (parts.compacting) {
+    const compacting = parts.compacting;
+    hooks["experimental.session.compacting"] = async (input, output) => {
+      await compacting(input.sessionID, (text) => void output.context.push(text));
+    };
+  }
+  const commands = parts.commands;
+  if (commands) {
+    hooks["command.execute.before"] = async (input, output) => {
+      const handler = commands[input.command];
+      if (!handler) return;
+      const reply: CommandReply = await handler({ sessionId: input.sessionID, arguments: input.arguments ?? "" });
+      await answerCommand(reply, {
+        sessionId: input.sessionID,
+        command: input.command,
+        parts: output.parts as unknown as CommandPart[],
+        busy: sessions.peek(input.sessionID)?.busy === true,
+        host,
+        reporter,
+      });
+    };
+  }
+  if (parts.config) {
+    const config = parts.config;
+    hooks.config = async (cfg) => config(cfg as never);
+  }
+  if (parts.dispose) hooks.dispose = async () => parts.dispose!();
+  return hooks;
+}
+
+/** OpenCode's hidden title and summary helpers run with the session's id; they are told apart by their prompt. */
+function isHostHelperPrompt(system: string[]): boolean {
+  return system.some((s) => s.includes("You are a title generator") || s.includes("Summarize what was done in this conversation"));
+}
+
+let partCounter = 0;
+/** Part ids sort by time like OpenCode's own ("prt_" + time-ordered hex + random). */
+function partId(): string {
+  const stamp = (BigInt(Date.now()) * 0x1000n + BigInt(partCounter++ % 0x1000)).toString(16).padStart(12, "0");
+  const random = Array.from({ length: 14 }, () => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[Math.floor(Math.random() * 62)]).join("");
+  return `prt_${stamp}${random}`;
+}

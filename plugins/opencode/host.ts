@@ -1,0 +1,44 @@
+// The pack's HostApi over OpenCode 1.x's in-process SDK client.
+import type { PluginInput } from "@opencode-ai/plugin";
+import type { HostApi } from "../core/host.ts";
+import type { HostMessage } from "../core/host-types.ts";
+
+type Client = PluginInput["client"];
+
+export function openCodeHost(client: Client, directory: string): HostApi {
+  return {
+    directory,
+    async createChild(parentId, title) {
+      const created = await client.session.create({ body: { parentID: parentId, title } });
+      if (!created.data) throw new Error(`session.create failed: ${JSON.stringify(created.error)}`);
+      return created.data.id;
+    },
+    async sendPrompt(sessionId, body) {
+      const sent = await client.session.promptAsync({
+        path: { id: sessionId },
+        body: { parts: [{ type: "text", text: body.text }], ...(body.agent ? { agent: body.agent } : {}), ...(body.model ? { model: body.model } : {}) },
+      });
+      if (sent.error) throw new Error(`promptAsync failed: ${JSON.stringify(sent.error)}`);
+    },
+    async showInSession(sessionId, text, options = {}) {
+      const stored = await client.session.prompt({
+        path: { id: sessionId },
+        body: { noReply: true, parts: [{ type: "text", text, ...(options.hidden ? { ignored: true } : {}) }] },
+      });
+      return !stored.error;
+    },
+    async messages(sessionId) {
+      const found = await client.session.messages({ path: { id: sessionId } });
+      if (!found.data) throw new Error(`session.messages failed: ${JSON.stringify(found.error)}`);
+      return found.data as unknown as HostMessage[];
+    },
+    async abort(sessionId) {
+      await client.session.abort({ path: { id: sessionId } });
+    },
+  };
+}
+
+export async function lookupParent(client: Client, id: string): Promise<string | undefined> {
+  const found = await client.session.get({ path: { id } });
+  return found.data ? (found.data.parentID ?? "") : undefined;
+}
