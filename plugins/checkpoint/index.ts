@@ -21,7 +21,8 @@ import { createWriterRun, WRITER_AGENT, WRITER_TOOL } from "./writer-run.ts";
 
 export { WRITER_AGENT } from "./writer-run.ts";
 const HIDDEN_AGENTS = new Set(["title", "summary", "compaction", WRITER_AGENT]);
-const REPORT_MARKERS = ["[continuum /context]", "[continuum /checkpoint]"];
+/** A command turn answered by a real model when the local report model is unavailable: it needs only the report. */
+const REPORT_POINTER = /^\[continuum \/[a-z-]+\] (The report is in the previous message|Show the user this report)/;
 export const REPORT_TITLE = "opencode-continuum · context report";
 const DEFAULT_OVERHEAD = 6000;
 
@@ -184,8 +185,8 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
   const requestMessages = async (sessionId: string, messages: HostMessage[]) => {
     if (!(await sessions.isMain(sessionId))) return;
     const last = messages.at(-1);
-    if (last?.info.role === "user" && REPORT_MARKERS.some((k) => textOf(last).startsWith(k))) {
-      // A /context or /checkpoint turn: the model only needs the report, so the call stays cheap.
+    if (last?.info.role === "user" && REPORT_POINTER.test(textOf(last))) {
+      // The model only needs the report, so the call stays cheap.
       messages.splice(0, messages.length - 1);
       return;
     }
@@ -274,15 +275,16 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
       checkpoint: ({ sessionId }) => {
         const outcome = queue.request(sessionId, "manual /checkpoint");
         return {
-          kind: "prompt",
-          text: `[continuum /checkpoint] Tell the user in one sentence: a checkpoint writer ${outcome === "started" ? "was started in the background" : "was queued behind the running one"}; /context shows its state. Do nothing else.`,
+          kind: "report",
+          text: `[continuum /checkpoint] A checkpoint writer ${outcome === "started" ? "was started in the background" : "was queued behind the running one"}; /context shows its state.`,
         };
       },
       rebuild: ({ sessionId }) => {
         stateOf(sessionId).pendingRebuild = { reason: "manual /rebuild" };
         return {
           kind: "prompt",
-          text: "[continuum /rebuild] The user asked for a context rebuild (a short history is left as it is; /context shows the result). Confirm in one short sentence, then continue any work that is pending.",
+          notice: "[continuum /rebuild] Context rebuild requested: it is applied to the next request (a short history is left as it is; /context shows the result).",
+          text: "[continuum /rebuild] The user asked for a context rebuild. Confirm in one short sentence, then continue any work that is pending.",
         };
       },
     },

@@ -73,8 +73,11 @@ export interface SystemPromptCall {
   add(text: string): void;
 }
 
-/** A command's answer: a report shown without a model call, or the prompt the model gets instead of the template. */
-export type CommandReply = { kind: "report"; text: string; variant?: "info" | "warning" } | { kind: "prompt"; text: string };
+/**
+ * A command's answer: a report shown without a model call, or a prompt that starts real work (`notice`, when given,
+ * is shown first, as a report).
+ */
+export type CommandReply = { kind: "report"; text: string; variant?: "info" | "warning" } | { kind: "prompt"; text: string; notice?: string };
 
 export type CommandHandler = (call: { sessionId: string; arguments: string }) => Promise<CommandReply> | CommandReply;
 

@@ -271,7 +271,7 @@ export class HelperRunner {
   private async onChildTurnEnded(sessionId: string, how: string, error: string | undefined): Promise<void> {
     const run = this.byChild.get(sessionId);
     if (!run || run.view.state !== "running") return;
-    if (run.hasValue) return this.stop(run, { ok: true });
+    if (run.hasValue) return this.stop(run, { ok: true }, true);
     const failedTurn = how === "error" ? (error ?? run.turnError ?? "the model call failed") : undefined;
     run.turnError = undefined;
     if (run.view.attempts <= run.request.retries) {
@@ -282,22 +282,21 @@ export class HelperRunner {
         return this.stop(run, { ok: false, failure: "error", message: `retry failed: ${errorText(sendError)}` });
       }
     }
-    if (run.lastProblem) return this.stop(run, { ok: false, failure: "invalid-result", message: `no valid result after ${run.view.attempts} attempts: ${run.lastProblem}` });
-    if (failedTurn) return this.stop(run, { ok: false, failure: "error", message: failedTurn });
-    return this.stop(run, { ok: false, failure: "no-result", message: `ended without calling ${run.request.channel.name}` });
+    if (run.lastProblem) return this.stop(run, { ok: false, failure: "invalid-result", message: `no valid result after ${run.view.attempts} attempts: ${run.lastProblem}` }, true);
+    if (failedTurn) return this.stop(run, { ok: false, failure: "error", message: failedTurn }, true);
+    return this.stop(run, { ok: false, failure: "no-result", message: `ended without calling ${run.request.channel.name}` }, true);
   }
 
-  /** Ends a running run: aborts its child unless it is already idle with its result, then settles. */
-  private async stop(run: ActiveRun, outcome: { ok: true } | { ok: false; failure: HelperFailure; message: string }): Promise<void> {
+  /** Ends a running run: aborts its child (unless its turn just ended), then settles. */
+  private async stop(run: ActiveRun, outcome: { ok: true } | { ok: false; failure: HelperFailure; message: string }, childIdle = false): Promise<void> {
     if (run.view.state !== "running") return;
     run.view.state = outcome.ok ? "done" : "failed";
     clearTimeout(run.timer);
     const childId = run.view.childSessionId;
     // A result recorded in time wins over a timeout or cancel that raced it.
     const final = run.hasValue && !outcome.ok ? ({ ok: true } as const) : outcome;
-    if (childId && this.options.sessions.peek(childId)?.busy !== false) {
-      await this.options.host.abort(childId).catch(() => undefined);
-    }
+    // Aborting an idle session is harmless; not aborting a busy one would leave it running.
+    if (childId && !childIdle) await this.options.host.abort(childId).catch(() => undefined);
     run.settle(final);
   }
 

@@ -9,6 +9,7 @@ export const HOST_HOOKS = [
   "dispose",
   "chat.message",
   "chat.params",
+  "chat.headers",
   "command.execute.before",
   "tool.execute.before",
   "tool.execute.after",

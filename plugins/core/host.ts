@@ -15,8 +15,11 @@ export interface HostApi {
   createChild(parentId: string, title: string): Promise<string>;
   /** Starts a turn and returns at once (the turn runs in the background). Throws when the host refuses. */
   sendPrompt(sessionId: string, body: PromptBody): Promise<void>;
-  /** Stores text in the session without any model call; false when the host refused. `hidden` keeps it out of the model's context. */
-  showInSession(sessionId: string, text: string, options?: { hidden?: boolean }): Promise<boolean>;
+  /**
+   * Stores text in the session without any model call; false when the host refused. `hidden` keeps it out of the
+   * model's context; agent/model make it the session's latest choice (what the next turn runs on).
+   */
+  showInSession(sessionId: string, text: string, options?: { hidden?: boolean; synthetic?: boolean; agent?: string; model?: ModelRef }): Promise<boolean>;
   messages(sessionId: string): Promise<HostMessage[]>;
   abort(sessionId: string): Promise<void>;
 }

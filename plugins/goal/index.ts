@@ -221,7 +221,11 @@ function createGoal(context: FeatureContext, store: GoalStore): FeatureParts {
     if (!resumable) return answer(sessionId, `Nothing to resume: the goal is ${goal.state.status}. Set a new one with /goal <condition>.`);
     if (goal.state.status === "paused") await apply(sessionId, { type: "resume" }, goal);
     reporter.notify("Goal resumed.", "info");
-    return { kind: "prompt", text: `${CONTINUATION_MARKER} The goal is resumed. Continue working toward it.\nGoal: ${goal.state.condition}` };
+    return {
+      kind: "prompt",
+      notice: `${CONTINUATION_MARKER} Goal resumed.`,
+      text: `${CONTINUATION_MARKER} The goal is resumed. Continue working toward it.\nGoal: ${goal.state.condition}`,
+    };
   };
 
   const setGoal = async (sessionId: string, raw: string, previous: StoredGoal | undefined): Promise<CommandReply> => {
@@ -236,7 +240,7 @@ function createGoal(context: FeatureContext, store: GoalStore): FeatureParts {
     store.create(sessionId, context.project.id, newGoal(condition));
     stateOf(sessionId).ownPrompts++;
     reporter.notify(`Goal set${replaced}. An independent judge checks it whenever the agent stops (at most ${config.goal.maxContinuations} continuations).`, "info");
-    return { kind: "prompt", text: condition };
+    return { kind: "prompt", notice: `${CONTINUATION_MARKER} Goal set${replaced}: the agent works on it now, and an independent judge checks it whenever the agent stops.`, text: condition };
   };
 
 

@@ -16,6 +16,7 @@ export interface HistoryRecorderOptions {
 }
 
 const PRUNE_EVERY_MS = 3_600_000;
+const MAX_ROLES = 5000;
 
 function isFinished(part: Record<string, unknown>): boolean {
   if (part.type === "tool") {
@@ -36,7 +37,10 @@ export class HistoryRecorder {
   constructor(private readonly options: HistoryRecorderOptions) {}
 
   onMessageUpdated(info: { id?: unknown; role?: unknown }): void {
-    if (typeof info.id === "string" && typeof info.role === "string") this.roles.set(info.id, info.role);
+    if (typeof info.id !== "string" || typeof info.role !== "string") return;
+    this.roles.set(info.id, info.role);
+    // Roles are needed only until the message's parts are written: keep the newest few thousand, not every message ever.
+    if (this.roles.size > MAX_ROLES) this.roles.delete(this.roles.keys().next().value!);
   }
 
   onPartUpdated(part: Record<string, unknown>): void {

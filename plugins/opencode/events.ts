@@ -1,6 +1,7 @@
 // OpenCode 1.x bus events → the session layer's typed events. The only place that reads raw event payloads.
 import type { CallTokens } from "../core/host-types.ts";
 import { turnEnd, type SessionEvent, type SessionLayer } from "../core/sessions.ts";
+import { REPORT_PROVIDER } from "./commands.ts";
 
 export interface RawEvent {
   type: string;
@@ -60,7 +61,8 @@ function messageUpdated(info: Record<string, any> | undefined, layer: SessionLay
   if (info.role === "assistant" && info.error && !layer.peek(info.sessionID)?.failure) {
     layer.session(info.sessionID).failure = { aborted: info.error.name === ABORTED, error: errorMessage(info.error) };
   }
-  if (info.role !== "assistant" || !info.finish || !info.tokens) return [seen];
+  // The pack's own report model is not a model call: nothing to meter or count.
+  if (info.role !== "assistant" || !info.finish || !info.tokens || info.providerID === REPORT_PROVIDER) return [seen];
   const raw = info.tokens as { total?: number; input?: number; output?: number; reasoning?: number; cache?: { read?: number; write?: number } };
   const tokens: CallTokens = {
     input: raw.input ?? 0,

@@ -6,14 +6,14 @@ import type { CommandReply, FeatureContext, FeatureParts } from "../core/feature
 import type { HelperRunner } from "../core/helpers.ts";
 import type { HostMessage } from "../core/host-types.ts";
 import { classifyMessage } from "../core/pack-text.ts";
-import type { Reporter } from "../core/report.ts";
 import type { SessionLayer } from "../core/sessions.ts";
-import { answerCommand, type CommandPart } from "./commands.ts";
+import type { CommandPart, ReportChannel } from "./commands.ts";
 import { translateEvent, type RawEvent } from "./events.ts";
 
 export interface AdapterInput {
   features: { name: string; parts: FeatureParts }[];
   context: Pick<FeatureContext, "sessions" | "helpers" | "host" | "reporter">;
+  reports: ReportChannel;
   timeoutMs: number;
   onFirstCall?: (hook: string) => void;
 }
@@ -22,19 +22,41 @@ export interface AdapterInput {
 export function buildHooks(input: AdapterInput): Hooks {
   const { sessions, helpers, reporter } = input.context;
   const perFeature: FeatureHooks[] = [
-    { name: "sessions", hooks: sessionHooks(sessions, helpers, input.context.host) },
-    ...input.features.map(({ name, parts }) => ({ name, hooks: featureHooks(parts, input.context, reporter) })),
+    { name: "sessions", hooks: sessionHooks(sessions, helpers, input.context.host, input.reports) },
+    ...input.features.map(({ name, parts }) => ({ name, hooks: featureHooks(parts, input.context, input.reports) })),
   ];
   return composeHooks(perFeature, { reporter, timeoutMs: input.timeoutMs, onFirstCall: input.onFirstCall });
 }
 
-/** Raw events and new user messages into the session layer; helper runs stopped once their result is in. */
-function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: FeatureContext["host"]): Hooks {
+/**
+ * Raw events and new user messages into the session layer; helper runs stopped once their result is in; the
+ * report turns of the pack's commands kept out of the features' sight and out of later requests.
+ */
+function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: FeatureContext["host"], reports: ReportChannel): Hooks {
+  // Sessions whose running turn answers a pack command on the report model: its end is not the agent stopping.
+  const reportTurns = new Set<string>();
   return {
     event: async ({ event }) => {
-      for (const typed of translateEvent(event as RawEvent, sessions)) await sessions.dispatch(typed);
+      const raw = event as RawEvent;
+      if (raw.type === "command.executed" && typeof raw.properties?.sessionID === "string") return reports.executed(raw.properties.sessionID);
+      if (raw.type === "session.idle" && reportTurns.delete(raw.properties?.sessionID)) {
+        const record = sessions.session(raw.properties!.sessionID);
+        record.busy = false;
+        record.failure = undefined;
+        return;
+      }
+      for (const typed of translateEvent(raw, sessions)) await sessions.dispatch(typed);
+    },
+    "chat.headers": async (input, output) => {
+      reports.headers(input.sessionID, String(input.model?.providerID ?? input.provider?.info?.id ?? ""), output.headers);
     },
     "chat.message": async (input, output) => {
+      let model = input.model;
+      if (reports.isReportModel(model)) {
+        const message = output.message as unknown as { model?: Record<string, unknown>; agent?: string };
+        if (!reports.takeOver(input.sessionID, message, output.parts as unknown as CommandPart[])) return void reportTurns.add(input.sessionID);
+        model = message.model as typeof model;
+      }
       const parts = output.parts as unknown as { type: string; text?: string; synthetic?: boolean; ignored?: boolean }[];
       const { origin, text } = classifyMessage(parts);
       const messageID = input.messageID ?? (output.message as { id?: string }).id;
@@ -44,13 +66,14 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
         origin,
         text,
         agent: input.agent,
-        model: input.model,
+        model: model ? { providerID: String(model.providerID), modelID: String(model.modelID) } : undefined,
         addContext: (context) => {
           if (messageID) (output.parts as unknown[]).push({ id: partId(), sessionID: input.sessionID, messageID, type: "text", text: context, synthetic: true });
         },
       });
     },
     "experimental.chat.messages.transform": async (_input, output) => {
+      reports.stripReports(output.messages as unknown as HostMessage[]);
       const sessionId = (output.messages as unknown as HostMessage[])[0]?.info.sessionID;
       if (!sessionId || !helpers.shouldStop(sessionId)) return;
       // The helper's result is in: stop before this request is sent (no "done" turn), and send nothing if it races.
@@ -60,8 +83,8 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
   };
 }
 
-function featureHooks(parts: FeatureParts, context: AdapterInput["context"], reporter: Reporter): Hooks {
-  const { sessions, helpers, host } = context;
+function featureHooks(parts: FeatureParts, context: AdapterInput["context"], reports: ReportChannel): Hooks {
+  const { helpers } = context;
   const hooks: Hooks = {};
   if (parts.tools) hooks.tool = parts.tools as Hooks["tool"];
   if (parts.modelCall) {
@@ -101,14 +124,7 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
       const handler = commands[input.command];
       if (!handler) return;
       const reply: CommandReply = await handler({ sessionId: input.sessionID, arguments: input.arguments ?? "" });
-      await answerCommand(reply, {
-        sessionId: input.sessionID,
-        command: input.command,
-        parts: output.parts as unknown as CommandPart[],
-        busy: sessions.peek(input.sessionID)?.busy === true,
-        host,
-        reporter,
-      });
+      await reports.answer(reply, { sessionId: input.sessionID, command: input.command, arguments: input.arguments ?? "", parts: output.parts as unknown as CommandPart[] });
     };
   }
   if (parts.config) {

@@ -23,7 +23,12 @@ export function openCodeHost(client: Client, directory: string): HostApi {
     async showInSession(sessionId, text, options = {}) {
       const stored = await client.session.prompt({
         path: { id: sessionId },
-        body: { noReply: true, parts: [{ type: "text", text, ...(options.hidden ? { ignored: true } : {}) }] },
+        body: {
+          noReply: true,
+          parts: [{ type: "text", text, ...(options.hidden ? { ignored: true } : {}), ...(options.synthetic ? { synthetic: true } : {}) }],
+          ...(options.agent ? { agent: options.agent } : {}),
+          ...(options.model ? { model: options.model } : {}),
+        },
       });
       return !stored.error;
     },

@@ -127,10 +127,11 @@ test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt inp
     assert.equal(events.filter((e) => e.type === "session.compacted").length, 0, "OpenCode's own compaction never ran");
     assert.equal(model.lane("compaction").length, 0);
 
-    // /context answers from the pack's own state, and the model sees only the report.
-    await served.client.session.command({ path: { id: session }, body: { command: "context", arguments: "" } });
-    const turn = await until(() => model.lane("main").find((r) => r.lastUserText.startsWith("[continuum /context]")), 20000, "/context turn");
-    assert.equal(turn.body.messages.filter((m) => m.role !== "system").length, 1, "the /context call carries only its pointer");
+    // /context answers from the pack's own state, with no model call.
+    const mainCalls = model.lane("main").length;
+    const ran = await served.client.session.command({ path: { id: session }, body: { command: "context", arguments: "" } });
+    assert.ok(!ran.error, JSON.stringify(ran.error));
+    assert.equal(model.lane("main").length, mainCalls, "/context made no model call");
     const report = (await storedMessage(served, session, REPORT_TITLE)) ?? "";
     assert.match(report, /Last checkpoint: #3/);
     assert.match(report, /Rebuilds: 1/);

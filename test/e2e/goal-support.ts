@@ -99,15 +99,17 @@ export async function waitForGoal(env: IsolatedEnv, sessionId: string, predicate
   }
 }
 
-/** Runs `/goal <args>` through the SDK like the TUI does. Answers without a model call come back as HTTP 500. */
+/** Runs `/goal <args>` through the SDK like the TUI does (answers come from the pack's local report model). */
 export async function goalCommand(client: { session: { command: (o: any) => Promise<{ error?: unknown; response?: Response }> } }, sessionId: string, args: string) {
   return client.session.command({ path: { id: sessionId }, body: { command: "goal", arguments: args } });
 }
 
-/** Text of the display-only messages the pack posted in the session (the answers of /goal). */
+/** Text of the pack's answers shown in the session: the replies of its local report model (no model call). */
 export async function shownAnswers(client: { session: { messages: (o: any) => Promise<{ data?: unknown }> } }, sessionId: string): Promise<string[]> {
-  const listed = (await client.session.messages({ path: { id: sessionId } })).data as { parts: { type: string; text?: string; ignored?: boolean }[] }[] | undefined;
-  return (listed ?? []).flatMap((m) => m.parts.filter((p) => p.type === "text" && p.ignored).map((p) => p.text ?? ""));
+  const listed = (await client.session.messages({ path: { id: sessionId } })).data as { info: { role: string; providerID?: string }; parts: { type: string; text?: string }[] }[] | undefined;
+  return (listed ?? [])
+    .filter((m) => m.info.role === "assistant" && m.info.providerID === "continuum")
+    .flatMap((m) => m.parts.filter((p) => p.type === "text").map((p) => p.text ?? ""));
 }
 
 /**

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane, type RecordedRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, opencodeServe, killAll, type Served } from "../harness/opencode.ts";
+import { shownAnswers } from "./goal-support.ts";
 import { createSession, installPackForTest, send, until } from "./checkpoint-support.ts";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
@@ -141,9 +142,10 @@ test("hand-written memory: recall adds what the block left out and nothing for a
     const before = model.lane("main").length;
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "memory", arguments: "" } });
     assert.ok(!ran.error, JSON.stringify(ran.error));
-    const reportRequest = model.lane("main")[before]!;
-    assert.match(reportRequest.raw, /## Memory \(opencode-continuum\)[^]*Injected in this session: \d+ entries, \d+ of 400 tokens/);
-    assert.ok(reportRequest.raw.includes(projectMemory), "the report says where the file is");
+    assert.equal(model.lane("main").length, before, "/memory made no model call");
+    const report = (await shownAnswers(served.client, session)).join("\n");
+    assert.match(report, /## Memory \(opencode-continuum\)[^]*Injected in this session: \d+ entries, \d+ of 400 tokens/);
+    assert.ok(report.includes(projectMemory), "the report says where the file is");
     await served.waitForIdle(session, 5, 30000);
 
     const indexed = await until(() => historyRow(env, "staging database"), 10000, "the user's message in the history index");

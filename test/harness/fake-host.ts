@@ -5,7 +5,9 @@ import type { Hooks, PluginInput } from "@opencode-ai/plugin";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pack from "../../plugins/continuum.ts";
+import type { FeatureContext } from "../../plugins/core/feature.ts";
+import { createReporter } from "../../plugins/core/report.ts";
+import { bootPack } from "../../plugins/opencode/boot.ts";
 
 export interface FakeCall {
   method: string;
@@ -20,8 +22,12 @@ export interface FakeMessage {
 
 export interface FakeHost {
   hooks: Hooks;
+  /** The pack's own context (session layer, helper runner, ledger) for assertions. */
+  context: FeatureContext;
   calls: FakeCall[];
   toasts: string[];
+  /** Texts the local report model answered with (what the user saw for each pack command). */
+  reports: string[];
   logs: { level: string; message: string }[];
   messages: Map<string, FakeMessage[]>;
   parents: Map<string, string>;
@@ -64,6 +70,7 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   const host = {
     calls: [] as FakeCall[],
     toasts: [] as string[],
+    reports: [] as string[],
     logs: [] as { level: string; message: string }[],
     messages: new Map<string, FakeMessage[]>(),
     parents: new Map<string, string>(),
@@ -109,8 +116,16 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   };
 
   const input = { client, project: { id: "fake-project" }, directory: projectDir, worktree: projectDir, serverUrl: new URL("http://127.0.0.1:1"), $: undefined } as unknown as PluginInput;
-  host.hooks = await pack.server(input);
-  await host.hooks.config?.({ agent: {}, command: {} } as never);
+  const reporter = createReporter({
+    log: (entry) => void host.logs.push({ level: entry.level, message: entry.message }),
+    toast: (toast) => void host.toasts.push(toast.message),
+  });
+  const booted = await bootPack(input, reporter);
+  if (!booted.context) throw new Error(`the pack did not start: ${JSON.stringify(host.logs)}`);
+  host.hooks = booted.hooks;
+  host.context = booted.context;
+  const cfg: Record<string, any> = { agent: {}, command: {}, model: "fake/fake-model" };
+  await host.hooks.config?.(cfg as never);
 
   host.emit = async (type, properties) => {
     await host.hooks.event?.({ event: { type, properties } as never });
@@ -148,9 +163,32 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
     messagesOf(sessionId).push({ info: { id: messageID, sessionID: sessionId, role: "user" }, parts });
     return parts;
   };
+  /** Plays OpenCode's command path: the pack's hook, then (for a command on the local report model) its turn. */
   host.command = async (sessionId, command, args = "") => {
     const parts: Record<string, any>[] = [{ type: "text", text: `/${command} ${args}` }];
     await host.hooks["command.execute.before"]?.({ command, sessionID: sessionId, arguments: args } as never, { parts } as never);
+    const model = String(cfg.command?.[command]?.model ?? "");
+    if (!model.startsWith("continuum/")) return parts;
+    const messageID = nextId("msg");
+    const info: Record<string, any> = { id: messageID, sessionID: sessionId, role: "user", model: { providerID: "continuum", modelID: "report" } };
+    await host.hooks["chat.message"]?.({ sessionID: sessionId, messageID, agent: "build", model: { providerID: "continuum", modelID: "report" } } as never, { message: info, parts } as never);
+    messagesOf(sessionId).push({ info, parts });
+    // A command whose answer is real work was moved to the session's own model: an ordinary turn the test plays.
+    if (info.model.providerID !== "continuum") return parts;
+    const headers: Record<string, string> = {};
+    await host.hooks["chat.headers"]?.({ sessionID: sessionId, model: { providerID: "continuum" } } as never, { headers } as never);
+    const response: Response = await cfg.provider.continuum.options.fetch("http://continuum.invalid/v1/chat/completions", { headers });
+    const text = (await response.text())
+      .split("\n")
+      .filter((line) => line.startsWith("data: {"))
+      .map((line) => JSON.parse(line.slice(6)).choices?.[0]?.delta?.content ?? "")
+      .join("");
+    const reply = { info: { id: nextId("msg"), sessionID: sessionId, role: "assistant", providerID: "continuum", finish: "stop", tokens: { input: 0, output: 0, reasoning: 0, cache: { read: 0, write: 0 } } }, parts: [{ type: "text", text }] };
+    messagesOf(sessionId).push(reply);
+    host.reports.push(text);
+    await host.emit("message.updated", { info: reply.info });
+    await host.idle(sessionId);
+    await host.emit("command.executed", { name: command, sessionID: sessionId, arguments: args, messageID });
     return parts;
   };
   host.dispose = async () => {

@@ -1,0 +1,203 @@
+// Start-up of the pack inside OpenCode 1.x: configuration, storage, the session layer, the helper runner, the
+// ledger, the features in order, and the one hook set composed from them.
+import type { Hooks, PluginInput } from "@opencode-ai/plugin";
+import { appendFileSync } from "node:fs";
+import { fillAgent, fillCommand, readAsset } from "../core/assets.ts";
+import { restrictInternalTool } from "../core/internal-tools.ts";
+import { runIsolated } from "../core/compose.ts";
+import { loadConfig, formatProblem } from "../core/config.ts";
+import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
+import { HelperRunner } from "../core/helpers.ts";
+import { openLedger, recordWorkerCalls, type Ledger } from "../core/ledger.ts";
+import { dataRoot, packPaths } from "../core/paths.ts";
+import { resolveProjectIdentity } from "../core/project-id.ts";
+import { errorText, type Reporter } from "../core/report.ts";
+import { createSessionLayer } from "../core/sessions.ts";
+import { openStore } from "../core/storage/store.ts";
+import { PACK_VERSION } from "../core/version.ts";
+import { createReportChannel, type ReportChannel } from "./commands.ts";
+import { buildHooks } from "./hooks.ts";
+import { lookupParent, openCodeHost } from "./host.ts";
+import tasksFeature from "../tasks/index.ts";
+import checkpointFeature from "../checkpoint/index.ts";
+import memoryFeature from "../memory/index.ts";
+import goalFeature from "../goal/index.ts";
+import agentsFeature from "../agents/index.ts";
+
+// Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
+const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature];
+
+/** Starts the pack in one OpenCode process: the hooks OpenCode gets, and the context (for tests and the doctor). */
+export async function bootPack(input: PluginInput, reporter: Reporter): Promise<{ hooks: Hooks; context?: FeatureContext }> {
+  const doctor = doctorTrace(process.env.CONTINUUM_DOCTOR_REPORT);
+  const { config, problems } = loadConfig(input.directory);
+  for (const problem of problems) {
+    if (problem.severity === "warning") reporter.log("warn", formatProblem(problem));
+    else reporter.problem(`config:${problem.file}:${problem.key}`, `invalid config: ${formatProblem(problem)}`);
+  }
+  if (!config.enabled) {
+    reporter.log("info", "disabled by continuum.jsonc (enabled: false)");
+    return { hooks: {} };
+  }
+
+  const paths = packPaths(dataRoot());
+  const project = resolveProjectIdentity(input.directory, input.project?.id, input.worktree);
+  const db = await openDatabaseOrReport(paths.database, reporter);
+  const isolation = { reporter, timeoutMs: config.hookTimeoutMs };
+  const sessions = createSessionLayer({
+    lookupParent: (id) => lookupParent(input.client, id),
+    isolate: (feature, label, run) => runIsolated(`${feature}:${label}`, run, isolation),
+  });
+  const host = openCodeHost(input.client, input.directory);
+  const ledger = openLedgerOrReport(db, reporter);
+  if (ledger) recordWorkerCalls(sessions, ledger, project.id);
+  const helpers = new HelperRunner({
+    host,
+    sessions,
+    ledger,
+    maxConcurrent: config.agents.maxConcurrent,
+    projectId: project.id,
+    log: (level, message) => reporter.log(level, message),
+  });
+  const context: FeatureContext = {
+    config,
+    project,
+    paths,
+    projectPaths: paths.project(project.id),
+    db,
+    reporter,
+    host,
+    sessions,
+    helpers,
+    ledger,
+    services: {},
+  };
+
+  const started = await startFeatures(context, reporter);
+  const reports = createReportChannel({ host, sessions, reporter });
+  const hooks = buildHooks({
+    features: started.map(({ module, parts }) => ({ name: module.name, parts })),
+    context,
+    reports,
+    timeoutMs: config.hookTimeoutMs,
+    onFirstCall: doctor ? (hook) => doctor({ event: "hook", hook }) : undefined,
+  });
+  const withAssets = addAssetRegistration(hooks, started.map((s) => s.module), reports, reporter, config.hookTimeoutMs);
+  const dispose = withAssets.dispose;
+  withAssets.dispose = async () => {
+    // Shutdown has begun: no event reaches a feature any more, so nothing touches the database after this.
+    sessions.close();
+    await dispose?.();
+    db?.close();
+  };
+  doctor?.({
+    event: "loaded",
+    version: PACK_VERSION,
+    project: project.id,
+    features: started.map((s) => s.module.name),
+    tools: Object.keys(withAssets.tool ?? {}),
+  });
+  reporter.log("info", `loaded ${PACK_VERSION}: ${started.map((s) => s.module.name).join(", ") || "no features"}`);
+  return { hooks: withAssets, context };
+}
+
+function openLedgerOrReport(db: FeatureContext["db"], reporter: Reporter): Ledger | undefined {
+  if (!db) return undefined;
+  try {
+    const ledger = openLedger(db);
+    ledger.closeOrphans(isAlive);
+    return ledger;
+  } catch (error) {
+    reporter.problem("ledger", `the ledger of what the pack spends is unavailable: ${errorText(error)}`);
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function openDatabaseOrReport(path: string, reporter: Reporter) {
+  try {
+    const opened = await openStore(path);
+    if (opened.recovered) {
+      reporter.problem(
+        "db-recovered",
+        `the database was damaged (${opened.recovered.reason}); it was moved to ${opened.recovered.movedTo} and a new one created. Indexes are rebuilt from your files.`,
+      );
+    }
+    return opened.db;
+  } catch (error) {
+    reporter.problem("db-unavailable", `storage unavailable, features that need it are off: ${errorText(error)}`);
+    return undefined;
+  }
+}
+
+async function startFeatures(context: FeatureContext, reporter: Reporter) {
+  const started: { module: FeatureModule; parts: FeatureParts }[] = [];
+  for (const module of FEATURES) {
+    const section = context.config[module.name] as { enabled?: boolean };
+    if (section.enabled === false) continue;
+    if (module.needsDatabase && !context.db) continue;
+    try {
+      started.push({ module, parts: await module.create(context) });
+    } catch (error) {
+      reporter.problem(`start:${module.name}`, `${module.name} could not start and is off for this run: ${errorText(error)}`);
+    }
+  }
+  return started;
+}
+
+/**
+ * Registers the enabled features' agents and commands, never replacing what the user defined, and keeps each
+ * feature's internal tools to the one agent that needs them. A command whose template the user replaced is theirs:
+ * the pack's command hooks then leave it alone, so the override wins.
+ */
+function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reports: ReportChannel, reporter: Reporter, timeoutMs: number): Hooks {
+  const userCommands = new Set<string>();
+  const previousConfig = hooks.config;
+  hooks.config = async (cfg) => {
+    await previousConfig?.(cfg);
+    await runIsolated(
+      "assets:config",
+      () => {
+        const mutable = cfg as { agent?: Record<string, Record<string, unknown>>; command?: Record<string, Record<string, unknown>> };
+        mutable.agent ??= {};
+        mutable.command ??= {};
+        for (const module of modules) {
+          for (const name of module.assets?.agents ?? []) fillAgent(mutable.agent, readAsset("agents", name));
+          for (const internal of module.internalTools ?? []) restrictInternalTool(mutable as never, internal);
+          for (const name of module.assets?.commands ?? []) {
+            const asset = readAsset("commands", name);
+            fillCommand(mutable.command, asset);
+            if (mutable.command[name]?.template !== asset.body) userCommands.add(name);
+          }
+        }
+        // The pack's own commands answer on the local report model (a command the user redefined is theirs).
+        const ours = modules.flatMap((m) => m.assets?.commands ?? []).filter((name) => !userCommands.has(name));
+        reports.configure(mutable as never, ours);
+      },
+      { reporter, timeoutMs },
+    );
+  };
+  const previousCommand = hooks["command.execute.before"];
+  if (previousCommand) {
+    hooks["command.execute.before"] = async (input, output) => {
+      if (userCommands.has(input.command)) return;
+      await previousCommand(input, output);
+    };
+  }
+  return hooks;
+}
+
+/** When the doctor runs OpenCode it asks for a trace of what loaded and which hooks fired. */
+function doctorTrace(file: string | undefined) {
+  if (!file) return undefined;
+  return (record: Record<string, unknown>) => appendFileSync(file, JSON.stringify({ ...record, at: Date.now() }) + "\n");
+}
+
