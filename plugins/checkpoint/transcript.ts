@@ -3,30 +3,9 @@
 // exact values). Pure.
 import { estimateTokens, truncateToTokens } from "../core/tokens.ts";
 
-export interface HostPart {
-  id?: string;
-  type: string;
-  text?: string;
-  synthetic?: boolean;
-  ignored?: boolean;
-  tool?: string;
-  callID?: string;
-  state?: { status?: string; input?: Record<string, unknown>; output?: string; error?: string; title?: string; metadata?: Record<string, unknown> };
-  [key: string]: unknown;
-}
-
-export interface HostMessage {
-  info: {
-    id: string;
-    sessionID: string;
-    role: string;
-    agent?: string;
-    summary?: boolean;
-    time?: { created?: number; completed?: number };
-    [key: string]: unknown;
-  };
-  parts: HostPart[];
-}
+export type { HostMessage, HostPart } from "../core/host-types.ts";
+import type { HostMessage, HostPart } from "../core/host-types.ts";
+export { isPackText } from "../core/pack-text.ts";
 
 export type Redact = (text: string) => string;
 
@@ -47,8 +26,6 @@ export const userTextOf = (message: HostMessage): string =>
 
 export const isUserMessage = (m: HostMessage) => m.info.role === "user";
 
-/** Texts the pack itself puts in user messages (gate and goal pushes, command pointers, stored reports). */
-export const isPackText = (text: string) => /^\s*(\[continuum\b|opencode-continuum\b|## Memory \(opencode-continuum\))/.test(text);
 
 /** Messages after the one with id `watermark` (all when it is null or no longer present). */
 export function messagesSince(messages: readonly HostMessage[], watermark: string | null): HostMessage[] {

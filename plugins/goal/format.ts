@@ -85,9 +85,4 @@ export function workFingerprint(messages: TranscriptMessage[], diffSummary: stri
   return `tools=${results};diff=${diffSummary}`;
 }
 
-/** True when a chat message comes from a person rather than from the pack (markers) or is display-only. */
-export function isPersonMessage(parts: { type: string; text?: string; ignored?: boolean; synthetic?: boolean }[]): boolean {
-  const texts = parts.filter((p) => p.type === "text" && !p.ignored && !p.synthetic && (p.text ?? "").trim());
-  if (texts.length === 0) return parts.some((p) => p.type === "file");
-  return !texts.every((p) => (p.text ?? "").trimStart().startsWith("[continuum"));
-}
+

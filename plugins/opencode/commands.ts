@@ -53,6 +53,8 @@ export interface ReportChannel {
   executed(sessionId: string): Promise<void>;
   /** True for a user turn that runs on the report model (not the user's words, not a model call). */
   isReportModel(model: { providerID?: string } | undefined): boolean;
+  /** True when the request about to be made answers a report (its newest user message runs on the report model). */
+  isReportRequest(messages: HostMessage[]): boolean;
   /** Removes report turns from a request (the report itself stays while it is the turn being answered). */
   stripReports(messages: HostMessage[]): void;
 }
@@ -135,6 +137,10 @@ export function createReportChannel(deps: { host: HostApi; sessions: SessionLaye
       }
     },
     isReportModel: (model) => model?.providerID === REPORT_PROVIDER,
+    isReportRequest: (messages) => {
+      const newest = messages.findLast((m) => m.info.role === "user");
+      return (newest?.info as { model?: { providerID?: string } } | undefined)?.model?.providerID === REPORT_PROVIDER;
+    },
     stripReports(messages) {
       const lastUser = messages.findLastIndex((m) => m.info.role === "user");
       for (let i = messages.length - 1; i >= 0; i--) {

@@ -93,13 +93,14 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
       const limit = input.model?.limit as { context: number; input?: number; output: number } | undefined;
       if (!limit?.context) return;
       const providerID = String(input.model.providerID ?? input.provider?.info?.id ?? "");
+      if (reports.isReportModel({ providerID })) return;
       await modelCall({ sessionId: input.sessionID, agent: input.agent, providerID, modelID: input.model.id, limit });
     };
   }
   if (parts.systemPrompt) {
     const systemPrompt = parts.systemPrompt;
     hooks["experimental.chat.system.transform"] = async (input, output) => {
-      if (!input.sessionID) return;
+      if (!input.sessionID || reports.isReportModel(input.model as { providerID?: string } | undefined)) return;
       await systemPrompt({ sessionId: input.sessionID, hostHelper: isHostHelperPrompt(output.system), add: (text) => void output.system.push(text) });
     };
   }
@@ -108,7 +109,7 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
     hooks["experimental.chat.messages.transform"] = async (_input, output) => {
       const messages = output.messages as unknown as HostMessage[];
       const sessionId = messages[0]?.info.sessionID;
-      if (!sessionId || helpers.isHelperSession(sessionId)) return;
+      if (!sessionId || helpers.isHelperSession(sessionId) || reports.isReportRequest(messages)) return;
       await requestMessages(sessionId, messages);
     };
   }

@@ -48,9 +48,9 @@ export function findCheckpoint(dataDir: string, session: string): string | undef
   return undefined;
 }
 
-/** The newest user-visible message of the session whose text starts with `title` (a stored /context report). */
+/** The newest message of the session whose text starts with `title` (a /context report shown to the user). */
 export async function storedMessage(served: Served, session: string, title: string): Promise<string | undefined> {
   const found = await served.client.session.messages({ path: { id: session } });
-  const texts = (found.data ?? []).map((m) => m.parts.map((p) => (p.type === "text" ? p.text : "")).join("\n"));
+  const texts = (found.data ?? []).map((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"));
   return texts.reverse().find((t) => t.startsWith(title));
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { isPersonMessage, parseGoalArgs, statusText, sumAssistantTokens, workFingerprint } from "../../plugins/goal/format.ts";
+import { parseGoalArgs, statusText, sumAssistantTokens, workFingerprint } from "../../plugins/goal/format.ts";
 import { fenceData, judgePrompt, renderTranscript, type TranscriptMessage } from "../../plugins/goal/judge-prompt.ts";
 import { newGoal } from "../../plugins/goal/state-machine.ts";
 import { estimateTokens } from "../../plugins/core/tokens.ts";
@@ -50,14 +50,6 @@ test("workFingerprint changes with a new tool result or a new diff, not with mor
   assert.equal(workFingerprint(base, ""), workFingerprint(moreText, ""));
   assert.notEqual(workFingerprint(base, ""), workFingerprint(withTool, ""));
   assert.notEqual(workFingerprint(base, ""), workFingerprint(base, '[["a.ts",1,0]]'));
-});
-
-test("isPersonMessage: pack markers, ignored and synthetic parts are not the user", () => {
-  assert.equal(isPersonMessage([{ type: "text", text: "please stop" }]), true);
-  assert.equal(isPersonMessage([{ type: "text", text: "[continuum goal] not met yet" }]), false);
-  assert.equal(isPersonMessage([{ type: "text", text: "[continuum task gate] (1/3)" }]), false);
-  assert.equal(isPersonMessage([{ type: "text", text: "status", ignored: true }]), false);
-  assert.equal(isPersonMessage([{ type: "text", text: "ctx", synthetic: true }]), false);
 });
 
 test("renderTranscript shows tool calls with results, skips display-only parts, redacts, and keeps the first message when cutting", () => {
