@@ -19,6 +19,9 @@ import {
 import { hostname } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+
+export { writeFileAtomic, type AtomicWriteHooks } from "../core/storage/atomic-file.ts";
 
 export class MemoryPathError extends Error {
   override name = "MemoryPathError";
@@ -173,45 +176,6 @@ function breakIfStale(lockPath: string, staleMs: number): void {
 function release(lockPath: string, token: string): void {
   const current = readLock(lockPath);
   if (current?.token === token) rmSync(lockPath, { force: true });
-}
-
-export interface AtomicWriteHooks {
-  /** Test seam: runs after the temp file is written, before the rename (simulates a crash there). */
-  beforeRename?: (tempPath: string) => void;
-}
-
-/** Replaces `path` with `content` so a reader sees either the old or the new file, never half of one. */
-export function writeFileAtomic(path: string, content: string, hooks: AtomicWriteHooks = {}): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-  try {
-    const fd = openSync(temp, "w", 0o644);
-    try {
-      writeSync(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    hooks.beforeRename?.(temp);
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  syncDir(dirname(path));
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* not every platform can fsync a directory; the rename is still atomic */
-  }
 }
 
 /** Folder holding previous versions of `file`: `<memory dir>/.versions/<file name>/`. */
