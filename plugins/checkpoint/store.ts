@@ -303,7 +303,9 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
     db.prepare(`UPDATE checkpoint_sessions SET ${assignments} WHERE session_id = ?`).run(...(entries.map(([, v]) => v ?? null) as (string | number | null)[]), sessionId);
   };
   db.transaction(() => {
-    for (const file of files.readAll(METER)) {
+    const meterFiles = files.readAll(METER);
+    unreadable += meterFiles.unreadable.length;
+    for (const file of meterFiles.found) {
       const parsed = meterSchema.safeParse(file.value);
       if (!parsed.success) {
         unreadable++;
@@ -313,7 +315,9 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
       setColumns(sessionId, values);
       sessions.add(sessionId);
     }
-    for (const file of files.readAll(REBUILD)) {
+    const rebuildFiles = files.readAll(REBUILD);
+    unreadable += rebuildFiles.unreadable.length;
+    for (const file of rebuildFiles.found) {
       const parsed = rebuildSchema.safeParse(file.value);
       if (!parsed.success) {
         unreadable++;
@@ -324,7 +328,9 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
       sessions.add(sessionId);
       if (values.boundaryDump) cuts++;
     }
-    for (const file of files.readAll(CHECKPOINTS)) {
+    const checkpointsFiles = files.readAll(CHECKPOINTS);
+    unreadable += checkpointsFiles.unreadable.length;
+    for (const file of checkpointsFiles.found) {
       const parsed = checkpointsSchema.safeParse(file.value);
       if (!parsed.success) {
         unreadable++;

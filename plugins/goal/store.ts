@@ -298,7 +298,9 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
   let goals = 0;
   let verdicts = 0;
   let unreadable = 0;
-  for (const file of files.readAll(STATE_NAME)) {
+  const stateFiles = files.readAll(STATE_NAME);
+  unreadable += stateFiles.unreadable.length;
+  for (const file of stateFiles.found) {
     const parsed = fileSchema.safeParse(file.value);
     if (!parsed.success) {
       unreadable++;

@@ -330,7 +330,9 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
   let trees = 0;
   let tasks = 0;
   let unreadable = 0;
-  for (const file of files.readAll(STATE_NAME)) {
+  const stateFiles = files.readAll(STATE_NAME);
+  unreadable += stateFiles.unreadable.length;
+  for (const file of stateFiles.found) {
     const parsed = fileSchema.safeParse(file.value);
     if (!parsed.success) {
       unreadable++;

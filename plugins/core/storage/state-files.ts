@@ -70,8 +70,8 @@ export interface SessionStateFiles {
   pathOf(sessionId: string, name: string): string;
   /** Writes atomically; skipped when the content is what this process last wrote there. Throws StateWriteError. */
   write(sessionId: string, name: string, value: Record<string, unknown>): void;
-  /** Every session's readable file of that name under the data dir (the newest when one exists twice). */
-  readAll(name: string): StateFile[];
+  /** Every session's file of that name under the data dir (the newest when one exists twice); unreadable: paths. */
+  readAll(name: string): { found: StateFile[]; unreadable: string[] };
 }
 
 const STATE_DIR = "state";
@@ -121,15 +121,20 @@ export function sessionStateFiles(db: Database, sessionDir?: SessionDirOf): Sess
     readAll(name) {
       const folders = [...(root ? allSessionFolders(root) : [])];
       const byId = new Map<string, StateFile & { savedAt: string }>();
+      const unreadable: string[] = [];
       for (const folder of folders) {
         const path = join(folder, STATE_DIR, `${name}.json`);
+        if (!existsSync(path)) continue;
         const value = readJson(path);
-        if (!value || typeof value.sessionId !== "string") continue;
+        if (!value || typeof value.sessionId !== "string") {
+          unreadable.push(path);
+          continue;
+        }
         const savedAt = typeof value.savedAt === "string" ? value.savedAt : "";
         const seen = byId.get(value.sessionId);
         if (!seen || seen.savedAt < savedAt) byId.set(value.sessionId, { sessionId: value.sessionId, path, value, savedAt });
       }
-      return [...byId.values()].map(({ sessionId, path, value }) => ({ sessionId, path, value }));
+      return { found: [...byId.values()].map(({ sessionId, path, value }) => ({ sessionId, path, value })), unreadable };
     },
   };
 }
