@@ -126,22 +126,19 @@ export function storageSuite(test: TestFn, expectedEngine: "bun" | "node"): void
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("an unwritable data directory gives an in-memory database, so reading keeps working", async () => {
+  test("a data dir that cannot exist is reported; one that cannot be written gives an in-memory database for reading", async () => {
     // Root ignores permission bits, so two ways that hold for root too: a file where the folder should be, and a
     // folder with no write bits (the pack treats that as read-only by intent).
     const dir = tempDir();
     writeFileSync(join(dir, "file"), "x");
-    const underFile = await openStore(join(dir, "file", "sub", "c.db"));
-    assert.ok(underFile.readOnly, "read-only reported");
-    assert.match(underFile.readOnly!.reason, /not writable/);
-    assert.equal(underFile.db.path, ":memory:");
-    underFile.db.exec("CREATE TABLE t (x)");
-    underFile.db.close();
+    await assert.rejects(openStore(join(dir, "file", "sub", "c.db")), StoreUnavailableError);
     const locked = join(dir, "locked");
     mkdirSync(locked);
     chmodSync(locked, 0o555);
     const readOnly = await openStore(join(locked, "c.db"));
-    assert.match(readOnly.readOnly?.reason ?? "", /read-only \(mode 0555\)/);
+    assert.match(readOnly.readOnly?.reason ?? "", /not writable \(read-only \(mode 0555\)\)/);
+    assert.equal(readOnly.db.path, ":memory:");
+    readOnly.db.exec("CREATE TABLE t (x)");
     assert.equal(existsSync(join(locked, "c.db")), false, "nothing written into a read-only folder");
     readOnly.db.close();
     chmodSync(locked, 0o755);

@@ -1,7 +1,7 @@
 // Opens the pack's one database file. The database is derived: a damaged one is moved aside (the last
-// KEPT_CORRUPT copies are kept), recreated and refilled from the session state files; a data dir that cannot be
-// written gives an in-memory database rebuilt from the files, so reading keeps working.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+// KEPT_CORRUPT copies are kept), recreated and refilled from the session state files; a data dir that exists but
+// cannot be written gives an in-memory database rebuilt from the files, so reading keeps working.
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { openDatabase, type Database, type OpenOptions } from "./database.ts";
 import { registerDataRoot, restoreFromFiles } from "./state-files.ts";
@@ -27,7 +27,11 @@ export const KEPT_CORRUPT = 3;
 export async function openStore(path: string, options: OpenOptions = {}): Promise<OpenedStore> {
   const root = dirname(path);
   const unwritable = notWritableReason(root, { create: true });
-  if (unwritable) return openInMemory(root, `data directory ${root} is not writable (${unwritable})`);
+  if (unwritable) {
+    // A data dir that cannot even exist holds nothing to read: say so and let the features that need it stay off.
+    if (!isDirectory(root)) throw new StoreUnavailableError(`data directory ${root} cannot be created (${unwritable})`);
+    return openInMemory(root, `data directory ${root} is not writable (${unwritable})`);
+  }
   const existed = existsSync(path);
   let db: Database;
   try {
@@ -69,6 +73,14 @@ async function openInMemory(root: string, reason: string): Promise<OpenedStore> 
   registerDataRoot(db, root, { readOnly: true });
   restoreFromFiles(db);
   return { db, readOnly: { reason } };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function integrityProblem(db: Database): string | undefined {
