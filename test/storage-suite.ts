@@ -1,7 +1,7 @@
 // The storage contract, run by both engines: Node (better-sqlite3, test/unit/storage.test.ts) and OpenCode's
 // embedded Bun (bun:sqlite, test/bun/storage.bun.test.ts). Uses only node:assert so both runners can host it.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync, readdirSync, chmodSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../plugins/core/storage/database.ts";
@@ -126,19 +126,63 @@ export function storageSuite(test: TestFn, expectedEngine: "bun" | "node"): void
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("an unwritable data directory is reported, not thrown as a crash", async () => {
-    if (process.getuid?.() === 0) {
-      // root ignores permission bits; use a path under a regular file instead.
-      const dir = tempDir();
-      writeFileSync(join(dir, "file"), "x");
-      await assert.rejects(openStore(join(dir, "file", "sub", "c.db")), StoreUnavailableError);
-      rmSync(dir, { recursive: true, force: true });
-      return;
-    }
+  test("a data dir that cannot exist is reported; one that cannot be written gives an in-memory database for reading", async () => {
+    // Root ignores permission bits, so two ways that hold for root too: a file where the folder should be, and a
+    // folder with no write bits (the pack treats that as read-only by intent).
     const dir = tempDir();
-    chmodSync(dir, 0o500);
-    await assert.rejects(openStore(join(dir, "sub", "c.db")), StoreUnavailableError);
-    chmodSync(dir, 0o700);
+    writeFileSync(join(dir, "file"), "x");
+    await assert.rejects(openStore(join(dir, "file", "sub", "c.db")), StoreUnavailableError);
+    const locked = join(dir, "locked");
+    mkdirSync(locked);
+    chmodSync(locked, 0o555);
+    const readOnly = await openStore(join(locked, "c.db"));
+    assert.match(readOnly.readOnly?.reason ?? "", /not writable \(read-only \(mode 0555\)\)/);
+    assert.equal(readOnly.db.path, ":memory:");
+    readOnly.db.exec("CREATE TABLE t (x)");
+    assert.equal(existsSync(join(locked, "c.db")), false, "nothing written into a read-only folder");
+    readOnly.db.close();
+    chmodSync(locked, 0o755);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a database that opens but fails the integrity check is moved aside before a fresh one is created", async () => {
+    const dir = tempDir();
+    const path = join(dir, "continuum.db");
+    const db = await openDatabase(path);
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX tv ON t (v)");
+    const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
+    db.transaction(() => {
+      for (let i = 0; i < 3000; i++) insert.run(`value ${i} ${"x".repeat(40)}`);
+    });
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    db.close();
+    const bytes = readFileSync(path);
+    for (let i = 4096 * 5; i < 4096 * 8; i++) bytes[i] = (i * 7) & 0xff;
+    writeFileSync(path, bytes);
+    const opened = await openStore(path);
+    assert.ok(opened.recovered, "recovery reported");
+    assert.match(opened.recovered!.reason, /quick_check|malformed/);
+    // The live database is the new, empty one: the damaged file is only at the moved-aside path.
+    assert.equal(opened.db.prepare("SELECT name FROM sqlite_master WHERE name = 't'").get(), undefined);
+    assert.equal(Object.values(opened.db.prepare("PRAGMA quick_check").get()!)[0], "ok");
+    assert.ok(existsSync(opened.recovered!.movedTo));
+    opened.db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("only the last three damaged copies are kept", async () => {
+    const dir = tempDir();
+    const path = join(dir, "continuum.db");
+    for (let i = 0; i < 5; i++) {
+      writeFileSync(path, Buffer.from(`garbage ${i} `.repeat(400)));
+      const opened = await openStore(path);
+      assert.ok(opened.recovered);
+      opened.db.close();
+    }
+    const copies = readdirSync(dir).filter((name) => /^continuum\.db\.corrupt-[^]*\d$/.test(name) || /^continuum\.db\.corrupt-.*Z(-\d+)?$/.test(name));
+    assert.equal(copies.length, 3, copies.join(", "));
+    const newest = copies.sort().map((name) => readFileSync(join(dir, name), "utf8").slice(0, 10));
+    assert.deepEqual(newest, ["garbage 2 ", "garbage 3 ", "garbage 4 "]);
     rmSync(dir, { recursive: true, force: true });
   });
 }

@@ -1,7 +1,11 @@
-// What the checkpoint feature keeps in SQLite, per session: checkpoints (source of truth; checkpoint.md is a
-// rendering), the watermark, thresholds already acted on, the stored rebuild cut, writer runs and their tokens.
+// What the checkpoint feature keeps per session: checkpoints (checkpoint.md is a rendering), the watermark,
+// thresholds already acted on, the stored rebuild cut, writer runs and their tokens. Primary copy: the session's
+// state/ files (checkpoint-meter.json, rebuild.json, checkpoints.json), rewritten atomically on every change; the
+// SQLite tables are refilled from them when the database is lost.
+import { z } from "zod";
 import type { Database } from "../core/storage/database.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
+import { registerStateRestorer, sessionStateFiles, type SessionDirOf, type SessionStateFiles } from "../core/storage/state-files.ts";
 import type { SectionKey, StoredCheckpoint } from "./sections.ts";
 
 const MIGRATIONS: Migration[] = [
@@ -41,7 +45,15 @@ const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  // No schema change: from this version on every session's state is also in its state/ files.
+  { version: 2, description: "checkpoint state mirrored to session state files", sql: "SELECT 1" },
 ];
+const MIRRORED_SINCE = 2;
+const METER = "checkpoint-meter";
+const REBUILD = "rebuild";
+const CHECKPOINTS = "checkpoints";
+/** The stored cut: kept in its own file, because the dump is large and changes only at a rebuild. */
+const REBUILD_KEYS = ["boundaryMessageId", "boundaryDump", "boundaryAt", "boundaryReason"] as const;
 
 export interface SessionState {
   sessionId: string;
@@ -104,8 +116,14 @@ interface CheckpointRow {
   markdown: string;
 }
 
-export function openCheckpointStore(db: Database): CheckpointStore {
-  migrate(db, "checkpoint", MIGRATIONS);
+export interface CheckpointStoreOptions {
+  /** Where each session's folder is (ProjectPaths.session); the state is kept in <folder>/state/. */
+  sessionDir?: SessionDirOf;
+}
+
+export function openCheckpointStore(db: Database, options: CheckpointStoreOptions = {}): CheckpointStore {
+  const files = sessionStateFiles(db, options.sessionDir);
+  prepareTables(db, files);
   const ensure = (sessionId: string) => db.prepare("INSERT OR IGNORE INTO checkpoint_sessions (session_id) VALUES (?)").run(sessionId);
   const state = (sessionId: string): SessionState => {
     ensure(sessionId);
@@ -122,23 +140,34 @@ export function openCheckpointStore(db: Database): CheckpointStore {
     sections: JSON.parse(row.sections_json) as Record<SectionKey, string>,
     markdown: row.markdown,
   });
+  /** A change and the rewrite of the session's files in one transaction: a file that cannot be written undoes it. */
+  const changing = <T>(sessionId: string, change: () => T, withCheckpoints = false): T =>
+    db.transaction(() => {
+      const result = change();
+      if (files) saveSession(db, files, sessionId, state(sessionId), withCheckpoints);
+      return result;
+    });
   return {
     state,
     update(sessionId, changes) {
-      ensure(sessionId);
-      const entries = Object.entries(changes).filter(([key]) => key in COLUMNS);
-      if (entries.length > 0) {
-        const assignments = entries.map(([key]) => `${COLUMNS[key as keyof typeof COLUMNS]} = ?`).join(", ");
-        db.prepare(`UPDATE checkpoint_sessions SET ${assignments} WHERE session_id = ?`).run(...(entries.map(([, v]) => v ?? null) as (string | number | null)[]), sessionId);
-      }
-      return state(sessionId);
+      return changing(sessionId, () => {
+        ensure(sessionId);
+        const entries = Object.entries(changes).filter(([key]) => key in COLUMNS);
+        if (entries.length > 0) {
+          const assignments = entries.map(([key]) => `${COLUMNS[key as keyof typeof COLUMNS]} = ?`).join(", ");
+          db.prepare(`UPDATE checkpoint_sessions SET ${assignments} WHERE session_id = ?`).run(...(entries.map(([, v]) => v ?? null) as (string | number | null)[]), sessionId);
+        }
+        return state(sessionId);
+      });
     },
     addWriterTokens(sessionId, input, output) {
-      ensure(sessionId);
-      db.prepare("UPDATE checkpoint_sessions SET writer_input_tokens = writer_input_tokens + ?, writer_output_tokens = writer_output_tokens + ? WHERE session_id = ?").run(input, output, sessionId);
+      changing(sessionId, () => {
+        ensure(sessionId);
+        db.prepare("UPDATE checkpoint_sessions SET writer_input_tokens = writer_input_tokens + ?, writer_output_tokens = writer_output_tokens + ? WHERE session_id = ?").run(input, output, sessionId);
+      });
     },
     saveCheckpoint(checkpoint, projectId, render) {
-      return db.transaction(() => {
+      return changing(checkpoint.sessionId, () => {
         const row = db.prepare("SELECT MAX(seq) AS seq FROM checkpoints WHERE session_id = ?").get<{ seq: number | null }>(checkpoint.sessionId);
         const seq = (row?.seq ?? 0) + 1;
         const markdown = render(seq);
@@ -152,7 +181,7 @@ export function openCheckpointStore(db: Database): CheckpointStore {
           markdown,
         );
         return { ...checkpoint, seq, markdown };
-      });
+      }, true);
     },
     latest(sessionId) {
       const row = db.prepare("SELECT * FROM checkpoints WHERE session_id = ? ORDER BY seq DESC LIMIT 1").get<CheckpointRow>(sessionId);
@@ -172,3 +201,156 @@ export function openCheckpointStore(db: Database): CheckpointStore {
     },
   };
 }
+
+// ---- the session files ----
+
+const nullableString = z.string().nullable();
+const meterSchema = z.object({
+  sessionId: z.string().min(1),
+  firedIndex: z.number().int(),
+  lastUsed: z.number(),
+  lastUsable: z.number(),
+  modelKey: nullableString,
+  readingAt: nullableString,
+  rebuilds: z.number().int(),
+  writerRuns: z.number().int(),
+  writerFailures: z.number().int(),
+  writerInputTokens: z.number(),
+  writerOutputTokens: z.number(),
+  lastFailure: nullableString,
+  lastFailureAt: nullableString,
+});
+const rebuildSchema = z.object({
+  sessionId: z.string().min(1),
+  boundaryMessageId: nullableString,
+  boundaryDump: nullableString,
+  boundaryAt: nullableString,
+  boundaryReason: nullableString,
+});
+const checkpointsSchema = z.object({
+  sessionId: z.string().min(1),
+  checkpoints: z.array(
+    z.object({
+      seq: z.number().int().positive(),
+      projectId: z.string(),
+      writtenAt: z.string(),
+      watermark: nullableString,
+      sections: z.record(z.string(), z.string()),
+      markdown: z.string(),
+    }),
+  ),
+});
+
+/** The meter and the cut on every change (skipped when unchanged); the checkpoint list when one was added. */
+function saveSession(db: Database, files: SessionStateFiles, sessionId: string, current: SessionState, withCheckpoints: boolean): void {
+  const { sessionId: _id, ...fields } = current;
+  const rebuild: Record<string, unknown> = {};
+  const meter: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) ((REBUILD_KEYS as readonly string[]).includes(key) ? rebuild : meter)[key] = value;
+  files.write(sessionId, METER, meter);
+  files.write(sessionId, REBUILD, rebuild);
+  if (!withCheckpoints) return;
+  const checkpoints = db
+    .prepare("SELECT seq, project_id, written_at, watermark, sections_json, markdown FROM checkpoints WHERE session_id = ? ORDER BY seq")
+    .all<{ seq: number; project_id: string; written_at: string; watermark: string | null; sections_json: string; markdown: string }>(sessionId)
+    .map((r) => ({ seq: r.seq, projectId: r.project_id, writtenAt: r.written_at, watermark: r.watermark, sections: JSON.parse(r.sections_json) as Record<string, string>, markdown: r.markdown }));
+  files.write(sessionId, CHECKPOINTS, { checkpoints });
+}
+
+/** Migrates; a fresh table set is refilled from the files, an older one written out to them once. */
+function prepareTables(db: Database, files: SessionStateFiles | undefined): string | undefined {
+  const { from } = migrate(db, "checkpoint", MIGRATIONS);
+  if (!files) return undefined;
+  if (from === 0) return restoreAll(db, files);
+  if (from < MIRRORED_SINCE && !files.readOnly) {
+    for (const sessionId of sessionsWithState(db)) {
+      try {
+        saveSession(db, files, sessionId, readState(db, sessionId), true);
+      } catch {
+        /* best effort: the next change of that session writes its files again */
+      }
+    }
+  }
+  return undefined;
+}
+
+function sessionsWithState(db: Database): string[] {
+  return db
+    .prepare("SELECT session_id FROM checkpoint_sessions UNION SELECT session_id FROM checkpoints")
+    .all<{ session_id: string }>()
+    .map((r) => r.session_id);
+}
+
+function readState(db: Database, sessionId: string): SessionState {
+  db.prepare("INSERT OR IGNORE INTO checkpoint_sessions (session_id) VALUES (?)").run(sessionId);
+  const row = db.prepare("SELECT * FROM checkpoint_sessions WHERE session_id = ?").get<Record<string, unknown>>(sessionId)!;
+  const out: Record<string, unknown> = { sessionId };
+  for (const [key, column] of Object.entries(COLUMNS)) out[key] = row[column] ?? null;
+  return out as unknown as SessionState;
+}
+
+/** Each of a session's three files is restored on its own: one damaged file loses only what it held. */
+function restoreAll(db: Database, files: SessionStateFiles): string | undefined {
+  const sessions = new Set<string>();
+  let checkpoints = 0;
+  let cuts = 0;
+  let unreadable = 0;
+  const setColumns = (sessionId: string, values: Record<string, unknown>) => {
+    db.prepare("INSERT OR IGNORE INTO checkpoint_sessions (session_id) VALUES (?)").run(sessionId);
+    const entries = Object.entries(values).filter(([key]) => key in COLUMNS);
+    if (!entries.length) return;
+    const assignments = entries.map(([key]) => `${COLUMNS[key as keyof typeof COLUMNS]} = ?`).join(", ");
+    db.prepare(`UPDATE checkpoint_sessions SET ${assignments} WHERE session_id = ?`).run(...(entries.map(([, v]) => v ?? null) as (string | number | null)[]), sessionId);
+  };
+  db.transaction(() => {
+    const meterFiles = files.readAll(METER);
+    unreadable += meterFiles.unreadable.length;
+    for (const file of meterFiles.found) {
+      const parsed = meterSchema.safeParse(file.value);
+      if (!parsed.success) {
+        unreadable++;
+        continue;
+      }
+      const { sessionId, ...values } = parsed.data;
+      setColumns(sessionId, values);
+      sessions.add(sessionId);
+    }
+    const rebuildFiles = files.readAll(REBUILD);
+    unreadable += rebuildFiles.unreadable.length;
+    for (const file of rebuildFiles.found) {
+      const parsed = rebuildSchema.safeParse(file.value);
+      if (!parsed.success) {
+        unreadable++;
+        continue;
+      }
+      const { sessionId, ...values } = parsed.data;
+      setColumns(sessionId, values);
+      sessions.add(sessionId);
+      if (values.boundaryDump) cuts++;
+    }
+    const checkpointsFiles = files.readAll(CHECKPOINTS);
+    unreadable += checkpointsFiles.unreadable.length;
+    for (const file of checkpointsFiles.found) {
+      const parsed = checkpointsSchema.safeParse(file.value);
+      if (!parsed.success) {
+        unreadable++;
+        continue;
+      }
+      const insert = db.prepare("INSERT OR IGNORE INTO checkpoints (session_id, seq, project_id, written_at, watermark, sections_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      for (const c of parsed.data.checkpoints) {
+        checkpoints += insert.run(parsed.data.sessionId, c.seq, c.projectId, c.writtenAt, c.watermark, JSON.stringify(c.sections), c.markdown).changes;
+      }
+      if (parsed.data.checkpoints.length) sessions.add(parsed.data.sessionId);
+    }
+  });
+  const parts: string[] = [];
+  if (sessions.size) {
+    parts.push(
+      `checkpoint state of ${sessions.size} session${sessions.size === 1 ? "" : "s"} (${checkpoints} checkpoint${checkpoints === 1 ? "" : "s"}, ${cuts} stored rebuild${cuts === 1 ? "" : "s"})`,
+    );
+  }
+  if (unreadable) parts.push(`${unreadable} unreadable checkpoint state file${unreadable === 1 ? "" : "s"} skipped`);
+  return parts.join(", ") || undefined;
+}
+
+registerStateRestorer("checkpoint", (db) => prepareTables(db, sessionStateFiles(db)));

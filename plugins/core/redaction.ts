@@ -82,14 +82,34 @@ function isPlaceholderText(value: string): boolean {
   return value.includes("[REDACTED:") || value.includes(PRIVATE_PLACEHOLDER);
 }
 
-/** A value that names where a secret comes from instead of containing it: env references, templates, masks. */
+/**
+ * A value that names where a secret comes from instead of containing it: env references, templates, masks, YAML
+ * tags/anchors/aliases. Judged by the whole value's shape: a generated key may well start with `!`, `@`, `%` or `*`.
+ */
 function isReference(value: string): boolean {
-  if (/^[$%@!&*|>]/.test(value)) return true; // $VAR, ${VAR}, %(x)s, @Value, YAML tags, anchors, block scalars
-  if (/^\{\{|^<[^>]*>$|^\{[A-Za-z_]/.test(value)) return true; // {{ template }}, <your-token>, {name}
+  if (/^\$(?:[A-Za-z_{(]|\d)/.test(value)) return true; // $VAR, ${VAR}, $(cmd), $1
+  if (/^%\([A-Za-z_]\w*\)[sdr]$|^%[A-Za-z_]\w*%$/.test(value)) return true; // %(name)s, %WINDOWS_VAR%
+  if (/^@[A-Za-z_][\w.:-]*(?:\(.*\))?$/.test(value)) return true; // @Value(...), @var, @env:NAME
+  if (/^!{1,2}[A-Za-z][\w/.:-]*(?:\s|$)/.test(value)) return true; // YAML tags: !vault |, !Ref Name, !!binary
+  if (/^[&*][A-Za-z0-9_-]+$/.test(value)) return true; // YAML anchor / alias
+  if (/^[|>][-+0-9]*$/.test(value)) return true; // YAML block scalar indicator
+  if (/^\{\{|^<[^>]*>$|^\{[A-Za-z_][\w.]*\}$/.test(value)) return true; // {{ template }}, <your-token>, {name}
   if (/\$\{|\$\(|process\.env|os\.environ|getenv|ENV\[|secrets\.|vault:|keyring/i.test(value)) return true;
   if (/^(.)\1*$/.test(value)) return true; // xxxx, ****, ....
   if (/^[.…]+$|^\.\.\.|…/.test(value)) return true;
   return false;
+}
+
+/**
+ * A generated key full of punctuation and brackets (Django's SECRET_KEY and the like): long, no spaces, letters
+ * and symbols mixed, high entropy, and not a call or a template. Under a secret-named key such a value is a secret
+ * even though brackets would otherwise mark it as code.
+ */
+export function isPunctuationSecret(value: string): boolean {
+  if (value.length < 16 || /\s/.test(value) || !/[A-Za-z]/.test(value) || !/[^A-Za-z0-9]/.test(value)) return false;
+  if (/^[A-Za-z_$][\w$.]*\(.*\)[;,)]*$/.test(value)) return false; // getSecret(name), env("X")
+  if (/=>|\bfunction\b|\breturn\b|&&|\|\||\)\}|\.test\(|\.length/.test(value)) return false; // minified code
+  return shannonEntropy(value) >= 4.0;
 }
 
 function isPath(value: string): boolean {
@@ -199,7 +219,7 @@ function replaceQuotedAssignment(count: Count, match: string, [keyQuote, key, se
   if (!envStyle && (/\s/.test(value) || /^[A-Z][a-z]+$/.test(value))) return match;
   if (keyWords(key).includes(value.toLowerCase())) return match;
   // `"Password:"),$?el(` in minified code closes one string and opens the next; real secrets seldom hold brackets.
-  if (/[(){}[\]]/.test(value) && !/\d/.test(value)) return match;
+  if (/[(){}[\]]/.test(value) && !/\d/.test(value) && !isPunctuationSecret(value)) return match;
   count(kind);
   return `${keyQuote ?? ""}${key}${keyQuote ?? ""}${separator ?? ""}${quote ?? ""}${placeholder(kind)}${quote ?? ""}`;
 }
@@ -243,6 +263,15 @@ const RULES: Rule[] = [
   simple("sendgrid", "sendgrid-key", token("SG\\.[A-Za-z0-9_\\-]{22}\\.[A-Za-z0-9_\\-]{43}")),
   simple("huggingface", "huggingface-token", token("hf_[A-Za-z0-9]{34,40}")),
   simple("pypi", "pypi-token", token("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\\-]{20,400}")),
+  // Shapes from secretlint's recommended preset the rules above did not cover (patterns written from the providers'
+  // documented token formats; see README "Redaction").
+  simple("shopify", "shopify-token", token("shp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,64}")),
+  simple("linear", "linear-key", token("lin_api_[A-Za-z0-9]{40}")),
+  simple("1password", "1password-token", token("ops_ey[A-Za-z0-9+/=_\\-]{100,1400}")),
+  simple("docker", "docker-token", token("dckr_pat_[A-Za-z0-9_\\-]{27}")),
+  simple("databricks", "databricks-token", token("dapi[0-9a-fA-F]{32}(?:-\\d)?")),
+  simple("figma", "figma-token", token("figd_[A-Za-z0-9_\\-]{40,200}")),
+  simple("cloudflare", "cloudflare-token", token("(?:cfk|cfut|cfat)_[A-Za-z0-9]{48}")),
   prefixed("bearer", "bearer-token", /(\b[Bb]earer[ \t]+)([A-Za-z0-9\-._~+/]{16,4000}=*)/g, (value) => /\d/.test(value)),
   prefixed("basic-auth", "basic-auth", /(\bAuthorization["']?[ \t]*[:=][ \t]*["']?Basic[ \t]+)([A-Za-z0-9+/]{8,4000}={0,2})/gi),
   prefixed("sql-password", "password", /(\b(?:PASSWORD|IDENTIFIED BY)[ \t]+')([^'\n]{1,400})(?=')/gi),
@@ -263,7 +292,7 @@ const RULES: Rule[] = [
       if (!kind || !raw) return match;
       const quote = /^["']/.test(raw) ? raw[0] : "";
       const value = quote ? raw.slice(1, -1) : raw;
-      if (!shouldRedactValue(kind, value) || looksLikeCode(value, flag)) return match;
+      if (!shouldRedactValue(kind, value) || (looksLikeCode(value, flag) && !isPunctuationSecret(value))) return match;
       // `--password hunter2` is clear; `--token to use` is prose, so a spaced value must look like a secret.
       if (separator !== "=" && (value.startsWith("-") || !/[\d\W]/.test(value))) return match;
       count(kind);
@@ -273,7 +302,7 @@ const RULES: Rule[] = [
   {
     // password: "x", "apiKey": 'x', PASSWORD="x", $token = "x", 'secret' => 'x', token := "x"
     name: "quoted-assignment",
-    pattern: /(?<![A-Za-z0-9_])(["']?)([A-Za-z_][A-Za-z0-9_.\-]{0,80})\1([ \t]*(?::=|=>|:|=)[ \t]*)(["'`])((?:\\.|(?!\4)[^\\\n]){0,4000})\4/g,
+    pattern: /(?<![A-Za-z0-9_])(["']?)([A-Za-z_][A-Za-z0-9_.\-]{0,80})\1(\]?[ \t]*(?::=|=>|:|=)[ \t]*)(["'`])((?:\\.|(?!\4)[^\\\n]){0,4000})\4/g,
     replace: replaceQuotedAssignment,
   },
   {
@@ -283,6 +312,19 @@ const RULES: Rule[] = [
     replace: replaceQuotedAssignment,
   },
   {
+    // A .env line `SECRET_KEY=<value to the end of the line>`: the value may hold `&`, `;`, `<`, brackets, which
+    // would end a shell word, so on a line of its own the whole rest of the line is the value.
+    name: "env-line",
+    pattern: /(?<=^|\\n)([ \t]*(?:export[ \t]+)?)([A-Za-z_][A-Za-z0-9_.\-]{0,80})=(?![\s"'`])([^\s"'`\\][^\s\\]{0,4000})(?=$|\\[nr])/gm,
+    replace: (count, match, [lead, key, value]) => {
+      if (!key || !value) return match;
+      const kind = secretKindOfKey(key);
+      if (!kind || !shouldRedactValue(kind, value) || !isPunctuationSecret(value)) return match;
+      count(kind);
+      return `${lead ?? ""}${key}=${placeholder(kind)}`;
+    },
+  },
+  {
     // Shell and .env: PGPASSWORD=x psql, export TOKEN=x, ?token=x&, ;Password=x; and any NAME=<high-entropy>.
     name: "shell-assignment",
     pattern: /(?<=^|[\s;&|?"']|\\[nrt])([A-Za-z_][A-Za-z0-9_.\-]{0,80})=(?![=\s"'`\\])([^\s"'`;&<>\\]{1,4000})(?=$|([\s;&"'`<>\\]))/gm,
@@ -290,7 +332,8 @@ const RULES: Rule[] = [
       if (!key || !value) return match;
       const kind = secretKindOfKey(key);
       if (kind) {
-        if (!shouldRedactValue(kind, value) || /\(/.test(value) || /[),]$/.test(value)) return match;
+        if (!shouldRedactValue(kind, value)) return match;
+        if ((/\(/.test(value) || /[),]$/.test(value)) && !isPunctuationSecret(value)) return match;
         count(kind);
         return `${key}=${placeholder(kind)}`;
       }
@@ -311,7 +354,7 @@ const RULES: Rule[] = [
     replace: (count, match, [key, separator, value, tail]) => {
       if (!key || !value) return match;
       const kind = secretKindOfKey(key);
-      if (!kind || value.length < 4 || !shouldRedactValue(kind, value) || looksLikeCode(value, key)) return match;
+      if (!kind || value.length < 4 || !shouldRedactValue(kind, value) || (looksLikeCode(value, key) && !isPunctuationSecret(value))) return match;
       count(kind);
       return `${key}${separator}${placeholder(kind)}${tail ?? ""}`;
     },

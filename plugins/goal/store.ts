@@ -1,8 +1,10 @@
-// Goals in the pack's SQLite file: one current goal per session (older ones kept as history), the loop state
-// the state machine needs after a restart, and every judge verdict with the tokens the judge spent.
+// Goals: one current goal per session (older ones kept as history), the loop state the state machine needs
+// after a restart, and every judge verdict with the tokens the judge spent. Primary copy: the session's
+// state/goals.json, rewritten atomically on every change; the SQLite tables are refilled from it when lost.
 import { z } from "zod";
 import type { Database } from "../core/storage/database.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
+import { registerStateRestorer, sessionStateFiles, type SessionDirOf, type SessionStateFiles } from "../core/storage/state-files.ts";
 import { FINAL_STATUSES, newGoal, type GoalState, type GoalStatus } from "./state-machine.ts";
 
 const MIGRATIONS: Migration[] = [
@@ -44,7 +46,11 @@ const MIGRATIONS: Migration[] = [
     description: "which process runs a goal's judge",
     sql: "ALTER TABLE goals ADD COLUMN judge_owner TEXT",
   },
+  // No schema change: from this version on every session's goals are also in its state/goals.json.
+  { version: 3, description: "goals mirrored to session state files", sql: "SELECT 1" },
 ];
+const MIRRORED_SINCE = 3;
+const STATE_NAME = "goals";
 
 const statusSchema = z.enum(["active", "judging", "paused", ...FINAL_STATUSES]);
 const stateSchema = z.object({
@@ -130,9 +136,24 @@ interface VerdictRow {
   total_tokens: number;
 }
 
-export function openGoalStore(db: Database, now: () => Date = () => new Date()): GoalStore {
-  migrate(db, "goal", MIGRATIONS);
+export interface GoalStoreOptions {
+  /** Where each session's folder is (ProjectPaths.session); goals are kept in <folder>/state/goals.json. */
+  sessionDir?: SessionDirOf;
+}
+
+export function openGoalStore(db: Database, now: () => Date = () => new Date(), options: GoalStoreOptions = {}): GoalStore {
+  const files = sessionStateFiles(db, options.sessionDir);
+  prepareTables(db, files);
   const stamp = () => now().toISOString();
+  const sessionOfGoal = (goalId: number) => db.prepare("SELECT session_id FROM goals WHERE id = ?").get<{ session_id: string }>(goalId)?.session_id;
+  /** A change and the rewrite of the session's file in one transaction: a file that cannot be written undoes it. */
+  const changing = <T>(goalId: number | undefined, sessionId: string | undefined, change: () => T): T =>
+    db.transaction(() => {
+      const result = change();
+      const session = sessionId ?? (goalId === undefined ? undefined : sessionOfGoal(goalId));
+      if (files && session) files.write(session, STATE_NAME, snapshot(db, session));
+      return result;
+    });
   const toGoal = (row: GoalRow | undefined): StoredGoal | undefined => {
     if (!row) return undefined;
     return {
@@ -149,19 +170,20 @@ export function openGoalStore(db: Database, now: () => Date = () => new Date()):
     current: (sessionId) => toGoal(db.prepare("SELECT * FROM goals WHERE session_id = ? ORDER BY id DESC LIMIT 1").get<GoalRow>(sessionId)),
     create(sessionId, projectId, state) {
       const at = stamp();
-      const result = db
-        .prepare("INSERT INTO goals (session_id, project_id, condition, status, state_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .run(sessionId, projectId, state.condition, state.status, JSON.stringify(state), at, at);
-      return { id: Number(result.lastInsertRowid), sessionId, projectId, state, createdAt: at, updatedAt: at };
+      return changing(undefined, sessionId, () => {
+        const result = db
+          .prepare("INSERT INTO goals (session_id, project_id, condition, status, state_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .run(sessionId, projectId, state.condition, state.status, JSON.stringify(state), at, at);
+        return { id: Number(result.lastInsertRowid), sessionId, projectId, state, createdAt: at, updatedAt: at };
+      });
     },
     save(goalId, state) {
-      db.prepare("UPDATE goals SET status = ?, state_json = ?, updated_at = ? WHERE id = ?").run(state.status, JSON.stringify(state), stamp(), goalId);
+      changing(goalId, undefined, () =>
+        db.prepare("UPDATE goals SET status = ?, state_json = ?, updated_at = ? WHERE id = ?").run(state.status, JSON.stringify(state), stamp(), goalId),
+      );
     },
     addVerdict(goalId, v) {
-      db.prepare(
-        `INSERT INTO goal_verdicts (goal_id, at, run, outcome, reason, evidence_json, missing_json, judge_session_id, input_tokens, output_tokens, total_tokens)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(goalId, v.at, v.run, v.outcome, v.reason, JSON.stringify(v.evidence), JSON.stringify(v.missing), v.judgeSessionId, v.tokens.input, v.tokens.output, v.tokens.total);
+      changing(goalId, undefined, () => insertVerdict(db, goalId, v));
     },
     verdicts: (goalId) =>
       db
@@ -178,7 +200,7 @@ export function openGoalStore(db: Database, now: () => Date = () => new Date()):
           tokens: { input: row.input_tokens, output: row.output_tokens, total: row.total_tokens },
         })),
     setJudgeOwner(goalId, owner) {
-      db.prepare("UPDATE goals SET judge_owner = ? WHERE id = ?").run(owner, goalId);
+      changing(goalId, undefined, () => db.prepare("UPDATE goals SET judge_owner = ? WHERE id = ?").run(owner, goalId));
     },
     unfinished: (projectId) =>
       db
@@ -187,6 +209,124 @@ export function openGoalStore(db: Database, now: () => Date = () => new Date()):
         .flatMap((row) => toGoal(row) ?? []),
   };
 }
+
+function insertVerdict(db: Database, goalId: number, v: VerdictRecord): void {
+  db.prepare(
+    `INSERT INTO goal_verdicts (goal_id, at, run, outcome, reason, evidence_json, missing_json, judge_session_id, input_tokens, output_tokens, total_tokens)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(goalId, v.at, v.run, v.outcome, v.reason, JSON.stringify(v.evidence), JSON.stringify(v.missing), v.judgeSessionId, v.tokens.input, v.tokens.output, v.tokens.total);
+}
+
+// ---- the session files ----
+
+const tokensSchema = z.object({ input: z.number(), output: z.number(), total: z.number() });
+const verdictSchema = z.object({
+  at: z.string(),
+  run: z.number().int(),
+  outcome: z.enum(["met", "not met", "impossible", "judge failed"]),
+  reason: z.string(),
+  evidence: z.array(z.string()),
+  missing: z.array(z.string()),
+  judgeSessionId: z.string().nullable(),
+  tokens: tokensSchema,
+});
+const fileSchema = z.object({
+  sessionId: z.string().min(1),
+  goals: z.array(
+    z.object({
+      id: z.number().int().positive(),
+      projectId: z.string(),
+      condition: z.string(),
+      status: z.string(),
+      stateJson: z.string(),
+      judgeOwner: z.string().nullable(),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+      verdicts: z.array(verdictSchema),
+    }),
+  ),
+});
+
+function snapshot(db: Database, sessionId: string): Omit<z.infer<typeof fileSchema>, "sessionId"> {
+  const rows = db.prepare("SELECT * FROM goals WHERE session_id = ? ORDER BY id").all<GoalRow>(sessionId);
+  return {
+    goals: rows.map((row) => ({
+      id: row.id,
+      projectId: row.project_id,
+      condition: row.condition,
+      status: row.status,
+      stateJson: row.state_json,
+      judgeOwner: row.judge_owner ?? null,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      verdicts: db
+        .prepare("SELECT * FROM goal_verdicts WHERE goal_id = ? ORDER BY id")
+        .all<VerdictRow>(row.id)
+        .map((v) => ({
+          at: v.at,
+          run: v.run,
+          outcome: v.outcome as VerdictOutcome,
+          reason: v.reason,
+          evidence: jsonList(v.evidence_json),
+          missing: jsonList(v.missing_json),
+          judgeSessionId: v.judge_session_id,
+          tokens: { input: v.input_tokens, output: v.output_tokens, total: v.total_tokens },
+        })),
+    })),
+  };
+}
+
+/** Migrates; a fresh table set is refilled from the files, an older one written out to them once. */
+function prepareTables(db: Database, files: SessionStateFiles | undefined): string | undefined {
+  const { from } = migrate(db, "goal", MIGRATIONS);
+  if (!files) return undefined;
+  if (from === 0) return restoreAll(db, files);
+  if (from < MIRRORED_SINCE && !files.readOnly) {
+    for (const { session_id } of db.prepare("SELECT DISTINCT session_id FROM goals").all<{ session_id: string }>()) {
+      try {
+        files.write(session_id, STATE_NAME, snapshot(db, session_id));
+      } catch {
+        /* best effort: the next change of that session writes its file again */
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Goal ids are kept when free, so a process holding one still finds its goal; sessions already present are left. */
+function restoreAll(db: Database, files: SessionStateFiles): string | undefined {
+  let goals = 0;
+  let verdicts = 0;
+  let unreadable = 0;
+  const stateFiles = files.readAll(STATE_NAME);
+  unreadable += stateFiles.unreadable.length;
+  for (const file of stateFiles.found) {
+    const parsed = fileSchema.safeParse(file.value);
+    if (!parsed.success) {
+      unreadable++;
+      continue;
+    }
+    const state = parsed.data;
+    db.transaction(() => {
+      if (db.prepare("SELECT 1 FROM goals WHERE session_id = ? LIMIT 1").get(state.sessionId)) return;
+      for (const goal of state.goals) {
+        const idFree = !db.prepare("SELECT 1 FROM goals WHERE id = ?").get(goal.id);
+        const result = db
+          .prepare("INSERT INTO goals (id, session_id, project_id, condition, status, state_json, created_at, updated_at, judge_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          .run(idFree ? goal.id : null, state.sessionId, goal.projectId, goal.condition, goal.status, goal.stateJson, goal.createdAt, goal.updatedAt, goal.judgeOwner);
+        const goalId = Number(result.lastInsertRowid);
+        for (const verdict of goal.verdicts) insertVerdict(db, goalId, verdict);
+        goals++;
+        verdicts += goal.verdicts.length;
+      }
+    });
+  }
+  const parts = goals ? [`${goals} goal${goals === 1 ? "" : "s"} (${verdicts} verdict${verdicts === 1 ? "" : "s"})`] : [];
+  if (unreadable) parts.push(`${unreadable} unreadable goals.json file${unreadable === 1 ? "" : "s"} skipped`);
+  return parts.join(", ") || undefined;
+}
+
+registerStateRestorer(STATE_NAME, (db) => prepareTables(db, sessionStateFiles(db)));
 
 /** A damaged state row never takes the session down: the goal comes back paused with a note saying why. */
 function readState(row: GoalRow): GoalState {

@@ -95,13 +95,14 @@ export interface ReadResult {
   indexable: boolean;
 }
 
-/** Reads at most MAX_INDEXED_BYTES; binary files are not indexed, invalid UTF-8 is replaced and noted. */
+/** Reads at most MAX_INDEXED_BYTES; binary files are not indexed; stray bytes are cleaned (see inspectText) and noted. */
 export function readMemoryFile(path: string, size: number, cap = MAX_INDEXED_BYTES): ReadResult {
   const bytes = readHead(path, Math.min(size, cap));
   const hash = createHash("sha1").update(bytes).update(String(size)).digest("hex");
-  if (looksBinary(bytes)) return { text: "", hash, note: "binary file, not indexed", indexable: false };
-  const notes: string[] = [];
-  let text = decode(bytes, notes, size > cap);
+  const inspected = inspectText(bytes, { partial: size > cap });
+  if (inspected.binary) return { text: "", hash, note: `binary file, not indexed (${inspected.binary})`, indexable: false };
+  const notes = [...inspected.repairs];
+  let text = inspected.text;
   if (size > cap) {
     const lastNewline = text.lastIndexOf("\n");
     if (lastNewline > 0) text = text.slice(0, lastNewline);
@@ -126,20 +127,58 @@ function readHead(path: string, length: number): Buffer {
   }
 }
 
-function looksBinary(bytes: Buffer): boolean {
-  const head = bytes.subarray(0, 8192);
-  if (head.includes(0)) return true;
-  let control = 0;
-  for (const byte of head) if (byte < 9 || (byte > 13 && byte < 32)) control++;
-  return head.length > 0 && control / head.length > 0.1;
+/** C0 controls other than tab, newline and carriage return, DEL, and C1 controls: never meaningful in memory text. */
+export const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
+
+export interface InspectedText {
+  /** The text with invalid UTF-8 replaced by U+FFFD and control characters removed (line structure kept). */
+  text: string;
+  /** What was cleaned, for the user ("2 NUL bytes removed"). Empty when the bytes were clean text. */
+  repairs: string[];
+  /** Why the bytes are not text at all (then nothing can be repaired); undefined for text. */
+  binary?: string;
 }
 
-function decode(bytes: Buffer, notes: string[], partial: boolean): string {
+/**
+ * Tells text from binary and cleans what one stray byte would otherwise spoil: a NUL or an invalid UTF-8 sequence
+ * in a hand-edited MEMORY.md must not make the whole file unreadable. More than 10 % of bad characters is binary.
+ */
+export function inspectText(bytes: Uint8Array, options: { partial?: boolean } = {}): InspectedText {
+  let decoded: string;
+  let invalid = 0;
   try {
     // stream: a capped read may end inside a multi-byte character; that is not invalid UTF-8.
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: partial });
+    decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: options.partial ?? false });
   } catch {
-    notes.push("invalid UTF-8: bad bytes shown as U+FFFD");
-    return new TextDecoder("utf-8").decode(bytes);
+    decoded = new TextDecoder("utf-8").decode(bytes, { stream: options.partial ?? false });
+    invalid = Math.max(1, countReplacements(decoded) - literalReplacements(bytes));
   }
+  const nul = countMatches(decoded, /\u0000/g);
+  const control = countMatches(decoded, CONTROL_CHARS);
+  const sample = decoded.length || 1;
+  if (decoded.length > 0 && (invalid + control) / sample > 0.1) {
+    return { text: "", repairs: [], binary: `${Math.round(((invalid + control) / sample) * 100)} % of it is control characters or invalid UTF-8` };
+  }
+  const repairs: string[] = [];
+  if (invalid) repairs.push(`invalid UTF-8: ${invalid} bad byte sequence${invalid === 1 ? "" : "s"} shown as U+FFFD`);
+  if (nul) repairs.push(`${nul} NUL byte${nul === 1 ? "" : "s"} ignored`);
+  if (control > nul) repairs.push(`${control - nul} other control character${control - nul === 1 ? "" : "s"} ignored`);
+  return { text: control ? decoded.replace(CONTROL_CHARS, "") : decoded, repairs };
+}
+
+function countMatches(text: string, pattern: RegExp): number {
+  let n = 0;
+  for (const _ of text.matchAll(pattern)) n++;
+  return n;
+}
+
+function countReplacements(text: string): number {
+  return countMatches(text, /\uFFFD/g);
+}
+
+/** U+FFFD that was already in the file as valid UTF-8 (EF BF BD) is not a repair. */
+function literalReplacements(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i + 2 < bytes.length; i++) if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) n++;
+  return n;
 }

@@ -36,7 +36,7 @@ import {
   type SearchResult,
   type SearchScope,
 } from "./index-store.ts";
-import { MemoryFileLister } from "./memory-files.ts";
+import { CONTROL_CHARS, MemoryFileLister } from "./memory-files.ts";
 import type { MemoryLocations } from "./locations.ts";
 import { assertWritable, updateFile } from "./safe-write.ts";
 
@@ -72,6 +72,8 @@ export interface RememberResult {
   section: string;
   duplicateOf?: string;
   movedToTopic?: string;
+  /** Set when the file held stray bytes (NUL, invalid UTF-8) that this write cleaned; tell the user. */
+  repaired?: string;
 }
 
 export const MAX_ENTRY_CHARS = 2000;
@@ -172,23 +174,40 @@ export class MemoryService {
     const id = newEntryId();
     const tag = { id, date: this.now().toISOString().slice(0, 10), session: input.sessionId };
     let duplicateOf: string | undefined;
+    let before = "";
     const written = await updateFile(
       file,
       (current) => {
+        before = current;
         duplicateOf = findDuplicate(this.filesOfScope(scope, file, current), text);
         if (duplicateOf) return undefined;
         return appendToSection(current, section, formatBullet(text, tag), memoryTemplate(scope));
       },
       this.writeOptions(),
     );
-    let movedToTopic: string | undefined;
-    if (written.changed) {
-      movedToTopic = await this.moveOverflow(file, section);
-      if (scope === "project") await this.ignoreHousekeepingInRepo();
+    if (duplicateOf) {
+      this.reconcile();
+      return { id: duplicateOf, file, section, duplicateOf };
     }
+    // Read back before saying "remembered": an entry the index cannot find would be a silent loss.
+    const stats = this.reconcile();
+    if (!this.find(id)) {
+      await this.undo(file, written.content, before);
+      const note = stats.notes.find((n) => n.path === file)?.note;
+      throw new MemoryInputError(
+        `the entry could not be read back from ${file} (${note ?? "something above the section, such as an unclosed ``` fence or <!-- comment, hides it"}), so it was not stored. Fix the file by hand (or move it aside) and try again.`,
+      );
+    }
+    const movedToTopic = await this.moveOverflow(file, section);
+    if (scope === "project") await this.ignoreHousekeepingInRepo();
     this.reconcile();
-    if (duplicateOf) return { id: duplicateOf, file, section, duplicateOf };
-    return { id, file, section, movedToTopic };
+    return { id, file, section, ...(movedToTopic ? { movedToTopic } : {}), ...(written.repaired ? { repaired: written.repaired } : {}) };
+  }
+
+  /** Puts a file back as it was before a write that could not be read back, unless someone changed it since. */
+  private async undo(file: string, written: string, before: string): Promise<void> {
+    await updateFile(file, (current) => (current === written ? before : undefined), this.writeOptions());
+    this.reconcile();
   }
 
   /** Removes one entry from its file (the previous version is kept). */
@@ -282,15 +301,17 @@ export class MemoryService {
    * Appends an entry to the session's notes.md (the agent's scratchpad), headed `## [turn N · <ISO time>]`.
    * `turn` is the session's user-turn count; a lower number than the file already has keeps the file's.
    */
-  async appendNote(sessionId: string, text: string, turn: number): Promise<{ file: string; turn: number }> {
-    const body = this.options.redact(text.replace(/\r/g, "").trim());
+  async appendNote(sessionId: string, text: string, turn: number): Promise<{ file: string; turn: number; repaired?: string }> {
+    const body = this.options.redact(text.replace(/\r/g, "").replace(CONTROL_CHARS, "").trim());
     if (!body) throw new MemoryInputError("the note is empty");
     if (body.length > MAX_NOTE_CHARS) throw new MemoryInputError(`a note holds at most ${MAX_NOTE_CHARS} characters; this one has ${body.length}`);
     const file = join(this.locations.sessionDir(sessionId), "notes.md");
     let used = turn;
-    await updateFile(
+    let before = "";
+    const written = await updateFile(
       file,
       (current) => {
+        before = current;
         used = Math.max(turn, lastTurn(current));
         const heading = `## [turn ${used} · ${this.now().toISOString()}]`;
         const base = current.trim() ? current.replace(/\s*$/, "\n\n") : `# Session notes (${sessionId})\n\n`;
@@ -299,8 +320,14 @@ export class MemoryService {
       },
       this.writeOptions(),
     );
-    this.reconcile();
-    return { file, turn: used };
+    const stats = this.reconcile();
+    const added = parseEntries(written.content).at(-1);
+    if (!added || !this.find(added.id, "session", sessionId)) {
+      await this.undo(file, written.content, before);
+      const note = stats.notes.find((n) => n.path === file)?.note;
+      throw new MemoryInputError(`the note could not be read back from ${file} (${note ?? "the file's structure hides it"}), so it was not stored. Fix the file by hand (or move it aside) and try again.`);
+    }
+    return { file, turn: used, ...(written.repaired ? { repaired: written.repaired } : {}) };
   }
 
   readFile(path: string): string | undefined {
@@ -318,6 +345,7 @@ function entryLines(content: string, entry: MemoryEntry): string {
 export function cleanEntryText(text: string): string {
   return text
     .replace(/\r/g, "")
+    .replace(CONTROL_CHARS, "")
     .split("\n")
     .map((line) => line.replace(/^\s*#{1,6}\s+/, "").trimEnd())
     .filter((line) => line.trim().length > 0)

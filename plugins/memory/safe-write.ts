@@ -19,9 +19,24 @@ import {
 import { hostname } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+import { isNotWritableError, notWritableReason } from "../core/storage/writable.ts";
+import { inspectText } from "./memory-files.ts";
+
+export { writeFileAtomic, type AtomicWriteHooks } from "../core/storage/atomic-file.ts";
 
 export class MemoryPathError extends Error {
   override name = "MemoryPathError";
+}
+
+/** The file or its folder cannot be written (no write bits, read-only file system, not a folder): nothing was changed. */
+export class MemoryReadOnlyError extends MemoryPathError {
+  override name = "MemoryReadOnlyError";
+}
+
+/** The file is not text (a binary left in the memory folder): nothing is appended to it. */
+export class MemoryFileUnreadableError extends MemoryPathError {
+  override name = "MemoryFileUnreadableError";
 }
 
 export class MemoryLockTimeout extends Error {
@@ -175,45 +190,6 @@ function release(lockPath: string, token: string): void {
   if (current?.token === token) rmSync(lockPath, { force: true });
 }
 
-export interface AtomicWriteHooks {
-  /** Test seam: runs after the temp file is written, before the rename (simulates a crash there). */
-  beforeRename?: (tempPath: string) => void;
-}
-
-/** Replaces `path` with `content` so a reader sees either the old or the new file, never half of one. */
-export function writeFileAtomic(path: string, content: string, hooks: AtomicWriteHooks = {}): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-  try {
-    const fd = openSync(temp, "w", 0o644);
-    try {
-      writeSync(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    hooks.beforeRename?.(temp);
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  syncDir(dirname(path));
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* not every platform can fsync a directory; the rename is still atomic */
-  }
-}
-
 /** Folder holding previous versions of `file`: `<memory dir>/.versions/<file name>/`. */
 export function versionsDir(file: string): string {
   return join(dirname(file), ".versions", basename(file));
@@ -226,7 +202,8 @@ export function keepVersion(file: string, keep: number, now: Date = new Date()):
   mkdirSync(dir, { recursive: true });
   const stamp = now.toISOString().replace(/[:.]/g, "-");
   const target = join(dir, `${stamp}-${randomBytes(3).toString("hex")}.md`);
-  writeFileAtomic(target, readFileSync(file, "utf8"));
+  // The bytes as they were: a file repaired on write keeps its original, invalid bytes and all, here.
+  writeFileAtomic(target, readFileSync(file));
   pruneVersions(dir, keep);
   return target;
 }
@@ -279,27 +256,64 @@ export interface SafeWriteOptions {
   lock?: LockOptions;
 }
 
+export interface UpdateResult {
+  changed: boolean;
+  content: string;
+  /** Set when the file held stray bytes that were cleaned on this write: what, and where the original is kept. */
+  repaired?: string;
+}
+
 /**
- * The one way memory files are changed: guard the path, lock, read the current text, let `change`
- * compute the new text (undefined = no change), keep the previous version, replace atomically.
+ * The one way memory files are changed: guard the path, refuse a read-only place with a message naming it, lock,
+ * read the current text (stray bytes cleaned, a binary refused), let `change` compute the new text (undefined = no
+ * change), keep the previous version byte for byte, replace atomically.
  */
 export async function updateFile(
   file: string,
   change: (current: string) => string | undefined,
   options: SafeWriteOptions,
-): Promise<{ changed: boolean; content: string }> {
+): Promise<UpdateResult> {
   assertWritable(file, options.roots);
-  return withFileLock(
-    file,
-    () => {
-      removeOrphanTemps(file);
-      const current = existsSync(file) ? readFileSync(file, "utf8") : "";
-      const next = change(current);
-      if (next === undefined || next === current) return { changed: false, content: current };
-      keepVersion(file, options.versionsKept);
-      writeFileAtomic(file, next);
-      return { changed: true, content: next };
-    },
-    options.lock,
-  );
+  assertNotReadOnly(file);
+  try {
+    return await withFileLock(
+      file,
+      () => {
+        removeOrphanTemps(file);
+        const inspected = existsSync(file) ? inspectText(readFileSync(file)) : { text: "", repairs: [] as string[], binary: undefined };
+        if (inspected.binary) {
+          throw new MemoryFileUnreadableError(
+            `${file} is not a text file (${inspected.binary}), so nothing was written to it. Move it aside (mv "${file}" "${file}.bak") and try again: a new file is started.`,
+          );
+        }
+        const current = inspected.text;
+        const next = change(current);
+        if (next === undefined || next === current) return { changed: false, content: current };
+        keepVersion(file, options.versionsKept);
+        writeFileAtomic(file, next);
+        const repaired = inspected.repairs.length
+          ? `${file} was repaired (${inspected.repairs.join("; ")}); the original is kept in ${versionsDir(file)}/`
+          : undefined;
+        return { changed: true, content: next, ...(repaired ? { repaired } : {}) };
+      },
+      options.lock,
+    );
+  } catch (error) {
+    if (error instanceof MemoryPathError || !isNotWritableError(error)) throw error;
+    throw new MemoryReadOnlyError(readOnlyMessage(file, `${(error as NodeJS.ErrnoException).code}: ${(error as Error).message.replace(/^[A-Z]+: /, "")}`));
+  }
+}
+
+/** A file without write bits, or a folder on the way that cannot be written, is read-only memory: say so up front. */
+export function assertNotReadOnly(file: string): void {
+  const fileProblem = notWritableReason(file, { kind: "file" });
+  if (fileProblem) throw new MemoryReadOnlyError(readOnlyMessage(file, `${file} is ${fileProblem}`));
+  let dir = dirname(file);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  const dirProblem = notWritableReason(dir);
+  if (dirProblem) throw new MemoryReadOnlyError(readOnlyMessage(file, `folder ${dir}: ${dirProblem}`));
+}
+
+function readOnlyMessage(file: string, reason: string): string {
+  return `memory is read-only here: cannot write ${file} (${reason}). Nothing was changed; reading and searching still work. Make it writable (e.g. chmod u+w) to store memory.`;
 }

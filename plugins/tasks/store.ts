@@ -1,7 +1,10 @@
-// The task tree of a session: ids T1, T1.2, T1.2.3, five statuses, an event log per task. Stored in the
-// pack's SQLite file so it survives restarts. Host-independent: the tool and the gate sit on top of this.
+// The task tree of a session: ids T1, T1.2, T1.2.3, five statuses, an event log per task. Primary copy: the
+// session's state/tasks.json, rewritten atomically on every change; the SQLite tables are its queryable copy and
+// are refilled from the files when the database is lost. Host-independent: the tool and the gate sit on top.
+import { z } from "zod";
 import type { Database } from "../core/storage/database.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
+import { registerStateRestorer, sessionStateFiles, StateWriteError, type SessionDirOf, type SessionStateFiles } from "../core/storage/state-files.ts";
 
 export const TASK_STATUSES = ["open", "in_progress", "blocked", "done", "abandoned"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -66,7 +69,11 @@ const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  // No schema change: from this version on every session's tree is also in its state/tasks.json (see exportAll).
+  { version: 2, description: "task trees mirrored to session state files", sql: "SELECT 1" },
 ];
+const MIRRORED_SINCE = 2;
+const STATE_NAME = "tasks";
 
 /** Which transitions each action allows; anything else is refused with the allowed list. */
 const TRANSITIONS: Record<TransitionAction, { from: TaskStatus[]; to: TaskStatus }> = {
@@ -107,9 +114,22 @@ interface TaskRow {
   updated_at: string;
 }
 
-export function openTaskStore(db: Database, now: () => Date = () => new Date()): TaskStore {
-  migrate(db, "tasks", MIGRATIONS);
+export interface TaskStoreOptions {
+  /** Where each session's folder is (ProjectPaths.session); the tree is kept in <folder>/state/tasks.json. */
+  sessionDir?: SessionDirOf;
+}
+
+export function openTaskStore(db: Database, now: () => Date = () => new Date(), options: TaskStoreOptions = {}): TaskStore {
+  const files = sessionStateFiles(db, options.sessionDir);
+  prepareTables(db, files);
   const stamp = () => now().toISOString();
+  /** Runs a change and rewrites the session's file inside one transaction: a file that cannot be written undoes it. */
+  const changing = <T>(sessionId: string, change: () => T): T =>
+    db.transaction(() => {
+      const result = change();
+      saveSession(db, files, sessionId);
+      return result;
+    });
   const logEvent = (sessionId: string, taskId: string, kind: string, from: TaskStatus | null, to: TaskStatus | null, note?: string) =>
     db
       .prepare("INSERT INTO task_events (session_id, task_id, at, kind, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -141,7 +161,7 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date()):
   return {
     create(sessionId, title, parentId) {
       const cleanTitle = checkTitle(title);
-      return db.transaction(() => {
+      return changing(sessionId, () => {
         if (parentId !== undefined) {
           const parent = get(sessionId, parentId);
           if (isSettled(parent.status)) throw new TaskInputError(`cannot add a subtask to ${parentId}: it is ${parent.status}`);
@@ -170,7 +190,7 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date()):
         .map((r) => ({ taskId: r.task_id, at: r.at, kind: r.kind, fromStatus: r.from_status as TaskStatus | null, toStatus: r.to_status as TaskStatus | null, note: r.note }));
     },
     transition(sessionId, id, action, note) {
-      return db.transaction(() => {
+      return changing(sessionId, () => {
         const task = get(sessionId, id);
         const rule = TRANSITIONS[action];
         if (!rule.from.includes(task.status)) {
@@ -194,7 +214,7 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date()):
     },
     rename(sessionId, id, title) {
       const cleanTitle = checkTitle(title);
-      return db.transaction(() => {
+      return changing(sessionId, () => {
         const task = get(sessionId, id);
         db.prepare("UPDATE tasks SET title = ?, updated_at = ? WHERE session_id = ? AND id = ?").run(cleanTitle, stamp(), sessionId, id);
         logEvent(sessionId, id, "renamed", null, null, `${task.title} → ${cleanTitle}`);
@@ -202,15 +222,22 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date()):
       });
     },
     progress(sessionId, id, note) {
-      const task = get(sessionId, id);
-      logEvent(sessionId, id, "progress", null, null, checkNote(note));
-      return task;
+      const clean = checkNote(note);
+      return changing(sessionId, () => {
+        const task = get(sessionId, id);
+        logEvent(sessionId, id, "progress", null, null, clean);
+        return task;
+      });
     },
     bind(childSessionId, ownerSessionId, taskId) {
-      get(ownerSessionId, taskId);
-      db.prepare(
-        "INSERT INTO task_bindings (child_session_id, owner_session_id, task_id, bound_at) VALUES (?, ?, ?, ?) ON CONFLICT(child_session_id) DO UPDATE SET owner_session_id = excluded.owner_session_id, task_id = excluded.task_id, bound_at = excluded.bound_at",
-      ).run(childSessionId, ownerSessionId, taskId, stamp());
+      changing(ownerSessionId, () => {
+        get(ownerSessionId, taskId);
+        const previous = db.prepare("SELECT owner_session_id FROM task_bindings WHERE child_session_id = ?").get<{ owner_session_id: string }>(childSessionId);
+        db.prepare(
+          "INSERT INTO task_bindings (child_session_id, owner_session_id, task_id, bound_at) VALUES (?, ?, ?, ?) ON CONFLICT(child_session_id) DO UPDATE SET owner_session_id = excluded.owner_session_id, task_id = excluded.task_id, bound_at = excluded.bound_at",
+        ).run(childSessionId, ownerSessionId, taskId, stamp());
+        if (previous && previous.owner_session_id !== ownerSessionId) saveSession(db, files, previous.owner_session_id);
+      });
     },
     binding(childSessionId) {
       const row = db
@@ -220,6 +247,116 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date()):
     },
   };
 }
+
+// ---- the session files ----
+
+const statusSchema = z.enum(TASK_STATUSES);
+const fileSchema = z.object({
+  sessionId: z.string().min(1),
+  tasks: z.array(
+    z.object({
+      id: z.string().regex(TASK_ID),
+      parentId: z.string().regex(TASK_ID).nullable(),
+      title: z.string(),
+      status: statusSchema,
+      createdAt: z.string(),
+      updatedAt: z.string(),
+    }),
+  ),
+  events: z.array(
+    z.object({
+      taskId: z.string(),
+      at: z.string(),
+      kind: z.string(),
+      fromStatus: statusSchema.nullable(),
+      toStatus: statusSchema.nullable(),
+      note: z.string().nullable(),
+    }),
+  ),
+  bindings: z.array(z.object({ childSessionId: z.string().min(1), taskId: z.string(), boundAt: z.string() })),
+});
+
+/** The whole state of one session as its file holds it. */
+function snapshot(db: Database, sessionId: string): Omit<z.infer<typeof fileSchema>, "sessionId"> {
+  const tasks = db
+    .prepare("SELECT * FROM tasks WHERE session_id = ?")
+    .all<TaskRow>(sessionId)
+    .map(toRecord)
+    .sort((a, b) => compareTaskIds(a.id, b.id))
+    .map(({ sessionId: _s, ...task }) => task);
+  const events = db
+    .prepare("SELECT task_id, at, kind, from_status, to_status, note FROM task_events WHERE session_id = ? ORDER BY seq")
+    .all<{ task_id: string; at: string; kind: string; from_status: TaskStatus | null; to_status: TaskStatus | null; note: string | null }>(sessionId)
+    .map((r) => ({ taskId: r.task_id, at: r.at, kind: r.kind, fromStatus: r.from_status, toStatus: r.to_status, note: r.note }));
+  const bindings = db
+    .prepare("SELECT child_session_id, task_id, bound_at FROM task_bindings WHERE owner_session_id = ? ORDER BY child_session_id")
+    .all<{ child_session_id: string; task_id: string; bound_at: string }>(sessionId)
+    .map((r) => ({ childSessionId: r.child_session_id, taskId: r.task_id, boundAt: r.bound_at }));
+  return { tasks, events, bindings };
+}
+
+function saveSession(db: Database, files: SessionStateFiles | undefined, sessionId: string): void {
+  if (!files) return;
+  try {
+    files.write(sessionId, STATE_NAME, snapshot(db, sessionId));
+  } catch (error) {
+    // The tool shows TaskInputError messages as they are: this one names the file and why.
+    if (error instanceof StateWriteError) throw new TaskInputError(`task tree not changed: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Migrates; a fresh table set is refilled from the files, an older one written out to them once. */
+function prepareTables(db: Database, files: SessionStateFiles | undefined): string | undefined {
+  const { from } = migrate(db, "tasks", MIGRATIONS);
+  if (!files) return undefined;
+  if (from === 0) return restoreAll(db, files);
+  if (from < MIRRORED_SINCE && !files.readOnly) exportAll(db, files);
+  return undefined;
+}
+
+function exportAll(db: Database, files: SessionStateFiles): void {
+  for (const { session_id } of db.prepare("SELECT DISTINCT session_id FROM tasks").all<{ session_id: string }>()) {
+    try {
+      files.write(session_id, STATE_NAME, snapshot(db, session_id));
+    } catch {
+      /* best effort: the next change of that session writes its file again */
+    }
+  }
+}
+
+/** Sessions already in the database are left as they are (another process may have restored them first). */
+function restoreAll(db: Database, files: SessionStateFiles): string | undefined {
+  let trees = 0;
+  let tasks = 0;
+  let unreadable = 0;
+  const stateFiles = files.readAll(STATE_NAME);
+  unreadable += stateFiles.unreadable.length;
+  for (const file of stateFiles.found) {
+    const parsed = fileSchema.safeParse(file.value);
+    if (!parsed.success) {
+      unreadable++;
+      continue;
+    }
+    const state = parsed.data;
+    db.transaction(() => {
+      if (db.prepare("SELECT 1 FROM tasks WHERE session_id = ? LIMIT 1").get(state.sessionId)) return;
+      const insertTask = db.prepare("INSERT OR IGNORE INTO tasks (session_id, id, parent_id, title, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      for (const t of state.tasks) insertTask.run(state.sessionId, t.id, t.parentId, t.title, t.status, t.createdAt, t.updatedAt);
+      const insertEvent = db.prepare("INSERT INTO task_events (session_id, task_id, at, kind, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      for (const e of state.events) insertEvent.run(state.sessionId, e.taskId, e.at, e.kind, e.fromStatus, e.toStatus, e.note);
+      const insertBinding = db.prepare("INSERT OR IGNORE INTO task_bindings (child_session_id, owner_session_id, task_id, bound_at) VALUES (?, ?, ?, ?)");
+      for (const b of state.bindings) insertBinding.run(b.childSessionId, state.sessionId, b.taskId, b.boundAt);
+      if (state.tasks.length) trees++;
+      tasks += state.tasks.length;
+    });
+  }
+  const parts = trees ? [`${trees} task tree${trees === 1 ? "" : "s"} (${tasks} task${tasks === 1 ? "" : "s"})`] : [];
+  if (unreadable) parts.push(`${unreadable} unreadable tasks.json file${unreadable === 1 ? "" : "s"} skipped`);
+  return parts.join(", ") || undefined;
+}
+
+registerStateRestorer(STATE_NAME, (db) => prepareTables(db, sessionStateFiles(db)));
 
 function toRecord(row: TaskRow): TaskRecord {
   return {

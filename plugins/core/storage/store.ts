@@ -1,57 +1,127 @@
-// Opens the pack's one database file, moving a corrupt file aside instead of failing the session.
-import { existsSync, mkdirSync, renameSync, accessSync, constants } from "node:fs";
-import { dirname } from "node:path";
+// Opens the pack's one database file. The database is derived: a damaged one is moved aside (the last
+// KEPT_CORRUPT copies are kept), recreated and refilled from the session state files; a data dir that exists but
+// cannot be written gives an in-memory database rebuilt from the files, so reading keeps working.
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { openDatabase, type Database, type OpenOptions } from "./database.ts";
+import { registerDataRoot, restoreFromFiles } from "./state-files.ts";
+import { notWritableReason } from "./writable.ts";
 
 export interface OpenedStore {
   db: Database;
-  /** Set when a damaged file was moved aside and a fresh one created. */
-  recovered?: { movedTo: string; reason: string };
+  /** Set when a damaged file was moved aside and a fresh one created and refilled from the files. */
+  recovered?: { movedTo: string; reason: string; restored: string[] };
+  /** Set when the file was missing and the state files held something: what was restored from them. */
+  restored?: string[];
+  /** Set when the data dir cannot be written: the database lives in memory, rebuilt from the files. */
+  readOnly?: { reason: string };
 }
 
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
 }
 
+/** How many moved-aside damaged databases are kept next to the live one. */
+export const KEPT_CORRUPT = 3;
+
 export async function openStore(path: string, options: OpenOptions = {}): Promise<OpenedStore> {
-  ensureWritableDir(dirname(path));
-  try {
-    const db = await openDatabase(path, options);
-    const problem = integrityProblem(db);
-    if (!problem) return { db };
-    db.close();
-    return { db: await openDatabase(path, options), recovered: { movedTo: moveAside(path), reason: problem } };
-  } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    if (!existsSync(path)) throw new StoreUnavailableError(`cannot create database ${path}: ${reason}`);
-    const movedTo = moveAside(path);
-    return { db: await openDatabase(path, options), recovered: { movedTo, reason } };
+  const root = dirname(path);
+  const unwritable = notWritableReason(root, { create: true });
+  if (unwritable) {
+    // A data dir that cannot even exist holds nothing to read: say so and let the features that need it stay off.
+    if (!isDirectory(root)) throw new StoreUnavailableError(`data directory ${root} cannot be created (${unwritable})`);
+    return openInMemory(root, `data directory ${root} is not writable (${unwritable})`);
   }
+  const existed = existsSync(path);
+  let db: Database;
+  try {
+    db = await openDatabase(path, options);
+  } catch (error) {
+    if (isAccessError(error)) return openInMemory(root, `cannot open ${path} for writing (${errorText(error)})`);
+    if (!existed) throw new StoreUnavailableError(`cannot create database ${path}: ${errorText(error)}`);
+    return recover(path, options, errorText(error));
+  }
+  let problem: string | undefined;
+  try {
+    problem = integrityProblem(db);
+  } catch (error) {
+    problem = errorText(error);
+  }
+  if (problem) {
+    db.close();
+    return recover(path, options, problem);
+  }
+  registerDataRoot(db, root);
+  if (existed) return { db };
+  const restored = restoreFromFiles(db);
+  return restored.length ? { db, restored } : { db };
 }
 
-function ensureWritableDir(dir: string): void {
+/** Moves the damaged file aside first, then creates the new one, and refills it from the state files. */
+async function recover(path: string, options: OpenOptions, reason: string): Promise<OpenedStore> {
+  const movedTo = moveAside(path);
+  pruneCorruptCopies(path);
+  const db = await openDatabase(path, options);
+  registerDataRoot(db, dirname(path));
+  const restored = restoreFromFiles(db);
+  const said = restored.length ? `; restored from the session files: ${restored.join(", ")}` : "";
+  return { db, recovered: { movedTo, reason: firstLines(reason) + said, restored } };
+}
+
+async function openInMemory(root: string, reason: string): Promise<OpenedStore> {
+  const db = await openDatabase(":memory:");
+  registerDataRoot(db, root, { readOnly: true });
+  restoreFromFiles(db);
+  return { db, readOnly: { reason } };
+}
+
+function isDirectory(path: string): boolean {
   try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new StoreUnavailableError(`data directory ${dir} is not writable (${reason})`);
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
 function integrityProblem(db: Database): string | undefined {
-  const row = db.prepare("PRAGMA quick_check").get<Record<string, string>>();
-  const verdict = row ? Object.values(row)[0] : "no answer";
-  return verdict === "ok" ? undefined : `quick_check: ${verdict}`;
+  const rows = db.prepare("PRAGMA quick_check").all<Record<string, string>>();
+  const verdicts = rows.map((row) => String(Object.values(row)[0]));
+  return verdicts.length === 1 && verdicts[0] === "ok" ? undefined : `quick_check: ${verdicts.join("; ") || "no answer"}`;
+}
+
+function isAccessError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return ["EACCES", "EROFS", "EPERM", "SQLITE_READONLY", "SQLITE_CANTOPEN"].includes(code) || /readonly|read-only/i.test(errorText(error));
 }
 
 /** Renames the DB and its WAL/SHM companions to <name>.corrupt-<timestamp>; returns the new DB path. */
 function moveAside(path: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const target = `${path}.corrupt-${stamp}`;
+  let target = `${path}.corrupt-${stamp}`;
+  for (let n = 2; existsSync(target); n++) target = `${path}.corrupt-${stamp}-${n}`;
   for (const suffix of ["", "-wal", "-shm"]) {
     if (existsSync(path + suffix)) renameSync(path + suffix, target + suffix);
   }
   return target;
+}
+
+/** Keeps the newest KEPT_CORRUPT moved-aside databases (with their -wal/-shm); older ones are deleted. */
+function pruneCorruptCopies(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.corrupt-`;
+  const copies = readdirSync(dir)
+    .filter((name) => name.startsWith(prefix) && !name.endsWith("-wal") && !name.endsWith("-shm"))
+    .sort();
+  for (const name of copies.slice(0, Math.max(0, copies.length - KEPT_CORRUPT))) {
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(join(dir, name + suffix), { force: true });
+  }
+}
+
+function firstLines(text: string): string {
+  const lines = text.split(/\r?\n/);
+  return lines.length > 4 ? `${lines.slice(0, 4).join(" ")} …` : lines.join(" ");
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
