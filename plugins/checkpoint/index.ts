@@ -32,7 +32,7 @@ export const checkpointFeature: FeatureModule = {
   assets: { agents: [WRITER_AGENT], commands: ["checkpoint", "rebuild", "context"] },
   internalTools: [{ tool: WRITER_TOOL, agent: WRITER_AGENT }],
   create(context) {
-    return createCheckpoint(context, openCheckpointStore(context.db!));
+    return createCheckpoint(context, openCheckpointStore(context.db!, { sessionDir: context.projectPaths.session }));
   },
 };
 

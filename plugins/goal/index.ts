@@ -18,7 +18,7 @@ export const goalFeature: FeatureModule = {
   assets: { agents: [JUDGE_AGENT], commands: ["goal"] },
   internalTools: [{ tool: VERDICT_TOOL, agent: JUDGE_AGENT }],
   create(context) {
-    return createGoal(context, openGoalStore(context.db!));
+    return createGoal(context, openGoalStore(context.db!, undefined, { sessionDir: context.projectPaths.session }));
   },
 };
 

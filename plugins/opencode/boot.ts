@@ -131,6 +131,8 @@ async function openDatabaseOrReport(path: string, reporter: Reporter) {
         `the database was damaged (${opened.recovered.reason}); it was moved to ${opened.recovered.movedTo} and a new one created. Indexes are rebuilt from your files.`,
       );
     }
+    if (opened.restored?.length) reporter.notify(`the database was missing; restored from the session files: ${opened.restored.join(", ")}`, "info");
+    if (opened.readOnly) reporter.problem("db-read-only", `the data dir cannot be written (${opened.readOnly.reason}): memory and state are read-only in this run`);
     return opened.db;
   } catch (error) {
     reporter.problem("db-unavailable", `storage unavailable, features that need it are off: ${errorText(error)}`);

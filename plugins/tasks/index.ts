@@ -21,7 +21,7 @@ export const tasksFeature: FeatureModule = {
   name: "tasks",
   needsDatabase: true,
   create(context) {
-    const store = openTaskStore(context.db!);
+    const store = openTaskStore(context.db!, undefined, { sessionDir: context.projectPaths.session });
     context.services.tasks = {
       summary: (sessionId) => {
         const list = store.list(sessionId);
