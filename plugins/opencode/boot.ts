@@ -17,7 +17,7 @@ import { openStore } from "../core/storage/store.ts";
 import { PACK_VERSION } from "../core/version.ts";
 import { createReportChannel, type ReportChannel } from "./commands.ts";
 import { buildHooks } from "./hooks.ts";
-import { lookupParent, openCodeHost } from "./host.ts";
+import { isBusy, lookupParent, openCodeHost } from "./host.ts";
 import tasksFeature from "../tasks/index.ts";
 import checkpointFeature from "../checkpoint/index.ts";
 import memoryFeature from "../memory/index.ts";
@@ -74,7 +74,8 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
   };
 
   const started = await startFeatures(context, reporter);
-  const reports = createReportChannel({ host, sessions, reporter });
+  const reports = createReportChannel({ host, sessions, reporter, isBusy: (id) => isBusy(input.client, id),
+  });
   const hooks = buildHooks({
     features: started.map(({ module, parts }) => ({ name: module.name, parts })),
     context,
@@ -180,9 +181,8 @@ function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reports: R
             if (mutable.command[name]?.template !== asset.body) userCommands.add(name);
           }
         }
-        // The pack's own commands answer on the local report model (a command the user redefined is theirs).
-        const ours = modules.flatMap((m) => m.assets?.commands ?? []).filter((name) => !userCommands.has(name));
-        reports.configure(mutable as never, ours);
+        // The pack's reports are answered by a local report model (no model call).
+        reports.configure(mutable as never);
       },
       { reporter, timeoutMs },
     );

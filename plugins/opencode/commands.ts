@@ -1,11 +1,12 @@
 // How the pack's commands answer in OpenCode 1.18 without a model call. No hook can end a command's turn, and a
 // throw is a server error, so the pack adds a local "report model" (provider `continuum`, model `report`) whose
-// fetch never leaves the process: each pack command runs on it, and it streams back the report the command's
-// handler just computed. The turn then looks like any other (the report is an assistant message, in the TUI and
-// in `opencode run`), costs nothing, and raises no error. Afterwards the session's own model is put back (a
-// context-only message), an agent interrupted by the
-// command is resumed, and report turns are kept out of later requests. A command whose answer is real work (say
-// `/goal <condition>`) is moved to the session's own model in chat.message, so it runs as an ordinary turn.
+// fetch never leaves the process. A command whose answer is a report keeps the session's own model (the session's
+// stored choice never changes), but its user message is moved onto the report model in chat.message: OpenCode runs
+// each step of a turn on its user message's model, so the report model streams back the report the command's
+// handler computed. The turn looks like any other (an assistant message, in the TUI and in `opencode run`), costs
+// nothing and raises no error. Afterwards a context-only message carrying the session's model keeps the TUI on it
+// (it takes the model of the newest user message), an agent the command interrupted is resumed, and report turns
+// are kept out of later requests. A command whose answer is real work just gets its prompt replaced.
 import type { CommandReply } from "../core/feature.ts";
 import type { HostApi } from "../core/host.ts";
 import type { HostMessage, ModelRef } from "../core/host-types.ts";
@@ -17,6 +18,8 @@ export const REPORT_MODEL = "report";
 const SESSION_HEADER = "x-continuum-session";
 const RESTORE_TEXT = "[continuum] (report shown above)";
 const RESUME_TEXT = "[continuum] The report above was for the user only. Continue the task you were working on.";
+const FALLBACK =
+  "This is opencode-continuum's report model: it only shows the pack's reports (/memory, /context, /stats, …) and never calls a model. Switch back to your model to go on working.";
 
 export interface CommandPart {
   type: string;
@@ -26,32 +29,28 @@ export interface CommandPart {
 
 interface PendingReport {
   text: string;
-  /** The prompt of a reply that starts real work. */
-  followUp?: string;
   /** The agent was working when the command came: it is resumed afterwards. */
   wasBusy: boolean;
+  /** The report turn has started (its user message is on the report model). */
+  started: boolean;
 }
 
-type ConfigShape = {
-  model?: string;
-  provider?: Record<string, unknown>;
-  command?: Record<string, Record<string, unknown> | undefined>;
-};
+type ConfigShape = { model?: string; provider?: Record<string, unknown> };
 
 export interface ReportChannel {
-  /** Adds the local provider (never replacing a user's provider of that name) and routes the given commands to it. */
-  configure(cfg: ConfigShape, commands: readonly string[]): void;
+  /** Adds the local provider, never replacing a user's provider of that name. */
+  configure(cfg: ConfigShape): void;
   /** chat.headers: tells the local provider which session asks. */
   headers(sessionId: string, providerID: string, headers: Record<string, string>): void;
   answer(reply: CommandReply, call: { sessionId: string; command: string; arguments: string; parts: CommandPart[] }): Promise<void>;
   /**
-   * chat.message of a command turn on the report model: when the command's reply is real work, moves the turn to
-   * the session's own model and agent with the reply's prompt (true); a report stays on the report model (false).
+   * chat.message: a command turn whose answer is a report moves onto the report model (true); any other user
+   * message is left alone (false) and means the session moved on.
    */
-  takeOver(sessionId: string, message: { model?: Record<string, unknown>; agent?: string }, parts: CommandPart[]): boolean;
-  /** command.executed: put the session's model back, send a follow-up or resume the agent. */
-  executed(sessionId: string): Promise<void>;
-  /** True for a user turn that runs on the report model (not the user's words, not a model call). */
+  routeTurn(sessionId: string, message: { model?: Record<string, unknown> }): boolean;
+  /** session.idle: after a report turn, keep the session's model in view, or resume an interrupted agent. */
+  turnEnded(sessionId: string): Promise<void>;
+  /** True for a call on the report model (not a model call, not the user's words). */
   isReportModel(model: { providerID?: string } | undefined): boolean;
   /** True when the request about to be made answers a report (its newest user message runs on the report model). */
   isReportRequest(messages: HostMessage[]): boolean;
@@ -59,22 +58,40 @@ export interface ReportChannel {
   stripReports(messages: HostMessage[]): void;
 }
 
-export function createReportChannel(deps: { host: HostApi; sessions: SessionLayer; reporter: Reporter }): ReportChannel {
+export interface ReportChannelDeps {
+  host: HostApi;
+  sessions: SessionLayer;
+  reporter: Reporter;
+  /** Whether the host is running a turn of the session right now. */
+  isBusy(sessionId: string): Promise<boolean>;
+}
+
+export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
   const pending = new Map<string, PendingReport>();
+  /** Report turns that ended and whose follow-up is being sent; a new command waits for it (no message lands inside its turn). */
+  const settling = new Map<string, Promise<void>>();
   let active = false;
   let defaultModel: ModelRef | undefined;
 
   const fetchReport = async (_url: unknown, init?: { headers?: unknown }): Promise<Response> => {
     const sessionId = new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).get(SESSION_HEADER) ?? "";
-    const report = pending.get(sessionId);
-    return streamText(report?.text ?? "This model only shows opencode-continuum's reports (/memory, /context, /stats, …); pick another model to work.");
+    return streamText(pending.get(sessionId)?.text ?? FALLBACK);
+  };
+
+  const followUp = async (sessionId: string, report: PendingReport) => {
+    const turn = deps.sessions.session(sessionId).lastTurn;
+    const model = turn.model ?? defaultModel;
+    if (await deps.isBusy(sessionId)) return;
+    if (report.wasBusy) return deps.host.sendPrompt(sessionId, { text: RESUME_TEXT, agent: turn.agent, model });
+    if (model) await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model });
   };
 
   return {
-    configure(cfg, commands) {
+    configure(cfg) {
       cfg.provider ??= {};
+      defaultModel = parseModel(cfg.model);
       if (cfg.provider[REPORT_PROVIDER] !== undefined) {
-        deps.reporter.log("warn", `a provider named "${REPORT_PROVIDER}" is defined by the user: the pack's commands fall back to a short model call`);
+        deps.reporter.log("warn", `a provider named "${REPORT_PROVIDER}" is defined by the user: the pack's reports fall back to a short model call`);
         return;
       }
       cfg.provider[REPORT_PROVIDER] = {
@@ -84,57 +101,43 @@ export function createReportChannel(deps: { host: HostApi; sessions: SessionLaye
         models: { [REPORT_MODEL]: { name: "Continuum report (no model call)", tool_call: false, limit: { context: 1_000_000, output: 100_000 } } },
       };
       active = true;
-      defaultModel = parseModel(cfg.model);
-      for (const name of commands) {
-        const command = cfg.command?.[name];
-        // A model the user set for the command is theirs.
-        if (command && command.model === undefined) command.model = `${REPORT_PROVIDER}/${REPORT_MODEL}`;
-      }
     },
     headers(sessionId, providerID, headers) {
       if (providerID === REPORT_PROVIDER) headers[SESSION_HEADER] = sessionId;
     },
     async answer(reply, call) {
-      if (!active) return answerWithModel(reply, call, deps);
-      const wasBusy = deps.sessions.peek(call.sessionId)?.busy === true;
-      if (reply.kind === "report" && reply.variant) deps.reporter.notify(firstLine(reply.text), reply.variant);
-      if (reply.kind === "prompt" && reply.notice) deps.reporter.notify(firstLine(reply.notice), "info");
-      pending.set(call.sessionId, reply.kind === "report" ? { text: reply.text, wasBusy } : { text: "", followUp: reply.text, wasBusy });
+      if (reply.kind === "prompt") {
+        if (reply.notice) deps.reporter.notify(firstLine(reply.notice), "info");
+        return replaceText(call.parts, reply.text);
+      }
+      if (!active) return answerWithModel(reply.text, call, deps);
+      if (reply.variant) deps.reporter.notify(firstLine(reply.text), reply.variant);
+      await settling.get(call.sessionId);
+      // Asked of the host at this moment: the event stream may still be catching up.
+      const wasBusy = await deps.isBusy(call.sessionId).catch(() => false);
+      pending.set(call.sessionId, { text: reply.text, wasBusy, started: false });
       // The command line itself: synthetic, so no title request is made for it and no feature takes it for the user's words.
       call.parts.splice(0, call.parts.length, { type: "text", text: `/${call.command} ${call.arguments}`.trim(), synthetic: true });
     },
-    takeOver(sessionId, message, parts) {
+    routeTurn(sessionId, message) {
       const report = pending.get(sessionId);
-      if (report?.followUp === undefined) return false;
-      // Real work: the turn goes to the session's own model with the command's prompt (OpenCode saves this message
-      // object as it is after the hook, and every step of the turn runs on its model).
-      pending.delete(sessionId);
-      const turn = deps.sessions.session(sessionId).lastTurn;
-      const model = turn.model ?? defaultModel;
-      if (model) message.model = { ...(message.model ?? {}), providerID: model.providerID, modelID: model.modelID };
-      if (turn.agent) message.agent = turn.agent;
-      // The host's part objects carry their ids: edit the command line's part in place, never build a new one.
-      const line = parts.find((p) => p.type === "text");
-      if (!line) return false;
-      line.text = report.followUp;
-      delete line.synthetic;
+      if (!report || report.started) {
+        // The session moved on (a prompt, another turn): a report still waiting for its follow-up needs none.
+        if (report) pending.delete(sessionId);
+        return false;
+      }
+      report.started = true;
+      message.model = { ...(message.model ?? {}), providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
       return true;
     },
-    async executed(sessionId) {
+    async turnEnded(sessionId) {
       const report = pending.get(sessionId);
-      if (!report) return;
+      if (!report?.started) return;
       pending.delete(sessionId);
-      const turn = deps.sessions.session(sessionId).lastTurn;
-      const model = turn.model ?? defaultModel;
-      try {
-        // Only while the report is still the newest user message: a newer one carries its own model and intent.
-        const newest = (await deps.host.messages(sessionId)).findLast((m) => m.info.role === "user");
-        if (!isReportTurn(newest ?? { info: { id: "", sessionID: "", role: "user" }, parts: [] })) return;
-        if (report.wasBusy) await deps.host.sendPrompt(sessionId, { text: RESUME_TEXT, agent: turn.agent, model });
-        else await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, agent: turn.agent, model, synthetic: true });
-      } catch (error) {
-        deps.reporter.log("warn", `after a report in ${sessionId}: ${(error as Error).message}`);
-      }
+      const done = followUp(sessionId, report).catch((error) => deps.reporter.log("warn", `after a report in ${sessionId}: ${(error as Error).message}`));
+      settling.set(sessionId, done);
+      await done;
+      if (settling.get(sessionId) === done) settling.delete(sessionId);
     },
     isReportModel: (model) => model?.providerID === REPORT_PROVIDER,
     isReportRequest: (messages) => {
@@ -150,7 +153,8 @@ export function createReportChannel(deps: { host: HostApi; sessions: SessionLaye
   };
 }
 
-function isReportTurn(message: HostMessage): boolean {
+/** A report turn of the pack's commands (its command line, the report, the model kept in view): not conversation. */
+export function isReportTurn(message: HostMessage): boolean {
   const info = message.info as { role: string; providerID?: string; model?: { providerID?: string } };
   if (info.role === "assistant") return info.providerID === REPORT_PROVIDER;
   if (info.model?.providerID === REPORT_PROVIDER) return true;
@@ -158,14 +162,13 @@ function isReportTurn(message: HostMessage): boolean {
 }
 
 /** When the local provider cannot be added: the report is stored in the session and the model only points at it. */
-async function answerWithModel(reply: CommandReply, call: { sessionId: string; command: string; parts: CommandPart[] }, deps: { host: HostApi }): Promise<void> {
-  if (reply.kind === "prompt") return replaceText(call.parts, reply.text);
-  const stored = await deps.host.showInSession(call.sessionId, reply.text);
+async function answerWithModel(report: string, call: { sessionId: string; command: string; parts: CommandPart[] }, deps: { host: HostApi }): Promise<void> {
+  const stored = await deps.host.showInSession(call.sessionId, report);
   replaceText(
     call.parts,
     stored
       ? `[continuum /${call.command}] The report is in the previous message. Reply with one short sentence pointing the user to it. Do not call tools.`
-      : `[continuum /${call.command}] Show the user this report exactly as written, in a code block, with no other text:\n\n${reply.text}`,
+      : `[continuum /${call.command}] Show the user this report exactly as written, in a code block, with no other text:\n\n${report}`,
   );
 }
 

@@ -26,7 +26,11 @@ export function translateEvent(raw: RawEvent, layer: SessionLayer): SessionEvent
       return typeof p.sessionID === "string" ? [{ type: "session.compacted", sessionId: p.sessionID }] : [];
     case "session.status": {
       if (typeof p.sessionID !== "string") return [];
-      return p.status?.type === "idle" ? [] : [{ type: "turn.busy", sessionId: p.sessionID }];
+      if (p.status?.type !== "idle") return [{ type: "turn.busy", sessionId: p.sessionID }];
+      // Idle without a session.idle (e.g. after a context-only message): not busy any more, but no turn ended.
+      const record = layer.peek(p.sessionID);
+      if (record) record.busy = false;
+      return [];
     }
     case "session.error": {
       if (typeof p.sessionID !== "string") return [];

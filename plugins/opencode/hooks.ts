@@ -38,12 +38,15 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
   return {
     event: async ({ event }) => {
       const raw = event as RawEvent;
-      if (raw.type === "command.executed" && typeof raw.properties?.sessionID === "string") return reports.executed(raw.properties.sessionID);
-      if (raw.type === "session.idle" && reportTurns.delete(raw.properties?.sessionID)) {
-        const record = sessions.session(raw.properties!.sessionID);
-        record.busy = false;
-        record.failure = undefined;
-        return;
+      if (raw.type === "session.idle" && typeof raw.properties?.sessionID === "string") {
+        // The turn that answered a command is over: put the session's model back (status is idle by now).
+        await reports.turnEnded(raw.properties.sessionID);
+        if (reportTurns.delete(raw.properties.sessionID)) {
+          const record = sessions.session(raw.properties.sessionID);
+          record.busy = false;
+          record.failure = undefined;
+          return;
+        }
       }
       for (const typed of translateEvent(raw, sessions)) await sessions.dispatch(typed);
     },
@@ -51,12 +54,8 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
       reports.headers(input.sessionID, String(input.model?.providerID ?? input.provider?.info?.id ?? ""), output.headers);
     },
     "chat.message": async (input, output) => {
-      let model = input.model;
-      if (reports.isReportModel(model)) {
-        const message = output.message as unknown as { model?: Record<string, unknown>; agent?: string };
-        if (!reports.takeOver(input.sessionID, message, output.parts as unknown as CommandPart[])) return void reportTurns.add(input.sessionID);
-        model = message.model as typeof model;
-      }
+      // A pack command answering with a report: its turn runs on the local report model, out of the features' sight.
+      if (reports.routeTurn(input.sessionID, output.message as unknown as { model?: Record<string, unknown> })) return void reportTurns.add(input.sessionID);
       const parts = output.parts as unknown as { type: string; text?: string; synthetic?: boolean; ignored?: boolean }[];
       const { origin, text } = classifyMessage(parts);
       const messageID = input.messageID ?? (output.message as { id?: string }).id;
@@ -66,7 +65,7 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
         origin,
         text,
         agent: input.agent,
-        model: model ? { providerID: String(model.providerID), modelID: String(model.modelID) } : undefined,
+        model: input.model,
         addContext: (context) => {
           if (messageID) (output.parts as unknown[]).push({ id: partId(), sessionID: input.sessionID, messageID, type: "text", text: context, synthetic: true });
         },

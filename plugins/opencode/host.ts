@@ -2,6 +2,7 @@
 import type { PluginInput } from "@opencode-ai/plugin";
 import type { HostApi } from "../core/host.ts";
 import type { HostMessage } from "../core/host-types.ts";
+import { isReportTurn } from "./commands.ts";
 
 type Client = PluginInput["client"];
 
@@ -35,7 +36,8 @@ export function openCodeHost(client: Client, directory: string): HostApi {
     async messages(sessionId) {
       const found = await client.session.messages({ path: { id: sessionId } });
       if (!found.data) throw new Error(`session.messages failed: ${JSON.stringify(found.error)}`);
-      return found.data as unknown as HostMessage[];
+      // The pack's report turns are not part of the conversation for any feature (writer, judge, transcript).
+      return (found.data as unknown as HostMessage[]).filter((m) => !isReportTurn(m));
     },
     async abort(sessionId) {
       await client.session.abort({ path: { id: sessionId } });
@@ -46,4 +48,10 @@ export function openCodeHost(client: Client, directory: string): HostApi {
 export async function lookupParent(client: Client, id: string): Promise<string | undefined> {
   const found = await client.session.get({ path: { id } });
   return found.data ? (found.data.parentID ?? "") : undefined;
+}
+
+export async function isBusy(client: Client, sessionId: string): Promise<boolean> {
+  const found = await client.session.status();
+  const status = (found.data as Record<string, { type?: string }> | undefined)?.[sessionId];
+  return status !== undefined && status.type !== "idle";
 }

@@ -36,7 +36,8 @@ const firstUser = (r: RecordedRequest) => contentText(r.body.messages.find((m) =
 test("writer failures visible in /context, /rebuild, compaction coexistence, pointer for a new session", { timeout: 150000 }, async () => {
   const model = await startScriptedModel({
     lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
-    main: (request) => ({ text: `answer to: ${request.lastUserText.slice(0, 40)}`, usage: "auto" }),
+    // Answers long enough that a rebuild has a head to cut (reports no longer sit in the history to pad it).
+    main: (request) => ({ text: `answer to: ${request.lastUserText.slice(0, 40)}. ${"More detail on that point. ".repeat(12)}`, usage: "auto" }),
   });
   const env = createIsolatedEnv({
     baseURL: model.baseURL,

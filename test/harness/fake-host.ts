@@ -85,6 +85,7 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
     app: { log: async ({ body }: any) => (host.logs.push({ level: body.level, message: body.message }), ok(true)) },
     tui: { showToast: async ({ body }: any) => (host.toasts.push(body.message), ok(true)) },
     session: {
+      status: async () => ok(Object.fromEntries([...host.busy].map((id) => [id, { type: "busy" }]))),
       get: async ({ path }: any) => ok({ id: path.id, parentID: host.parents.get(path.id) }),
       create: async ({ body }: any) => {
         const id = await host.createSession(body?.parentID);
@@ -163,17 +164,15 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
     messagesOf(sessionId).push({ info: { id: messageID, sessionID: sessionId, role: "user" }, parts });
     return parts;
   };
-  /** Plays OpenCode's command path: the pack's hook, then (for a command on the local report model) its turn. */
+  /** Plays OpenCode's command path: the pack's hook, the user message (chat.message), and a report turn if the pack routed it. */
   host.command = async (sessionId, command, args = "") => {
     const parts: Record<string, any>[] = [{ type: "text", text: `/${command} ${args}` }];
     await host.hooks["command.execute.before"]?.({ command, sessionID: sessionId, arguments: args } as never, { parts } as never);
-    const model = String(cfg.command?.[command]?.model ?? "");
-    if (!model.startsWith("continuum/")) return parts;
     const messageID = nextId("msg");
-    const info: Record<string, any> = { id: messageID, sessionID: sessionId, role: "user", model: { providerID: "continuum", modelID: "report" } };
-    await host.hooks["chat.message"]?.({ sessionID: sessionId, messageID, agent: "build", model: { providerID: "continuum", modelID: "report" } } as never, { message: info, parts } as never);
+    const info: Record<string, any> = { id: messageID, sessionID: sessionId, role: "user", model: { providerID: "fake", modelID: "fake-model" } };
+    await host.hooks["chat.message"]?.({ sessionID: sessionId, messageID, agent: "build", model: { providerID: "fake", modelID: "fake-model" } } as never, { message: info, parts } as never);
     messagesOf(sessionId).push({ info, parts });
-    // A command whose answer is real work was moved to the session's own model: an ordinary turn the test plays.
+    // Not routed to the local report model: an ordinary turn the test plays.
     if (info.model.providerID !== "continuum") return parts;
     const headers: Record<string, string> = {};
     await host.hooks["chat.headers"]?.({ sessionID: sessionId, model: { providerID: "continuum" } } as never, { headers } as never);
@@ -188,7 +187,6 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
     host.reports.push(text);
     await host.emit("message.updated", { info: reply.info });
     await host.idle(sessionId);
-    await host.emit("command.executed", { name: command, sessionID: sessionId, arguments: args, messageID });
     return parts;
   };
   host.dispose = async () => {

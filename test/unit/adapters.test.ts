@@ -153,12 +153,14 @@ test("stats and agents: /stats shows the session's figures and /agents the runs,
   });
 });
 
-test("a user's own command of the same name is theirs: no report model, no pack answer", async () => {
+test("a user's own command of the same name is theirs: the pack does not answer it; a user's own `continuum` provider is kept", async () => {
   await withHost({}, async (host) => {
-    const cfg: Record<string, any> = { command: { stats: { template: "my own stats", description: "mine" } }, agent: {} };
+    const mine = { npm: "my-provider", models: {} };
+    const cfg: Record<string, any> = { command: { stats: { template: "my own stats", description: "mine" } }, agent: {}, provider: { continuum: mine } };
     await host.hooks.config!(cfg as never);
-    assert.equal(cfg.command.stats.model, undefined);
-    assert.equal(cfg.command.memory.model, "continuum/report");
-    assert.ok(cfg.provider.continuum, "the local report provider is registered");
+    assert.equal(cfg.provider.continuum, mine, "never replaced");
+    const parts: Record<string, any>[] = [{ type: "text", text: "my own stats" }];
+    await host.hooks["command.execute.before"]!({ command: "stats", sessionID: "ses_x", arguments: "" } as never, { parts } as never);
+    assert.deepEqual(parts, [{ type: "text", text: "my own stats" }]);
   });
 });
