@@ -80,8 +80,8 @@ function header(locations: BlockLocations): string {
     `- project: ${locations.projectFile}`,
     `- global (all projects): ${locations.globalFile}`,
     ...(locations.notesFile ? [`- this session's notes: ${locations.notesFile}`] : []),
-    "Follow the rules below. Use memory_search to look up anything else, history_search for earlier words of this project's sessions.",
-    "Call memory_remember only for rules the user states, decisions made, and facts that stay true; never for secrets or passing details. memory_forget {id} removes an entry.",
+    "Follow the rules below. The memory tool searches for anything else, the history tool finds earlier words of this project's sessions.",
+    "Remember (memory tool) only rules the user states, decisions made, and facts that stay true; never secrets or passing details. Forget removes an entry by id.",
   ].join("\n");
 }
 
@@ -133,7 +133,7 @@ function render(head: string, included: PackedEntry[], omitted: PackedEntry[], l
 }
 
 function omittedList(omitted: PackedEntry[], budget: number): string {
-  const title = `\n## Not shown (over the memory budget; use memory_search)`;
+  const title = `\n## Not shown (over the memory budget; use memory search)`;
   const lines: string[] = [title];
   let used = estimateTokens(title) + 10;
   let shown = 0;

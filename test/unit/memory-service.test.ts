@@ -90,7 +90,7 @@ test("the block ranks rules over decisions over knowledge, stays under budget, n
     assert.ok(block.text.indexOf("Never edit generated files") < block.text.indexOf("Events go through NATS"));
     assert.ok(block.text.includes("The billing service retries webhooks three times"), "relevant knowledge wins a place");
     assert.ok(block.omitted.length > 0);
-    assert.match(block.text, /## Not shown \(over the memory budget; use memory_search\)\n- knowledge item/);
+    assert.match(block.text, /## Not shown \(over the memory budget; use memory search\)\n- knowledge item/);
     for (const item of block.included) assert.ok(block.text.includes(item.entry.text.split("\n")[0]!), "whole entries only");
     const again = buildMemoryBlock(f.service, "why are billing webhooks retried?", 600, LOC);
     assert.equal(again.text, block.text, "same input, same bytes");
