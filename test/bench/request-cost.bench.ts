@@ -10,6 +10,8 @@ import { killAll, opencodeRun } from "../harness/opencode.ts";
 import { contentText, startScriptedModel, type ChatBody } from "../harness/scripted-model.ts";
 
 const BUDGET_TOKENS = 1000;
+/** Tools only the pack's hidden agents may call; the main agent's request should not carry them. */
+const INTERNAL_TOOLS = ["checkpoint_write", "goal_verdict"];
 const PROMPT = "Say hello.";
 
 type Tool = NonNullable<ChatBody["tools"]>[number];
@@ -55,8 +57,12 @@ export interface CostComparison {
   packTools: [string, number][];
   /** Host tools whose schema grew (e.g. the skill tool listing the pack's skill), with the growth. */
   grownTools: [string, number][];
+  /** Growth of OpenCode's own system prompt (system[0]): the skill listing names the pack's skill. */
+  systemPromptGrowth: number;
   /** System messages only the pack's request has (the memory block), with their tokens. */
   addedSystem: number;
+  /** The pack's internal tools (denied to the main agent) if OpenCode sent them anyway. */
+  internalTools: [string, number][];
   rest: number;
 }
 
@@ -65,10 +71,12 @@ export function compare(without: RequestCost, withPack: RequestCost): CostCompar
   const grownTools = [...withPack.tools]
     .filter(([name, tokens]) => without.tools.has(name) && tokens !== without.tools.get(name))
     .map(([name, tokens]): [string, number] => [name, tokens - without.tools.get(name)!]);
-  const addedSystem = sum(withPack.systemTokens) - sum(without.systemTokens);
+  const systemPromptGrowth = (withPack.systemTokens[0] ?? 0) - (without.systemTokens[0] ?? 0);
+  const addedSystem = sum(withPack.systemTokens.slice(1)) - sum(without.systemTokens.slice(1));
   const added = withPack.total - without.total;
-  const explained = sum(packTools.map(([, t]) => t)) + sum(grownTools.map(([, t]) => t)) + addedSystem;
-  return { added, packTools, grownTools, addedSystem, rest: added - explained };
+  const explained = sum(packTools.map(([, t]) => t)) + sum(grownTools.map(([, t]) => t)) + systemPromptGrowth + addedSystem;
+  const internalTools = packTools.filter(([name]) => INTERNAL_TOOLS.includes(name));
+  return { added, packTools, grownTools, systemPromptGrowth, addedSystem, internalTools, rest: added - explained };
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
@@ -80,7 +88,6 @@ export async function run() {
     const cost = compare(without, withPack);
     const ratio = ((cost.added / without.total) * 100).toFixed(1);
     const tools = cost.packTools.map(([name, t]) => `${name} ${t}`).join(", ") || "none";
-    const grown = cost.grownTools.map(([name, t]) => `${name} +${t}`).join(", ") || "none";
     return [
       {
         measure: "pack's fixed cost per request: first request of a fresh session, empty memory, every feature on (o200k_base tokens)",
@@ -95,10 +102,22 @@ export async function run() {
         ok: true,
       },
       {
-        measure: "… host tools grown by the pack (skill listing) / injected system text / JSON framing",
+        measure: "… of which OpenCode's `task` tool listing the pack's hidden subagents (checkpoint-writer, goal-judge)",
         target: "-",
-        result: `${grown} / ${cost.addedSystem} tokens / ${cost.rest} tokens`,
+        result: `${cost.grownTools.map(([name, t]) => `${name} +${t}`).join(", ") || "none"} tokens`,
         ok: true,
+      },
+      {
+        measure: "… of which the skill listing in OpenCode's system prompt / the memory block (empty memory) / JSON framing",
+        target: "-",
+        result: `${cost.systemPromptGrowth} / ${cost.addedSystem} / ${cost.rest} tokens`,
+        ok: true,
+      },
+      {
+        measure: "internal tools (checkpoint_write, goal_verdict) in the main agent's request",
+        target: "not sent",
+        result: cost.internalTools.length ? cost.internalTools.map(([name, t]) => `${name} ${t} tokens`).join(", ") : "not sent",
+        ok: cost.internalTools.length === 0,
       },
     ];
   } finally {
