@@ -135,16 +135,23 @@ function safeJson(text: string): unknown {
 export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
-  if (typeof value === "string") return `a string of ${value.length} characters ${JSON.stringify(abbreviate(value, 40))}`;
+  if (typeof value === "string") return `a string of ${value.length} characters "${abbreviate(value, 40)}"`;
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === "object") return "an object";
   return `${typeof value} ${abbreviate(String(value), 40)}`;
 }
 
-/** Keeps the first `max` characters, control characters made visible, and says how much was left out. */
+/** Keeps at most `max` characters, control characters made visible, and says how many characters were left out. */
 export function abbreviate(text: string, max: number): string {
-  const visible = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return visible.length <= max ? visible : `${visible.slice(0, max)}… (${visible.length - max} more)`;
+  let visible = "";
+  let used = 0;
+  for (const char of text) {
+    const shown = /[\u0000-\u0008\u000b-\u001f\u007f]/.test(char) ? `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}` : char;
+    if (visible.length + shown.length > max) break;
+    visible += shown;
+    used += char.length;
+  }
+  return used === text.length ? visible : `${visible}… (${text.length - used} more)`;
 }
 
 export function capOutput(output: string, maxChars: number): string {
