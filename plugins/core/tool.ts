@@ -20,6 +20,8 @@ export interface PackToolSpec<Shape extends z.ZodRawShape> {
   args: Shape;
   /** Output longer than this is cut with a note (default 16,000 characters). */
   maxOutputChars?: number;
+  /** Rules the shape cannot state (e.g. which arguments an action needs); each returned line is one problem. */
+  check?(args: z.infer<z.ZodObject<Shape>>): string[];
   execute(args: z.infer<z.ZodObject<Shape>>, context: ToolCallContext): Promise<string> | string;
 }
 
@@ -38,9 +40,12 @@ export function defineTool<Shape extends z.ZodRawShape>(name: string, spec: Pack
     description: spec.description,
     args: spec.args,
     async execute(raw, context) {
-      const parsed = schema.safeParse(asObject(raw));
+      const parsed = schema.safeParse(withoutNulls(asObject(raw)));
       if (!parsed.success) throw new ToolInputError(describeInvalid(name, parsed.error, raw, Object.keys(spec.args)));
-      return capOutput(await spec.execute(parsed.data as z.infer<z.ZodObject<Shape>>, context), cap);
+      const args = parsed.data as z.infer<z.ZodObject<Shape>>;
+      const problems = spec.check?.(args) ?? [];
+      if (problems.length > 0) throw new ToolInputError(invalidMessage(name, problems, Object.keys(spec.args)));
+      return capOutput(await spec.execute(args, context), cap);
     },
   };
 }
@@ -56,11 +61,47 @@ function asObject(raw: unknown): unknown {
   }
 }
 
+/** Many models send `null` for an optional argument they do not use: that means "not given", not a wrong type. */
+function withoutNulls(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
+}
+
 export function describeInvalid(name: string, error: z.ZodError, raw: unknown, accepted: string[]): string {
-  const lines = error.issues.slice(0, 5).map((issue) => `- ${issueText(issue, raw)}`);
-  if (error.issues.length > 5) lines.push(`- … and ${error.issues.length - 5} more`);
+  return invalidMessage(name, error.issues.map((issue) => issueText(issue, raw)), accepted);
+}
+
+function invalidMessage(name: string, problems: string[], accepted: string[]): string {
+  const lines = problems.slice(0, 5).map((problem) => `- ${problem}`);
+  if (problems.length > 5) lines.push(`- … and ${problems.length - 5} more`);
   const takes = accepted.length ? `${name} takes: ${accepted.join(", ")}.` : `${name} takes no arguments.`;
   return `Invalid arguments for ${name}:\n${lines.join("\n")}\n${takes} Fix the call and try again.`;
+}
+
+export interface ActionRule {
+  /** Arguments the action cannot run without. */
+  needs?: readonly string[];
+  /** Optional arguments the action uses; any other argument given with it is refused. */
+  takes?: readonly string[];
+}
+
+/**
+ * The per-action part of a tool with an `action` argument: which arguments each action needs and which it
+ * ignores. An argument the action would ignore is refused, so a call that mixes up two actions is never half-run.
+ */
+export function actionRules<Action extends string>(rules: Record<Action, ActionRule>) {
+  return (args: { action: Action } & Record<string, unknown>): string[] => {
+    const rule = rules[args.action];
+    const needs = rule.needs ?? [];
+    const allowed = new Set(["action", ...needs, ...(rule.takes ?? [])]);
+    const problems = needs.filter((key) => args[key] === undefined).map((key) => `${key}: required for action "${args.action}"`);
+    const unused = Object.keys(args).filter((key) => args[key] !== undefined && !allowed.has(key));
+    if (unused.length > 0) {
+      const takes = [...allowed].filter((key) => key !== "action");
+      problems.push(`${unused.join(", ")}: not used by action "${args.action}" (it takes ${takes.length ? takes.join(", ") : "no other argument"})`);
+    }
+    return problems;
+  };
 }
 
 function issueText(issue: z.core.$ZodIssue, raw: unknown): string {
@@ -69,6 +110,7 @@ function issueText(issue: z.core.$ZodIssue, raw: unknown): string {
   if (!path) return `the arguments must be an object with named fields, got ${describeValue(raw)}`;
   const got = valueAt(raw, issue.path);
   if (issue.code === "invalid_type") return got === undefined ? `${path}: required (${issue.expected})` : `${path}: expected ${issue.expected}, got ${describeValue(got)}`;
+  if (got === undefined) return `${path}: required (${issue.message.replace(/^Invalid (input|option): /, "")})`;
   return `${path}: ${issue.message.replace(/^Invalid input: /, "")}; got ${describeValue(got)}`;
 }
 
@@ -93,16 +135,23 @@ function safeJson(text: string): unknown {
 export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
-  if (typeof value === "string") return `a string of ${value.length} characters ${JSON.stringify(abbreviate(value, 40))}`;
+  if (typeof value === "string") return `a string of ${value.length} characters "${abbreviate(value, 40)}"`;
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === "object") return "an object";
   return `${typeof value} ${abbreviate(String(value), 40)}`;
 }
 
-/** Keeps the first `max` characters, control characters made visible, and says how much was left out. */
+/** Keeps at most `max` characters, control characters made visible, and says how many characters were left out. */
 export function abbreviate(text: string, max: number): string {
-  const visible = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return visible.length <= max ? visible : `${visible.slice(0, max)}… (${visible.length - max} more)`;
+  let visible = "";
+  let used = 0;
+  for (const char of text) {
+    const shown = /[\u0000-\u0008\u000b-\u001f\u007f]/.test(char) ? `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}` : char;
+    if (visible.length + shown.length > max) break;
+    visible += shown;
+    used += char.length;
+  }
+  return used === text.length ? visible : `${visible}… (${text.length - used} more)`;
 }
 
 export function capOutput(output: string, maxChars: number): string {

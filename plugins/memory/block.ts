@@ -74,14 +74,11 @@ export function renderEntry(entry: IndexedEntry): string {
 }
 
 function header(locations: BlockLocations): string {
+  const files = [`project ${locations.projectFile}`, `global ${locations.globalFile}`, ...(locations.notesFile ? [`this session's notes ${locations.notesFile}`] : [])];
   return [
     "<continuum-memory>",
-    "Persistent memory of this project (opencode-continuum). These are plain markdown files the user can read and edit:",
-    `- project: ${locations.projectFile}`,
-    `- global (all projects): ${locations.globalFile}`,
-    ...(locations.notesFile ? [`- this session's notes: ${locations.notesFile}`] : []),
-    "Follow the rules below. Use memory_search to look up anything else, history_search for earlier words of this project's sessions.",
-    "Call memory_remember only for rules the user states, decisions made, and facts that stay true; never for secrets or passing details. memory_forget {id} removes an entry.",
+    `Memory of this project (opencode-continuum), markdown the user can edit: ${files.join("; ")}.`,
+    "Follow the rules below. The memory tool searches for more, the history tool finds earlier words of this project's sessions.",
   ].join("\n");
 }
 
@@ -92,8 +89,12 @@ function titleOf(entry: IndexedEntry): string {
   return words.length < entry.text.length ? `${words}…` : words;
 }
 
-/** Deterministic for the same input: the same files and intent always give the same bytes. */
+/**
+ * Deterministic for the same input: the same files and intent always give the same bytes. With no entries there
+ * is nothing to say: the text is empty and no block is sent (the memory tool's description explains memory).
+ */
 export function assembleBlock(input: BlockInput): MemoryBlock {
+  if (input.entries.length === 0) return { text: "", tokens: 0, budgetTokens: input.budgetTokens, included: [], omitted: [] };
   const head = header(input.locations);
   const fixedTokens = estimateTokens(head) + estimateTokens(FOOTER) + 2;
   const scored = input.entries.map((entry) => {
@@ -133,7 +134,7 @@ function render(head: string, included: PackedEntry[], omitted: PackedEntry[], l
 }
 
 function omittedList(omitted: PackedEntry[], budget: number): string {
-  const title = `\n## Not shown (over the memory budget; use memory_search)`;
+  const title = `\n## Not shown (over the memory budget; use memory search)`;
   const lines: string[] = [title];
   let used = estimateTokens(title) + 10;
   let shown = 0;

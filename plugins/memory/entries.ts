@@ -214,7 +214,7 @@ export function memoryTemplate(kind: "project" | "global"): string {
   const title = kind === "project" ? "# Project memory" : "# Global memory";
   const sections = kind === "project" ? PROJECT_SECTIONS : GLOBAL_SECTIONS;
   const intro =
-    "<!-- Plain markdown: edit freely. Each bullet is one entry; the trailing id comment lets memory_forget find it. -->";
+    "<!-- Plain markdown: edit freely. Each bullet is one entry; the trailing id comment lets the memory tool forget it. -->";
   return [title, "", intro, "", ...sections.flatMap((s) => [`## ${s}`, ""])].join("\n");
 }
 

@@ -27,7 +27,7 @@ export function formatSearch(query: string, scope: SearchScope, mode: string, hi
       scope !== "all" ? 'scope "all" (session notes, project and global memory)' : undefined,
       mode === "all" ? 'mode "any" (any word may match)' : undefined,
       "fewer or shorter words (each word also matches as a prefix)",
-      "history_search for words said in earlier conversations",
+      "the history tool for words said in earlier conversations",
     ].filter(Boolean);
     return `No memory entries match "${query}" (scope ${scope}, mode ${mode}). To widen the search try: ${widen.join("; ")}.`;
   }
@@ -45,9 +45,9 @@ export function formatSearch(query: string, scope: SearchScope, mode: string, hi
 export function formatHistorySearch(query: string, hits: HistoryHit[], empty: boolean): string {
   if (empty) return `The query "${query}" has no searchable words.`;
   if (hits.length === 0) {
-    return `Nothing in this project's conversation history matches "${query}". Try fewer or other words, or memory_search for curated memory. History older than the retention period is gone.`;
+    return `Nothing in this project's conversation history matches "${query}". Try fewer or other words, or the memory tool's search for curated memory. History older than the retention period is gone.`;
   }
-  const lines = [`${hits.length} history ${hits.length === 1 ? "hit" : "hits"} for "${query}" (history_around {message_id} shows the conversation around one; history_get {part_id} the full text):`];
+  const lines = [`${hits.length} history ${hits.length === 1 ? "hit" : "hits"} for "${query}" (history around {id: message id} shows the conversation around one; history get {id: part id} the full text):`];
   for (const hit of hits) {
     lines.push(`- part ${hit.partId} · message ${hit.messageId} · ${hit.role}${hit.tool ? ` tool ${hit.tool}` : ""} · ${new Date(hit.createdAt).toISOString()}\n  ${hit.snippet}`);
   }
@@ -60,7 +60,7 @@ export function formatAround(messages: { messageId: string; role: string; parts:
     lines.push(`${message.messageId === anchor ? "▶ " : ""}message ${message.messageId} (${message.role})`);
     for (const part of message.parts) {
       const flat = part.text.replace(/\s+/g, " ").trim();
-      const cut = flat.length > 400 ? `${flat.slice(0, 400)}… [history_get ${part.partId} for all ${part.text.length} chars]` : flat;
+      const cut = flat.length > 400 ? `${flat.slice(0, 400)}… [history get ${part.partId} for all ${part.text.length} chars]` : flat;
       lines.push(`  - ${part.partId}${part.tool ? ` tool ${part.tool}` : ""}: ${cut}`);
     }
   }
@@ -70,7 +70,7 @@ export function formatAround(messages: { messageId: string; role: string; parts:
 export function formatPart(part: HistoryRow, offset: number, length: number): string {
   const slice = part.text.slice(offset, offset + length);
   const end = offset + slice.length;
-  const more = end < part.text.length ? `\n[… ${part.text.length - end} more characters: history_get {part_id: "${part.partId}", offset: ${end}}]` : "";
+  const more = end < part.text.length ? `\n[… ${part.text.length - end} more characters: history {action: "get", id: "${part.partId}", offset: ${end}}]` : "";
   return `part ${part.partId} of message ${part.messageId} (${part.role}${part.tool ? `, tool ${part.tool}` : ""}), characters ${offset}-${end} of ${part.text.length}:\n${slice}${more}`;
 }
 

@@ -52,7 +52,7 @@ export function recallFor(service: MemoryService, options: RecallOptions): { tex
   const needed = Math.min(2, result.terms.length);
   const relevant = result.hits.filter((hit) => needed > 0 && termCoverage(hit.text, result.terms) >= needed);
   if (relevant.length === 0) return undefined;
-  const title = "<continuum-recall>\nFrom memory (may be relevant to this message; ids for memory_forget):";
+  const title = "<continuum-recall>\nFrom memory (may be relevant to this message; ids for memory forget):";
   let used = estimateTokens(title) + estimateTokens("</continuum-recall>") + 2;
   const lines: string[] = [];
   const kept: SearchHit[] = [];

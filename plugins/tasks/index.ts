@@ -1,21 +1,13 @@
 // Host adapter of the task tree: the `tasks` tool, the task gate on session.idle, progress files of subagents.
-import { tool } from "@opencode-ai/plugin";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ToolInputError } from "../core/compose.ts";
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { errorText } from "../core/report.ts";
 import { slot } from "../core/sessions.ts";
-import { runTaskAction, TASK_ACTIONS } from "./actions.ts";
 import { decideGate, freshGateState, onUserMessage, type GateState } from "./gate.ts";
 import { renderTaskLedger, renderTaskTree, unfinishedTasks } from "./render.ts";
-import { isSettled, openTaskStore, TaskInputError, type TaskStore } from "./store.ts";
-
-const TOOL_DESCRIPTION = `Your task tree for this session (ids T1, T1.2, T1.2.3). Use it for work with several steps.
-Actions: create {title, parent?}; list; get {id} (with its event log); start {id}; block {id, note}; unblock {id};
-done {id, note?}; abandon {id, note}; rename {id, title}; progress {id?, note} (subagents: report progress on the
-task you were given; the first call binds you to it). Statuses: open, in_progress, blocked, done, abandoned.
-Before you stop, every task must be done, blocked (waiting on something) or abandoned (with a reason).`;
+import { isSettled, openTaskStore, type TaskStore } from "./store.ts";
+import { tasksTool, TASKS_TOOL } from "./tool.ts";
 
 export const tasksFeature: FeatureModule = {
   name: "tasks",
@@ -91,26 +83,6 @@ function createTasks(context: FeatureContext, store: TaskStore): FeatureParts {
   });
 
   return {
-    tools: {
-      tasks: tool({
-        description: TOOL_DESCRIPTION,
-        args: {
-          action: tool.schema.enum(TASK_ACTIONS).describe("What to do."),
-          id: tool.schema.string().optional().describe("Task id: T1, T1.2, T1.2.3."),
-          title: tool.schema.string().optional().describe("create / rename: the title, one line."),
-          parent: tool.schema.string().optional().describe("create: parent task id for a subtask."),
-          note: tool.schema.string().optional().describe("block / abandon: why (required); progress: what was done (required)."),
-        },
-        async execute(args, ctx) {
-          const owner = await ownerOf(ctx.sessionID);
-          try {
-            return runTaskAction(args, { store, ownerSessionId: owner, callerSessionId: ctx.sessionID, appendProgress });
-          } catch (error) {
-            if (error instanceof TaskInputError) throw new ToolInputError(error.message);
-            throw error;
-          }
-        },
-      }),
-    },
+    tools: { [TASKS_TOOL]: tasksTool({ store, appendProgress, ownerOf }) },
   };
 }

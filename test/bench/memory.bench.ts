@@ -1,5 +1,5 @@
 // Memory benchmark (run by `npm run bench`, or alone: `npx tsx test/bench/memory.bench.ts`). Measures the targets of
-// the memory issue on this machine: memory_search over 100,000 entries, a no-change reconcile of 2,000 files,
+// the memory issue on this machine: memory search over 100,000 entries, a no-change reconcile of 2,000 files,
 // memory-block assembly, and a full re-index of 10,000 files. Prints a markdown table.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -136,7 +136,7 @@ async function benchSearch(rows: BenchRow[]): Promise<void> {
     const { wall, cpu } = timeMany(queries.length, (i) => c.service.search({ query: queries[i]!, scope: "all", limit: 10, track: false }));
     const p99 = percentile(wall, 99);
     rows.push({
-      measure: `memory_search over ${count.toLocaleString("en")} entries (reconcile of 200 files + FTS5 query), p50 / p99 of 1,000 queries of 1-3 words`,
+      measure: `memory search over ${count.toLocaleString("en")} entries (reconcile of 200 files + FTS5 query), p50 / p99 of 1,000 queries of 1-3 words`,
       target: "p99 ≤ 5 ms",
       result: `${ms(percentile(wall, 50))} / ${ms(p99)} (CPU ${ms(percentile(cpu, 50))} / ${ms(percentile(cpu, 99))})`,
       ok: p99 <= 5,

@@ -1,12 +1,12 @@
 // Memory in real OpenCode with the scripted model: a rule remembered in one process is in the system prompt of
-// the next process's first request, byte-identical on the second; memory_search and history_search find it;
+// the next process's first request, byte-identical on the second; memory search and history search find it;
 // secrets printed by a tool appear nowhere under the data dir; deleting the DB loses no memory.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane, type RecordedRequest } from "../harness/scripted-model.ts";
+import { contentText, startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane, type RecordedRequest, type ScriptedToolCall } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, opencodeServe, killAll, type Served } from "../harness/opencode.ts";
 import { shownAnswers } from "./goal-support.ts";
@@ -34,14 +34,14 @@ test("remember in one process, injected in the next, searchable, redacted, and r
     lanes: [PACK_HELPERS],
     main: [
       // process 1
-      { toolCalls: [{ name: "memory_remember", args: { section: "Rules", text: RULE } }] },
+      { toolCalls: [{ name: "memory", args: { action: "remember", section: "Rules", text: RULE } }] },
       { toolCalls: [{ name: "bash", args: { command: `echo key=${AWS_KEY}; echo PGPASSWORD=${PG_PASSWORD}`, description: "print env" } }] },
       { text: "Noted the rule." },
       // process 2
-      { toolCalls: [{ name: "memory_search", args: { query: "pnpm installs" } }, { name: "history_search", args: { query: "zebrafish" } }] },
+      { toolCalls: [{ name: "memory", args: { action: "search", query: "pnpm installs" } }, { name: "history", args: { action: "search", query: "zebrafish" } }] },
       { text: "Use pnpm." },
       // process 3 (after the DB was deleted)
-      { toolCalls: [{ name: "memory_search", args: { query: "zebrafish" } }] },
+      { toolCalls: [{ name: "memory", args: { action: "search", query: "zebrafish" } }] },
       { text: "Still pnpm." },
     ],
     exhausted: { text: "ok" },
@@ -53,6 +53,9 @@ test("remember in one process, injected in the next, searchable, redacted, and r
     assert.equal(first.code, 0, first.stderr);
     const main = () => model.lane("main");
     assert.equal(main().length, 3, "process 1 made three model calls");
+    assert.equal(memoryBlockOf(main()[0]!), undefined, "empty memory: no memory block");
+    assert.equal(main()[0]!.system.length, 1, "…and no empty system message in its place");
+    assert.ok(main()[0]!.tools.includes("memory") && main()[0]!.tools.includes("history"), `the pack's tools are offered: ${main()[0]!.tools.join(", ")}`);
     assert.match(main()[1]!.raw, /Remembered as m-[a-z0-9]{8} in Rules/);
     const memoryFile = join(env.packDataDir, "projects");
     const files = execFileSync("grep", ["-rl", "zebrafish", memoryFile], { encoding: "utf8" }).trim().split("\n");
@@ -67,8 +70,8 @@ test("remember in one process, injected in the next, searchable, redacted, and r
     assert.ok(block1.includes(RULE), "the rule is in the memory block");
     assert.ok(!req1.system[0]!.startsWith("<continuum-memory>"), "system[0] is OpenCode's own");
     assert.equal(memoryBlockOf(req2), block1, "the block is byte-identical on the second request");
-    assert.match(req2.raw, /memory entr(y|ies) for \\"pnpm installs\\"[^]*zebrafish/, "memory_search found the rule");
-    assert.match(req2.raw, /history hits? for \\"zebrafish\\"/, "history_search found the earlier conversation");
+    assert.match(req2.raw, /memory entr(y|ies) for \\"pnpm installs\\"[^]*zebrafish/, "memory search found the rule");
+    assert.match(req2.raw, /history hits? for \\"zebrafish\\"/, "history search found the earlier conversation");
     for (const helper of model.lane("pack-helpers")) assert.equal(memoryBlockOf(helper), undefined, "the pack's helper sessions get no memory block");
     for (const title of model.lane("title")) assert.equal(memoryBlockOf(title), undefined, "OpenCode's title helper gets no memory block");
 
@@ -100,7 +103,7 @@ function grepLeaks(dir: string, needles: string[]): string[] {
   }
 }
 
-test("hand-written memory: recall adds what the block left out and nothing for an unrelated message; memory_note, /memory, history_around and history_get", { timeout: 90000 }, async () => {
+test("hand-written memory: recall adds what the block left out and nothing for an unrelated message; memory note, /memory, history around and history get", { timeout: 90000 }, async () => {
   const model = await startScriptedModel({ lanes: [PACK_HELPERS], exhausted: { text: "ok" } });
   const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { memory: { injectBudgetTokens: 400 } } });
   let served: Served | undefined;
@@ -127,11 +130,11 @@ test("hand-written memory: recall adds what the block left out and nothing for a
     assert.match(second.raw, /<continuum-recall>[^]*db-stage-2 port 5433/, "recall part reached the model");
     assert.equal(memoryBlockOf(second), block, "block unchanged within the session");
 
-    model.push("main", { toolCalls: [{ name: "memory_note", args: { text: "Checked db-stage-2: replication is healthy" } }] }, { text: "noted" });
+    model.push("main", { toolCalls: [{ name: "memory", args: { action: "note", text: "Checked db-stage-2: replication is healthy" } }] }, { text: "noted" });
     await send(served, session, "Note what you found");
     await served.waitForIdle(session, 3, 30000);
     const notes = join(dirname(dirname(projectMemory)), "sessions", session, "notes.md");
-    assert.match(readFileSync(notes, "utf8"), /## \[turn 3 · [^\]]+\]\nChecked db-stage-2: replication is healthy/, "memory_note wrote the session's notes.md");
+    assert.match(readFileSync(notes, "utf8"), /## \[turn 3 · [^\]]+\]\nChecked db-stage-2: replication is healthy/, "memory note wrote the session's notes.md");
 
     await send(served, session, "write a haiku about autumn leaves");
     await served.waitForIdle(session, 4, 30000);
@@ -151,15 +154,15 @@ test("hand-written memory: recall adds what the block left out and nothing for a
     const indexed = await until(() => historyRow(env, "staging database"), 10000, "the user's message in the history index");
     model.push(
       "main",
-      { toolCalls: [{ name: "history_around", args: { message_id: indexed.message_id } }, { name: "history_get", args: { part_id: indexed.part_id, length: 20 } }] },
+      { toolCalls: [{ name: "history", args: { action: "around", id: indexed.message_id } }, { name: "history", args: { action: "get", id: indexed.part_id, length: 20 } }] },
       { text: "shown" },
     );
     const beforeHistory = model.lane("main").length;
     await send(served, session, "Show me where we talked about it");
     await served.waitForIdle(session, 6, 30000);
     const shown = model.lane("main")[beforeHistory + 1]!.raw;
-    assert.ok(shown.includes(`▶ message ${indexed.message_id} (user)`), "history_around marks the message");
-    assert.ok(shown.includes(`part ${indexed.part_id} of message ${indexed.message_id} (user), characters 0-20 of`), "history_get slices the part");
+    assert.ok(shown.includes(`▶ message ${indexed.message_id} (user)`), "history around marks the message");
+    assert.ok(shown.includes(`part ${indexed.part_id} of message ${indexed.message_id} (user), characters 0-20 of`), "history get slices the part");
   } finally {
     await served?.stop();
     await model.close();
@@ -193,7 +196,7 @@ test("two OpenCode processes remembering into the same MEMORY.md at once lose no
     main: (request) => {
       if (request.raw.includes('"role":"tool"')) return { text: "remembered" };
       const half = request.lastUserText.includes("process A") ? animals.slice(0, 6) : animals.slice(6);
-      return { toolCalls: half.map((animal) => ({ name: "memory_remember", args: { section: "Discovered durable knowledge", text: `The ${animal} fixture seeds the ${animal} table` } })) };
+      return { toolCalls: half.map((animal) => ({ name: "memory", args: { action: "remember", section: "Discovered durable knowledge", text: `The ${animal} fixture seeds the ${animal} table` } })) };
     },
   });
   const env = createIsolatedEnv({ baseURL: model.baseURL });
@@ -206,6 +209,49 @@ test("two OpenCode processes remembering into the same MEMORY.md at once lose no
     const text = readFileSync(file, "utf8");
     for (const animal of animals) assert.ok(text.includes(`The ${animal} fixture`), `${animal} entry kept`);
     assert.equal((text.match(/<!-- id:m-/g) ?? []).length, 12);
+  } finally {
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("hostile tool arguments in the real host: each call gets a clear message naming the argument, nothing crashes, nothing floods", { timeout: 90000 }, async () => {
+  const huge = "q".repeat(100_000);
+  const calls: (ScriptedToolCall & { expect: RegExp })[] = [
+    { id: "c_num", name: "memory", args: { action: "remember", section: "Rules", text: 12345 }, expect: /text: expected string, got number 12345/ },
+    { id: "c_null", name: "memory", args: { action: "remember", section: "Rules", text: null }, expect: /text: required for action "remember"/ },
+    { id: "c_bare", name: "memory", args: {}, rawArguments: JSON.stringify("remember pnpm"), expect: /must be an object with named fields|action: required/ },
+    { id: "c_query", name: "memory", args: { action: "search", query: 5 }, expect: /query: expected string, got number 5/ },
+    { id: "c_scope", name: "memory", args: { action: "search", query: "x", scope: "../../../tmp" }, expect: /scope: .*got a string of 12 characters/ },
+    { id: "c_mode", name: "memory", args: { action: "search", query: "x", mode: "xor", limit: -1 }, expect: /mode: [^]*limit: / },
+    { id: "c_limit", name: "history", args: { action: "search", query: "x", limit: "ten" }, expect: /limit: expected number, got a string of 3 characters "ten"/ },
+    { id: "c_huge", name: "memory", args: { action: "search", query: huge }, expect: /query: .*got a string of 100000 characters "q{40}… \(99960 more\)"/ },
+    { id: "c_huge_h", name: "history", args: { action: "search", query: huge }, expect: /query: .*got a string of 100000 characters/ },
+    { id: "c_task", name: "tasks", args: { action: "create", title: 7 }, expect: /title: expected string, got number 7/ },
+    { id: "c_extra", name: "tasks", args: { action: "list", bogus: 1 }, expect: /unknown argument "bogus"/ },
+  ];
+  const model = await startScriptedModel({ lanes: [PACK_HELPERS], main: [{ toolCalls: calls }, { text: "done" }], exhausted: { text: "ok" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  try {
+    await installPackForTest(env);
+    const run = await opencodeRun(env, "Use the memory tools.", { json: true });
+    assert.equal(run.code, 0, run.stderr);
+    const after = model.lane("main")[1];
+    assert.ok(after, "the model was called again with the tool results");
+    const results = new Map(after.body.messages.filter((m) => m.role === "tool").map((m) => [m.tool_call_id, contentText(m)]));
+    for (const call of calls) {
+      const result = results.get(call.id);
+      assert.ok(result !== undefined, `a result for ${call.id}`);
+      assert.match(result, /Invalid arguments for (memory|history|tasks)/, `${call.id}: ${result.slice(0, 300)}`);
+      assert.match(result, call.expect, `${call.id}: ${result.slice(0, 300)}`);
+      assert.ok(result.length < 1000, `${call.id}: a short answer (${result.length} chars)`);
+      assert.doesNotMatch(result, /is not a function|datatype mismatch|failed inside opencode-continuum/);
+    }
+    const errors = run.events.filter((e) => e.type === "error" || (e as { type?: string }).type === "session.error");
+    assert.deepEqual(errors, [], "no session error");
+    // The history index keeps the calls as sent (that is its job); no memory file was written from a refused call.
+    const written = grepLeaks(env.packDataDir, ["12345", "remember pnpm"]).filter((file) => file.endsWith(".md"));
+    assert.deepEqual(written, [], "no memory file holds a refused call's text");
   } finally {
     await model.close();
     env.cleanup();

@@ -1,5 +1,5 @@
-// A read-only data dir in real OpenCode: the memory block and memory_search still work (the database is kept in
-// memory, rebuilt from the files), and memory_remember is refused with a message naming the file, not a raw
+// A read-only data dir in real OpenCode: the memory block and memory search still work (the database is kept in
+// memory, rebuilt from the files), and memory remember is refused with a message naming the file, not a raw
 // EACCES on a lock file. The tests run as root, who ignores permission bits, so the pack's rule is what is tested:
 // a folder or file with no write bit at all is read-only by intent.
 import { test, after } from "node:test";
@@ -16,12 +16,12 @@ after(killAll);
 
 const RULE = "Always run the linter before committing (kingfisher convention)";
 
-test("a read-only data dir: the memory block and memory_search work, memory_remember is refused naming the file", { timeout: 90000 }, async () => {
+test("a read-only data dir: the memory block and memory search work, memory remember is refused naming the file", { timeout: 90000 }, async () => {
   const model = await startScriptedModel({
     lanes: [{ name: "pack-helpers", match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r), replies: () => ({ text: "ok" }) }],
     main: [
-      { toolCalls: [{ name: "memory_search", args: { query: "kingfisher" } }] },
-      { toolCalls: [{ name: "memory_remember", args: { section: "Rules", text: "Use tabs in Makefiles." } }] },
+      { toolCalls: [{ name: "memory", args: { action: "search", query: "kingfisher" } }] },
+      { toolCalls: [{ name: "memory", args: { action: "remember", section: "Rules", text: "Use tabs in Makefiles." } }] },
       { text: "Done." },
     ],
     exhausted: { text: "ok" },
@@ -43,8 +43,8 @@ test("a read-only data dir: the memory block and memory_search work, memory_reme
     assert.ok(first && second && third, "three model calls");
     const block = first.system.find((s) => s.startsWith("<continuum-memory>"));
     assert.ok(block?.includes(RULE), "the memory block holds the rule from the read-only file");
-    assert.match(second.raw, /kingfisher/, "memory_search found it");
-    assert.match(third.raw, /memory is read-only here: cannot write [^"]*MEMORY\.md/, "memory_remember refused, naming the file");
+    assert.match(second.raw, /kingfisher/, "memory search found it");
+    assert.match(third.raw, /memory is read-only here: cannot write [^"]*MEMORY\.md/, "memory remember refused, naming the file");
     assert.doesNotMatch(third.raw, /EACCES|MEMORY\.md\.lock/);
     assert.equal(readFileSync(memoryFile, "utf8"), before, "the file is unchanged");
     assert.equal(existsSync(join(env.packDataDir, "continuum.db")), false, "no database written into the read-only dir");

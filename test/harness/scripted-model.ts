@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
 export interface ScriptedToolCall {
   name: string;
   args: Record<string, unknown>;
+  /** Sent instead of JSON.stringify(args), to test what a tool does with malformed arguments (a bare string, …). */
+  rawArguments?: string;
   id?: string;
 }
 
@@ -194,7 +196,7 @@ function streamReply(res: ServerResponse, body: ChatBody, reply: ScriptedReply, 
   (reply.toolCalls ?? []).forEach((call, i) => {
     const callId = call.id ?? `call_${Math.random().toString(36).slice(2, 12)}`;
     send([{ index: 0, delta: { tool_calls: [{ index: i, id: callId, type: "function", function: { name: call.name, arguments: "" } }] }, finish_reason: null }]);
-    send([{ index: 0, delta: { tool_calls: [{ index: i, function: { arguments: JSON.stringify(call.args) } }] }, finish_reason: null }]);
+    send([{ index: 0, delta: { tool_calls: [{ index: i, function: { arguments: call.rawArguments ?? JSON.stringify(call.args) } }] }, finish_reason: null }]);
   });
   const finish = reply.toolCalls?.length ? "tool_calls" : "stop";
   send([{ index: 0, delta: {}, finish_reason: finish }]);

@@ -35,7 +35,7 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
 test("memory adapter: a person's message gets recall; the pack's own pushes do not; the block is injected and counted", async () => {
   await withHost({}, async (host) => {
     const session = await host.createSession();
-    await host.callTool("memory_remember", { section: "Discovered durable knowledge", text: "The zebrafish fixture seeds the staging table" }, session);
+    await host.callTool("memory", { action: "remember", section: "Discovered durable knowledge", text: "The zebrafish fixture seeds the staging table" }, session);
     const other = await host.createSession();
     const parts = await host.userMessage(other, "how is the zebrafish fixture seeded?");
     assert.ok(parts.some((p) => p.synthetic && /zebrafish/.test(p.text)) || (await systemPrompt(host, other)).join("\n").includes("zebrafish"), "recall or block carries the entry");

@@ -14,7 +14,7 @@ test("search results carry id, file:lines, section and date; zero hits say how t
   const out = formatSearch("rules", "project", "all", [hit(3)]);
   assert.match(out, /^1 memory entry for "rules" \(scope project, best first\):\n- \[m-00000003\] Rules · MEMORY\.md:3-4 · 2026-11-21 · project\n  entry 3$/);
   const none = formatSearch("kubernetes", "project", "all", []);
-  assert.match(none, /No memory entries match "kubernetes" \(scope project, mode all\)\. To widen the search try: scope "all"[^]*mode "any"[^]*history_search/);
+  assert.match(none, /No memory entries match "kubernetes" \(scope project, mode all\)\. To widen the search try: scope "all"[^]*mode "any"[^]*the history tool/);
   assert.match(formatSearch("", "all", "any", [], true), /has no searchable words/);
 });
 
@@ -26,7 +26,7 @@ test("outputs stay under the bound however many or long the hits are", () => {
   const part = { partId: "prt_1", sessionId: "s", messageId: "msg_1", role: "assistant", kind: "tool", tool: "bash", createdAt: 0, text: "a".repeat(10_000) };
   const slice = formatPart(part, 4000, 4000);
   assert.match(slice, /characters 4000-8000 of 10000/);
-  assert.match(slice, /history_get \{part_id: "prt_1", offset: 8000\}/);
+  assert.match(slice, /history \{action: "get", id: "prt_1", offset: 8000\}/);
   const around = formatAround([{ messageId: "msg_1", role: "assistant", parts: [part] }], "msg_1");
-  assert.match(around, /^▶ message msg_1 \(assistant\)\n  - prt_1 tool bash: a{400}… \[history_get prt_1 for all 10000 chars\]$/);
+  assert.match(around, /^▶ message msg_1 \(assistant\)\n  - prt_1 tool bash: a{400}… \[history get prt_1 for all 10000 chars\]$/);
 });

@@ -90,8 +90,9 @@ test("the block ranks rules over decisions over knowledge, stays under budget, n
     assert.ok(block.text.indexOf("Never edit generated files") < block.text.indexOf("Events go through NATS"));
     assert.ok(block.text.includes("The billing service retries webhooks three times"), "relevant knowledge wins a place");
     assert.ok(block.omitted.length > 0);
-    assert.match(block.text, /## Not shown \(over the memory budget; use memory_search\)\n- knowledge item/);
+    assert.match(block.text, /## Not shown \(over the memory budget; use memory search\)\n- knowledge item/);
     for (const item of block.included) assert.ok(block.text.includes(item.entry.text.split("\n")[0]!), "whole entries only");
+    assert.match(block.text, /^<continuum-memory>\nMemory of this project \(opencode-continuum\), markdown the user can edit: project \/p\/MEMORY\.md; global \/g\/MEMORY\.md\.\n/);
     const again = buildMemoryBlock(f.service, "why are billing webhooks retried?", 600, LOC);
     assert.equal(again.text, block.text, "same input, same bytes");
   } finally {
@@ -99,10 +100,10 @@ test("the block ranks rules over decisions over knowledge, stays under budget, n
   }
 });
 
-test("assembleBlock with nothing stored is just the explanation; zero budget includes nothing", () => {
+test("assembleBlock with nothing stored is empty: no block is sent when there is nothing to say", () => {
   const empty = assembleBlock({ entries: [], relevance: new Map(), budgetTokens: 4000, locations: LOC, now: new Date() });
-  assert.match(empty.text, /^<continuum-memory>\n/);
-  assert.ok(empty.text.includes(LOC.projectFile));
+  assert.equal(empty.text, "");
+  assert.equal(empty.tokens, 0);
   assert.equal(empty.included.length, 0);
   const cache = new MemoryBlockCache();
   cache.set("s", empty);
