@@ -1,13 +1,12 @@
 // The doctor proves one real round trip: it starts the installed OpenCode against a local scripted model and
 // checks that the plugin loaded, that a hook fired and that a pack tool was offered to the model.
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PACK_ROOT } from "../core/assets.ts";
 import { globalConfigDir } from "../core/paths.ts";
-import { startScriptedModel } from "../../test/harness/scripted-model.ts";
+import { startScriptedModel } from "./scripted-model.ts";
+import { findOpencode, runOpencode } from "./opencode-driver.ts";
 import type { Subcommand } from "./main.ts";
 
 export interface DoctorTarget {
@@ -46,7 +45,14 @@ export async function runDoctor(target: DoctorTarget): Promise<DoctorResult> {
     say(`doctor: starting ${binary} against a scripted model on ${model.baseURL}`);
     const cwd = target.projectDir ?? scratch;
     const configHome = copyGlobalConfig(target, scratch);
-    const run = await runOpencode(binary, cwd, doctorEnv(target, model.baseURL, trace, scratch, cwd, configHome), target.timeoutMs ?? 120000);
+    const outcome = await runOpencode({
+      binary,
+      cwd,
+      env: doctorEnv(target, model.baseURL, trace, scratch, cwd, configHome),
+      args: ["run", "--print-logs", "-m", `${PROVIDER}/scripted`, "continuum doctor check: reply ok"],
+      timeoutMs: target.timeoutMs ?? 120000,
+    });
+    const run = { code: outcome.code, output: outcome.spawnError ?? outcome.stdout + outcome.stderr };
     const records = readTrace(trace);
     const loaded = records.find((r) => r.event === "loaded");
     const hooks = [...new Set(records.filter((r) => r.event === "hook").map((r) => r.hook!))];
@@ -132,48 +138,6 @@ function doctorEnv(
     XDG_DATA_HOME: join(scratch, "data"),
     XDG_CONFIG_HOME: configHome,
   };
-}
-
-function runOpencode(binary: string, cwd: string, env: Record<string, string | undefined>, timeoutMs: number) {
-  return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(binary, ["run", "--print-logs", "-m", `${PROVIDER}/scripted`, "continuum doctor check: reply ok"], {
-      cwd,
-      env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => {
-      output += `\n(doctor: opencode did not finish within ${timeoutMs} ms and was stopped)`;
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
-    }, timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      resolve({ code: -1, output: `cannot start ${binary}: ${error.message}` });
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
-/** The opencode binary: $OPENCODE_BIN, else `opencode` on PATH, else the repository's pinned one. */
-export function findOpencode(): string {
-  if (process.env.OPENCODE_BIN) return process.env.OPENCODE_BIN;
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    const candidate = join(dir, "opencode");
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  const pinned = join(PACK_ROOT, "node_modules", ".bin", "opencode");
-  if (existsSync(pinned)) return pinned;
-  throw new Error("no opencode binary found on PATH; pass --opencode /path/to/opencode");
 }
 
 function readTrace(file: string): TraceRecord[] {

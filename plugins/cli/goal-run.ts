@@ -1,12 +1,10 @@
 // `continuum run --goal "<condition>" ["<prompt>"]`: a goal loop without the TUI. `opencode run` exits at the
 // first idle and cannot host a loop, so this starts `opencode serve` on a free port, drives one session with the
 // SDK, streams progress, and exits when the goal ends, with an exit code per outcome.
-import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { createOpencodeClient, type OpencodeClient } from "@opencode-ai/sdk";
 import type { Subcommand } from "./main.ts";
-import { findOpencode } from "./doctor.ts";
-import { freePort } from "./free-port.ts";
+import { findOpencode, startServe, type Served } from "./opencode-driver.ts";
 import { dataRoot, packPaths } from "../core/paths.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { openStore } from "../core/storage/store.ts";
@@ -105,7 +103,7 @@ export const goalRunCommand: Subcommand = {
 };
 
 async function runGoal(args: RunArgs): Promise<number> {
-  const server = await startServe(args.dir);
+  const server = await startServeFor(args.dir);
   let db: Database | undefined;
   const stopOnSignal = () => void server.stop().then(() => process.exit(130));
   process.once("SIGINT", stopOnSignal);
@@ -202,50 +200,6 @@ async function streamProgress(client: OpencodeClient, sessionId: string): Promis
   return { stop: () => abort.abort() };
 }
 
-interface Served {
-  url: string;
-  exited(): boolean;
-  output(): string;
-  stop(): Promise<void>;
+async function startServeFor(dir: string): Promise<Served> {
+  return startServe({ binary: findOpencode(), cwd: dir, env: process.env, outputLimit: 20000 });
 }
-
-async function startServe(dir: string): Promise<Served> {
-  const port = await freePort();
-  const binary = findOpencode();
-  // OpenCode takes its directory from PWD when set; the caller's shell PWD may name another folder than --dir.
-  const child = spawn(binary, ["serve", "--hostname", "127.0.0.1", "--port", String(port)], { cwd: dir, env: { ...process.env, PWD: dir }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  let spawnError: Error | undefined;
-  child.on("error", (error) => (spawnError = error));
-  child.stdout!.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20000)));
-  child.stderr!.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20000)));
-  const url = `http://127.0.0.1:${port}`;
-  const served: Served = { url, exited: () => child.exitCode !== null || child.signalCode !== null || !!spawnError, output: () => output, stop: () => stopChild(child) };
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    if (spawnError) throw new Error(`cannot start ${binary}: ${spawnError.message} (set OPENCODE_BIN to the opencode binary)`);
-    if (served.exited()) throw new Error(`opencode serve exited (${child.exitCode}):\n${output.slice(-2000)}`);
-    const ok = await fetch(`${url}/config`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok).catch(() => false);
-    if (ok) return served;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  await served.stop();
-  throw new Error(`opencode serve did not answer on ${url} within 60 s:\n${output.slice(-2000)}`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, name);
-    } catch {
-      /* already gone */
-    }
-  };
-  signal("SIGTERM");
-  const timer = setTimeout(() => signal("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
