@@ -5,7 +5,7 @@ import { appendFileSync } from "node:fs";
 import { fillAgent, fillCommand, readAsset } from "../core/assets.ts";
 import { restrictInternalTool } from "../core/internal-tools.ts";
 import { runIsolated } from "../core/compose.ts";
-import { loadConfig, formatProblem } from "../core/config.ts";
+import { loadConfig, formatProblem, summarizeProblems } from "../core/config.ts";
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { HelperRunner } from "../core/helpers.ts";
 import { openLedger, recordWorkerCalls, type Ledger } from "../core/ledger.ts";
@@ -31,10 +31,10 @@ const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeatur
 export async function bootPack(input: PluginInput, reporter: Reporter): Promise<{ hooks: Hooks; context?: FeatureContext }> {
   const doctor = doctorTrace(process.env.CONTINUUM_DOCTOR_REPORT);
   const { config, problems } = loadConfig(input.directory);
-  for (const problem of problems) {
-    if (problem.severity === "warning") reporter.log("warn", formatProblem(problem));
-    else reporter.problem(`config:${problem.file}:${problem.key}`, `invalid config: ${formatProblem(problem)}`);
-  }
+  for (const problem of problems) reporter.log(problem.severity === "warning" ? "warn" : "error", formatProblem(problem));
+  // One toast at start for every config problem, warnings included (a misspelt key is otherwise only in the log).
+  const summary = summarizeProblems(problems);
+  if (summary) reporter.problem("config", summary);
   if (!config.enabled) {
     reporter.log("info", "disabled by continuum.jsonc (enabled: false)");
     return { hooks: {} };
