@@ -27,8 +27,8 @@ export function packageJson(root = PACK_ROOT): PackageJson {
 
 /** "1.18.33" → [1, 18, 33]; anything after the numbers (pre-release, build) is ignored. */
 export function parseVersion(text: string): number[] | undefined {
-  const match = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
-  return match ? [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)] : undefined;
+  const match = /(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text);
+  return match ? [Number(match[1]), Number(match[2] ?? 0), Number(match[3] ?? 0)] : undefined;
 }
 
 function compare(a: number[], b: number[]): number {
@@ -100,7 +100,7 @@ export function checkCheckout(root = PACK_ROOT): Check {
 export function checkShim(configDir: string): Check {
   const shim = join(configDir, "plugins", "continuum.ts");
   if (!existsSync(shim)) return { name: "installed plugin", status: "warn", detail: `not installed in ${configDir} (run install.sh${configDir.endsWith(".opencode") ? " --project DIR" : ""})` };
-  const target = /from\s+("[^"]+")/.exec(readFileSync(shim, "utf8"))?.[1];
+  const target = /^const entry = ("[^"\n]+");$/m.exec(readFileSync(shim, "utf8"))?.[1];
   const entry = target ? (JSON.parse(target) as string) : undefined;
   if (!entry) return { name: "installed plugin", status: "fail", detail: `${shim} was not written by this pack's install` };
   if (!existsSync(entry)) return { name: "installed plugin", status: "fail", detail: `${shim} points at ${entry}, which is gone; run install.sh again from the checkout you keep` };

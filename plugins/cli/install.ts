@@ -13,7 +13,7 @@ import { PACK_VERSION } from "../core/version.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { runDoctor, type DoctorTarget } from "./doctor.ts";
 import { act, CliError, existingDir } from "./kit.ts";
-import { purgeGlobal, purgeProject } from "./purge.ts";
+import { purgeGlobal, purgeProject, removeEmpty } from "./purge.ts";
 
 export const SHIM_MARKER = "// installed by opencode-continuum";
 /** Files OpenCode itself creates in a config dir it starts in (its npm install of @opencode-ai/plugin). */
@@ -89,9 +89,18 @@ const server = async (input, options) => {
     return await pack.default.server(input, options);
   } catch (error) {
     const message = \`opencode-continuum is installed but could not load from \${entry}: \${error instanceof Error ? error.message : String(error)}. Memory, checkpoints, tasks and goals are off. Run install.sh again from the checkout you keep (or ${join(packRoot, "install.sh")} --uninstall).\`;
-    try { await input.client.app.log({ body: { service: "opencode-continuum", level: "error", message } }); } catch {}
-    try { await input.client.tui.showToast({ body: { title: "continuum", message, variant: "error" } }); } catch {}
-    return {};
+    // Never awaited: the client calls back into the OpenCode server that is still starting this plugin.
+    const quietly = (call) => { try { Promise.resolve(call()).catch(() => {}); } catch {} };
+    quietly(() => input.client.app.log({ body: { service: "opencode-continuum", level: "error", message } }));
+    // The toast waits for the first session activity, so a TUI that connects after start-up still shows it, once.
+    let told = false;
+    return {
+      event: async ({ event }) => {
+        if (told || !/^(session|message|tui|command)\\\./.test(event.type)) return;
+        told = true;
+        quietly(() => input.client.tui.showToast({ body: { title: "continuum", message, variant: "error" } }));
+      },
+    };
   }
 };
 export default { id: "opencode-continuum", server };
@@ -215,6 +224,9 @@ export function uninstallFiles(target: InstallTarget, log: (line: string) => voi
   removeLinks(manifest.created.filter((e) => e.kind === "link"), report, log);
   for (const dir of manifest.created.filter((e) => e.kind === "dir").reverse()) removeDirIfEmpty(dir.path, report, log);
   rmSync(manifestPath(target, env), { force: true });
+  // The last manifest gone leaves no empty installs/ (nor an empty data dir) behind.
+  removeEmpty(packPaths(dataRoot(env)).installs);
+  removeEmpty(dataRoot(env));
   return report;
 }
 

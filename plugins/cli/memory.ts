@@ -80,7 +80,7 @@ function status(ctx: Ctx, json?: boolean): number {
     reason: state.reason,
     location: config.memory.location,
     budgetTokens: budget,
-    block: block ? { tokens: block.tokens, headerTokens: header, entries: block.included.map((i) => entryJson(i.entry)), omitted: block.omitted.map((i) => i.entry.entryId) } : null,
+    block: block ? { text: block.text, tokens: block.tokens, headerTokens: header, entries: block.included.map((i) => entryJson(i.entry)), omitted: block.omitted.map((i) => i.entry.entryId) } : null,
     indexed: counts,
     files: { project: files.projectFile, global: files.globalFile },
     configFiles: ctx.eff.files,

@@ -61,15 +61,33 @@ export function purgeProjectRows(db: Database, projectId: string, paths: PackPat
   return counts;
 }
 
+/** True when no table holds a row (FTS shadow tables and the migration ledger aside): the file can go. */
+export function holdsNoData(db: Database): boolean {
+  const virtual = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'").all<{ name: string }>().map((r) => r.name);
+  return tables(db)
+    .filter((t) => t.name !== "schema_migrations" && !virtual.some((v) => t.name.startsWith(`${v}_`)))
+    .every((t) => db.prepare(`SELECT 1 FROM "${t.name.replace(/"/g, '""')}" LIMIT 1`).get() === undefined);
+}
+
 export async function purgeProject(root: string, projectId: string): Promise<PurgeReport> {
   const paths = packPaths(root);
   const report: PurgeReport = { deleted: [], rows: {}, kept: [] };
   if (existsSync(paths.database)) {
     const { db } = await openStore(paths.database);
+    let empty = false;
     try {
       report.rows = purgeProjectRows(db, projectId, paths);
+      empty = holdsNoData(db);
     } finally {
       db.close();
+    }
+    // The database holds nothing of any project any more: it is recreated on demand, so it goes too.
+    if (empty) {
+      for (const file of [paths.database, `${paths.database}-wal`, `${paths.database}-shm`]) {
+        if (!existsSync(file)) continue;
+        rmSync(file, { force: true });
+        report.deleted.push(file);
+      }
     }
   }
   const dir = paths.project(projectId).root;
@@ -77,8 +95,7 @@ export async function purgeProject(root: string, projectId: string): Promise<Pur
     rmSync(dir, { recursive: true, force: true });
     report.deleted.push(dir);
   }
-  removeEmpty(join(root, "projects"), report);
-  removeEmpty(root, report);
+  for (const dir of [join(root, "projects"), paths.globalMemory, paths.installs, root]) removeEmpty(dir, report);
   return report;
 }
 
@@ -109,7 +126,7 @@ export function purgeGlobal(root: string, keepManifests: string[]): PurgeReport 
   return report;
 }
 
-function removeEmpty(dir: string, report: PurgeReport): void {
+export function removeEmpty(dir: string, report: PurgeReport = { deleted: [], rows: {}, kept: [] }): void {
   if (!existsSync(dir) || readdirSync(dir).length > 0) return;
   rmdirSync(dir);
   report.deleted.push(dir);
