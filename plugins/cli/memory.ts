@@ -1,5 +1,6 @@
 // `continuum memory …`: the memory outside OpenCode (status, list, search, show, forget, path, reindex). It reads
 // the same effective continuum.jsonc as the plugin (global + project) and reports what the plugin would do.
+import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { redact } from "../core/redaction.ts";
 import { openStore } from "../core/storage/store.ts";
@@ -12,6 +13,9 @@ import { MemoryInputError, MemoryService } from "../memory/memory-service.ts";
 import { buildMemoryBlock } from "../memory/recall.ts";
 import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
 import { act, CliError, emit, existingDir, intInRange, jsonOption, notFound, projectOption, usageError } from "./kit.ts";
+
+/** Stands in for a new session's id: OpenCode's ids are "ses_" plus 26 characters. */
+const NEW_SESSION = "ses_NEW-SESSION-ID-PLACEHOLDER";
 
 async function openService(projectOpt: string | undefined) {
   const eff = effectiveConfig(existingDir("--project", projectOpt));
@@ -72,8 +76,10 @@ function status(ctx: Ctx, json?: boolean): number {
   const counts = { project: 0, global: 0, session: 0 };
   ctx.service.reconcile();
   for (const entry of ctx.service.candidates()) counts[entry.scope]++;
-  // Exactly what the plugin does at a session's first model call: no block when off or the budget is 0.
-  const block: MemoryBlock | undefined = state.on && budget > 0 ? buildMemoryBlock(ctx.service, "", budget, files) : undefined;
+  // Exactly what the plugin does at a session's first model call: no block when off or the budget is 0. The block
+  // names the session's notes file, so a placeholder id of a real id's length keeps the packing identical.
+  const notesFile = join(ctx.locations.sessionDir(NEW_SESSION), "notes.md");
+  const block: MemoryBlock | undefined = state.on && budget > 0 ? buildMemoryBlock(ctx.service, "", budget, { ...files, notesFile }) : undefined;
   const header = block ? fixedHeaderTokens(block) : 0;
   const data = {
     enabled: state.on,
