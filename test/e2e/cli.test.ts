@@ -3,11 +3,11 @@
 // OpenCode injects for `enabled: false`, a small budget and `location: "repo"`.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startScriptedModel, type RecordedRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, killAll } from "../harness/opencode.ts";
 import { installPackForTest } from "./checkpoint-support.ts";
 import { estimateTokens } from "../../plugins/core/tokens.ts";
@@ -205,4 +205,25 @@ test("memory status agrees with what OpenCode injects: enabled false, a small bu
       assert.ok(!injected?.includes("Data-dir rule"), "the data-dir entry is not injected in repo mode");
     },
   );
+});
+
+test("continuum run: the model provider's error reaches the user verbatim, and the run ends interrupted (7)", { timeout: 180000 }, async () => {
+  const model = await startScriptedModel({ main: () => ({ error: { status: 401, message: "Invalid API key: scripted-401-marker" } }) });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  try {
+    await installPackForTest(env);
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [LAUNCHER, "run", "--goal", "hello.txt exists", "--timeout-min", "2"], { cwd: env.projectDir, env: { ...env.env, OPENCODE_BIN: opencodeBinary() }, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.match(run.stdout, /\[continuum\] error from OpenCode or the model provider: .*Invalid API key: scripted-401-marker/, run.stdout + run.stderr);
+    assert.equal(run.code, 7, run.stdout + run.stderr);
+  } finally {
+    env.cleanup();
+    await model.close();
+  }
 });
