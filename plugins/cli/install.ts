@@ -460,7 +460,9 @@ async function purgeData(target: InstallTarget): Promise<void> {
   const project = resolveProjectIdentity(target.projectDir!);
   const report = await purgeProject(root, project.id);
   const rows = Object.values(report.rows).reduce((a, b) => a + b, 0);
-  console.log(`  deleted ${packPaths(root).project(project.id).root} (this project's memory, sessions and checkpoints) and ${rows} database row(s) of this project`);
+  const dir = packPaths(root).project(project.id).root;
+  const files = report.deleted.includes(dir) ? `deleted ${dir} (this project's memory, sessions and checkpoints)` : `no data folder for this project (${dir})`;
+  console.log(`  ${files}; ${rows} database row(s) of this project deleted${report.deleted.includes(packPaths(root).database) ? ", and the database, which held nothing else" : ""}`);
   const repoMemory = join(target.projectDir!, ".opencode", "memory");
   if (existsSync(repoMemory)) console.log(`  kept ${repoMemory}: memory kept in the repository (memory.location "repo") is your project's; delete it yourself if you mean to`);
 }
