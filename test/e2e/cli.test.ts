@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startScriptedModel, type RecordedRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeRun, killAll } from "../harness/opencode.ts";
+import { opencodeRun, opencodeServe, killAll } from "../harness/opencode.ts";
 import { installPackForTest } from "./checkpoint-support.ts";
 import { estimateTokens } from "../../plugins/core/tokens.ts";
 
@@ -222,6 +222,26 @@ test("continuum run: the model provider's error reaches the user verbatim, and t
     });
     assert.match(run.stdout, /\[continuum\] error from OpenCode or the model provider: .*Invalid API key: scripted-401-marker/, run.stdout + run.stderr);
     assert.equal(run.code, 7, run.stdout + run.stderr);
+  } finally {
+    env.cleanup();
+    await model.close();
+  }
+});
+
+test("config problems reach the user once as a toast when OpenCode starts", { timeout: 180000 }, async () => {
+  const model = await startScriptedModel({ main: [{ text: "ok" }], exhausted: { text: "ok" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { memroy: {}, checkpoint: { rebuildAt: 2 } } });
+  try {
+    await installPackForTest(env);
+    const served = await opencodeServe(env, { startTimeoutMs: 120000 });
+    try {
+      await served.client.session.create({ body: {} });
+      const toast = await served.waitForEvent((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("continuum.jsonc has"), 30000, "the config toast");
+      assert.match(String(toast.properties.message), /continuum\.jsonc has 2 problems: .*memroy: unknown key, ignored; did you mean "memory"\?.*checkpoint\.rebuildAt: 2 is neither a fraction/);
+      assert.equal(served.events.filter((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("continuum.jsonc")).length, 1, "once");
+    } finally {
+      await served.stop();
+    }
   } finally {
     env.cleanup();
     await model.close();
