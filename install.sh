@@ -3,17 +3,20 @@
 #   ./install.sh                      install globally (~/.config/opencode), then run the doctor
 #   ./install.sh --project DIR        install into one project (DIR/.opencode)
 #   ./install.sh --no-doctor          skip the doctor's round trip through OpenCode
-#   ./install.sh --uninstall [--project DIR] [--purge-data]
-# Needs this repository's dependencies (npm ci); nothing is fetched at install or at OpenCode start-up.
+#   ./install.sh --uninstall [--project DIR] [--purge-data]     (options in any order)
+# Needs this repository's dependencies (npm ci --omit=dev); nothing is fetched at install or at OpenCode start-up.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [ ! -d "$here/node_modules/tsx" ] || [ ! -d "$here/node_modules/@opencode-ai/plugin" ]; then
-  echo "install.sh: the pack's dependencies are not installed; run: (cd \"$here\" && npm ci)" >&2
+  echo "install.sh: the pack's dependencies are not installed; run: (cd \"$here\" && npm ci --omit=dev)" >&2
   exit 1
 fi
 command -v node >/dev/null 2>&1 || { echo "install.sh: node (>= 20.6) is required" >&2; exit 1; }
-if [ "${1:-}" = "--uninstall" ]; then
-  shift
-  exec node "$here/plugins/cli/continuum.mjs" uninstall "$@"
-fi
-exec node "$here/plugins/cli/continuum.mjs" install "$@"
+# --uninstall selects the command wherever it appears; every other option goes to that command, which rejects
+# what it does not know (so `--purge-data` without --uninstall is an error, not ignored).
+sub=install
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--uninstall" ]; then sub=uninstall; else args+=("$arg"); fi
+done
+exec node "$here/plugins/cli/continuum.mjs" "$sub" ${args[@]+"${args[@]}"}

@@ -1,69 +1,106 @@
 // `continuum checkpoint …`: a project's checkpoints and task trees outside OpenCode (list, show <session>).
-import { resolve } from "node:path";
-import type { Subcommand } from "./main.ts";
-import { dataRoot, packPaths } from "../core/paths.ts";
-import { resolveProjectIdentity } from "../core/project-id.ts";
+import type { Command } from "commander";
 import { openStore } from "../core/storage/store.ts";
-import { openCheckpointStore } from "../checkpoint/store.ts";
+import { openCheckpointStore, type SessionState } from "../checkpoint/store.ts";
 import { age } from "../checkpoint/report.ts";
 import { renderTaskLedger } from "../tasks/render.ts";
 import { openTaskStore } from "../tasks/store.ts";
+import { openGoalStore } from "../goal/store.ts";
+import { effectiveConfig, featureState } from "./config-view.ts";
+import { act, emit, existingDir, jsonOption, notFound, projectOption } from "./kit.ts";
+import { hasCheckpointState, sessionKnown, sessionsOfProject } from "./session-index.ts";
 
-const USAGE = "continuum checkpoint [list | show <session-id>] [--project DIR]";
+type Options = { project?: string; json?: boolean };
 
-function parse(args: string[]): { action: string; session?: string; project: string } {
-  let project = process.cwd();
-  const words: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--project") project = args[++i] ?? project;
-    else if (args[i]!.startsWith("--project=")) project = args[i]!.slice("--project=".length);
-    else words.push(args[i]!);
-  }
-  return { action: words[0] ?? "list", session: words[1], project: resolve(project) };
+async function open(options: Options) {
+  const eff = effectiveConfig(existingDir("--project", options.project));
+  eff.warn(options.json);
+  const { db } = await openStore(eff.paths.database);
+  // Opening the stores migrates their tables, so the read-only queries below always find them.
+  openGoalStore(db);
+  return { eff, db, checkpoints: openCheckpointStore(db), tasks: openTaskStore(db) };
 }
 
-export const checkpointCommand: Subcommand = {
-  summary: "Lists the sessions of a project that have checkpoints (with rebuilds, writer runs, failures and tokens), or shows one session's latest checkpoint and task tree.",
-  usage: USAGE,
-  async run(args) {
-    const { action, session, project: dir } = parse(args);
-    if (action !== "list" && action !== "show") {
-      console.error(`usage: ${USAGE}`);
-      return 2;
-    }
-    if (action === "show" && !session) {
-      console.error("continuum checkpoint show needs a session id (see continuum checkpoint list)");
-      return 2;
-    }
-    const paths = packPaths(dataRoot());
-    const project = resolveProjectIdentity(dir);
-    const { db } = await openStore(paths.database);
-    try {
-      const store = openCheckpointStore(db);
-      const tasks = openTaskStore(db);
-      const now = new Date();
-      if (action === "list") {
-        const sessions = store.sessionsOfProject(project.id);
-        if (sessions.length === 0) {
-          console.log(`no checkpoints yet for ${project.root}`);
+const EMPTY_STATE = { rebuilds: 0, writerRuns: 0, writerFailures: 0, writerInputTokens: 0, writerOutputTokens: 0, lastFailure: null };
+
+function stateJson(state: Pick<SessionState, keyof typeof EMPTY_STATE>) {
+  return {
+    rebuilds: state.rebuilds,
+    writerRuns: state.writerRuns,
+    writerFailures: state.writerFailures,
+    writerTokens: { input: state.writerInputTokens, output: state.writerOutputTokens },
+    lastFailure: state.lastFailure,
+  };
+}
+
+export function register(program: Command): void {
+  const checkpoint = program.command("checkpoint").description("a project's checkpoints, rebuilds and task trees outside OpenCode");
+
+  checkpoint
+    .command("list")
+    .description("the sessions of a project the pack knows: checkpoints, rebuilds, writer runs and tokens, tasks")
+    .addOption(projectOption())
+    .addOption(jsonOption())
+    .action(
+      act(async (o: Options) => {
+        const { eff, db, checkpoints, tasks } = await open(o);
+        try {
+          const now = new Date();
+          const written = new Map(checkpoints.sessionsOfProject(eff.project.id).map((s) => [s.sessionId, s]));
+          const sessions = sessionsOfProject(db, eff.project.id, eff.paths.project(eff.project.id)).map((id) => {
+            const state = hasCheckpointState(db, id) ? checkpoints.state(id) : EMPTY_STATE;
+            const cp = written.get(id);
+            return { session: id, checkpoints: cp?.checkpoints ?? 0, lastWrittenAt: cp?.lastWrittenAt ?? null, ...stateJson(state), tasks: tasks.list(id).length };
+          });
+          sessions.sort((a, b) => (b.lastWrittenAt ?? "").localeCompare(a.lastWrittenAt ?? "") || a.session.localeCompare(b.session));
+          const state = featureState(eff, "checkpoint");
+          emit(o.json, { project: { id: eff.project.id, root: eff.project.root }, checkpointsEnabled: state.on, sessions }, () => {
+            const lines = state.on ? [] : [`note: checkpoints are off here (${state.reason})`];
+            if (sessions.length === 0) return [...lines, `no sessions with checkpoints, rebuilds or tasks yet for ${eff.project.root}`];
+            for (const s of sessions) {
+              const last = s.lastWrittenAt ? `, last ${age(s.lastWrittenAt, now)}` : "";
+              lines.push(
+                `${s.session}  ${s.checkpoints} checkpoint(s)${last} · rebuilds ${s.rebuilds} · writer runs ${s.writerRuns}, failures ${s.writerFailures}, tokens ${s.writerTokens.input} in / ${s.writerTokens.output} out · tasks ${s.tasks}`,
+              );
+            }
+            return lines;
+          });
           return 0;
+        } finally {
+          db.close();
         }
-        for (const s of sessions) {
-          const state = store.state(s.sessionId);
-          console.log(
-            `${s.sessionId}  ${s.checkpoints} checkpoint(s), last ${age(s.lastWrittenAt, now)} · rebuilds ${state.rebuilds} · writer runs ${state.writerRuns}, failures ${state.writerFailures}, tokens ${state.writerInputTokens} in / ${state.writerOutputTokens} out · tasks ${tasks.list(s.sessionId).length}`,
-          );
+      }),
+    );
+
+  checkpoint
+    .command("show")
+    .description("one session's task tree and latest checkpoint")
+    .argument("<session>", "a session id, as shown by continuum checkpoint list")
+    .addOption(projectOption())
+    .addOption(jsonOption())
+    .action(
+      act(async (session: string, o: Options) => {
+        const { db, checkpoints, tasks } = await open(o);
+        try {
+          if (!sessionKnown(db, session)) throw notFound(`no session "${session}" is known to the pack (continuum checkpoint list shows the sessions)`);
+          const state = hasCheckpointState(db, session) ? checkpoints.state(session) : EMPTY_STATE;
+          const latest = checkpoints.latest(session);
+          const list = tasks.list(session);
+          const data = {
+            session,
+            ...stateJson(state),
+            tasks: list.map((t) => ({ id: t.id, parentId: t.parentId ?? null, title: t.title, status: t.status })),
+            checkpoint: latest ? { seq: latest.seq, writtenAt: latest.writtenAt, markdown: latest.markdown } : null,
+          };
+          emit(o.json, data, () => [
+            `session ${session} · rebuilds ${state.rebuilds} · writer runs ${state.writerRuns}, failures ${state.writerFailures}${state.lastFailure ? ` (last: ${state.lastFailure})` : ""}`,
+            `\n## Task tree\n${renderTaskLedger(list)}\n`,
+            latest ? latest.markdown : "(no checkpoint stored for this session)",
+          ]);
+          return 0;
+        } finally {
+          db.close();
         }
-        return 0;
-      }
-      const latest = store.latest(session!);
-      const state = store.state(session!);
-      console.log(`session ${session} · rebuilds ${state.rebuilds} · writer runs ${state.writerRuns}, failures ${state.writerFailures}${state.lastFailure ? ` (last: ${state.lastFailure})` : ""}`);
-      console.log(`\n## Task tree\n${renderTaskLedger(tasks.list(session!))}\n`);
-      console.log(latest ? latest.markdown : "(no checkpoint stored for this session)");
-      return 0;
-    } finally {
-      db.close();
-    }
-  },
-};
+      }),
+    );
+}

@@ -1,14 +1,15 @@
-// The doctor proves one real round trip: it starts the installed OpenCode against a local scripted model and
-// checks that the plugin loaded, that a hook fired and that a pack tool was offered to the model.
-import { spawn } from "node:child_process";
+// The doctor checks what the pack needs around it (Node, ripgrep, OpenCode's version, the checkout and the installed
+// shim, the configuration), then proves one real round trip: it starts the installed OpenCode against a local
+// scripted model and checks that the plugin loaded, that a hook fired and that a pack tool was offered to the model.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { PACK_ROOT } from "../core/assets.ts";
+import type { Command } from "commander";
 import { globalConfigDir } from "../core/paths.ts";
-import { startScriptedModel } from "../../test/harness/scripted-model.ts";
-import type { Subcommand } from "./main.ts";
+import { checkCheckout, checkConfig, checkNode, checkOpencodeVersion, checkRipgrep, checkShim, type Check } from "./environment.ts";
+import { act, emit, existingDir, jsonOption } from "./kit.ts";
+import { startScriptedModel } from "./scripted-model.ts";
+import { findOpencode, runOpencode } from "./opencode-driver.ts";
 
 export interface DoctorTarget {
   /** Run inside this project (a project install); otherwise in an empty temp dir (global install). */
@@ -23,7 +24,7 @@ export interface DoctorTarget {
 
 export interface DoctorResult {
   ok: boolean;
-  checks: { name: string; ok: boolean; detail: string }[];
+  checks: Check[];
 }
 
 interface TraceRecord {
@@ -36,33 +37,69 @@ interface TraceRecord {
 
 const PROVIDER = "continuum-doctor";
 
+const LABEL = { ok: "ok  ", warn: "warn", fail: "FAIL" } as const;
+
 export async function runDoctor(target: DoctorTarget): Promise<DoctorResult> {
   const say = (line: string) => target.quiet || console.log(line);
+  const env = { ...process.env, ...target.env };
+  const configDir = target.projectDir ? join(target.projectDir, ".opencode") : globalConfigDir(env);
+  let binary: string | undefined;
+  let binaryProblem = "";
+  try {
+    binary = target.opencode ?? findOpencode(env);
+  } catch (error) {
+    binaryProblem = (error as Error).message;
+  }
+  const environment: Check[] = [
+    checkNode(),
+    checkRipgrep(env),
+    binary ? checkOpencodeVersion(binary) : { name: "opencode version", status: "fail", detail: binaryProblem },
+    checkCheckout(),
+    checkShim(configDir),
+    checkConfig(target.projectDir ?? process.cwd(), env),
+  ];
+  for (const check of environment) say(`  ${LABEL[check.status]} ${check.name}: ${check.detail}`);
+  const roundTrip = binary ? await runRoundTrip(target, binary, say) : [{ name: "opencode ran", status: "fail" as const, detail: binaryProblem }];
+  for (const check of roundTrip) say(`  ${LABEL[check.status]} ${check.name}: ${check.detail}`);
+  const checks = [...environment, ...roundTrip];
+  const ok = checks.every((c) => c.status !== "fail");
+  say(ok ? `doctor: all checks passed${checks.some((c) => c.status === "warn") ? " (see the warnings above)" : ""}` : "doctor: FAILED (see above)");
+  return { ok, checks };
+}
+
+async function runRoundTrip(target: DoctorTarget, binary: string, say: (line: string) => void): Promise<Check[]> {
   const scratch = mkdtempSync(join(tmpdir(), "continuum-doctor-"));
   const trace = join(scratch, "trace.jsonl");
   const model = await startScriptedModel({ main: [{ text: "continuum doctor: ok" }], exhausted: { text: "ok" } });
   try {
-    const binary = target.opencode ?? findOpencode();
     say(`doctor: starting ${binary} against a scripted model on ${model.baseURL}`);
     const cwd = target.projectDir ?? scratch;
     const configHome = copyGlobalConfig(target, scratch);
-    const run = await runOpencode(binary, cwd, doctorEnv(target, model.baseURL, trace, scratch, cwd, configHome), target.timeoutMs ?? 120000);
+    const outcome = await runOpencode({
+      binary,
+      cwd,
+      env: doctorEnv(target, model.baseURL, trace, scratch, cwd, configHome),
+      args: ["run", "--print-logs", "-m", `${PROVIDER}/scripted`, "continuum doctor check: reply ok"],
+      timeoutMs: target.timeoutMs ?? 120000,
+    });
+    const run = { code: outcome.code, output: outcome.spawnError ?? outcome.stdout + outcome.stderr };
     const records = readTrace(trace);
     const loaded = records.find((r) => r.event === "loaded");
     const hooks = [...new Set(records.filter((r) => r.event === "hook").map((r) => r.hook!))];
     const mainRequests = model.requests.filter((r) => r.lane === "main");
     const offered = loaded?.tools?.filter((tool) => mainRequests.some((r) => r.tools.includes(tool))) ?? [];
-    const checks = [
-      { name: "opencode ran", ok: run.code === 0, detail: run.code === 0 ? "exit 0" : `exit ${run.code}: ${tail(run.output)}` },
+    const status = (ok: boolean) => (ok ? "ok" : "fail") as Check["status"];
+    return [
+      { name: "opencode ran", status: status(run.code === 0), detail: run.code === 0 ? "exit 0" : `exit ${run.code}: ${tail(run.output)}` },
       {
         name: "plugin loaded",
-        ok: Boolean(loaded),
+        status: status(Boolean(loaded)),
         detail: loaded ? `version ${loaded.version}, features: ${loaded.features?.join(", ") || "none"}` : `no trace from the plugin; OpenCode said: ${pluginLines(run.output)}`,
       },
-      { name: "hook fired", ok: hooks.length > 0, detail: hooks.length ? hooks.join(", ") : "no hook of the pack was called" },
+      { name: "hook fired", status: status(hooks.length > 0), detail: hooks.length ? hooks.join(", ") : "no hook of the pack was called" },
       {
         name: "pack tool offered to the model",
-        ok: offered.length > 0,
+        status: status(offered.length > 0),
         detail: offered.length
           ? offered.join(", ")
           : mainRequests.length === 0
@@ -70,10 +107,6 @@ export async function runDoctor(target: DoctorTarget): Promise<DoctorResult> {
             : `the model saw none of: ${loaded?.tools?.join(", ") || "(the pack registered no tools)"}`,
       },
     ];
-    for (const check of checks) say(`  ${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.detail}`);
-    const ok = checks.every((c) => c.ok);
-    say(ok ? "doctor: all checks passed" : "doctor: FAILED (see above)");
-    return { ok, checks };
   } finally {
     await model.close();
     rmSync(scratch, { recursive: true, force: true });
@@ -134,48 +167,6 @@ function doctorEnv(
   };
 }
 
-function runOpencode(binary: string, cwd: string, env: Record<string, string | undefined>, timeoutMs: number) {
-  return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(binary, ["run", "--print-logs", "-m", `${PROVIDER}/scripted`, "continuum doctor check: reply ok"], {
-      cwd,
-      env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => {
-      output += `\n(doctor: opencode did not finish within ${timeoutMs} ms and was stopped)`;
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
-    }, timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      resolve({ code: -1, output: `cannot start ${binary}: ${error.message}` });
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
-/** The opencode binary: $OPENCODE_BIN, else `opencode` on PATH, else the repository's pinned one. */
-export function findOpencode(): string {
-  if (process.env.OPENCODE_BIN) return process.env.OPENCODE_BIN;
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    const candidate = join(dir, "opencode");
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  const pinned = join(PACK_ROOT, "node_modules", ".bin", "opencode");
-  if (existsSync(pinned)) return pinned;
-  throw new Error("no opencode binary found on PATH; pass --opencode /path/to/opencode");
-}
-
 function readTrace(file: string): TraceRecord[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, "utf8")
@@ -199,12 +190,19 @@ function tail(output: string): string {
   return output.trim().split("\n").slice(-5).join(" | ").slice(-800) || "(no output)";
 }
 
-export const doctorCommand: Subcommand = {
-  summary: "prove the installed pack works: plugin loads, a hook fires, a pack tool reaches the model",
-  usage: "continuum doctor [--project DIR] [--opencode BIN]",
-  async run(args) {
-    const { values } = parseArgs({ args, options: { project: { type: "string" }, opencode: { type: "string" } }, strict: true });
-    const result = await runDoctor({ projectDir: values.project, opencode: values.opencode });
-    return result.ok ? 0 : 1;
-  },
-};
+export function register(program: Command): void {
+  program
+    .command("doctor")
+    .description("check Node, ripgrep, OpenCode's version, the checkout, the installed plugin and the configuration, then prove one round trip through OpenCode (exit 1 if a check fails)")
+    .option("--project <dir>", "check a project install (default: the global install)")
+    .option("--opencode <bin>", "the opencode binary (default: $OPENCODE_BIN, else opencode on PATH)")
+    .addOption(jsonOption())
+    .action(
+      act(async (o: { project?: string; opencode?: string; json?: boolean }) => {
+        const projectDir = o.project === undefined ? undefined : existingDir("--project", o.project);
+        const result = await runDoctor({ projectDir, opencode: o.opencode, quiet: o.json });
+        emit(o.json, result, () => []);
+        return result.ok ? 0 : 1;
+      }),
+    );
+}

@@ -1,12 +1,9 @@
 // `continuum run --goal "<condition>" ["<prompt>"]`: a goal loop without the TUI. `opencode run` exits at the
 // first idle and cannot host a loop, so this starts `opencode serve` on a free port, drives one session with the
 // SDK, streams progress, and exits when the goal ends, with an exit code per outcome.
-import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
-import { createOpencodeClient, type OpencodeClient } from "@opencode-ai/sdk";
-import type { Subcommand } from "./main.ts";
-import { findOpencode } from "./doctor.ts";
-import { freePort } from "./free-port.ts";
+import { InvalidArgumentError, type Command } from "commander";
+import { act, existingDir, positiveNumber, usageError } from "./kit.ts";
+import { findOpencode, startServe, type BusEvent, type Served } from "./opencode-driver.ts";
 import { dataRoot, packPaths } from "../core/paths.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { openStore } from "../core/storage/store.ts";
@@ -14,8 +11,6 @@ import type { Database } from "../core/storage/database.ts";
 import { formatTokens } from "../goal/format.ts";
 import { checkCondition, isFinal, newGoal, type GoalStatus } from "../goal/state-machine.ts";
 import { openGoalStore, type GoalStore } from "../goal/store.ts";
-
-const USAGE = 'continuum run --goal "<condition>" ["<prompt>"] [--dir DIR] [--model provider/model] [--agent NAME] [--timeout-min N]';
 
 /** One exit code per way a goal run can end; documented in the README. */
 export const EXIT_CODES = {
@@ -39,42 +34,34 @@ export interface RunArgs {
   timeoutMs: number;
 }
 
-export function parseRunArgs(args: string[], cwd = process.cwd()): { ok: true; value: RunArgs } | { ok: false; message: string } {
-  const words: string[] = [];
-  const flags = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith("--")) {
-      words.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const key = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (!["goal", "dir", "model", "agent", "timeout-min"].includes(key)) return { ok: false, message: `unknown option --${key}` };
-    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined) return { ok: false, message: `--${key} needs a value` };
-    flags.set(key, value);
-  }
-  if (!flags.has("goal")) return { ok: false, message: "--goal is required" };
-  if (words.length > 1) return { ok: false, message: "give the prompt as one quoted argument" };
-  const checked = checkCondition(flags.get("goal")!);
-  if (!checked.ok) return { ok: false, message: checked.message };
-  const timeoutMin = Number(flags.get("timeout-min") ?? "60");
-  if (!Number.isFinite(timeoutMin) || timeoutMin <= 0) return { ok: false, message: "--timeout-min must be a positive number" };
-  const model = flags.get("model");
-  const slash = model?.indexOf("/") ?? -1;
-  if (model !== undefined && slash <= 0) return { ok: false, message: '--model must be "provider/model"' };
-  return {
-    ok: true,
-    value: {
-      condition: checked.condition,
-      prompt: words[0]?.trim() || checked.condition,
-      dir: resolve(cwd, flags.get("dir") ?? "."),
-      model: model ? { providerID: model.slice(0, slash), modelID: model.slice(slash + 1) } : undefined,
-      agent: flags.get("agent"),
-      timeoutMs: timeoutMin * 60000,
-    },
-  };
+function modelRef(value: string): { providerID: string; modelID: string } {
+  const slash = value.indexOf("/");
+  if (slash <= 0 || slash === value.length - 1) throw new InvalidArgumentError(`expected "provider/model", got "${value}"`);
+  return { providerID: value.slice(0, slash), modelID: value.slice(slash + 1) };
+}
+
+export function register(program: Command): void {
+  program
+    .command("run")
+    .description("run a prompt under a goal headlessly (opencode serve + SDK) until the goal ends")
+    .argument("[prompt]", "what to ask the agent (default: the condition itself)")
+    .requiredOption("--goal <condition>", "the condition the independent judge checks when the agent stops")
+    .option("--dir <dir>", "the project directory to work in (default: the current directory)")
+    .option("--model <provider/model>", "the model for the agent (default: the project's configured model)", modelRef)
+    .option("--agent <name>", "the agent to run (default: OpenCode's default agent)")
+    .option("--timeout-min <minutes>", "give up after this many minutes", positiveNumber, 60)
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 met, 1 error, 2 usage, 3 impossible, 4 stuck, 5 unverified, 6 capped, 7 interrupted (goal paused or cleared), 8 timeout, 130 Ctrl-C.\nThe opencode binary: $OPENCODE_BIN, else `opencode` on PATH, else the one in the pack's node_modules (a contributor install).",
+    )
+    .action(
+      act(async (prompt: string | undefined, o: { goal: string; dir?: string; model?: RunArgs["model"]; agent?: string; timeoutMin: number }) => {
+        const checked = checkCondition(o.goal);
+        if (!checked.ok) throw usageError(`--goal: ${checked.message}`);
+        const dir = existingDir("--dir", o.dir);
+        return runGoal({ condition: checked.condition, prompt: prompt?.trim() || checked.condition, dir, model: o.model, agent: o.agent, timeoutMs: o.timeoutMin * 60000 });
+      }),
+    );
 }
 
 /** Exit code for the status a goal ended in (paused and cleared mean someone interrupted the run). */
@@ -91,26 +78,13 @@ export function exitCodeFor(status: GoalStatus): number {
   }
 }
 
-export const goalRunCommand: Subcommand = {
-  summary: "Run a prompt under a goal headlessly (opencode serve + SDK); exit 0 met, 3 impossible, 4 stuck, 5 unverified, 6 capped, 7 interrupted, 8 timeout.",
-  usage: USAGE,
-  async run(args) {
-    const parsed = parseRunArgs(args);
-    if (!parsed.ok) {
-      console.error(`continuum run: ${parsed.message}\nusage: ${USAGE}`);
-      return EXIT_CODES.usage;
-    }
-    return runGoal(parsed.value);
-  },
-};
-
 async function runGoal(args: RunArgs): Promise<number> {
-  const server = await startServe(args.dir);
+  const server = await startServeFor(args.dir);
   let db: Database | undefined;
   const stopOnSignal = () => void server.stop().then(() => process.exit(130));
   process.once("SIGINT", stopOnSignal);
   try {
-    const client = createOpencodeClient({ baseUrl: server.url, directory: args.dir });
+    const client = server.client;
     const opened = await openStore(packPaths(dataRoot()).database);
     db = opened.db;
     const goals = openGoalStore(db);
@@ -121,7 +95,6 @@ async function runGoal(args: RunArgs): Promise<number> {
     const identity = resolveProjectIdentity(args.dir, (project?.data as { id?: string } | undefined)?.id);
     const goal = goals.create(sessionId, identity.id, newGoal(args.condition));
     say(`goal set in session ${sessionId}: ${args.condition}`);
-    const events = await streamProgress(client, sessionId);
     // Sent as a synthetic part: the pack knows it is the driver, not a person interrupting the goal.
     const sent = await client.session.promptAsync({
       path: { id: sessionId },
@@ -129,7 +102,6 @@ async function runGoal(args: RunArgs): Promise<number> {
     });
     if (sent.error) throw new Error(`could not send the prompt: ${JSON.stringify(sent.error)}`);
     const status = await waitForEnd(goals, goal.id, sessionId, args.timeoutMs, server);
-    events.stop();
     if (status === "timeout") {
       await client.session.abort({ path: { id: sessionId } }).catch(() => undefined);
       say(`timed out after ${args.timeoutMs / 60000} min; the goal did not end`);
@@ -154,11 +126,18 @@ function say(line: string) {
   console.log(`[continuum] ${line}`);
 }
 
-/** Polls the goal row (written by the plugin inside opencode) until it ends, printing each new verdict. */
+/**
+ * Polls the goal row (written by the plugin inside opencode) until it ends, printing each new verdict and the
+ * session's progress: finished text, tool results, and the model provider's errors verbatim.
+ */
 async function waitForEnd(goals: GoalStore, goalId: number, sessionId: string, timeoutMs: number, server: Served): Promise<GoalStatus | "timeout"> {
   const deadline = Date.now() + timeoutMs;
   let printed = 0;
+  const progress = progressPrinter(sessionId);
+  let seenEvents = 0;
   for (;;) {
+    for (const event of server.events.slice(seenEvents)) progress(event);
+    seenEvents = server.events.length;
     const goal = goals.current(sessionId);
     const verdicts = goals.verdicts(goalId);
     for (const verdict of verdicts.slice(printed)) {
@@ -175,77 +154,43 @@ async function waitForEnd(goals: GoalStore, goalId: number, sessionId: string, t
   }
 }
 
-/** Prints finished text and tool parts of the session as they complete. */
-async function streamProgress(client: OpencodeClient, sessionId: string): Promise<{ stop(): void }> {
-  const abort = new AbortController();
+/** Prints finished text and tool parts of the session as they complete, and every error of the turn. */
+export function progressPrinter(sessionId: string, out: (line: string) => void = console.log): (event: BusEvent) => void {
   const seen = new Set<string>();
-  const subscription = await client.event.subscribe({ signal: abort.signal } as never);
-  void (async () => {
-    try {
-      for await (const event of subscription.stream as AsyncIterable<{ type: string; properties: Record<string, any> }>) {
-        if (event.type !== "message.part.updated") continue;
-        const part = event.properties.part;
-        if (!part || part.sessionID !== sessionId || seen.has(part.id)) continue;
-        if (part.type === "text" && part.time?.end && !part.synthetic && !part.ignored && part.text?.trim()) {
-          seen.add(part.id);
-          console.log(`${part.text.trim()}\n`);
-        }
-        if (part.type === "tool" && (part.state?.status === "completed" || part.state?.status === "error")) {
-          seen.add(part.id);
-          say(`tool ${part.tool}: ${part.state.status}${part.state.title ? ` (${part.state.title})` : ""}`);
-        }
-      }
-    } catch {
-      /* the stream ends with the server */
+  return (event) => {
+    const props = event.properties ?? {};
+    if (event.type === "session.error" && (!props.sessionID || props.sessionID === sessionId)) {
+      out(`[continuum] error from OpenCode or the model provider: ${errorMessage(props.error)}`);
+      return;
     }
-  })();
-  return { stop: () => abort.abort() };
-}
-
-interface Served {
-  url: string;
-  exited(): boolean;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-async function startServe(dir: string): Promise<Served> {
-  const port = await freePort();
-  const binary = findOpencode();
-  // OpenCode takes its directory from PWD when set; the caller's shell PWD may name another folder than --dir.
-  const child = spawn(binary, ["serve", "--hostname", "127.0.0.1", "--port", String(port)], { cwd: dir, env: { ...process.env, PWD: dir }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  let spawnError: Error | undefined;
-  child.on("error", (error) => (spawnError = error));
-  child.stdout!.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20000)));
-  child.stderr!.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20000)));
-  const url = `http://127.0.0.1:${port}`;
-  const served: Served = { url, exited: () => child.exitCode !== null || child.signalCode !== null || !!spawnError, output: () => output, stop: () => stopChild(child) };
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    if (spawnError) throw new Error(`cannot start ${binary}: ${spawnError.message} (set OPENCODE_BIN to the opencode binary)`);
-    if (served.exited()) throw new Error(`opencode serve exited (${child.exitCode}):\n${output.slice(-2000)}`);
-    const ok = await fetch(`${url}/config`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok).catch(() => false);
-    if (ok) return served;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  await served.stop();
-  throw new Error(`opencode serve did not answer on ${url} within 60 s:\n${output.slice(-2000)}`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, name);
-    } catch {
-      /* already gone */
+    if (event.type === "session.status" && props.sessionID === sessionId && props.status?.type === "retry") {
+      out(`[continuum] the model provider failed (attempt ${props.status.attempt}), OpenCode retries: ${props.status.message}`);
+      return;
+    }
+    if (event.type !== "message.part.updated") return;
+    const part = props.part;
+    if (!part || part.sessionID !== sessionId || seen.has(part.id)) return;
+    if (part.type === "text" && part.time?.end && !part.synthetic && !part.ignored && part.text?.trim()) {
+      seen.add(part.id);
+      out(`${part.text.trim()}\n`);
+    }
+    if (part.type === "tool" && (part.state?.status === "completed" || part.state?.status === "error")) {
+      seen.add(part.id);
+      out(`[continuum] tool ${part.tool}: ${part.state.status}${part.state.title ? ` (${part.state.title})` : ""}${part.state.status === "error" && part.state.error ? `: ${part.state.error}` : ""}`);
     }
   };
-  signal("SIGTERM");
-  const timer = setTimeout(() => signal("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
+/** OpenCode's error objects ({ name, data: { message, statusCode, responseBody } }) as one verbatim line. */
+export function errorMessage(error: unknown): string {
+  if (!error || typeof error !== "object") return String(error);
+  const { name, data } = error as { name?: string; data?: { message?: string; statusCode?: number; responseBody?: string } };
+  const parts = [data?.message || name || JSON.stringify(error)];
+  if (data?.statusCode) parts.push(`(HTTP ${data.statusCode})`);
+  if (data?.responseBody && !parts[0]!.includes(data.responseBody)) parts.push(`response: ${data.responseBody.slice(0, 2000)}`);
+  return parts.join(" ");
+}
+
+async function startServeFor(dir: string): Promise<Served> {
+  return startServe({ binary: findOpencode(), cwd: dir, env: process.env, outputLimit: 20000 });
+}

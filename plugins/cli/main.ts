@@ -1,48 +1,66 @@
-// The continuum CLI (Node). Each subcommand lives in its own module and is listed once in SUBCOMMANDS.
+// The continuum CLI (Node), on commander: one parser for every subcommand, so every command has --help, rejects
+// unknown options and bad values with its usage line (exit 2), and reports errors the same way.
+// A subcommand is one module exporting `register(program)`, plus one line in COMMANDS below.
+import { Command, CommanderError } from "commander";
+import { PACK_VERSION } from "../core/version.ts";
+import { CliError, commandPath, EXIT, outcome } from "./kit.ts";
+import { register as checkpoint } from "./checkpoint.ts";
+import { register as doctor } from "./doctor.ts";
+import { register as goal } from "./goal.ts";
+import { register as run } from "./goal-run.ts";
+import { register as install } from "./install.ts";
+import { register as memory } from "./memory.ts";
+import { register as schema } from "./schema.ts";
 
-export interface Subcommand {
-  summary: string;
-  usage: string;
-  /** Returns the process exit code. */
-  run(args: string[]): Promise<number>;
+/** Every subcommand, in the order `continuum --help` lists them. */
+const COMMANDS: ((program: Command) => void)[] = [install, doctor, memory, checkpoint, goal, run, schema];
+
+export function buildProgram(): Command {
+  const program = new Command("continuum")
+    .description("opencode-continuum's command line: inspect and manage what the pack keeps, outside OpenCode")
+    .version(PACK_VERSION, "-V, --version", "print the pack's version")
+    .helpCommand("help [command]", "show help for a command")
+    .addHelpText("after", "\nExit codes: 0 ok, 1 error (not found, check failed), 2 usage error; `continuum run` adds 3-8 (see its help).");
+  for (const add of COMMANDS) add(program);
+  configureTree(program);
+  return program;
 }
 
-const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
-  install: async () => (await import("./install.ts")).installCommand,
-  uninstall: async () => (await import("./install.ts")).uninstallCommand,
-  doctor: async () => (await import("./doctor.ts")).doctorCommand,
-  schema: async () => (await import("./schema.ts")).schemaCommand,
-  memory: async () => (await import("./memory.ts")).memoryCommand,
-  run: async () => (await import("./goal-run.ts")).goalRunCommand,
-  checkpoint: async () => (await import("./checkpoint.ts")).checkpointCommand,
-};
+/** Same output, error and exit behaviour for every command in the tree. */
+function configureTree(command: Command): void {
+  command
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: false })
+    .configureOutput({
+      writeOut: (text) => console.log(text.replace(/\n$/, "")),
+      writeErr: (text) => console.error(text.replace(/\n$/, "")),
+      outputError: (text, write) => write(`${commandPath(command)}: ${text.replace(/^error: /, "").trim()}\nusage: ${commandPath(command)} ${command.usage()}\n(run "${commandPath(command)} --help" for details)\n`),
+    });
+  for (const sub of command.commands) configureTree(sub);
+}
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === "help" || name === "--help" || name === "-h") return printHelp();
-  const load = SUBCOMMANDS[name];
-  if (!load) {
-    console.error(`continuum: unknown command "${name}". Run "continuum help" for the list.`);
-    return 2;
-  }
-  const command = await load();
-  if (rest.includes("--help") || rest.includes("-h")) {
-    console.log(`usage: ${command.usage}\n\n${command.summary}`);
-    return 0;
-  }
+  const program = buildProgram();
+  outcome.code = EXIT.ok;
   try {
-    return await command.run(rest);
+    await program.parseAsync(argv, { from: "user" });
+    return outcome.code;
   } catch (error) {
-    console.error(`continuum ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    if (error instanceof CommanderError) return commanderExit(error);
+    if (error instanceof CliError) {
+      console.error(`continuum: ${error.message}`);
+      return error.exitCode;
+    }
+    console.error(`continuum: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.error;
   }
 }
 
-async function printHelp(): Promise<number> {
-  console.log("continuum: opencode-continuum's command line\n");
-  for (const [name, load] of Object.entries(SUBCOMMANDS)) {
-    const command = await load();
-    console.log(`  ${command.usage.padEnd(58)} ${command.summary}`);
-  }
-  return 0;
+/** Help and --version end with 0; every parse error (unknown option, bad value, missing argument) with 2. */
+function commanderExit(error: CommanderError): number {
+  if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT.ok;
+  // `continuum help` asks for help (0); a group called without its subcommand prints help on stderr: a usage error.
+  if (error.code === "commander.help") return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  return EXIT.usage;
 }

@@ -1,46 +1,25 @@
-// `continuum memory …`: the memory outside OpenCode (list, search, show, forget, path, reindex, status).
-import { resolve } from "node:path";
-import type { Subcommand } from "./main.ts";
-import { loadConfig } from "../core/config.ts";
-import { dataRoot, packPaths } from "../core/paths.ts";
-import { resolveProjectIdentity } from "../core/project-id.ts";
+// `continuum memory …`: the memory outside OpenCode (status, list, search, show, forget, path, reindex). It reads
+// the same effective continuum.jsonc as the plugin (global + project) and reports what the plugin would do.
+import { join } from "node:path";
+import { Option, type Command } from "commander";
 import { redact } from "../core/redaction.ts";
 import { openStore } from "../core/storage/store.ts";
+import { estimateTokens } from "../core/tokens.ts";
+import type { MemoryBlock } from "../memory/block.ts";
 import { formatSearch, formatStatus } from "../memory/format.ts";
-import type { SearchScope } from "../memory/index-store.ts";
+import type { IndexedEntry, SearchHit, SearchScope } from "../memory/index-store.ts";
 import { memoryLocations } from "../memory/locations.ts";
 import { MemoryInputError, MemoryService } from "../memory/memory-service.ts";
 import { buildMemoryBlock } from "../memory/recall.ts";
+import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
+import { act, CliError, emit, existingDir, intInRange, jsonOption, notFound, projectOption, usageError } from "./kit.ts";
 
-const USAGE = "continuum memory <list|search|show|forget|path|reindex|status> [args] [--project DIR]";
+/** Stands in for a new session's id: OpenCode's ids are "ses_" plus 26 characters. */
+const NEW_SESSION = "ses_NEW-SESSION-ID-PLACEHOLDER";
 
-interface Parsed {
-  action: string;
-  words: string[];
-  flags: Map<string, string>;
-}
-
-function parseArgs(args: string[]): Parsed {
-  const flags = new Map<string, string>();
-  const words: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith("--")) {
-      words.push(arg);
-      continue;
-    }
-    const [key, inline] = arg.slice(2).split("=", 2);
-    const takesValue = ["project", "scope", "limit", "session"].includes(key!);
-    flags.set(key!, inline ?? (takesValue ? (args[++i] ?? "") : "true"));
-  }
-  const [action = "list", ...rest] = words;
-  return { action, words: rest, flags };
-}
-
-async function openService(projectDir: string) {
-  const { config } = loadConfig(projectDir);
-  const paths = packPaths(dataRoot());
-  const project = resolveProjectIdentity(projectDir);
+async function openService(projectOpt: string | undefined) {
+  const eff = effectiveConfig(existingDir("--project", projectOpt));
+  const { config, paths, project } = eff;
   const locations = memoryLocations(paths, project.id, project.root, config.memory.location);
   const { db } = await openStore(paths.database);
   const service = new MemoryService({
@@ -53,116 +32,232 @@ async function openService(projectDir: string) {
     redact,
     repoMode: config.memory.location === "repo",
   });
-  return { service, locations, paths, project, config, close: () => db.close() };
+  return { eff, service, locations, close: () => db.close() };
 }
 
-const ACTIONS: Record<string, (ctx: Awaited<ReturnType<typeof openService>>, parsed: Parsed) => Promise<number> | number> = {
-  path(ctx) {
-    console.log(`project memory: ${ctx.locations.projectFile}`);
-    console.log(`global memory:  ${ctx.locations.globalFile}`);
-    console.log(`topic files:    ${ctx.locations.projectDir}/memory-<topic>.md`);
-    console.log(`session notes:  ${ctx.paths.project(ctx.project.id).sessions}/<session>/notes.md`);
-    console.log(`index:          ${ctx.paths.database}`);
-    console.log(`project id:     ${ctx.project.id} (${ctx.project.kind}, ${ctx.project.root})`);
-    return 0;
-  },
-  list(ctx) {
-    const stats = ctx.service.reconcile();
-    const entries = ctx.service.candidates();
-    if (entries.length === 0) console.log("No project or global memory entries yet.");
+type Ctx = Awaited<ReturnType<typeof openService>>;
+
+/** Opens the memory for one command, warns about config problems once, and always closes the database. */
+async function withMemory(options: { project?: string; json?: boolean }, fn: (ctx: Ctx) => Promise<number> | number): Promise<number> {
+  const ctx = await openService(options.project);
+  ctx.eff.warn(options.json);
+  try {
+    return await fn(ctx);
+  } catch (error) {
+    if (error instanceof MemoryInputError) throw usageError(error.message.replace(/; memory_search shows entry ids$/, ""));
+    throw error;
+  } finally {
+    ctx.close();
+  }
+}
+
+/** The stable JSON shape of one entry (list, search, show, status). */
+function entryJson(entry: IndexedEntry | SearchHit) {
+  return {
+    id: entry.entryId,
+    scope: entry.scope,
+    file: entry.path,
+    lineStart: entry.lineStart,
+    lineEnd: entry.lineEnd,
+    section: entry.section,
+    date: entry.date,
+    session: entry.session,
+    uses: entry.uses,
+    text: entry.text,
+    ...("score" in entry ? { score: entry.score, snippet: entry.snippet } : {}),
+  };
+}
+
+function status(ctx: Ctx, json?: boolean): number {
+  const { config } = ctx.eff;
+  const state = featureState(ctx.eff, "memory");
+  const budget = config.memory.injectBudgetTokens;
+  const files = { projectFile: ctx.locations.projectFile, globalFile: ctx.locations.globalFile, projectDir: ctx.locations.projectDir };
+  const counts = { project: 0, global: 0, session: 0 };
+  ctx.service.reconcile();
+  for (const entry of ctx.service.candidates()) counts[entry.scope]++;
+  // Exactly what the plugin does at a session's first model call: no block when off or the budget is 0. The block
+  // names the session's notes file, so a placeholder id of a real id's length keeps the packing identical.
+  const notesFile = join(ctx.locations.sessionDir(NEW_SESSION), "notes.md");
+  const block: MemoryBlock | undefined = state.on && budget > 0 ? buildMemoryBlock(ctx.service, "", budget, { ...files, notesFile }) : undefined;
+  const header = block ? fixedHeaderTokens(block) : 0;
+  const data = {
+    enabled: state.on,
+    reason: state.reason,
+    location: config.memory.location,
+    budgetTokens: budget,
+    block: block ? { text: block.text, tokens: block.tokens, headerTokens: header, entries: block.included.map((i) => entryJson(i.entry)), omitted: block.omitted.map((i) => i.entry.entryId) } : null,
+    indexed: counts,
+    files: { project: files.projectFile, global: files.globalFile },
+    configFiles: ctx.eff.files,
+    problems: ctx.eff.problems,
+  };
+  emit(json, data, () => {
+    if (!state.on) return [`Memory is off: ${state.reason}. A new session gets no memory block, no recall and no memory tools.`, `Indexed entries: project ${counts.project}, global ${counts.global}, session notes ${counts.session}.`, `Files: ${files.projectFile}, ${files.globalFile}`];
+    if (!block) return [`memory.injectBudgetTokens is 0: a new session gets no memory block (recall: ${config.memory.recallBudgetTokens} tokens per message).`, `Indexed entries: project ${counts.project}, global ${counts.global}, session notes ${counts.session}.`];
+    const text = formatStatus({ block, budgetTokens: budget, files, counts, notes: [] }).replace("Injected in this session", "A new session would get");
+    const over = block.tokens > budget ? `\nNote: the block is ${block.tokens} tokens, over the budget of ${budget}: its fixed explanation alone is ${header} tokens and is always sent; entries are packed into what is left.` : "";
+    return `${text}\nMemory location: ${config.memory.location === "repo" ? "repo (<project>/.opencode/memory)" : "data dir"}.${over}`;
+  });
+  return 0;
+}
+
+/** Tokens of the block that are not entries (explanation, titles): what the budget cannot shrink. */
+function fixedHeaderTokens(block: MemoryBlock): number {
+  return Math.max(0, block.tokens - block.included.reduce((sum, i) => sum + i.tokens, 0)) || estimateTokens(block.text);
+}
+
+function list(ctx: Ctx, json?: boolean): number {
+  const stats = ctx.service.reconcile();
+  const entries = ctx.service.candidates();
+  emit(json, { entries: entries.map(entryJson), notes: stats.notes }, () => {
+    const lines: string[] = [];
+    if (entries.length === 0) lines.push(`No project or global memory entries yet (project memory: ${ctx.locations.projectFile}).`);
     let file = "";
     for (const entry of entries) {
       if (entry.path !== file) {
         file = entry.path;
-        console.log(`\n${file}`);
+        lines.push(`\n${file}`);
       }
       const first = entry.text.split("\n")[0]!;
-      console.log(`  [${entry.entryId}] ${entry.section || "-"} · ${first.length > 100 ? first.slice(0, 100) + "…" : first}${entry.date ? ` (${entry.date})` : ""}`);
+      lines.push(`  [${entry.entryId}] ${entry.section || "-"} · ${first.length > 100 ? first.slice(0, 100) + "…" : first}${entry.date ? ` (${entry.date})` : ""}`);
     }
-    for (const note of stats.notes) console.log(`note: ${note.path}: ${note.note}`);
-    return 0;
-  },
-  search(ctx, parsed) {
-    const query = parsed.words.join(" ");
-    const scope = (parsed.flags.get("scope") ?? "all") as SearchScope;
-    if (!["session", "project", "global", "all"].includes(scope)) throw new MemoryInputError(`--scope must be session, project, global or all`);
-    const mode = parsed.flags.has("all-words") ? "all" : "any";
-    const result = ctx.service.search({ query, scope, mode, limit: Number(parsed.flags.get("limit") ?? 10) || 10, sessionId: parsed.flags.get("session") });
-    console.log(formatSearch(query, scope, mode, result.hits, result.empty));
-    return result.hits.length > 0 ? 0 : 1;
-  },
-  show(ctx, parsed) {
-    const id = parsed.words[0];
-    if (!id) {
-      for (const file of [ctx.locations.projectFile, ctx.locations.globalFile]) {
-        console.log(`==> ${file}`);
-        console.log(ctx.service.readFile(file) ?? "(not created yet)");
-      }
-      return 0;
-    }
-    ctx.service.reconcile();
-    const entry = ctx.service.find(id);
-    if (!entry) throw new MemoryInputError(`no memory entry with id "${id}"`);
-    console.log(`${entry.path}:${entry.lineStart}-${entry.lineEnd} · ${entry.heading} · ${entry.date ?? "undated"} · ${entry.session ?? "hand-written"} · used ${entry.uses}×`);
-    console.log(entry.text);
-    return 0;
-  },
-  async forget(ctx, parsed) {
-    const id = parsed.words[0];
-    if (!id) throw new MemoryInputError("usage: continuum memory forget <id>");
-    const removed = await ctx.service.forget(id);
-    console.log(`removed ${id} from ${removed.file}: ${removed.text}`);
-    console.log("the previous version of the file is kept in .versions/ next to it");
-    return 0;
-  },
-  reindex(ctx) {
-    const started = performance.now();
-    const stats = ctx.service.reindex();
-    console.log(`reindexed ${stats.reindexed} files in ${(performance.now() - started).toFixed(0)} ms`);
-    for (const note of stats.notes) console.log(`note: ${note.path}: ${note.note}`);
-    return 0;
-  },
-  status(ctx) {
-    const block = buildMemoryBlock(ctx.service, "", ctx.config.memory.injectBudgetTokens, {
-      projectFile: ctx.locations.projectFile,
-      globalFile: ctx.locations.globalFile,
-    });
-    const counts = { project: 0, global: 0, session: 0 };
-    for (const entry of ctx.service.candidates()) counts[entry.scope]++;
-    console.log(
-      formatStatus({
-        block,
-        budgetTokens: ctx.config.memory.injectBudgetTokens,
-        files: { projectFile: ctx.locations.projectFile, globalFile: ctx.locations.globalFile, projectDir: ctx.locations.projectDir },
-        counts,
-        notes: [],
-      }).replace("Injected in this session", "A new session would get"),
-    );
-    return 0;
-  },
-};
+    for (const note of stats.notes) lines.push(`note: ${note.path}: ${note.note}`);
+    return lines;
+  });
+  return 0;
+}
 
-export const memoryCommand: Subcommand = {
-  summary: "list, search, show, forget or reindex memory entries; print where the files are",
-  usage: USAGE,
-  async run(args) {
-    const parsed = parseArgs(args);
-    const action = ACTIONS[parsed.action];
-    if (!action) {
-      console.error(`continuum memory: unknown action "${parsed.action}"\nusage: ${USAGE}`);
-      return 2;
-    }
-    const ctx = await openService(resolve(parsed.flags.get("project") ?? process.cwd()));
-    try {
-      return await action(ctx, parsed);
-    } catch (error) {
-      if (error instanceof MemoryInputError) {
-        console.error(`continuum memory ${parsed.action}: ${error.message}`);
-        return 2;
-      }
-      throw error;
-    } finally {
-      ctx.close();
-    }
-  },
-};
+export function register(program: Command): void {
+  const memory = program.command("memory").description("the pack's memory outside OpenCode: status, list, search, show, forget, path, reindex");
+
+  memory
+    .command("status")
+    .description("what a new session would get: the memory block against its budget, as the plugin would build it")
+    .addOption(projectOption())
+    .addOption(jsonOption())
+    .action(act((o: { project?: string; json?: boolean }) => withMemory(o, (ctx) => status(ctx, o.json))));
+
+  memory
+    .command("list")
+    .description("every project and global entry with its id")
+    .addOption(projectOption())
+    .addOption(jsonOption())
+    .action(act((o: { project?: string; json?: boolean }) => withMemory(o, (ctx) => list(ctx, o.json))));
+
+  memory
+    .command("search")
+    .description("BM25-ranked entries for some words (exit 1 when nothing matches)")
+    .argument("<words...>", "words to look for; each also matches as a prefix")
+    .addOption(new Option("--scope <scope>", "where to search").choices(["session", "project", "global", "all"]).default("all"))
+    .addOption(new Option("--limit <n>", "at most this many hits").argParser(intInRange(1, 100)).default(10))
+    .option("--all-words", "every word must match (default: any word)")
+    .option("--session <id>", "the session whose notes --scope session searches")
+    .addOption(projectOption())
+    .addOption(jsonOption())
+    .action(
+      act((words: string[], o: { scope: SearchScope; limit: number; allWords?: boolean; session?: string; project?: string; json?: boolean }) =>
+        withMemory(o, (ctx) => {
+          if (o.scope === "session" && !o.session) throw usageError("--scope session needs --session <id>");
+          const query = words.join(" ");
+          const mode = o.allWords ? "all" : "any";
+          const result = ctx.service.search({ query, scope: o.scope, mode, limit: o.limit, sessionId: o.session });
+          emit(o.json, { query, scope: o.scope, mode, empty: Boolean(result.empty), hits: result.hits.map(entryJson) }, () =>
+            formatSearch(query, o.scope, mode, result.hits, result.empty).replace(/; history_search for words said in earlier conversations/, ""),
+          );
+          return result.hits.length > 0 ? 0 : 1;
+        }),
+      ),
+    );
+
+  memory
+    .command("show")
+    .description("one entry with file:line, or (without an id) both MEMORY.md files")
+    .argument("[id]", "an entry id, as shown by list or search")
+    .addOption(projectOption())
+    .addOption(jsonOption())
+    .action(
+      act((id: string | undefined, o: { project?: string; json?: boolean }) =>
+        withMemory(o, (ctx) => {
+          if (!id) {
+            const files = [ctx.locations.projectFile, ctx.locations.globalFile].map((file) => ({ file, content: ctx.service.readFile(file) ?? null }));
+            emit(o.json, { files }, () => files.flatMap((f) => [`==> ${f.file}`, f.content ?? "(not created yet)"]));
+            return 0;
+          }
+          ctx.service.reconcile();
+          const entry = ctx.service.find(id);
+          if (!entry) throw notFound(`no memory entry with id "${id}" (continuum memory list shows the ids)`);
+          emit(o.json, entryJson(entry), () => [
+            `${entry.path}:${entry.lineStart}-${entry.lineEnd} · ${entry.heading} · ${entry.date ?? "undated"} · ${entry.session ?? "hand-written"} · used ${entry.uses}×`,
+            entry.text,
+          ]);
+          return 0;
+        }),
+      ),
+    );
+
+  memory
+    .command("forget")
+    .description("remove one entry from its file (the previous version is kept in .versions/)")
+    .argument("<id>", "an entry id, as shown by list or search")
+    .addOption(projectOption())
+    .action(
+      act((id: string, o: { project?: string }) =>
+        withMemory(o, async (ctx) => {
+          ctx.service.reconcile();
+          if (!ctx.service.find(id.trim())) throw notFound(`no memory entry with id "${id}" (continuum memory list shows the ids)`);
+          const removed = await ctx.service.forget(id);
+          console.log(`removed ${id} from ${removed.file}: ${removed.text}`);
+          console.log("the previous version of the file is kept in .versions/ next to it");
+          return 0;
+        }),
+      ),
+    );
+
+  memory
+    .command("path")
+    .description("where the memory files and the index are for a project")
+    .addOption(projectOption())
+    .addOption(jsonOption())
+    .action(
+      act((o: { project?: string; json?: boolean }) =>
+        withMemory(o, (ctx) => {
+          const { paths, project } = ctx.eff;
+          const data = {
+            projectFile: ctx.locations.projectFile,
+            globalFile: ctx.locations.globalFile,
+            projectDir: ctx.locations.projectDir,
+            sessionsDir: paths.project(project.id).sessions,
+            database: paths.database,
+            project: { id: project.id, kind: project.kind, root: project.root },
+          };
+          emit(o.json, data, () => [
+            `project memory: ${data.projectFile}`,
+            `global memory:  ${data.globalFile}`,
+            `topic files:    ${data.projectDir}/memory-<topic>.md`,
+            `session notes:  ${data.sessionsDir}/<session>/notes.md`,
+            `index:          ${data.database}`,
+            `project id:     ${project.id} (${project.kind}, ${project.root})`,
+          ]);
+          return 0;
+        }),
+      ),
+    );
+
+  memory
+    .command("reindex")
+    .description("rebuild the index from the files")
+    .addOption(projectOption())
+    .action(
+      act((o: { project?: string }) =>
+        withMemory(o, (ctx) => {
+          const started = performance.now();
+          const stats = ctx.service.reindex();
+          console.log(`reindexed ${stats.reindexed} files in ${(performance.now() - started).toFixed(0)} ms`);
+          for (const note of stats.notes) console.log(`note: ${note.path}: ${note.note}`);
+          return 0;
+        }),
+      ),
+    );
+}
+

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { configSchema } from "../core/config-schema.ts";
 import { PACK_ROOT } from "../core/assets.ts";
-import type { Subcommand } from "./main.ts";
+import { Option, type Command } from "commander";
+import { act } from "./kit.ts";
 
 export const SCHEMA_FILE = join(PACK_ROOT, "plugins", "core", "continuum.schema.json");
 
@@ -13,23 +14,28 @@ export function renderConfigJsonSchema(): string {
   return JSON.stringify({ ...schema, title: "opencode-continuum configuration (continuum.jsonc)" }, null, 2) + "\n";
 }
 
-export const schemaCommand: Subcommand = {
-  summary: "print the JSON Schema of continuum.jsonc, or --write it to plugins/core/continuum.schema.json (--check: fail if stale)",
-  usage: "continuum schema [--write|--check]",
-  async run(args) {
-    const rendered = renderConfigJsonSchema();
-    if (args.includes("--check")) {
-      const current = existsSync(SCHEMA_FILE) ? readFileSync(SCHEMA_FILE, "utf8") : "";
-      if (current === rendered) return 0;
-      console.error(`${SCHEMA_FILE} is out of date; run: npm run schema`);
-      return 1;
-    }
-    if (args.includes("--write")) {
-      writeFileSync(SCHEMA_FILE, rendered);
-      console.log(`wrote ${SCHEMA_FILE}`);
-      return 0;
-    }
-    process.stdout.write(rendered);
-    return 0;
-  },
-};
+export function register(program: Command): void {
+  program
+    .command("schema")
+    .description("print the JSON Schema of continuum.jsonc; --write it to plugins/core/continuum.schema.json, or --check it is current (exit 1 if stale)")
+    .addOption(new Option("--write", "write the schema file").conflicts("check"))
+    .option("--check", "exit 1 when the schema file is out of date")
+    .action(
+      act((o: { write?: boolean; check?: boolean }) => {
+        const rendered = renderConfigJsonSchema();
+        if (o.check) {
+          const current = existsSync(SCHEMA_FILE) ? readFileSync(SCHEMA_FILE, "utf8") : "";
+          if (current === rendered) return 0;
+          console.error(`${SCHEMA_FILE} is out of date; run: npm run schema`);
+          return 1;
+        }
+        if (o.write) {
+          writeFileSync(SCHEMA_FILE, rendered);
+          console.log(`wrote ${SCHEMA_FILE}`);
+          return 0;
+        }
+        console.log(rendered.trimEnd());
+        return 0;
+      }),
+    );
+}

@@ -1,6 +1,7 @@
 // The FTS5 index over memory entries. Derived data only: the markdown files are the truth, and
 // reconcile() brings the index in line with them (a stat per file when nothing changed).
 import { createHash } from "node:crypto";
+import { sep } from "node:path";
 import type { Database, Statement } from "../core/storage/database.ts";
 import { estimateTokens } from "../core/tokens.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
@@ -232,6 +233,19 @@ export function reconcile(db: Database, files: MemoryFile[], ownedPrefixes: stri
     }
   });
   return stats;
+}
+
+/**
+ * Forgets the index rows of a project's memory files that lie outside its current memory folder: after
+ * memory.location changes (data ↔ repo), the old folder's entries must not be injected or found any more.
+ */
+export function dropProjectFilesOutside(db: Database, projectId: string, projectDir: string): number {
+  const prefix = projectDir.endsWith(sep) ? projectDir : projectDir + sep;
+  const stale = db
+    .prepare("SELECT path FROM memory_files WHERE scope = 'project' AND project_id = ? AND NOT (path >= ? AND path < ?)")
+    .all<{ path: string }>(projectId, prefix, prefix + "\uffff");
+  if (stale.length) db.transaction(() => stale.forEach((row) => removeFile(db, row.path)));
+  return stale.length;
 }
 
 function removeFile(db: Database, path: string): void {

@@ -22,6 +22,7 @@ import {
 } from "./entries.ts";
 import {
   blockCandidates,
+  dropProjectFilesOutside,
   findEntry,
   migrateMemory,
   reconcile,
@@ -99,6 +100,7 @@ export class MemoryService {
     this.locations = options.locations;
     this.projectId = options.projectId;
     migrateMemory(options.db);
+    dropProjectFilesOutside(options.db, options.projectId, options.locations.projectDir);
   }
 
   private now(): Date {

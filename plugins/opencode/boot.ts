@@ -5,7 +5,8 @@ import { appendFileSync } from "node:fs";
 import { fillAgent, fillCommand, readAsset } from "../core/assets.ts";
 import { restrictInternalTool } from "../core/internal-tools.ts";
 import { runIsolated } from "../core/compose.ts";
-import { loadConfig, formatProblem } from "../core/config.ts";
+import { loadConfig, formatProblem, summarizeProblems } from "../core/config.ts";
+import { withStartToast } from "./start-toast.ts";
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { HelperRunner } from "../core/helpers.ts";
 import { openLedger, recordWorkerCalls, type Ledger } from "../core/ledger.ts";
@@ -31,13 +32,12 @@ const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeatur
 export async function bootPack(input: PluginInput, reporter: Reporter): Promise<{ hooks: Hooks; context?: FeatureContext }> {
   const doctor = doctorTrace(process.env.CONTINUUM_DOCTOR_REPORT);
   const { config, problems } = loadConfig(input.directory);
-  for (const problem of problems) {
-    if (problem.severity === "warning") reporter.log("warn", formatProblem(problem));
-    else reporter.problem(`config:${problem.file}:${problem.key}`, `invalid config: ${formatProblem(problem)}`);
-  }
+  for (const problem of problems) reporter.log(problem.severity === "warning" ? "warn" : "error", formatProblem(problem));
+  // One toast for every config problem, warnings included, at the first session activity (see start-toast.ts).
+  const configToast = (hooks: Hooks) => withStartToast(hooks, summarizeProblems(problems), (summary) => reporter.problem("config", summary));
   if (!config.enabled) {
     reporter.log("info", "disabled by continuum.jsonc (enabled: false)");
-    return { hooks: {} };
+    return { hooks: configToast({}) };
   }
 
   const paths = packPaths(dataRoot());
@@ -99,7 +99,7 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     tools: Object.keys(withAssets.tool ?? {}),
   });
   reporter.log("info", `loaded ${PACK_VERSION}: ${started.map((s) => s.module.name).join(", ") || "no features"}`);
-  return { hooks: withAssets, context };
+  return { hooks: configToast(withAssets), context };
 }
 
 function openLedgerOrReport(db: FeatureContext["db"], reporter: Reporter): Ledger | undefined {

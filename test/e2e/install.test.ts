@@ -4,11 +4,11 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createIsolatedEnv, opencodeBinary, type IsolatedEnv } from "../harness/env.ts";
-import { execFileSync } from "node:child_process";
+import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { execFileSync, spawnSync } from "node:child_process";
 import { runInstallScript, uninstallPack } from "../harness/install.ts";
 import { snapshotTree } from "../harness/snapshot.ts";
-import { killAll } from "../harness/opencode.ts";
+import { killAll, opencodeServe } from "../harness/opencode.ts";
 
 after(killAll);
 
@@ -22,6 +22,7 @@ test("project install: doctor passes, re-install is idempotent, uninstall restor
   try {
     const configDir = join(env.projectDir, ".opencode");
     const before = snapshotTree(configDir);
+    const excludeBefore = readFileSync(join(env.projectDir, ".git", "info", "exclude"), "utf8");
     const first = runInstallScript(env, ["--project", env.projectDir]);
     assert.equal(first.code, 0, first.stdout + first.stderr);
     assert.match(first.stdout, /wrote .*\.opencode\/plugins\/continuum\.ts/);
@@ -32,7 +33,12 @@ test("project install: doctor passes, re-install is idempotent, uninstall restor
     const skills = execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
     assert.match(skills, /"name": "continuum-memory"/, "the pack's skill is visible to OpenCode");
     const shim = readFileSync(join(configDir, "plugins", "continuum.ts"), "utf8");
-    assert.match(shim, /export \{ default \} from ".*\/plugins\/continuum\.ts";/);
+    assert.match(shim, /const entry = ".*\/plugins\/continuum\.ts";/);
+    assert.match(shim, /^export default \{ id: "opencode-continuum", server \};$/m, "the shim is export-clean: one default export");
+    const exclude = readFileSync(join(env.projectDir, ".git", "info", "exclude"), "utf8");
+    assert.match(exclude, /^\/\.opencode\/plugins\/continuum\.ts$/m, "the machine-local shim is kept out of git");
+    assert.match(exclude, /^\/\.opencode\/skills\/continuum-memory$/m);
+    assert.equal(execFileSync("git", ["status", "--porcelain", "--untracked-files=all", ".opencode"], { cwd: env.projectDir, encoding: "utf8" }).includes("continuum"), false);
 
     const second = runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]);
     assert.equal(second.code, 0);
@@ -42,6 +48,7 @@ test("project install: doctor passes, re-install is idempotent, uninstall restor
     assert.equal(removed.code, 0, removed.stdout + removed.stderr);
     assert.match(removed.stdout, /memory, checkpoints and settings were left in place/);
     assert.deepEqual(snapshotTree(configDir), before, "the config dir is as it was before install");
+    assert.equal(readFileSync(join(env.projectDir, ".git", "info", "exclude"), "utf8"), excludeBefore, "git's exclude list is as it was");
   } finally {
     env.cleanup();
   }
@@ -153,6 +160,121 @@ test("install.sh rejects unknown options and a missing project directory clearly
     const missing = runInstallScript(env, ["--project", join(env.root, "nope")]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /not a directory/);
+  } finally {
+    env.cleanup();
+  }
+});
+
+/** Everything a scope's install and use leave behind: the config dir, the data dir, git's exclude list. */
+function state(env: IsolatedEnv, configDir: string) {
+  const exclude = join(env.projectDir, ".git", "info", "exclude");
+  return {
+    configExists: existsSync(configDir),
+    config: snapshotTree(configDir),
+    dataExists: existsSync(env.packDataDir),
+    data: snapshotTree(env.packDataDir),
+    exclude: existsSync(exclude) ? readFileSync(exclude, "utf8") : null,
+  };
+}
+
+/** The pack's CLI, as a user runs it, in the test's isolated environment. */
+function cli(env: IsolatedEnv, ...args: string[]) {
+  return spawnSync(process.execPath, [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), ...args], { cwd: env.projectDir, env: { ...env.env }, encoding: "utf8" });
+}
+
+test("install, uninstall and purge in every order leave the config dir, the data dir and git's exclude list as before", () => {
+  const sequences: string[][][] = [
+    [["install"], ["uninstall"], ["install"], ["uninstall", "--purge-data"]],
+    [["install"], ["uninstall", "--purge-data"]],
+    [["install"], ["uninstall"], ["uninstall", "--purge-data"]],
+    [["install"], ["install"], ["--purge-data", "uninstall"]],
+  ];
+  for (const sequence of sequences) {
+    const env = freshEnv();
+    try {
+      const configDir = join(env.projectDir, ".opencode");
+      rmSync(configDir, { recursive: true, force: true });
+      const before = state(env, configDir);
+      for (const step of sequence) {
+        const install = step.includes("install");
+        // The options after the project, --uninstall last: the order a user types is theirs.
+        const args = ["--project", env.projectDir, ...(install ? ["--no-doctor"] : step.filter((s) => s !== "uninstall")), ...(install ? [] : ["--uninstall"])];
+        const result = runInstallScript(env, args);
+        assert.equal(result.code, 0, `${sequence.map((s) => s.join(" ")).join(" → ")}: ${args.join(" ")}\n${result.stdout}${result.stderr}`);
+        if (install) {
+          // The pack is used between install and uninstall: a memory entry, so there is data to purge.
+          const remembered = cli(env, "memory", "path", "--project", env.projectDir, "--json");
+          const file = (JSON.parse(remembered.stdout) as { projectFile: string }).projectFile;
+          mkdirSync(join(file, ".."), { recursive: true });
+          writeFileSync(file, "# Project memory\n\n## Rules\n\n- Keep the changelog current\n");
+          assert.equal(cli(env, "memory", "reindex", "--project", env.projectDir).status, 0);
+        }
+      }
+      const after = state(env, configDir);
+      assert.deepEqual(after, before, `after ${sequence.map((s) => s.join(" ")).join(" → ")}`);
+    } finally {
+      env.cleanup();
+    }
+  }
+});
+
+test("a .opencode the install created goes away on uninstall with OpenCode's own files in it, without the doctor", () => {
+  const env = freshEnv();
+  try {
+    const configDir = join(env.projectDir, ".opencode");
+    rmSync(configDir, { recursive: true, force: true });
+    assert.equal(runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]).code, 0);
+    // The real OpenCode starts in the project and writes its own files into the config dir.
+    execFileSync(opencodeBinary(), ["debug", "config"], { cwd: env.projectDir, env: { ...env.env, PWD: env.projectDir }, encoding: "utf8" });
+    assert.ok(existsSync(join(configDir, ".gitignore")), "OpenCode wrote its .gitignore");
+    const removed = uninstallPack(env);
+    assert.equal(removed.code, 0, removed.stdout + removed.stderr);
+    assert.equal(existsSync(configDir), false, removed.stdout);
+  } finally {
+    env.cleanup();
+  }
+});
+
+test("a global purge keeps the manifests of project installs still in place, and a project purge keeps other projects' rows", () => {
+  const env = freshEnv();
+  try {
+    assert.equal(runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]).code, 0);
+    assert.equal(runInstallScript(env, ["--no-doctor"]).code, 0);
+    const purged = runInstallScript(env, ["--purge-data", "--uninstall"]);
+    assert.equal(purged.code, 0, purged.stdout + purged.stderr);
+    assert.match(purged.stdout, /except the manifests of 1 project install\(s\) still in place/);
+    const project = uninstallPack(env);
+    assert.equal(project.code, 0, `the project install can still be removed: ${project.stdout}${project.stderr}`);
+    assert.equal(existsSync(join(env.projectDir, ".opencode", "plugins", "continuum.ts")), false);
+  } finally {
+    env.cleanup();
+  }
+});
+
+test("a deleted or moved checkout: the next OpenCode start says so once (toast and log) instead of running silently without the pack", async () => {
+  const env = freshEnv();
+  try {
+    assert.equal(runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]).code, 0);
+    const shimPath = join(env.projectDir, ".opencode", "plugins", "continuum.ts");
+    const gone = join(env.root, "moved-away", "plugins", "continuum.ts");
+    // The checkout the shim imports is no longer there (the same as `rm -rf` of the clone).
+    writeFileSync(shimPath, readFileSync(shimPath, "utf8").replace(/const entry = ".*";/, `const entry = ${JSON.stringify(gone)};`));
+    const served = await opencodeServe(env, { startTimeoutMs: 120000 });
+    try {
+      // The user starts working: the first session activity brings the toast (a TUI connects after start-up).
+      await served.client.session.create({ body: {} });
+      const toast = await served.waitForEvent((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("could not load"), 30000, "the broken-install toast");
+      assert.match(String(toast.properties.message), new RegExp(`opencode-continuum is installed but could not load from ${gone.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+      assert.match(String(toast.properties.message), /Run install\.sh again from the checkout you keep/);
+      assert.match(served.output(), /level=ERROR .*opencode-continuum is installed but could not load/);
+      assert.equal(served.events.filter((e) => e.type === "tui.toast.show").length, 1, "told once");
+    } finally {
+      await served.stop();
+    }
+    const doctor = cli(env, "doctor", "--project", env.projectDir, "--json");
+    const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks;
+    assert.equal(doctor.status, 1);
+    assert.match(checks.find((c) => c.name === "installed plugin")!.detail, /which is gone; run install\.sh again/);
   } finally {
     env.cleanup();
   }

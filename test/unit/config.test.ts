@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, deepMerge } from "../../plugins/core/config.ts";
+import { loadConfig, deepMerge, summarizeProblems } from "../../plugins/core/config.ts";
 import { defaultConfig } from "../../plugins/core/config-schema.ts";
 import { renderConfigJsonSchema, SCHEMA_FILE } from "../../plugins/cli/schema.ts";
 
@@ -92,4 +92,45 @@ test("deepMerge merges objects and replaces arrays", () => {
 
 test("the committed JSON Schema matches the zod schema (run `npm run schema` after changing it)", () => {
   assert.equal(readFileSync(SCHEMA_FILE, "utf8"), renderConfigJsonSchema());
+});
+
+test("checkpoint schedules are checked: ascending thresholds, fractions or token counts, rebuildAt above the last", () => {
+  const { env, projectDir, projectFile } = layout(undefined, `{ "checkpoint": { "thresholds": [0.9, 0.2, 5], "rebuildAt": 2 } }`);
+  const { config, problems } = loadConfig(projectDir, env);
+  const byKey = Object.fromEntries(problems.map((p) => [p.key, p]));
+  assert.match(byKey["checkpoint.thresholds"]!.message, /5 is neither a fraction of the context window \(0 < x < 1\) nor a token count/);
+  assert.match(byKey["checkpoint.rebuildAt"]!.message, /2 is neither a fraction/);
+  assert.equal(byKey["checkpoint.rebuildAt"]!.file, projectFile);
+  assert.deepEqual(config.checkpoint.thresholds, [0.2, 0.45, 0.7]);
+  assert.equal(config.checkpoint.rebuildAt, 0.85);
+
+  const unordered = loadConfig(layout(`{ "checkpoint": { "thresholds": [0.5, 0.3] } }`).projectDir, layout(`{ "checkpoint": { "thresholds": [0.5, 0.3] } }`).env);
+  assert.match(unordered.problems[0]!.message, /\[0\.5,0\.3\] must be in ascending order; using the default \[0\.2,0\.45,0\.7\]/);
+
+  const below = layout(undefined, `{ "checkpoint": { "thresholds": [0.3, 0.6], "rebuildAt": 0.5 } }`);
+  const loaded = loadConfig(below.projectDir, below.env);
+  assert.deepEqual(loaded.problems.map((p) => p.key), ["checkpoint.rebuildAt"]);
+  assert.match(loaded.problems[0]!.message, /rebuildAt 0\.5 must be above the last checkpoint threshold 0\.6/);
+  assert.deepEqual([loaded.config.checkpoint.thresholds, loaded.config.checkpoint.rebuildAt], [[0.3, 0.6], 0.85]);
+
+  const tokens = layout(undefined, `{ "checkpoint": { "thresholds": [8000, 0.5, 16000], "rebuildAt": 24000, "models": { "a/b": { "thresholds": [0.8], "rebuildAt": 0.7 } } } }`);
+  const mixed = loadConfig(tokens.projectDir, tokens.env);
+  assert.deepEqual(mixed.problems.map((p) => p.key), ["checkpoint.models.a/b.rebuildAt"]);
+  assert.equal(mixed.config.checkpoint.models["a/b"]!.rebuildAt, undefined, "a bad override is dropped, not defaulted");
+  assert.deepEqual(mixed.config.checkpoint.thresholds, [8000, 0.5, 16000]);
+});
+
+test("a misspelt key gets a did-you-mean; a far-off one does not", () => {
+  const { env, projectDir } = layout(`{ "memroy": {}, "memory": { "injectBudgetToken": 10, "zzz": 1 }, "checkpoint": { "treshold": [0.5] } }`);
+  const messages = Object.fromEntries(loadConfig(projectDir, env).problems.map((p) => [p.key, p.message]));
+  assert.match(messages["memroy"]!, /did you mean "memory"\?/);
+  assert.match(messages["memory.injectBudgetToken"]!, /did you mean "injectBudgetTokens"\?/);
+  assert.match(messages["checkpoint.treshold"]!, /did you mean "thresholds"\?/);
+  assert.doesNotMatch(messages["memory.zzz"]!, /did you mean/);
+});
+
+test("problems are summarised in one line for the start-up toast", () => {
+  assert.equal(summarizeProblems([]), undefined);
+  const many = Array.from({ length: 5 }, (_, i) => ({ file: "f", key: `k${i}`, severity: "error" as const, message: "bad" }));
+  assert.match(summarizeProblems(many)!, /^continuum\.jsonc has 5 problems: f: k0: bad \| f: k1: bad \| f: k2: bad \(and 2 more; run: continuum doctor\)$/);
 });

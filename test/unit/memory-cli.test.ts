@@ -55,8 +55,8 @@ test("memory list/search/show/forget/path/reindex/status work on hand-written fi
     assert.equal(forget.code, 0);
     assert.ok(!readFileSync(file, "utf8").includes("feature flags"));
     const unknown = await capture(["memory", "forget", "m-flags001", "--project", project]);
-    assert.equal(unknown.code, 2);
-    assert.match(unknown.err, /no memory entry with id "m-flags001"/);
+    assert.equal(unknown.code, 1, "an id that does not exist is an error naming it (exit 1), not a usage error");
+    assert.match(unknown.err, /continuum memory forget: no memory entry with id "m-flags001" \(continuum memory list shows the ids\)/);
     const reindex = await capture(["memory", "reindex", "--project", project]);
     assert.match(reindex.out, /reindexed 1 files/);
   } finally {

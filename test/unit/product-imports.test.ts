@@ -1,0 +1,43 @@
+// Product code never depends on the test tree: a user install (`npm ci --omit=dev`) ships plugins/ and must not
+// need test/, and what the doctor or `continuum run` does must be the same code the tests exercise.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(fileURLToPath(new URL("../../", import.meta.url)));
+const PLUGINS = join(ROOT, "plugins");
+const TEST = join(ROOT, "test");
+
+/** Every module specifier of a file: static imports/exports, dynamic import() and require(). */
+export function specifiers(source: string): string[] {
+  const found: string[] = [];
+  const patterns = [/\bfrom\s*["']([^"']+)["']/g, /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g, /\bimport\s+["']([^"']+)["']/g, /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g];
+  for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.push(match[1]!);
+  return found;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((name) => /\.(ts|mts|js|mjs|cjs)$/.test(name) && !name.includes("node_modules"))
+    .map((name) => join(dir, name));
+}
+
+test("no file under plugins/ imports from test/", () => {
+  const offenders: string[] = [];
+  for (const file of sourceFiles(PLUGINS)) {
+    for (const spec of specifiers(readFileSync(file, "utf8"))) {
+      if (!spec.startsWith(".")) continue;
+      const target = resolve(dirname(file), spec);
+      if (target === TEST || target.startsWith(TEST + "/")) offenders.push(`${relative(ROOT, file)} → ${spec}`);
+    }
+  }
+  assert.deepEqual(offenders, [], `product code imports the test tree:\n${offenders.join("\n")}`);
+});
+
+test("the import scanner sees every form of import", () => {
+  const source = `import a from "../../test/a.ts";\nexport { b } from '../test/b.ts';\nconst c = await import("../test/c.ts");\nimport "../test/d.ts";\nrequire("../test/e.cjs");`;
+  assert.deepEqual(specifiers(source).sort(), ["../../test/a.ts", "../test/b.ts", "../test/c.ts", "../test/d.ts", "../test/e.cjs"]);
+});
