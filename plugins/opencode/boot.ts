@@ -6,7 +6,6 @@ import { fillAgent, fillCommand, readAsset } from "../core/assets.ts";
 import { restrictInternalTool } from "../core/internal-tools.ts";
 import { runIsolated } from "../core/compose.ts";
 import { loadConfig, formatProblem, summarizeProblems } from "../core/config.ts";
-import { withStartToast } from "./start-toast.ts";
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { HelperRunner } from "../core/helpers.ts";
 import { openLedger, recordWorkerCalls, type Ledger } from "../core/ledger.ts";
@@ -33,11 +32,12 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
   const doctor = doctorTrace(process.env.CONTINUUM_DOCTOR_REPORT);
   const { config, problems } = loadConfig(input.directory);
   for (const problem of problems) reporter.log(problem.severity === "warning" ? "warn" : "error", formatProblem(problem));
-  // One toast for every config problem, warnings included, at the first session activity (see start-toast.ts).
-  const configToast = (hooks: Hooks) => withStartToast(hooks, summarizeProblems(problems), (summary) => reporter.problem("config", summary));
+  // One toast for every config problem, warnings included (shown at the first session activity: see start-toast.ts).
+  const summary = summarizeProblems(problems);
+  if (summary) reporter.problem("config", summary);
   if (!config.enabled) {
     reporter.log("info", "disabled by continuum.jsonc (enabled: false)");
-    return { hooks: configToast({}) };
+    return { hooks: {} };
   }
 
   const paths = packPaths(dataRoot());
@@ -99,7 +99,7 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     tools: Object.keys(withAssets.tool ?? {}),
   });
   reporter.log("info", `loaded ${PACK_VERSION}: ${started.map((s) => s.module.name).join(", ") || "no features"}`);
-  return { hooks: configToast(withAssets), context };
+  return { hooks: withAssets, context };
 }
 
 function openLedgerOrReport(db: FeatureContext["db"], reporter: Reporter): Ledger | undefined {

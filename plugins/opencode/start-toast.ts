@@ -1,21 +1,37 @@
 // A toast raised while the plugin starts is published before any TUI or client has subscribed to OpenCode's events,
-// so nobody sees it. A start-up message is therefore shown at the first session activity instead, once.
+// so nobody would see it. Every toast raised during start-up (config problems, a recovered database, a feature that
+// could not start) therefore waits for the first session activity, and is shown then, in order.
 import type { Hooks } from "@opencode-ai/plugin";
 
 const ACTIVITY = /^(session|message|tui|command)\./;
 
-export function withStartToast(hooks: Hooks, message: string | undefined, show: (message: string) => void): Hooks {
-  if (!message) return hooks;
-  let shown = false;
-  const previous = hooks.event;
+export interface StartGate {
+  /** Runs `show` now once the gate is open, or queues it until then. */
+  toast(show: () => void): void;
+  /** The hooks with an event handler that opens the gate at the first session activity. */
+  wrap(hooks: Hooks): Hooks;
+}
+
+export function createStartGate(): StartGate {
+  let open = false;
+  const queued: (() => void)[] = [];
   return {
-    ...hooks,
-    event: async (input) => {
-      if (!shown && ACTIVITY.test(input.event.type)) {
-        shown = true;
-        show(message);
-      }
-      await previous?.(input);
+    toast(show) {
+      if (open) show();
+      else queued.push(show);
+    },
+    wrap(hooks) {
+      const previous = hooks.event;
+      return {
+        ...hooks,
+        event: async (input) => {
+          if (!open && ACTIVITY.test(input.event.type)) {
+            open = true;
+            for (const show of queued.splice(0)) show();
+          }
+          await previous?.(input);
+        },
+      };
     },
   };
 }
