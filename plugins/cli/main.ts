@@ -11,9 +11,10 @@ import { register as run } from "./goal-run.ts";
 import { register as install } from "./install.ts";
 import { register as memory } from "./memory.ts";
 import { register as schema } from "./schema.ts";
+import { register as stats } from "./stats.ts";
 
 /** Every subcommand, in the order `continuum --help` lists them. */
-const COMMANDS: ((program: Command) => void)[] = [install, doctor, memory, checkpoint, goal, run, schema];
+const COMMANDS: ((program: Command) => void)[] = [install, doctor, memory, checkpoint, goal, stats, run, schema];
 
 export function buildProgram(): Command {
   const program = new Command("continuum")

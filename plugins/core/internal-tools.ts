@@ -25,6 +25,18 @@ export function restrictInternalTool(cfg: ConfigShape, internal: InternalTool): 
   if (owner && owner.permission !== undefined) owner.permission = withDefault(owner.permission as Permission, internal.tool, "allow");
 }
 
+/**
+ * A hidden helper agent (writer, judge) is not something the main agent should start through OpenCode's `task`
+ * tool: `hidden` only hides it in the TUI, and the task tool lists every subagent the caller may use. A deny rule for
+ * it under `permission.task` keeps it out (fill-only: a rule the user wrote for that agent wins).
+ */
+export function keepOutOfTaskTool(cfg: ConfigShape, agent: string): void {
+  const permission = cfg.permission as Permission;
+  const rules: Record<string, unknown> = typeof permission === "string" ? { "*": permission } : (permission ?? {});
+  rules.task = withDefault(rules.task as Permission, agent, "deny");
+  cfg.permission = rules;
+}
+
 function withDefault(permission: Permission, tool: string, action: "allow" | "deny"): Permission {
   // A blanket string ("allow") becomes the equivalent wildcard rule, so a rule for this one tool can follow it.
   const rules: Record<string, unknown> = typeof permission === "string" ? { "*": permission } : (permission ?? {});

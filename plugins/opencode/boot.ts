@@ -3,7 +3,7 @@
 import type { Hooks, PluginInput } from "@opencode-ai/plugin";
 import { appendFileSync } from "node:fs";
 import { fillAgent, fillCommand, readAsset } from "../core/assets.ts";
-import { restrictInternalTool } from "../core/internal-tools.ts";
+import { keepOutOfTaskTool, restrictInternalTool } from "../core/internal-tools.ts";
 import { runIsolated } from "../core/compose.ts";
 import { loadConfig, formatProblem, summarizeProblems } from "../core/config.ts";
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
@@ -173,7 +173,10 @@ function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reports: R
         mutable.agent ??= {};
         mutable.command ??= {};
         for (const module of modules) {
-          for (const name of module.assets?.agents ?? []) fillAgent(mutable.agent, readAsset("agents", name));
+          for (const name of module.assets?.agents ?? []) {
+            fillAgent(mutable.agent, readAsset("agents", name));
+            keepOutOfTaskTool(mutable as never, name);
+          }
           for (const internal of module.internalTools ?? []) restrictInternalTool(mutable as never, internal);
           for (const name of module.assets?.commands ?? []) {
             const asset = readAsset("commands", name);

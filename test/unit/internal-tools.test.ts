@@ -1,7 +1,7 @@
 // A feature's internal tool (the judge's verdict, the writer's checkpoint) is denied to every agent but its owner.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { restrictInternalTool } from "../../plugins/core/internal-tools.ts";
+import { keepOutOfTaskTool, restrictInternalTool } from "../../plugins/core/internal-tools.ts";
 
 const verdict = { tool: "goal_verdict", agent: "goal-judge" };
 
@@ -31,4 +31,17 @@ test("two internal tools of two features both end up denied", () => {
   restrictInternalTool(cfg, verdict);
   restrictInternalTool(cfg, { tool: "checkpoint_write", agent: "checkpoint-writer" });
   assert.deepEqual(cfg.permission, { goal_verdict: "deny", checkpoint_write: "deny" });
+});
+
+test("hidden helper agents are kept out of OpenCode's task tool, unless the user wrote a rule for them", () => {
+  const cfg: { permission?: unknown } = { permission: "allow" };
+  keepOutOfTaskTool(cfg, "goal-judge");
+  keepOutOfTaskTool(cfg, "checkpoint-writer");
+  assert.deepEqual(cfg.permission, { "*": "allow", task: { "goal-judge": "deny", "checkpoint-writer": "deny" } });
+  const mine: { permission?: unknown } = { permission: { task: { "goal-judge": "allow" } } };
+  keepOutOfTaskTool(mine, "goal-judge");
+  assert.deepEqual(mine.permission, { task: { "goal-judge": "allow" } });
+  const blanket: { permission?: unknown } = { permission: { task: "ask" } };
+  keepOutOfTaskTool(blanket, "goal-judge");
+  assert.deepEqual(blanket.permission, { task: { "*": "ask", "goal-judge": "deny" } });
 });
