@@ -104,7 +104,7 @@ export async function run() {
       {
         measure: "… of which OpenCode's `task` tool listing the pack's hidden subagents (checkpoint-writer, goal-judge)",
         target: "-",
-        result: `${cost.grownTools.map(([name, t]) => `${name} +${t}`).join(", ") || "none"} tokens`,
+        result: cost.grownTools.length ? `${cost.grownTools.map(([name, t]) => `${name} +${t}`).join(", ")} tokens` : "0 (not listed)",
         ok: true,
       },
       {
