@@ -58,6 +58,8 @@ interface CheckpointSession {
   lastReading?: { used: number; messagesTokens: number };
   lastReadMessageId?: string;
   pointer?: string;
+  /** The last rebuild found the history fits once old tool outputs are shortened (no cut needed). */
+  shortenOldOutputs?: boolean;
   estimator: RequestEstimator;
 }
 
@@ -164,7 +166,11 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
       isPackText,
       redact,
     });
-    if (!plan.cut) return log.log("info", `rebuild of ${sessionId} (${reason}): ${plan.reason}`);
+    if (!plan.cut) {
+      // Nothing to cut, but old tool outputs must be shortened for the history to fit: every request from now on.
+      if (plan.shortenOldOutputs) state.shortenOldOutputs = true;
+      return log.log("info", `rebuild of ${sessionId} (${reason}): ${plan.reason}`);
+    }
     const previous = store.state(sessionId);
     store.update(sessionId, {
       boundaryMessageId: plan.boundaryMessageId,
@@ -198,6 +204,7 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
     }
     const cut = cutOf(sessionId);
     if (cut && applyCut(messages, cut) > 0) shortenOldToolOutputs(messages, 1);
+    else if (state.shortenOldOutputs) shortenOldToolOutputs(messages, 0);
     state.estimator.noteRequest(sessionId, state.estimator.messagesTokens(messages));
   };
 

@@ -255,7 +255,8 @@ export interface RebuildInput {
 }
 
 export type RebuildPlan =
-  | { cut: false; reason: string }
+  /** `shortenOldOutputs`: the history fits only once old tool outputs are shortened; the request must get that. */
+  | { cut: false; reason: string; shortenOldOutputs?: boolean }
   | { cut: true; boundary: number; boundaryMessageId: string; dump: string; tailTokens: number; available: number };
 
 /** The safety margin kept under the cap: 8 % plus 300 tokens. */
@@ -298,7 +299,11 @@ export function planRebuild(input: RebuildInput): RebuildPlan {
     coveredIndex,
     earliest: lastSummary >= 0 ? lastSummary + 1 : undefined,
   });
-  if (boundary <= 0) return { cut: false, reason: "the history already fits: nothing cut" };
+  if (boundary <= 0) {
+    const unshortened = messageTokens(input.messages).reduce((sum, t) => sum + t, 0);
+    if (unshortened > available) return { cut: false, reason: "the history fits once old tool outputs are shortened: nothing cut", shortenOldOutputs: true };
+    return { cut: false, reason: "the history already fits: nothing cut" };
+  }
   const tailTokens = tokens.slice(boundary).reduce((a, b) => a + b, 0);
   const dump = input.redact(assembleDump(sourcesFor(boundary), Math.max(500, available - tailTokens)));
   return { cut: true, boundary, boundaryMessageId: working[boundary]!.info.id, dump, tailTokens, available };

@@ -44,7 +44,7 @@ async function withMemory(options: { project?: string; json?: boolean }, fn: (ct
   try {
     return await fn(ctx);
   } catch (error) {
-    if (error instanceof MemoryInputError) throw usageError(error.message.replace(/; memory_search shows entry ids$/, ""));
+    if (error instanceof MemoryInputError) throw usageError(error.message.replace(/; memory search shows entry ids$/, ""));
     throw error;
   } finally {
     ctx.close();

@@ -216,7 +216,7 @@ export class MemoryService {
   async forget(id: string): Promise<{ file: string; text: string }> {
     this.reconcile();
     const entry = this.find(id.trim());
-    if (!entry) throw new MemoryInputError(`no memory entry with id "${id}"; memory_search shows entry ids`);
+    if (!entry) throw new MemoryInputError(`no memory entry with id "${id}"; memory search shows entry ids`);
     assertWritable(entry.path, this.locations.writableRoots);
     let removed: MemoryEntry | undefined;
     await updateFile(

@@ -107,7 +107,9 @@ function memoryTool(deps: MemoryToolDeps): PackTool {
           if (result.duplicateOf) return `Already in memory as ${result.duplicateOf} (${result.section}); nothing added.`;
           deps.notify(`remembered in ${result.section}: ${abbreviate(args.text!, 60)}`);
           const moved = result.movedToTopic ? ` The section grew past its budget; older entries moved to ${result.movedToTopic}.` : "";
-          return `Remembered as ${result.id} in ${result.section} of ${result.file}.${moved}`;
+          const repaired = result.repaired ? ` Note: ${result.repaired}` : "";
+          if (result.repaired) deps.notify(result.repaired);
+          return `Remembered as ${result.id} in ${result.section} of ${result.file}.${moved}${repaired}`;
         }
         case "forget": {
           const removed = await asToolInput(() => service.forget(args.id!));
@@ -115,7 +117,8 @@ function memoryTool(deps: MemoryToolDeps): PackTool {
         }
         case "note": {
           const written = await asToolInput(() => service.appendNote(ctx.sessionID, args.text!, deps.turnOf(ctx.sessionID)));
-          return `Noted under turn ${written.turn} in ${written.file}.`;
+          if (written.repaired) deps.notify(written.repaired);
+          return `Noted under turn ${written.turn} in ${written.file}.${written.repaired ? ` Note: ${written.repaired}` : ""}`;
         }
       }
     },

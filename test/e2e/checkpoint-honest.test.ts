@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
+import { startScriptedModel, contentText, countPromptTokens, tokenCounter, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send } from "./checkpoint-support.ts";
@@ -14,7 +14,7 @@ import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
 const CONTEXT = 40000;
 const OUTPUT = 4000;
 const CAP = Math.round((CONTEXT - OUTPUT) * 0.6);
-const FILES = 14;
+const FILES = 18;
 
 function writerReply(request: RecordedRequest): ScriptedReply {
   if (request.body.messages.at(-1)?.role === "tool") return { text: "stored", usage: "auto" };
@@ -52,11 +52,13 @@ test("honest counts: writers on the way, rebuilt requests under the cap by the p
     await send(served, session, "Read every file in data/ in order and keep notes. Never edit db/schema.sql.");
     await served.waitForIdle(session, 1, 90000);
     const calls = model.lane("main");
-    const tokens = calls.map((r) => Math.ceil(r.raw.length / 4));
+    // What the scripted provider counted and reported for each request (a real tokenizer).
+    const counter = await tokenCounter();
+    const tokens = calls.map((r) => countPromptTokens(r.body, counter));
     const rebuilt = calls.filter((r) => contentText(r.body.messages.find((m) => m.role === "user")!).startsWith(DUMP_MARKER));
-    if (process.env.CONTINUUM_E2E_DEBUG) console.log(tokens.join(" "), "writers", model.lane("writer").length, "rebuilt", rebuilt.length);
+    if (process.env.CONTINUUM_E2E_DEBUG) console.log(tokens.join(" "), "writers", model.lane("writer").length, "rebuilt", rebuilt.length, served.output().split("\n").filter((l) => /\[checkpoint\]/.test(l)).map((l) => l.slice(60, 330)).join("\n"));
     assert.ok(rebuilt.length > 0, "the real context reached the rebuild point and the next requests were rebuilt");
-    const first = Math.ceil(rebuilt[0]!.raw.length / 4);
+    const first = countPromptTokens(rebuilt[0]!.body, counter);
     assert.ok(first <= CAP, `the rebuilt request holds ${first} tokens by the provider's count, under the cap ${CAP}`);
     assert.ok(Math.max(...tokens) < CONTEXT - OUTPUT, "never at OpenCode's compaction point");
     assert.ok(model.lane("writer").length >= 2, "writers ran on the way");

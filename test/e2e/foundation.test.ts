@@ -82,14 +82,17 @@ test("a feature switched off in continuum.jsonc registers nothing; the others st
 test("a per-project override of a pack agent wins, and the built-in build and plan agents are untouched", async () => {
   await withEnv(async (env) => {
     const debugAgent = (name: string) => execFileSync(opencodeBinary(), ["debug", "agent", name], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
-    // The definition, without what concerns the pack's own tools and skills: the list of tools available (which
-    // rightly grows), rules that keep pack-internal tools (a judge's verdict tool) away from the main agents, and
-    // the read access OpenCode itself grants to every installed skill's folder.
+    // The definition, without what concerns the pack's own tools, agents and skills: the list of tools available
+    // (which rightly grows), rules that keep pack-internal tools (a judge's verdict tool) and the pack's hidden
+    // helper agents (out of OpenCode's task tool) away from the main agents, and the read access OpenCode itself
+    // grants to every installed skill's folder.
+    const packAgents = new Set(readdirSync(join(REPO_ROOT, "agents")).filter((n) => n.endsWith(".md")).map((n) => n.slice(0, -3)));
     const definition = (name: string) => {
       const { tools: _tools, permission, ...rest } = JSON.parse(debugAgent(name)) as { tools: unknown; permission: { permission: string; pattern: string }[] };
       const packTools = new Set(Object.keys(_tools as Record<string, unknown>).filter((tool) => !builtinTools.has(tool)));
       const skillAccess = (rule: { permission: string; pattern: string }) => rule.permission === "external_directory" && rule.pattern.includes("/skills/continuum-");
-      return { ...rest, permission: permission.filter((rule) => !packTools.has(rule.permission) && !skillAccess(rule)) };
+      const packAgentTask = (rule: { permission: string; pattern: string }) => rule.permission === "task" && packAgents.has(rule.pattern);
+      return { ...rest, permission: permission.filter((rule) => !packTools.has(rule.permission) && !skillAccess(rule) && !packAgentTask(rule)) };
     };
     const builtinTools = new Set(Object.keys((JSON.parse(debugAgent("build")) as { tools: Record<string, unknown> }).tools));
     const buildBefore = definition("build");
