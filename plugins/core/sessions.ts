@@ -66,6 +66,8 @@ export interface SessionRecord {
   /** The agent and model of the latest user turn: continuations the pack sends go on with the same. */
   lastTurn: { agent?: string; model?: ModelRef };
   busy: boolean;
+  /** A turn has started (turn.busy) and has not ended yet. */
+  turnOpen: boolean;
   /** Set by turn.failed, taken by the next turn.ended. */
   failure: { aborted: boolean; error?: string } | undefined;
   get<T>(key: Slot<T>): T;
@@ -181,15 +183,19 @@ export function createSessionLayer(options: SessionLayerOptions): SessionLayer {
         if (!record.helper && (event.agent !== undefined || event.model !== undefined)) record.lastTurn = { agent: event.agent, model: event.model };
         return;
       }
-      case "turn.busy":
-        session(event.sessionId).busy = true;
+      case "turn.busy": {
+        const record = session(event.sessionId);
+        record.busy = true;
+        record.turnOpen = true;
         return;
+      }
       case "turn.failed":
         session(event.sessionId).failure = { aborted: event.aborted, error: event.error };
         return;
       case "turn.ended": {
         const record = session(event.sessionId);
         record.busy = false;
+        record.turnOpen = false;
         record.failure = undefined;
         return;
       }
@@ -207,6 +213,7 @@ function newRecord(id: string): SessionRecord {
     helper: undefined,
     lastTurn: {},
     busy: false,
+    turnOpen: false,
     failure: undefined,
     get<T>(key: Slot<T>): T {
       if (!slots.has(key.name)) slots.set(key.name, key.init());

@@ -39,8 +39,16 @@ export function translateEvent(raw: RawEvent, layer: SessionLayer): SessionEvent
     }
     case "session.idle": {
       if (typeof p.sessionID !== "string") return [];
-      const failure = layer.peek(p.sessionID)?.failure;
-      return [{ type: "turn.ended", sessionId: p.sessionID, how: turnEnd(failure), error: failure?.error }];
+      const record = layer.peek(p.sessionID);
+      // An idle with no turn running is the user aborting an idle session (OpenCode publishes no error then):
+      // what runs for it in the background (helpers) must stop too.
+      if (record && !record.turnOpen && !record.failure) {
+        return [
+          { type: "turn.failed", sessionId: p.sessionID, aborted: true, error: "aborted while idle" },
+          { type: "turn.ended", sessionId: p.sessionID, how: "aborted", error: "aborted while idle" },
+        ];
+      }
+      return [{ type: "turn.ended", sessionId: p.sessionID, how: turnEnd(record?.failure), error: record?.failure?.error }];
     }
     case "session.diff": {
       if (typeof p.sessionID !== "string") return [];

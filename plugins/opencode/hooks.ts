@@ -44,6 +44,7 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
         if (reportTurns.delete(raw.properties.sessionID)) {
           const record = sessions.session(raw.properties.sessionID);
           record.busy = false;
+          record.turnOpen = false;
           record.failure = undefined;
           return;
         }
