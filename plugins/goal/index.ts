@@ -5,12 +5,12 @@ import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "
 import { errorText } from "../core/report.ts";
 import { slot, type TurnEnd } from "../core/sessions.ts";
 import { formatTokens, parseGoalArgs, statusText, totalTokens, workFingerprint } from "./format.ts";
-import { createJudge, type JudgeRound, type Model } from "./judge.ts";
+import { createJudge, verdictRecord, type Model } from "./judge.ts";
 import type { TranscriptMessage } from "./judge-prompt.ts";
 import { checkCondition, CONTINUATION_MARKER, newGoal, step, type GoalAction, type GoalInput, type IdleFacts, type Verdict } from "./state-machine.ts";
 import { judgeRunsElsewhere, PROCESS_ID } from "./owner.ts";
 import { JUDGE_AGENT, VERDICT_TOOL } from "./permissions.ts";
-import { openGoalStore, type GoalStore, type StoredGoal, type VerdictOutcome } from "./store.ts";
+import { openGoalStore, type GoalStore, type StoredGoal } from "./store.ts";
 
 export const goalFeature: FeatureModule = {
   name: "goal",
@@ -113,7 +113,7 @@ function createGoal(context: FeatureContext, store: GoalStore): FeatureParts {
       const current = store.current(mainSessionId);
       const stale = !current || current.id !== goal.id || current.state.judgeRun !== run || current.state.status !== "judging";
       const notes = [round.estimated ? "(judge tokens estimated: the call was cut off before usage was reported)" : "", stale ? "(stale: the goal changed while the judge ran)" : ""];
-      recordVerdict(goal.id, run, round, notes.filter(Boolean).join(" "));
+      store.addVerdict(goal.id, verdictRecord(round, run, notes.filter(Boolean).join(" ")));
       if (stale) return;
       const { outcome, tokens } = round;
       const input: GoalInput = "verdict" in outcome ? { type: "verdict", run, verdict: outcome.verdict } : { type: "judgeFailed", run, error: outcome.error };
@@ -126,21 +126,6 @@ function createGoal(context: FeatureContext, store: GoalStore): FeatureParts {
 
   const verdictSummary = (v: Verdict) => (v.met ? "met" : v.impossible ? "impossible" : "not met") + `: ${v.reason}`;
 
-  const recordVerdict = (goalId: number, run: number, round: JudgeRound, note: string) => {
-    const verdict = "verdict" in round.outcome ? round.outcome.verdict : undefined;
-    const kind: VerdictOutcome = !verdict ? "judge failed" : verdict.met ? "met" : verdict.impossible ? "impossible" : "not met";
-    const reason = verdict ? verdict.reason : (round.outcome as { error: string }).error;
-    store.addVerdict(goalId, {
-      at: new Date().toISOString(),
-      run,
-      outcome: kind,
-      reason: note ? `${reason} ${note}` : reason,
-      evidence: verdict?.evidence ?? [],
-      missing: verdict?.missing ?? [],
-      judgeSessionId: round.judgeSessionId,
-      tokens: round.tokens,
-    });
-  };
 
   /** judgeModel config, else the judge agent's own model, else the model the main session is using. */
   const judgeModel = (mainSessionId: string): Model | undefined => {

@@ -12,7 +12,7 @@ import type { PackTool } from "../core/tool.ts";
 import { judgePrompt, renderTranscript, type TranscriptMessage } from "./judge-prompt.ts";
 import { JUDGE_AGENT, VERDICT_TOOL } from "./permissions.ts";
 import { parseVerdict, type Verdict } from "./state-machine.ts";
-import type { JudgeTokens, StoredGoal } from "./store.ts";
+import type { JudgeTokens, StoredGoal, VerdictOutcome, VerdictRecord } from "./store.ts";
 
 export type Model = ModelRef;
 export type JudgeOutcome = { verdict: Verdict } | { error: string };
@@ -122,4 +122,21 @@ export function createJudge(deps: JudgeDeps): Judge {
   };
 
   return { run, tool: channel.tool };
+}
+
+/** What the goal store keeps of one judge round: its verdict (or failure), with a note and what it cost. */
+export function verdictRecord(round: JudgeRound, run: number, note: string): VerdictRecord {
+  const verdict = "verdict" in round.outcome ? round.outcome.verdict : undefined;
+  const kind: VerdictOutcome = !verdict ? "judge failed" : verdict.met ? "met" : verdict.impossible ? "impossible" : "not met";
+  const reason = verdict ? verdict.reason : (round.outcome as { error: string }).error;
+  return {
+    at: new Date().toISOString(),
+    run,
+    outcome: kind,
+    reason: note ? `${reason} ${note}` : reason,
+    evidence: verdict?.evidence ?? [],
+    missing: verdict?.missing ?? [],
+    judgeSessionId: round.judgeSessionId,
+    tokens: round.tokens,
+  };
 }
