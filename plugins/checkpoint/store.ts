@@ -303,44 +303,27 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
     db.prepare(`UPDATE checkpoint_sessions SET ${assignments} WHERE session_id = ?`).run(...(entries.map(([, v]) => v ?? null) as (string | number | null)[]), sessionId);
   };
   db.transaction(() => {
-    const meterFiles = files.readAll(METER);
-    unreadable += meterFiles.unreadable.length;
-    for (const file of meterFiles.found) {
-      const parsed = meterSchema.safeParse(file.value);
-      if (!parsed.success) {
-        unreadable++;
-        continue;
-      }
-      const { sessionId, ...values } = parsed.data;
+    const meters = files.readValid(METER, meterSchema);
+    unreadable += meters.unreadable;
+    for (const { sessionId, ...values } of meters.states) {
       setColumns(sessionId, values);
       sessions.add(sessionId);
     }
-    const rebuildFiles = files.readAll(REBUILD);
-    unreadable += rebuildFiles.unreadable.length;
-    for (const file of rebuildFiles.found) {
-      const parsed = rebuildSchema.safeParse(file.value);
-      if (!parsed.success) {
-        unreadable++;
-        continue;
-      }
-      const { sessionId, ...values } = parsed.data;
+    const rebuilds = files.readValid(REBUILD, rebuildSchema);
+    unreadable += rebuilds.unreadable;
+    for (const { sessionId, ...values } of rebuilds.states) {
       setColumns(sessionId, values);
       sessions.add(sessionId);
       if (values.boundaryDump) cuts++;
     }
-    const checkpointsFiles = files.readAll(CHECKPOINTS);
-    unreadable += checkpointsFiles.unreadable.length;
-    for (const file of checkpointsFiles.found) {
-      const parsed = checkpointsSchema.safeParse(file.value);
-      if (!parsed.success) {
-        unreadable++;
-        continue;
+    const stored = files.readValid(CHECKPOINTS, checkpointsSchema);
+    unreadable += stored.unreadable;
+    const insert = db.prepare("INSERT OR IGNORE INTO checkpoints (session_id, seq, project_id, written_at, watermark, sections_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const state of stored.states) {
+      for (const c of state.checkpoints) {
+        checkpoints += insert.run(state.sessionId, c.seq, c.projectId, c.writtenAt, c.watermark, JSON.stringify(c.sections), c.markdown).changes;
       }
-      const insert = db.prepare("INSERT OR IGNORE INTO checkpoints (session_id, seq, project_id, written_at, watermark, sections_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?)");
-      for (const c of parsed.data.checkpoints) {
-        checkpoints += insert.run(parsed.data.sessionId, c.seq, c.projectId, c.writtenAt, c.watermark, JSON.stringify(c.sections), c.markdown).changes;
-      }
-      if (parsed.data.checkpoints.length) sessions.add(parsed.data.sessionId);
+      if (state.checkpoints.length) sessions.add(state.sessionId);
     }
   });
   const parts: string[] = [];

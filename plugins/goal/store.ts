@@ -298,15 +298,9 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
   let goals = 0;
   let verdicts = 0;
   let unreadable = 0;
-  const stateFiles = files.readAll(STATE_NAME);
-  unreadable += stateFiles.unreadable.length;
-  for (const file of stateFiles.found) {
-    const parsed = fileSchema.safeParse(file.value);
-    if (!parsed.success) {
-      unreadable++;
-      continue;
-    }
-    const state = parsed.data;
+  const read = files.readValid(STATE_NAME, fileSchema);
+  unreadable += read.unreadable;
+  for (const state of read.states) {
     db.transaction(() => {
       if (db.prepare("SELECT 1 FROM goals WHERE session_id = ? LIMIT 1").get(state.sessionId)) return;
       for (const goal of state.goals) {

@@ -330,15 +330,9 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
   let trees = 0;
   let tasks = 0;
   let unreadable = 0;
-  const stateFiles = files.readAll(STATE_NAME);
-  unreadable += stateFiles.unreadable.length;
-  for (const file of stateFiles.found) {
-    const parsed = fileSchema.safeParse(file.value);
-    if (!parsed.success) {
-      unreadable++;
-      continue;
-    }
-    const state = parsed.data;
+  const read = files.readValid(STATE_NAME, fileSchema);
+  unreadable += read.unreadable;
+  for (const state of read.states) {
     db.transaction(() => {
       if (db.prepare("SELECT 1 FROM tasks WHERE session_id = ? LIMIT 1").get(state.sessionId)) return;
       const insertTask = db.prepare("INSERT OR IGNORE INTO tasks (session_id, id, parent_id, title, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");

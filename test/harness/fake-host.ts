@@ -199,3 +199,15 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   };
   return host;
 }
+
+/** Boots the fake host for one test and always disposes it; the pack's timers are unref'd, so the test keeps itself alive. */
+export async function withFakeHost(options: FakeHostOptions, run: (host: FakeHost) => Promise<void>): Promise<void> {
+  const host = await bootFakeHost(options);
+  const keepAlive = setInterval(() => undefined, 1000);
+  try {
+    await run(host);
+  } finally {
+    clearInterval(keepAlive);
+    await host.dispose();
+  }
+}

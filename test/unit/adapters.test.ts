@@ -2,18 +2,8 @@
 // events played by the test): what each feature does on user turns, model calls, idles, compaction and commands.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bootFakeHost, type FakeHost } from "../harness/fake-host.ts";
+import { withFakeHost, type FakeHost } from "../harness/fake-host.ts";
 
-async function withHost(options: Parameters<typeof bootFakeHost>[0], run: (host: FakeHost) => Promise<void>) {
-  const host = await bootFakeHost(options);
-  const keepAlive = setInterval(() => undefined, 1000);
-  try {
-    await run(host);
-  } finally {
-    clearInterval(keepAlive);
-    await host.dispose();
-  }
-}
 
 const modelCall = (host: FakeHost, sessionID: string, context = 200000) =>
   host.hooks["chat.params"]!({ sessionID, agent: "build", model: { id: "fake-model", providerID: "fake", limit: { context, output: 4000 } } } as never, {} as never);
@@ -33,7 +23,7 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
 }
 
 test("memory adapter: a person's message gets recall; the pack's own pushes do not; the block is injected and counted", async () => {
-  await withHost({}, async (host) => {
+  await withFakeHost({}, async (host) => {
     const session = await host.createSession();
     await host.callTool("memory", { action: "remember", section: "Discovered durable knowledge", text: "The zebrafish fixture seeds the staging table" }, session);
     const other = await host.createSession();
@@ -51,7 +41,7 @@ test("memory adapter: a person's message gets recall; the pack's own pushes do n
 });
 
 test("tasks adapter: the gate pushes a session that stops with open tasks, not after a failed turn, and a person's message resets it", async () => {
-  await withHost({}, async (host) => {
+  await withFakeHost({}, async (host) => {
     const session = await host.createSession();
     await host.userMessage(session, "build it");
     await host.callTool("tasks", { action: "create", title: "write the parser" }, session);
@@ -74,7 +64,7 @@ test("tasks adapter: the gate pushes a session that stops with open tasks, not a
 
 test("checkpoint adapter: crossing a threshold starts the writer through the runner; its failure is on record in /context", async () => {
   const writerPrompts: string[] = [];
-  await withHost(
+  await withFakeHost(
     {
       continuum: { checkpoint: { thresholds: [0.2], rebuildAt: 0.9 } },
       onPrompt: async (host, sessionId, body) => {
@@ -104,7 +94,7 @@ test("checkpoint adapter: crossing a threshold starts the writer through the run
 
 test("goal adapter: /goal runs on the session's model, the judge runs at idle, a not-met verdict sends a continuation", async () => {
   let judged = 0;
-  await withHost(
+  await withFakeHost(
     {
       onPrompt: async (host, sessionId, body) => {
         if (body.agent !== "goal-judge") return;
@@ -136,7 +126,7 @@ test("goal adapter: /goal runs on the session's model, the judge runs at idle, a
 });
 
 test("stats and agents: /stats shows the session's figures and /agents the runs, with no model call", async () => {
-  await withHost({}, async (host) => {
+  await withFakeHost({}, async (host) => {
     const session = await host.createSession();
     await host.userMessage(session, "hi");
     await host.finishCall(session, { input: 1234, output: 56 });
@@ -154,7 +144,7 @@ test("stats and agents: /stats shows the session's figures and /agents the runs,
 });
 
 test("a user's own command of the same name is theirs: the pack does not answer it; a user's own `continuum` provider is kept", async () => {
-  await withHost({}, async (host) => {
+  await withFakeHost({}, async (host) => {
     const mine = { npm: "my-provider", models: {} };
     const cfg: Record<string, any> = { command: { stats: { template: "my own stats", description: "mine" } }, agent: {}, provider: { continuum: mine } };
     await host.hooks.config!(cfg as never);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { bootFakeHost, type FakeHost } from "../harness/fake-host.ts";
+import { withFakeHost, type FakeHost } from "../harness/fake-host.ts";
 import { REPO_ROOT } from "../harness/env.ts";
 import { createSessionLayer, slot } from "../../plugins/core/sessions.ts";
 import { classifyMessage } from "../../plugins/core/pack-text.ts";
@@ -42,17 +42,6 @@ const saysDone: Reply = async (host, sessionId) => {
 };
 const hangs: Reply = async (host, sessionId) => void host.busy.add(sessionId);
 
-async function withHost(options: Parameters<typeof bootFakeHost>[0], run: (host: FakeHost) => Promise<void>) {
-  const host = await bootFakeHost(options);
-  // The pack's timers are unref'd (they never hold OpenCode open); this test process stays alive on its own.
-  const keepAlive = setInterval(() => undefined, 1000);
-  try {
-    await run(host);
-  } finally {
-    clearInterval(keepAlive);
-    await host.dispose();
-  }
-}
 
 function testChannel(host: FakeHost) {
   return host.context.helpers.resultChannel("test_result", {
@@ -64,7 +53,7 @@ function testChannel(host: FakeHost) {
 }
 
 test("runner: a valid result ends the run at once; the child's next call is stopped, and the run is in the ledger", async () => {
-  await withHost({ onPrompt: answerFromQueue }, async (host) => {
+  await withFakeHost({ onPrompt: answerFromQueue }, async (host) => {
     const channel = testChannel(host);
     (host.hooks.tool as Record<string, unknown>).test_result = channel.tool;
     const parent = await host.createSession();
@@ -85,7 +74,7 @@ test("runner: a valid result ends the run at once; the child's next call is stop
 });
 
 test("runner: an invalid result is refused with the problem and retried; after the retries the failure names it", async () => {
-  await withHost({ onPrompt: answerFromQueue }, async (host) => {
+  await withFakeHost({ onPrompt: answerFromQueue }, async (host) => {
     const channel = testChannel(host);
     (host.hooks.tool as Record<string, unknown>).test_result = channel.tool;
     const parent = await host.createSession();
@@ -114,7 +103,7 @@ test("runner: an invalid result is refused with the problem and retried; after t
 });
 
 test("runner: wrong argument types never reach accept; no result at all is a no-result failure", async () => {
-  await withHost({ onPrompt: answerFromQueue }, async (host) => {
+  await withFakeHost({ onPrompt: answerFromQueue }, async (host) => {
     const channel = testChannel(host);
     await assert.rejects(host.callTool.call(host, "goal_verdict", { met: "yes" }, "ses_nobody"), /reserved for the goal judge|Invalid arguments/);
     await assert.rejects(channel.tool.execute({ answer: "many" }, { sessionID: "x" } as never), /answer: expected int|answer: expected number/);
@@ -127,7 +116,7 @@ test("runner: wrong argument types never reach accept; no result at all is a no-
 });
 
 test("runner: a timeout aborts the child and counts what was sent when the host reported nothing", async () => {
-  await withHost({ onPrompt: answerFromQueue }, async (host) => {
+  await withFakeHost({ onPrompt: answerFromQueue }, async (host) => {
     const channel = testChannel(host);
     const parent = await host.createSession();
     const outcome = await runWith(host, [hangs], () =>
@@ -142,7 +131,7 @@ test("runner: a timeout aborts the child and counts what was sent when the host 
 });
 
 test("runner: aborting the parent stops its helpers; the concurrency limit queues the rest; /agents cancels by id", async () => {
-  await withHost({ onPrompt: answerFromQueue, continuum: { agents: { maxConcurrent: 1 } } }, async (host) => {
+  await withFakeHost({ onPrompt: answerFromQueue, continuum: { agents: { maxConcurrent: 1 } } }, async (host) => {
     const channel = testChannel(host);
     const parent = await host.createSession();
     replyQueue.set(host, [hangs, hangs]);
@@ -164,7 +153,7 @@ test("runner: aborting the parent stops its helpers; the concurrency limit queue
 });
 
 test("session layer: 10,000 sessions created, used and deleted leave no per-session state behind", async () => {
-  await withHost({}, async (host) => {
+  await withFakeHost({}, async (host) => {
     for (let i = 0; i < 10_000; i++) {
       const id = await host.createSession();
       await host.userMessage(id, `hello ${i}`);
@@ -193,7 +182,7 @@ test("classifier: typed text is a person's; the pack's markers, synthetic and ig
 });
 
 test("ledger: the goal judge and the checkpoint writer both record runs through the one runner", async () => {
-  await withHost({ onPrompt: answerFromQueue }, async (host) => {
+  await withFakeHost({ onPrompt: answerFromQueue }, async (host) => {
     const parent = await host.createSession();
     await host.command(parent, "goal", "tests pass");
     replyQueue.set(host, [callsTool("goal_verdict", { met: true, impossible: false, reason: "done", evidence: ["npm test: 3 passed"], missing: [] })]);

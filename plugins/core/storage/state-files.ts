@@ -72,6 +72,13 @@ export interface SessionStateFiles {
   write(sessionId: string, name: string, value: Record<string, unknown>): void;
   /** Every session's file of that name under the data dir (the newest when one exists twice); unreadable: paths. */
   readAll(name: string): { found: StateFile[]; unreadable: string[] };
+  /** Every session's file of this name that passes the schema, and how many could not be read or failed it. */
+  readValid<T>(name: string, schema: StateSchema<T>): { states: T[]; unreadable: number };
+}
+
+/** The part of a zod schema the state files need (keeps core free of a schema library's types). */
+export interface StateSchema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false };
 }
 
 const STATE_DIR = "state";
@@ -117,6 +124,17 @@ export function sessionStateFiles(db: Database, sessionDir?: SessionDirOf): Sess
       }
       lastWritten.set(path, comparable);
       if (!sessionDir && root && !path.startsWith(join(root, "sessions") + "/")) removeLoose(root, sessionId, name);
+    },
+    readValid<T>(name: string, schema: StateSchema<T>) {
+      const { found, unreadable } = this.readAll(name);
+      const states: T[] = [];
+      let failed = unreadable.length;
+      for (const file of found) {
+        const parsed = schema.safeParse(file.value);
+        if (parsed.success) states.push(parsed.data);
+        else failed++;
+      }
+      return { states, unreadable: failed };
     },
     readAll(name) {
       const folders = [...(root ? allSessionFolders(root) : [])];
