@@ -1,7 +1,10 @@
 // Runtime-core benchmark (run by `npm run bench`, or alone: `npx tsx test/bench/runtime.bench.ts`). Measures on this
 // machine: what the helper runner adds to a run beyond the host's own time (a fake host whose "model" answers at
 // once, so nearly all of the time is the pack's), and the ledger's per-feature stats over 100,000 rows.
-import { loadavg } from "node:os";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { openLedger } from "../../plugins/core/ledger.ts";
@@ -55,8 +58,11 @@ async function runnerOverhead(): Promise<BenchRow> {
   }
 }
 
-async function statsOver100k(): Promise<BenchRow> {
-  const db = await openDatabase(":memory:");
+async function statsOver100k(): Promise<BenchRow[]> {
+  const root = mkdtempSync(join(tmpdir(), "continuum-ledger-bench-"));
+  const dataDir = join(root, "data", "opencode-continuum");
+  mkdirSync(dataDir, { recursive: true });
+  const db = await openDatabase(join(dataDir, "continuum.db"));
   const ledger = openLedger(db);
   const tokens = { input: 1000, output: 50, reasoning: 0, cacheRead: 200, cacheWrite: 0 };
   db.transaction(() => {
@@ -76,11 +82,25 @@ async function statsOver100k(): Promise<BenchRow> {
   }
   db.close();
   const t = describe(times);
-  return { measure: "ledger stats over 100,000 rows (50,000 runs + 50,000 worker calls), per query", target: "≤ 200 ms", result: t.text, ok: t.p99 <= 200 };
+  // The whole command, as a person runs it: Node start, tsx, the CLI, the query, the JSON.
+  const cli = join(fileURLToPath(new URL("../..", import.meta.url)), "plugins", "cli", "continuum.mjs");
+  const env = { ...process.env, XDG_DATA_HOME: join(root, "data"), XDG_CONFIG_HOME: join(root, "config") };
+  const wall: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const started = performance.now();
+    execFileSync(process.execPath, [cli, "stats", "--all", "--json"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    if (i >= 2) wall.push(performance.now() - started);
+  }
+  rmSync(root, { recursive: true, force: true });
+  const w = describe(wall);
+  return [
+    { measure: "ledger stats over 100,000 rows (50,000 runs + 50,000 worker calls), per query", target: "≤ 200 ms", result: t.text, ok: t.p99 <= 200 },
+    { measure: "`continuum stats --all --json` over those rows, the whole process (Node + tsx start-up included)", target: "-", result: w.text, ok: true },
+  ];
 }
 
 export async function run(): Promise<BenchRow[]> {
-  return [await runnerOverhead(), await statsOver100k()];
+  return [await runnerOverhead(), ...(await statsOver100k())];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -385,6 +385,36 @@ test("planRebuild: overhead + dump + tail under the cap with its margin; early c
   assert.ok(huge.cut && huge.dump.includes("fact fact") && !huge.dump.includes("cut to fit the rebuild cap"), "an absurd learnt overhead cannot starve the dump: the checkpoint stays whole");
 });
 
+test("planRebuild: a history that fits only once old tool outputs are shortened asks for them to be shortened, not cut", async () => {
+  const { planRebuild, shortenOldToolOutputs } = await import("../../plugins/checkpoint/rebuild.ts");
+  // One instruction, then tool calls only: no tail of text messages to keep, so nothing is cut.
+  const messages: HostMessage[] = [msg("user", [text("Read every file in data/.")])];
+  for (let i = 0; i < 12; i++) messages.push(msg("assistant", [toolPart("read", { filePath: `f${i}.txt` }, `row ${i} value\n`.repeat(500))], { finish: "tool-calls" }));
+  const input = {
+    messages,
+    cap: 21600,
+    overhead: 4000,
+    taskLedger: "",
+    hasTasks: false,
+    allTasksSettled: false,
+    memory: { projectMemory: "", globalMemory: "", notes: "", memoryIndex: [] },
+    tailMinTokens: 10000,
+    tailMinTextMessages: 5,
+    afterCompaction: false,
+    isPackText: (t: string) => t.startsWith("[continuum"),
+    redact: (t: string) => t,
+  };
+  const plan = planRebuild(input);
+  assert.equal(plan.cut, false);
+  assert.equal(!plan.cut && plan.shortenOldOutputs, true);
+  const shortened = [...messages];
+  shortenOldToolOutputs(shortened, 0);
+  const size = (list: HostMessage[]) => list.reduce((sum, m) => sum + JSON.stringify(m.parts).length, 0);
+  assert.ok(size(shortened) < size(messages) / 2, "the shortened request is far smaller (the 4 newest outputs stay whole)");
+  const fits = planRebuild({ ...input, messages: messages.slice(0, 3) });
+  assert.equal(!fits.cut && fits.shortenOldOutputs, undefined, "a history that fits as it is needs nothing");
+});
+
 test("the pack's own pushes and reports are not the user's words", () => {
   for (const t of ["[continuum task gate] (1/3) …", "[continuum goal] not met", "opencode-continuum · context report", "## Memory (opencode-continuum)\n…", "[continuum /context] pointer"]) assert.ok(isPackText(t), t);
   assert.equal(isPackText("please continue"), false);
