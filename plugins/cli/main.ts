@@ -4,25 +4,38 @@
 import { Command, CommanderError } from "commander";
 import { PACK_VERSION } from "../core/version.ts";
 import { CliError, commandPath, EXIT, outcome } from "./kit.ts";
-import { register as checkpoint } from "./checkpoint.ts";
-import { register as doctor } from "./doctor.ts";
-import { register as goal } from "./goal.ts";
-import { register as run } from "./goal-run.ts";
-import { register as install } from "./install.ts";
-import { register as memory } from "./memory.ts";
-import { register as schema } from "./schema.ts";
-import { register as stats } from "./stats.ts";
+type Register = (program: Command) => void;
 
-/** Every subcommand, in the order `continuum --help` lists them. */
-const COMMANDS: ((program: Command) => void)[] = [install, doctor, memory, checkpoint, goal, stats, run, schema];
+/**
+ * Every subcommand module with the command names it registers, in the order `continuum --help` lists them. Loaded
+ * on demand: a command line that names one subcommand imports only its module (start-up time is most of a quick
+ * command's time); help and anything unrecognised load them all.
+ */
+const MODULES: { names: string[]; load: () => Promise<{ register: Register }> }[] = [
+  { names: ["install", "uninstall"], load: () => import("./install.ts") },
+  { names: ["doctor"], load: () => import("./doctor.ts") },
+  { names: ["memory"], load: () => import("./memory.ts") },
+  { names: ["checkpoint"], load: () => import("./checkpoint.ts") },
+  { names: ["goal"], load: () => import("./goal.ts") },
+  { names: ["stats", "agents"], load: () => import("./stats.ts") },
+  { names: ["run"], load: () => import("./goal-run.ts") },
+  { names: ["schema"], load: () => import("./schema.ts") },
+];
 
-export function buildProgram(): Command {
+async function loadRegisters(argv: string[]): Promise<Register[]> {
+  const first = argv[0];
+  const only = first && !first.startsWith("-") ? MODULES.filter((m) => m.names.includes(first)) : [];
+  const wanted = only.length === 1 ? only : MODULES;
+  return Promise.all(wanted.map(async (m) => (await m.load()).register));
+}
+
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command("continuum")
     .description("opencode-continuum's command line: inspect and manage what the pack keeps, outside OpenCode")
     .version(PACK_VERSION, "-V, --version", "print the pack's version")
     .helpCommand("help [command]", "show help for a command")
     .addHelpText("after", "\nExit codes: 0 ok, 1 error (not found, check failed), 2 usage error; `continuum run` adds 3-8 (see its help).");
-  for (const add of COMMANDS) add(program);
+  for (const add of await loadRegisters(argv)) add(program);
   configureTree(program);
   return program;
 }
@@ -42,7 +55,7 @@ function configureTree(command: Command): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   outcome.code = EXIT.ok;
   try {
     await program.parseAsync(argv, { from: "user" });
