@@ -7,7 +7,7 @@ import { openLedger } from "../core/ledger.ts";
 import { formatRuns, formatStats } from "../core/spend-report.ts";
 import { openStore } from "../core/storage/store.ts";
 import { effectiveConfig } from "./config-view.ts";
-import { act, emit, existingDir, jsonOption, notFound, projectOption } from "./kit.ts";
+import { act, emit, existingDir, intInRange, jsonOption, notFound, projectOption } from "./kit.ts";
 
 type Options = { project?: string; json?: boolean; session?: string; all?: boolean };
 
@@ -50,11 +50,7 @@ export function register(program: Command): void {
     .command("list", { isDefault: true })
     .description("running and recent helper runs, newest first")
     .option("--session <id>", "only the runs working for this session")
-    .option("--limit <n>", "how many (default 30)", (value) => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1 || n > 10000) throw new Error(`--limit must be a whole number from 1 to 10000, got "${value}"`);
-      return n;
-    })
+    .option("--limit <n>", "how many (default 30)", intInRange(1, 10000))
     .addOption(projectOption())
     .addOption(jsonOption())
     .action(

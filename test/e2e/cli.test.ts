@@ -30,7 +30,7 @@ test("every subcommand: --help exits 0, an unknown option and a bad value exit 2
     const commands = [
       ["install"], ["uninstall"], ["doctor"], ["memory"], ["memory", "status"], ["memory", "list"], ["memory", "search"], ["memory", "show"],
       ["memory", "forget"], ["memory", "path"], ["memory", "reindex"], ["checkpoint"], ["checkpoint", "list"], ["checkpoint", "show"],
-      ["goal"], ["goal", "list"], ["goal", "show"], ["run"], ["schema"],
+      ["goal"], ["goal", "list"], ["goal", "show"], ["stats"], ["agents"], ["agents", "list"], ["agents", "cancel"], ["run"], ["schema"],
     ];
     for (const command of commands) {
       const help = cli(env, [...command, "--help"]);
@@ -50,6 +50,9 @@ test("every subcommand: --help exits 0, an unknown option and a bad value exit 2
       [["memory", "forget"], /missing required argument 'id'/],
       [["checkpoint", "show"], /missing required argument 'session'/],
       [["goal", "show"], /missing required argument 'goal'/],
+      [["agents", "cancel"], /missing required argument 'run'/],
+      [["agents", "list", "--limit", "0"], /expected 1–10000, got 0/],
+      [["stat"], /unknown command 'stat'[\s\S]*Did you mean stats/],
       [["schema", "--write", "--check"], /option '--write' cannot be used with option '--check'/],
       [["run", "--goal", "x", "--timeout-min", "-1"], /expected a positive number/],
       [["frobnicate"], /unknown command 'frobnicate'/],
@@ -80,6 +83,8 @@ test("names that do not exist are errors naming them (exit 1); read commands ans
       [["goal", "show", "42"], /no goal #42/],
       [["goal", "show", "ses_nope"], /no goal for session "ses_nope"/],
       [["goal", "list", "--session", "ses_nope"], /no goals for session "ses_nope"/],
+      [["stats", "--session", "ses_nope"], /nothing recorded for session "ses_nope"/],
+      [["agents", "cancel", "run_nope"], /no running helper "run_nope"/],
       [["run", "--goal", "x", "--dir", "/nonexistent"], /continuum run: --dir \/nonexistent: no such directory/],
       [["doctor", "--project", "/nonexistent"], /--project \/nonexistent: no such directory/],
     ];
@@ -95,6 +100,8 @@ test("names that do not exist are errors naming them (exit 1); read commands ans
       [["memory", "show", "--json"], ["files"]],
       [["checkpoint", "list", "--json"], ["checkpointsEnabled", "project", "sessions"]],
       [["goal", "list", "--json"], ["goalEnabled", "goals", "project"]],
+      [["stats", "--json"], ["features", "overheadRatio", "worker"]],
+      [["agents", "--json"], ["runs"]],
     ];
     for (const [args, keys] of shapes) {
       const result = cli(env, args);
