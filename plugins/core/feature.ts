@@ -82,7 +82,6 @@ export type CommandReply = { kind: "report"; text: string; variant?: "info" | "w
 export type CommandHandler = (call: { sessionId: string; arguments: string }) => Promise<CommandReply> | CommandReply;
 
 /** A tool as the host takes it (core/tool.ts's PackTool, or the host's own tool() shape). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type HostTool = { description: string; args: Record<string, unknown>; execute(args: any, context: any): Promise<unknown> };
 
 export interface FeatureParts {

@@ -114,7 +114,8 @@ export function createMemory(context: FeatureContext): FeatureParts {
       // system[0] stays as OpenCode built it; the block is its own entry so both stay cache-stable.
       const block = blockFor(call.sessionId);
       // Empty memory has nothing to say: no block at all (an empty string would go out as an empty system message).
-      if (block.text) call.add(block.text);
+      if (!block.text) return;
+      call.add(block.text);
       context.ledger?.addInjected(context.project.id, call.sessionId, "memory", block.tokens);
     },
     commands: {
