@@ -290,11 +290,11 @@ export class HelperRunner {
   /** Ends a running run: aborts its child (unless its turn just ended), then settles. */
   private async stop(run: ActiveRun, outcome: { ok: true } | { ok: false; failure: HelperFailure; message: string }, childIdle = false): Promise<void> {
     if (run.view.state !== "running") return;
-    run.view.state = outcome.ok ? "done" : "failed";
-    clearTimeout(run.timer);
-    const childId = run.view.childSessionId;
     // A result recorded in time wins over a timeout or cancel that raced it.
     const final = run.hasValue && !outcome.ok ? ({ ok: true } as const) : outcome;
+    run.view.state = final.ok ? "done" : "failed";
+    clearTimeout(run.timer);
+    const childId = run.view.childSessionId;
     // Aborting an idle session is harmless; not aborting a busy one would leave it running.
     if (childId && !childIdle) await this.options.host.abort(childId).catch(() => undefined);
     run.settle(final);
@@ -305,8 +305,7 @@ export class HelperRunner {
     const childId = run.view.childSessionId;
     if (childId) this.byChild.delete(childId);
     this.active.delete(run.view.runId);
-    if (run.view.state === "running" || run.view.state === "queued") run.view.state = outcome.ok ? "done" : "failed";
-    else if (run.view.state !== (outcome.ok ? "done" : "failed")) run.view.state = outcome.ok ? "done" : "failed";
+    run.view.state = outcome.ok ? "done" : "failed";
     run.view.tokens = usage.tokens.input + usage.tokens.cacheRead + usage.tokens.cacheWrite + usage.tokens.output + usage.tokens.reasoning;
     run.view.outcome = outcome.ok ? "ok" : outcome.failure;
     this.recent.unshift({ ...run.view });
