@@ -88,8 +88,14 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
 
   return {
     configure(cfg) {
-      cfg.provider ??= {};
       defaultModel = parseModel(cfg.model);
+      // Without a configured `model`, OpenCode may fall back to the first configured provider as the default model:
+      // that must never become the report model, so reports then take the fallback (a short model call).
+      if (!defaultModel) {
+        deps.reporter.log("info", "no `model` in OpenCode's config: the pack's reports use a short model call instead of the local report model");
+        return;
+      }
+      cfg.provider ??= {};
       if (cfg.provider[REPORT_PROVIDER] !== undefined) {
         deps.reporter.log("warn", `a provider named "${REPORT_PROVIDER}" is defined by the user: the pack's reports fall back to a short model call`);
         return;

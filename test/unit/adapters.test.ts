@@ -154,3 +154,11 @@ test("a user's own command of the same name is theirs: the pack does not answer 
     assert.deepEqual(parts, [{ type: "text", text: "my own stats" }]);
   });
 });
+
+test("without a configured default model the report model is not added (OpenCode could fall back to it); reports take a short model call", async () => {
+  await withFakeHost({}, async (host) => {
+    const cfg: Record<string, any> = { command: {}, agent: {} };
+    await host.hooks.config!(cfg as never);
+    assert.equal(cfg.provider?.continuum, undefined);
+  });
+});
