@@ -52,6 +52,8 @@ export interface FakeHostOptions {
   /** What happens when the pack sends a prompt (promptAsync) to a session. */
   onPrompt?(host: FakeHost, sessionId: string, body: Record<string, any>): Promise<void> | void;
   continuum?: Record<string, unknown>;
+  /** OpenCode's `model` setting (default "fake/fake-model"; null for none). */
+  model?: string | null;
 }
 
 let counter = 0;
@@ -125,7 +127,7 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   if (!booted.context) throw new Error(`the pack did not start: ${JSON.stringify(host.logs)}`);
   host.hooks = booted.hooks;
   host.context = booted.context;
-  const cfg: Record<string, any> = { agent: {}, command: {}, model: "fake/fake-model" };
+  const cfg: Record<string, any> = { agent: {}, command: {}, ...(options.model === null ? {} : { model: options.model ?? "fake/fake-model" }) };
   await host.hooks.config?.(cfg as never);
 
   host.emit = async (type, properties) => {

@@ -156,9 +156,13 @@ test("a user's own command of the same name is theirs: the pack does not answer 
 });
 
 test("without a configured default model the report model is not added (OpenCode could fall back to it); reports take a short model call", async () => {
-  await withFakeHost({}, async (host) => {
-    const cfg: Record<string, any> = { command: {}, agent: {} };
-    await host.hooks.config!(cfg as never);
-    assert.equal(cfg.provider?.continuum, undefined);
+  await withFakeHost({ model: null }, async (host) => {
+    const session = await host.createSession();
+    const parts = await host.command(session, "stats");
+    assert.equal(host.reports.length, 0, "no report-model turn");
+    const stored = host.calls.find((c) => c.method === "prompt" && c.sessionId === session)!;
+    assert.equal(stored.body!.noReply, true);
+    assert.match(stored.body!.parts[0].text, /what the pack spent/);
+    assert.match(parts[0]!.text, /^\[continuum \/stats\] The report is in the previous message/);
   });
 });
