@@ -379,14 +379,15 @@ function scopeMatch(filter: ScopeFilter): string {
 
 export function searchEntries(db: Database, options: SearchOptions): SearchResult {
   const terms = queryTerms(options.query, { dropStopwords: options.dropStopwords });
-  const match = buildMatchQuery(options.query, options.mode ?? "any", { dropStopwords: options.dropStopwords });
-  if (!match) return { hits: [], terms, empty: true };
+  if (terms.length === 0) return { hits: [], terms, empty: true };
+  const match = matchOf(terms, options.mode ?? "any");
   const limit = Math.max(1, Math.min(options.limit ?? 10, 100));
   const excluded = options.excludeEntryIds?.size ?? 0;
   const wanted = limit + excluded;
-  // Fast path: rank in the FTS index alone, then keep the winners in scope. When too few survive (other
-  // projects' entries crowd the top), rank again with the scope as an FTS token filter, which is exact.
-  const pool = wanted * 3 + 20;
+  // Fast path: rank in the FTS index alone (top-N is what costs: a small N is a small heap), then keep the winners
+  // in scope. When too few survive (other projects' entries crowd the top), rank again with the scope as an FTS
+  // token filter, which is exact.
+  const pool = wanted + 5;
   let ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(`{body head} : (${match})`, pool);
   let rows = entriesByRowid(db, ranked.map((r) => r.rowid));
   const inScope = (entry: IndexedEntry | undefined) => Boolean(entry) && entryInScope(entry!, options);
@@ -407,6 +408,9 @@ export function searchEntries(db: Database, options: SearchOptions): SearchResul
 }
 
 /** BM25 scores (higher is better) of the best-matching entries, any scope: for ranking, not for display. */
+/** The FTS5 MATCH expression of already parsed terms (any: OR, all: AND). */
+const matchOf = (terms: QueryTerm[], mode: MatchMode) => terms.map((t) => t.expression).join(mode === "all" ? " AND " : " OR ");
+
 export function rankEntries(db: Database, query: string, options: { limit: number; dropStopwords?: boolean }): { rowid: number; score: number }[] {
   const match = buildMatchQuery(query, "any", { dropStopwords: options.dropStopwords });
   if (!match) return [];
