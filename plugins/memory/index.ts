@@ -46,6 +46,7 @@ export function createMemory(context: FeatureContext): FeatureParts {
     sectionBudgetTokens: settings.sectionBudgetTokens,
     redact,
     repoMode: settings.location === "repo",
+    watch: true,
   });
   const startup = service.reconcile();
   for (const note of startup.notes) reporter.log("warn", `memory file ${note.path}: ${note.note}`);
@@ -125,6 +126,7 @@ export function createMemory(context: FeatureContext): FeatureParts {
       },
     },
     dispose: async () => {
+      service.close();
       await history?.dispose();
     },
   };

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { Database } from "../core/storage/database.ts";
+import { ChangeWatch } from "./change-watch.ts";
 import { estimateTokens } from "../core/tokens.ts";
 import {
   appendToSection,
@@ -58,6 +59,8 @@ export interface MemoryServiceOptions {
   now?: () => Date;
   /** memory.location is "repo": project memory is inside the user's git repository. */
   repoMode?: boolean;
+  /** Watch the memory folders so a search skips its look at every file while nothing changed (OpenCode only). */
+  watch?: boolean;
 }
 
 export interface RememberInput {
@@ -93,12 +96,14 @@ export class MemoryService {
   private readonly options: MemoryServiceOptions;
   private readonly lister = new MemoryFileLister();
   private fingerprints = new FingerprintCache();
+  private readonly changes: ChangeWatch | undefined;
 
   constructor(options: MemoryServiceOptions) {
     this.options = options;
     this.db = options.db;
     this.locations = options.locations;
     this.projectId = options.projectId;
+    this.changes = options.watch ? new ChangeWatch([options.locations.globalDir, options.locations.projectDir, options.sessionsDir]) : undefined;
     migrateMemory(options.db);
     dropProjectFilesOutside(options.db, options.projectId, options.locations.projectDir);
   }
@@ -109,6 +114,7 @@ export class MemoryService {
 
   /** Stats every memory file; re-parses only the ones whose size or mtime changed. */
   reconcile(): ReconcileStats {
+    this.changes?.looking();
     const roots = {
       globalDir: this.locations.globalDir,
       projectDir: this.locations.projectDir,
@@ -128,10 +134,20 @@ export class MemoryService {
 
   /** `track: false` for internal ranking lookups that should not count as the entry being used. */
   search(options: Omit<SearchOptions, "projectId"> & { sessionId?: string; track?: boolean }): SearchResult {
-    this.reconcile();
+    this.freshen();
     const result = searchEntries(this.db, { ...options, projectId: this.projectId });
     if (options.track !== false) recordUse(this.db, result.hits.map((h) => h.entryId), this.now());
     return result;
+  }
+
+  /** The index in line with the files before a read: a full look unless the watcher vouches that nothing changed. */
+  freshen(): void {
+    if (!this.changes?.quiet()) this.reconcile();
+  }
+
+  /** Stops watching the memory folders (OpenCode is shutting down). */
+  close(): void {
+    this.changes?.close();
   }
 
   private candidateCache: { generation: number; entries: IndexedEntry[] } | undefined;

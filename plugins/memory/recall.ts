@@ -13,7 +13,7 @@ export function intentRelevance(service: MemoryService, intent: string): Map<num
 }
 
 export function buildMemoryBlock(service: MemoryService, intent: string, budgetTokens: number, locations: BlockLocations, now = new Date()): MemoryBlock {
-  service.reconcile();
+  service.freshen();
   return assembleBlock({
     entries: service.candidates(),
     relevance: intentRelevance(service, intent),

@@ -77,8 +77,12 @@ async function corpus(name: string): Promise<Corpus> {
     versionsKept: 5,
     sectionBudgetTokens: 2000,
     redact: (t) => t,
+    // As inside OpenCode: the folder watcher lets a search skip its look at every file while nothing changed.
+    watch: true,
   });
   mkdirSync(locations.projectDir, { recursive: true });
+  mkdirSync(locations.globalDir, { recursive: true });
+  mkdirSync(paths.project("bench").sessions, { recursive: true });
   return {
     root,
     db,
@@ -88,6 +92,7 @@ async function corpus(name: string): Promise<Corpus> {
     sessionsDir: paths.project("bench").sessions,
     projectDir: locations.projectDir,
     cleanup: () => {
+      service.close();
       db.close();
       rmSync(root, { recursive: true, force: true });
     },
@@ -136,7 +141,7 @@ async function benchSearch(rows: BenchRow[]): Promise<void> {
     const { wall, cpu } = timeMany(queries.length, (i) => c.service.search({ query: queries[i]!, scope: "all", limit: 10, track: false }));
     const p99 = percentile(wall, 99);
     rows.push({
-      measure: `memory search over ${count.toLocaleString("en")} entries (reconcile of 200 files + FTS5 query), p50 / p99 of 1,000 queries of 1-3 words`,
+      measure: `memory search over ${count.toLocaleString("en")} entries in 200 files (watched: no look at the files while nothing changed), p50 / p99 of 1,000 queries of 1-3 words`,
       target: "p99 ≤ 5 ms",
       result: `${ms(percentile(wall, 50))} / ${ms(p99)} (CPU ${ms(percentile(cpu, 50))} / ${ms(percentile(cpu, 99))})`,
       ok: p99 <= 5,

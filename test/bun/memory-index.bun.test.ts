@@ -53,3 +53,24 @@ test("the history index upserts streaming parts and finds them on bun:sqlite", a
     f.cleanup();
   }
 });
+
+test("in OpenCode's Bun the folder watcher sees a hand edit: a later search finds it", async () => {
+  const { appendFileSync } = await import("node:fs");
+  const f = await memoryFixture({ watch: true });
+  for (const dir of [f.locations.globalDir, f.locations.projectDir, f.sessionsDir]) mkdirSync(dir, { recursive: true });
+  try {
+    await f.service.remember({ section: "Rules", text: "Use pnpm for installs", sessionId: "s" });
+    assert.equal(f.service.search({ query: "pnpm", scope: "all", track: false }).hits.length, 1);
+    appendFileSync(f.locations.projectFile, "- The staging database is db-stage-2 <!-- id:m-hand0003 · 2026-11-29 · ses_h -->\n");
+    const deadline = Date.now() + 3000;
+    let found = 0;
+    while (found === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2));
+      found = f.service.search({ query: "staging", scope: "all", track: false }).hits.length;
+    }
+    assert.equal(found, 1);
+  } finally {
+    f.service.close();
+    f.cleanup();
+  }
+});

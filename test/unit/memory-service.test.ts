@@ -175,3 +175,46 @@ test('memory.location "repo" keeps project memory in .opencode/memory/ of the pr
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("with the folder watcher, a search skips its look at every file while nothing changed, and a hand edit made between two searches is found by the second", async () => {
+  const f = await memoryFixture({ watch: true });
+  const { mkdirSync, writeFileSync, appendFileSync } = await import("node:fs");
+  for (const dir of [f.locations.globalDir, f.locations.projectDir, f.sessionsDir]) mkdirSync(dir, { recursive: true });
+  try {
+    await f.service.remember({ section: "Rules", text: "Use pnpm for installs", sessionId: "s" });
+    assert.equal(f.service.search({ query: "pnpm", scope: "all", track: false }).hits.length, 1);
+    // A hand edit: appended by an editor, no call of the pack in between.
+    appendFileSync(f.locations.projectFile, "- The staging database is db-stage-2 <!-- id:m-hand0001 · 2026-11-29 · ses_h -->\n");
+    const deadline = Date.now() + 3000;
+    let found = 0;
+    while (found === 0 && Date.now() < deadline) {
+      await new Promise((r) => setImmediate(r));
+      found = f.service.search({ query: "staging", scope: "all", track: false }).hits.length;
+    }
+    assert.equal(found, 1, "the edit is found by a later search");
+    // A new session folder with notes, made by hand: picked up too.
+    mkdirSync(join(f.sessionsDir, "ses_new"), { recursive: true });
+    writeFileSync(join(f.sessionsDir, "ses_new", "notes.md"), "## [turn 1 · 2026-11-29T00:00:00Z]\nzebrafish replication checked\n");
+    let note = 0;
+    while (note === 0 && Date.now() < deadline + 3000) {
+      await new Promise((r) => setImmediate(r));
+      note = f.service.search({ query: "zebrafish", scope: "all", track: false }).hits.length;
+    }
+    assert.equal(note, 1);
+  } finally {
+    f.service.close();
+    f.cleanup();
+  }
+});
+
+test("without a watcher every search still looks at the files: an edit right before it is found at once", async () => {
+  const f = await memoryFixture();
+  try {
+    await f.service.remember({ section: "Rules", text: "Use pnpm for installs", sessionId: "s" });
+    const { appendFileSync } = await import("node:fs");
+    appendFileSync(f.locations.projectFile, "- The staging database is db-stage-2 <!-- id:m-hand0002 · 2026-11-29 · ses_h -->\n");
+    assert.equal(f.service.search({ query: "staging", scope: "all", track: false }).hits.length, 1);
+  } finally {
+    f.cleanup();
+  }
+});
