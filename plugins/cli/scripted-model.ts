@@ -240,11 +240,17 @@ function streamReply(res: ServerResponse, body: ChatBody, reply: ScriptedReply, 
   send([{ index: 0, delta: {}, finish_reason: finish }]);
   const usage =
     reply.usage === "auto" || !reply.usage
-      ? { prompt_tokens: countPromptTokens(body, tokens), completion_tokens: tokens.count(reply.text ?? "") + 1 }
+      ? { prompt_tokens: countPromptTokens(body, tokens), completion_tokens: completionTokens(reply, tokens) }
       : reply.usage;
   send([], { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
   res.write("data: [DONE]\n\n");
   res.end();
+}
+
+/** What a provider bills as output: the text and every tool call's arguments (a huge argument is huge output). */
+function completionTokens(reply: ScriptedReply, tokens: TokenCounter): number {
+  const calls = (reply.toolCalls ?? []).map((call) => `${call.name}\n${call.rawArguments ?? JSON.stringify(call.args)}`);
+  return tokens.count([reply.text ?? "", ...calls].join("\n")) + 1;
 }
 
 function chunks(text: string, size: number): string[] {
