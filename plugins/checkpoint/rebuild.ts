@@ -59,7 +59,49 @@ function shortenedOutput(part: HostPart, output: string, maxTokens: number): str
   return text;
 }
 
-/** Keeps recent tool outputs whole and cuts older ones in the tail (per request, never stored). */
+/** A tool call's own arguments past this (tokens) are cut in every rebuilt request, the newest call's too. */
+export const MAX_TOOL_INPUT_TOKENS = 2000;
+const SHORTENED_INPUT_NOTE = "\n[… argument shortened by continuum: the tool received it in full]";
+const shortenedInputs = new Map<string, { size: number; input: Record<string, unknown> }>();
+
+/** Characters in a tool input's strings, cheaply (no JSON copy of a 200,000-character argument per request). */
+export function inputSize(value: unknown): number {
+  if (typeof value === "string") return value.length;
+  if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + inputSize(v) + 1, 2);
+  if (value && typeof value === "object") return Object.entries(value).reduce((sum: number, [k, v]) => sum + k.length + inputSize(v) + 4, 2);
+  return String(value).length;
+}
+
+/**
+ * A tool input with every long string cut so the whole stays near `maxTokens`. The call already ran: the model
+ * needs to see what it asked for, not to re-read (and re-pay) a whole file it wrote.
+ */
+export function shortenToolInput(input: Record<string, unknown>, maxTokens = MAX_TOOL_INPUT_TOKENS): Record<string, unknown> {
+  const perString = Math.max(100, Math.floor(maxTokens / 2));
+  const cut = (value: unknown): unknown => {
+    if (typeof value === "string") return value.length > perString * 4 ? truncateToTokens(value, perString, SHORTENED_INPUT_NOTE) : value;
+    if (Array.isArray(value)) return value.map(cut);
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cut(v)]));
+    return value;
+  };
+  return cut(input) as Record<string, unknown>;
+}
+
+function shortenedInput(part: HostPart, input: Record<string, unknown>, size: number): Record<string, unknown> {
+  const hit = part.id ? shortenedInputs.get(part.id) : undefined;
+  if (hit && hit.size === size) return hit.input;
+  const result = shortenToolInput(input);
+  if (part.id) {
+    if (shortenedInputs.size > 10000) shortenedInputs.clear();
+    shortenedInputs.set(part.id, { size, input: result });
+  }
+  return result;
+}
+
+/**
+ * Keeps recent tool outputs whole and cuts older ones in the tail; cuts every huge tool input, the newest too
+ * (per request, never stored).
+ */
 export function shortenOldToolOutputs(messages: HostMessage[], start: number, keepRecent = 4, maxTokens = 300): void {
   let seen = 0;
   for (let i = messages.length - 1; i >= start; i--) {
@@ -67,12 +109,18 @@ export function shortenOldToolOutputs(messages: HostMessage[], start: number, ke
     let parts: HostPart[] | undefined;
     for (let j = 0; j < message.parts.length; j++) {
       const part = message.parts[j]!;
-      if (part.type !== "tool" || part.state?.status !== "completed") continue;
-      seen++;
-      const output = String(part.state.output ?? "");
-      if (seen <= keepRecent || output.length <= maxTokens * 4) continue;
+      if (part.type !== "tool" || (part.state?.status !== "completed" && part.state?.status !== "error")) continue;
+      let state = part.state;
+      const size = state.input && typeof state.input === "object" ? inputSize(state.input) : 0;
+      if (size > MAX_TOOL_INPUT_TOKENS * 4) state = { ...state, input: shortenedInput(part, state.input!, size) };
+      if (state.status === "completed") {
+        seen++;
+        const output = String(state.output ?? "");
+        if (seen > keepRecent && output.length > maxTokens * 4) state = { ...state, output: shortenedOutput(part, output, maxTokens) };
+      }
+      if (state === part.state) continue;
       parts ??= [...message.parts];
-      parts[j] = { ...part, state: { ...part.state, output: shortenedOutput(part, output, maxTokens) } };
+      parts[j] = { ...part, state };
     }
     if (parts) messages[i] = { info: message.info, parts };
   }
@@ -99,6 +147,8 @@ export interface DumpSources {
   checkpointAge?: string;
   /** User messages from before the cut, oldest first, as typed. */
   userMessages: readonly string[];
+  /** OpenCode's own compaction summary, when the cut removes it from the request. */
+  compactionSummary?: string;
   projectMemory: string;
   globalMemory: string;
   notes: string;
@@ -116,6 +166,7 @@ export const DUMP_CAPS = {
   globalMemory: 6000,
   notes: 6000,
   memoryIndex: 500,
+  compactionSummary: 4000,
 };
 
 /** Fair share of a budget: small demands are met in full, the rest split what remains. */
@@ -142,6 +193,7 @@ export function assembleDump(sources: DumpSources, budgetTokens: number): string
     ["Task ledger", sources.taskLedger, DUMP_CAPS.taskLedger],
     [`Checkpoint${sources.checkpointAge ? ` (written ${sources.checkpointAge})` : ""}`, sources.checkpoint ?? "(no checkpoint stored yet: rely on your recent messages below)", DUMP_CAPS.checkpoint],
     ["The user's messages before the cut (verbatim, newest kept)", users.text, DUMP_CAPS.userMessages],
+    ["OpenCode's summary of the earlier session", sources.compactionSummary ?? "", DUMP_CAPS.compactionSummary],
     ["Project memory (MEMORY.md)", sources.projectMemory, DUMP_CAPS.projectMemory],
     ["Global memory (MEMORY.md)", sources.globalMemory, DUMP_CAPS.globalMemory],
     ["Session notes (notes.md)", sources.notes, DUMP_CAPS.notes],
@@ -247,8 +299,13 @@ export interface RebuildInput {
   memory: Pick<DumpSources, "projectMemory" | "globalMemory" | "notes" | "memoryIndex">;
   tailMinTokens: number;
   tailMinTextMessages: number;
-  /** Cut no earlier than just after OpenCode's own compaction summary. */
+  /** Cut no earlier than OpenCode's own compaction summary (which stays, after the dump, when it fits). */
   afterCompaction: boolean;
+  /**
+   * The user's messages the host no longer sends (OpenCode drops everything before its compaction from the
+   * request), oldest first, as typed: the dump quotes them with the ones before the cut.
+   */
+  earlierUserMessages?: readonly string[];
   /** User messages that are the pack's own (reports, command pointers) and not the user's words. */
   isPackText: (text: string) => boolean;
   redact: Redact;
@@ -282,11 +339,14 @@ export function planRebuild(input: RebuildInput): RebuildPlan {
     allTasksSettled: input.allTasksSettled,
     checkpoint: input.checkpoint?.markdown,
     checkpointAge: input.checkpoint?.age,
-    userMessages: working
-      .slice(0, boundary)
-      .filter((m) => m.info.role === "user")
-      .map(userTextOf)
-      .filter((t) => t && !input.isPackText(t)),
+    userMessages: [
+      ...(input.earlierUserMessages ?? []),
+      ...working
+        .slice(0, boundary)
+        .filter((m) => m.info.role === "user")
+        .map(userTextOf),
+    ].filter((t) => t && !input.isPackText(t)),
+    compactionSummary: summaryBefore(working, boundary),
     ...input.memory,
     tailEnd: tailEnd(working.slice(boundary)),
   });
@@ -297,7 +357,8 @@ export function planRebuild(input: RebuildInput): RebuildPlan {
     minTextMessages: input.tailMinTextMessages,
     maxTokens: Math.max(Math.floor(available * 0.4), available - dumpNeed),
     coveredIndex,
-    earliest: lastSummary >= 0 ? lastSummary + 1 : undefined,
+    // The summary is kept as the first message after the dump; only OpenCode's compaction request before it goes.
+    earliest: lastSummary >= 0 ? lastSummary : undefined,
   });
   if (boundary <= 0) {
     const unshortened = messageTokens(input.messages).reduce((sum, t) => sum + t, 0);
@@ -307,4 +368,10 @@ export function planRebuild(input: RebuildInput): RebuildPlan {
   const tailTokens = tokens.slice(boundary).reduce((a, b) => a + b, 0);
   const dump = input.redact(assembleDump(sourcesFor(boundary), Math.max(500, available - tailTokens)));
   return { cut: true, boundary, boundaryMessageId: working[boundary]!.info.id, dump, tailTokens, available };
+}
+
+/** The text of OpenCode's latest compaction summary before `boundary` ("" when the cut leaves it in the request). */
+function summaryBefore(messages: readonly HostMessage[], boundary: number): string {
+  for (let i = boundary - 1; i >= 0; i--) if (messages[i]!.info.summary && messages[i]!.info.role === "assistant") return textOf(messages[i]!);
+  return "";
 }

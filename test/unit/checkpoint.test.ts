@@ -415,6 +415,75 @@ test("planRebuild: a history that fits only once old tool outputs are shortened 
   assert.equal(!fits.cut && fits.shortenOldOutputs, undefined, "a history that fits as it is needs nothing");
 });
 
+const rebuildBase = {
+  cap: 36000,
+  overhead: 9000,
+  taskLedger: "",
+  hasTasks: false,
+  allTasksSettled: false,
+  memory: { projectMemory: "", globalMemory: "", notes: "", memoryIndex: [] },
+  tailMinTokens: 10000,
+  tailMinTextMessages: 5,
+  isPackText: (t: string) => t.startsWith("[continuum"),
+  redact: (t: string) => t,
+};
+
+test("a huge tool argument is cut in the rebuilt request, the newest call's too; small ones are left as they are", async () => {
+  const { planRebuild, shortenToolInput, MAX_TOOL_INPUT_TOKENS } = await import("../../plugins/checkpoint/rebuild.ts");
+  const big = "row of generated fixture data\n".repeat(7000);
+  const messages: HostMessage[] = [msg("user", [text("Generate the fixture. Never touch db/schema.sql.")]), msg("assistant", [text("Planning.")])];
+  messages.push(msg("user", [text("Write it now.")]));
+  messages.push(msg("assistant", [toolPart("write", { filePath: "fixtures/big.txt", content: big }, "Wrote file successfully.")], { finish: "tool-calls" }));
+  const shaped = [...messages];
+  shortenOldToolOutputs(shaped, 0);
+  const input = shaped[3]!.parts[0]!.state!.input!;
+  assert.equal(input.filePath, "fixtures/big.txt", "short arguments are kept");
+  assert.ok(String(input.content).length < 5000 && String(input.content).includes("the tool received it in full"), "the huge one is cut, with a note");
+  assert.equal(messages[3]!.parts[0]!.state!.input!.content, big, "the host's own message is not touched");
+  assert.equal(shaped[1], messages[1], "messages without a huge part stay the same objects");
+  assert.ok(estimateTokens(JSON.stringify(shortenToolInput({ a: big, b: [big, 3], c: { d: big } }))) <= MAX_TOOL_INPUT_TOKENS * 2.5, "nested strings are cut too");
+  const plan = planRebuild({ ...rebuildBase, messages, afterCompaction: false });
+  assert.ok(!plan.cut && plan.shortenOldOutputs, "a short history that fits once the argument is cut keeps every message, shortened");
+  // A longer history with the huge call as its newest message: cut, and the tail with that call fits the cap.
+  const longer: HostMessage[] = [messages[0]!];
+  for (let i = 0; i < 20; i++) longer.push(msg("assistant", [text(`plan ${i} `.repeat(1000))]), msg("user", [text(`go on ${i}`)]));
+  longer.push(messages[3]!);
+  const cut = planRebuild({ ...rebuildBase, messages: longer, afterCompaction: false });
+  assert.ok(cut.cut);
+  if (!cut.cut) return;
+  assert.ok(9000 + estimateTokens(cut.dump) + cut.tailTokens < 36000, `the rebuilt request fits the cap (tail ${cut.tailTokens} tokens)`);
+  assert.ok(cut.dump.includes("Generate the fixture. Never touch db/schema.sql."));
+});
+
+test("after OpenCode's compaction the dump quotes the user's earlier words and the checkpoint, and OpenCode's summary stays after it", async () => {
+  const { planRebuild } = await import("../../plugins/checkpoint/rebuild.ts");
+  const compactionRequest = msg("user", [{ type: "compaction", id: `prt_${++seq}`, auto: true }]);
+  const summary = msg("assistant", [text("## Summary\nThe fixture was written.")], { summary: true, finish: "stop" });
+  const cont = msg("user", [{ ...text("Continue if you have next steps, or stop and ask for clarification if you are unsure how to proceed."), synthetic: true }]);
+  const messages = [compactionRequest, summary, cont];
+  const checkpoint = { markdown: "# Checkpoint\n## 1. Active intent\nFixture generation.", watermark: "msg_gone", age: "1 min ago" };
+  const earlier = ["Generate the fixture. Never touch db/schema.sql.", "[continuum task gate] (1/3) settle tasks", "Write it now."];
+  const plan = planRebuild({ ...rebuildBase, messages, checkpoint, afterCompaction: true, earlierUserMessages: earlier });
+  assert.ok(plan.cut);
+  if (!plan.cut) return;
+  assert.equal(plan.boundaryMessageId, summary.info.id, "only OpenCode's compaction request is replaced; its summary follows the dump");
+  assert.ok(plan.dump.includes("> Generate the fixture. Never touch db/schema.sql.") && plan.dump.includes("> Write it now."), "the user's words from before the compaction, verbatim");
+  assert.ok(!plan.dump.includes("task gate"), "the pack's own pushes are not quoted as the user's");
+  assert.ok(plan.dump.includes("## 1. Active intent"), "the checkpoint");
+  assert.ok(!plan.dump.includes("The fixture was written."), "the summary is not repeated in the dump while it is in the request");
+  const request = [...messages];
+  applyCut(request, { boundaryMessageId: plan.boundaryMessageId, dump: plan.dump });
+  assert.deepEqual(request.map((m) => m.info.role), ["user", "assistant", "user"]);
+  assert.ok(request[0]!.parts[0]!.text!.startsWith(DUMP_MARKER));
+
+  // A long tail after the summary: the cap pushes the cut past it, so the summary moves into the dump.
+  const long: HostMessage[] = [compactionRequest, summary];
+  for (let i = 0; i < 30; i++) long.push(msg("user", [text(`step ${i} please`)]), msg("assistant", [text(`done ${i} `.repeat(700))]));
+  const later = planRebuild({ ...rebuildBase, messages: long, checkpoint, afterCompaction: false, earlierUserMessages: earlier });
+  assert.ok(later.cut && later.boundary > 2);
+  assert.ok(later.cut && later.dump.includes("The fixture was written.") && later.dump.includes("Generate the fixture."), "the summary and the earlier words both survive a later rebuild");
+});
+
 test("the pack's own pushes and reports are not the user's words", () => {
   for (const t of ["[continuum task gate] (1/3) …", "[continuum goal] not met", "opencode-continuum · context report", "## Memory (opencode-continuum)\n…", "[continuum /context] pointer"]) assert.ok(isPackText(t), t);
   assert.equal(isPackText("please continue"), false);
