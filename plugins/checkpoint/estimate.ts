@@ -3,6 +3,7 @@
 // provider counts on top of the messages (system prompt, tool schemas) from reported usage.
 import { estimateTokens } from "../core/tokens.ts";
 import type { HostMessage, HostPart } from "./transcript.ts";
+import { inputSize } from "./rebuild.ts";
 
 export class RequestEstimator {
   private readonly cache = new Map<string, { size: number; tokens: number }>();
@@ -67,7 +68,8 @@ export class RequestEstimator {
 
 function partSize(part: HostPart): number {
   if (part.type === "text" || part.type === "reasoning") return (part.text ?? "").length;
-  if (part.type === "tool") return String(part.state?.output ?? part.state?.error ?? "").length + 1;
+  // The input counts too: the same part goes out with its huge argument whole or shortened.
+  if (part.type === "tool") return String(part.state?.output ?? part.state?.error ?? "").length + 1 + (part.state?.input ? inputSize(part.state.input) : 0);
   return 0;
 }
 

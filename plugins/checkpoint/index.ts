@@ -15,7 +15,7 @@ import { applyCut, planRebuild, shortenOldToolOutputs, type StoredCut } from "./
 import { age, formatContextReport } from "./report.ts";
 import { checkpointShapeProblems } from "./sections.ts";
 import { openCheckpointStore, type CheckpointStore } from "./store.ts";
-import { textOf } from "./transcript.ts";
+import { textOf, userTextOf } from "./transcript.ts";
 import { WriterQueue } from "./writer.ts";
 import { createWriterRun, WRITER_AGENT, WRITER_TOOL } from "./writer-run.ts";
 
@@ -53,7 +53,6 @@ interface CheckpointSession {
   resetAfterRebuild: boolean;
   /** The stored cut (undefined until loaded from the store, null when none). */
   cut?: StoredCut | null;
-  dumpTokens?: number;
   contentAtCheckpoint: number;
   lastReading?: { used: number; messagesTokens: number };
   lastReadMessageId?: string;
@@ -151,6 +150,7 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
     const checkpoint = store.latest(sessionId);
     const tasks = context.services.tasks?.summary(sessionId) ?? { count: 0, allSettled: false };
     const memory = context.services.memory;
+    const earlierUserMessages = await userWordsBeforeCompaction(sessionId, messages);
     const plan = planRebuild({
       messages,
       cap: schedule.cap,
@@ -163,6 +163,7 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
       tailMinTokens: settings.tailMinTokens,
       tailMinTextMessages: settings.tailMinTextMessages,
       afterCompaction,
+      earlierUserMessages,
       isPackText,
       redact,
     });
@@ -180,12 +181,36 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
       rebuilds: previous.rebuilds + 1,
     });
     state.cut = { boundaryMessageId: plan.boundaryMessageId, dump: plan.dump };
-    state.dumpTokens = undefined;
     state.lastReading = undefined;
     state.resetAfterRebuild = true;
     state.contentAtCheckpoint = 0;
     memory?.contextRebuilt(sessionId);
     log.notify(`context rebuilt (${reason}): ${plan.boundary} messages replaced by a ${estimateTokens(plan.dump)}-token summary, ${messages.length - plan.boundary} kept`);
+  };
+
+  /**
+   * After OpenCode's compaction the request starts at its summary: the user's earlier words are only in the stored
+   * history. They are read from there so the dump still quotes them (a rebuild is rare; the read is paid then only).
+   */
+  const userWordsBeforeCompaction = async (sessionId: string, messages: HostMessage[]): Promise<string[]> => {
+    const compacted = messages.some((m) => m.info.summary || m.parts.some((p) => p.type === "compaction"));
+    if (!compacted) return [];
+    try {
+      const inRequest = new Set(messages.map((m) => m.info.id));
+      return (await context.host.messages(sessionId)).filter((m) => m.info.role === "user" && !inRequest.has(m.info.id)).map(userTextOf);
+    } catch (error) {
+      log.log("warn", `rebuild of ${sessionId}: the history before OpenCode's compaction could not be read (${String(error)}); the dump quotes only the messages in the request`);
+      return [];
+    }
+  };
+
+  /** The request as it will go out: the stored cut applied, old tool outputs and huge tool inputs shortened. */
+  const shaped = (sessionId: string, messages: HostMessage[]): HostMessage[] => {
+    const out = [...messages];
+    const cut = cutOf(sessionId);
+    if (cut && applyCut(out, cut) > 0) shortenOldToolOutputs(out, 1);
+    else if (stateOf(sessionId).shortenOldOutputs) shortenOldToolOutputs(out, 0);
+    return out;
   };
 
   const requestMessages = async (sessionId: string, messages: HostMessage[]) => {
@@ -197,31 +222,28 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
       return;
     }
     const state = stateOf(sessionId);
-    const pending = state.pendingRebuild ?? overflowGuard(sessionId, messages, state);
+    let request = shaped(sessionId, messages);
+    const pending = state.pendingRebuild ?? overflowGuard(sessionId, request, state);
     if (pending) {
       state.pendingRebuild = undefined;
       await rebuild(sessionId, messages, pending.reason, Boolean(pending.afterCompaction));
+      request = shaped(sessionId, messages);
     }
-    const cut = cutOf(sessionId);
-    if (cut && applyCut(messages, cut) > 0) shortenOldToolOutputs(messages, 1);
-    else if (state.shortenOldOutputs) shortenOldToolOutputs(messages, 0);
+    messages.splice(0, messages.length, ...request);
     state.estimator.noteRequest(sessionId, state.estimator.messagesTokens(messages));
   };
 
   /**
-   * When the request about to go out would reach the rebuild point (one huge tool output since the last call),
-   * rebuild first. Anchored on the provider's count of the last call; only the growth since then is estimated.
+   * When the request about to go out would reach the rebuild point (one huge tool output or tool argument since
+   * the last call), rebuild first. Anchored on the provider's count of the last call; only the growth since then
+   * is estimated, on the request in the shape it goes out (cut applied, tool outputs and inputs shortened), the
+   * same shape the last measured request had.
    */
-  const overflowGuard = (sessionId: string, messages: HostMessage[], state: CheckpointSession): CheckpointSession["pendingRebuild"] => {
+  const overflowGuard = (sessionId: string, request: HostMessage[], state: CheckpointSession): CheckpointSession["pendingRebuild"] => {
     const schedule = scheduleOf(sessionId);
     const last = state.lastReading;
     if (!schedule || !last) return undefined;
-    const cut = cutOf(sessionId);
-    const start = cut ? Math.max(0, messages.findIndex((m) => m.info.id === cut.boundaryMessageId)) : 0;
-    // Same shape as the request that was measured: the dump (when cut) plus the messages after the boundary.
-    if (cut && start > 0) state.dumpTokens ??= estimateTokens(cut.dump) + 4;
-    const dumpTokens = cut && start > 0 ? state.dumpTokens! : 0;
-    const predicted = last.used + dumpTokens + state.estimator.messagesTokens(messages, start) - last.messagesTokens;
+    const predicted = last.used + state.estimator.messagesTokens(request) - last.messagesTokens;
     return predicted >= schedule.rebuildAt && predicted - last.used > 0 ? { reason: `the next request would hold ~${predicted} tokens, over the rebuild point` } : undefined;
   };
 

@@ -10,6 +10,7 @@ import { startScriptedModel, type RecordedRequest, type ScriptedReply, isCheckpo
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send, until, findCheckpoint } from "./checkpoint-support.ts";
+import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
 
 const FIRST = "Generate the fixture for the loader. Constraint: never touch db/schema.sql. The DSN is postgres://fx@db.internal:5432/loader.";
 const CHECKPOINT_NOTE = "Fixture generation for the loader, size check pending";
@@ -30,26 +31,42 @@ function writerReply(request: RecordedRequest): ScriptedReply {
   return { toolCalls: [{ name: "checkpoint_write", args }], usage: "auto" };
 }
 
-function mainReply(request: RecordedRequest): ScriptedReply {
+type WriteUsage = ScriptedReply["usage"];
+
+function mainReply(request: RecordedRequest, writeUsage: WriteUsage): ScriptedReply {
   const last = request.body.messages.at(-1);
   if (last?.role === "tool") return { text: "The fixture is written.", usage: "auto" };
-  if (request.lastUserText.includes("Write the fixture to fixtures/big.txt")) return { toolCalls: [{ name: "write", args: { filePath: "fixtures/big.txt", content: BIG } }], usage: "auto" };
+  if (request.lastUserText.includes("Write the fixture to fixtures/big.txt")) return { toolCalls: [{ name: "write", args: { filePath: "fixtures/big.txt", content: BIG } }], usage: writeUsage };
   return { text: `On it: ${request.lastUserText.slice(0, 40)}. ${"Some detail about the plan. ".repeat(10)}`, usage: "auto" };
 }
 
-/** Whether a request carries the user's first prompt verbatim and the latest checkpoint. */
-const keepsWords = (r: RecordedRequest) => ({ first: r.raw.includes(JSON.stringify(FIRST).slice(1, -1)), checkpoint: r.raw.includes(CHECKPOINT_NOTE) });
+const TURNS = [FIRST, "Plan the columns of the fixture.", "Which edge cases should the rows cover?"];
+const inRequest = (r: RecordedRequest, words: string) => r.raw.includes(JSON.stringify(words).slice(1, -1));
 
-test("a 200,000-character tool argument in a 64K window: every later request keeps the user's words and the checkpoint", { timeout: 180000 }, async () => {
+/**
+ * Whether a request carries the user's first prompt verbatim, and the latest checkpoint: a request that was cut
+ * (the pack's dump, OpenCode's summary) must hold the checkpoint; one that still holds the whole conversation
+ * (every user turn, no dump) needs none.
+ */
+const keepsWords = (r: RecordedRequest) => {
+  const whole = !r.raw.includes(DUMP_MARKER) && !r.raw.includes("Scripted compaction summary") && TURNS.every((t) => inRequest(r, t));
+  return { first: inRequest(r, FIRST), checkpoint: r.raw.includes(CHECKPOINT_NOTE) || whole, rebuilt: r.raw.includes(DUMP_MARKER) };
+};
+
+/**
+ * `writeUsage` is what the provider reports for the write call: "auto" counts its argument as output, so OpenCode
+ * compacts at once; a small report leaves it to the pack's overflow guard, which rebuilds first.
+ */
+async function scenario(writeUsage: WriteUsage, expect: { compactedByOpenCode: boolean }) {
   assert.ok(BIG.length >= 200000, `the argument is ${BIG.length} characters`);
-  const model = await startScriptedModel({ lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }], main: (r) => mainReply(r) });
+  const model = await startScriptedModel({ lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }], main: (r) => mainReply(r, writeUsage) });
   const env = createIsolatedEnv({ baseURL: model.baseURL, context: 64000, output: 4000, continuumConfig: { tasks: { gate: false } } });
   await installPackForTest(env);
   let served: Served | undefined;
   try {
     served = await opencodeServe(env);
     const session = await createSession(served);
-    const turns = [FIRST, "Plan the columns of the fixture.", "Which edge cases should the rows cover?"];
+    const turns = TURNS;
     for (let i = 0; i < turns.length; i++) {
       await send(served, session, turns[i]!);
       await served.waitForIdle(session, i + 1, 30000);
@@ -72,9 +89,15 @@ test("a 200,000-character tool argument in a 64K window: every later request kee
     const after = model.lane("main").slice(before + 1);
     for (const r of after) debug(`main #${r.index}: ~${Math.round(r.raw.length / 4)} tokens (chars/4), ${r.body.messages.length} messages, last user: ${r.lastUserText.slice(0, 60)}`, keepsWords(r));
     debug(`compactions: ${compactions}`);
+    assert.equal(compactions > 0, expect.compactedByOpenCode, `OpenCode compacted ${compactions} times`);
     assert.ok(after.length >= 2, "requests after the write call were made");
+    const firstCompaction = model.lane("compaction")[0]?.index ?? Infinity;
+    // OpenCode's compaction reads the history through the pack's transform too: its request fits the window.
+    for (const r of model.lane("compaction")) assert.ok(r.raw.length / 4 < 60000, `compaction request #${r.index} fits the window (${r.raw.length} characters)`);
     for (const r of after) {
       const kept = keepsWords(r);
+      if (r.index > firstCompaction) assert.ok(r.raw.includes("Scripted compaction summary"), `request #${r.index} keeps OpenCode's summary after the dump`);
+      assert.ok(r.raw.length / 4 < 60000, `request #${r.index} fits the usable window (${r.raw.length} characters)`);
       assert.ok(kept.first, `request #${r.index} (last user text: ${r.lastUserText.slice(0, 60)}) holds the user's first prompt verbatim`);
       assert.ok(kept.checkpoint, `request #${r.index} holds the latest checkpoint`);
     }
@@ -97,4 +120,12 @@ test("a 200,000-character tool argument in a 64K window: every later request kee
     await model.close();
     env.cleanup();
   }
-});
+}
+
+test("a 200,000-character tool argument in a 64K window, OpenCode compacts at once: every later request keeps the user's words, the checkpoint and OpenCode's summary", { timeout: 180000 }, () =>
+  scenario("auto", { compactedByOpenCode: true }),
+);
+
+test("a 200,000-character tool argument the provider under-reports: the pack shortens it in the next request, and OpenCode never compacts", { timeout: 180000 }, () =>
+  scenario({ prompt_tokens: 12000, completion_tokens: 100 }, { compactedByOpenCode: false }),
+);
