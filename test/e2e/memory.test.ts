@@ -230,7 +230,9 @@ test("hostile tool arguments in the real host: each call gets a clear message na
     { id: "c_task", name: "tasks", args: { action: "create", title: 7 }, expect: /title: expected string, got number 7/ },
     { id: "c_extra", name: "tasks", args: { action: "list", bogus: 1 }, expect: /unknown argument "bogus"/ },
   ];
-  const model = await startScriptedModel({ lanes: [PACK_HELPERS], main: [{ toolCalls: calls }, { text: "done" }], exhausted: { text: "ok" } });
+  // Counted as output, the two 100,000-character arguments are 100,000 tokens: OpenCode would compact before the
+  // results reach the model. This test is about validation, so the call reports a small usage of its own.
+  const model = await startScriptedModel({ lanes: [PACK_HELPERS], main: [{ toolCalls: calls, usage: { prompt_tokens: 9000, completion_tokens: 200 } }, { text: "done" }], exhausted: { text: "ok" } });
   const env = createIsolatedEnv({ baseURL: model.baseURL });
   try {
     await installPackForTest(env);
