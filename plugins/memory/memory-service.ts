@@ -39,6 +39,8 @@ import {
   type SearchScope,
 } from "./index-store.ts";
 import { CONTROL_CHARS, MemoryFileLister } from "./memory-files.ts";
+import { queryTerms } from "./search-text.ts";
+import { abbreviate } from "../core/tool.ts";
 import type { MemoryLocations } from "./locations.ts";
 import { assertWritable, updateFile } from "./safe-write.ts";
 
@@ -184,6 +186,10 @@ export class MemoryService {
     }
     const text = this.options.redact(cleanEntryText(input.text));
     if (!text) throw new MemoryInputError("text is empty: give the rule, decision or fact to remember");
+    // An entry with no letter or digit ("....//", a lone surrogate) could never be found by memory search.
+    if (queryTerms(text).length === 0) {
+      throw new MemoryInputError(`text has no words (letters or digits), so memory search could never find it: got "${abbreviate(text, 40)}"; write the rule, decision or fact in words`);
+    }
     if (text.length > MAX_ENTRY_CHARS) {
       throw new MemoryInputError(`text is ${text.length} characters; an entry holds at most ${MAX_ENTRY_CHARS}. Split it or shorten it.`);
     }
@@ -320,7 +326,7 @@ export class MemoryService {
    * `turn` is the session's user-turn count; a lower number than the file already has keeps the file's.
    */
   async appendNote(sessionId: string, text: string, turn: number): Promise<{ file: string; turn: number; repaired?: string }> {
-    const body = this.options.redact(text.replace(/\r/g, "").replace(CONTROL_CHARS, "").trim());
+    const body = this.options.redact(withoutLoneSurrogates(text).replace(/\r/g, "").replace(CONTROL_CHARS, "").trim());
     if (!body) throw new MemoryInputError("the note is empty");
     if (body.length > MAX_NOTE_CHARS) throw new MemoryInputError(`a note holds at most ${MAX_NOTE_CHARS} characters; this one has ${body.length}`);
     const file = join(this.locations.sessionDir(sessionId), "notes.md");
@@ -361,7 +367,7 @@ function entryLines(content: string, entry: MemoryEntry): string {
 
 /** One entry is one or a few lines of plain text: headings and runs of blank lines would break the file's structure. */
 export function cleanEntryText(text: string): string {
-  return text
+  return withoutLoneSurrogates(text)
     .replace(/\r/g, "")
     .replace(CONTROL_CHARS, "")
     .split("\n")
@@ -370,6 +376,11 @@ export function cleanEntryText(text: string): string {
     .join("\n")
     .replace(/<!--|-->/g, "")
     .trim();
+}
+
+/** Half of a surrogate pair has no UTF-8 form: written to a file it would silently become U+FFFD. */
+function withoutLoneSurrogates(text: string): string {
+  return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "");
 }
 
 function findDuplicate(entries: MemoryEntry[], text: string): string | undefined {

@@ -34,6 +34,32 @@ test("remember dates, tags, redacts and dedupes; unknown sections and empty text
   }
 });
 
+test("remember refuses text with no word to search it by (found by the chaos run: a lone surrogate became an unsearchable \"�\" entry)", async () => {
+  const f = await memoryFixture();
+  try {
+    for (const text of ["....//....//", "\ud800", "!!! ??? ---", "\udfff \u0000 ***"]) {
+      await assert.rejects(
+        f.service.remember({ section: "Rules", text, sessionId: "s" }),
+        (e: Error) => e instanceof MemoryInputError && /no words \(letters or digits\)|text is empty/.test(e.message),
+        JSON.stringify(text),
+      );
+    }
+    assert.equal(existsSync(f.locations.projectFile), false, "nothing written");
+    // A lone surrogate inside real words is dropped, not turned into U+FFFD on disk; the entry is found by its words.
+    const kept = await f.service.remember({ section: "Rules", text: "cobalt\ud800 harbor", sessionId: "s" });
+    const file = readFileSync(f.locations.projectFile, "utf8");
+    assert.ok(file.includes("- cobalt harbor <!-- id:"), file);
+    assert.ok(!file.includes("\ufffd"));
+    assert.equal(f.service.search({ query: "cobalt harbor", scope: "all", mode: "all", limit: 10 }).hits[0]?.entryId, kept.id);
+    // Scripts without Latin letters are words too.
+    await f.service.remember({ section: "Rules", text: "机器学习", sessionId: "s" });
+    await f.service.appendNote("ses_n", "note \udc00 text", 1);
+    assert.ok(!readFileSync(join(f.locations.sessionDir("ses_n"), "notes.md"), "utf8").includes("\ufffd"), "notes drop lone surrogates too");
+  } finally {
+    f.cleanup();
+  }
+});
+
 test("forget removes exactly one entry, keeps the previous version, and says so for unknown ids", async () => {
   const f = await memoryFixture();
   try {
