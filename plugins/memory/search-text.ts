@@ -2,9 +2,27 @@
 // characters as one token, so CJK runs are rewritten (in documents and queries alike) as overlapping
 // character bigrams plus the run's last character: "机器学习" -> "机器 器学 学习 习".
 
+import { FTS_SEPARATOR_RANGES } from "./fts-separators.ts";
+
 // Scripts written without spaces between words (CJK, Thai, Lao, Khmer, Myanmar) get the bigram treatment.
 const CJK_RUN = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u{20000}-\u{2fa1f}\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]+/gu;
-const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+/**
+ * A word is a run of what the FTS5 tokenizer keeps in a token, taken from the tokenizer itself (fts-separators.ts).
+ * Unicode's own letter classes disagree with unicode61's older tables (emoji, newer scripts and unassigned code
+ * points are token characters there, some combining marks are not), and a query word split where the index does
+ * not split never matches: an entry could be remembered and then not found by its own words.
+ */
+const WORD = wordPattern();
+
+function wordPattern(): RegExp {
+  const hex = (n: number) => `\\u{${n.toString(16)}}`;
+  const ranges = FTS_SEPARATOR_RANGES.split(",").map((range) => {
+    const [a, b = a] = range.split("-").map((n) => parseInt(n, 36));
+    return a === b ? hex(a!) : `${hex(a!)}-${hex(b!)}`;
+  });
+  // Lone surrogates are no characters at all.
+  return new RegExp(`[^${ranges.join("")}\\u{d800}-\\u{dfff}]+`, "gu");
+}
 const MAX_TERMS = 24;
 const MAX_TERM_LENGTH = 64;
 
@@ -86,7 +104,7 @@ export function termCoverage(text: string, terms: QueryTerm[]): number {
   const words = new Set(haystack.match(WORD) ?? []);
   let count = 0;
   for (const term of terms) {
-    if (term.expression.endsWith("*") && /^[\p{L}\p{N}\p{M}]+$/u.test(term.plain) && !CJK_TEST.test(term.plain)) {
+    if (term.expression.endsWith("*") && !CJK_TEST.test(term.plain)) {
       for (const w of words) {
         if (w.startsWith(term.plain)) {
           count++;
