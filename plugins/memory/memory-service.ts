@@ -219,7 +219,7 @@ export class MemoryService {
       await this.undo(file, written.content, before);
       const note = stats.notes.find((n) => n.path === file)?.note;
       throw new MemoryInputError(
-        `the entry could not be read back from ${file} (${note ?? "something above the section, such as an unclosed ``` fence or <!-- comment, hides it"}), so it was not stored. Fix the file by hand (or move it aside) and try again.`,
+        `the entry could not be read back from ${file} (${note ?? "something above the section, such as an unclosed ``` fence or <!-- comment, hides it"}), so it was not stored. Fix the file by hand (or move it aside) and try again.${repairNote(written.repaired)}`,
       );
     }
     const movedToTopic = await this.moveOverflow(file, section);
@@ -235,13 +235,13 @@ export class MemoryService {
   }
 
   /** Removes one entry from its file (the previous version is kept). */
-  async forget(id: string): Promise<{ file: string; text: string }> {
+  async forget(id: string): Promise<{ file: string; text: string; repaired?: string }> {
     this.reconcile();
     const entry = this.find(id.trim());
     if (!entry) throw new MemoryInputError(`no memory entry with id "${id}"; memory search shows entry ids`);
     assertWritable(entry.path, this.locations.writableRoots);
     let removed: MemoryEntry | undefined;
-    await updateFile(
+    const written = await updateFile(
       entry.path,
       (current) => {
         removed = parseEntries(current).find((e) => e.id === entry.entryId);
@@ -251,7 +251,8 @@ export class MemoryService {
     );
     this.reconcile();
     if (!removed) throw new MemoryInputError(`entry "${id}" changed on disk before it could be removed; search again`);
-    return { file: entry.path, text: removed.text };
+    // A file with stray bytes is repaired by any write, a removal too: the user is told, as after remember.
+    return { file: entry.path, text: removed.text, ...(written.repaired ? { repaired: written.repaired } : {}) };
   }
 
   /** In a repository (memory.location "repo") the versions, locks and temp files stay out of git. */
@@ -349,7 +350,7 @@ export class MemoryService {
     if (!added || !this.find(added.id, "session", sessionId)) {
       await this.undo(file, written.content, before);
       const note = stats.notes.find((n) => n.path === file)?.note;
-      throw new MemoryInputError(`the note could not be read back from ${file} (${note ?? "the file's structure hides it"}), so it was not stored. Fix the file by hand (or move it aside) and try again.`);
+      throw new MemoryInputError(`the note could not be read back from ${file} (${note ?? "the file's structure hides it"}), so it was not stored. Fix the file by hand (or move it aside) and try again.${repairNote(written.repaired)}`);
     }
     return { file, turn: used, ...(written.repaired ? { repaired: written.repaired } : {}) };
   }
@@ -376,6 +377,11 @@ export function cleanEntryText(text: string): string {
     .join("\n")
     .replace(/<!--|-->/g, "")
     .trim();
+}
+
+/** A refused write still keeps the repair of stray bytes it made (undo restores the repaired text): say so. */
+function repairNote(repaired: string | undefined): string {
+  return repaired ? ` Note: ${repaired}` : "";
 }
 
 /** Half of a surrogate pair has no UTF-8 form: written to a file it would silently become U+FFFD. */

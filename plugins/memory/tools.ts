@@ -113,7 +113,8 @@ function memoryTool(deps: MemoryToolDeps): PackTool {
         }
         case "forget": {
           const removed = await asToolInput(() => service.forget(args.id!));
-          return `Removed ${args.id} from ${removed.file}: "${abbreviate(removed.text, 200)}". The previous version of the file is kept in .versions/.`;
+          if (removed.repaired) deps.notify(removed.repaired);
+          return `Removed ${args.id} from ${removed.file}: "${abbreviate(removed.text, 200)}". The previous version of the file is kept in .versions/.${removed.repaired ? ` Note: ${removed.repaired}` : ""}`;
         }
         case "note": {
           const written = await asToolInput(() => service.appendNote(ctx.sessionID, args.text!, deps.turnOf(ctx.sessionID)));

@@ -44,6 +44,19 @@ for (const [what, bytes] of [
   });
 }
 
+test("forget on a file with stray bytes repairs it and says so, as remember does (found by the chaos run: the repair was silent)", async () => {
+  const bytes = Buffer.concat([Buffer.from("# Project memory\n\n## Rules\n\n- keep \u0000 this <!-- id:m-keep0001 · 2026-01-01 · s -->\n- drop "), Buffer.from([0xff, 0xfe]), Buffer.from(" that <!-- id:m-drop0001 · 2026-01-01 · s -->\n")]);
+  await withFile(bytes, async (f, file) => {
+    const removed = await f.service.forget("m-drop0001");
+    assert.match(removed.repaired ?? "", /was repaired \(.*NUL.*\); the original is kept in/);
+    const now = readFileSync(file);
+    assert.equal(now.includes(0), false, "no NUL left");
+    assert.ok(f.service.find("m-keep0001"), "the other entry is still found");
+    const versions = readdirSync(versionsDir(file)).map((name) => readFileSync(join(versionsDir(file), name)));
+    assert.ok(versions.some((v) => v.equals(bytes)), "the original bytes are kept as a version");
+  });
+});
+
 test("a binary file in the place of MEMORY.md is refused with the file and the fix, and left untouched", async () => {
   const png = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 37) % 256));
   await withFile(png, async (f, file) => {
@@ -64,6 +77,18 @@ test("an entry the index cannot read back is not reported as remembered, and the
       return error instanceof MemoryInputError && /could not be read back from .*MEMORY\.md/.test((error as Error).message);
     });
     assert.equal(readFileSync(file, "utf8"), broken);
+  });
+});
+
+test("a refused write to a file with stray bytes still says the file was repaired (the undo keeps the repair)", async () => {
+  const broken = Buffer.concat([Buffer.from("# Project memory\n\n<!-- an unclosed comment\n\n## Rules\n\n- Old "), Buffer.from([0xff, 0]), Buffer.from(" rule.\n")]);
+  await withFile(broken, async (f, file) => {
+    await assert.rejects(f.service.remember({ section: "Rules", text: "New rule that would vanish.", sessionId: "s" }), (error: unknown) => {
+      return error instanceof MemoryInputError && /could not be read back[^]*Note: .*MEMORY\.md was repaired/.test((error as Error).message);
+    });
+    assert.equal(readFileSync(file).includes(0), false, "the repair stays");
+    const versions = readdirSync(versionsDir(file)).map((name) => readFileSync(join(versionsDir(file), name)));
+    assert.ok(versions.some((v) => v.equals(broken)), "the original bytes are kept as a version");
   });
 });
 
