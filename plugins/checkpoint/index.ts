@@ -1,19 +1,17 @@
 // Checkpoints and context rebuild: the meter (model calls and their reported usage), the schedule, the background
 // writer (writer-run.ts, through the helper runner), the rebuild of the next request, the compaction lines, the
-// previous-session pointer and the /checkpoint, /rebuild, /context commands.
-import { existsSync, readFileSync } from "node:fs";
+// /checkpoint, /rebuild, /context commands (the report and the previous-session pointer: session-report.ts).
 import { join } from "node:path";
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import type { HostMessage } from "../core/host-types.ts";
 import { isPackText } from "../core/pack-text.ts";
 import { redact } from "../core/redaction.ts";
-import { slot } from "../core/sessions.ts";
 import { estimateTokens } from "../core/tokens.ts";
-import { RequestEstimator } from "./estimate.ts";
-import { actionFor, enoughNewContent, resolveSchedule, percent, type ModelLimit, type Schedule } from "./meter.ts";
+import { actionFor, enoughNewContent, resolveSchedule, percent, type Schedule } from "./meter.ts";
 import { applyCut, planRebuild, shortenOldToolOutputs, type StoredCut } from "./rebuild.ts";
-import { age, formatContextReport } from "./report.ts";
-import { checkpointShapeProblems } from "./sections.ts";
+import { age } from "./report.ts";
+import { createSessionReports } from "./session-report.ts";
+import { sessionSlot, type CheckpointSession } from "./session-state.ts";
 import { openCheckpointStore, type CheckpointStore } from "./store.ts";
 import { textOf, userTextOf } from "./transcript.ts";
 import { WriterQueue } from "./writer.ts";
@@ -37,32 +35,6 @@ export const checkpointFeature: FeatureModule = {
 };
 
 export default checkpointFeature;
-
-interface SessionModel {
-  limit: ModelLimit;
-  modelKey: string;
-  providerID: string;
-  modelID: string;
-}
-
-/** Everything the feature keeps about one session, dropped with it. */
-interface CheckpointSession {
-  model?: SessionModel;
-  pendingRebuild?: { reason: string; afterCompaction?: boolean };
-  /** The first reading after a rebuild restarts the climb through the thresholds. */
-  resetAfterRebuild: boolean;
-  /** The stored cut (undefined until loaded from the store, null when none). */
-  cut?: StoredCut | null;
-  contentAtCheckpoint: number;
-  lastReading?: { used: number; messagesTokens: number };
-  lastReadMessageId?: string;
-  pointer?: string;
-  /** The last rebuild found the history fits once old tool outputs are shortened (no cut needed). */
-  shortenOldOutputs?: boolean;
-  estimator: RequestEstimator;
-}
-
-const sessionSlot = slot<CheckpointSession>("checkpoint", () => ({ resetAfterRebuild: false, contentAtCheckpoint: 0, estimator: new RequestEstimator() }));
 
 function createCheckpoint(context: FeatureContext, store: CheckpointStore): FeatureParts {
   const { config, reporter, sessions } = context;
@@ -249,35 +221,7 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
 
   // ---- commands ----------------------------------------------------------------------------------------
 
-  const contextReport = (sessionId: string) => {
-    const latest = store.latest(sessionId);
-    const file = checkpointFile(sessionId);
-    const onDisk = latest && existsSync(file) ? readFileSync(file, "utf8") : undefined;
-    const state = stateOf(sessionId);
-    return formatContextReport({
-      state: store.state(sessionId),
-      schedule: scheduleOf(sessionId),
-      window: state.model?.limit.context,
-      checkpoint: latest ? { seq: latest.seq, writtenAt: latest.writtenAt, watermark: latest.watermark, file, shapeProblems: onDisk ? checkpointShapeProblems(onDisk) : ["file missing"] } : undefined,
-      writer: writerStatus(sessionId),
-      estimate: state.estimator.check(sessionId),
-      now: new Date(),
-    });
-  };
-
-  const writerStatus = (sessionId: string) => {
-    const status = queue.status(sessionId);
-    const run = context.helpers.list().find((r) => r.feature === "checkpoint" && r.parentSessionId === sessionId && r.state === "running");
-    return { ...status, attempts: Math.max(1, run?.attempts ?? 1) };
-  };
-
-  const previousSessionPointer = (sessionId: string): string => {
-    if (store.latest(sessionId)) return "";
-    const previous = store.latestElsewhere(context.project.id, sessionId);
-    if (!previous) return "";
-    const file = checkpointFile(previous.sessionId);
-    return `Earlier work in this project: the previous session (${previous.sessionId}) left a checkpoint written ${previous.writtenAt}, at ${file}. It is background only, not a task list: read it if the user refers to earlier work.`;
-  };
+  const { contextReport, previousSessionPointer } = createSessionReports({ context, store, queue, stateOf, scheduleOf, checkpointFile });
 
   return {
     tools: { [WRITER_TOOL]: writer.channel.tool },
