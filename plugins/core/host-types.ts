@@ -41,8 +41,3 @@ export interface CallTokens {
 }
 
 export const NO_TOKENS: CallTokens = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
-
-/** Everything sent (fresh input plus cache reads and writes). */
-export const sentTokens = (t: CallTokens) => t.input + t.cacheRead + t.cacheWrite;
-/** Everything generated (output plus reasoning). */
-export const generatedTokens = (t: CallTokens) => t.output + t.reasoning;

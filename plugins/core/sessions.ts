@@ -230,8 +230,3 @@ export function turnEnd(failure: SessionRecord["failure"]): TurnEnd {
   if (!failure) return "idle";
   return failure.aborted ? "aborted" : "error";
 }
-
-/** Body of a prompt the pack sends to continue a session, with the agent and model the user last used there. */
-export function continuationBody(text: string, turn: SessionRecord["lastTurn"] = {}) {
-  return { parts: [{ type: "text" as const, text }], ...(turn.agent ? { agent: turn.agent } : {}), ...(turn.model ? { model: turn.model } : {}) };
-}

@@ -189,16 +189,7 @@ export function openGoalStore(db: Database, now: () => Date = () => new Date(), 
       db
         .prepare("SELECT * FROM goal_verdicts WHERE goal_id = ? ORDER BY id")
         .all<VerdictRow>(goalId)
-        .map((row) => ({
-          at: row.at,
-          run: row.run,
-          outcome: row.outcome as VerdictOutcome,
-          reason: row.reason,
-          evidence: jsonList(row.evidence_json),
-          missing: jsonList(row.missing_json),
-          judgeSessionId: row.judge_session_id,
-          tokens: { input: row.input_tokens, output: row.output_tokens, total: row.total_tokens },
-        })),
+        .map(toVerdict),
     setJudgeOwner(goalId, owner) {
       changing(goalId, undefined, () => db.prepare("UPDATE goals SET judge_owner = ? WHERE id = ?").run(owner, goalId));
     },
@@ -262,16 +253,7 @@ function snapshot(db: Database, sessionId: string): Omit<z.infer<typeof fileSche
       verdicts: db
         .prepare("SELECT * FROM goal_verdicts WHERE goal_id = ? ORDER BY id")
         .all<VerdictRow>(row.id)
-        .map((v) => ({
-          at: v.at,
-          run: v.run,
-          outcome: v.outcome as VerdictOutcome,
-          reason: v.reason,
-          evidence: jsonList(v.evidence_json),
-          missing: jsonList(v.missing_json),
-          judgeSessionId: v.judge_session_id,
-          tokens: { input: v.input_tokens, output: v.output_tokens, total: v.total_tokens },
-        })),
+        .map(toVerdict),
     })),
   };
 }
@@ -348,4 +330,17 @@ function jsonList(text: string): string[] {
   } catch {
     return [];
   }
+}
+
+function toVerdict(row: VerdictRow): VerdictRecord {
+  return {
+    at: row.at,
+    run: row.run,
+    outcome: row.outcome as VerdictOutcome,
+    reason: row.reason,
+    evidence: jsonList(row.evidence_json),
+    missing: jsonList(row.missing_json),
+    judgeSessionId: row.judge_session_id,
+    tokens: { input: row.input_tokens, output: row.output_tokens, total: row.total_tokens },
+  };
 }

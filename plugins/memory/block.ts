@@ -149,30 +149,3 @@ function omittedList(omitted: PackedEntry[], budget: number): string {
   if (shown < omitted.length) lines.push(`- …and ${omitted.length - shown} more`);
   return lines.join("\n");
 }
-
-/**
- * One block per session, built once and reused byte for byte so the provider's prompt cache holds.
- * The checkpoint feature calls invalidate(sessionId) after it rebuilds the context.
- */
-export class MemoryBlockCache {
-  private readonly blocks = new Map<string, MemoryBlock>();
-
-  get(sessionId: string): MemoryBlock | undefined {
-    return this.blocks.get(sessionId);
-  }
-
-  set(sessionId: string, block: MemoryBlock): void {
-    this.blocks.set(sessionId, block);
-  }
-
-  invalidate(sessionId: string): void {
-    this.blocks.delete(sessionId);
-  }
-
-  /** Entry ids in the session's current block (per-message recall skips them). */
-  includedIds(sessionId: string): Set<string> {
-    return new Set(this.blocks.get(sessionId)?.included.map((i) => i.entry.entryId) ?? []);
-  }
-}
-
-/** The process-wide cache: the memory adapter fills it, the checkpoint feature invalidates it after a rebuild. */

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { assembleBlock, MemoryBlockCache } from "../../plugins/memory/block.ts";
+import { assembleBlock } from "../../plugins/memory/block.ts";
 import { parseEntries } from "../../plugins/memory/entries.ts";
 import { MemoryInputError } from "../../plugins/memory/memory-service.ts";
 import { buildMemoryBlock, recallFor } from "../../plugins/memory/recall.ts";
@@ -131,11 +131,6 @@ test("assembleBlock with nothing stored is empty: no block is sent when there is
   assert.equal(empty.text, "");
   assert.equal(empty.tokens, 0);
   assert.equal(empty.included.length, 0);
-  const cache = new MemoryBlockCache();
-  cache.set("s", empty);
-  assert.equal(cache.get("s"), empty);
-  cache.invalidate("s");
-  assert.equal(cache.get("s"), undefined);
 });
 
 test("recall adds relevant entries not in the block, within budget, and nothing for an unrelated message", async () => {

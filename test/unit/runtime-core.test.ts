@@ -152,6 +152,23 @@ test("runner: aborting the parent stops its helpers; the concurrency limit queue
   });
 });
 
+test("runner: `continuum agents cancel` from another process (a ledger flag) stops the run at the next model event", async () => {
+  await withFakeHost({ onPrompt: answerFromQueue }, async (host) => {
+    const channel = testChannel(host);
+    const parent = await host.createSession();
+    replyQueue.set(host, [hangs]);
+    const running = host.context.helpers.run({ feature: "test", agent: "tester", parentSessionId: parent, title: "t", prompt: "p", channel, context: undefined, timeoutMs: 60000, retries: 0 });
+    await until(() => host.context.helpers.list().some((r) => r.state === "running"));
+    const runId = host.context.helpers.list()[0]!.runId;
+    assert.equal(host.context.ledger!.requestCancel(runId), true, "the CLI's request is stored for a running run");
+    assert.equal(host.context.ledger!.requestCancel("run_nope"), false);
+    await host.finishCall(parent, { input: 10, output: 1 });
+    const outcome = await running;
+    assert.equal(!outcome.ok && outcome.failure, "aborted");
+    assert.match(!outcome.ok ? outcome.message : "", /continuum agents cancel/);
+  });
+});
+
 test("session layer: 10,000 sessions created, used and deleted leave no per-session state behind", async () => {
   await withFakeHost({}, async (host) => {
     for (let i = 0; i < 10_000; i++) {
