@@ -121,8 +121,10 @@ test("hand-written memory: recall adds what the block left out and nothing for a
     const first = model.lane("main").at(-1)!;
     const block = memoryBlockOf(first);
     assert.ok(block?.includes("Use tabs in Makefiles"), "hand-written rule injected");
-    assert.ok(!block!.includes("db-stage-2"), "the staging fact did not fit the small block");
-    assert.match(block!, /## Not shown/);
+    // The omitted-titles list may name the fact (how far it reaches depends on the temp paths in the header).
+    const [shownEntries, notShown] = block!.split("## Not shown");
+    assert.ok(notShown !== undefined, "the block lists what it left out");
+    assert.ok(!shownEntries!.includes("db-stage-2"), "the staging fact did not fit the small block");
 
     await send(served, session, "Please connect to the staging database");
     await served.waitForIdle(session, 2, 30000);
