@@ -66,14 +66,64 @@ export const goalConfigSchema = z
 
 export const maxConfigSchema = z
   .object({
-    enabled: z.boolean().default(false),
+    enabled: z.boolean().default(true).describe("Max Mode acts only on /max and the max agent; false turns both off."),
+    mode: z.enum(["plan", "patch"]).default("plan").describe("plan: candidates write plans; patch: candidates build in their own git worktrees."),
     candidates: z.number().int().min(2).max(8).default(5),
+    scouts: z.number().int().min(1).max(8).default(2).describe("Candidates started first; when they agree the rest and the judge are skipped."),
+    consensus: z.enum(["scouts", "off"]).default("scouts"),
+    temperature: z.number().min(0).max(2).default(0.8),
+    checks: z.array(z.string().min(1)).max(20).optional().describe("Shell commands run on each patch candidate; default: detected from the project."),
+    checkTimeoutMs: z.number().int().min(1000).max(3600000).default(300000),
+    candidateTimeoutMs: z.number().int().min(5000).default(600000),
+    judgeModel: z.string().optional().describe('"provider/model" for the Max judge; default: the session\'s model.'),
+    candidateModel: z.string().optional().describe('"provider/model" for the candidates; default: the session\'s model.'),
   })
   .strict();
 
 export const dreamConfigSchema = z
   .object({
-    enabled: z.boolean().default(false),
+    enabled: z.boolean().default(true).describe("/dream on demand; automatic runs only with auto."),
+    auto: z.boolean().default(false),
+    intervalDays: z.number().int().min(1).max(365).default(7),
+    windowDays: z.number().int().min(1).max(365).default(7),
+    maxLines: z.number().int().min(20).max(5000).default(200),
+    maxBytes: z.number().int().min(1024).max(1048576).default(10240),
+    maxDeleteFraction: z.number().min(0).max(1).default(0.3),
+    budgetTokens: z.number().int().min(1000).default(200000),
+    timeoutMs: z.number().int().min(5000).default(600000),
+    model: z.string().optional(),
+  })
+  .strict();
+
+export const distillConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe("/distill on demand; automatic runs only with auto."),
+    auto: z.boolean().default(false),
+    intervalDays: z.number().int().min(1).max(365).default(30),
+    windowDays: z.number().int().min(1).max(365).default(30),
+    minSessions: z.number().int().min(1).max(100).default(2),
+    budgetTokens: z.number().int().min(1000).default(200000),
+    timeoutMs: z.number().int().min(5000).default(600000),
+    model: z.string().optional(),
+  })
+  .strict();
+
+export const workflowConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    memoryMiB: z.number().int().min(8).max(1024).default(64),
+    deadlineMs: z.number().int().min(1000).default(3600000).describe("Wall-clock limit of one workflow run."),
+    activeMs: z.number().int().min(100).default(30000).describe("Script CPU time allowed, time waiting on agents not counted."),
+    maxStackKiB: z.number().int().min(64).max(65536).default(1024),
+    agentTimeoutMs: z.number().int().min(1000).default(900000),
+  })
+  .strict();
+
+export const composeConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    specDir: z.string().min(1).default("docs/compose").describe("Where compose writes specs, relative to the project."),
+    reviewRounds: z.number().int().min(0).max(5).default(2),
   })
   .strict();
 
@@ -95,11 +145,14 @@ export const configSchema = z
     goal: goalConfigSchema.default(goalConfigSchema.parse({})),
     max: maxConfigSchema.default(maxConfigSchema.parse({})),
     dream: dreamConfigSchema.default(dreamConfigSchema.parse({})),
+    distill: distillConfigSchema.default(distillConfigSchema.parse({})),
+    workflow: workflowConfigSchema.default(workflowConfigSchema.parse({})),
+    compose: composeConfigSchema.default(composeConfigSchema.parse({})),
   })
   .strict();
 
 export type ContinuumConfig = z.output<typeof configSchema>;
-export type FeatureName = "memory" | "checkpoint" | "tasks" | "goal" | "max" | "dream" | "agents";
-export const FEATURE_NAMES: readonly FeatureName[] = ["memory", "checkpoint", "tasks", "goal", "max", "dream"];
+export type FeatureName = "memory" | "checkpoint" | "tasks" | "goal" | "max" | "dream" | "distill" | "workflow" | "compose" | "agents";
+export const FEATURE_NAMES: readonly FeatureName[] = ["memory", "checkpoint", "tasks", "goal", "max", "dream", "distill", "workflow", "compose"];
 
 export const defaultConfig = (): ContinuumConfig => configSchema.parse({});
