@@ -12,6 +12,7 @@ import type { Reporter } from "./report.ts";
 import type { SessionLayer } from "./sessions.ts";
 import type { Database } from "./storage/database.ts";
 import type { PackTool } from "./tool.ts";
+import type { Worktrees } from "./worktrees.ts";
 
 /** What memory offers the other features. */
 export interface MemoryServices {
@@ -46,6 +47,8 @@ export interface FeatureContext {
   project: ProjectIdentity;
   paths: PackPaths;
   projectPaths: ProjectPaths;
+  /** Git worktrees of this project for helpers that change code (under the pack's data dir). */
+  worktrees: Worktrees;
   /** Undefined when storage is unavailable; features that need it are then not started. */
   db: Database | undefined;
   reporter: Reporter;

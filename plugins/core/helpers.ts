@@ -5,6 +5,7 @@
 // run is recorded in the ledger with what the host says it cost.
 import { z } from "zod";
 import { ToolInputError } from "./compose.ts";
+import type { Confinement } from "./confinement.ts";
 import type { HostApi } from "./host.ts";
 import { NO_TOKENS, type CallTokens, type HostMessage, type ModelRef } from "./host-types.ts";
 import type { Ledger } from "./ledger.ts";
@@ -64,6 +65,8 @@ export interface HelperRequest<T, C> {
   signal?: AbortSignal;
   /** Shown by /agents. */
   reason?: string;
+  /** The child works in this git worktree: its file and shell tools are kept inside it (core/confinement.ts). */
+  worktree?: Confinement;
 }
 
 export type RunState = "queued" | "running" | "done" | "failed";
@@ -110,6 +113,8 @@ const RECENT_KEPT = 50;
 
 export class HelperRunner {
   private readonly byChild = new Map<string, ActiveRun>();
+  /** Child sessions confined to a worktree; kept past the run's end until the child is idle (late tool calls). */
+  private readonly confined = new Map<string, Confinement>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly recent: RunView[] = [];
   private readonly waiting: { run: ActiveRun; resolve(): void }[] = [];
@@ -206,6 +211,11 @@ export class HelperRunner {
     return this.byChild.get(sessionId)?.hasValue === true;
   }
 
+  /** The worktree a helper session must stay in, if any. */
+  confinementOf(sessionId: string): Confinement | undefined {
+    return this.confined.get(sessionId);
+  }
+
   isHelperSession(sessionId: string): boolean {
     return this.byChild.has(sessionId);
   }
@@ -251,6 +261,7 @@ export class HelperRunner {
     try {
       const childId = await host.createChild(request.parentSessionId, request.title);
       run.view.childSessionId = childId;
+      if (request.worktree) this.confined.set(childId, request.worktree);
       sessions.markHelper(childId, request.parentSessionId, { feature: request.feature, agent: request.agent });
       this.byChild.set(childId, run);
       ledger?.startRun({ ...run.view, projectId: this.options.projectId });
@@ -304,6 +315,8 @@ export class HelperRunner {
     const usage = await this.usage(run);
     const childId = run.view.childSessionId;
     if (childId) this.byChild.delete(childId);
+    // A confined child stays confined: it is aborted by now, but a tool call already under way must not escape.
+    if (childId && this.confined.size > 200) this.confined.delete(this.confined.keys().next().value!);
     this.active.delete(run.view.runId);
     run.view.state = outcome.ok ? "done" : "failed";
     run.view.tokens = usage.tokens.input + usage.tokens.cacheRead + usage.tokens.cacheWrite + usage.tokens.output + usage.tokens.reasoning;

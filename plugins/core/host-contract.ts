@@ -34,4 +34,5 @@ export const HOST_EVENTS = [
   "message.part.removed",
   "command.executed",
   "todo.updated",
+  "permission.asked",
 ] as const;

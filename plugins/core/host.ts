@@ -22,4 +22,6 @@ export interface HostApi {
   showInSession(sessionId: string, text: string, options?: { hidden?: boolean; synthetic?: boolean; agent?: string; model?: ModelRef }): Promise<boolean>;
   messages(sessionId: string): Promise<HostMessage[]>;
   abort(sessionId: string): Promise<void>;
+  /** Answers a permission the host asked for in a session (a helper confined to its worktree writing there). */
+  replyPermission(sessionId: string, permissionId: string, reply: "once" | "reject"): Promise<void>;
 }

@@ -1,7 +1,8 @@
 // Start-up of the pack inside OpenCode 1.x: configuration, storage, the session layer, the helper runner, the
 // ledger, the features in order, and the one hook set composed from them.
 import type { Hooks, PluginInput } from "@opencode-ai/plugin";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
 import { fillAgent, fillCommand, readAsset } from "../core/assets.ts";
 import { keepOutOfTaskTool, restrictInternalTool } from "../core/internal-tools.ts";
 import { runIsolated } from "../core/compose.ts";
@@ -15,6 +16,7 @@ import { errorText, type Reporter } from "../core/report.ts";
 import { createSessionLayer } from "../core/sessions.ts";
 import { openStore } from "../core/storage/store.ts";
 import { PACK_VERSION } from "../core/version.ts";
+import { createWorktrees, type Worktrees } from "../core/worktrees.ts";
 import { createReportChannel, type ReportChannel } from "./commands.ts";
 import { buildHooks } from "./hooks.ts";
 import { isBusy, lookupParent, openCodeHost } from "./host.ts";
@@ -59,11 +61,15 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     projectId: project.id,
     log: (level, message) => reporter.log(level, message),
   });
+  const projectPaths = paths.project(project.id);
+  const worktrees = createWorktrees({ projectDir: input.directory, root: join(projectPaths.root, "worktrees") });
+  sweepWorktrees(worktrees, reporter);
   const context: FeatureContext = {
     config,
     project,
     paths,
-    projectPaths: paths.project(project.id),
+    projectPaths,
+    worktrees,
     db,
     reporter,
     host,
@@ -112,6 +118,15 @@ function openLedgerOrReport(db: FeatureContext["db"], reporter: Reporter): Ledge
     reporter.problem("ledger", `the ledger of what the pack spends is unavailable: ${errorText(error)}`);
     return undefined;
   }
+}
+
+/** Worktrees a crashed OpenCode left behind go at the next start; in the background, never delaying it. */
+function sweepWorktrees(worktrees: Worktrees, reporter: Reporter): void {
+  if (!existsSync(worktrees.root)) return;
+  void worktrees
+    .sweep()
+    .then((count) => count > 0 && reporter.log("info", `removed ${count} worktree(s) left by an earlier run`))
+    .catch((error) => reporter.log("warn", `could not sweep old worktrees: ${errorText(error)}`));
 }
 
 function isAlive(pid: number): boolean {

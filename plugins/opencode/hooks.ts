@@ -1,7 +1,9 @@
 // The OpenCode 1.x adapter: the one place that knows the host's hook and event names. It turns each feature's
 // host-neutral parts into OpenCode hooks (isolated by composeHooks) and feeds the session layer with typed events.
 import type { Hooks } from "@opencode-ai/plugin";
-import { composeHooks, type FeatureHooks } from "../core/compose.ts";
+import { isAbsolute } from "node:path";
+import { composeHooks, RefuseToolCall, type FeatureHooks } from "../core/compose.ts";
+import { confinePath, confineToolArgs } from "../core/confinement.ts";
 import type { CommandReply, FeatureContext, FeatureParts } from "../core/feature.ts";
 import type { HelperRunner } from "../core/helpers.ts";
 import type { HostMessage } from "../core/host-types.ts";
@@ -38,6 +40,7 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
   return {
     event: async ({ event }) => {
       const raw = event as RawEvent;
+      if (raw.type === "permission.asked") return answerConfinedPermission(raw, helpers, host);
       if (raw.type === "session.idle" && typeof raw.properties?.sessionID === "string") {
         // The turn that answered a command is over: put the session's model back (status is idle by now).
         await reports.turnEnded(raw.properties.sessionID);
@@ -50,6 +53,18 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
         }
       }
       for (const typed of translateEvent(raw, sessions)) await sessions.dispatch(typed);
+    },
+    "tool.execute.before": async (input, output) => {
+      const confinement = helpers.confinementOf(input.sessionID);
+      if (!confinement) return;
+      const confined = confineToolArgs(input.tool, output.args, confinement);
+      if (!confined.ok) throw new RefuseToolCall(confined.message);
+      // In place: the host keeps its own reference to the args object.
+      const args = output.args as Record<string, unknown>;
+      if (args && typeof args === "object") {
+        for (const key of Object.keys(args)) if (!(key in confined.args)) delete args[key];
+        Object.assign(args, confined.args);
+      }
     },
     "chat.headers": async (input, output) => {
       reports.headers(input.sessionID, String(input.model?.providerID ?? input.provider?.info?.id ?? ""), output.headers);
@@ -134,6 +149,22 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
   }
   if (parts.dispose) hooks.dispose = async () => parts.dispose!();
   return hooks;
+}
+
+/**
+ * A helper confined to a worktree under the pack's data dir writes outside the project as OpenCode sees it, so the
+ * host asks for external_directory; nobody is there to answer for a hidden child. Granted once when every path asked
+ * for lies inside that helper's own worktree; anything else is left to the host's normal flow.
+ */
+async function answerConfinedPermission(raw: RawEvent, helpers: HelperRunner, host: FeatureContext["host"]): Promise<void> {
+  const props = raw.properties as { id?: unknown; sessionID?: unknown; permission?: unknown; patterns?: unknown; metadata?: { filepath?: unknown; parentDir?: unknown } } | undefined;
+  if (!props || typeof props.id !== "string" || typeof props.sessionID !== "string" || props.permission !== "external_directory") return;
+  const confinement = helpers.confinementOf(props.sessionID);
+  if (!confinement) return;
+  const patterns = Array.isArray(props.patterns) ? props.patterns.filter((p): p is string => typeof p === "string") : [];
+  const paths = [...patterns.map((p) => p.replace(/\/?\*+$/, "") || "/"), ...[props.metadata?.filepath, props.metadata?.parentDir].filter((p): p is string => typeof p === "string")];
+  const insideWorktree = paths.length > 0 && paths.every((p) => isAbsolute(p) && confinePath(p, { dir: confinement.dir, projectDir: confinement.dir }) !== undefined);
+  if (insideWorktree) await host.replyPermission(props.sessionID, props.id, "once");
 }
 
 /** OpenCode's hidden title and summary helpers run with the session's id; they are told apart by their prompt. */

@@ -42,6 +42,10 @@ export function openCodeHost(client: Client, directory: string): HostApi {
     async abort(sessionId) {
       await client.session.abort({ path: { id: sessionId } });
     },
+    async replyPermission(sessionId, permissionId, reply) {
+      const answered = await client.postSessionIdPermissionsPermissionId({ path: { id: sessionId, permissionID: permissionId }, body: { response: reply } });
+      if (answered.error) throw new Error(`permission reply failed: ${JSON.stringify(answered.error)}`);
+    },
   };
 }
 

@@ -118,6 +118,11 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
     },
   };
 
+  (client as Record<string, unknown>).postSessionIdPermissionsPermissionId = async ({ path, body }: any) => {
+    host.calls.push({ method: "permission.reply", sessionId: path.id, body: { permissionID: path.permissionID, ...body } });
+    return ok(true);
+  };
+
   const input = { client, project: { id: "fake-project" }, directory: projectDir, worktree: projectDir, serverUrl: new URL("http://127.0.0.1:1"), $: undefined } as unknown as PluginInput;
   const reporter = createReporter({
     log: (entry) => void host.logs.push({ level: entry.level, message: entry.message }),

@@ -1,0 +1,99 @@
+// Keeps a helper agent that works in a git worktree inside it. The agent's tools still resolve paths against the
+// user's project, so before each tool call the adapter passes its arguments through here: paths in the project are
+// moved to the same place in the worktree, relative paths resolve against the worktree, anything else is refused.
+// Shell commands run in the worktree, and literal mentions of the project's path in them point at the worktree.
+import { isAbsolute, join, relative, resolve } from "node:path";
+
+export interface Confinement {
+  /** The worktree folder standing in for the project directory. */
+  dir: string;
+  /** The user's project directory the agent's paths refer to. */
+  projectDir: string;
+}
+
+export type ConfinedArgs = { ok: true; args: Record<string, unknown> } | { ok: false; message: string };
+
+const PATH_FIELDS: Record<string, string[]> = {
+  read: ["filePath"],
+  write: ["filePath"],
+  edit: ["filePath"],
+  multiedit: ["filePath"],
+  list: ["path"],
+  glob: ["path"],
+  grep: ["path"],
+  lsp: ["filePath"],
+};
+
+/** Tools that could reach outside a worktree in ways this module cannot rewrite. */
+const REFUSED = new Set(["task", "webfetch"]);
+
+function inside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/** Where a path the agent named really goes, or undefined when it leaves the worktree. */
+export function confinePath(path: string, confinement: Confinement): string | undefined {
+  const { dir, projectDir } = confinement;
+  const absolute = isAbsolute(path) ? resolve(path) : resolve(dir, path);
+  if (inside(absolute, dir)) return absolute;
+  if (inside(absolute, projectDir)) return join(dir, relative(projectDir, absolute));
+  return undefined;
+}
+
+function rewriteProjectMentions(text: string, confinement: Confinement): string {
+  const project = confinement.projectDir.replace(/\/+$/, "");
+  if (!project || project === "/") return text;
+  // Only whole path mentions: the project path followed by a separator, quote, space or the end.
+  const escaped = project.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return text.replace(new RegExp(`${escaped}(?=$|[/\\s"'\`;:)|&])`, "g"), confinement.dir);
+}
+
+function rewritePatchPaths(patch: string, confinement: Confinement): { text: string } | { outside: string } {
+  const lines = patch.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^(\*\*\* (?:Add|Update|Delete) File: |\*\*\* Move to: )(.+)$/.exec(lines[i]!);
+    if (!match) continue;
+    const moved = confinePath(match[2]!.trim(), confinement);
+    if (!moved) return { outside: match[2]!.trim() };
+    lines[i] = `${match[1]}${moved}`;
+  }
+  return { text: lines.join("\n") };
+}
+
+export function confineToolArgs(tool: string, args: unknown, confinement: Confinement): ConfinedArgs {
+  const name = tool.toLowerCase();
+  if (REFUSED.has(name)) return { ok: false, message: `${tool} is not available to an agent working in an isolated worktree; do the work yourself in ${confinement.dir}.` };
+  if (!args || typeof args !== "object" || Array.isArray(args)) return { ok: true, args: args as Record<string, unknown> };
+  const next: Record<string, unknown> = { ...(args as Record<string, unknown>) };
+  if (name === "bash") {
+    const workdir = typeof next.workdir === "string" && next.workdir ? confinePath(next.workdir, confinement) : confinement.dir;
+    if (!workdir) return { ok: false, message: `workdir ${String(next.workdir)} is outside your worktree ${confinement.dir}.` };
+    next.workdir = workdir;
+    if (typeof next.command === "string") next.command = rewriteProjectMentions(next.command, confinement);
+    return { ok: true, args: next };
+  }
+  if (name === "apply_patch" || name === "patch") {
+    const field = typeof next.patchText === "string" ? "patchText" : typeof next.patch === "string" ? "patch" : undefined;
+    if (!field) return { ok: true, args: next };
+    const rewritten = rewritePatchPaths(next[field] as string, confinement);
+    if ("outside" in rewritten) return { ok: false, message: `${rewritten.outside} is outside your worktree ${confinement.dir}.` };
+    next[field] = rewritten.text;
+    return { ok: true, args: next };
+  }
+  const fields = PATH_FIELDS[name];
+  if (!fields) return { ok: true, args: next };
+  for (const field of fields) {
+    const value = next[field];
+    if (value === undefined || value === null || value === "") {
+      // A search without a path searches the project: point it at the worktree instead.
+      if (field === "path") next[field] = confinement.dir;
+      continue;
+    }
+    if (typeof value !== "string") continue;
+    const moved = confinePath(value, confinement);
+    if (!moved) return { ok: false, message: `${value} is outside your worktree ${confinement.dir}; work only there.` };
+    next[field] = moved;
+  }
+  return { ok: true, args: next };
+}

@@ -1,0 +1,294 @@
+// Git worktrees for helper agents that change code (Max Mode's patch candidates, workflow agents with
+// `isolation: "worktree"`, compose's parallel tasks). A worktree starts from a snapshot of the user's project as it
+// is now (HEAD plus uncommitted and untracked, non-ignored changes), made without touching the user's index, working
+// tree or refs. Worktrees live under the pack's data dir and are removed after use; a crash leaves them for the next
+// start's sweep. Hooks of the user's repo never run for them.
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync, realpathSync } from "node:fs";
+import { join } from "node:path";
+
+export interface Worktree {
+  id: string;
+  dir: string;
+  /** The snapshot commit the worktree started from; its diff is taken against it. */
+  base: string;
+  owner: string;
+  label: string;
+}
+
+export type ApplyResult =
+  | { ok: true; files: string[]; backup: string | undefined }
+  | { ok: false; reason: string; conflicts: string[]; savedTo: string };
+
+export interface Worktrees {
+  readonly projectDir: string;
+  readonly root: string;
+  /** True when the project is inside a git repository with at least one commit or none (an empty repo works too). */
+  isRepo(): Promise<boolean>;
+  create(owner: string, label: string): Promise<Worktree>;
+  /** Unified diff (binary-safe, new and deleted files included) of the worktree against its snapshot. */
+  diff(worktree: Worktree): Promise<string>;
+  /** Paths the worktree changed, relative to the project. */
+  changedFiles(worktree: Worktree): Promise<string[]>;
+  remove(worktree: Worktree): Promise<void>;
+  /** Removes worktrees whose creating process is gone (a crash); returns how many. */
+  sweep(): Promise<number>;
+  /** The state of the user's working tree (HEAD + uncommitted + untracked), as a tree id. */
+  fingerprint(): Promise<string>;
+  /**
+   * Applies a diff to the user's working tree (never the index). Refused whole, nothing touched and the diff saved,
+   * when the tree changed since `expectFingerprint` or when any hunk does not apply (the files are named).
+   */
+  apply(diff: string, options?: { expectFingerprint?: string; label?: string }): Promise<ApplyResult>;
+}
+
+export interface WorktreeOptions {
+  projectDir: string;
+  /** The pack's folder for this project's worktrees (e.g. `<data>/projects/<id>/worktrees`). */
+  root: string;
+  /** Ignored folders of the project linked into each worktree so checks can run (default: node_modules). */
+  linkIgnored?: string[];
+  pid?: number;
+  isAlive?(pid: number): boolean;
+}
+
+interface Owner {
+  pid: number;
+  createdAt: string;
+  owner: string;
+  label: string;
+  base: string;
+  /** The real project a leftover belongs to, so a sweep can prune its registration. */
+  projectDir: string;
+}
+
+const IDENTITY = {
+  GIT_AUTHOR_NAME: "opencode-continuum",
+  GIT_AUTHOR_EMAIL: "continuum@localhost",
+  GIT_COMMITTER_NAME: "opencode-continuum",
+  GIT_COMMITTER_EMAIL: "continuum@localhost",
+};
+
+/** git with the user's hooks, pagers, colours and external diff tools out of the way. */
+function git(cwd: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      "git",
+      ["-c", "core.hooksPath=/dev/null", "-c", "core.quotepath=false", "-c", "color.ui=false", ...args],
+      { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat", LC_ALL: "C", ...options.env }, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof (error as { code?: unknown }).code === "number" ? ((error as { code: number }).code) : 1) : 0;
+        resolve({ code, stdout: String(stdout ?? ""), stderr: String(stderr ?? "") || (error && code !== 0 && !stderr ? String(error.message) : "") });
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+async function gitOk(cwd: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<string> {
+  const result = await git(cwd, args, options);
+  if (result.code !== 0) throw new Error(`git ${args[0]} failed: ${result.stderr.trim().split("\n").slice(-3).join(" ") || `exit ${result.code}`}`);
+  return result.stdout;
+}
+
+function defaultIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Paths named by a unified diff's `diff --git` headers (b/ side, or a/ for deletions). */
+export function diffFiles(diff: string): string[] {
+  const files = new Set<string>();
+  for (const line of diff.split("\n")) {
+    const match = /^diff --git a\/(.+?) b\/(.+)$/.exec(line);
+    if (match) files.add(match[2]!);
+  }
+  return [...files];
+}
+
+/** Files `git apply --check` complained about. */
+export function conflictFiles(stderr: string): string[] {
+  const files = new Set<string>();
+  for (const line of stderr.split("\n")) {
+    const match = /^error: (?:patch failed: (.+?):\d+|(.+?): (?:does not exist in index|already exists in working directory|No such file or directory|does not match index|patch does not apply|does not exist))/.exec(line);
+    const file = match?.[1] ?? match?.[2];
+    if (file) files.add(file);
+  }
+  return [...files];
+}
+
+export function createWorktrees(options: WorktreeOptions): Worktrees {
+  const { projectDir, root } = options;
+  const pid = options.pid ?? process.pid;
+  const isAlive = options.isAlive ?? defaultIsAlive;
+  const linkIgnored = options.linkIgnored ?? ["node_modules"];
+  let counter = 0;
+
+  const ownerFile = (dir: string) => `${dir}.owner.json`;
+
+  /** A tree id for the project as it is now, written through a private copy of the index. */
+  async function snapshotTree(): Promise<{ tree: string; head: string | undefined }> {
+    mkdirSync(root, { recursive: true });
+    const index = join(root, `.index-${pid}-${++counter}`);
+    try {
+      const realIndex = (await gitOk(projectDir, ["rev-parse", "--path-format=absolute", "--git-path", "index"])).trim();
+      // Copying the user's index keeps its stat cache, so unchanged files are not hashed again.
+      if (existsSync(realIndex)) copyFileSync(realIndex, index);
+      const env = { GIT_INDEX_FILE: index };
+      const head = await git(projectDir, ["rev-parse", "--verify", "-q", "HEAD"]);
+      const top = (await gitOk(projectDir, ["rev-parse", "--show-toplevel"])).trim();
+      await gitOk(top, ["add", "-A", "--", "."], { env });
+      const tree = (await gitOk(top, ["write-tree"], { env })).trim();
+      return { tree, head: head.code === 0 ? head.stdout.trim() : undefined };
+    } finally {
+      rmSync(index, { force: true });
+    }
+  }
+
+  async function snapshotCommit(message: string): Promise<string> {
+    const { tree, head } = await snapshotTree();
+    const args = ["commit-tree", tree, ...(head ? ["-p", head] : []), "-m", message];
+    return (await gitOk(projectDir, args, { env: IDENTITY })).trim();
+  }
+
+  async function topLevel(): Promise<string> {
+    return (await gitOk(projectDir, ["rev-parse", "--show-toplevel"])).trim();
+  }
+
+  async function stage(worktree: Worktree): Promise<void> {
+    const excludes = linkIgnored.map((name) => `:(exclude)${name}`);
+    await gitOk(worktree.dir, ["add", "-A", "--", ".", ...excludes]);
+  }
+
+  function saveRejected(diff: string, label: string | undefined): string {
+    const dir = join(root, "rejected");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${(label ?? "diff").replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60)}.diff`);
+    writeFileSync(file, diff);
+    return file;
+  }
+
+  return {
+    projectDir,
+    root,
+
+    async isRepo() {
+      const result = await git(projectDir, ["rev-parse", "--is-inside-work-tree"]);
+      return result.code === 0 && result.stdout.trim() === "true";
+    },
+
+    async create(owner, label) {
+      const top = await topLevel();
+      const base = await snapshotCommit(`continuum snapshot for ${owner}: ${label}`.slice(0, 200));
+      const id = `wt-${pid}-${Date.now().toString(36)}-${(++counter).toString(36)}`;
+      const dir = join(root, id);
+      mkdirSync(root, { recursive: true });
+      const record: Owner = { pid, createdAt: new Date().toISOString(), owner, label, base, projectDir: top };
+      // The owner file comes first: a crash between it and `worktree add` still leaves something to sweep.
+      writeFileSync(ownerFile(dir), JSON.stringify(record));
+      try {
+        await gitOk(top, ["worktree", "add", "--detach", dir, base]);
+      } catch (error) {
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(ownerFile(dir), { force: true });
+        throw error;
+      }
+      for (const name of linkIgnored) {
+        const source = join(top, name);
+        if (existsSync(source) && !existsSync(join(dir, name))) symlinkSync(source, join(dir, name));
+      }
+      // The worktree is where the relative path the user is in would be.
+      const sub = realpathSync(projectDir).slice(realpathSync(top).length).replace(/^\/+/, "");
+      return { id, dir: sub ? join(dir, sub) : dir, base, owner, label };
+    },
+
+    async diff(worktree) {
+      await stage(worktree);
+      return gitOk(worktree.dir, ["diff", "--cached", "--binary", "--no-renames", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", worktree.base, "--"]);
+    },
+
+    async changedFiles(worktree) {
+      await stage(worktree);
+      const out = await gitOk(worktree.dir, ["diff", "--cached", "--name-only", "--no-renames", worktree.base, "--"]);
+      return out.split("\n").filter(Boolean);
+    },
+
+    async remove(worktree) {
+      const dir = worktreeRoot(root, worktree.dir);
+      const removed = await git(projectDir, ["worktree", "remove", "--force", dir]);
+      if (removed.code !== 0) rmSync(dir, { recursive: true, force: true });
+      await git(projectDir, ["worktree", "prune"]);
+      rmSync(ownerFile(dir), { force: true });
+    },
+
+    async sweep() {
+      if (!existsSync(root)) return 0;
+      let swept = 0;
+      for (const name of readdirSync(root)) {
+        if (!name.endsWith(".owner.json")) continue;
+        const dir = join(root, name.slice(0, -".owner.json".length));
+        let record: Owner | undefined;
+        try {
+          record = JSON.parse(readFileSync(join(root, name), "utf8")) as Owner;
+        } catch {
+          record = undefined;
+        }
+        if (record && typeof record.pid === "number" && isAlive(record.pid)) continue;
+        const registered = record?.projectDir ?? projectDir;
+        const removed = await git(registered, ["worktree", "remove", "--force", dir]);
+        if (removed.code !== 0) rmSync(dir, { recursive: true, force: true });
+        await git(registered, ["worktree", "prune"]);
+        rmSync(join(root, name), { force: true });
+        swept++;
+      }
+      for (const name of readdirSync(root)) if (name.startsWith(".index-")) rmSync(join(root, name), { force: true });
+      return swept;
+    },
+
+    async fingerprint() {
+      return (await snapshotTree()).tree;
+    },
+
+    async apply(diff, applyOptions = {}) {
+      if (!diff.trim()) return { ok: true, files: [], backup: undefined };
+      const top = await topLevel();
+      if (applyOptions.expectFingerprint) {
+        const now = await snapshotTree();
+        if (now.tree !== applyOptions.expectFingerprint) {
+          return { ok: false, reason: "the working tree changed since the work started", conflicts: [], savedTo: saveRejected(diff, applyOptions.label) };
+        }
+      }
+      const check = await git(top, ["apply", "--check", "--binary", "-"], { input: diff });
+      if (check.code !== 0) {
+        const conflicts = conflictFiles(check.stderr);
+        return { ok: false, reason: `the change does not apply: ${check.stderr.trim().split("\n")[0] ?? "git apply failed"}`, conflicts, savedTo: saveRejected(diff, applyOptions.label) };
+      }
+      // A snapshot of the user's state first, so even an applied change can be taken back.
+      const backup = await snapshotCommit(`continuum backup before applying ${applyOptions.label ?? "a change"}`).catch(() => undefined);
+      if (backup) appendBackup(root, { at: new Date().toISOString(), commit: backup, label: applyOptions.label ?? "" });
+      const applied = await git(top, ["apply", "--binary", "-"], { input: diff });
+      if (applied.code !== 0) {
+        return { ok: false, reason: `git apply failed after its check passed: ${applied.stderr.trim().split("\n")[0]}`, conflicts: conflictFiles(applied.stderr), savedTo: saveRejected(diff, applyOptions.label) };
+      }
+      return { ok: true, files: diffFiles(diff), backup };
+    },
+  };
+}
+
+/** The worktree's own folder (a worktree made from a sub-folder of the repo reports that sub-folder as its dir). */
+function worktreeRoot(root: string, dir: string): string {
+  const rest = dir.slice(root.length).replace(/^\/+/, "");
+  return join(root, rest.split("/")[0]!);
+}
+
+function appendBackup(root: string, entry: { at: string; commit: string; label: string }): void {
+  const file = join(root, "backups.jsonl");
+  const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
+  // Keep the last 100: enough to undo recent applies, bounded for a long-lived project.
+  const lines = [...previous.split("\n").filter(Boolean), JSON.stringify(entry)].slice(-100);
+  writeFileSync(file, `${lines.join("\n")}\n`);
+}
