@@ -19,6 +19,7 @@ const MODULES: { names: string[]; load: () => Promise<{ register: Register }> }[
   { names: ["goal"], load: () => import("./goal.ts") },
   { names: ["stats", "agents"], load: () => import("./stats.ts") },
   { names: ["run"], load: () => import("./goal-run.ts") },
+  { names: ["dream", "distill"], load: () => import("./dream.ts") },
   { names: ["schema"], load: () => import("./schema.ts") },
 ];
 

@@ -22,6 +22,15 @@ export interface MemoryServices {
   rebuildFiles(sessionId: string): { projectMemory: string; globalMemory: string; notes: string; memoryIndex: string[] };
   /** The context was rebuilt: the next request gets a freshly assembled block. */
   contextRebuilt(sessionId: string): void;
+  /** The project MEMORY.md (dream): its path and its bytes now (undefined when there is none yet). */
+  projectMemory(): { file: string; bytes: Uint8Array | undefined };
+  /**
+   * Replaces a memory file's whole text if it still holds `expect`: redacted, locked, previous version kept, atomic.
+   * `versionFile` is the kept previous version (none when the file did not exist).
+   */
+  replaceFile(file: string, text: string, expect: string): Promise<{ ok: true; content: string; versionFile: string | undefined } | { ok: false; reason: string }>;
+  /** Puts exact bytes back (undefined removes the file) if its bytes still hash to `expectSha256`; keeps a version. */
+  restoreFile(file: string, bytes: Uint8Array | undefined, expectSha256: string): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
 /** What the task tree offers the other features: read-only views of a session's tree. */

@@ -98,6 +98,9 @@ export function createMemory(context: FeatureContext): FeatureParts {
     projectRules: () => projectRules(locations),
     rebuildFiles: (sessionId) => rebuildFiles(locations, sessionId),
     contextRebuilt: (sessionId) => void (stateOf(sessionId).block = undefined),
+    projectMemory: () => ({ file: locations.projectFile, bytes: existsSync(locations.projectFile) ? readFileSync(locations.projectFile) : undefined }),
+    replaceFile: (file, text, expect) => service.replaceFile(file, text, expect),
+    restoreFile: (file, bytes, expectSha256) => service.restoreFile(file, bytes, expectSha256),
   };
   context.services.memory = services;
 

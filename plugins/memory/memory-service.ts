@@ -42,7 +42,9 @@ import { CONTROL_CHARS, MemoryFileLister } from "./memory-files.ts";
 import { queryTerms } from "./search-text.ts";
 import { abbreviate } from "../core/tool.ts";
 import type { MemoryLocations } from "./locations.ts";
-import { assertWritable, updateFile } from "./safe-write.ts";
+import { assertNotReadOnly, assertWritable, keepVersion, listVersions, updateFile, withFileLock, writeFileAtomic } from "./safe-write.ts";
+import { createHash } from "node:crypto";
+import { unlinkSync } from "node:fs";
 
 /** Thrown for input a caller (model, CLI user) can fix; the adapter turns it into a ToolInputError. */
 export class MemoryInputError extends Error {
@@ -358,6 +360,56 @@ export class MemoryService {
   readFile(path: string): string | undefined {
     return existsSync(path) ? readFileSync(path, "utf8") : undefined;
   }
+
+  /**
+   * Replaces a memory file's whole text in one write (dream), only if it still holds `expect` (nothing changed it
+   * since it was read): redacted, locked, the previous version kept, replaced atomically, read back.
+   */
+  async replaceFile(file: string, text: string, expect: string): Promise<ReplaceOutcome> {
+    const next = this.options.redact(text);
+    let conflict = false;
+    const written = await updateFile(
+      file,
+      (current) => {
+        if (current !== expect) {
+          conflict = true;
+          return undefined;
+        }
+        return next;
+      },
+      this.writeOptions(),
+    );
+    this.reconcile();
+    if (conflict) return { ok: false, reason: `${file} changed while the run was working (edited by hand or by another session); nothing was written` };
+    if (!written.changed) return { ok: true, content: written.content, versionFile: undefined };
+    return { ok: true, content: written.content, versionFile: listVersions(file).at(-1) };
+  }
+
+  /**
+   * Puts exact bytes back into a memory file (undo), or removes it when `bytes` is undefined, only if the file's
+   * bytes still hash to `expectSha256`. The current content is kept as a version first.
+   */
+  async restoreFile(file: string, bytes: Uint8Array | undefined, expectSha256: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    assertWritable(file, this.locations.writableRoots);
+    assertNotReadOnly(file);
+    const outcome = await withFileLock(file, () => {
+      const current = existsSync(file) ? readFileSync(file) : undefined;
+      const sha = current ? sha256(current) : "";
+      if (sha !== expectSha256) return { ok: false as const, reason: `${file} changed since then; restoring would lose those changes` };
+      keepVersion(file, this.options.versionsKept);
+      if (bytes) writeFileAtomic(file, bytes);
+      else if (current) unlinkSync(file);
+      return { ok: true as const };
+    });
+    this.reconcile();
+    return outcome;
+  }
+}
+
+export type ReplaceOutcome = { ok: true; content: string; versionFile: string | undefined } | { ok: false; reason: string };
+
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 function entryLines(content: string, entry: MemoryEntry): string {

@@ -25,9 +25,11 @@ import checkpointFeature from "../checkpoint/index.ts";
 import memoryFeature from "../memory/index.ts";
 import goalFeature from "../goal/index.ts";
 import agentsFeature from "../agents/index.ts";
+import dreamFeature from "../dream/index.ts";
+import distillFeature from "../distill/index.ts";
 
 // Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
-const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature];
+const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature, dreamFeature, distillFeature];
 
 /** Starts the pack in one OpenCode process: the hooks OpenCode gets, and the context (for tests and the doctor). */
 export async function bootPack(input: PluginInput, reporter: Reporter): Promise<{ hooks: Hooks; context?: FeatureContext }> {

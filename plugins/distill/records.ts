@@ -1,0 +1,93 @@
+// What /distill leaves in the pack's data dir: the last run's record (its report, for /distill status and
+// `continuum distill`) and the candidates already distilled, so the next run does not propose them again.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+
+export type DistillStatus = "running" | "empty" | "nothing-new" | "busy" | "failed" | "dry-run" | "written";
+
+export interface ReportedCandidate {
+  id?: string;
+  name: string;
+  evidence: string;
+  sessions: string[];
+  form: "skill" | "command" | "agent" | "none";
+  action: "created" | "extended" | "skipped" | "none" | "would-create" | "would-extend";
+}
+
+export interface DistillRecord {
+  runId?: string;
+  childSessionId?: string;
+  status: DistillStatus;
+  dryRun: boolean;
+  focus: string;
+  reason: string;
+  startedAt: string;
+  finishedAt?: string;
+  message: string;
+  mined: { id: string; key: string; sessions: string[]; occurrences: number; covered?: string }[];
+  candidates: ReportedCandidate[];
+  assets: { path: string; action: string; backup?: string }[];
+  tokens: { input: number; output: number; total: number };
+  cost: number;
+  estimated: boolean;
+}
+
+/** Mined key → the asset it went into. */
+export type Covered = Record<string, { path: string; at: string }>;
+
+export function distillDir(projectRoot: string): string {
+  return join(projectRoot, "distill");
+}
+
+export function saveDistillRecord(dir: string, record: DistillRecord): void {
+  writeFileAtomic(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
+}
+
+export function readDistillRecord(dir: string): DistillRecord | undefined {
+  return readJson(join(dir, "last.json")) as DistillRecord | undefined;
+}
+
+export function readCovered(dir: string): Covered {
+  const value = readJson(join(dir, "covered.json"));
+  if (!value || typeof value !== "object" || Array.isArray(value)) return {};
+  const out: Covered = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const entry = v as { path?: unknown; at?: unknown };
+    if (typeof entry?.path === "string") out[key] = { path: entry.path, at: typeof entry.at === "string" ? entry.at : "" };
+  }
+  return out;
+}
+
+export function saveCovered(dir: string, covered: Covered): void {
+  writeFileAtomic(join(dir, "covered.json"), JSON.stringify(covered, null, 2) + "\n");
+}
+
+function readJson(file: string): unknown {
+  try {
+    const text = readFileSync(file, "utf8");
+    return text.trim() ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function formatDistillRecord(record: DistillRecord): string {
+  const lines = [`[continuum /distill${record.dryRun ? " --dry-run" : ""}] ${record.message}`];
+  if (record.status === "running") return lines.join("\n");
+  if (record.mined.length) {
+    lines.push("Recurring workflows found (mined from the history index):");
+    for (const m of record.mined) lines.push(`  - ${m.id}: ${m.key} (${m.sessions.length} sessions, ${m.occurrences} runs)${m.covered ? ` — already distilled into ${m.covered}` : ""}`);
+  }
+  if (record.candidates.length) {
+    lines.push("Candidates:");
+    for (const c of record.candidates) lines.push(`  - ${c.name} [${c.form}, ${c.action}]: ${c.evidence} (sessions: ${c.sessions.join(", ") || "none named"})`);
+  }
+  if (record.assets.length) {
+    lines.push(record.dryRun ? "Would write:" : "Written:");
+    for (const a of record.assets) lines.push(`  - ${a.action} ${a.path}${a.backup ? ` (backup: ${a.backup})` : ""}`);
+  }
+  const t = record.tokens;
+  lines.push(record.runId ? `Cost: ${t.total.toLocaleString("en-US")} tokens (${t.input.toLocaleString("en-US")} in, ${t.output.toLocaleString("en-US")} out)${record.estimated ? ", estimated" : ""}, cost $${record.cost.toFixed(4)}; run ${record.runId}.` : "Cost: no model call.");
+  return lines.join("\n");
+}

@@ -1,0 +1,19 @@
+// A token budget per helper run: the tokens of every model call a feature's hidden agent makes are summed as they
+// finish, and a run past the budget is cancelled (its result, if any, already counts; nothing half-written follows,
+// because features write only after a run's result is in).
+import type { FeatureContext } from "../core/feature.ts";
+
+export function watchBudget(context: Pick<FeatureContext, "sessions" | "helpers" | "reporter">, feature: string, budgetTokens: number): void {
+  const spent = new Map<string, number>();
+  context.sessions.on(feature, "assistant.finished", (event) => {
+    if (context.sessions.helperOf(event.sessionId)?.feature !== feature) return;
+    const t = event.tokens;
+    const total = (spent.get(event.sessionId) ?? 0) + t.input + t.output + t.reasoning + t.cacheRead + t.cacheWrite;
+    spent.set(event.sessionId, total);
+    if (spent.size > 100) spent.delete(spent.keys().next().value!);
+    if (total <= budgetTokens) return;
+    if (context.helpers.cancel(event.sessionId, `over its budget of ${budgetTokens} tokens (${feature}.budgetTokens)`)) {
+      context.reporter.log("warn", `${feature}: a run used ${total} tokens, over ${feature}.budgetTokens (${budgetTokens}); it was stopped`);
+    }
+  });
+}

@@ -1,0 +1,101 @@
+// Host adapter of /dream: the command (run, --dry-run, status, undo), the dream agent's tools, the opt-in schedule
+// and the per-run token budget. The work itself is in run.ts; the rules the agent follows in agents/dream.md.
+import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
+import { errorText } from "../core/report.ts";
+import { createDreamer, formatRecord, type Dreamer } from "./run.ts";
+import { DREAM_AGENT, DREAM_MEMORY_TOOL, DREAM_REPORT_TOOL } from "./tool.ts";
+import { watchBudget } from "./budget.ts";
+
+export const dreamFeature: FeatureModule = {
+  name: "dream",
+  needsDatabase: true,
+  assets: { agents: [DREAM_AGENT], commands: ["dream"] },
+  internalTools: [
+    { tool: DREAM_MEMORY_TOOL, agent: DREAM_AGENT },
+    { tool: DREAM_REPORT_TOOL, agent: DREAM_AGENT },
+  ],
+  create: (context) => createDream(context),
+};
+
+export default dreamFeature;
+
+export type DreamCommand = { kind: "run"; dryRun: boolean; focus: string } | { kind: "status" } | { kind: "undo" } | { kind: "error"; message: string };
+
+/** `/dream [--dry-run] [focus…]`, `/dream status`, `/dream undo`. Unknown --options are refused, not taken as focus. */
+export function parseDreamArgs(raw: string): DreamCommand {
+  const words = raw.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 1 && words[0] === "status") return { kind: "status" };
+  if (words.length === 1 && words[0] === "undo") return { kind: "undo" };
+  const dryRun = words.some((w) => w === "--dry-run" || w === "--dryrun");
+  const unknown = words.filter((w) => w.startsWith("--") && w !== "--dry-run" && w !== "--dryrun");
+  if (unknown.length) return { kind: "error", message: `unknown option ${unknown[0]!.slice(0, 40)}; use /dream [--dry-run] [focus], /dream status or /dream undo` };
+  const focus = words.filter((w) => w !== "--dry-run" && w !== "--dryrun").join(" ").slice(0, 500);
+  return { kind: "run", dryRun, focus };
+}
+
+function createDream(context: FeatureContext): FeatureParts {
+  const memory = context.services.memory;
+  if (!memory) throw new Error("dream needs the memory feature (memory.enabled: true)");
+  const settings = context.config.dream;
+  const dreamer = createDreamer(context, memory);
+  const report = (text: string, variant?: "info" | "warning"): CommandReply => ({ kind: "report", text, ...(variant ? { variant } : {}) });
+  watchBudget(context, "dream", settings.budgetTokens);
+
+  const announce = (done: Promise<import("./records.ts").DreamRecord>) =>
+    void done.then((record) => {
+      const cost = record.runId ? ` (${record.tokens.total.toLocaleString("en-US")} tokens, $${record.cost.toFixed(4)})` : "";
+      context.reporter.notify(`${record.message}${cost} /dream status shows the report.`, record.status === "written" || record.status === "dry-run" || record.status === "unchanged" ? "success" : "warning");
+    });
+
+  if (settings.auto) scheduleDreams(context, dreamer, announce);
+
+  return {
+    tools: dreamer.tools,
+    commands: {
+      dream: async ({ sessionId, arguments: args }) => {
+        const command = parseDreamArgs(args);
+        switch (command.kind) {
+          case "error":
+            return report(`[continuum /dream] ${command.message}`, "warning");
+          case "status": {
+            const last = dreamer.last();
+            return report(last ? formatRecord(last) : "[continuum /dream] No dream has run in this project yet. /dream starts one; /dream --dry-run shows what it would change.");
+          }
+          case "undo": {
+            const undone = await dreamer.undo();
+            return report(`[continuum /dream undo] ${undone.message}`, undone.ok ? undefined : "warning");
+          }
+          case "run": {
+            const started = dreamer.start({ parentSessionId: sessionId, focus: command.focus, dryRun: command.dryRun, reason: command.dryRun ? "/dream --dry-run" : "/dream" });
+            if (!started.started) return report(formatRecord(started.record), started.record.status === "busy" ? "warning" : "info");
+            announce(started.done);
+            return report(
+              `[continuum /dream${command.dryRun ? " --dry-run" : ""}] Dream started in the background (a hidden child session; your session goes on). ${command.dryRun ? "Nothing will be written. " : ""}A toast says when it ends; /dream status shows the report and the diff.`,
+            );
+          }
+        }
+      },
+    },
+  };
+}
+
+/**
+ * dream.auto: at the start of a main session, when the last dream is older than dream.intervalDays and at least two
+ * sessions have new material since, a dream starts in the background. Never awaited: the session never waits.
+ */
+function scheduleDreams(context: FeatureContext, dreamer: Dreamer, announce: (done: Promise<import("./records.ts").DreamRecord>) => void): void {
+  const settings = context.config.dream;
+  context.sessions.on("dream", "session.created", (event) => {
+    if (event.parentId || context.sessions.helperOf(event.sessionId) || dreamer.running()) return;
+    try {
+      const last = dreamer.last();
+      const lastAt = Date.parse(last?.finishedAt ?? last?.startedAt ?? "") || 0;
+      if (Date.now() - lastAt < settings.intervalDays * 86_400_000) return;
+      if (dreamer.materialSince(lastAt).length < 2) return;
+      const started = dreamer.start({ parentSessionId: event.sessionId, focus: "", dryRun: false, reason: "scheduled (dream.auto)", since: lastAt });
+      if (started.started) announce(started.done);
+    } catch (error) {
+      context.reporter.log("warn", `dream schedule: ${errorText(error)}`);
+    }
+  });
+}

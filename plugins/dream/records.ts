@@ -1,0 +1,115 @@
+// What a dream leaves behind in the pack's data dir (never in the project): the record of the last run (its report,
+// shown by /dream status and `continuum dream`) and the undo journal (the exact bytes MEMORY.md had before the last
+// dream wrote it). Both are replaced atomically.
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+
+export type DreamStatus = "running" | "empty" | "busy" | "refused" | "failed" | "conflict" | "unchanged" | "dry-run" | "written";
+
+export interface DreamTokens {
+  input: number;
+  output: number;
+  total: number;
+}
+
+export interface DreamRecord {
+  runId?: string;
+  childSessionId?: string;
+  status: DreamStatus;
+  dryRun: boolean;
+  focus: string;
+  reason: string;
+  startedAt: string;
+  finishedAt?: string;
+  sessions: string[];
+  message: string;
+  report: { consolidated: string[]; updated: string[]; deleted: string[]; skipped: string[] };
+  unverified: { id: string; text: string; missing: string[] }[];
+  problems: string[];
+  diff: string;
+  file: string;
+  versionFile?: string;
+  tokens: DreamTokens;
+  cost: number;
+  estimated: boolean;
+}
+
+const undoSchema = z.object({
+  at: z.string(),
+  file: z.string(),
+  existed: z.boolean(),
+  before: z.string(),
+  afterSha256: z.string(),
+  runId: z.string().optional(),
+});
+export type UndoJournal = z.infer<typeof undoSchema>;
+
+export function dreamDir(projectRoot: string): string {
+  return join(projectRoot, "dream");
+}
+
+export function saveRecord(dir: string, record: DreamRecord): void {
+  writeFileAtomic(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
+}
+
+export function readRecord(dir: string): DreamRecord | undefined {
+  return readJson(join(dir, "last.json")) as DreamRecord | undefined;
+}
+
+export function saveUndo(dir: string, journal: UndoJournal): void {
+  writeFileAtomic(join(dir, "undo.json"), JSON.stringify(journal, null, 2) + "\n");
+}
+
+/** The journal, or why there is none usable (missing, damaged). */
+export function readUndo(dir: string): { ok: true; journal: UndoJournal } | { ok: false; reason: string } {
+  const file = join(dir, "undo.json");
+  if (!existsSync(file)) return { ok: false, reason: "no dream has written memory here yet (or its undo was already applied)" };
+  const parsed = undoSchema.safeParse(readJson(file));
+  return parsed.success ? { ok: true, journal: parsed.data } : { ok: false, reason: `the undo journal ${file} is damaged; restore from the kept versions (continuum memory path shows the folder)` };
+}
+
+/** After a successful undo the journal is marked used, so a second undo cannot put back an even older state. */
+export function markUndone(dir: string, journal: UndoJournal): void {
+  writeFileAtomic(join(dir, "undo.json.done"), JSON.stringify({ ...journal, undoneAt: new Date().toISOString() }, null, 2) + "\n");
+  rmSync(join(dir, "undo.json"), { force: true });
+}
+
+function readJson(file: string): unknown {
+  try {
+    const text = readFileSync(file, "utf8");
+    return text.trim() ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function formatTokens(tokens: DreamTokens, cost: number, estimated: boolean): string {
+  const n = (v: number) => v.toLocaleString("en-US");
+  return `${n(tokens.total)} tokens (${n(tokens.input)} in, ${n(tokens.output)} out)${estimated ? ", estimated" : ""}, cost $${cost.toFixed(4)}`;
+}
+
+export function formatRecord(record: DreamRecord): string {
+  const title = `[continuum /dream${record.dryRun ? " --dry-run" : ""}]`;
+  const lines = [`${title} ${record.message}`];
+  if (record.status === "running") return lines.join("\n");
+  if (record.sessions.length) lines.push(`Sessions read (${record.sessions.length}): ${record.sessions.join(", ")}`);
+  const list = (label: string, items: string[]) => {
+    if (items.length) lines.push(`${label}:`, ...items.map((i) => `  - ${i}`));
+  };
+  list("Consolidated", record.report.consolidated);
+  list("Updated", record.report.updated);
+  list("Deleted", record.report.deleted);
+  list("Skipped", record.report.skipped);
+  if (record.unverified.length) {
+    lines.push("Marked [unverified] (what they mention no longer exists in the project):");
+    for (const u of record.unverified) lines.push(`  - ${u.id}: ${u.missing.join(", ")}`);
+  }
+  list("Refused because", record.problems);
+  if (record.diff) lines.push(`Diff of ${record.file}${record.dryRun ? " (dry run: nothing written)" : ""}:`, "```diff", record.diff.trimEnd(), "```");
+  if (record.versionFile) lines.push(`Previous version kept: ${record.versionFile} (continuum dream undo restores it)`);
+  if (record.runId) lines.push(`Cost: ${formatTokens(record.tokens, record.cost, record.estimated)}; run ${record.runId}.`);
+  else lines.push("Cost: no model call.");
+  return lines.join("\n");
+}
