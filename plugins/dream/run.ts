@@ -198,7 +198,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     if (request.dryRun) {
       record.diff = unifiedDiff("MEMORY.md", original, draft.text);
       record.status = "dry-run";
-      record.message = `Dry run: this is what the dream would change (${summary(draft, removed.removed)}); nothing was written.`;
+      record.message = `Dry run: this is what the dream would change (${summary(draft, removed.removed, record.unverified.length)}); nothing was written.`;
       return finish(record);
     }
     const written = await memory.replaceFile(file, draft.text, original);
@@ -212,7 +212,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     record.diff = unifiedDiff("MEMORY.md", before, written.content);
     record.versionFile = written.versionFile;
     record.status = "written";
-    record.message = `Dream written to MEMORY.md (${summary(draft, removed.removed)}).`;
+    record.message = `Dream written to MEMORY.md (${summary(draft, removed.removed, record.unverified.length)}).`;
     try {
       saveUndo(dir, { at: now().toISOString(), file, existed: bytes !== undefined, before: Buffer.from(bytes ?? new Uint8Array()).toString("base64"), afterSha256: sha256(Buffer.from(written.content, "utf8")), runId: record.runId });
     } catch (error) {
@@ -276,9 +276,9 @@ export async function undoLastDream(dir: string, restore: MemoryServices["restor
   return { ok: true, message: `Restored ${journal.file} as it was before the dream of ${journal.at}${journal.existed ? "" : " (it did not exist, so it was removed)"}; the dream's version is kept in the versions folder.` };
 }
 
-function summary(draft: MemoryDraft, removed: number): string {
+function summary(draft: MemoryDraft, removed: number, marked: number): string {
   const c = draft.changes;
-  return `${c.added.length} added, ${c.rewritten.length} rewritten, ${removed} removed`;
+  return `${c.added.length} added, ${c.rewritten.length} rewritten, ${removed} removed, ${marked} marked ${UNVERIFIED}`;
 }
 
 function readText(file: string): string | undefined {

@@ -1,0 +1,187 @@
+// /dream in real OpenCode (`opencode serve` + SDK, scripted model, fixture sessions in the pack's data dir): the rule
+// two past sessions state is written once with both sources, a stale entry is marked, the previous MEMORY.md is kept,
+// the report shows the diff and the cost, `continuum dream undo` restores the file byte for byte, the dream's child
+// session is not what `opencode run -c` continues, and a dream that deletes every entry is refused with nothing written.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startScriptedModel } from "../harness/scripted-model.ts";
+import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
+import { opencodeRun, opencodeServe, type Served } from "../harness/opencode.ts";
+import { createSession, installPackForTest, persistentDb, send } from "./checkpoint-support.ts";
+import { shownAnswers } from "./goal-support.ts";
+import { call, continuumCli, isDreamRequest, projectData, stepLane, waitForRecord, writeFixtureSession } from "./dream-support.ts";
+import type { DreamRecord } from "../../plugins/dream/records.ts";
+
+const ORIGINAL = [
+  "# Project memory",
+  "",
+  "## Rules",
+  "",
+  "- Use pnpm for installs, never npm install. <!-- id:m-keep0001 · 2026-11-20 · ses_old1 -->",
+  "",
+  "## Discovered durable knowledge",
+  "",
+  "- The request parser lives in `src/legacy/parser.ts`. <!-- id:m-stale001 · 2026-11-20 · ses_old1 -->",
+  "- The server starts in src/app.ts through `startServer`. <!-- id:m-good0001 · 2026-11-20 · ses_old1 -->",
+  "",
+].join("\n");
+
+const RULE = "Always run `npm run lint` before committing.";
+
+function fixture(env: IsolatedEnv): void {
+  mkdirSync(join(env.projectDir, "src"), { recursive: true });
+  writeFileSync(join(env.projectDir, "src", "app.ts"), "export function startServer() {\n  return 1;\n}\n");
+  const { memoryFile } = projectData(env);
+  mkdirSync(join(memoryFile, ".."), { recursive: true });
+  writeFileSync(memoryFile, ORIGINAL);
+  for (const id of ["ses_fixtureA", "ses_fixtureB"]) {
+    writeFixtureSession(env, id, {
+      notes: `# Session notes (${id})\n\n## [turn 2 · 2026-11-28T10:00:00.000Z]\nThe user said: always run npm run lint before committing.\n`,
+      checkpoint: `# Checkpoint\n\n## §3 Directives\n- "always run npm run lint before committing" (user, ${id})\n\n## §5 Current work\n- none\n`,
+    });
+  }
+}
+
+const dreamEnv = (baseURL: string) => createIsolatedEnv({ baseURL, continuumConfig: { checkpoint: { enabled: false } }, opencodeConfig: { snapshot: false } });
+
+test("/dream writes the repeated rule once with both sessions, marks the stale entry, keeps the previous version, reports diff and cost; undo restores byte for byte; run -c does not continue the dream", { timeout: 240000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [
+      stepLane("dream", isDreamRequest, [
+        call("dream_memory", { action: "list" }),
+        call("dream_memory", { action: "remember", section: "Rules", text: RULE, sessions: ["ses_fixtureA", "ses_fixtureB"] }),
+        call("dream_report", { consolidated: ["lint before committing: stated in ses_fixtureA and ses_fixtureB"], updated: [], deleted: [], skipped: [] }),
+      ]),
+    ],
+    main: [{ text: "Hello, noted." }, { text: "Continuing the main session." }],
+    exhausted: { text: "nothing more scripted" },
+  });
+  const env = dreamEnv(model.baseURL);
+  await installPackForTest(env);
+  fixture(env);
+  const data = projectData(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    const session = await createSession(served);
+    await send(served, session, "hello main session");
+    await served.waitForIdle(session, 1, 60000);
+    const before = new Date().toISOString();
+    const ran = await served.client.session.command({ path: { id: session }, body: { command: "dream", arguments: "" } });
+    assert.equal(ran.error, undefined, JSON.stringify(ran.error));
+    const record = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), before, 90000);
+    assert.equal(record.status, "written", record.message);
+
+    const after = readFileSync(data.memoryFile, "utf8");
+    assert.equal(after.split(RULE).length - 1, 1, `the rule is written once:\n${after}`);
+    assert.match(after, /Always run `npm run lint` before committing\. <!-- id:m-[a-z0-9]{8} · \d{4}-\d{2}-\d{2} · ses_fixtureA,ses_fixtureB -->/, "tagged with its date and both source sessions");
+    assert.match(after, /src\/legacy\/parser\.ts`\. \[unverified\] \(src\/legacy\/parser\.ts not found on \d{4}-\d{2}-\d{2}\) <!-- id:m-stale001/, "the stale entry is marked");
+    assert.match(after, /The server starts in src\/app\.ts through `startServer`\. <!-- id:m-good0001/, "an entry whose path and name exist is left alone");
+    assert.deepEqual(record.unverified.map((u) => [u.id, u.missing]), [["m-stale001", ["src/legacy/parser.ts"]]]);
+
+    const versions = join(data.memory, ".versions", "MEMORY.md");
+    const kept = readdirSync(versions);
+    assert.equal(kept.length, 1, "one previous version kept");
+    assert.equal(readFileSync(join(versions, kept[0]!), "utf8"), ORIGINAL, "the kept version is the file before the dream");
+    assert.match(record.diff, /^--- a\/MEMORY\.md\n\+\+\+ b\/MEMORY\.md\n@@/);
+    assert.match(record.diff, /^\+- Always run `npm run lint`/m);
+    assert.match(record.diff, /^-- The request parser lives in `src\/legacy\/parser\.ts`\. <!--/m);
+    assert.ok(record.tokens.total > 0 && record.runId, `tokens counted: ${JSON.stringify(record.tokens)}`);
+
+    // The dream's prompt carried both fixture sessions; its tools were the memory draft, the report and read-only ones.
+    const dreamCalls = model.lane("dream");
+    assert.equal(dreamCalls.length, 3, "no call after dream_report");
+    assert.match(dreamCalls[0]!.lastUserText, /<session id="ses_fixtureA"[\s\S]*always run npm run lint[\s\S]*<session id="ses_fixtureB"|<session id="ses_fixtureB"[\s\S]*<session id="ses_fixtureA"/);
+    assert.match(dreamCalls[0]!.lastUserText, /\[m-stale001\] \(Discovered durable knowledge\)/);
+    assert.deepEqual([...dreamCalls[0]!.tools].sort(), ["dream_memory", "dream_report", "glob", "grep", "read"]);
+    assert.ok(model.lane("main").every((r) => !r.tools.includes("dream_memory") && !r.tools.includes("dream_report")), "the main agent never sees the dream's tools");
+
+    // /dream status: the report with the diff and the cost, shown without a model call.
+    const mainCalls = model.lane("main").length;
+    await served.client.session.command({ path: { id: session }, body: { command: "dream", arguments: "status" } });
+    const shown = (await shownAnswers(served.client, session)).join("\n");
+    assert.match(shown, /Dream written to MEMORY\.md \(1 added, 0 rewritten, 0 removed, 1 marked \[unverified\]\)/);
+    assert.match(shown, /```diff\n--- a\/MEMORY\.md/);
+    assert.match(shown, /Cost: [\d,]+ tokens \([\d,]+ in, [\d,]+ out\), cost \$\d+\.\d{4}; run run_/);
+    assert.equal(model.lane("main").length, mainCalls, "/dream status made no model call");
+
+    const stats = continuumCli(env, ["stats", "--json", "--project", env.projectDir, "--all"]);
+    const features = (JSON.parse(stats.stdout) as { features: Record<string, { runs: number }> }).features;
+    assert.equal(features.dream?.runs, 1, `the ledger has the dream run: ${stats.stdout.slice(0, 600)}`);
+
+    await served.stop();
+    served = undefined;
+
+    // `opencode run -c` continues the user's session, not the dream's child session.
+    const continued = await opencodeRun(env, "carry on", { args: ["-c"], json: true, extraEnv: persistentDb(env) });
+    const sessionIds = new Set(continued.events.map((e) => (e as { sessionID?: string }).sessionID).filter(Boolean));
+    assert.deepEqual([...sessionIds], [session], `run -c continued ${[...sessionIds].join(",")}; the user's session is ${session}, the dream's ${record.childSessionId}`);
+    assert.notEqual(record.childSessionId, session);
+
+    const undone = continuumCli(env, ["dream", "undo", "--project", env.projectDir]);
+    assert.equal(undone.status, 0, undone.stderr);
+    assert.match(undone.stdout, /Restored .*MEMORY\.md as it was before the dream/);
+    assert.ok(readFileSync(data.memoryFile).equals(Buffer.from(ORIGINAL)), "MEMORY.md is back byte for byte");
+    const again = continuumCli(env, ["dream", "undo", "--project", env.projectDir]);
+    assert.equal(again.status, 1, "a second undo has nothing to undo");
+    assert.match(again.stderr, /Nothing to undo/);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("/dream that deletes every entry is refused whole: nothing written, no version made, the report says why; an empty window costs no model call", { timeout: 180000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [
+      stepLane("dream", isDreamRequest, [
+        call("dream_memory", { action: "list" }),
+        call("dream_memory", { action: "forget", id: "m-keep0001" }),
+        call("dream_memory", { action: "forget", id: "m-stale001" }),
+        call("dream_memory", { action: "forget", id: "m-good0001" }),
+        call("dream_report", { consolidated: [], updated: [], deleted: ["everything"], skipped: [] }),
+        { text: "done" },
+        call("dream_report", { consolidated: [], updated: [], deleted: ["everything, again"], skipped: [] }),
+      ]),
+    ],
+    exhausted: { text: "nothing more scripted" },
+  });
+  const env = dreamEnv(model.baseURL);
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    const data = projectData(env);
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+
+    // No fixture yet: nothing in the window, so no model call at all.
+    const emptyAt = new Date().toISOString();
+    await served.client.session.command({ path: { id: session }, body: { command: "dream", arguments: "" } });
+    const empty = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), emptyAt, 30000);
+    assert.equal(empty.status, "empty");
+    assert.match((await shownAnswers(served.client, session)).join("\n"), /nothing to dream about \(no model call made\)/);
+    assert.equal(model.lane("dream").length, 0);
+
+    fixture(env);
+    const before = new Date().toISOString();
+    await served.client.session.command({ path: { id: session }, body: { command: "dream", arguments: "" } });
+    const record = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), before, 90000);
+    assert.equal(record.status, "refused", record.message);
+    assert.match(record.problems.join("\n"), /removes 3 of 3 existing entries \(100 %\); at most 30 %/);
+    assert.ok(readFileSync(data.memoryFile).equals(Buffer.from(ORIGINAL)), "MEMORY.md untouched");
+    assert.ok(!existsSync(join(data.memory, ".versions")), "no version written: nothing was written");
+    const refusals = model.lane("dream").filter((r) => /NOT recorded[\s\S]*removes 3 of 3/.test(JSON.stringify(r.body.messages.at(-1)?.content ?? "")));
+    assert.ok(refusals.length >= 1, "the dream was told why its report was refused");
+    assert.ok(record.tokens.total > 0, "a refused run still reports what it cost");
+
+    const dry = continuumCli(env, ["dream", "status", "--project", env.projectDir]);
+    assert.match(dry.stdout, /Dream refused: its result broke a limit; nothing was written\.[\s\S]*Refused because:\n  - the run removes 3 of 3/);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
