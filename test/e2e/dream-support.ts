@@ -2,7 +2,7 @@
 // way the pack stores them (session folders with notes.md and checkpoint.md; history_parts rows in continuum.db),
 // scripted lanes for the two hidden agents, and reads of the runs' records.
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { IsolatedEnv } from "../harness/env.ts";
 import { REPO_ROOT } from "../harness/env.ts";
@@ -17,6 +17,22 @@ import { sleep } from "./checkpoint-support.ts";
 const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
 export const continuumCli = (env: IsolatedEnv, args: string[], extraEnv: Record<string, string> = {}) =>
   spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: { ...env.env, ...extraEnv }, encoding: "utf8", timeout: 240000 });
+
+/** The CLI without blocking this process: needed when it talks to a model the test itself serves. */
+export function continuumCliAsync(env: IsolatedEnv, args: string[], timeoutMs = 240000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: env.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 
 export function projectData(env: IsolatedEnv) {
   const id = resolveProjectIdentity(env.projectDir).id;
