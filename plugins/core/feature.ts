@@ -22,8 +22,11 @@ export interface MemoryServices {
   rebuildFiles(sessionId: string): { projectMemory: string; globalMemory: string; notes: string; memoryIndex: string[] };
   /** The context was rebuilt: the next request gets a freshly assembled block. */
   contextRebuilt(sessionId: string): void;
-  /** The project MEMORY.md (dream): its path and its bytes now (undefined when there is none yet). */
-  projectMemory(): { file: string; bytes: Uint8Array | undefined };
+  /**
+   * The project MEMORY.md (dream): its path, its bytes now (undefined when there is none yet) and its text as the
+   * memory reads it (stray bytes cleaned; what replaceFile's `expect` is compared with).
+   */
+  projectMemory(): { file: string; bytes: Uint8Array | undefined; text: string };
   /**
    * Replaces a memory file's whole text if it still holds `expect`: redacted, locked, previous version kept, atomic.
    * `versionFile` is the kept previous version (none when the file did not exist).

@@ -123,8 +123,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
   };
 
   const run = async (request: DreamRequest, record: DreamRecord, sessions: SessionMaterial[]): Promise<DreamRecord> => {
-    const { file, bytes } = memory.projectMemory();
-    const original = bytes ? Buffer.from(bytes).toString("utf8") : "";
+    const { file, bytes, text: original } = memory.projectMemory();
     const draft = new MemoryDraft(original, now().toISOString().slice(0, 10), new Set(sessions.map((s) => s.sessionId)));
     const budgetChars = Math.min(Math.floor(settings.budgetTokens * 4 * 0.5), 240_000);
     const rendered = renderSessions(sessions, budgetChars);

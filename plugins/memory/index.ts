@@ -98,7 +98,7 @@ export function createMemory(context: FeatureContext): FeatureParts {
     projectRules: () => projectRules(locations),
     rebuildFiles: (sessionId) => rebuildFiles(locations, sessionId),
     contextRebuilt: (sessionId) => void (stateOf(sessionId).block = undefined),
-    projectMemory: () => ({ file: locations.projectFile, bytes: existsSync(locations.projectFile) ? readFileSync(locations.projectFile) : undefined }),
+    projectMemory: () => service.projectMemory(),
     replaceFile: (file, text, expect) => service.replaceFile(file, text, expect),
     restoreFile: (file, bytes, expectSha256) => service.restoreFile(file, bytes, expectSha256),
   };

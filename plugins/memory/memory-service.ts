@@ -38,7 +38,7 @@ import {
   type SearchResult,
   type SearchScope,
 } from "./index-store.ts";
-import { CONTROL_CHARS, MemoryFileLister } from "./memory-files.ts";
+import { CONTROL_CHARS, inspectText, MemoryFileLister } from "./memory-files.ts";
 import { queryTerms } from "./search-text.ts";
 import { abbreviate } from "../core/tool.ts";
 import type { MemoryLocations } from "./locations.ts";
@@ -359,6 +359,13 @@ export class MemoryService {
 
   readFile(path: string): string | undefined {
     return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+  }
+
+  /** The project MEMORY.md's bytes and its text as every write reads it (stray bytes cleaned). */
+  projectMemory(): { file: string; bytes: Uint8Array | undefined; text: string } {
+    const file = this.locations.projectFile;
+    const bytes = existsSync(file) ? readFileSync(file) : undefined;
+    return { file, bytes, text: bytes ? inspectText(bytes).text : "" };
   }
 
   /**
