@@ -44,7 +44,7 @@ export function normalizeCommand(command: string): string {
   const first = command.replace(/\r/g, "").split(/\n|&&|;|\|\|/)[0] ?? "";
   return first
     .replace(/(["'`])(?:\\.|(?!\1)[^\\])*\1/g, "<str>")
-    .replace(/(?:^|\s)(?:[\w.@~-]*\/[\w.@/~-]*)/g, (m) => `${m.startsWith(" ") ? " " : ""}<path>`)
+    .replace(/(?:^|\s)(?:[\w.@~:-]*\/[\w.@/~:-]*)/g, (m) => `${m.startsWith(" ") ? " " : ""}<path>`)
     .replace(/\b[\w-]+\.(?:ts|tsx|js|jsx|mjs|cjs|py|go|rs|java|rb|json|md|css|html|sh|yml|yaml|toml)\b/g, "<path>")
     .replace(/\b(?=[a-z0-9_-]*\d)(?=[a-z0-9_-]*[a-z])[a-z0-9_-]{8,}\b/gi, "<id>")
     .replace(/\b\d+(?:\.\d+)*\b/g, "<n>")
@@ -98,7 +98,8 @@ export function mineSequences(steps: HistoryStep[], options: MinerOptions): Sequ
     for (let length = minLength; length <= maxLength; length++) {
       for (let start = 0; start + length <= list.length; start++) {
         const window = list.slice(start, start + length);
-        if (new Set(window).size < 2) continue;
+        // A run of a shorter loop (build → deploy → build) is that loop, counted by its own, shorter window.
+        if (new Set(window).size < 2 || isRepetition(window)) continue;
         const key = window.join(" → ");
         const entry = counts.get(key) ?? { steps: window, sessions: new Set<string>(), occurrences: 0, perSession: new Map() };
         entry.sessions.add(sessionId);
@@ -121,6 +122,14 @@ export function mineSequences(steps: HistoryStep[], options: MinerOptions): Sequ
   return kept
     .sort((a, b) => b.sessions.length - a.sessions.length || b.steps.length - a.steps.length || b.occurrences - a.occurrences || a.key.localeCompare(b.key))
     .slice(0, options.limit ?? 20);
+}
+
+/** True when the steps repeat with a period shorter than their length (a → b → a → b, a → b → a). */
+export function isRepetition(steps: string[]): boolean {
+  for (let period = 1; period < steps.length; period++) {
+    if (steps.every((s, i) => i < period || s === steps[i - period])) return true;
+  }
+  return false;
 }
 
 function containsRun(outer: string[], inner: string[]): boolean {
