@@ -15,7 +15,7 @@ import { act, emit, existingDir, jsonOption, positiveNumber, projectOption, usag
 import { findOpencode, startServe } from "./opencode-driver.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 
-const OK_STATUSES = new Set(["written", "dry-run", "unchanged", "empty", "nothing-new"]);
+const OK_STATUSES = new Set(["written", "done", "dry-run", "unchanged", "empty", "nothing-new"]);
 
 interface RunOptions {
   dryRun?: boolean;

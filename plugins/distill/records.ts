@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/storage/atomic-file.ts";
 
-export type DistillStatus = "running" | "empty" | "nothing-new" | "busy" | "failed" | "dry-run" | "written";
+export type DistillStatus = "running" | "empty" | "nothing-new" | "busy" | "failed" | "dry-run" | "done";
 
 export interface ReportedCandidate {
   id?: string;

@@ -165,7 +165,7 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
     }
     record.candidates = outcome.value;
     if (!request.dryRun) rememberCovered([...sequences, ...requests], outcome.value, state);
-    record.status = request.dryRun ? "dry-run" : "written";
+    record.status = request.dryRun ? "dry-run" : "done";
     const count = state.written.length;
     record.message = request.dryRun
       ? `Dry run: ${outcome.value.length} candidate(s) considered, ${count} asset(s) would be written; nothing was written.`

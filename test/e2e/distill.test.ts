@@ -86,7 +86,7 @@ test("/distill: dry run writes nothing; a SKILL.md OpenCode lists; a second run 
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "distill", arguments: "" } });
     assert.equal(ran.error, undefined, JSON.stringify(ran.error));
     const record = await waitForRecord<DistillRecord>(join(data.distillDir, "last.json"), before, 90000);
-    assert.equal(record.status, "written", record.message);
+    assert.equal(record.status, "done", record.message);
     assert.deepEqual(record.assets, [{ path: skillFile, action: "created" }]);
     assert.ok(record.tokens.total > 0 && record.runId, "tokens counted");
 

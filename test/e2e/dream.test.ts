@@ -2,6 +2,7 @@
 // two past sessions state is written once with both sources, a stale entry is marked, the previous MEMORY.md is kept,
 // the report shows the diff and the cost, `continuum dream undo` restores the file byte for byte, the dream's child
 // session is not what `opencode run -c` continues, and a dream that deletes every entry is refused with nothing written.
+// The opt-in schedules start dream and distill in the background at a new main session.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,8 +12,9 @@ import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, persistentDb, send } from "./checkpoint-support.ts";
 import { shownAnswers } from "./goal-support.ts";
-import { call, continuumCli, isDreamRequest, projectData, stepLane, waitForRecord, writeFixtureSession } from "./dream-support.ts";
+import { call, continuumCli, isDistillRequest, isDreamRequest, projectData, readJsonFile, stepLane, waitForRecord, writeFixtureHistory, writeFixtureSession } from "./dream-support.ts";
 import type { DreamRecord } from "../../plugins/dream/records.ts";
+import type { DistillRecord } from "../../plugins/distill/records.ts";
 
 const ORIGINAL = [
   "# Project memory",
@@ -179,6 +181,71 @@ test("/dream that deletes every entry is refused whole: nothing written, no vers
 
     const dry = continuumCli(env, ["dream", "status", "--project", env.projectDir]);
     assert.match(dry.stdout, /Dream refused: its result broke a limit; nothing was written\.[\s\S]*Refused because:\n  - the run removes 3 of 3/);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("schedules (opt-in): with dream.auto and distill.auto on, a new main session starts both in the background without waiting for them", { timeout: 180000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [
+      stepLane("dream", isDreamRequest, [{ ...call("dream_memory", { action: "list" }), delayMs: 2500 }, call("dream_report", { consolidated: [], updated: [], deleted: [], skipped: ["nothing new"] })]),
+      stepLane("distill", isDistillRequest, [{ ...call("distill_report", { candidates: [] }), delayMs: 2500 }]),
+    ],
+    main: [{ text: "Main answer while the schedules run." }],
+    exhausted: { text: "nothing more scripted" },
+  });
+  const env = createIsolatedEnv({
+    baseURL: model.baseURL,
+    continuumConfig: { checkpoint: { enabled: false }, dream: { auto: true }, distill: { auto: true } },
+    opencodeConfig: { snapshot: false },
+  });
+  await installPackForTest(env);
+  fixture(env);
+  await writeFixtureHistory(
+    env,
+    ["ses_fixtureA", "ses_fixtureB"].flatMap((sessionId, s) =>
+      ["npm run lint", "npm test"].map((command, i) => ({
+        partId: `prt_${sessionId}_${i}`,
+        sessionId,
+        messageId: `msg_${sessionId}_${i}`,
+        role: "assistant",
+        kind: "tool" as const,
+        tool: "bash",
+        createdAt: Date.now() - (s + 1) * 86_400_000 + i * 1000,
+        text: `tool bash ${JSON.stringify({ command })}\n→ ok`,
+      })),
+    ),
+  );
+  const data = projectData(env);
+  let served: Served | undefined;
+  try {
+    const before = new Date().toISOString();
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    await send(served, session, "hello while dreaming");
+    await served.waitForIdle(session, 1, 60000);
+    const dreamRecord = readJsonFile<DreamRecord>(join(data.dreamDir, "last.json"));
+    assert.equal(dreamRecord?.status, "running", "the main turn ended while the scheduled dream was still running");
+    const dream = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), before, 60000);
+    const distill = await waitForRecord<DistillRecord>(join(data.distillDir, "last.json"), before, 60000);
+    assert.equal(dream.reason, "scheduled (dream.auto)");
+    assert.equal(dream.status, "written", dream.message);
+    assert.deepEqual(dream.unverified.map((u) => u.id), ["m-stale001"]);
+    assert.equal(distill.reason, "scheduled (distill.auto)");
+    assert.equal(distill.status, "done", distill.message);
+    assert.match(distill.message, /created nothing \(a valid outcome\)/);
+    assert.ok(dream.tokens.total > 0 && distill.tokens.total > 0);
+
+    // A second new session within the interval starts nothing.
+    const dreamCalls = model.lane("dream").length;
+    const distillCalls = model.lane("distill").length;
+    await createSession(served);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(model.lane("dream").length, dreamCalls);
+    assert.equal(model.lane("distill").length, distillCalls);
   } finally {
     await served?.stop();
     await model.close();
