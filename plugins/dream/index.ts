@@ -35,7 +35,11 @@ export function parseDreamArgs(raw: string): DreamCommand {
 
 function createDream(context: FeatureContext): FeatureParts {
   const memory = context.services.memory;
-  if (!memory) throw new Error("dream needs the memory feature (memory.enabled: true)");
+  if (!memory) {
+    // A configuration choice, not a fault: said when /dream is used, not as an error at every start.
+    context.reporter.log("info", "dream is off: it needs the memory feature (memory.enabled: true)");
+    return { commands: { dream: () => ({ kind: "report", text: "[continuum /dream] Dream is off here: it curates memory, and the memory feature is switched off (continuum.jsonc: memory.enabled: false).", variant: "warning" }) } };
+  }
   const settings = context.config.dream;
   const dreamer = createDreamer(context, memory);
   const report = (text: string, variant?: "info" | "warning"): CommandReply => ({ kind: "report", text, ...(variant ? { variant } : {}) });
