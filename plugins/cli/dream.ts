@@ -25,44 +25,51 @@ interface RunOptions {
 }
 
 export function register(program: Command): void {
-  const dream = program
+  // `undo` and `status` are words of the one command, not commander subcommands: a subcommand would lose
+  // `--project` to its parent (commander gives a parent's options precedence unless the whole program is positional).
+  program
     .command("dream")
     .description("consolidate recent sessions into project memory (runs /dream headlessly through opencode serve)")
-    .argument("[focus...]", "what to pay most attention to (optional)")
+    .usage("[--dry-run] [focus...] | undo | status  [--project DIR] [--json]")
+    .argument("[focus...]", "what to pay most attention to (optional); or `undo`, or `status`")
     .option("--dry-run", "compute the diff on a copy and write nothing")
     .addOption(projectOption())
     .addOption(jsonOption())
     .option("--timeout-min <minutes>", "give up after this many minutes", positiveNumber, 15)
-    .addHelpText("after", "\nSubcommands: `continuum dream undo` restores MEMORY.md as it was before the last dream; `continuum dream status` prints the last report.\nExit codes: 0 written, dry run, unchanged or nothing to do; 1 refused, failed or timed out; 2 usage.")
-    .action(act((focus: string[], o: RunOptions) => headless("dream", focus, o)));
-  dream
-    .command("undo")
-    .description("restore MEMORY.md byte for byte as it was before the last dream that wrote it")
-    .addOption(projectOption())
-    .action(act(async (o: { project?: string }) => undo(o.project)));
-  dream
-    .command("status")
-    .description("print the report of the last dream")
-    .addOption(projectOption())
-    .addOption(jsonOption())
-    .action(act((o: { project?: string; json?: boolean }) => status("dream", o)));
+    .addHelpText(
+      "after",
+      "\n`continuum dream undo` restores MEMORY.md byte for byte as it was before the last dream that wrote it;\n`continuum dream status` prints the last report.\nExit codes: 0 written, dry run, unchanged or nothing to do; 1 refused, failed, timed out or nothing to undo; 2 usage.",
+    )
+    .action(
+      act((focus: string[], o: RunOptions) => {
+        const verb = focus.length === 1 ? focus[0] : undefined;
+        if (verb === "undo" || verb === "status") {
+          if (o.dryRun) throw usageError(`--dry-run does not go with ${verb}`);
+          return verb === "undo" ? undo(o.project) : status("dream", o);
+        }
+        return headless("dream", focus, o);
+      }),
+    );
 
-  const distill = program
+  program
     .command("distill")
     .description("turn workflows repeated across sessions into skills, commands or agents (runs /distill headlessly)")
-    .argument("[focus...]", "what to pay most attention to (optional)")
+    .usage("[--dry-run] [focus...] | status  [--project DIR] [--json]")
+    .argument("[focus...]", "what to pay most attention to (optional); or `status`")
     .option("--dry-run", "list candidates and the assets it would write; write nothing")
     .addOption(projectOption())
     .addOption(jsonOption())
     .option("--timeout-min <minutes>", "give up after this many minutes", positiveNumber, 15)
-    .addHelpText("after", "\nSubcommand: `continuum distill status` prints the last report.\nExit codes: 0 done (assets written, dry run, or nothing new); 1 failed or timed out; 2 usage.")
-    .action(act((focus: string[], o: RunOptions) => headless("distill", focus, o)));
-  distill
-    .command("status")
-    .description("print the report of the last distill")
-    .addOption(projectOption())
-    .addOption(jsonOption())
-    .action(act((o: { project?: string; json?: boolean }) => status("distill", o)));
+    .addHelpText("after", "\n`continuum distill status` prints the last report.\nExit codes: 0 done (assets written, dry run, or nothing new); 1 failed or timed out; 2 usage.")
+    .action(
+      act((focus: string[], o: RunOptions) => {
+        if (focus.length === 1 && focus[0] === "status") {
+          if (o.dryRun) throw usageError("--dry-run does not go with status");
+          return status("distill", o);
+        }
+        return headless("distill", focus, o);
+      }),
+    );
 }
 
 type Kind = "dream" | "distill";
