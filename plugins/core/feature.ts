@@ -24,9 +24,9 @@ export interface MemoryServices {
   contextRebuilt(sessionId: string): void;
   /**
    * The project MEMORY.md (dream): its path, its bytes now (undefined when there is none yet) and its text as the
-   * memory reads it (stray bytes cleaned; what replaceFile's `expect` is compared with).
+   * memory reads it (stray bytes cleaned; what replaceFile's `expect` is compared with); `unreadable` when not text.
    */
-  projectMemory(): { file: string; bytes: Uint8Array | undefined; text: string };
+  projectMemory(): { file: string; bytes: Uint8Array | undefined; text: string; unreadable?: string };
   /**
    * Replaces a memory file's whole text if it still holds `expect`: redacted, locked, previous version kept, atomic.
    * `versionFile` is the kept previous version (none when the file did not exist).

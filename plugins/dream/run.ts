@@ -125,7 +125,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
   const run = async (request: DreamRequest, record: DreamRecord, sessions: SessionMaterial[]): Promise<DreamRecord> => {
     const { file, bytes, text: original } = memory.projectMemory();
     const draft = new MemoryDraft(original, now().toISOString().slice(0, 10), new Set(sessions.map((s) => s.sessionId)));
-    const budgetChars = Math.min(Math.floor(settings.budgetTokens * 4 * 0.5), 240_000);
+    const budgetChars = inputBudgetChars(settings.budgetTokens);
     const rendered = renderSessions(sessions, budgetChars);
     record.sessions = rendered.shown;
     const prompt = dreamPrompt({
@@ -240,6 +240,14 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
       if (active) {
         return { started: false, record: { ...record, status: "busy", message: "A dream is already running in this OpenCode; /dream status shows it when it ends." } };
       }
+      const current = memory.projectMemory();
+      const unusable = unusableMemory(current, inputBudgetChars(settings.budgetTokens));
+      if (unusable) {
+        record.status = "refused";
+        record.problems = [unusable];
+        record.message = "Dream refused before any model call: MEMORY.md cannot be dreamed over as it is; nothing was written.";
+        return { started: false, record: finish(record) };
+      }
       const sessions = gather(request.since);
       if (!sessions.length) {
         record.status = "empty";
@@ -261,6 +269,20 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     last: () => readRecord(dir),
     running: () => active !== undefined,
   };
+}
+
+/** Characters of session material a run may send: half the token budget (4 characters a token), at most 240,000. */
+function inputBudgetChars(budgetTokens: number): number {
+  return Math.min(Math.floor(budgetTokens * 4 * 0.5), 240_000);
+}
+
+/** Why MEMORY.md cannot go to a dream at all (not text, or far too big to show the agent), or undefined. */
+function unusableMemory(current: { text: string; unreadable?: string }, budgetChars: number): string | undefined {
+  if (current.unreadable) return `MEMORY.md is ${current.unreadable}; move it aside (a new one is started) and run the dream again`;
+  if (current.text.length > budgetChars) {
+    return `MEMORY.md is ${current.text.length} characters, more than a dream may show its agent (${budgetChars}, half of dream.budgetTokens); trim it with continuum memory forget or by hand first`;
+  }
+  return undefined;
 }
 
 /** Restores MEMORY.md as it was before the last dream that wrote it (the CLI and /dream undo). */

@@ -362,10 +362,11 @@ export class MemoryService {
   }
 
   /** The project MEMORY.md's bytes and its text as every write reads it (stray bytes cleaned). */
-  projectMemory(): { file: string; bytes: Uint8Array | undefined; text: string } {
+  projectMemory(): { file: string; bytes: Uint8Array | undefined; text: string; unreadable?: string } {
     const file = this.locations.projectFile;
     const bytes = existsSync(file) ? readFileSync(file) : undefined;
-    return { file, bytes, text: bytes ? inspectText(bytes).text : "" };
+    const inspected = bytes ? inspectText(bytes) : undefined;
+    return { file, bytes, text: inspected?.text ?? "", ...(inspected?.binary ? { unreadable: `not a text file (${inspected.binary})` } : {}) };
   }
 
   /**

@@ -215,3 +215,24 @@ test("a hand-edited MEMORY.md with a NUL byte: the dream writes the cleaned text
     cleanup();
   }
 });
+
+test("a binary MEMORY.md, or one far bigger than the input budget, is refused before any model call", async () => {
+  const binary = await setup(async () => emptyReport, { original: "\u0000\u0001\u0002\u0003".repeat(50) });
+  try {
+    const started = binary.dreamer.start({ parentSessionId: "main", focus: "", dryRun: false, reason: "test" });
+    assert.equal(started.started, false);
+    assert.match(!started.started ? started.record.problems.join() : "", /not a text file/);
+    assert.equal(binary.runs.length, 0);
+  } finally {
+    binary.cleanup();
+  }
+  const huge = await setup(async () => emptyReport, { original: `# Project memory\n\n## Rules\n\n${"- a rule that goes on and on\n".repeat(400)}`, dream: { budgetTokens: 1000 } });
+  try {
+    const started = huge.dreamer.start({ parentSessionId: "main", focus: "", dryRun: false, reason: "test" });
+    assert.equal(!started.started && started.record.status, "refused");
+    assert.match(!started.started ? started.record.problems.join() : "", /more than a dream may show its agent \(2000/);
+    assert.equal(huge.runs.length, 0);
+  } finally {
+    huge.cleanup();
+  }
+});
