@@ -9,6 +9,7 @@ import { memoryLocations } from "../memory/locations.ts";
 import { MemoryService } from "../memory/memory-service.ts";
 import { dreamDir, formatRecord, readRecord } from "../dream/records.ts";
 import { undoLastDream } from "../dream/run.ts";
+import { settledRecord } from "../dream/run-support.ts";
 import { distillDir, formatDistillRecord, readDistillRecord } from "../distill/records.ts";
 import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
 import { act, emit, existingDir, jsonOption, positiveNumber, projectOption, usageError } from "./kit.ts";
@@ -76,7 +77,7 @@ type Kind = "dream" | "distill";
 
 function recordOf(kind: Kind, eff: Effective, projectId = eff.project.id): { status: string; startedAt: string; finishedAt?: string } | undefined {
   const root = eff.paths.project(projectId).root;
-  return kind === "dream" ? readRecord(dreamDir(root)) : readDistillRecord(distillDir(root));
+  return settledRecord(kind === "dream" ? readRecord(dreamDir(root)) : readDistillRecord(distillDir(root)));
 }
 
 function format(kind: Kind, record: unknown): string {

@@ -31,6 +31,7 @@ export interface DistillRecord {
   tokens: { input: number; output: number; total: number };
   cost: number;
   estimated: boolean;
+  pid?: number;
 }
 
 /** Mined key → the asset it went into. */

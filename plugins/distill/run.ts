@@ -14,6 +14,7 @@ import { historySteps } from "./history.ts";
 import { inventory, type InventoryItem } from "./inventory.ts";
 import { mineRequests, mineSequences, type RequestCandidate, type SequenceCandidate } from "./miner.ts";
 import { distillPrompt } from "./prompt.ts";
+import { settledRecord } from "../dream/run-support.ts";
 import { distillDir, readCovered, readDistillRecord, saveCovered, saveDistillRecord, type DistillRecord, type ReportedCandidate } from "./records.ts";
 
 export const DISTILL_AGENT = "distill";
@@ -248,7 +249,11 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
         return { started: false, record: finish(record) };
       }
       record.message = `Distill running over ${open.length} candidate workflow(s)…`;
-      finish({ ...record, finishedAt: undefined });
+      try {
+        saveDistillRecord(dir, { ...record, pid: process.pid });
+      } catch (error) {
+        context.reporter.log("warn", `distill: could not save the running record: ${errorText(error)}`);
+      }
       const done = run(request, record, open, openKinds, existing).catch((error) => {
         record.status = "failed";
         record.message = `Distill failed: ${errorText(error)}.`;
@@ -256,7 +261,7 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
       });
       return { started: true, done };
     },
-    last: () => readDistillRecord(dir),
+    last: () => settledRecord(readDistillRecord(dir)),
     running: () => active !== undefined,
     sessionsSince: (since) => new Set(historySteps(context.db, context.project.id, since).map((s) => s.sessionId)).size,
   };

@@ -34,6 +34,8 @@ export interface DreamRecord {
   tokens: DreamTokens;
   cost: number;
   estimated: boolean;
+  /** The OpenCode process running it (while running). */
+  pid?: number;
 }
 
 const undoSchema = z.object({

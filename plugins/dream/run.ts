@@ -18,6 +18,7 @@ import { dreamPrompt } from "./prompt.ts";
 import { dreamDir, formatRecord, markUndone, readRecord, readUndo, saveRecord, saveUndo, type DreamRecord } from "./records.ts";
 import { DREAM_AGENT, DREAM_REPORT_TOOL, dreamMemoryTool, type ActiveDraft } from "./tool.ts";
 import { missingMentions, projectView, UNVERIFIED } from "./verify.ts";
+import { settledRecord } from "./run-support.ts";
 
 const item = z.string().min(1).max(600);
 const reportArgs = {
@@ -256,7 +257,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
       }
       record.message = `Dream running over ${sessions.length} session(s)…`;
       record.sessions = sessions.map((s) => s.sessionId);
-      finish({ ...record, finishedAt: undefined });
+      saveRunning(() => saveRecord(dir, { ...record, pid: process.pid }), context.reporter);
       const done = run(request, record, sessions).catch((error) => {
         record.status = "failed";
         record.message = `Dream failed: ${errorText(error)}. Nothing was written.`;
@@ -266,9 +267,18 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     },
     materialSince: (since) => gather(since),
     undo: () => undoLastDream(dir, memory.restoreFile),
-    last: () => readRecord(dir),
+    last: () => settledRecord(readRecord(dir)),
     running: () => active !== undefined,
   };
+}
+
+/** The "running" record written at the start (so /dream status shows it), best effort. */
+function saveRunning(save: () => void, reporter: FeatureContext["reporter"]): void {
+  try {
+    save();
+  } catch (error) {
+    reporter.log("warn", `could not save the running record: ${errorText(error)}`);
+  }
 }
 
 /** Characters of session material a run may send: half the token budget (4 characters a token), at most 240,000. */

@@ -2,7 +2,7 @@
 // and the run is cancelled once past the budget; other sessions' calls are not counted.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { watchBudget } from "../../plugins/dream/budget.ts";
+import { settledRecord, watchBudget } from "../../plugins/dream/run-support.ts";
 
 test("a helper run past its budget is cancelled once; other features' and main sessions' calls do not count", async () => {
   const handlers: ((event: any) => void)[] = [];
@@ -26,4 +26,14 @@ test("a helper run past its budget is cancelled once; other features' and main s
   assert.deepEqual(cancelled, ["dream-1"]);
   finished("dream-2", 999);
   assert.deepEqual(cancelled, ["dream-1"], "each run has its own budget");
+});
+
+test("a record left running by a process that is gone reads as interrupted; one of a live process stays running", () => {
+  const base = { status: "running", message: "Dream running…" };
+  assert.equal(settledRecord({ ...base, pid: process.pid })?.status, "running");
+  const gone = settledRecord({ ...base, pid: 2 ** 22 + 12345 });
+  assert.equal(gone?.status, "failed");
+  assert.match(gone!.message, /Interrupted: OpenCode stopped during the run/);
+  assert.equal(settledRecord(undefined), undefined);
+  assert.equal(settledRecord({ status: "written", message: "x" })?.status, "written");
 });
