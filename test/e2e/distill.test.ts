@@ -12,7 +12,7 @@ import { opencodeRun, opencodeServe, type Served } from "../harness/opencode.ts"
 import { runOpencode } from "../../plugins/cli/opencode-driver.ts";
 import { createSession, installPackForTest, persistentDb } from "./checkpoint-support.ts";
 import { shownAnswers } from "./goal-support.ts";
-import { call, continuumCliAsync, isDistillRequest, projectData, stepLane, waitForRecord, writeFixtureHistory } from "./dream-support.ts";
+import { call, continuumCli, continuumCliAsync, isDistillRequest, projectData, stepLane, waitForRecord, writeFixtureHistory } from "./dream-support.ts";
 import type { DistillRecord } from "../../plugins/distill/records.ts";
 
 const SESSIONS = ["ses_histA", "ses_histB", "ses_histC"];
@@ -114,6 +114,10 @@ test("/distill: dry run writes nothing; a SKILL.md OpenCode lists; a second run 
     assert.equal(model.lane("distill").length, calls, "no model call for nothing new");
     assert.equal(readFileSync(skillFile, "utf8"), skill, "the skill is untouched");
     assert.match((await shownAnswers(served.client, session)).join("\n"), /already distilled: nothing new \(no model call made\)/);
+
+    const stats = continuumCli(env, ["stats", "--json", "--project", env.projectDir, "--all"]);
+    const features = (JSON.parse(stats.stdout) as { features: Record<string, { runs: number }> }).features;
+    assert.equal(features.distill?.runs, 2, `the ledger has the dry run and the real run, not the one that had nothing new: ${stats.stdout.slice(0, 600)}`);
 
     await served.stop();
     served = undefined;
