@@ -99,7 +99,7 @@ function walk(root: string): string[] {
         // The memory itself (memory.location "repo") must not vouch for what it mentions.
         const memoryDir = entry.name === "memory" && dir.endsWith(`${sep}.opencode`);
         if (!SKIP_DIRS.has(entry.name) && !memoryDir) queue.push(join(dir, entry.name));
-      } else if (entry.isFile()) out.push(join(dir, entry.name));
+      } else if (entry.isFile() || entry.isSymbolicLink()) out.push(join(dir, entry.name)); // a link exists; it is never followed as a folder
       if (out.length >= MAX_FILES) break;
     }
   }
@@ -111,7 +111,10 @@ function readTexts(files: string[]): string[] {
   let total = 0;
   for (const file of files) {
     try {
-      const size = statSync(file).size;
+      const stats = statSync(file);
+      // Regular files only: a link to a device or a pipe (/dev/zero) would never end.
+      if (!stats.isFile()) continue;
+      const size = stats.size;
       if (size > MAX_FILE_BYTES || total + size > MAX_SCAN_BYTES) continue;
       const bytes = readFileSync(file);
       if (bytes.includes(0)) continue;

@@ -1,7 +1,7 @@
 // What code checks after a dream: the paths and code names an entry mentions, against a real folder; and the diff.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -25,6 +25,8 @@ test("projectView: exact, suffix and bare-name paths; names found in file text; 
     writeFileSync(join(root, "plugins", "memory", "entries.ts"), "export function parseEntries() {}\n");
     writeFileSync(join(root, "node_modules", "x", "ghost.ts"), "export const hiddenThing = 1;\n");
     writeFileSync(join(root, ".opencode", "memory", "MEMORY.md"), "- `selfVouching` in memory-only.ts\n");
+    symlinkSync("/dev/zero", join(root, "zero.ts"));
+    symlinkSync(root, join(root, "loop"));
     const view = projectView(root);
     assert.ok(view.hasPath("plugins/memory/entries.ts"));
     assert.ok(view.hasPath("memory/entries.ts"), "a path relative to a folder of the project");
@@ -32,7 +34,9 @@ test("projectView: exact, suffix and bare-name paths; names found in file text; 
     assert.ok(view.hasPath("plugins/memory/"));
     assert.ok(!view.hasPath("ghost.ts"), "node_modules is skipped");
     assert.ok(!view.hasPath("memory-only.ts"), "the memory folder does not vouch for itself");
-    assert.ok(view.hasName("parseEntries"));
+    assert.ok(view.hasPath("zero.ts"), "a link is there");
+    assert.ok(!view.hasPath("loop/plugins/memory/entries.ts"), "a link to a folder is not walked (no loops)");
+    assert.ok(view.hasName("parseEntries"), "names are found without reading /dev/zero behind a link");
     assert.ok(!view.hasName("hiddenThing"));
     assert.ok(!view.hasName("selfVouching"));
     assert.deepEqual(missingMentions("`parseEntries` in plugins/memory/entries.ts and `gone_away` in src/old.ts", view), ["src/old.ts", "gone_away"]);
