@@ -2,6 +2,7 @@
 // through the helper runner on a draft of MEMORY.md, check the finished draft in code (limits, deletions, stale
 // paths and names), then write it in one replacement through the memory service, or, for --dry-run, only report
 // the diff. The report (with tokens and cost) is kept as the last record; the bytes before, as the undo journal.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { FeatureContext, MemoryServices } from "../core/feature.ts";
@@ -9,7 +10,6 @@ import type { ModelRef } from "../core/host-types.ts";
 import { redact } from "../core/redaction.ts";
 import { errorText } from "../core/report.ts";
 import type { ToolCallContext } from "../core/tool.ts";
-import { sha256 } from "../memory/memory-service.ts";
 import { unifiedDiff } from "./diff.ts";
 import { MemoryDraft } from "./draft.ts";
 import { gatherSessions, renderSessions, type SessionMaterial } from "./inputs.ts";
@@ -214,7 +214,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     record.status = "written";
     record.message = `Dream written to MEMORY.md (${summary(draft, removed.removed, record.unverified.length)}).`;
     try {
-      saveUndo(dir, { at: now().toISOString(), file, existed: bytes !== undefined, before: Buffer.from(bytes ?? new Uint8Array()).toString("base64"), afterSha256: sha256(Buffer.from(written.content, "utf8")), runId: record.runId });
+      saveUndo(dir, { at: now().toISOString(), file, existed: bytes !== undefined, before: Buffer.from(bytes ?? new Uint8Array()).toString("base64"), afterSha256: createHash("sha256").update(Buffer.from(written.content, "utf8")).digest("hex"), runId: record.runId });
     } catch (error) {
       record.message += ` The undo journal could not be saved (${errorText(error)}); the previous version is still in ${written.versionFile ?? "the versions folder"}.`;
     }
