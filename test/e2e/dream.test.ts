@@ -12,7 +12,7 @@ import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, persistentDb, send } from "./checkpoint-support.ts";
 import { shownAnswers } from "./goal-support.ts";
-import { call, continuumCli, isDistillRequest, isDreamRequest, projectData, readJsonFile, stepLane, waitForRecord, writeFixtureHistory, writeFixtureSession } from "./dream-support.ts";
+import { call, continuumCli, continuumCliAsync, isDistillRequest, isDreamRequest, projectData, readJsonFile, stepLane, waitForRecord, writeFixtureHistory, writeFixtureSession } from "./dream-support.ts";
 import type { DreamRecord } from "../../plugins/dream/records.ts";
 import type { DistillRecord } from "../../plugins/distill/records.ts";
 
@@ -129,6 +129,15 @@ test("/dream writes the repeated rule once with both sessions, marks the stale e
     const again = continuumCli(env, ["dream", "undo", "--project", env.projectDir]);
     assert.equal(again.status, 1, "a second undo has nothing to undo");
     assert.match(again.stderr, /Nothing to undo/);
+
+    // Headless dry run through the CLI (its own opencode serve): the same change as a diff, nothing written.
+    const dry = await continuumCliAsync(env, ["dream", "--dry-run", "--project", env.projectDir, "--json"]);
+    assert.equal(dry.status, 0, `${dry.stdout}\n${dry.stderr}`);
+    const dryRecord = JSON.parse(dry.stdout) as DreamRecord;
+    assert.equal(dryRecord.status, "dry-run", dryRecord.message);
+    assert.match(dryRecord.diff, /^\+- Always run `npm run lint` before committing\./m);
+    assert.ok(readFileSync(data.memoryFile).equals(Buffer.from(ORIGINAL)), "a dry run writes nothing");
+    assert.equal(readdirSync(versions).length, 2, "only the dream and its undo made versions");
   } finally {
     await served?.stop();
     await model.close();
