@@ -128,6 +128,10 @@ async function headless(kind: Kind, focus: string[], o: RunOptions): Promise<num
   const server = await startServe({ binary: findOpencode(), cwd: dir, env: process.env, outputLimit: 20000 });
   const started = new Date().toISOString();
   let sessionId: string | undefined;
+  // Ctrl-C or a kill: OpenCode (and with it the run) is shut down, never left serving in the background.
+  const stopOnSignal = (signal: NodeJS.Signals) => void server.stop().then(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  process.once("SIGINT", stopOnSignal);
+  process.once("SIGTERM", stopOnSignal);
   try {
     const project = await server.client.project.current().catch(() => undefined);
     const projectId = resolveProjectIdentity(dir, (project?.data as { id?: string } | undefined)?.id).id;
@@ -152,6 +156,8 @@ async function headless(kind: Kind, focus: string[], o: RunOptions): Promise<num
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
+    process.off("SIGINT", stopOnSignal);
+    process.off("SIGTERM", stopOnSignal);
     if (sessionId) await server.client.session.delete({ path: { id: sessionId } }).catch(() => undefined);
     await server.stop();
   }

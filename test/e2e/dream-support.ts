@@ -26,7 +26,11 @@ export function continuumCliAsync(env: IsolatedEnv, args: string[], timeoutMs = 
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    // SIGTERM first: the CLI then stops the opencode serve it started; SIGKILL only if it does not exit.
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 10000).unref();
+    }, timeoutMs);
     child.on("exit", (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });

@@ -5,10 +5,11 @@
 // The opt-in schedules start dream and distill in the background at a new main session.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
+import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, persistentDb, send } from "./checkpoint-support.ts";
 import { shownAnswers } from "./goal-support.ts";
@@ -261,3 +262,41 @@ test("schedules (opt-in): with dream.auto and distill.auto on, a new main sessio
     env.cleanup();
   }
 });
+
+test("continuum dream stopped with SIGTERM mid-run shuts its opencode serve down and writes nothing", { timeout: 120000 }, async () => {
+  const model = await startScriptedModel({ lanes: [stepLane("dream", isDreamRequest, [{ ...call("dream_memory", { action: "list" }), delayMs: 15000 }])], exhausted: { text: "nothing more scripted" } });
+  const env = dreamEnv(model.baseURL);
+  await installPackForTest(env);
+  fixture(env);
+  try {
+    const child = spawn(process.execPath, [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), "dream", "--project", env.projectDir], { cwd: env.projectDir, env: env.env, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 60000;
+    while (model.lane("dream").length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(model.lane("dream").length, 1, "the dream's first call reached the model");
+    assert.equal(servesIn(env.projectDir).length, 1, "the CLI's opencode serve is running");
+    child.kill("SIGTERM");
+    assert.equal(await exited, 143);
+    assert.deepEqual(servesIn(env.projectDir), [], "no opencode serve left running");
+    assert.ok(readFileSync(projectData(env).memoryFile).equals(Buffer.from(ORIGINAL)), "nothing written");
+  } finally {
+    await model.close();
+    env.cleanup();
+  }
+});
+
+/** Pids of `opencode serve` processes working in a directory (Linux /proc). */
+function servesIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const args = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      if (!args.some((a) => a.endsWith("opencode")) || !args.includes("serve")) continue;
+      if (realpathSync(`/proc/${name}/cwd`) === realpathSync(dir)) pids.push(Number(name));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
+}
