@@ -9,7 +9,7 @@ import { memoryLocations } from "../memory/locations.ts";
 import { MemoryService } from "../memory/memory-service.ts";
 import { dreamDir, formatRecord, readRecord } from "../dream/records.ts";
 import { undoLastDream } from "../dream/run.ts";
-import { settledRecord } from "../dream/run-support.ts";
+import { settledRecord } from "../core/helper-budget.ts";
 import { distillDir, formatDistillRecord, readDistillRecord } from "../distill/records.ts";
 import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
 import { act, emit, existingDir, jsonOption, positiveNumber, projectOption, usageError } from "./kit.ts";

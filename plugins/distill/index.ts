@@ -2,7 +2,7 @@
 // and the per-run token budget. The mining is in miner.ts, the run in run.ts, the rules in agents/distill.md.
 import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { errorText } from "../core/report.ts";
-import { watchBudget } from "../dream/run-support.ts";
+import { watchBudget } from "../core/helper-budget.ts";
 import { formatDistillRecord, type DistillRecord } from "./records.ts";
 import { createDistiller, DISTILL_AGENT, DISTILL_ASSET_TOOL, DISTILL_REPORT_TOOL, type Distiller } from "./run.ts";
 

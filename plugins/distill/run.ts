@@ -14,7 +14,7 @@ import { historySteps } from "./history.ts";
 import { inventory, type InventoryItem } from "./inventory.ts";
 import { mineRequests, mineSequences, type RequestCandidate, type SequenceCandidate } from "./miner.ts";
 import { distillPrompt } from "./prompt.ts";
-import { settledRecord } from "../dream/run-support.ts";
+import { settledRecord } from "../core/helper-budget.ts";
 import { distillDir, readCovered, readDistillRecord, saveCovered, saveDistillRecord, type DistillRecord, type ReportedCandidate } from "./records.ts";
 
 export const DISTILL_AGENT = "distill";

@@ -2,8 +2,8 @@
 // never in the file. Code checks the finished draft (limits, deletions, stale paths) and only then writes it in
 // one atomic replacement through the memory service, so a refused, failed or aborted run leaves the file as it was.
 // Pure text in, text out.
-import { appendToSection, memoryTemplate, newEntryId, parseEntries, PROJECT_SECTIONS, removeLines, resolveSection, splitLines, type MemoryEntry } from "../memory/entries.ts";
-import { cleanEntryText } from "../memory/memory-service.ts";
+import { appendToSection, memoryTemplate, newEntryId, parseEntries, PROJECT_SECTIONS, removeLines, resolveSection, splitLines, type MemoryEntry } from "../core/memory-format.ts";
+import { cleanEntryText } from "../core/memory-format.ts";
 
 /** Sections a dream may write: the memory's own, plus the two a consolidation adds. */
 export const DREAM_SECTIONS = [...PROJECT_SECTIONS, "Patterns", "Gotchas"] as const;

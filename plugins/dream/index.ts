@@ -4,7 +4,7 @@ import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "
 import { errorText } from "../core/report.ts";
 import { createDreamer, formatRecord, type Dreamer } from "./run.ts";
 import { DREAM_AGENT, DREAM_MEMORY_TOOL, DREAM_REPORT_TOOL } from "./tool.ts";
-import { watchBudget } from "./run-support.ts";
+import { watchBudget } from "../core/helper-budget.ts";
 
 export const dreamFeature: FeatureModule = {
   name: "dream",

@@ -18,7 +18,7 @@ import { dreamPrompt } from "./prompt.ts";
 import { dreamDir, formatRecord, markUndone, readRecord, readUndo, saveRecord, saveUndo, type DreamRecord } from "./records.ts";
 import { DREAM_AGENT, DREAM_REPORT_TOOL, dreamMemoryTool, type ActiveDraft } from "./tool.ts";
 import { missingMentions, projectView, UNVERIFIED } from "./verify.ts";
-import { settledRecord } from "./run-support.ts";
+import { settledRecord } from "../core/helper-budget.ts";
 
 const item = z.string().min(1).max(600);
 const reportArgs = {

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { ToolInputError } from "../core/compose.ts";
 import { actionRules, defineTool, type PackTool, type ToolCallContext } from "../core/tool.ts";
-import { normalizeForCompare } from "../memory/entries.ts";
+import { normalizeForCompare } from "../core/memory-format.ts";
 import { DraftError, type DraftEntry, type MemoryDraft } from "./draft.ts";
 import { lineCount, type DreamLimits } from "./limits.ts";
 

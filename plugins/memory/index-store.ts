@@ -5,7 +5,7 @@ import { sep } from "node:path";
 import type { Database, Statement } from "../core/storage/database.ts";
 import { estimateTokens } from "../core/tokens.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
-import { parseEntries, type MemoryEntry } from "./entries.ts";
+import { parseEntries, type MemoryEntry } from "../core/memory-format.ts";
 import { HISTORY_MIGRATION_SQL } from "./history-store.ts";
 import { readMemoryFile, type MemoryFile, type Scope } from "./memory-files.ts";
 import { buildMatchQuery, indexableText, queryTerms, snippetOf, type MatchMode, type QueryTerm } from "./search-text.ts";

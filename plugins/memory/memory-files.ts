@@ -3,6 +3,7 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
+import { CONTROL_CHARS } from "../core/memory-format.ts";
 
 export type Scope = "global" | "project" | "session";
 
@@ -127,8 +128,6 @@ function readHead(path: string, length: number): Buffer {
   }
 }
 
-/** C0 controls other than tab, newline and carriage return, DEL, and C1 controls: never meaningful in memory text. */
-export const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
 
 export interface InspectedText {
   /** The text with invalid UTF-8 replaced by U+FFFD and control characters removed (line structure kept). */

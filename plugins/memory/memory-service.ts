@@ -20,7 +20,8 @@ import {
   splitLines,
   topicSlug,
   type MemoryEntry,
-} from "./entries.ts";
+} from "../core/memory-format.ts";
+import { cleanEntryText, CONTROL_CHARS, withoutLoneSurrogates } from "../core/memory-format.ts";
 import {
   blockCandidates,
   dropProjectFilesOutside,
@@ -38,7 +39,7 @@ import {
   type SearchResult,
   type SearchScope,
 } from "./index-store.ts";
-import { CONTROL_CHARS, inspectText, MemoryFileLister } from "./memory-files.ts";
+import { inspectText, MemoryFileLister } from "./memory-files.ts";
 import { queryTerms } from "./search-text.ts";
 import { abbreviate } from "../core/tool.ts";
 import type { MemoryLocations } from "./locations.ts";
@@ -426,27 +427,9 @@ function entryLines(content: string, entry: MemoryEntry): string {
     .join("\n");
 }
 
-/** One entry is one or a few lines of plain text: headings and runs of blank lines would break the file's structure. */
-export function cleanEntryText(text: string): string {
-  return withoutLoneSurrogates(text)
-    .replace(/\r/g, "")
-    .replace(CONTROL_CHARS, "")
-    .split("\n")
-    .map((line) => line.replace(/^\s*#{1,6}\s+/, "").trimEnd())
-    .filter((line) => line.trim().length > 0)
-    .join("\n")
-    .replace(/<!--|-->/g, "")
-    .trim();
-}
-
 /** A refused write still keeps the repair of stray bytes it made (undo restores the repaired text): say so. */
 function repairNote(repaired: string | undefined): string {
   return repaired ? ` Note: ${repaired}` : "";
-}
-
-/** Half of a surrogate pair has no UTF-8 form: written to a file it would silently become U+FFFD. */
-function withoutLoneSurrogates(text: string): string {
-  return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "");
 }
 
 function findDuplicate(entries: MemoryEntry[], text: string): string | undefined {

@@ -2,7 +2,7 @@
 // and the run is cancelled once past the budget; other sessions' calls are not counted.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { settledRecord, watchBudget } from "../../plugins/dream/run-support.ts";
+import { settledRecord, watchBudget } from "../../plugins/core/helper-budget.ts";
 
 test("a helper run past its budget is cancelled once; other features' and main sessions' calls do not count", async () => {
   const handlers: ((event: any) => void)[] = [];

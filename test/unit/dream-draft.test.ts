@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DraftError, MemoryDraft } from "../../plugins/dream/draft.ts";
 import { deletions, limitProblems, lineCount } from "../../plugins/dream/limits.ts";
-import { parseEntries } from "../../plugins/memory/entries.ts";
+import { parseEntries } from "../../plugins/core/memory-format.ts";
 import { parseDreamArgs } from "../../plugins/dream/index.ts";
 
 const BASE = [

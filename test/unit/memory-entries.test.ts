@@ -10,7 +10,7 @@ import {
   removeLines,
   resolveSection,
   PROJECT_SECTIONS,
-} from "../../plugins/memory/entries.ts";
+} from "../../plugins/core/memory-format.ts";
 
 const SAMPLE = `# Project memory
 

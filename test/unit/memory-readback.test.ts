@@ -9,7 +9,7 @@ import { memoryFixture } from "./helpers/memory-fixture.ts";
 import { MemoryInputError } from "../../plugins/memory/memory-service.ts";
 import { MemoryPathError, MemoryReadOnlyError, versionsDir } from "../../plugins/memory/safe-write.ts";
 import { inspectText, readMemoryFile } from "../../plugins/memory/memory-files.ts";
-import { parseEntries, removeLines } from "../../plugins/memory/entries.ts";
+import { parseEntries, removeLines } from "../../plugins/core/memory-format.ts";
 
 const HEAD = "# Project memory\n\n## Rules\n\n- Always run the linter before committing.\n";
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseEntries } from "../../plugins/memory/entries.ts";
+import { parseEntries } from "../../plugins/core/memory-format.ts";
 import { assertWritable, listVersions, MemoryPathError, updateFile, withFileLock, writeFileAtomic } from "../../plugins/memory/safe-write.ts";
 
 const tempRoot = () => mkdtempSync(join(tmpdir(), "continuum-write-"));

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { assembleBlock } from "../../plugins/memory/block.ts";
-import { parseEntries } from "../../plugins/memory/entries.ts";
+import { parseEntries } from "../../plugins/core/memory-format.ts";
 import { MemoryInputError } from "../../plugins/memory/memory-service.ts";
 import { buildMemoryBlock, recallFor } from "../../plugins/memory/recall.ts";
 import { listVersions } from "../../plugins/memory/safe-write.ts";

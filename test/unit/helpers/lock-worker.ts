@@ -1,5 +1,5 @@
 // Child process for the lock test: appends entries to one MEMORY.md through the pack's safe write path.
-import { appendToSection, formatBullet, memoryTemplate } from "../../../plugins/memory/entries.ts";
+import { appendToSection, formatBullet, memoryTemplate } from "../../../plugins/core/memory-format.ts";
 import { updateFile } from "../../../plugins/memory/safe-write.ts";
 
 const [file, root, worker, countText] = process.argv.slice(2);

@@ -291,3 +291,25 @@ export function sectionRange(content: string, section: string): { start: number;
 export function topicSlug(section: string): string {
   return normalizeForCompare(section).replace(/\s+/g, "-").slice(0, 48) || "misc";
 }
+
+/** C0 controls other than tab, newline and carriage return, DEL, and C1 controls: never meaningful in memory text. */
+export const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
+
+/** One entry is one or a few lines of plain text: headings and runs of blank lines would break the file's structure. */
+export function cleanEntryText(text: string): string {
+  return withoutLoneSurrogates(text)
+    .replace(/\r/g, "")
+    .replace(CONTROL_CHARS, "")
+    .split("\n")
+    .map((line) => line.replace(/^\s*#{1,6}\s+/, "").trimEnd())
+    .filter((line) => line.trim().length > 0)
+    .join("\n")
+    .replace(/<!--|-->/g, "")
+    .trim();
+}
+
+/** Half of a surrogate pair has no UTF-8 form: written to a file it would silently become U+FFFD. */
+export function withoutLoneSurrogates(text: string): string {
+  return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "");
+}
+

@@ -1,7 +1,7 @@
 // What dream and distill runs share. A token budget per helper run: the tokens of every model call a feature's hidden
 // agent makes are summed as they finish, and a run past the budget is cancelled (nothing half-written follows, because
 // both write only after a run's result is in). And a "running" record of a process that is gone reads as interrupted.
-import type { FeatureContext } from "../core/feature.ts";
+import type { FeatureContext } from "./feature.ts";
 
 export function watchBudget(context: Pick<FeatureContext, "sessions" | "helpers" | "reporter">, feature: string, budgetTokens: number): void {
   const spent = new Map<string, number>();
