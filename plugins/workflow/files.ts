@@ -1,0 +1,137 @@
+// The file helpers a script may call, confined to the project by the real path: every path is resolved with
+// symlinks followed before it is checked, so `link -> ../outside` is refused like `../outside` itself.
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+
+export const MAX_FILE_BYTES = 4 * 1024 * 1024;
+const MAX_GLOB_RESULTS = 2000;
+const SKIPPED_DIRS = new Set([".git", "node_modules"]);
+
+export interface ProjectFiles {
+  readFile(path: unknown): string;
+  writeFile(path: unknown, text: unknown): boolean;
+  exists(path: unknown): boolean;
+  glob(pattern: unknown): string[];
+}
+
+export function projectFiles(projectDir: string): ProjectFiles {
+  const root = realpathSync(projectDir);
+  const inside = (real: string) => real === root || real.startsWith(root + sep);
+
+  const requirePath = (path: unknown, what: string): string => {
+    if (typeof path !== "string" || path.length === 0) throw new TypeError(`${what}: path must be a non-empty string`);
+    if (path.includes("\0")) throw new TypeError(`${what}: path contains a NUL character`);
+    return isAbsolute(path) ? path : resolve(root, path);
+  };
+
+  /** The real path of the target, or of its nearest existing ancestor plus the rest, refused outside the project. */
+  const confined = (path: unknown, what: string): string => {
+    const wanted = requirePath(path, what);
+    let existing = wanted;
+    const rest: string[] = [];
+    while (!existsSync(existing) && !isDanglingLink(existing)) {
+      const parent = dirname(existing);
+      if (parent === existing) break;
+      rest.unshift(existing.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
+      existing = parent;
+    }
+    let real: string;
+    try {
+      real = realpathSync(existing);
+    } catch {
+      throw new Error(`${what}: ${String(path)} is a broken link, refused`);
+    }
+    const full = join(real, ...rest);
+    if (!inside(full)) throw new Error(`${what}: ${String(path)} is outside the project (resolves to ${full}); scripts may only touch files inside ${root}`);
+    const firstSegment = relative(root, full).split(sep)[0];
+    if (firstSegment === ".git") throw new Error(`${what}: ${String(path)} is inside .git, refused`);
+    return full;
+  };
+
+  return {
+    readFile(path) {
+      const real = confined(path, "readFile");
+      if (!existsSync(real)) throw new Error(`readFile: ${String(path)} does not exist`);
+      const size = lstatSync(real).size;
+      if (size > MAX_FILE_BYTES) throw new Error(`readFile: ${String(path)} is ${size} bytes, more than ${MAX_FILE_BYTES}`);
+      return readFileSync(real, "utf8");
+    },
+    writeFile(path, text) {
+      if (typeof text !== "string") throw new TypeError("writeFile(path, text): text must be a string");
+      if (Buffer.byteLength(text) > MAX_FILE_BYTES) throw new Error(`writeFile: text is more than ${MAX_FILE_BYTES} bytes`);
+      const real = confined(path, "writeFile");
+      mkdirSync(dirname(real), { recursive: true });
+      writeFileSync(real, text);
+      return true;
+    },
+    exists(path) {
+      return existsSync(confined(path, "exists"));
+    },
+    glob(pattern) {
+      if (typeof pattern !== "string" || pattern.length === 0 || pattern.length > 500) throw new TypeError("glob(pattern): pattern must be a non-empty string");
+      if (isAbsolute(pattern) || pattern.split("/").includes("..")) throw new Error(`glob: ${pattern} reaches outside the project; patterns are relative to it`);
+      const matcher = globToRegExp(pattern);
+      const found: string[] = [];
+      walk(root, "", (rel) => {
+        if (matcher.test(rel)) found.push(rel);
+        return found.length < MAX_GLOB_RESULTS;
+      });
+      return found.sort();
+    },
+  };
+}
+
+function isDanglingLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Files under dir (symlinks listed, never followed), relative with "/" separators; visit returns false to stop. */
+function walk(dir: string, prefix: string, visit: (rel: string) => boolean): boolean {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return true;
+  }
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      if (SKIPPED_DIRS.has(entry.name)) continue;
+      if (!walk(join(dir, entry.name), rel, visit)) return false;
+    } else if (!visit(rel)) return false;
+  }
+  return true;
+}
+
+/** `**` any depth, `*` and `?` within a segment, `{a,b}` alternatives. */
+export function globToRegExp(pattern: string): RegExp {
+  let out = "";
+  let i = 0;
+  let braces = 0;
+  while (i < pattern.length) {
+    const c = pattern[i]!;
+    if (c === "*" && pattern[i + 1] === "*") {
+      const slash = pattern[i + 2] === "/";
+      out += slash ? "(?:.*/)?" : ".*";
+      i += slash ? 3 : 2;
+      continue;
+    }
+    if (c === "*") out += "[^/]*";
+    else if (c === "?") out += "[^/]";
+    else if (c === "{") {
+      braces++;
+      out += "(?:";
+    } else if (c === "}" && braces > 0) {
+      braces--;
+      out += ")";
+    } else if (c === "," && braces > 0) out += "|";
+    else out += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+    i++;
+  }
+  if (braces > 0) throw new Error(`glob: unbalanced { in ${pattern}`);
+  return new RegExp(`^${out}$`);
+}
