@@ -55,8 +55,14 @@ export interface HelperRequest<T, C> {
   parentSessionId: string;
   title: string;
   prompt: string;
-  channel: ResultChannel<T, C>;
+  /**
+   * Where the result comes from. Without a channel the run is in "final text" mode: it ends when the child's turn
+   * ends, and its value (T = string) is the last assistant text of the child session.
+   */
+  channel?: ResultChannel<T, C>;
   context: C;
+  /** Tools switched on or off for this run's child session only (OpenCode's per-prompt `tools`). */
+  tools?: Record<string, boolean>;
   model?: ModelRef;
   timeoutMs: number;
   /** Extra attempts after the first when no valid result came. */
@@ -151,7 +157,7 @@ export class HelperRunner {
       args: spec.args,
       execute: (args, ctx) => {
         const run = this.byChild.get(ctx.sessionID);
-        if (!run || run.request.channel.name !== name) throw new ToolInputError(spec.reserved);
+        if (!run || run.request.channel?.name !== name) throw new ToolInputError(spec.reserved);
         if (run.hasValue) return "Already recorded. You are done.";
         const accepted = spec.accept(args, run.request.context as C);
         if (!accepted.ok) {
@@ -276,17 +282,22 @@ export class HelperRunner {
   private async send(run: ActiveRun, text: string): Promise<void> {
     run.view.attempts++;
     run.sentText += text;
-    await this.options.host.sendPrompt(run.view.childSessionId!, { text, agent: run.request.agent, model: run.request.model });
+    const tools = run.request.tools;
+    await this.options.host.sendPrompt(run.view.childSessionId!, { text, agent: run.request.agent, model: run.request.model, ...(tools ? { tools } : {}) });
   }
 
   private async onChildTurnEnded(sessionId: string, how: string, error: string | undefined): Promise<void> {
     const run = this.byChild.get(sessionId);
     if (!run || run.view.state !== "running") return;
     if (run.hasValue) return this.stop(run, { ok: true }, true);
+    if (!run.request.channel && how === "idle") await this.takeFinalText(run);
+    if (run.hasValue) return this.stop(run, { ok: true }, true);
     const failedTurn = how === "error" ? (error ?? run.turnError ?? "the model call failed") : undefined;
     run.turnError = undefined;
     if (run.view.attempts <= run.request.retries) {
-      const retry = run.request.retryPrompt?.(run.lastProblem) ?? `You did not record a result. Call ${run.request.channel.name} now.`;
+      const retry =
+        run.request.retryPrompt?.(run.lastProblem) ??
+        (run.request.channel ? `You did not record a result. Call ${run.request.channel.name} now.` : "You ended without an answer. Reply with your final answer as text.");
       try {
         return await this.send(run, retry);
       } catch (sendError) {
@@ -295,7 +306,17 @@ export class HelperRunner {
     }
     if (run.lastProblem) return this.stop(run, { ok: false, failure: "invalid-result", message: `no valid result after ${run.view.attempts} attempts: ${run.lastProblem}` }, true);
     if (failedTurn) return this.stop(run, { ok: false, failure: "error", message: failedTurn }, true);
-    return this.stop(run, { ok: false, failure: "no-result", message: `ended without calling ${run.request.channel.name}` }, true);
+    const missing = run.request.channel ? `ended without calling ${run.request.channel.name}` : "ended without a final text answer";
+    return this.stop(run, { ok: false, failure: "no-result", message: missing }, true);
+  }
+
+  /** Final-text mode: the child's last assistant text becomes the run's value (none: no value yet). */
+  private async takeFinalText(run: ActiveRun): Promise<void> {
+    const messages = await this.options.host.messages(run.view.childSessionId!).catch(() => [] as HostMessage[]);
+    const text = finalAssistantText(messages);
+    if (run.view.state !== "running" || text === undefined) return;
+    run.value = text;
+    run.hasValue = true;
   }
 
   /** Ends a running run: aborts its child (unless its turn just ended), then settles. */
@@ -360,6 +381,21 @@ export class HelperRunner {
     next.run.acquired = true;
     next.resolve();
   }
+}
+
+/** The text of the last assistant message that has any (its text parts joined); undefined when none does. */
+export function finalAssistantText(messages: readonly HostMessage[]): string | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const { info, parts } = messages[i]!;
+    if (info.role !== "assistant" || info.summary) continue;
+    const text = parts
+      .filter((p) => p.type === "text" && !p.synthetic && !p.ignored && typeof p.text === "string")
+      .map((p) => p.text!)
+      .join("\n")
+      .trim();
+    if (text) return text;
+  }
+  return undefined;
 }
 
 /** Sums the assistant calls of a session: tokens, cost, count. */

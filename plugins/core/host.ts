@@ -6,6 +6,8 @@ export interface PromptBody {
   text: string;
   agent?: string;
   model?: ModelRef;
+  /** Per-session tool switches (OpenCode turns them into the session's own permission rules). */
+  tools?: Record<string, boolean>;
 }
 
 export interface HostApi {

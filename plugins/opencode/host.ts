@@ -17,7 +17,12 @@ export function openCodeHost(client: Client, directory: string): HostApi {
     async sendPrompt(sessionId, body) {
       const sent = await client.session.promptAsync({
         path: { id: sessionId },
-        body: { parts: [{ type: "text", text: body.text }], ...(body.agent ? { agent: body.agent } : {}), ...(body.model ? { model: body.model } : {}) },
+        body: {
+          parts: [{ type: "text", text: body.text }],
+          ...(body.agent ? { agent: body.agent } : {}),
+          ...(body.model ? { model: body.model } : {}),
+          ...(body.tools ? { tools: body.tools } : {}),
+        },
       });
       if (sent.error) throw new Error(`promptAsync failed: ${JSON.stringify(sent.error)}`);
     },

@@ -60,6 +60,13 @@ export interface StartRequest {
   seed?: number;
 }
 
+export interface StartedRun {
+  record: RunRecord;
+  done: Promise<RunRecord>;
+  /** Said once when resuming: why the journal was dropped. */
+  notice?: string;
+}
+
 const MAX_DEPTH = 8;
 const MAX_PROMPT_CHARS = 200_000;
 const MAX_LOG_CHARS = 2000;
@@ -89,7 +96,7 @@ export class WorkflowEngine {
   constructor(private readonly options: EngineOptions) {}
 
   /** Starts a run; load problems (unknown name, bad meta) throw before anything is recorded. */
-  start(request: StartRequest): { record: RunRecord; done: Promise<RunRecord> } {
+  start(request: StartRequest): StartedRun {
     const loaded = this.options.loader.load(request.target);
     checkArgs(request.args);
     const record: RunRecord = {
@@ -114,7 +121,7 @@ export class WorkflowEngine {
   }
 
   /** Re-runs an unfinished run, replaying its journaled agent results. */
-  resume(runId: string, parentSessionId?: string): { record: RunRecord; done: Promise<RunRecord>; notice?: string } {
+  resume(runId: string, parentSessionId?: string): StartedRun {
     if (this.active.has(runId)) throw new Error(`run ${runId} is already running in this process`);
     const record = this.options.store.load(runId);
     if (!record) throw new Error(`no workflow run ${runId}`);

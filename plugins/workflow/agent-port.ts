@@ -1,0 +1,82 @@
+// agent() in OpenCode: one helper run per call through the shared runner (concurrency limit, ledger under the
+// feature "workflow", /agents, cancel). With a schema the agent records its result with workflow_result, which
+// validates it against that call's JSON Schema; without one the run's value is the agent's final text.
+import { z } from "zod";
+import type { FeatureContext } from "../core/feature.ts";
+import type { HelperOutcome, ResultChannel } from "../core/helpers.ts";
+import type { AgentAnswer, AgentCall, AgentPort } from "./engine.ts";
+import { compileSchema, schemaProblems } from "./schema.ts";
+import type { ValidateFunction } from "ajv";
+
+export const RESULT_TOOL = "workflow_result";
+export const FEATURE = "workflow";
+
+export interface ResultContext {
+  validate: ValidateFunction;
+}
+
+export type WorkflowResultChannel = ResultChannel<unknown, ResultContext>;
+
+export function workflowResultChannel(context: FeatureContext): WorkflowResultChannel {
+  return context.helpers.resultChannel(RESULT_TOOL, {
+    description: "Records your result for the workflow that started you: `result` must match the JSON Schema your instructions give. Call it once, when done.",
+    args: { result: z.unknown().describe("Your result: a JSON value matching the schema in your instructions") },
+    reserved: `${RESULT_TOOL} only records the result of an agent started by a workflow script's agent() call with a schema; this session is not one.`,
+    accept(args, ctx) {
+      let value = args.result;
+      // Some models send the object as a JSON string.
+      if (typeof value === "string") {
+        try {
+          value = JSON.parse(value);
+        } catch {
+          // Not JSON: validated as the string it is.
+        }
+      }
+      const problems = schemaProblems(ctx.validate, value);
+      if (problems.length) return { ok: false, problems };
+      return { ok: true, value, reply: "Recorded. You are done: stop here." };
+    },
+  });
+}
+
+export function schemaPrompt(prompt: string, schema: unknown): string {
+  return `${prompt}\n\nWhen you are done, call the ${RESULT_TOOL} tool once with \`result\` set to a JSON value matching this JSON Schema (your text reply is not read):\n${JSON.stringify(schema)}`;
+}
+
+export function helperAgentPort(context: FeatureContext, channel: WorkflowResultChannel): AgentPort {
+  return {
+    async run(call: AgentCall): Promise<AgentAnswer> {
+      if (!call.parentSessionId) return { ok: false, message: "the run has no session to start agents under", tokens: 0 };
+      const model = call.model ? { providerID: call.model.slice(0, call.model.indexOf("/")), modelID: call.model.slice(call.model.indexOf("/") + 1) } : undefined;
+      const base = {
+        feature: FEATURE,
+        agent: call.agent,
+        parentSessionId: call.parentSessionId,
+        title: `workflow ${call.workflow}: ${call.label}`,
+        timeoutMs: call.timeoutMs,
+        retries: 1,
+        signal: call.signal,
+        reason: `workflow ${call.workflow} ${call.runId}: ${call.label}`,
+        ...(model ? { model } : {}),
+      };
+      let outcome: HelperOutcome<unknown>;
+      if (call.schema) {
+        const compiled = compileSchema(call.schema);
+        if (!compiled.ok) return { ok: false, message: compiled.problem, tokens: 0 };
+        outcome = await context.helpers.run({
+          ...base,
+          prompt: schemaPrompt(call.prompt, call.schema),
+          channel,
+          context: { validate: compiled.validate },
+          tools: { [RESULT_TOOL]: true },
+          retryPrompt: (problem) => (problem ? `Your result was not recorded: ${problem}. Call ${RESULT_TOOL} again with a fixed result.` : `You did not record a result. Call ${RESULT_TOOL} now.`),
+        });
+      } else {
+        outcome = await context.helpers.run<string, undefined>({ ...base, prompt: call.prompt, context: undefined });
+      }
+      const t = outcome.usage.tokens;
+      const tokens = t.input + t.output + t.reasoning + t.cacheRead + t.cacheWrite;
+      return outcome.ok ? { ok: true, value: outcome.value, tokens } : { ok: false, message: `${outcome.failure}: ${outcome.message}`, tokens };
+    },
+  };
+}

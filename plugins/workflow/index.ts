@@ -1,0 +1,170 @@
+// Host adapter of workflow scripts: the `workflow` tool for the model, `/workflow` for the user, the
+// workflow_result channel, progress toasts, and the notice a background run leaves in its session when it ends.
+// The engine (engine.ts) does the work; this file only wires it to the pack's context.
+import { join } from "node:path";
+import { z } from "zod";
+import { ToolInputError } from "../core/compose.ts";
+import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
+import { errorText } from "../core/report.ts";
+import { defineTool, type ToolCallContext } from "../core/tool.ts";
+import { FEATURE, helperAgentPort, RESULT_TOOL, workflowResultChannel } from "./agent-port.ts";
+import { WorkflowEngine, type ProgressKind } from "./engine.ts";
+import { parseArgsText, progressLine, runList, runSummary, workflowList } from "./format.ts";
+import { RunStore, type RunRecord } from "./journal.ts";
+import { createLoader } from "./loader.ts";
+
+/** Nobody outside a run may record a workflow result; a run's child session gets the tool back per prompt. */
+export const NO_AGENT = "continuum-no-agent";
+
+export const workflowFeature: FeatureModule = {
+  name: "workflow",
+  needsDatabase: false,
+  assets: { commands: ["workflow"] },
+  internalTools: [{ tool: RESULT_TOOL, agent: NO_AGENT }],
+  create(context) {
+    return createWorkflow(context);
+  },
+};
+
+export default workflowFeature;
+
+export function runsDir(context: Pick<FeatureContext, "projectPaths">): string {
+  return join(context.projectPaths.root, "workflows");
+}
+
+const TOAST_EVERY_MS = 3000;
+const WAIT_DEFAULT_MS = 600_000;
+
+function createWorkflow(context: FeatureContext): FeatureParts {
+  const { config, reporter, host } = context;
+  const log = reporter.child(FEATURE);
+  const channel = workflowResultChannel(context);
+  const loader = createLoader(host.directory);
+  const lastToast = new Map<string, number>();
+  /** Runs whose end is announced in their session (background and /workflow runs). */
+  const announce = new Set<string>();
+
+  const onProgress = (run: RunRecord, kind: ProgressKind) => {
+    const now = Date.now();
+    if (kind === "agent" && now - (lastToast.get(run.id) ?? 0) < TOAST_EVERY_MS) return;
+    lastToast.set(run.id, now);
+    if (kind === "finished") {
+      lastToast.delete(run.id);
+      const variant = run.status === "done" ? "success" : run.status === "cancelled" ? "warning" : "error";
+      reporter.notify(`Workflow ${run.name} ${run.status}${run.error ? `: ${run.error.slice(0, 200)}` : ""} (${progressLine(run)})`, variant);
+      if (announce.delete(run.id) && run.parentSessionId) void postNotice(run);
+      return;
+    }
+    reporter.notify(kind === "started" ? `Workflow ${run.name} started (run ${run.id})` : `Workflow ${run.name}: ${progressLine(run)}`, "info");
+  };
+
+  const postNotice = async (run: RunRecord) => {
+    const text = `[continuum workflow] Run ${run.id} of ${run.name} ended.\n${runSummary(run, false, 10)}`;
+    const shown = await host.showInSession(run.parentSessionId!, text, { synthetic: true }).catch(() => false);
+    if (!shown) log.log("warn", `could not post the end of run ${run.id} to session ${run.parentSessionId}`);
+  };
+
+  const engine = new WorkflowEngine({
+    loader,
+    store: new RunStore(runsDir(context)),
+    projectDir: host.directory,
+    agents: helperAgentPort(context, channel),
+    limits: config.workflow,
+    onProgress,
+    log: (level, message) => log.log(level, message),
+  });
+
+  const blocking = async (started: { record: RunRecord; done: Promise<RunRecord>; notice?: string }, abort: AbortSignal | undefined) => {
+    const onAbort = () => engine.cancel(started.record.id, "cancelled: the tool call was aborted");
+    abort?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const record = await started.done;
+      return [started.notice ? `Note: ${started.notice}.` : "", runSummary(record, false)].filter(Boolean).join("\n");
+    } finally {
+      abort?.removeEventListener("abort", onAbort);
+    }
+  };
+
+  const tool = defineTool("workflow", {
+    description:
+      "Run a workflow script (JavaScript that orchestrates subagents) and manage its runs. action: run (name, args, background?) | status (runId?) | wait (runId) | cancel (runId) | resume (runId, background?) | list.",
+    args: {
+      action: z.enum(["run", "status", "wait", "cancel", "resume", "list"]),
+      name: z.string().min(1).max(500).optional().describe("Workflow name or .js file in the project (run)"),
+      args: z.unknown().optional().describe("JSON arguments for the script (run)"),
+      runId: z.string().min(1).max(100).optional(),
+      background: z.boolean().optional().describe("Return at once; a notice follows when the run ends"),
+      timeoutMs: z.number().int().min(0).max(3_600_000).optional().describe("wait: how long to wait"),
+    },
+    maxOutputChars: 24_000,
+    check: (a) => {
+      if (a.action === "run" && !a.name) return ["run needs name"];
+      if (["wait", "cancel", "resume"].includes(a.action) && !a.runId) return [`${a.action} needs runId`];
+      return [];
+    },
+    execute: async (a, ctx: ToolCallContext) => {
+      try {
+        switch (a.action) {
+          case "list":
+            return `Workflows:\n${workflowList(loader.list())}\n\nRecent runs:\n${runList(engine.list(), (id) => engine.isActive(id), 10)}`;
+          case "status": {
+            if (!a.runId) return runList(engine.list(), (id) => engine.isActive(id));
+            const run = engine.get(a.runId);
+            return run ? runSummary(run, engine.isActive(run.id)) : `No workflow run ${a.runId}.`;
+          }
+          case "wait": {
+            const run = await engine.wait(a.runId!, a.timeoutMs ?? WAIT_DEFAULT_MS);
+            return run ? runSummary(run, engine.isActive(run.id)) : `No workflow run ${a.runId}.`;
+          }
+          case "cancel":
+            return engine.cancel(a.runId!, "cancelled with the workflow tool") ? `Cancelling run ${a.runId}.` : `No running workflow run ${a.runId}.`;
+          case "run":
+          case "resume": {
+            const started =
+              a.action === "run"
+                ? engine.start({ target: a.name!, args: typeof a.args === "string" ? parseArgsText(a.args) : a.args, parentSessionId: ctx.sessionID })
+                : engine.resume(a.runId!, ctx.sessionID);
+            if (!a.background) return await blocking(started, ctx.abort);
+            announce.add(started.record.id);
+            return `Started run ${started.record.id} of ${started.record.name} in the background${started.notice ? ` (${started.notice})` : ""}. A notice follows in this session when it ends; workflow status/wait/cancel with runId ${started.record.id}.`;
+          }
+        }
+      } catch (error) {
+        throw new ToolInputError(errorText(error));
+      }
+    },
+  });
+
+  const command = ({ sessionId, arguments: raw }: { sessionId: string; arguments: string }): CommandReply => {
+    const text = raw.trim();
+    const [verb = "", rest = ""] = splitFirst(text);
+    const report = (body: string, variant?: "info" | "warning"): CommandReply => ({ kind: "report", text: `[continuum /workflow] ${body}`, variant });
+    try {
+      if (!verb || verb === "list") return report(`Workflows:\n${workflowList(loader.list())}\n\nRecent runs:\n${runList(engine.list(), (id) => engine.isActive(id), 10)}`);
+      if (verb === "status") {
+        if (!rest) return report(runList(engine.list(), (id) => engine.isActive(id)));
+        const run = engine.get(rest);
+        return run ? report(runSummary(run, engine.isActive(run.id))) : report(`No workflow run ${rest}.`, "warning");
+      }
+      if (verb === "cancel") return engine.cancel(rest, "cancelled with /workflow cancel") ? report(`Cancelling run ${rest}.`) : report(`No running workflow run ${rest || "(give a run id)"}.`, "warning");
+      const started = verb === "resume" ? engine.resume(rest, sessionId) : engine.start({ target: verb, args: parseArgsText(rest), parentSessionId: sessionId });
+      announce.add(started.record.id);
+      return report(
+        `${verb === "resume" ? "Resumed" : "Started"} run ${started.record.id} of ${started.record.name}${started.notice ? ` (${started.notice})` : ""}. Progress shows as toasts and in /agents; the result is posted here when it ends. /workflow status ${started.record.id}, /workflow cancel ${started.record.id}.`,
+      );
+    } catch (error) {
+      return report(errorText(error), "warning");
+    }
+  };
+
+  return {
+    tools: { workflow: tool, [RESULT_TOOL]: channel.tool },
+    commands: { workflow: command },
+    dispose: () => engine.dispose(),
+  };
+}
+
+function splitFirst(text: string): [string, string] {
+  const match = /^(\S+)\s*([\s\S]*)$/.exec(text);
+  return match ? [match[1]!, match[2]!.trim()] : ["", ""];
+}
