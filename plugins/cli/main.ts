@@ -21,6 +21,7 @@ const MODULES: { names: string[]; load: () => Promise<{ register: Register }> }[
   { names: ["run"], load: () => import("./goal-run.ts") },
   { names: ["dream", "distill"], load: () => import("./dream.ts") },
   { names: ["schema"], load: () => import("./schema.ts") },
+  { names: ["workflow"], load: () => import("./workflow.ts") },
 ];
 
 async function loadRegisters(argv: string[]): Promise<Register[]> {
