@@ -34,6 +34,7 @@ export function runsDir(context: Pick<FeatureContext, "projectPaths">): string {
 
 const TOAST_EVERY_MS = 3000;
 const WAIT_DEFAULT_MS = 600_000;
+const HOLD_MAX_MS = 5_000;
 
 function createWorkflow(context: FeatureContext): FeatureParts {
   const { config, reporter, host } = context;
@@ -52,10 +53,57 @@ function createWorkflow(context: FeatureContext): FeatureParts {
       lastToast.delete(run.id);
       const variant = run.status === "done" ? "success" : run.status === "cancelled" ? "warning" : "error";
       reporter.notify(`Workflow ${run.name} ${run.status}${run.error ? `: ${run.error.slice(0, 200)}` : ""} (${progressLine(run)})`, variant);
-      if (announce.delete(run.id) && run.parentSessionId) void postNotice(run);
+      if (announce.delete(run.id) && run.parentSessionId) announceEnd(run);
       return;
     }
     reporter.notify(kind === "started" ? `Workflow ${run.name} started (run ${run.id})` : `Workflow ${run.name}: ${progressLine(run)}`, "info");
+  };
+
+  // A message stored while the session's turn runs makes OpenCode take one more model step for it: the notice waits
+  // for the turn to end (and for the report turn of the /workflow command that started the run).
+  const queued = new Map<string, RunRecord[]>();
+  /** Sessions whose /workflow report turn may still be coming or running: since when, and whether it was seen busy. */
+  const held = new Map<string, { since: number; sawBusy: boolean }>();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const busy = (sessionId: string) => context.sessions.session(sessionId).busy;
+  const flush = (sessionId: string) => {
+    const runs = queued.get(sessionId) ?? [];
+    queued.delete(sessionId);
+    for (const run of runs) void postNotice(run);
+  };
+  /** The report turn has been and gone (busy, then idle), or never came within HOLD_MAX_MS. */
+  const stillHeld = (sessionId: string) => {
+    const hold = held.get(sessionId);
+    if (!hold) return false;
+    if (busy(sessionId)) hold.sawBusy = true;
+    else if (hold.sawBusy || Date.now() - hold.since > HOLD_MAX_MS) held.delete(sessionId);
+    return held.has(sessionId);
+  };
+  const watch = () => {
+    timer ??= setInterval(() => {
+      for (const id of [...held.keys()]) stillHeld(id);
+      for (const id of [...queued.keys()]) if (!stillHeld(id) && !busy(id)) flush(id);
+      if (queued.size === 0 && held.size === 0) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    }, 100);
+    (timer as { unref?: () => void }).unref?.();
+  };
+  const hold = (sessionId: string) => {
+    held.set(sessionId, { since: Date.now(), sawBusy: busy(sessionId) });
+    watch();
+  };
+  const unhold = (sessionId: string) => held.delete(sessionId);
+  context.sessions.on(FEATURE, "turn.busy", (event) => {
+    const pending = held.get(event.sessionId);
+    if (pending) pending.sawBusy = true;
+  });
+  const announceEnd = (run: RunRecord) => {
+    const sessionId = run.parentSessionId!;
+    if (!stillHeld(sessionId) && !busy(sessionId)) return void postNotice(run);
+    queued.set(sessionId, [...(queued.get(sessionId) ?? []), run]);
+    watch();
   };
 
   const postNotice = async (run: RunRecord) => {
@@ -147,12 +195,14 @@ function createWorkflow(context: FeatureContext): FeatureParts {
         return run ? report(runSummary(run, engine.isActive(run.id))) : report(`No workflow run ${rest}.`, "warning");
       }
       if (verb === "cancel") return engine.cancel(rest, "cancelled with /workflow cancel") ? report(`Cancelling run ${rest}.`) : report(`No running workflow run ${rest || "(give a run id)"}.`, "warning");
+      hold(sessionId);
       const started = verb === "resume" ? engine.resume(rest, sessionId) : engine.start({ target: verb, args: parseArgsText(rest), parentSessionId: sessionId });
       announce.add(started.record.id);
       return report(
         `${verb === "resume" ? "Resumed" : "Started"} run ${started.record.id} of ${started.record.name}${started.notice ? ` (${started.notice})` : ""}. Progress shows as toasts and in /agents; the result is posted here when it ends. /workflow status ${started.record.id}, /workflow cancel ${started.record.id}.`,
       );
     } catch (error) {
+      unhold(sessionId);
       return report(errorText(error), "warning");
     }
   };
@@ -160,7 +210,10 @@ function createWorkflow(context: FeatureContext): FeatureParts {
   return {
     tools: { workflow: tool, [RESULT_TOOL]: channel.tool },
     commands: { workflow: command },
-    dispose: () => engine.dispose(),
+    dispose: () => {
+      clearInterval(timer);
+      return engine.dispose();
+    },
   };
 }
 

@@ -4,11 +4,11 @@
 // goes on; `continuum stats --json` counts the runs under features.workflow.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startScriptedModel, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, persistentDb, send, sleep, until } from "./checkpoint-support.ts";
 import type { RunRecord } from "../../plugins/workflow/journal.ts";
@@ -72,6 +72,19 @@ async function childSpans(served: Served, parent: string): Promise<{ start: numb
     if (times.length) spans.push({ start: Math.min(...times.map((t) => t.created)), end: Math.max(...times.map((t) => t.completed ?? t.created)) });
   }
   return spans;
+}
+
+async function sessionText(served: Served, session: string): Promise<string> {
+  const messages = await served.client.session.messages({ path: { id: session } });
+  return (messages.data ?? []).flatMap((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : []))).join("\n");
+}
+
+async function untilAsync(fn: () => Promise<boolean>, timeoutMs: number, description: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    await sleep(100);
+  }
 }
 
 const PARALLEL = `export const meta = { name: "par", description: "three schema calls side by side" };
@@ -155,13 +168,15 @@ test("parallel with a schema, a dag in order, three hostile scripts each end cle
       const run = await ended(env, await startWorkflow(served, env, session, name));
       assert.equal(run.status, "failed", name);
       assert.match(run.error!, message);
+      await untilAsync(async () => (await sessionText(served!, session)).includes(`Run ${run.id} of ${name} ended`), 15000, `the end of ${name} posted in the session`);
     }
-    // The session goes on: a prompt is answered, and the end of each run was posted in the session.
+    // The session goes on: a prompt is answered, and the end of each run was posted in the session without
+    // making a model call of its own.
+    assert.equal(model.lane("main").length, 0, "posting the end of a run made no model call");
     await send(served, session, "are you there?");
     await until(() => model.lane("main").length > 0, 30000, "the main agent to answer");
     await served.waitForIdle(session, 1, 30000);
-    const messages = await served.client.session.messages({ path: { id: session } });
-    const texts = (messages.data ?? []).flatMap((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : []))).join("\n");
+    const texts = await sessionText(served, session);
     assert.match(texts, /main agent still here/);
     assert.match(texts, /Run wf_\S+ of escape ended[\s\S]*outside the project/);
     assert.equal(readFileSync(join(env.root, "outside"), "utf8"), "not yours");
@@ -215,6 +230,52 @@ test("kill -9 after two of four agent calls, then resume: exactly two more agent
     assert.deepEqual(whole.result, resumed.result);
   } finally {
     if (served) await served.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+function continuumAsync(env: IsolatedEnv, args: string[], timeoutMs = 120000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: { ...env.env, OPENCODE_BIN: opencodeBinary() }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGINT"), timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test("continuum workflow run headless: JSON args reach the script, the result is printed; a failing script and an unknown name exit 1", { timeout: 240000 }, async () => {
+  const model = await startScriptedModel({ lanes: [{ name: "wf", match: isWorkflowRequest, replies: workflowReplies({}) }], main: () => ({ text: "main" }) });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } } });
+  writeWorkflow(env, "greet", `export const meta = { name: "greet", description: "greets each name" };\nexport default async function (args) { return parallel(args.names.map((n) => () => agent("WF hello " + n))); }`);
+  writeWorkflow(env, "broken", `export const meta = { name: "broken", description: "throws" };\nexport default async function () { throw new Error("on purpose"); }`);
+  await installPackForTest(env);
+  try {
+    const list = cli(env, ["workflow", "list", "--json"]);
+    assert.equal(list.status, 0, list.stderr);
+    const names = (JSON.parse(list.stdout) as { workflows: { name: string; origin: string }[] }).workflows.map((w) => `${w.name}:${w.origin}`);
+    assert.ok(names.includes("greet:project") && names.includes("fanout:built-in"), names.join(", "));
+    const ran = await continuumAsync(env, ["workflow", "run", "greet", '{"names":["ann","bo"]}', "--json"]);
+    assert.equal(ran.code, 0, ran.stderr + ran.stdout);
+    const record = JSON.parse(ran.stdout) as RunRecord;
+    assert.deepEqual(record.result, ["did hello ann", "did hello bo"]);
+    const broken = await continuumAsync(env, ["workflow", "run", "broken"]);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stdout, /Error: on purpose/, broken.stderr);
+    const unknown = await continuumAsync(env, ["workflow", "run", "nope"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown workflow "nope"/);
+    const status = cli(env, ["workflow", "status", record.id]);
+    assert.equal(status.status, 0);
+    assert.match(status.stdout, /· done/);
+    assert.equal(cli(env, ["workflow", "status", "wf_nope"]).status, 1);
+  } finally {
     await model.close();
     env.cleanup();
   }

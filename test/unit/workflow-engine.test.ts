@@ -359,3 +359,12 @@ test("sources: project overrides global overrides built-in; list names each with
     ["same", "project", "project one"],
   ]);
 });
+
+test("built-in fanout: one agent per item with {item} filled in, answers in item order, bad args refused", async () => {
+  const f = fixture(echo, {}, join(process.cwd(), "workflows"));
+  const record = await run(f, "fanout", { task: "Review {item} now", items: ["a.ts", { path: "b.ts" }] });
+  assert.equal(record.status, "done", record.error);
+  assert.deepEqual(record.result, { results: [{ item: "a.ts", answer: "text for Review a.ts now" }, { item: { path: "b.ts" }, answer: 'text for Review {"path":"b.ts"} now' }], failed: 0 });
+  const bad = await run(f, "fanout", { items: [] });
+  assert.match(bad.error!, /fanout needs args.task/);
+});

@@ -96,7 +96,8 @@ test("/workflow runs in the background and posts its result in the session; list
     const started = host.reports.at(-1)!;
     assert.match(started, /Started run (wf_\S+) of greet/);
     const runId = /run (wf_\S+)/.exec(started)![1]!;
-    for (let i = 0; i < 200 && !host.calls.some((c) => c.method === "prompt" && String(c.body?.parts?.[0]?.text).includes(`Run ${runId}`)); i++) await new Promise((r) => setTimeout(r, 10));
+    // The notice waits for the report turn of /workflow to pass (the fake host shows no busy status for it: up to 5 s).
+    for (let i = 0; i < 1000 && !host.calls.some((c) => c.method === "prompt" && String(c.body?.parts?.[0]?.text).includes(`Run ${runId}`)); i++) await new Promise((r) => setTimeout(r, 10));
     const notice = host.calls.find((c) => c.method === "prompt" && String(c.body?.parts?.[0]?.text).includes(`Run ${runId}`))!;
     assert.match(notice.body!.parts[0].text, /"said": "hello from the agent"/);
     assert.match(notice.body!.parts[0].text, /\[phase\] ask/);
