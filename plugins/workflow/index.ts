@@ -12,6 +12,7 @@ import { WorkflowEngine, type ProgressKind } from "./engine.ts";
 import { parseArgsText, progressLine, runList, runSummary, workflowList } from "./format.ts";
 import { RunStore, type RunRecord } from "./journal.ts";
 import { createLoader } from "./loader.ts";
+import { loadQuickJS } from "./sandbox.ts";
 
 /** Nobody outside a run may record a workflow result; a run's child session gets the tool back per prompt. */
 export const NO_AGENT = "continuum-no-agent";
@@ -35,6 +36,7 @@ export function runsDir(context: Pick<FeatureContext, "projectPaths">): string {
 const TOAST_EVERY_MS = 3000;
 const WAIT_DEFAULT_MS = 600_000;
 const HOLD_MAX_MS = 5_000;
+const WARM_AFTER_MS = 2_000;
 
 function createWorkflow(context: FeatureContext): FeatureParts {
   const { config, reporter, host } = context;
@@ -111,6 +113,10 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     const shown = await host.showInSession(run.parentSessionId!, text, { synthetic: true }).catch(() => false);
     if (!shown) log.log("warn", `could not post the end of run ${run.id} to session ${run.parentSessionId}`);
   };
+
+  // The WebAssembly module compiles once per process (tens of ms): done shortly after start, off the first run's path.
+  const warm = setTimeout(() => void loadQuickJS().catch((error) => log.log("warn", `QuickJS could not load: ${errorText(error)}`)), WARM_AFTER_MS);
+  (warm as { unref?: () => void }).unref?.();
 
   const engine = new WorkflowEngine({
     loader,
@@ -211,6 +217,7 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     tools: { workflow: tool, [RESULT_TOOL]: channel.tool },
     commands: { workflow: command },
     dispose: () => {
+      clearTimeout(warm);
       clearInterval(timer);
       return engine.dispose();
     },
