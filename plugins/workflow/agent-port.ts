@@ -3,10 +3,13 @@
 // validates it against that call's JSON Schema; without one the run's value is the agent's final text.
 import { z } from "zod";
 import type { FeatureContext } from "../core/feature.ts";
-import type { HelperOutcome, ResultChannel } from "../core/helpers.ts";
+import type { HelperOutcome, HelperRequest, ResultChannel } from "../core/helpers.ts";
 import type { AgentAnswer, AgentCall, AgentPort } from "./engine.ts";
 import { compileSchema, schemaProblems } from "./schema.ts";
 import type { ValidateFunction } from "ajv";
+import type { Confinement } from "../core/confinement.ts";
+import { errorText } from "../core/report.ts";
+import type { Worktree } from "../core/worktrees.ts";
 
 export const RESULT_TOOL = "workflow_result";
 export const FEATURE = "workflow";
@@ -59,24 +62,57 @@ export function helperAgentPort(context: FeatureContext, channel: WorkflowResult
         reason: `workflow ${call.workflow} ${call.runId}: ${call.label}`,
         ...(model ? { model } : {}),
       };
-      let outcome: HelperOutcome<unknown>;
-      if (call.schema) {
-        const compiled = compileSchema(call.schema);
-        if (!compiled.ok) return { ok: false, message: compiled.problem, tokens: 0 };
-        outcome = await context.helpers.run({
-          ...base,
-          prompt: schemaPrompt(call.prompt, call.schema),
-          channel,
-          context: { validate: compiled.validate },
-          tools: { [RESULT_TOOL]: true },
-          retryPrompt: (problem) => (problem ? `Your result was not recorded: ${problem}. Call ${RESULT_TOOL} again with a fixed result.` : `You did not record a result. Call ${RESULT_TOOL} now.`),
-        });
-      } else {
-        outcome = await context.helpers.run<string, undefined>({ ...base, prompt: call.prompt, context: undefined });
-      }
-      const t = outcome.usage.tokens;
-      const tokens = t.input + t.output + t.reasoning + t.cacheRead + t.cacheWrite;
-      return outcome.ok ? { ok: true, value: outcome.value, tokens } : { ok: false, message: `${outcome.failure}: ${outcome.message}`, tokens };
+      const run = (worktree: Confinement | undefined) => runHelper(context, channel, call, { ...base, ...(worktree ? { worktree } : {}) });
+      return call.isolation === "worktree" ? isolated(context, call, run) : run(undefined);
     },
   };
+}
+
+type BaseRequest = Omit<HelperRequest<unknown, unknown>, "prompt" | "channel" | "context">;
+
+async function runHelper(context: FeatureContext, channel: WorkflowResultChannel, call: AgentCall, base: BaseRequest): Promise<AgentAnswer> {
+  let outcome: HelperOutcome<unknown>;
+  if (call.schema) {
+    const compiled = compileSchema(call.schema);
+    if (!compiled.ok) return { ok: false, message: compiled.problem, tokens: 0 };
+    outcome = await context.helpers.run({
+      ...base,
+      prompt: schemaPrompt(call.prompt, call.schema),
+      channel,
+      context: { validate: compiled.validate },
+      tools: { [RESULT_TOOL]: true },
+      retryPrompt: (problem) => (problem ? `Your result was not recorded: ${problem}. Call ${RESULT_TOOL} again with a fixed result.` : `You did not record a result. Call ${RESULT_TOOL} now.`),
+    });
+  } else {
+    outcome = await context.helpers.run<string, undefined>({ ...base, prompt: call.prompt, context: undefined });
+  }
+  const t = outcome.usage.tokens;
+  const tokens = t.input + t.output + t.reasoning + t.cacheRead + t.cacheWrite;
+  return outcome.ok ? { ok: true, value: outcome.value, tokens } : { ok: false, message: `${outcome.failure}: ${outcome.message}`, tokens };
+}
+
+/**
+ * isolation: "worktree": the agent works in a git worktree of the project (a snapshot of it as it is now, under the
+ * pack's data dir), never in the project itself. Its value comes back as { value, diff, files }: the diff of what it
+ * changed there, for the script to hand on; the worktree is removed afterwards.
+ */
+async function isolated(context: FeatureContext, call: AgentCall, run: (worktree: Confinement) => Promise<AgentAnswer>): Promise<AgentAnswer> {
+  const { worktrees } = context;
+  if (!(await worktrees.isRepo().catch(() => false))) return { ok: false, message: 'isolation: "worktree" needs the project to be a git repository', tokens: 0 };
+  let worktree: Worktree;
+  try {
+    worktree = await worktrees.create(FEATURE, call.label);
+  } catch (error) {
+    return { ok: false, message: `could not create a worktree: ${errorText(error)}`, tokens: 0 };
+  }
+  try {
+    const answer = await run({ dir: worktree.dir, projectDir: worktrees.projectDir });
+    if (!answer.ok) return answer;
+    const [diff, files] = await Promise.all([worktrees.diff(worktree), worktrees.changedFiles(worktree)]);
+    return { ok: true, value: { value: answer.value, diff, files }, tokens: answer.tokens };
+  } catch (error) {
+    return { ok: false, message: `the worktree's changes could not be read: ${errorText(error)}`, tokens: 0 };
+  } finally {
+    await worktrees.remove(worktree).catch(() => undefined);
+  }
 }

@@ -3,7 +3,8 @@
 // outside a run, the permission rule, the tool and the command, the ledger under "workflow".
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withFakeHost, type FakeHost } from "../harness/fake-host.ts";
 import { finalAssistantText } from "../../plugins/core/helpers.ts";
@@ -112,5 +113,34 @@ test("/workflow runs in the background and posts its result in the session; list
     await assert.rejects(host.callTool("workflow", { action: "run" }, session), /run needs name/);
     await assert.rejects(host.callTool("workflow", { action: "explode" }, session), /action/);
     await assert.rejects(host.callTool("workflow", { action: "resume", runId: "wf_missing" }, session), /no workflow run wf_missing/);
+  });
+});
+
+test('isolation: "worktree": the agent works in a worktree; its value comes back with the diff and files, the project is untouched', async () => {
+  const editsWorktree: Reply = async (host, sessionId) => {
+    const root = host.context.worktrees.root;
+    const [dir] = readdirSync(root).filter((name) => name.startsWith("wt-") && statSync(join(root, name)).isDirectory());
+    writeFileSync(join(root, dir!, "new.txt"), "made in the worktree\n");
+    await saysText("edited")(host, sessionId, {});
+  };
+  await withFakeHost({ onPrompt: scripted([editsWorktree]) }, async (host) => {
+    const dir = join(host.projectDir, ".opencode", "workflows");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "iso.js"), `export const meta = { name: "iso", description: "isolated" };\nexport default async function () { return agent("edit", { isolation: "worktree" }); }`);
+    const parent = await host.createSession();
+    const notRepo = await host.callTool("workflow", { action: "run", name: "iso" }, parent);
+    assert.match(notRepo, /needs the project to be a git repository/);
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: host.projectDir, env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+    git("init", "-q");
+    writeFileSync(join(host.projectDir, "README.md"), "# p\n");
+    git("add", "README.md");
+    git("commit", "-q", "-m", "init");
+    const output = await host.callTool("workflow", { action: "run", name: "iso" }, parent);
+    assert.match(output, /· done/);
+    assert.match(output, /"value": "edited"/);
+    assert.match(output, /new\.txt/);
+    assert.match(output, /\+made in the worktree/);
+    assert.equal(existsSync(join(host.projectDir, "new.txt")), false);
+    assert.deepEqual(readdirSync(host.context.worktrees.root).filter((n) => n.startsWith("wt-")), []);
   });
 });
