@@ -54,6 +54,11 @@ export function parseScript(source: string, filename: string): ParsedScript {
   return { meta: parsed.data as WorkflowMeta, source, hash: scriptHash(source) };
 }
 
+/** One literal value (the grammar meta is read with), from the start of text. */
+export function readLiteral(text: string): unknown {
+  return new LiteralReader(text, 0).readValue();
+}
+
 /** Same length as the source, with comments and string contents blanked, so keyword searches skip them. */
 function blankCommentsAndStrings(source: string): string {
   let out = "";

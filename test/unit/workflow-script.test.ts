@@ -1,0 +1,67 @@
+// A script's meta is read as a literal, never executed: property tests of the literal reader (every JSON value reads
+// back as itself, in JSON or hand-written style) and of parseScript on arbitrary text (a clear Error, nothing else).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { parseScript, readLiteral } from "../../plugins/workflow/script.ts";
+import { globToRegExp } from "../../plugins/workflow/files.ts";
+
+// A "__proto__" key is refused on purpose (it would set the prototype of a plain object).
+const json = fc
+  .jsonValue({ maxDepth: 4 })
+  .map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+  .filter((v) => !JSON.stringify(v).includes('"__proto__"'));
+
+test("readLiteral: any JSON value reads back equal", () => {
+  fc.assert(fc.property(json, (value) => assert.deepEqual(readLiteral(JSON.stringify(value)), value)), { numRuns: 300 });
+});
+
+test("readLiteral: hand-written style (comments, single quotes, bare keys, trailing commas) reads like JSON", () => {
+  const text = `{
+    // the name
+    name: 'review', /* block */ "description": "Reviews \\"files\\"",
+    phases: ['a', "b",], args: { files: \`paths\`, n: -1.5e2, ok: true, none: null, },
+  }`;
+  assert.deepEqual(readLiteral(text), { name: "review", description: 'Reviews "files"', phases: ["a", "b"], args: { files: "paths", n: -150, ok: true, none: null } });
+  for (const bad of ["{ a: b }", "{ [k]: 1 }", "{ ...x }", "{ a: `${x}` }", "{ __proto__: 1 }", "{ a: 1", "'open"]) assert.throws(() => readLiteral(bad), Error, bad);
+});
+
+test("parseScript on arbitrary text throws only Errors with a message, or returns a valid meta", () => {
+  const source = fc.oneof(
+    fc.string({ maxLength: 300 }),
+    fc.string({ maxLength: 100 }).map((s) => `export const meta = ${s};\nexport default async function () {}`),
+    fc.record({ name: fc.string({ maxLength: 20 }), description: fc.string({ maxLength: 20 }) }).map((m) => `export const meta = ${JSON.stringify(m)};\nexport default async () => 1;`),
+  );
+  fc.assert(
+    fc.property(source, (text) => {
+      try {
+        const parsed = parseScript(text, "x.js");
+        assert.equal(typeof parsed.meta.name, "string");
+        assert.ok(parsed.meta.name.length > 0);
+      } catch (error) {
+        assert.ok(error instanceof Error && error.message.startsWith("x.js"), String(error));
+      }
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test("meta inside a comment or a string does not count; a commented-out default export does not either", () => {
+  assert.throws(() => parseScript(`// export const meta = { name: "a", description: "b" }\nexport default 1;`, "c.js"), /no `export const meta/);
+  assert.throws(() => parseScript(`export const meta = { name: "a", description: "b" };\nconst s = "export default 1";`, "c.js"), /no default export/);
+});
+
+test("globToRegExp: ** spans folders, * and ? stay in one, braces alternate; arbitrary patterns give a RegExp or an Error", () => {
+  assert.ok(globToRegExp("**/*.ts").test("a/b/c.ts") && globToRegExp("**/*.ts").test("c.ts"));
+  assert.ok(!globToRegExp("*.ts").test("a/c.ts"));
+  assert.ok(globToRegExp("src/?.{ts,js}").test("src/a.js"));
+  fc.assert(
+    fc.property(fc.string({ maxLength: 40 }), (pattern) => {
+      try {
+        assert.ok(globToRegExp(pattern) instanceof RegExp);
+      } catch (error) {
+        assert.ok(error instanceof Error);
+      }
+    }),
+  );
+});
