@@ -33,6 +33,7 @@ export interface AgentPort {
 
 export interface WorkflowLimits {
   memoryMiB: number;
+  sliceMs: number;
   maxStackKiB: number;
   activeMs: number;
   deadlineMs: number;
@@ -248,7 +249,7 @@ export class WorkflowEngine {
 
   private async runScript(run: ActiveRun, loaded: LoadedWorkflow, args: unknown, stack: string[], prefix: string, seed: number) {
     const { limits } = this.options;
-    const sandbox = await Sandbox.create({ memoryMiB: limits.memoryMiB, maxStackKiB: limits.maxStackKiB, budget: run.budget });
+    const sandbox = await Sandbox.create({ memoryMiB: limits.memoryMiB, maxStackKiB: limits.maxStackKiB, sliceMs: limits.sliceMs, budget: run.budget });
     run.sandboxes.add(sandbox);
     if (run.controller.signal.aborted) sandbox.stop(new SandboxError(`the run was ${String(run.controller.signal.reason ?? "cancelled")}`, "cancelled"));
     const occurrences = new Map<string, number>();

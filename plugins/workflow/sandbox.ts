@@ -27,6 +27,8 @@ export interface Budget {
 export interface SandboxLimits {
   memoryMiB: number;
   maxStackKiB: number;
+  /** Longest stretch of computing without awaiting (the script runs on the host's thread). */
+  sliceMs: number;
   budget: Budget;
 }
 
@@ -133,6 +135,13 @@ export class Sandbox {
     const used = budget.usedMs + (this.enteredAt === undefined ? 0 : now - this.enteredAt);
     if (used > budget.activeMs) {
       this.stopped = new SandboxError(`the script ran for more than ${budget.activeMs} ms of active time (workflow.activeMs), an endless loop?`, "active-time");
+      return true;
+    }
+    if (this.enteredAt !== undefined && now - this.enteredAt > this.limits.sliceMs) {
+      this.stopped = new SandboxError(
+        `the script computed for more than ${this.limits.sliceMs} ms without awaiting (workflow.sliceMs), an endless loop? Scripts run on OpenCode's own thread`,
+        "active-time",
+      );
       return true;
     }
     if (Date.now() > budget.deadlineAt) {

@@ -19,7 +19,7 @@ export interface BenchRow {
   ok: boolean;
 }
 
-const LIMITS = { memoryMiB: 64, maxStackKiB: 1024, activeMs: 30_000, deadlineMs: 3_600_000, agentTimeoutMs: 60_000 };
+const LIMITS = { memoryMiB: 64, maxStackKiB: 1024, sliceMs: 1000, activeMs: 30_000, deadlineMs: 3_600_000, agentTimeoutMs: 60_000 };
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
 
@@ -30,7 +30,7 @@ async function sandboxStart(): Promise<BenchRow[]> {
   const times: number[] = [];
   for (let i = 0; i < 60; i++) {
     const started = performance.now();
-    const sandbox = await Sandbox.create({ memoryMiB: 64, maxStackKiB: 1024, budget: { activeMs: 10_000, usedMs: 0, deadlineAt: Date.now() + 60_000 } });
+    const sandbox = await Sandbox.create({ memoryMiB: 64, maxStackKiB: 1024, sliceMs: 1000, budget: { activeMs: 10_000, usedMs: 0, deadlineAt: Date.now() + 60_000 } });
     const outcome = await sandbox.run(`export const meta = { name: "b", description: "b" };\nexport default async function () { return 1; }`, "b.js", {}, null, 1);
     sandbox.dispose();
     if (!outcome.ok) throw new Error(outcome.error);

@@ -9,7 +9,7 @@ import { WorkflowEngine, type AgentCall, type AgentAnswer, type AgentPort, type 
 import { RunStore } from "../../plugins/workflow/journal.ts";
 import { createLoader } from "../../plugins/workflow/loader.ts";
 
-const LIMITS: WorkflowLimits = { memoryMiB: 32, maxStackKiB: 256, activeMs: 1500, deadlineMs: 60_000, agentTimeoutMs: 5000 };
+const LIMITS: WorkflowLimits = { memoryMiB: 32, maxStackKiB: 256, sliceMs: 1000, activeMs: 1500, deadlineMs: 60_000, agentTimeoutMs: 5000 };
 
 interface Fixture {
   root: string;
@@ -221,6 +221,17 @@ test("limits: an endless loop, a memory bomb and deep recursion each end the scr
   assert.match(deep.error!, /stack limit/);
   const after = await run(f, "awaitloop");
   assert.match(after.error!, /active time/);
+});
+
+test("a stretch of computing without awaiting longer than sliceMs ends the script (OpenCode's thread is not held longer)", async () => {
+  const f = fixture(echo, { activeMs: 20_000, sliceMs: 200 });
+  f.write("spin", script(`await agent("x"); let n = 0; for (let i = 0; i < 1e4; i++) n += i; await agent("y"); for (;;) {}`));
+  const started = Date.now();
+  const record = await run(f, "spin");
+  assert.equal(record.status, "failed");
+  assert.match(record.error!, /computed for more than 200 ms without awaiting/);
+  assert.ok(Date.now() - started < 5000);
+  assert.equal(f.calls.length, 2);
 });
 
 test("active time does not count waits on agents", async () => {
