@@ -217,7 +217,11 @@ export class WorkflowEngine {
 
   private async execute(run: ActiveRun, loaded: LoadedWorkflow): Promise<RunRecord> {
     const { record } = run;
-    const deadline = setTimeout(() => this.cancel(record.id, "stopped at its wall-clock deadline (workflow.deadlineMs)"), Math.max(0, run.budget.deadlineAt - Date.now()));
+    let pastDeadline = false;
+    const deadline = setTimeout(() => {
+      pastDeadline = true;
+      this.cancel(record.id, "stopped at its wall-clock deadline (workflow.deadlineMs)");
+    }, Math.max(0, run.budget.deadlineAt - Date.now()));
     (deadline as { unref?: () => void }).unref?.();
     try {
       const outcome = await this.runScript(run, loaded, record.args, [loaded.meta.name], "", record.seed);
@@ -225,7 +229,8 @@ export class WorkflowEngine {
         record.status = "done";
         record.result = outcome.value;
       } else {
-        record.status = run.controller.signal.aborted ? "cancelled" : "failed";
+        // A run stopped by its deadline failed; one stopped by a person (or OpenCode exiting) was cancelled.
+        record.status = run.controller.signal.aborted && !pastDeadline ? "cancelled" : "failed";
         record.error = outcome.error;
         this.transcribe(run, "error", outcome.error);
       }

@@ -234,6 +234,22 @@ test("a stretch of computing without awaiting longer than sliceMs ends the scrip
   assert.equal(f.calls.length, 2);
 });
 
+test("the wall-clock deadline stops a run waiting on an agent: failed, naming the deadline", async () => {
+  const f = fixture(
+    (call) =>
+      new Promise<AgentAnswer>((resolve) => {
+        const aborted = () => resolve({ ok: false, message: "aborted", tokens: 0 });
+        if (call.signal.aborted) aborted();
+        call.signal.addEventListener("abort", aborted);
+      }),
+    { deadlineMs: 300 },
+  );
+  f.write("slow", script(`return agent("forever");`));
+  const record = await run(f, "slow");
+  assert.equal(record.status, "failed");
+  assert.match(record.error!, /wall-clock deadline/);
+});
+
 test("active time does not count waits on agents", async () => {
   const f = fixture(async (call) => {
     await new Promise((r) => setTimeout(r, 400));
