@@ -222,7 +222,7 @@ export class WorkflowEngine {
       pastDeadline = true;
       this.cancel(record.id, "stopped at its wall-clock deadline (workflow.deadlineMs)");
     }, Math.max(0, run.budget.deadlineAt - Date.now()));
-    (deadline as { unref?: () => void }).unref?.();
+    // Not unref()d: a run in progress is work the process must stay up for (dispose cancels it on exit).
     try {
       const outcome = await this.runScript(run, loaded, record.args, [loaded.meta.name], "", record.seed);
       if (outcome.ok) {

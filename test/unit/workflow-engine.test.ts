@@ -159,7 +159,8 @@ test("resume after a crash mid-run: finished calls replay from the journal, only
 
   // The third call never answers (the process "dies"); the run is cancelled from outside, like a kill.
   let calls = 0;
-  const f = fixture((call) => (++calls >= 3 ? new Promise<AgentAnswer>(() => {}) : echo(call)));
+  const hangsUntilAborted = (call: AgentCall) => new Promise<AgentAnswer>((resolve) => call.signal.addEventListener("abort", () => resolve({ ok: false, message: "aborted", tokens: 0 })));
+  const f = fixture((call) => (++calls >= 3 ? hangsUntilAborted(call) : echo(call)));
   f.write("four", body);
   const { record, done } = f.engine.start({ target: "four", seed: whole.seed });
   while (f.calls.length < 3) await new Promise((r) => setTimeout(r, 5));
