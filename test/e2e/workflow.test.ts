@@ -116,7 +116,8 @@ function workflowReplies(hold: { step3?: boolean }) {
     }
     if (kind === "step" && arg === "3" && hold.step3) {
       hold.step3 = false;
-      return { text: "never delivered", delayMs: 120000 };
+      // Long enough for the kill to come first; short, since a pending reply keeps the test process up until it fires.
+      return { text: "never delivered", delayMs: 20000 };
     }
     return { text: `did ${request.lastUserText.slice(3)}` };
   };
@@ -178,6 +179,7 @@ test("parallel with a schema, a dag in order, three hostile scripts each end cle
     await served.waitForIdle(session, 1, 30000);
     const texts = await sessionText(served, session);
     assert.match(texts, /main agent still here/);
+    assert.ok(model.lane("main").every((r) => !r.tools.includes("workflow_result") && r.tools.includes("workflow")), "the main agent has the workflow tool, never workflow_result");
     assert.match(texts, /Run wf_\S+ of escape ended[\s\S]*outside the project/);
     assert.equal(readFileSync(join(env.root, "outside"), "utf8"), "not yours");
 
@@ -209,6 +211,8 @@ test("kill -9 after two of four agent calls, then resume: exactly two more agent
     await until(() => journalLines(env, runId) === 2 && model.lane("wf").length === 3, 60000, "two journaled results and the third call under way");
     process.kill(-served.pid, "SIGKILL");
     await until(() => served!.exited(), 10000, "opencode to die");
+    // Ends the event subscription to the dead server (it would keep this test process up).
+    await served.stop();
     served = undefined;
     const killed = runs(env).find((r) => r.id === runId)!;
     assert.equal(killed.status, "running", "the record still says running: the process died mid-run");
