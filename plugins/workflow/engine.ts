@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { errorText } from "../core/report.ts";
 import { projectFiles, type ProjectFiles } from "./files.ts";
-import { type Journal, type RunRecord, type RunStore, type TranscriptLine } from "./journal.ts";
+import { type Journal, type RunRecord, type RunStore, type TranscriptLine, TRANSCRIPT_KEPT } from "./journal.ts";
 import type { LoadedWorkflow, WorkflowLoader } from "./loader.ts";
 import { type Budget, Sandbox, SandboxError } from "./sandbox.ts";
 import { compileSchema } from "./schema.ts";
@@ -383,6 +383,8 @@ export class WorkflowEngine {
   // ---- records and progress -------------------------------------------------------------------------------------
 
   private transcribe(run: ActiveRun, kind: TranscriptLine["kind"], text: string): void {
+    // Kept bounded between saves too: a script logging in a loop must not grow the host's memory.
+    if (run.record.transcript.length >= TRANSCRIPT_KEPT * 2) run.record.transcript.splice(0, TRANSCRIPT_KEPT);
     run.record.transcript.push({ at: Date.now(), kind, text: text.length > MAX_LOG_CHARS ? text.slice(0, MAX_LOG_CHARS) + "…" : text });
   }
 

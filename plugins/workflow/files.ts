@@ -4,6 +4,8 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSy
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
+/** What one run may write in total: a script in a loop must not fill the disk. */
+export const MAX_RUN_WRITE_BYTES = 256 * 1024 * 1024;
 const MAX_GLOB_RESULTS = 2000;
 const SKIPPED_DIRS = new Set([".git", "node_modules"]);
 
@@ -14,8 +16,9 @@ export interface ProjectFiles {
   glob(pattern: unknown): string[];
 }
 
-export function projectFiles(projectDir: string): ProjectFiles {
+export function projectFiles(projectDir: string, maxWriteBytes = MAX_RUN_WRITE_BYTES): ProjectFiles {
   const root = realpathSync(projectDir);
+  let written = 0;
   const inside = (real: string) => real === root || real.startsWith(root + sep);
 
   const requirePath = (path: unknown, what: string): string => {
@@ -58,10 +61,13 @@ export function projectFiles(projectDir: string): ProjectFiles {
     },
     writeFile(path, text) {
       if (typeof text !== "string") throw new TypeError("writeFile(path, text): text must be a string");
-      if (Buffer.byteLength(text) > MAX_FILE_BYTES) throw new Error(`writeFile: text is more than ${MAX_FILE_BYTES} bytes`);
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_FILE_BYTES) throw new Error(`writeFile: text is more than ${MAX_FILE_BYTES} bytes`);
+      if (written + bytes > maxWriteBytes) throw new Error(`writeFile: this run has written ${written} bytes; more than ${maxWriteBytes} in one run is refused`);
       const real = confined(path, "writeFile");
       mkdirSync(dirname(real), { recursive: true });
       writeFileSync(real, text);
+      written += bytes;
       return true;
     },
     exists(path) {

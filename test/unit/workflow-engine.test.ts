@@ -330,6 +330,19 @@ test("file helpers: inside the project works; .., absolute paths and a symlink t
   assert.equal(readFileSync(join(f.root, "outside"), "utf8"), "secret");
 });
 
+test("a script logging in a loop keeps a bounded transcript; writeFile stops at the run's byte budget", async () => {
+  const f = fixture();
+  f.write("chatty", script(`for (let i = 0; i < 20000; i++) log("line " + i); return 1;`));
+  const record = await run(f, "chatty");
+  assert.equal(record.status, "done", record.error);
+  assert.ok(record.transcript.length <= 500);
+  assert.equal(record.transcript.at(-1)!.text, "line 19999");
+  const { projectFiles } = await import("../../plugins/workflow/files.ts");
+  const files = projectFiles(f.project, 10);
+  files.writeFile("a.txt", "12345");
+  assert.throws(() => files.writeFile("b.txt", "123456"), /more than 10 in one run is refused/);
+});
+
 test("nested workflows: results flow back, journaled under the nest; cycles and depth > 8 are refused", async () => {
   const f = fixture();
   f.write("inner", script(`return "inner:" + (await agent("in " + args.x));`, `{ name: "inner", description: "d" }`));
