@@ -175,8 +175,7 @@ test("parallel with a schema, a dag in order, three hostile scripts each end cle
     // making a model call of its own.
     assert.equal(model.lane("main").length, 0, "posting the end of a run made no model call");
     await send(served, session, "are you there?");
-    await until(() => model.lane("main").length > 0, 30000, "the main agent to answer");
-    await served.waitForIdle(session, 1, 30000);
+    await untilAsync(async () => (await sessionText(served!, session)).includes("main agent still here"), 30000, "the main agent's answer");
     const texts = await sessionText(served, session);
     assert.match(texts, /main agent still here/);
     assert.ok(model.lane("main").every((r) => !r.tools.includes("workflow_result") && r.tools.includes("workflow")), "the main agent has the workflow tool, never workflow_result");
