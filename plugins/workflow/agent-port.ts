@@ -59,7 +59,7 @@ export function helperAgentPort(context: FeatureContext, channel: WorkflowResult
         timeoutMs: call.timeoutMs,
         retries: 1,
         signal: call.signal,
-        reason: `workflow ${call.workflow} ${call.runId}: ${call.label}`,
+        reason: `workflow ${call.workflow} ${call.runId}${call.phase ? ` [${call.phase}]` : ""}: ${call.label}`,
         ...(model ? { model } : {}),
       };
       const run = (worktree: Confinement | undefined) => runHelper(context, channel, call, { ...base, ...(worktree ? { worktree } : {}) });
