@@ -385,6 +385,24 @@ test("cancel stops a running script and its agents; the run says cancelled", asy
   assert.equal(aborted, true);
 });
 
+test("a cancel request left by another process (continuum workflow cancel) stops the run within a second or so", async () => {
+  const f = fixture(
+    (call) =>
+      new Promise<AgentAnswer>((resolve) => {
+        const aborted = () => resolve({ ok: false, message: "aborted", tokens: 0 });
+        if (call.signal.aborted) aborted();
+        call.signal.addEventListener("abort", aborted);
+      }),
+  );
+  f.write("hang", script(`return agent("forever");`));
+  const { record, done } = f.engine.start({ target: "hang" });
+  while (f.calls.length < 1) await new Promise((r) => setTimeout(r, 5));
+  f.store.requestCancel(record.id);
+  const final = await done;
+  assert.equal(final.status, "cancelled");
+  assert.match(final.error!, /cancelled with continuum workflow cancel/);
+});
+
 test("sources: project overrides global overrides built-in; list names each with its origin", () => {
   const builtins = mkdtempSync(join(tmpdir(), "wf-builtin-"));
   writeFileSync(join(builtins, "same.js"), script("return 'builtin';", `{ name: "same", description: "built-in one" }`));

@@ -144,3 +144,22 @@ test('isolation: "worktree": the agent works in a worktree; its value comes back
     assert.deepEqual(readdirSync(host.context.worktrees.root).filter((n) => n.startsWith("wt-")), []);
   });
 });
+
+test("the workflow tool: a background run returns at once; wait gives its end; status and cancel name unknown runs", async () => {
+  await withFakeHost({ onPrompt: scripted([saysText("slow answer")]) }, async (host) => {
+    const dir = join(host.projectDir, ".opencode", "workflows");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "bg.js"), `export const meta = { name: "bg", description: "background" };\nexport default async function () { return agent("go"); }`);
+    const parent = await host.createSession();
+    const started = await host.callTool("workflow", { action: "run", name: "bg", background: true }, parent);
+    const runId = /Started run (wf_\S+) of bg in the background/.exec(started)?.[1];
+    assert.ok(runId, started);
+    const waited = await host.callTool("workflow", { action: "wait", runId }, parent);
+    assert.match(waited, /· done/);
+    assert.match(waited, /Result:\nslow answer/);
+    assert.match(await host.callTool("workflow", { action: "status" }, parent), new RegExp(`${runId}  bg  done`));
+    assert.match(await host.callTool("workflow", { action: "status", runId: "wf_nope" }, parent), /No workflow run wf_nope/);
+    assert.match(await host.callTool("workflow", { action: "cancel", runId }, parent), /No running workflow run/);
+    assert.match(await host.callTool("workflow", { action: "list" }, parent), /bg \(project\): background/);
+  });
+});
