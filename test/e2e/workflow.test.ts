@@ -283,3 +283,40 @@ test("continuum workflow run headless: JSON args reach the script, the result is
     env.cleanup();
   }
 });
+
+test('isolation: "worktree" in real OpenCode: the agent\'s write lands in a worktree, the run gets its diff, the project is untouched', { timeout: 240000 }, async () => {
+  let projectDir = "";
+  const model = await startScriptedModel({
+    lanes: [
+      {
+        name: "wf",
+        match: isWorkflowRequest,
+        replies: (request): ScriptedReply =>
+          request.body.messages.at(-1)?.role === "tool"
+            ? { text: "wrote it" }
+            : { toolCalls: [{ name: "write", args: { filePath: join(projectDir, "made.txt"), content: "made in isolation\n" } }] },
+      },
+    ],
+    main: () => ({ text: "main" }),
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } } });
+  projectDir = env.projectDir;
+  writeWorkflow(env, "iso", `export const meta = { name: "iso", description: "isolated write" };\nexport default async function () { return agent("WF iso write", { isolation: "worktree" }); }`);
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const run = await ended(env, await startWorkflow(served, env, session, "iso"));
+    assert.equal(run.status, "done", run.error);
+    const result = run.result as { value: string; diff: string; files: string[] };
+    assert.equal(result.value, "wrote it");
+    assert.deepEqual(result.files, ["made.txt"]);
+    assert.match(result.diff, /\+\+\+ b\/made\.txt[\s\S]*\+made in isolation/);
+    assert.equal(existsSync(join(env.projectDir, "made.txt")), false, "the project itself was not written");
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
