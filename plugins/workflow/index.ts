@@ -140,15 +140,13 @@ function createWorkflow(context: FeatureContext): FeatureParts {
   };
 
   const tool = defineTool("workflow", {
-    description:
-      "Run a workflow script (JavaScript that orchestrates subagents) and manage its runs. action: run (name, args, background?) | status (runId?) | wait (runId) | cancel (runId) | resume (runId, background?) | list.",
+    description: "Run a workflow script (JS that orchestrates subagents; list shows them) or manage its runs. run takes name, args, background; wait/cancel/resume take runId.",
     args: {
       action: z.enum(["run", "status", "wait", "cancel", "resume", "list"]),
-      name: z.string().min(1).max(500).optional().describe("Workflow name or .js file in the project (run)"),
-      args: z.unknown().optional().describe("JSON arguments for the script (run)"),
+      name: z.string().min(1).max(500).optional(),
+      args: z.unknown().optional(),
       runId: z.string().min(1).max(100).optional(),
-      background: z.boolean().optional().describe("Return at once; a notice follows when the run ends"),
-      timeoutMs: z.number().int().min(0).max(3_600_000).optional().describe("wait: how long to wait"),
+      background: z.boolean().optional(),
     },
     maxOutputChars: 24_000,
     check: (a) => {
@@ -167,7 +165,7 @@ function createWorkflow(context: FeatureContext): FeatureParts {
             return run ? runSummary(run, engine.isActive(run.id)) : `No workflow run ${a.runId}.`;
           }
           case "wait": {
-            const run = await engine.wait(a.runId!, a.timeoutMs ?? WAIT_DEFAULT_MS);
+            const run = await engine.wait(a.runId!, WAIT_DEFAULT_MS);
             return run ? runSummary(run, engine.isActive(run.id)) : `No workflow run ${a.runId}.`;
           }
           case "cancel":
