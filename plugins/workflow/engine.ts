@@ -69,6 +69,8 @@ export interface StartedRun {
 }
 
 const MAX_DEPTH = 8;
+/** Agents one run may start (replays not counted): a runaway loop must not open thousands of sessions. */
+export const MAX_AGENT_CALLS = 2000;
 const MAX_PROMPT_CHARS = 200_000;
 const MAX_LOG_CHARS = 2000;
 const AGENT_OPTIONS = new Set(["schema", "agent", "model", "label", "phase", "timeoutMs", "isolation"]);
@@ -125,7 +127,7 @@ export class WorkflowEngine {
   resume(runId: string, parentSessionId?: string): StartedRun {
     if (this.active.has(runId)) throw new Error(`run ${runId} is already running in this process`);
     const record = this.options.store.load(runId);
-    if (!record) throw new Error(`no workflow run ${runId}`);
+    if (!record) throw new Error(this.options.store.exists(runId) ? `the record of run ${runId} is damaged (${this.options.store.dir(runId)}/run.json); its journal is kept there` : `no workflow run ${runId}`);
     if (record.status === "done") throw new Error(`run ${runId} already finished; its result is kept (workflow status)`);
     if (record.status === "running" && record.pid !== process.pid && isAlive(record.pid)) throw new Error(`run ${runId} is still running in process ${record.pid}`);
     const loaded = this.options.loader.load(record.target);
@@ -305,6 +307,10 @@ export class WorkflowEngine {
       return journaled.value;
     }
     const { record } = run;
+    if (record.agents.started >= MAX_AGENT_CALLS) {
+      this.transcribe(run, "error", `agent(): this run already started ${MAX_AGENT_CALLS} agents, the most one run may; it returned null`);
+      return null;
+    }
     record.agents.started++;
     record.agents.running++;
     this.progress(run, "agent");

@@ -110,11 +110,28 @@ export class RunStore {
     renameSync(temp, file);
   }
 
+  /** The run's folder exists (its record may still be unreadable). */
+  exists(id: string): boolean {
+    try {
+      return existsSync(this.dir(id));
+    } catch {
+      return false;
+    }
+  }
+
   load(id: string): RunRecord | undefined {
-    const file = join(this.dir(id), "run.json");
+    let file: string;
+    try {
+      file = join(this.dir(id), "run.json");
+    } catch {
+      return undefined; // not an id at all
+    }
     if (!existsSync(file)) return undefined;
     try {
-      return JSON.parse(readFileSync(file, "utf8")) as RunRecord;
+      const record = JSON.parse(readFileSync(file, "utf8")) as RunRecord;
+      // Hand-edited into something else: treated as damaged rather than half-read.
+      if (!record || typeof record !== "object" || typeof record.id !== "string" || !Array.isArray(record.transcript) || typeof record.agents !== "object") return undefined;
+      return record;
     } catch {
       return undefined;
     }

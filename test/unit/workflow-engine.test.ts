@@ -195,6 +195,18 @@ test("resume of a changed script starts a fresh journal and says so; a finished 
   assert.equal(record.result, "text for y");
 });
 
+test("a hand-damaged run record is named as damaged on resume; list skips it; odd ids are just unknown", async () => {
+  const f = fixture();
+  f.write("j", script(`return 1;`));
+  const first = await run(f, "j");
+  writeFileSync(join(f.store.dir(first.id), "run.json"), "{ not json");
+  assert.throws(() => f.engine.resume(first.id), /the record of run .* is damaged/);
+  assert.deepEqual(f.engine.list(), []);
+  writeFileSync(join(f.store.dir(first.id), "run.json"), JSON.stringify({ id: 5 }));
+  assert.throws(() => f.engine.resume(first.id), /damaged/);
+  for (const id of ["", "../../etc", "wf_\u0000"]) assert.throws(() => f.engine.resume(id), /no workflow run|damaged/);
+});
+
 test("journal: a torn last line (kill -9 mid-write) is skipped, the next entry starts on its own line", async () => {
   const f = fixture();
   f.write("j", script(`return [await agent("a"), await agent("b")];`));
