@@ -127,6 +127,15 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
   const isAlive = options.isAlive ?? defaultIsAlive;
   const linkIgnored = options.linkIgnored ?? ["node_modules"];
   let counter = 0;
+  // git takes a lock on a worktree's index: two operations on one worktree at once would fail, so they queue.
+  const queues = new Map<string, Promise<unknown>>();
+  const serial = <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const next = (queues.get(key) ?? Promise.resolve()).then(work, work);
+    const settled = next.catch(() => undefined);
+    queues.set(key, settled);
+    void settled.then(() => queues.get(key) === settled && queues.delete(key));
+    return next;
+  };
 
   const ownerFile = (dir: string) => `${dir}.owner.json`;
 
@@ -162,6 +171,14 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
   async function stage(worktree: Worktree): Promise<void> {
     const excludes = linkIgnored.map((name) => `:(exclude)${name}`);
     await gitOk(worktree.dir, ["add", "-A", "--", ".", ...excludes]);
+  }
+
+  async function removeNow(worktree: Worktree): Promise<void> {
+    const dir = worktreeRoot(root, worktree.dir);
+    const removed = await git(projectDir, ["worktree", "remove", "--force", dir]);
+    if (removed.code !== 0) rmSync(dir, { recursive: true, force: true });
+    await git(projectDir, ["worktree", "prune"]);
+    rmSync(ownerFile(dir), { force: true });
   }
 
   function saveRejected(diff: string, label: string | undefined): string {
@@ -206,23 +223,23 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
       return { id, dir: sub ? join(dir, sub) : dir, base, owner, label };
     },
 
-    async diff(worktree) {
-      await stage(worktree);
-      return gitOk(worktree.dir, ["diff", "--cached", "--binary", "--no-renames", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", worktree.base, "--"]);
+    diff(worktree) {
+      return serial(worktree.id, async () => {
+        await stage(worktree);
+        return gitOk(worktree.dir, ["diff", "--cached", "--binary", "--no-renames", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", worktree.base, "--"]);
+      });
     },
 
-    async changedFiles(worktree) {
-      await stage(worktree);
-      const out = await gitOk(worktree.dir, ["diff", "--cached", "--name-only", "--no-renames", worktree.base, "--"]);
-      return out.split("\n").filter(Boolean);
+    changedFiles(worktree) {
+      return serial(worktree.id, async () => {
+        await stage(worktree);
+        const out = await gitOk(worktree.dir, ["diff", "--cached", "--name-only", "--no-renames", worktree.base, "--"]);
+        return out.split("\n").filter(Boolean);
+      });
     },
 
-    async remove(worktree) {
-      const dir = worktreeRoot(root, worktree.dir);
-      const removed = await git(projectDir, ["worktree", "remove", "--force", dir]);
-      if (removed.code !== 0) rmSync(dir, { recursive: true, force: true });
-      await git(projectDir, ["worktree", "prune"]);
-      rmSync(ownerFile(dir), { force: true });
+    remove(worktree) {
+      return serial(worktree.id, () => removeNow(worktree));
     },
 
     async sweep() {

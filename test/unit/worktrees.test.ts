@@ -46,7 +46,9 @@ test("a worktree starts from the user's uncommitted and untracked work, leaves t
     writeFileSync(join(wt.dir, "a.txt"), "one\nTWO\nthree\nfour\n");
     writeFileSync(join(wt.dir, "added.bin"), Buffer.from([0, 1, 2, 255]));
     rmSync(join(wt.dir, "new.txt"));
-    const diff = await wts.diff(wt);
+    // Callers ask for the diff and the file list at once: git's index lock must not make either fail.
+    const [diff, , again] = await Promise.all([wts.diff(wt), wts.changedFiles(wt), wts.diff(wt)]);
+    assert.equal(again, diff);
     assert.deepEqual(diffFiles(diff).sort(), ["a.txt", "added.bin", "new.txt"]);
     assert.deepEqual((await wts.changedFiles(wt)).sort(), ["a.txt", "added.bin", "new.txt"]);
     assert.ok(!diff.includes("node_modules"), "the linked dependencies are not part of the change");
