@@ -1,0 +1,81 @@
+// Shared pieces of the Max Mode end-to-end tests: scripted lanes for the candidates and the judge (recognised by
+// their agents' system prompts), and a view of the parent's child sessions.
+import type { Lane, RecordedRequest, ScriptedReply } from "../harness/scripted-model.ts";
+import type { Served } from "../harness/opencode.ts";
+
+export const isCandidateRequest = (r: Pick<RecordedRequest, "system">) => r.system.some((s) => s.includes("You are a Max Mode candidate"));
+export const isMaxJudgeRequest = (r: Pick<RecordedRequest, "system">) => r.system.some((s) => s.includes("You are the Max Mode judge"));
+
+export interface PlanArgs {
+  summary: string;
+  steps: string[];
+  files: string[];
+  risks: string[];
+  tests: string[];
+}
+
+/** Which candidate a request belongs to (its first user message names it). */
+export function candidateIndex(r: RecordedRequest): number {
+  const first = r.body.messages.find((m) => m.role === "user");
+  const text = typeof first?.content === "string" ? first.content : (first?.content ?? []).map((p) => p.text ?? "").join("");
+  return Number(/Max Mode candidate (\d+) of/.exec(text)?.[1] ?? 0);
+}
+
+export interface CandidateCall {
+  index: number;
+  at: number;
+}
+
+/** Candidates answer with the plan of their index (after `delayMs`); later calls of a session say "done". */
+export function candidateLane(plan: (index: number) => PlanArgs | undefined, options: { delayMs?: number; calls?: CandidateCall[] } = {}): Lane {
+  return {
+    name: "candidate",
+    match: isCandidateRequest,
+    replies: (request): ScriptedReply => {
+      if (request.body.messages.at(-1)?.role === "tool") return { text: "done" };
+      const index = candidateIndex(request);
+      options.calls?.push({ index, at: Date.now() });
+      const args = plan(index);
+      const delay = options.delayMs ? { delayMs: options.delayMs } : {};
+      return args ? { toolCalls: [{ name: "max_plan", args: args as unknown as Record<string, unknown> }], ...delay } : { text: "I have no plan.", ...delay };
+    },
+  };
+}
+
+const score = (candidate: number, v: number) => ({ candidate, correct: v, grounded: v, complete: v, safe: v, tested: v, small: v });
+
+/** The judge picks `winner` among the candidates it was shown. */
+export function maxJudgeLane(winner: number): Lane {
+  return {
+    name: "max-judge",
+    match: isMaxJudgeRequest,
+    replies: (request): ScriptedReply => {
+      if (request.body.messages.at(-1)?.role === "tool") return { text: "done" };
+      const shown = [...request.raw.matchAll(/<candidate-(\d+)>/g)].map((m) => Number(m[1]));
+      return { toolCalls: [{ name: "max_verdict", args: { winner, scores: shown.map((c) => score(c, c === winner ? 5 : 2)), rationale: `candidate ${winner} is grounded and tested` } }] };
+    },
+  };
+}
+
+export function plan(index: number, marker = `PLAN-${index}`): PlanArgs {
+  return {
+    summary: `${marker}: approach number ${index}`,
+    steps: [`Step unique to ${marker} alpha${index} beta${index}`, `Second step gamma${index} delta${index}`],
+    files: [`src/file${index}.ts`],
+    risks: [],
+    tests: ["npm test"],
+  };
+}
+
+export async function children(served: Served, session: string): Promise<string[]> {
+  return ((await served.client.session.children({ path: { id: session } })).data ?? []).map((s) => s.id);
+}
+
+export async function busyChildren(served: Served, session: string): Promise<string[]> {
+  const status = ((await served.client.session.status()).data ?? {}) as Record<string, { type: string }>;
+  return (await children(served, session)).filter((id) => status[id] && status[id]!.type !== "idle");
+}
+
+export function maxEnv(max: Record<string, unknown>) {
+  return { continuumConfig: { checkpoint: { enabled: false }, tasks: { gate: false }, agents: { maxConcurrent: 8 }, max }, opencodeConfig: { snapshot: false } };
+}
