@@ -55,3 +55,56 @@ export function failurePart(reasons: string[], total: number): string {
 }
 
 export const CANCELLED_PART = `${MARK} Max Mode was cancelled by the user before it chose a plan. Do nothing; reply only "Cancelled."`;
+
+// ---- patch mode ----------------------------------------------------------------------------------------------
+
+export function builderPrompt(input: { task: string; context: string; lens: Lens; index: number; total: number; checks: readonly string[] }): string {
+  return [
+    `Max Mode builder ${input.index} of ${input.total} · approach: ${input.lens.name}`,
+    `Your approach: ${input.lens.brief}`,
+    `You work in your own copy of the project (a git worktree): make the change there with your tools. Other builders try other approaches; code then takes each builder's diff and runs the project's checks on it${input.checks.length ? ` (${input.checks.join("; ")})` : ""}, and a judge compares the results. When your change is complete, call max_patch once with a short summary.`,
+    fence("task", input.task),
+    input.context ? fence("session-context", input.context) : "",
+  ]
+    .filter(Boolean)
+    .join("\n\n");
+}
+
+export interface PatchView {
+  index: number;
+  summary: string;
+  diff: string;
+  checks: string;
+}
+
+export function patchJudgePrompt(input: { task: string; context: string; patches: PatchView[] }): string {
+  return [
+    `Max Mode judge · ${input.patches.length} candidate patches`,
+    `Each candidate changed a copy of the project; you see its summary, its diff against the project as it was, and what the project's checks said when code ran them on it. Score every candidate on each criterion from 0 to 5: ${RUBRIC.join(", ")}. Failing checks count heavily against correct and tested. Then call max_verdict once with the winner, one score entry per candidate, and a short rationale.`,
+    fence("task", input.task),
+    input.context ? fence("session-context", input.context) : "",
+    ...input.patches.map((p) => fence(`candidate-${p.index}`, `Summary: ${p.summary}\nChecks: ${p.checks}\nDiff:\n${p.diff}`)),
+  ]
+    .filter(Boolean)
+    .join("\n\n");
+}
+
+export function patchAppliedPart(input: { winner: number; total: number; why: string; files: string[]; checks: string; summary: string }): string {
+  return [
+    `${MARK} Max Mode applied the change of candidate ${input.winner} of ${input.total} to the working tree (${input.why}).`,
+    `Its summary: ${input.summary}`,
+    `Files changed: ${input.files.join(", ") || "(none)"}`,
+    `Checks on it: ${input.checks}`,
+    "Review the change (git diff), finish whatever the task still needs, run the checks, and report. Do not apply it again.",
+  ].join("\n");
+}
+
+export function patchRefusedPart(input: { winner: number; total: number; reason: string; conflicts: string[]; savedTo: string }): string {
+  return [
+    `${MARK} Max Mode chose the change of candidate ${input.winner} of ${input.total} but did NOT apply it: ${input.reason}.`,
+    input.conflicts.length ? `Files in conflict: ${input.conflicts.join(", ")}` : "",
+    `The diff is saved at ${input.savedTo}. Tell the user; do not apply it without their word.`,
+  ]
+    .filter(Boolean)
+    .join("\n");
+}
