@@ -450,7 +450,7 @@ function createMax(context: FeatureContext): FeatureParts {
       agentModels.candidate = cfg.agent?.[CANDIDATE_AGENT]?.model;
       agentModels.judge = cfg.agent?.[JUDGE_AGENT]?.model;
     },
-    tools: { [PLAN_TOOL]: planChannel.tool, [VERDICT_TOOL]: verdictChannel.tool },
+    tools: { [PLAN_TOOL]: planChannel.tool, [PATCH_TOOL]: patchChannel.tool, [VERDICT_TOOL]: verdictChannel.tool },
     modelCall(call) {
       if (call.agent === CANDIDATE_AGENT && sessions.helperOf(call.sessionId)?.feature === "max") call.setTemperature?.(settings.temperature);
     },

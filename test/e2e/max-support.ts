@@ -79,3 +79,30 @@ export async function busyChildren(served: Served, session: string): Promise<str
 export function maxEnv(max: Record<string, unknown>) {
   return { continuumConfig: { checkpoint: { enabled: false }, tasks: { gate: false }, agents: { maxConcurrent: 8 }, max }, opencodeConfig: { snapshot: false } };
 }
+
+export const isBuilderRequest = (r: Pick<RecordedRequest, "system">) => r.system.some((s) => s.includes("You are a Max Mode builder"));
+
+/** Names of the tools called in the request's latest assistant message. */
+const lastTools = (r: RecordedRequest) => ([...r.body.messages].reverse().find((m) => m.role === "assistant")?.tool_calls ?? []).map((c) => c.function.name);
+
+export function builderIndex(r: RecordedRequest): number {
+  const first = r.body.messages.find((m) => m.role === "user");
+  const text = typeof first?.content === "string" ? first.content : (first?.content ?? []).map((p) => p.text ?? "").join("");
+  return Number(/Max Mode builder (\d+) of/.exec(text)?.[1] ?? 0);
+}
+
+/** Builders write `file` with the content of their index, then record max_patch; later calls say "done". */
+export function builderLane(file: string, content: (index: number) => string, options: { delayMs?: number; calls?: CandidateCall[] } = {}): Lane {
+  return {
+    name: "builder",
+    match: isBuilderRequest,
+    replies: (request): ScriptedReply => {
+      const index = builderIndex(request);
+      const last = request.body.messages.at(-1)?.role;
+      if (last === "tool" && lastTools(request).includes("max_patch")) return { text: "done" };
+      if (last === "tool") return { toolCalls: [{ name: "max_patch", args: { summary: `builder ${index} wrote ${file}` } }] };
+      options.calls?.push({ index, at: Date.now() });
+      return { toolCalls: [{ name: "write", args: { filePath: file, content: content(index) } }], ...(options.delayMs ? { delayMs: options.delayMs } : {}) };
+    },
+  };
+}
