@@ -113,3 +113,47 @@ test("all candidates fail: the turn runs normally with a notice; hostile /max ar
     assert.equal(b.candidatePrompts.length, 6, "retries included, no candidate ran for the refused commands");
   });
 });
+
+test("patch mode on the fake host: the winner's diff is refused, saved, and not applied when the user's tree changed meanwhile", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { existsSync, readFileSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+  let projectDir = "";
+  await withFakeHost(
+    {
+      continuum: { ...config, max: { candidates: 2, consensus: "off", checks: ["test -f value.txt"] } },
+      onPrompt: async (host, sessionId, body) => {
+        if (body.agent === "max-builder") {
+          const dir = host.context.helpers.confinementOf(sessionId)!.dir;
+          const index = Number(/builder (\d) of/.exec(String(body.parts[0].text))![1]);
+          writeFileSync(join(dir, "value.txt"), `from builder ${index}\n`);
+          // The user keeps working while the builders run.
+          writeFileSync(join(projectDir, "notes.txt"), "typed meanwhile\n");
+          await host.callTool("max_patch", { summary: `builder ${index}` }, sessionId);
+        } else if (body.agent === "max-judge") {
+          await host.callTool("max_verdict", { winner: 2, scores: [score(1, 1), score(2, 4)], rationale: "two" }, sessionId);
+        } else return;
+        await host.finishCall(sessionId, { input: 100, output: 10 }, { agent: body.agent, finish: "tool-calls" });
+        await host.idle(sessionId);
+      },
+    },
+    async (host) => {
+      projectDir = host.projectDir;
+      execFileSync("git", ["init", "-q"], { cwd: projectDir });
+      writeFileSync(join(projectDir, "README.md"), "x\n");
+      execFileSync("git", ["add", "README.md"], { cwd: projectDir });
+      execFileSync("git", ["commit", "-qm", "init"], { cwd: projectDir, env: gitEnv });
+      const session = await host.createSession();
+      const parts = await host.command(session, "max", "--patch write value.txt");
+      const part = String(parts.at(-1)!.text);
+      assert.match(part, /chose the change of candidate 2 of 2 but did NOT apply it: the working tree changed since the work started/);
+      const saved = /The diff is saved at (\S+)\./.exec(part)![1]!;
+      assert.match(readFileSync(saved, "utf8"), /\+from builder 2/);
+      assert.equal(existsSync(join(projectDir, "value.txt")), false, "nothing applied");
+      assert.ok(host.toasts.some((t) => /did not apply candidate 2's change/.test(t)));
+      await host.command(session, "max");
+      assert.match(host.reports.at(-1)!, /Turns: 1 \(0 plan, 1 patch\)/);
+    },
+  );
+});
