@@ -26,13 +26,19 @@ export interface CandidateCall {
   at: number;
 }
 
-/** Candidates answer with the plan of their index (after `delayMs`); later calls of a session say "done". */
-export function candidateLane(plan: (index: number) => PlanArgs | undefined, options: { delayMs?: number; calls?: CandidateCall[] } = {}): Lane {
+/**
+ * Candidates answer with the plan of their index (after `delayMs`); later calls of a session say "done". With
+ * `readFirst` a candidate first reads README.md, as its prompt asks it to look at the code before planning.
+ */
+export function candidateLane(plan: (index: number) => PlanArgs | undefined, options: { delayMs?: number; calls?: CandidateCall[]; readFirst?: boolean } = {}): Lane {
   return {
     name: "candidate",
     match: isCandidateRequest,
     replies: (request): ScriptedReply => {
-      if (request.body.messages.at(-1)?.role === "tool") return { text: "done" };
+      const last = request.body.messages.at(-1)?.role;
+      const tools = ([...request.body.messages].reverse().find((m) => m.role === "assistant")?.tool_calls ?? []).map((c) => c.function.name);
+      if (options.readFirst && last !== "tool") return { toolCalls: [{ name: "read", args: { filePath: "README.md" } }], ...(options.delayMs ? { delayMs: options.delayMs } : {}) };
+      if (last === "tool" && !(options.readFirst && tools.includes("read"))) return { text: "done" };
       const index = candidateIndex(request);
       options.calls?.push({ index, at: Date.now() });
       const args = plan(index);
