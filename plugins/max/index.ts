@@ -145,8 +145,8 @@ function createMax(context: FeatureContext): FeatureParts {
     const full = settings.candidates + 1;
     const scouts = settings.consensus === "scouts" && settings.scouts >= 2 && settings.scouts < settings.candidates;
     return scouts
-      ? `Max Mode costs about ${settings.scouts}× the tokens of one plan when the ${settings.scouts} scouts agree, up to ${full}× (${settings.candidates} candidates + judge) when they do not, before the turn itself.`
-      : `Max Mode costs about ${full}× the tokens of one plan (${settings.candidates} candidates + judge), before the turn itself.`;
+      ? `Max Mode costs about ${settings.scouts}× the tokens of one candidate when the ${settings.scouts} scouts agree, up to ${full}× (${settings.candidates} candidates + judge) when they do not, before the turn itself.`
+      : `Max Mode costs about ${full}× the tokens of one candidate (${settings.candidates} candidates + judge), before the turn itself.`;
   };
 
   // ---- one Max turn -----------------------------------------------------------------------------------------
@@ -452,7 +452,8 @@ function createMax(context: FeatureContext): FeatureParts {
     },
     tools: { [PLAN_TOOL]: planChannel.tool, [PATCH_TOOL]: patchChannel.tool, [VERDICT_TOOL]: verdictChannel.tool },
     modelCall(call) {
-      if (call.agent === CANDIDATE_AGENT && sessions.helperOf(call.sessionId)?.feature === "max") call.setTemperature?.(settings.temperature);
+      const diverse = call.agent === CANDIDATE_AGENT || call.agent === BUILDER_AGENT;
+      if (diverse && sessions.helperOf(call.sessionId)?.feature === "max") call.setTemperature?.(settings.temperature);
     },
     commands: { max: ({ sessionId, arguments: args }) => onCommand(sessionId, args) },
     userTurn: {

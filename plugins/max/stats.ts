@@ -43,7 +43,7 @@ export function openStatsStore(sessionDir: (sessionId: string) => string, log: (
       const aside = `${path}.damaged-${Date.now()}`;
       try {
         renameSync(path, aside);
-        log(`max.json of ${sessionId} was unreadable (${(error as Error).message.slice(0, 200)}); moved to ${aside}, a new record starts`);
+        log(`max.json of ${sessionId} was unreadable (${(error as Error).message.replace(/\s+/g, " ").slice(0, 200)}); moved to ${aside}, a new record starts`);
       } catch {
         /* unreadable and unmovable: reported by the next write failing */
       }
