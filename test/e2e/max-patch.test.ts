@@ -101,3 +101,38 @@ test("/max --patch aborted while the builders run: no busy child, no worktree, n
     env.cleanup();
   }
 });
+
+test("OpenCode killed (-9) while builders run: the next start removes their worktrees", { timeout: 240000 }, async () => {
+  const calls: { index: number; at: number }[] = [];
+  const model = await startScriptedModel({
+    lanes: [builderLane("value.txt", () => "right\n", { delayMs: 20000, calls }), maxJudgeLane(1)],
+    main: [{ text: "ok" }],
+    exhausted: { text: "nothing more scripted" },
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 2, consensus: "off", checks: ["node check.cjs"] }) });
+  checkedProject(env);
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    void served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "--patch make value.txt right" } }).catch(() => undefined);
+    await until(() => calls.length === 2, 60000, "two builders' first calls");
+    assert.equal(leftoverWorktrees(env).length, 2);
+    process.kill(served.pid, "SIGKILL");
+    await until(() => served!.exited(), 10000, "the killed OpenCode to exit");
+    assert.equal(leftoverWorktrees(env).length, 2, "a crash leaves the worktrees behind");
+    // Its event stream and client go too (they would keep reconnecting).
+    await served.stop();
+
+    served = await opencodeServe(env);
+    await createSession(served);
+    await until(() => leftoverWorktrees(env).length === 0, 30000, "the next start to sweep the worktrees");
+    assert.equal(git(env, "worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree ")).length, 1, "git's registrations are pruned too");
+    assert.equal(existsSync(join(env.projectDir, "value.txt")), false);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
