@@ -157,3 +157,23 @@ test("patch mode on the fake host: the winner's diff is refused, saved, and not 
     },
   );
 });
+
+test("a Max turn may outlast the pack's usual hook time limit: its part still lands in the user's message", async () => {
+  const b: Behaviour = { verdict: { winner: 2, scores: [score(1, 1), score(2, 5)], rationale: "two" }, candidatePrompts: [], judgePrompts: [] };
+  const slow = onPrompt(b);
+  await withFakeHost(
+    {
+      continuum: { ...config, hookTimeoutMs: 200, max: { candidates: 2, consensus: "off" } },
+      onPrompt: async (host, sessionId, body) => {
+        await new Promise((r) => setTimeout(r, 300));
+        await slow(host, sessionId, body);
+      },
+    },
+    async (host) => {
+      const session = await host.createSession();
+      const parts = await host.command(session, "max", "make parseConfig refuse empty input");
+      assert.match(String(parts.at(-1)!.text), /chose the plan of candidate 2 of 2/);
+      assert.ok(!host.logs.some((l) => /max:chat\.message took longer/.test(l.message)), "no hook timeout was reported");
+    },
+  );
+});
