@@ -83,7 +83,6 @@ export function createTurns(deps: TurnDeps) {
     return { tokens: t.input + t.output + t.reasoning + t.cacheRead + t.cacheWrite, cost: outcome.usage.cost, estimated: outcome.usage.estimated };
   };
 
-
   interface TurnSetup {
     turn: UserTurn;
     task: string;
