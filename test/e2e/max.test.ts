@@ -122,3 +122,51 @@ test("an abort while the candidates run stops every one of them: no busy child, 
     env.cleanup();
   }
 });
+
+test("hostile max_plan calls in the real host: wrong types, huge arrays and paths outside the project are refused naming the argument (non-JSON never reaches the tool); the fixed call counts", { timeout: 180000 }, async () => {
+  const hostile = [
+    { name: "max_plan", args: {}, rawArguments: "just do it" },
+    { name: "max_plan", args: { summary: 7, steps: "one", files: [], risks: [], tests: [] } },
+    { name: "max_plan", args: { summary: "s", steps: Array.from({ length: 500 }, () => "x"), files: [], risks: [], tests: [] } },
+    { name: "max_plan", args: { summary: "s", steps: ["ok"], files: ["../../etc/passwd"], risks: [], tests: [] } },
+  ];
+  const model = await startScriptedModel({
+    lanes: [
+      {
+        name: "candidate",
+        match: (r) => r.system.some((s) => s.includes("You are a Max Mode candidate")),
+        replies: (request) => {
+          const tries = request.body.messages.filter((m) => m.role === "tool").length;
+          if (tries < hostile.length) return { toolCalls: [hostile[tries]!] };
+          if (tries === hostile.length) return { toolCalls: [{ name: "max_plan", args: plan(2) as unknown as Record<string, unknown> }] };
+          return { text: "done" };
+        },
+      },
+      maxJudgeLane(2),
+    ],
+    main: [{ text: "Done." }],
+    exhausted: { text: "nothing more scripted" },
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 2, consensus: "off" }) });
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const ran = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "make the parser refuse empty input" } });
+    assert.equal(ran.error, undefined, JSON.stringify(ran.error));
+    const last = model.lane("candidate").filter((r) => r.body.messages.filter((m) => m.role === "tool").length === hostile.length)[0]!;
+    const results = last.body.messages.filter((m) => m.role === "tool").map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content)));
+    // Arguments that are not JSON never reach the tool: the host answers for it.
+    assert.match(results[0]!, /unavailable tool 'invalid'/);
+    assert.match(results[1]!, /summary: expected string, got number 7[\s\S]*steps: expected array/);
+    assert.match(results[2]!, /steps: .*40/);
+    assert.match(results[3]!, /NOT recorded[\s\S]*files\.0: "\.\.\/\.\.\/etc\/passwd" leaves the project/);
+    assert.match(model.lane("main")[0]!.lastUserText, /chose the plan of candidate 2 of 2/);
+    assert.equal(served.output().includes("max:tool:max_plan"), false, "no refusal was reported as a fault of the pack");
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
