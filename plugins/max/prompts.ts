@@ -13,7 +13,7 @@ export function candidatePrompt(input: { task: string; context: string; lens: Le
   return [
     `Max Mode candidate ${input.index} of ${input.total} · approach: ${input.lens.name}`,
     `Your approach: ${input.lens.brief}`,
-    "Other candidates plan the same task with other approaches; a judge compares the plans against the code. Read what you need (read, grep, glob, list), then record your plan with one call to max_plan.",
+    "Other candidates plan the same task with other approaches; a judge compares the plans against the code. Read what you need (read, grep, glob), then record your plan with one call to max_plan.",
     fence("task", input.task),
     input.context ? fence("session-context", input.context) : "",
   ]
