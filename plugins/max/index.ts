@@ -164,13 +164,6 @@ function createMax(context: FeatureContext): FeatureParts {
     if (event.aborted) sessions.peek(event.sessionId)?.get(maxSlot).active?.abort();
   });
   sessions.on("max", "session.deleted", (event) => sessions.peek(event.sessionId)?.get(maxSlot).active?.abort());
-  sessions.on("max", "turn.busy", async (event) => {
-    const state = sessions.peek(event.sessionId)?.get(maxSlot);
-    if (!state?.abortNextTurn) return;
-    state.abortNextTurn = false;
-    await host.abort(event.sessionId).catch(() => undefined);
-  });
-
   return {
     config(cfg) {
       agentModels.candidate = cfg.agent?.[CANDIDATE_AGENT]?.model;
@@ -182,6 +175,13 @@ function createMax(context: FeatureContext): FeatureParts {
       if (diverse && sessions.helperOf(call.sessionId)?.feature === "max") call.setTemperature?.(settings.temperature);
     },
     commands: { max: ({ sessionId, arguments: args }) => onCommand(sessionId, args) },
+    // The user aborted a Max turn: the turn OpenCode starts for that message is stopped before its first request.
+    async requestMessages(sessionId) {
+      const state = sessions.peek(sessionId)?.get(maxSlot);
+      if (!state?.abortNextTurn) return;
+      state.abortNextTurn = false;
+      await host.abort(sessionId).catch(() => undefined);
+    },
     userTurn: {
       timeoutMs: turnBudgetMs,
       handle: onUserTurn,

@@ -116,6 +116,7 @@ test("an abort while the candidates run stops every one of them: no busy child, 
     await send(served, session, "still there?");
     await until(() => model.lane("main").some((r) => r.lastUserText === "still there?"), 30000, "the session goes on");
     assert.ok(model.lane("main").every((r) => !/Max Mode chose the plan/.test(r.raw)), "no plan was executed");
+    assert.deepEqual(model.lane("main").map((r) => r.lastUserText), ["still there?"], "the cancelled turn was stopped before its first model call");
   } finally {
     await served?.stop();
     await model.close();
