@@ -11,6 +11,7 @@ import { parseMaxArgs, type MaxMode } from "./args.ts";
 import { BUILDER_AGENT, CANDIDATE_AGENT, JUDGE_AGENT, MAIN_AGENT, PATCH_TOOL, PLAN_TOOL, VERDICT_TOOL } from "./names.ts";
 import { checkPlan, cleanText, planArgs } from "./plan.ts";
 import { failurePart, MARK } from "./prompts.ts";
+import { usesScouts } from "./round.ts";
 import { openStatsStore, sessionReport } from "./stats.ts";
 import { createTurns } from "./turn.ts";
 import { checkVerdict, verdictArgs } from "./verdict.ts";
@@ -82,8 +83,7 @@ function createMax(context: FeatureContext): FeatureParts {
 
   const expectedNotice = () => {
     const full = settings.candidates + 1;
-    const scouts = settings.consensus === "scouts" && settings.scouts >= 2 && settings.scouts < settings.candidates;
-    return scouts
+    return usesScouts(settings)
       ? `Max Mode costs about ${settings.scouts}× the tokens of one candidate when the ${settings.scouts} scouts agree, up to ${full}× (${settings.candidates} candidates + judge) when they do not, before the turn itself.`
       : `Max Mode costs about ${full}× the tokens of one candidate (${settings.candidates} candidates + judge), before the turn itself.`;
   };
@@ -111,7 +111,7 @@ function createMax(context: FeatureContext): FeatureParts {
     const deadline = setTimeout(() => ((timedOut = true), controller.abort()), turnBudgetMs - 5000);
     (deadline as { unref?: () => void }).unref?.();
     try {
-      const scouts = settings.consensus === "scouts" && settings.scouts >= 2 && settings.scouts < settings.candidates ? ` (${settings.scouts} scouts first)` : "";
+      const scouts = usesScouts(settings) ? ` (${settings.scouts} scouts first)` : "";
       reporter.notify(`Max Mode (${mode}): ${settings.candidates} candidates${scouts} are working…`, "info");
       if ((await turns.play(turn, task, mode, controller.signal, () => timedOut)) === "cancelled") state.abortNextTurn = true;
     } finally {

@@ -40,9 +40,12 @@ export interface RoundResult<R> {
   aborted: boolean;
 }
 
+/** Scouts make sense only with consensus on, at least two of them, and fewer than all candidates. */
+export const usesScouts = (settings: RoundSettings): boolean => settings.consensus === "scouts" && settings.scouts >= 2 && settings.scouts < settings.candidates;
+
 export async function runRound<R>(settings: RoundSettings, deps: RoundDeps<R>, signal: AbortSignal): Promise<RoundResult<R>> {
   const total = settings.candidates;
-  const useScouts = settings.consensus === "scouts" && settings.scouts >= 2 && settings.scouts < total;
+  const useScouts = usesScouts(settings);
   const first = useScouts ? settings.scouts : total;
   const outcomes: CandidateOutcome<R>[] = [];
   const result = (extra: Partial<RoundResult<R>> = {}): RoundResult<R> => ({ outcomes, started: outcomes.length, aborted: signal.aborted, ...extra });
