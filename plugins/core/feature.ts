@@ -78,7 +78,7 @@ export interface ModelCall {
   providerID: string;
   modelID: string;
   limit: { context: number; input?: number; output: number };
-  /** Sets this call's sampling temperature (a feature's own hidden agents only). */
+  /** Sets this call's sampling temperature (a feature's own hidden agents only); absent when the model takes none. */
   setTemperature?(value: number): void;
 }
 

@@ -113,7 +113,9 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
       if (!limit?.context) return;
       const providerID = String(input.model.providerID ?? input.provider?.info?.id ?? "");
       if (reports.isReportModel({ providerID })) return;
-      const setTemperature = (value: number) => void (output.temperature = value);
+      // Only for a model that takes a temperature (OpenCode sends none otherwise; some models refuse one).
+      const takesTemperature = (input.model as { capabilities?: { temperature?: boolean } }).capabilities?.temperature === true;
+      const setTemperature = takesTemperature ? (value: number) => void (output.temperature = value) : undefined;
       await modelCall({ sessionId: input.sessionID, agent: input.agent, providerID, modelID: input.model.id, limit, setTemperature });
     };
   }

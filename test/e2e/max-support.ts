@@ -112,3 +112,17 @@ export function builderLane(file: string, content: (index: number) => string, op
     },
   };
 }
+
+/** OpenCode sends a temperature only to a model that declares it takes one: the scripted model does here. */
+export function temperatureModel(baseURL: string) {
+  return {
+    provider: {
+      fake: {
+        npm: "@ai-sdk/openai-compatible",
+        name: "Scripted",
+        options: { baseURL, apiKey: "scripted" },
+        models: { "fake-model": { name: "Fake model", tool_call: true, temperature: true, limit: { context: 32000, output: 4000 } } },
+      },
+    },
+  };
+}

@@ -9,7 +9,7 @@ import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send, until } from "./checkpoint-support.ts";
-import { busyChildren, candidateLane, children, maxEnv, maxJudgeLane, plan, type CandidateCall } from "./max-support.ts";
+import { busyChildren, candidateLane, children, maxEnv, maxJudgeLane, plan, temperatureModel, type CandidateCall } from "./max-support.ts";
 
 const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
 const cli = (env: IsolatedEnv, args: string[]) => spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
@@ -21,7 +21,8 @@ test("/max: five candidates overlap in time, the judge picks candidate 3 and the
     main: [{ text: "Noted: tabs." }, { text: "Carried out the plan." }],
     exhausted: { text: "nothing more scripted" },
   });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 5, consensus: "off", temperature: 1.1 }) });
+  const base = maxEnv({ candidates: 5, consensus: "off", temperature: 1.1 });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...base, opencodeConfig: { ...base.opencodeConfig, ...temperatureModel(model.baseURL) } });
   await installPackForTest(env);
   let served: Served | undefined;
   try {
@@ -34,6 +35,7 @@ test("/max: five candidates overlap in time, the judge picks candidate 3 and the
     const candidateCalls = model.lane("candidate").filter((r) => r.body.messages.at(-1)?.role === "user");
     assert.ok(candidateCalls.every((r) => /<session-context>[\s\S]*INDENT-WITH-TABS[\s\S]*<\/session-context>/.test(r.lastUserText)), "each candidate gets the session's recent messages");
     assert.deepEqual([...new Set(candidateCalls.map((r) => (JSON.parse(r.raw) as { temperature?: number }).temperature))], [1.1], "candidates run at max.temperature");
+    assert.equal((JSON.parse(model.lane("max-judge")[0]!.raw) as { temperature?: number }).temperature, 0, "the judge at its agent's 0");
     assert.deepEqual(candidateCalls.map((r) => /approach: ([a-z-]+)/.exec(r.lastUserText)?.[1]).sort(), ["minimal", "performance", "refactor-first", "robust", "test-first"], "five different lenses");
 
     assert.equal((await children(served, session)).length, 6, "five candidates and one judge ran in child sessions");

@@ -83,12 +83,16 @@ test("max agent: every person's turn goes through Max Mode; the candidates run a
     const parts = await host.userMessage(session, "make parseConfig refuse empty input", { agent: "max" });
     assert.match(parts.at(-1)!.text, /candidate 1 of 3 \(the judge gave no usable verdict \(ended without calling max_verdict\)/);
     const child = host.context.ledger!.runs({ sessionId: session }).find((r) => r.agent === "max-candidate")!.childSessionId!;
+    const model = { providerID: "fake", id: "fake-model", limit: { context: 32000, output: 4000 }, capabilities: { temperature: true } };
     const output: Record<string, unknown> = {};
-    await host.hooks["chat.params"]!({ sessionID: child, agent: "max-candidate", model: { providerID: "fake", id: "fake-model", limit: { context: 32000, output: 4000 } } } as never, output as never);
+    await host.hooks["chat.params"]!({ sessionID: child, agent: "max-candidate", model } as never, output as never);
     assert.equal(output.temperature, 1.3);
     const other: Record<string, unknown> = {};
-    await host.hooks["chat.params"]!({ sessionID: session, agent: "max", model: { providerID: "fake", id: "fake-model", limit: { context: 32000, output: 4000 } } } as never, other as never);
+    await host.hooks["chat.params"]!({ sessionID: session, agent: "max", model } as never, other as never);
     assert.equal(other.temperature, undefined, "the main agent's temperature is its own");
+    const fixed: Record<string, unknown> = {};
+    await host.hooks["chat.params"]!({ sessionID: child, agent: "max-candidate", model: { ...model, capabilities: { temperature: false } } } as never, fixed as never);
+    assert.equal(fixed.temperature, undefined, "a model that takes no temperature is sent none");
     const plain = await host.userMessage(session, "hello", { agent: "build" });
     assert.equal(plain.length, 1, "other agents' turns are left alone");
   });
