@@ -97,8 +97,11 @@ export function builderIndex(r: RecordedRequest): number {
   return Number(/Max Mode builder (\d+) of/.exec(text)?.[1] ?? 0);
 }
 
-/** Builders write `file` with the content of their index, then record max_patch; later calls say "done". */
-export function builderLane(file: string, content: (index: number) => string, options: { delayMs?: number; calls?: CandidateCall[] } = {}): Lane {
+/**
+ * Builders write `file` with the content of their index, then record max_patch; later calls say "done". With
+ * `firstBash`, builder 1 first runs that shell command.
+ */
+export function builderLane(file: string, content: (index: number) => string, options: { delayMs?: number; calls?: CandidateCall[]; firstBash?: string } = {}): Lane {
   return {
     name: "builder",
     match: isBuilderRequest,
@@ -106,7 +109,9 @@ export function builderLane(file: string, content: (index: number) => string, op
       const index = builderIndex(request);
       const last = request.body.messages.at(-1)?.role;
       if (last === "tool" && lastTools(request).includes("max_patch")) return { text: "done" };
+      if (last === "tool" && lastTools(request).includes("bash")) return { toolCalls: [{ name: "write", args: { filePath: file, content: content(index) } }] };
       if (last === "tool") return { toolCalls: [{ name: "max_patch", args: { summary: `builder ${index} wrote ${file}` } }] };
+      if (options.firstBash && index === 1) return { toolCalls: [{ name: "bash", args: { command: options.firstBash, description: "try it" } }] };
       options.calls?.push({ index, at: Date.now() });
       return { toolCalls: [{ name: "write", args: { filePath: file, content: content(index) } }], ...(options.delayMs ? { delayMs: options.delayMs } : {}) };
     },
