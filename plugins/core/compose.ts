@@ -6,6 +6,8 @@ import { errorText, type Reporter } from "./report.ts";
 export interface FeatureHooks {
   name: string;
   hooks: Hooks;
+  /** Per-hook time limits that replace the common one (a hook meant to run long). */
+  timeouts?: Partial<Record<string, number>>;
 }
 
 /**
@@ -43,12 +45,12 @@ export function composeHooks(features: FeatureHooks[], options: ComposeOptions):
   for (const hookName of handlerNames(features)) {
     const handlers = features.flatMap((feature) => {
       const handler = (feature.hooks as Record<string, unknown>)[hookName];
-      return typeof handler === "function" ? [{ feature: feature.name, handler: handler as AnyHandler }] : [];
+      return typeof handler === "function" ? [{ feature: feature.name, handler: handler as AnyHandler, timeoutMs: feature.timeouts?.[hookName] }] : [];
     });
     composed[hookName] = async (input: unknown, output?: unknown) => {
       markCalled(hookName);
-      for (const { feature, handler } of handlers) {
-        await runIsolated(`${feature}:${hookName}`, () => handler(input, output), options);
+      for (const { feature, handler, timeoutMs } of handlers) {
+        await runIsolated(`${feature}:${hookName}`, () => handler(input, output), timeoutMs ? { ...options, timeoutMs } : options);
       }
     };
   }

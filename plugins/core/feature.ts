@@ -78,6 +78,21 @@ export interface ModelCall {
   providerID: string;
   modelID: string;
   limit: { context: number; input?: number; output: number };
+  /** Sets this call's sampling temperature (a feature's own hidden agents only); absent when the model takes none. */
+  setTemperature?(value: number): void;
+}
+
+/**
+ * A user message about to be stored. `addPart` adds one synthetic text part to it (persisted with the message).
+ * The hook is awaited: the turn starts only after it returns.
+ */
+export interface UserTurn {
+  sessionId: string;
+  agent?: string;
+  model?: { providerID: string; modelID: string };
+  origin: "person" | "pack" | "empty";
+  text: string;
+  addPart(text: string): void;
 }
 
 /** The system prompt of one model call; `add` appends a separate entry (the first stays cache-stable). */
@@ -108,6 +123,8 @@ export interface FeatureParts {
   /** OpenCode is about to compact the session: add lines to its summary prompt. */
   compacting?(sessionId: string, add: (text: string) => void): void | Promise<void>;
   commands?: Record<string, CommandHandler>;
+  /** Work on a user message before it is stored, allowed to take up to `timeoutMs` (the usual hook limit is short). */
+  userTurn?: { timeoutMs: number; handle(turn: UserTurn): Promise<void> };
   /** The host's merged configuration, read once at start (agents the user defined). */
   config?(config: { agent?: Record<string, { model?: string } | undefined> }): void;
   dispose?(): void | Promise<void>;

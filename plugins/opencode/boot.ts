@@ -28,9 +28,10 @@ import agentsFeature from "../agents/index.ts";
 import dreamFeature from "../dream/index.ts";
 import distillFeature from "../distill/index.ts";
 import workflowFeature from "../workflow/index.ts";
+import maxFeature from "../max/index.ts";
 
 // Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
-const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature, dreamFeature, distillFeature, workflowFeature];
+const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature, dreamFeature, distillFeature, workflowFeature, maxFeature];
 
 /** Starts the pack in one OpenCode process: the hooks OpenCode gets, and the context (for tests and the doctor). */
 export async function bootPack(input: PluginInput, reporter: Reporter): Promise<{ hooks: Hooks; context?: FeatureContext }> {

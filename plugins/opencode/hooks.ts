@@ -25,7 +25,11 @@ export function buildHooks(input: AdapterInput): Hooks {
   const { sessions, helpers, reporter } = input.context;
   const perFeature: FeatureHooks[] = [
     { name: "sessions", hooks: sessionHooks(sessions, helpers, input.context.host, input.reports) },
-    ...input.features.map(({ name, parts }) => ({ name, hooks: featureHooks(parts, input.context, input.reports) })),
+    ...input.features.map(({ name, parts }) => ({
+      name,
+      hooks: featureHooks(parts, input.context, input.reports),
+      ...(parts.userTurn ? { timeouts: { "chat.message": parts.userTurn.timeoutMs } } : {}),
+    })),
   ];
   return composeHooks(perFeature, { reporter, timeoutMs: input.timeoutMs, onFirstCall: input.onFirstCall });
 }
@@ -104,12 +108,15 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
   if (parts.tools) hooks.tool = parts.tools as Hooks["tool"];
   if (parts.modelCall) {
     const modelCall = parts.modelCall;
-    hooks["chat.params"] = async (input) => {
+    hooks["chat.params"] = async (input, output) => {
       const limit = input.model?.limit as { context: number; input?: number; output: number } | undefined;
       if (!limit?.context) return;
       const providerID = String(input.model.providerID ?? input.provider?.info?.id ?? "");
       if (reports.isReportModel({ providerID })) return;
-      await modelCall({ sessionId: input.sessionID, agent: input.agent, providerID, modelID: input.model.id, limit });
+      // Only for a model that takes a temperature (OpenCode sends none otherwise; some models refuse one).
+      const takesTemperature = (input.model as { capabilities?: { temperature?: boolean } }).capabilities?.temperature === true;
+      const setTemperature = takesTemperature ? (value: number) => void (output.temperature = value) : undefined;
+      await modelCall({ sessionId: input.sessionID, agent: input.agent, providerID, modelID: input.model.id, limit, setTemperature });
     };
   }
   if (parts.systemPrompt) {
@@ -132,6 +139,29 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
     const compacting = parts.compacting;
     hooks["experimental.session.compacting"] = async (input, output) => {
       await compacting(input.sessionID, (text) => void output.context.push(text));
+    };
+  }
+  if (parts.userTurn) {
+    const userTurn = parts.userTurn;
+    hooks["chat.message"] = async (input, output) => {
+      // A pack command answered by the local report model (the session hooks routed it there just before).
+      if (reports.isReportModel((output.message as { model?: { providerID?: string } }).model)) return;
+      const stored = output.parts as unknown as { type: string; text?: string; synthetic?: boolean; ignored?: boolean }[];
+      const { origin, text } = classifyMessage(stored);
+      const messageID = input.messageID ?? (output.message as { id?: string }).id;
+      // The message as OpenCode resolved it: its agent and model, even when the prompt named neither.
+      const message = output.message as { agent?: string; model?: { providerID?: string; modelID?: string } };
+      const model = message.model?.providerID && message.model.modelID ? { providerID: message.model.providerID, modelID: message.model.modelID } : input.model;
+      await userTurn.handle({
+        sessionId: input.sessionID,
+        agent: message.agent ?? input.agent,
+        model,
+        origin,
+        text,
+        addPart: (part) => {
+          if (messageID) (output.parts as unknown[]).push({ id: partId(), sessionID: input.sessionID, messageID, type: "text", text: part, synthetic: true });
+        },
+      });
     };
   }
   const commands = parts.commands;
