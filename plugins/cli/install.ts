@@ -3,7 +3,7 @@
 // under the pack's data dir records exactly what was added, so uninstall removes exactly that.
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import type { Command } from "commander";
@@ -127,14 +127,14 @@ export function installFiles(target: InstallTarget, log: (line: string) => void,
   const unchanged = existsSync(shimPath) && readFileSync(shimPath, "utf8") === source;
   writeFileSync(shimPath, source);
   log(unchanged ? `kept ${shimPath} (already current)` : `wrote ${shimPath} → ${join(PACK_ROOT, "plugins", "continuum.ts")}`);
-  const links = linkSkills(target.configDir, created, log);
+  dropOldSkillLinks(previous, log);
   const manifest: Manifest = {
     pack: "opencode-continuum",
     version: PACK_VERSION,
     packRoot: PACK_ROOT,
     target,
     installedAt: new Date().toISOString(),
-    created: [...created.filter((e) => e.path !== shimPath), { path: shimPath, kind: "file", sha256: sha256(source) }, ...links],
+    created: [...created.filter((e) => e.path !== shimPath), { path: shimPath, kind: "file", sha256: sha256(source) }],
     hostByproducts: previous?.hostByproducts ?? [],
     before,
     gitExclude: previous?.gitExclude,
@@ -146,33 +146,16 @@ export function installFiles(target: InstallTarget, log: (line: string) => void,
 }
 
 /**
- * Skills are linked, not copied, so the repository stays their source of truth. A skill of the same name that
- * the user already has is theirs and wins: it is left alone.
+ * The pack's skills are not linked into the config dir: the plugin offers them itself (skills.paths, see
+ * core/skills.ts), so a user's skill of the same name anywhere always wins. Links an earlier install made are
+ * removed here (if still the pack's), so they no longer compete with a user's override.
  */
-function linkSkills(configDir: string, created: ManifestEntry[], log: (line: string) => void): ManifestEntry[] {
-  const source = join(PACK_ROOT, "skills");
-  if (!existsSync(source)) return [];
-  const names = readdirSync(source).filter((name) => existsSync(join(source, name, "SKILL.md")));
-  if (names.length === 0) return [];
-  const skillsDir = join(configDir, "skills");
-  if (!existsSync(skillsDir)) {
-    mkdirSync(skillsDir, { recursive: true });
-    created.push({ path: skillsDir, kind: "dir" });
-  }
-  const links: ManifestEntry[] = [];
-  for (const name of names) {
-    const link = join(skillsDir, name);
-    const ours = join(source, name);
-    const existing = lstatSafe(link);
-    if (existing && !(existing.isSymbolicLink() && readlinkSync(link) === ours)) {
-      log(`kept your own skill ${link} (it takes the place of the pack's ${name})`);
-      continue;
-    }
-    if (!existing) symlinkSync(ours, link);
-    links.push({ path: link, kind: "link", target: ours });
-    log(`${existing ? "kept" : "linked"} skill ${link} → ${ours}`);
-  }
-  return links;
+function dropOldSkillLinks(previous: Manifest | undefined, log: (line: string) => void): void {
+  const links = previous?.created.filter((e) => e.kind === "link") ?? [];
+  if (links.length === 0) return;
+  const report: UninstallReport = { removed: [], kept: [] };
+  removeLinks(links, report, log);
+  if (report.removed.length) log(`the pack's skills are now offered by the plugin itself: removed ${report.removed.length} skill link(s) of an earlier install`);
 }
 
 function lstatSafe(path: string) {
@@ -413,7 +396,7 @@ export function register(program: Command): void {
         const log = (line: string) => console.log(`  ${line}`);
         console.log(`opencode-continuum ${PACK_VERSION}: installing into ${target.scope === "global" ? "global OpenCode config" : target.projectDir} (${target.configDir})`);
         installFiles(target, log);
-        if (target.projectDir) log("the plugin file and skill links are machine-local (they point at this checkout): commit neither; teammates run install.sh themselves");
+        if (target.projectDir) log("the plugin file is machine-local (it points at this checkout): do not commit it; teammates run install.sh themselves");
         if (!o.doctor) {
           console.log(`done (doctor skipped). Check any time with: ${cliInvocation().command} doctor${target.projectDir ? ` --project ${target.projectDir}` : ""}`);
           printCliHint();

@@ -133,6 +133,8 @@ export interface FeatureParts {
 export interface FeatureAssets {
   agents?: string[];
   commands?: string[];
+  /** Pack skills (skills/<name>/) offered only while this feature is on. */
+  skills?: string[];
 }
 
 export interface FeatureModule {

@@ -29,9 +29,11 @@ import dreamFeature from "../dream/index.ts";
 import distillFeature from "../distill/index.ts";
 import workflowFeature from "../workflow/index.ts";
 import maxFeature from "../max/index.ts";
+import composeFeature from "../compose/index.ts";
+import { registerPackSkills, type SkillPlaces } from "../core/skills.ts";
 
 // Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
-const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature, dreamFeature, distillFeature, workflowFeature, maxFeature];
+const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature, dreamFeature, distillFeature, workflowFeature, maxFeature, composeFeature];
 
 /** Starts the pack in one OpenCode process: the hooks OpenCode gets, and the context (for tests and the doctor). */
 export async function bootPack(input: PluginInput, reporter: Reporter): Promise<{ hooks: Hooks; context?: FeatureContext }> {
@@ -93,7 +95,10 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     timeoutMs: config.hookTimeoutMs,
     onFirstCall: doctor ? (hook) => doctor({ event: "hook", hook }) : undefined,
   });
-  const withAssets = addAssetRegistration(hooks, started.map((s) => s.module), reports, reporter, config.hookTimeoutMs);
+  const withAssets = addAssetRegistration(hooks, started.map((s) => s.module), reports, reporter, config.hookTimeoutMs, {
+    places: { directory: input.directory, worktree: input.worktree },
+    wanted: skillOfStartedFeature(started.map((s) => s.module.name)),
+  });
   const dispose = withAssets.dispose;
   withAssets.dispose = async () => {
     // Shutdown has begun: no event reaches a feature any more, so nothing touches the database after this.
@@ -180,7 +185,14 @@ async function startFeatures(context: FeatureContext, reporter: Reporter) {
  * feature's internal tools to the one agent that needs them. A command whose template the user replaced is theirs:
  * the pack's command hooks then leave it alone, so the override wins.
  */
-function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reports: ReportChannel, reporter: Reporter, timeoutMs: number): Hooks {
+function addAssetRegistration(
+  hooks: Hooks,
+  modules: FeatureModule[],
+  reports: ReportChannel,
+  reporter: Reporter,
+  timeoutMs: number,
+  skills: { places: SkillPlaces; wanted: (name: string) => boolean },
+): Hooks {
   const userCommands = new Set<string>();
   const previousConfig = hooks.config;
   hooks.config = async (cfg) => {
@@ -205,6 +217,9 @@ function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reports: R
         }
         // The pack's reports are answered by a local report model (no model call).
         reports.configure(mutable as never);
+        // The pack's skills, each unless the user has a skill of that name (theirs then always wins).
+        const registered = registerPackSkills(mutable as never, skills.places, skills.wanted);
+        for (const { name, by } of registered.overridden) reporter.log("info", `your skill ${by} takes the place of the pack's ${name}`);
       },
       { reporter, timeoutMs },
     );
@@ -217,6 +232,15 @@ function addAssetRegistration(hooks: Hooks, modules: FeatureModule[], reports: R
     };
   }
   return hooks;
+}
+
+/** A pack skill is offered when no feature claims it, or when the feature claiming it started. */
+function skillOfStartedFeature(started: string[]): (name: string) => boolean {
+  const owner = new Map(FEATURES.flatMap((m) => (m.assets?.skills ?? []).map((skill) => [skill, m.name] as const)));
+  return (name) => {
+    const feature = owner.get(name);
+    return feature === undefined || started.includes(feature);
+  };
 }
 
 /** When the doctor runs OpenCode it asks for a trace of what loaded and which hooks fired. */

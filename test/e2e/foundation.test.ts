@@ -86,11 +86,12 @@ test("a per-project override of a pack agent wins, and the built-in build and pl
     // (which rightly grows), rules that keep pack-internal tools (a judge's verdict tool) and the pack's hidden
     // helper agents (out of OpenCode's task tool) away from the main agents, and the read access OpenCode itself
     // grants to every installed skill's folder.
+    const packSkills = readdirSync(join(REPO_ROOT, "skills"));
     const packAgents = new Set(readdirSync(join(REPO_ROOT, "agents")).filter((n) => n.endsWith(".md")).map((n) => n.slice(0, -3)));
     const definition = (name: string) => {
       const { tools: _tools, permission, ...rest } = JSON.parse(debugAgent(name)) as { tools: unknown; permission: { permission: string; pattern: string }[] };
       const packTools = new Set(Object.keys(_tools as Record<string, unknown>).filter((tool) => !builtinTools.has(tool)));
-      const skillAccess = (rule: { permission: string; pattern: string }) => rule.permission === "external_directory" && rule.pattern.includes("/skills/continuum-");
+      const skillAccess = (rule: { permission: string; pattern: string }) => rule.permission === "external_directory" && packSkills.some((skill) => rule.pattern.includes(`/skills/${skill}`));
       const packAgentTask = (rule: { permission: string; pattern: string }) => rule.permission === "task" && packAgents.has(rule.pattern);
       return { ...rest, permission: permission.filter((rule) => !packTools.has(rule.permission) && !skillAccess(rule) && !packAgentTask(rule)) };
     };

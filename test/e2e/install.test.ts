@@ -37,7 +37,7 @@ test("project install: doctor passes, re-install is idempotent, uninstall restor
     assert.match(shim, /^export default \{ id: "opencode-continuum", server \};$/m, "the shim is export-clean: one default export");
     const exclude = readFileSync(join(env.projectDir, ".git", "info", "exclude"), "utf8");
     assert.match(exclude, /^\/\.opencode\/plugins\/continuum\.ts$/m, "the machine-local shim is kept out of git");
-    assert.match(exclude, /^\/\.opencode\/skills\/continuum-memory$/m);
+    assert.equal(existsSync(join(configDir, "skills", "continuum-memory")), false, "skills are offered by the plugin, not linked into the config dir");
     assert.equal(execFileSync("git", ["status", "--porcelain", "--untracked-files=all", ".opencode"], { cwd: env.projectDir, encoding: "utf8" }).includes("continuum"), false);
 
     const second = runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]);
@@ -87,7 +87,7 @@ test("global install and uninstall leave the global config dir as it was", () =>
   }
 });
 
-test("a user's own skill of the same name is never touched: a project install does not link over it", () => {
+test("a user's own skill of the same name is never touched, and it is the one OpenCode shows", () => {
   const env = freshEnv();
   try {
     const mine = join(env.projectDir, ".opencode", "skills", "continuum-memory");
@@ -95,12 +95,12 @@ test("a user's own skill of the same name is never touched: a project install do
     writeFileSync(join(mine, "SKILL.md"), "---\nname: continuum-memory\ndescription: my own version\n---\nmine\n");
     const installed = runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]);
     assert.equal(installed.code, 0, installed.stderr);
-    assert.match(installed.stdout, /kept your own skill .*continuum-memory/);
     const skills = JSON.parse(execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" })) as { name: string; description: string }[];
     assert.deepEqual(skills.filter((s) => s.name === "continuum-memory").map((s) => s.description), ["my own version"], "only the user's skill is there");
-    // A global install beside it leaves the project's file alone too (which of two same-named skills OpenCode
-    // 1.18.33 shows is its own choice: it picks either, so the README advises a project install to override).
+    // A global install beside it leaves the project's file alone too, and the project's skill is still the one shown.
     assert.equal(runInstallScript(env, ["--no-doctor"]).code, 0);
+    const again = JSON.parse(execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" })) as { name: string; description: string }[];
+    assert.deepEqual(again.filter((s) => s.name === "continuum-memory").map((s) => s.description), ["my own version"]);
     assert.equal(uninstallPack(env, "global").code, 0);
     assert.equal(uninstallPack(env).code, 0);
     assert.match(readFileSync(join(mine, "SKILL.md"), "utf8"), /my own version/);

@@ -1,0 +1,156 @@
+// Compose's assets in real OpenCode: the compose-* skills are listed by OpenCode's own skill discovery, a user's
+// override of one wins whichever way the pack is installed, `compose` is a primary agent, `/compose` reaches the
+// model with the flow, and the built-in build and plan agents are unchanged by it.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startScriptedModel } from "../harness/scripted-model.ts";
+import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { installPack, uninstallPack } from "../harness/install.ts";
+import { opencodeRun, killAll } from "../harness/opencode.ts";
+
+after(killAll);
+
+const COMPOSE_SKILLS = ["brainstorm", "spec", "plan", "tdd", "debug", "review", "verify", "worktree", "parallel", "merge", "report"].map((s) => `compose-${s}`);
+
+interface SkillInfo {
+  name: string;
+  description: string;
+  location: string;
+}
+
+function debug(env: IsolatedEnv, ...args: string[]): string {
+  return execFileSync(opencodeBinary(), ["debug", ...args], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
+}
+const skills = (env: IsolatedEnv) => JSON.parse(debug(env, "skill")) as SkillInfo[];
+
+function writeOverride(dir: string, name: string, description: string) {
+  mkdirSync(join(dir, name), { recursive: true });
+  writeFileSync(join(dir, name, "SKILL.md"), `---\nname: ${name}\ndescription: ${description}\n---\nThe project's own way of doing ${name}.\n`);
+}
+
+test("every compose skill is listed by OpenCode with its description, and uninstall takes them away", () => {
+  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
+  try {
+    assert.deepEqual(skills(env).filter((s) => s.name.startsWith("compose-")), [], "none before install");
+    installPack(env);
+    const listed = skills(env);
+    for (const name of COMPOSE_SKILLS) {
+      const skill = listed.find((s) => s.name === name);
+      assert.ok(skill, `${name} is listed`);
+      assert.ok(skill.description.length > 40, `${name} says when to load it`);
+      const body = readFileSync(join(REPO_ROOT, "skills", name, "SKILL.md"), "utf8");
+      assert.match(body, /## Done when/, `${name} states its exit criteria`);
+    }
+    const shipped = readdirSync(join(REPO_ROOT, "skills"));
+    for (const name of shipped) assert.ok(listed.some((s) => s.name === name), `pack skill ${name} is linked at install`);
+    assert.equal(uninstallPack(env).code, 0);
+    assert.deepEqual(skills(env).filter((s) => shipped.includes(s.name)), [], "uninstall removes every pack skill");
+  } finally {
+    env.cleanup();
+  }
+});
+
+test("a project's own compose-tdd wins over a global install, every time, and the other pack skills stay", () => {
+  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
+  try {
+    installPack(env, { scope: "global" });
+    assert.equal(skills(env).find((s) => s.name === "compose-tdd")?.location, join(REPO_ROOT, "skills", "compose-tdd", "SKILL.md"), "the pack's own before the override");
+    writeOverride(join(env.projectDir, ".opencode", "skills"), "compose-tdd", "PROJECT OVERRIDE of tdd");
+    // OpenCode alone picks either of two same-named skills from run to run: several runs show the override holds.
+    for (let run = 0; run < 4; run++) {
+      const listed = skills(env);
+      const tdd = listed.filter((s) => s.name === "compose-tdd");
+      assert.deepEqual(tdd.map((s) => s.description), ["PROJECT OVERRIDE of tdd"], `run ${run}: the project's skill wins`);
+      assert.ok(tdd[0]!.location.startsWith(env.projectDir));
+      assert.ok(listed.some((s) => s.name === "compose-verify"), "the other pack skills are still there");
+    }
+    assert.equal(uninstallPack(env, "global").code, 0);
+    assert.match(readFileSync(join(env.projectDir, ".opencode", "skills", "compose-tdd", "SKILL.md"), "utf8"), /PROJECT OVERRIDE/, "uninstall leaves the user's file");
+  } finally {
+    env.cleanup();
+  }
+});
+
+test("a project install: a user's compose skill made before or after it wins; a switched-off compose offers none", () => {
+  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
+  try {
+    writeOverride(join(env.projectDir, ".opencode", "skills"), "compose-review", "MY REVIEW");
+    installPack(env);
+    writeOverride(join(env.projectDir, ".claude", "skills"), "compose-plan", "MY PLAN (claude dir)");
+    const listed = skills(env);
+    assert.deepEqual(listed.filter((s) => s.name === "compose-review").map((s) => s.description), ["MY REVIEW"]);
+    assert.deepEqual(listed.filter((s) => s.name === "compose-plan").map((s) => s.description), ["MY PLAN (claude dir)"]);
+    assert.ok(listed.some((s) => s.name === "compose-spec"));
+    writeFileSync(join(env.projectDir, ".opencode", "continuum.jsonc"), JSON.stringify({ compose: { enabled: false } }));
+    const off = skills(env);
+    const userOnes = off.filter((s) => s.name.startsWith("compose-")).map((s) => s.description).sort();
+    assert.deepEqual(userOnes, ["MY PLAN (claude dir)", "MY REVIEW"], "the user's own skills stay whatever the pack does");
+    assert.ok(!off.some((s) => s.name === "compose-spec"), "compose off: the pack's compose skills are not offered");
+    assert.ok(off.some((s) => s.name === "continuum-memory"), "the other pack skills stay");
+    assert.throws(() => debug(env, "agent", "compose"), "nor its agent");
+  } finally {
+    env.cleanup();
+  }
+});
+
+test("`compose` is a primary agent with the flow in its prompt; build and plan are unchanged; a project override wins", () => {
+  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
+  try {
+    const builtinTools = new Set(Object.keys((JSON.parse(debug(env, "agent", "build")) as { tools: Record<string, unknown> }).tools));
+    // What the pack may add to every agent: its own tools (and rules for them), rules that keep its hidden helper
+    // agents out of the task tool, and OpenCode's read access to each installed skill's folder.
+    const packAgents = new Set(readdirSync(join(REPO_ROOT, "agents")).map((n) => n.replace(/\.md$/, "")));
+    const packSkills = readdirSync(join(REPO_ROOT, "skills"));
+    const definition = (name: string) => {
+      const { tools, permission, ...rest } = JSON.parse(debug(env, "agent", name)) as { tools: Record<string, unknown>; permission: { permission: string; pattern: string }[] };
+      const packTools = new Set(Object.keys(tools).filter((t) => !builtinTools.has(t)));
+      const ours = (rule: { permission: string; pattern: string }) =>
+        packTools.has(rule.permission) ||
+        (rule.permission === "task" && packAgents.has(rule.pattern)) ||
+        (rule.permission === "external_directory" && packSkills.some((s) => rule.pattern.includes(`/skills/${s}`)));
+      return { ...rest, permission: permission.filter((rule) => !ours(rule)) };
+    };
+    const buildBefore = definition("build");
+    const planBefore = definition("plan");
+    assert.throws(() => debug(env, "agent", "compose"), "no compose agent before install");
+    installPack(env);
+    assert.deepEqual(definition("build"), buildBefore, "build unchanged");
+    assert.deepEqual(definition("plan"), planBefore, "plan unchanged");
+    const compose = JSON.parse(debug(env, "agent", "compose")) as { name: string; mode: string; prompt: string; description: string; native?: boolean };
+    assert.equal(compose.name, "compose");
+    assert.equal(compose.mode, "primary", "selectable with Tab");
+    for (const skill of COMPOSE_SKILLS) assert.ok(compose.prompt.includes(skill), `the prompt routes through ${skill}`);
+    assert.match(compose.prompt, /Decided without asking/, "headless: picks and says so");
+    assert.match(compose.prompt, /verif/i);
+    mkdirSync(join(env.projectDir, ".opencode", "agents"), { recursive: true });
+    writeFileSync(join(env.projectDir, ".opencode", "agents", "compose.md"), "---\ndescription: my compose\nmode: primary\n---\nMY COMPOSE PROMPT\n");
+    const mine = JSON.parse(debug(env, "agent", "compose")) as { prompt: string; description: string };
+    assert.equal(mine.description, "my compose");
+    assert.match(mine.prompt, /MY COMPOSE PROMPT/);
+  } finally {
+    env.cleanup();
+  }
+});
+
+test("/compose <feature> from the default agent sends the flow with the configured spec folder; bare /compose only explains", async () => {
+  const model = await startScriptedModel({ exhausted: { text: "on it" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { compose: { specDir: "specs/features" } } });
+  try {
+    installPack(env);
+    const run = await opencodeRun(env, "add CSV export", { args: ["--command", "compose"] });
+    assert.equal(run.code, 0, run.stderr);
+    const sent = model.lane("main").map((r) => r.raw);
+    assert.ok(sent.some((raw) => raw.includes("add CSV export") && raw.includes("specs/features/<feature>.md") && raw.includes("compose-brainstorm")), "the flow reached the model");
+    const before = model.lane("main").length;
+    const bare = await opencodeRun(env, "", { args: ["--command", "compose"] });
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.equal(model.lane("main").length, before, "no model call for the usage text");
+    assert.match(bare.stdout, /Usage: \/compose <feature/);
+  } finally {
+    await model.close();
+    env.cleanup();
+  }
+});
