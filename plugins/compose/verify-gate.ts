@@ -43,7 +43,8 @@ export interface ToolPart {
 
 /** Takes one finished tool call into account; parts still running, or seen before, change nothing. */
 export function observeToolPart(state: VerifyState, part: ToolPart): VerifyState {
-  const status = part.state?.status;
+  if (typeof part !== "object" || part === null || typeof part.state !== "object" || part.state === null) return state;
+  const status = part.state.status;
   if (typeof part.tool !== "string" || (status !== "completed" && status !== "error")) return state;
   const id = typeof part.callID === "string" ? part.callID : "";
   if (id && state.seen.includes(id)) return state;
@@ -51,14 +52,14 @@ export function observeToolPart(state: VerifyState, part: ToolPart): VerifyState
   const step = state.step + 1;
   if (EDIT_TOOLS.has(part.tool)) return status === "completed" ? { ...state, step, seen, lastEdit: step } : { ...state, seen };
   if (part.tool !== "bash") return { ...state, seen };
-  const input = part.state?.input as { command?: unknown } | undefined;
+  const input = part.state.input as { command?: unknown } | null | undefined;
   const command = typeof input?.command === "string" ? input.command : "";
   if (!isCheckCommand(command)) return { ...state, seen };
-  return { ...state, step, seen, lastCheck: { step, ok: status === "completed" && exitCode(part.state?.metadata) === 0, command: command.slice(0, 200) } };
+  return { ...state, step, seen, lastCheck: { step, ok: status === "completed" && exitCode(part.state.metadata) === 0, command: command.slice(0, 200) } };
 }
 
 function exitCode(metadata: unknown): number {
-  const exit = (metadata as { exit?: unknown } | undefined)?.exit;
+  const exit = typeof metadata === "object" && metadata !== null ? (metadata as { exit?: unknown }).exit : undefined;
   // A host that reports no exit code: the tool completed, so count it as a run that passed.
   return typeof exit === "number" ? exit : 0;
 }
