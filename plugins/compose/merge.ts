@@ -1,0 +1,194 @@
+// Merging the changes of several worktrees back into the user's working tree, losing nothing:
+// 1. the user's uncommitted work (tracked changes and untracked files) is copied to a backup folder first; when that
+//    copy cannot be made, nothing is touched;
+// 2. every change is first applied, in order, to a scratch worktree made from the user's tree as it is now: the first
+//    one that does not apply stops the merge before the user's tree is touched, with its files named and every
+//    worktree kept;
+// 3. only then is the combined change applied to the user's tree, in one step (refused whole on a conflict with
+//    edits the user made meanwhile); the merged worktrees are removed after that, the others never.
+import { execFile } from "node:child_process";
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { conflictFiles, diffFiles, type Worktree, type Worktrees } from "../core/worktrees.ts";
+
+export interface MergeItem {
+  label: string;
+  worktree: Worktree;
+}
+
+export interface MergeConflict {
+  label: string;
+  reason: string;
+  files: string[];
+  /** The change itself, saved as a patch. */
+  savedTo?: string;
+}
+
+export interface MergeReport {
+  /** Every change is now in the working tree. */
+  ok: boolean;
+  merged: { label: string; files: string[] }[];
+  /** Worktrees that changed nothing (removed). */
+  unchanged: string[];
+  /** Why the merge stopped, when it did. */
+  conflict?: MergeConflict;
+  /** Worktrees left in place (the merge stopped): label and folder. */
+  kept: { label: string; dir: string }[];
+  /** The copy of the user's uncommitted work taken before anything was applied. */
+  backup?: string;
+  /** A snapshot commit of the tree before the apply (git objects; see `git show <id>`). */
+  backupCommit?: string;
+}
+
+export interface MergeOptions {
+  /** Where backups of the user's uncommitted work go (one folder per merge). */
+  backupRoot: string;
+  now?: () => Date;
+}
+
+type GitResult = { code: number; stdout: string; stderr: string };
+
+function git(cwd: string, args: string[], input?: string): Promise<GitResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      "git",
+      ["-c", "core.hooksPath=/dev/null", "-c", "core.quotepath=false", ...args],
+      { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" }, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : 1) : 0;
+        resolve({ code, stdout: String(stdout ?? ""), stderr: String(stderr ?? "") || (error && code !== 0 ? error.message : "") });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+async function gitOk(cwd: string, args: string[]): Promise<string> {
+  const result = await git(cwd, args);
+  if (result.code !== 0) throw new Error(`git ${args[0]} failed: ${result.stderr.trim().split("\n").slice(-2).join(" ") || `exit ${result.code}`}`);
+  return result.stdout;
+}
+
+/**
+ * Copies the user's uncommitted work to `<backupRoot>/<time>/`: `tracked.patch` (binary-safe diff against HEAD,
+ * staged and unstaged) and `untracked/` (the untracked, non-ignored files as they are). Undefined when the tree is clean.
+ */
+export async function backupUncommitted(projectDir: string, backupRoot: string, now = new Date()): Promise<string | undefined> {
+  const top = (await gitOk(projectDir, ["rev-parse", "--show-toplevel"])).trim();
+  const status = await gitOk(top, ["status", "--porcelain", "-z", "--untracked-files=all"]);
+  if (!status) return undefined;
+  const dir = join(backupRoot, now.toISOString().replace(/[:.]/g, "-"));
+  mkdirSync(dir, { recursive: true });
+  const hasHead = (await git(top, ["rev-parse", "--verify", "-q", "HEAD"])).code === 0;
+  // Without a commit yet everything is untracked or staged: the staged part is diffed against the empty tree.
+  const tracked = hasHead ? await gitOk(top, ["diff", "--binary", "--no-ext-diff", "HEAD", "--"]) : await gitOk(top, ["diff", "--binary", "--no-ext-diff", "--cached", "--"]);
+  writeFileSync(join(dir, "tracked.patch"), tracked);
+  const untracked = (await gitOk(top, ["ls-files", "--others", "--exclude-standard", "-z"])).split("\0").filter(Boolean);
+  for (const file of untracked) {
+    const from = join(top, file);
+    const to = join(dir, "untracked", file);
+    mkdirSync(dirname(to), { recursive: true });
+    const stat = lstatSync(from);
+    if (stat.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+    else if (stat.isFile()) copyFileSync(from, to);
+  }
+  writeFileSync(
+    join(dir, "README.txt"),
+    [
+      `Backup of uncommitted work in ${top}, taken ${now.toISOString()} before a merge by opencode-continuum.`,
+      "Restore tracked changes: git apply --binary tracked.patch (from the project's top folder).",
+      `Untracked files: copy them back from untracked/ (${untracked.length} file(s)).`,
+      "",
+    ].join("\n"),
+  );
+  return dir;
+}
+
+/** Merges the worktrees' changes into the user's working tree, in order; see the file's header for the guarantees. */
+export async function mergeWorktrees(worktrees: Worktrees, items: readonly MergeItem[], options: MergeOptions): Promise<MergeReport> {
+  const report: MergeReport = { ok: false, merged: [], unchanged: [], kept: [] };
+  const keepAll = (from: readonly MergeItem[]) => from.map((item) => ({ label: item.label, dir: item.worktree.dir }));
+  if (!(await worktrees.isRepo())) {
+    return { ...report, conflict: { label: "", reason: "the project is not a git repository: nothing can be merged", files: [] }, kept: keepAll(items) };
+  }
+
+  const changes: { item: MergeItem; diff: string; files: string[] }[] = [];
+  for (const item of items) {
+    const diff = await worktrees.diff(item.worktree);
+    if (diff.trim()) changes.push({ item, diff, files: diffFiles(diff) });
+    else report.unchanged.push(item.label);
+  }
+  const removeUnchanged = async () => {
+    for (const item of items) if (report.unchanged.includes(item.label)) await worktrees.remove(item.worktree).catch(() => undefined);
+  };
+  if (changes.length === 0) {
+    await removeUnchanged();
+    return { ...report, ok: true };
+  }
+
+  // Before anything can touch the user's tree: a copy of their uncommitted work.
+  try {
+    report.backup = await backupUncommitted(worktrees.projectDir, options.backupRoot, options.now?.());
+  } catch (error) {
+    return { ...report, conflict: { label: "", reason: `your uncommitted work could not be backed up, so nothing was merged: ${(error as Error).message}`, files: [] }, kept: keepAll(items) };
+  }
+
+  const scratch = await worktrees.create("compose", "merge check");
+  try {
+    const top = (await gitOk(scratch.dir, ["rev-parse", "--show-toplevel"])).trim();
+    for (const change of changes) {
+      const applied = await git(top, ["apply", "--binary", "-"], change.diff);
+      if (applied.code === 0) continue;
+      const files = conflictFiles(applied.stderr);
+      const savedTo = saveChange(options.backupRoot, change.item.label, change.diff, options.now?.());
+      const merged = changes.slice(0, changes.indexOf(change)).map((c) => c.item.label);
+      const reason = merged.length
+        ? `it does not apply on top of your working tree and the changes before it (${merged.join(", ")})`
+        : "it does not apply on top of your working tree";
+      await removeUnchanged();
+      return { ...report, conflict: { label: change.item.label, reason, files: files.length ? files : change.files, savedTo }, kept: keepAll(changes.map((c) => c.item)) };
+    }
+    const combined = await worktrees.diff(scratch);
+    const applied = await worktrees.apply(combined, { label: `compose merge of ${changes.map((c) => c.item.label).join(", ")}`.slice(0, 120) });
+    if (!applied.ok) {
+      await removeUnchanged();
+      return { ...report, conflict: { label: changes.map((c) => c.item.label).join(", "), reason: applied.reason, files: applied.conflicts, savedTo: applied.savedTo }, kept: keepAll(changes.map((c) => c.item)) };
+    }
+    report.backupCommit = applied.backup;
+    for (const change of changes) {
+      report.merged.push({ label: change.item.label, files: change.files });
+      await worktrees.remove(change.item.worktree).catch(() => undefined);
+    }
+    await removeUnchanged();
+    return { ...report, ok: true };
+  } finally {
+    await worktrees.remove(scratch).catch(() => undefined);
+  }
+}
+
+function saveChange(root: string, label: string, diff: string, now = new Date()): string | undefined {
+  try {
+    const dir = join(root, "conflicts");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${now.toISOString().replace(/[:.]/g, "-")}-${label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60) || "change"}.diff`);
+    writeFileSync(file, diff);
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The report as the user reads it. */
+export function formatMergeReport(report: MergeReport): string {
+  const lines: string[] = [];
+  if (report.merged.length) lines.push(`Merged into the working tree: ${report.merged.map((m) => `${m.label} (${m.files.join(", ")})`).join("; ")}.`);
+  if (report.unchanged.length) lines.push(`No changes: ${report.unchanged.join(", ")}.`);
+  if (report.conflict) {
+    const c = report.conflict;
+    lines.push(`Merge stopped${c.label ? ` at ${c.label}` : ""}: ${c.reason}.${c.files.length ? ` Conflicting files: ${c.files.join(", ")}.` : ""} Nothing was applied to your working tree.`);
+    if (c.savedTo) lines.push(`The change is saved in ${c.savedTo}.`);
+  }
+  if (report.kept.length) lines.push(`Worktrees kept: ${report.kept.map((k) => `${k.label} → ${k.dir}`).join("; ")}.`);
+  if (report.backup) lines.push(`Your uncommitted work was backed up first to ${report.backup}.`);
+  return lines.join("\n");
+}

@@ -1,0 +1,169 @@
+// Merging worktrees back on real temporary git repositories: independent changes land together, a conflict (between
+// two worktrees, or with the user's own later edit) stops the merge before the user's tree is touched with the files
+// named and every worktree kept, and the user's uncommitted work is copied aside before anything is applied.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createWorktrees } from "../../plugins/core/worktrees.ts";
+import { backupUncommitted, formatMergeReport, mergeWorktrees } from "../../plugins/compose/merge.ts";
+
+function repo() {
+  const base = mkdtempSync(join(tmpdir(), "compose-merge-"));
+  const dir = join(base, "project");
+  mkdirSync(dir);
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+  git("init", "-q");
+  writeFileSync(join(dir, "a.txt"), "one\ntwo\nthree\n");
+  writeFileSync(join(dir, "b.txt"), "alpha\nbeta\n");
+  writeFileSync(join(dir, ".gitignore"), "node_modules/\n");
+  git("add", "-A");
+  git("commit", "-qm", "init");
+  const wts = createWorktrees({ projectDir: dir, root: join(base, "data", "worktrees") });
+  const backupRoot = join(base, "data", "merges");
+  return { dir, base, git, wts, backupRoot, cleanup: () => rmSync(base, { recursive: true, force: true }) };
+}
+
+const read = (dir: string, file: string) => readFileSync(join(dir, file), "utf8");
+
+test("two independent worktrees merge together; the user's uncommitted and untracked work is kept and backed up first", async () => {
+  const r = repo();
+  try {
+    writeFileSync(join(r.dir, "b.txt"), "alpha\nbeta (mine, uncommitted)\n");
+    writeFileSync(join(r.dir, "notes.txt"), "my untracked notes\n");
+    const one = await r.wts.create("compose", "T1");
+    const two = await r.wts.create("compose", "T2");
+    writeFileSync(join(one.dir, "a.txt"), "one\ntwo\nthree\nfour\n");
+    writeFileSync(join(two.dir, "c.txt"), "new file from T2\n");
+    writeFileSync(join(two.dir, "logo.bin"), Buffer.from([0, 159, 146, 150, 255]));
+    const report = await mergeWorktrees(r.wts, [{ label: "T1", worktree: one }, { label: "T2", worktree: two }], { backupRoot: r.backupRoot });
+    assert.equal(report.ok, true, formatMergeReport(report));
+    assert.deepEqual(report.merged.map((m) => [m.label, m.files.sort()]), [["T1", ["a.txt"]], ["T2", ["c.txt", "logo.bin"]]]);
+    assert.equal(read(r.dir, "a.txt"), "one\ntwo\nthree\nfour\n");
+    assert.equal(read(r.dir, "c.txt"), "new file from T2\n");
+    assert.deepEqual([...readFileSync(join(r.dir, "logo.bin"))], [0, 159, 146, 150, 255]);
+    assert.equal(read(r.dir, "b.txt"), "alpha\nbeta (mine, uncommitted)\n", "the user's change is still there");
+    assert.equal(read(r.dir, "notes.txt"), "my untracked notes\n");
+    assert.ok(report.backup && existsSync(report.backup));
+    assert.match(read(report.backup, "tracked.patch"), /\+beta \(mine, uncommitted\)/);
+    assert.equal(read(join(report.backup, "untracked"), "notes.txt"), "my untracked notes\n");
+    assert.ok(report.backupCommit, "and a snapshot commit of the tree before the apply");
+    assert.ok(!existsSync(one.dir) && !existsSync(two.dir), "merged worktrees are removed");
+    assert.equal(r.git("diff", "--cached", "--name-only"), "", "the user's index is untouched");
+    assert.match(formatMergeReport(report), /Merged into the working tree: T1 \(a\.txt\); T2/);
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("a conflict between two worktrees stops the merge before the user's tree is touched, names the file, keeps both worktrees", async () => {
+  const r = repo();
+  try {
+    writeFileSync(join(r.dir, "b.txt"), "alpha\nbeta (mine)\n");
+    const one = await r.wts.create("compose", "T1");
+    const two = await r.wts.create("compose", "T2");
+    writeFileSync(join(one.dir, "a.txt"), "one\nTWO from T1\nthree\n");
+    writeFileSync(join(one.dir, "d.txt"), "only T1\n");
+    writeFileSync(join(two.dir, "a.txt"), "one\n2 from T2\nthree\n");
+    const status = r.git("status", "--porcelain");
+    const report = await mergeWorktrees(r.wts, [{ label: "T1", worktree: one }, { label: "T2", worktree: two }], { backupRoot: r.backupRoot });
+    assert.equal(report.ok, false);
+    assert.equal(report.conflict?.label, "T2");
+    assert.deepEqual(report.conflict?.files, ["a.txt"]);
+    assert.match(report.conflict!.reason, /after.*T1|changes before it \(T1\)/);
+    assert.deepEqual(report.merged, [], "all or nothing: T1 is not half-merged either");
+    assert.equal(read(r.dir, "a.txt"), "one\ntwo\nthree\n");
+    assert.ok(!existsSync(join(r.dir, "d.txt")));
+    assert.equal(read(r.dir, "b.txt"), "alpha\nbeta (mine)\n");
+    assert.equal(r.git("status", "--porcelain"), status, "the user's tree is exactly as it was");
+    assert.deepEqual(report.kept.map((k) => k.label), ["T1", "T2"]);
+    assert.ok(existsSync(join(one.dir, "d.txt")) && read(two.dir, "a.txt").includes("2 from T2"), "both worktrees keep their work");
+    assert.match(readFileSync(report.conflict!.savedTo!, "utf8"), /\+2 from T2/, "the conflicting change is saved as a patch");
+    const text = formatMergeReport(report);
+    assert.match(text, /Merge stopped at T2: .*Conflicting files: a\.txt\. Nothing was applied/);
+    assert.match(text, /Worktrees kept: T1 → .*; T2 → /);
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("the user's own edit after the worktree started wins: the merge stops on it, naming the file, and loses neither side", async () => {
+  const r = repo();
+  try {
+    const one = await r.wts.create("compose", "T1");
+    writeFileSync(join(one.dir, "a.txt"), "one\ntwo (agent)\nthree\n");
+    writeFileSync(join(r.dir, "a.txt"), "one\ntwo (user, meanwhile)\nthree\n");
+    const report = await mergeWorktrees(r.wts, [{ label: "T1", worktree: one }], { backupRoot: r.backupRoot });
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.conflict?.files, ["a.txt"]);
+    assert.equal(read(r.dir, "a.txt"), "one\ntwo (user, meanwhile)\nthree\n");
+    assert.equal(read(one.dir, "a.txt"), "one\ntwo (agent)\nthree\n");
+    assert.ok(report.backup, "the user's dirty tree was backed up even though nothing was applied");
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("a worktree that changed nothing is removed; a clean tree needs no backup; a deletion merges", async () => {
+  const r = repo();
+  try {
+    const idle = await r.wts.create("compose", "idle");
+    const deleting = await r.wts.create("compose", "delete b");
+    rmSync(join(deleting.dir, "b.txt"));
+    const report = await mergeWorktrees(r.wts, [{ label: "idle", worktree: idle }, { label: "delete b", worktree: deleting }], { backupRoot: r.backupRoot });
+    assert.equal(report.ok, true, formatMergeReport(report));
+    assert.deepEqual(report.unchanged, ["idle"]);
+    assert.equal(report.backup, undefined);
+    assert.ok(!existsSync(join(r.dir, "b.txt")));
+    assert.ok(!existsSync(idle.dir));
+    assert.equal(r.git("worktree", "list").trim().split("\n").length, 1, "no worktree left registered, the scratch one included");
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("nothing to merge, or no repository: a clear answer and nothing touched", async () => {
+  const r = repo();
+  try {
+    assert.deepEqual(await mergeWorktrees(r.wts, [], { backupRoot: r.backupRoot }), { ok: true, merged: [], unchanged: [], kept: [] });
+    const plain = mkdtempSync(join(tmpdir(), "compose-plain-"));
+    const notRepo = createWorktrees({ projectDir: plain, root: join(plain, ".data") });
+    const fake = { id: "x", dir: join(plain, "x"), base: "0", owner: "compose", label: "T1" };
+    const report = await mergeWorktrees(notRepo, [{ label: "T1", worktree: fake }], { backupRoot: join(plain, ".merges") });
+    assert.equal(report.ok, false);
+    assert.match(report.conflict!.reason, /not a git repository/);
+    assert.deepEqual(report.kept, [{ label: "T1", dir: fake.dir }]);
+    rmSync(plain, { recursive: true, force: true });
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("the backup copies tracked changes, staged ones and untracked files (nested, odd names), and nothing for a clean tree", async () => {
+  const r = repo();
+  try {
+    assert.equal(await backupUncommitted(r.dir, r.backupRoot), undefined);
+    writeFileSync(join(r.dir, "a.txt"), "changed\n");
+    writeFileSync(join(r.dir, "b.txt"), "staged\n");
+    r.git("add", "b.txt");
+    mkdirSync(join(r.dir, "deep", "er"), { recursive: true });
+    writeFileSync(join(r.dir, "deep", "er", "file with spaces ü.txt"), "nested\n");
+    mkdirSync(join(r.dir, "node_modules"));
+    writeFileSync(join(r.dir, "node_modules", "ignored.js"), "x");
+    const dir = await backupUncommitted(r.dir, r.backupRoot, new Date("2026-01-02T03:04:05Z"));
+    assert.ok(dir?.endsWith("2026-01-02T03-04-05-000Z"));
+    const patch = read(dir!, "tracked.patch");
+    assert.match(patch, /\+changed/);
+    assert.match(patch, /\+staged/);
+    assert.equal(read(join(dir!, "untracked", "deep", "er"), "file with spaces ü.txt"), "nested\n");
+    assert.ok(!existsSync(join(dir!, "untracked", "node_modules")), "ignored files are not the user's work to back up");
+    // The patch restores the tracked changes onto a clean checkout.
+    r.git("reset", "-q", "--hard");
+    execFileSync("git", ["apply", "--binary", join(dir!, "tracked.patch")], { cwd: r.dir });
+    assert.equal(read(r.dir, "a.txt"), "changed\n");
+  } finally {
+    r.cleanup();
+  }
+});
