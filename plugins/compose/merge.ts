@@ -9,11 +9,17 @@
 import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { FeatureContext } from "../core/feature.ts";
 import { conflictFiles, diffFiles, type Worktree, type Worktrees } from "../core/worktrees.ts";
 
+/**
+ * One change to merge: a live worktree, or its diff taken earlier (a workflow journals an isolated agent's diff when
+ * the agent finishes, so a run resumed after a crash, whose worktrees were swept, can still merge it).
+ */
 export interface MergeItem {
   label: string;
-  worktree: Worktree;
+  worktree?: Worktree;
+  diff?: string;
 }
 
 export interface MergeConflict {
@@ -107,19 +113,22 @@ export async function backupUncommitted(projectDir: string, backupRoot: string, 
 /** Merges the worktrees' changes into the user's working tree, in order; see the file's header for the guarantees. */
 export async function mergeWorktrees(worktrees: Worktrees, items: readonly MergeItem[], options: MergeOptions): Promise<MergeReport> {
   const report: MergeReport = { ok: false, merged: [], unchanged: [], kept: [] };
-  const keepAll = (from: readonly MergeItem[]) => from.map((item) => ({ label: item.label, dir: item.worktree.dir }));
+  const keepAll = (from: readonly MergeItem[]) => from.flatMap((item) => (item.worktree ? [{ label: item.label, dir: item.worktree.dir }] : []));
+  const removeWorktree = async (item: MergeItem) => {
+    if (item.worktree) await worktrees.remove(item.worktree).catch(() => undefined);
+  };
   if (!(await worktrees.isRepo())) {
     return { ...report, conflict: { label: "", reason: "the project is not a git repository: nothing can be merged", files: [] }, kept: keepAll(items) };
   }
 
   const changes: { item: MergeItem; diff: string; files: string[] }[] = [];
   for (const item of items) {
-    const diff = await worktrees.diff(item.worktree);
+    const diff = item.diff ?? (item.worktree ? await worktrees.diff(item.worktree) : "");
     if (diff.trim()) changes.push({ item, diff, files: diffFiles(diff) });
     else report.unchanged.push(item.label);
   }
   const removeUnchanged = async () => {
-    for (const item of items) if (report.unchanged.includes(item.label)) await worktrees.remove(item.worktree).catch(() => undefined);
+    for (const item of items) if (report.unchanged.includes(item.label)) await removeWorktree(item);
   };
   if (changes.length === 0) {
     await removeUnchanged();
@@ -157,7 +166,7 @@ export async function mergeWorktrees(worktrees: Worktrees, items: readonly Merge
     report.backupCommit = applied.backup;
     for (const change of changes) {
       report.merged.push({ label: change.item.label, files: change.files });
-      await worktrees.remove(change.item.worktree).catch(() => undefined);
+      await removeWorktree(change.item);
     }
     await removeUnchanged();
     return { ...report, ok: true };
@@ -191,4 +200,9 @@ export function formatMergeReport(report: MergeReport): string {
   if (report.kept.length) lines.push(`Worktrees kept: ${report.kept.map((k) => `${k.label} → ${k.dir}`).join("; ")}.`);
   if (report.backup) lines.push(`Your uncommitted work was backed up first to ${report.backup}.`);
   return lines.join("\n");
+}
+
+/** Where a project's merge backups and conflicting changes are kept (under the pack's data dir). */
+export function mergeBackupRoot(context: Pick<FeatureContext, "projectPaths">): string {
+  return join(context.projectPaths.root, "merges");
 }

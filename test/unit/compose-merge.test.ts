@@ -124,6 +124,21 @@ test("a worktree that changed nothing is removed; a clean tree needs no backup; 
   }
 });
 
+test("a diff journaled before a crash still merges after its worktree was swept", async () => {
+  const r = repo();
+  try {
+    const one = await r.wts.create("compose", "T1");
+    writeFileSync(join(one.dir, "a.txt"), "one\ntwo\nthree\njournaled\n");
+    const diff = await r.wts.diff(one);
+    await r.wts.remove(one);
+    const report = await mergeWorktrees(r.wts, [{ label: "T1", diff }], { backupRoot: r.backupRoot });
+    assert.equal(report.ok, true, formatMergeReport(report));
+    assert.equal(read(r.dir, "a.txt"), "one\ntwo\nthree\njournaled\n");
+  } finally {
+    r.cleanup();
+  }
+});
+
 test("nothing to merge, or no repository: a clear answer and nothing touched", async () => {
   const r = repo();
   try {
