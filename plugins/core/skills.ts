@@ -110,3 +110,34 @@ export function registerPackSkills(
   cfg.skills.paths = [...(Array.isArray(current) ? current : []), ...add];
   return result;
 }
+
+type Rules = Record<string, unknown>;
+interface PermissionShape {
+  permission?: unknown;
+  agent?: Record<string, { permission?: unknown } | undefined>;
+}
+
+function withSkillRules(permission: unknown, names: readonly string[], action: "allow" | "deny"): Rules {
+  // A blanket string becomes the equivalent wildcard rule, so rules for single skills can follow it.
+  const rules: Rules = typeof permission === "string" ? { "*": permission } : typeof permission === "object" && permission !== null ? (permission as Rules) : {};
+  const current = rules.skill;
+  const skill: Rules = typeof current === "string" ? { "*": current } : typeof current === "object" && current !== null ? (current as Rules) : {};
+  for (const name of names) if (skill[name] === undefined) skill[name] = action;
+  rules.skill = skill;
+  return rules;
+}
+
+/**
+ * A feature's skills are listed (name, description, path) in the system prompt of every agent that may load them, so
+ * every request of every agent would pay for them. They are kept to the feature's own agents: denied in the global
+ * permission block, allowed for those agents. Fill-only: a rule the user wrote for one of these skills wins.
+ */
+export function keepSkillsToAgents(cfg: PermissionShape, skills: readonly string[], agents: readonly string[]): void {
+  if (skills.length === 0 || agents.length === 0) return;
+  cfg.permission = withSkillRules(cfg.permission, skills, "deny");
+  cfg.agent ??= {};
+  for (const agent of agents) {
+    const owner = (cfg.agent[agent] ??= {});
+    owner.permission = withSkillRules(owner.permission, skills, "allow");
+  }
+}

@@ -30,7 +30,7 @@ import distillFeature from "../distill/index.ts";
 import workflowFeature from "../workflow/index.ts";
 import maxFeature from "../max/index.ts";
 import composeFeature from "../compose/index.ts";
-import { registerPackSkills, type SkillPlaces } from "../core/skills.ts";
+import { keepSkillsToAgents, registerPackSkills, type SkillPlaces } from "../core/skills.ts";
 
 // Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
 const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature, dreamFeature, distillFeature, workflowFeature, maxFeature, composeFeature];
@@ -209,6 +209,7 @@ function addAssetRegistration(
             keepOutOfTaskTool(mutable as never, name);
           }
           for (const internal of module.internalTools ?? []) restrictInternalTool(mutable as never, internal);
+          keepSkillsToAgents(mutable as never, module.assets?.skills ?? [], module.assets?.agents ?? []);
           for (const name of module.assets?.commands ?? []) {
             const asset = readAsset("commands", name);
             fillCommand(mutable.command, asset);

@@ -110,7 +110,8 @@ test("`compose` is a primary agent with the flow in its prompt; build and plan a
       const ours = (rule: { permission: string; pattern: string }) =>
         packTools.has(rule.permission) ||
         (rule.permission === "task" && packAgents.has(rule.pattern)) ||
-        (rule.permission === "external_directory" && packSkills.some((s) => rule.pattern.includes(`/skills/${s}`)));
+        (rule.permission === "external_directory" && packSkills.some((s) => rule.pattern.includes(`/skills/${s}`))) ||
+        (rule.permission === "skill" && packSkills.includes(rule.pattern));
       return { ...rest, permission: permission.filter((rule) => !ours(rule)) };
     };
     const buildBefore = definition("build");
@@ -149,6 +150,31 @@ test("/compose <feature> from the default agent sends the flow with the configur
     assert.equal(bare.code, 0, bare.stderr);
     assert.equal(model.lane("main").length, before, "no model call for the usage text");
     assert.match(bare.stdout, /Usage: \/compose <feature/);
+  } finally {
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("only the compose agent's requests list the compose skills; it loads a project's override through OpenCode's skill tool", async () => {
+  const model = await startScriptedModel({ exhausted: { text: "ok" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  try {
+    installPack(env);
+    writeOverride(join(env.projectDir, ".opencode", "skills"), "compose-tdd", "PROJECT TDD");
+    model.push("main", { text: "hello from build" });
+    const build = await opencodeRun(env, "hi");
+    assert.equal(build.code, 0, build.stderr);
+    const buildRequest = JSON.stringify(model.lane("main")[0]!.body);
+    assert.ok(!buildRequest.includes("compose-verify"), "build's requests do not pay for the compose skills");
+    assert.ok(buildRequest.includes("continuum-memory"), "the pack's general skill is still listed");
+
+    model.push("main", { toolCalls: [{ name: "skill", args: { name: "compose-tdd" } }] }, { text: "loaded" });
+    const compose = await opencodeRun(env, "implement the parser", { args: ["--agent", "compose"] });
+    assert.equal(compose.code, 0, compose.stderr);
+    const [first, second] = model.lane("main").slice(1);
+    assert.ok(JSON.stringify(first!.body).includes("compose-verify"), "the compose agent sees its skills");
+    assert.match(JSON.stringify(second!.body.messages.at(-1)), /The project's own way of doing compose-tdd/, "the skill tool returned the project's override");
   } finally {
     await model.close();
     env.cleanup();

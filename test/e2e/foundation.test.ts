@@ -93,7 +93,9 @@ test("a per-project override of a pack agent wins, and the built-in build and pl
       const packTools = new Set(Object.keys(_tools as Record<string, unknown>).filter((tool) => !builtinTools.has(tool)));
       const skillAccess = (rule: { permission: string; pattern: string }) => rule.permission === "external_directory" && packSkills.some((skill) => rule.pattern.includes(`/skills/${skill}`));
       const packAgentTask = (rule: { permission: string; pattern: string }) => rule.permission === "task" && packAgents.has(rule.pattern);
-      return { ...rest, permission: permission.filter((rule) => !packTools.has(rule.permission) && !skillAccess(rule) && !packAgentTask(rule)) };
+      // The pack's skills kept to the pack's own agents (so other agents' requests do not list them).
+      const packSkillRule = (rule: { permission: string; pattern: string }) => rule.permission === "skill" && packSkills.includes(rule.pattern);
+      return { ...rest, permission: permission.filter((rule) => !packTools.has(rule.permission) && !skillAccess(rule) && !packAgentTask(rule) && !packSkillRule(rule)) };
     };
     const builtinTools = new Set(Object.keys((JSON.parse(debugAgent("build")) as { tools: Record<string, unknown> }).tools));
     const buildBefore = definition("build");
