@@ -65,7 +65,7 @@ function createCompose(context: FeatureContext): FeatureParts {
       return { kind: "report", variant: "warning", text: "[continuum /compose] Usage: /compose <feature or change to build>. It runs the spec-driven compose flow (skills compose-*) in this session; Tab to the compose agent does the same." };
     }
     update(sessionId, (s) => ({ ...s, flow: true }));
-    return { kind: "prompt", text: composePrompt(feature, spec.relative) };
+    return { kind: "prompt", text: composePrompt(feature, spec.relative, config.compose.reviewRounds) };
   };
 
   return { commands: { compose: onCommand } };

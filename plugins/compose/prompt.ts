@@ -18,14 +18,14 @@ export function resolveSpecDir(projectDir: string, configured: string): SpecDir 
   return { ok: true, dir, relative: normalize(rel).split(sep).join("/") };
 }
 
-export function composePrompt(feature: string, specDir: string): string {
+export function composePrompt(feature: string, specDir: string, reviewRounds = 2): string {
   const request = feature.length > MAX_FEATURE_CHARS ? `${feature.slice(0, MAX_FEATURE_CHARS)}…` : feature;
   return [
     "Build this with the compose flow (spec-driven development):",
     "",
     request,
     "",
-    `Follow the compose-* skills in order, loading each with the skill tool when you reach it: compose-brainstorm, compose-spec (write the spec to ${specDir}/<feature>.md), compose-plan (tasks in the \`tasks\` tree), compose-tdd for each task (compose-parallel and compose-worktree for independent tasks, compose-debug when something fails), compose-review, compose-verify, compose-merge if worktrees were used, compose-report.`,
+    `Follow the compose-* skills in order, loading each with the skill tool when you reach it: compose-brainstorm, compose-spec (write the spec to ${specDir}/<feature>.md), compose-plan (tasks in the \`tasks\` tree), compose-tdd for each task (compose-parallel and compose-worktree for independent tasks, compose-debug when something fails), compose-review (at most ${reviewRounds} rework round${reviewRounds === 1 ? "" : "s"}, then report what is left), compose-verify, compose-merge if worktrees were used, compose-report.`,
     "Ask me only for decisions that are truly mine; otherwise decide, say so, and go on. Keep changes minimal. Do not say it is done before the project's checks ran after your last change.",
   ].join("\n");
 }

@@ -39,4 +39,6 @@ test("the prompt carries the request, the spec path and the skills in order; a h
   assert.deepEqual([...order].sort((a, b) => a - b), order);
   assert.ok(!order.includes(-1));
   assert.ok(composePrompt("x".repeat(100_000), "d").length < 6000);
+  assert.match(composePrompt("f", "d"), /at most 2 rework rounds/);
+  assert.match(composePrompt("f", "d", 1), /at most 1 rework round,/);
 });
