@@ -42,7 +42,7 @@ function createCompose(context: FeatureContext): FeatureParts {
   sessions.on("compose", "turn.started", (event) => update(event.sessionId, (s) => ({ ...s, verify: onTurnStarted(s.verify, event.origin) })));
   sessions.on("compose", "part.updated", (event) => {
     if (event.part.type !== "tool" || sessions.helperOf(event.sessionId)) return;
-    update(event.sessionId, (s) => ({ ...s, verify: observeToolPart(s.verify, event.part as ToolPart) }));
+    update(event.sessionId, (s) => ({ ...s, verify: observeToolPart(s.verify, event.part as ToolPart, config.compose.checkCommands) }));
   });
   sessions.on("compose", "turn.failed", (event) => update(event.sessionId, (s) => ({ ...s, verify: { ...s.verify, lastTurnFailed: true } })));
   sessions.on("compose", "turn.ended", async (event) => {

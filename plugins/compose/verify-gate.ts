@@ -14,8 +14,11 @@ const EDIT_TOOLS = new Set(["edit", "write", "patch", "multiedit", "apply_patch"
 const CHECK_COMMAND =
   /(^|[\s;&|(])((npm|pnpm|yarn|bun)\s+(run\s+)?(test|t|check|lint|typecheck|type-check|build|verify|ci)\b|npx\s+(tsc|vitest|jest|mocha|eslint|biome|playwright)\b|(tsc|vitest|jest|mocha|eslint|pytest|tox|nox|mypy|ruff|flake8|rspec|phpunit|ctest|shellcheck)\b|node\s+--test\b|node\s+\S*(test|run)\S*\.(m?js|ts)\b|python3?\s+-m\s+(pytest|unittest|mypy)\b|(cargo|go)\s+(test|check|clippy|build|vet)\b|(bun|deno)\s+test\b|make(\s+\S+)*\s+(test|check|lint|build|all)\b|make\s*$|(mvn|gradle|\.\/gradlew)\s+\S*(test|check|verify|build)|dotnet\s+(test|build))/;
 
-export function isCheckCommand(command: string): boolean {
-  return CHECK_COMMAND.test(command.trim());
+export function isCheckCommand(command: string, extra: readonly string[] = []): boolean {
+  const line = command.trim();
+  if (CHECK_COMMAND.test(line)) return true;
+  // The project's own check commands (compose.checkCommands), matched as a prefix of any command in the line.
+  return line.split(/&&|\|\||;|\n/).some((part) => extra.some((prefix) => part.trim() === prefix || part.trim().startsWith(`${prefix} `)));
 }
 
 export interface VerifyState {
@@ -42,7 +45,7 @@ export interface ToolPart {
 }
 
 /** Takes one finished tool call into account; parts still running, or seen before, change nothing. */
-export function observeToolPart(state: VerifyState, part: ToolPart): VerifyState {
+export function observeToolPart(state: VerifyState, part: ToolPart, checkCommands: readonly string[] = []): VerifyState {
   if (typeof part !== "object" || part === null || typeof part.state !== "object" || part.state === null) return state;
   const status = part.state.status;
   if (typeof part.tool !== "string" || (status !== "completed" && status !== "error")) return state;
@@ -54,7 +57,7 @@ export function observeToolPart(state: VerifyState, part: ToolPart): VerifyState
   if (part.tool !== "bash") return { ...state, seen };
   const input = part.state.input as { command?: unknown } | null | undefined;
   const command = typeof input?.command === "string" ? input.command : "";
-  if (!isCheckCommand(command)) return { ...state, seen };
+  if (!isCheckCommand(command, checkCommands)) return { ...state, seen };
   return { ...state, step, seen, lastCheck: { step, ok: status === "completed" && exitCode(part.state.metadata) === 0, command: command.slice(0, 200) } };
 }
 

@@ -131,6 +131,11 @@ export const composeConfigSchema = z
     enabled: z.boolean().default(true),
     specDir: z.string().min(1).default("docs/compose").describe("Where compose writes specs, relative to the project."),
     reviewRounds: z.number().int().min(0).max(5).default(2),
+    checkCommands: z
+      .array(z.string().trim().min(1).max(200))
+      .max(50)
+      .default([])
+      .describe("Extra commands that count as the project's checks for the compose agent's verification (a command line starting with one of them), e.g. ./ci.sh."),
   })
   .strict();
 

@@ -10,7 +10,7 @@ const part = (tool: string, input: Record<string, unknown> = {}, status = "compl
   tool,
   state: { status, input, metadata },
 });
-const feed = (parts: ToolPart[], state = freshVerifyState()): VerifyState => parts.reduce(observeToolPart, state);
+const feed = (parts: ToolPart[], state = freshVerifyState()): VerifyState => parts.reduce((s, p) => observeToolPart(s, p), state);
 
 test("check commands are recognised across ecosystems; ordinary commands are not", () => {
   for (const command of ["npm test", "npm run test -- --grep x", "pnpm lint", "yarn typecheck", "npx tsc --noEmit", "tsc -p .", "pytest -q", "python -m pytest tests/", "cargo test", "go test ./...", "make test", "make", "bun test", "node --test test/", "cd app && npm test", "node test/run.mjs unit", "./gradlew check", "dotnet test", "vitest run"]) {
@@ -19,6 +19,16 @@ test("check commands are recognised across ecosystems; ordinary commands are not
   for (const command of ["ls -la", "cat package.json", "git diff", "echo test", "grep -r test src", "npm install", "rm -rf build", "mkdir tests"]) {
     assert.ok(!isCheckCommand(command), command);
   }
+});
+
+test("the project's own check commands count too, as a command of the line, not as a substring", () => {
+  assert.ok(!isCheckCommand("./ci.sh"));
+  assert.ok(isCheckCommand("./ci.sh", ["./ci.sh"]));
+  assert.ok(isCheckCommand("cd x && ./ci.sh --fast", ["./ci.sh"]));
+  assert.ok(!isCheckCommand("echo ./ci.sh", ["./ci.sh"]));
+  assert.ok(!isCheckCommand("./ci.shx", ["./ci.sh"]));
+  const state = observeToolPart(observeToolPart(freshVerifyState(), part("edit")), part("bash", { command: "./ci.sh" }, "completed", { exit: 0 }), ["./ci.sh"]);
+  assert.equal(decideVerify(state, 2).push, false);
 });
 
 test("no edit, nothing to verify; an edit with no check afterwards is sent back with the reason", () => {
