@@ -126,6 +126,11 @@ test("`compose` is a primary agent with the flow in its prompt; build and plan a
     for (const skill of COMPOSE_SKILLS) assert.ok(compose.prompt.includes(skill), `the prompt routes through ${skill}`);
     assert.match(compose.prompt, /Decided without asking/, "headless: picks and says so");
     assert.match(compose.prompt, /verif/i);
+    const rules = (JSON.parse(debug(env, "agent", "compose")) as { permission: { permission: string; pattern: string; action: string }[] }).permission;
+    const last = (permission: string, pattern: string) => rules.filter((r) => r.permission === permission && r.pattern === pattern).at(-1)?.action;
+    assert.equal(last("bash", "git stash*"), "deny", "the user's work is never stashed away");
+    assert.equal(last("bash", "git reset --hard*"), "ask");
+    assert.equal(last("skill", "compose-tdd"), "allow", "its skills are its own");
     mkdirSync(join(env.projectDir, ".opencode", "agents"), { recursive: true });
     writeFileSync(join(env.projectDir, ".opencode", "agents", "compose.md"), "---\ndescription: my compose\nmode: primary\n---\nMY COMPOSE PROMPT\n");
     const mine = JSON.parse(debug(env, "agent", "compose")) as { prompt: string; description: string };
