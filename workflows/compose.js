@@ -1,6 +1,7 @@
 // Built-in workflow: spec-driven development of one feature. Spec → tasks → independent tasks implemented in
 // parallel, each in its own git worktree, test first → merged back into the working tree (the user's uncommitted work
-// backed up first; a conflict stops everything with the files named) → the project's checks → review by fresh
+// backed up first; a conflict stops everything with the files named) through the engine's merge(changes) when it has
+// one → the project's checks → review by fresh
 // agents with at most two rework rounds → report.
 export const meta = {
   name: "compose",
@@ -178,9 +179,15 @@ export default async function (args) {
     for (const group of splitOverlaps(wave)) {
       if (canMerge) {
         const done = await parallel(group.map((task) => () => agent(taskPrompt(task, spec, true), { schema: TASK_SCHEMA, label: `implement ${task.id}`, phase: "Implement", isolation: "worktree" })));
-        group.forEach((task, i) => (results[task.id] = done[i]));
+        // An isolated agent's answer is { value, diff, files }: its result, and what it changed in its worktree.
+        const changes = [];
+        group.forEach((task, i) => {
+          const answer = done[i];
+          results[task.id] = answer ? answer.value : null;
+          if (answer && typeof answer.diff === "string" && answer.diff.trim()) changes.push({ label: `implement ${task.id}`, diff: answer.diff });
+        });
         phase("Merge");
-        const merged = await merge(group.map((task) => `implement ${task.id}`));
+        const merged = await merge(changes);
         outcome.merge = merged;
         if (!merged || !merged.ok) {
           const conflict = merged && merged.conflict ? merged.conflict : { reason: "the merge did not answer", files: [] };

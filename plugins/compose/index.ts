@@ -4,6 +4,7 @@
 import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { errorText } from "../core/report.ts";
 import { slot } from "../core/sessions.ts";
+import { mergeBackupRoot, mergeChanges } from "./merge.ts";
 import { composePrompt, resolveSpecDir } from "./prompt.ts";
 import { decideVerify, freshVerifyState, observeToolPart, onTurnStarted, type ToolPart, type VerifyState } from "./verify-gate.ts";
 
@@ -32,6 +33,7 @@ const composeSlot = slot<ComposeSession>("compose", () => ({ verify: freshVerify
 
 function createCompose(context: FeatureContext): FeatureParts {
   const { config, sessions, host } = context;
+  context.services.compose = { mergeBack: (changes) => mergeChanges(context.worktrees, changes, { backupRoot: mergeBackupRoot(context) }) };
   const log = context.reporter.child("compose");
   const spec = resolveSpecDir(host.directory, config.compose.specDir);
   if (!spec.ok) context.reporter.problem("compose:specDir", `compose.specDir ${spec.problem}; using ${spec.dir}`);

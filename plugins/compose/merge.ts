@@ -9,8 +9,12 @@
 import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { z } from "zod";
 import type { FeatureContext } from "../core/feature.ts";
+import type { MergeReport } from "../core/merge-report.ts";
 import { conflictFiles, diffFiles, type Worktree, type Worktrees } from "../core/worktrees.ts";
+
+export type { MergeConflict, MergeReport } from "../core/merge-report.ts";
 
 /**
  * One change to merge: a live worktree, or its diff taken earlier (a workflow journals an isolated agent's diff when
@@ -20,30 +24,6 @@ export interface MergeItem {
   label: string;
   worktree?: Worktree;
   diff?: string;
-}
-
-export interface MergeConflict {
-  label: string;
-  reason: string;
-  files: string[];
-  /** The change itself, saved as a patch. */
-  savedTo?: string;
-}
-
-export interface MergeReport {
-  /** Every change is now in the working tree. */
-  ok: boolean;
-  merged: { label: string; files: string[] }[];
-  /** Worktrees that changed nothing (removed). */
-  unchanged: string[];
-  /** Why the merge stopped, when it did. */
-  conflict?: MergeConflict;
-  /** Worktrees left in place (the merge stopped): label and folder. */
-  kept: { label: string; dir: string }[];
-  /** The copy of the user's uncommitted work taken before anything was applied. */
-  backup?: string;
-  /** A snapshot commit of the tree before the apply (git objects; see `git show <id>`). */
-  backupCommit?: string;
 }
 
 export interface MergeOptions {
@@ -205,4 +185,31 @@ export function formatMergeReport(report: MergeReport): string {
 /** Where a project's merge backups and conflicting changes are kept (under the pack's data dir). */
 export function mergeBackupRoot(context: Pick<FeatureContext, "projectPaths">): string {
   return join(context.projectPaths.root, "merges");
+}
+
+/** A diff larger than this is refused (a workflow's isolated agent hands its whole change as one string). */
+export const MAX_DIFF_BYTES = 64 * 1024 * 1024;
+
+const changesSchema = z
+  .array(
+    z
+      .object({
+        label: z.string().trim().min(1).max(200),
+        diff: z.string().max(MAX_DIFF_BYTES),
+      })
+      .strict(),
+  )
+  .max(200);
+
+/** The service other features call: checks the untrusted list, then merges (see mergeWorktrees). */
+export async function mergeChanges(worktrees: Worktrees, changes: unknown, options: MergeOptions): Promise<MergeReport> {
+  const parsed = changesSchema.safeParse(changes);
+  if (!parsed.success) {
+    const problem = parsed.error.issues.map((i) => `${i.path.join(".") || "changes"}: ${i.message}`).slice(0, 3).join("; ");
+    return { ok: false, merged: [], unchanged: [], kept: [], conflict: { label: "", reason: `nothing merged: the changes must be a list of {label, diff} (${problem})`, files: [] } };
+  }
+  const labels = parsed.data.map((c) => c.label);
+  const twice = labels.find((label, i) => labels.indexOf(label) !== i);
+  if (twice) return { ok: false, merged: [], unchanged: [], kept: [], conflict: { label: twice, reason: `nothing merged: the label "${twice}" is given twice`, files: [] } };
+  return mergeWorktrees(worktrees, parsed.data, options);
 }

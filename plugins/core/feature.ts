@@ -5,6 +5,7 @@ import type { HelperRunner } from "./helpers.ts";
 import type { HostApi } from "./host.ts";
 import type { HostMessage } from "./host-types.ts";
 import type { InternalTool } from "./internal-tools.ts";
+import type { MergeReport } from "./merge-report.ts";
 import type { Ledger } from "./ledger.ts";
 import type { PackPaths, ProjectPaths } from "./paths.ts";
 import type { ProjectIdentity } from "./project-id.ts";
@@ -49,9 +50,20 @@ export interface TaskServices {
 }
 
 /** Interfaces features offer each other; filled by the features as they start (memory and tasks start first). */
+/** What compose offers the other features (a workflow's merge of its isolated agents' diffs). */
+export interface ComposeServices {
+  /**
+   * Applies the diffs to the user's working tree in order, all or nothing: their uncommitted work is copied aside
+   * first, a change that does not apply stops the merge before anything is touched, with its files named.
+   * Untrusted input is checked (labels, diff sizes); a bad call resolves to a report with the reason.
+   */
+  mergeBack(changes: unknown): Promise<MergeReport>;
+}
+
 export interface FeatureServices {
   memory?: MemoryServices;
   tasks?: TaskServices;
+  compose?: ComposeServices;
 }
 
 export interface FeatureContext {

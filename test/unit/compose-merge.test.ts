@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createWorktrees } from "../../plugins/core/worktrees.ts";
-import { backupUncommitted, formatMergeReport, mergeWorktrees } from "../../plugins/compose/merge.ts";
+import { backupUncommitted, formatMergeReport, mergeChanges, mergeWorktrees } from "../../plugins/compose/merge.ts";
 
 function repo() {
   const base = mkdtempSync(join(tmpdir(), "compose-merge-"));
@@ -178,6 +178,29 @@ test("the backup copies tracked changes, staged ones and untracked files (nested
     r.git("reset", "-q", "--hard");
     execFileSync("git", ["apply", "--binary", join(dir!, "tracked.patch")], { cwd: r.dir });
     assert.equal(read(r.dir, "a.txt"), "changed\n");
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("the service checks what a script hands it: not a list, missing or extra fields, a label twice, a huge diff", async () => {
+  const r = repo();
+  try {
+    const options = { backupRoot: r.backupRoot };
+    for (const bad of [null, "diff", [{ label: "T1" }], [{ label: "", diff: "" }], [{ label: "T1", diff: "", extra: 1 }], [{ label: "T1", diff: 42 }]]) {
+      const report = await mergeChanges(r.wts, bad, options);
+      assert.equal(report.ok, false, JSON.stringify(bad));
+      assert.match(report.conflict!.reason, /nothing merged: the changes must be a list of \{label, diff\}/);
+    }
+    const twice = await mergeChanges(r.wts, [{ label: "T1", diff: "" }, { label: "T1", diff: "" }], options);
+    assert.match(twice.conflict!.reason, /"T1" is given twice/);
+    const one = await r.wts.create("compose", "T1");
+    writeFileSync(join(one.dir, "a.txt"), "via the service\n");
+    const diff = await r.wts.diff(one);
+    const merged = await mergeChanges(r.wts, [{ label: "T1", diff }], options);
+    assert.equal(merged.ok, true);
+    assert.equal(read(r.dir, "a.txt"), "via the service\n");
+    assert.equal(readFileSync(join(r.dir, "b.txt"), "utf8"), "alpha\nbeta\n", "nothing else touched");
   } finally {
     r.cleanup();
   }

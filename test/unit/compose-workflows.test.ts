@@ -12,7 +12,7 @@ type Call = { prompt: string; opts: AgentOpts };
 
 interface Api {
   agent(prompt: string, opts: AgentOpts): Promise<unknown>;
-  merge?: (labels: string[]) => Promise<unknown>;
+  merge?: (changes: { label: string; diff: string }[]) => Promise<unknown>;
   workflow?: (name: string, args: unknown) => Promise<unknown>;
   exists?: (path: string) => Promise<boolean>;
 }
@@ -115,7 +115,11 @@ function composeAgent(overrides: Partial<Record<string, (prompt: string) => unkn
     if (override) return override[1]!(prompt);
     if (label === "spec") return { path: "docs/compose/csv-export.md", criteria: ["exports CSV"], checks: ["npm test"], decisions: ["comma separator: the usual"] };
     if (label === "plan") return { tasks: plan };
-    if (label.startsWith("implement")) return { status: "done", summary: `did ${label}`, files: ["x"], tests: [{ command: "npm test", passed: true }] };
+    if (label.startsWith("implement")) {
+      const value = { status: "done", summary: `did ${label}`, files: ["x"], tests: [{ command: "npm test", passed: true }] };
+      // In a worktree the engine hands back the result with the diff of what the agent changed there.
+      return opts.isolation === "worktree" ? { value, diff: `diff --git a/${label} b/${label}\n`, files: [label] } : value;
+    }
     if (label.startsWith("checks")) return { passed: true, commands: [{ command: "npm test", exitCode: 0, summary: "3 passed" }] };
     if (label.startsWith("rework")) return { fixed: ["F1"], summary: "fixed" };
     return null;
@@ -123,13 +127,13 @@ function composeAgent(overrides: Partial<Record<string, (prompt: string) => unkn
 }
 
 test("compose: spec, plan, two independent tasks in parallel worktrees, one merge, checks, review, a report file", async () => {
-  const merges: string[][] = [];
+  const merges: { label: string; diff: string }[][] = [];
   const reviews: unknown[] = [];
   const run = load("compose")({
     agent: composeAgent(),
-    merge: async (labels) => {
-      merges.push(labels);
-      return { ok: true, merged: labels.map((label) => ({ label, files: ["x"] })), unchanged: [], kept: [], backup: "/data/merges/1" };
+    merge: async (changes) => {
+      merges.push(changes);
+      return { ok: true, merged: changes.map((c) => ({ label: c.label, files: ["x"] })), unchanged: [], kept: [], backup: "/data/merges/1" };
     },
     workflow: async (name, args) => {
       reviews.push([name, args]);
@@ -142,7 +146,8 @@ test("compose: spec, plan, two independent tasks in parallel worktrees, one merg
   const implement = run.calls.filter((c) => c.opts.label?.startsWith("implement"));
   assert.deepEqual(implement.map((c) => c.opts.isolation), ["worktree", "worktree"]);
   assert.equal(run.maxInFlight(), 2, "the two independent tasks ran at the same time");
-  assert.deepEqual(merges, [["implement T1", "implement T2"]]);
+  assert.deepEqual(merges, [[{ label: "implement T1", diff: "diff --git a/implement T1 b/implement T1\n" }, { label: "implement T2", diff: "diff --git a/implement T2 b/implement T2\n" }]], "the diffs the engine handed back");
+  assert.match(run.written["docs/compose/csv-export.report.md"]!, /T1 task T1: done\. did implement T1/, "the task's own result, not the engine's wrapper");
   assert.deepEqual(reviews, [["review", { target: "the uncommitted changes (git diff HEAD and untracked files)", spec: "docs/compose/csv-export.md" }]]);
   assert.deepEqual(run.phases.filter((p, i, all) => all.indexOf(p) === i), ["Spec", "Plan", "Implement", "Merge", "Verify", "Review", "Report"]);
   const report = run.written["docs/compose/csv-export.report.md"];
@@ -171,7 +176,7 @@ test("compose: dependent tasks wait for their dependency's merge; tasks naming o
   const merges: string[][] = [];
   const run = load("compose")({
     agent: composeAgent({}, [task("T1", ["a.ts"]), task("T2", ["b.ts"], ["T1"]), task("T3", ["a.ts"]), task("T4", ["c.ts"], ["T9"])]),
-    merge: async (labels) => (merges.push(labels), { ok: true, merged: [], unchanged: [], kept: [] }),
+    merge: async (changes) => (merges.push(changes.map((c) => c.label)), { ok: true, merged: [], unchanged: [], kept: [] }),
     workflow: async () => ({ accepted: true, findings: [], evidence: [] }),
   });
   const result = await run.script.main({ feature: "f" });

@@ -1,0 +1,237 @@
+// The built-in compose, review and debug workflows in the real workflow engine and OpenCode with the scripted model:
+// compose writes the spec, creates the tasks, implements them, runs the project's check, gets a review verdict and
+// writes its report; review drops a finding its verifier could not confirm; debug investigates its hypotheses side
+// by side and verifies the fix afresh. (This engine has no merge() yet, so compose's tasks run one after another in
+// the working tree: the worktree-and-merge path is covered by test/unit/compose-merge.test.ts and
+// compose-workflows.test.ts.)
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startScriptedModel, type Lane, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
+import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
+import { killAll, opencodeServe, type Served } from "../harness/opencode.ts";
+import { createSession, installPackForTest, until } from "./checkpoint-support.ts";
+import { openDatabase } from "../../plugins/core/storage/database.ts";
+
+after(killAll);
+
+interface Run {
+  id: string;
+  name: string;
+  status: string;
+  result?: any;
+  error?: string;
+  transcript: { text: string }[];
+}
+
+function runs(env: IsolatedEnv): Run[] {
+  const projects = join(env.packDataDir, "projects");
+  if (!existsSync(projects)) return [];
+  const found: Run[] = [];
+  for (const project of readdirSync(projects)) {
+    const dir = join(projects, project, "workflows");
+    if (!existsSync(dir)) continue;
+    for (const id of readdirSync(dir)) {
+      const file = join(dir, id, "run.json");
+      if (existsSync(file)) found.push(JSON.parse(readFileSync(file, "utf8")) as Run);
+    }
+  }
+  return found;
+}
+
+async function runWorkflow(served: Served, env: IsolatedEnv, session: string, args: string, timeoutMs = 120000): Promise<Run> {
+  const before = new Set(runs(env).map((r) => r.id));
+  const ran = await served.client.session.command({ path: { id: session }, body: { command: "workflow", arguments: args } });
+  assert.ok(!ran.error, JSON.stringify(ran.error));
+  const started = await until(() => runs(env).find((r) => !before.has(r.id)), 15000, `a run of /workflow ${args}`);
+  return until(() => runs(env).find((r) => r.id === started.id && r.status !== "running"), timeoutMs, `run ${started.id} to end`).catch((error) => {
+    throw new Error(`${(error as Error).message}; the run: ${JSON.stringify(runs(env).find((r) => r.id === started.id))}`);
+  });
+}
+
+/** Start and end of the assistant calls of each child session of `parent` whose title matches. */
+async function childSpans(served: Served, parent: string, title: RegExp): Promise<{ start: number; end: number }[]> {
+  const children = await served.client.session.children({ path: { id: parent } });
+  const spans: { start: number; end: number }[] = [];
+  for (const child of (children.data ?? []).filter((c) => title.test(c.title))) {
+    const messages = await served.client.session.messages({ path: { id: child.id } });
+    const times = (messages.data ?? []).filter((m) => m.info.role === "assistant").map((m) => m.info.time as { created: number; completed?: number });
+    if (times.length) spans.push({ start: Math.min(...times.map((t) => t.created)), end: Math.max(...times.map((t) => t.completed ?? t.created)) });
+  }
+  return spans;
+}
+
+/** The first user text of a request: a workflow child's prompt. */
+const prompt = (r: Pick<RecordedRequest, "body">) => {
+  const first = r.body.messages.find((m) => m.role === "user");
+  return typeof first?.content === "string" ? first.content : (first?.content ?? []).map((p) => p.text ?? "").join("");
+};
+const assistantTurns = (r: RecordedRequest) => r.body.messages.filter((m) => m.role === "assistant").length;
+
+/** A child session that plays `steps` in order, one per model call, then says "done". */
+function stepsLane(name: string, starts: string, steps: (r: RecordedRequest) => ScriptedReply[]): Lane {
+  return {
+    name,
+    match: (r) => prompt(r).startsWith(starts),
+    replies: (r) => steps(r)[assistantTurns(r)] ?? { text: "done" },
+  };
+}
+const result = (value: unknown): ScriptedReply => ({ toolCalls: [{ name: "workflow_result", args: { result: value } }] });
+const finding = (severity: string, file: string, line: number, title: string) => ({ severity, file, line, title, why: `${title}: why` });
+
+function reviewLanes(): Lane[] {
+  return [
+    stepsLane("review", "You are one of several independent code reviewers", (r) => {
+      const lens = /through one lens only:\n(\w+)/.exec(prompt(r))?.[1];
+      if (lens === "Correctness") return [result({ findings: [finding("minor", "hello.js", 1, "Greeting lacks a newline")] })];
+      if (lens === "Tests") return [result({ findings: [finding("blocker", "bye.js", 1, "Imagined crash on empty input")] })];
+      return [result({ findings: [] })];
+    }),
+    stepsLane("verifier", "You verify code review findings", (r) => {
+      const text = prompt(r);
+      const id = (title: string) => new RegExp(`(F\\d+) \\[\\w+\\] [^\\n]* ${title}`).exec(text)?.[1] ?? "?";
+      return [
+        result({ confirmed: [{ id: id("Greeting lacks a newline"), evidence: "hello.js:1 prints without a newline" }], rejected: [{ id: id("Imagined crash"), why: "bye.js handles empty input" }] }),
+      ];
+    }),
+  ];
+}
+
+test("review workflow: four lenses, and the verifier's unconfirmed finding is dropped", { timeout: 180000 }, async () => {
+  const model = await startScriptedModel({ lanes: reviewLanes(), exhausted: { text: "ok" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  writeFileSync(join(env.projectDir, "hello.js"), "process.stdout.write('hi')\n");
+  writeFileSync(join(env.projectDir, "bye.js"), "console.log('bye')\n");
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const run = await runWorkflow(served, env, session, "review");
+    assert.equal(run.status, "done", JSON.stringify(run));
+    assert.equal(model.lane("review").filter((r) => assistantTurns(r) === 0).length, 4, "four reviewers");
+    assert.deepEqual(run.result.findings.map((f: { title: string }) => f.title), ["Greeting lacks a newline"]);
+    assert.deepEqual(run.result.dropped.map((d: { title: string; why: string }) => [d.title, d.why]), [["Imagined crash on empty input", "bye.js handles empty input"]]);
+    assert.equal(run.result.accepted, true, "only a minor finding is confirmed");
+    assert.equal(run.result.evidence[0].evidence, "hello.js:1 prints without a newline");
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("compose workflow: spec, two tasks in the tree, both implemented, the project's check run, a review verdict, a report", { timeout: 300000 }, async () => {
+  let projectDir = "";
+  const at = (file: string) => join(projectDir, file);
+  const spec = "docs/compose/greetings.md";
+  const lanes: Lane[] = [
+    stepsLane("spec", "Write the spec of this feature", () => [
+      { toolCalls: [{ name: "write", args: { filePath: at(spec), content: "# Greetings\n\n## Acceptance criteria\n1. hello.js greets\n2. bye.js says goodbye\n\n## Checks\nnpm test\n" } }] },
+      result({ path: spec, criteria: ["hello.js greets", "bye.js says goodbye"], checks: ["npm test"], decisions: ["plain console output: simplest"] }),
+    ]),
+    stepsLane("plan", "Plan the implementation of the spec", () => [
+      { toolCalls: [{ name: "tasks", args: { action: "create", title: "hello.js greets (AC 1)" } }] },
+      { toolCalls: [{ name: "tasks", args: { action: "create", title: "bye.js says goodbye (AC 2)" } }] },
+      result({ tasks: [{ id: "T1", title: "hello.js greets", files: ["hello.js"], dependsOn: [] }, { id: "T2", title: "bye.js says goodbye", files: ["bye.js"], dependsOn: [] }] }),
+    ]),
+    stepsLane("implement", "Implement task T", (r) => {
+      const t1 = prompt(r).startsWith("Implement task T1");
+      const file = t1 ? "hello.js" : "bye.js";
+      return [
+        { toolCalls: [{ name: "write", args: { filePath: at(file), content: t1 ? "console.log('hello')\n" : "console.log('bye')\n" } }] },
+        { toolCalls: [{ name: "tasks", args: { action: "done", id: t1 ? "T1" : "T2" } }] },
+        result({ status: "done", summary: `${file} written`, files: [file], tests: [{ command: "npm test", passed: true }] }),
+      ];
+    }),
+    stepsLane("checks", "Run the project's checks", (r) => [
+      { toolCalls: [{ name: "bash", args: { command: "npm test", description: "project checks" } }] },
+      result({ passed: JSON.stringify(r.body.messages.at(-1)).includes("2 tests passed"), commands: [{ command: "npm test", exitCode: 0, summary: "2 tests passed" }] }),
+    ]),
+    ...reviewLanes(),
+  ];
+  const model = await startScriptedModel({ lanes, exhausted: { text: "ok" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  projectDir = env.projectDir;
+  writeFileSync(at("package.json"), JSON.stringify({ name: "fixture", private: true, scripts: { test: "node -e \"require('./hello.js'); require('./bye.js'); console.log('2 tests passed')\"" } }));
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const run = await runWorkflow(served, env, session, 'compose {"feature": "greet and say goodbye"}');
+    assert.equal(run.status, "done", JSON.stringify(run));
+    const outcome = run.result;
+    assert.equal(outcome.ok, true, outcome.message);
+    assert.ok(existsSync(at(spec)), "the spec was written");
+    assert.equal(readFileSync(at("hello.js"), "utf8"), "console.log('hello')\n");
+    assert.equal(readFileSync(at("bye.js"), "utf8"), "console.log('bye')\n");
+    assert.equal(outcome.checks.passed, true, "the check ran and its output was seen");
+    assert.ok(model.lane("checks").some((r) => JSON.stringify(r.body.messages.at(-1)).includes("2 tests passed")), "npm test really ran");
+    assert.equal(outcome.review.accepted, true, "a review verdict");
+    assert.ok(run.transcript.some((t) => /no merge\(\) in this workflow engine: tasks run one after another/.test(t.text)), "the fallback says so");
+    const report = readFileSync(at("docs/compose/greetings.report.md"), "utf8");
+    assert.match(report, /Outcome: done/);
+    assert.match(report, /T1 hello\.js greets: done/);
+    // The two tasks are in the task tree of the session that ran the workflow.
+    const db = await openDatabase(join(env.packDataDir, "continuum.db"), { readonly: true });
+    try {
+      const rows = db.prepare("SELECT id, title, status FROM tasks WHERE session_id = ? ORDER BY id").all<{ id: string; title: string; status: string }>(session);
+      assert.deepEqual(rows.map((t) => [t.id, t.status]), [["T1", "done"], ["T2", "done"]]);
+    } finally {
+      db.close();
+    }
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("debug workflow: reproduced, two hypotheses investigated side by side, the confirmed one fixed with a regression test, verified afresh", { timeout: 240000 }, async () => {
+  let projectDir = "";
+  const lanes: Lane[] = [
+    stepsLane("reproduce", "Reproduce this problem", () => [
+      { toolCalls: [{ name: "bash", args: { command: "node sum.js", description: "reproduce" } }] },
+      result({ reproduced: true, command: "node sum.js", output: "sum([]) = NaN" }),
+    ]),
+    stepsLane("hypotheses", "A failure reproduces", () => [result({ hypotheses: [{ statement: "reduce has no initial value", test: "read sum.js" }, { statement: "the input is not an array", test: "log the input" }] })]),
+    stepsLane("investigate", "Test one hypothesis", (r) => [
+      prompt(r).includes("reduce has no initial value")
+        ? { ...result({ verdict: "confirmed", evidence: "sum.js:1 reduce((a, b) => a + b) without 0" }), delayMs: 1500 }
+        : { ...result({ verdict: "ruled out", evidence: "input is []" }), delayMs: 1500 },
+    ]),
+    stepsLane("fix", "Fix the root cause", () => [
+      { toolCalls: [{ name: "write", args: { filePath: join(projectDir, "sum.js"), content: "const sum = (xs) => xs.reduce((a, b) => a + b, 0);\nconsole.log(`sum([]) = ${sum([])}`);\nif (Number.isNaN(sum([]))) process.exit(1);\n" } }] },
+      result({ fixed: true, regressionTest: "sum.js exits 1 on NaN", summary: "initial value 0 for reduce", files: ["sum.js"] }),
+    ]),
+    stepsLane("verify", "Verify a fix with fresh runs", (r) => [
+      { toolCalls: [{ name: "bash", args: { command: "node sum.js", description: "verify" } }] },
+      result({ passed: JSON.stringify(r.body.messages.at(-1)).includes("sum([]) = 0"), commands: [{ command: "node sum.js", exitCode: 0, summary: "sum([]) = 0" }] }),
+    ]),
+  ];
+  const model = await startScriptedModel({ lanes, exhausted: { text: "ok" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  projectDir = env.projectDir;
+  writeFileSync(join(projectDir, "sum.js"), "const sum = (xs) => xs.reduce((a, b) => a + b);\nconsole.log(`sum([]) = ${sum([])}`);\n");
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const run = await runWorkflow(served, env, session, "debug sum of an empty list is wrong");
+    assert.equal(run.status, "done", JSON.stringify(run));
+    assert.equal(run.result.fixed, true, run.result.message);
+    assert.deepEqual(run.result.hypotheses.map((h: { verdict: string }) => h.verdict), ["confirmed", "ruled out"]);
+    assert.match(readFileSync(join(projectDir, "sum.js"), "utf8"), /a \+ b, 0\)/);
+    assert.ok(model.lane("verify").some((r) => JSON.stringify(r.body.messages.at(-1)).includes("sum([]) = 0")), "the verifier's run saw the fixed output");
+    const spans = await childSpans(served, session, /hypothesis/);
+    assert.equal(spans.length, 2);
+    assert.ok(spans[0]!.start < spans[1]!.end && spans[1]!.start < spans[0]!.end, `the two investigations overlap in time: ${JSON.stringify(spans)}`);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
