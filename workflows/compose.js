@@ -126,7 +126,7 @@ function taskPrompt(task, spec, isolated) {
     task.criteria && task.criteria.length ? `Acceptance criteria it covers: ${task.criteria.join("; ")}.` : "",
     task.files.length ? `Files it is expected to touch: ${task.files.join(", ")}. Touch no file another task owns.` : "",
     isolated ? "You work in your own git worktree of the project: change files only there; the workflow merges your change back." : "Other tasks ran before you in this same working tree: keep to your task's files.",
-    "Work test first (the compose-tdd skill): write a failing test and run it (show the failure), write the least code to pass, run it again, refactor, and run the tests of the area.",
+    "Work test first: write a failing test and run it (show the failure), write the least code to pass, run it again, refactor, and run the tests of the area.",
     `Mark progress in the task tree with the tasks tool (start ${task.id}; done only when its tests pass, block with the reason otherwise).`,
     spec.checks.length ? `The project's checks: ${spec.checks.join(" ; ")}. Run them before you finish.` : "Run the project's tests before you finish.",
     "Report status done or blocked, a short summary, the files you changed, and each test command you ran with whether it passed.",
@@ -151,7 +151,9 @@ export default async function (args) {
   const spec = await agent(
     [
       `Write the spec of this feature for the project: ${input.feature}`,
-      `Load the compose-brainstorm and compose-spec skills and follow them. Write the spec file to ${input.specDir}/<feature-name>.md (kebab-case name). Decide what is not settled yourself and list each decision with its reason (nobody can answer questions in this run).`,
+      "First read the code the feature touches and the project's README; choose the smallest approach that works.",
+      `Write the spec file to ${input.specDir}/<feature-name>.md (kebab-case name) with these sections: Goal; Behaviour (input → output, errors and edge cases); Out of scope; Design (files and interfaces touched, rejected options in a line each); Acceptance criteria (numbered, each checkable by a command or a test); Checks (the project's exact test/typecheck/lint/build commands, as found in package.json, Makefile or CI config).`,
+      "Decide what is not settled yourself and list each decision with its reason (nobody can answer questions in this run).",
       "Return the spec's path, its acceptance criteria, the exact check commands of the project it names, and your decisions.",
     ].join("\n"),
     { schema: SPEC_SCHEMA, label: "spec", phase: "Spec" },
@@ -164,7 +166,7 @@ export default async function (args) {
   phase("Plan");
   const plan = await agent(
     [
-      `Plan the implementation of the spec in ${spec.path} (load the compose-plan skill).`,
+      `Plan the implementation of the spec in ${spec.path}.`,
       `Split it into at most ${MAX_TASKS} tasks, create each one in the task tree with the tasks tool, and return them with the ids the tool gave (T1, T2, …), the files each will touch, and which tasks each depends on.`,
       "Two tasks are independent when they touch different files and neither needs the other's result: give them no dependency, so they can run in parallel.",
     ].join("\n"),
@@ -230,7 +232,7 @@ export default async function (args) {
     outcome.rework = round + 1;
     const fixed = await agent(
       [
-        `Rework round ${round + 1} of ${input.rounds} for the feature in ${spec.path}. Fix exactly these confirmed problems in the working tree, test first (compose-tdd), nothing else:`,
+        `Rework round ${round + 1} of ${input.rounds} for the feature in ${spec.path}. Fix exactly these confirmed problems in the working tree, nothing else, each test first (a failing test shown, then passing):`,
         ...problems.map((p) => `- ${p}`),
         "Then run the project's checks. Report what you fixed.",
       ].join("\n"),

@@ -79,7 +79,7 @@ export default async function (args) {
   phase("Fix");
   const fix = await agent(
     [
-      `Fix the root cause of a failure that reproduces with \`${repro.command}\` (load the compose-debug and compose-tdd skills).`,
+      `Fix the root cause of a failure that reproduces with \`${repro.command}\`.`,
       `Confirmed cause: ${confirmed.map((h) => `${h.statement} (evidence: ${h.evidence.slice(0, 1500)})`).join("\n")}`,
       "First write a regression test that fails because of this cause and run it (show the failure); then fix at the root, minimally; run the test again and the tests of the area. Remove any temporary logging.",
       "Report whether it is fixed, the regression test (file and name), the files changed and a short summary.",

@@ -65,6 +65,8 @@ test("each built-in script declares its name and phases in a literal meta", () =
     const { script } = load(name)({ agent: async () => null });
     assert.equal(script.meta.name, name);
     assert.ok(script.meta.phases.length >= 2);
+    // Its agents run as the general subagent, to which the compose-* skills are not offered: prompts stand alone.
+    assert.doesNotMatch(readFileSync(join(REPO_ROOT, "workflows", `${name}.js`), "utf8"), /compose-(tdd|spec|plan|debug|brainstorm)|load the .* skill/i);
   }
 });
 
