@@ -90,8 +90,21 @@ export async function backupUncommitted(projectDir: string, backupRoot: string, 
   return dir;
 }
 
-/** Merges the worktrees' changes into the user's working tree, in order; see the file's header for the guarantees. */
+/**
+ * Merges the worktrees' changes into the user's working tree, in order; see the file's header for the guarantees.
+ * Never throws: a failure of git or of the disk is reported as a stop (every step that can fail comes before the one
+ * `git apply` on the user's tree, so nothing was applied then), with every worktree kept.
+ */
 export async function mergeWorktrees(worktrees: Worktrees, items: readonly MergeItem[], options: MergeOptions): Promise<MergeReport> {
+  try {
+    return await mergeSteps(worktrees, items, options);
+  } catch (error) {
+    const kept = items.flatMap((item) => (item.worktree ? [{ label: item.label, dir: item.worktree.dir }] : []));
+    return { ok: false, merged: [], unchanged: [], kept, conflict: { label: "", reason: `the merge failed before your working tree was touched: ${(error as Error).message}`, files: [] } };
+  }
+}
+
+async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], options: MergeOptions): Promise<MergeReport> {
   const report: MergeReport = { ok: false, merged: [], unchanged: [], kept: [] };
   const keepAll = (from: readonly MergeItem[]) => from.flatMap((item) => (item.worktree ? [{ label: item.label, dir: item.worktree.dir }] : []));
   const removeWorktree = async (item: MergeItem) => {

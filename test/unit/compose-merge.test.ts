@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createWorktrees } from "../../plugins/core/worktrees.ts";
-import { backupUncommitted, formatMergeReport, mergeChanges, mergeWorktrees } from "../../plugins/compose/merge.ts";
+import { backupUncommitted, formatMergeReport, MAX_DIFF_BYTES, mergeChanges, mergeWorktrees } from "../../plugins/compose/merge.ts";
 
 function repo() {
   const base = mkdtempSync(join(tmpdir(), "compose-merge-"));
@@ -139,6 +139,25 @@ test("a diff journaled before a crash still merges after its worktree was swept"
   }
 });
 
+test("a worktree folder that cannot be made (the data dir is a file) stops the merge with the reason, nothing touched", async () => {
+  const r = repo();
+  try {
+    const one = await r.wts.create("compose", "T1");
+    writeFileSync(join(one.dir, "a.txt"), "agent\n");
+    const diff = await r.wts.diff(one);
+    const blocked = join(r.base, "blocked");
+    writeFileSync(blocked, "a file where a folder should be");
+    const broken = createWorktrees({ projectDir: r.dir, root: join(blocked, "worktrees") });
+    const report = await mergeWorktrees(broken, [{ label: "T1", diff }, { label: "T0", worktree: one }], { backupRoot: r.backupRoot });
+    assert.equal(report.ok, false);
+    assert.match(report.conflict!.reason, /the merge failed before your working tree was touched/);
+    assert.deepEqual(report.kept, [{ label: "T0", dir: one.dir }]);
+    assert.equal(read(r.dir, "a.txt"), "one\ntwo\nthree\n");
+  } finally {
+    r.cleanup();
+  }
+});
+
 test("nothing to merge, or no repository: a clear answer and nothing touched", async () => {
   const r = repo();
   try {
@@ -192,6 +211,8 @@ test("the service checks what a script hands it: not a list, missing or extra fi
       assert.equal(report.ok, false, JSON.stringify(bad));
       assert.match(report.conflict!.reason, /nothing merged: the changes must be a list of \{label, diff\}/);
     }
+    const huge = await mergeChanges(r.wts, [{ label: "T1", diff: "x".repeat(MAX_DIFF_BYTES + 1) }], options);
+    assert.match(huge.conflict!.reason, /nothing merged/);
     const twice = await mergeChanges(r.wts, [{ label: "T1", diff: "" }, { label: "T1", diff: "" }], options);
     assert.match(twice.conflict!.reason, /"T1" is given twice/);
     const one = await r.wts.create("compose", "T1");
