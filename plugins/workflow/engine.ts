@@ -42,8 +42,12 @@ export interface WorkflowLimits {
 
 export type ProgressKind = "started" | "phase" | "agent" | "finished";
 
+/** merge(changes): applies isolated agents' diffs to the user's working tree (compose's merge-back in OpenCode). */
+export type MergePort = (changes: unknown) => Promise<{ ok: boolean } & Record<string, unknown>>;
+
 export interface EngineOptions {
   loader: WorkflowLoader;
+  merge?: MergePort;
   store: RunStore;
   projectDir: string;
   agents: AgentPort;
@@ -267,6 +271,7 @@ export class WorkflowEngine {
     };
     const host = {
       agent: (prompt: unknown, opts: unknown) => this.agentCall(run, prefix, occurrence, prompt, opts),
+      merge: (changes: unknown) => this.mergeCall(run, prefix, occurrence, changes),
       workflow: (name: unknown, nestedArgs: unknown) => this.nested(run, stack, prefix, occurrence, name, nestedArgs, seed),
       phase: (title: unknown) => {
         run.record.phase = String(title).slice(0, 200);
@@ -346,6 +351,32 @@ export class WorkflowEngine {
     this.save(run);
     this.progress(run, "agent");
     return answer.ok ? answer.value : null;
+  }
+
+  /**
+   * merge(changes): a merge that went through is journaled like an agent's result, so a resumed run never applies
+   * the same changes twice; one that stopped (a conflict) applied nothing and is tried again on resume.
+   */
+  private async mergeCall(run: ActiveRun, prefix: string, occurrence: (identity: string) => number, changes: unknown): Promise<unknown> {
+    const identity = hash(JSON.stringify(["merge", prefix, changes ?? null]));
+    const key = `${prefix}${identity}#${occurrence(identity)}`;
+    const journaled = run.journal.get(key);
+    if (journaled) {
+      this.transcribe(run, "log", "merge: replayed from the journal (already applied)");
+      return journaled.value;
+    }
+    if (!this.options.merge) {
+      const reason = "merging needs the compose feature (compose.enabled is false)";
+      this.transcribe(run, "error", `merge: ${reason}`);
+      return { ok: false, merged: [], unchanged: [], kept: [], conflict: { reason, files: [] } };
+    }
+    if (run.controller.signal.aborted) return { ok: false, merged: [], unchanged: [], kept: [], conflict: { reason: "the run was cancelled", files: [] } };
+    const report = await this.options.merge(changes).catch((error) => ({ ok: false, merged: [], unchanged: [], kept: [], conflict: { reason: errorText(error), files: [] } }));
+    if (report.ok) run.journal.put({ key, value: report, label: "merge", at: Date.now() });
+    const conflict = report.conflict as { reason?: string; files?: string[] } | undefined;
+    this.transcribe(run, "log", report.ok ? `merge: applied (${(report.merged as unknown[] | undefined)?.length ?? 0} change(s))` : `merge stopped: ${conflict?.reason ?? "unknown reason"}${conflict?.files?.length ? ` (files: ${conflict.files.join(", ")})` : ""}`);
+    this.save(run);
+    return report;
   }
 
   private checkAgentCall(prompt: unknown, rawOpts: unknown): { ok: true; opts: AgentOptions } | { ok: false; problem: string } {

@@ -123,6 +123,12 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     store: new RunStore(runsDir(context)),
     projectDir: host.directory,
     agents: helperAgentPort(context, channel),
+    // Looked up at call time: compose starts after this feature and fills its service then.
+    merge: async (changes) => {
+      const compose = context.services.compose;
+      if (!compose) return { ok: false, merged: [], unchanged: [], kept: [], conflict: { reason: "merging needs the compose feature (compose.enabled is false)", files: [] } };
+      return (await compose.mergeBack(changes)) as unknown as { ok: boolean } & Record<string, unknown>;
+    },
     limits: config.workflow,
     onProgress,
     log: (level, message) => log.log(level, message),

@@ -100,6 +100,7 @@ export const PRELUDE = String.raw`(function (host, seed) {
   function log(...parts) { host.log(parts.map(describe).join(" ")); }
 
   define("agent", agent);
+  define("merge", (changes) => host.merge(changes === undefined ? null : changes));
   define("parallel", parallel);
   define("pipeline", pipeline);
   define("dag", dag);

@@ -1,9 +1,8 @@
 // The built-in compose, review and debug workflows in the real workflow engine and OpenCode with the scripted model:
 // compose writes the spec, creates the tasks, implements them, runs the project's check, gets a review verdict and
 // writes its report; review drops a finding its verifier could not confirm; debug investigates its hypotheses side
-// by side and verifies the fix afresh. (This engine has no merge() yet, so compose's tasks run one after another in
-// the working tree: the worktree-and-merge path is covered by test/unit/compose-merge.test.ts and
-// compose-workflows.test.ts.)
+// by side and verifies the fix afresh. Compose's two tasks run in two git worktrees at once and merge() brings both
+// changes back; a conflict between them stops the merge with the file named and nothing applied.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -122,11 +121,9 @@ test("review workflow: four lenses, and the verifier's unconfirmed finding is dr
   }
 });
 
-test("compose workflow: spec, two tasks in the tree, both implemented, the project's check run, a review verdict, a report", { timeout: 300000 }, async () => {
-  let projectDir = "";
-  const at = (file: string) => join(projectDir, file);
-  const spec = "docs/compose/greetings.md";
-  const lanes: Lane[] = [
+/** Scripted agents of the compose workflow; with `conflict`, both tasks also write shared.txt, differently. */
+function composeLanes(at: (file: string) => string, spec: string, conflict = false): Lane[] {
+  return [
     stepsLane("spec", "Write the spec of this feature", () => [
       { toolCalls: [{ name: "write", args: { filePath: at(spec), content: "# Greetings\n\n## Acceptance criteria\n1. hello.js greets\n2. bye.js says goodbye\n\n## Checks\nnpm test\n" } }] },
       result({ path: spec, criteria: ["hello.js greets", "bye.js says goodbye"], checks: ["npm test"], decisions: ["plain console output: simplest"] }),
@@ -141,6 +138,7 @@ test("compose workflow: spec, two tasks in the tree, both implemented, the proje
       const file = t1 ? "hello.js" : "bye.js";
       return [
         { toolCalls: [{ name: "write", args: { filePath: at(file), content: t1 ? "console.log('hello')\n" : "console.log('bye')\n" } }] },
+        ...(conflict ? [{ toolCalls: [{ name: "write", args: { filePath: at("shared.txt"), content: t1 ? "from T1\n" : "from T2\n" } }] }] : []),
         { toolCalls: [{ name: "tasks", args: { action: "done", id: t1 ? "T1" : "T2" } }] },
         result({ status: "done", summary: `${file} written`, files: [file], tests: [{ command: "npm test", passed: true }] }),
       ];
@@ -151,6 +149,13 @@ test("compose workflow: spec, two tasks in the tree, both implemented, the proje
     ]),
     ...reviewLanes(),
   ];
+}
+
+test("compose workflow: spec, two tasks in the tree, both implemented, the project's check run, a review verdict, a report", { timeout: 300000 }, async () => {
+  let projectDir = "";
+  const at = (file: string) => join(projectDir, file);
+  const spec = "docs/compose/greetings.md";
+  const lanes = composeLanes(at, spec);
   const model = await startScriptedModel({ lanes, exhausted: { text: "ok" } });
   const env = createIsolatedEnv({ baseURL: model.baseURL });
   projectDir = env.projectDir;
@@ -170,7 +175,13 @@ test("compose workflow: spec, two tasks in the tree, both implemented, the proje
     assert.equal(outcome.checks.passed, true, "the check ran and its output was seen");
     assert.ok(model.lane("checks").some((r) => JSON.stringify(r.body.messages.at(-1)).includes("2 tests passed")), "npm test really ran");
     assert.equal(outcome.review.accepted, true, "a review verdict");
-    assert.ok(run.transcript.some((t) => /no merge\(\) in this workflow engine: tasks run one after another/.test(t.text)), "the fallback says so");
+    // Each task ran in its own worktree, side by side, and both changes were merged back into the working tree.
+    const spans = await childSpans(served, session, /implement T[12]/);
+    assert.equal(spans.length, 2, "two implementing child sessions");
+    assert.ok(spans[0]!.start < spans[1]!.end && spans[1]!.start < spans[0]!.end, `the two tasks overlapped in time: ${JSON.stringify(spans)}`);
+    assert.ok(run.transcript.some((t) => /merge: applied \(2 change/.test(t.text)), "both changes merged");
+    assert.deepEqual(outcome.merge.merged.map((m: { files: string[] }) => m.files).flat().sort(), ["bye.js", "hello.js"]);
+    assert.equal(readdirSync(join(env.packDataDir, "projects")).flatMap((p) => (existsSync(join(env.packDataDir, "projects", p, "worktrees")) ? readdirSync(join(env.packDataDir, "projects", p, "worktrees")).filter((n) => n.startsWith("wt-") && !n.endsWith(".json")) : [])).length, 0, "no worktree left");
     const report = readFileSync(at("docs/compose/greetings.report.md"), "utf8");
     assert.match(report, /Outcome: done/);
     assert.match(report, /T1 hello\.js greets: done/);
@@ -182,6 +193,36 @@ test("compose workflow: spec, two tasks in the tree, both implemented, the proje
     } finally {
       db.close();
     }
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("compose workflow: two tasks that both changed shared.txt stop at the merge with the file named; nothing applied, the user's own edit kept", { timeout: 300000 }, async () => {
+  let projectDir = "";
+  const at = (file: string) => join(projectDir, file);
+  const spec = "docs/compose/greetings.md";
+  const model = await startScriptedModel({ lanes: composeLanes(at, spec, true), exhausted: { text: "ok" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  projectDir = env.projectDir;
+  writeFileSync(at("package.json"), JSON.stringify({ name: "fixture", private: true, scripts: { test: "node -e \"console.log('2 tests passed')\"" } }));
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const run = await runWorkflow(served, env, session, 'compose {"feature": "greet and say goodbye"}');
+    assert.equal(run.status, "done", JSON.stringify(run));
+    const outcome = run.result;
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.stage, "merge", JSON.stringify(outcome));
+    assert.ok(outcome.conflictFiles.includes("shared.txt"), `the conflicting file is named: ${JSON.stringify(outcome)}`);
+    assert.ok(run.transcript.some((t) => /merge stopped: .*shared\.txt/.test(t.text)), "the transcript names it too");
+    for (const file of ["hello.js", "bye.js", "shared.txt"]) assert.equal(existsSync(at(file)), false, `${file}: nothing was applied`);
+    assert.equal(readFileSync(at("package.json"), "utf8").includes("fixture"), true, "the user's uncommitted file is untouched");
+    assert.equal(model.lane("checks").length, 0, "no checks after a stopped merge");
   } finally {
     await served?.stop();
     await model.close();
