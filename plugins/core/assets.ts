@@ -1,7 +1,7 @@
 // The pack's agents and commands are markdown files in the repository (the source of truth). They are
 // registered through the config hook, filling only what the user has not set, so a user's own
 // .opencode/agents/<name>.md or command of the same name always wins, field by field.
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import matter from "gray-matter";
@@ -48,4 +48,20 @@ function fillEntry(entries: ConfigEntries, name: string, ours: Record<string, un
     filled = true;
   }
   return filled ? "filled" : "kept";
+}
+
+/** Every name the pack's own agents, commands, skills and built-in workflows use (so nothing generated shadows one). */
+export function packAssetNames(root = PACK_ROOT): Set<string> {
+  const names = new Set<string>();
+  const list = (dir: string) => {
+    try {
+      return readdirSync(join(root, dir));
+    } catch {
+      return [];
+    }
+  };
+  for (const dir of ["agents", "commands"]) for (const file of list(dir)) if (file.endsWith(".md")) names.add(file.slice(0, -3));
+  for (const name of list("skills")) names.add(name);
+  for (const file of list("workflows")) if (file.endsWith(".js")) names.add(file.slice(0, -3));
+  return names;
 }

@@ -3,6 +3,7 @@
 // distill_asset (validated, never overwriting) and ends with distill_report. --dry-run validates and lists the
 // assets it would write, writing nothing. The record keeps the report with tokens and cost.
 import { z } from "zod";
+import { packAssetNames } from "../core/assets.ts";
 import type { FeatureContext } from "../core/feature.ts";
 import type { ModelRef } from "../core/host-types.ts";
 import { ToolInputError } from "../core/compose.ts";
@@ -64,7 +65,7 @@ export interface Distiller {
 }
 
 /** Names the pack's own agents and commands use: a distilled asset must not shadow them. */
-const RESERVED = new Set(["memory", "checkpoint", "rebuild", "context", "goal", "stats", "agents", "dream", "distill", "checkpoint-writer", "goal-judge", "continuum-memory"]);
+const RESERVED = new Set([...packAssetNames(), "workflow", "continuum"]);
 
 export function createDistiller(context: FeatureContext, now: () => Date = () => new Date()): Distiller {
   const settings = context.config.distill;

@@ -43,3 +43,11 @@ test("every markdown asset in the repository parses and has a description", () =
     }
   }
 });
+
+test("the pack's asset names cover every agent, command, skill and built-in workflow it ships", async () => {
+  const { packAssetNames } = await import("../../plugins/core/assets.ts");
+  const names = packAssetNames();
+  for (const name of ["max", "max-judge", "compose", "compose-tdd", "dream", "distill", "workflow", "goal-judge", "continuum-memory", "review", "fanout"]) {
+    assert.ok(names.has(name), `${name} is reserved`);
+  }
+});
