@@ -16,7 +16,7 @@ import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type
 import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, killAll, type Served } from "../harness/opencode.ts";
 import { snapshotTree } from "../harness/snapshot.ts";
-import { chaosDriver, newChaosState, prng, type ChaosState, type Rng } from "../harness/chaos.ts";
+import { chaosDriver, INTERNAL_TOOLS, newChaosState, prng, type ChaosState, type Rng } from "../harness/chaos.ts";
 import { createSession, installPackForTest, persistentDb, send } from "./checkpoint-support.ts";
 
 after(killAll);
@@ -73,7 +73,7 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
     const damage = damageMemoryFiles(env, prng(SEEDS[0]! ^ 0x5eed), state);
     log(`damage: ${damage.strayBytes.length} files with stray bytes, ${damage.lost.length} remembered entries cut off by the truncation`);
     const restartedAt = driver.results.length;
-    const allowInternal = JSON.stringify({ permission: { checkpoint_write: "allow", goal_verdict: "allow" } });
+    const allowInternal = JSON.stringify({ permission: Object.fromEntries(INTERNAL_TOOLS.map((tool) => [tool, "allow"])) });
     served.push(await opencodeServe(env, { extraEnv: { ...persistentDb(env), OPENCODE_CONFIG_CONTENT: allowInternal } }));
     for (const seed of SEEDS) {
       const session = sessions.get(seed)!;
@@ -95,12 +95,14 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
     for (const result of driver.results) {
       const where = `seed ${result.seed}, ${result.callId} ${result.name} ${JSON.stringify(result.args).slice(0, 300)}`;
       assert.doesNotMatch(result.text, CRASH, `${where}: ${result.text.slice(0, 400)}`);
-      assert.ok(result.text.length <= 30000, `${where}: output capped (${result.text.length} characters)`);
-      if (result.name === "checkpoint_write" || result.name === "goal_verdict") {
+      // OpenCode itself (the AI SDK's JSON parser) refuses some calls before the pack sees them, echoing the input.
+      const refusedByHost = result.text.startsWith("The arguments provided to the tool are invalid");
+      if (!refusedByHost) assert.ok(result.text.length <= 30000, `${where}: output capped (${result.text.length} characters): ${result.text.slice(0, 300)} … ${result.text.slice(-300)}`);
+      if ((INTERNAL_TOOLS as readonly string[]).includes(result.name)) {
         assert.doesNotMatch(result.text, /stored|recorded\.|You are done/i, `${where}: an internal tool did nothing for the main agent: ${result.text.slice(0, 300)}`);
       }
     }
-    const internal = driver.results.filter((r) => (r.name === "checkpoint_write" || r.name === "goal_verdict") && r.seed !== READBACK);
+    const internal = driver.results.filter((r) => (INTERNAL_TOOLS as readonly string[]).includes(r.name) && r.seed !== READBACK);
     assert.ok(internal.some((r) => /reserved for the goal judge|used only by the checkpoint writer|Invalid arguments for (checkpoint_write|goal_verdict)/.test(r.text)), "with the tools allowed, the pack itself refused them");
 
     // No session error, no failure or stack trace of the pack in either process's log.

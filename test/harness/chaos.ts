@@ -25,8 +25,11 @@ export function prng(seed: number) {
 }
 export type Rng = ReturnType<typeof prng>;
 
-export const PACK_TOOLS = ["memory", "history", "tasks", "checkpoint_write", "goal_verdict"] as const;
-const INTERNAL = new Set(["checkpoint_write", "goal_verdict"]);
+/** Result tools of the pack's hidden agents: the main agent may be offered them (a user's allow rule), never served. */
+export const INTERNAL_TOOLS = ["checkpoint_write", "goal_verdict", "max_plan", "max_patch", "max_verdict", "dream_report", "dream_memory", "distill_report", "distill_asset", "workflow_result"] as const;
+export const PACK_TOOLS = ["memory", "history", "tasks", "workflow", ...INTERNAL_TOOLS] as const;
+const INTERNAL = new Set<string>(INTERNAL_TOOLS);
+const WORKFLOW_ACTIONS = ["run", "status", "wait", "cancel", "resume", "list"];
 const MEMORY_ACTIONS = ["search", "remember", "forget", "note"];
 const HISTORY_ACTIONS = ["search", "around", "get"];
 const TASK_ACTIONS = ["create", "list", "get", "start", "block", "unblock", "done", "abandon", "rename", "progress"];
@@ -167,6 +170,13 @@ function plausible(r: Rng, tool: string, state: ChaosState): Record<string, unkn
       const needsNote = action === "block" || action === "abandon";
       return { action, id: taskId(), ...(needsNote || r.chance(0.3) ? { note: text() } : {}) };
     }
+    case "workflow": {
+      const action = r.pick(WORKFLOW_ACTIONS);
+      // Never a real workflow name: a run would start agents the chaos model does not script.
+      if (action === "run") return { action, name: r.chance(0.5) ? `no-such-${words(r, 1)}` : hostileString(r), ...(r.chance(0.5) ? { args: hostileValue(r) } : {}) };
+      if (action === "list") return { action };
+      return { action, runId: r.chance(0.5) ? r.pick(FAKE_IDS) : `wf_${hostileString(r)}` };
+    }
     case "checkpoint_write": {
       const sections = ["intent", "next_action", "directives", "current_work", "knowledge", "decisions", "open_notes", "task_tree", "files"];
       return Object.fromEntries(sections.filter(() => r.chance(0.7)).map((key) => [key, key === "intent" ? `> ${text()}` : text()]));
@@ -224,7 +234,7 @@ function rawGarbage(r: Rng): string {
 
 /** One call. `prefix` makes the call id unique across seeds and turns, so its result can be matched. */
 export function chaosCall(r: Rng, state: ChaosState, id: string): ScriptedToolCall {
-  const name = r.chance(0.1) ? r.pick(["checkpoint_write", "goal_verdict"]) : r.pick(["memory", "memory", "memory", "history", "tasks", "tasks"]);
+  const name = r.chance(0.15) ? r.pick(INTERNAL_TOOLS) : r.pick(["memory", "memory", "memory", "history", "tasks", "tasks", "workflow"]);
   const roll = r.next();
   if (roll < 0.1) return { id, name, args: {}, rawArguments: rawGarbage(r) };
   const args = plausible(r, name, state);
