@@ -119,7 +119,18 @@ export interface SystemPromptCall {
  * A command's answer: a report shown without a model call, or a prompt that starts real work (`notice`, when given,
  * is shown first, as a report).
  */
-export type CommandReply = { kind: "report"; text: string; variant?: "info" | "warning" } | { kind: "prompt"; text: string; notice?: string };
+export type CommandReply =
+  | {
+      kind: "report";
+      text: string;
+      variant?: "info" | "warning";
+      /**
+       * Called once the report has been shown and the session is back on its own model. A message stored in the
+       * session before then would land inside the report's turn (and cost a model call).
+       */
+      settled?: () => void;
+    }
+  | { kind: "prompt"; text: string; notice?: string };
 
 export type CommandHandler = (call: { sessionId: string; arguments: string }) => Promise<CommandReply> | CommandReply;
 

@@ -33,7 +33,16 @@ interface PendingReport {
   wasBusy: boolean;
   /** The report turn has started (its user message is on the report model). */
   started: boolean;
+  settled?: () => void;
 }
+
+const callSafely = (fn: (() => void) | undefined) => {
+  try {
+    fn?.();
+  } catch {
+    // A feature's callback must not break the command flow.
+  }
+};
 
 type ConfigShape = { model?: string; provider?: Record<string, unknown> };
 
@@ -116,12 +125,17 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
         if (reply.notice) deps.reporter.notify(firstLine(reply.notice), "info");
         return replaceText(call.parts, reply.text);
       }
-      if (!active) return answerWithModel(reply.text, call, deps);
+      if (!active) {
+        await answerWithModel(reply.text, call, deps);
+        // The fallback's pointer turn is an ordinary turn: from here on the session is the user's again.
+        return callSafely(reply.settled);
+      }
       if (reply.variant) deps.reporter.notify(firstLine(reply.text), reply.variant);
       await settling.get(call.sessionId);
       // Asked of the host at this moment: the event stream may still be catching up.
       const wasBusy = await deps.isBusy(call.sessionId).catch(() => false);
-      pending.set(call.sessionId, { text: reply.text, wasBusy, started: false });
+      callSafely(pending.get(call.sessionId)?.settled);
+      pending.set(call.sessionId, { text: reply.text, wasBusy, started: false, settled: reply.settled });
       // The command line itself: synthetic, so no title request is made for it and no feature takes it for the user's words.
       call.parts.splice(0, call.parts.length, { type: "text", text: `/${call.command} ${call.arguments}`.trim(), synthetic: true });
     },
@@ -129,7 +143,10 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
       const report = pending.get(sessionId);
       if (!report || report.started) {
         // The session moved on (a prompt, another turn): a report still waiting for its follow-up needs none.
-        if (report) pending.delete(sessionId);
+        if (report) {
+          pending.delete(sessionId);
+          callSafely(report.settled);
+        }
         return false;
       }
       report.started = true;
@@ -144,6 +161,7 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
       settling.set(sessionId, done);
       await done;
       if (settling.get(sessionId) === done) settling.delete(sessionId);
+      callSafely(report.settled);
     },
     isReportModel: (model) => model?.providerID === REPORT_PROVIDER,
     isReportRequest: (messages) => {

@@ -35,7 +35,7 @@ export function runsDir(context: Pick<FeatureContext, "projectPaths">): string {
 
 const TOAST_EVERY_MS = 3000;
 const WAIT_DEFAULT_MS = 600_000;
-const HOLD_MAX_MS = 5_000;
+const HOLD_MAX_MS = 60_000;
 const WARM_AFTER_MS = 2_000;
 
 function createWorkflow(context: FeatureContext): FeatureParts {
@@ -62,10 +62,11 @@ function createWorkflow(context: FeatureContext): FeatureParts {
   };
 
   // A message stored while the session's turn runs makes OpenCode take one more model step for it: the notice waits
-  // for the turn to end (and for the report turn of the /workflow command that started the run).
+  // for the turn to end, and for the report of the /workflow command that started the run to settle (the report
+  // channel says when; HOLD_MAX_MS is only a safety net should that never come).
   const queued = new Map<string, RunRecord[]>();
-  /** Sessions whose /workflow report turn may still be coming or running: since when, and whether it was seen busy. */
-  const held = new Map<string, { since: number; sawBusy: boolean }>();
+  /** Sessions whose /workflow report has not settled yet, and since when. */
+  const held = new Map<string, { since: number }>();
   let timer: ReturnType<typeof setInterval> | undefined;
   const busy = (sessionId: string) => context.sessions.session(sessionId).busy;
   const flush = (sessionId: string) => {
@@ -73,12 +74,9 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     queued.delete(sessionId);
     for (const run of runs) void postNotice(run);
   };
-  /** The report turn has been and gone (busy, then idle), or never came within HOLD_MAX_MS. */
   const stillHeld = (sessionId: string) => {
     const hold = held.get(sessionId);
-    if (!hold) return false;
-    if (busy(sessionId)) hold.sawBusy = true;
-    else if (hold.sawBusy || Date.now() - hold.since > HOLD_MAX_MS) held.delete(sessionId);
+    if (hold && Date.now() - hold.since > HOLD_MAX_MS) held.delete(sessionId);
     return held.has(sessionId);
   };
   const watch = () => {
@@ -93,14 +91,10 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     (timer as { unref?: () => void }).unref?.();
   };
   const hold = (sessionId: string) => {
-    held.set(sessionId, { since: Date.now(), sawBusy: busy(sessionId) });
+    held.set(sessionId, { since: Date.now() });
     watch();
   };
   const unhold = (sessionId: string) => held.delete(sessionId);
-  context.sessions.on(FEATURE, "turn.busy", (event) => {
-    const pending = held.get(event.sessionId);
-    if (pending) pending.sawBusy = true;
-  });
   const announceEnd = (run: RunRecord) => {
     const sessionId = run.parentSessionId!;
     if (!stillHeld(sessionId) && !busy(sessionId)) return void postNotice(run);
@@ -208,7 +202,8 @@ function createWorkflow(context: FeatureContext): FeatureParts {
       hold(sessionId);
       const started = verb === "resume" ? engine.resume(rest, sessionId) : engine.start({ target: verb, args: parseArgsText(rest), parentSessionId: sessionId });
       announce.add(started.record.id);
-      return report(
+      return settledReport(
+        sessionId,
         `${verb === "resume" ? "Resumed" : "Started"} run ${started.record.id} of ${started.record.name}${started.notice ? ` (${started.notice})` : ""}. Progress shows as toasts and in /agents; the result is posted here when it ends. /workflow status ${started.record.id}, /workflow cancel ${started.record.id}.`,
       );
     } catch (error) {
@@ -216,6 +211,15 @@ function createWorkflow(context: FeatureContext): FeatureParts {
       return report(errorText(error), "warning");
     }
   };
+  /** The report that started a run: once it has settled, the run's end may be posted in the session. */
+  const settledReport = (sessionId: string, body: string): CommandReply => ({
+    kind: "report",
+    text: `[continuum /workflow] ${body}`,
+    settled: () => {
+      unhold(sessionId);
+      watch();
+    },
+  });
 
   return {
     tools: { workflow: tool, [RESULT_TOOL]: channel.tool },
