@@ -26,14 +26,16 @@ function createAgentCommands(context: FeatureContext): FeatureParts {
         const [verb, id] = args.trim().split(/\s+/);
         if (verb === "cancel") {
           if (!id) return { kind: "report", text: "[continuum /agents] Usage: /agents cancel <run id> (ids are in /agents).", variant: "warning" };
-          const cancelled = helpers.cancel(id) || (ledger?.requestCancel(id) ?? false);
+          const cancelled = helpers.cancel(id) || (context.services.workflow?.cancel(id) ?? false) || (ledger?.requestCancel(id) ?? false);
           return { kind: "report", text: `[continuum /agents] ${cancelled ? `Cancelled ${id}.` : `No running helper ${id}.`}`, variant: cancelled ? "info" : "warning" };
         }
         if (verb) return { kind: "report", text: `[continuum /agents] Unknown argument "${verb.slice(0, 40)}". Use /agents, or /agents cancel <run id>.`, variant: "warning" };
         const live = helpers.list();
         const seen = new Set(live.map((r) => r.runId));
         const stored = (ledger?.runs({ projectId: context.project.id, limit: 20 }) ?? []).filter((r) => !seen.has(r.runId));
-        return { kind: "report", text: `opencode-continuum · helper agents\n${formatRuns([...live, ...stored].slice(0, 30))}` };
+        const workflows = context.services.workflow?.running() ?? [];
+        const workflowLines = workflows.length ? `\n\nWorkflow runs in progress (/agents cancel <run id> stops one):\n${workflows.map((w) => `- ${w.line}`).join("\n")}` : "";
+        return { kind: "report", text: `opencode-continuum · helper agents\n${formatRuns([...live, ...stored].slice(0, 30))}${workflowLines}` };
       },
     },
   };

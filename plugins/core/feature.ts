@@ -60,8 +60,16 @@ export interface ComposeServices {
   mergeBack(changes: unknown): Promise<MergeReport>;
 }
 
+/** What the workflow engine offers /agents: the runs in progress in this process. */
+export interface WorkflowServices {
+  /** One line per run in progress: name, id, phase, agents running/finished and tokens so far. */
+  running(): { id: string; line: string }[];
+  cancel(runId: string): boolean;
+}
+
 export interface FeatureServices {
   memory?: MemoryServices;
+  workflow?: WorkflowServices;
   tasks?: TaskServices;
   compose?: ComposeServices;
 }

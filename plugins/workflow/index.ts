@@ -221,6 +221,11 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     },
   });
 
+  context.services.workflow = {
+    running: () => engine.list().filter((run) => engine.isActive(run.id)).map((run) => ({ id: run.id, line: `${run.name} · ${run.id} · ${progressLine(run)}` })),
+    cancel: (runId) => engine.cancel(runId, "cancelled with /agents cancel"),
+  };
+
   return {
     tools: { workflow: tool, [RESULT_TOOL]: channel.tool },
     commands: { workflow: command },

@@ -97,7 +97,7 @@ test("/workflow runs in the background and posts its result in the session; list
     const started = host.reports.at(-1)!;
     assert.match(started, /Started run (wf_\S+) of greet/);
     const runId = /run (wf_\S+)/.exec(started)![1]!;
-    // The notice waits for the report turn of /workflow to pass (the fake host shows no busy status for it: up to 5 s).
+    // The notice waits for the report of /workflow to settle (its turn over, the session back on its own model).
     for (let i = 0; i < 1000 && !host.calls.some((c) => c.method === "prompt" && String(c.body?.parts?.[0]?.text).includes(`Run ${runId}`)); i++) await new Promise((r) => setTimeout(r, 10));
     const notice = host.calls.find((c) => c.method === "prompt" && String(c.body?.parts?.[0]?.text).includes(`Run ${runId}`))!;
     assert.match(notice.body!.parts[0].text, /"said": "hello from the agent"/);
@@ -161,5 +161,27 @@ test("the workflow tool: a background run returns at once; wait gives its end; s
     assert.match(await host.callTool("workflow", { action: "status", runId: "wf_nope" }, parent), /No workflow run wf_nope/);
     assert.match(await host.callTool("workflow", { action: "cancel", runId }, parent), /No running workflow run/);
     assert.match(await host.callTool("workflow", { action: "list" }, parent), /bg \(project\): background/);
+  });
+});
+
+test("/agents lists a workflow run in progress with its phase, agents and tokens, and /agents cancel stops it", async () => {
+  // The agent never answers: the run stays in progress until it is cancelled.
+  await withFakeHost({ onPrompt: (host, sessionId) => void host.busy.add(sessionId) }, async (host) => {
+    const dir = join(host.projectDir, ".opencode", "workflows");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "slow.js"), `export const meta = { name: "slow", description: "waits" };\nexport default async function () { phase("waiting"); return agent("wait for ever"); }`);
+    const session = await host.createSession();
+    await host.command(session, "workflow", "slow");
+    const runId = /run (wf_[A-Za-z0-9_]+)/.exec(host.reports.at(-1)!)![1]!;
+    const deadline = Date.now() + 5000;
+    while (!host.context.helpers.list().some((r) => r.state === "running") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await host.command(session, "agents");
+    const listing = host.reports.at(-1)!;
+    assert.match(listing, new RegExp(`Workflow runs in progress[^]*slow · ${runId} · agents 1 running, 0 done; 0 tokens; phase: waiting`));
+    await host.command(session, "agents", `cancel ${runId}`);
+    assert.match(host.reports.at(-1)!, new RegExp(`Cancelled ${runId}`));
+    const until = Date.now() + 5000;
+    while (host.context.services.workflow!.running().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(host.context.services.workflow!.running(), [], "the run stopped");
   });
 });
