@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createLoader } from "../workflow/loader.ts";
 import { displayStatus, runList, runSummary, workflowList } from "../workflow/format.ts";
 import { RunStore, type RunRecord } from "../workflow/journal.ts";
-import { isAlive } from "../workflow/engine.ts";
+import { processAlive } from "../core/process-alive.ts";
 import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
 import { act, emit, existingDir, jsonOption, notFound, positiveNumber, projectOption } from "./kit.ts";
 import { findOpencode, startServe, type Served } from "./opencode-driver.ts";
@@ -27,7 +27,7 @@ function found(store: RunStore, runId: string): RunRecord {
 }
 
 /** Only a run whose process is gone (or that ended) is not live. */
-const liveHere = (run: RunRecord) => run.status === "running" && isAlive(run.pid);
+const liveHere = (run: RunRecord) => run.status === "running" && processAlive(run.pid);
 
 export function register(program: Command): void {
   const workflow = program.command("workflow").description("workflow scripts: run and resume headlessly, list, status, cancel");

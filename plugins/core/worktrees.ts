@@ -6,6 +6,7 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { processAlive } from "./process-alive.ts";
 
 export interface Worktree {
   id: string;
@@ -91,14 +92,6 @@ async function gitOk(cwd: string, args: string[], options: { env?: Record<string
   return result.stdout;
 }
 
-function defaultIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Paths named by a unified diff's `diff --git` headers (b/ side, or a/ for deletions). */
 export function diffFiles(diff: string): string[] {
@@ -124,7 +117,7 @@ export function conflictFiles(stderr: string): string[] {
 export function createWorktrees(options: WorktreeOptions): Worktrees {
   const { projectDir, root } = options;
   const pid = options.pid ?? process.pid;
-  const isAlive = options.isAlive ?? defaultIsAlive;
+  const isAlive = options.isAlive ?? processAlive;
   const linkIgnored = options.linkIgnored ?? ["node_modules"];
   let counter = 0;
   // git takes a lock on a worktree's index: two operations on one worktree at once would fail, so they queue.

@@ -15,7 +15,7 @@ import { historySteps } from "./history.ts";
 import { inventory, type InventoryItem } from "./inventory.ts";
 import { mineRequests, mineSequences, type RequestCandidate, type SequenceCandidate } from "./miner.ts";
 import { distillPrompt } from "./prompt.ts";
-import { settledRecord } from "../core/helper-budget.ts";
+import { runSpend, settledRecord } from "../core/helper-budget.ts";
 import { distillDir, readCovered, readDistillRecord, saveCovered, saveDistillRecord, type DistillRecord, type ReportedCandidate } from "./records.ts";
 
 export const DISTILL_AGENT = "distill";
@@ -152,12 +152,7 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
       .finally(() => {
         if (active === state) active = undefined;
       });
-    const t = outcome.usage.tokens;
-    record.runId = outcome.runId;
-    record.childSessionId = outcome.childSessionId;
-    record.tokens = { input: t.input + t.cacheRead + t.cacheWrite, output: t.output + t.reasoning, total: t.input + t.cacheRead + t.cacheWrite + t.output + t.reasoning };
-    record.cost = outcome.usage.cost;
-    record.estimated = outcome.usage.estimated;
+    Object.assign(record, runSpend(outcome));
     // Whatever was written is reported, even when the run did not end cleanly.
     record.assets = state.written.map((w) => ({ path: w.plan.path, action: request.dryRun ? `would ${w.plan.action}` : w.plan.action === "create" ? "created" : "extended", ...(w.backup ? { backup: w.backup } : {}) }));
     if (!outcome.ok) {

@@ -18,7 +18,7 @@ import { dreamPrompt } from "./prompt.ts";
 import { dreamDir, formatRecord, markUndone, readRecord, readUndo, saveRecord, saveUndo, type DreamRecord } from "./records.ts";
 import { DREAM_AGENT, DREAM_REPORT_TOOL, dreamMemoryTool, type ActiveDraft } from "./tool.ts";
 import { missingMentions, projectView, UNVERIFIED } from "./verify.ts";
-import { settledRecord } from "../core/helper-budget.ts";
+import { runSpend, settledRecord } from "../core/helper-budget.ts";
 
 const item = z.string().min(1).max(600);
 const reportArgs = {
@@ -164,12 +164,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
       .finally(() => {
         if (active === state) active = undefined;
       });
-    const t = outcome.usage.tokens;
-    record.runId = outcome.runId;
-    record.childSessionId = outcome.childSessionId;
-    record.tokens = { input: t.input + t.cacheRead + t.cacheWrite, output: t.output + t.reasoning, total: t.input + t.cacheRead + t.cacheWrite + t.output + t.reasoning };
-    record.cost = outcome.usage.cost;
-    record.estimated = outcome.usage.estimated;
+    Object.assign(record, runSpend(outcome));
     if (!outcome.ok) {
       const refused = outcome.failure === "invalid-result";
       record.status = refused ? "refused" : "failed";

@@ -1,6 +1,7 @@
 // Which process runs a goal's judge. Several OpenCode processes may share the pack's database (a TUI and an
 // `opencode run` in another terminal); only a judge whose process is gone is re-run at start-up.
 import { hostname } from "node:os";
+import { processAlive } from "../core/process-alive.ts";
 
 export const PROCESS_ID = `${hostname()}:${process.pid}`;
 
@@ -11,11 +12,5 @@ export function judgeRunsElsewhere(owner: string | null | undefined, self = PROC
   const host = owner.slice(0, colon);
   const pid = Number(owner.slice(colon + 1));
   if (colon <= 0 || host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return processAlive(pid);
 }

@@ -22,6 +22,7 @@ import { randomBytes } from "node:crypto";
 import { writeFileAtomic } from "../core/storage/atomic-file.ts";
 import { isNotWritableError, notWritableReason } from "../core/storage/writable.ts";
 import { inspectText } from "./memory-files.ts";
+import { processAlive } from "../core/process-alive.ts";
 
 export { writeFileAtomic, type AtomicWriteHooks } from "../core/storage/atomic-file.ts";
 
@@ -148,18 +149,10 @@ function isStale(record: LockRecord | undefined, lockPath: string, staleMs: numb
       return false;
     }
   }
-  if (record.host === hostname() && !pidAlive(record.pid)) return true;
+  if (record.host === hostname() && !processAlive(record.pid)) return true;
   return Date.now() - record.at > staleMs;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Moves a stale lock aside under a unique name, then checks it was the stale one: if another process

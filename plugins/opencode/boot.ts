@@ -31,6 +31,7 @@ import workflowFeature from "../workflow/index.ts";
 import maxFeature from "../max/index.ts";
 import composeFeature from "../compose/index.ts";
 import { keepSkillsToAgents, registerPackSkills, type SkillPlaces } from "../core/skills.ts";
+import { processAlive } from "../core/process-alive.ts";
 
 // Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
 const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature, dreamFeature, distillFeature, workflowFeature, maxFeature, composeFeature];
@@ -121,7 +122,7 @@ function openLedgerOrReport(db: FeatureContext["db"], reporter: Reporter): Ledge
   if (!db) return undefined;
   try {
     const ledger = openLedger(db);
-    ledger.closeOrphans(isAlive);
+    ledger.closeOrphans(processAlive);
     return ledger;
   } catch (error) {
     reporter.problem("ledger", `the ledger of what the pack spends is unavailable: ${errorText(error)}`);
@@ -138,14 +139,6 @@ function sweepWorktrees(worktrees: Worktrees, reporter: Reporter): void {
     .catch((error) => reporter.log("warn", `could not sweep old worktrees: ${errorText(error)}`));
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 async function openDatabaseOrReport(path: string, reporter: Reporter) {
   try {

@@ -9,6 +9,7 @@ import { type Journal, type RunRecord, type RunStore, type TranscriptLine, TRANS
 import type { LoadedWorkflow, WorkflowLoader } from "./loader.ts";
 import { type Budget, Sandbox, SandboxError } from "./sandbox.ts";
 import { compileSchema } from "./schema.ts";
+import { processAlive } from "../core/process-alive.ts";
 
 export interface AgentCall {
   runId: string;
@@ -133,7 +134,7 @@ export class WorkflowEngine {
     const record = this.options.store.load(runId);
     if (!record) throw new Error(this.options.store.exists(runId) ? `the record of run ${runId} is damaged (${this.options.store.dir(runId)}/run.json); its journal is kept there` : `no workflow run ${runId}`);
     if (record.status === "done") throw new Error(`run ${runId} already finished; its result is kept (workflow status)`);
-    if (record.status === "running" && record.pid !== process.pid && isAlive(record.pid)) throw new Error(`run ${runId} is still running in process ${record.pid}`);
+    if (record.status === "running" && record.pid !== process.pid && processAlive(record.pid)) throw new Error(`run ${runId} is still running in process ${record.pid}`);
     const loaded = this.options.loader.load(record.target);
     let notice: string | undefined;
     const journal = this.options.store.journal(runId);
@@ -155,7 +156,7 @@ export class WorkflowEngine {
     const run = this.active.get(runId);
     if (!run) {
       const stored = this.options.store.load(runId);
-      if (stored?.status === "running" && stored.pid !== process.pid && isAlive(stored.pid)) {
+      if (stored?.status === "running" && stored.pid !== process.pid && processAlive(stored.pid)) {
         this.options.store.requestCancel(runId);
         return true;
       }
@@ -494,11 +495,3 @@ function firstWords(text: string): string {
   return line.length > 60 ? line.slice(0, 57) + "…" : line;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

@@ -1,14 +1,14 @@
 // How runs read in the tool's answers, the /workflow reports and the CLI.
 import type { RunRecord } from "./journal.ts";
 import type { WorkflowSource } from "./loader.ts";
-import { isAlive } from "./engine.ts";
+import { processAlive } from "../core/process-alive.ts";
 
 const RESULT_CHARS = 8000;
 
 /** A stored "running" run whose process is gone was interrupted (kill -9, crash): resume finishes it. */
 export function displayStatus(run: RunRecord, activeHere: boolean): string {
   if (run.status !== "running" || activeHere) return run.status;
-  return run.pid === process.pid || !isAlive(run.pid) ? "interrupted (resume it)" : `running in process ${run.pid}`;
+  return run.pid === process.pid || !processAlive(run.pid) ? "interrupted (resume it)" : `running in process ${run.pid}`;
 }
 
 export function progressLine(run: RunRecord): string {
