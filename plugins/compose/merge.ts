@@ -6,11 +6,11 @@
 //    worktree kept;
 // 3. only then is the combined change applied to the user's tree, in one step (refused whole on a conflict with
 //    edits the user made meanwhile); the merged worktrees are removed after that, the others never.
-import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { FeatureContext } from "../core/feature.ts";
+import { git, gitOk } from "../core/git.ts";
 import type { MergeReport } from "../core/merge-report.ts";
 import { conflictFiles, diffFiles, type Worktree, type Worktrees } from "../core/worktrees.ts";
 
@@ -32,28 +32,6 @@ export interface MergeOptions {
   now?: () => Date;
 }
 
-type GitResult = { code: number; stdout: string; stderr: string };
-
-function git(cwd: string, args: string[], input?: string): Promise<GitResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      "git",
-      ["-c", "core.hooksPath=/dev/null", "-c", "core.quotepath=false", ...args],
-      { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" }, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : 1) : 0;
-        resolve({ code, stdout: String(stdout ?? ""), stderr: String(stderr ?? "") || (error && code !== 0 ? error.message : "") });
-      },
-    );
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
-
-async function gitOk(cwd: string, args: string[]): Promise<string> {
-  const result = await git(cwd, args);
-  if (result.code !== 0) throw new Error(`git ${args[0]} failed: ${result.stderr.trim().split("\n").slice(-2).join(" ") || `exit ${result.code}`}`);
-  return result.stdout;
-}
 
 /**
  * Copies the user's uncommitted work to `<backupRoot>/<time>/`: `tracked.patch` (binary-safe diff against HEAD,
@@ -139,7 +117,7 @@ async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], opt
   try {
     const top = (await gitOk(scratch.dir, ["rev-parse", "--show-toplevel"])).trim();
     for (const change of changes) {
-      const applied = await git(top, ["apply", "--binary", "-"], change.diff);
+      const applied = await git(top, ["apply", "--binary", "-"], { input: change.diff });
       if (applied.code === 0) continue;
       const files = conflictFiles(applied.stderr);
       const savedTo = saveChange(options.backupRoot, change.item.label, change.diff, options.now?.());

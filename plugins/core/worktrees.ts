@@ -3,9 +3,9 @@
 // is now (HEAD plus uncommitted and untracked, non-ignored changes), made without touching the user's index, working
 // tree or refs. Worktrees live under the pack's data dir and are removed after use; a crash leaves them for the next
 // start's sweep. Hooks of the user's repo never run for them.
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { git, gitOk } from "./git.ts";
 import { processAlive } from "./process-alive.ts";
 
 export interface Worktree {
@@ -69,29 +69,6 @@ const IDENTITY = {
   GIT_COMMITTER_NAME: "opencode-continuum",
   GIT_COMMITTER_EMAIL: "continuum@localhost",
 };
-
-/** git with the user's hooks, pagers, colours and external diff tools out of the way. */
-function git(cwd: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      "git",
-      ["-c", "core.hooksPath=/dev/null", "-c", "core.quotepath=false", "-c", "color.ui=false", ...args],
-      { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat", LC_ALL: "C", ...options.env }, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof (error as { code?: unknown }).code === "number" ? ((error as { code: number }).code) : 1) : 0;
-        resolve({ code, stdout: String(stdout ?? ""), stderr: String(stderr ?? "") || (error && code !== 0 && !stderr ? String(error.message) : "") });
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-  });
-}
-
-async function gitOk(cwd: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<string> {
-  const result = await git(cwd, args, options);
-  if (result.code !== 0) throw new Error(`git ${args[0]} failed: ${result.stderr.trim().split("\n").slice(-3).join(" ") || `exit ${result.code}`}`);
-  return result.stdout;
-}
-
 
 /** Paths named by a unified diff's `diff --git` headers (b/ side, or a/ for deletions). */
 export function diffFiles(diff: string): string[] {
