@@ -8,10 +8,10 @@ import { createIsolatedEnv } from "../harness/env.ts";
 import { installPack } from "../harness/install.ts";
 import { killAll, opencodeRun } from "../harness/opencode.ts";
 import { contentText, startScriptedModel, type ChatBody } from "../harness/scripted-model.ts";
+import { INTERNAL_TOOLS } from "../harness/chaos.ts";
 
 const BUDGET_TOKENS = 1000;
-/** Tools only the pack's hidden agents may call; the main agent's request should not carry them. */
-const INTERNAL_TOOLS = ["checkpoint_write", "goal_verdict"];
+/** Tools only the pack's hidden agents may call (INTERNAL_TOOLS); the main agent's request should not carry them. */
 const PROMPT = "Say hello.";
 
 type Tool = NonNullable<ChatBody["tools"]>[number];
@@ -75,7 +75,7 @@ export function compare(without: RequestCost, withPack: RequestCost): CostCompar
   const addedSystem = sum(withPack.systemTokens.slice(1)) - sum(without.systemTokens.slice(1));
   const added = withPack.total - without.total;
   const explained = sum(packTools.map(([, t]) => t)) + sum(grownTools.map(([, t]) => t)) + systemPromptGrowth + addedSystem;
-  const internalTools = packTools.filter(([name]) => INTERNAL_TOOLS.includes(name));
+  const internalTools = packTools.filter(([name]) => (INTERNAL_TOOLS as readonly string[]).includes(name));
   return { added, packTools, grownTools, systemPromptGrowth, addedSystem, internalTools, rest: added - explained };
 }
 
@@ -102,7 +102,7 @@ export async function run() {
         ok: true,
       },
       {
-        measure: "… of which OpenCode's `task` tool listing the pack's hidden subagents (checkpoint-writer, goal-judge)",
+        measure: "… of which OpenCode's `task` tool listing the pack's hidden subagents (writer, judges, candidates, dream, distill)",
         target: "-",
         result: cost.grownTools.length ? `${cost.grownTools.map(([name, t]) => `${name} +${t}`).join(", ")} tokens` : "0 (not listed)",
         ok: true,
@@ -114,7 +114,7 @@ export async function run() {
         ok: true,
       },
       {
-        measure: "internal tools (checkpoint_write, goal_verdict) in the main agent's request",
+        measure: `internal tools (${INTERNAL_TOOLS.length} result tools of hidden agents: ${INTERNAL_TOOLS.slice(0, 3).join(", ")}, …) in the main agent's request`,
         target: "not sent",
         result: cost.internalTools.length ? cost.internalTools.map(([name, t]) => `${name} ${t} tokens`).join(", ") : "not sent",
         ok: cost.internalTools.length === 0,
