@@ -77,7 +77,8 @@ type Kind = "dream" | "distill";
 
 function recordOf(kind: Kind, eff: Effective, projectId = eff.project.id): { status: string; startedAt: string; finishedAt?: string } | undefined {
   const root = eff.paths.project(projectId).root;
-  return settledRecord(kind === "dream" ? readRecord(dreamDir(root)) : readDistillRecord(distillDir(root)));
+  const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+  return settledRecord(kind === "dream" ? readRecord(dreamDir(root), warn) : readDistillRecord(distillDir(root), warn));
 }
 
 function format(kind: Kind, record: unknown): string {

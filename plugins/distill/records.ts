@@ -2,37 +2,41 @@
 // `continuum distill`) and the candidates already distilled, so the next run does not propose them again.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
+import { readJsonFile } from "../core/json-file.ts";
 import { writeFileAtomic } from "../core/storage/atomic-file.ts";
 
-export type DistillStatus = "running" | "empty" | "nothing-new" | "busy" | "failed" | "dry-run" | "done";
+const candidateSchema = z.object({
+  id: z.string().optional(),
+  name: z.string(),
+  evidence: z.string(),
+  sessions: z.array(z.string()),
+  form: z.enum(["skill", "command", "agent", "none"]),
+  action: z.enum(["created", "extended", "skipped", "none", "would-create", "would-extend"]),
+});
+export type ReportedCandidate = z.infer<typeof candidateSchema>;
 
-export interface ReportedCandidate {
-  id?: string;
-  name: string;
-  evidence: string;
-  sessions: string[];
-  form: "skill" | "command" | "agent" | "none";
-  action: "created" | "extended" | "skipped" | "none" | "would-create" | "would-extend";
-}
-
-export interface DistillRecord {
-  runId?: string;
-  childSessionId?: string;
-  status: DistillStatus;
-  dryRun: boolean;
-  focus: string;
-  reason: string;
-  startedAt: string;
-  finishedAt?: string;
-  message: string;
-  mined: { id: string; key: string; sessions: string[]; occurrences: number; covered?: string }[];
-  candidates: ReportedCandidate[];
-  assets: { path: string; action: string; backup?: string }[];
-  tokens: { input: number; output: number; total: number };
-  cost: number;
-  estimated: boolean;
-  pid?: number;
-}
+/** Validated when read: the file is in the user's data dir and may have been edited by hand. */
+const recordSchema = z.object({
+  runId: z.string().optional(),
+  childSessionId: z.string().optional(),
+  status: z.enum(["running", "empty", "nothing-new", "busy", "failed", "dry-run", "done"]),
+  dryRun: z.boolean(),
+  focus: z.string(),
+  reason: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  message: z.string(),
+  mined: z.array(z.object({ id: z.string(), key: z.string(), sessions: z.array(z.string()), occurrences: z.number(), covered: z.string().optional() })),
+  candidates: z.array(candidateSchema),
+  assets: z.array(z.object({ path: z.string(), action: z.string(), backup: z.string().optional() })),
+  tokens: z.object({ input: z.number(), output: z.number(), total: z.number() }),
+  cost: z.number(),
+  estimated: z.boolean(),
+  pid: z.number().optional(),
+});
+export type DistillRecord = z.infer<typeof recordSchema>;
+export type DistillStatus = DistillRecord["status"];
 
 /** Mined key → the asset it went into. */
 export type Covered = Record<string, { path: string; at: string }>;
@@ -45,8 +49,8 @@ export function saveDistillRecord(dir: string, record: DistillRecord): void {
   writeFileAtomic(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
 }
 
-export function readDistillRecord(dir: string): DistillRecord | undefined {
-  return readJson(join(dir, "last.json")) as DistillRecord | undefined;
+export function readDistillRecord(dir: string, log: (message: string) => void): DistillRecord | undefined {
+  return readJsonFile(join(dir, "last.json"), recordSchema, log);
 }
 
 export function readCovered(dir: string): Covered {

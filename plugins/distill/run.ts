@@ -257,7 +257,7 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
       });
       return { started: true, done };
     },
-    last: () => settledRecord(readDistillRecord(dir)),
+    last: () => settledRecord(readDistillRecord(dir, (message) => context.reporter.log("warn", `distill: ${message}`))),
     running: () => active !== undefined,
     sessionsSince: (since) => new Set(historySteps(context.db, context.project.id, since).map((s) => s.sessionId)).size,
   };

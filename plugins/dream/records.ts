@@ -4,39 +4,38 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { readJsonFile } from "../core/json-file.ts";
 import { writeFileAtomic } from "../core/storage/atomic-file.ts";
 
-export type DreamStatus = "running" | "empty" | "busy" | "refused" | "failed" | "conflict" | "unchanged" | "dry-run" | "written";
+const tokensSchema = z.object({ input: z.number(), output: z.number(), total: z.number() });
+export type DreamTokens = z.infer<typeof tokensSchema>;
 
-export interface DreamTokens {
-  input: number;
-  output: number;
-  total: number;
-}
-
-export interface DreamRecord {
-  runId?: string;
-  childSessionId?: string;
-  status: DreamStatus;
-  dryRun: boolean;
-  focus: string;
-  reason: string;
-  startedAt: string;
-  finishedAt?: string;
-  sessions: string[];
-  message: string;
-  report: { consolidated: string[]; updated: string[]; deleted: string[]; skipped: string[] };
-  unverified: { id: string; text: string; missing: string[] }[];
-  problems: string[];
-  diff: string;
-  file: string;
-  versionFile?: string;
-  tokens: DreamTokens;
-  cost: number;
-  estimated: boolean;
+/** Validated when read: the file is in the user's data dir and may have been edited by hand. */
+const recordSchema = z.object({
+  runId: z.string().optional(),
+  childSessionId: z.string().optional(),
+  status: z.enum(["running", "empty", "busy", "refused", "failed", "conflict", "unchanged", "dry-run", "written"]),
+  dryRun: z.boolean(),
+  focus: z.string(),
+  reason: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  sessions: z.array(z.string()),
+  message: z.string(),
+  report: z.object({ consolidated: z.array(z.string()), updated: z.array(z.string()), deleted: z.array(z.string()), skipped: z.array(z.string()) }),
+  unverified: z.array(z.object({ id: z.string(), text: z.string(), missing: z.array(z.string()) })),
+  problems: z.array(z.string()),
+  diff: z.string(),
+  file: z.string(),
+  versionFile: z.string().optional(),
+  tokens: tokensSchema,
+  cost: z.number(),
+  estimated: z.boolean(),
   /** The OpenCode process running it (while running). */
-  pid?: number;
-}
+  pid: z.number().optional(),
+});
+export type DreamRecord = z.infer<typeof recordSchema>;
+export type DreamStatus = DreamRecord["status"];
 
 const undoSchema = z.object({
   at: z.string(),
@@ -56,8 +55,8 @@ export function saveRecord(dir: string, record: DreamRecord): void {
   writeFileAtomic(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
 }
 
-export function readRecord(dir: string): DreamRecord | undefined {
-  return readJson(join(dir, "last.json")) as DreamRecord | undefined;
+export function readRecord(dir: string, log: (message: string) => void): DreamRecord | undefined {
+  return readJsonFile(join(dir, "last.json"), recordSchema, log);
 }
 
 export function saveUndo(dir: string, journal: UndoJournal): void {

@@ -262,7 +262,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     },
     materialSince: (since) => gather(since),
     undo: () => undoLastDream(dir, memory.restoreFile),
-    last: () => settledRecord(readRecord(dir)),
+    last: () => settledRecord(readRecord(dir, (message) => log.log("warn", message))),
     running: () => active !== undefined,
   };
 }

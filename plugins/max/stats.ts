@@ -1,9 +1,9 @@
 // What Max Mode did in a session, turn by turn: kept in the session's folder (max.json) so `/max` reports it after
 // a restart. Tokens and cost come from the helper runs' usage (the same figures the ledger records under `max`).
 // A damaged file is moved aside (nothing lost) and the record starts again.
-import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { readJsonFile } from "../core/json-file.ts";
 import { writeFileAtomic } from "../core/storage/atomic-file.ts";
 
 export const turnRecordSchema = z.object({
@@ -34,22 +34,8 @@ export interface MaxStatsStore {
 
 export function openStatsStore(sessionDir: (sessionId: string) => string, log: (message: string) => void): MaxStatsStore {
   const file = (sessionId: string) => join(sessionDir(sessionId), "max.json");
-  const read = (sessionId: string): TurnRecord[] => {
-    const path = file(sessionId);
-    if (!existsSync(path)) return [];
-    try {
-      return fileSchema.parse(JSON.parse(readFileSync(path, "utf8"))).turns;
-    } catch (error) {
-      const aside = `${path}.damaged-${Date.now()}`;
-      try {
-        renameSync(path, aside);
-        log(`max.json of ${sessionId} was unreadable (${(error as Error).message.replace(/\s+/g, " ").slice(0, 200)}); moved to ${aside}, a new record starts`);
-      } catch {
-        /* unreadable and unmovable: reported by the next write failing */
-      }
-      return [];
-    }
-  };
+  const read = (sessionId: string): TurnRecord[] =>
+    readJsonFile(file(sessionId), fileSchema, (message) => log(`${message}, a new record starts`), `max.json of ${sessionId}`)?.turns ?? [];
   return {
     turns: read,
     add(sessionId, turn) {
