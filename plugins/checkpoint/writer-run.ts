@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FeatureContext } from "../core/feature.ts";
-import type { HostMessage, ModelRef } from "../core/host-types.ts";
+import { parseModelRef, type HostMessage, type ModelRef } from "../core/host-types.ts";
 import { redact } from "../core/redaction.ts";
 import { checkpointArgsShape, composeSections, renderCheckpoint, validateWriterSections, type DeterministicFacts } from "./sections.ts";
 import type { CheckpointStore } from "./store.ts";
@@ -55,10 +55,8 @@ export function createWriterRun(deps: WriterDeps) {
   });
 
   const writerModel = (mainSessionId: string): ModelRef | undefined => {
-    if (settings.writerModel) {
-      const [providerID, ...rest] = settings.writerModel.split("/");
-      if (providerID && rest.length) return { providerID, modelID: rest.join("/") };
-    }
+    const configured = parseModelRef(settings.writerModel);
+    if (configured) return configured;
     const model = deps.model(mainSessionId);
     return model ? { providerID: model.providerID, modelID: model.modelID } : undefined;
   };

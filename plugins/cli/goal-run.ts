@@ -11,6 +11,7 @@ import type { Database } from "../core/storage/database.ts";
 import { formatTokens } from "../goal/format.ts";
 import { checkCondition, isFinal, newGoal, type GoalStatus } from "../goal/state-machine.ts";
 import { openGoalStore, type GoalStore } from "../goal/store.ts";
+import { parseModelRef, type ModelRef } from "../core/host-types.ts";
 
 /** One exit code per way a goal run can end; documented in the README. */
 export const EXIT_CODES = {
@@ -34,10 +35,10 @@ export interface RunArgs {
   timeoutMs: number;
 }
 
-function modelRef(value: string): { providerID: string; modelID: string } {
-  const slash = value.indexOf("/");
-  if (slash <= 0 || slash === value.length - 1) throw new InvalidArgumentError(`expected "provider/model", got "${value}"`);
-  return { providerID: value.slice(0, slash), modelID: value.slice(slash + 1) };
+function modelRef(value: string): ModelRef {
+  const ref = parseModelRef(value);
+  if (!ref) throw new InvalidArgumentError(`expected "provider/model", got "${value}"`);
+  return ref;
 }
 
 export function register(program: Command): void {

@@ -31,6 +31,13 @@ export interface ModelRef {
   modelID: string;
 }
 
+/** A "provider/model" setting as a ModelRef; undefined when it is not that shape (both parts non-empty). */
+export function parseModelRef(value: string | undefined): ModelRef | undefined {
+  const slash = value?.indexOf("/") ?? -1;
+  if (!value || slash <= 0 || slash === value.length - 1) return undefined;
+  return { providerID: value.slice(0, slash), modelID: value.slice(slash + 1) };
+}
+
 /** Token counts of one model call as the host reports them. */
 export interface CallTokens {
   input: number;

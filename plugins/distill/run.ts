@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { packAssetNames } from "../core/assets.ts";
 import type { FeatureContext } from "../core/feature.ts";
-import type { ModelRef } from "../core/host-types.ts";
+import { parseModelRef, type ModelRef } from "../core/host-types.ts";
 import { ToolInputError } from "../core/compose.ts";
 import { globalConfigDir } from "../core/paths.ts";
 import { errorText } from "../core/report.ts";
@@ -124,13 +124,7 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
     return record;
   };
 
-  const modelFor = (parentSessionId: string): ModelRef | undefined => {
-    if (settings.model) {
-      const [providerID, ...rest] = settings.model.split("/");
-      if (providerID && rest.length) return { providerID, modelID: rest.join("/") };
-    }
-    return context.sessions.peek(parentSessionId)?.lastTurn.model;
-  };
+  const modelFor = (parentSessionId: string): ModelRef | undefined => parseModelRef(settings.model) ?? context.sessions.peek(parentSessionId)?.lastTurn.model;
 
   const run = async (request: DistillRequest, record: DistillRecord, sequences: (SequenceCandidate & { id: string })[], requests: (RequestCandidate & { id: string })[], existing: InventoryItem[]) => {
     const state: RunState = { dryRun: request.dryRun, written: [], existing };

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { FeatureContext, MemoryServices } from "../core/feature.ts";
-import type { ModelRef } from "../core/host-types.ts";
+import { parseModelRef, type ModelRef } from "../core/host-types.ts";
 import { redact } from "../core/redaction.ts";
 import { errorText } from "../core/report.ts";
 import type { ToolCallContext } from "../core/tool.ts";
@@ -115,13 +115,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     return record;
   };
 
-  const modelFor = (parentSessionId: string): ModelRef | undefined => {
-    if (settings.model) {
-      const [providerID, ...rest] = settings.model.split("/");
-      if (providerID && rest.length) return { providerID, modelID: rest.join("/") };
-    }
-    return context.sessions.peek(parentSessionId)?.lastTurn.model;
-  };
+  const modelFor = (parentSessionId: string): ModelRef | undefined => parseModelRef(settings.model) ?? context.sessions.peek(parentSessionId)?.lastTurn.model;
 
   const run = async (request: DreamRequest, record: DreamRecord, sessions: SessionMaterial[]): Promise<DreamRecord> => {
     const { file, bytes, text: original } = memory.projectMemory();

@@ -1,6 +1,7 @@
 // Host adapter of the goal feature: `/goal` commands, the judge on session.idle of a main session, the
 // goal_verdict tool, continuation prompts. All decisions are made by state-machine.ts; this file only gathers
 // facts from OpenCode, applies the machine's actions, and persists every step (so a restart loses nothing).
+import { parseModelRef } from "../core/host-types.ts";
 import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { errorText } from "../core/report.ts";
 import { slot, type TurnEnd } from "../core/sessions.ts";
@@ -131,8 +132,8 @@ function createGoal(context: FeatureContext, store: GoalStore): FeatureParts {
   const judgeModel = (mainSessionId: string): Model | undefined => {
     const configured = config.goal.judgeModel ?? judgeAgentModel;
     if (configured) {
-      const slash = configured.indexOf("/");
-      if (slash > 0) return { providerID: configured.slice(0, slash), modelID: configured.slice(slash + 1) };
+      const parsed = parseModelRef(configured);
+      if (parsed) return parsed;
       reporter.problem("goal:judge-model", `goal.judgeModel "${configured}" is not "provider/model"; using the session's model`);
     }
     return sessions.session(mainSessionId).lastTurn.model;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Confinement } from "../core/confinement.ts";
 import type { FeatureContext, UserTurn } from "../core/feature.ts";
 import type { HelperOutcome, ResultChannel } from "../core/helpers.ts";
-import type { ModelRef } from "../core/host-types.ts";
+import { parseModelRef, type ModelRef } from "../core/host-types.ts";
 import { redact } from "../core/redaction.ts";
 import { errorText, type Reporter } from "../core/report.ts";
 import type { Worktree } from "../core/worktrees.ts";
@@ -55,8 +55,8 @@ export function createTurns(deps: TurnDeps) {
 
   const modelFor = (configured: string | undefined, key: string, fallback: ModelRef | undefined): ModelRef | undefined => {
     if (!configured) return fallback;
-    const slash = configured.indexOf("/");
-    if (slash > 0) return { providerID: configured.slice(0, slash), modelID: configured.slice(slash + 1) };
+    const parsed = parseModelRef(configured);
+    if (parsed) return parsed;
     reporter.problem(`max:${key}`, `max.${key} "${configured.slice(0, 80)}" is not "provider/model"; using the session's model`);
     return fallback;
   };

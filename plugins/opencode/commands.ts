@@ -9,7 +9,7 @@
 // are kept out of later requests. A command whose answer is real work just gets its prompt replaced.
 import type { CommandReply } from "../core/feature.ts";
 import type { HostApi } from "../core/host.ts";
-import type { HostMessage, ModelRef } from "../core/host-types.ts";
+import { parseModelRef, type HostMessage, type ModelRef } from "../core/host-types.ts";
 import type { Reporter } from "../core/report.ts";
 import type { SessionLayer } from "../core/sessions.ts";
 
@@ -97,7 +97,7 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
 
   return {
     configure(cfg) {
-      defaultModel = parseModel(cfg.model);
+      defaultModel = parseModelRef(cfg.model);
       // Without a configured `model`, OpenCode may fall back to the first configured provider as the default model:
       // that must never become the report model, so reports then take the fallback (a short model call).
       if (!defaultModel) {
@@ -204,10 +204,6 @@ function replaceText(parts: CommandPart[], text: string): void {
 
 const firstLine = (text: string) => text.replace(/^\[continuum [^\]]*\]\s*/, "").split("\n")[0]!;
 
-function parseModel(value: string | undefined): ModelRef | undefined {
-  const slash = value?.indexOf("/") ?? -1;
-  return value && slash > 0 ? { providerID: value.slice(0, slash), modelID: value.slice(slash + 1) } : undefined;
-}
 
 /** An OpenAI-compatible streamed answer holding one text, with zero usage. */
 function streamText(text: string): Response {
