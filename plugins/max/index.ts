@@ -62,7 +62,7 @@ function createMax(context: FeatureContext): FeatureParts {
   });
 
   const verdictChannel = helpers.resultChannel(VERDICT_TOOL, {
-    description: "Record the Max Mode judge's verdict, once: the winner's number, one score entry per candidate (each criterion 0-5), and the rationale.",
+    description: "Record your verdict as the Max Mode judge, once.",
     args: verdictArgs,
     reserved: `${VERDICT_TOOL} is reserved for the Max Mode judge; it does nothing here. Go on with your task.`,
     accept(args, shown: number[]) {

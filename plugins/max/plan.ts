@@ -64,10 +64,11 @@ export function checkPlan(args: PlanArgs): PlanCheck {
 }
 
 /** The plan as markdown, in one fixed layout (the judge and the executing agent read the same text). */
+/** Compact on purpose: the judge reads N of these and the main agent one, on every Max turn. */
 export function renderPlan(plan: Plan): string {
-  const lines = [`Summary: ${plan.summary}`, "Steps:", ...plan.steps.map((s, i) => `${i + 1}. ${s}`)];
+  const lines = [`Summary: ${plan.summary}`, ...plan.steps.map((s, i) => `${i + 1}. ${s}`)];
   lines.push(`Files: ${plan.files.length ? plan.files.join(", ") : "(none named)"}`);
-  if (plan.risks.length) lines.push("Risks:", ...plan.risks.map((r) => `- ${r}`));
-  if (plan.tests.length) lines.push("Tests:", ...plan.tests.map((t) => `- ${t}`));
+  if (plan.risks.length) lines.push(`Risks: ${plan.risks.join("; ")}`);
+  if (plan.tests.length) lines.push(`Tests: ${plan.tests.join("; ")}`);
   return lines.join("\n");
 }

@@ -3,7 +3,6 @@
 // tell them apart. The task and the session context are data, fenced and labelled as such.
 import type { Lens } from "./lenses.ts";
 import { renderPlan, type Plan } from "./plan.ts";
-import { RUBRIC } from "./verdict.ts";
 
 export const MARK = "[continuum max]";
 
@@ -24,7 +23,7 @@ export function candidatePrompt(input: { task: string; context: string; lens: Le
 export function judgePrompt(input: { task: string; context: string; plans: { index: number; plan: Plan }[] }): string {
   return [
     `Max Mode judge · ${input.plans.length} candidate plans`,
-    `Score every candidate on each criterion from 0 to 5: ${RUBRIC.join(", ")}. Check claims against the code (read, grep) before trusting them. Then call max_verdict once with the winner, one score entry per candidate, and a short rationale.`,
+    // The rubric and the output contract are in the judge's own prompt; repeating them here would be paid twice.
     fence("task", input.task),
     input.context ? fence("session-context", input.context) : "",
     ...input.plans.map((p) => fence(`candidate-${p.index}`, renderPlan(p.plan))),
@@ -80,7 +79,7 @@ export interface PatchView {
 export function patchJudgePrompt(input: { task: string; context: string; patches: PatchView[] }): string {
   return [
     `Max Mode judge · ${input.patches.length} candidate patches`,
-    `Each candidate changed a copy of the project; you see its summary, its diff against the project as it was, and what the project's checks said when code ran them on it. Score every candidate on each criterion from 0 to 5: ${RUBRIC.join(", ")}. Failing checks count heavily against correct and tested. Then call max_verdict once with the winner, one score entry per candidate, and a short rationale.`,
+    "Each candidate changed a copy of the project: you see its summary, its diff against the project as it was, and what the project's checks said when code ran them on it. Judge them as your instructions say and call max_verdict once.",
     fence("task", input.task),
     input.context ? fence("session-context", input.context) : "",
     ...input.patches.map((p) => fence(`candidate-${p.index}`, `Summary: ${p.summary}\nChecks: ${p.checks}\nDiff:\n${p.diff}`)),

@@ -73,7 +73,8 @@ export function createTurns(deps: TurnDeps) {
   const sessionContext = async (sessionId: string): Promise<string> =>
     renderContext({
       checkpoint: readCheckpoint(sessionId),
-      tasks: context.services.tasks?.tree(sessionId),
+      // An empty tree tells a candidate nothing; N+1 copies of "(no tasks)" would still be paid for.
+      tasks: context.services.tasks?.summary(sessionId).count ? context.services.tasks.tree(sessionId) : undefined,
       messages: await host.messages(sessionId).catch(() => []),
       redact,
     });

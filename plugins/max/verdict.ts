@@ -6,28 +6,29 @@ import { z } from "zod";
 export const RUBRIC = ["correct", "grounded", "complete", "safe", "tested", "small"] as const;
 export type Criterion = (typeof RUBRIC)[number];
 
-const mark = z.number().int().min(0).max(5);
+// Whole numbers 0-5, stated once in the scores' description and checked in checkVerdict: six copies of the
+// bounds in the schema would be paid on every judge request (zod's int() alone emits the safe-integer bounds).
+const mark = z.number();
 
 export const verdictArgs = {
-  winner: z.number().int().min(1).max(8).describe("The number of the best candidate."),
+  winner: z.number().describe("The number of the best candidate."),
   scores: z
     .array(
       z
         .object({
-          candidate: z.number().int().min(1).max(8),
+          candidate: z.number(),
           correct: mark,
           grounded: mark,
           complete: mark,
           safe: mark,
           tested: mark,
           small: mark,
-          note: z.string().max(500).optional(),
         })
         .strict(),
     )
     .max(8)
-    .describe("One entry per candidate shown, each criterion 0 (bad) to 5 (excellent)."),
-  rationale: z.string().max(3000).describe("Why the winner beats the others, in two to four sentences."),
+    .describe("One per candidate shown; each criterion a whole number 0 (bad) to 5 (excellent)."),
+  rationale: z.string().max(3000).describe("Why the winner beats the others."),
 };
 
 export type VerdictArgs = z.infer<z.ZodObject<typeof verdictArgs>>;
@@ -47,6 +48,7 @@ export function checkVerdict(args: VerdictArgs, shown: readonly number[]): { ok:
   for (const [i, s] of args.scores.entries()) {
     if (!shown.includes(s.candidate)) problems.push(`scores.${i}.candidate: ${s.candidate} is not one of the candidates shown (${list})`);
     if (seen.has(s.candidate)) problems.push(`scores.${i}.candidate: candidate ${s.candidate} is scored twice`);
+    for (const criterion of RUBRIC) if (!Number.isInteger(s[criterion]) || s[criterion] < 0 || s[criterion] > 5) problems.push(`scores.${i}.${criterion}: ${s[criterion]} is not a whole number from 0 to 5`);
     seen.add(s.candidate);
   }
   if (!args.rationale.trim()) problems.push("rationale: empty; say why the winner is best");

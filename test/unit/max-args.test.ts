@@ -70,14 +70,16 @@ test("checkPlan: cleans text, normalises and dedupes paths, refuses paths outsid
   assert.equal(bad.ok, false);
   assert.deepEqual((bad as { problems: string[] }).problems.map((p) => p.split(":")[0]), ["summary", "steps.1", "files.0", "files.1", "files.2", "files.3"]);
   assert.equal(normalizePath("././x//y/"), "x/y");
-  assert.match(renderPlan((ok as unknown as { plan: Plan }).plan), /^Summary: do it\nSteps:\n1\. one\n2\. two\nFiles: a\.ts, src\/b\.ts\nRisks:\n- r$/);
+  assert.match(renderPlan((ok as unknown as { plan: Plan }).plan), /^Summary: do it\n1\. one\n2\. two\nFiles: a\.ts, src\/b\.ts\nRisks: r$/);
 });
 
 const verdictTool = defineTool("max_verdict", { description: "", args: verdictArgs, execute: () => "ok" });
 const score = (candidate: number, all = 3) => ({ candidate, correct: all, grounded: all, complete: all, safe: all, tested: all, small: all });
 
 test("max_verdict: scores out of range, unknown candidates and duplicates are refused", async () => {
-  await assert.rejects(() => verdictTool.execute({ winner: 1, scores: [{ ...score(1), correct: 9 }], rationale: "r" }, {} as never), /scores\.0\.correct/);
+  await assert.rejects(() => verdictTool.execute({ winner: 1, scores: [{ ...score(1), correct: "5" }], rationale: "r" }, {} as never), /scores\.0\.correct/);
+  const outOfRange = checkVerdict({ winner: 1, scores: [{ ...score(1), correct: 9, small: -1, safe: 2.5 }], rationale: "r" }, [1]);
+  assert.deepEqual((outOfRange as { problems: string[] }).problems, ["scores.0.correct: 9 is not a whole number from 0 to 5", "scores.0.safe: 2.5 is not a whole number from 0 to 5", "scores.0.small: -1 is not a whole number from 0 to 5"]);
   await assert.rejects(() => verdictTool.execute({ winner: "1", scores: [], rationale: "r" }, {} as never), /winner: expected number/);
   const checked = checkVerdict({ winner: 4, scores: [score(1), score(1), score(7)], rationale: " " }, [1, 2, 3]);
   assert.equal(checked.ok, false);
