@@ -80,6 +80,8 @@ export const outcome = { code: EXIT.ok as number };
 export function act<A extends unknown[]>(fn: Action<A>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const command = args.at(-1) as Command;
+    // The options given on a group (`continuum memory --project X list`) count as the subcommand's own.
+    if (args.length >= 2 && typeof args.at(-2) === "object") args[args.length - 2] = command.optsWithGlobals();
     try {
       outcome.code = await fn(...args);
     } catch (error) {

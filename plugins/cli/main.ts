@@ -1,7 +1,7 @@
 // The continuum CLI (Node), on commander: one parser for every subcommand, so every command has --help, rejects
 // unknown options and bad values with its usage line (exit 2), and reports errors the same way.
 // A subcommand is one module exporting `register(program)`, plus one line in COMMANDS below.
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { PACK_VERSION } from "../core/version.ts";
 import { CliError, commandPath, EXIT, outcome } from "./kit.ts";
 type Register = (program: Command) => void;
@@ -53,7 +53,27 @@ function configureTree(command: Command): void {
       writeErr: (text) => console.error(text.replace(/\n$/, "")),
       outputError: (text, write) => write(`${commandPath(command)}: ${text.replace(/^error: /, "").trim()}\nusage: ${commandPath(command)} ${command.usage()}\n(run "${commandPath(command)} --help" for details)\n`),
     });
+  shareCommonOptions(command);
   for (const sub of command.commands) configureTree(sub);
+}
+
+/**
+ * `continuum memory --project X list` means `continuum memory list --project X`: an option every subcommand of a
+ * group takes is accepted on the group too, and act() hands the subcommand the merged options (optsWithGlobals),
+ * so it works on either side of the subcommand's name.
+ */
+function shareCommonOptions(group: Command): void {
+  const subs = group.commands;
+  // Not the program itself: it loads only the module a command line names, so its one subcommand is not a group.
+  if (!group.parent || subs.length < 2) return;
+  for (const option of subs[0]!.options) {
+    const shared = !option.mandatory && subs.every((sub) => sub.options.some((o) => o.flags === option.flags));
+    if (!shared || group.options.some((o) => o.flags === option.flags)) continue;
+    const copy = new Option(option.flags, option.description);
+    if (option.argChoices) copy.choices(option.argChoices);
+    if (option.parseArg) copy.argParser(option.parseArg);
+    group.addOption(copy);
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { capture } from "./helpers/cli.ts";
+import { capture, withIsolatedDirs } from "./helpers/cli.ts";
 
 test("memory list/search/show/forget/path/reindex/status work on hand-written files", async () => {
   const root = mkdtempSync(join(tmpdir(), "continuum-cli-"));
@@ -51,4 +51,30 @@ test("memory list/search/show/forget/path/reindex/status work on hand-written fi
     }
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("options in another order: a group's shared option works before or after the subcommand, the last one wins", async () => {
+  await withIsolatedDirs(async (root) => {
+    const projects = ["one", "two"].map((name) => {
+      const dir = join(root, name);
+      mkdirSync(dir);
+      const git = (...a: string[]) => execFileSync("git", a, { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+      git("init", "-q");
+      git("commit", "-q", "--allow-empty", "-m", name);
+      return dir;
+    });
+    const after = await capture(["memory", "list", "--project", projects[0]!, "--json"]);
+    const before = await capture(["memory", "--project", projects[0]!, "list", "--json"]);
+    assert.equal(before.code, 0, before.err);
+    assert.equal(before.out, after.out);
+    const pathOf = async (args: string[]) => /project memory: (\S+)/.exec((await capture(args)).out)?.[1];
+    const second = await pathOf(["memory", "path", "--project", projects[1]!]);
+    assert.notEqual(second, await pathOf(["memory", "path", "--project", projects[0]!]));
+    assert.equal(await pathOf(["memory", "--project", projects[0]!, "path", "--project", projects[1]!]), second, "the later --project wins");
+    const missing = await capture(["goal", "--project", join(root, "nowhere"), "list"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /continuum goal list: --project .*nowhere: no such directory/);
+    const unshared = await capture(["memory", "--scope", "project", "search", "x"]);
+    assert.equal(unshared.code, 2, "an option only one subcommand takes stays with it");
+  });
 });
