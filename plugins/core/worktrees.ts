@@ -109,6 +109,32 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
 
   const ownerFile = (dir: string) => `${dir}.owner.json`;
 
+  // git reads every worktree's entry while it adds or prunes one, so two at once can fail ("failed to read
+  // .git/worktrees/<other>/commondir", about 1 in 100 for three parallel adds): this process queues them, and an
+  // add that still fails (another process raced it) is tried again.
+  const registry = <T>(work: () => Promise<T>) => serial("worktree-registry", work);
+
+  async function addWorktree(top: string, dir: string, base: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await registry(() => gitOk(top, ["worktree", "add", "--detach", dir, base]));
+        return;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        rmSync(dir, { recursive: true, force: true });
+        await registry(() => git(top, ["worktree", "prune"]));
+      }
+    }
+  }
+
+  async function unregister(repo: string, dir: string): Promise<void> {
+    await registry(async () => {
+      const removed = await git(repo, ["worktree", "remove", "--force", dir]);
+      if (removed.code !== 0) rmSync(dir, { recursive: true, force: true });
+      await git(repo, ["worktree", "prune"]);
+    });
+  }
+
   /** A tree id for the project as it is now, written through a private copy of the index. */
   async function snapshotTree(): Promise<{ tree: string; head: string | undefined }> {
     mkdirSync(root, { recursive: true });
@@ -145,9 +171,7 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
 
   async function removeNow(worktree: Worktree): Promise<void> {
     const dir = worktreeRoot(root, worktree.dir);
-    const removed = await git(projectDir, ["worktree", "remove", "--force", dir]);
-    if (removed.code !== 0) rmSync(dir, { recursive: true, force: true });
-    await git(projectDir, ["worktree", "prune"]);
+    await unregister(projectDir, dir);
     rmSync(ownerFile(dir), { force: true });
   }
 
@@ -178,7 +202,7 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
       // The owner file comes first: a crash between it and `worktree add` still leaves something to sweep.
       writeFileSync(ownerFile(dir), JSON.stringify(record));
       try {
-        await gitOk(top, ["worktree", "add", "--detach", dir, base]);
+        await addWorktree(top, dir, base);
       } catch (error) {
         rmSync(dir, { recursive: true, force: true });
         rmSync(ownerFile(dir), { force: true });
@@ -225,14 +249,15 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
           record = undefined;
         }
         if (record && typeof record.pid === "number" && isAlive(record.pid)) continue;
-        const registered = record?.projectDir ?? projectDir;
-        const removed = await git(registered, ["worktree", "remove", "--force", dir]);
-        if (removed.code !== 0) rmSync(dir, { recursive: true, force: true });
-        await git(registered, ["worktree", "prune"]);
+        await unregister(record?.projectDir ?? projectDir, dir);
         rmSync(join(root, name), { force: true });
         swept++;
       }
-      for (const name of readdirSync(root)) if (name.startsWith(".index-")) rmSync(join(root, name), { force: true });
+      // A live process's private index copy is in use by its snapshot right now: only a dead process's goes.
+      for (const name of readdirSync(root)) {
+        const owner = /^\.index-(\d+)-/.exec(name);
+        if (owner && !isAlive(Number(owner[1]))) rmSync(join(root, name), { force: true });
+      }
       return swept;
     },
 

@@ -187,3 +187,32 @@ test("a symlink in the project does not make the worktree's copy point outside b
     r.cleanup();
   }
 });
+
+test("worktrees created and removed in parallel all succeed (git's registry is not safe for concurrent adds)", async () => {
+  const r = repo();
+  try {
+    const worktrees = createWorktrees({ projectDir: r.dir, root: r.data });
+    for (let round = 0; round < 25; round++) {
+      const made = await Promise.all([1, 2, 3].map((i) => worktrees.create("max", `builder ${i}`)));
+      for (const w of made) assert.equal(readFileSync(join(w.dir, "a.txt"), "utf8"), "one\ntwo\nthree\n");
+      await Promise.all(made.map((w) => worktrees.remove(w)));
+    }
+    assert.equal(execFileSync("git", ["worktree", "list"], { cwd: r.dir, encoding: "utf8" }).trim().split("\n").length, 1);
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("sweep leaves a live process's private index copy alone and removes a dead one's", async () => {
+  const r = repo();
+  try {
+    mkdirSync(r.data, { recursive: true });
+    writeFileSync(join(r.data, `.index-${process.pid}-7`), "in use");
+    writeFileSync(join(r.data, ".index-999999991-3"), "left over");
+    await createWorktrees({ projectDir: r.dir, root: r.data, isAlive: (pid) => pid === process.pid }).sweep();
+    assert.ok(existsSync(join(r.data, `.index-${process.pid}-7`)));
+    assert.ok(!existsSync(join(r.data, ".index-999999991-3")));
+  } finally {
+    r.cleanup();
+  }
+});
