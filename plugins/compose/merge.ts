@@ -13,6 +13,7 @@ import type { FeatureContext } from "../core/feature.ts";
 import { git, gitOk } from "../core/git.ts";
 import type { MergeReport } from "../core/merge-report.ts";
 import { conflictFiles, diffFiles, type Worktree, type Worktrees } from "../core/worktrees.ts";
+import { pruneStamped } from "../core/retention.ts";
 
 export type { MergeConflict, MergeReport } from "../core/merge-report.ts";
 
@@ -56,6 +57,7 @@ export async function backupUncommitted(projectDir: string, backupRoot: string, 
     if (stat.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
     else if (stat.isFile()) copyFileSync(from, to);
   }
+  pruneStamped(backupRoot, now.getTime());
   writeFileSync(
     join(dir, "README.txt"),
     [
@@ -152,6 +154,7 @@ function saveChange(root: string, label: string, diff: string, now = new Date())
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${now.toISOString().replace(/[:.]/g, "-")}-${label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60) || "change"}.diff`);
     writeFileSync(file, diff);
+    pruneStamped(dir, now.getTime());
     return file;
   } catch {
     return undefined;

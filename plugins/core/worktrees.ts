@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, 
 import { join } from "node:path";
 import { git, gitOk } from "./git.ts";
 import { processAlive } from "./process-alive.ts";
+import { pruneStamped } from "./retention.ts";
 
 export interface Worktree {
   id: string;
@@ -180,6 +181,7 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${(label ?? "diff").replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60)}.diff`);
     writeFileSync(file, diff);
+    pruneStamped(dir);
     return file;
   }
 

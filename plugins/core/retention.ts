@@ -1,0 +1,46 @@
+// Copies the pack keeps for the user's sake (backups of uncommitted work before a merge, refused or conflicting
+// diffs) are pruned when a new one is written, never by a daemon: the newest are always kept, older ones only for
+// a while, so a long-lived project's data dir does not grow without end.
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+export const RETENTION = { keepNewest: 20, keepDays: 14 } as const;
+
+/** Names the pack gives these copies: they start with the ISO time they were taken, ':' and '.' as '-'. */
+const STAMPED = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z/;
+
+function stampOf(name: string): number | undefined {
+  const m = STAMPED.exec(name);
+  if (!m) return undefined;
+  const at = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7]));
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/**
+ * Deletes the time-stamped entries of `dir` that are both older than `keepDays` and not among the `keepNewest`
+ * newest; anything else in the folder (not named by the pack) is left alone. Returns what was deleted; never throws.
+ */
+export function pruneStamped(dir: string, now = Date.now(), policy: { keepNewest: number; keepDays: number } = RETENTION): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const stamped = names
+    .map((name) => ({ name, at: stampOf(name) }))
+    .filter((e): e is { name: string; at: number } => e.at !== undefined)
+    .sort((a, b) => b.at - a.at || b.name.localeCompare(a.name));
+  const cutoff = now - policy.keepDays * 86_400_000;
+  const deleted: string[] = [];
+  for (const entry of stamped.slice(policy.keepNewest)) {
+    if (entry.at >= cutoff) continue;
+    try {
+      rmSync(join(dir, entry.name), { recursive: true, force: true });
+      deleted.push(entry.name);
+    } catch {
+      // A copy that cannot be deleted now is tried again at the next write.
+    }
+  }
+  return deleted;
+}
