@@ -79,7 +79,7 @@ export interface PatchView {
 export function patchJudgePrompt(input: { task: string; context: string; patches: PatchView[] }): string {
   return [
     `Max Mode judge · ${input.patches.length} candidate patches`,
-    "Each candidate changed a copy of the project: you see its summary, its diff against the project as it was, and what the project's checks said when code ran them on it. Judge them as your instructions say and call max_verdict once.",
+    "Each candidate changed a copy of the project: you see its summary, its diff against the project as it was, and what the project's checks said when code ran them on it. Check results are facts: a failing check counts heavily against correct and tested.",
     fence("task", input.task),
     input.context ? fence("session-context", input.context) : "",
     ...input.patches.map((p) => fence(`candidate-${p.index}`, `Summary: ${p.summary}\nChecks: ${p.checks}\nDiff:\n${p.diff}`)),
