@@ -1,7 +1,8 @@
-// A workflow script's shape, read as text: `export const meta = { … }` is parsed as a literal (never executed)
-// and a default export must be present. The literal grammar is JSON plus what people write by hand: comments,
-// single quotes, unquoted keys, trailing commas, template strings without substitutions.
+// A workflow script's shape, read with a JavaScript parser (acorn) and never executed: `export const meta = { … }`
+// must be a literal (JSON plus what people write by hand: comments, single quotes, unquoted keys, trailing commas,
+// template strings without substitutions, any escape), and a default export must be present.
 import { createHash } from "node:crypto";
+import { parse, parseExpressionAt, type Node } from "acorn";
 import { z } from "zod";
 
 export interface WorkflowMeta {
@@ -27,6 +28,7 @@ const metaSchema = z
   .passthrough();
 
 export const MAX_SCRIPT_BYTES = 1024 * 1024;
+const MAX_DEPTH = 20;
 
 export function scriptHash(source: string): string {
   return createHash("sha256").update(source).digest("hex").slice(0, 16);
@@ -35,14 +37,21 @@ export function scriptHash(source: string): string {
 /** Reads meta and checks the shape; throws an Error naming the problem (and where). */
 export function parseScript(source: string, filename: string): ParsedScript {
   if (Buffer.byteLength(source) > MAX_SCRIPT_BYTES) throw new Error(`${filename} is larger than ${MAX_SCRIPT_BYTES} bytes`);
-  const code = blankCommentsAndStrings(source);
-  const metaAt = /(^|[;\s])export\s+const\s+meta\s*=\s*/m.exec(code);
-  if (!metaAt) throw new Error(`${filename} has no \`export const meta = { name, description }\``);
-  if (!/(^|[;\s}])export\s+default\s/m.test(code)) throw new Error(`${filename} has no default export (export default async function (args) { … })`);
-  const start = metaAt.index + metaAt[0].length;
+  let program: Node & { body: AnyNode[] };
+  try {
+    program = parse(source, { ecmaVersion: "latest", sourceType: "module", locations: true }) as unknown as Node & { body: AnyNode[] };
+  } catch (error) {
+    // acorn says "Unexpected token (3:10)" with a 0-based column; say it the way the sandbox reports a runtime error.
+    const at = (error as { loc?: { line: number; column: number } }).loc;
+    const message = (error as Error).message.replace(/ \(\d+:\d+\)$/, "");
+    throw new Error(`${filename} is not valid JavaScript: SyntaxError: ${message}${at ? ` (at ${filename}:${at.line}:${at.column + 1})` : ""}`);
+  }
+  const meta = metaDeclaration(program.body);
+  if (!meta) throw new Error(`${filename} has no \`export const meta = { name, description }\``);
+  if (!program.body.some((node) => node.type === "ExportDefaultDeclaration")) throw new Error(`${filename} has no default export (export default async function (args) { … })`);
   let value: unknown;
   try {
-    value = new LiteralReader(source, start).readValue();
+    value = literalValue(meta, 0);
   } catch (error) {
     throw new Error(`${filename}: meta must be a plain literal: ${(error as Error).message}`);
   }
@@ -54,157 +63,80 @@ export function parseScript(source: string, filename: string): ParsedScript {
   return { meta: parsed.data as WorkflowMeta, source, hash: scriptHash(source) };
 }
 
-/** One literal value (the grammar meta is read with), from the start of text. */
+/** One literal value, read the way meta is (for tests and tools); throws an Error naming the problem. */
 export function readLiteral(text: string): unknown {
-  return new LiteralReader(text, 0).readValue();
+  return literalValue(parseExpressionAt(text, 0, { ecmaVersion: "latest", locations: true }) as unknown as AnyNode, 0);
 }
 
-/** Same length as the source, with comments and string contents blanked, so keyword searches skip them. */
-function blankCommentsAndStrings(source: string): string {
-  let out = "";
-  let i = 0;
-  while (i < source.length) {
-    const c = source[i]!;
-    const next = source[i + 1];
-    if (c === "/" && next === "/") {
-      const end = source.indexOf("\n", i);
-      const stop = end < 0 ? source.length : end;
-      out += " ".repeat(stop - i);
-      i = stop;
-    } else if (c === "/" && next === "*") {
-      const end = source.indexOf("*/", i + 2);
-      const stop = end < 0 ? source.length : end + 2;
-      out += source.slice(i, stop).replace(/[^\n]/g, " ");
-      i = stop;
-    } else if (c === '"' || c === "'" || c === "`") {
-      let j = i + 1;
-      while (j < source.length && source[j] !== c) j += source[j] === "\\" ? 2 : 1;
-      out += c + source.slice(i + 1, j).replace(/[^\n]/g, " ") + (j < source.length ? c : "");
-      i = j + 1;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
+/** The ESTree nodes this reader looks at, loosely typed: the parser's output is data here, checked field by field. */
+interface AnyNode {
+  type: string;
+  loc?: { start: { line: number; column: number } };
+  [field: string]: unknown;
 }
 
-class LiteralReader {
-  constructor(
-    private readonly text: string,
-    private at: number,
-  ) {}
-
-  readValue(depth = 0): unknown {
-    if (depth > 20) throw this.fail("nested too deeply");
-    this.skip();
-    const c = this.text[this.at];
-    if (c === "{") return this.readObject(depth);
-    if (c === "[") return this.readArray(depth);
-    if (c === '"' || c === "'" || c === "`") return this.readString();
-    const word = /^(-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|true|false|null)/.exec(this.text.slice(this.at, this.at + 64));
-    if (!word) throw this.fail(`unexpected ${c === undefined ? "end of file" : JSON.stringify(c)}`);
-    this.at += word[0].length;
-    return word[0] === "true" ? true : word[0] === "false" ? false : word[0] === "null" ? null : Number(word[0]);
-  }
-
-  private readObject(depth: number): Record<string, unknown> {
-    const result: Record<string, unknown> = {};
-    this.at++;
-    for (;;) {
-      this.skip();
-      if (this.text[this.at] === "}") {
-        this.at++;
-        return result;
-      }
-      const key = this.readKey();
-      this.skip();
-      if (this.text[this.at] !== ":") throw this.fail(`expected ":" after ${JSON.stringify(key)}`);
-      this.at++;
-      if (key === "__proto__") throw this.fail("__proto__ is not allowed");
-      result[key] = this.readValue(depth + 1);
-      this.skip();
-      if (this.text[this.at] === ",") this.at++;
-      else if (this.text[this.at] !== "}") throw this.fail(`expected "," or "}"`);
+function metaDeclaration(body: AnyNode[]): AnyNode | undefined {
+  for (const node of body) {
+    if (node.type !== "ExportNamedDeclaration") continue;
+    const declaration = node.declaration as AnyNode | null;
+    if (declaration?.type !== "VariableDeclaration" || declaration.kind !== "const") continue;
+    for (const declarator of declaration.declarations as AnyNode[]) {
+      const id = declarator.id as AnyNode;
+      if (id.type === "Identifier" && id.name === "meta" && declarator.init) return declarator.init as AnyNode;
     }
   }
+  return undefined;
+}
 
-  private readArray(depth: number): unknown[] {
-    const result: unknown[] = [];
-    this.at++;
-    for (;;) {
-      this.skip();
-      if (this.text[this.at] === "]") {
-        this.at++;
-        return result;
-      }
-      result.push(this.readValue(depth + 1));
-      this.skip();
-      if (this.text[this.at] === ",") this.at++;
-      else if (this.text[this.at] !== "]") throw this.fail(`expected "," or "]"`);
+function literalValue(node: AnyNode, depth: number): unknown {
+  if (depth > MAX_DEPTH) throw fail(node, "nested too deeply");
+  switch (node.type) {
+    case "Literal":
+      if (node.regex) throw fail(node, "a regular expression is not a literal value");
+      if (typeof node.value === "bigint" || node.bigint !== undefined) throw fail(node, "a BigInt is not a literal value");
+      return node.value;
+    case "TemplateLiteral":
+      if ((node.expressions as AnyNode[]).length > 0) throw fail(node, "template substitutions are not literals");
+      return ((node.quasis as AnyNode[])[0]!.value as { cooked: string }).cooked;
+    case "UnaryExpression": {
+      const argument = node.argument as AnyNode;
+      if ((node.operator === "-" || node.operator === "+") && argument.type === "Literal" && typeof argument.value === "number") return node.operator === "-" ? -argument.value : argument.value;
+      throw fail(node, `"${String(node.operator)}" is not part of a literal`);
     }
-  }
-
-  private readKey(): string {
-    const c = this.text[this.at];
-    if (c === '"' || c === "'") return this.readString();
-    const word = /^[A-Za-z_$][\w$]*/.exec(this.text.slice(this.at, this.at + 200));
-    if (!word) throw this.fail("expected a property name (computed keys and spreads are not literals)");
-    this.at += word[0].length;
-    return word[0];
-  }
-
-  private readString(): string {
-    const quote = this.text[this.at]!;
-    let out = "";
-    this.at++;
-    for (;;) {
-      const c = this.text[this.at];
-      if (c === undefined) throw this.fail("unterminated string");
-      if (c === quote) {
-        this.at++;
-        return out;
+    case "ArrayExpression":
+      return (node.elements as (AnyNode | null)[]).map((element) => {
+        if (!element) throw fail(node, "an array hole is not a literal value");
+        if (element.type === "SpreadElement") throw fail(element, "spreads are not literals");
+        return literalValue(element, depth + 1);
+      });
+    case "ObjectExpression": {
+      const result: Record<string, unknown> = {};
+      for (const property of node.properties as AnyNode[]) {
+        const key = propertyKey(property);
+        result[key] = literalValue(property.value as AnyNode, depth + 1);
       }
-      if (quote === "`" && c === "$" && this.text[this.at + 1] === "{") throw this.fail("template substitutions are not literals");
-      if (c === "\n" && quote !== "`") throw this.fail("line break in a string");
-      if (c === "\\") {
-        const e = this.text[this.at + 1];
-        const simple: Record<string, string> = { n: "\n", t: "\t", r: "\r", b: "\b", f: "\f", v: "\v", "0": "\0" };
-        if (e === "u") {
-          const hex = /^[0-9a-fA-F]{4}/.exec(this.text.slice(this.at + 2, this.at + 6));
-          if (!hex) throw this.fail("bad \\u escape");
-          out += String.fromCharCode(parseInt(hex[0], 16));
-          this.at += 6;
-          continue;
-        }
-        out += e !== undefined && simple[e] !== undefined ? simple[e] : (e ?? "");
-        this.at += 2;
-        continue;
-      }
-      out += c;
-      this.at++;
+      return result;
     }
+    case "Identifier":
+      throw fail(node, `${String(node.name)} is a name, not a literal value`);
+    default:
+      throw fail(node, `${node.type} is not a literal value`);
   }
+}
 
-  private skip(): void {
-    for (;;) {
-      const rest = this.text.slice(this.at, this.at + 2);
-      if (/^\s/.test(rest)) this.at++;
-      else if (rest === "//") {
-        const end = this.text.indexOf("\n", this.at);
-        this.at = end < 0 ? this.text.length : end + 1;
-      } else if (rest === "/*") {
-        const end = this.text.indexOf("*/", this.at + 2);
-        if (end < 0) throw this.fail("unterminated comment");
-        this.at = end + 2;
-      } else return;
-    }
-  }
+function propertyKey(property: AnyNode): string {
+  if (property.type === "SpreadElement") throw fail(property, "spreads are not literals");
+  if (property.computed) throw fail(property, "computed keys are not literals");
+  if (property.kind !== "init" || property.method) throw fail(property, "getters, setters and methods are not literals");
+  if (property.shorthand) throw fail(property, "a shorthand property names a variable, not a literal value");
+  const key = property.key as AnyNode;
+  const name = key.type === "Identifier" ? String(key.name) : String(key.value);
+  // On a plain object "__proto__" would set the prototype instead of a key.
+  if (name === "__proto__") throw fail(property, "__proto__ is not allowed");
+  return name;
+}
 
-  private fail(message: string): Error {
-    const before = this.text.slice(0, this.at);
-    const line = before.split("\n").length;
-    const column = this.at - before.lastIndexOf("\n");
-    return new Error(`${message} at line ${line}, column ${column}`);
-  }
+function fail(node: AnyNode, message: string): Error {
+  const at = node.loc?.start;
+  return new Error(at ? `${message} at line ${at.line}, column ${at.column + 1}` : message);
 }

@@ -294,9 +294,8 @@ test("determinism and escape: no Date, seeded Math.random, no process/require/fe
 test("bad scripts: syntax error with line and column, no meta, no default export, a throw, a non-serialisable result", async () => {
   const f = fixture();
   f.write("syntax", `export const meta = { name: "s", description: "d" };\nexport default async function () {\n  let x = ;\n}\n`);
-  const syntax = await run(f, "syntax");
-  assert.equal(syntax.status, "failed");
-  assert.match(syntax.error!, /SyntaxError: .*\(at syntax\.js:3:11\)/);
+  // Refused when loaded, before a run is recorded.
+  assert.throws(() => f.engine.start({ target: "syntax" }), /syntax\.js is not valid JavaScript: SyntaxError: Unexpected token \(at syntax\.js:3:11\)/);
   f.write("nometa", `export default async function () { return 1; }`);
   assert.throws(() => f.engine.start({ target: "nometa" }), /no `export const meta/);
   f.write("nodefault", `export const meta = { name: "n", description: "d" };`);

@@ -65,3 +65,17 @@ test("globToRegExp: ** spans folders, * and ? stay in one, braces alternate; arb
     }),
   );
 });
+
+test("meta is read by a real JavaScript parser: a quote in a regular expression, any escape, hex numbers", () => {
+  const script = (before: string, meta: string) => `${before}\nexport const meta = ${meta};\nexport default async function () {}\n`;
+  assert.deepEqual(parseScript(script(`const quote = /"/;`, `{ name: "a", description: "b" }`), "r.js").meta, { name: "a", description: "b" });
+  assert.equal(parseScript(script("", `{ name: "a", description: "\\x41 \\u{1F600} \\u0042" }`), "e.js").meta.description, "A 😀 B");
+  assert.deepEqual(parseScript(script("", `{ name: "a", description: "", args: { n: 0x10, m: -1_000 } }`), "h.js").meta.args, { n: 16, m: -1000 });
+  for (const [meta, message] of [
+    ["{ name: 'a', description: 'b', get x() { return 1 } }", /getters, setters and methods are not literals at line 2/],
+    ["{ name, description: 'b' }", /shorthand property/],
+    ["{ name: 'a', description: /re/ }", /regular expression/],
+    ["{ name: 'a', description: 'b', n: 1n }", /BigInt/],
+    ["{ name: 'a', description: 'b', list: [1, , 2] }", /array hole/],
+  ] as const) assert.throws(() => parseScript(script("", meta), "m.js"), message, meta);
+});
