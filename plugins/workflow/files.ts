@@ -2,6 +2,7 @@
 // symlinks followed before it is checked, so `link -> ../outside` is refused like `../outside` itself.
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import picomatch from "picomatch";
 
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 /** What one run may write in total: a script in a loop must not fill the disk. */
@@ -76,10 +77,10 @@ export function projectFiles(projectDir: string, maxWriteBytes = MAX_RUN_WRITE_B
     glob(pattern) {
       if (typeof pattern !== "string" || pattern.length === 0 || pattern.length > 500) throw new TypeError("glob(pattern): pattern must be a non-empty string");
       if (isAbsolute(pattern) || pattern.split("/").includes("..")) throw new Error(`glob: ${pattern} reaches outside the project; patterns are relative to it`);
-      const matcher = globToRegExp(pattern);
+      const matches = globMatcher(pattern);
       const found: string[] = [];
       walk(root, "", (rel) => {
-        if (matcher.test(rel)) found.push(rel);
+        if (matches(rel)) found.push(rel);
         return found.length < MAX_GLOB_RESULTS;
       });
       return found.sort();
@@ -113,31 +114,14 @@ function walk(dir: string, prefix: string, visit: (rel: string) => boolean): boo
   return true;
 }
 
-/** `**` any depth, `*` and `?` within a segment, `{a,b}` alternatives. */
-export function globToRegExp(pattern: string): RegExp {
-  let out = "";
-  let i = 0;
-  let braces = 0;
-  while (i < pattern.length) {
-    const c = pattern[i]!;
-    if (c === "*" && pattern[i + 1] === "*") {
-      const slash = pattern[i + 2] === "/";
-      out += slash ? "(?:.*/)?" : ".*";
-      i += slash ? 3 : 2;
-      continue;
-    }
-    if (c === "*") out += "[^/]*";
-    else if (c === "?") out += "[^/]";
-    else if (c === "{") {
-      braces++;
-      out += "(?:";
-    } else if (c === "}" && braces > 0) {
-      braces--;
-      out += ")";
-    } else if (c === "," && braces > 0) out += "|";
-    else out += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-    i++;
+/**
+ * A matcher of project-relative paths ("/" separators) for a glob: picomatch's full syntax (`**`, `*`, `?`, `[ab]`,
+ * `{a,b}`, extglobs), dotfiles included; a pattern it cannot read is an Error naming it.
+ */
+export function globMatcher(pattern: string): (path: string) => boolean {
+  try {
+    return picomatch(pattern, { dot: true, strictBrackets: true });
+  } catch (error) {
+    throw new Error(`glob: ${pattern}: ${(error as Error).message}`);
   }
-  if (braces > 0) throw new Error(`glob: unbalanced { in ${pattern}`);
-  return new RegExp(`^${out}$`);
 }

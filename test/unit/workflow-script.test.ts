@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseScript, readLiteral } from "../../plugins/workflow/script.ts";
-import { globToRegExp } from "../../plugins/workflow/files.ts";
+import { globMatcher } from "../../plugins/workflow/files.ts";
 
 // A "__proto__" key is refused on purpose (it would set the prototype of a plain object).
 const json = fc
@@ -51,16 +51,19 @@ test("meta inside a comment or a string does not count; a commented-out default 
   assert.throws(() => parseScript(`export const meta = { name: "a", description: "b" };\nconst s = "export default 1";`, "c.js"), /no default export/);
 });
 
-test("globToRegExp: ** spans folders, * and ? stay in one, braces alternate; arbitrary patterns give a RegExp or an Error", () => {
-  assert.ok(globToRegExp("**/*.ts").test("a/b/c.ts") && globToRegExp("**/*.ts").test("c.ts"));
-  assert.ok(!globToRegExp("*.ts").test("a/c.ts"));
-  assert.ok(globToRegExp("src/?.{ts,js}").test("src/a.js"));
+test("globMatcher: ** spans folders, * and ? stay in one, braces alternate, classes match; arbitrary patterns give a matcher or an Error", () => {
+  assert.ok(globMatcher("**/*.ts")("a/b/c.ts") && globMatcher("**/*.ts")("c.ts"));
+  assert.ok(!globMatcher("*.ts")("a/c.ts"));
+  assert.ok(globMatcher("src/?.{ts,js}")("src/a.js"));
+  assert.ok(globMatcher("*.[jt]s")("a.ts") && !globMatcher("*.[jt]s")("a.cs"), "a character class (the old reader escaped it)");
+  assert.ok(globMatcher("*")(".env"), "dotfiles count");
+  assert.throws(() => globMatcher("a/[b"), /glob: a\/\[b/);
   fc.assert(
-    fc.property(fc.string({ maxLength: 40 }), (pattern) => {
+    fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 20 }), (pattern, path) => {
       try {
-        assert.ok(globToRegExp(pattern) instanceof RegExp);
+        assert.equal(typeof globMatcher(pattern)(path), "boolean");
       } catch (error) {
-        assert.ok(error instanceof Error);
+        assert.ok(error instanceof Error && error.message.startsWith("glob: "), String(error));
       }
     }),
   );
