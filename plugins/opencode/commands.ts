@@ -77,6 +77,13 @@ export interface ReportChannelDeps {
 
 export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
   const pending = new Map<string, PendingReport>();
+  /** Without the report model a report's turn is a short model call (the pointer turn): settled when it ends. */
+  const pointers = new Map<string, { started: boolean; settled?: () => void }>();
+  const settlePointer = (sessionId: string) => {
+    const pointer = pointers.get(sessionId);
+    pointers.delete(sessionId);
+    callSafely(pointer?.settled);
+  };
   /** Report turns that ended and whose follow-up is being sent; a new command waits for it (no message lands inside its turn). */
   const settling = new Map<string, Promise<void>>();
   let active = false;
@@ -126,9 +133,10 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
         return replaceText(call.parts, reply.text);
       }
       if (!active) {
+        settlePointer(call.sessionId);
         await answerWithModel(reply.text, call, deps);
-        // The fallback's pointer turn is an ordinary turn: from here on the session is the user's again.
-        return callSafely(reply.settled);
+        pointers.set(call.sessionId, { started: false, settled: reply.settled });
+        return;
       }
       if (reply.variant) deps.reporter.notify(firstLine(reply.text), reply.variant);
       await settling.get(call.sessionId);
@@ -140,6 +148,9 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
       call.parts.splice(0, call.parts.length, { type: "text", text: `/${call.command} ${call.arguments}`.trim(), synthetic: true });
     },
     routeTurn(sessionId, message) {
+      const pointer = pointers.get(sessionId);
+      if (pointer && !pointer.started) pointer.started = true;
+      else if (pointer) settlePointer(sessionId);
       const report = pending.get(sessionId);
       if (!report || report.started) {
         // The session moved on (a prompt, another turn): a report still waiting for its follow-up needs none.
@@ -154,6 +165,7 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
       return true;
     },
     async turnEnded(sessionId) {
+      if (pointers.get(sessionId)?.started) settlePointer(sessionId);
       const report = pending.get(sessionId);
       if (!report?.started) return;
       pending.delete(sessionId);

@@ -103,3 +103,33 @@ test("aborting the parent session while a checkpoint writer and a goal judge run
     env.cleanup();
   }
 });
+
+test("without a `model` in OpenCode's config a report is stored in the session and one short model call points at it; the session goes on", { timeout: 120000 }, async () => {
+  const model = await startScriptedModel({ main: [{ text: "The report is above." }, { text: "Back to work." }], exhausted: { text: "nothing more scripted" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, opencodeConfig: { model: undefined, small_model: undefined, snapshot: false } });
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const ran = await served.client.session.command({ path: { id: session }, body: { command: "stats", arguments: "" } });
+    assert.equal(ran.error, undefined, JSON.stringify(ran.error));
+    await served.waitForIdle(session, 1, 30000);
+    const pointer = model.lane("main")[0];
+    assert.ok(pointer, "the fallback makes one model call");
+    assert.match(pointer.lastUserText, /\[continuum \/stats\] The report is in the previous message/);
+    assert.equal(pointer.tools.length > 0, true, "an ordinary request of the session's agent");
+    const listed = ((await served.client.session.messages({ path: { id: session } })).data ?? []) as { info: { role: string; providerID?: string }; parts: { type: string; text?: string }[] }[];
+    const texts = listed.flatMap((m) => m.parts.filter((p) => p.type === "text").map((p) => p.text ?? ""));
+    assert.ok(texts.some((t) => /opencode-continuum/.test(t) && /stats|spent|helper/i.test(t)), `the report is in the session: ${JSON.stringify(texts).slice(0, 600)}`);
+    assert.ok(listed.every((m) => m.info.providerID !== "continuum"), "no local report model without a configured model");
+    await send(served, session, "carry on");
+    await served.waitForIdle(session, 2, 30000);
+    assert.equal(model.lane("main").length, 2);
+    assert.equal(model.lane("main")[1]!.lastUserText, "carry on");
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});

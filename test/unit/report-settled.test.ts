@@ -7,7 +7,7 @@ import { createReporter } from "../../plugins/core/report.ts";
 import { createSessionLayer } from "../../plugins/core/sessions.ts";
 import { createReportChannel, type CommandPart } from "../../plugins/opencode/commands.ts";
 
-function channel() {
+function channel(model: string | null = "fake/fake-model") {
   const stored: string[] = [];
   const host = {
     directory: "/p",
@@ -19,7 +19,7 @@ function channel() {
   } as unknown as HostApi;
   const sessions = createSessionLayer({ lookupParent: async () => "", isolate: async (_f, _l, run) => void (await run()) });
   const reports = createReportChannel({ host, sessions, reporter: createReporter({ log: () => undefined, toast: () => undefined }), isBusy: async () => false });
-  reports.configure({ model: "fake/fake-model" } as never);
+  reports.configure({ model: model ?? undefined } as never);
   return { reports, stored };
 }
 
@@ -49,4 +49,24 @@ test("a report overtaken by another message or another report still settles, onc
   assert.equal(second, 1);
   await reports.turnEnded("s2");
   assert.deepEqual([first, second], [1, 1]);
+});
+
+test("without a `model` in OpenCode's config the report's turn is a short model call: settled when that turn ends", async () => {
+  const { reports, stored } = channel(null);
+  let settled = 0;
+  const parts: CommandPart[] = [{ type: "text", text: "/workflow x" }];
+  await reports.answer({ kind: "report", text: "started", settled: () => settled++ }, { sessionId: "s3", command: "workflow", arguments: "x", parts });
+  assert.equal(stored[0], "started", "the report is stored in the session");
+  assert.match(parts[0]!.text!, /The report is in the previous message/);
+  assert.equal(settled, 0, "not before the pointer turn ran");
+  assert.equal(reports.routeTurn("s3", {}), false, "the pointer turn keeps the session's model");
+  assert.equal(settled, 0, "not while it runs");
+  await reports.turnEnded("s3");
+  assert.equal(settled, 1);
+  await reports.answer({ kind: "report", text: "again", settled: () => settled++ }, { sessionId: "s3", command: "workflow", arguments: "y", parts: [{ type: "text", text: "/workflow y" }] });
+  reports.routeTurn("s3", {});
+  reports.routeTurn("s3", {});
+  assert.equal(settled, 2, "overtaken by another message: settled once");
+  await reports.turnEnded("s3");
+  assert.equal(settled, 2);
 });
