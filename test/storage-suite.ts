@@ -113,6 +113,32 @@ export function storageSuite(test: TestFn, expectedEngine: "bun" | "node"): void
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test("a database another connection holds locked past the busy timeout is never moved aside", async () => {
+    const dir = tempDir();
+    const path = join(dir, "continuum.db");
+    // The holder is the first store itself: bun:sqlite's close() only finalizes lazily, so a closed connection with
+    // statements still alive would keep its hold on the WAL index.
+    const first = await openStore(path);
+    first.db.exec("CREATE TABLE kept (v TEXT)");
+    first.db.prepare("INSERT INTO kept VALUES (?)").run("still here");
+    first.db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    first.db.exec("BEGIN EXCLUSIVE");
+    first.db.exec("CREATE TABLE held (x)");
+    const second = await openStore(path, { busyTimeoutMs: 50 });
+    assert.equal(second.recovered, undefined);
+    assert.match(second.readOnly?.reason ?? "", /is locked by another process/);
+    second.db.close();
+    first.db.exec("COMMIT");
+    first.db.exec("PRAGMA locking_mode = NORMAL");
+    first.db.prepare("SELECT COUNT(*) AS n FROM kept").all();
+    assert.deepEqual(readdirSync(dir).filter((name) => name.includes("corrupt")), []);
+    const third = await openStore(path);
+    assert.deepEqual(third.db.prepare("SELECT v FROM kept").all(), [{ v: "still here" }]);
+    third.db.close();
+    first.db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test("two connections to one file see each other's writes (two OpenCode processes)", async () => {
     const dir = tempDir();
     const path = join(dir, "shared.db");

@@ -150,7 +150,7 @@ async function openDatabaseOrReport(path: string, reporter: Reporter) {
       );
     }
     if (opened.restored?.length) reporter.notify(`the database was missing; restored from the session files: ${opened.restored.join(", ")}`, "info");
-    if (opened.readOnly) reporter.problem("db-read-only", `the data dir cannot be written (${opened.readOnly.reason}): memory and state are read-only in this run`);
+    if (opened.readOnly) reporter.problem("db-read-only", `${opened.readOnly.reason}: memory and state are read-only in this run`);
     return opened.db;
   } catch (error) {
     reporter.problem("db-unavailable", `storage unavailable, features that need it are off: ${errorText(error)}`);

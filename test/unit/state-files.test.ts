@@ -1,9 +1,9 @@
 // Primary state in files: tasks, goals and each session's checkpoint state survive a lost or damaged database.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { openDatabase, type Database } from "../../plugins/core/storage/database.ts";
 import { openStore } from "../../plugins/core/storage/store.ts";
 import { migrate } from "../../plugins/core/storage/migrations.ts";
@@ -102,6 +102,34 @@ test("a damaged database is moved aside and refilled from the files; the report 
     assert.match(second.recovered!.reason, /restored from the session files: 1 task tree \(2 tasks\), 1 goal \(1 verdict\), checkpoint state of 1 session/);
     assert.deepEqual(readBack(second.db, sessionDir), before);
     second.db.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test("a database another process holds locked is not damage: never moved aside; this run reads from the files", async () => {
+  const { paths, sessionDir, cleanup } = fixture();
+  try {
+    const first = await openStore(paths.database);
+    fillSession(first.db, sessionDir);
+    const before = readBack(first.db, sessionDir);
+    first.db.close();
+    const holder = await openDatabase(paths.database);
+    holder.exec("PRAGMA locking_mode = EXCLUSIVE");
+    holder.exec("BEGIN EXCLUSIVE");
+    holder.exec("CREATE TABLE IF NOT EXISTS held (x)");
+    const second = await openStore(paths.database, { busyTimeoutMs: 100 });
+    assert.equal(second.recovered, undefined, "not treated as damaged");
+    assert.match(second.readOnly?.reason ?? "", /continuum\.db is locked by another process \(database is locked for more than 100 ms\)/);
+    assert.deepEqual(readBack(second.db, sessionDir), before, "the state comes from the files");
+    second.db.close();
+    assert.deepEqual(readdirSync(dirname(paths.database)).filter((f) => f.includes("corrupt")), []);
+    holder.exec("COMMIT");
+    holder.close();
+    const third = await openStore(paths.database);
+    assert.equal(third.readOnly, undefined);
+    assert.deepEqual(readBack(third.db, sessionDir), before, "the same database, nothing lost");
+    third.db.close();
   } finally {
     cleanup();
   }

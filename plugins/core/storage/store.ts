@@ -13,7 +13,7 @@ export interface OpenedStore {
   recovered?: { movedTo: string; reason: string; restored: string[] };
   /** Set when the file was missing and the state files held something: what was restored from them. */
   restored?: string[];
-  /** Set when the data dir cannot be written: the database lives in memory, rebuilt from the files. */
+  /** Set when the database cannot be written (data dir not writable, or locked by another process for too long): it lives in memory, rebuilt from the files. */
   readOnly?: { reason: string };
 }
 
@@ -38,6 +38,8 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
     db = await openDatabase(path, options);
   } catch (error) {
     if (isAccessError(error)) return openInMemory(root, `cannot open ${path} for writing (${errorText(error)})`);
+    // Locked by another process for longer than the busy timeout is not damage: a live database is never moved aside.
+    if (isBusyError(error)) return openInMemory(root, `${path} is locked by another process (${errorText(error)} for more than ${busyTimeout(options)} ms)`);
     if (!existed) throw new StoreUnavailableError(`cannot create database ${path}: ${errorText(error)}`);
     return recover(path, options, errorText(error));
   }
@@ -45,7 +47,8 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
   try {
     problem = integrityProblem(db);
   } catch (error) {
-    problem = errorText(error);
+    // A check that could not get its read lock in time says nothing about the file: it is opened as it is.
+    problem = isBusyError(error) ? undefined : errorText(error);
   }
   if (problem) {
     db.close();
@@ -87,6 +90,15 @@ function integrityProblem(db: Database): string | undefined {
   const rows = db.prepare("PRAGMA quick_check").all<Record<string, string>>();
   const verdicts = rows.map((row) => String(Object.values(row)[0]));
   return verdicts.length === 1 && verdicts[0] === "ok" ? undefined : `quick_check: ${verdicts.join("; ") || "no answer"}`;
+}
+
+function isBusyError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || /database (table )?is locked|database is busy/i.test(errorText(error));
+}
+
+function busyTimeout(options: OpenOptions): number {
+  return Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
 }
 
 function isAccessError(error: unknown): boolean {
