@@ -1,10 +1,10 @@
-// `/max` arguments: nothing (the session's Max stats), or a task with an optional --plan / --patch before or
-// after it. Flags are read only at the two ends of the line, so a task that mentions "--patch" in its middle
+// `/max` arguments: nothing (the session's Max stats), `stop` alone (cancel the Max turn running in the session),
+// or a task with an optional --plan / --patch before or after it. Flags are read only at the two ends of the line, so a task that mentions "--patch" in its middle
 // ("explain what git apply --check does") keeps its words; `--` ends the leading flags.
 
 export type MaxMode = "plan" | "patch";
 
-export type MaxArgs = { kind: "stats" } | { kind: "task"; task: string; mode?: MaxMode } | { kind: "error"; message: string };
+export type MaxArgs = { kind: "stats" } | { kind: "stop" } | { kind: "task"; task: string; mode?: MaxMode } | { kind: "error"; message: string };
 
 export const MAX_TASK_CHARS = 20_000;
 const KNOWN = ["--plan", "--patch"];
@@ -12,6 +12,8 @@ const KNOWN = ["--plan", "--patch"];
 export function parseMaxArgs(raw: string): MaxArgs {
   const words = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, " ").trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return { kind: "stats" };
+  // While candidates run the TUI shows the session idle, so its interrupt key does nothing; a command still gets through.
+  if (words.length === 1 && /^(--)?stop$/i.test(words[0]!)) return { kind: "stop" };
   const flags: string[] = [];
   let start = 0;
   while (start < words.length && words[start]!.startsWith("--")) {

@@ -112,7 +112,7 @@ function createMax(context: FeatureContext): FeatureParts {
     (deadline as { unref?: () => void }).unref?.();
     try {
       const scouts = usesScouts(settings) ? ` (${settings.scouts} scouts first)` : "";
-      reporter.notify(`Max Mode (${mode}): ${settings.candidates} candidates${scouts} are working…`, "info");
+      reporter.notify(`Max Mode (${mode}): ${settings.candidates} candidates${scouts} are working… (/max stop cancels)`, "info");
       if ((await turns.play(turn, task, mode, controller.signal, () => timedOut)) === "cancelled") state.abortNextTurn = true;
     } finally {
       clearTimeout(deadline);
@@ -129,6 +129,11 @@ function createMax(context: FeatureContext): FeatureParts {
       state.pending = undefined;
     } else if (turn.agent === MAIN_AGENT && turn.origin === "person" && turn.text) {
       const parsed = parseMaxArgs(turn.text);
+      if (parsed.kind === "stop") {
+        state.active?.abort();
+        reporter.notify(state.active ? "Stopping Max Mode: nothing is applied." : "No Max turn is running in this session.", "info");
+        return;
+      }
       request = parsed.kind === "task" ? { task: parsed.task, mode: parsed.mode ?? settings.mode } : { task: turn.text, mode: settings.mode };
     }
     if (!request) return;
@@ -147,6 +152,12 @@ function createMax(context: FeatureContext): FeatureParts {
   const onCommand = async (sessionId: string, raw: string): Promise<CommandReply> => {
     const parsed = parseMaxArgs(raw);
     if (parsed.kind === "error") return report(parsed.message, "warning");
+    if (parsed.kind === "stop") {
+      const active = sessions.peek(sessionId)?.get(maxSlot).active;
+      if (!active) return report("No Max turn is running in this session.");
+      active.abort();
+      return report("Stopping Max Mode: its candidates, checks and judge are cancelled and nothing is applied.");
+    }
     if (parsed.kind === "stats") {
       const ledger = context.ledger?.stats({ projectId: context.project.id, sessionId }).features.max;
       const ledgerLine = ledger ? `Ledger (feature max): ${ledger.runs} runs · ${ledger.inputTokens.toLocaleString("en-US")} in · ${ledger.outputTokens.toLocaleString("en-US")} out${ledger.cost ? ` · $${ledger.cost.toFixed(4)}` : ""}` : undefined;

@@ -9,6 +9,7 @@ import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, send, until } from "./checkpoint-support.ts";
+import { shownAnswers } from "./goal-support.ts";
 import { busyChildren, candidateLane, children, maxEnv, maxJudgeLane, plan, temperatureModel, type CandidateCall } from "./max-support.ts";
 
 const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
@@ -126,6 +127,27 @@ test("an abort while the candidates run stops every one of them: no busy child, 
     await until(() => model.lane("main").some((r) => r.lastUserText === "still there?"), 30000, "the session goes on");
     assert.ok(model.lane("main").every((r) => !/Max Mode chose the plan/.test(r.raw)), "no plan was executed");
     assert.deepEqual(model.lane("main").map((r) => r.lastUserText), ["still there?"], "the cancelled turn was stopped before its first model call");
+    await served.waitForIdle(session, 1, 30000);
+
+    // The TUI shows the session idle while candidates run, so its interrupt key does nothing: /max stop does it.
+    const idleRuns = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "stop" } });
+    assert.equal(idleRuns.error, undefined);
+    assert.match((await shownAnswers(served.client, session)).join("\n"), /No Max turn is running in this session/);
+    const again = served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "another long task" } });
+    await until(() => calls.length === 8, 60000, "four more candidates' first calls");
+    const stop = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "stop" } });
+    assert.equal(stop.error, undefined, JSON.stringify(stop.error));
+    assert.match((await shownAnswers(served.client, session)).join("\n"), /Stopping Max Mode/);
+    const stopDeadline = Date.now() + 20000;
+    while ((await busyChildren(served, session)).length > 0) {
+      if (Date.now() > stopDeadline) throw new Error(`children still busy 20 s after /max stop: ${JSON.stringify(await busyChildren(served, session))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await again;
+    assert.equal(model.lane("max-judge").length, 0, "no judge after /max stop");
+    const after = JSON.parse(cli(env, ["agents", "--json"]).stdout) as { runs: { feature: string; outcome: string }[] };
+    assert.deepEqual(after.runs.filter((r) => r.feature === "max").map((r) => r.outcome), Array(8).fill("aborted"));
+    assert.ok(model.lane("main").every((r) => !/Max Mode chose the plan/.test(r.raw)), "no plan was executed after /max stop");
   } finally {
     await served?.stop();
     await model.close();

@@ -12,6 +12,9 @@ import { verdictArgs } from "../../plugins/max/verdict.ts";
 test("/max: nothing is the stats; flags before or after the task; `--` keeps a task that starts with dashes", () => {
   assert.deepEqual(parseMaxArgs(""), { kind: "stats" });
   assert.deepEqual(parseMaxArgs("   \n "), { kind: "stats" });
+  assert.deepEqual(parseMaxArgs(" stop "), { kind: "stop" });
+  assert.deepEqual(parseMaxArgs("--stop"), { kind: "stop" });
+  assert.deepEqual(parseMaxArgs("stop the server from crashing"), { kind: "task", task: "stop the server from crashing" });
   assert.deepEqual(parseMaxArgs("fix the parser"), { kind: "task", task: "fix the parser" });
   assert.deepEqual(parseMaxArgs("--patch fix the parser"), { kind: "task", task: "fix the parser", mode: "patch" });
   assert.deepEqual(parseMaxArgs("fix the parser --patch"), { kind: "task", task: "fix the parser", mode: "patch" });
