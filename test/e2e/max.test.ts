@@ -135,6 +135,10 @@ test("an abort while the candidates run stops every one of them: no busy child, 
     assert.match((await shownAnswers(served.client, session)).join("\n"), /No Max turn is running in this session/);
     const again = served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "another long task" } });
     await until(() => calls.length === 8, 60000, "four more candidates' first calls");
+    // Why /max stop exists: OpenCode shows only the candidates' child sessions busy, not the one the user is in.
+    const statuses = ((await served.client.session.status()).data ?? {}) as Record<string, { type: string }>;
+    assert.notEqual(statuses[session]?.type, "busy", `the parent is not shown busy: ${JSON.stringify(statuses)}`);
+    assert.equal(Object.values(statuses).filter((s) => s.type === "busy").length, 4, "the four candidates are");
     const stop = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "stop" } });
     assert.equal(stop.error, undefined, JSON.stringify(stop.error));
     assert.match((await shownAnswers(served.client, session)).join("\n"), /Stopping Max Mode/);
