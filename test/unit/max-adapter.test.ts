@@ -181,3 +181,36 @@ test("a Max turn may outlast the pack's usual hook time limit: its part still la
     },
   );
 });
+
+test("max agent: typing stop while candidates run cancels the Max turn; with nothing running it says so", async () => {
+  const b: Behaviour = { verdict: { winner: 1, scores: [score(1, 5)], rationale: "one" }, candidatePrompts: [], judgePrompts: [] };
+  const answer = onPrompt(b);
+  let started = 0;
+  await withFakeHost(
+    {
+      continuum: config,
+      onPrompt: async (host, sessionId, body) => {
+        started++;
+        // Candidates take a while, as real ones do; a cancelled run is never answered.
+        await new Promise((r) => setTimeout(r, 2000));
+        await answer(host, sessionId, body);
+      },
+    },
+    async (host) => {
+      const session = await host.createSession();
+      await host.userMessage(session, "stop", { agent: "max" });
+      assert.ok(host.toasts.some((t) => /No Max turn is running in this session/.test(t)), host.toasts.join("\n"));
+      assert.equal(started, 0, "stop is not a task");
+      const running = host.userMessage(session, "make parseConfig refuse empty input", { agent: "max" });
+      const deadline = Date.now() + 20000;
+      while (started < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(started, 2, "both scouts started");
+      await host.userMessage(session, "stop", { agent: "max" });
+      assert.ok(host.toasts.some((t) => /Stopping Max Mode/.test(t)));
+      const parts = await running;
+      assert.ok(parts.every((p) => !/chose the plan/.test(String(p.text))), JSON.stringify(parts));
+      assert.equal(b.judgePrompts.length, 0, "no judge after stop");
+      assert.ok(host.context.ledger!.runs({ sessionId: session }).every((r) => r.outcome === "aborted"));
+    },
+  );
+});
