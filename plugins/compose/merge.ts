@@ -14,6 +14,7 @@ import { git, gitOk } from "../core/git.ts";
 import type { MergeReport } from "../core/merge-report.ts";
 import { conflictFiles, diffFiles, type Worktree, type Worktrees } from "../core/worktrees.ts";
 import { pruneStamped } from "../core/retention.ts";
+import { fileStamp, nameSafe } from "../core/file-stamp.ts";
 
 export type { MergeConflict, MergeReport } from "../core/merge-report.ts";
 
@@ -42,7 +43,7 @@ export async function backupUncommitted(projectDir: string, backupRoot: string, 
   const top = (await gitOk(projectDir, ["rev-parse", "--show-toplevel"])).trim();
   const status = await gitOk(top, ["status", "--porcelain", "-z", "--untracked-files=all"]);
   if (!status) return undefined;
-  const dir = join(backupRoot, now.toISOString().replace(/[:.]/g, "-"));
+  const dir = join(backupRoot, fileStamp(now));
   mkdirSync(dir, { recursive: true });
   const hasHead = (await git(top, ["rev-parse", "--verify", "-q", "HEAD"])).code === 0;
   // Without a commit yet everything is untracked or staged: the staged part is diffed against the empty tree.
@@ -152,7 +153,7 @@ function saveChange(root: string, label: string, diff: string, now = new Date())
   try {
     const dir = join(root, "conflicts");
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${now.toISOString().replace(/[:.]/g, "-")}-${label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60) || "change"}.diff`);
+    const file = join(dir, `${fileStamp(now)}-${nameSafe(label) || "change"}.diff`);
     writeFileSync(file, diff);
     pruneStamped(dir, now.getTime());
     return file;

@@ -3,18 +3,9 @@
 // a while, so a long-lived project's data dir does not grow without end.
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { stampedAt } from "./file-stamp.ts";
 
 export const RETENTION = { keepNewest: 20, keepDays: 14 } as const;
-
-/** Names the pack gives these copies: they start with the ISO time they were taken, ':' and '.' as '-'. */
-const STAMPED = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z/;
-
-function stampOf(name: string): number | undefined {
-  const m = STAMPED.exec(name);
-  if (!m) return undefined;
-  const at = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7]));
-  return Number.isFinite(at) ? at : undefined;
-}
 
 /**
  * Deletes the time-stamped entries of `dir` that are both older than `keepDays` and not among the `keepNewest`
@@ -28,7 +19,7 @@ export function pruneStamped(dir: string, now = Date.now(), policy: { keepNewest
     return [];
   }
   const stamped = names
-    .map((name) => ({ name, at: stampOf(name) }))
+    .map((name) => ({ name, at: stampedAt(name) }))
     .filter((e): e is { name: string; at: number } => e.at !== undefined)
     .sort((a, b) => b.at - a.at || b.name.localeCompare(a.name));
   const cutoff = now - policy.keepDays * 86_400_000;

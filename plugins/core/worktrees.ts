@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { git, gitOk } from "./git.ts";
 import { processAlive } from "./process-alive.ts";
 import { pruneStamped } from "./retention.ts";
+import { fileStamp, nameSafe } from "./file-stamp.ts";
 
 export interface Worktree {
   id: string;
@@ -179,7 +180,7 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
   function saveRejected(diff: string, label: string | undefined): string {
     const dir = join(root, "rejected");
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${(label ?? "diff").replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60)}.diff`);
+    const file = join(dir, `${fileStamp()}-${nameSafe(label ?? "diff")}.diff`);
     writeFileSync(file, diff);
     pruneStamped(dir);
     return file;

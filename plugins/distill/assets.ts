@@ -7,6 +7,7 @@ import { basename, dirname, join } from "node:path";
 import matter from "gray-matter";
 import { writeFileAtomic } from "../core/storage/atomic-file.ts";
 import type { AssetForm, InventoryItem } from "./inventory.ts";
+import { fileStamp } from "../core/file-stamp.ts";
 
 /** OpenCode's rule for skill names (the folder must match the name). */
 export const SKILL_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -103,7 +104,7 @@ export function writeAsset(plan: PlannedAsset, now = new Date()): { backup?: str
     }
     return {};
   }
-  const backup = `${plan.path}.bak-${now.toISOString().replace(/[:.]/g, "-")}`;
+  const backup = `${plan.path}.bak-${fileStamp(now)}`;
   copyFileSync(plan.path, backup);
   writeFileAtomic(plan.path, plan.content);
   return { backup };

@@ -1,6 +1,7 @@
 // `/max` arguments: nothing (the session's Max stats), `stop` alone (cancel the Max turn running in the session),
-// or a task with an optional --plan / --patch before or after it. Flags are read only at the two ends of the line, so a task that mentions "--patch" in its middle
-// ("explain what git apply --check does") keeps its words; `--` ends the leading flags.
+// or a task with an optional --plan / --patch before or after it. Flags are read only at the two ends of the line,
+// so a task that mentions "--patch" in its middle ("explain what git apply --check does") keeps its words; `--`
+// ends the leading flags.
 
 export type MaxMode = "plan" | "patch";
 

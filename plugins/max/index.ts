@@ -120,6 +120,14 @@ function createMax(context: FeatureContext): FeatureParts {
     }
   };
 
+  /** `/max stop`, or `stop` typed to the max agent: cancels the session's running Max turn, like an abort. */
+  const stopRunning = (sessionId: string): string => {
+    const active = sessions.peek(sessionId)?.get(maxSlot).active;
+    if (!active) return "No Max turn is running in this session.";
+    active.abort();
+    return "Stopping Max Mode: its candidates, checks and judge are cancelled and nothing is applied.";
+  };
+
   const onUserTurn = async (turn: UserTurn) => {
     if (sessions.helperOf(turn.sessionId)) return;
     const state = stateOf(turn.sessionId);
@@ -129,11 +137,7 @@ function createMax(context: FeatureContext): FeatureParts {
       state.pending = undefined;
     } else if (turn.agent === MAIN_AGENT && turn.origin === "person" && turn.text) {
       const parsed = parseMaxArgs(turn.text);
-      if (parsed.kind === "stop") {
-        state.active?.abort();
-        reporter.notify(state.active ? "Stopping Max Mode: nothing is applied." : "No Max turn is running in this session.", "info");
-        return;
-      }
+      if (parsed.kind === "stop") return reporter.notify(stopRunning(turn.sessionId), "info");
       request = parsed.kind === "task" ? { task: parsed.task, mode: parsed.mode ?? settings.mode } : { task: turn.text, mode: settings.mode };
     }
     if (!request) return;
@@ -152,12 +156,7 @@ function createMax(context: FeatureContext): FeatureParts {
   const onCommand = async (sessionId: string, raw: string): Promise<CommandReply> => {
     const parsed = parseMaxArgs(raw);
     if (parsed.kind === "error") return report(parsed.message, "warning");
-    if (parsed.kind === "stop") {
-      const active = sessions.peek(sessionId)?.get(maxSlot).active;
-      if (!active) return report("No Max turn is running in this session.");
-      active.abort();
-      return report("Stopping Max Mode: its candidates, checks and judge are cancelled and nothing is applied.");
-    }
+    if (parsed.kind === "stop") return report(stopRunning(sessionId));
     if (parsed.kind === "stats") {
       const ledger = context.ledger?.stats({ projectId: context.project.id, sessionId }).features.max;
       const ledgerLine = ledger ? `Ledger (feature max): ${ledger.runs} runs · ${ledger.inputTokens.toLocaleString("en-US")} in · ${ledger.outputTokens.toLocaleString("en-US")} out${ledger.cost ? ` · $${ledger.cost.toFixed(4)}` : ""}` : undefined;

@@ -63,8 +63,10 @@ export function checkPlan(args: PlanArgs): PlanCheck {
   return { ok: true, plan: { summary, steps, files, risks: list(args.risks), tests: list(args.tests) } };
 }
 
-/** The plan as markdown, in one fixed layout (the judge and the executing agent read the same text). */
-/** Compact on purpose: the judge reads N of these and the main agent one, on every Max turn. */
+/**
+ * The plan as markdown, in one fixed layout (the judge and the executing agent read the same text); compact on
+ * purpose, since the judge reads N of these and the main agent one on every Max turn.
+ */
 export function renderPlan(plan: Plan): string {
   const lines = [`Summary: ${plan.summary}`, ...plan.steps.map((s, i) => `${i + 1}. ${s}`)];
   lines.push(`Files: ${plan.files.length ? plan.files.join(", ") : "(none named)"}`);

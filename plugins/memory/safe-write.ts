@@ -23,6 +23,7 @@ import { writeFileAtomic } from "../core/storage/atomic-file.ts";
 import { isNotWritableError, notWritableReason } from "../core/storage/writable.ts";
 import { inspectText } from "./memory-files.ts";
 import { processAlive } from "../core/process-alive.ts";
+import { fileStamp } from "../core/file-stamp.ts";
 
 export { writeFileAtomic, type AtomicWriteHooks } from "../core/storage/atomic-file.ts";
 
@@ -193,7 +194,7 @@ export function keepVersion(file: string, keep: number, now: Date = new Date()):
   if (!existsSync(file)) return undefined;
   const dir = versionsDir(file);
   mkdirSync(dir, { recursive: true });
-  const stamp = now.toISOString().replace(/[:.]/g, "-");
+  const stamp = fileStamp(now);
   const target = join(dir, `${stamp}-${randomBytes(3).toString("hex")}.md`);
   // The bytes as they were: a file repaired on write keeps its original, invalid bytes and all, here.
   writeFileAtomic(target, readFileSync(file));

@@ -5,10 +5,12 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
+import { fileStamp, nameSafe, stampedAt } from "../../plugins/core/file-stamp.ts";
 import { pruneStamped } from "../../plugins/core/retention.ts";
 
 const DAY = 86_400_000;
-const stamp = (at: number) => new Date(at).toISOString().replace(/[:.]/g, "-");
+const stamp = (at: number) => fileStamp(new Date(at));
 
 test("pruneStamped keeps the newest and the recent, deletes old surplus, leaves foreign names alone", () => {
   const dir = mkdtempSync(join(tmpdir(), "continuum-retention-"));
@@ -34,4 +36,11 @@ test("pruneStamped keeps the newest and the recent, deletes old surplus, leaves 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("file stamps: every time reads back exactly; other names are not stamps; labels become safe names", () => {
+  fc.assert(fc.property(fc.date({ min: new Date(0), max: new Date(Date.UTC(9999, 11, 31)), noInvalidDate: true }), (d) => assert.equal(stampedAt(`${fileStamp(d)}-x.diff`), d.getTime())));
+  for (const name of ["notes.txt", "conflicts", "2026-11-29", "x2026-11-29T12-00-00-000Z"]) assert.equal(stampedAt(name), undefined, name);
+  assert.equal(nameSafe("../../etc/passwd \u0000 ünï"), ".._.._etc_passwd____n_");
+  assert.equal(nameSafe("x".repeat(100)).length, 60);
 });

@@ -49,8 +49,13 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   return db;
 }
 
+/** How long an open waits for another process's lock before SQLite answers "database is locked". */
+export function busyTimeoutMs(options: OpenOptions): number {
+  return Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+}
+
 function applyPragmas(db: Database, options: OpenOptions): void {
-  db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+  db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs(options)}`);
   if (options.readonly || db.path === ":memory:") return;
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");

@@ -3,9 +3,10 @@
 // cannot be written gives an in-memory database rebuilt from the files, so reading keeps working.
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { openDatabase, type Database, type OpenOptions } from "./database.ts";
+import { busyTimeoutMs, openDatabase, type Database, type OpenOptions } from "./database.ts";
 import { registerDataRoot, restoreFromFiles } from "./state-files.ts";
 import { notWritableReason } from "./writable.ts";
+import { fileStamp } from "../file-stamp.ts";
 
 export interface OpenedStore {
   db: Database;
@@ -39,7 +40,7 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
   } catch (error) {
     if (isAccessError(error)) return openInMemory(root, `cannot open ${path} for writing (${errorText(error)})`);
     // Locked by another process for longer than the busy timeout is not damage: a live database is never moved aside.
-    if (isBusyError(error)) return openInMemory(root, `${path} is locked by another process (${errorText(error)} for more than ${busyTimeout(options)} ms)`);
+    if (isBusyError(error)) return openInMemory(root, `${path} is locked by another process (${errorText(error)} for more than ${busyTimeoutMs(options)} ms)`);
     if (!existed) throw new StoreUnavailableError(`cannot create database ${path}: ${errorText(error)}`);
     return recover(path, options, errorText(error));
   }
@@ -97,10 +98,6 @@ function isBusyError(error: unknown): boolean {
   return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || /database (table )?is locked|database is busy/i.test(errorText(error));
 }
 
-function busyTimeout(options: OpenOptions): number {
-  return Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
-}
-
 function isAccessError(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
   return ["EACCES", "EROFS", "EPERM", "SQLITE_READONLY", "SQLITE_CANTOPEN"].includes(code) || /readonly|read-only/i.test(errorText(error));
@@ -108,7 +105,7 @@ function isAccessError(error: unknown): boolean {
 
 /** Renames the DB and its WAL/SHM companions to <name>.corrupt-<timestamp>; returns the new DB path. */
 function moveAside(path: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const stamp = fileStamp();
   let target = `${path}.corrupt-${stamp}`;
   for (let n = 2; existsSync(target); n++) target = `${path}.corrupt-${stamp}-${n}`;
   for (const suffix of ["", "-wal", "-shm"]) {
