@@ -39,6 +39,12 @@ interface MaxSession {
   active?: AbortController;
   /** The user aborted a Max turn before its plan: the turn that follows is stopped as it starts. */
   abortNextTurn: boolean;
+  /**
+   * The running turn was cancelled with `/max stop`, not an abort: its message then just carries the cancel part
+   * (the agent answers "Cancelled."). Stopping the session there could hit the answer to the stop itself, which
+   * runs in the same session at the same time.
+   */
+  stopRequested?: boolean;
 }
 const maxSlot = slot<MaxSession>("max", () => ({ noticeShown: false, abortNextTurn: false }));
 
@@ -113,18 +119,24 @@ function createMax(context: FeatureContext): FeatureParts {
     try {
       const scouts = usesScouts(settings) ? ` (${settings.scouts} scouts first)` : "";
       reporter.notify(`Max Mode (${mode}): ${settings.candidates} candidates${scouts} are working… (/max stop cancels)`, "info");
-      if ((await turns.play(turn, task, mode, controller.signal, () => timedOut)) === "cancelled") state.abortNextTurn = true;
+      const end = await turns.play(turn, task, mode, controller.signal, () => timedOut);
+      if (end === "cancelled" && !state.stopRequested) state.abortNextTurn = true;
     } finally {
       clearTimeout(deadline);
       state.active = undefined;
+      state.stopRequested = false;
     }
   };
 
-  /** `/max stop`, or `stop` typed to the max agent: cancels the session's running Max turn, like an abort. */
+  /**
+   * `/max stop`, or `stop` typed to the max agent: cancels the session's running Max turn (candidates, checks,
+   * judge) as an abort does; its message then only carries the cancel part.
+   */
   const stopRunning = (sessionId: string): string => {
-    const active = sessions.peek(sessionId)?.get(maxSlot).active;
-    if (!active) return "No Max turn is running in this session.";
-    active.abort();
+    const state = sessions.peek(sessionId)?.get(maxSlot);
+    if (!state?.active) return "No Max turn is running in this session.";
+    state.stopRequested = true;
+    state.active.abort();
     return "Stopping Max Mode: its candidates, checks and judge are cancelled and nothing is applied.";
   };
 

@@ -209,6 +209,11 @@ test("max agent: typing stop while candidates run cancels the Max turn; with not
       assert.ok(host.toasts.some((t) => /Stopping Max Mode/.test(t)));
       const parts = await running;
       assert.ok(parts.every((p) => !/chose the plan/.test(String(p.text))), JSON.stringify(parts));
+      assert.ok(parts.some((p) => /Max Mode was cancelled by the user/.test(String(p.text))), "the turn carries the cancel part");
+      // Unlike an abort, the session is not stopped: the answer to the stop runs in it at the same time.
+      const request = { messages: [{ info: { id: "msg_x", sessionID: session, role: "user" }, parts }] };
+      await host.hooks["experimental.chat.messages.transform"]!({} as never, request as never);
+      assert.ok(!host.calls.some((c) => c.method === "abort" && c.sessionId === session), "the session itself is not aborted");
       assert.equal(b.judgePrompts.length, 0, "no judge after stop");
       assert.ok(host.context.ledger!.runs({ sessionId: session }).every((r) => r.outcome === "aborted"));
     },
