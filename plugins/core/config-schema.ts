@@ -145,6 +145,16 @@ export const agentsConfigSchema = z
   })
   .strict();
 
+export const sandboxConfigSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe("Run helpers' shells and the project's checks in the OS sandbox (bubblewrap on Linux, Seatbelt on macOS). false: helpers in worktrees get no shell."),
+    network: z.boolean().default(false).describe("Let sandboxed shells and checks reach the network (package installs, remote services)."),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -160,6 +170,7 @@ export const configSchema = z
     distill: distillConfigSchema.default(distillConfigSchema.parse({})),
     workflow: workflowConfigSchema.default(workflowConfigSchema.parse({})),
     compose: composeConfigSchema.default(composeConfigSchema.parse({})),
+    sandbox: sandboxConfigSchema.default(sandboxConfigSchema.parse({})),
   })
   .strict();
 

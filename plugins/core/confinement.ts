@@ -3,6 +3,7 @@
 // moved to the same place in the worktree, relative paths resolve against the worktree, anything else is refused.
 // Shell commands run in the worktree, and literal mentions of the project's path in them point at the worktree.
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { worktreePlace, type Sandbox } from "./sandbox.ts";
 
 export interface Confinement {
   /** The worktree folder standing in for the project directory. */
@@ -11,7 +12,17 @@ export interface Confinement {
   projectDir: string;
 }
 
-export type ConfinedArgs = { ok: true; args: Record<string, unknown> } | { ok: false; message: string };
+export type ConfinedArgs = { ok: true; args: Record<string, unknown> } | { ok: false; message: string; notice?: string };
+
+/** What the user is told, once, when a confined helper's shell is refused. */
+export function noSandboxNotice(reason: string | undefined): string {
+  return `helpers working in git worktrees (Max patch builders, workflow agents) get no shell: no OS sandbox can confine it here (${reason ?? "none found"}). They still read and edit their worktree, and the pack runs the checks. Install bubblewrap (Linux) to give them one.`;
+}
+
+/** What the model reads when a confined helper asks for a shell that no sandbox can confine. */
+export function noShellMessage(reason: string | undefined): string {
+  return `bash is not available to an agent working in an isolated worktree on this machine: no OS sandbox can confine it (${reason ?? "none found"}). Read and edit files in your worktree with the file tools; the checks are run for you.`;
+}
 
 const PATH_FIELDS: Record<string, string[]> = {
   read: ["filePath"],
@@ -61,16 +72,22 @@ function rewritePatchPaths(patch: string, confinement: Confinement): { text: str
   return { text: lines.join("\n") };
 }
 
-export function confineToolArgs(tool: string, args: unknown, confinement: Confinement): ConfinedArgs {
+/**
+ * The tool call moved into the worktree. With `sandbox`, a shell command is also wrapped so the OS confines it to the
+ * worktree; with a sandbox of kind "none" the shell is refused (path rewriting alone does not stop a shell).
+ */
+export function confineToolArgs(tool: string, args: unknown, confinement: Confinement, sandbox?: Sandbox): ConfinedArgs {
   const name = tool.toLowerCase();
   if (REFUSED.has(name)) return { ok: false, message: `${tool} is not available to an agent working in an isolated worktree; do the work yourself in ${confinement.dir}.` };
   if (!args || typeof args !== "object" || Array.isArray(args)) return { ok: true, args: args as Record<string, unknown> };
   const next: Record<string, unknown> = { ...(args as Record<string, unknown>) };
   if (name === "bash") {
+    if (sandbox?.kind === "none") return { ok: false, message: noShellMessage(sandbox.reason), notice: noSandboxNotice(sandbox.reason) };
     const workdir = typeof next.workdir === "string" && next.workdir ? confinePath(next.workdir, confinement) : confinement.dir;
     if (!workdir) return { ok: false, message: `workdir ${String(next.workdir)} is outside your worktree ${confinement.dir}.` };
     next.workdir = workdir;
     if (typeof next.command === "string") next.command = rewriteProjectMentions(next.command, confinement);
+    if (sandbox && typeof next.command === "string") next.command = sandbox.commandLine(next.command, worktreePlace(confinement.dir, workdir));
     return { ok: true, args: next };
   }
   if (name === "apply_patch" || name === "patch") {

@@ -10,6 +10,7 @@ import type { Ledger } from "./ledger.ts";
 import type { PackPaths, ProjectPaths } from "./paths.ts";
 import type { ProjectIdentity } from "./project-id.ts";
 import type { Reporter } from "./report.ts";
+import type { Sandbox } from "./sandbox.ts";
 import type { SessionLayer } from "./sessions.ts";
 import type { Database } from "./storage/database.ts";
 import type { PackTool } from "./tool.ts";
@@ -84,6 +85,8 @@ export interface FeatureContext {
   /** Undefined when storage is unavailable; features that need it are then not started. */
   db: Database | undefined;
   reporter: Reporter;
+  /** The OS sandbox for helpers' shells and the project's checks (detected on first use). */
+  sandbox(): Sandbox;
   host: HostApi;
   sessions: SessionLayer;
   helpers: HelperRunner;

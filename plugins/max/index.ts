@@ -14,6 +14,7 @@ import { failurePart, MARK } from "./prompts.ts";
 import { usesScouts } from "./round.ts";
 import { openStatsStore, sessionReport } from "./stats.ts";
 import { createTurns } from "./turn.ts";
+import { killRunningChecks } from "./checks.ts";
 import { checkVerdict, verdictArgs } from "./verdict.ts";
 
 export { BUILDER_AGENT, CANDIDATE_AGENT, JUDGE_AGENT, MAIN_AGENT, PATCH_TOOL, PLAN_TOOL, VERDICT_TOOL } from "./names.ts";
@@ -208,5 +209,7 @@ function createMax(context: FeatureContext): FeatureParts {
       timeoutMs: turnBudgetMs,
       handle: onUserTurn,
     },
+    // OpenCode is shutting down: a check still running (without a sandbox to take it along) ends now.
+    dispose: () => killRunningChecks(),
   };
 }

@@ -190,7 +190,7 @@ export function createTurns(deps: TurnDeps) {
             if (abort.aborted) return failed(index, outcome, "aborted", "aborted");
             const diff = await context.worktrees.diff(worktree);
             if (!diff.trim()) return failed(index, outcome, "no-change", "it changed nothing");
-            const results = checks.length ? await runChecks(checks, worktree.dir, settings.checkTimeoutMs, abort) : [];
+            const results = checks.length ? await runChecks(checks, worktree.dir, settings.checkTimeoutMs, abort, context.sandbox()) : [];
             const passed = checks.length ? results.length === checks.length && results.every((r) => r.passed) : undefined;
             return { index, spend: spendOf(outcome), durationMs: outcome.usage.durationMs, ok: true, result: { summary: outcome.value, diff, files: diffFileList(diff), checks: results, passed } };
           } catch (error) {

@@ -17,6 +17,7 @@ import { createSessionLayer } from "../core/sessions.ts";
 import { openStore } from "../core/storage/store.ts";
 import { PACK_VERSION } from "../core/version.ts";
 import { createWorktrees, type Worktrees } from "../core/worktrees.ts";
+import { sandboxFor } from "../core/sandbox.ts";
 import { createReportChannel, type ReportChannel } from "./commands.ts";
 import { buildHooks } from "./hooks.ts";
 import { isBusy, lookupParent, openCodeHost } from "./host.ts";
@@ -79,6 +80,7 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     worktrees,
     db,
     reporter,
+    sandbox: () => sandboxFor(config.sandbox),
     host,
     sessions,
     helpers,

@@ -8,13 +8,14 @@ import type { CommandReply, FeatureContext, FeatureParts } from "../core/feature
 import type { HelperRunner } from "../core/helpers.ts";
 import type { HostMessage } from "../core/host-types.ts";
 import { classifyMessage } from "../core/pack-text.ts";
+import type { Sandbox } from "../core/sandbox.ts";
 import type { SessionLayer } from "../core/sessions.ts";
 import type { CommandPart, ReportChannel } from "./commands.ts";
 import { translateEvent, type RawEvent } from "./events.ts";
 
 export interface AdapterInput {
   features: { name: string; parts: FeatureParts }[];
-  context: Pick<FeatureContext, "sessions" | "helpers" | "host" | "reporter">;
+  context: Pick<FeatureContext, "sessions" | "helpers" | "host" | "reporter" | "sandbox">;
   reports: ReportChannel;
   timeoutMs: number;
   onFirstCall?: (hook: string) => void;
@@ -24,7 +25,7 @@ export interface AdapterInput {
 export function buildHooks(input: AdapterInput): Hooks {
   const { sessions, helpers, reporter } = input.context;
   const perFeature: FeatureHooks[] = [
-    { name: "sessions", hooks: sessionHooks(sessions, helpers, input.context.host, input.reports) },
+    { name: "sessions", hooks: sessionHooks(sessions, helpers, input.context.host, input.reports, confinedShell(input.context)) },
     ...input.features.map(({ name, parts }) => ({
       name,
       hooks: featureHooks(parts, input.context, input.reports),
@@ -38,7 +39,7 @@ export function buildHooks(input: AdapterInput): Hooks {
  * Raw events and new user messages into the session layer; helper runs stopped once their result is in; the
  * report turns of the pack's commands kept out of the features' sight and out of later requests.
  */
-function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: FeatureContext["host"], reports: ReportChannel): Hooks {
+function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: FeatureContext["host"], reports: ReportChannel, shell: ConfinedShell): Hooks {
   // Sessions whose running turn answers a pack command on the report model: its end is not the agent stopping.
   const reportTurns = new Set<string>();
   return {
@@ -61,8 +62,11 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
     "tool.execute.before": async (input, output) => {
       const confinement = helpers.confinementOf(input.sessionID);
       if (!confinement) return;
-      const confined = confineToolArgs(input.tool, output.args, confinement);
-      if (!confined.ok) throw new RefuseToolCall(confined.message);
+      const confined = confineToolArgs(input.tool, output.args, confinement, shell.sandbox(input.tool));
+      if (!confined.ok) {
+        if (confined.notice) shell.refused(confined.notice);
+        throw new RefuseToolCall(confined.message);
+      }
       // In place: the host keeps its own reference to the args object.
       const args = output.args as Record<string, unknown>;
       if (args && typeof args === "object") {
@@ -179,6 +183,20 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
   }
   if (parts.dispose) hooks.dispose = async () => parts.dispose!();
   return hooks;
+}
+
+interface ConfinedShell {
+  /** The sandbox a confined helper's shell runs in (only asked for bash: detection runs a probe once). */
+  sandbox(tool: string): Sandbox | undefined;
+  /** A confined shell was refused for want of a sandbox: the user hears it once (toast; logged each time). */
+  refused(notice: string): void;
+}
+
+function confinedShell(context: AdapterInput["context"]): ConfinedShell {
+  return {
+    sandbox: (tool) => (tool.toLowerCase() === "bash" ? context.sandbox() : undefined),
+    refused: (notice) => context.reporter.problem("sandbox:none", notice),
+  };
 }
 
 /**
