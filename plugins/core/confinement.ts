@@ -2,7 +2,8 @@
 // user's project, so before each tool call the adapter passes its arguments through here: paths in the project are
 // moved to the same place in the worktree, relative paths resolve against the worktree, anything else is refused.
 // Shell commands run in the worktree, and literal mentions of the project's path in them point at the worktree.
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { realpathSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { worktreePlace, type Sandbox } from "./sandbox.ts";
 
 export interface Confinement {
@@ -43,6 +44,27 @@ function inside(child: string, parent: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }
 
+/** Tools whose path is written: it must stay in the worktree once links are followed, not only as written. */
+const WRITES = new Set(["write", "edit", "multiedit", "apply_patch", "patch"]);
+
+/** The path with every link resolved, as far as it exists (a file still to be created keeps its last parts). */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realPath(parent), basename(path));
+  }
+}
+
+/**
+ * True when writing `path` would land outside the worktree through a link made inside it (a shell can make one:
+ * `ln -s <project>/a.txt a.txt`, or the worktree's own node_modules link to the project's).
+ */
+export function leavesThroughLink(path: string, dir: string): boolean {
+  return !inside(realPath(path), realPath(dir));
+}
+
 /** Where a path the agent named really goes, or undefined when it leaves the worktree. */
 export function confinePath(path: string, confinement: Confinement): string | undefined {
   const { dir, projectDir } = confinement;
@@ -60,13 +82,18 @@ function rewriteProjectMentions(text: string, confinement: Confinement): string 
   return text.replace(new RegExp(`${escaped}(?=$|[/\\s"'\`;:)|&])`, "g"), confinement.dir);
 }
 
-function rewritePatchPaths(patch: string, confinement: Confinement): { text: string } | { outside: string } {
+function linkMessage(path: string, confinement: Confinement): string {
+  return `${path} leads outside your worktree ${confinement.dir} through a symlink; write only real files of your worktree.`;
+}
+
+function rewritePatchPaths(patch: string, confinement: Confinement): { text: string } | { outside: string } | { linked: string } {
   const lines = patch.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const match = /^(\*\*\* (?:Add|Update|Delete) File: |\*\*\* Move to: )(.+)$/.exec(lines[i]!);
     if (!match) continue;
     const moved = confinePath(match[2]!.trim(), confinement);
     if (!moved) return { outside: match[2]!.trim() };
+    if (leavesThroughLink(moved, confinement.dir)) return { linked: match[2]!.trim() };
     lines[i] = `${match[1]}${moved}`;
   }
   return { text: lines.join("\n") };
@@ -95,6 +122,7 @@ export function confineToolArgs(tool: string, args: unknown, confinement: Confin
     if (!field) return { ok: true, args: next };
     const rewritten = rewritePatchPaths(next[field] as string, confinement);
     if ("outside" in rewritten) return { ok: false, message: `${rewritten.outside} is outside your worktree ${confinement.dir}.` };
+    if ("linked" in rewritten) return { ok: false, message: linkMessage(rewritten.linked, confinement) };
     next[field] = rewritten.text;
     return { ok: true, args: next };
   }
@@ -110,6 +138,7 @@ export function confineToolArgs(tool: string, args: unknown, confinement: Confin
     if (typeof value !== "string") continue;
     const moved = confinePath(value, confinement);
     if (!moved) return { ok: false, message: `${value} is outside your worktree ${confinement.dir}; work only there.` };
+    if (WRITES.has(name) && leavesThroughLink(moved, confinement.dir)) return { ok: false, message: linkMessage(value, confinement) };
     next[field] = moved;
   }
   return { ok: true, args: next };

@@ -6,6 +6,10 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { withFakeHost, type FakeHost } from "../harness/fake-host.ts";
 import { sandboxFor } from "../../plugins/core/sandbox.ts";
+import { confineToolArgs } from "../../plugins/core/confinement.ts";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 async function confinedRun(host: FakeHost) {
   const channel = host.context.helpers.resultChannel("wt_result", {
@@ -86,4 +90,33 @@ test("without a sandbox a confined helper gets no shell: bash is refused with th
     host.context.helpers.cancelFor(host.context.helpers.list()[0]!.parentSessionId, "test over");
     await run;
   });
+});
+
+test("a write through a symlink made in the worktree is refused (the link leads into the project); reads and real files are not", () => {
+  const base = mkdtempSync(join(tmpdir(), "confine-links-"));
+  try {
+    const project = join(base, "project");
+    const dir = join(base, "wt");
+    mkdirSync(join(project, "node_modules", "dep"), { recursive: true });
+    mkdirSync(join(dir, "src"), { recursive: true });
+    writeFileSync(join(project, "a.txt"), "user\n");
+    symlinkSync(join(project, "a.txt"), join(dir, "a.txt"));
+    symlinkSync(project, join(dir, "up"));
+    symlinkSync(join(project, "node_modules"), join(dir, "node_modules"));
+    const confinement = { dir, projectDir: project };
+    for (const [tool, args] of [
+      ["write", { filePath: "a.txt", content: "x" }],
+      ["edit", { filePath: join(dir, "up", "new.txt"), oldString: "", newString: "x" }],
+      ["write", { filePath: join(project, "node_modules", "dep", "index.js"), content: "x" }],
+      ["apply_patch", { patchText: "*** Begin Patch\n*** Add File: up/b.txt\n+x\n*** End Patch" }],
+    ] as const) {
+      const result = confineToolArgs(tool, args, confinement);
+      assert.equal(result.ok, false, `${tool} ${JSON.stringify(args)}`);
+      assert.match((result as { message: string }).message, /through a symlink/);
+    }
+    assert.equal(confineToolArgs("write", { filePath: "src/new.ts", content: "x" }, confinement).ok, true);
+    assert.equal(confineToolArgs("read", { filePath: "a.txt" }, confinement).ok, true, "reading is not writing");
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });
