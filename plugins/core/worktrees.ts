@@ -111,6 +111,12 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
 
   const ownerFile = (dir: string) => `${dir}.owner.json`;
 
+  // Each worktree's git dir, read while it is fresh. The pack's own git runs on a worktree with it named, never
+  // found by search: a helper can write a `.git` of its own into its worktree (a sub-folder one sits below the real
+  // link), and git would take that repository's config (core.fsmonitor runs a command) with the pack's rights.
+  const gitDirs = new Map<string, Record<string, string>>();
+  const gitEnv = (worktree: Worktree) => ({ env: gitDirs.get(worktree.id) ?? {} });
+
   // git reads every worktree's entry while it adds or prunes one, so two at once can fail ("failed to read
   // .git/worktrees/<other>/commondir", about 1 in 100 for three parallel adds): this process queues them, and an
   // add that still fails (another process raced it) is tried again.
@@ -168,7 +174,7 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
 
   async function stage(worktree: Worktree): Promise<void> {
     const excludes = linkIgnored.map((name) => `:(exclude)${name}`);
-    await gitOk(worktree.dir, ["add", "-A", "--", ".", ...excludes]);
+    await gitOk(worktree.dir, ["add", "-A", "--", ".", ...excludes], gitEnv(worktree));
   }
 
   async function removeNow(worktree: Worktree): Promise<void> {
@@ -206,6 +212,8 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
       writeFileSync(ownerFile(dir), JSON.stringify(record));
       try {
         await addWorktree(top, dir, base);
+        const gitDir = (await gitOk(dir, ["rev-parse", "--absolute-git-dir"])).trim();
+        gitDirs.set(id, { GIT_DIR: gitDir, GIT_WORK_TREE: dir });
       } catch (error) {
         rmSync(dir, { recursive: true, force: true });
         rmSync(ownerFile(dir), { force: true });
@@ -223,20 +231,20 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
     diff(worktree) {
       return serial(worktree.id, async () => {
         await stage(worktree);
-        return gitOk(worktree.dir, ["diff", "--cached", "--binary", "--no-renames", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", worktree.base, "--"]);
+        return gitOk(worktree.dir, ["diff", "--cached", "--binary", "--no-renames", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", worktree.base, "--"], gitEnv(worktree));
       });
     },
 
     changedFiles(worktree) {
       return serial(worktree.id, async () => {
         await stage(worktree);
-        const out = await gitOk(worktree.dir, ["diff", "--cached", "--name-only", "--no-renames", worktree.base, "--"]);
+        const out = await gitOk(worktree.dir, ["diff", "--cached", "--name-only", "--no-renames", worktree.base, "--"], gitEnv(worktree));
         return out.split("\n").filter(Boolean);
       });
     },
 
     remove(worktree) {
-      return serial(worktree.id, () => removeNow(worktree));
+      return serial(worktree.id, () => removeNow(worktree)).finally(() => gitDirs.delete(worktree.id));
     },
 
     async sweep() {

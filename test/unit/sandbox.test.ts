@@ -218,3 +218,33 @@ test("the Seatbelt profile (macOS, not run here): writes only to the worktree an
   assert.equal(shellQuote("it's"), `'it'\\''s'`);
   assert.equal(shellQuote("/a/b-c"), "/a/b-c");
 });
+
+test("the pack's own git on a worktree (outside the sandbox) ignores a .git planted in it: no config of the helper's runs", { timeout: 60000 }, async () => {
+  const base = mkdtempSync(join(tmpdir(), "sandbox-plant-"));
+  try {
+    const project = join(base, "project");
+    mkdirSync(join(project, "sub"), { recursive: true });
+    git(project, "init", "-q");
+    writeFileSync(join(project, "sub", "a.txt"), "one\n");
+    git(project, "add", ".");
+    git(project, "commit", "-qm", "init");
+    // The user works in a sub-folder: the worktree's dir is that sub-folder, below the worktree's .git link.
+    const worktrees = createWorktrees({ projectDir: join(project, "sub"), root: join(base, "worktrees") });
+    const worktree = await worktrees.create("test", "plant");
+    const marker = join(base, "ran");
+    // What a sandboxed shell may write in its worktree: a repository of its own whose config runs a command.
+    const planted = join(worktree.dir, ".git");
+    mkdirSync(join(planted, "objects"), { recursive: true });
+    mkdirSync(join(planted, "refs"), { recursive: true });
+    writeFileSync(join(planted, "HEAD"), "ref: refs/heads/main\n");
+    writeFileSync(join(planted, "config"), `[core]\n\trepositoryformatversion = 0\n\tfsmonitor = touch ${marker}\n`);
+    writeFileSync(join(worktree.dir, "a.txt"), "two\n");
+    const diff = await worktrees.diff(worktree);
+    assert.equal(existsSync(marker), false, "the planted config never ran");
+    assert.match(diff, /\+two/);
+    assert.deepEqual(await worktrees.changedFiles(worktree), ["sub/a.txt"]);
+    assert.equal(existsSync(marker), false);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
