@@ -50,7 +50,9 @@ test("/max --patch: only builder 2 passes the check; its diff is applied though 
 
     assert.equal(readFileSync(join(env.projectDir, "value.txt"), "utf8"), "right\n", "builder 2's change is in the user's tree");
     const stash = model.lane("builder").find((r) => r.body.messages.at(-1)?.role === "tool" && JSON.stringify(r.body.messages).includes("git stash list"));
-    assert.match(String(stash?.body.messages.at(-1)?.content), /prevents you from using this specific tool call/, "a builder's git stash (shared with the user's repository) is denied");
+    // Its shell runs in the OS sandbox (test/e2e/sandbox.test.ts): the shared stash is read-only there.
+    assert.ok(stash, "builder 1's shell call was answered");
+    assert.equal(git(env, "stash", "list"), "", "the user's stash is untouched");
     const judge = model.lane("max-judge")[0]!;
     const judgeText = judge.lastUserText;
     assert.ok(/<candidate-2>[^]*`node check\.cjs` passed[^]*<\/candidate-2>/.test(judgeText), judgeText.slice(0, 3000));
