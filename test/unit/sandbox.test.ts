@@ -143,11 +143,12 @@ test("inside the sandbox every escape attempt fails and the user's project, git 
 test("inside the sandbox ordinary work runs: files in the worktree, git status and diff, npm test with a read-only home, a private /tmp", { skip, timeout: 60000 }, async () => {
   const f = await fixture();
   try {
-    const run = runConfined(sandbox, "echo built > out.txt && echo more >> a.txt && git status --porcelain && git diff --stat && npm test 2>&1 && echo private > /tmp/mine && cat /tmp/mine", f.worktree.dir, f.home);
+    const run = runConfined(sandbox, "echo built > out.txt && echo more >> a.txt && git status --porcelain && git diff --stat && npm test 2>&1 && echo private > /tmp/mine && cat /tmp/mine && ! git add out.txt 2>/dev/null", f.worktree.dir, f.home);
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.match(run.stdout, /\?\? out\.txt/);
     assert.match(run.stdout, /a\.txt \| 1 \+/);
     assert.match(run.stdout, /tests ran/);
+    // The worktree's index and the objects are shared with the user's repository: read-only, so no git add.
     assert.equal(readFileSync(join(f.worktree.dir, "out.txt"), "utf8"), "built\n");
     assert.equal(existsSync("/tmp/mine"), false, "the sandbox's /tmp is its own");
     // The pack's own diff (outside the sandbox) still sees the work.
