@@ -1,11 +1,12 @@
 // The OS sandbox in real OpenCode. A Max patch builder and a workflow agent with isolation "worktree" run escape
 // attempts through OpenCode's own bash tool (the pack wraps the command in bubblewrap) and a check tries to write the
 // project: nothing outside their worktrees changes (the user's status, stash, refs, worktrees, files, .git and home
-// are identical before and after; only the applied change appears). Without a sandbox (sandbox.enabled: false) a
+// are identical before and after; only the applied change appears), and SIGTERM of OpenCode while a check runs leaves
+// none of its processes. Without a sandbox (sandbox.enabled: false) a
 // confined helper's bash is refused with the reason, its file tools still work, and the user is told once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -71,6 +72,7 @@ function userState(env: IsolatedEnv) {
   };
 }
 
+const alive = (pattern: string) => spawnSync("pgrep", ["-f", pattern]).status === 0;
 const lastTools = (r: RecordedRequest) => ([...r.body.messages].reverse().find((m) => m.role === "assistant")?.tool_calls ?? []).map((c) => c.function.name);
 const toolResults = (r: RecordedRequest) => r.body.messages.filter((m) => m.role === "tool").map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content)));
 
@@ -138,14 +140,16 @@ function checkedProject(env: IsolatedEnv) {
   writeFileSync(join(env.projectDir, "notes.txt"), "untracked\n");
 }
 
-test("bubblewrap in real OpenCode: a Max builder, its check and a worktree workflow agent try to escape; nothing outside their worktrees changes", { skip, timeout: 300000 }, async () => {
+test("bubblewrap in real OpenCode: a Max builder, its check and a worktree workflow agent try to escape; nothing outside their worktrees changes; SIGTERM of OpenCode mid-check leaves no process", { skip, timeout: 300000 }, async () => {
   let project = "";
   const model = await startScriptedModel({
     lanes: [escapingBuilders(() => project), maxJudgeLane(2), workflowAgent(() => [escapeScript(project)])],
     main: () => ({ text: "ok" }),
     exhausted: { text: "nothing more scripted" },
   });
-  const checks = [`echo pwned > ${"$"}(git rev-parse --git-common-dir)/../from-check.txt; touch ~/from-check; node check.cjs`];
+  // The check also tries to write the project and home; with hang.flag in the snapshot it then blocks (the SIGTERM part).
+  const hang = `sleep 7${Math.floor(Math.random() * 900000 + 100000)}`;
+  const checks = [`echo pwned > ${"$"}(git rev-parse --git-common-dir)/../from-check.txt; touch ~/from-check; node check.cjs && if [ -f hang.flag ]; then ${hang}; fi`];
   const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 2, scouts: 2, consensus: "off", checks }) });
   project = env.projectDir;
   checkedProject(env);
@@ -164,7 +168,7 @@ test("bubblewrap in real OpenCode: a Max builder, its check and a worktree workf
     const output = toolResults(afterBash!).find((t) => t.includes("SANDBOX-RAN"))!;
     assert.match(output, /Read-only file system/, output);
     assert.match(output, /Invalid cross-device link/, "a hard link to the project cannot be made");
-    assert.match(output, /\ninside\n/, "its own worktree is writable");
+    assert.match(output, /(^|\n)inside\n/, "its own worktree is writable");
     assert.equal(readFileSync(join(env.projectDir, "value.txt"), "utf8"), "right\n", "builder 1's change passed its sandboxed check and was applied");
     const judge = model.lane("max-judge")[0]!.lastUserText;
     assert.match(judge, /<candidate-1>[^]*passed[^]*<\/candidate-1>/, "the check ran inside the sandbox and passed");
@@ -173,7 +177,8 @@ test("bubblewrap in real OpenCode: a Max builder, its check and a worktree workf
     assert.equal(run.status, "done", run.error);
     assert.deepEqual(run.result!.files, ["made.txt"]);
     const wfOutput = model.lane("wf").flatMap(toolResults).find((t) => t.includes("SANDBOX-RAN"));
-    assert.match(String(wfOutput), /Read-only file system[^]*\ninside\n/, "its shell is confined, and writes its own worktree");
+    assert.match(String(wfOutput), /Read-only file system/, "its shell is confined");
+    assert.match(String(wfOutput), /(^|\n)inside\n/, "and writes its own worktree");
 
     assert.deepEqual(userState(env), before, "the user's project, git state and home are as they were");
     for (const stray of ["x", "abs.txt", "built.txt", "from-check.txt", "inside.txt", "made.txt"]) assert.equal(existsSync(join(env.projectDir, stray)), false, stray);
@@ -182,6 +187,15 @@ test("bubblewrap in real OpenCode: a Max builder, its check and a worktree workf
     const asked = served.events.filter((e) => e.type === "permission.asked").map((e) => e.properties as { permission: string; patterns: string[] });
     const worktrees = join(env.packDataDir, "projects");
     assert.deepEqual(asked.filter((a) => a.permission !== "external_directory" || a.patterns.some((p) => !p.startsWith(worktrees))).map((a) => [a.permission, a.patterns]), []);
+
+    // SIGTERM of OpenCode while a check runs: nothing of the check is left (bwrap dies with its parent).
+    writeFileSync(join(env.projectDir, "hang.flag"), "");
+    writeFileSync(join(env.projectDir, "value.txt"), "reset\n"); // so builder 1's change is a change, and is checked
+    void served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "make value.txt right again --patch" } }).catch(() => undefined);
+    await until(() => alive(hang), 90000, "the hanging check to start");
+    process.kill(served.pid, "SIGTERM");
+    await until(() => served!.exited(), 20000, "OpenCode to exit on SIGTERM");
+    await until(() => !alive(hang), 5000, "the check's processes to end with OpenCode").catch(() => assert.fail(`left running: ${spawnSync("pgrep", ["-af", hang], { encoding: "utf8" }).stdout}`));
   } finally {
     await served?.stop();
     await model.close();
