@@ -4,7 +4,7 @@
 // Host-neutral: no OpenCode here.
 import { createHash, randomBytes } from "node:crypto";
 import { errorText } from "../core/report.ts";
-import { projectFiles, type ProjectFiles } from "./files.ts";
+import { projectFiles, type ProjectFiles, type WritePolicy } from "./files.ts";
 import { type Journal, type RunRecord, type RunStore, type TranscriptLine, TRANSCRIPT_KEPT } from "./journal.ts";
 import type { LoadedWorkflow, WorkflowLoader } from "./loader.ts";
 import { type Budget, Sandbox, SandboxError } from "./sandbox.ts";
@@ -51,6 +51,10 @@ export interface EngineOptions {
   merge?: MergePort;
   store: RunStore;
   projectDir: string;
+  /** The pack's data dir: scripts never write there. */
+  dataDir?: string;
+  /** Asked before every script write (the user's OpenCode `edit` permission in OpenCode). */
+  writePolicy?: WritePolicy;
   agents: AgentPort;
   limits: WorkflowLimits;
   defaultAgent?: string;
@@ -212,7 +216,7 @@ export class WorkflowEngine {
       controller: new AbortController(),
       sandboxes: new Set(),
       inflight: new Set(),
-      files: projectFiles(this.options.projectDir),
+      files: projectFiles(this.options.projectDir, { dataDir: this.options.dataDir, policy: this.options.writePolicy }),
       done: undefined as never,
     };
     this.active.set(record.id, run);

@@ -314,7 +314,7 @@ test("bad scripts: syntax error with line and column, no meta, no default export
   assert.throws(() => f.engine.start({ target: "../x" }), /no workflow file/);
 });
 
-test("file helpers: inside the project works; .., absolute paths and a symlink to ../outside are refused", async () => {
+test("file helpers: inside the project works; .., absolute paths, any symlink and protected places are refused", async () => {
   const f = fixture();
   writeFileSync(join(f.root, "outside"), "secret");
   symlinkSync("../outside", join(f.project, "link"));
@@ -326,11 +326,13 @@ test("file helpers: inside the project works; .., absolute paths and a symlink t
   assert.equal(ok.status, "done", ok.error);
   assert.deepEqual(ok.result, { read: "A", exists: true, missing: false, glob: ["out/new.txt", "src/a.ts"], back: "hello" });
   for (const [body, message] of [
-    [`return readFile("link");`, /readFile: link is outside the project/],
+    [`return readFile("link");`, /readFile: link: link is a symlink/],
     [`return readFile("../outside");`, /outside the project/],
     [`return readFile(${JSON.stringify(join(f.root, "outside"))});`, /outside the project/],
-    [`return writeFile("link", "x");`, /writeFile: link is outside the project/],
-    [`return writeFile(".git/config", "x");`, /inside \.git/],
+    [`return writeFile("link", "x");`, /writeFile: link: link is a symlink/],
+    [`return writeFile(".git/config", "x");`, /inside a \.git folder/],
+    [`return writeFile(".opencode/plugins/zz.ts", "x");`, /inside \.opencode/],
+    [`return writeFile("a/.git/hooks/pre-commit", "x");`, /inside a \.git folder/],
     [`return glob("../*");`, /reaches outside the project/],
   ] as const) {
     f.write("esc", script(body));
