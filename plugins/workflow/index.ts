@@ -172,6 +172,9 @@ function createWorkflow(context: FeatureContext): FeatureParts {
             return engine.cancel(a.runId!, "cancelled with the workflow tool") ? `Cancelling run ${a.runId}.` : `No running workflow run ${a.runId}.`;
           case "run":
           case "resume": {
+            // An agent a workflow started gets no workflow tool; this catches its sub-sessions too (see README).
+            const helper = context.helpers.helperAbove(ctx.sessionID);
+            if (helper) throw new Error(`Refused: agents started by the pack (here ${helper}) do not start workflows; nested runs would escape the parent run's depth, agent cap and budget, and could hold every helper slot waiting on each other. A script nests workflows with workflow(name, args).`);
             const started =
               a.action === "run"
                 ? engine.start({ target: a.name!, args: typeof a.args === "string" ? parseArgsText(a.args) : a.args, parentSessionId: ctx.sessionID })
