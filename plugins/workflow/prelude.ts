@@ -16,6 +16,22 @@ export const PRELUDE = String.raw`(function (host, seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 
+  // Built-ins whose one call can run long on a big string or array: QuickJS asks its interrupt handler only every
+  // ten thousand steps, so a loop of them could hold OpenCode's thread for minutes. Each call first asks the host
+  // whether the script's time is up (it throws then; the run ends with the time limit's message).
+  const tick = host.__tick;
+  const guard = (owner, names) => {
+    for (const name of names) {
+      const original = owner[name];
+      if (typeof original !== "function") continue;
+      const guarded = { [name](...rest) { tick(); return Reflect.apply(original, this, rest); } }[name];
+      Object.defineProperty(owner, name, { value: guarded, writable: true, configurable: true, enumerable: false });
+    }
+  };
+  guard(String.prototype, ["repeat", "padStart", "padEnd", "split", "replace", "replaceAll", "toUpperCase", "toLowerCase", "toLocaleUpperCase", "toLocaleLowerCase", "normalize", "concat", "localeCompare"]);
+  guard(Array.prototype, ["join", "toString", "fill", "sort", "toSorted", "concat", "flat", "slice", "splice", "reverse", "toReversed", "indexOf", "includes", "lastIndexOf"]);
+  guard(JSON, ["stringify", "parse"]);
+
   const describe = (value) => (typeof value === "string" ? value : (() => { try { return JSON.stringify(value); } catch (e) { return String(value); } })());
   const settleThunk = (thunk, what) => {
     if (typeof thunk !== "function") return Promise.reject(new TypeError(what + " must be a function, got " + typeof thunk));
