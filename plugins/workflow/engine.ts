@@ -4,7 +4,7 @@
 // Host-neutral: no OpenCode here.
 import { createHash, randomBytes } from "node:crypto";
 import { errorText } from "../core/report.ts";
-import { projectFiles, type ProjectFiles, type WritePolicy } from "./files.ts";
+import { projectFiles, type ProjectFiles } from "./files.ts";
 import { type Journal, type RunRecord, type RunStore, type TranscriptLine, TRANSCRIPT_KEPT } from "./journal.ts";
 import type { LoadedWorkflow, WorkflowLoader } from "./loader.ts";
 import { type Budget, Sandbox, SandboxError } from "./sandbox.ts";
@@ -53,8 +53,8 @@ export interface EngineOptions {
   projectDir: string;
   /** The pack's data dir: scripts never write there. */
   dataDir?: string;
-  /** Asked before every script write (the user's OpenCode `edit` permission in OpenCode). */
-  writePolicy?: WritePolicy;
+  /** Asked before every script write (the user's OpenCode `edit` permission in OpenCode): why not, or undefined. */
+  writePolicy?: (rel: string, agent: string | undefined) => string | undefined;
   agents: AgentPort;
   limits: WorkflowLimits;
   defaultAgent?: string;
@@ -66,6 +66,8 @@ export interface StartRequest {
   target: string;
   args?: unknown;
   parentSessionId?: string;
+  /** The agent that asked for the run: its own OpenCode edit permission applies to the script's writes. */
+  agent?: string;
   /** Math.random's seed; random when not given (tests and benchmarks pin it). */
   seed?: number;
 }
@@ -129,11 +131,11 @@ export class WorkflowEngine {
       transcript: [],
     };
     this.options.store.create(record);
-    return this.launch(record, loaded);
+    return this.launch(record, loaded, undefined, request.agent);
   }
 
   /** Re-runs an unfinished run, replaying its journaled agent results. */
-  resume(runId: string, parentSessionId?: string): StartedRun {
+  resume(runId: string, parentSessionId?: string, agent?: string): StartedRun {
     if (this.active.has(runId)) throw new Error(`run ${runId} is already running in this process`);
     const record = this.options.store.load(runId);
     if (!record) throw new Error(this.options.store.exists(runId) ? `the record of run ${runId} is damaged (${this.options.store.dir(runId)}/run.json); its journal is kept there` : `no workflow run ${runId}`);
@@ -153,7 +155,7 @@ export class WorkflowEngine {
     const line = notice ?? `resumed with ${journal.size} journaled result(s)`;
     record.transcript.push({ at: Date.now(), kind: "notice", text: line });
     this.options.store.save(record);
-    return { ...this.launch(record, loaded, journal), notice };
+    return { ...this.launch(record, loaded, journal, agent), notice };
   }
 
   cancel(runId: string, why = "cancelled"): boolean {
@@ -207,8 +209,8 @@ export class WorkflowEngine {
 
   // ---- a run ---------------------------------------------------------------------------------------------------
 
-  private launch(record: RunRecord, loaded: LoadedWorkflow, journal = this.options.store.journal(record.id)): { record: RunRecord; done: Promise<RunRecord> } {
-    const { limits } = this.options;
+  private launch(record: RunRecord, loaded: LoadedWorkflow, journal = this.options.store.journal(record.id), agent?: string): { record: RunRecord; done: Promise<RunRecord> } {
+    const { limits, writePolicy } = this.options;
     const run: ActiveRun = {
       record,
       journal,
@@ -216,7 +218,7 @@ export class WorkflowEngine {
       controller: new AbortController(),
       sandboxes: new Set(),
       inflight: new Set(),
-      files: projectFiles(this.options.projectDir, { dataDir: this.options.dataDir, policy: this.options.writePolicy }),
+      files: projectFiles(this.options.projectDir, { dataDir: this.options.dataDir, policy: writePolicy && ((rel) => writePolicy(rel, agent)) }),
       done: undefined as never,
     };
     this.active.set(record.id, run);
