@@ -51,8 +51,7 @@ export interface EngineOptions {
   merge?: MergePort;
   store: RunStore;
   projectDir: string;
-  /** The pack's data dir: scripts never write there. */
-  dataDir?: string;
+  dataDir?: string; // the pack's data dir: scripts never write there
   /** Asked before every script write (the user's OpenCode `edit` permission in OpenCode): why not, or undefined. */
   writePolicy?: (rel: string, agent: string | undefined) => string | undefined;
   agents: AgentPort;
@@ -474,7 +473,6 @@ interface AgentOptions {
 }
 
 const MAX_ARGS_CHARS = 1_000_000;
-
 function checkArgs(args: unknown): void {
   if (args === undefined) return;
   let text: string | undefined;
@@ -492,9 +490,7 @@ async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<v
   clearTimeout(timer);
 }
 
-function hash(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 24);
-}
+const hash = (text: string): string => createHash("sha256").update(text).digest("hex").slice(0, 24);
 
 function firstWords(text: string): string {
   const line = text.trim().split("\n")[0]!.replace(/\s+/g, " ");
