@@ -14,6 +14,7 @@ import { git, gitOk } from "../core/git.ts";
 import type { MergeReport } from "../core/merge-report.ts";
 import { conflictFiles, diffFiles, type Worktree, type Worktrees } from "../core/worktrees.ts";
 import { pruneStamped } from "../core/retention.ts";
+import { checkProjectPath, protectedReason } from "../core/protected-paths.ts";
 import { fileStamp, nameSafe } from "../core/file-stamp.ts";
 
 export type { MergeConflict, MergeReport } from "../core/merge-report.ts";
@@ -109,6 +110,12 @@ async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], opt
     return { ...report, ok: true };
   }
 
+  // A change to where OpenCode or git run code from (or through a link) is refused whole, before anything else.
+  for (const change of changes) {
+    const refused = await protectedChange(worktrees.projectDir, change.diff);
+    if (refused) return { ...report, conflict: { label: change.item.label, reason: `it changes a protected path, so nothing was merged: ${refused.reason}`, files: refused.files }, kept: keepAll(items) };
+  }
+
   // Before anything can touch the user's tree: a copy of their uncommitted work.
   try {
     report.backup = await backupUncommitted(worktrees.projectDir, options.backupRoot, options.now?.());
@@ -147,6 +154,40 @@ async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], opt
   } finally {
     await worktrees.remove(scratch).catch(() => undefined);
   }
+}
+
+/**
+ * The first path of a diff the pack may not write (core/protected-paths.ts: .git, .opencode, opencode.json(c),
+ * node_modules at any depth, a symlink on the way in the user's tree) or a symlink the diff would create. The paths
+ * come from git's own parser (`git apply --numstat -z`, `--summary`), not from matching the diff's text.
+ */
+export async function protectedChange(projectDir: string, diff: string): Promise<{ reason: string; files: string[] } | undefined> {
+  const numstat = await gitOk(projectDir, ["apply", "--numstat", "-z", "-"], { input: diff });
+  const paths = new Set<string>();
+  // Records: "added\tdeleted\tpath\0", or for a rename "added\tdeleted\t\0old\0new\0".
+  const fields = numstat.split("\0");
+  for (let i = 0; i < fields.length; i++) {
+    const tab = fields[i]!.split("\t");
+    if (tab.length < 3) continue;
+    if (tab[2]) paths.add(tab[2]);
+    else {
+      paths.add(fields[++i] ?? "");
+      paths.add(fields[++i] ?? "");
+    }
+  }
+  for (const path of [...paths].filter(Boolean)) {
+    const reason = protectedReason(path);
+    if (reason) return { reason: `${path}: ${reason}`, files: [path] };
+    try {
+      checkProjectPath(projectDir, path, "read");
+    } catch (error) {
+      return { reason: (error as Error).message, files: [path] };
+    }
+  }
+  const summary = await gitOk(projectDir, ["apply", "--summary", "-"], { input: diff });
+  const link = /^\s*(?:create mode 120000|mode change \d+ => 120000) (.+)$/m.exec(summary);
+  if (link) return { reason: `${link[1]}: the change would create a symlink`, files: [link[1]!] };
+  return undefined;
 }
 
 function saveChange(root: string, label: string, diff: string, now = new Date()): string | undefined {

@@ -1,6 +1,7 @@
 // What every feature module receives from the entry, and what it gives back. Host-neutral: features see the
 // session layer, the helper runner, the ledger and the host API, never OpenCode's hooks or events.
 import type { ContinuumConfig, FeatureName } from "./config-schema.ts";
+import type { EditPermissions } from "./edit-permission.ts";
 import type { HelperRunner } from "./helpers.ts";
 import type { HostApi } from "./host.ts";
 import type { HostMessage } from "./host-types.ts";
@@ -68,7 +69,14 @@ export interface WorkflowServices {
   cancel(runId: string): boolean;
 }
 
+/** The user's OpenCode permissions, as the host's live config gives them (filled by the adapter, not a feature). */
+export interface PermissionServices {
+  /** Undefined until the host handed over its config. */
+  edit: EditPermissions | undefined;
+}
+
 export interface FeatureServices {
+  permissions?: PermissionServices;
   memory?: MemoryServices;
   workflow?: WorkflowServices;
   tasks?: TaskServices;

@@ -195,6 +195,8 @@ export class HelperRunner {
     request.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       if (request.signal?.aborted) return this.finish(run, { ok: false, failure: "aborted", message: "aborted before it started" });
+      const nested = this.helperAbove(request.parentSessionId);
+      if (nested) return this.finish(run, { ok: false, failure: "error", message: `helpers do not start helpers (${nested} is one): a helper holds a slot while it waits, so nested helpers could hold every slot waiting on each other` });
       await this.acquire(run);
       if (view.state !== "queued") return this.finish(run, { ok: false, failure: "aborted", message: `cancelled while queued: ${view.outcome ?? ""}`.trim() });
       view.state = "running";
@@ -224,6 +226,19 @@ export class HelperRunner {
 
   isHelperSession(sessionId: string): boolean {
     return this.byChild.has(sessionId);
+  }
+
+  /**
+   * The helper session this session is or descends from (OpenCode's task tool makes sub-sessions), if any. A helper
+   * run asked for from there is refused: it would wait for a slot while its ancestor holds one.
+   */
+  helperAbove(sessionId: string): string | undefined {
+    let id: string | undefined = sessionId;
+    for (let depth = 0; id && depth < 32; depth++) {
+      if (this.byChild.has(id)) return id;
+      id = this.options.sessions.parentOf(id);
+    }
+    return undefined;
   }
 
   /** Running and recent runs of this process, newest first. */

@@ -3,7 +3,8 @@
 // overwritten: "extend" appends a section after keeping a backup copy, "create" refuses when the file exists
 // (the new file is hard-linked into place, which fails when the name exists, so a race cannot overwrite either).
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
+import { checkProjectPath } from "../core/protected-paths.ts";
 import matter from "gray-matter";
 import { writeFileAtomic } from "../core/storage/atomic-file.ts";
 import type { AssetForm, InventoryItem } from "./inventory.ts";
@@ -52,6 +53,12 @@ export function validateAsset(request: AssetRequest, projectDir: string, existin
   if (problems.length) return { problems };
 
   const path = assetPath(projectDir, request.form, name);
+  // Only distill's own places in .opencode, never through a link (a linked skills folder could lead anywhere).
+  try {
+    checkProjectPath(projectDir, relative(projectDir, path), "write", { opencodeAssets: true });
+  } catch (error) {
+    return { problems: [`${(error as Error).message}; nothing was written`] };
+  }
   const sameName = existing.filter((e) => e.name === name && (e.form === request.form || request.form === "skill" || e.form === "skill"));
   if (request.action === "create") {
     if (reserved.has(name)) problems.push(`name "${name}" is used by opencode-continuum itself; choose another`);

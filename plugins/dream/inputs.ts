@@ -1,7 +1,7 @@
 // What a dream reads, assembled by code and bounded: for every session active in the window, its checkpoint,
 // notes and task progress logs (files under the session's folder) and what the user wrote (the history index),
 // newest session first, each piece capped, the whole capped. Redacted again on the way out.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Database } from "../core/storage/database.ts";
 
@@ -113,7 +113,8 @@ function listDirs(dir: string): string[] {
 function recentFile(path: string, cutoff: number): { text: string; mtime: number } | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    const stats = statSync(path);
+    // lstat: a symlinked checkpoint or notes file is not read (it could point anywhere, out of the project too).
+    const stats = lstatSync(path);
     if (!stats.isFile() || stats.mtimeMs < cutoff) return undefined;
     const text = readFileSync(path, "utf8").replace(/\u0000/g, "");
     return text.trim() ? { text, mtime: stats.mtimeMs } : undefined;

@@ -4,9 +4,11 @@
 // the diff. The report (with tokens and cost) is kept as the last record; the bytes before, as the undo journal.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import type { FeatureContext, MemoryServices } from "../core/feature.ts";
 import { parseModelRef, type ModelRef } from "../core/host-types.ts";
+import { checkProjectPath, ProtectedPathError } from "../core/protected-paths.ts";
 import { redact } from "../core/redaction.ts";
 import { errorText } from "../core/report.ts";
 import type { ToolCallContext } from "../core/tool.ts";
@@ -230,6 +232,13 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
       if (active) {
         return { started: false, record: { ...record, status: "busy", message: "A dream is already running in this OpenCode; /dream status shows it when it ends." } };
       }
+      const linked = symlinkedMemory(record.file);
+      if (linked) {
+        record.status = "refused";
+        record.problems = [linked];
+        record.message = `Dream refused before any model call: ${linked}; nothing was read or written.`;
+        return { started: false, record: finish(record) };
+      }
       const current = memory.projectMemory();
       const unusable = unusableMemory(current, inputBudgetChars(settings.budgetTokens));
       if (unusable) {
@@ -273,6 +282,20 @@ function saveRunning(save: () => void, reporter: FeatureContext["reporter"]): vo
 /** Characters of session material a run may send: half the token budget (4 characters a token), at most 240,000. */
 function inputBudgetChars(budgetTokens: number): number {
   return Math.min(Math.floor(budgetTokens * 4 * 0.5), 240_000);
+}
+
+/**
+ * Why MEMORY.md may not be read for a dream because it, or its folder, is a symlink (it could point out of the
+ * project, to a file the dream would send to the model); undefined when neither is.
+ */
+function symlinkedMemory(file: string): string | undefined {
+  const folder = dirname(file);
+  try {
+    checkProjectPath(dirname(folder), join(basename(folder), basename(file)), "read");
+    return undefined;
+  } catch (error) {
+    return error instanceof ProtectedPathError ? `MEMORY.md is not read through a symlink (${error.message}); replace the link with the file itself` : undefined;
+  }
 }
 
 /** Why MEMORY.md cannot go to a dream at all (not text, or far too big to show the agent), or undefined. */

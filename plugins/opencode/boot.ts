@@ -7,6 +7,7 @@ import { fillAgent, fillCommand, readAsset } from "../core/assets.ts";
 import { keepOutOfTaskTool, restrictInternalTool } from "../core/internal-tools.ts";
 import { runIsolated } from "../core/compose.ts";
 import { loadConfig, formatProblem, summarizeProblems } from "../core/config.ts";
+import { editPermissions } from "../core/edit-permission.ts";
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { HelperRunner } from "../core/helpers.ts";
 import { openLedger, recordWorkerCalls, type Ledger } from "../core/ledger.ts";
@@ -85,7 +86,7 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     sessions,
     helpers,
     ledger,
-    services: {},
+    services: { permissions: { edit: undefined } },
   };
 
   const started = await startFeatures(context, reporter);
@@ -102,6 +103,7 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     places: { directory: input.directory, worktree: input.worktree },
     wanted: skillOfStartedFeature(started.map((s) => s.module.name)),
   });
+  captureEditPermission(withAssets, context);
   const dispose = withAssets.dispose;
   withAssets.dispose = async () => {
     // Shutdown has begun: no event reaches a feature any more, so nothing touches the database after this.
@@ -228,6 +230,19 @@ function addAssetRegistration(
     };
   }
   return hooks;
+}
+
+/** The user's edit rules from the live merged config, read before the pack adds its own rules to it. */
+function captureEditPermission(hooks: Hooks, context: FeatureContext): void {
+  const next = hooks.config;
+  hooks.config = async (cfg) => {
+    try {
+      context.services.permissions = { edit: editPermissions(cfg) };
+    } catch (error) {
+      context.reporter.log("warn", `the edit permission could not be read from OpenCode's config: ${errorText(error)}`);
+    }
+    await next?.(cfg);
+  };
 }
 
 /** A pack skill is offered when no feature claims it, or when the feature claiming it started. */

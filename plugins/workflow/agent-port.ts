@@ -12,6 +12,8 @@ import { errorText } from "../core/report.ts";
 import type { Worktree } from "../core/worktrees.ts";
 
 export const RESULT_TOOL = "workflow_result";
+/** An agent a workflow started is not offered the workflow tool: nesting goes through workflow() in the script. */
+const NO_NESTED_TOOLS = { workflow: false } as const;
 export const FEATURE = "workflow";
 
 export interface ResultContext {
@@ -80,11 +82,11 @@ async function runHelper(context: FeatureContext, channel: WorkflowResultChannel
       prompt: schemaPrompt(call.prompt, call.schema),
       channel,
       context: { validate: compiled.validate },
-      tools: { [RESULT_TOOL]: true },
+      tools: { [RESULT_TOOL]: true, ...NO_NESTED_TOOLS },
       retryPrompt: (problem) => (problem ? `Your result was not recorded: ${problem}. Call ${RESULT_TOOL} again with a fixed result.` : `You did not record a result. Call ${RESULT_TOOL} now.`),
     });
   } else {
-    outcome = await context.helpers.run<string, undefined>({ ...base, prompt: call.prompt, context: undefined });
+    outcome = await context.helpers.run<string, undefined>({ ...base, prompt: call.prompt, context: undefined, tools: NO_NESTED_TOOLS });
   }
   const t = outcome.usage.tokens;
   const tokens = t.input + t.output + t.reasoning + t.cacheRead + t.cacheWrite;

@@ -51,6 +51,9 @@ export interface EngineOptions {
   merge?: MergePort;
   store: RunStore;
   projectDir: string;
+  dataDir?: string; // the pack's data dir: scripts never write there
+  /** Asked before every script write (the user's OpenCode `edit` permission in OpenCode): why not, or undefined. */
+  writePolicy?: (rel: string, agent: string | undefined) => string | undefined;
   agents: AgentPort;
   limits: WorkflowLimits;
   defaultAgent?: string;
@@ -62,6 +65,8 @@ export interface StartRequest {
   target: string;
   args?: unknown;
   parentSessionId?: string;
+  /** The agent that asked for the run: its own OpenCode edit permission applies to the script's writes. */
+  agent?: string;
   /** Math.random's seed; random when not given (tests and benchmarks pin it). */
   seed?: number;
 }
@@ -125,11 +130,11 @@ export class WorkflowEngine {
       transcript: [],
     };
     this.options.store.create(record);
-    return this.launch(record, loaded);
+    return this.launch(record, loaded, undefined, request.agent);
   }
 
   /** Re-runs an unfinished run, replaying its journaled agent results. */
-  resume(runId: string, parentSessionId?: string): StartedRun {
+  resume(runId: string, parentSessionId?: string, agent?: string): StartedRun {
     if (this.active.has(runId)) throw new Error(`run ${runId} is already running in this process`);
     const record = this.options.store.load(runId);
     if (!record) throw new Error(this.options.store.exists(runId) ? `the record of run ${runId} is damaged (${this.options.store.dir(runId)}/run.json); its journal is kept there` : `no workflow run ${runId}`);
@@ -149,7 +154,7 @@ export class WorkflowEngine {
     const line = notice ?? `resumed with ${journal.size} journaled result(s)`;
     record.transcript.push({ at: Date.now(), kind: "notice", text: line });
     this.options.store.save(record);
-    return { ...this.launch(record, loaded, journal), notice };
+    return { ...this.launch(record, loaded, journal, agent), notice };
   }
 
   cancel(runId: string, why = "cancelled"): boolean {
@@ -203,8 +208,8 @@ export class WorkflowEngine {
 
   // ---- a run ---------------------------------------------------------------------------------------------------
 
-  private launch(record: RunRecord, loaded: LoadedWorkflow, journal = this.options.store.journal(record.id)): { record: RunRecord; done: Promise<RunRecord> } {
-    const { limits } = this.options;
+  private launch(record: RunRecord, loaded: LoadedWorkflow, journal = this.options.store.journal(record.id), agent?: string): { record: RunRecord; done: Promise<RunRecord> } {
+    const { limits, writePolicy } = this.options;
     const run: ActiveRun = {
       record,
       journal,
@@ -212,7 +217,7 @@ export class WorkflowEngine {
       controller: new AbortController(),
       sandboxes: new Set(),
       inflight: new Set(),
-      files: projectFiles(this.options.projectDir),
+      files: projectFiles(this.options.projectDir, { dataDir: this.options.dataDir, policy: writePolicy && ((rel) => writePolicy(rel, agent)) }),
       done: undefined as never,
     };
     this.active.set(record.id, run);
@@ -468,7 +473,6 @@ interface AgentOptions {
 }
 
 const MAX_ARGS_CHARS = 1_000_000;
-
 function checkArgs(args: unknown): void {
   if (args === undefined) return;
   let text: string | undefined;
@@ -486,9 +490,7 @@ async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<v
   clearTimeout(timer);
 }
 
-function hash(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 24);
-}
+const hash = (text: string): string => createHash("sha256").update(text).digest("hex").slice(0, 24);
 
 function firstWords(text: string): string {
   const line = text.trim().split("\n")[0]!.replace(/\s+/g, " ");

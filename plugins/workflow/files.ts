@@ -1,14 +1,19 @@
-// The file helpers a script may call, confined to the project by the real path: every path is resolved with
-// symlinks followed before it is checked, so `link -> ../outside` is refused like `../outside` itself.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+// The file helpers a script may call, confined to the project: every path goes through core/protected-paths.ts
+// (no symlink at any component, nothing under .git, and for writes none of the places OpenCode or git run code
+// from, no hard-linked file), and a write first asks the user's OpenCode `edit` permission (a WritePolicy).
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import picomatch from "picomatch";
+import { checkProjectPath, writeProjectFile, type ProtectOptions } from "../core/protected-paths.ts";
 
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 /** What one run may write in total: a script in a loop must not fill the disk. */
 export const MAX_RUN_WRITE_BYTES = 256 * 1024 * 1024;
 const MAX_GLOB_RESULTS = 2000;
 const SKIPPED_DIRS = new Set([".git", "node_modules"]);
+
+/** Whether a script may write a project-relative path ("/" separators): undefined when yes, else why not. */
+export type WritePolicy = (rel: string) => string | undefined;
 
 export interface ProjectFiles {
   readFile(path: unknown): string;
@@ -17,45 +22,34 @@ export interface ProjectFiles {
   glob(pattern: unknown): string[];
 }
 
-export function projectFiles(projectDir: string, maxWriteBytes = MAX_RUN_WRITE_BYTES): ProjectFiles {
-  const root = realpathSync(projectDir);
+export interface ProjectFilesOptions extends ProtectOptions {
+  maxWriteBytes?: number;
+  policy?: WritePolicy;
+}
+
+export function projectFiles(projectDir: string, options: ProjectFilesOptions | number = {}): ProjectFiles {
+  const { maxWriteBytes = MAX_RUN_WRITE_BYTES, policy, ...protect } = typeof options === "number" ? { maxWriteBytes: options } : options;
+  const root = projectDir;
   let written = 0;
-  const inside = (real: string) => real === root || real.startsWith(root + sep);
 
   const requirePath = (path: unknown, what: string): string => {
     if (typeof path !== "string" || path.length === 0) throw new TypeError(`${what}: path must be a non-empty string`);
     if (path.includes("\0")) throw new TypeError(`${what}: path contains a NUL character`);
-    return isAbsolute(path) ? path : resolve(root, path);
+    return path;
   };
-
-  /** The real path of the target, or of its nearest existing ancestor plus the rest, refused outside the project. */
-  const confined = (path: unknown, what: string): string => {
-    const wanted = requirePath(path, what);
-    let existing = wanted;
-    const rest: string[] = [];
-    while (!existsSync(existing) && !isDanglingLink(existing)) {
-      const parent = dirname(existing);
-      if (parent === existing) break;
-      rest.unshift(existing.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
-      existing = parent;
-    }
-    let real: string;
+  const check = (path: unknown, what: string, mode: "read" | "write") => {
     try {
-      real = realpathSync(existing);
-    } catch {
-      throw new Error(`${what}: ${String(path)} is a broken link, refused`);
+      return checkProjectPath(root, requirePath(path, what), mode, protect);
+    } catch (error) {
+      if (error instanceof TypeError) throw error;
+      throw new Error(`${what}: ${(error as Error).message}`);
     }
-    const full = join(real, ...rest);
-    if (!inside(full)) throw new Error(`${what}: ${String(path)} is outside the project (resolves to ${full}); scripts may only touch files inside ${root}`);
-    const firstSegment = relative(root, full).split(sep)[0];
-    if (firstSegment === ".git") throw new Error(`${what}: ${String(path)} is inside .git, refused`);
-    return full;
   };
 
   return {
     readFile(path) {
-      const real = confined(path, "readFile");
-      if (!existsSync(real)) throw new Error(`readFile: ${String(path)} does not exist`);
+      const { path: real, exists } = check(path, "readFile", "read");
+      if (!exists) throw new Error(`readFile: ${String(path)} does not exist`);
       const size = lstatSync(real).size;
       if (size > MAX_FILE_BYTES) throw new Error(`readFile: ${String(path)} is ${size} bytes, more than ${MAX_FILE_BYTES}`);
       return readFileSync(real, "utf8");
@@ -65,14 +59,19 @@ export function projectFiles(projectDir: string, maxWriteBytes = MAX_RUN_WRITE_B
       const bytes = Buffer.byteLength(text);
       if (bytes > MAX_FILE_BYTES) throw new Error(`writeFile: text is more than ${MAX_FILE_BYTES} bytes`);
       if (written + bytes > maxWriteBytes) throw new Error(`writeFile: this run has written ${written} bytes; more than ${maxWriteBytes} in one run is refused`);
-      const real = confined(path, "writeFile");
-      mkdirSync(dirname(real), { recursive: true });
-      writeFileSync(real, text);
+      const { rel } = check(path, "writeFile", "write");
+      const refused = policy?.(rel);
+      if (refused) throw new Error(`writeFile: ${String(path)}: ${refused}`);
+      try {
+        writeProjectFile(root, requirePath(path, "writeFile"), text, protect);
+      } catch (error) {
+        throw new Error(`writeFile: ${(error as Error).message}`);
+      }
       written += bytes;
       return true;
     },
     exists(path) {
-      return existsSync(confined(path, "exists"));
+      return check(path, "exists", "read").exists;
     },
     glob(pattern) {
       if (typeof pattern !== "string" || pattern.length === 0 || pattern.length > 500) throw new TypeError("glob(pattern): pattern must be a non-empty string");
@@ -86,14 +85,6 @@ export function projectFiles(projectDir: string, maxWriteBytes = MAX_RUN_WRITE_B
       return found.sort();
     },
   };
-}
-
-function isDanglingLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }
 
 /** Files under dir (symlinks listed, never followed), relative with "/" separators; visit returns false to stop. */

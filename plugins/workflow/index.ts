@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { ToolInputError } from "../core/compose.ts";
 import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
+import { scriptWriteRefusal } from "../core/edit-permission.ts";
 import { errorText } from "../core/report.ts";
 import { defineTool, type ToolCallContext } from "../core/tool.ts";
 import { FEATURE, helperAgentPort, RESULT_TOOL, workflowResultChannel } from "./agent-port.ts";
@@ -116,6 +117,9 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     loader,
     store: new RunStore(runsDir(context)),
     projectDir: host.directory,
+    dataDir: context.paths.root,
+    // Looked up at each write: the adapter fills it from OpenCode's live config.
+    writePolicy: (rel, agent) => scriptWriteRefusal(context.services.permissions?.edit, rel, agent),
     agents: helperAgentPort(context, channel),
     // Looked up at call time: compose starts after this feature and fills its service then.
     merge: async (changes) => {
@@ -172,10 +176,13 @@ function createWorkflow(context: FeatureContext): FeatureParts {
             return engine.cancel(a.runId!, "cancelled with the workflow tool") ? `Cancelling run ${a.runId}.` : `No running workflow run ${a.runId}.`;
           case "run":
           case "resume": {
+            // An agent a workflow started gets no workflow tool; this catches its sub-sessions too (see README).
+            const helper = context.helpers.helperAbove(ctx.sessionID);
+            if (helper) throw new Error(`Refused: agents started by the pack (here ${helper}) do not start workflows; nested runs would escape the parent run's depth, agent cap and budget, and could hold every helper slot waiting on each other. A script nests workflows with workflow(name, args).`);
             const started =
               a.action === "run"
-                ? engine.start({ target: a.name!, args: typeof a.args === "string" ? parseArgsText(a.args) : a.args, parentSessionId: ctx.sessionID })
-                : engine.resume(a.runId!, ctx.sessionID);
+                ? engine.start({ target: a.name!, args: typeof a.args === "string" ? parseArgsText(a.args) : a.args, parentSessionId: ctx.sessionID, agent: ctx.agent })
+                : engine.resume(a.runId!, ctx.sessionID, ctx.agent);
             if (!a.background) return await blocking(started, ctx.abort);
             announce.add(started.record.id);
             return `Started run ${started.record.id} of ${started.record.name} in the background${started.notice ? ` (${started.notice})` : ""}. A notice follows in this session when it ends; workflow status/wait/cancel with runId ${started.record.id}.`;

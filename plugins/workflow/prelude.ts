@@ -16,6 +16,46 @@ export const PRELUDE = String.raw`(function (host, seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 
+  // Built-ins whose one call can run long on a big string or array: QuickJS asks its interrupt handler only every
+  // ten thousand steps, so a loop of them could hold OpenCode's thread for minutes. A call on more than LARGE
+  // characters or elements (its receiver times its arguments, strings inside small arrays counted) first asks the
+  // host whether the script's time is up (it throws then; the run ends with the time limit's message). Small calls
+  // skip the question: it costs a host call, and ten thousand of them are quick anyway.
+  const tick = host.__tick;
+  const LARGE = 1024;
+  const isArray = Array.isArray;
+  const arraySize = (a) => {
+    if (a.length > LARGE) return a.length;
+    let n = a.length;
+    for (let i = 0; i < a.length; i++) {
+      const e = a[i];
+      if (typeof e === "string" || isArray(e)) n += e.length;
+    }
+    return n;
+  };
+  const sizeOf = (v) => (typeof v === "string" ? v.length : typeof v === "number" ? v : isArray(v) ? arraySize(v) : 1);
+  const byContent = (self, rest) => {
+    let cost = sizeOf(self);
+    for (let i = 0; i < rest.length && cost <= LARGE; i++) cost *= Math.max(1, sizeOf(rest[i]));
+    return cost > LARGE;
+  };
+  const byLength = (self) => self !== null && self !== undefined && self.length > LARGE;
+  const always = () => true;
+  const guard = (owner, names, large) => {
+    for (const name of names) {
+      const original = owner[name];
+      if (typeof original !== "function") continue;
+      const guarded = { [name](...rest) { if (large(this, rest)) tick(); return Reflect.apply(original, this, rest); } }[name];
+      Object.defineProperty(owner, name, { value: guarded, writable: true, configurable: true, enumerable: false });
+    }
+  };
+  guard(String.prototype, ["repeat", "padStart", "padEnd", "split", "replace", "replaceAll", "toUpperCase", "toLowerCase", "toLocaleUpperCase", "toLocaleLowerCase", "normalize", "concat", "localeCompare"], byContent);
+  guard(Array.prototype, ["join", "toString", "fill", "concat", "flat", "slice", "splice", "toSpliced"], byContent);
+  guard(Array.prototype, ["sort", "toSorted", "reverse", "toReversed", "indexOf", "includes", "lastIndexOf", "copyWithin"], byLength);
+  guard(String.prototype, ["indexOf", "includes", "lastIndexOf", "slice", "substring"], byLength);
+  guard(JSON, ["parse"], (self, rest) => sizeOf(rest[0]) > LARGE);
+  guard(JSON, ["stringify"], always);
+
   const describe = (value) => (typeof value === "string" ? value : (() => { try { return JSON.stringify(value); } catch (e) { return String(value); } })());
   const settleThunk = (thunk, what) => {
     if (typeof thunk !== "function") return Promise.reject(new TypeError(what + " must be a function, got " + typeof thunk));

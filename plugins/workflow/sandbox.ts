@@ -2,19 +2,49 @@
 // hands it (JSON in, JSON out): no Date, a seeded Math.random, no timers, fetch, process, require or imports.
 // Limits: memory and stack (QuickJS's own), an active-time budget and a wall-clock deadline checked by the
 // interrupt handler. Time spent waiting on host promises (agents) is not active time.
-import { DefaultIntrinsics, newQuickJSWASMModuleFromVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import { DefaultIntrinsics, newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from "quickjs-emscripten-core";
 import variant from "@jitl/quickjs-singlefile-mjs-release-sync";
 import { PRELUDE } from "./prelude.ts";
 
-let wasmModule: Promise<QuickJSWASMModule> | undefined;
+/** What the WebAssembly module needs before any script (its data, stack and QuickJS itself): Emscripten's default. */
+const BASE_MEMORY_MIB = 16;
+const PAGE = 65536;
+/** The longest string (characters) or JSON text a script may hand to the host in one call. */
+export const MAX_HOST_CHARS = 8 * 1024 * 1024;
 
-/** The WebAssembly module is compiled once per process; every sandbox gets its own runtime from it. */
+/** The host's WebAssembly (the project compiles without the DOM library that declares it). */
+const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => { grow(pages: number): number } } }).WebAssembly;
+
+let warmed: Promise<QuickJSWASMModule> | undefined;
+
+/** Loads (and compiles once) the QuickJS variant, off the first run's path; every sandbox still gets its own module. */
 export function loadQuickJS(): Promise<QuickJSWASMModule> {
-  wasmModule ??= newQuickJSWASMModuleFromVariant(variant as never).catch((error) => {
-    wasmModule = undefined;
+  warmed ??= newQuickJSWASMModuleFromVariant(variant as never).catch((error) => {
+    warmed = undefined;
     throw error;
   });
-  return wasmModule;
+  return warmed;
+}
+
+/**
+ * A fresh QuickJS module on its own WebAssembly memory, capped at the script's limit. QuickJS's own limit misses
+ * most of what a script allocates in this build (it cannot see the allocator's block sizes), and a WebAssembly
+ * memory never shrinks: a shared module grew OpenCode to 2.6 GB and stayed there. Capped, a runaway script gets
+ * "out of memory" at the limit, and dropping the module gives the memory back. `refuseGrowth` is asked before
+ * every growth (time checks between QuickJS's rare interrupt polls).
+ */
+async function cappedModule(memoryMiB: number, refuseGrowth: () => boolean): Promise<QuickJSWASMModule> {
+  await loadQuickJS();
+  const memory = new Wasm.Memory({ initial: (BASE_MEMORY_MIB * 1024 * 1024) / PAGE, maximum: ((BASE_MEMORY_MIB + memoryMiB) * 1024 * 1024) / PAGE });
+  const grow = memory.grow.bind(memory);
+  // Emscripten grows the heap through this method (its malloc asks JS); a refusal is a failed malloc in QuickJS.
+  Object.defineProperty(memory, "grow", {
+    value: (pages: number) => {
+      if (refuseGrowth()) throw new RangeError("the sandbox is stopping");
+      return grow(pages);
+    },
+  });
+  return newQuickJSWASMModuleFromVariant(newVariant(variant as never, { wasmMemory: memory }) as never);
 }
 
 /** Active time shared by a script and the workflows it nests. */
@@ -75,7 +105,10 @@ export class Sandbox {
   }
 
   static async create(limits: SandboxLimits, now: () => number = performance.now.bind(performance)): Promise<Sandbox> {
-    return new Sandbox(await loadQuickJS(), limits, now);
+    let sandbox: Sandbox | undefined;
+    const module = await cappedModule(limits.memoryMiB, () => sandbox?.shouldInterrupt() ?? false);
+    sandbox = new Sandbox(module, limits, now);
+    return sandbox;
   }
 
   /** Stops the script at its next instruction or host wait (cancel, deadline); the run then ends with this error. */
@@ -121,8 +154,7 @@ export class Sandbox {
       this.vm.dispose();
       this.runtime.dispose();
     } catch {
-      // A leaked handle makes QuickJS abort its WebAssembly instance: never reuse it, the next sandbox compiles anew.
-      wasmModule = undefined;
+      // A leaked handle makes QuickJS abort: harmless here, the module is this sandbox's own and is dropped with it.
     }
   }
 
@@ -190,8 +222,14 @@ export class Sandbox {
         this.drain();
         const state = this.vm.getPromiseState(promise);
         if (state.type === "fulfilled") {
-          const value = this.vm.dump(state.value);
-          state.value.dispose();
+          let value: unknown;
+          try {
+            value = this.vm.typeof(state.value) === "string" ? this.hostText(state.value, "the workflow's result", false) : this.vm.dump(state.value);
+          } catch (error) {
+            throw new SandboxError(errorMessage(error), "result");
+          } finally {
+            state.value.dispose();
+          }
           if (value !== undefined && typeof value !== "string") throw new SandboxError("the workflow's result could not be serialised", "result");
           return value as string | undefined;
         }
@@ -257,6 +295,13 @@ export class Sandbox {
       this.vm.setProp(bridge, name, handle);
       handle.dispose();
     }
+    // Not through callHost: no arguments to copy, called before every long-running built-in (see the prelude).
+    const tick = this.vm.newFunction("__tick", () => {
+      if (this.shouldInterrupt()) throw new Error("interrupted");
+      return this.vm.undefined;
+    });
+    this.vm.setProp(bridge, "__tick", tick);
+    tick.dispose();
     const seedHandle = this.vm.newNumber(seed >>> 0);
     const install = this.unwrap(this.active(() => this.vm.evalCode(PRELUDE, "continuum-prelude.js", { type: "global", strict: true })), "prelude");
     const result = this.active(() => this.vm.callFunction(install, this.vm.undefined, bridge, seedHandle));
@@ -269,7 +314,7 @@ export class Sandbox {
   private callHost(name: string, fn: HostFunction, argHandles: QuickJSHandle[]): QuickJSHandle {
     let value: unknown;
     try {
-      const args = argHandles.map((h) => this.vm.dump(h));
+      const args = argHandles.map((h, i) => this.hostValue(h, `${name}(): argument ${i + 1}`));
       value = fn(...args);
     } catch (error) {
       return this.throwInVm(error);
@@ -307,6 +352,43 @@ export class Sandbox {
     this.wake?.();
   }
 
+  /**
+   * A script value as the host gets it, its size checked inside the sandbox first: a string or JSON text longer than
+   * MAX_HOST_CHARS never reaches the host's memory (a script could otherwise copy its whole heap out on every call).
+   */
+  private hostValue(handle: QuickJSHandle, what: string): unknown {
+    const type = this.vm.typeof(handle);
+    if (type === "string") return this.hostText(handle, what, false);
+    if (type !== "object") return this.vm.dump(handle);
+    const json = this.vm.getProp(this.vm.global, "JSON");
+    const stringify = this.vm.getProp(json, "stringify");
+    const result = this.active(() => this.vm.callFunction(stringify, json, handle));
+    json.dispose();
+    stringify.dispose();
+    if (result.error) {
+      result.error.dispose();
+      throw new TypeError(`${what} is not JSON (a cycle, or a BigInt?)`);
+    }
+    if (this.vm.typeof(result.value) !== "string") {
+      result.value.dispose();
+      return undefined;
+    }
+    return this.hostText(result.value, what, true);
+  }
+
+  private hostText(handle: QuickJSHandle, what: string, owned: boolean): unknown {
+    try {
+      const length = this.vm.getProp(handle, "length");
+      const chars = this.vm.getNumber(length);
+      length.dispose();
+      if (chars > MAX_HOST_CHARS) throw new RangeError(`${what} is ${chars} characters, more than the ${MAX_HOST_CHARS} a script may hand to the host at once`);
+      const text = this.vm.getString(handle);
+      return owned ? JSON.parse(text) : text;
+    } finally {
+      if (owned) handle.dispose();
+    }
+  }
+
   /** quickjs-emscripten turns an Error thrown by a host function into an error thrown in the script. */
   private throwInVm(error: unknown): never {
     throw error instanceof Error ? error : new Error(String(error));
@@ -327,6 +409,10 @@ export class Sandbox {
     text.dispose();
     return this.unwrap(result, "json");
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function firstFrame(stack: string | undefined, filename: string): string | undefined {

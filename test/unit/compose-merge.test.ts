@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createWorktrees } from "../../plugins/core/worktrees.ts";
@@ -222,6 +222,44 @@ test("the service checks what a script hands it: not a list, missing or extra fi
     assert.equal(merged.ok, true);
     assert.equal(read(r.dir, "a.txt"), "via the service\n");
     assert.equal(readFileSync(join(r.dir, "b.txt"), "utf8"), "alpha\nbeta\n", "nothing else touched");
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("a change to a protected path (.opencode/plugins, opencode.json, a nested .git hook), through a symlinked folder, or creating a symlink is refused whole; nothing touched", async () => {
+  const r = repo();
+  try {
+    symlinkSync(r.base, join(r.dir, "out"));
+    const plain = await r.wts.create("compose", "ok");
+    writeFileSync(join(plain.dir, "c.txt"), "fine\n");
+    const okDiff = await r.wts.diff(plain);
+    const cases: [string, (dir: string) => void, RegExp][] = [
+      ["plugin", (dir) => (mkdirSync(join(dir, ".opencode", "plugins"), { recursive: true }), writeFileSync(join(dir, ".opencode", "plugins", "x.ts"), "export default {}\n")), /\.opencode\/plugins\/x\.ts: it is inside \.opencode/],
+      ["config", (dir) => writeFileSync(join(dir, "opencode.json"), "{}\n"), /opencode\.json: it is an OpenCode config file/],
+      ["nested config", (dir) => (mkdirSync(join(dir, "pkg")), writeFileSync(join(dir, "pkg", "opencode.jsonc"), "{}\n")), /pkg\/opencode\.jsonc/],
+      ["link", (dir) => symlinkSync("/etc/passwd", join(dir, "passwd")), /passwd: the change would create a symlink/],
+    ];
+    for (const [label, change, message] of cases) {
+      const wt = await r.wts.create("compose", label);
+      change(wt.dir);
+      const diff = await r.wts.diff(wt);
+      const report = await mergeWorktrees(r.wts, [{ label: "ok", diff: okDiff }, { label, worktree: wt }], { backupRoot: r.backupRoot });
+      assert.equal(report.ok, false, label);
+      assert.match(formatMergeReport(report), message, label);
+      await r.wts.remove(wt);
+    }
+    // A hand-made diff for paths git would not show from a worktree: a nested .git hook, a file behind the linked folder.
+    const hook = "diff --git a/a/.git/hooks/pre-commit b/a/.git/hooks/pre-commit\nnew file mode 100755\nindex 0000000..1111111\n--- /dev/null\n+++ b/a/.git/hooks/pre-commit\n@@ -0,0 +1 @@\n+touch /tmp/pwned\n";
+    const behind = hook.replaceAll("a/.git/hooks/pre-commit", "out/x.txt").replace("100755", "100644");
+    for (const [diff, message] of [[hook, /inside a \.git folder/], [behind, /out is a symlink/]] as const) {
+      const report = await mergeWorktrees(r.wts, [{ label: "hand", diff }], { backupRoot: r.backupRoot });
+      assert.equal(report.ok, false);
+      assert.match(formatMergeReport(report), message);
+    }
+    assert.equal(existsSync(join(r.dir, "c.txt")), false, "nothing of the good change was applied either");
+    assert.equal(existsSync(join(r.dir, ".opencode")) || existsSync(join(r.dir, "opencode.json")) || existsSync(join(r.dir, "passwd")) || existsSync(join(r.base, "x.txt")), false);
+    assert.equal(r.git("status", "--porcelain"), "?? out\n");
   } finally {
     r.cleanup();
   }

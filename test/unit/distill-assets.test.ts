@@ -2,7 +2,7 @@
 // matter that reads back, no collision, never an overwrite, extend with a backup.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -146,4 +146,25 @@ test("/distill arguments", () => {
   assert.deepEqual(parseDistillArgs(" --dry-run testing "), { kind: "run", dryRun: true, focus: "testing" });
   assert.deepEqual(parseDistillArgs("status"), { kind: "status" });
   assert.equal(parseDistillArgs("--overwrite").kind, "error");
+});
+
+test("a linked .opencode, skills folder or asset file is refused (the message says symlink), nothing written outside", () => {
+  const t = tempProject();
+  try {
+    const outside = join(t.root, "outside");
+    mkdirSync(outside);
+    symlinkSync(outside, join(t.project, ".opencode"));
+    const checked = validateAsset(skill("via-link"), t.project, [], NONE);
+    assert.match(checked.problems.join(), /\.opencode is a symlink, refused/);
+    rmSync(join(t.project, ".opencode"));
+    mkdirSync(join(t.project, ".opencode", "agents"), { recursive: true });
+    writeFileSync(join(outside, "x.md"), "---\ndescription: d\n---\nbody\n");
+    symlinkSync(join(outside, "x.md"), join(t.project, ".opencode", "agents", "x.md"));
+    const extend = validateAsset({ form: "agent", name: "x", description: "d", body: "more", action: "extend" }, t.project, [], NONE);
+    assert.match(extend.problems.join(), /symlink/);
+    assert.deepEqual(readdirSync(outside), ["x.md"]);
+    assert.equal(readFileSync(join(outside, "x.md"), "utf8"), "---\ndescription: d\n---\nbody\n");
+  } finally {
+    t.cleanup();
+  }
 });

@@ -3,7 +3,7 @@
 // run, an aborted run, a file over its limits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultConfig } from "../../plugins/core/config-schema.ts";
 import type { FeatureContext, MemoryServices } from "../../plugins/core/feature.ts";
@@ -234,5 +234,29 @@ test("a binary MEMORY.md, or one far bigger than the input budget, is refused be
     assert.equal(huge.runs.length, 0);
   } finally {
     huge.cleanup();
+  }
+});
+
+test("a symlinked MEMORY.md (pointing out of the project, at a secret) is refused before any model call, saying symlink; so are symlinked session notes", async () => {
+  const linked = await setup(async () => emptyReport);
+  try {
+    const outside = join(linked.fixture.root, "outside-secret.md");
+    writeFileSync(outside, "# Project memory\n\n## Rules\n\n- token ghp_abcdefghijklmnopqrstuvwxyz0123456789 <!-- id:m-sec00001 · 2026-11-01 · ses_a -->\n");
+    mkdirSync(linked.fixture.locations.projectDir, { recursive: true });
+    symlinkSync(outside, linked.fixture.locations.projectFile);
+    const started = linked.dreamer.start({ parentSessionId: "main", focus: "", dryRun: false, reason: "test" });
+    assert.equal(!started.started && started.record.status, "refused");
+    assert.match(!started.started ? started.record.message : "", /before any model call: MEMORY\.md is not read through a symlink/);
+    assert.equal(linked.runs.length, 0);
+    // The session inputs skip a linked notes file the same way (lstat, never followed).
+    const notes = join(linked.fixture.sessionsDir, "ses_a", "notes.md");
+    rmSync(notes);
+    symlinkSync(outside, notes);
+    rmSync(linked.fixture.locations.projectFile);
+    const next = linked.dreamer.start({ parentSessionId: "main", focus: "", dryRun: false, reason: "test" });
+    if (next.started) await next.done;
+    assert.ok(linked.runs.every((prompt) => !prompt.includes("ghp_")), "the outside file never reaches a prompt");
+  } finally {
+    linked.cleanup();
   }
 });

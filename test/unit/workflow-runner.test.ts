@@ -77,13 +77,44 @@ export default async function (args) {
     assert.match(output, /· done/);
     assert.match(output, /"n": 7/);
     const prompts = host.calls.filter((c) => c.method === "promptAsync" && host.parents.get(c.sessionId!) === parent);
-    assert.deepEqual(prompts[0]!.body!.tools, { workflow_result: true });
+    assert.deepEqual(prompts[0]!.body!.tools, { workflow_result: true, workflow: false });
     assert.equal(prompts[0]!.body!.agent, "general");
     assert.match(prompts[0]!.body!.parts[0].text, /^count apples\n\nWhen you are done, call the workflow_result tool/);
     assert.match(prompts[1]!.body!.parts[0].text, /Your result was not recorded: \/n must be integer/);
     const [row] = host.context.ledger!.runs({ sessionId: parent });
     assert.equal(row!.feature, "workflow");
     assert.match(String(row!.reason), /workflow one wf_.*: counter/);
+  });
+});
+
+test("a workflow agent is not offered the workflow tool and cannot start one (nor can its sub-sessions); helpers never start helpers, so one slot cannot deadlock", async () => {
+  const seen: string[] = [];
+  const triesToNest: Reply = async (host, sessionId) => {
+    await host.callTool("workflow", { action: "run", name: "nest" }, sessionId).then((out) => seen.push(`ran: ${out}`), (error) => seen.push(String(error.message)));
+    const sub = await host.createSession(sessionId);
+    await host.callTool("workflow", { action: "run", name: "nest", background: true }, sub).then((out) => seen.push(`ran: ${out}`), (error) => seen.push(String(error.message)));
+    const started = Date.now();
+    const helper = await host.context.helpers.run<string, undefined>({ feature: "workflow", agent: "general", parentSessionId: sub, title: "t", prompt: "p", context: undefined, timeoutMs: 60_000, retries: 0 });
+    seen.push(`${!helper.ok && helper.message} in ${Date.now() - started} ms`);
+    await saysText("gave up")(host, sessionId, {});
+  };
+  // One helper slot: before, the nested run's agent waited for the slot its own caller held, until the agent timeout.
+  await withFakeHost({ onPrompt: scripted([triesToNest]), continuum: { agents: { maxConcurrent: 1 } } }, async (host) => {
+    const dir = join(host.projectDir, ".opencode", "workflows");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "nest.js"), `export const meta = { name: "nest", description: "tries to nest" };\nexport default async function () { return agent("start the nest workflow"); }`);
+    const parent = await host.createSession();
+    const output = await host.callTool("workflow", { action: "run", name: "nest" }, parent);
+    assert.match(output, /· done/);
+    assert.match(output, /Result:\ngave up/);
+    const prompt = host.calls.find((c) => c.method === "promptAsync" && host.parents.get(c.sessionId!) === parent)!;
+    assert.deepEqual(prompt.body!.tools, { workflow: false });
+    assert.equal(seen.length, 3, seen.join("\n"));
+    assert.match(seen[0]!, /Refused: agents started by the pack .* do not start workflows/);
+    assert.match(seen[1]!, /Refused: agents started by the pack .* do not start workflows/);
+    assert.match(seen[2]!, /helpers do not start helpers/);
+    assert.ok(Number(/in (\d+) ms/.exec(seen[2]!)![1]) < 1000, seen[2]);
+    assert.equal(host.context.helpers.list().filter((v) => v.state === "running" || v.state === "queued").length, 0);
   });
 });
 
