@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BACKUP_REFS, listBackups, pruneBackups, recordAfter, restoreBackup, takeBackup } from "../../plugins/core/backups.ts";
+import { BACKUP_REFS, listBackups, pruneBackups, recordAfter, restoreBackup, takeBackup, type Backup } from "../../plugins/core/backups.ts";
 
 function repo(commit = true) {
   const base = mkdtempSync(join(tmpdir(), "continuum-backup-"));
@@ -174,6 +174,38 @@ test("backup refs are pruned like the pack's other kept copies: the newest stay,
     assert.equal(deleted.length, 2);
     assert.deepEqual((await listBackups(r.dir)).map((b) => b.label), ["recent", "old 2"]);
     assert.ok(recent.name);
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("continuum restore: lists the backups, puts one back, refuses (naming the files) when the tree changed since, --force", async () => {
+  const r = repo();
+  try {
+    const { capture } = await import("./helpers/cli.ts");
+    const empty = await capture(["restore", "--project", r.dir]);
+    assert.equal(empty.code, 0);
+    assert.match(empty.out, /No backups/);
+    dirty(r);
+    const before = state(r);
+    const backup = await takeBackup(r.dir, "before applying compose merge of T1");
+    clobber(r);
+    await recordAfter(r.dir, backup);
+    const listed = await capture(["restore", "--project", r.dir]);
+    assert.match(listed.out, new RegExp(`${backup.name}  before applying compose merge of T1`));
+    assert.deepEqual(JSON.parse((await capture(["restore", "--project", r.dir, "--json"])).out).backups.map((b: Backup) => b.name), [backup.name]);
+    r.write("mine.swp", "later\n");
+    const refused = await capture(["restore", backup.name, "--project", r.dir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /not restored: the tree changed since the apply.*Changed since: mine\.swp/);
+    const forced = await capture(["restore", backup.name, "--force", "--project", r.dir]);
+    assert.equal(forced.code, 0, forced.err);
+    assert.match(forced.out, /Restored .*index and working tree are as they were/);
+    assert.match(forced.out, /The state before this restore is backup /);
+    assert.deepEqual(state(r), before);
+    const unknown = await capture(["restore", "nope", "--project", r.dir]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /no backup named nope/);
   } finally {
     r.cleanup();
   }
