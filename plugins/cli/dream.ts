@@ -13,7 +13,7 @@ import { settledRecord } from "../core/helper-budget.ts";
 import { distillDir, formatDistillRecord, readDistillRecord } from "../distill/records.ts";
 import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
 import { act, emit, existingDir, jsonOption, positiveNumber, projectOption, usageError } from "./kit.ts";
-import { findOpencode, startServe } from "./opencode-driver.ts";
+import { findOpencode, startServe, stopOnSignals } from "./opencode-driver.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 
 const OK_STATUSES = new Set(["written", "done", "dry-run", "unchanged", "empty", "nothing-new"]);
@@ -130,9 +130,7 @@ async function headless(kind: Kind, focus: string[], o: RunOptions): Promise<num
   const started = new Date().toISOString();
   let sessionId: string | undefined;
   // Ctrl-C or a kill: OpenCode (and with it the run) is shut down, never left serving in the background.
-  const stopOnSignal = (signal: NodeJS.Signals) => void server.stop().then(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  process.once("SIGINT", stopOnSignal);
-  process.once("SIGTERM", stopOnSignal);
+  const unwatch = stopOnSignals(() => server.stop());
   try {
     const project = await server.client.project.current().catch(() => undefined);
     const projectId = resolveProjectIdentity(dir, (project?.data as { id?: string } | undefined)?.id).id;
@@ -157,8 +155,7 @@ async function headless(kind: Kind, focus: string[], o: RunOptions): Promise<num
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
-    process.off("SIGINT", stopOnSignal);
-    process.off("SIGTERM", stopOnSignal);
+    unwatch();
     if (sessionId) await server.client.session.delete({ path: { id: sessionId } }).catch(() => undefined);
     await server.stop();
   }
