@@ -139,7 +139,12 @@ export class HelperRunner {
       else if (event.aborted) this.cancelFor(event.sessionId, "the parent session was aborted");
     });
     sessions.on("helpers", "session.deleted", (event) => void this.cancelFor(event.sessionId, "the parent session was deleted"));
-    sessions.on("helpers", "assistant.finished", () => this.cancelRequested());
+    sessions.on("helpers", "assistant.finished", (event) => {
+      // Each call's spend goes to the ledger now: a run whose process dies still shows what it cost.
+      const run = this.byChild.get(event.sessionId);
+      if (run) this.options.ledger?.addRunSpend(run.view.runId, event.tokens, event.cost);
+      this.cancelRequested();
+    });
   }
 
   private lastCancelCheck = 0;
