@@ -73,6 +73,13 @@ export function stopOnSignals(stop: () => Promise<void>): () => void {
   return remove;
 }
 
+/** The session's newest assistant text (a command's report: started, or why not). */
+export async function lastAssistantText(server: Pick<Served, "client">, sessionId: string): Promise<string | undefined> {
+  const found = await server.client.session.messages({ path: { id: sessionId } });
+  const texts = (found.data ?? []).filter((m) => m.info.role === "assistant").map((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"));
+  return texts.at(-1)?.trim() || undefined;
+}
+
 export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -9,7 +9,7 @@ import { RunStore, type RunRecord } from "../workflow/journal.ts";
 import { processAlive } from "../core/process-alive.ts";
 import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
 import { act, emit, existingDir, jsonOption, notFound, positiveNumber, projectOption } from "./kit.ts";
-import { findOpencode, startServe, stopOnSignals, type Served } from "./opencode-driver.ts";
+import { findOpencode, lastAssistantText, startServe, stopOnSignals, type Served } from "./opencode-driver.ts";
 import { errorMessage } from "./goal-run.ts";
 
 type Options = { project?: string; json?: boolean };
@@ -157,7 +157,7 @@ async function runHeadless(eff: Effective, commandArgs: string, o: RunOptions): 
     const sent = await server.client.session.command({ path: { id: sessionId }, body: { command: "workflow", arguments: commandArgs } });
     if (sent.error) throw new Error(`/workflow failed: ${errorMessage(sent.error)}`);
     // The command's report names the run it started, or says why it did not.
-    const reply = (await lastText(server, sessionId)) ?? "";
+    const reply = (await lastAssistantText(server, sessionId)) ?? "";
     runId = /(?:Started|Resumed) run (wf_[\w-]+)/.exec(reply)?.[1];
     if (!runId) {
       console.error(`continuum workflow: ${reply.replace(/^\[continuum \/workflow\] /, "") || "no answer from /workflow"}`);
@@ -185,9 +185,3 @@ async function runHeadless(eff: Effective, commandArgs: string, o: RunOptions): 
   }
 }
 
-/** The session's newest assistant text: /workflow's report (started, or why not). */
-async function lastText(server: Served, sessionId: string): Promise<string | undefined> {
-  const found = await server.client.session.messages({ path: { id: sessionId } });
-  const texts = (found.data ?? []).filter((m) => m.info.role === "assistant").map((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"));
-  return texts.at(-1)?.trim() || undefined;
-}

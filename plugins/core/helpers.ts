@@ -73,6 +73,8 @@ export interface HelperRequest<T, C> {
   reason?: string;
   /** The child works in this git worktree: its file and shell tools are kept inside it (core/confinement.ts). */
   worktree?: Confinement;
+  /** Told the run's id and child session as soon as the child exists (before any model call). */
+  onStarted?(runId: string, childSessionId: string): void;
 }
 
 export type RunState = "queued" | "running" | "done" | "failed";
@@ -276,6 +278,7 @@ export class HelperRunner {
       sessions.markHelper(childId, request.parentSessionId, { feature: request.feature, agent: request.agent });
       this.byChild.set(childId, run);
       ledger?.startRun({ ...run.view, projectId: this.options.projectId });
+      request.onStarted?.(run.view.runId, childId);
       await this.send(run, request.prompt);
       this.options.log("info", `${request.feature}: ${request.agent} ${run.view.runId} started in ${childId} for ${request.parentSessionId}`);
       return { ok: true };
