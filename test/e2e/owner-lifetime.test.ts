@@ -77,3 +77,45 @@ test("SIGTERM to `continuum workflow run` and SIGHUP to `continuum run --goal`: 
     env.cleanup();
   }
 });
+
+test("two `continuum dream` at once: the second is refused naming the first, the first reports its own run, nothing stays running", { timeout: 240000 }, async () => {
+  const { call, continuumCliAsync, isDreamRequest, projectData, stepLane, writeFixtureSession } = await import("./dream-support.ts");
+  const { existsSync } = await import("node:fs");
+  const rule = "Always run `npm run lint` before committing.";
+  const model = await startScriptedModel({
+    lanes: [
+      stepLane("dream", isDreamRequest, [
+        // Slow enough for the second dream to start while the first holds the lock.
+        { ...call("dream_memory", { action: "remember", section: "Rules", text: rule, sessions: ["ses_fixtureA", "ses_fixtureB"] }), delayMs: 12000 },
+        call("dream_report", { consolidated: ["lint before committing"], updated: [], deleted: [], skipped: [] }),
+      ]),
+    ],
+    main: () => ({ text: "main" }),
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { checkpoint: { enabled: false } }, opencodeConfig: { snapshot: false } });
+  try {
+    await installPackForTest(env);
+    const data = projectData(env);
+    mkdirSync(join(data.memoryFile, ".."), { recursive: true });
+    writeFileSync(data.memoryFile, "# Project memory\n\n## Rules\n\n- Use pnpm. <!-- id:m-keep0001 · 2026-11-20 · ses_old1 -->\n");
+    for (const id of ["ses_fixtureA", "ses_fixtureB"]) writeFixtureSession(env, id, { notes: `# Session notes (${id})\n\n## [turn 2 · 2026-11-28T10:00:00.000Z]\nThe user said: always run npm run lint before committing.\n` });
+    const envWithBin = { ...env, env: { ...env.env, OPENCODE_BIN: opencodeBinary() } };
+    const first = continuumCliAsync(envWithBin, ["dream", "--project", env.projectDir, "--json"]);
+    await until(() => existsSync(join(data.dreamDir, "running.lock")) || undefined, 90000, "the first dream to hold its lock");
+    const second = await continuumCliAsync(envWithBin, ["dream", "--project", env.projectDir]);
+    assert.equal(second.status, 1, second.stdout + second.stderr);
+    assert.match(second.stderr, /A dream is already running in OpenCode process \d+ \(\/dream, started [^)]+\); this one was not started/);
+    const done = await first;
+    assert.equal(done.status, 0, done.stdout + done.stderr);
+    const record = JSON.parse(done.stdout) as { status: string; runId?: string };
+    assert.equal(record.status, "written");
+    assert.equal(model.lane("dream").length, 2, "one dream made model calls, the refused one none");
+    const agents = JSON.parse(cli(env, ["agents", "--project", env.projectDir, "--json"]).stdout) as { runs: { runId: string; state: string }[] };
+    assert.ok(agents.runs.some((r) => r.runId === record.runId && r.state === "done"), JSON.stringify(agents));
+    assert.ok(agents.runs.every((r) => r.state !== "running"), JSON.stringify(agents));
+    assert.equal(existsSync(join(data.dreamDir, "running.lock")), false, "the lock is released");
+  } finally {
+    await model.close();
+    env.cleanup();
+  }
+});
