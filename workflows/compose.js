@@ -1,7 +1,7 @@
 // Built-in workflow: spec-driven development of one feature. Spec → tasks → independent tasks implemented in
-// parallel, each in its own git worktree, test first → merged back into the working tree (the user's uncommitted work
-// backed up first; a conflict stops everything with the files named) through the engine's merge(changes) when it has
-// one → the project's checks → review by fresh
+// parallel, each in its own git worktree, test first → merged back into the working tree (the user's index and tree
+// backed up first; a conflict stops everything with the files named and every task's change saved) through the
+// engine's merge(changes) when it has one → the project's checks → review by fresh
 // agents with at most two rework rounds → report.
 export const meta = {
   name: "compose",
@@ -195,7 +195,10 @@ export default async function (args) {
           const conflict = merged && merged.conflict ? merged.conflict : { reason: "the merge did not answer", files: [] };
           log(`merge stopped: ${conflict.reason}${conflict.files && conflict.files.length ? ` (files: ${conflict.files.join(", ")})` : ""}`);
           outcome.tasks = tasks.map((t) => ({ id: t.id, title: t.title, result: results[t.id] || null }));
-          return { ...outcome, stage: "merge", message: `merge stopped${conflict.label ? ` at ${conflict.label}` : ""}: ${conflict.reason}`, conflictFiles: conflict.files || [], kept: merged ? merged.kept : [] };
+          const saved = merged && merged.saved ? merged.saved : [];
+          if (saved.length) log(`every change is saved: ${saved.map((x) => `${x.label} → ${x.file}`).join("; ")}`);
+          const where = saved.length ? `; every task's change is saved: ${saved.map((x) => `${x.label} → ${x.file}`).join("; ")}` : "";
+          return { ...outcome, stage: "merge", message: `merge stopped${conflict.label ? ` at ${conflict.label}` : ""}: ${conflict.reason}${where}`, conflictFiles: conflict.files || [], saved, kept: merged ? merged.kept : [] };
         }
         phase("Implement");
       } else {
@@ -267,7 +270,7 @@ function reportText(o) {
     for (const f of o.review.findings) lines.push(`- [${f.severity}] ${f.file}:${f.line} ${f.title}`);
   } else lines.push("No review verdict.");
   if (o.merge && o.merge.merged) lines.push("", "## Merged", ...o.merge.merged.map((m) => `- ${m.label}: ${m.files.join(", ")}`));
-  if (o.merge && o.merge.backup) lines.push(`Your uncommitted work was backed up first to ${o.merge.backup}.`);
+  if (o.merge && o.merge.backup) lines.push(`Your index and working tree were backed up first: \`continuum restore ${o.merge.backup}\` puts them back.`);
   lines.push("", "## Decisions taken without asking", ...(o.decisions.length ? o.decisions.map((d) => `- ${d}`) : ["- none"]));
   return lines.join("\n") + "\n";
 }

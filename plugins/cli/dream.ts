@@ -7,13 +7,13 @@ import { redact } from "../core/redaction.ts";
 import { openStore } from "../core/storage/store.ts";
 import { memoryLocations } from "../memory/locations.ts";
 import { MemoryService } from "../memory/memory-service.ts";
-import { dreamDir, formatRecord, readRecord } from "../dream/records.ts";
+import { DREAM_NOT_STARTED, dreamDir, formatRecord, readRecord } from "../dream/records.ts";
 import { undoLastDream } from "../dream/run.ts";
 import { settledRecord } from "../core/helper-budget.ts";
 import { distillDir, formatDistillRecord, readDistillRecord } from "../distill/records.ts";
 import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
 import { act, emit, existingDir, jsonOption, positiveNumber, projectOption, usageError } from "./kit.ts";
-import { findOpencode, startServe } from "./opencode-driver.ts";
+import { findOpencode, lastAssistantText, startServe, stopOnSignals } from "./opencode-driver.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 
 const OK_STATUSES = new Set(["written", "done", "dry-run", "unchanged", "empty", "nothing-new"]);
@@ -130,9 +130,7 @@ async function headless(kind: Kind, focus: string[], o: RunOptions): Promise<num
   const started = new Date().toISOString();
   let sessionId: string | undefined;
   // Ctrl-C or a kill: OpenCode (and with it the run) is shut down, never left serving in the background.
-  const stopOnSignal = (signal: NodeJS.Signals) => void server.stop().then(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  process.once("SIGINT", stopOnSignal);
-  process.once("SIGTERM", stopOnSignal);
+  const unwatch = stopOnSignals(() => server.stop());
   try {
     const project = await server.client.project.current().catch(() => undefined);
     const projectId = resolveProjectIdentity(dir, (project?.data as { id?: string } | undefined)?.id).id;
@@ -142,6 +140,12 @@ async function headless(kind: Kind, focus: string[], o: RunOptions): Promise<num
     const args = [o.dryRun ? "--dry-run" : "", words].filter(Boolean).join(" ");
     const sent = await server.client.session.command({ path: { id: sessionId }, body: { command: kind, arguments: args } });
     if (sent.error) throw new Error(`OpenCode refused /${kind}: ${JSON.stringify(sent.error)}; is the pack installed for this project?`);
+    // Another OpenCode's dream holds the lock: its record is not this run's, so say so instead of waiting for it.
+    const reply = (await lastAssistantText(server, sessionId).catch(() => undefined)) ?? "";
+    if (reply.includes(DREAM_NOT_STARTED)) {
+      console.error(`continuum ${kind}: ${reply.replace(/^\[continuum \/\w+[^\]]*\] /, "")}`);
+      return 1;
+    }
     const deadline = Date.now() + o.timeoutMin * 60000;
     for (;;) {
       const record = recordOf(kind, eff, projectId);
@@ -157,8 +161,7 @@ async function headless(kind: Kind, focus: string[], o: RunOptions): Promise<num
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
-    process.off("SIGINT", stopOnSignal);
-    process.off("SIGTERM", stopOnSignal);
+    unwatch();
     if (sessionId) await server.client.session.delete({ path: { id: sessionId } }).catch(() => undefined);
     await server.stop();
   }

@@ -3,13 +3,13 @@
 // SDK, streams progress, and exits when the goal ends, with an exit code per outcome.
 import { InvalidArgumentError, type Command } from "commander";
 import { act, existingDir, positiveNumber, usageError } from "./kit.ts";
-import { findOpencode, startServe, type BusEvent, type Served } from "./opencode-driver.ts";
+import { findOpencode, startServe, stopOnSignals, type BusEvent, type Served } from "./opencode-driver.ts";
 import { dataRoot, packPaths } from "../core/paths.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { openStore } from "../core/storage/store.ts";
 import type { Database } from "../core/storage/database.ts";
 import { formatTokens } from "../goal/format.ts";
-import { checkCondition, isFinal, newGoal, type GoalStatus } from "../goal/state-machine.ts";
+import { checkCondition, isFinal, isRunning, newGoal, type GoalStatus } from "../goal/state-machine.ts";
 import { openGoalStore, type GoalStore } from "../goal/store.ts";
 import { parseModelRef, type ModelRef } from "../core/host-types.ts";
 
@@ -82,16 +82,23 @@ export function exitCodeFor(status: GoalStatus): number {
 async function runGoal(args: RunArgs): Promise<number> {
   const server = await startServeFor(args.dir);
   let db: Database | undefined;
-  const stopOnSignal = () => void server.stop().then(() => process.exit(130));
-  process.once("SIGINT", stopOnSignal);
+  let goals: GoalStore | undefined;
+  let sessionId: string | undefined;
+  // A stop signal ends OpenCode first, then marks the goal interrupted (paused), never left active with no driver.
+  const unwatch = stopOnSignals(async () => {
+    await server.stop();
+    const goal = sessionId ? goals?.current(sessionId) : undefined;
+    if (goal && isRunning(goal.state.status)) goals!.save(goal.id, { ...goal.state, status: "paused", judgeRun: goal.state.judgeRun + 1, note: "interrupted: continuum run was stopped by a signal" });
+    say("stopped by a signal: OpenCode was shut down and the goal paused (interrupted)");
+  });
   try {
     const client = server.client;
     const opened = await openStore(packPaths(dataRoot()).database);
     db = opened.db;
-    const goals = openGoalStore(db);
+    goals = openGoalStore(db);
     const created = await client.session.create({ body: { title: `goal: ${args.condition.slice(0, 60)}` } });
     if (!created.data) throw new Error(`could not create a session: ${JSON.stringify(created.error)}`);
-    const sessionId = created.data.id;
+    sessionId = created.data.id;
     const project = await client.project.current().catch(() => undefined);
     const identity = resolveProjectIdentity(args.dir, (project?.data as { id?: string } | undefined)?.id);
     const goal = goals.create(sessionId, identity.id, newGoal(args.condition));
@@ -117,7 +124,7 @@ async function runGoal(args: RunArgs): Promise<number> {
     console.error(`continuum run: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT_CODES.error;
   } finally {
-    process.off("SIGINT", stopOnSignal);
+    unwatch();
     db?.close();
     await server.stop();
   }

@@ -13,7 +13,7 @@ import { PACK_VERSION } from "../core/version.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { runDoctor, type DoctorTarget } from "./doctor.ts";
 import { act, CliError, existingDir } from "./kit.ts";
-import { purgeGlobal, purgeProject, removeEmpty } from "./purge.ts";
+import { describeRecovery, purgeGlobal, purgeProject, purgeRepositoryTraces, recoveryMaterial, removeEmpty, type RecoveryMaterial } from "./purge.ts";
 
 export const SHIM_MARKER = "// installed by opencode-continuum";
 /** Files OpenCode itself creates in a config dir it starts in (its npm install of @opencode-ai/plugin). */
@@ -436,18 +436,38 @@ async function purgeData(target: InstallTarget): Promise<void> {
   const root = dataRoot();
   if (target.scope === "global") {
     const others = otherManifests(target);
+    const projects = join(root, "projects");
+    const material = await globalRecovery(projects);
+    for (const line of describeRecovery(material)) console.log(`  ${line}`);
     const report = purgeGlobal(root, others);
+    for (const line of await purgeRepositoryTraces(material)) console.log(`  removed ${line}`);
+    console.log("  backups of your index and tree (refs/continuum/backups/*) live in each repository: `continuum uninstall --project DIR --purge-data` deletes a project's");
     console.log(`  deleted ${root} (all of the pack's data)${report.kept.length ? `, except the manifests of ${report.kept.length} project install(s) still in place` : ""}`);
     return;
   }
   const project = resolveProjectIdentity(target.projectDir!);
+  const material = await recoveryMaterial(packPaths(root).project(project.id).root, target.projectDir!);
+  for (const line of describeRecovery(material)) console.log(`  ${line}`);
   const report = await purgeProject(root, project.id);
+  for (const line of await purgeRepositoryTraces(material, target.projectDir!)) console.log(`  removed ${line}`);
   const rows = Object.values(report.rows).reduce((a, b) => a + b, 0);
   const dir = packPaths(root).project(project.id).root;
   const files = report.deleted.includes(dir) ? `deleted ${dir} (this project's memory, sessions and checkpoints)` : `no data folder for this project (${dir})`;
   console.log(`  ${files}; ${rows} database row(s) of this project deleted${report.deleted.includes(packPaths(root).database) ? ", and the database, which held nothing else" : ""}`);
   const repoMemory = join(target.projectDir!, ".opencode", "memory");
   if (existsSync(repoMemory)) console.log(`  kept ${repoMemory}: memory kept in the repository (memory.location "repo") is your project's; delete it yourself if you mean to`);
+}
+
+/** The recovery material of every project folder (a global purge deletes them all). */
+async function globalRecovery(projects: string): Promise<RecoveryMaterial> {
+  const all: RecoveryMaterial = { files: [], worktrees: [], backupRefs: [] };
+  if (!existsSync(projects)) return all;
+  for (const name of readdirSync(projects)) {
+    const one = await recoveryMaterial(join(projects, name));
+    all.files.push(...one.files);
+    all.worktrees.push(...one.worktrees);
+  }
+  return all;
 }
 
 /** Manifests of other install targets (project installs) that must survive a global purge. */

@@ -22,6 +22,7 @@ const MODULES: { names: string[]; load: () => Promise<{ register: Register }> }[
   { names: ["dream", "distill"], load: () => import("./dream.ts") },
   { names: ["schema"], load: () => import("./schema.ts") },
   { names: ["workflow"], load: () => import("./workflow.ts") },
+  { names: ["restore"], load: () => import("./restore.ts") },
 ];
 
 async function loadRegisters(argv: string[]): Promise<Register[]> {

@@ -52,6 +52,34 @@ export function killAll(): void {
   for (const child of live) killGroup(child, "SIGKILL");
 }
 
+/** The signals that end a CLI run (Ctrl-C, `timeout`/`kill`, a closed terminal) and the exit code each gives. */
+export const STOP_SIGNALS = { SIGINT: 130, SIGHUP: 129, SIGTERM: 143 } as const;
+
+/**
+ * Until the returned function is called, any of STOP_SIGNALS runs `stop` (which stops `opencode serve`, so the plugin
+ * inside it ends its runs) and then exits with the signal's code: a wrapper's SIGTERM leaves nothing running.
+ */
+export function stopOnSignals(stop: () => Promise<void>): () => void {
+  const handler = (signal: NodeJS.Signals) => {
+    remove();
+    void stop()
+      .catch(() => undefined)
+      .finally(() => process.exit(STOP_SIGNALS[signal as keyof typeof STOP_SIGNALS] ?? 1));
+  };
+  const remove = () => {
+    for (const signal of Object.keys(STOP_SIGNALS)) process.off(signal, handler);
+  };
+  for (const signal of Object.keys(STOP_SIGNALS)) process.on(signal, handler);
+  return remove;
+}
+
+/** The session's newest assistant text (a command's report: started, or why not). */
+export async function lastAssistantText(server: Pick<Served, "client">, sessionId: string): Promise<string | undefined> {
+  const found = await server.client.session.messages({ path: { id: sessionId } });
+  const texts = (found.data ?? []).filter((m) => m.info.role === "assistant").map((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"));
+  return texts.at(-1)?.trim() || undefined;
+}
+
 export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -1,8 +1,10 @@
 // `--uninstall --purge-data`: delete exactly one scope's data. A project: its folder under projects/ and its rows in
 // continuum.db (every table with a project_id column, and every table keyed by one of its sessions). Global: the
 // whole data dir except the manifests of project installs that are still in place.
-import { existsSync, readdirSync, rmSync, rmdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { git } from "../core/git.ts";
+import { BACKUP_REFS } from "../core/backups.ts";
 import { openStore } from "../core/storage/store.ts";
 import type { Database } from "../core/storage/database.ts";
 import { packPaths, type PackPaths } from "../core/paths.ts";
@@ -130,4 +132,78 @@ export function removeEmpty(dir: string, report: PurgeReport = { deleted: [], ro
   if (!existsSync(dir) || readdirSync(dir).length > 0) return;
   rmdirSync(dir);
   report.deleted.push(dir);
+}
+
+/** What a purge deletes that someone may still want back: the user sees it listed before it goes. */
+export interface RecoveryMaterial {
+  /** Saved diffs (refused applies, stopped merges) and previous versions of memory files. */
+  files: string[];
+  /** Worktrees left by a crash (a helper's unfinished work), with the repository each is registered in. */
+  worktrees: { dir: string; repo: string | undefined }[];
+  /** The backups of the user's index and tree (`continuum restore`), as refs in the project's repository. */
+  backupRefs: string[];
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...filesUnder(path));
+    else out.push(path);
+  }
+  return out;
+}
+
+/** The recovery material of one project's data folder (and, given the project, its backup refs). */
+export async function recoveryMaterial(projectRoot: string, projectDir?: string): Promise<RecoveryMaterial> {
+  const worktreesDir = join(projectRoot, "worktrees");
+  const files = [...filesUnder(join(worktreesDir, "rejected")), ...filesUnder(join(projectRoot, "merges")), ...filesUnder(join(projectRoot, "memory", ".versions"))];
+  const worktrees: RecoveryMaterial["worktrees"] = [];
+  if (existsSync(worktreesDir)) {
+    for (const name of readdirSync(worktreesDir)) {
+      if (!/^wt-/.test(name) || name.endsWith(".owner.json")) continue;
+      let repo: string | undefined;
+      try {
+        repo = (JSON.parse(readFileSync(join(worktreesDir, `${name}.owner.json`), "utf8")) as { projectDir?: string }).projectDir;
+      } catch {
+        repo = undefined;
+      }
+      worktrees.push({ dir: join(worktreesDir, name), repo });
+    }
+  }
+  const refs = projectDir ? await git(projectDir, ["for-each-ref", "--format=%(refname)", BACKUP_REFS]) : undefined;
+  const backupRefs = refs && refs.code === 0 ? refs.stdout.split("\n").filter(Boolean) : [];
+  return { files, worktrees, backupRefs };
+}
+
+/** Lines naming every piece of recovery material, printed before anything is deleted. */
+export function describeRecovery(material: RecoveryMaterial): string[] {
+  const lines: string[] = [];
+  for (const file of material.files) lines.push(`will delete (recovery material) ${file}`);
+  for (const wt of material.worktrees) lines.push(`will delete a worktree left by a crash (unfinished helper work) ${wt.dir}${wt.repo ? ` and its registration in ${wt.repo}` : ""}`);
+  for (const ref of material.backupRefs) lines.push(`will delete the backup ${ref.slice(BACKUP_REFS.length)} (${ref}; continuum restore puts it back until then)`);
+  return lines;
+}
+
+/**
+ * After the data folder is gone: the git registrations of its worktrees are pruned (else `.git/worktrees/wt-*`
+ * stays), and the backup refs are deleted. Returns what it removed.
+ */
+export async function purgeRepositoryTraces(material: RecoveryMaterial, projectDir?: string): Promise<string[]> {
+  const removed: string[] = [];
+  const repos = new Set(material.worktrees.flatMap((wt) => (wt.repo ? [wt.repo] : [])));
+  if (projectDir) repos.add(projectDir);
+  for (const repo of repos) {
+    if (!existsSync(repo)) continue;
+    const before = await git(repo, ["worktree", "list", "--porcelain"]);
+    await git(repo, ["worktree", "prune"]);
+    const after = await git(repo, ["worktree", "list", "--porcelain"]);
+    const gone = (before.stdout.match(/^worktree /gm)?.length ?? 0) - (after.stdout.match(/^worktree /gm)?.length ?? 0);
+    if (gone > 0) removed.push(`${gone} worktree registration(s) in ${repo}`);
+  }
+  for (const ref of material.backupRefs) {
+    if (projectDir && (await git(projectDir, ["update-ref", "-d", ref])).code === 0) removed.push(ref);
+  }
+  return removed;
 }

@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { openLedger } from "../core/ledger.ts";
+import { processAlive } from "../core/process-alive.ts";
 import { formatRuns, formatStats } from "../core/spend-report.ts";
 import { openStore } from "../core/storage/store.ts";
 import { effectiveConfig } from "./config-view.ts";
@@ -16,7 +17,10 @@ async function open(options: Options) {
   eff.warn(options.json);
   if (!existsSync(eff.paths.database)) return { eff, ledger: undefined, close: () => undefined };
   const { db } = await openStore(eff.paths.database);
-  return { eff, ledger: openLedger(db), close: () => db.close() };
+  const ledger = openLedger(db);
+  // Runs whose OpenCode is gone say so (abandoned) instead of showing as running forever.
+  ledger.closeOrphans(processAlive);
+  return { eff, ledger, close: () => db.close() };
 }
 
 const EMPTY = { worker: { calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 }, features: {}, overheadRatio: 0 };

@@ -9,7 +9,7 @@ import { RunStore, type RunRecord } from "../workflow/journal.ts";
 import { processAlive } from "../core/process-alive.ts";
 import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
 import { act, emit, existingDir, jsonOption, notFound, positiveNumber, projectOption } from "./kit.ts";
-import { findOpencode, startServe, type Served } from "./opencode-driver.ts";
+import { findOpencode, lastAssistantText, startServe, stopOnSignals, type Served } from "./opencode-driver.ts";
 import { errorMessage } from "./goal-run.ts";
 
 type Options = { project?: string; json?: boolean };
@@ -137,8 +137,19 @@ function summaryOf(run: RunRecord) {
 async function runHeadless(eff: Effective, commandArgs: string, o: RunOptions): Promise<number> {
   const store = new RunStore(join(eff.paths.project(eff.project.id).root, "workflows"));
   const server: Served = await startServe({ binary: findOpencode(), cwd: eff.directory, env: process.env, outputLimit: 20000 });
-  const stopOnSignal = () => void server.stop().then(() => process.exit(130));
-  process.once("SIGINT", stopOnSignal);
+  let runId: string | undefined;
+  // A stop signal ends OpenCode (which cancels its runs); a run it could not mark is marked here, never left running.
+  const unwatch = stopOnSignals(async () => {
+    await server.stop();
+    const run = runId ? store.load(runId) : undefined;
+    if (run?.status === "running") {
+      run.status = "cancelled";
+      run.endedAt = Date.now();
+      run.error = `interrupted: continuum workflow was stopped by a signal (continuum workflow resume ${run.id} finishes it)`;
+      store.save(run);
+    }
+    console.error(`continuum workflow: stopped by a signal; OpenCode was shut down${runId ? ` and run ${runId} interrupted` : ""}`);
+  });
   try {
     const created = await server.client.session.create({ body: { title: `workflow ${commandArgs.slice(0, 60)}` } });
     if (!created.data) throw new Error(`could not create a session: ${JSON.stringify(created.error)}`);
@@ -146,8 +157,8 @@ async function runHeadless(eff: Effective, commandArgs: string, o: RunOptions): 
     const sent = await server.client.session.command({ path: { id: sessionId }, body: { command: "workflow", arguments: commandArgs } });
     if (sent.error) throw new Error(`/workflow failed: ${errorMessage(sent.error)}`);
     // The command's report names the run it started, or says why it did not.
-    const reply = (await lastText(server, sessionId)) ?? "";
-    const runId = /(?:Started|Resumed) run (wf_[\w-]+)/.exec(reply)?.[1];
+    const reply = (await lastAssistantText(server, sessionId)) ?? "";
+    runId = /(?:Started|Resumed) run (wf_[\w-]+)/.exec(reply)?.[1];
     if (!runId) {
       console.error(`continuum workflow: ${reply.replace(/^\[continuum \/workflow\] /, "") || "no answer from /workflow"}`);
       return 1;
@@ -169,14 +180,8 @@ async function runHeadless(eff: Effective, commandArgs: string, o: RunOptions): 
     emit(o.json, run, () => runSummary(run!, false, 50));
     return run.status === "done" ? 0 : 1;
   } finally {
-    process.off("SIGINT", stopOnSignal);
+    unwatch();
     await server.stop();
   }
 }
 
-/** The session's newest assistant text: /workflow's report (started, or why not). */
-async function lastText(server: Served, sessionId: string): Promise<string | undefined> {
-  const found = await server.client.session.messages({ path: { id: sessionId } });
-  const texts = (found.data ?? []).filter((m) => m.info.role === "assistant").map((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"));
-  return texts.at(-1)?.trim() || undefined;
-}

@@ -1,13 +1,12 @@
 // Merging the changes of several worktrees back into the user's working tree, losing nothing:
-// 1. the user's uncommitted work (tracked changes and untracked files) is copied to a backup folder first; when that
-//    copy cannot be made, nothing is touched;
-// 2. every change is first applied, in order, to a scratch worktree made from the user's tree as it is now: the first
-//    one that does not apply stops the merge before the user's tree is touched, with its files named and every
-//    worktree kept;
-// 3. only then is the combined change applied to the user's tree, in one step (refused whole on a conflict with
-//    edits the user made meanwhile); the merged worktrees are removed after that, the others never.
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+// 1. every change is first applied, in order, to a scratch worktree made from the user's tree as it is now: the first
+//    one that does not apply stops the merge before the user's tree is touched, with its files named, every
+//    worktree kept and every change's diff saved;
+// 2. only then is the combined change applied to the user's tree, in one step, after a backup of the user's index and
+//    tree (core/backups.ts: `continuum restore` puts them back; no backup, no apply); refused whole on a conflict
+//    with edits the user made meanwhile; the merged worktrees are removed after that, the others never.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import type { FeatureContext } from "../core/feature.ts";
 import { git, gitOk } from "../core/git.ts";
@@ -30,47 +29,11 @@ export interface MergeItem {
 }
 
 export interface MergeOptions {
-  /** Where backups of the user's uncommitted work go (one folder per merge). */
+  /** Where the changes of a merge that stopped are saved (`conflicts/<time>/`, one file per change). */
   backupRoot: string;
   now?: () => Date;
 }
 
-
-/**
- * Copies the user's uncommitted work to `<backupRoot>/<time>/`: `tracked.patch` (binary-safe diff against HEAD,
- * staged and unstaged) and `untracked/` (the untracked, non-ignored files as they are). Undefined when the tree is clean.
- */
-export async function backupUncommitted(projectDir: string, backupRoot: string, now = new Date()): Promise<string | undefined> {
-  const top = (await gitOk(projectDir, ["rev-parse", "--show-toplevel"])).trim();
-  const status = await gitOk(top, ["status", "--porcelain", "-z", "--untracked-files=all"]);
-  if (!status) return undefined;
-  const dir = join(backupRoot, fileStamp(now));
-  mkdirSync(dir, { recursive: true });
-  const hasHead = (await git(top, ["rev-parse", "--verify", "-q", "HEAD"])).code === 0;
-  // Without a commit yet everything is untracked or staged: the staged part is diffed against the empty tree.
-  const tracked = hasHead ? await gitOk(top, ["diff", "--binary", "--no-ext-diff", "HEAD", "--"]) : await gitOk(top, ["diff", "--binary", "--no-ext-diff", "--cached", "--"]);
-  writeFileSync(join(dir, "tracked.patch"), tracked);
-  const untracked = (await gitOk(top, ["ls-files", "--others", "--exclude-standard", "-z"])).split("\0").filter(Boolean);
-  for (const file of untracked) {
-    const from = join(top, file);
-    const to = join(dir, "untracked", file);
-    mkdirSync(dirname(to), { recursive: true });
-    const stat = lstatSync(from);
-    if (stat.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
-    else if (stat.isFile()) copyFileSync(from, to);
-  }
-  pruneStamped(backupRoot, now.getTime());
-  writeFileSync(
-    join(dir, "README.txt"),
-    [
-      `Backup of uncommitted work in ${top}, taken ${now.toISOString()} before a merge by opencode-continuum.`,
-      "Restore tracked changes: git apply --binary tracked.patch (from the project's top folder).",
-      `Untracked files: copy them back from untracked/ (${untracked.length} file(s)).`,
-      "",
-    ].join("\n"),
-  );
-  return dir;
-}
 
 /**
  * Merges the worktrees' changes into the user's working tree, in order; see the file's header for the guarantees.
@@ -116,13 +79,6 @@ async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], opt
     if (refused) return { ...report, conflict: { label: change.item.label, reason: `it changes a protected path, so nothing was merged: ${refused.reason}`, files: refused.files }, kept: keepAll(items) };
   }
 
-  // Before anything can touch the user's tree: a copy of their uncommitted work.
-  try {
-    report.backup = await backupUncommitted(worktrees.projectDir, options.backupRoot, options.now?.());
-  } catch (error) {
-    return { ...report, conflict: { label: "", reason: `your uncommitted work could not be backed up, so nothing was merged: ${(error as Error).message}`, files: [] }, kept: keepAll(items) };
-  }
-
   const scratch = await worktrees.create("compose", "merge check");
   try {
     const top = (await gitOk(scratch.dir, ["rev-parse", "--show-toplevel"])).trim();
@@ -130,21 +86,23 @@ async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], opt
       const applied = await git(top, ["apply", "--binary", "-"], { input: change.diff });
       if (applied.code === 0) continue;
       const files = conflictFiles(applied.stderr);
-      const savedTo = saveChange(options.backupRoot, change.item.label, change.diff, options.now?.());
+      const saved = saveChanges(options.backupRoot, changes, options.now?.());
+      const savedTo = saved.find((s) => s.label === change.item.label)?.file;
       const merged = changes.slice(0, changes.indexOf(change)).map((c) => c.item.label);
       const reason = merged.length
         ? `it does not apply on top of your working tree and the changes before it (${merged.join(", ")})`
         : "it does not apply on top of your working tree";
       await removeUnchanged();
-      return { ...report, conflict: { label: change.item.label, reason, files: files.length ? files : change.files, savedTo }, kept: keepAll(changes.map((c) => c.item)) };
+      return { ...report, conflict: { label: change.item.label, reason, files: files.length ? files : change.files, savedTo }, saved, kept: keepAll(changes.map((c) => c.item)) };
     }
     const combined = await worktrees.diff(scratch);
     const applied = await worktrees.apply(combined, { label: `compose merge of ${changes.map((c) => c.item.label).join(", ")}`.slice(0, 120) });
     if (!applied.ok) {
       await removeUnchanged();
-      return { ...report, conflict: { label: changes.map((c) => c.item.label).join(", "), reason: applied.reason, files: applied.conflicts, savedTo: applied.savedTo }, kept: keepAll(changes.map((c) => c.item)) };
+      const saved = saveChanges(options.backupRoot, changes, options.now?.());
+      return { ...report, conflict: { label: changes.map((c) => c.item.label).join(", "), reason: applied.reason, files: applied.conflicts, savedTo: applied.savedTo }, saved, kept: keepAll(changes.map((c) => c.item)) };
     }
-    report.backupCommit = applied.backup;
+    if (applied.backup) report.backup = applied.backup;
     for (const change of changes) {
       report.merged.push({ label: change.item.label, files: change.files });
       await removeWorktree(change.item);
@@ -190,17 +148,23 @@ export async function protectedChange(projectDir: string, diff: string): Promise
   return undefined;
 }
 
-function saveChange(root: string, label: string, diff: string, now = new Date()): string | undefined {
+/** Every change of a merge that stopped, each in its own file (one folder per merge), so none lives only in a journal. */
+function saveChanges(root: string, changes: readonly { item: MergeItem; diff: string }[], now = new Date()): { label: string; file: string }[] {
+  const saved: { label: string; file: string }[] = [];
   try {
-    const dir = join(root, "conflicts");
+    const conflicts = join(root, "conflicts");
+    const dir = join(conflicts, fileStamp(now));
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${fileStamp(now)}-${nameSafe(label) || "change"}.diff`);
-    writeFileSync(file, diff);
-    pruneStamped(dir, now.getTime());
-    return file;
+    changes.forEach((change, i) => {
+      const file = join(dir, `${String(i + 1).padStart(2, "0")}-${nameSafe(change.item.label) || "change"}.diff`);
+      writeFileSync(file, change.diff);
+      saved.push({ label: change.item.label, file });
+    });
+    pruneStamped(conflicts, now.getTime());
   } catch {
-    return undefined;
+    // What could not be written is still in the worktrees kept (named in the report).
   }
+  return saved;
 }
 
 /** The report as the user reads it. */
@@ -211,14 +175,15 @@ export function formatMergeReport(report: MergeReport): string {
   if (report.conflict) {
     const c = report.conflict;
     lines.push(`Merge stopped${c.label ? ` at ${c.label}` : ""}: ${c.reason}.${c.files.length ? ` Conflicting files: ${c.files.join(", ")}.` : ""} Nothing was applied to your working tree.`);
-    if (c.savedTo) lines.push(`The change is saved in ${c.savedTo}.`);
+    if (report.saved?.length) lines.push(`Every change is saved: ${report.saved.map((s) => `${s.label} → ${s.file}`).join("; ")}.`);
+    else if (c.savedTo) lines.push(`The change is saved in ${c.savedTo}.`);
   }
   if (report.kept.length) lines.push(`Worktrees kept: ${report.kept.map((k) => `${k.label} → ${k.dir}`).join("; ")}.`);
-  if (report.backup) lines.push(`Your uncommitted work was backed up first to ${report.backup}.`);
+  if (report.backup) lines.push(`Your index and working tree were backed up first: \`continuum restore ${report.backup}\` puts them back.`);
   return lines.join("\n");
 }
 
-/** Where a project's merge backups and conflicting changes are kept (under the pack's data dir). */
+/** Where a project's conflicting changes are kept (under the pack's data dir). */
 export function mergeBackupRoot(context: Pick<FeatureContext, "projectPaths">): string {
   return join(context.projectPaths.root, "merges");
 }

@@ -165,6 +165,8 @@ export interface FeatureParts {
   /** OpenCode is about to compact the session: add lines to its summary prompt. */
   compacting?(sessionId: string, add: (text: string) => void): void | Promise<void>;
   commands?: Record<string, CommandHandler>;
+  /** A command handler allowed to run this long (one that waits for its run under a one-shot host). */
+  commandTimeoutMs?: number;
   /** Work on a user message before it is stored, allowed to take up to `timeoutMs` (the usual hook limit is short). */
   userTurn?: { timeoutMs: number; handle(turn: UserTurn): Promise<void> };
   /** The host's merged configuration, read once at start (agents the user defined). */

@@ -73,6 +73,8 @@ export interface HelperRequest<T, C> {
   reason?: string;
   /** The child works in this git worktree: its file and shell tools are kept inside it (core/confinement.ts). */
   worktree?: Confinement;
+  /** Told the run's id and child session as soon as the child exists (before any model call). */
+  onStarted?(runId: string, childSessionId: string): void;
 }
 
 export type RunState = "queued" | "running" | "done" | "failed";
@@ -139,7 +141,12 @@ export class HelperRunner {
       else if (event.aborted) this.cancelFor(event.sessionId, "the parent session was aborted");
     });
     sessions.on("helpers", "session.deleted", (event) => void this.cancelFor(event.sessionId, "the parent session was deleted"));
-    sessions.on("helpers", "assistant.finished", () => this.cancelRequested());
+    sessions.on("helpers", "assistant.finished", (event) => {
+      // Each call's spend goes to the ledger now: a run whose process dies still shows what it cost.
+      const run = this.byChild.get(event.sessionId);
+      if (run) this.options.ledger?.addRunSpend(run.view.runId, event.tokens, event.cost);
+      this.cancelRequested();
+    });
   }
 
   private lastCancelCheck = 0;
@@ -286,6 +293,7 @@ export class HelperRunner {
       sessions.markHelper(childId, request.parentSessionId, { feature: request.feature, agent: request.agent });
       this.byChild.set(childId, run);
       ledger?.startRun({ ...run.view, projectId: this.options.projectId });
+      request.onStarted?.(run.view.runId, childId);
       await this.send(run, request.prompt);
       this.options.log("info", `${request.feature}: ${request.agent} ${run.view.runId} started in ${childId} for ${request.parentSessionId}`);
       return { ok: true };

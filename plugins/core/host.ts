@@ -13,6 +13,11 @@ export interface PromptBody {
 export interface HostApi {
   /** The project directory OpenCode runs in. */
   readonly directory: string;
+  /**
+   * The host process ends when its first turn does (OpenCode's `opencode run`): work left running in the background
+   * would be cut off, so a command that starts some waits for it instead.
+   */
+  readonly oneShot?: boolean;
   /** A new session under parentId; resolves with its id. */
   createChild(parentId: string, title: string): Promise<string>;
   /** Starts a turn and returns at once (the turn runs in the background). Throws when the host refuses. */

@@ -128,7 +128,12 @@ export interface Ledger {
   requestCancel(runId: string): boolean;
   /** Runs of this process that someone asked to cancel. */
   cancelRequests(ownerPid: number): string[];
-  /** Runs left "running" by a process that is gone are marked as such. */
+  /**
+   * Adds one finished model call of a running helper to its row as it happens, so a run whose process dies keeps the
+   * spend it made (endRun then writes the exact totals).
+   */
+  addRunSpend(runId: string, tokens: CallTokens, cost: number): void;
+  /** Runs left "running" by a process that is gone are marked abandoned (their spend so far stays); returns how many. */
   closeOrphans(isAlive: (pid: number) => boolean): number;
 }
 
@@ -152,6 +157,10 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
   const insertCall = db.prepare(
     `INSERT OR IGNORE INTO ledger_calls (message_id, project_id, session_id, agent, at, tokens_in, tokens_out, cache_read, cache_write, cost)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const addSpend = db.prepare(
+    `UPDATE ledger_runs SET requests = requests + 1, tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cache_read = cache_read + ?,
+       cache_write = cache_write + ?, cost = cost + ? WHERE run_id = ? AND state = 'running'`,
   );
   const upsertInjected = db.prepare(
     `INSERT INTO ledger_injected (project_id, session_id, feature, requests, tokens) VALUES (?, ?, ?, 1, ?)
@@ -183,6 +192,9 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
     recordCall(call) {
       const t = call.tokens;
       insertCall.run(call.messageId, call.projectId, call.sessionId, call.agent, call.at, t.input, t.output + t.reasoning, t.cacheRead, t.cacheWrite, call.cost);
+    },
+    addRunSpend(runId, tokens, cost) {
+      addSpend.run(tokens.input, tokens.output + tokens.reasoning, tokens.cacheRead, tokens.cacheWrite, cost, runId);
     },
     addInjected(projectId, sessionId, feature, tokens) {
       upsertInjected.run(projectId, sessionId, feature, Math.max(0, Math.round(tokens)));
@@ -242,7 +254,12 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
       let closed = 0;
       for (const row of running) {
         if (row.owner_pid === ownerPid || (row.owner_pid !== null && isAlive(row.owner_pid))) continue;
-        db.prepare("UPDATE ledger_runs SET state = 'failed', outcome = 'lost', detail = 'its OpenCode process ended while it ran' WHERE run_id = ?").run(row.run_id);
+        db.prepare("UPDATE ledger_runs SET state = 'abandoned', outcome = 'owner gone', detail = ?, ended_at = ?, duration_ms = ? - started_at WHERE run_id = ?").run(
+          `its OpenCode process (pid ${row.owner_pid ?? "?"}) ended while it ran; the spend up to its last finished model call is kept`,
+          Date.now(),
+          Date.now(),
+          row.run_id,
+        );
         closed++;
       }
       return closed;

@@ -20,8 +20,8 @@ export interface MergeReport {
   conflict?: MergeConflict;
   /** Worktrees left in place (the merge stopped): label and folder. */
   kept: { label: string; dir: string }[];
-  /** The copy of the user's uncommitted work taken before anything was applied. */
+  /** Every change's diff, saved when the merge stopped (the merged-clean ones too). */
+  saved?: { label: string; file: string }[];
+  /** The backup of the user's index and tree taken before the apply (`continuum restore <backup>`). */
   backup?: string;
-  /** A snapshot commit of the tree before the apply (see `git show <id>`). */
-  backupCommit?: string;
 }

@@ -3,12 +3,13 @@
 // is now (HEAD plus uncommitted and untracked, non-ignored changes), made without touching the user's index, working
 // tree or refs. Worktrees live under the pack's data dir and are removed after use; a crash leaves them for the next
 // start's sweep. Hooks of the user's repo never run for them.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { git, gitOk } from "./git.ts";
 import { processAlive } from "./process-alive.ts";
 import { pruneStamped } from "./retention.ts";
 import { fileStamp, nameSafe } from "./file-stamp.ts";
+import { captureState, changedPaths, recordAfter, takeBackup } from "./backups.ts";
 
 export interface Worktree {
   id: string;
@@ -20,6 +21,7 @@ export interface Worktree {
 }
 
 export type ApplyResult =
+  /** `backup`: the name `continuum restore` takes (refs/continuum/backups/<name>). */
   | { ok: true; files: string[]; backup: string | undefined }
   | { ok: false; reason: string; conflicts: string[]; savedTo: string };
 
@@ -39,8 +41,9 @@ export interface Worktrees {
   /** The state of the user's working tree (HEAD + uncommitted + untracked), as a tree id. */
   fingerprint(): Promise<string>;
   /**
-   * Applies a diff to the user's working tree (never the index). Refused whole, nothing touched and the diff saved,
-   * when the tree changed since `expectFingerprint` or when any hunk does not apply (the files are named).
+   * Applies a diff to the user's working tree (never the index), after a backup of the index and the tree (its name
+   * is returned). Refused whole, nothing touched and the diff saved, when the user changed a file the diff touches
+   * since `expectFingerprint`, when any hunk does not apply, or when no backup can be taken (the files are named).
    */
   apply(diff: string, options?: { expectFingerprint?: string; label?: string }): Promise<ApplyResult>;
 }
@@ -143,23 +146,9 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
     });
   }
 
-  /** A tree id for the project as it is now, written through a private copy of the index. */
-  async function snapshotTree(): Promise<{ tree: string; head: string | undefined }> {
-    mkdirSync(root, { recursive: true });
-    const index = join(root, `.index-${pid}-${++counter}`);
-    try {
-      const realIndex = (await gitOk(projectDir, ["rev-parse", "--path-format=absolute", "--git-path", "index"])).trim();
-      // Copying the user's index keeps its stat cache, so unchanged files are not hashed again.
-      if (existsSync(realIndex)) copyFileSync(realIndex, index);
-      const env = { GIT_INDEX_FILE: index };
-      const head = await git(projectDir, ["rev-parse", "--verify", "-q", "HEAD"]);
-      const top = (await gitOk(projectDir, ["rev-parse", "--show-toplevel"])).trim();
-      await gitOk(top, ["add", "-A", "--", "."], { env });
-      const tree = (await gitOk(top, ["write-tree"], { env })).trim();
-      return { tree, head: head.code === 0 ? head.stdout.trim() : undefined };
-    } finally {
-      rmSync(index, { force: true });
-    }
+  /** A tree id for the project as it is now (HEAD + uncommitted + untracked, non-ignored). */
+  function snapshotTree(): Promise<{ tree: string; head: string | undefined }> {
+    return captureState(projectDir, true);
   }
 
   async function snapshotCommit(message: string): Promise<string> {
@@ -279,10 +268,14 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
     async apply(diff, applyOptions = {}) {
       if (!diff.trim()) return { ok: true, files: [], backup: undefined };
       const top = await topLevel();
+      const files = diffFiles(diff);
       if (applyOptions.expectFingerprint) {
         const now = await snapshotTree();
-        if (now.tree !== applyOptions.expectFingerprint) {
-          return { ok: false, reason: "the working tree changed since the work started", conflicts: [], savedTo: saveRejected(diff, applyOptions.label) };
+        // Only the user's edits to the files the change touches stand in its way (a new editor swap file does not).
+        const yours = await changedPaths(top, applyOptions.expectFingerprint, now.tree).catch(() => undefined);
+        const clash = yours ? yours.filter((file) => files.includes(file)) : files;
+        if (clash.length) {
+          return { ok: false, reason: `you changed ${clash.join(", ")} since the work started`, conflicts: clash, savedTo: saveRejected(diff, applyOptions.label) };
         }
       }
       const check = await git(top, ["apply", "--check", "--binary", "-"], { input: diff });
@@ -290,14 +283,19 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
         const conflicts = conflictFiles(check.stderr);
         return { ok: false, reason: `the change does not apply: ${check.stderr.trim().split("\n")[0] ?? "git apply failed"}`, conflicts, savedTo: saveRejected(diff, applyOptions.label) };
       }
-      // A snapshot of the user's state first, so even an applied change can be taken back.
-      const backup = await snapshotCommit(`continuum backup before applying ${applyOptions.label ?? "a change"}`).catch(() => undefined);
-      if (backup) appendBackup(root, { at: new Date().toISOString(), commit: backup, label: applyOptions.label ?? "" });
+      // The user's index and tree are kept first (reachable, `continuum restore` puts them back); no backup, no apply.
+      let backup;
+      try {
+        backup = await takeBackup(top, `before applying ${applyOptions.label ?? "a change"}`);
+      } catch (error) {
+        return { ok: false, reason: `your index and working tree could not be backed up, so nothing was applied: ${(error as Error).message}`, conflicts: [], savedTo: saveRejected(diff, applyOptions.label) };
+      }
       const applied = await git(top, ["apply", "--binary", "-"], { input: diff });
       if (applied.code !== 0) {
         return { ok: false, reason: `git apply failed after its check passed: ${applied.stderr.trim().split("\n")[0]}`, conflicts: conflictFiles(applied.stderr), savedTo: saveRejected(diff, applyOptions.label) };
       }
-      return { ok: true, files: diffFiles(diff), backup };
+      await recordAfter(top, backup).catch(() => undefined);
+      return { ok: true, files, backup: backup.name };
     },
   };
 }
@@ -306,12 +304,4 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
 function worktreeRoot(root: string, dir: string): string {
   const rest = dir.slice(root.length).replace(/^\/+/, "");
   return join(root, rest.split("/")[0]!);
-}
-
-function appendBackup(root: string, entry: { at: string; commit: string; label: string }): void {
-  const file = join(root, "backups.jsonl");
-  const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
-  // Keep the last 100: enough to undo recent applies, bounded for a long-lived project.
-  const lines = [...previous.split("\n").filter(Boolean), JSON.stringify(entry)].slice(-100);
-  writeFileSync(file, `${lines.join("\n")}\n`);
 }

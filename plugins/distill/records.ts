@@ -93,6 +93,7 @@ export function formatDistillRecord(record: DistillRecord): string {
     for (const a of record.assets) lines.push(`  - ${a.action} ${a.path}${a.backup ? ` (backup: ${a.backup})` : ""}`);
   }
   const t = record.tokens;
-  lines.push(record.runId ? `Cost: ${t.total.toLocaleString("en-US")} tokens (${t.input.toLocaleString("en-US")} in, ${t.output.toLocaleString("en-US")} out)${record.estimated ? ", estimated" : ""}, cost $${record.cost.toFixed(4)}; run ${record.runId}.` : "Cost: no model call.");
+  if (record.runId && record.status === "failed" && t.total === 0) lines.push(`Cost: not read back (the run ended before it reported); its model calls are in the ledger as run ${record.runId} (continuum agents, continuum stats).`);
+  else lines.push(record.runId ? `Cost: ${t.total.toLocaleString("en-US")} tokens (${t.input.toLocaleString("en-US")} in, ${t.output.toLocaleString("en-US")} out)${record.estimated ? ", estimated" : ""}, cost $${record.cost.toFixed(4)}; run ${record.runId}.` : "Cost: no model call.");
   return lines.join("\n");
 }

@@ -142,6 +142,14 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
         timeoutMs: settings.timeoutMs,
         retries: 1,
         reason: request.reason,
+        // Known from the first call on, so a run whose OpenCode dies still names its helper run (and its spend).
+        onStarted: (runId, childSessionId) => {
+          try {
+            saveDistillRecord(dir, { ...Object.assign(record, { runId, childSessionId }), pid: process.pid });
+          } catch (error) {
+            context.reporter.log("warn", `distill: could not save the running record: ${errorText(error)}`);
+          }
+        },
       })
       .finally(() => {
         if (active === state) active = undefined;

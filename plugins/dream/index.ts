@@ -33,6 +33,8 @@ export function parseDreamArgs(raw: string): DreamCommand {
   return { kind: "run", dryRun, focus };
 }
 
+const OK_STATUSES = new Set(["written", "dry-run", "unchanged", "empty"]);
+
 function createDream(context: FeatureContext): FeatureParts {
   const memory = context.services.memory;
   if (!memory) {
@@ -55,6 +57,7 @@ function createDream(context: FeatureContext): FeatureParts {
 
   return {
     tools: dreamer.tools,
+    ...(context.host.oneShot ? { commandTimeoutMs: settings.timeoutMs + 60_000 } : {}),
     commands: {
       dream: async ({ sessionId, arguments: args }) => {
         const command = parseDreamArgs(args);
@@ -72,6 +75,11 @@ function createDream(context: FeatureContext): FeatureParts {
           case "run": {
             const started = dreamer.start({ parentSessionId: sessionId, focus: command.focus, dryRun: command.dryRun, reason: command.dryRun ? "/dream --dry-run" : "/dream" });
             if (!started.started) return report(formatRecord(started.record), started.record.status === "busy" ? "warning" : "info");
+            // `opencode run` exits when this turn ends: the dream would be cut off, so the answer waits for it.
+            if (context.host.oneShot) {
+              const record = await started.done;
+              return report(formatRecord(record), OK_STATUSES.has(record.status) ? "info" : "warning");
+            }
             announce(started.done);
             return report(
               `[continuum /dream${command.dryRun ? " --dry-run" : ""}] Dream started in the background (a hidden child session; your session goes on). ${command.dryRun ? "Nothing will be written. " : ""}A toast says when it ends; /dream status shows the report and the diff.`,
@@ -89,6 +97,8 @@ function createDream(context: FeatureContext): FeatureParts {
  */
 function scheduleDreams(context: FeatureContext, dreamer: Dreamer, announce: (done: Promise<import("./records.ts").DreamRecord>) => void): void {
   const settings = context.config.dream;
+  // A scheduled dream runs in the background: a one-shot `opencode run` would cut it off at its first idle.
+  if (context.host.oneShot) return;
   context.sessions.on("dream", "session.created", (event) => {
     if (event.parentId || context.sessions.helperOf(event.sessionId) || dreamer.running()) return;
     try {

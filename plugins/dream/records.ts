@@ -47,6 +47,9 @@ const undoSchema = z.object({
 });
 export type UndoJournal = z.infer<typeof undoSchema>;
 
+/** Said by a dream that was not started because another one runs (the CLI reads it: that run is not its own). */
+export const DREAM_NOT_STARTED = "this one was not started";
+
 export function dreamDir(projectRoot: string): string {
   return join(projectRoot, "dream");
 }
@@ -110,7 +113,9 @@ export function formatRecord(record: DreamRecord): string {
   list("Refused because", record.problems);
   if (record.diff) lines.push(`Diff of ${record.file}${record.dryRun ? " (dry run: nothing written)" : ""}:`, "```diff", record.diff.trimEnd(), "```");
   if (record.versionFile) lines.push(`Previous version kept: ${record.versionFile} (continuum dream undo restores it)`);
-  if (record.runId) lines.push(`Cost: ${formatTokens(record.tokens, record.cost, record.estimated)}; run ${record.runId}.`);
+  if (record.runId && record.status === "failed" && record.tokens.total === 0) {
+    lines.push(`Cost: not read back (the run ended before it reported); its model calls are in the ledger as run ${record.runId} (continuum agents, continuum stats).`);
+  } else if (record.runId) lines.push(`Cost: ${formatTokens(record.tokens, record.cost, record.estimated)}; run ${record.runId}.`);
   else lines.push("Cost: no model call.");
   return lines.join("\n");
 }

@@ -17,7 +17,8 @@ import { MemoryDraft } from "./draft.ts";
 import { gatherSessions, renderSessions, type SessionMaterial } from "./inputs.ts";
 import { deletions, limitProblems, lineCount, type DreamLimits } from "./limits.ts";
 import { dreamPrompt } from "./prompt.ts";
-import { dreamDir, formatRecord, markUndone, readRecord, readUndo, saveRecord, saveUndo, type DreamRecord } from "./records.ts";
+import { acquireLock } from "../core/run-lock.ts";
+import { DREAM_NOT_STARTED, dreamDir, formatRecord, markUndone, readRecord, readUndo, saveRecord, saveUndo, type DreamRecord } from "./records.ts";
 import { DREAM_AGENT, DREAM_REPORT_TOOL, dreamMemoryTool, type ActiveDraft } from "./tool.ts";
 import { missingMentions, projectView, UNVERIFIED } from "./verify.ts";
 import { runSpend, settledRecord } from "../core/helper-budget.ts";
@@ -90,6 +91,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     });
 
   const baseRecord = (request: DreamRequest, file: string): DreamRecord => ({
+    pid: process.pid,
     status: "running",
     dryRun: request.dryRun,
     focus: request.focus,
@@ -156,6 +158,8 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
             ? `Not recorded: ${problem}. Fix the draft with dream_memory (or undo your removals), then call ${DREAM_REPORT_TOOL} again.`
             : `You did not end the dream. Call ${DREAM_REPORT_TOOL} now.`,
         reason: request.reason,
+        // Known from the first call on, so a run whose OpenCode dies still names its helper run (and its spend).
+        onStarted: (runId, childSessionId) => saveRunning(() => saveRecord(dir, Object.assign(record, { runId, childSessionId })), context.reporter),
       })
       .finally(() => {
         if (active === state) active = undefined;
@@ -230,7 +234,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     start(request) {
       const record = baseRecord(request, memory.projectMemory().file);
       if (active) {
-        return { started: false, record: { ...record, status: "busy", message: "A dream is already running in this OpenCode; /dream status shows it when it ends." } };
+        return { started: false, record: { ...record, status: "busy", message: `A dream is already running in this OpenCode; ${DREAM_NOT_STARTED}. /dream status shows it when it ends.` } };
       }
       const linked = symlinkedMemory(record.file);
       if (linked) {
@@ -239,29 +243,45 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
         record.message = `Dream refused before any model call: ${linked}; nothing was read or written.`;
         return { started: false, record: finish(record) };
       }
-      const current = memory.projectMemory();
-      const unusable = unusableMemory(current, inputBudgetChars(settings.budgetTokens));
-      if (unusable) {
-        record.status = "refused";
-        record.problems = [unusable];
-        record.message = "Dream refused before any model call: MEMORY.md cannot be dreamed over as it is; nothing was written.";
-        return { started: false, record: finish(record) };
+      // Another OpenCode (a second `continuum dream`) may be dreaming over the same memory: one at a time.
+      const lock = acquireLock(join(dir, "running.lock"), { pid: process.pid, startedAt: record.startedAt, what: request.reason });
+      if (!lock.ok) {
+        const { pid, startedAt, what } = lock.holder;
+        return { started: false, record: { ...record, status: "busy", message: `A dream is already running in OpenCode process ${pid} (${what}, started ${startedAt}); ${DREAM_NOT_STARTED}. /dream status shows it when it ends.` } };
       }
-      const sessions = gather(request.since);
-      if (!sessions.length) {
-        record.status = "empty";
-        record.message = `No session of the last ${settings.windowDays} days left notes, checkpoints, task progress or history: nothing to dream about (no model call made).`;
-        return { started: false, record: finish(record) };
+      try {
+        const current = memory.projectMemory();
+        const unusable = unusableMemory(current, inputBudgetChars(settings.budgetTokens));
+        if (unusable) {
+          record.status = "refused";
+          record.problems = [unusable];
+          record.message = "Dream refused before any model call: MEMORY.md cannot be dreamed over as it is; nothing was written.";
+          return { started: false, record: finish(record) };
+        }
+        const sessions = gather(request.since);
+        if (!sessions.length) {
+          record.status = "empty";
+          record.message = `No session of the last ${settings.windowDays} days left notes, checkpoints, task progress or history: nothing to dream about (no model call made).`;
+          return { started: false, record: finish(record) };
+        }
+        record.message = `Dream running over ${sessions.length} session(s)…`;
+        record.sessions = sessions.map((s) => s.sessionId);
+        saveRunning(() => saveRecord(dir, record), context.reporter);
+        const done = run(request, record, sessions)
+          .catch((error) => {
+            record.status = "failed";
+            record.message = `Dream failed: ${errorText(error)}. Nothing was written.`;
+            return finish(record);
+          })
+          .finally(() => lock.release());
+        return { started: true, done };
+      } catch (error) {
+        lock.release();
+        throw error;
+      } finally {
+        // A run that did not start holds nothing; a started one releases when it ends.
+        if (record.status !== "running") lock.release();
       }
-      record.message = `Dream running over ${sessions.length} session(s)…`;
-      record.sessions = sessions.map((s) => s.sessionId);
-      saveRunning(() => saveRecord(dir, { ...record, pid: process.pid }), context.reporter);
-      const done = run(request, record, sessions).catch((error) => {
-        record.status = "failed";
-        record.message = `Dream failed: ${errorText(error)}. Nothing was written.`;
-        return finish(record);
-      });
-      return { started: true, done };
     },
     materialSince: (since) => gather(since),
     undo: () => undoLastDream(dir, memory.restoreFile),

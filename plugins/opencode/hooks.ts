@@ -29,7 +29,10 @@ export function buildHooks(input: AdapterInput): Hooks {
     ...input.features.map(({ name, parts }) => ({
       name,
       hooks: featureHooks(parts, input.context, input.reports),
-      ...(parts.userTurn ? { timeouts: { "chat.message": parts.userTurn.timeoutMs } } : {}),
+      timeouts: {
+        ...(parts.userTurn ? { "chat.message": parts.userTurn.timeoutMs } : {}),
+        ...(parts.commandTimeoutMs ? { "command.execute.before": parts.commandTimeoutMs } : {}),
+      },
     })),
   ];
   return composeHooks(perFeature, { reporter, timeoutMs: input.timeoutMs, onFirstCall: input.onFirstCall });

@@ -6,9 +6,31 @@ import { isReportTurn } from "./commands.ts";
 
 type Client = PluginInput["client"];
 
-export function openCodeHost(client: Client, directory: string): HostApi {
+// OpenCode's global options that take a value: their value is not the subcommand.
+const VALUE_OPTIONS = new Set(["--log-level"]);
+
+/**
+ * True when this OpenCode process is `opencode run` (one prompt, exits at the first idle). The plugin runs inside the
+ * OpenCode process, whose argv is [bun, entry, subcommand, …] (checked in the real host: `run --command x` gives
+ * ["bun", "/$bunfs/root/src/index.js", "run", "--command", "x"]; `serve` and the TUI give another first word).
+ */
+export function runsOneShot(argv: readonly string[] = process.argv): boolean {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg.startsWith("-")) {
+      if (VALUE_OPTIONS.has(arg)) i++;
+      continue;
+    }
+    return arg === "run";
+  }
+  return false;
+}
+
+export function openCodeHost(client: Client, directory: string, oneShot = runsOneShot()): HostApi {
   return {
     directory,
+    oneShot,
     async createChild(parentId, title) {
       const created = await client.session.create({ body: { parentID: parentId, title } });
       if (!created.data) throw new Error(`session.create failed: ${JSON.stringify(created.error)}`);

@@ -194,7 +194,7 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     },
   });
 
-  const command = ({ sessionId, arguments: raw }: { sessionId: string; arguments: string }): CommandReply => {
+  const command = async ({ sessionId, arguments: raw }: { sessionId: string; arguments: string }): Promise<CommandReply> => {
     const text = raw.trim();
     const [verb = "", rest = ""] = splitFirst(text);
     const report = (body: string, variant?: "info" | "warning"): CommandReply => ({ kind: "report", text: `[continuum /workflow] ${body}`, variant });
@@ -208,6 +208,11 @@ function createWorkflow(context: FeatureContext): FeatureParts {
       if (verb === "cancel") return engine.cancel(rest, "cancelled with /workflow cancel") ? report(`Cancelling run ${rest}.`) : report(`No running workflow run ${rest || "(give a run id)"}.`, "warning");
       hold(sessionId);
       const started = verb === "resume" ? engine.resume(rest, sessionId) : engine.start({ target: verb, args: parseArgsText(rest), parentSessionId: sessionId });
+      // `opencode run` exits when this turn ends: a run left in the background would be cut off, so the answer waits.
+      if (context.host.oneShot) {
+        const record = await started.done.finally(() => unhold(sessionId));
+        return report(`${started.notice ? `Note: ${started.notice}.\n` : ""}${runSummary(record, false)}`, record.status === "done" ? undefined : "warning");
+      }
       announce.add(started.record.id);
       return settledReport(
         sessionId,
@@ -236,6 +241,7 @@ function createWorkflow(context: FeatureContext): FeatureParts {
   return {
     tools: { workflow: tool, [RESULT_TOOL]: channel.tool },
     commands: { workflow: command },
+    ...(context.host.oneShot ? { commandTimeoutMs: context.config.workflow.deadlineMs + 60_000 } : {}),
     dispose: () => {
       clearTimeout(warm);
       clearInterval(timer);

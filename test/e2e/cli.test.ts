@@ -30,7 +30,7 @@ test("every subcommand: --help exits 0, an unknown option and a bad value exit 2
     const commands = [
       ["install"], ["uninstall"], ["doctor"], ["memory"], ["memory", "status"], ["memory", "list"], ["memory", "search"], ["memory", "show"],
       ["memory", "forget"], ["memory", "path"], ["memory", "reindex"], ["checkpoint"], ["checkpoint", "list"], ["checkpoint", "show"],
-      ["goal"], ["goal", "list"], ["goal", "show"], ["stats"], ["agents"], ["agents", "list"], ["agents", "cancel"], ["run"], ["schema"],
+      ["goal"], ["goal", "list"], ["goal", "show"], ["stats"], ["agents"], ["agents", "list"], ["agents", "cancel"], ["run"], ["schema"], ["restore"],
     ];
     for (const command of commands) {
       const help = cli(env, [...command, "--help"]);

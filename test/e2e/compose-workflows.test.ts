@@ -220,6 +220,9 @@ test("compose workflow: two tasks that both changed shared.txt stop at the merge
     assert.equal(outcome.stage, "merge", JSON.stringify(outcome));
     assert.ok(outcome.conflictFiles.includes("shared.txt"), `the conflicting file is named: ${JSON.stringify(outcome)}`);
     assert.ok(run.transcript.some((t) => /merge stopped: .*shared\.txt/.test(t.text)), "the transcript names it too");
+    // Every task's change is saved (the one that would have merged cleanly too), and the message says where.
+    assert.equal(outcome.saved.length, 2, JSON.stringify(outcome));
+    for (const saved of outcome.saved) assert.ok(existsSync(saved.file) && outcome.message.includes(saved.file), `${saved.label}: ${saved.file}`);
     for (const file of ["hello.js", "bye.js", "shared.txt"]) assert.equal(existsSync(at(file)), false, `${file}: nothing was applied`);
     assert.equal(readFileSync(at("package.json"), "utf8").includes("fixture"), true, "the user's uncommitted file is untouched");
     assert.equal(model.lane("checks").length, 0, "no checks after a stopped merge");

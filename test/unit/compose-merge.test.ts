@@ -1,6 +1,7 @@
 // Merging worktrees back on real temporary git repositories: independent changes land together, a conflict (between
 // two worktrees, or with the user's own later edit) stops the merge before the user's tree is touched with the files
-// named and every worktree kept, and the user's uncommitted work is copied aside before anything is applied.
+// named, every worktree kept and every change saved, and the user's index and tree are backed up (a restorable ref)
+// before anything is applied.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -8,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createWorktrees } from "../../plugins/core/worktrees.ts";
-import { backupUncommitted, formatMergeReport, MAX_DIFF_BYTES, mergeChanges, mergeWorktrees } from "../../plugins/compose/merge.ts";
+import { listBackups, restoreBackup } from "../../plugins/core/backups.ts";
+import { formatMergeReport, MAX_DIFF_BYTES, mergeChanges, mergeWorktrees } from "../../plugins/compose/merge.ts";
 
 function repo() {
   const base = mkdtempSync(join(tmpdir(), "compose-merge-"));
@@ -46,13 +48,18 @@ test("two independent worktrees merge together; the user's uncommitted and untra
     assert.deepEqual([...readFileSync(join(r.dir, "logo.bin"))], [0, 159, 146, 150, 255]);
     assert.equal(read(r.dir, "b.txt"), "alpha\nbeta (mine, uncommitted)\n", "the user's change is still there");
     assert.equal(read(r.dir, "notes.txt"), "my untracked notes\n");
-    assert.ok(report.backup && existsSync(report.backup));
-    assert.match(read(report.backup, "tracked.patch"), /\+beta \(mine, uncommitted\)/);
-    assert.equal(read(join(report.backup, "untracked"), "notes.txt"), "my untracked notes\n");
-    assert.ok(report.backupCommit, "and a snapshot commit of the tree before the apply");
+    assert.ok(report.backup, "a backup of the index and tree before the apply");
+    assert.deepEqual((await listBackups(r.dir)).map((b) => b.name), [report.backup]);
+    assert.match(formatMergeReport(report), new RegExp(`continuum restore ${report.backup}`));
     assert.ok(!existsSync(one.dir) && !existsSync(two.dir), "merged worktrees are removed");
     assert.equal(r.git("diff", "--cached", "--name-only"), "", "the user's index is untouched");
     assert.match(formatMergeReport(report), /Merged into the working tree: T1 \(a\.txt\); T2/);
+    const restored = await restoreBackup(r.dir, report.backup!);
+    assert.ok(restored.ok, JSON.stringify(restored));
+    assert.equal(read(r.dir, "a.txt"), "one\ntwo\nthree\n", "the restore takes the merge back");
+    assert.ok(!existsSync(join(r.dir, "c.txt")) && !existsSync(join(r.dir, "logo.bin")));
+    assert.equal(read(r.dir, "b.txt"), "alpha\nbeta (mine, uncommitted)\n");
+    assert.equal(read(r.dir, "notes.txt"), "my untracked notes\n");
   } finally {
     r.cleanup();
   }
@@ -81,7 +88,10 @@ test("a conflict between two worktrees stops the merge before the user's tree is
     assert.deepEqual(report.kept.map((k) => k.label), ["T1", "T2"]);
     assert.ok(existsSync(join(one.dir, "d.txt")) && read(two.dir, "a.txt").includes("2 from T2"), "both worktrees keep their work");
     assert.match(readFileSync(report.conflict!.savedTo!, "utf8"), /\+2 from T2/, "the conflicting change is saved as a patch");
+    assert.deepEqual(report.saved?.map((s) => s.label), ["T1", "T2"], "every task's diff is saved, the one that merged cleanly too");
+    assert.match(readFileSync(report.saved![0]!.file, "utf8"), /\+only T1/);
     const text = formatMergeReport(report);
+    assert.match(text, /Every change is saved: T1 → .*01-T1\.diff; T2 → .*02-T2\.diff/);
     assert.match(text, /Merge stopped at T2: .*Conflicting files: a\.txt\. Nothing was applied/);
     assert.match(text, /Worktrees kept: T1 → .*; T2 → /);
   } finally {
@@ -100,13 +110,15 @@ test("the user's own edit after the worktree started wins: the merge stops on it
     assert.deepEqual(report.conflict?.files, ["a.txt"]);
     assert.equal(read(r.dir, "a.txt"), "one\ntwo (user, meanwhile)\nthree\n");
     assert.equal(read(one.dir, "a.txt"), "one\ntwo (agent)\nthree\n");
-    assert.ok(report.backup, "the user's dirty tree was backed up even though nothing was applied");
+    assert.equal(report.backup, undefined, "nothing was applied, so nothing needed a backup");
+    assert.deepEqual(report.saved?.map((s) => s.label), ["T1"]);
+    assert.equal(r.git("for-each-ref", "refs/continuum/"), "");
   } finally {
     r.cleanup();
   }
 });
 
-test("a worktree that changed nothing is removed; a clean tree needs no backup; a deletion merges", async () => {
+test("a worktree that changed nothing is removed; a deletion merges (after a backup, restorable)", async () => {
   const r = repo();
   try {
     const idle = await r.wts.create("compose", "idle");
@@ -115,7 +127,7 @@ test("a worktree that changed nothing is removed; a clean tree needs no backup; 
     const report = await mergeWorktrees(r.wts, [{ label: "idle", worktree: idle }, { label: "delete b", worktree: deleting }], { backupRoot: r.backupRoot });
     assert.equal(report.ok, true, formatMergeReport(report));
     assert.deepEqual(report.unchanged, ["idle"]);
-    assert.equal(report.backup, undefined);
+    assert.ok(report.backup);
     assert.ok(!existsSync(join(r.dir, "b.txt")));
     assert.ok(!existsSync(idle.dir));
     assert.equal(r.git("worktree", "list").trim().split("\n").length, 1, "no worktree left registered, the scratch one included");
@@ -170,33 +182,6 @@ test("nothing to merge, or no repository: a clear answer and nothing touched", a
     assert.match(report.conflict!.reason, /not a git repository/);
     assert.deepEqual(report.kept, [{ label: "T1", dir: fake.dir }]);
     rmSync(plain, { recursive: true, force: true });
-  } finally {
-    r.cleanup();
-  }
-});
-
-test("the backup copies tracked changes, staged ones and untracked files (nested, odd names), and nothing for a clean tree", async () => {
-  const r = repo();
-  try {
-    assert.equal(await backupUncommitted(r.dir, r.backupRoot), undefined);
-    writeFileSync(join(r.dir, "a.txt"), "changed\n");
-    writeFileSync(join(r.dir, "b.txt"), "staged\n");
-    r.git("add", "b.txt");
-    mkdirSync(join(r.dir, "deep", "er"), { recursive: true });
-    writeFileSync(join(r.dir, "deep", "er", "file with spaces ü.txt"), "nested\n");
-    mkdirSync(join(r.dir, "node_modules"));
-    writeFileSync(join(r.dir, "node_modules", "ignored.js"), "x");
-    const dir = await backupUncommitted(r.dir, r.backupRoot, new Date("2026-01-02T03:04:05Z"));
-    assert.ok(dir?.endsWith("2026-01-02T03-04-05-000Z"));
-    const patch = read(dir!, "tracked.patch");
-    assert.match(patch, /\+changed/);
-    assert.match(patch, /\+staged/);
-    assert.equal(read(join(dir!, "untracked", "deep", "er"), "file with spaces ü.txt"), "nested\n");
-    assert.ok(!existsSync(join(dir!, "untracked", "node_modules")), "ignored files are not the user's work to back up");
-    // The patch restores the tracked changes onto a clean checkout.
-    r.git("reset", "-q", "--hard");
-    execFileSync("git", ["apply", "--binary", join(dir!, "tracked.patch")], { cwd: r.dir });
-    assert.equal(read(r.dir, "a.txt"), "changed\n");
   } finally {
     r.cleanup();
   }

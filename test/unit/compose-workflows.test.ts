@@ -135,7 +135,7 @@ test("compose: spec, plan, two independent tasks in parallel worktrees, one merg
     agent: composeAgent(),
     merge: async (changes) => {
       merges.push(changes);
-      return { ok: true, merged: changes.map((c) => ({ label: c.label, files: ["x"] })), unchanged: [], kept: [], backup: "/data/merges/1" };
+      return { ok: true, merged: changes.map((c) => ({ label: c.label, files: ["x"] })), unchanged: [], kept: [], backup: "2026-12-07T10-00-00-000Z" };
     },
     workflow: async (name, args) => {
       reviews.push([name, args]);
@@ -157,13 +157,13 @@ test("compose: spec, plan, two independent tasks in parallel worktrees, one merg
   assert.match(report!, /Outcome: done/);
   assert.match(report!, /`npm test`: exit 0, 3 passed/);
   assert.match(report!, /comma separator: the usual/);
-  assert.match(report!, /backed up first to \/data\/merges\/1/);
+  assert.match(report!, /backed up first: `continuum restore 2026-12-07T10-00-00-000Z` puts them back/);
 });
 
 test("compose: a merge conflict stops the run with the files named; nothing is checked or reviewed on a half merge", async () => {
   const run = load("compose")({
     agent: composeAgent(),
-    merge: async () => ({ ok: false, merged: [], unchanged: [], conflict: { label: "implement T2", reason: "it does not apply", files: ["src/shared.ts"] }, kept: [{ label: "implement T1", dir: "/wt/1" }, { label: "implement T2", dir: "/wt/2" }] }),
+    merge: async () => ({ ok: false, merged: [], unchanged: [], conflict: { label: "implement T2", reason: "it does not apply", files: ["src/shared.ts"] }, saved: [{ label: "implement T1", file: "/data/c/01-T1.diff" }, { label: "implement T2", file: "/data/c/02-T2.diff" }], kept: [{ label: "implement T1", dir: "/wt/1" }, { label: "implement T2", dir: "/wt/2" }] }),
   });
   const result = await run.script.main("CSV export");
   assert.equal(result.ok, false);
@@ -171,6 +171,8 @@ test("compose: a merge conflict stops the run with the files named; nothing is c
   assert.deepEqual(result.conflictFiles, ["src/shared.ts"]);
   assert.equal(result.kept.length, 2);
   assert.match(result.message, /merge stopped at implement T2/);
+  assert.match(result.message, /every task's change is saved: implement T1 → \/data\/c\/01-T1\.diff; implement T2 → \/data\/c\/02-T2\.diff/);
+  assert.equal(result.saved.length, 2);
   assert.ok(!run.calls.some((c) => c.opts.label?.startsWith("checks")));
 });
 

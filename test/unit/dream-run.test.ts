@@ -260,3 +260,39 @@ test("a symlinked MEMORY.md (pointing out of the project, at a secret) is refuse
     linked.cleanup();
   }
 });
+
+test("a dream while another process's dream runs is refused naming that process; a lock left by a dead process is taken over; an interrupted record names its run", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const { formatRecord } = await import("../../plugins/dream/records.ts");
+  const { settledRecord } = await import("../../plugins/core/helper-budget.ts");
+  const { fixture, dreamer, runs, cleanup } = await setup(async () => emptyReport, { original: ORIGINAL });
+  try {
+    const lock = join(fixture.root, "projects", "proj-1", "dream", "running.lock");
+    mkdirSync(join(lock, ".."), { recursive: true });
+    // The parent of this test process stands for a second OpenCode that is dreaming right now.
+    writeFileSync(lock, JSON.stringify({ pid: process.ppid, startedAt: "2026-12-07T10:00:00.000Z", what: "/dream" }));
+    const refused = dreamer.start({ parentSessionId: "main", focus: "", dryRun: false, reason: "test" });
+    assert.equal(refused.started, false);
+    assert.equal(!refused.started && refused.record.status, "busy");
+    assert.match(!refused.started ? refused.record.message : "", new RegExp(`already running in OpenCode process ${process.ppid} \\(/dream, started 2026-12-07T10:00:00.000Z\\); this one was not started`));
+    assert.equal(runs.length, 0, "no model call for the refused one");
+    assert.equal(dreamer.last(), undefined, "the other run's record is not overwritten");
+
+    const deadPid = spawnSync("true").pid!;
+    writeFileSync(lock, JSON.stringify({ pid: deadPid, startedAt: "2026-12-07T10:00:00.000Z", what: "/dream" }));
+    const started = dreamer.start({ parentSessionId: "main", focus: "", dryRun: false, reason: "test" });
+    assert.ok(started.started, "a dead holder's lock is taken over");
+    assert.ok(existsSync(lock), "held while it runs");
+    await started.done;
+    assert.ok(!existsSync(lock), "released when it ends");
+
+    // A record a dead OpenCode left running, with its helper run known: the report does not claim no model call.
+    const interrupted = settledRecord({ ...dreamer.last()!, status: "running" as const, pid: deadPid, runId: "run_gone", tokens: { input: 0, output: 0, total: 0 } })!;
+    assert.equal(interrupted.status, "failed");
+    const text = formatRecord(interrupted);
+    assert.doesNotMatch(text, /no model call/);
+    assert.match(text, /its model calls are in the ledger as run run_gone/);
+  } finally {
+    cleanup();
+  }
+});

@@ -118,7 +118,7 @@ test("all candidates fail: the turn runs normally with a notice; hostile /max ar
   });
 });
 
-test("patch mode on the fake host: the winner's diff is refused, saved, and not applied when the user's tree changed meanwhile", async () => {
+test("patch mode on the fake host: the winner's diff is refused, saved, and not applied when the user changed the same file meanwhile (the file named, a swap file elsewhere no reason)", async () => {
   const { execFileSync } = await import("node:child_process");
   const { existsSync, readFileSync, writeFileSync } = await import("node:fs");
   const { join } = await import("node:path");
@@ -132,8 +132,9 @@ test("patch mode on the fake host: the winner's diff is refused, saved, and not 
           const dir = host.context.helpers.confinementOf(sessionId)!.dir;
           const index = Number(/builder (\d) of/.exec(String(body.parts[0].text))![1]);
           writeFileSync(join(dir, "value.txt"), `from builder ${index}\n`);
-          // The user keeps working while the builders run.
-          writeFileSync(join(projectDir, "notes.txt"), "typed meanwhile\n");
+          // The user keeps working while the builders run: on the very file the change touches, and elsewhere.
+          writeFileSync(join(projectDir, "value.txt"), "typed meanwhile\n");
+          writeFileSync(join(projectDir, ".notes.txt.swp"), "swap\n");
           await host.callTool("max_patch", { summary: `builder ${index}` }, sessionId);
         } else if (body.agent === "max-judge") {
           await host.callTool("max_verdict", { winner: 2, scores: [score(1, 1), score(2, 4)], rationale: "two" }, sessionId);
@@ -151,10 +152,11 @@ test("patch mode on the fake host: the winner's diff is refused, saved, and not 
       const session = await host.createSession();
       const parts = await host.command(session, "max", "--patch write value.txt");
       const part = String(parts.at(-1)!.text);
-      assert.match(part, /chose the change of candidate 2 of 2 but did NOT apply it: the working tree changed since the work started/);
+      assert.match(part, /chose the change of candidate 2 of 2 but did NOT apply it: you changed value\.txt since the work started/);
+      assert.match(part, /Files in conflict: value\.txt$/m, "only the file both changed is named, not the swap file");
       const saved = /The diff is saved at (\S+)\./.exec(part)![1]!;
       assert.match(readFileSync(saved, "utf8"), /\+from builder 2/);
-      assert.equal(existsSync(join(projectDir, "value.txt")), false, "nothing applied");
+      assert.equal(readFileSync(join(projectDir, "value.txt"), "utf8"), "typed meanwhile\n", "nothing applied");
       assert.ok(host.toasts.some((t) => /did not apply candidate 2's change/.test(t)));
       await host.command(session, "max");
       assert.match(host.reports.at(-1)!, /Turns: 1 \(0 plan, 1 patch\)/);

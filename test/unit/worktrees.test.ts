@@ -58,8 +58,8 @@ test("a worktree starts from the user's uncommitted and untracked work, leaves t
     assert.equal(readFileSync(join(r.dir, "a.txt"), "utf8"), "one\nTWO\nthree\nfour\n");
     assert.deepEqual([...readFileSync(join(r.dir, "added.bin"))], [0, 1, 2, 255]);
     assert.ok(!existsSync(join(r.dir, "new.txt")));
-    assert.ok(applied.ok && applied.backup, "a backup commit of the state before the apply");
-    const backedUp = execFileSync("git", ["show", `${applied.ok && applied.backup}:new.txt`], { cwd: r.dir, encoding: "utf8" });
+    assert.ok(applied.ok && applied.backup, "a backup of the state before the apply");
+    const backedUp = execFileSync("git", ["show", `refs/continuum/backups/${applied.ok && applied.backup}:new.txt`], { cwd: r.dir, encoding: "utf8" });
     assert.equal(backedUp, "untracked\n", "the backup holds the untracked file the apply deleted");
 
     await wts.remove(wt);
@@ -82,7 +82,8 @@ test("apply is refused whole, with the diff saved, when the tree changed meanwhi
     writeFileSync(join(r.dir, "a.txt"), "one\ntwo by the user\nthree\n");
     const moved = await wts.apply(diff, { expectFingerprint: fingerprint, label: "task" });
     assert.equal(moved.ok, false);
-    assert.ok(!moved.ok && /changed since/.test(moved.reason));
+    assert.ok(!moved.ok && /you changed a\.txt since/.test(moved.reason), "the message names the file");
+    assert.ok(!moved.ok && moved.conflicts.includes("a.txt"));
     assert.ok(!moved.ok && readFileSync(moved.savedTo, "utf8") === diff, "the diff is kept");
     assert.equal(readFileSync(join(r.dir, "a.txt"), "utf8"), "one\ntwo by the user\nthree\n", "the user's edit is untouched");
 
@@ -91,6 +92,28 @@ test("apply is refused whole, with the diff saved, when the tree changed meanwhi
     assert.ok(!conflict.ok && conflict.conflicts.includes("a.txt"), JSON.stringify(conflict));
     assert.equal(readFileSync(join(r.dir, "a.txt"), "utf8"), "one\ntwo by the user\nthree\n");
     assert.ok(existsSync(wt.dir), "the worktree is kept for the user to look at");
+    await wts.remove(wt);
+  } finally {
+    r.cleanup();
+  }
+});
+
+test("a change the user made elsewhere meanwhile (an editor's swap file, another file) does not block the apply", async () => {
+  const r = repo();
+  try {
+    writeFileSync(join(r.dir, "b.txt"), "b\n");
+    const wts = createWorktrees({ projectDir: r.dir, root: r.data });
+    const fingerprint = await wts.fingerprint();
+    const wt = await wts.create("max", "candidate");
+    writeFileSync(join(wt.dir, "a.txt"), "one\ntwo\nthree\nfour\n");
+    const diff = await wts.diff(wt);
+    writeFileSync(join(r.dir, ".b.txt.swp"), "vim swap");
+    writeFileSync(join(r.dir, "b.txt"), "b edited by the user\n");
+    const applied = await wts.apply(diff, { expectFingerprint: fingerprint, label: "candidate" });
+    assert.ok(applied.ok, JSON.stringify(applied));
+    assert.equal(readFileSync(join(r.dir, "a.txt"), "utf8"), "one\ntwo\nthree\nfour\n");
+    assert.equal(readFileSync(join(r.dir, "b.txt"), "utf8"), "b edited by the user\n");
+    assert.equal(readFileSync(join(r.dir, ".b.txt.swp"), "utf8"), "vim swap");
     await wts.remove(wt);
   } finally {
     r.cleanup();
