@@ -1,0 +1,145 @@
+// The git guard in real OpenCode with the scripted model, one server: the compose agent's `git --no-pager reset --hard`
+// and `git -C . stash` (which walked past the old prefix rules) reach OpenCode's own permission prompt instead of
+// running; rejecting it leaves the user's dirty tree, index and stash list as they were. A hidden helper (a workflow
+// agent) trying `env git stash` and `git --no-pager tag t` is refused with a message naming the command.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startScriptedModel, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
+import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
+import { killAll, opencodeServe, type BusEvent, type Served } from "../harness/opencode.ts";
+import { createSession, installPackForTest, sleep, until } from "./checkpoint-support.ts";
+
+after(killAll);
+
+const bash = (command: string): ScriptedReply => ({ toolCalls: [{ name: "bash", args: { command, description: "git" } }] });
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+const git = (dir: string, ...args: string[]) => execFileSync("git", args, { cwd: dir, env: gitEnv, encoding: "utf8" });
+
+/** The user's work in progress: a stash entry, a staged file, a modified tracked file, an untracked file. */
+function dirtyTree(dir: string): void {
+  writeFileSync(join(dir, "kept.txt"), "stashed earlier\n");
+  git(dir, "add", "kept.txt");
+  git(dir, "stash", "push", "-q", "-m", "the user's stash");
+  writeFileSync(join(dir, "staged.txt"), "staged work\n");
+  git(dir, "add", "staged.txt");
+  writeFileSync(join(dir, "README.md"), "# scripted test project\nunsaved edit\n");
+  writeFileSync(join(dir, "untracked.txt"), "new file\n");
+}
+
+function snapshot(dir: string): Record<string, string> {
+  const hash = createHash("sha256");
+  for (const name of readdirSync(dir).filter((n) => n !== ".git" && n !== ".opencode").sort()) {
+    const path = join(dir, name);
+    hash.update(name).update(existsSync(path) ? readFileSync(path) : "");
+  }
+  return {
+    status: git(dir, "status", "--porcelain"),
+    stash: git(dir, "stash", "list"),
+    refs: git(dir, "for-each-ref"),
+    index: git(dir, "diff", "--cached"),
+    worktrees: git(dir, "worktree", "list", "--porcelain"),
+    files: hash.digest("hex"),
+  };
+}
+
+const isWorkflowRequest = (r: Pick<RecordedRequest, "lastUserText">) => r.lastUserText.startsWith("WF ");
+const toolTurns = (r: RecordedRequest) => r.body.messages.filter((m) => m.role === "tool").length;
+
+function runs(env: IsolatedEnv): { id: string; status: string; error?: string }[] {
+  const projects = join(env.packDataDir, "projects");
+  if (!existsSync(projects)) return [];
+  return readdirSync(projects).flatMap((project) => {
+    const dir = join(projects, project, "workflows");
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).flatMap((id) => (existsSync(join(dir, id, "run.json")) ? [JSON.parse(readFileSync(join(dir, id, "run.json"), "utf8"))] : []));
+  });
+}
+
+async function askedFor(served: Served, sessionId: string, since: number): Promise<BusEvent> {
+  return served.waitForEvent((e) => e.type === "permission.asked" && e.properties.sessionID === sessionId && served.events.indexOf(e) >= since, 30000, "a permission question");
+}
+
+async function reply(served: Served, asked: BusEvent, response: "reject" | "once" | "always"): Promise<void> {
+  const answered = await served.client.postSessionIdPermissionsPermissionId({ path: { id: asked.properties.sessionID, permissionID: asked.properties.id }, body: { response } });
+  assert.equal(answered.error, undefined, JSON.stringify(answered.error));
+}
+
+test("git guard: compose asks through OpenCode's permission prompt; rejected, nothing ran; a hidden helper is refused", { timeout: 240000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [
+      {
+        name: "wf",
+        match: isWorkflowRequest,
+        replies: (r): ScriptedReply => [bash("env git stash"), bash("git --no-pager tag t")][toolTurns(r)] ?? { text: "gave up" },
+      },
+    ],
+    exhausted: { text: "ok" },
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } } });
+  const workflows = join(env.projectDir, ".opencode", "workflows");
+  mkdirSync(workflows, { recursive: true });
+  writeFileSync(join(workflows, "gitty.js"), `export const meta = { name: "gitty", description: "tries git" };\nexport default async function () { return agent("WF try git"); }`);
+  dirtyTree(env.projectDir);
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const before = snapshot(env.projectDir);
+    const session = await createSession(served);
+
+    for (const [index, command] of ["git --no-pager reset --hard", "git -C . stash"].entries()) {
+      const since = served.events.length;
+      // A rejected question ends the turn: no model call follows it.
+      model.push("main", bash(command));
+      const sent: { error?: unknown } = await served.client.session.promptAsync({ path: { id: session }, body: { agent: "compose", parts: [{ type: "text", text: `clean up ${index}` }] } });
+      assert.equal(sent.error, undefined);
+      const asked = await askedFor(served, session, since);
+      assert.equal(asked.properties.permission, "bash");
+      const patterns = asked.properties.patterns as string[];
+      assert.ok(patterns.some((p) => p.startsWith(": continuum-confirm") && p.includes(command)), `the question names the danger: ${JSON.stringify(patterns)}`);
+      assert.ok(patterns.includes(command), "and shows the command itself");
+      await reply(served, asked, "reject");
+      await served.waitForIdle(session, index + 1, 60000);
+      assert.deepEqual(snapshot(env.projectDir), before, `${command}: the user's tree, index, stash and refs are unchanged`);
+    }
+
+    // A hidden helper: refused outright, with the command named; nothing asked, nothing changed.
+    const since = served.events.length;
+    const ran = await served.client.session.command({ path: { id: session }, body: { command: "workflow", arguments: "gitty" } });
+    assert.equal(ran.error, undefined, JSON.stringify(ran.error));
+    await until(() => runs(env).find((r) => r.status !== "running"), 90000, "the workflow run to end");
+    const results = model.lane("wf").filter((r) => toolTurns(r) > 0).map((r) => JSON.stringify(r.body.messages.at(-1)));
+    assert.equal(results.length, 2, "both tool calls came back to the helper");
+    assert.match(results[0]!, /Refused by the pack's git guard[\s\S]*git stash/);
+    assert.match(results[1]!, /Refused by the pack's git guard[\s\S]*git --no-pager tag t/);
+    assert.equal(served.events.slice(since).filter((e) => e.type === "permission.asked" && e.properties.permission === "bash").length, 0, "nobody was asked for the hidden helper");
+    assert.deepEqual(snapshot(env.projectDir), before, "the helper changed nothing");
+
+    // "Always" on a guard question: OpenCode offers and stores `: *` (the marker's first word), so every later guard
+    // question of the project is answered by it, in other sessions too (the README says so and advises "once").
+    const alwaysSince = served.events.length;
+    model.push("main", bash("git branch -D no-such-branch-1"), { text: "tried" });
+    await served.client.session.promptAsync({ path: { id: session }, body: { agent: "compose", parts: [{ type: "text", text: "delete one" }] } });
+    const first = await askedFor(served, session, alwaysSince);
+    assert.deepEqual(first.properties.always, [": *", "git branch *"]);
+    await reply(served, first, "always");
+    await served.waitForIdle(session, 3, 60000);
+    const fresh = await createSession(served);
+    const freshSince = served.events.length;
+    model.push("main", bash("git branch -D no-such-branch-2"), { text: "tried" });
+    await served.client.session.promptAsync({ path: { id: fresh }, body: { agent: "compose", parts: [{ type: "text", text: "delete two" }] } });
+    await served.waitForIdle(fresh, 1, 60000);
+    const laterQuestions = served.events.slice(freshSince).filter((e) => e.type === "permission.asked");
+    assert.equal(laterQuestions.length, 0, "after Always, the next guard question in a new session is not asked");
+    assert.match(JSON.stringify(model.lane("main").at(-1)!.body.messages.at(-1)), /no-such-branch-2/, "the command ran");
+    await sleep(200);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
