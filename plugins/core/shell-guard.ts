@@ -2,7 +2,7 @@
 // compound commands, pipelines, subshells, function bodies, $(…), heredocs, wrappers (env, sudo, xargs, timeout…),
 // `bash -c` / `eval` strings, git's global options. A permission pattern matches the start of the text only, so
 // `git --no-pager reset --hard` or `env git stash` walked past it; this sees what the shell will run.
-import { forEachChild, parse, type Command, type SyntaxNode, type Word, type WordPart } from "unbash";
+import { forEachChild, parse, type Assignment, type Command, type SyntaxNode, type Word, type WordPart } from "unbash";
 import { classifyGit, DYNAMIC, type GitRisk } from "./git-risk.ts";
 
 export interface GitFinding {
@@ -78,9 +78,15 @@ export function wordValue(word: Word | undefined): string {
   return !word.parts || word.parts.every(partIsStatic) ? word.value : DYNAMIC;
 }
 
+/** `NAME=value` as the command receives it (quotes removed), e.g. the argument of `alias` or `env`. */
+function assignmentValue(assignment: Assignment): string {
+  const value = assignment.value.type === "Word" ? wordValue(assignment.value) : DYNAMIC;
+  return value === DYNAMIC ? DYNAMIC : `${assignment.name}${assignment.append ? "+" : ""}=${value}`;
+}
+
 function inspectCommand(command: Command, ctx: Context, piped: boolean): void {
   if (!command.name) return;
-  const argv = [wordValue(command.name), ...command.suffix.flatMap((s) => (s.type === "Word" ? [wordValue(s)] : s.type === "Assignment" ? [s.text] : []))];
+  const argv = [wordValue(command.name), ...command.suffix.flatMap((s) => (s.type === "Word" ? [wordValue(s)] : s.type === "Assignment" ? [assignmentValue(s)] : []))];
   // What a shell reading its standard input would run: a heredoc or here-string on this command, or a pipe.
   const stdin = (): string | undefined => {
     for (const r of command.redirects) {
@@ -255,7 +261,7 @@ export function guardShell(command: string, policy: GuardPolicy): GuardDecision 
     return { action: "ask", command: `${CONFIRM_MARKER} '${summary(risky)}'\n${command}`, findings: risky };
   }
   if (findings.length === 0) return { action: "run" };
-  const lines = findings.slice(0, 5).map((f) => `- \`${f.command}\`: ${f.risk === "dynamic" ? "refused because" : f.risk === "writes" ? "writes the user's git state:" : "would"} ${f.reason}`);
+  const lines = findings.slice(0, 5).map((f) => `- \`${f.command}\`: ${RISK_LABEL[f.risk]}: ${f.reason}`);
   const message = [
     "Refused by the pack's git guard (nothing ran). An agent working for the pack never runs git commands that discard work, rewrite history or write the repository's shared state, and never runs a program whose name is only known at run time:",
     ...lines,
@@ -263,6 +269,12 @@ export function guardShell(command: string, policy: GuardPolicy): GuardDecision 
   ].join("\n");
   return { action: "refuse", message, findings };
 }
+
+const RISK_LABEL: Record<GitRisk, string> = {
+  destructive: "discards work or rewrites history",
+  writes: "writes the repository's shared git state",
+  dynamic: "cannot be checked",
+};
 
 /** One line for the permission prompt, safe inside single quotes. */
 function summary(findings: GitFinding[]): string {
