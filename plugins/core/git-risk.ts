@@ -266,10 +266,24 @@ function branch(a: readonly string[]): GitVerdict {
 
 function config(a: readonly string[]): GitVerdict {
   const v = (risk: GitVerdict["risk"], reason: string) => verdict(risk, "config", reason);
+  const planted = plantedCommand(operands(a));
+  if (planted) return planted;
   const reads = hasShort(a, "l") || hasLong(a, "--list", "--get", "--get-all", "--get-regexp", "--get-urlmatch", "--get-color", "--get-colorbool", "--show-origin", "--show-scope");
   const ops = operands(a).filter((o) => !/^--/.test(o));
   if (reads || ops[0] === "list" || ops[0] === "get" || (ops.length === 1 && !hasLong(a, "--unset", "--unset-all", "--remove-section", "--rename-section", "--add", "--replace-all", "--edit") && !hasShort(a, "e"))) {
     return v("safe", "reads configuration");
   }
   return v("writes", "changes configuration");
+}
+
+/** `git config core.pager '…'` or `alias.x '!…'`: what a later, harmless-looking git command would run. */
+function plantedCommand(ops: readonly string[]): GitVerdict | undefined {
+  const [key, value] = ops[0] === "set" ? ops.slice(1) : ops;
+  if (!key || value === undefined) return undefined;
+  const isAlias = /^alias\./i.test(key);
+  if (!isAlias && !COMMAND_KEYS.test(key)) return undefined;
+  if (key === DYNAMIC || value === DYNAMIC) return verdict("dynamic", "config", "sets a command git runs later to a value only known at run time");
+  if (/^(include|core\.hookspath)/i.test(key)) return verdict("dynamic", "config", `${key} makes git load or run files the guard cannot see`);
+  if (isAlias && !value.startsWith("!")) return undefined;
+  return { ...verdict("writes", "config", `sets ${key}, a command git runs later`), scripts: [isAlias ? value.slice(1) : value] };
 }

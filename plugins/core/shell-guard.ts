@@ -81,7 +81,7 @@ export function wordValue(word: Word | undefined): string {
 /** `NAME=value` as the command receives it (quotes removed), e.g. the argument of `alias` or `env`. */
 function assignmentValue(assignment: Assignment): string {
   const value = assignment.value.type === "Word" ? wordValue(assignment.value) : DYNAMIC;
-  return value === DYNAMIC ? DYNAMIC : `${assignment.name}${assignment.append ? "+" : ""}=${value}`;
+  return `${assignment.name}${assignment.append ? "+" : ""}=${value}`;
 }
 
 function inspectCommand(command: Command, ctx: Context, piped: boolean): void {
@@ -95,11 +95,22 @@ function inspectCommand(command: Command, ctx: Context, piped: boolean): void {
     }
     return piped ? DYNAMIC : undefined;
   };
+  inspectAssignments(command.prefix.flatMap((p) => (p.type === "Assignment" ? [assignmentValue(p)] : [])), ctx);
   inspectArgv(argv, ctx, stdin);
+}
+
+/** Environment variables git (or a shell) runs as a command: `GIT_PAGER='git stash' git log` runs the stash. */
+const COMMAND_VARS = /^(GIT_PAGER|PAGER|GIT_EDITOR|EDITOR|VISUAL|GIT_SEQUENCE_EDITOR|GIT_SSH_COMMAND|GIT_SSH|GIT_EXTERNAL_DIFF|GIT_ASKPASS|SSH_ASKPASS|GIT_PROXY_COMMAND|BASH_ENV|ENV|PROMPT_COMMAND)=/;
+
+function inspectAssignments(words: readonly string[], ctx: Context): void {
+  for (const word of words) {
+    if (word !== DYNAMIC && COMMAND_VARS.test(word)) nested(word.slice(word.indexOf("=") + 1), [word], ctx, "a command variable only known at run time");
+  }
 }
 
 function inspectArgv(start: readonly string[], ctx: Context, stdin: () => string | undefined): void {
   let argv = start;
+  inspectAssignments(argv.slice(1), ctx);
   for (let hops = 0; hops < 16 && argv.length > 0; hops++) {
     const name = argv[0]!;
     if (name === DYNAMIC) return void ctx.out.push({ risk: "dynamic", command: show(argv), reason: "the program it runs is only known at run time" });
@@ -185,6 +196,8 @@ function wrapper(spec: { values?: string[]; stop?: string[]; assignments?: boole
       }
       if (spec.stop?.includes(arg)) return undefined;
       if (spec.split?.includes(arg)) return [...splitWords(args[i + 1]), ...args.slice(i + 2)];
+      const joined = spec.split?.find((o) => arg.startsWith(o.startsWith("--") ? `${o}=` : o) && arg.length > o.length);
+      if (joined) return [...splitWords(arg.slice(joined.length + (joined.startsWith("--") ? 1 : 0))), ...args.slice(i + 1)];
       if (spec.assignments && /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) continue;
       if (arg === DYNAMIC || !arg.startsWith("-") || arg === "-") break;
       if (values.has(arg)) i++;
@@ -219,7 +232,7 @@ const WRAPPERS: Record<string, Unwrap> = {
 };
 
 function show(argv: readonly string[]): string {
-  return argv.map((a) => (a === DYNAMIC ? "…" : /[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(" ").slice(0, 200);
+  return argv.map((a) => a.split(DYNAMIC).join("…")).map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(" ").slice(0, 200);
 }
 
 function preview(source: string): string {
