@@ -1,7 +1,8 @@
 // The git guard in real OpenCode with the scripted model, one server: the compose agent's `git --no-pager reset --hard`
 // and `git -C . stash` (which walked past the old prefix rules) reach OpenCode's own permission prompt instead of
-// running; rejecting it leaves the user's dirty tree, index and stash list as they were. A hidden helper (a workflow
-// agent) trying `env git stash` and `git --no-pager tag t` is refused with a message naming the command.
+// running; rejecting it leaves the user's dirty tree, index and stash list as they were. Hidden helpers (a workflow
+// agent in the project and one in a worktree) trying `env git stash`, `git --no-pager tag t`, `git -C <project> stash`
+// and `cd <project> && git --no-pager branch y` are refused with a message naming the command; nothing changes.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -46,6 +47,9 @@ function snapshot(dir: string): Record<string, string> {
   };
 }
 
+let projectDir = "";
+/** What each hidden helper tries, one bash call per model call (the project path is known once the env exists). */
+const helperTries = () => ["env git stash", "git --no-pager tag t", `git -C ${projectDir} stash`, `cd ${projectDir} && git --no-pager branch y`];
 const isWorkflowRequest = (r: Pick<RecordedRequest, "lastUserText">) => r.lastUserText.startsWith("WF ");
 const toolTurns = (r: RecordedRequest) => r.body.messages.filter((m) => m.role === "tool").length;
 
@@ -74,15 +78,16 @@ test("git guard: compose asks through OpenCode's permission prompt; rejected, no
       {
         name: "wf",
         match: isWorkflowRequest,
-        replies: (r): ScriptedReply => [bash("env git stash"), bash("git --no-pager tag t")][toolTurns(r)] ?? { text: "gave up" },
+        replies: (r): ScriptedReply => helperTries().map(bash)[toolTurns(r)] ?? { text: "gave up" },
       },
     ],
     exhausted: { text: "ok" },
   });
   const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } } });
+  projectDir = env.projectDir;
   const workflows = join(env.projectDir, ".opencode", "workflows");
   mkdirSync(workflows, { recursive: true });
-  writeFileSync(join(workflows, "gitty.js"), `export const meta = { name: "gitty", description: "tries git" };\nexport default async function () { return agent("WF try git"); }`);
+  writeFileSync(join(workflows, "gitty.js"), `export const meta = { name: "gitty", description: "tries git" };\nexport default async function () { return [await agent("WF try git"), await agent("WF try git in a worktree", { isolation: "worktree" })]; }`);
   dirtyTree(env.projectDir);
   await installPackForTest(env);
   let served: Served | undefined;
@@ -112,10 +117,11 @@ test("git guard: compose asks through OpenCode's permission prompt; rejected, no
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "workflow", arguments: "gitty" } });
     assert.equal(ran.error, undefined, JSON.stringify(ran.error));
     await until(() => runs(env).find((r) => r.status !== "running"), 90000, "the workflow run to end");
+    // Both agents, in the project and in a worktree, got every try back refused, the command named.
     const results = model.lane("wf").filter((r) => toolTurns(r) > 0).map((r) => JSON.stringify(r.body.messages.at(-1)));
-    assert.equal(results.length, 2, "both tool calls came back to the helper");
-    assert.match(results[0]!, /Refused by the pack's git guard[\s\S]*git stash/);
-    assert.match(results[1]!, /Refused by the pack's git guard[\s\S]*git --no-pager tag t/);
+    assert.equal(results.length, 2 * helperTries().length, "every tool call came back to its helper");
+    const named = ["git stash", "git --no-pager tag t", `git -C ${projectDir} stash`, "git --no-pager branch y"];
+    for (const [i, result] of results.entries()) assert.match(result, new RegExp(`Refused by the pack's git guard[\\s\\S]*${named[i % named.length]!.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`), result);
     assert.equal(served.events.slice(since).filter((e) => e.type === "permission.asked" && e.properties.permission === "bash").length, 0, "nobody was asked for the hidden helper");
     assert.deepEqual(snapshot(env.projectDir), before, "the helper changed nothing");
 
