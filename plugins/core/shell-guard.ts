@@ -249,9 +249,13 @@ export type GuardDecision =
   | { action: "ask"; command: string; findings: GitFinding[] }
   | { action: "refuse"; message: string; findings: GitFinding[] };
 
-/** The first word of the marker line; the asking agents' frontmatter has `"<CONFIRM_PATTERN>": ask`. */
-export const CONFIRM_MARKER = ": continuum-confirm";
-export const CONFIRM_PATTERN = `${CONFIRM_MARKER}*`;
+/**
+ * The start of the marker line; the asking agents' frontmatter has `"<CONFIRM_PATTERN>": ask`. The assignment comes
+ * first on purpose: OpenCode matches rules against the whole command text but builds the "always" pattern from the
+ * command's words without it (`: *`), so an "always" answer can never match a later marker line and turn asking off.
+ */
+export const CONFIRM_MARKER = "continuum_confirm=1 :";
+export const CONFIRM_PATTERN = "continuum_confirm=*";
 
 /** Pack agents that talk to the user (primary, selectable): a dangerous git command asks them first. */
 export const ASKING_AGENTS: ReadonlySet<string> = new Set(["compose", "max"]);

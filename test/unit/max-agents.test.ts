@@ -29,6 +29,6 @@ test("max-builder edits only through file tools and its shell (kept in its workt
   assert.equal(permission("max-builder")["*"], "deny");
   assert.equal(permission("max-builder").external_directory, "ask", "asked, so the pack can grant its own worktree only");
   assert.equal(readAsset("agents", "max").frontmatter.mode, "primary");
-  assert.deepEqual((readAsset("agents", "max").frontmatter.permission as { bash: unknown }).bash, { ": continuum-confirm*": "ask" }, "max asks through its guard marker");
+  assert.deepEqual((readAsset("agents", "max").frontmatter.permission as { bash: unknown }).bash, { "continuum_confirm=*": "ask" }, "max asks through its guard marker");
   assert.match(readAsset("commands", "max").body, /\$ARGUMENTS/);
 });
