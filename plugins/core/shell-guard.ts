@@ -36,7 +36,12 @@ interface Context {
 /** Every git invocation that is not read-only, and every command whose program is only known at run time. */
 export function inspectShell(source: string): GitFinding[] {
   const out: GitFinding[] = [];
-  scan(source, { depth: 0, out, lenient: false, source });
+  try {
+    scan(source, { depth: 0, out, lenient: false, source });
+  } catch {
+    // A command too deep for the parser or the walk (a stack overflow): unread is never safe.
+    out.push({ risk: "dynamic", command: preview(source), reason: "the command is too deeply nested to be read" });
+  }
   const seen = new Set<string>();
   return out.filter((f) => {
     const key = `${f.risk}\u0000${f.command}\u0000${f.reason}`;

@@ -32,6 +32,13 @@ test("a program or subcommand only known at run time, an unknown subcommand or o
   }
 });
 
+test("a command too deeply nested to parse or walk is dynamic, never safe", () => {
+  for (const source of ["$(".repeat(3000) + "git status" + ")".repeat(3000), "(".repeat(5000) + "ls" + ")".repeat(5000)]) {
+    const found = risks(source);
+    assert.ok(found.length > 0 && found.every((r) => r === "dynamic"), JSON.stringify(found));
+  }
+});
+
 test("the finding names the command as git sees it and why", () => {
   assert.deepEqual(inspectShell("cd x && env -i A=1 git --no-pager -C . reset --hard"), [{ risk: "destructive", command: "git --no-pager -C . reset --hard", reason: "discards uncommitted changes" }]);
   assert.deepEqual(inspectShell("for f in a; do git checkout -- \"$f\"; done")[0]!.command, "git checkout -- …");
