@@ -25,7 +25,13 @@ export function guardBashCall(tool: string, sessionId: string, args: unknown, se
   if (typeof record.command !== "string") return;
   const policy = policyOf(sessionId, sessions, helpers);
   if (!policy) return;
-  const decision = guardShell(record.command, policy);
+  let decision;
+  try {
+    decision = guardShell(record.command, policy);
+  } catch (error) {
+    // The hook isolation would log an error and let the command run: a guard that fails must refuse instead.
+    throw new RefuseToolCall(`The pack's git guard could not check this command (${(error as Error).message}); nothing ran.`);
+  }
   if (decision.action === "refuse") throw new RefuseToolCall(decision.message);
   if (decision.action === "ask") record.command = decision.command;
 }
