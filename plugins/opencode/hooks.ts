@@ -12,6 +12,7 @@ import type { Sandbox } from "../core/sandbox.ts";
 import type { SessionLayer } from "../core/sessions.ts";
 import type { CommandPart, ReportChannel } from "./commands.ts";
 import { translateEvent, type RawEvent } from "./events.ts";
+import { guardBashCall } from "./git-guard.ts";
 
 export interface AdapterInput {
   features: { name: string; parts: FeatureParts }[];
@@ -63,6 +64,8 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
       for (const typed of translateEvent(raw, sessions)) await sessions.dispatch(typed);
     },
     "tool.execute.before": async (input, output) => {
+      // Git safety for every pack agent first, on the command as written (throws to refuse).
+      guardBashCall(input.tool, input.sessionID, output.args, sessions, helpers);
       const confinement = helpers.confinementOf(input.sessionID);
       if (!confinement) return;
       const confined = confineToolArgs(input.tool, output.args, confinement, shell.sandbox(input.tool));
@@ -91,7 +94,8 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
         sessionId: input.sessionID,
         origin,
         text,
-        agent: input.agent,
+        // The agent as OpenCode resolved it (a prompt may name none); the git guard's policy depends on it.
+        agent: (output.message as { agent?: string }).agent ?? input.agent,
         model: input.model,
         addContext: (context) => {
           if (messageID) (output.parts as unknown[]).push({ id: partId(), sessionID: input.sessionID, messageID, type: "text", text: context, synthetic: true });

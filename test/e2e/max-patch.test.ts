@@ -33,7 +33,7 @@ function checkedProject(env: IsolatedEnv) {
 
 test("/max --patch: only builder 2 passes the check; its diff is applied though the judge preferred builder 3; no worktree left", { timeout: 240000 }, async () => {
   const model = await startScriptedModel({
-    lanes: [builderLane("value.txt", (i) => (i === 2 ? "right\n" : `wrong-${i}\n`), { firstBash: "git stash list" }), maxJudgeLane(3)],
+    lanes: [builderLane("value.txt", (i) => (i === 2 ? "right\n" : `wrong-${i}\n`), { firstBash: "git --no-pager stash" }), maxJudgeLane(3)],
     main: [{ text: "Reviewed the applied change." }],
     exhausted: { text: "nothing more scripted" },
   });
@@ -49,9 +49,8 @@ test("/max --patch: only builder 2 passes the check; its diff is applied though 
     assert.equal(ran.error, undefined, JSON.stringify(ran.error));
 
     assert.equal(readFileSync(join(env.projectDir, "value.txt"), "utf8"), "right\n", "builder 2's change is in the user's tree");
-    const stash = model.lane("builder").find((r) => r.body.messages.at(-1)?.role === "tool" && JSON.stringify(r.body.messages).includes("git stash list"));
-    // Its shell runs in the OS sandbox (test/e2e/sandbox.test.ts): the shared stash is read-only there.
-    assert.ok(stash, "builder 1's shell call was answered");
+    const stash = model.lane("builder").find((r) => r.body.messages.at(-1)?.role === "tool" && JSON.stringify(r.body.messages).includes("git --no-pager stash"));
+    assert.match(String(stash?.body.messages.at(-1)?.content), /Refused by the pack's git guard[^]*`git --no-pager stash`/, "a builder's git stash (shared with the user's repository) is refused, options before it or not");
     assert.equal(git(env, "stash", "list"), "", "the user's stash is untouched");
     const judge = model.lane("max-judge")[0]!;
     const judgeText = judge.lastUserText;
