@@ -82,7 +82,8 @@ test("a hidden helper is refused, before its worktree rewrite, with the command 
     await assert.rejects(before({ tool: "bash", sessionID: child, callID: "h" }, { args: { command: "git --no-pager tag t" } }), /`git --no-pager tag t`: writes the repository's shared git state/);
     const status: Record<string, unknown> = { command: "git status && npm test" };
     await before({ tool: "bash", sessionID: child, callID: "h2" }, { args: status });
-    assert.equal(status.command, "git status && npm test");
+    // Passed by the guard, then wrapped by the OS sandbox (core/sandbox.ts) around the very same command.
+    assert.match(String(status.command), /-- bash -c 'git status && npm test'$/);
     assert.equal(status.workdir, "/data/wt/wt-9", "then confined as before");
     await stop();
   });
