@@ -65,6 +65,13 @@ export function upsertParts(db: Database, parts: HistoryPart[]): void {
   });
 }
 
+/** Forgets parts that are no longer history (a call whose arguments, complete at last, show it was a lookup). */
+export function dropParts(db: Database, partIds: string[]): void {
+  if (partIds.length === 0) return;
+  const drop = db.prepare("DELETE FROM history_parts WHERE part_id = ?");
+  db.transaction(() => partIds.forEach((id) => drop.run(id)));
+}
+
 export function pruneHistory(db: Database, projectId: string, retentionDays: number, now = Date.now()): number {
   const cutoff = now - retentionDays * 86_400_000;
   return db.prepare("DELETE FROM history_parts WHERE project_id = ? AND created_at < ?").run(projectId, cutoff).changes;
@@ -131,6 +138,31 @@ export function messagesAround(db: Database, projectId: string, messageId: strin
   });
 }
 
+/**
+ * The pack's own tool actions that only read (searches, list/get/around): their arguments repeat the query and their
+ * outputs repeat other parts, so indexed they would crowd out the conversation and a search would find itself.
+ */
+const PACK_LOOKUPS: Record<string, readonly string[] | "all"> = {
+  history: "all",
+  memory: ["search"],
+  tasks: ["list", "get"],
+};
+
+/** Whether a tool call is one of the pack's own read-only lookups (any status: the running call included). */
+export function isPackLookup(tool: string, input: unknown): boolean {
+  const actions = PACK_LOOKUPS[tool];
+  if (!actions) return false;
+  if (actions === "all") return true;
+  const action = (input as { action?: unknown } | null | undefined)?.action;
+  return typeof action === "string" && actions.includes(action);
+}
+
+/** The same rule in SQL over stored rows ('tool <name> <json args>'), for rows indexed before the rule existed. */
+export const PACK_LOOKUP_ROWS_SQL = `kind = 'tool' AND (tool = 'history'
+  OR (tool = 'memory' AND substr(text, 1, instr(text || char(10), char(10))) LIKE '%"action":"search"%')
+  OR (tool = 'tasks' AND (substr(text, 1, instr(text || char(10), char(10))) LIKE '%"action":"list"%'
+    OR substr(text, 1, instr(text || char(10), char(10))) LIKE '%"action":"get"%')))`;
+
 /** A part of the host's event stream, reduced to what the index stores; undefined for parts not worth keeping. */
 export function partText(part: Record<string, unknown>): { kind: "text" | "tool"; tool?: string; text: string } | undefined {
   if (part.type === "text" && typeof part.text === "string") {
@@ -139,6 +171,7 @@ export function partText(part: Record<string, unknown>): { kind: "text" | "tool"
   }
   if (part.type === "tool" && typeof part.tool === "string") {
     const state = (part.state ?? {}) as Record<string, unknown>;
+    if (isPackLookup(part.tool, state.input)) return undefined;
     const args = state.input === undefined ? "" : safeJson(state.input);
     const output =
       typeof state.output === "string" ? state.output : typeof state.error === "string" ? `error: ${state.error}` : "";

@@ -6,7 +6,7 @@ import type { Database, Statement } from "../core/storage/database.ts";
 import { estimateTokens } from "../core/tokens.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
 import { parseEntries, type MemoryEntry } from "../core/memory-format.ts";
-import { HISTORY_MIGRATION_SQL } from "./history-store.ts";
+import { HISTORY_MIGRATION_SQL, PACK_LOOKUP_ROWS_SQL } from "./history-store.ts";
 import { readMemoryFile, type MemoryFile, type Scope } from "./memory-files.ts";
 import { buildMatchQuery, indexableText, queryTerms, snippetOf, type MatchMode, type QueryTerm } from "./search-text.ts";
 
@@ -94,6 +94,7 @@ CREATE TABLE memory_usage (
 `,
   },
   { version: 2, description: "raw history index of main sessions' message parts", sql: HISTORY_MIGRATION_SQL },
+  { version: 3, description: "the pack's own lookups (history calls, memory searches, task lists) are not history", sql: `DELETE FROM history_parts WHERE ${PACK_LOOKUP_ROWS_SQL};` },
 ];
 
 /** Prepared once per connection: preparing costs more than running these small statements. */
