@@ -6,9 +6,9 @@ import type { Database, Statement } from "../core/storage/database.ts";
 import { estimateTokens } from "../core/tokens.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
 import { parseEntries, type MemoryEntry } from "../core/memory-format.ts";
-import { HISTORY_MIGRATION_SQL, PACK_LOOKUP_ROWS_SQL } from "./history-store.ts";
+import { HISTORY_MIGRATION_SQL, HISTORY_RANKING_MIGRATION_SQL, PACK_LOOKUP_ROWS_SQL } from "./history-store.ts";
 import { readMemoryFile, type MemoryFile, type Scope } from "./memory-files.ts";
-import { buildMatchQuery, indexableText, queryTerms, snippetOf, type MatchMode, type QueryTerm } from "./search-text.ts";
+import { indexableText, queryTerms, searchTerms, snippetOf, type MatchMode, type QueryTerm } from "./search-text.ts";
 
 /** Keep memory_fts (external content) in step with memory_entries; deletes go through FTS5's 'delete' command. */
 const ENTRY_TRIGGERS = `
@@ -95,6 +95,15 @@ CREATE TABLE memory_usage (
   },
   { version: 2, description: "raw history index of main sessions' message parts", sql: HISTORY_MIGRATION_SQL },
   { version: 3, description: "the pack's own lookups (history calls, memory searches, task lists) are not history", sql: `DELETE FROM history_parts WHERE ${PACK_LOOKUP_ROWS_SQL};` },
+  { version: 4, description: "history ranking: porter stemming, and the neighbouring text parts as a context column", sql: HISTORY_RANKING_MIGRATION_SQL },
+  {
+    version: 5,
+    description: "memory entries stemmed (porter), as history: 'deploys' finds 'deployed'",
+    // External content: the entries stay, only the index is rebuilt from them; the triggers name the table, not its tokenizer.
+    sql: `DROP TABLE memory_fts;
+CREATE VIRTUAL TABLE memory_fts USING fts5(body, head, scope_key, content='memory_entries', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
+INSERT INTO memory_fts(memory_fts) VALUES ('rebuild');`,
+  },
 ];
 
 /** Prepared once per connection: preparing costs more than running these small statements. */
@@ -329,6 +338,7 @@ export interface SearchOptions extends ScopeFilter {
   mode?: MatchMode;
   /** Relative floor: hits scoring under this fraction of the best hit are dropped. */
   floor?: number;
+  /** See termsOf. */
   dropStopwords?: boolean;
   excludeEntryIds?: ReadonlySet<string>;
 }
@@ -378,8 +388,17 @@ function scopeMatch(filter: ScopeFilter): string {
   }
 }
 
+/**
+ * Default (undefined): the shared query processing, stop words out unless nothing else is left. true: stop words out
+ * even then (recall and block relevance: a message of function words recalls nothing). false: every word.
+ */
+function termsOf(query: string, dropStopwords: boolean | undefined): QueryTerm[] {
+  if (dropStopwords === undefined) return searchTerms(query);
+  return queryTerms(query, { dropStopwords });
+}
+
 export function searchEntries(db: Database, options: SearchOptions): SearchResult {
-  const terms = queryTerms(options.query, { dropStopwords: options.dropStopwords });
+  const terms = termsOf(options.query, options.dropStopwords);
   if (terms.length === 0) return { hits: [], terms, empty: true };
   const match = matchOf(terms, options.mode ?? "any");
   const limit = Math.max(1, Math.min(options.limit ?? 10, 100));
@@ -413,8 +432,9 @@ export function searchEntries(db: Database, options: SearchOptions): SearchResul
 const matchOf = (terms: QueryTerm[], mode: MatchMode) => terms.map((t) => t.expression).join(mode === "all" ? " AND " : " OR ");
 
 export function rankEntries(db: Database, query: string, options: { limit: number; dropStopwords?: boolean }): { rowid: number; score: number }[] {
-  const match = buildMatchQuery(query, "any", { dropStopwords: options.dropStopwords });
-  if (!match) return [];
+  const terms = termsOf(query, options.dropStopwords);
+  if (terms.length === 0) return [];
+  const match = matchOf(terms, "any");
   return stmt(db, RANK_SQL)
     .all<{ rowid: number; rank: number }>(`{body head} : (${match})`, options.limit)
     .map((r) => ({ rowid: r.rowid, score: -r.rank }));

@@ -5,7 +5,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HistoryRecorder } from "../../plugins/memory/history-recorder.ts";
 import { isPackLookup, searchHistory, upsertParts } from "../../plugins/memory/history-store.ts";
-import { migrateMemory } from "../../plugins/memory/index-store.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase } from "../../plugins/core/storage/database.ts";
+import { migrate } from "../../plugins/core/storage/migrations.ts";
+import { MEMORY_MIGRATIONS, migrateMemory, scopeTokens, searchEntries } from "../../plugins/memory/index-store.ts";
 import { memoryTools } from "../../plugins/memory/tools.ts";
 import { memoryFixture } from "./helpers/memory-fixture.ts";
 
@@ -72,21 +77,56 @@ test("a call first written while its arguments were unknown is dropped once they
   }
 });
 
-test("the migration drops lookups indexed before the rule, and keeps every other part", async () => {
+test("an index of main's schema (memory v2) migrates in place: no entry or turn lost, lookups dropped, stemmed search and context work", async () => {
+  const root = mkdtempSync(join(tmpdir(), "continuum-migrate-"));
+  const db = await openDatabase(join(root, "continuum.db"));
+  try {
+    migrate(db, "memory", MEMORY_MIGRATIONS.slice(0, 2));
+    const entry = db.prepare(
+      `INSERT INTO memory_entries (entry_id, path, scope, scope_id, project_id, section, heading, line_start, line_end, text, tokens, body, head, scope_key)
+       VALUES (?, '/m/MEMORY.md', 'project', 'proj-1', 'proj-1', 'Rules', 'Rules', ?, ?, ?, 10, ?, 'Rules', ?)`,
+    );
+    const scopeKey = scopeTokens("project", "proj-1", "proj-1");
+    for (let i = 0; i < 300; i++) entry.run(`m-${i}`, i, i, `entry ${i}: deployments run nightly`, `entry ${i}: deployments run nightly`, scopeKey);
+    const part = db.prepare(
+      `INSERT INTO history_parts (part_id, project_id, session_id, message_id, role, kind, tool, created_at, text, body) VALUES (?, 'proj-1', 's', ?, 'user', ?, ?, ?, ?, ?)`,
+    );
+    const texts = ["we adopted a puppy", "what breed is it?", "a corgi, she loves the beach"];
+    texts.forEach((t, i) => part.run(`p${i}`, `m${i}`, "text", null, i, t, t));
+    const tool = (id: string, name: string, text: string) => part.run(id, `m${id}`, "tool", name, 10, text, text);
+    tool("t1", "history", 'tool history {"action":"search","query":"puppy"}\n→ 1 history hit');
+    tool("t2", "memory", 'tool memory {"query":"puppy","action":"search"}\n→ 0 entries');
+    tool("t3", "memory", 'tool memory {"action":"remember","text":"corgi"}\n→ Remembered; "action":"search"');
+    tool("t4", "bash", 'tool bash {"command":"grep puppy"}\n→ puppy');
+    migrateMemory(db);
+    assert.equal(db.prepare("SELECT COUNT(*) AS n FROM memory_entries").get<{ n: number }>()!.n, 300, "every memory entry kept");
+    const left = db.prepare("SELECT part_id AS id FROM history_parts ORDER BY part_id").all<{ id: string }>().map((r) => r.id);
+    assert.deepEqual(left, ["p0", "p1", "p2", "t3", "t4"], "turns and the pack's writes kept, lookups gone");
+    assert.equal(searchEntries(db, { query: "deployment", scope: "all", projectId: "proj-1", limit: 5 }).hits.length, 5, "migrated entries found, stemmed");
+    assert.equal(searchEntries(db, { query: "deploy", scope: "all", projectId: "proj-1", limit: 5 }).hits.length, 5, "a prefix ending in y still finds them");
+    const hits = searchHistory(db, "proj-1", "which breed of puppy").hits.map((h) => h.partId);
+    assert.ok(hits.includes("p0") && hits.includes("p1"), `stemmed words found in the migrated turns: ${hits}`);
+    const context = db.prepare("SELECT context FROM history_parts WHERE part_id = 'p1'").get<{ context: string }>()!.context;
+    assert.equal(context, "we adopted a puppy a corgi, she loves the beach", "context rebuilt from the neighbours");
+  } finally {
+    db.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a turn is ranked with its neighbours' words but found only by its own", async () => {
   const f = await memoryFixture();
   try {
-    const part = (id: string, kind: "text" | "tool", text: string, tool?: string) => ({ partId: id, projectId: "proj-1", sessionId: "s", messageId: "m", role: "assistant", kind, tool, createdAt: Date.now(), text });
-    upsertParts(f.db, [
-      part("p1", "text", "a turn about gannets"),
-      part("p2", "tool", 'tool history {"action":"search","query":"gannets"}\n→ 1 history hit', "history"),
-      part("p3", "tool", 'tool memory {"query":"gannets","action":"search"}\n→ 0 entries', "memory"),
-      part("p4", "tool", 'tool memory {"action":"remember","text":"gannets dive"}\n→ Remembered; "action":"search"', "memory"),
-      part("p5", "tool", 'tool bash {"command":"grep gannets"}\n→ gannets', "bash"),
-    ]);
-    f.db.prepare("DELETE FROM schema_migrations WHERE feature = 'memory' AND version >= 3").run();
-    migrateMemory(f.db);
-    const left = f.db.prepare("SELECT part_id AS id FROM history_parts ORDER BY part_id").all<{ id: string }>().map((r) => r.id);
-    assert.deepEqual(left, ["p1", "p4", "p5"]);
+    const at = Date.now();
+    const turn = (id: string, text: string, i: number) => ({ partId: id, projectId: "proj-1", sessionId: "s", messageId: `m${id}`, role: "user", kind: "text" as const, createdAt: at + i, text });
+    upsertParts(f.db, [turn("q", "what did you adopt last week?", 0)]);
+    upsertParts(f.db, [turn("a", "a corgi puppy, from the shelter", 1)]);
+    upsertParts(f.db, [turn("x", "my neighbour has a corgi too", 2), turn("y", "nice", 3)]);
+    const hits = searchHistory(f.db, "proj-1", "which corgi did they adopt").hits.map((h) => h.partId);
+    assert.ok(hits.indexOf("a") !== -1 && hits.indexOf("a") < hits.indexOf("x"), `the corgi turn next to "adopt" ranks above the other corgi turn: ${hits}`);
+    assert.ok(!hits.includes("y"), "a part with none of the words is not a hit");
+    const ctx = f.db.prepare("SELECT context FROM history_parts WHERE part_id = 'a'").get<{ context: string }>()!.context;
+    assert.equal(ctx, "what did you adopt last week? my neighbour has a corgi too", "the previous part's context follows a later insert");
   } finally {
     f.cleanup();
   }
