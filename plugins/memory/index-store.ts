@@ -6,6 +6,7 @@ import type { Database, Statement } from "../core/storage/database.ts";
 import { estimateTokens } from "../core/tokens.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
 import { parseEntries, type MemoryEntry } from "../core/memory-format.ts";
+import { HISTORY_BACKFILL_MIGRATION_SQL } from "./history-backfill.ts";
 import { HISTORY_MIGRATION_SQL, HISTORY_RANKING_MIGRATION_SQL, PACK_LOOKUP_ROWS_SQL } from "./history-store.ts";
 import { readMemoryFile, type MemoryFile, type Scope } from "./memory-files.ts";
 import { indexableText, queryTerms, searchTerms, snippetOf, type MatchMode, type QueryTerm } from "./search-text.ts";
@@ -104,6 +105,7 @@ CREATE TABLE memory_usage (
 CREATE VIRTUAL TABLE memory_fts USING fts5(body, head, scope_key, content='memory_entries', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
 INSERT INTO memory_fts(memory_fts) VALUES ('rebuild');`,
   },
+  { version: 6, description: "sessions read from the host's store into history, with the host's last update", sql: HISTORY_BACKFILL_MIGRATION_SQL },
 ];
 
 /** Prepared once per connection: preparing costs more than running these small statements. */
