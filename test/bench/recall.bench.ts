@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase, type Database } from "../../plugins/core/storage/database.ts";
+import { backfillHistory } from "../../plugins/memory/history-backfill.ts";
 import { HistoryRecorder } from "../../plugins/memory/history-recorder.ts";
 import { migrateMemory } from "../../plugins/memory/index-store.ts";
 import { MemoryService } from "../../plugins/memory/memory-service.ts";
@@ -116,6 +117,40 @@ async function runConversation(conversation: Conversation, run: Run): Promise<vo
   }
 }
 
+/** 1,000 stored sessions of 40 parts each read in through the backfill, as at the first start after install. */
+async function backfillThousand(): Promise<BenchRow> {
+  const root = mkdtempSync(join(tmpdir(), "continuum-backfill-"));
+  const db = await openDatabase(join(root, "continuum.db"));
+  try {
+    migrateMemory(db);
+    const now = Date.now();
+    const words = "deploy staging cluster migration flag rollback database index query cache token session review branch merge".split(" ");
+    const sessions = Array.from({ length: 1000 }, (_, i) => ({ id: `ses_${i}`, updatedAt: now - i * 60_000 }));
+    const messages = (id: string) =>
+      Array.from({ length: 20 }, (_, m) => ({
+        info: { id: `${id}_m${m}`, sessionID: id, role: m % 2 ? "assistant" : "user", time: { created: now - 3_600_000 + m } },
+        parts: [
+          { id: `${id}_p${m}`, type: "text", text: Array.from({ length: 40 }, (_, w) => words[(m * 7 + w * 3) % words.length]).join(" ") },
+          { id: `${id}_t${m}`, type: "tool", tool: "bash", state: { status: "completed", input: { command: "ls" }, output: "a\nb\nc" } },
+        ],
+      }));
+    const heap = process.memoryUsage().rss;
+    const started = performance.now();
+    const result = await backfillHistory({ db, host: { listSessions: async () => sessions, messages: async (id) => messages(id) }, projectId: "p", retentionDays: 30, redact: (t) => t });
+    const elapsed = performance.now() - started;
+    const grown = (process.memoryUsage().rss - heap) / 1e6;
+    return {
+      measure: `indexing 1,000 stored sessions (20 messages, 40 parts each) through the backfill, in the background`,
+      target: "-",
+      result: `${(elapsed / 1000).toFixed(1)} s for ${result.parts.toLocaleString("en")} parts; RSS +${grown.toFixed(0)} MB`,
+      ok: true,
+    };
+  } finally {
+    db.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 const fmt = (n: number, d: number) => (d ? (n / d).toFixed(3) : "-");
 
 export async function measure(): Promise<{ run: Run; conversations: number } | undefined> {
@@ -155,6 +190,7 @@ export async function run(): Promise<BenchRow[]> {
     result: `${r.lookupHits} of ${r.searches} searches' hits; ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} / ${sorted[Math.floor(sorted.length * 0.99)]!.toFixed(2)} ms`,
     ok: r.lookupHits === 0,
   });
+  rows.push(await backfillThousand());
   return rows;
 }
 
