@@ -409,11 +409,12 @@ export function searchEntries(db: Database, options: SearchOptions): SearchResul
   // Fast path: rank in the FTS index alone (top-N is what costs: a small N is a small heap), then keep the winners
   // in scope. When too few survive (other projects' entries crowd the top), rank again with the scope as an FTS
   // token filter, which is exact.
-  const pool = wanted + 5;
+  // No spare rows: when every one of the top `wanted` is in scope they are the answer; otherwise the exact rank runs.
+  const pool = wanted;
   let ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(`{body head} : (${match})`, pool);
   let rows = entriesByRowid(db, ranked.map((r) => r.rowid));
   const inScope = (entry: IndexedEntry | undefined) => Boolean(entry) && entryInScope(entry!, options);
-  if (ranked.length === pool && ranked.filter((r) => inScope(rows.get(r.rowid))).length < wanted) {
+  if (ranked.length === pool && ranked.some((r) => !inScope(rows.get(r.rowid)))) {
     ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(`{body head} : (${match}) AND ${scopeMatch(options)}`, wanted);
     rows = entriesByRowid(db, ranked.map((r) => r.rowid));
   }
