@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
 import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
+import { spawnSync } from "node:child_process";
+import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, opencodeServe, killAll, type Served } from "../harness/opencode.ts";
 import { createSession, installPackForTest, persistentDb, send, until } from "./checkpoint-support.ts";
 
@@ -66,6 +67,25 @@ test("sessions stored before the install become searchable after the first start
     assert.ok(!/tool history/.test(answer), "no hit is a history call");
   } finally {
     await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
+test("continuum history reindex reads the stored sessions into the index through OpenCode's API", { timeout: 150000 }, async () => {
+  const model = await startScriptedModel({ lanes: [PACK_HELPERS], main: [{ text: "Noted: the puffin migration runs at dawn." }], exhausted: { text: "ok" } });
+  const env = createIsolatedEnv({ baseURL: model.baseURL });
+  try {
+    const ran = await opencodeRun(env, "The puffin migration runs at dawn", { extraEnv: persistentDb(env) });
+    assert.equal(ran.code, 0, ran.stderr);
+    const launcher = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
+    const cli = spawnSync(process.execPath, [launcher, "history", "reindex", "--json"], { cwd: env.projectDir, env: { ...env.env, ...persistentDb(env) }, encoding: "utf8", timeout: 120000 });
+    assert.equal(cli.status, 0, cli.stderr);
+    const result = JSON.parse(cli.stdout) as { sessions: number; parts: number };
+    assert.equal(result.sessions, 1);
+    assert.ok(result.parts >= 2, `user and assistant text indexed: ${cli.stdout}`);
+    assert.equal(historyCount(env, "puffin migration"), 2);
+  } finally {
     await model.close();
     env.cleanup();
   }
