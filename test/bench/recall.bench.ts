@@ -49,7 +49,7 @@ function baselineTables(db: Database, conversation: Conversation): void {
   });
 }
 
-const turnText = (speaker: string, text: string) => `${speaker}: ${text}`;
+export const turnText = (speaker: string, text: string) => `${speaker}: ${text}`;
 
 function baselineSearch(db: Database, table: "base_bare" | "base_porter", question: string): string[] {
   let words: string[] = question.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
@@ -62,7 +62,7 @@ function baselineSearch(db: Database, table: "base_bare" | "base_porter", questi
   return db.prepare(`SELECT dia FROM ${table} WHERE ${table} MATCH ? ORDER BY bm25(${table}, 0, 1) LIMIT 10`).all<{ dia: string }>(`body : (${match})`).map((r) => r.dia);
 }
 
-interface Run {
+export interface Run {
   scores: Record<Method, Record<number, Scores>>;
   searches: number;
   lookupHits: number;
@@ -153,8 +153,8 @@ async function backfillThousand(): Promise<BenchRow> {
 
 const fmt = (n: number, d: number) => (d ? (n / d).toFixed(3) : "-");
 
-export async function measure(): Promise<{ run: Run; conversations: number } | undefined> {
-  const conversations = loadConversations();
+export async function measure(only?: Conversation[]): Promise<{ run: Run; conversations: number } | undefined> {
+  const conversations = only ?? loadConversations();
   if (!conversations) return undefined;
   const perCategory = () => Object.fromEntries([0, 1, 2, 3, 4].map((c) => [c, emptyScores()])) as Record<number, Scores>;
   const run: Run = { scores: { pack: perCategory(), bare: perCategory(), porter: perCategory() }, searches: 0, lookupHits: 0, packMs: [] };
