@@ -15,6 +15,7 @@ const MODULES: { names: string[]; load: () => Promise<{ register: Register }> }[
   { names: ["install", "uninstall"], load: () => import("./install.ts") },
   { names: ["doctor"], load: () => import("./doctor.ts") },
   { names: ["memory"], load: () => import("./memory.ts") },
+  { names: ["history"], load: () => import("./history.ts") },
   { names: ["checkpoint"], load: () => import("./checkpoint.ts") },
   { names: ["goal"], load: () => import("./goal.ts") },
   { names: ["stats", "agents"], load: () => import("./stats.ts") },

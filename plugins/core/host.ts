@@ -10,6 +10,13 @@ export interface PromptBody {
   tools?: Record<string, boolean>;
 }
 
+export interface HostSessionInfo {
+  id: string;
+  /** Set for child sessions (subagents, helpers). */
+  parentId?: string;
+  updatedAt: number;
+}
+
 export interface HostApi {
   /** The project directory OpenCode runs in. */
   readonly directory: string;
@@ -28,6 +35,8 @@ export interface HostApi {
    */
   showInSession(sessionId: string, text: string, options?: { hidden?: boolean; synthetic?: boolean; agent?: string; model?: ModelRef }): Promise<boolean>;
   messages(sessionId: string): Promise<HostMessage[]>;
+  /** The sessions the host has stored for this project (optional: hosts without a listing skip history backfill). */
+  listSessions?(): Promise<HostSessionInfo[]>;
   abort(sessionId: string): Promise<void>;
   /** Answers a permission the host asked for in a session (a helper confined to its worktree writing there). */
   replyPermission(sessionId: string, permissionId: string, reply: "once" | "reject"): Promise<void>;

@@ -1,7 +1,7 @@
 // Feeds the history index from the host's event stream. A streaming part is updated many times a second:
 // updates are coalesced per part and written in one transaction after a short quiet period.
 import type { Database } from "../core/storage/database.ts";
-import { partText, pruneHistory, upsertParts, type HistoryPart } from "./history-store.ts";
+import { dropParts, partText, pruneHistory, upsertParts, type HistoryPart } from "./history-store.ts";
 
 export interface HistoryRecorderOptions {
   db: Database;
@@ -76,11 +76,15 @@ export class HistoryRecorder {
     const batch = [...this.pending.values()];
     this.pending.clear();
     const rows: HistoryPart[] = [];
+    const dropped: string[] = [];
     for (const part of batch) {
       const row = await this.toRow(part);
       if (row) rows.push(row);
+      // A tool call streams in before its arguments are known; once they show a lookup, what was written goes.
+      else if (part.type === "tool") dropped.push(part.id as string);
     }
     upsertParts(this.options.db, rows);
+    dropParts(this.options.db, dropped);
     this.pruneIfDue();
   }
 

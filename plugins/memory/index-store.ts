@@ -4,25 +4,11 @@ import { createHash } from "node:crypto";
 import { sep } from "node:path";
 import type { Database, Statement } from "../core/storage/database.ts";
 import { estimateTokens } from "../core/tokens.ts";
-import { migrate, type Migration } from "../core/storage/migrations.ts";
+import { migrate } from "../core/storage/migrations.ts";
 import { parseEntries, type MemoryEntry } from "../core/memory-format.ts";
-import { HISTORY_MIGRATION_SQL } from "./history-store.ts";
+import { ENTRY_TRIGGERS, MEMORY_MIGRATIONS } from "./index-migrations.ts";
 import { readMemoryFile, type MemoryFile, type Scope } from "./memory-files.ts";
-import { buildMatchQuery, indexableText, queryTerms, snippetOf, type MatchMode, type QueryTerm } from "./search-text.ts";
-
-/** Keep memory_fts (external content) in step with memory_entries; deletes go through FTS5's 'delete' command. */
-const ENTRY_TRIGGERS = `
-CREATE TRIGGER memory_entries_ai AFTER INSERT ON memory_entries BEGIN
-  INSERT INTO memory_fts(rowid, body, head, scope_key) VALUES (new.rowid, new.body, new.head, new.scope_key);
-END;
-CREATE TRIGGER memory_entries_ad AFTER DELETE ON memory_entries BEGIN
-  INSERT INTO memory_fts(memory_fts, rowid, body, head, scope_key) VALUES ('delete', old.rowid, old.body, old.head, old.scope_key);
-END;
-CREATE TRIGGER memory_entries_au AFTER UPDATE ON memory_entries BEGIN
-  INSERT INTO memory_fts(memory_fts, rowid, body, head, scope_key) VALUES ('delete', old.rowid, old.body, old.head, old.scope_key);
-  INSERT INTO memory_fts(rowid, body, head, scope_key) VALUES (new.rowid, new.body, new.head, new.scope_key);
-END;
-`;
+import { indexableText, queryTerms, searchTerms, snippetOf, type MatchMode, type QueryTerm } from "./search-text.ts";
 
 /** Files changed at once above which the FTS index is rebuilt in one pass instead of row by row. */
 const BULK_FILES = 200;
@@ -41,60 +27,6 @@ function withBulkIndexing<T>(db: Database, fn: () => T): T {
     return result;
   });
 }
-
-export const MEMORY_MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    description: "memory files, entries with scope tokens and token counts, FTS5 index (external content kept in sync by triggers), usage counts",
-    sql: `
-CREATE TABLE memory_files (
-  path TEXT PRIMARY KEY,
-  scope TEXT NOT NULL,
-  scope_id TEXT NOT NULL,
-  project_id TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  mtime_ms REAL NOT NULL,
-  hash TEXT NOT NULL,
-  note TEXT
-);
-CREATE INDEX memory_files_project ON memory_files(project_id);
-CREATE TABLE memory_entries (
-  rowid INTEGER PRIMARY KEY,
-  entry_id TEXT NOT NULL,
-  path TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  scope_id TEXT NOT NULL,
-  project_id TEXT NOT NULL,
-  section TEXT NOT NULL,
-  heading TEXT NOT NULL,
-  line_start INTEGER NOT NULL,
-  line_end INTEGER NOT NULL,
-  text TEXT NOT NULL,
-  date TEXT,
-  session TEXT,
-  tokens INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  head TEXT NOT NULL,
-  scope_key TEXT NOT NULL
-);
-CREATE INDEX memory_entries_path ON memory_entries(path);
-CREATE INDEX memory_entries_entry ON memory_entries(entry_id);
-CREATE INDEX memory_entries_scope ON memory_entries(project_id, scope, scope_id);
-CREATE VIRTUAL TABLE memory_fts USING fts5(
-  body, head, scope_key,
-  content='memory_entries', content_rowid='rowid',
-  tokenize='unicode61 remove_diacritics 2'
-);
-${ENTRY_TRIGGERS}
-CREATE TABLE memory_usage (
-  entry_id TEXT PRIMARY KEY,
-  uses INTEGER NOT NULL DEFAULT 0,
-  last_used TEXT
-);
-`,
-  },
-  { version: 2, description: "raw history index of main sessions' message parts", sql: HISTORY_MIGRATION_SQL },
-];
 
 /** Prepared once per connection: preparing costs more than running these small statements. */
 const statements = new WeakMap<Database, Map<string, Statement>>();
@@ -119,6 +51,8 @@ export function scopeTokens(scope: Scope, projectId: string, scopeId: string): s
 function tokenHash(id: string): string {
   return createHash("sha1").update(id).digest("hex").slice(0, 16);
 }
+
+export { MEMORY_MIGRATIONS };
 
 export function migrateMemory(db: Database): void {
   migrate(db, "memory", MEMORY_MIGRATIONS);
@@ -328,6 +262,7 @@ export interface SearchOptions extends ScopeFilter {
   mode?: MatchMode;
   /** Relative floor: hits scoring under this fraction of the best hit are dropped. */
   floor?: number;
+  /** See termsOf. */
   dropStopwords?: boolean;
   excludeEntryIds?: ReadonlySet<string>;
 }
@@ -377,8 +312,17 @@ function scopeMatch(filter: ScopeFilter): string {
   }
 }
 
+/**
+ * Default (undefined): the shared query processing, stop words out unless nothing else is left. true: stop words out
+ * even then (recall and block relevance: a message of function words recalls nothing). false: every word.
+ */
+function termsOf(query: string, dropStopwords: boolean | undefined): QueryTerm[] {
+  if (dropStopwords === undefined) return searchTerms(query);
+  return queryTerms(query, { dropStopwords });
+}
+
 export function searchEntries(db: Database, options: SearchOptions): SearchResult {
-  const terms = queryTerms(options.query, { dropStopwords: options.dropStopwords });
+  const terms = termsOf(options.query, options.dropStopwords);
   if (terms.length === 0) return { hits: [], terms, empty: true };
   const match = matchOf(terms, options.mode ?? "any");
   const limit = Math.max(1, Math.min(options.limit ?? 10, 100));
@@ -387,11 +331,12 @@ export function searchEntries(db: Database, options: SearchOptions): SearchResul
   // Fast path: rank in the FTS index alone (top-N is what costs: a small N is a small heap), then keep the winners
   // in scope. When too few survive (other projects' entries crowd the top), rank again with the scope as an FTS
   // token filter, which is exact.
-  const pool = wanted + 5;
+  // No spare rows: when every one of the top `wanted` is in scope they are the answer; otherwise the exact rank runs.
+  const pool = wanted;
   let ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(`{body head} : (${match})`, pool);
   let rows = entriesByRowid(db, ranked.map((r) => r.rowid));
   const inScope = (entry: IndexedEntry | undefined) => Boolean(entry) && entryInScope(entry!, options);
-  if (ranked.length === pool && ranked.filter((r) => inScope(rows.get(r.rowid))).length < wanted) {
+  if (ranked.length === pool && ranked.some((r) => !inScope(rows.get(r.rowid)))) {
     ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(`{body head} : (${match}) AND ${scopeMatch(options)}`, wanted);
     rows = entriesByRowid(db, ranked.map((r) => r.rowid));
   }
@@ -412,8 +357,9 @@ export function searchEntries(db: Database, options: SearchOptions): SearchResul
 const matchOf = (terms: QueryTerm[], mode: MatchMode) => terms.map((t) => t.expression).join(mode === "all" ? " AND " : " OR ");
 
 export function rankEntries(db: Database, query: string, options: { limit: number; dropStopwords?: boolean }): { rowid: number; score: number }[] {
-  const match = buildMatchQuery(query, "any", { dropStopwords: options.dropStopwords });
-  if (!match) return [];
+  const terms = termsOf(query, options.dropStopwords);
+  if (terms.length === 0) return [];
+  const match = matchOf(terms, "any");
   return stmt(db, RANK_SQL)
     .all<{ rowid: number; rank: number }>(`{body head} : (${match})`, options.limit)
     .map((r) => ({ rowid: r.rowid, score: -r.rank }));

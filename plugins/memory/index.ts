@@ -8,6 +8,7 @@ import { isPackText } from "../core/pack-text.ts";
 import { slot } from "../core/sessions.ts";
 import type { MemoryBlock } from "./block.ts";
 import { formatStatus } from "./format.ts";
+import { backfillHistory } from "./history-backfill.ts";
 import { HistoryRecorder } from "./history-recorder.ts";
 import { memoryLocations, type MemoryLocations } from "./locations.ts";
 import { MemoryService } from "./memory-service.ts";
@@ -62,6 +63,29 @@ export function createMemory(context: FeatureContext): FeatureParts {
         isOwnText: isPackText,
       })
     : undefined;
+
+  // Sessions OpenCode already stores (before the install, or while the pack was off) become searchable in the
+  // background, a moment after start so the user's first request never waits for it.
+  let disposed = false;
+  const backfill = history
+    ? setTimeout(() => {
+        backfillHistory({
+          db: context.db!,
+          host: context.host,
+          projectId: context.project.id,
+          retentionDays: settings.historyRetentionDays,
+          redact,
+          isOwnText: isPackText,
+          stopped: () => disposed,
+          onProgress: (done, total) => {
+            if (done === total || done % 50 === 0) reporter.log("info", `history: indexed ${done} of ${total} stored sessions`);
+          },
+        })
+          .then((result) => result.parts > 0 && reporter.notify(`history: ${result.sessions} earlier sessions are now searchable`, "info"))
+          .catch((error) => reporter.problem("memory:history", `indexing stored sessions failed: ${(error as Error).message}`));
+      }, 1500)
+    : undefined;
+  (backfill as { unref?: () => void } | undefined)?.unref?.();
 
   const stateOf = (sessionId: string) => sessions.session(sessionId).get(memorySlot);
   const blockFor = (sessionId: string): MemoryBlock => {
@@ -129,6 +153,8 @@ export function createMemory(context: FeatureContext): FeatureParts {
       },
     },
     dispose: async () => {
+      disposed = true;
+      clearTimeout(backfill);
       service.close();
       await history?.dispose();
     },

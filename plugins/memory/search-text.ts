@@ -26,11 +26,15 @@ function wordPattern(): RegExp {
 const MAX_TERMS = 24;
 const MAX_TERM_LENGTH = 64;
 
+/** English function words: they match nearly every document and only dilute the ranking of the words that matter. */
 const STOPWORDS = new Set(
   (
-    "a an and are as at be but by can could did do does for from had has have how i if in into is it its me my no not of on " +
-    "or our please so that the their them then there these this to us was we were what when where which who why will with " +
-    "would you your let lets just also about some any all more most other than too very now use using make need want"
+    "a about above after again against all also am an and any are as at be because been before being below between both but by can " +
+    "could did do does doing down during each few for from further had has have having he her here hers herself him himself his how " +
+    "i if in into is it its itself just let lets me more most my myself no nor not now of off on once only or other our ours ourselves " +
+    "out over own please same she should so some such than that the their theirs them themselves then there these they this those " +
+    "through to too under until up us very was we were what when where which while who whom why will with would you your yours " +
+    "yourself yourselves use using make need want"
   ).split(" "),
 );
 
@@ -87,8 +91,21 @@ function addWords(text: string, add: (expression: string, plain: string) => void
     const word = match[0].toLowerCase().slice(0, MAX_TERM_LENGTH);
     if (dropStopwords && (STOPWORDS.has(word) || word.length < 2)) continue;
     // Double quotes make every word a string token: NEAR, AND, OR, NOT, column names and '-' lose meaning.
-    add(`"${word.replace(/"/g, "")}"*`, word);
+    const quoted = word.replace(/"/g, "");
+    // The porter stemmer turns a final y into i ("deploy" -> "deploi"), which is no prefix of "deployment"'s stem
+    // ("deploy"): the word without its y is, so both are asked for.
+    if (/[a-z]{3}y$/.test(quoted)) add(`("${quoted}"* OR "${quoted.slice(0, -1)}"*)`, word);
+    else add(`"${quoted}"*`, word);
   }
+}
+
+/**
+ * The one query processing of memory and history search: free text to terms without stop words (the index stems
+ * them: FTS5's porter tokenizer), or with them when the text holds nothing else ("what is it" still searches).
+ */
+export function searchTerms(text: string): QueryTerm[] {
+  const meaningful = queryTerms(text, { dropStopwords: true });
+  return meaningful.length ? meaningful : queryTerms(text);
 }
 
 /** The MATCH expression, or undefined when the text holds no searchable letters at all. */
@@ -105,8 +122,9 @@ export function termCoverage(text: string, terms: QueryTerm[]): number {
   let count = 0;
   for (const term of terms) {
     if (term.expression.endsWith("*") && !CJK_TEST.test(term.plain)) {
+      const stem = crudeStem(term.plain);
       for (const w of words) {
-        if (w.startsWith(term.plain)) {
+        if (w.startsWith(stem)) {
           count++;
           break;
         }
@@ -114,6 +132,12 @@ export function termCoverage(text: string, terms: QueryTerm[]): number {
     } else if (haystack.includes(term.plain)) count++;
   }
   return count;
+}
+
+/** The index stems (porter); coverage counted in JS treats "deploys", "deployed" and "deploying" as one word too. */
+function crudeStem(word: string): string {
+  const cut = word.replace(/(ing|ed|es|s|ies|y)$/, "");
+  return cut.length >= 3 ? cut : word;
 }
 
 const CJK_TEST = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]/u;

@@ -66,6 +66,11 @@ export function openCodeHost(client: Client, directory: string, oneShot = runsOn
       // The pack's report turns are not part of the conversation for any feature (writer, judge, transcript).
       return (found.data as unknown as HostMessage[]).filter((m) => !isReportTurn(m));
     },
+    async listSessions() {
+      const found = await client.session.list();
+      if (!found.data) throw new Error(`session.list failed: ${JSON.stringify(found.error)}`);
+      return found.data.map((s) => ({ id: s.id, parentId: s.parentID, updatedAt: s.time.updated }));
+    },
     async abort(sessionId) {
       await client.session.abort({ path: { id: sessionId } });
     },

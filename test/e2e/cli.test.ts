@@ -29,7 +29,7 @@ test("every subcommand: --help exits 0, an unknown option and a bad value exit 2
     assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
     const commands = [
       ["install"], ["uninstall"], ["doctor"], ["memory"], ["memory", "status"], ["memory", "list"], ["memory", "search"], ["memory", "show"],
-      ["memory", "forget"], ["memory", "path"], ["memory", "reindex"], ["checkpoint"], ["checkpoint", "list"], ["checkpoint", "show"],
+      ["memory", "forget"], ["memory", "path"], ["memory", "reindex"], ["history"], ["history", "reindex"], ["checkpoint"], ["checkpoint", "list"], ["checkpoint", "show"],
       ["goal"], ["goal", "list"], ["goal", "show"], ["stats"], ["agents"], ["agents", "list"], ["agents", "cancel"], ["run"], ["schema"], ["restore"],
     ];
     for (const command of commands) {
