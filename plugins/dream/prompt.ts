@@ -27,7 +27,7 @@ export function dreamPrompt(input: DreamPromptInput): string {
     "",
     "## Limits (enforced by code: a result that breaks one is refused whole and nothing is written)",
     `- MEMORY.md at most ${input.limits.maxLines} lines and ${input.limits.maxBytes} bytes; now ${input.lines} lines, ${input.bytes} bytes.`,
-    `- Remove (forget, or merge away) at most ${maxDelete} of the ${input.entries.length} existing entries in this run.`,
+    `- Change (forget, merge or replace; every entry a merge touches counts) at most ${maxDelete} of the ${input.entries.length} existing entries in this run.`,
     "- Every entry you write: 1-3 lines, with the ids of its source sessions.",
     "",
     "## Current MEMORY.md entries ([id] (section) text — date · sessions)",

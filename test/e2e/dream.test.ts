@@ -182,7 +182,7 @@ test("/dream that deletes every entry is refused whole: nothing written, no vers
     await served.client.session.command({ path: { id: session }, body: { command: "dream", arguments: "" } });
     const record = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), before, 90000);
     assert.equal(record.status, "refused", record.message);
-    assert.match(record.problems.join("\n"), /removes 3 of 3 existing entries \(100 %\); at most 30 %/);
+    assert.match(record.problems.join("\n"), /changes 3 of 3 existing entries \(3 removed or merged away, 0 rewritten; 100 %\); at most 30 %/);
     assert.ok(readFileSync(data.memoryFile).equals(Buffer.from(ORIGINAL)), "MEMORY.md untouched");
     assert.ok(!existsSync(join(data.memory, ".versions")), "no version written: nothing was written");
     const refusals = model.lane("dream").filter((r) => /NOT recorded[\s\S]*removes 3 of 3/.test(JSON.stringify(r.body.messages.at(-1)?.content ?? "")));
