@@ -7,6 +7,7 @@
 // 3. only then is the combined change applied to the user's tree, in one step (refused whole on a conflict with
 //    edits the user made meanwhile); the merged worktrees are removed after that, the others never.
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { FeatureContext } from "../core/feature.ts";
@@ -154,7 +155,7 @@ function saveChange(root: string, label: string, diff: string, now = new Date())
     const dir = join(root, "conflicts");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${fileStamp(now)}-${nameSafe(label) || "change"}.diff`);
-    writeFileSync(file, diff);
+    writeStoredFile(file, diff);
     pruneStamped(dir, now.getTime());
     return file;
   } catch {

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import matter from "gray-matter";
-import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 import type { AssetForm, InventoryItem } from "./inventory.ts";
 import { fileStamp } from "../core/file-stamp.ts";
 
@@ -96,7 +96,7 @@ export function writeAsset(plan: PlannedAsset, now = new Date()): { backup?: str
   if (plan.action === "create") {
     // Whole or not at all, and never over an existing file: written aside, then hard-linked in (link fails on EEXIST).
     const temp = join(dirname(plan.path), `.${basename(plan.path)}.distill-${process.pid}-${now.getTime()}`);
-    writeFileAtomic(temp, plan.content);
+    writeStoredFile(temp, plan.content);
     try {
       linkSync(temp, plan.path);
     } finally {
@@ -106,6 +106,6 @@ export function writeAsset(plan: PlannedAsset, now = new Date()): { backup?: str
   }
   const backup = `${plan.path}.bak-${fileStamp(now)}`;
   copyFileSync(plan.path, backup);
-  writeFileAtomic(plan.path, plan.content);
+  writeStoredFile(plan.path, plan.content);
   return { backup };
 }

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { readJsonFile } from "../core/json-file.ts";
-import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 
 const tokensSchema = z.object({ input: z.number(), output: z.number(), total: z.number() });
 export type DreamTokens = z.infer<typeof tokensSchema>;
@@ -52,7 +52,7 @@ export function dreamDir(projectRoot: string): string {
 }
 
 export function saveRecord(dir: string, record: DreamRecord): void {
-  writeFileAtomic(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
+  writeStoredFile(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
 }
 
 export function readRecord(dir: string, log: (message: string) => void): DreamRecord | undefined {
@@ -60,7 +60,7 @@ export function readRecord(dir: string, log: (message: string) => void): DreamRe
 }
 
 export function saveUndo(dir: string, journal: UndoJournal): void {
-  writeFileAtomic(join(dir, "undo.json"), JSON.stringify(journal, null, 2) + "\n");
+  writeStoredFile(join(dir, "undo.json"), JSON.stringify(journal, null, 2) + "\n");
 }
 
 /** The journal, or why there is none usable (missing, damaged). */
@@ -73,7 +73,7 @@ export function readUndo(dir: string): { ok: true; journal: UndoJournal } | { ok
 
 /** After a successful undo the journal is marked used, so a second undo cannot put back an even older state. */
 export function markUndone(dir: string, journal: UndoJournal): void {
-  writeFileAtomic(join(dir, "undo.json.done"), JSON.stringify({ ...journal, undoneAt: new Date().toISOString() }, null, 2) + "\n");
+  writeStoredFile(join(dir, "undo.json.done"), JSON.stringify({ ...journal, undoneAt: new Date().toISOString() }, null, 2) + "\n");
   rmSync(join(dir, "undo.json"), { force: true });
 }
 
