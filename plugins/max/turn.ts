@@ -7,7 +7,9 @@ import type { Confinement } from "../core/confinement.ts";
 import type { FeatureContext, UserTurn } from "../core/feature.ts";
 import type { HelperOutcome, ResultChannel } from "../core/helpers.ts";
 import { parseModelRef, type ModelRef } from "../core/host-types.ts";
+import { fileStamp } from "../core/file-stamp.ts";
 import { redact } from "../core/redaction.ts";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 import { errorText, type Reporter } from "../core/report.ts";
 import type { Worktree } from "../core/worktrees.ts";
 import type { MaxMode } from "./args.ts";
@@ -17,7 +19,7 @@ import { lensFor } from "./lenses.ts";
 import { BUILDER_AGENT, CANDIDATE_AGENT, JUDGE_AGENT, VERDICT_TOOL } from "./names.ts";
 import { clipDiff, detectChecks, diffFileList, patchesAgree, type CheckResult, type Patch } from "./patch.ts";
 import type { Plan } from "./plan.ts";
-import { builderPrompt, CANCELLED_PART, candidatePrompt, executionPart, failurePart, judgePrompt, patchAppliedPart, patchJudgePrompt, patchRefusedPart } from "./prompts.ts";
+import { builderPrompt, CANCELLED_PART, candidatePrompt, executionPart, failurePart, judgePrompt, patchAppliedPart, patchesFailedPart, patchJudgePrompt, patchRefusedPart } from "./prompts.ts";
 import { runRound, type CandidateOutcome, type JudgeOutcome, type RoundResult, type Spend } from "./round.ts";
 import { comparePlans } from "./similarity.ts";
 import { turnSummary, type MaxStatsStore, type TurnRecord } from "./stats.ts";
@@ -36,6 +38,16 @@ export interface TurnDeps {
   /** Models set on the pack's agents in the user's config (read at start). */
   agentModels: { candidate?: string; judge?: string };
   log: Reporter;
+  /** Changes held back because their checks failed: kept for `/max apply N` in this session. */
+  holdBack(sessionId: string, held: HeldChanges): void;
+}
+
+/** The changes of one patch turn whose checks all failed, as the session keeps them for `/max apply N`. */
+export interface HeldChanges {
+  /** The working tree when the turn started: an apply is refused if it moved since. */
+  fingerprint: string;
+  at: string;
+  changes: { index: number; diff: string; summary: string; checks: string; savedTo?: string }[];
 }
 
 /** "cancelled": the user aborted before a choice; the turn that follows should be stopped. */
@@ -48,7 +60,7 @@ export function maxTurnBudgetMs(settings: FeatureContext["config"]["max"]): numb
 }
 
 export function createTurns(deps: TurnDeps) {
-  const { context, channels, store, agentModels, log } = deps;
+  const { context, channels, store, agentModels, log, holdBack } = deps;
   const { config, reporter, helpers, host } = context;
   const settings = config.max;
   const turnBudgetMs = maxTurnBudgetMs(settings);
@@ -278,6 +290,32 @@ export function createTurns(deps: TurnDeps) {
   };
 
 
+  /**
+   * No candidate passed the checks: nothing is applied, whatever the judge preferred. Every valid change is saved
+   * (redacted, as a record) and kept in memory for `/max apply N`; the turn shows each with its check output.
+   */
+  const holdBackFailed = (turn: UserTurn, round: RoundResult<Patch>, fingerprint: string, checks: string[]) => {
+    const dir = join(context.projectPaths.session(turn.sessionId), "max");
+    const stamp = fileStamp();
+    const perDiff = Math.max(2000, Math.floor(24_000 / Math.max(1, round.outcomes.length)));
+    const changes: HeldChanges["changes"] = [];
+    for (const outcome of round.outcomes) {
+      if (!outcome.ok) continue;
+      const patch = outcome.result;
+      let savedTo: string | undefined = join(dir, `${stamp}-candidate-${outcome.index}.diff`);
+      try {
+        writeStoredFile(savedTo, patch.diff);
+      } catch (error) {
+        log.log("warn", `could not save candidate ${outcome.index}'s diff: ${errorText(error)}`);
+        savedTo = undefined;
+      }
+      changes.push({ index: outcome.index, diff: patch.diff, summary: patch.summary, checks: checkText(patch.checks, checks), ...(savedTo ? { savedTo } : {}) });
+    }
+    holdBack(turn.sessionId, { fingerprint, at: new Date().toISOString(), changes });
+    turn.addPart(patchesFailedPart({ total: settings.candidates, candidates: changes.map((c) => ({ ...c, diff: clipDiff(redact(c.diff), perDiff) })) }));
+    reporter.notify(`Max Mode applied nothing: the checks failed on all ${changes.length} changes. /max apply N takes one anyway.`, "warning");
+  };
+
   /** Runs the candidates (and the judge) of one turn, records it, and adds the outcome to the turn as one part. */
   const play = async (turn: UserTurn, task: string, mode: MaxMode, signal: AbortSignal, timedOut: () => boolean): Promise<TurnEnd> => {
     const setup: TurnSetup = {
@@ -300,6 +338,11 @@ export function createTurns(deps: TurnDeps) {
     const round = await runPatchRound(setup, checks, signal);
     const { stats, winner, cancelled } = settle(turn, mode, round, timedOut());
     if (!winner || signal.aborted) return cancelled ? "cancelled" : "done";
+    // chooseWinner prefers a passing candidate: a winner that failed means none passed.
+    if (winner.result.passed === false) {
+      holdBackFailed(turn, round, fingerprint, checks);
+      return "done";
+    }
     if (await applyWinner(turn, round, winner, fingerprint, checks)) reporter.notify(turnSummary(stats), "info");
     return "done";
   };
