@@ -68,6 +68,18 @@ export function saveCovered(dir: string, covered: Covered): void {
   writeStoredFile(join(dir, "covered.json"), JSON.stringify(covered, null, 2) + "\n");
 }
 
+/** The assets /distill created (absolute paths): the only files it may ever extend. */
+export function readCreated(dir: string): Set<string> {
+  const value = readJson(join(dir, "created.json")) as { paths?: unknown } | undefined;
+  return new Set(Array.isArray(value?.paths) ? value.paths.filter((p): p is string => typeof p === "string") : []);
+}
+
+export function addCreated(dir: string, path: string): void {
+  const paths = readCreated(dir);
+  paths.add(path);
+  writeStoredFile(join(dir, "created.json"), JSON.stringify({ paths: [...paths].sort() }, null, 2) + "\n");
+}
+
 function readJson(file: string): unknown {
   try {
     const text = readFileSync(file, "utf8");
