@@ -29,6 +29,7 @@ export function dreamPrompt(input: DreamPromptInput): string {
     `- MEMORY.md at most ${input.limits.maxLines} lines and ${input.limits.maxBytes} bytes; now ${input.lines} lines, ${input.bytes} bytes.`,
     `- Change (forget, merge or replace; every entry a merge touches counts) at most ${maxDelete} of the ${input.entries.length} existing entries in this run.`,
     "- Every entry you write: 1-3 lines, with the ids of its source sessions.",
+    ...(input.entries.some((e) => e.id.includes("~")) ? ["- Ids ending in ~2, ~3 are entries that carry the same id as an earlier one (copies): each is addressed by the id shown; merge or forget the copies."] : []),
     "",
     "## Current MEMORY.md entries ([id] (section) text — date · sessions)",
     entries,

@@ -25,6 +25,8 @@ const recordSchema = z.object({
   report: z.object({ consolidated: z.array(z.string()), updated: z.array(z.string()), deleted: z.array(z.string()), skipped: z.array(z.string()) }),
   unverified: z.array(z.object({ id: z.string(), text: z.string(), missing: z.array(z.string()) })),
   problems: z.array(z.string()),
+  /** Ids that more than one entry of MEMORY.md carries, and how each of those entries is addressed. */
+  duplicates: z.array(z.string()).optional(),
   diff: z.string(),
   file: z.string(),
   versionFile: z.string().optional(),
@@ -108,6 +110,7 @@ export function formatRecord(record: DreamRecord): string {
     for (const u of record.unverified) lines.push(`  - ${u.id}: ${u.missing.join(", ")}`);
   }
   list("Refused because", record.problems);
+  list("Duplicate ids in MEMORY.md (each entry is addressed on its own; merge or forget the copies)", record.duplicates ?? []);
   if (record.diff) lines.push(`Diff of ${record.file}${record.dryRun ? " (dry run: nothing written)" : ""}:`, "```diff", record.diff.trimEnd(), "```");
   if (record.versionFile) lines.push(`Previous version kept: ${record.versionFile} (continuum dream undo restores it)`);
   if (record.runId) lines.push(`Cost: ${formatTokens(record.tokens, record.cost, record.estimated)}; run ${record.runId}.`);
