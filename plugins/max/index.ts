@@ -167,7 +167,12 @@ function createMax(context: FeatureContext): FeatureParts {
       state.pending = undefined;
     } else if (turn.agent === MAIN_AGENT && turn.origin === "person" && turn.text) {
       const parsed = parseMaxArgs(turn.text);
-      if (parsed.kind === "stop") return reporter.notify(stopRunning(turn.sessionId), "info");
+      if (parsed.kind === "stop") {
+        // `stop` typed to the max agent is answered here: no model call (the local report model says it).
+        const said = stopRunning(turn.sessionId);
+        if (!turn.answerLocally?.(said)) reporter.notify(said, "info");
+        return;
+      }
       if (parsed.kind === "apply") {
         const applied = await applyHeld(turn.sessionId, parsed.index);
         return reporter.notify(applied.text, applied.ok ? "info" : "warning");

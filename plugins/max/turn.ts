@@ -50,7 +50,7 @@ export interface HeldChanges {
   changes: { index: number; diff: string; summary: string; checks: string; savedTo?: string }[];
 }
 
-/** "cancelled": the user aborted before a choice; the turn that follows should be stopped. */
+/** "cancelled": the user aborted before a choice and the turn could not be answered locally: it should be stopped. */
 export type TurnEnd = "done" | "cancelled";
 
 /** Scouts, then the rest, then the judge, each bounded by the candidate timeout (patch mode: plus its checks). */
@@ -259,10 +259,12 @@ export function createTurns(deps: TurnDeps) {
 
   /** Ends a round the same way in both modes: cancelled, nothing valid, or a winner (the mode adds its part). */
 
-  const settle = <R>(turn: UserTurn, mode: MaxMode, round: RoundResult<R>, timedOut: boolean): { stats: TurnRecord; winner?: NonNullable<RoundResult<R>["winner"]>; cancelled?: true } => {
+  const settle = <R>(turn: UserTurn, mode: MaxMode, round: RoundResult<R>, timedOut: boolean): { stats: TurnRecord; winner?: NonNullable<RoundResult<R>["winner"]>; cancelled?: true; answered?: true } => {
     const stats = record(turn.sessionId, mode, round);
     if (round.aborted && !timedOut) {
-      turn.addPart(CANCELLED_PART);
+      // Answered here, with no model call; only without the local report model does the model say it.
+      if (!turn.answerLocally?.("Cancelled.")) turn.addPart(CANCELLED_PART);
+      else return { stats, cancelled: true, answered: true };
       reporter.notify(`Max Mode cancelled: ${stats.started} candidates stopped.`, "warning");
       return { stats, cancelled: true };
     }
@@ -327,8 +329,8 @@ export function createTurns(deps: TurnDeps) {
     };
     if (mode === "plan") {
       const round = await runPlanRound(setup, signal);
-      const { stats, winner, cancelled } = settle(turn, mode, round, timedOut());
-      if (!winner) return cancelled ? "cancelled" : "done";
+      const { stats, winner, cancelled, answered } = settle(turn, mode, round, timedOut());
+      if (!winner) return cancelled && !answered ? "cancelled" : "done";
       turn.addPart(executionPart({ winner: winner.index, total: settings.candidates, why: why(round), plan: winner.result }));
       reporter.notify(turnSummary(stats), "info");
       return "done";
@@ -336,8 +338,8 @@ export function createTurns(deps: TurnDeps) {
     const checks = projectChecks();
     const fingerprint = await context.worktrees.fingerprint();
     const round = await runPatchRound(setup, checks, signal);
-    const { stats, winner, cancelled } = settle(turn, mode, round, timedOut());
-    if (!winner || signal.aborted) return cancelled ? "cancelled" : "done";
+    const { stats, winner, cancelled, answered } = settle(turn, mode, round, timedOut());
+    if (!winner || signal.aborted) return cancelled && !answered ? "cancelled" : "done";
     // chooseWinner prefers a passing candidate: a winner that failed means none passed.
     if (winner.result.passed === false) {
       holdBackFailed(turn, round, fingerprint, checks);
