@@ -263,10 +263,10 @@ export function createTurns(deps: TurnDeps) {
     const stats = record(turn.sessionId, mode, round);
     if (round.aborted && !timedOut) {
       // Answered here, with no model call; only without the local report model does the model say it.
-      if (!turn.answerLocally?.("Cancelled.")) turn.addPart(CANCELLED_PART);
-      else return { stats, cancelled: true, answered: true };
+      const answered = turn.answerLocally?.("Cancelled.") ?? false;
+      if (!answered) turn.addPart(CANCELLED_PART);
       reporter.notify(`Max Mode cancelled: ${stats.started} candidates stopped.`, "warning");
-      return { stats, cancelled: true };
+      return answered ? { stats, cancelled: true, answered: true } : { stats, cancelled: true };
     }
     if (round.aborted || !round.winner) {
       const reasons = timedOut
