@@ -14,6 +14,19 @@ import { writeFileAtomic } from "./atomic-file.ts";
  */
 export function storedText(text: string): string {
   if (text.length < 6) return text;
+  // Paths, ids and labels are bound again and again (a reconcile looks up every file): each is checked once.
+  if (text.length > MEMO_CHARS) return storedTextNow(text);
+  const known = storedMemo.get(text);
+  if (known !== undefined) return known;
+  const out = storedTextNow(text);
+  if (storedMemo.size >= MEMO_ENTRIES) storedMemo.clear();
+  storedMemo.set(text, out);
+  return out;
+}
+
+const storedMemo = new Map<string, string>();
+
+function storedTextNow(text: string): string {
   if (DIFF.test(text)) return redactDiff(text);
   const redacted = redact(text);
   if (redacted === text) return text;
