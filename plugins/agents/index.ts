@@ -35,7 +35,11 @@ function createAgentCommands(context: FeatureContext): FeatureParts {
         const stored = (ledger?.runs({ projectId: context.project.id, limit: 20 }) ?? []).filter((r) => !seen.has(r.runId));
         const workflows = context.services.workflow?.running() ?? [];
         const workflowLines = workflows.length ? `\n\nWorkflow runs in progress (/agents cancel <run id> stops one):\n${workflows.map((w) => `- ${w.line}`).join("\n")}` : "";
-        return { kind: "report", text: `opencode-continuum · helper agents\n${formatRuns([...live, ...stored].slice(0, 30))}${workflowLines}` };
+        // What really runs: the runner's own runs in a slot, apart from those waiting for one (agents.maxConcurrent).
+        const running = live.filter((r) => r.state === "running").length;
+        const queued = live.filter((r) => r.state === "queued").length;
+        const counts = `${running} running (at most ${context.config.agents.maxConcurrent} at once), ${queued} waiting for a slot`;
+        return { kind: "report", text: `opencode-continuum · helper agents: ${counts}\n${formatRuns([...live, ...stored].slice(0, 30))}${workflowLines}` };
       },
     },
   };

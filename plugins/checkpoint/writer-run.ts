@@ -1,11 +1,11 @@
 // One checkpoint writer run: gathers the session's new messages and the facts code computes itself, runs the
 // hidden `checkpoint-writer` agent through the helper runner, and stores what it hands to checkpoint_write.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FeatureContext } from "../core/feature.ts";
 import { parseModelRef, type HostMessage, type ModelRef } from "../core/host-types.ts";
 import { redact } from "../core/redaction.ts";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 import { checkpointArgsShape, composeSections, renderCheckpoint, validateWriterSections, type DeterministicFacts } from "./sections.ts";
 import type { CheckpointStore } from "./store.ts";
 import { exactValues, fileUses, liveResources, messagesSince, renderFailures, renderFiles, renderLiveResources, toolFailures } from "./transcript.ts";
@@ -49,7 +49,7 @@ export function createWriterRun(deps: WriterDeps) {
       const stored = store.saveCheckpoint({ sessionId: writer.mainSessionId, writtenAt, watermark: writer.watermark, sections }, context.project.id, (seq) =>
         renderCheckpoint({ sessionId: writer.mainSessionId, seq, writtenAt, watermark: writer.watermark }, sections),
       );
-      writeFileAtomic(deps.checkpointFile(writer.mainSessionId), stored.markdown);
+      writeStoredFile(deps.checkpointFile(writer.mainSessionId), stored.markdown);
       return { ok: true, value: stored.seq, reply: `Checkpoint #${stored.seq} stored (${Math.round(stored.markdown.length / 4)} tokens). You are done.` };
     },
   });
@@ -137,13 +137,6 @@ export function createWriterRun(deps: WriterDeps) {
   };
 
   return { channel, run };
-}
-
-function writeFileAtomic(file: string, content: string): void {
-  mkdirSync(join(file, ".."), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, content);
-  renameSync(temp, file);
 }
 
 function gitBranch(directory: string): string | undefined {

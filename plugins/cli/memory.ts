@@ -68,7 +68,13 @@ function entryJson(entry: IndexedEntry | SearchHit) {
   };
 }
 
-function status(ctx: Ctx, json?: boolean): number {
+/** What `status` ranked for: a session ranks its entries by its first message, which the CLI only knows when told. */
+function rankingLine(firstMessage: string): string {
+  if (firstMessage) return `Ranked as a session whose first message is "${firstMessage.length > 80 ? firstMessage.slice(0, 80) + "…" : firstMessage}".`;
+  return 'Ranked with no first message: a session ranks by its first message, so when the budget is tight which entries fit can differ (--first-message "<text>" ranks as that session would).';
+}
+
+function status(ctx: Ctx, json?: boolean, firstMessage = ""): number {
   const { config } = ctx.eff;
   const state = featureState(ctx.eff, "memory");
   const budget = config.memory.injectBudgetTokens;
@@ -79,13 +85,14 @@ function status(ctx: Ctx, json?: boolean): number {
   // Exactly what the plugin does at a session's first model call: no block when off or the budget is 0. The block
   // names the session's notes file, so a placeholder id of a real id's length keeps the packing identical.
   const notesFile = join(ctx.locations.sessionDir(NEW_SESSION), "notes.md");
-  const block: MemoryBlock | undefined = state.on && budget > 0 ? buildMemoryBlock(ctx.service, "", budget, { ...files, notesFile }) : undefined;
+  const block: MemoryBlock | undefined = state.on && budget > 0 ? buildMemoryBlock(ctx.service, firstMessage, budget, { ...files, notesFile }) : undefined;
   const header = block ? fixedHeaderTokens(block) : 0;
   const data = {
     enabled: state.on,
     reason: state.reason,
     location: config.memory.location,
     budgetTokens: budget,
+    rankedFor: firstMessage,
     block: block ? { text: block.text, tokens: block.tokens, headerTokens: header, entries: block.included.map((i) => entryJson(i.entry)), omitted: block.omitted.map((i) => i.entry.entryId) } : null,
     indexed: counts,
     files: { project: files.projectFile, global: files.globalFile },
@@ -97,7 +104,7 @@ function status(ctx: Ctx, json?: boolean): number {
     if (!block) return [`memory.injectBudgetTokens is 0: a new session gets no memory block (recall: ${config.memory.recallBudgetTokens} tokens per message).`, `Indexed entries: project ${counts.project}, global ${counts.global}, session notes ${counts.session}.`];
     const text = formatStatus({ block, budgetTokens: budget, files, counts, notes: [] }).replace("Injected in this session", "A new session would get");
     const over = block.tokens > budget ? `\nNote: the block is ${block.tokens} tokens, over the budget of ${budget}: its fixed explanation alone is ${header} tokens and is always sent; entries are packed into what is left.` : "";
-    return `${text}\nMemory location: ${config.memory.location === "repo" ? "repo (<project>/.opencode/memory)" : "data dir"}.${over}`;
+    return `${text}\n${rankingLine(firstMessage)}\nMemory location: ${config.memory.location === "repo" ? "repo (<project>/.opencode/memory)" : "data dir"}.${over}`;
   });
   return 0;
 }
@@ -107,10 +114,24 @@ function fixedHeaderTokens(block: MemoryBlock): number {
   return Math.max(0, block.tokens - block.included.reduce((sum, i) => sum + i.tokens, 0)) || estimateTokens(block.text);
 }
 
+/** Ids more than one entry of a file carries: the later ones are addressed as `<id>~2`, `<id>~3` (memory-format). */
+function duplicatesOf(entries: readonly IndexedEntry[]): { file: string; id: string; entries: { id: string; line: number }[] }[] {
+  const groups = new Map<string, { file: string; id: string; entries: { id: string; line: number }[] }>();
+  for (const entry of entries) {
+    const id = entry.entryId.replace(/~\d+$/, "");
+    const key = `${entry.path}\0${id}`;
+    const group = groups.get(key) ?? { file: entry.path, id, entries: [] };
+    group.entries.push({ id: entry.entryId, line: entry.lineStart });
+    groups.set(key, group);
+  }
+  return [...groups.values()].filter((g) => g.entries.length > 1);
+}
+
 function list(ctx: Ctx, json?: boolean): number {
   const stats = ctx.service.reconcile();
   const entries = ctx.service.candidates();
-  emit(json, { entries: entries.map(entryJson), notes: stats.notes }, () => {
+  const duplicates = duplicatesOf(entries);
+  emit(json, { entries: entries.map(entryJson), notes: stats.notes, duplicates }, () => {
     const lines: string[] = [];
     if (entries.length === 0) lines.push(`No project or global memory entries yet (project memory: ${ctx.locations.projectFile}).`);
     let file = "";
@@ -123,6 +144,7 @@ function list(ctx: Ctx, json?: boolean): number {
       lines.push(`  [${entry.entryId}] ${entry.section || "-"} · ${first.length > 100 ? first.slice(0, 100) + "…" : first}${entry.date ? ` (${entry.date})` : ""}`);
     }
     for (const note of stats.notes) lines.push(`note: ${note.path}: ${note.note}`);
+    for (const d of duplicates) lines.push(`duplicate id ${d.id} in ${d.file}: ${d.entries.map((e) => `line ${e.line} is [${e.id}]`).join(", ")}; each is shown, forgotten or rewritten by its own id`);
     return lines;
   });
   return 0;
@@ -136,7 +158,8 @@ export function register(program: Command): void {
     .description("what a new session would get: the memory block against its budget, as the plugin would build it")
     .addOption(projectOption())
     .addOption(jsonOption())
-    .action(act((o: { project?: string; json?: boolean }) => withMemory(o, (ctx) => status(ctx, o.json))));
+    .option("--first-message <text>", "rank the entries as a session whose first message is this text does (default: none)")
+    .action(act((o: { project?: string; json?: boolean; firstMessage?: string }) => withMemory(o, (ctx) => status(ctx, o.json, o.firstMessage?.trim() ?? ""))));
 
   memory
     .command("list")

@@ -5,8 +5,9 @@
 // 2. only then is the combined change applied to the user's tree, in one step, after a backup of the user's index and
 //    tree (core/backups.ts: `continuum restore` puts them back; no backup, no apply); refused whole on a conflict
 //    with edits the user made meanwhile; the merged worktrees are removed after that, the others never.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 import { z } from "zod";
 import type { FeatureContext } from "../core/feature.ts";
 import { git, gitOk } from "../core/git.ts";
@@ -157,7 +158,7 @@ function saveChanges(root: string, changes: readonly { item: MergeItem; diff: st
     mkdirSync(dir, { recursive: true });
     changes.forEach((change, i) => {
       const file = join(dir, `${String(i + 1).padStart(2, "0")}-${nameSafe(change.item.label) || "change"}.diff`);
-      writeFileSync(file, change.diff);
+      writeStoredFile(file, change.diff);
       saved.push({ label: change.item.label, file });
     });
     pruneStamped(conflicts, now.getTime());

@@ -27,7 +27,7 @@ export interface VerifyState {
   /** Step of the latest file change, 0 when none this session. */
   lastEdit: number;
   /** The latest check command that finished. */
-  lastCheck?: { step: number; ok: boolean; command: string };
+  lastCheck?: { step: number; ok: boolean; command: string; noExitCode?: boolean };
   /** Pushes sent since the user last wrote. */
   pushes: number;
   /** The last turn ended in an abort or an error: never push after that. */
@@ -58,13 +58,16 @@ export function observeToolPart(state: VerifyState, part: ToolPart, checkCommand
   const input = part.state.input as { command?: unknown } | null | undefined;
   const command = typeof input?.command === "string" ? input.command : "";
   if (!isCheckCommand(command, checkCommands)) return { ...state, seen };
-  return { ...state, step, seen, lastCheck: { step, ok: status === "completed" && exitCode(part.state.metadata) === 0, command: command.slice(0, 200) } };
+  const exit = exitCode(part.state.metadata);
+  const ok = status === "completed" && exit === 0;
+  const lastCheck = { step, ok, command: command.slice(0, 200), ...(status === "completed" && exit === undefined ? { noExitCode: true } : {}) };
+  return { ...state, step, seen, lastCheck };
 }
 
-function exitCode(metadata: unknown): number {
+function exitCode(metadata: unknown): number | undefined {
   const exit = typeof metadata === "object" && metadata !== null ? (metadata as { exit?: unknown }).exit : undefined;
-  // A host that reports no exit code: the tool completed, so count it as a run that passed.
-  return typeof exit === "number" ? exit : 0;
+  // No exit code reported (a timeout, a killed command, another host): nothing proves the check passed.
+  return typeof exit === "number" ? exit : undefined;
 }
 
 export type VerifyDecision = { push: true; text: string } | { push: false; reason: string };
@@ -81,7 +84,9 @@ export function decideVerify(state: VerifyState, maxPushes: number): VerifyDecis
 function verifyText(state: VerifyState, attempt: number, max: number): string {
   const check = state.lastCheck;
   const why =
-    check && check.step > state.lastEdit
+    check && check.step > state.lastEdit && check.noExitCode
+      ? `The last check after your changes reported no exit code, so it proves nothing: \`${check.command}\`.`
+      : check && check.step > state.lastEdit
       ? `The last check after your changes failed: \`${check.command}\`.`
       : check
         ? `You changed files after the last check (\`${check.command}\`), so its result no longer counts.`

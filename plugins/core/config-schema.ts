@@ -88,7 +88,7 @@ export const dreamConfigSchema = z
     windowDays: z.number().int().min(1).max(365).default(7),
     maxLines: z.number().int().min(20).max(5000).default(200),
     maxBytes: z.number().int().min(1024).max(1048576).default(10240),
-    maxDeleteFraction: z.number().min(0).max(1).default(0.3),
+    maxDeleteFraction: z.number().min(0).max(1).default(0.3).describe("Most of the existing entries one dream may change: forget, merge (every entry of a merge) or replace."),
     budgetTokens: z.number().int().min(1000).default(200000),
     timeoutMs: z.number().int().min(5000).default(600000),
     model: z.string().optional(),
@@ -141,7 +141,7 @@ export const composeConfigSchema = z
 
 export const agentsConfigSchema = z
   .object({
-    maxConcurrent: z.number().int().min(1).max(32).default(4).describe("Most hidden helper agents (writers, judges, …) the pack runs at once in one OpenCode process."),
+    maxConcurrent: z.number().int().min(1).max(32).default(6).describe("Most hidden helper agents (writers, judges, …) the pack runs at once in one OpenCode process; at least max.candidates + 1, so a Max turn's candidates and its judge need not wait for each other."),
   })
   .strict();
 

@@ -124,6 +124,11 @@ export interface UserTurn {
   origin: "person" | "pack" | "empty";
   text: string;
   addPart(text: string): void;
+  /**
+   * Answers this turn with a fixed text and no model call (the local report model); false when the host cannot
+   * (no report model configured), and the turn then goes to the model as usual.
+   */
+  answerLocally?(text: string): boolean;
 }
 
 /** The system prompt of one model call; `add` appends a separate entry (the first stays cache-stable). */

@@ -1,5 +1,7 @@
 // The time stamp the pack puts in the names of the copies it keeps (backups, versions, saved diffs): ISO time with
 // ':' and '.' as '-', so names sort by time and are valid on every file system; read back by retention.
+import { redact } from "./redaction.ts";
+
 const STAMPED = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z/;
 
 export function fileStamp(at: Date = new Date()): string {
@@ -14,7 +16,7 @@ export function stampedAt(name: string): number | undefined {
   return Number.isFinite(at) ? at : undefined;
 }
 
-/** A label as part of a file name: safe characters only, at most 60 of them. */
+/** A label as part of a file name: redacted (a name is stored too), safe characters only, at most 60 of them. */
 export function nameSafe(label: string): string {
-  return label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60);
+  return redact(label).replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60);
 }

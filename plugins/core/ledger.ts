@@ -94,7 +94,11 @@ export interface LedgerFilter {
 /** The stable shape of `continuum stats --json`. */
 export interface Stats {
   worker: { calls: number; inputTokens: number; outputTokens: number; cost: number };
-  features: Record<string, { runs: number; inputTokens: number; outputTokens: number; cost: number; injectedTokens?: number; injectedRequests?: number }>;
+  /**
+   * Per feature: `runs` are its helper runs, except for workflow, where a run is one workflow run and each of its
+   * `agent()` calls (a helper run of its own) is counted in `agentCalls`.
+   */
+  features: Record<string, { runs: number; agentCalls?: number; inputTokens: number; outputTokens: number; cost: number; injectedTokens?: number; injectedRequests?: number }>;
   overheadRatio: number;
 }
 
@@ -136,6 +140,8 @@ export interface Ledger {
   /** Runs left "running" by a process that is gone are marked abandoned (their spend so far stays); returns how many. */
   closeOrphans(isAlive: (pid: number) => boolean): number;
 }
+
+const WORKFLOW_RUN_ID = /\bwf_[a-z0-9]+_[0-9a-f]+\b/;
 
 export function openLedger(db: Database, ownerPid = process.pid): Ledger {
   migrate(db, "ledger", MIGRATIONS);
@@ -215,6 +221,13 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
       for (const row of rows) {
         features[row.feature] = { runs: row.runs, inputTokens: row.input, outputTokens: row.output, cost: round(row.cost) };
         packTokens += row.input + row.output;
+      }
+      const workflow = features.workflow;
+      if (workflow) {
+        // Each agent() call is a helper run whose reason names its workflow run (agent-port.ts): count those runs.
+        const reasons = db.prepare(`SELECT reason FROM ledger_runs ${w.sql ? `${w.sql} AND` : "WHERE"} feature = 'workflow'`).all<{ reason: string | null }>(...w.params);
+        const ids = new Set(reasons.map((r) => WORKFLOW_RUN_ID.exec(r.reason ?? "")?.[0] ?? "?"));
+        features.workflow = { ...workflow, runs: ids.size, agentCalls: workflow.runs };
       }
       const injected = db
         .prepare(`SELECT feature, SUM(requests) AS requests, SUM(tokens) AS tokens FROM ledger_injected ${w.sql} GROUP BY feature`)

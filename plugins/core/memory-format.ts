@@ -17,6 +17,8 @@ export interface MemoryEntry {
   text: string;
   date?: string;
   session?: string;
+  /** Set when an earlier entry of the file has the same id: `id` is then `<that id>~<n>` (see uniqueIds). */
+  duplicateOf?: string;
 }
 
 export const PROJECT_SECTIONS = ["Project context", "Rules", "Architecture decisions", "Discovered durable knowledge"] as const;
@@ -26,7 +28,7 @@ const HEADING = /^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$/;
 const BULLET = /^[ ]{0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$/;
 const FENCE = /^[ ]{0,3}(`{3,}|~{3,})/;
 const ONLY_COMMENT = /^\s*<!--.*-->\s*$/;
-const TAG = /\s*<!--\s*id:([A-Za-z0-9_-]{1,64})(?:\s*[·|]\s*(\d{4}-\d{2}-\d{2}))?(?:\s*[·|]\s*([^\s·|>]{1,128}))?\s*-->\s*/;
+const TAG = /\s*<!--\s*id:([A-Za-z0-9_~-]{1,64})(?:\s*[·|]\s*(\d{4}-\d{2}-\d{2}))?(?:\s*[·|]\s*([^\s·|>]{1,128}))?\s*-->\s*/;
 
 export function splitLines(content: string): string[] {
   return content.split(/\r?\n/);
@@ -95,7 +97,40 @@ export function parseEntries(content: string): MemoryEntry[] {
     current = { kind: "paragraph", start: index, lines: [line] };
   });
   close();
-  return entries;
+  return uniqueIds(entries);
+}
+
+/**
+ * Two entries of a file with the same id (a copied line, a hand edit, two identical untagged lines): the first keeps
+ * it, the next ones are addressed as `<id>~2`, `<id>~3` in file order, so every entry can be forgotten or rewritten
+ * on its own. `~` never occurs in a generated id, and a tag may carry it: an entry rewritten under `<id>~2` keeps
+ * that id for good.
+ */
+function uniqueIds(entries: MemoryEntry[]): MemoryEntry[] {
+  const seen = new Set(entries.map((e) => e.id));
+  const counts = new Map<string, number>();
+  return entries.map((entry) => {
+    const n = (counts.get(entry.id) ?? 0) + 1;
+    counts.set(entry.id, n);
+    if (n === 1) return entry;
+    let suffix = n;
+    while (seen.has(`${entry.id}~${suffix}`)) suffix++;
+    const id = `${entry.id}~${suffix}`;
+    seen.add(id);
+    return { ...entry, id, duplicateOf: entry.id };
+  });
+}
+
+/** The duplicated ids of a file's entries: each with the ids its entries are addressed by and their lines. */
+export function duplicateIds(entries: readonly MemoryEntry[]): { id: string; entries: { id: string; line: number }[] }[] {
+  const groups = new Map<string, { id: string; line: number }[]>();
+  for (const entry of entries) {
+    const base = entry.duplicateOf ?? entry.id;
+    const group = groups.get(base) ?? [];
+    group.push({ id: entry.id, line: entry.lineStart });
+    groups.set(base, group);
+  }
+  return [...groups.entries()].filter(([, group]) => group.length > 1).map(([id, group]) => ({ id, entries: group }));
 }
 
 function buildEntry(

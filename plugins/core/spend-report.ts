@@ -12,7 +12,8 @@ export function formatStats(stats: Stats, scope: string): string {
   if (features.length === 0) lines.push("Pack: no helper runs yet");
   for (const [name, f] of features) {
     const injected = f.injectedTokens !== undefined ? ` · injected ${n(f.injectedTokens)} tokens over ${n(f.injectedRequests ?? 0)} requests` : "";
-    lines.push(`${name.padEnd(11)} ${n(f.runs)} runs · ${n(f.inputTokens)} in · ${n(f.outputTokens)} out${f.cost ? ` · $${f.cost.toFixed(4)}` : ""}${injected}`);
+    const calls = f.agentCalls !== undefined ? ` (${n(f.agentCalls)} agent calls)` : "";
+    lines.push(`${name.padEnd(11)} ${n(f.runs)} runs${calls} · ${n(f.inputTokens)} in · ${n(f.outputTokens)} out${f.cost ? ` · $${f.cost.toFixed(4)}` : ""}${injected}`);
   }
   lines.push(`Overhead: helper runs cost ${(stats.overheadRatio * 100).toFixed(1)} % of the worker's tokens`);
   return lines.join("\n");

@@ -4,6 +4,7 @@
 // tree or refs. Worktrees live under the pack's data dir and are removed after use; a crash leaves them for the next
 // start's sweep. Hooks of the user's repo never run for them.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, realpathSync } from "node:fs";
+import { storedText, writeStoredFile } from "./storage/stored-text.ts";
 import { join } from "node:path";
 import { git, gitOk } from "./git.ts";
 import { processAlive } from "./process-alive.ts";
@@ -176,7 +177,7 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
     const dir = join(root, "rejected");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${fileStamp()}-${nameSafe(label ?? "diff")}.diff`);
-    writeFileSync(file, diff);
+    writeStoredFile(file, diff);
     pruneStamped(dir);
     return file;
   }
@@ -198,7 +199,7 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
       mkdirSync(root, { recursive: true });
       const record: Owner = { pid, createdAt: new Date().toISOString(), owner, label, base, projectDir: top };
       // The owner file comes first: a crash between it and `worktree add` still leaves something to sweep.
-      writeFileSync(ownerFile(dir), JSON.stringify(record));
+      writeFileSync(ownerFile(dir), storedText(JSON.stringify(record)));
       try {
         await addWorktree(top, dir, base);
         const gitDir = (await gitOk(dir, ["rev-parse", "--absolute-git-dir"])).trim();

@@ -1,12 +1,13 @@
 // The one way /distill writes: an asset is validated (front matter through gray-matter and read back, OpenCode's
 // skill-name rule, a name no existing asset has) before anything touches the disk, and an existing file is never
-// overwritten: "extend" appends a section after keeping a backup copy, "create" refuses when the file exists
-// (the new file is hard-linked into place, which fails when the name exists, so a race cannot overwrite either).
+// overwritten: "extend" appends a section after keeping a backup copy, and only to a file /distill created itself
+// (asked to extend one of yours, it creates `<name>-distilled` beside it instead); "create" refuses when the file
+// exists (the new file is hard-linked into place, which fails when the name exists, so a race cannot overwrite either).
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { checkProjectPath } from "../core/protected-paths.ts";
 import matter from "gray-matter";
-import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 import type { AssetForm, InventoryItem } from "./inventory.ts";
 import { fileStamp } from "../core/file-stamp.ts";
 
@@ -27,6 +28,8 @@ export interface AssetRequest {
 export interface PlannedAsset {
   form: AssetForm;
   name: string;
+  /** Set when an extend of a file the pack did not create became this new asset beside it: that file's path. */
+  besides?: string;
   path: string;
   action: "create" | "extend";
   content: string;
@@ -38,8 +41,29 @@ export function assetPath(projectDir: string, form: AssetForm, name: string): st
   return join(projectDir, ".opencode", form === "command" ? "commands" : "agents", `${name}.md`);
 }
 
-/** Problems with a request; empty when it may be written. `reserved` are names the pack itself uses. */
-export function validateAsset(request: AssetRequest, projectDir: string, existing: InventoryItem[], reserved: ReadonlySet<string>): { problems: string[]; plan?: PlannedAsset } {
+/** The name of the asset /distill creates beside one of yours it was asked to extend. */
+export const besideName = (name: string) => `${name}-distilled`.slice(0, MAX_NAME);
+
+/**
+ * Problems with a request; empty when it may be written. `reserved` are names the pack itself uses; `packCreated`
+ * says whether /distill created the file at a path (only those are ever extended).
+ */
+export function validateAsset(request: AssetRequest, projectDir: string, existing: InventoryItem[], reserved: ReadonlySet<string>, packCreated: (path: string) => boolean = () => false): { problems: string[]; plan?: PlannedAsset } {
+  if (request.action === "extend" && SKILL_NAME.test(request.name)) {
+    const path = assetPath(projectDir, request.form, request.name);
+    // Yours is never rewritten: the addition becomes its own asset beside it (or extends that one, made earlier).
+    if (existsSync(path) && !packCreated(path)) {
+      const beside = besideName(request.name);
+      const besidePath = assetPath(projectDir, request.form, beside);
+      const action = existsSync(besidePath) && packCreated(besidePath) ? "extend" : "create";
+      const checked = validateOne({ ...request, name: beside, action }, projectDir, existing, reserved, packCreated);
+      return checked.plan ? { problems: [], plan: { ...checked.plan, besides: path } } : checked;
+    }
+  }
+  return validateOne(request, projectDir, existing, reserved, packCreated);
+}
+
+function validateOne(request: AssetRequest, projectDir: string, existing: InventoryItem[], reserved: ReadonlySet<string>, packCreated: (path: string) => boolean): { problems: string[]; plan?: PlannedAsset } {
   const problems: string[] = [];
   const name = request.name;
   if (!SKILL_NAME.test(name) || name.length > MAX_NAME) problems.push(`name "${name.slice(0, 80)}" is invalid: lowercase letters and digits in words joined by single hyphens (${SKILL_NAME.source}), at most ${MAX_NAME} characters`);
@@ -62,8 +86,8 @@ export function validateAsset(request: AssetRequest, projectDir: string, existin
   const sameName = existing.filter((e) => e.name === name && (e.form === request.form || request.form === "skill" || e.form === "skill"));
   if (request.action === "create") {
     if (reserved.has(name)) problems.push(`name "${name}" is used by opencode-continuum itself; choose another`);
-    if (existsSync(path)) problems.push(`${path} exists already: it is never overwritten (use action "extend" to add to it, or skip)`);
-    else if (sameName.length) problems.push(`a ${sameName[0]!.form} named "${name}" exists already (${sameName[0]!.path}); choose another name, extend it, or skip`);
+    if (existsSync(path)) problems.push(packCreated(path) ? `${path} exists already: it is never overwritten (use action "extend" to add to it, or skip)` : `${path} exists already and is not one /distill created: it is never changed; choose another name, or skip`);
+    else if (sameName.length) problems.push(`a ${sameName[0]!.form} named "${name}" exists already (${sameName[0]!.path}); choose another name, or skip`);
   } else if (!existsSync(path)) problems.push(`nothing to extend: ${path} does not exist (use action "create")`);
   if (problems.length) return { problems };
 
@@ -103,7 +127,7 @@ export function writeAsset(plan: PlannedAsset, now = new Date()): { backup?: str
   if (plan.action === "create") {
     // Whole or not at all, and never over an existing file: written aside, then hard-linked in (link fails on EEXIST).
     const temp = join(dirname(plan.path), `.${basename(plan.path)}.distill-${process.pid}-${now.getTime()}`);
-    writeFileAtomic(temp, plan.content);
+    writeStoredFile(temp, plan.content);
     try {
       linkSync(temp, plan.path);
     } finally {
@@ -113,6 +137,6 @@ export function writeAsset(plan: PlannedAsset, now = new Date()): { backup?: str
   }
   const backup = `${plan.path}.bak-${fileStamp(now)}`;
   copyFileSync(plan.path, backup);
-  writeFileAtomic(plan.path, plan.content);
+  writeStoredFile(plan.path, plan.content);
   return { backup };
 }

@@ -29,7 +29,7 @@ export function distillPrompt(input: DistillPromptInput): string {
     "## Recurring kinds of user requests",
     requests.length ? requests.join("\n") : "(none)",
     "",
-    "## Assets that exist already (never duplicate one; extend it or skip)",
+    "## Assets that exist already (never duplicate one; extend it or skip; extending one /distill did not create writes a new asset beside it)",
     assets.length ? assets.join("\n") : "(none)",
     "",
     `Write each asset with distill_asset, then call distill_report once with every candidate (id, name, evidence, sessions, form, action).`,

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { readJsonFile } from "../core/json-file.ts";
-import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 
 const candidateSchema = z.object({
   id: z.string().optional(),
@@ -46,7 +46,7 @@ export function distillDir(projectRoot: string): string {
 }
 
 export function saveDistillRecord(dir: string, record: DistillRecord): void {
-  writeFileAtomic(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
+  writeStoredFile(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
 }
 
 export function readDistillRecord(dir: string, log: (message: string) => void): DistillRecord | undefined {
@@ -65,7 +65,19 @@ export function readCovered(dir: string): Covered {
 }
 
 export function saveCovered(dir: string, covered: Covered): void {
-  writeFileAtomic(join(dir, "covered.json"), JSON.stringify(covered, null, 2) + "\n");
+  writeStoredFile(join(dir, "covered.json"), JSON.stringify(covered, null, 2) + "\n");
+}
+
+/** The assets /distill created (absolute paths): the only files it may ever extend. */
+export function readCreated(dir: string): Set<string> {
+  const value = readJson(join(dir, "created.json")) as { paths?: unknown } | undefined;
+  return new Set(Array.isArray(value?.paths) ? value.paths.filter((p): p is string => typeof p === "string") : []);
+}
+
+export function addCreated(dir: string, path: string): void {
+  const paths = readCreated(dir);
+  paths.add(path);
+  writeStoredFile(join(dir, "created.json"), JSON.stringify({ paths: [...paths].sort() }, null, 2) + "\n");
 }
 
 function readJson(file: string): unknown {

@@ -16,7 +16,7 @@ import { inventory, type InventoryItem } from "./inventory.ts";
 import { mineRequests, mineSequences, type RequestCandidate, type SequenceCandidate } from "./miner.ts";
 import { distillPrompt } from "./prompt.ts";
 import { runSpend, settledRecord } from "../core/helper-budget.ts";
-import { distillDir, readCovered, readDistillRecord, saveCovered, saveDistillRecord, type DistillRecord, type ReportedCandidate } from "./records.ts";
+import { addCreated, distillDir, readCovered, readCreated, readDistillRecord, saveCovered, saveDistillRecord, type DistillRecord, type ReportedCandidate } from "./records.ts";
 
 export const DISTILL_AGENT = "distill";
 export const DISTILL_ASSET_TOOL = "distill_asset";
@@ -37,12 +37,13 @@ const assetArgs = {
   name: z.string().min(1).max(80).describe("lowercase words joined by hyphens; a skill's folder gets this name"),
   description: z.string().min(1).max(1024).describe("one sentence: when to use it"),
   body: z.string().min(1).max(20000).describe("the markdown instructions (no front matter)"),
-  action: z.enum(["create", "extend"]).describe("extend appends to an existing asset of that name, after a backup"),
+  action: z.enum(["create", "extend"]).describe("extend appends to an asset /distill created, after a backup; one that is not /distill's gets a new asset <name>-distilled beside it"),
 };
 
 interface RunState {
   dryRun: boolean;
-  written: { plan: PlannedAsset; backup?: string }[];
+  /** `asked`: the name the agent gave (an extend of one of yours is written under another name, beside it). */
+  written: { plan: PlannedAsset; backup?: string; asked: string }[];
   existing: InventoryItem[];
 }
 
@@ -78,22 +79,25 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
   const assetTool = defineTool(DISTILL_ASSET_TOOL, {
     description:
       "Write one asset into the project's .opencode/: a skill (.opencode/skills/<name>/SKILL.md), a command (.opencode/commands/<name>.md) or a subagent (.opencode/agents/<name>.md). " +
-      "Validated before writing; an existing file is never overwritten (extend appends after a backup). In a dry run it only validates.",
+      "Validated before writing; an existing file is never overwritten (extend appends after a backup, and only to an asset /distill created; for any other it creates <name>-distilled beside it). In a dry run it only validates.",
     args: assetArgs,
     execute(args, ctx) {
       const state = activeFor(ctx);
       if (!state) throw new ToolInputError(`${DISTILL_ASSET_TOOL} belongs to a running /distill; it does nothing here.`);
       const taken = [...state.existing, ...state.written.map((w) => ({ form: w.plan.form, name: w.plan.name, description: "", path: w.plan.path, scope: "project" as const }))];
-      const checked = validateAsset(args, projectDir, taken, RESERVED);
+      const created = readCreated(dir);
+      const checked = validateAsset(args, projectDir, taken, RESERVED, (path) => created.has(path));
       if (!checked.plan) throw new ToolInputError(`Not written:\n- ${checked.problems.join("\n- ")}`);
+      const beside = checked.plan.besides ? ` beside ${checked.plan.besides}, which /distill did not create and never changes` : "";
       if (state.dryRun) {
-        state.written.push({ plan: checked.plan });
-        return `Valid. Dry run: would ${checked.plan.action} ${checked.plan.path} (nothing written).`;
+        state.written.push({ plan: checked.plan, asked: args.name });
+        return `Valid. Dry run: would ${checked.plan.action} ${checked.plan.path}${beside} (nothing written).`;
       }
       try {
         const { backup } = writeAsset(checked.plan, now());
-        state.written.push({ plan: checked.plan, backup });
-        return `${checked.plan.action === "create" ? "Created" : "Extended"} ${checked.plan.path}${backup ? ` (backup: ${backup})` : ""}.`;
+        if (checked.plan.action === "create") addCreated(dir, checked.plan.path);
+        state.written.push({ plan: checked.plan, backup, asked: args.name });
+        return `${checked.plan.action === "create" ? "Created" : "Extended"} ${checked.plan.path}${beside}${backup ? ` (backup: ${backup})` : ""}.`;
       } catch (error) {
         throw new ToolInputError(`Not written: ${errorText(error)}`);
       }
@@ -105,7 +109,7 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
     args: reportArgs,
     reserved: `${DISTILL_REPORT_TOOL} belongs to a running /distill; it does nothing here.`,
     accept(args, state: RunState) {
-      const writtenNames = new Set(state.written.map((w) => w.plan.name));
+      const writtenNames = new Set(state.written.flatMap((w) => [w.plan.name, w.asked]));
       const problems = args.candidates
         .filter((c) => (c.action === "created" || c.action === "extended" || c.action.startsWith("would-")) && !writtenNames.has(c.name))
         .map((c) => `candidate "${c.name}" says ${c.action} but no asset of that name went through ${DISTILL_ASSET_TOOL}; report it as skipped or none`);
@@ -179,7 +183,7 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
     const covered = readCovered(dir);
     for (const candidate of reported) {
       const mined = sequences.find((s) => s.id === candidate.id);
-      const asset = state.written.find((w) => w.plan.name === candidate.name) ?? undefined;
+      const asset = state.written.find((w) => w.plan.name === candidate.name || w.asked === candidate.name) ?? undefined;
       if (mined && asset) covered[mined.key] = { path: asset.plan.path, at: now().toISOString() };
     }
     try {

@@ -1,5 +1,6 @@
 // What code refuses about a dream's result, whatever the model says: a MEMORY.md over its line or byte limit,
-// entries the dream wrote that break the entry rules, or more deletions than dream.maxDeleteFraction allows.
+// entries the dream wrote that break the entry rules, or more of the existing entries changed (removed, merged or
+// rewritten) than dream.maxDeleteFraction allows: a rewrite can erase an entry's meaning as surely as a deletion.
 // A refused run writes nothing.
 import type { MemoryDraft } from "./draft.ts";
 import { MAX_ENTRY_LINES } from "./draft.ts";
@@ -23,6 +24,14 @@ export function deletions(draft: MemoryDraft): { removed: number; of: number; fr
   return { removed, of, fraction: of === 0 ? 0 : removed / of };
 }
 
+/** How many of the original entries the draft changed at all: removed, merged (every entry of a merge) or rewritten. */
+export function changesToExisting(draft: MemoryDraft): { changed: number; removed: number; rewritten: number; of: number; fraction: number } {
+  const of = draft.originalIds.size;
+  const { forgotten, mergedAway, rewritten } = draft.changes;
+  const changed = new Set([...forgotten, ...mergedAway, ...rewritten].filter((id) => draft.originalIds.has(id))).size;
+  return { changed, removed: forgotten.length + mergedAway.length, rewritten: rewritten.length, of, fraction: of === 0 ? 0 : changed / of };
+}
+
 /** Problems that refuse the whole run; empty when the draft may be written. */
 export function limitProblems(draft: MemoryDraft, limits: DreamLimits): string[] {
   const problems: string[] = [];
@@ -30,10 +39,10 @@ export function limitProblems(draft: MemoryDraft, limits: DreamLimits): string[]
   const bytes = Buffer.byteLength(draft.text, "utf8");
   if (lines > limits.maxLines) problems.push(`MEMORY.md would have ${lines} lines; the limit is ${limits.maxLines} (dream.maxLines): merge or drop entries`);
   if (bytes > limits.maxBytes) problems.push(`MEMORY.md would be ${bytes} bytes; the limit is ${limits.maxBytes} (dream.maxBytes): merge or drop entries`);
-  const { removed, of, fraction } = deletions(draft);
-  if (removed > 0 && fraction > limits.maxDeleteFraction) {
+  const { changed, removed, rewritten, of, fraction } = changesToExisting(draft);
+  if (changed > 0 && fraction > limits.maxDeleteFraction) {
     problems.push(
-      `the run removes ${removed} of ${of} existing entries (${Math.round(fraction * 100)} %); at most ${Math.round(limits.maxDeleteFraction * 100)} % may go in one dream (dream.maxDeleteFraction)`,
+      `the run changes ${changed} of ${of} existing entries (${removed} removed or merged away, ${rewritten} rewritten; ${Math.round(fraction * 100)} %); at most ${Math.round(limits.maxDeleteFraction * 100)} % may be removed or rewritten in one dream (dream.maxDeleteFraction)`,
     );
   }
   for (const entry of draft.entries()) {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { readJsonFile } from "../core/json-file.ts";
-import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 
 const tokensSchema = z.object({ input: z.number(), output: z.number(), total: z.number() });
 export type DreamTokens = z.infer<typeof tokensSchema>;
@@ -25,6 +25,8 @@ const recordSchema = z.object({
   report: z.object({ consolidated: z.array(z.string()), updated: z.array(z.string()), deleted: z.array(z.string()), skipped: z.array(z.string()) }),
   unverified: z.array(z.object({ id: z.string(), text: z.string(), missing: z.array(z.string()) })),
   problems: z.array(z.string()),
+  /** Ids that more than one entry of MEMORY.md carries, and how each of those entries is addressed. */
+  duplicates: z.array(z.string()).optional(),
   diff: z.string(),
   file: z.string(),
   versionFile: z.string().optional(),
@@ -55,7 +57,7 @@ export function dreamDir(projectRoot: string): string {
 }
 
 export function saveRecord(dir: string, record: DreamRecord): void {
-  writeFileAtomic(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
+  writeStoredFile(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
 }
 
 export function readRecord(dir: string, log: (message: string) => void): DreamRecord | undefined {
@@ -63,7 +65,7 @@ export function readRecord(dir: string, log: (message: string) => void): DreamRe
 }
 
 export function saveUndo(dir: string, journal: UndoJournal): void {
-  writeFileAtomic(join(dir, "undo.json"), JSON.stringify(journal, null, 2) + "\n");
+  writeStoredFile(join(dir, "undo.json"), JSON.stringify(journal, null, 2) + "\n");
 }
 
 /** The journal, or why there is none usable (missing, damaged). */
@@ -76,7 +78,7 @@ export function readUndo(dir: string): { ok: true; journal: UndoJournal } | { ok
 
 /** After a successful undo the journal is marked used, so a second undo cannot put back an even older state. */
 export function markUndone(dir: string, journal: UndoJournal): void {
-  writeFileAtomic(join(dir, "undo.json.done"), JSON.stringify({ ...journal, undoneAt: new Date().toISOString() }, null, 2) + "\n");
+  writeStoredFile(join(dir, "undo.json.done"), JSON.stringify({ ...journal, undoneAt: new Date().toISOString() }, null, 2) + "\n");
   rmSync(join(dir, "undo.json"), { force: true });
 }
 
@@ -111,6 +113,7 @@ export function formatRecord(record: DreamRecord): string {
     for (const u of record.unverified) lines.push(`  - ${u.id}: ${u.missing.join(", ")}`);
   }
   list("Refused because", record.problems);
+  list("Duplicate ids in MEMORY.md (each entry is addressed on its own; merge or forget the copies)", record.duplicates ?? []);
   if (record.diff) lines.push(`Diff of ${record.file}${record.dryRun ? " (dry run: nothing written)" : ""}:`, "```diff", record.diff.trimEnd(), "```");
   if (record.versionFile) lines.push(`Previous version kept: ${record.versionFile} (continuum dream undo restores it)`);
   if (record.runId && record.status === "failed" && record.tokens.total === 0) {

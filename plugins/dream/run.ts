@@ -2,6 +2,7 @@
 // through the helper runner on a draft of MEMORY.md, check the finished draft in code (limits, deletions, stale
 // paths and names), then write it in one replacement through the memory service, or, for --dry-run, only report
 // the diff. The report (with tokens and cost) is kept as the last record; the bytes before, as the undo journal.
+import { duplicateIds, parseEntries } from "../core/memory-format.ts";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -124,6 +125,8 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
   const run = async (request: DreamRequest, record: DreamRecord, sessions: SessionMaterial[]): Promise<DreamRecord> => {
     const { file, bytes, text: original } = memory.projectMemory();
     const draft = new MemoryDraft(original, now().toISOString().slice(0, 10), new Set(sessions.map((s) => s.sessionId)));
+    const duplicates = duplicateIds(parseEntries(original)).map((d) => `${d.id}: ${d.entries.map((e) => `line ${e.line} as ${e.id}`).join(", ")}`);
+    if (duplicates.length) record.duplicates = duplicates;
     const budgetChars = inputBudgetChars(settings.budgetTokens);
     const rendered = renderSessions(sessions, budgetChars);
     record.sessions = rendered.shown;

@@ -83,9 +83,9 @@ function renderPart(part: TranscriptPart): string {
     const input = clip(jsonText(state.input), TOOL_INPUT_CHARS);
     const result =
       state.status === "completed"
-        ? `result:\n${clip(String(state.output ?? ""), TOOL_OUTPUT_CHARS)}`
+        ? `result:\n${clipMiddle(String(state.output ?? ""), TOOL_OUTPUT_CHARS)}`
         : state.status === "error"
-          ? `error: ${clip(String(state.error ?? ""), TOOL_OUTPUT_CHARS)}`
+          ? `error: ${clipMiddle(String(state.error ?? ""), TOOL_OUTPUT_CHARS)}`
           : `(${state.status ?? "unknown"}, no result)`;
     return `[tool call: ${part.tool ?? "?"}] input: ${input}\n${result}`;
   }
@@ -105,6 +105,17 @@ function jsonText(value: unknown): string {
 function errorName(error: unknown): string {
   if (error && typeof error === "object" && "name" in error) return String((error as { name: unknown }).name);
   return String(error);
+}
+
+/**
+ * Keeps the head and the tail of a long tool output within `max` characters: a test runner prints its summary
+ * ("12 passed, 1 failed") at the end, which a head-only cut would hide from the judge.
+ */
+export function clipMiddle(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = Math.ceil(max * 0.4);
+  const tail = max - head;
+  return `${text.slice(0, head)}\n[… ${text.length - max} characters omitted …]\n${text.slice(text.length - tail)}`;
 }
 
 function clip(text: string, max: number): string {

@@ -1,11 +1,12 @@
 // `/max` arguments: nothing (the session's Max stats), `stop` alone (cancel the Max turn running in the session),
+// `apply N` (apply candidate N's change that Max held back because its checks failed),
 // or a task with an optional --plan / --patch before or after it. Flags are read only at the two ends of the line,
 // so a task that mentions "--patch" in its middle ("explain what git apply --check does") keeps its words; `--`
 // ends the leading flags.
 
 export type MaxMode = "plan" | "patch";
 
-export type MaxArgs = { kind: "stats" } | { kind: "stop" } | { kind: "task"; task: string; mode?: MaxMode } | { kind: "error"; message: string };
+export type MaxArgs = { kind: "stats" } | { kind: "stop" } | { kind: "apply"; index: number } | { kind: "task"; task: string; mode?: MaxMode } | { kind: "error"; message: string };
 
 export const MAX_TASK_CHARS = 20_000;
 const KNOWN = ["--plan", "--patch"];
@@ -15,6 +16,8 @@ export function parseMaxArgs(raw: string): MaxArgs {
   if (words.length === 0) return { kind: "stats" };
   // While candidates run the TUI shows the session idle, so its interrupt key does nothing; a command still gets through.
   if (words.length === 1 && /^(--)?stop$/i.test(words[0]!)) return { kind: "stop" };
+  // `apply N` exactly: the user takes a change whose checks failed. "apply the fix to x" stays a task.
+  if (words.length === 2 && /^apply$/i.test(words[0]!) && /^[1-9]\d{0,1}$/.test(words[1]!)) return { kind: "apply", index: Number(words[1]) };
   const flags: string[] = [];
   let start = 0;
   while (start < words.length && words[start]!.startsWith("--")) {

@@ -13,7 +13,7 @@ import { checkPlan, cleanText, planArgs } from "./plan.ts";
 import { failurePart, MARK } from "./prompts.ts";
 import { usesScouts } from "./round.ts";
 import { openStatsStore, sessionReport } from "./stats.ts";
-import { createTurns } from "./turn.ts";
+import { createTurns, type HeldChanges } from "./turn.ts";
 import { killRunningChecks } from "./checks.ts";
 import { checkVerdict, verdictArgs } from "./verdict.ts";
 
@@ -46,6 +46,8 @@ interface MaxSession {
    * runs in the same session at the same time.
    */
   stopRequested?: boolean;
+  /** The last patch turn's changes whose checks all failed: `/max apply N` may still take one. */
+  held?: HeldChanges;
 }
 const maxSlot = slot<MaxSession>("max", () => ({ noticeShown: false, abortNextTurn: false }));
 
@@ -95,7 +97,8 @@ function createMax(context: FeatureContext): FeatureParts {
       : `Max Mode costs about ${full}× the tokens of one candidate (${settings.candidates} candidates + judge), before the turn itself.`;
   };
 
-  const turns = createTurns({ context, channels: { plan: planChannel, patch: patchChannel, verdict: verdictChannel }, store, agentModels, log });
+  const holdBack = (sessionId: string, held: HeldChanges) => void (stateOf(sessionId).held = held);
+  const turns = createTurns({ context, channels: { plan: planChannel, patch: patchChannel, verdict: verdictChannel }, store, agentModels, log, holdBack });
   const turnBudgetMs = turns.budgetMs;
 
   const runTurn = async (turn: UserTurn, task: string, requested: MaxMode) => {
@@ -141,6 +144,21 @@ function createMax(context: FeatureContext): FeatureParts {
     return "Stopping Max Mode: its candidates, checks and judge are cancelled and nothing is applied.";
   };
 
+  /**
+   * `/max apply N`: the user takes a change Max held back because its checks failed. From the changes kept in this
+   * session (the saved copies are redacted records), and refused like any apply when the working tree moved.
+   */
+  const applyHeld = async (sessionId: string, index: number): Promise<{ text: string; ok: boolean }> => {
+    const held = sessions.peek(sessionId)?.get(maxSlot).held;
+    if (!held) return { ok: false, text: "No change is held back in this session: /max apply N takes one of the changes of the last Max patch turn whose checks failed." };
+    const change = held.changes.find((c) => c.index === index);
+    if (!change) return { ok: false, text: `Candidate ${index} has no held change; held: ${held.changes.map((c) => c.index).join(", ") || "none"}.` };
+    const applied = await context.worktrees.apply(change.diff, { expectFingerprint: held.fingerprint, label: `max candidate ${index} (checks failed)` });
+    if (!applied.ok) return { ok: false, text: `Candidate ${index}'s change was NOT applied: ${applied.reason}.${applied.conflicts.length ? ` Files in conflict: ${applied.conflicts.join(", ")}.` : ""} The diff is saved at ${applied.savedTo}.` };
+    stateOf(sessionId).held = undefined;
+    return { ok: true, text: `Applied candidate ${index}'s change at your request (files: ${applied.files.join(", ") || "none"}). Its checks had failed:\n${change.checks}` };
+  };
+
   const onUserTurn = async (turn: UserTurn) => {
     if (sessions.helperOf(turn.sessionId)) return;
     const state = stateOf(turn.sessionId);
@@ -150,7 +168,16 @@ function createMax(context: FeatureContext): FeatureParts {
       state.pending = undefined;
     } else if (turn.agent === MAIN_AGENT && turn.origin === "person" && turn.text) {
       const parsed = parseMaxArgs(turn.text);
-      if (parsed.kind === "stop") return reporter.notify(stopRunning(turn.sessionId), "info");
+      if (parsed.kind === "stop") {
+        // `stop` typed to the max agent is answered here: no model call (the local report model says it).
+        const said = stopRunning(turn.sessionId);
+        if (!turn.answerLocally?.(said)) reporter.notify(said, "info");
+        return;
+      }
+      if (parsed.kind === "apply") {
+        const applied = await applyHeld(turn.sessionId, parsed.index);
+        return reporter.notify(applied.text, applied.ok ? "info" : "warning");
+      }
       request = parsed.kind === "task" ? { task: parsed.task, mode: parsed.mode ?? settings.mode } : { task: turn.text, mode: settings.mode };
     }
     if (!request) return;
@@ -170,6 +197,10 @@ function createMax(context: FeatureContext): FeatureParts {
     const parsed = parseMaxArgs(raw);
     if (parsed.kind === "error") return report(parsed.message, "warning");
     if (parsed.kind === "stop") return report(stopRunning(sessionId));
+    if (parsed.kind === "apply") {
+      const applied = await applyHeld(sessionId, parsed.index);
+      return report(applied.text, applied.ok ? "info" : "warning");
+    }
     if (parsed.kind === "stats") {
       const ledger = context.ledger?.stats({ projectId: context.project.id, sessionId }).features.max;
       const ledgerLine = ledger ? `Ledger (feature max): ${ledger.runs} runs · ${ledger.inputTokens.toLocaleString("en-US")} in · ${ledger.outputTokens.toLocaleString("en-US")} out${ledger.cost ? ` · $${ledger.cost.toFixed(4)}` : ""}` : undefined;

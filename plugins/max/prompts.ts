@@ -107,3 +107,23 @@ export function patchRefusedPart(input: { winner: number; total: number; reason:
     .filter(Boolean)
     .join("\n");
 }
+
+export interface UnappliedView {
+  index: number;
+  summary: string;
+  checks: string;
+  diff: string;
+  savedTo?: string;
+}
+
+/**
+ * No candidate passed the project's checks: code applies none of them. Each diff is shown with what its checks
+ * said, and only the user can still take one (`/max apply N`).
+ */
+export function patchesFailedPart(input: { total: number; candidates: UnappliedView[] }): string {
+  return [
+    `${MARK} Max Mode applied NOTHING: the project's checks failed on every candidate's change (${input.candidates.length} of ${input.total} produced one). A change whose checks failed is never applied by Max Mode on its own.`,
+    "Show the user each candidate below: its summary, its check output and its diff (or where it is saved). Do not apply any of them yourself. The user may take one with `/max apply N` in this session (it is refused if the working tree changed since).",
+    ...input.candidates.map((c) => fence(`candidate-${c.index}`, [`Summary: ${c.summary}`, `Checks: ${c.checks}`, c.savedTo ? `Saved to: ${c.savedTo}` : "", `Diff:\n${c.diff}`].filter(Boolean).join("\n"))),
+  ].join("\n\n");
+}

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { readJsonFile } from "../core/json-file.ts";
-import { writeFileAtomic } from "../core/storage/atomic-file.ts";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 
 export const turnRecordSchema = z.object({
   at: z.string(),
@@ -40,7 +40,7 @@ export function openStatsStore(sessionDir: (sessionId: string) => string, log: (
     turns: read,
     add(sessionId, turn) {
       const turns = [...read(sessionId), turn].slice(-KEPT);
-      writeFileAtomic(file(sessionId), JSON.stringify({ version: 1, turns }, null, 1));
+      writeStoredFile(file(sessionId), JSON.stringify({ version: 1, turns }, null, 1));
     },
   };
 }

@@ -7,7 +7,9 @@ import type { Confinement } from "../core/confinement.ts";
 import type { FeatureContext, UserTurn } from "../core/feature.ts";
 import type { HelperOutcome, ResultChannel } from "../core/helpers.ts";
 import { parseModelRef, type ModelRef } from "../core/host-types.ts";
+import { fileStamp } from "../core/file-stamp.ts";
 import { redact } from "../core/redaction.ts";
+import { writeStoredFile } from "../core/storage/stored-text.ts";
 import { errorText, type Reporter } from "../core/report.ts";
 import type { Worktree } from "../core/worktrees.ts";
 import type { MaxMode } from "./args.ts";
@@ -17,7 +19,7 @@ import { lensFor } from "./lenses.ts";
 import { BUILDER_AGENT, CANDIDATE_AGENT, JUDGE_AGENT, VERDICT_TOOL } from "./names.ts";
 import { clipDiff, detectChecks, diffFileList, patchesAgree, type CheckResult, type Patch } from "./patch.ts";
 import type { Plan } from "./plan.ts";
-import { builderPrompt, CANCELLED_PART, candidatePrompt, executionPart, failurePart, judgePrompt, patchAppliedPart, patchJudgePrompt, patchRefusedPart } from "./prompts.ts";
+import { builderPrompt, CANCELLED_PART, candidatePrompt, executionPart, failurePart, judgePrompt, patchAppliedPart, patchesFailedPart, patchJudgePrompt, patchRefusedPart } from "./prompts.ts";
 import { runRound, type CandidateOutcome, type JudgeOutcome, type RoundResult, type Spend } from "./round.ts";
 import { comparePlans } from "./similarity.ts";
 import { turnSummary, type MaxStatsStore, type TurnRecord } from "./stats.ts";
@@ -36,9 +38,19 @@ export interface TurnDeps {
   /** Models set on the pack's agents in the user's config (read at start). */
   agentModels: { candidate?: string; judge?: string };
   log: Reporter;
+  /** Changes held back because their checks failed: kept for `/max apply N` in this session. */
+  holdBack(sessionId: string, held: HeldChanges): void;
 }
 
-/** "cancelled": the user aborted before a choice; the turn that follows should be stopped. */
+/** The changes of one patch turn whose checks all failed, as the session keeps them for `/max apply N`. */
+export interface HeldChanges {
+  /** The working tree when the turn started: an apply is refused if it moved since. */
+  fingerprint: string;
+  at: string;
+  changes: { index: number; diff: string; summary: string; checks: string; savedTo?: string }[];
+}
+
+/** "cancelled": the user aborted before a choice and the turn could not be answered locally: it should be stopped. */
 export type TurnEnd = "done" | "cancelled";
 
 /** Scouts, then the rest, then the judge, each bounded by the candidate timeout (patch mode: plus its checks). */
@@ -48,7 +60,7 @@ export function maxTurnBudgetMs(settings: FeatureContext["config"]["max"]): numb
 }
 
 export function createTurns(deps: TurnDeps) {
-  const { context, channels, store, agentModels, log } = deps;
+  const { context, channels, store, agentModels, log, holdBack } = deps;
   const { config, reporter, helpers, host } = context;
   const settings = config.max;
   const turnBudgetMs = maxTurnBudgetMs(settings);
@@ -247,12 +259,14 @@ export function createTurns(deps: TurnDeps) {
 
   /** Ends a round the same way in both modes: cancelled, nothing valid, or a winner (the mode adds its part). */
 
-  const settle = <R>(turn: UserTurn, mode: MaxMode, round: RoundResult<R>, timedOut: boolean): { stats: TurnRecord; winner?: NonNullable<RoundResult<R>["winner"]>; cancelled?: true } => {
+  const settle = <R>(turn: UserTurn, mode: MaxMode, round: RoundResult<R>, timedOut: boolean): { stats: TurnRecord; winner?: NonNullable<RoundResult<R>["winner"]>; cancelled?: true; answered?: true } => {
     const stats = record(turn.sessionId, mode, round);
     if (round.aborted && !timedOut) {
-      turn.addPart(CANCELLED_PART);
+      // Answered here, with no model call; only without the local report model does the model say it.
+      const answered = turn.answerLocally?.("Cancelled.") ?? false;
+      if (!answered) turn.addPart(CANCELLED_PART);
       reporter.notify(`Max Mode cancelled: ${stats.started} candidates stopped.`, "warning");
-      return { stats, cancelled: true };
+      return answered ? { stats, cancelled: true, answered: true } : { stats, cancelled: true };
     }
     if (round.aborted || !round.winner) {
       const reasons = timedOut
@@ -278,6 +292,32 @@ export function createTurns(deps: TurnDeps) {
   };
 
 
+  /**
+   * No candidate passed the checks: nothing is applied, whatever the judge preferred. Every valid change is saved
+   * (redacted, as a record) and kept in memory for `/max apply N`; the turn shows each with its check output.
+   */
+  const holdBackFailed = (turn: UserTurn, round: RoundResult<Patch>, fingerprint: string, checks: string[]) => {
+    const dir = join(context.projectPaths.session(turn.sessionId), "max");
+    const stamp = fileStamp();
+    const perDiff = Math.max(2000, Math.floor(24_000 / Math.max(1, round.outcomes.length)));
+    const changes: HeldChanges["changes"] = [];
+    for (const outcome of round.outcomes) {
+      if (!outcome.ok) continue;
+      const patch = outcome.result;
+      let savedTo: string | undefined = join(dir, `${stamp}-candidate-${outcome.index}.diff`);
+      try {
+        writeStoredFile(savedTo, patch.diff);
+      } catch (error) {
+        log.log("warn", `could not save candidate ${outcome.index}'s diff: ${errorText(error)}`);
+        savedTo = undefined;
+      }
+      changes.push({ index: outcome.index, diff: patch.diff, summary: patch.summary, checks: checkText(patch.checks, checks), ...(savedTo ? { savedTo } : {}) });
+    }
+    holdBack(turn.sessionId, { fingerprint, at: new Date().toISOString(), changes });
+    turn.addPart(patchesFailedPart({ total: settings.candidates, candidates: changes.map((c) => ({ ...c, diff: clipDiff(redact(c.diff), perDiff) })) }));
+    reporter.notify(`Max Mode applied nothing: the checks failed on all ${changes.length} changes. /max apply N takes one anyway.`, "warning");
+  };
+
   /** Runs the candidates (and the judge) of one turn, records it, and adds the outcome to the turn as one part. */
   const play = async (turn: UserTurn, task: string, mode: MaxMode, signal: AbortSignal, timedOut: () => boolean): Promise<TurnEnd> => {
     const setup: TurnSetup = {
@@ -289,8 +329,8 @@ export function createTurns(deps: TurnDeps) {
     };
     if (mode === "plan") {
       const round = await runPlanRound(setup, signal);
-      const { stats, winner, cancelled } = settle(turn, mode, round, timedOut());
-      if (!winner) return cancelled ? "cancelled" : "done";
+      const { stats, winner, cancelled, answered } = settle(turn, mode, round, timedOut());
+      if (!winner) return cancelled && !answered ? "cancelled" : "done";
       turn.addPart(executionPart({ winner: winner.index, total: settings.candidates, why: why(round), plan: winner.result }));
       reporter.notify(turnSummary(stats), "info");
       return "done";
@@ -298,8 +338,13 @@ export function createTurns(deps: TurnDeps) {
     const checks = projectChecks();
     const fingerprint = await context.worktrees.fingerprint();
     const round = await runPatchRound(setup, checks, signal);
-    const { stats, winner, cancelled } = settle(turn, mode, round, timedOut());
-    if (!winner || signal.aborted) return cancelled ? "cancelled" : "done";
+    const { stats, winner, cancelled, answered } = settle(turn, mode, round, timedOut());
+    if (!winner || signal.aborted) return cancelled && !answered ? "cancelled" : "done";
+    // chooseWinner prefers a passing candidate: a winner that failed means none passed.
+    if (winner.result.passed === false) {
+      holdBackFailed(turn, round, fingerprint, checks);
+      return "done";
+    }
     if (await applyWinner(turn, round, winner, fingerprint, checks)) reporter.notify(turnSummary(stats), "info");
     return "done";
   };

@@ -1,7 +1,7 @@
 // Start-up of the pack inside OpenCode 1.x: configuration, storage, the session layer, the helper runner, the
 // ledger, the features in order, and the one hook set composed from them.
 import type { Hooks, PluginInput } from "@opencode-ai/plugin";
-import { appendFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fillAgent, fillCommand, readAsset } from "../core/assets.ts";
 import { keepOutOfTaskTool, restrictInternalTool } from "../core/internal-tools.ts";
@@ -16,6 +16,7 @@ import { resolveProjectIdentity } from "../core/project-id.ts";
 import { errorText, type Reporter } from "../core/report.ts";
 import { createSessionLayer } from "../core/sessions.ts";
 import { openStore } from "../core/storage/store.ts";
+import { appendStoredText } from "../core/storage/stored-text.ts";
 import { PACK_VERSION } from "../core/version.ts";
 import { createWorktrees, type Worktrees } from "../core/worktrees.ts";
 import { sandboxFor } from "../core/sandbox.ts";
@@ -257,6 +258,6 @@ function skillOfStartedFeature(started: string[]): (name: string) => boolean {
 /** When the doctor runs OpenCode it asks for a trace of what loaded and which hooks fired. */
 function doctorTrace(file: string | undefined) {
   if (!file) return undefined;
-  return (record: Record<string, unknown>) => appendFileSync(file, JSON.stringify({ ...record, at: Date.now() }) + "\n");
+  return (record: Record<string, unknown>) => appendStoredText(file, JSON.stringify({ ...record, at: Date.now() }) + "\n");
 }
 

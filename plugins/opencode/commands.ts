@@ -16,6 +16,7 @@ import type { SessionLayer } from "../core/sessions.ts";
 export const REPORT_PROVIDER = "continuum";
 export const REPORT_MODEL = "report";
 const SESSION_HEADER = "x-continuum-session";
+const MESSAGE_HEADER = "x-continuum-message";
 const RESTORE_TEXT = "[continuum] (report shown above)";
 const RESUME_TEXT = "[continuum] The report above was for the user only. Continue the task you were working on.";
 const FALLBACK =
@@ -50,13 +51,18 @@ export interface ReportChannel {
   /** Adds the local provider, never replacing a user's provider of that name. */
   configure(cfg: ConfigShape): void;
   /** chat.headers: tells the local provider which session asks. */
-  headers(sessionId: string, providerID: string, headers: Record<string, string>): void;
+  headers(sessionId: string, providerID: string, headers: Record<string, string>, messageId?: string): void;
   answer(reply: CommandReply, call: { sessionId: string; command: string; arguments: string; parts: CommandPart[] }): Promise<void>;
   /**
    * chat.message: a command turn whose answer is a report moves onto the report model (true); any other user
    * message is left alone (false) and means the session moved on.
    */
   routeTurn(sessionId: string, message: { model?: Record<string, unknown> }): boolean;
+  /**
+   * chat.message of a user's own turn that a feature answers itself (a typed `stop`, a cancelled Max turn): the turn
+   * moves onto the report model, which streams `text`. False when there is no report model.
+   */
+  answerTurn(sessionId: string, messageId: string | undefined, text: string, message: { model?: Record<string, unknown> }): boolean;
   /** session.idle: after a report turn, keep the session's model in view, or resume an interrupted agent. */
   turnEnded(sessionId: string): Promise<void>;
   /** True for a call on the report model (not a model call, not the user's words). */
@@ -88,9 +94,20 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
   const settling = new Map<string, Promise<void>>();
   let active = false;
   let defaultModel: ModelRef | undefined;
+  /** User turns a feature answers itself (answerTurn), by message id: the text the local report model streams. */
+  const local = new Map<string, { sessionId: string; text: string }>();
+  /** Sessions whose locally answered turn needs the session's model put back in view when it ends. */
+  const restoreDue = new Set<string>();
 
   const fetchReport = async (_url: unknown, init?: { headers?: unknown }): Promise<Response> => {
-    const sessionId = new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).get(SESSION_HEADER) ?? "";
+    const headers = new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]);
+    const sessionId = headers.get(SESSION_HEADER) ?? "";
+    const answer = local.get(headers.get(MESSAGE_HEADER) ?? "");
+    if (answer) {
+      local.delete(headers.get(MESSAGE_HEADER)!);
+      restoreDue.add(answer.sessionId);
+      return streamText(answer.text);
+    }
     return streamText(pending.get(sessionId)?.text ?? FALLBACK);
   };
 
@@ -124,8 +141,10 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
       };
       active = true;
     },
-    headers(sessionId, providerID, headers) {
-      if (providerID === REPORT_PROVIDER) headers[SESSION_HEADER] = sessionId;
+    headers(sessionId, providerID, headers, messageId) {
+      if (providerID !== REPORT_PROVIDER) return;
+      headers[SESSION_HEADER] = sessionId;
+      if (messageId) headers[MESSAGE_HEADER] = messageId;
     },
     async answer(reply, call) {
       if (reply.kind === "prompt") {
@@ -164,7 +183,20 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
       message.model = { ...(message.model ?? {}), providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
       return true;
     },
+    answerTurn(sessionId, messageId, text, message) {
+      if (!active || !messageId) return false;
+      // By message: a typed `stop`, the Max turn it cancels and a command's report may all be answered at once.
+      local.set(messageId, { sessionId, text });
+      message.model = { ...(message.model ?? {}), providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
+      return true;
+    },
     async turnEnded(sessionId) {
+      if (restoreDue.delete(sessionId) && ![...local.values()].some((l) => l.sessionId === sessionId)) {
+        // The session's own model back in view (the TUI takes the newest user message's), as after a report.
+        const turn = deps.sessions.session(sessionId).lastTurn;
+        const model = turn.model ?? defaultModel;
+        if (model && !(await deps.isBusy(sessionId).catch(() => true))) await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model }).catch(() => undefined);
+      }
       if (pointers.get(sessionId)?.started) settlePointer(sessionId);
       const report = pending.get(sessionId);
       if (!report?.started) return;

@@ -81,7 +81,7 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
       }
     },
     "chat.headers": async (input, output) => {
-      reports.headers(input.sessionID, String(input.model?.providerID ?? input.provider?.info?.id ?? ""), output.headers);
+      reports.headers(input.sessionID, String(input.model?.providerID ?? input.provider?.info?.id ?? ""), output.headers, (input as { message?: { id?: string } }).message?.id);
     },
     "chat.message": async (input, output) => {
       // A pack command answering with a report: its turn runs on the local report model, out of the features' sight.
@@ -172,6 +172,8 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
         addPart: (part) => {
           if (messageID) (output.parts as unknown[]).push({ id: partId(), sessionID: input.sessionID, messageID, type: "text", text: part, synthetic: true });
         },
+        // The session layer saw this turn start (it is the user's own message), so it sees it end too.
+        answerLocally: (answer) => reports.answerTurn(input.sessionID, messageID, answer, output.message as unknown as { model?: Record<string, unknown> }),
       });
     };
   }

@@ -1,5 +1,5 @@
 // Host adapter of the task tree: the `tasks` tool, the task gate on session.idle, progress files of subagents.
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendStoredText } from "../core/storage/stored-text.ts";
 import { join } from "node:path";
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { errorText } from "../core/report.ts";
@@ -38,9 +38,8 @@ function createTasks(context: FeatureContext, store: TaskStore): FeatureParts {
 
   const appendProgress = (ownerSessionId: string, taskId: string, entry: string) => {
     const dir = join(context.projectPaths.session(ownerSessionId), "tasks", taskId);
-    mkdirSync(dir, { recursive: true });
     const file = join(dir, "progress.md");
-    appendFileSync(file, entry);
+    appendStoredText(file, entry);
     return file;
   };
 

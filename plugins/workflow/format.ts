@@ -11,9 +11,14 @@ export function displayStatus(run: RunRecord, activeHere: boolean): string {
   return run.pid === process.pid || !processAlive(run.pid) ? "interrupted (resume it)" : `running in process ${run.pid}`;
 }
 
-export function progressLine(run: RunRecord): string {
+/**
+ * The run's agent() calls. The record knows only the calls started and not finished, which includes those waiting
+ * for a helper slot (agents.maxConcurrent): with the runner's live counts they are told apart.
+ */
+export function progressLine(run: RunRecord, live?: { running: number; queued: number }): string {
   const a = run.agents;
-  const parts = [`${a.running} running`, `${a.finished} done`];
+  const inFlight = live ? [`${live.running} running`, `${live.queued} waiting for a slot`] : [`${a.running} in flight`];
+  const parts = [...inFlight, `${a.finished} done`];
   if (a.failed) parts.push(`${a.failed} failed`);
   if (a.replayed) parts.push(`${a.replayed} replayed`);
   return `agents ${parts.join(", ")}; ${run.tokens} tokens${run.phase ? `; phase: ${run.phase}` : ""}`;

@@ -234,7 +234,14 @@ function createWorkflow(context: FeatureContext): FeatureParts {
   });
 
   context.services.workflow = {
-    running: () => engine.list().filter((run) => engine.isActive(run.id)).map((run) => ({ id: run.id, line: `${run.name} · ${run.id} · ${progressLine(run)}` })),
+    running: () => {
+      const helpers = context.helpers.list().filter((h) => h.feature === "workflow" && (h.state === "running" || h.state === "queued"));
+      const live = (id: string) => {
+        const mine = helpers.filter((h) => h.reason?.includes(id));
+        return { running: mine.filter((h) => h.state === "running").length, queued: mine.filter((h) => h.state === "queued").length };
+      };
+      return engine.list().filter((run) => engine.isActive(run.id)).map((run) => ({ id: run.id, line: `${run.name} · ${run.id} · ${progressLine(run, live(run.id))}` }));
+    },
     cancel: (runId) => engine.cancel(runId, "cancelled with /agents cancel"),
   };
 

@@ -5,6 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { safeSegment } from "../core/paths.ts";
+import { storedText } from "../core/storage/stored-text.ts";
 
 export type RunStatus = "running" | "done" | "failed" | "cancelled";
 
@@ -73,11 +74,14 @@ export class Journal {
     return this.entries.get(key);
   }
 
-  /** Appended synchronously: when this returns, a process kill no longer loses the result. */
+  /**
+   * Appended synchronously: when this returns, a process kill no longer loses the result. Redacted like every
+   * stored text, so a resumed run replays the redacted value (a secret is never kept for a replay).
+   */
   put(entry: JournalEntry): void {
-    const line = JSON.stringify(entry);
+    const line = storedText(JSON.stringify(entry));
     appendFileSync(this.file, line + "\n");
-    this.entries.set(entry.key, entry);
+    this.entries.set(entry.key, JSON.parse(line) as JournalEntry);
   }
 
   reset(): void {
@@ -106,7 +110,7 @@ export class RunStore {
     if (record.transcript.length > TRANSCRIPT_KEPT) record.transcript.splice(0, record.transcript.length - TRANSCRIPT_KEPT);
     const file = join(this.dir(record.id), "run.json");
     const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(record, null, 1));
+    writeFileSync(temp, storedText(JSON.stringify(record, null, 1)));
     renameSync(temp, file);
   }
 

@@ -27,7 +27,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 interface Scenario {
   max: Record<string, unknown>;
-  maxConcurrent: number;
+  /** undefined: the default (agents.maxConcurrent 6 ≥ max.candidates + 1), as a user gets it. */
+  maxConcurrent?: number;
   /** Every candidate proposes the same plan (the scouts agree). */
   agreeing: boolean;
   /** How long the scripted model takes to answer a candidate (a real model's generation time). */
@@ -49,7 +50,7 @@ async function measure(scenario: Scenario, repeats: number): Promise<TurnMeasure
   });
   const env = createIsolatedEnv({
     baseURL: model.baseURL,
-    continuumConfig: { checkpoint: { enabled: false }, tasks: { gate: false }, memory: { history: false }, agents: { maxConcurrent: scenario.maxConcurrent }, max: scenario.max },
+    continuumConfig: { checkpoint: { enabled: false }, tasks: { gate: false }, memory: { history: false }, agents: scenario.maxConcurrent ? { maxConcurrent: scenario.maxConcurrent } : {}, max: scenario.max },
     opencodeConfig: { snapshot: false },
   });
   installPack(env, { scope: "project" });
@@ -97,7 +98,7 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const latencyMs of [0, 1000]) {
     const model = latencyMs ? `model answering in ${latencyMs / 1000} s` : "model answering at once";
-    const parallel = await measure({ max: { candidates: 5, consensus: "off" }, maxConcurrent: 8, agreeing: false, latencyMs }, REPEATS);
+    const parallel = await measure({ max: { candidates: 5, consensus: "off" }, agreeing: false, latencyMs }, REPEATS);
     const sequential = await measure({ max: { candidates: 5, consensus: "off" }, maxConcurrent: 1, agreeing: false, latencyMs }, 1);
     const single = median(sequential.flatMap((t) => candidates(t.runs).map((r) => (r.endedAt ?? r.startedAt) - r.startedAt)));
     const fiveSpan = median(parallel.map((t) => span(candidates(t.runs))));
@@ -118,7 +119,7 @@ export async function run(): Promise<BenchRow[]> {
       },
     );
     if (latencyMs) continue;
-    const consensus = await measure({ max: { candidates: 5, scouts: 2 }, maxConcurrent: 8, agreeing: true, latencyMs }, REPEATS);
+    const consensus = await measure({ max: { candidates: 5, scouts: 2 }, agreeing: true, latencyMs }, REPEATS);
     const total = (t: TurnMeasure) => t.runs.reduce((s, r) => s + r.tokens, 0);
     const overhead = parallel.map((t) => {
       const cands = candidates(t.runs);
@@ -126,7 +127,7 @@ export async function run(): Promise<BenchRow[]> {
     });
     const shape = consensus.map((t) => ({ cands: candidates(t.runs).length, judges: t.runs.filter((r) => r.agent === "max-judge").length }));
     const judgedTokens = median(parallel.map(total));
-    const reading = await measure({ max: { candidates: 5, consensus: "off" }, maxConcurrent: 8, agreeing: false, latencyMs, readFirst: true }, REPEATS);
+    const reading = await measure({ max: { candidates: 5, consensus: "off" }, agreeing: false, latencyMs, readFirst: true }, REPEATS);
     const readingOverhead = reading.map((t) => {
       const cands = candidates(t.runs);
       return total(t) / (cands.reduce((s, r) => s + r.tokens, 0) / cands.length);

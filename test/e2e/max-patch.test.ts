@@ -72,6 +72,38 @@ test("/max --patch: only builder 2 passes the check; its diff is applied though 
   }
 });
 
+test("/max --patch: the checks fail on every builder's change, so nothing is applied whatever the judge says; each diff is shown with its check output; /max apply 2 takes one at the user's word", { timeout: 240000 }, async () => {
+  const model = await startScriptedModel({
+    lanes: [builderLane("value.txt", (i) => `wrong-${i}\n`), maxJudgeLane(3)],
+    main: [{ text: "None of the changes passed; here they are." }],
+    exhausted: { text: "nothing more scripted" },
+  });
+  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 3, scouts: 2, checks: ["node check.cjs"] }) });
+  checkedProject(env);
+  await installPackForTest(env);
+  let served: Served | undefined;
+  try {
+    served = await opencodeServe(env);
+    const session = await createSession(served);
+    const ran = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "make value.txt right --patch" } });
+    assert.equal(ran.error, undefined, JSON.stringify(ran.error));
+    assert.equal(existsSync(join(env.projectDir, "value.txt")), false, "no change whose checks failed reached the user's tree");
+    const mainText = model.lane("main")[0]!.lastUserText;
+    assert.match(mainText, /Max Mode applied NOTHING: the project's checks failed on every candidate's change \(3 of 3/);
+    for (const i of [1, 2, 3]) assert.ok(new RegExp(`<candidate-${i}>[^]*failed \\(exit 1\\):\\nvalue\\.txt is "wrong-${i}"[^]*\\+wrong-${i}[^]*</candidate-${i}>`).test(mainText), mainText);
+    assert.match(mainText, /\/max apply N/);
+    const applied = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "apply 2" } });
+    assert.equal(applied.error, undefined, JSON.stringify(applied.error));
+    await until(() => existsSync(join(env.projectDir, "value.txt")), 10000, "the change applied");
+    assert.equal(readFileSync(join(env.projectDir, "value.txt"), "utf8"), "wrong-2\n", "the user's pick, applied at their word");
+    assert.deepEqual(leftoverWorktrees(env), []);
+  } finally {
+    await served?.stop();
+    await model.close();
+    env.cleanup();
+  }
+});
+
 test("/max --patch aborted while the builders run: no busy child, no worktree, nothing applied", { timeout: 240000 }, async () => {
   const calls: { index: number; at: number }[] = [];
   const model = await startScriptedModel({

@@ -121,6 +121,7 @@ test("an abort while the candidates run stops every one of them: no busy child, 
     }
     await running;
     assert.equal(model.lane("max-judge").length, 0, "no judge after an abort");
+    await until(async () => (await shownAnswers(served!.client, session)).includes("Cancelled."), 20000, "the cancelled turn's answer");
     const agents = JSON.parse(cli(env, ["agents", "--json"]).stdout) as { runs: { feature: string; outcome: string }[] };
     assert.deepEqual(agents.runs.filter((r) => r.feature === "max").map((r) => r.outcome), ["aborted", "aborted", "aborted", "aborted"]);
     await send(served, session, "still there?");
@@ -152,6 +153,13 @@ test("an abort while the candidates run stops every one of them: no busy child, 
     const after = JSON.parse(cli(env, ["agents", "--json"]).stdout) as { runs: { feature: string; outcome: string }[] };
     assert.deepEqual(after.runs.filter((r) => r.feature === "max").map((r) => r.outcome), Array(8).fill("aborted"));
     assert.ok(model.lane("main").every((r) => !/Max Mode chose the plan/.test(r.raw)), "no plan was executed after /max stop");
+    await until(async () => (await shownAnswers(served!.client, session)).filter((t) => t === "Cancelled.").length === 2, 20000, "the second cancelled turn's answer");
+    // `stop` typed to the max agent is answered without a model call.
+    const typed = await served.client.session.promptAsync({ path: { id: session }, body: { agent: "max", parts: [{ type: "text", text: "stop" }] } });
+    assert.equal(typed.error, undefined);
+    await until(async () => (await shownAnswers(served!.client, session)).filter((t) => /No Max turn is running/.test(t)).length === 2, 20000, "the typed stop's answer");
+    await served.waitForIdle(session, 1, 30000);
+    assert.deepEqual(model.lane("main").map((r) => r.lastUserText), ["still there?"], "neither cancelled turn nor the typed stop made a model call");
   } finally {
     await served?.stop();
     await model.close();

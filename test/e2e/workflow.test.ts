@@ -1,7 +1,7 @@
 // Workflow scripts in real OpenCode with the scripted model: parallel agent() calls with a schema overlap and come
 // back validated; a dag runs in dependency order; a run killed with kill -9 mid-way resumes with only the missing
 // agent calls; an endless loop, a memory bomb and a symlink escape each end with a clear error while the session
-// goes on; `continuum stats --json` counts the runs under features.workflow.
+// goes on; `continuum stats --json` counts the runs (and their agent() calls) under features.workflow.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -184,8 +184,10 @@ test("parallel with a schema, a dag in order, three hostile scripts each end cle
 
     const stats = cli(env, ["stats", "--json"]);
     assert.equal(stats.status, 0, stats.stderr);
-    const json = JSON.parse(stats.stdout) as { features: Record<string, { runs: number }> };
-    assert.equal(json.features.workflow?.runs, 7, stats.stdout);
+    const json = JSON.parse(stats.stdout) as { features: Record<string, { runs: number; agentCalls?: number }> };
+    // Two runs called agent() (par: 3 calls, graph: 4); runs are runs and calls are calls.
+    assert.equal(json.features.workflow?.runs, 2, stats.stdout);
+    assert.equal(json.features.workflow?.agentCalls, 7, stats.stdout);
   } finally {
     await served?.stop();
     await model.close();

@@ -167,8 +167,21 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   host.userMessage = async (sessionId, text, extra = {}) => {
     const messageID = nextId("msg");
     const parts: Record<string, any>[] = [{ id: nextId("prt"), type: "text", text }];
-    await host.hooks["chat.message"]?.({ sessionID: sessionId, messageID, agent: extra.agent ?? "build" } as never, { message: { id: messageID }, parts } as never);
-    messagesOf(sessionId).push({ info: { id: messageID, sessionID: sessionId, role: "user" }, parts });
+    const message: Record<string, any> = { id: messageID };
+    await host.hooks["chat.message"]?.({ sessionID: sessionId, messageID, agent: extra.agent ?? "build" } as never, { message, parts } as never);
+    messagesOf(sessionId).push({ info: { id: messageID, sessionID: sessionId, role: "user", ...(message.model ? { model: message.model } : {}) }, parts });
+    // A feature answered the turn itself on the local report model: play that request, as OpenCode would.
+    if (message.model?.providerID === "continuum") {
+      const headers: Record<string, string> = {};
+      await host.hooks["chat.headers"]?.({ sessionID: sessionId, model: { providerID: "continuum" }, message: { id: messageID } } as never, { headers } as never);
+      const response: Response = await cfg.provider.continuum.options.fetch("http://continuum.invalid/v1/chat/completions", { headers });
+      const said = (await response.text())
+        .split("\n")
+        .filter((line) => line.startsWith("data: {"))
+        .map((line) => JSON.parse(line.slice(6)).choices?.[0]?.delta?.content ?? "")
+        .join("");
+      host.reports.push(said);
+    }
     return parts;
   };
   /** Plays OpenCode's command path: the pack's hook, the user message (chat.message), and a report turn if the pack routed it. */

@@ -88,3 +88,12 @@ test("the seen list stays bounded over a long session", () => {
   for (let i = 0; i < 1000; i++) state = observeToolPart(state, part("read"));
   assert.ok(state.seen.length <= 200);
 });
+
+test("a check whose bash result carries no exit code is not a pass (a killed or timed-out command reports none)", () => {
+  const unproven = feed([part("edit"), part("bash", { command: "npm test" }, "completed")]);
+  const decision = decideVerify(unproven, 2);
+  assert.equal(decision.push, true);
+  assert.ok(decision.push && /no exit code/.test(decision.text));
+  const withExit = feed([part("edit"), part("bash", { command: "npm test" }, "completed", { exit: 0 })]);
+  assert.equal(decideVerify(withExit, 2).push, false);
+});

@@ -134,3 +134,8 @@ test("problems are summarised in one line for the start-up toast", () => {
   const many = Array.from({ length: 5 }, (_, i) => ({ file: "f", key: `k${i}`, severity: "error" as const, message: "bad" }));
   assert.match(summarizeProblems(many)!, /^continuum\.jsonc has 5 problems: f: k0: bad \| f: k1: bad \| f: k2: bad \(and 2 more; run: continuum doctor\)$/);
 });
+
+test("default agents.maxConcurrent is at least max.candidates + 1 (a Max turn's candidates and judge run at once)", () => {
+  const config = defaultConfig();
+  assert.ok(config.agents.maxConcurrent >= config.max.candidates + 1, `${config.agents.maxConcurrent} < ${config.max.candidates} + 1`);
+});

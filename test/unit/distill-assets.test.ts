@@ -54,7 +54,7 @@ test("refused: invalid names, empty or huge fields, a body with its own front ma
     assert.match(validateAsset(skill("deploy"), t.project, existing, NONE).problems.join(), /a command named "deploy" exists already/);
     const plan = validateAsset(skill("twice"), t.project, [], NONE).plan!;
     writeAsset(plan);
-    assert.match(validateAsset(skill("twice"), t.project, [], NONE).problems.join(), /exists already: it is never overwritten/);
+    assert.match(validateAsset(skill("twice"), t.project, [], NONE, (p) => p === plan.path).problems.join(), /exists already: it is never overwritten \(use action "extend"/);
     // A plan validated before someone else wrote the file still cannot overwrite it.
     const racing = validateAsset(skill("raced"), t.project, [], NONE).plan!;
     mkdirSync(join(t.project, ".opencode", "skills", "raced"), { recursive: true });
@@ -73,7 +73,7 @@ test("extend keeps a backup byte for byte and appends; commands and agents get t
     const command = validateAsset({ form: "command", name: "ship", description: "Ship it", body: "Run the release.", action: "create" }, t.project, [], NONE).plan!;
     writeAsset(command);
     const before = readFileSync(command.path);
-    const extension = validateAsset({ form: "command", name: "ship", description: "Ship it", body: "Then tag it.", action: "extend" }, t.project, [], NONE).plan!;
+    const extension = validateAsset({ form: "command", name: "ship", description: "Ship it", body: "Then tag it.", action: "extend" }, t.project, [], NONE, (path) => path === command.path).plan!;
     const { backup } = writeAsset(extension);
     assert.ok(backup && readFileSync(backup).equals(before));
     assert.match(readFileSync(command.path, "utf8"), /Run the release\.\n\n## Added by \/distill \(\d{4}-\d{2}-\d{2}\)\n\nThen tag it\.\n$/);
@@ -164,6 +164,35 @@ test("a linked .opencode, skills folder or asset file is refused (the message sa
     assert.match(extend.problems.join(), /symlink/);
     assert.deepEqual(readdirSync(outside), ["x.md"]);
     assert.equal(readFileSync(join(outside, "x.md"), "utf8"), "---\ndescription: d\n---\nbody\n");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("extend never rewrites a file /distill did not create: a new asset <name>-distilled goes beside it, and the refusal to create never suggests extending yours", () => {
+  const t = tempProject();
+  try {
+    const mine = assetPath(t.project, "skill", "deploy-steps");
+    mkdirSync(join(t.project, ".opencode", "skills", "deploy-steps"), { recursive: true });
+    writeFileSync(mine, "---\nname: deploy-steps\ndescription: my own\n---\nMy steps.\n");
+    const before = readFileSync(mine);
+    const created = new Set<string>();
+    const extendMine = validateAsset(skill("deploy-steps", { action: "extend", body: "Then tag it." }), t.project, [], NONE, (p) => created.has(p));
+    assert.deepEqual(extendMine.problems, []);
+    assert.equal(extendMine.plan!.name, "deploy-steps-distilled");
+    assert.equal(extendMine.plan!.action, "create");
+    assert.equal(extendMine.plan!.besides, mine);
+    writeAsset(extendMine.plan!);
+    created.add(extendMine.plan!.path);
+    assert.ok(readFileSync(mine).equals(before), "the user's skill is byte for byte as it was");
+    assert.deepEqual(readdirSync(join(t.project, ".opencode", "skills", "deploy-steps")), ["SKILL.md"], "no backup copy next to it either");
+    // A second extend adds to the asset beside it, which /distill created.
+    const again = validateAsset(skill("deploy-steps", { action: "extend", body: "And push the tag." }), t.project, [], NONE, (p) => created.has(p)).plan!;
+    assert.equal(again.action, "extend");
+    assert.equal(again.path, extendMine.plan!.path);
+    const refusal = validateAsset(skill("deploy-steps"), t.project, [], NONE, (p) => created.has(p)).problems.join();
+    assert.match(refusal, /is not one \/distill created: it is never changed; choose another name, or skip/);
+    assert.doesNotMatch(refusal, /extend/);
   } finally {
     t.cleanup();
   }

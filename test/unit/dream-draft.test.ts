@@ -76,7 +76,7 @@ test("limits: deleting more than the fraction, too many lines or bytes, refuse t
   const draft = draftOf();
   draft.forget("m-aaaa0001");
   draft.forget("m-aaaa0002");
-  assert.match(limitProblems(draft, limits).join("\n"), /removes 2 of 4 existing entries \(50 %\); at most 30 %/);
+  assert.match(limitProblems(draft, limits).join("\n"), /changes 2 of 4 existing entries \(2 removed or merged away, 0 rewritten; 50 %\); at most 30 %/);
   const big = draftOf();
   for (let i = 0; i < 5; i++) big.remember("Rules", `Fact number ${i} ${"word ".repeat(20)}`, ["ses_1"]);
   const problems = limitProblems(big, { maxLines: 10, maxBytes: 500, maxDeleteFraction: 0.3 });
@@ -131,4 +131,29 @@ test("/dream arguments: --dry-run anywhere, status, undo, focus words; unknown o
   assert.deepEqual(parseDreamArgs("undo the tests"), { kind: "run", dryRun: false, focus: "undo the tests" });
   assert.equal(parseDreamArgs("--force").kind, "error");
   assert.equal((parseDreamArgs("x".repeat(2000)) as { focus: string }).focus.length, 500);
+});
+
+test("the change limit counts replace and merge as well as forget: rewriting every entry is refused like deleting them", () => {
+  const many = [
+    "# Project memory",
+    "",
+    "## Rules",
+    "",
+    ...Array.from({ length: 10 }, (_, i) => `- Rule number ${i}. <!-- id:m-bbbb000${i} · 2026-11-01 · ses_1 -->`),
+    "",
+  ].join("\n");
+  const rewriteAll = draftOf(many);
+  for (let i = 0; i < 10; i++) rewriteAll.replace(`m-bbbb000${i}`, `Rewritten rule ${i}.`, ["ses_1"]);
+  const problems = limitProblems(rewriteAll, limits);
+  assert.equal(problems.length, 1, problems.join("\n"));
+  assert.match(problems[0]!, /changes 10 of 10 existing entries \(0 removed or merged away, 10 rewritten; 100 %\)/);
+  const mergeFour = draftOf(many);
+  mergeFour.merge(["m-bbbb0000", "m-bbbb0001"], "Rules 0 and 1.", ["ses_1"]);
+  mergeFour.merge(["m-bbbb0002", "m-bbbb0003"], "Rules 2 and 3.", ["ses_1"]);
+  assert.match(limitProblems(mergeFour, limits).join("\n"), /changes 4 of 10 existing entries \(2 removed or merged away, 2 rewritten/);
+  const small = draftOf(many);
+  small.replace("m-bbbb0000", "Rule zero, clarified.", ["ses_1"]);
+  small.forget("m-bbbb0001");
+  small.replace("m-bbbb0000", "Rule zero, clarified twice.", ["ses_1"]);
+  assert.deepEqual(limitProblems(small, limits), [], "2 of 10 entries changed (one of them twice) is within 30 %");
 });

@@ -296,3 +296,28 @@ test("a dream while another process's dream runs is refused naming that process;
     cleanup();
   }
 });
+
+test("duplicate ids in MEMORY.md: the dream reports them, and forgets the copy by its own id (<id>~2) leaving the first", async () => {
+  const original = "# Project memory\n\n## Rules\n\n- First rule. <!-- id:m-twin0001 · 2026-11-01 · ses_a -->\n- A copied rule. <!-- id:m-twin0001 · 2026-11-02 · ses_a -->\n- Third rule. <!-- id:m-orig0003 · 2026-11-01 · ses_a -->\n- Fourth rule. <!-- id:m-orig0004 · 2026-11-01 · ses_a -->\n";
+  const { fixture, dreamer, runs, cleanup } = await setup(
+    async (call) => {
+      assert.match(await call("dream_memory", { action: "list" }), /m-twin0001~2/);
+      await call("dream_memory", { action: "forget", id: "m-twin0001~2" });
+      return { ...emptyReport, deleted: ["the copy"] };
+    },
+    { original, dream: { maxDeleteFraction: 0.5 } },
+  );
+  try {
+    const started = dreamer.start({ parentSessionId: "main", focus: "", dryRun: false, reason: "test" });
+    const record = await (started.started ? started.done : Promise.reject(new Error("not started")));
+    assert.equal(record.status, "written", record.message);
+    assert.deepEqual(record.duplicates, ["m-twin0001: line 5 as m-twin0001, line 6 as m-twin0001~2"]);
+    assert.match(runs[0]!, /\[m-twin0001~2\]/);
+    assert.match(runs[0]!, /Ids ending in ~2, ~3 are entries that carry the same id/);
+    const after = readFileSync(fixture.locations.projectFile, "utf8");
+    assert.ok(after.includes("First rule.") && !after.includes("A copied rule."));
+    assert.match((await import("../../plugins/dream/records.ts")).formatRecord(record), /Duplicate ids in MEMORY\.md[^\n]*:\n  - m-twin0001: line 5 as m-twin0001, line 6 as m-twin0001~2/);
+  } finally {
+    cleanup();
+  }
+});

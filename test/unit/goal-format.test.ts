@@ -104,3 +104,16 @@ test("agents/goal-judge.md: hidden read-only subagent at temperature 0; deny-all
   assert.match(judge.body, /You are the goal judge/);
   assert.match(judge.body, /call the tool `goal_verdict` exactly once/);
 });
+
+test("the judge sees the tail of a long tool output (a test runner's summary sits at the end) within the same budget", () => {
+  const output = "PASS case\n".repeat(600) + "Tests: 1 failed, 599 passed";
+  const messages: TranscriptMessage[] = [
+    { info: { role: "user" }, parts: [{ type: "text", text: "GOAL: make tests pass" }] },
+    { info: { role: "assistant" }, parts: [{ type: "tool", tool: "bash", state: { status: "completed", input: { command: "npm test" }, output } }] },
+  ];
+  const text = renderTranscript(messages, noRedact);
+  assert.match(text, /result:\nPASS case/, "the head is kept");
+  assert.match(text, /Tests: 1 failed, 599 passed/, "the tail is kept");
+  assert.match(text, /characters omitted/);
+  assert.ok(text.length < 2400, `the output stays within its 2,000-character share: ${text.length}`);
+});

@@ -121,3 +121,11 @@ test("property: the winner is always a contender, and a passing one whenever any
     }),
   );
 });
+
+test("`/max apply N` takes a held-back change; anything longer stays a task", () => {
+  assert.deepEqual(parseMaxArgs("apply 2"), { kind: "apply", index: 2 });
+  assert.deepEqual(parseMaxArgs("  APPLY 12 "), { kind: "apply", index: 12 });
+  assert.deepEqual(parseMaxArgs("apply the fix to x.ts"), { kind: "task", task: "apply the fix to x.ts" });
+  assert.deepEqual(parseMaxArgs("apply 0"), { kind: "task", task: "apply 0" });
+  assert.deepEqual(parseMaxArgs("apply 2 --patch"), { kind: "task", task: "apply 2", mode: "patch" });
+});

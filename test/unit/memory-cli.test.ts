@@ -78,3 +78,57 @@ test("options in another order: a group's shared option works before or after th
     assert.equal(unshared.code, 2, "an option only one subcommand takes stays with it");
   });
 });
+
+test("duplicate entry ids: memory list reports them, each entry stays addressable (the copy as <id>~2), and status says what it ranked for", async () => {
+  const root = mkdtempSync(join(tmpdir(), "continuum-cli-"));
+  const saved = { data: process.env.XDG_DATA_HOME, config: process.env.XDG_CONFIG_HOME };
+  process.env.XDG_DATA_HOME = join(root, "data");
+  process.env.XDG_CONFIG_HOME = join(root, "config");
+  try {
+    const project = join(root, "proj");
+    mkdirSync(join(project, ".opencode"), { recursive: true });
+    // A budget that holds the block's explanation and about one entry: which entry fits depends on the ranking.
+    writeFileSync(join(project, ".opencode", "continuum.jsonc"), '{ "memory": { "location": "repo", "injectBudgetTokens": 192 } }');
+    const file = join(project, ".opencode", "memory", "MEMORY.md");
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(
+      file,
+      [
+        "# Project memory",
+        "",
+        "## Rules",
+        "",
+        "- Ship with feature flags <!-- id:m-dup00001 · 2026-11-20 · ses_a -->",
+        "- Deploy kubernetes clusters with helm charts only <!-- id:m-dup00001 · 2026-11-21 · ses_b -->",
+        "- Postgres migrations run in a transaction <!-- id:m-pg000001 · 2026-11-22 · ses_c -->",
+        "",
+      ].join("\n"),
+    );
+    const list = await capture(["memory", "list", "--project", project]);
+    assert.match(list.out, /\[m-dup00001\] Rules · Ship with feature flags/);
+    assert.match(list.out, /\[m-dup00001~2\] Rules · Deploy kubernetes clusters/);
+    assert.match(list.out, /duplicate id m-dup00001 in .*MEMORY\.md: line 5 is \[m-dup00001\], line 6 is \[m-dup00001~2\]/);
+    const json = JSON.parse((await capture(["memory", "list", "--json", "--project", project])).out) as { duplicates: { id: string }[] };
+    assert.deepEqual(json.duplicates.map((d) => d.id), ["m-dup00001"]);
+    const show = await capture(["memory", "show", "m-dup00001~2", "--project", project]);
+    assert.match(show.out, /Deploy kubernetes clusters/);
+    const status = await capture(["memory", "status", "--project", project]);
+    assert.match(status.out, /Ranked with no first message: a session ranks by its first message/);
+    const unranked = JSON.parse((await capture(["memory", "status", "--json", "--project", project])).out) as { rankedFor: string; block: { entries: { id: string }[] } };
+    assert.equal(unranked.rankedFor, "");
+    assert.ok(!unranked.block.entries.some((e) => e.id === "m-dup00001~2"), "with no first message the newest entry wins the one place");
+    const ranked = JSON.parse((await capture(["memory", "status", "--json", "--first-message", "how do we deploy kubernetes with helm", "--project", project])).out) as { rankedFor: string; block: { entries: { id: string }[] } };
+    assert.equal(ranked.rankedFor, "how do we deploy kubernetes with helm");
+    assert.ok(ranked.block.entries.some((e) => e.id === "m-dup00001~2"), JSON.stringify(ranked.block.entries.map((e) => e.id)));
+    const forget = await capture(["memory", "forget", "m-dup00001~2", "--project", project]);
+    assert.equal(forget.code, 0, forget.err);
+    const after = readFileSync(file, "utf8");
+    assert.ok(after.includes("Ship with feature flags") && !after.includes("kubernetes"), "only the copy went");
+  } finally {
+    for (const [key, value] of [["XDG_DATA_HOME", saved.data], ["XDG_CONFIG_HOME", saved.config]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    rmSync(root, { recursive: true, force: true });
+  }
+});

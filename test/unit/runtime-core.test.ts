@@ -141,6 +141,9 @@ test("runner: aborting the parent stops its helpers; the concurrency limit queue
     await until(() => host.context.helpers.list().some((r) => r.state === "running"));
     assert.deepEqual(host.context.helpers.list().map((r) => r.state).sort(), ["queued", "running"], "one runs, one waits for the slot");
     const queued = host.context.helpers.list().find((r) => r.state === "queued")!;
+    // /agents counts what really runs: one in its slot, one waiting (a workflow with 419 calls queued showed 419 running).
+    await host.command(parent, "agents", "");
+    assert.ok(host.reports.some((text) => /helper agents: 1 running \(at most 1 at once\), 1 waiting for a slot/.test(text)), JSON.stringify(host.reports));
     const reply = await host.command(parent, "agents", `cancel ${queued.runId}`);
     assert.ok(host.reports.some((text) => /Cancelled/.test(text)), JSON.stringify(reply));
     assert.equal(((await second) as { failure?: string }).failure, "aborted");

@@ -208,7 +208,7 @@ test("/agents lists a workflow run in progress with its phase, agents and tokens
     while (!host.context.helpers.list().some((r) => r.state === "running") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await host.command(session, "agents");
     const listing = host.reports.at(-1)!;
-    assert.match(listing, new RegExp(`Workflow runs in progress[^]*slow · ${runId} · agents 1 running, 0 done; 0 tokens; phase: waiting`));
+    assert.match(listing, new RegExp(`Workflow runs in progress[^]*slow · ${runId} · agents 1 running, 0 waiting for a slot, 0 done; 0 tokens; phase: waiting`));
     await host.command(session, "agents", `cancel ${runId}`);
     assert.match(host.reports.at(-1)!, new RegExp(`Cancelled ${runId}`));
     const until = Date.now() + 5000;

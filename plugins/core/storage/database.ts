@@ -1,5 +1,6 @@
 // One small SQLite interface over two engines: bun:sqlite inside OpenCode (where better-sqlite3 cannot load)
 // and better-sqlite3 under Node (the CLI and Node tests). Features only ever see this interface.
+import { storedText } from "./stored-text.ts";
 
 export type SqlValue = string | number | bigint | null | Uint8Array;
 export type SqlParams = SqlValue[] | [Record<string, SqlValue>];
@@ -34,7 +35,7 @@ export interface OpenOptions {
 
 export const isBunRuntime = (): boolean => typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
-/** Opens the database with the engine of the current runtime. */
+/** Opens the database with the engine of the current runtime; every statement redacts what it binds. */
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Database> {
   const open = isBunRuntime()
     ? (await import("./bun-engine.ts")).openBunDatabase
@@ -46,7 +47,42 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     db.close();
     throw error;
   }
-  return db;
+  return redacting(db);
+}
+
+/**
+ * Secrets never reach the database file (or its WAL): every string a statement binds passes through the pack's
+ * redactor, whichever store wrote it. Reads bind the same way, so a lookup by a stored value still matches.
+ */
+export function redacting(db: Database): Database {
+  return {
+    engine: db.engine,
+    path: db.path,
+    exec: (sql) => db.exec(sql),
+    prepare(sql) {
+      const stmt = db.prepare(sql);
+      return {
+        run: (...params) => stmt.run(...redactParams(params)),
+        get: (...params) => stmt.get(...redactParams(params)),
+        all: (...params) => stmt.all(...redactParams(params)),
+      };
+    },
+    transaction: (fn) => db.transaction(fn),
+    close: () => db.close(),
+  };
+}
+
+function redactParams(params: SqlParams): SqlParams {
+  if (params.length === 1 && isRecord(params[0])) {
+    const named: Record<string, SqlValue> = {};
+    for (const [key, value] of Object.entries(params[0])) named[key] = typeof value === "string" ? storedText(value) : value;
+    return [named];
+  }
+  return (params as SqlValue[]).map((value) => (typeof value === "string" ? storedText(value) : value));
+}
+
+function isRecord(value: unknown): value is Record<string, SqlValue> {
+  return typeof value === "object" && value !== null && !(value instanceof Uint8Array);
 }
 
 /** How long an open waits for another process's lock before SQLite answers "database is locked". */

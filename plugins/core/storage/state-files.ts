@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs
 import { dirname, join } from "node:path";
 import type { Database } from "./database.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
+import { storedValue } from "./stored-text.ts";
 import { isNotWritableError, notWritableReason } from "./writable.ts";
 import { safeSegment } from "../paths.ts";
 
@@ -112,11 +113,12 @@ export function sessionStateFiles(db: Database, sessionDir?: SessionDirOf): Sess
     pathOf,
     write(sessionId, name, value) {
       const path = pathOf(sessionId, name);
-      const content = JSON.stringify({ format: 1, sessionId, savedAt: new Date().toISOString(), ...value }) + "\n";
+      const content = JSON.stringify({ format: 1, sessionId, savedAt: new Date().toISOString(), ...storedValue(value) }) + "\n";
       const comparable = JSON.stringify(value);
       if (lastWritten.get(path) === comparable) return;
       if (info?.readOnly) throw new StateWriteError(`cannot save ${path}: the data directory ${info.root} is not writable, so nothing was changed`);
       try {
+        // Every string of the state passed storedValue: the file holds no secret.
         writeFileAtomic(path, content);
       } catch (error) {
         const why = isNotWritableError(error) ? (notWritableReason(dirname(path)) ?? (error as Error).message) : (error as Error).message;
