@@ -160,8 +160,13 @@ test("a linked .opencode, skills folder or asset file is refused (the message sa
     mkdirSync(join(t.project, ".opencode", "agents"), { recursive: true });
     writeFileSync(join(outside, "x.md"), "---\ndescription: d\n---\nbody\n");
     symlinkSync(join(outside, "x.md"), join(t.project, ".opencode", "agents", "x.md"));
-    const extend = validateAsset({ form: "agent", name: "x", description: "d", body: "more", action: "extend" }, t.project, [], NONE);
+    // A file /distill created and someone replaced by a link is not written through it.
+    const linkPath = join(t.project, ".opencode", "agents", "x.md");
+    const extend = validateAsset({ form: "agent", name: "x", description: "d", body: "more", action: "extend" }, t.project, [], NONE, (p) => p === linkPath);
     assert.match(extend.problems.join(), /symlink/);
+    // One it did not create is never extended at all: the addition goes beside it.
+    const beside = validateAsset({ form: "agent", name: "x", description: "d", body: "more", action: "extend" }, t.project, [], NONE);
+    assert.equal(beside.plan?.name, "x-distilled");
     assert.deepEqual(readdirSync(outside), ["x.md"]);
     assert.equal(readFileSync(join(outside, "x.md"), "utf8"), "---\ndescription: d\n---\nbody\n");
   } finally {
