@@ -14,7 +14,7 @@ import { failurePart, MARK } from "./prompts.ts";
 import { usesScouts } from "./round.ts";
 import { openStatsStore, sessionReport } from "./stats.ts";
 import { createTurns, type HeldChanges } from "./turn.ts";
-import { killRunningChecks } from "./checks.ts";
+import { killRunningChecks } from "../core/checks.ts";
 import { checkVerdict, verdictArgs } from "./verdict.ts";
 
 export { BUILDER_AGENT, CANDIDATE_AGENT, JUDGE_AGENT, MAIN_AGENT, PATCH_TOOL, PLAN_TOOL, VERDICT_TOOL } from "./names.ts";

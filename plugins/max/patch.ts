@@ -1,16 +1,9 @@
 // Patch mode's pure parts: what a patch candidate yields, when two diffs are "the same change", and which checks
-// a project has. Running the checks (a process per command) is in checks.ts.
+// a project has. Running and finding the checks is in core/checks.ts.
 import { jaccard } from "./similarity.ts";
+import { detectChecks, type CheckResult } from "../core/checks.ts";
 
-export interface CheckResult {
-  command: string;
-  passed: boolean;
-  exitCode: number | null;
-  timedOut: boolean;
-  durationMs: number;
-  /** The end of the command's output (stdout and stderr). */
-  tail: string;
-}
+export type { CheckResult };
 
 export interface Patch {
   summary: string;
@@ -61,23 +54,7 @@ export function patchesAgree(a: Pick<Patch, "diff" | "passed">, b: Pick<Patch, "
   return a.passed === true && b.passed === true && jaccard(new Set(la), new Set(lb)) >= NEAR_IDENTICAL;
 }
 
-const NPM_PLACEHOLDER = /no test specified/i;
-
-/** Checks found in a project: its package.json `test` script, else the usual runner of its language. */
-export function detectChecks(files: { packageJson?: string; has(name: string): boolean }): string[] {
-  if (files.packageJson !== undefined) {
-    try {
-      const test = (JSON.parse(files.packageJson) as { scripts?: Record<string, unknown> }).scripts?.test;
-      if (typeof test === "string" && test.trim() && !NPM_PLACEHOLDER.test(test)) return ["npm test"];
-    } catch {
-      /* an unreadable package.json names no check */
-    }
-  }
-  if (files.has("Cargo.toml")) return ["cargo test"];
-  if (files.has("go.mod")) return ["go test ./..."];
-  if (files.has("pytest.ini") || files.has("pyproject.toml") || files.has("setup.cfg")) return ["python -m pytest -q"];
-  return [];
-}
+export { detectChecks };
 
 /** A bounded view of a diff for the judge and the main agent. */
 export function clipDiff(diff: string, maxChars: number): string {

@@ -13,11 +13,11 @@ import { writeStoredFile } from "../core/storage/stored-text.ts";
 import { errorText, type Reporter } from "../core/report.ts";
 import type { Worktree } from "../core/worktrees.ts";
 import type { MaxMode } from "./args.ts";
-import { runChecks } from "./checks.ts";
+import { detectProjectChecks, runChecks } from "../core/checks.ts";
 import { renderContext } from "./context.ts";
 import { lensFor } from "./lenses.ts";
 import { BUILDER_AGENT, CANDIDATE_AGENT, JUDGE_AGENT, VERDICT_TOOL } from "./names.ts";
-import { clipDiff, detectChecks, diffFileList, patchesAgree, type CheckResult, type Patch } from "./patch.ts";
+import { clipDiff, diffFileList, patchesAgree, type CheckResult, type Patch } from "./patch.ts";
 import type { Plan } from "./plan.ts";
 import { builderPrompt, CANCELLED_PART, candidatePrompt, executionPart, failurePart, judgePrompt, patchAppliedPart, patchesFailedPart, patchJudgePrompt, patchRefusedPart } from "./prompts.ts";
 import { runRound, type CandidateOutcome, type JudgeOutcome, type RoundResult, type Spend } from "./round.ts";
@@ -172,17 +172,7 @@ export function createTurns(deps: TurnDeps) {
       signal,
     );
 
-  const projectChecks = (): string[] => {
-    if (settings.checks) return settings.checks;
-    const dir = host.directory;
-    let packageJson: string | undefined;
-    try {
-      packageJson = existsSync(join(dir, "package.json")) ? readFileSync(join(dir, "package.json"), "utf8") : undefined;
-    } catch {
-      packageJson = undefined;
-    }
-    return detectChecks({ packageJson, has: (name) => existsSync(join(dir, name)) });
-  };
+  const projectChecks = (): string[] => settings.checks ?? detectProjectChecks(host.directory);
 
   const runPatchRound = (setup: TurnSetup, checks: string[], signal: AbortSignal): Promise<RoundResult<Patch>> =>
     runRound<Patch>(

@@ -2,7 +2,7 @@
 // agent() calls through an AgentPort (the helper runner in OpenCode, a fake in tests), every finished result
 // journaled before the script sees it, and resume replaying those results without a model call.
 // Host-neutral: no OpenCode here.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { errorText } from "../core/report.ts";
 import { projectFiles, type ProjectFiles } from "./files.ts";
 import { type Journal, type RunRecord, type RunStore, type TranscriptLine, TRANSCRIPT_KEPT } from "./journal.ts";
@@ -10,6 +10,8 @@ import type { LoadedWorkflow, WorkflowLoader } from "./loader.ts";
 import { type Budget, Sandbox, SandboxError } from "./sandbox.ts";
 import { compileSchema } from "./schema.ts";
 import { processAlive } from "../core/process-alive.ts";
+import { checkCall, type CheckPort } from "./check-call.ts";
+import { firstWords, hash, settleWithin } from "./engine-util.ts";
 
 export interface AgentCall {
   runId: string;
@@ -49,6 +51,8 @@ export type MergePort = (changes: unknown) => Promise<{ ok: boolean } & Record<s
 export interface EngineOptions {
   loader: WorkflowLoader;
   merge?: MergePort;
+  /** check(command): runs a project command by code, confined (worktreeCheckPort in OpenCode). */
+  check?: CheckPort;
   store: RunStore;
   projectDir: string;
   dataDir?: string; // the pack's data dir: scripts never write there
@@ -150,6 +154,7 @@ export class WorkflowEngine {
     }
     Object.assign(record, { status: "running", pid: process.pid, endedAt: undefined, error: undefined, result: undefined, parentSessionId: parentSessionId ?? record.parentSessionId });
     record.agents = { started: 0, finished: 0, failed: 0, replayed: 0, running: 0 };
+    record.checks = undefined; // counted afresh, like agents: finished checks show as replayed
     record.resumes++;
     const line = notice ?? `resumed with ${journal.size} journaled result(s)`;
     record.transcript.push({ at: Date.now(), kind: "notice", text: line });
@@ -278,6 +283,8 @@ export class WorkflowEngine {
     const host = {
       agent: (prompt: unknown, opts: unknown) => this.agentCall(run, prefix, occurrence, prompt, opts),
       merge: (changes: unknown) => this.mergeCall(run, prefix, occurrence, changes),
+      check: (command: unknown, opts: unknown) => this.checkStep(run, prefix, occurrence, command, opts),
+      projectChecks: () => this.options.check?.detect() ?? [],
       workflow: (name: unknown, nestedArgs: unknown) => this.nested(run, stack, prefix, occurrence, name, nestedArgs, seed),
       phase: (title: unknown) => {
         run.record.phase = String(title).slice(0, 200);
@@ -357,6 +364,12 @@ export class WorkflowEngine {
     this.save(run);
     this.progress(run, "agent");
     return answer.ok ? answer.value : null;
+  }
+
+  private checkStep(run: ActiveRun, prefix: string, occurrence: (identity: string) => number, command: unknown, opts: unknown) {
+    const step = checkCall({ prefix, occurrence, journal: run.journal, record: run.record, signal: run.controller.signal, port: this.options.check, transcribe: (kind, text) => this.transcribe(run, kind, text), save: () => this.save(run) }, command, opts);
+    run.inflight.add(step);
+    return step.finally(() => run.inflight.delete(step));
   }
 
   /**
@@ -483,17 +496,3 @@ function checkArgs(args: unknown): void {
   }
   if (text !== undefined && text.length > MAX_ARGS_CHARS) throw new TypeError(`workflow args are longer than ${MAX_ARGS_CHARS} characters`);
 }
-
-async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([Promise.allSettled(promises), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
-
-const hash = (text: string): string => createHash("sha256").update(text).digest("hex").slice(0, 24);
-
-function firstWords(text: string): string {
-  const line = text.trim().split("\n")[0]!.replace(/\s+/g, " ");
-  return line.length > 60 ? line.slice(0, 57) + "…" : line;
-}
-

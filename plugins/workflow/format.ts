@@ -21,7 +21,16 @@ export function progressLine(run: RunRecord, live?: { running: number; queued: n
   const parts = [...inFlight, `${a.finished} done`];
   if (a.failed) parts.push(`${a.failed} failed`);
   if (a.replayed) parts.push(`${a.replayed} replayed`);
-  return `agents ${parts.join(", ")}; ${run.tokens} tokens${run.phase ? `; phase: ${run.phase}` : ""}`;
+  return `agents ${parts.join(", ")}; ${run.tokens} tokens${checksLine(run)}${run.phase ? `; phase: ${run.phase}` : ""}`;
+}
+
+/** check() calls are commands the pack ran, not model calls: counted apart, no tokens. */
+function checksLine(run: RunRecord): string {
+  const c = run.checks;
+  if (!c || c.run + c.replayed === 0) return "";
+  const parts = [`${c.passed} passed`, `${c.failed} failed`];
+  if (c.replayed) parts.push(`${c.replayed} replayed`);
+  return `; checks ${c.run} run (${parts.join(", ")})`;
 }
 
 export function runSummary(run: RunRecord, activeHere: boolean, transcriptLines = 20): string {

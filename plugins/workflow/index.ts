@@ -9,6 +9,7 @@ import { scriptWriteRefusal } from "../core/edit-permission.ts";
 import { errorText } from "../core/report.ts";
 import { defineTool, type ToolCallContext } from "../core/tool.ts";
 import { FEATURE, helperAgentPort, RESULT_TOOL, workflowResultChannel } from "./agent-port.ts";
+import { worktreeCheckPort } from "./check-call.ts";
 import { WorkflowEngine, type ProgressKind } from "./engine.ts";
 import { parseArgsText, progressLine, runList, runSummary, workflowList } from "./format.ts";
 import { RunStore, type RunRecord } from "./journal.ts";
@@ -127,6 +128,8 @@ function createWorkflow(context: FeatureContext): FeatureParts {
       if (!compose) return { ok: false, merged: [], unchanged: [], kept: [], conflict: { reason: "merging needs the compose feature (compose.enabled is false)", files: [] } };
       return (await compose.mergeBack(changes)) as unknown as { ok: boolean } & Record<string, unknown>;
     },
+    // check(command): a snapshot worktree of the project, the OS sandbox, a time limit (check-call.ts).
+    check: worktreeCheckPort({ worktrees: context.worktrees, sandbox: () => context.sandbox(), projectDir: host.directory }),
     limits: config.workflow,
     onProgress,
     log: (level, message) => log.log(level, message),

@@ -32,6 +32,8 @@ export interface RunRecord {
   phase?: string;
   agents: { started: number; finished: number; failed: number; replayed: number; running: number };
   tokens: number;
+  /** check() calls: run by code, not model calls (no tokens). Absent in records made before check() existed. */
+  checks?: { run: number; passed: number; failed: number; replayed: number };
   result?: unknown;
   error?: string;
   resumes: number;

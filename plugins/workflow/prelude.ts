@@ -1,5 +1,5 @@
-// The script-facing API, written in the sandbox's own JavaScript over the host bridge: agent, parallel,
-// pipeline, dag, workflow, phase, log and the file helpers, plus a seeded Math.random. Evaluated once per
+// The script-facing API, written in the sandbox's own JavaScript over the host bridge: agent, check,
+// parallel, pipeline, dag, workflow, phase, log and the file helpers, plus a seeded Math.random. Evaluated once per
 // sandbox as a function of (bridge, seed); the bridge itself stays in its closure, out of the script's reach.
 export const PRELUDE = String.raw`(function (host, seed) {
   "use strict";
@@ -141,6 +141,8 @@ export const PRELUDE = String.raw`(function (host, seed) {
 
   define("agent", agent);
   define("merge", (changes) => host.merge(changes === undefined ? null : changes));
+  define("check", (command, opts) => host.check(command, opts === undefined ? null : opts));
+  define("projectChecks", () => host.projectChecks());
   define("parallel", parallel);
   define("pipeline", pipeline);
   define("dag", dag);
@@ -154,21 +156,21 @@ export const PRELUDE = String.raw`(function (host, seed) {
   define("console", Object.freeze({ log, info: log, warn: log, error: log }));
 
   // The result must survive JSON: a function, symbol, BigInt or cycle is named with its path instead of vanishing.
-  function check(value, path, seen) {
+  function serialisable(value, path, seen) {
     const type = typeof value;
     if (type === "function" || type === "symbol" || type === "bigint") throw new TypeError("the workflow's result is not serialisable: " + path + " is a " + type);
     if (value === null || type !== "object") return;
     if (seen.has(value)) throw new TypeError("the workflow's result is not serialisable: " + path + " refers back to itself (a cycle)");
     seen.add(value);
-    if (Array.isArray(value)) value.forEach((v, i) => check(v, path + "[" + i + "]", seen));
-    else for (const key of Object.keys(value)) check(value[key], path + "." + key, seen);
+    if (Array.isArray(value)) value.forEach((v, i) => serialisable(v, path + "[" + i + "]", seen));
+    else for (const key of Object.keys(value)) serialisable(value[key], path + "." + key, seen);
     seen.delete(value);
   }
 
   define("__continuumRun", async (main, args) => {
     const value = await main(args);
     if (value === undefined) return undefined;
-    check(value, "result", new Set());
+    serialisable(value, "result", new Set());
     return JSON.stringify(value);
   });
 })`;

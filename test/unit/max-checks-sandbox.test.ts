@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { killRunningChecks, runCheck, runChecks } from "../../plugins/max/checks.ts";
+import { killRunningChecks, runCheck, runChecks } from "../../plugins/core/checks.ts";
 import { detectSandbox, sandboxFor } from "../../plugins/core/sandbox.ts";
 import { createWorktrees } from "../../plugins/core/worktrees.ts";
 
@@ -90,7 +90,7 @@ for (const [name, sandboxOn, skipIt] of [["bubblewrap", true, skip], ["no sandbo
     try {
       const child = marker();
       const script = [
-        `import { runCheck } from ${JSON.stringify(join(root, "plugins/max/checks.ts"))};`,
+        `import { runCheck } from ${JSON.stringify(join(root, "plugins/core/checks.ts"))};`,
         `import { detectSandbox } from ${JSON.stringify(join(root, "plugins/core/sandbox.ts"))};`,
         `const sandbox = detectSandbox({ enabled: ${sandboxOn}, network: false });`,
         // OpenCode ends on SIGTERM through its own handler, which exits the process.
@@ -116,7 +116,7 @@ test("bubblewrap: SIGKILL of the process running a check still ends it (bwrap di
     const child = marker();
     const file = join(w.base, "run.mts");
     writeFileSync(file, [
-      `import { runCheck } from ${JSON.stringify(join(root, "plugins/max/checks.ts"))};`,
+      `import { runCheck } from ${JSON.stringify(join(root, "plugins/core/checks.ts"))};`,
       `import { sandboxFor } from ${JSON.stringify(join(root, "plugins/core/sandbox.ts"))};`,
       `void runCheck(${JSON.stringify(`setsid ${child} & ${child}`)}, ${JSON.stringify(w.dir)}, 60000, undefined, sandboxFor({ enabled: true, network: false }));`,
     ].join("\n"));

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { runCheck, runChecks } from "../../plugins/max/checks.ts";
+import { runCheck, runChecks } from "../../plugins/core/checks.ts";
 import { changedLines, clipDiff, detectChecks, diffFileList, patchesAgree } from "../../plugins/max/patch.ts";
 
 const diff = (file: string, lines: string[]) => [`diff --git a/${file} b/${file}`, "index 1..2 100644", `--- a/${file}`, `+++ b/${file}`, "@@ -1 +1 @@", ...lines].join("\n");

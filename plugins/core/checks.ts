@@ -1,11 +1,23 @@
-// Runs a project's checks in a candidate's worktree: each command in its own shell inside the OS sandbox (the
+// Runs a project's checks in a worktree (Max's candidates, a workflow's check()): each command in its own shell inside the OS sandbox (the
 // worktree writable, nothing else; its own PID namespace), with a time limit, output kept to its tail. A check ends
 // when its process exits, whatever its children do with the pipes; a timeout, an abort or the end of OpenCode ends
 // every process it started.
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Sandbox } from "../core/sandbox.ts";
-import { worktreePlace } from "../core/sandbox.ts";
-import type { CheckResult } from "./patch.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Sandbox } from "./sandbox.ts";
+import { worktreePlace } from "./sandbox.ts";
+
+export interface CheckResult {
+  command: string;
+  /** exitCode 0 and no timeout: a missing exit code (killed, not started) is never a pass. */
+  passed: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  /** The end of the command's output (stdout and stderr). */
+  tail: string;
+}
 
 export const TAIL_CHARS = 2000;
 
@@ -103,4 +115,33 @@ export async function runChecks(commands: readonly string[], cwd: string, timeou
     if (!result.passed) break;
   }
   return results;
+}
+
+const NPM_PLACEHOLDER = /no test specified/i;
+
+/** Checks found in a project: its package.json `test` script, else the usual runner of its language. */
+export function detectChecks(files: { packageJson?: string; has(name: string): boolean }): string[] {
+  if (files.packageJson !== undefined) {
+    try {
+      const test = (JSON.parse(files.packageJson) as { scripts?: Record<string, unknown> }).scripts?.test;
+      if (typeof test === "string" && test.trim() && !NPM_PLACEHOLDER.test(test)) return ["npm test"];
+    } catch {
+      /* an unreadable package.json names no check */
+    }
+  }
+  if (files.has("Cargo.toml")) return ["cargo test"];
+  if (files.has("go.mod")) return ["go test ./..."];
+  if (files.has("pytest.ini") || files.has("pyproject.toml") || files.has("setup.cfg")) return ["python -m pytest -q"];
+  return [];
+}
+
+/** detectChecks on a project folder. */
+export function detectProjectChecks(dir: string): string[] {
+  let packageJson: string | undefined;
+  try {
+    packageJson = existsSync(join(dir, "package.json")) ? readFileSync(join(dir, "package.json"), "utf8") : undefined;
+  } catch {
+    packageJson = undefined;
+  }
+  return detectChecks({ packageJson, has: (name) => existsSync(join(dir, name)) });
 }
