@@ -1,7 +1,7 @@
 // Built-in workflow: spec-driven development of one feature. Spec → tasks → independent tasks implemented in
 // parallel, each in its own git worktree, test first → merged back into the working tree (the user's index and tree
 // backed up first; a conflict stops everything with the files named and every task's change saved) through the
-// engine's merge(changes) when it has one → the project's checks → review by fresh
+// engine's merge(changes) when it has one → the project's checks, run by code with check() → review by fresh
 // agents with at most two rework rounds → report.
 export const meta = {
   name: "compose",
@@ -64,18 +64,6 @@ const TASK_SCHEMA = {
   },
 };
 
-const CHECKS_SCHEMA = {
-  type: "object",
-  required: ["passed", "commands"],
-  properties: {
-    passed: { type: "boolean" },
-    commands: {
-      type: "array",
-      items: { type: "object", required: ["command", "exitCode"], properties: { command: { type: "string" }, exitCode: { type: "integer" }, summary: { type: "string", maxLength: 2000 } } },
-    },
-  },
-};
-
 const FIX_SCHEMA = {
   type: "object",
   required: ["fixed", "summary"],
@@ -133,12 +121,38 @@ function taskPrompt(task, spec, isolated) {
   ].filter(Boolean).join("\n");
 }
 
-function checksPrompt(spec) {
-  return [
-    "Run the project's checks in the working tree now, after all changes, and report each command with its exit code and a one-line summary (tests run, failures).",
-    spec.checks.length ? `Checks named by the spec: ${spec.checks.join(" ; ")}.` : "Find them in package.json scripts, Makefile or CI config; do not invent any.",
-    "Do not change any file. passed is true only when every check ran and exited 0.",
-  ].join("\n");
+/** At most this many check commands per round: a spec naming more is cut, said in the log. */
+const MAX_CHECKS = 10;
+
+/**
+ * The project's checks, run by code through check() (a snapshot worktree, the OS sandbox, a time limit): passed is
+ * decided from the exit codes here, never from an agent's report. No command at all is not a pass either.
+ */
+async function runProjectChecks(spec, label) {
+  const named = spec.checks.map((c) => (typeof c === "string" ? c.trim() : "")).filter(Boolean);
+  const commands = named.length ? named : typeof projectChecks === "function" ? await projectChecks() : [];
+  if (commands.length > MAX_CHECKS) log(`only the first ${MAX_CHECKS} of ${commands.length} checks run`);
+  const ran = [];
+  for (const command of commands.slice(0, MAX_CHECKS)) {
+    try {
+      if (typeof check !== "function") throw new Error("this workflow engine has no check()");
+      ran.push(await check(command, { label: `${label}: ${command}`.slice(0, 200) }));
+    } catch (error) {
+      ran.push({ command, exitCode: null, passed: false, timedOut: false, durationMs: 0, tail: `not run: ${error && error.message ? error.message : String(error)}`, sandboxed: false });
+    }
+  }
+  const passed = ran.length > 0 && ran.every((r) => r.exitCode === 0 && !r.timedOut);
+  return { passed, source: named.length ? "spec" : "detected", commands: ran };
+}
+
+/** `npm test` exit 1, or timed out / no exit code: how a check ended, in words. */
+function ended(c) {
+  return c.timedOut ? "timed out" : c.exitCode === null || c.exitCode === undefined ? "no exit code" : `exit ${c.exitCode}`;
+}
+
+function lastLine(text) {
+  const lines = String(text || "").split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.length ? lines[lines.length - 1].slice(0, 200) : "";
 }
 
 export default async function (args) {
@@ -216,7 +230,9 @@ export default async function (args) {
   let review = null;
   for (let round = 0; ; round++) {
     phase("Verify");
-    checks = await agent(checksPrompt(spec), { schema: CHECKS_SCHEMA, label: round ? `checks after rework ${round}` : "checks", phase: "Verify" });
+    checks = await runProjectChecks(spec, round ? `checks after rework ${round}` : "checks");
+    for (const c of checks.commands) log(`check \`${c.command}\`: ${ended(c)}${c.sandboxed === false ? " (not sandboxed)" : ""}`);
+    if (!checks.commands.length) log("no checks to run: the spec names none and the project has no test command that could be found");
     phase("Review");
     try {
       review = await workflow("review", { target: "the uncommitted changes (git diff HEAD and untracked files)", spec: spec.path });
@@ -224,10 +240,11 @@ export default async function (args) {
       log(`review failed: ${error && error.message ? error.message : String(error)}`);
       review = null;
     }
-    const checksPass = !!checks && checks.passed;
-    if ((checksPass && review && review.accepted) || round >= input.rounds) break;
+    const failing = checks.commands.filter((c) => !(c.exitCode === 0 && !c.timedOut));
+    if ((checks.passed && review && review.accepted) || round >= input.rounds) break;
     const problems = [
-      ...(checksPass ? [] : [checks ? `Failing checks: ${checks.commands.filter((c) => c.exitCode !== 0).map((c) => `${c.command} (exit ${c.exitCode}): ${c.summary || ""}`).join("; ")}` : "The checks could not be run."]),
+      // The output's end is where a test runner sums up: the rework agent reads it there.
+      ...failing.map((c) => `Failing check \`${c.command}\` (${ended(c)}), the end of its output:\n${String(c.tail || "").slice(-1500)}`),
       ...(review ? review.findings.filter((f) => f.severity === "blocker" || f.severity === "major").map((f) => `[${f.severity}] ${f.file}:${f.line} ${f.title}: ${f.why}${f.fix ? ` Fix: ${f.fix}` : ""}`) : []),
     ];
     if (!problems.length) break;
@@ -248,9 +265,10 @@ export default async function (args) {
 
   phase("Report");
   outcome.ok = unfinished.length === 0 && !!checks && checks.passed && !!review && review.accepted;
+  const checkWords = checks && checks.commands.length ? checks.commands.map((c) => `\`${c.command}\` ${ended(c)}`).join(", ") : "no checks ran";
   outcome.message = outcome.ok
-    ? `done: ${tasks.length} task(s), checks pass, review accepted${outcome.rework ? ` after ${outcome.rework} rework round(s)` : ""}`
-    : `not done: ${[unfinished.length ? `unfinished tasks ${unfinished.join(", ")}` : "", checks && checks.passed ? "" : "checks failing or not run", review && review.accepted ? "" : "review not accepted"].filter(Boolean).join("; ")}`;
+    ? `done: ${tasks.length} task(s), checks pass (${checkWords}), review accepted${outcome.rework ? ` after ${outcome.rework} rework round(s)` : ""}`
+    : `not done: ${[unfinished.length ? `unfinished tasks ${unfinished.join(", ")}` : "", checks && checks.passed ? "" : `checks not passed (${checkWords})`, review && review.accepted ? "" : "review not accepted"].filter(Boolean).join("; ")}`;
   log(outcome.message);
   outcome.report = spec.path.replace(/\.md$/, "") + ".report.md";
   await writeFile(outcome.report, reportText(outcome));
@@ -261,9 +279,10 @@ export default async function (args) {
 function reportText(o) {
   const lines = [`# Compose report: ${o.feature.split("\n")[0].slice(0, 120)}`, "", `Outcome: ${o.message}.`, `Spec: ${o.spec}`, "", "## Tasks"];
   for (const t of o.tasks) lines.push(`- ${t.id} ${t.title}: ${t.result ? `${t.result.status}. ${t.result.summary.split("\n")[0].slice(0, 300)}` : "no result"}`);
-  lines.push("", "## Checks (after the last change)");
-  if (o.checks) for (const c of o.checks.commands) lines.push(`- \`${c.command}\`: exit ${c.exitCode}${c.summary ? `, ${c.summary.split("\n")[0].slice(0, 200)}` : ""}`);
-  else lines.push("- not run");
+  lines.push("", "## Checks (after the last change, run by the workflow itself)");
+  if (o.checks && o.checks.commands.length) {
+    for (const c of o.checks.commands) lines.push(`- \`${c.command}\`: ${ended(c)}${c.sandboxed === false ? " (not sandboxed)" : ""}${lastLine(c.tail) ? `, last line: ${lastLine(c.tail)}` : ""}`);
+  } else lines.push("- none ran (the spec names none and no test command was found): not a pass");
   lines.push("", "## Review");
   if (o.review) {
     lines.push(`Verdict: ${o.review.accepted ? "accepted" : "not accepted"}${o.rework ? ` after ${o.rework} rework round(s)` : ""}.`);

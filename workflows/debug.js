@@ -1,6 +1,7 @@
 // Built-in workflow: systematic debugging. Reproduce → hypotheses → each hypothesis investigated by its own agent
-// in parallel → root cause → fix with a regression test (red, then green) → the reproduction and the checks run
-// again by a fresh agent. Stops early, saying why, when the failure does not reproduce or no cause is confirmed.
+// in parallel → root cause → fix with a regression test (red, then green) → the reproduction and the project's
+// checks run again by code (check(), confined; exit codes decide). Stops early, saying why, when the failure does
+// not reproduce or no cause is confirmed.
 export const meta = {
   name: "debug",
   description: "Find and fix a bug systematically: reproduce it, investigate several hypotheses in parallel, confirm the root cause, fix it with a regression test, verify with a fresh run.",
@@ -35,14 +36,23 @@ const FIX_SCHEMA = {
   required: ["fixed", "regressionTest", "summary"],
   properties: { fixed: { type: "boolean" }, regressionTest: { type: "string" }, summary: { type: "string", maxLength: 3000 }, files: { type: "array", items: { type: "string" } } },
 };
-const VERIFY_SCHEMA = {
-  type: "object",
-  required: ["passed", "commands"],
-  properties: {
-    passed: { type: "boolean" },
-    commands: { type: "array", items: { type: "object", required: ["command", "exitCode"], properties: { command: { type: "string" }, exitCode: { type: "integer" }, summary: { type: "string", maxLength: 2000 } } } },
-  },
-};
+/**
+ * The reproduction and the project's checks, run by code through check() (a snapshot worktree, the OS sandbox, a
+ * time limit): each must exit 0. A command that could not run, timed out or has no exit code is not a pass.
+ */
+async function verifyByCode(commands) {
+  const ran = [];
+  for (const command of commands) {
+    try {
+      if (typeof check !== "function") throw new Error("this workflow engine has no check()");
+      ran.push(await check(command, { label: `verify: ${command}`.slice(0, 200) }));
+    } catch (error) {
+      ran.push({ command, exitCode: null, passed: false, timedOut: false, durationMs: 0, tail: `not run: ${error && error.message ? error.message : String(error)}`, sandboxed: false });
+    }
+  }
+  for (const c of ran) log(`check \`${c.command}\`: ${c.timedOut ? "timed out" : c.exitCode === null ? "no exit code" : `exit ${c.exitCode}`}`);
+  return { passed: ran.length > 0 && ran.every((c) => c.exitCode === 0 && !c.timedOut), commands: ran };
+}
 
 export default async function (args) {
   const given = typeof args === "string" ? { problem: args } : args && typeof args === "object" && !Array.isArray(args) ? args : {};
@@ -89,15 +99,18 @@ export default async function (args) {
   if (!fix) return { fixed: false, stage: "fix", message: "the fixing agent failed", reproduction: repro, hypotheses: investigated };
 
   phase("Verify");
-  const verify = await agent(
-    `Verify a fix with fresh runs, changing no file: run \`${repro.command}\` (it must now succeed), the regression test ${fix.regressionTest}, and the project's checks (package.json scripts, Makefile or CI config). Report each command with its exit code and a one-line summary; passed is true only when all of them succeed.`,
-    { schema: VERIFY_SCHEMA, label: "verify", phase: "Verify" },
-  );
+  const detected = typeof projectChecks === "function" ? await projectChecks() : [];
+  const commands = [repro.command, ...detected].map((c) => String(c || "").trim()).filter((c, i, all) => c && all.indexOf(c) === i);
+  const verify = await verifyByCode(commands);
   const fixed = fix.fixed && !!verify && verify.passed;
   return {
     fixed,
     stage: "done",
-    message: fixed ? `fixed: ${fix.summary.split("\n")[0]}` : verify ? "the fix did not pass its verification" : "the verifying agent failed: the fix is unverified",
+    message: fixed
+      ? `fixed: ${fix.summary.split("\n")[0]}`
+      : fix.fixed
+        ? `the fix did not pass its verification: ${verify.commands.map((c) => `\`${c.command}\` ${c.timedOut ? "timed out" : c.exitCode === null ? "no exit code" : `exit ${c.exitCode}`}`).join(", ")}`
+        : "the fixing agent says it did not fix it",
     reproduction: repro,
     hypotheses: investigated,
     fix,

@@ -15,9 +15,14 @@ interface Api {
   merge?: (changes: { label: string; diff: string }[]) => Promise<unknown>;
   workflow?: (name: string, args: unknown) => Promise<unknown>;
   exists?: (path: string) => Promise<boolean>;
+  /** The engine's check(): by default every command exits 0. */
+  check?: (command: string, opts: { label?: string }) => Promise<unknown>;
+  projectChecks?: () => Promise<string[]>;
 }
 
-const GLOBALS = ["agent", "parallel", "pipeline", "dag", "workflow", "phase", "log", "readFile", "writeFile", "glob", "exists", "merge"];
+const exited = (command: string, exitCode: number | null, tail = "") => ({ command, exitCode, passed: exitCode === 0, timedOut: false, durationMs: 5, tail, sandboxed: true });
+
+const GLOBALS = ["agent", "parallel", "pipeline", "dag", "workflow", "phase", "log", "readFile", "writeFile", "glob", "exists", "merge", "check", "projectChecks"];
 
 function load(name: string) {
   const source = readFileSync(join(REPO_ROOT, "workflows", `${name}.js`), "utf8");
@@ -42,6 +47,8 @@ function load(name: string) {
       }
     };
     const parallel = (thunks: (() => unknown)[]) => Promise.all(thunks.map((t) => t()));
+    const checked: string[] = [];
+    const check = async (command: string, opts: { label?: string }) => (checked.push(command), api.check ? api.check(command, opts) : exited(command, 0, "3 passed"));
     const script = factory(
       agent,
       parallel,
@@ -55,8 +62,10 @@ function load(name: string) {
       async () => [],
       api.exists ?? (async () => true),
       api.merge,
+      check,
+      api.projectChecks ?? (async () => []),
     ) as { meta: { name: string; phases: string[] }; main(args: unknown): Promise<any> };
-    return { script, calls, logs, phases, written, maxInFlight: () => maxInFlight };
+    return { script, calls, logs, phases, written, checked, maxInFlight: () => maxInFlight };
   };
 }
 
@@ -122,7 +131,6 @@ function composeAgent(overrides: Partial<Record<string, (prompt: string) => unkn
       // In a worktree the engine hands back the result with the diff of what the agent changed there.
       return opts.isolation === "worktree" ? { value, diff: `diff --git a/${label} b/${label}\n`, files: [label] } : value;
     }
-    if (label.startsWith("checks")) return { passed: true, commands: [{ command: "npm test", exitCode: 0, summary: "3 passed" }] };
     if (label.startsWith("rework")) return { fixed: ["F1"], summary: "fixed" };
     return null;
   };
@@ -155,7 +163,9 @@ test("compose: spec, plan, two independent tasks in parallel worktrees, one merg
   const report = run.written["docs/compose/csv-export.report.md"];
   assert.ok(report, "the report is written next to the spec");
   assert.match(report!, /Outcome: done/);
-  assert.match(report!, /`npm test`: exit 0, 3 passed/);
+  assert.match(report!, /`npm test`: exit 0, last line: 3 passed/);
+  assert.deepEqual(run.checked, ["npm test"], "the spec's check ran by code");
+  assert.ok(!run.calls.some((c) => /checks/.test(c.opts.label ?? "")), "no agent is asked whether the checks pass");
   assert.match(report!, /comma separator: the usual/);
   assert.match(report!, /backed up first: `continuum restore 2026-12-07T10-00-00-000Z` puts them back/);
 });
@@ -173,7 +183,7 @@ test("compose: a merge conflict stops the run with the files named; nothing is c
   assert.match(result.message, /merge stopped at implement T2/);
   assert.match(result.message, /every task's change is saved: implement T1 → \/data\/c\/01-T1\.diff; implement T2 → \/data\/c\/02-T2\.diff/);
   assert.equal(result.saved.length, 2);
-  assert.ok(!run.calls.some((c) => c.opts.label?.startsWith("checks")));
+  assert.deepEqual(run.checked, [], "nothing is checked on a half merge");
 });
 
 test("compose: dependent tasks wait for their dependency's merge; tasks naming one file never run side by side", async () => {
@@ -202,17 +212,56 @@ test("compose: review rework is bounded (two rounds by default, fewer when asked
   assert.match(run.calls.find((c) => c.opts.label === "rework 1")!.prompt, /\[major\] a\.ts:2 bug: w Fix: f/);
 });
 
-test("compose: failing checks also trigger rework; fixed on the second look", async () => {
-  let checks = 0;
+test("compose: failing checks (their exit code, by code) trigger rework with the output's end; fixed on the second look", async () => {
+  let runs = 0;
   const run = load("compose")({
-    agent: composeAgent({ checks: () => (++checks === 1 ? { passed: false, commands: [{ command: "npm test", exitCode: 1, summary: "1 failed" }] } : { passed: true, commands: [{ command: "npm test", exitCode: 0 }] }) }),
+    agent: composeAgent(),
+    check: async (command) => (++runs === 1 ? exited(command, 1, "lots of output\nFAIL test/a.test.js\n1 failed, 2 passed") : exited(command, 0, "3 passed")),
     merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }),
     workflow: async () => ({ accepted: true, findings: [], evidence: [] }),
   });
   const result = await run.script.main("f");
-  assert.equal(result.ok, true);
+  assert.equal(result.ok, true, result.message);
   assert.equal(result.rework, 1);
-  assert.match(run.calls.find((c) => c.opts.label === "rework 1")!.prompt, /npm test \(exit 1\): 1 failed/);
+  assert.match(run.calls.find((c) => c.opts.label === "rework 1")!.prompt, /`npm test` \(exit 1\)[\s\S]*1 failed, 2 passed/);
+  assert.match(result.message, /checks pass \(`npm test` exit 0\)/);
+});
+
+test("compose: an agent that claims the checks pass does not make them pass; no exit code, a timeout or no check at all is not a pass", async () => {
+  const liar = composeAgent({ checks: () => ({ passed: true, commands: [{ command: "npm test", exitCode: 0 }] }) });
+  const cases: [string, (command: string) => unknown, RegExp][] = [
+    ["exit 1", (command) => exited(command, 1, "1 failed"), /checks not passed \(`npm test` exit 1\)/],
+    ["killed", (command) => exited(command, null, "killed"), /checks not passed \(`npm test` no exit code\)/],
+    ["timed out", (command) => ({ ...exited(command, 0), timedOut: true, passed: false }), /checks not passed \(`npm test` timed out\)/],
+    ["throws", () => Promise.reject(new Error("check(command): command is empty")), /checks not passed \(`npm test` no exit code\)/],
+  ];
+  for (const [name, check, message] of cases) {
+    const run = load("compose")({ agent: liar, check: async (c) => check(c), merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }), workflow: async () => ({ accepted: true, findings: [], evidence: [] }) });
+    const result = await run.script.main({ feature: "f", reviewRounds: 0 });
+    assert.equal(result.ok, false, name);
+    assert.match(result.message, message, name);
+    assert.equal(result.checks.passed, false, name);
+    assert.match(run.written["docs/compose/csv-export.report.md"]!, /## Checks \(after the last change, run by the workflow itself\)\n- `npm test`: /, name);
+  }
+  // The spec names no check: the project's own test command is found and run; none found is not done.
+  const detected = load("compose")({
+    agent: composeAgent({ spec: () => ({ path: "docs/compose/x.md", criteria: ["c"], checks: [] }) }),
+    projectChecks: async () => ["cargo test"],
+    merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }),
+    workflow: async () => ({ accepted: true, findings: [], evidence: [] }),
+  });
+  assert.equal((await detected.script.main("f")).ok, true);
+  assert.deepEqual(detected.checked, ["cargo test"]);
+  const none = load("compose")({
+    agent: composeAgent({ spec: () => ({ path: "docs/compose/x.md", criteria: ["c"], checks: [] }) }),
+    merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }),
+    workflow: async () => ({ accepted: true, findings: [], evidence: [] }),
+  });
+  const unverified = await none.script.main("f");
+  assert.equal(unverified.ok, false);
+  assert.match(unverified.message, /checks not passed \(no checks ran\)/);
+  assert.equal(none.calls.filter((c) => c.opts.label?.startsWith("rework")).length, 0, "nothing to rework for a project without checks");
+  assert.match(none.written["docs/compose/x.report.md"]!, /none ran .*not a pass/);
 });
 
 test("compose: without a merge primitive the tasks share the tree one by one; bad input and a missing spec file stop early", async () => {
@@ -244,7 +293,6 @@ test("debug: stops when the failure does not reproduce or no cause is confirmed;
     if (label === "hypothesis 1") return { verdict: "confirmed", evidence: "parse(null) throws at parse.ts:4" };
     if (label === "hypothesis 2") return { verdict: "ruled out", evidence: "no cache involved" };
     if (label === "fix") return { fixed: true, regressionTest: "test/parse.test.ts: null input", summary: "guard null input", files: ["parse.ts"] };
-    if (label === "verify") return { passed: true, commands: [{ command: "npm test -- parse", exitCode: 0 }] };
     return null;
   };
   const fixed = load("debug")({ agent: base({}) });
@@ -254,8 +302,12 @@ test("debug: stops when the failure does not reproduce or no cause is confirmed;
   assert.match(fixed.calls.find((c) => c.opts.label === "fix")!.prompt, /parse\(null\) throws/);
   assert.equal((await load("debug")({ agent: base({ reproduce: { reproduced: false, command: "x", output: "" } }) }).script.main("p")).stage, "reproduce");
   assert.equal((await load("debug")({ agent: base({ "hypothesis 1": null }) }).script.main("p")).stage, "investigate");
-  const unverified = await load("debug")({ agent: base({ verify: null }) }).script.main("p");
+  assert.deepEqual(fixed.checked, ["npm test -- parse"], "the reproduction ran again by code");
+  // The verifying agent is gone: the exit codes decide, whatever an agent would say.
+  const failing = load("debug")({ agent: base({ verify: { passed: true, commands: [] } }), projectChecks: async () => ["npm test", "npm test -- parse"], check: async (c) => exited(c, c === "npm test" ? 1 : 0) });
+  const unverified = await failing.script.main("p");
   assert.equal(unverified.fixed, false);
-  assert.match(unverified.message, /unverified/);
+  assert.deepEqual(failing.checked, ["npm test -- parse", "npm test"], "each command once");
+  assert.match(unverified.message, /did not pass its verification: `npm test -- parse` exit 0, `npm test` exit 1/);
   assert.equal((await load("debug")({ agent: base({}) }).script.main({})).stage, "input");
 });
