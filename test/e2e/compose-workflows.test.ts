@@ -1,7 +1,8 @@
 // The built-in compose, review and debug workflows in the real workflow engine and OpenCode with the scripted model:
 // compose writes the spec, creates the tasks, implements them, runs the project's check, gets a review verdict and
 // writes its report; review drops a finding its verifier could not confirm; debug investigates its hypotheses side
-// by side and verifies the fix afresh. Compose's two tasks run in two git worktrees at once and merge() brings both
+// by side and verifies the fix by running the reproduction again through check(). Compose's checks run by code
+// (check(): a snapshot worktree, the sandbox): a failing npm test is reported with its exit code, whatever agents say. Compose's two tasks run in two git worktrees at once and merge() brings both
 // changes back; a conflict between them stops the merge with the file named and nothing applied.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -143,10 +144,8 @@ function composeLanes(at: (file: string) => string, spec: string, conflict = fal
         result({ status: "done", summary: `${file} written`, files: [file], tests: [{ command: "npm test", passed: true }] }),
       ];
     }),
-    stepsLane("checks", "Run the project's checks", (r) => [
-      { toolCalls: [{ name: "bash", args: { command: "npm test", description: "project checks" } }] },
-      result({ passed: JSON.stringify(r.body.messages.at(-1)).includes("2 tests passed"), commands: [{ command: "npm test", exitCode: 0, summary: "2 tests passed" }] }),
-    ]),
+    // A checks agent that would claim success whatever ran: compose no longer asks one (the exit codes decide).
+    stepsLane("checks", "Run the project's checks", () => [result({ passed: true, commands: [{ command: "npm test", exitCode: 0, summary: "all passed" }] })]),
     ...reviewLanes(),
   ];
 }
@@ -172,8 +171,11 @@ test("compose workflow: spec, two tasks in the tree, both implemented, the proje
     assert.ok(existsSync(at(spec)), "the spec was written");
     assert.equal(readFileSync(at("hello.js"), "utf8"), "console.log('hello')\n");
     assert.equal(readFileSync(at("bye.js"), "utf8"), "console.log('bye')\n");
-    assert.equal(outcome.checks.passed, true, "the check ran and its output was seen");
-    assert.ok(model.lane("checks").some((r) => JSON.stringify(r.body.messages.at(-1)).includes("2 tests passed")), "npm test really ran");
+    // npm test ran by code in a snapshot of the merged tree (it requires both files): its real exit code decides.
+    assert.equal(outcome.checks.passed, true, JSON.stringify(outcome.checks));
+    assert.deepEqual(outcome.checks.commands.map((c: { command: string; exitCode: number }) => [c.command, c.exitCode]), [["npm test", 0]]);
+    assert.match(outcome.checks.commands[0].tail, /2 tests passed/);
+    assert.equal(model.lane("checks").length, 0, "no agent was asked whether the checks pass");
     assert.equal(outcome.review.accepted, true, "a review verdict");
     // Each task ran in its own worktree, side by side, and both changes were merged back into the working tree.
     const spans = await childSpans(served, session, /implement T[12]/);
@@ -185,6 +187,7 @@ test("compose workflow: spec, two tasks in the tree, both implemented, the proje
     const report = readFileSync(at("docs/compose/greetings.report.md"), "utf8");
     assert.match(report, /Outcome: done/);
     assert.match(report, /T1 hello\.js greets: done/);
+    assert.match(report, /- `npm test`: exit 0/);
     // The two tasks are in the task tree of the session that ran the workflow.
     const db = await openDatabase(join(env.packDataDir, "continuum.db"), { readonly: true });
     try {
@@ -193,6 +196,19 @@ test("compose workflow: spec, two tasks in the tree, both implemented, the proje
     } finally {
       db.close();
     }
+
+    // Same OpenCode, a project whose npm test now fails: compose reports not done with the real exit code, although
+    // every agent says its work passed (and the checks agent would say so too, were it asked).
+    writeFileSync(at("package.json"), JSON.stringify({ name: "fixture", private: true, scripts: { test: "node -e \"console.log('1 test failed'); process.exit(3)\"" } }));
+    const failing = await runWorkflow(served, env, await createSession(served), 'compose {"feature": "greet again", "reviewRounds": 0}');
+    assert.equal(failing.status, "done", JSON.stringify(failing));
+    assert.equal(failing.result.ok, false);
+    assert.deepEqual(failing.result.checks.commands.map((c: { command: string; exitCode: number }) => [c.command, c.exitCode]), [["npm test", 3]]);
+    assert.match(failing.result.message, /checks not passed \(`npm test` exit 3\)/);
+    assert.match(failing.result.checks.commands[0].tail, /1 test failed/);
+    assert.match(readFileSync(at("docs/compose/greetings.report.md"), "utf8"), /- `npm test`: exit 3/);
+    assert.ok(failing.transcript.some((t) => /check checks: npm test: exit 3 \(failed\)/.test(t.text)), JSON.stringify(failing.transcript.slice(-15)));
+    assert.equal(model.lane("checks").length, 0);
   } finally {
     await served?.stop();
     await model.close();
@@ -250,10 +266,6 @@ test("debug workflow: reproduced, two hypotheses investigated side by side, the 
       { toolCalls: [{ name: "write", args: { filePath: join(projectDir, "sum.js"), content: "const sum = (xs) => xs.reduce((a, b) => a + b, 0);\nconsole.log(`sum([]) = ${sum([])}`);\nif (Number.isNaN(sum([]))) process.exit(1);\n" } }] },
       result({ fixed: true, regressionTest: "sum.js exits 1 on NaN", summary: "initial value 0 for reduce", files: ["sum.js"] }),
     ]),
-    stepsLane("verify", "Verify a fix with fresh runs", (r) => [
-      { toolCalls: [{ name: "bash", args: { command: "node sum.js", description: "verify" } }] },
-      result({ passed: JSON.stringify(r.body.messages.at(-1)).includes("sum([]) = 0"), commands: [{ command: "node sum.js", exitCode: 0, summary: "sum([]) = 0" }] }),
-    ]),
   ];
   const model = await startScriptedModel({ lanes, exhausted: { text: "ok" } });
   const env = createIsolatedEnv({ baseURL: model.baseURL });
@@ -269,7 +281,9 @@ test("debug workflow: reproduced, two hypotheses investigated side by side, the 
     assert.equal(run.result.fixed, true, run.result.message);
     assert.deepEqual(run.result.hypotheses.map((h: { verdict: string }) => h.verdict), ["confirmed", "ruled out"]);
     assert.match(readFileSync(join(projectDir, "sum.js"), "utf8"), /a \+ b, 0\)/);
-    assert.ok(model.lane("verify").some((r) => JSON.stringify(r.body.messages.at(-1)).includes("sum([]) = 0")), "the verifier's run saw the fixed output");
+    // Verified by code: the reproduction ran again through check(), its exit code and output from the fixed file.
+    assert.deepEqual(run.result.verification.commands.map((c: { command: string; exitCode: number }) => [c.command, c.exitCode]), [["node sum.js", 0]]);
+    assert.match(run.result.verification.commands[0].tail, /sum\(\[\]\) = 0/);
     const spans = await childSpans(served, session, /hypothesis/);
     assert.equal(spans.length, 2);
     assert.ok(spans[0]!.start < spans[1]!.end && spans[1]!.start < spans[0]!.end, `the two investigations overlap in time: ${JSON.stringify(spans)}`);
