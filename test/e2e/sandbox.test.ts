@@ -72,10 +72,11 @@ function userState(env: IsolatedEnv) {
   return {
     status: git(env, "status", "--porcelain").split("\n").filter((l) => l && l !== "?? value.txt"),
     stash: git(env, "stash", "list"),
-    refs: git(env, "for-each-ref"),
+    // The pack's own backup of the user's tree before its apply (core/backups.ts) is not a helper's doing.
+    refs: git(env, "for-each-ref").split("\n").filter((l) => !l.includes("\trefs/continuum/")).join("\n"),
     worktrees: git(env, "worktree", "list", "--porcelain"),
     files: hashFiles(env.projectDir, (rel) => rel === ".git" || rel === "value.txt" || rel === ".opencode"),
-    git: hashFiles(join(env.projectDir, ".git"), (rel) => rel === "objects" || rel === "index" || rel === "worktrees"),
+    git: hashFiles(join(env.projectDir, ".git"), (rel) => rel === "objects" || rel === "index" || rel === "worktrees" || rel === join("refs", "continuum")),
     home: readdirSync(env.home).sort(),
   };
 }
