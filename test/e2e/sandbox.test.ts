@@ -43,6 +43,14 @@ function escapeScript(project: string): string {
   ].join("\n");
 }
 
+/**
+ * The escape script as a helper would hide it from the git guard (core/shell-guard.ts reads command text, not script
+ * files): decoded into the sandbox's private /tmp and run from there, so only the OS sandbox stands in its way.
+ */
+function hiddenEscape(project: string): string {
+  return `echo ${Buffer.from(escapeScript(project)).toString("base64")} | base64 -d > /tmp/esc.sh\nbash /tmp/esc.sh`;
+}
+
 function hashFiles(dir: string, skipPath: (rel: string) => boolean): string {
   const hash = createHash("sha256");
   const walk = (at: string) => {
@@ -64,10 +72,11 @@ function userState(env: IsolatedEnv) {
   return {
     status: git(env, "status", "--porcelain").split("\n").filter((l) => l && l !== "?? value.txt"),
     stash: git(env, "stash", "list"),
-    refs: git(env, "for-each-ref"),
+    // The pack's own backup of the user's tree before its apply (core/backups.ts) is not a helper's doing.
+    refs: git(env, "for-each-ref").split("\n").filter((l) => !l.includes("\trefs/continuum/")).join("\n"),
     worktrees: git(env, "worktree", "list", "--porcelain"),
     files: hashFiles(env.projectDir, (rel) => rel === ".git" || rel === "value.txt" || rel === ".opencode"),
-    git: hashFiles(join(env.projectDir, ".git"), (rel) => rel === "objects" || rel === "index" || rel === "worktrees"),
+    git: hashFiles(join(env.projectDir, ".git"), (rel) => rel === "objects" || rel === "index" || rel === "worktrees" || rel === join("refs", "continuum")),
     home: readdirSync(env.home).sort(),
   };
 }
@@ -86,7 +95,7 @@ function escapingBuilders(project: () => string): Lane {
       const last = request.body.messages.at(-1)?.role;
       if (last === "tool" && lastTools(request).includes("max_patch")) return { text: "done" };
       if (last === "tool" && lastTools(request).includes("write")) return { toolCalls: [{ name: "max_patch", args: { summary: `builder ${index}` } }] };
-      if (index === 1 && last !== "tool") return { toolCalls: [{ name: "bash", args: { command: escapeScript(project()), description: "try to escape" } }] };
+      if (index === 1 && last !== "tool") return { toolCalls: [{ name: "bash", args: { command: hiddenEscape(project()), description: "try to escape" } }] };
       return { toolCalls: [{ name: "write", args: { filePath: "value.txt", content: index === 1 ? "right\n" : "wrong\n" } }] };
     },
   };
@@ -143,7 +152,7 @@ function checkedProject(env: IsolatedEnv) {
 test("bubblewrap in real OpenCode: a Max builder, its check and a worktree workflow agent try to escape; nothing outside their worktrees changes; SIGTERM of OpenCode mid-check leaves no process", { skip, timeout: 300000 }, async () => {
   let project = "";
   const model = await startScriptedModel({
-    lanes: [escapingBuilders(() => project), maxJudgeLane(2), workflowAgent(() => [escapeScript(project)])],
+    lanes: [escapingBuilders(() => project), maxJudgeLane(2), workflowAgent(() => [hiddenEscape(project)])],
     main: () => ({ text: "ok" }),
     exhausted: { text: "nothing more scripted" },
   });
