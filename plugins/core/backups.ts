@@ -8,8 +8,8 @@ import { copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmdirSyn
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { git, gitOk } from "./git.ts";
-import { fileStamp, stampedAt } from "./file-stamp.ts";
-import { RETENTION } from "./retention.ts";
+import { fileStamp } from "./file-stamp.ts";
+import { expiredStamps, RETENTION } from "./retention.ts";
 
 export const BACKUP_REFS = "refs/continuum/backups/";
 
@@ -164,17 +164,10 @@ export async function listBackups(projectDir: string): Promise<Backup[]> {
 export async function pruneBackups(projectDir: string, now = Date.now(), policy: { keepNewest: number; keepDays: number } = RETENTION): Promise<string[]> {
   const top = await topLevel(projectDir);
   const out = await gitOk(top, ["for-each-ref", "--format=%(refname)", BACKUP_REFS]);
-  const stamped = out
-    .split("\n")
-    .filter(Boolean)
-    .map((ref) => ({ ref, at: stampedAt(ref.slice(BACKUP_REFS.length)) }))
-    .filter((e): e is { ref: string; at: number } => e.at !== undefined)
-    .sort((a, b) => b.at - a.at || b.ref.localeCompare(a.ref));
-  const cutoff = now - policy.keepDays * 86_400_000;
+  const refs = out.split("\n").filter(Boolean);
   const deleted: string[] = [];
-  for (const entry of stamped.slice(policy.keepNewest)) {
-    if (entry.at >= cutoff) continue;
-    if ((await git(top, ["update-ref", "-d", entry.ref])).code === 0) deleted.push(entry.ref.slice(BACKUP_REFS.length));
+  for (const ref of expiredStamps(refs, now, policy, (r) => r.slice(BACKUP_REFS.length))) {
+    if ((await git(top, ["update-ref", "-d", ref])).code === 0) deleted.push(ref.slice(BACKUP_REFS.length));
   }
   return deleted;
 }
