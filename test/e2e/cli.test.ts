@@ -95,7 +95,7 @@ test("names that do not exist are errors naming them (exit 1); read commands ans
     }
     const shapes: [string[], string[]][] = [
       [["memory", "status", "--json"], ["block", "budgetTokens", "configFiles", "enabled", "files", "indexed", "location", "problems", "rankedFor", "reason"]],
-      [["memory", "list", "--json"], ["entries", "notes"]],
+      [["memory", "list", "--json"], ["duplicates", "entries", "notes"]],
       [["memory", "path", "--json"], ["database", "globalFile", "project", "projectDir", "projectFile", "sessionsDir"]],
       [["memory", "show", "--json"], ["files"]],
       [["checkpoint", "list", "--json"], ["checkpointsEnabled", "project", "sessions"]],
