@@ -61,6 +61,8 @@ export function redacting(db: Database): Database {
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const stmt = db.prepare(sql);
+      // A full-text search stores nothing and matches words, never a whole stored value: its query needs no pass.
+      if (FTS_READ.test(sql)) return { run: (...params) => stmt.run(...redactParams(params)), get: (...params) => stmt.get(...params), all: (...params) => stmt.all(...params) };
       return {
         run: (...params) => stmt.run(...redactParams(params)),
         get: (...params) => stmt.get(...redactParams(params)),
@@ -71,6 +73,8 @@ export function redacting(db: Database): Database {
     close: () => db.close(),
   };
 }
+
+const FTS_READ = /^\s*(?:WITH\b[\s\S]*?)?SELECT\b(?![\s\S]*\b(?:INSERT|UPDATE|DELETE|REPLACE)\b)[\s\S]*\bMATCH\b/i;
 
 function redactParams(params: SqlParams): SqlParams {
   if (params.length === 1 && isRecord(params[0])) {
