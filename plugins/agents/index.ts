@@ -6,6 +6,7 @@ import { formatRuns, formatStats } from "../core/spend-report.ts";
 export const agentsFeature: FeatureModule = {
   name: "agents",
   needsDatabase: false,
+  uses: ["workflow"],
   assets: { commands: ["stats", "agents"] },
   create(context) {
     return createAgentCommands(context);

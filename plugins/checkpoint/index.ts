@@ -16,6 +16,7 @@ import { openCheckpointStore, type CheckpointStore } from "./store.ts";
 import { textOf, userTextOf } from "./transcript.ts";
 import { WriterQueue } from "./writer.ts";
 import { createWriterRun, WRITER_AGENT, WRITER_TOOL } from "./writer-run.ts";
+import { checkpointService } from "./service.ts";
 
 export { WRITER_AGENT } from "./writer-run.ts";
 const HIDDEN_AGENTS = new Set(["title", "summary", "compaction", WRITER_AGENT]);
@@ -27,6 +28,8 @@ const DEFAULT_OVERHEAD = 6000;
 export const checkpointFeature: FeatureModule = {
   name: "checkpoint",
   needsDatabase: true,
+  provides: ["checkpoint"],
+  uses: ["tasks", "memory"],
   assets: { agents: [WRITER_AGENT], commands: ["checkpoint", "rebuild", "context"] },
   internalTools: [{ tool: WRITER_TOOL, agent: WRITER_AGENT }],
   create(context) {
@@ -42,6 +45,7 @@ function createCheckpoint(context: FeatureContext, store: CheckpointStore): Feat
   const log = reporter.child("checkpoint");
   const stateOf = (sessionId: string) => sessions.session(sessionId).get(sessionSlot);
   const checkpointFile = (sessionId: string) => join(context.projectPaths.session(sessionId), "checkpoint.md");
+  context.provide("checkpoint", checkpointService(context.projectPaths.session));
 
   const scheduleOf = (sessionId: string): Schedule | undefined => {
     const model = stateOf(sessionId).model;

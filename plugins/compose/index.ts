@@ -16,6 +16,7 @@ export const MAX_VERIFY_PUSHES = 2;
 export const composeFeature: FeatureModule = {
   name: "compose",
   needsDatabase: false,
+  provides: ["compose"],
   assets: { agents: [COMPOSE_AGENT], commands: ["compose"], skills: COMPOSE_SKILLS },
   create(context) {
     return createCompose(context);
@@ -33,7 +34,7 @@ const composeSlot = slot<ComposeSession>("compose", () => ({ verify: freshVerify
 
 function createCompose(context: FeatureContext): FeatureParts {
   const { config, sessions, host } = context;
-  context.services.compose = { mergeBack: (changes) => mergeChanges(context.worktrees, changes, { backupRoot: mergeBackupRoot(context) }) };
+  context.provide("compose", { mergeBack: (changes) => mergeChanges(context.worktrees, changes, { backupRoot: mergeBackupRoot(context) }) });
   const log = context.reporter.child("compose");
   const spec = resolveSpecDir(host.directory, config.compose.specDir);
   if (!spec.ok) context.reporter.problem("compose:specDir", `compose.specDir ${spec.problem}; using ${spec.dir}`);

@@ -51,7 +51,6 @@ export interface TaskServices {
   unfinished(sessionId: string): { id: string; title: string; status: string }[];
 }
 
-/** Interfaces features offer each other; filled by the features as they start (memory and tasks start first). */
 /** What compose offers the other features (a workflow's merge of its isolated agents' diffs). */
 export interface ComposeServices {
   /**
@@ -75,13 +74,28 @@ export interface PermissionServices {
   edit: EditPermissions | undefined;
 }
 
-export interface FeatureServices {
-  permissions?: PermissionServices;
-  memory?: MemoryServices;
-  workflow?: WorkflowServices;
-  tasks?: TaskServices;
-  compose?: ComposeServices;
+/** What the checkpoint feature offers the other features (and the CLI): a session's latest checkpoint.md. */
+export interface CheckpointServices {
+  /** The session's latest checkpoint.md and when it was written; undefined when there is none or it is unreadable. */
+  latest(sessionId: string): { text: string; writtenAt: number } | undefined;
 }
+
+/** The services a feature can provide, by name: one provider each, declared in its module's `provides`. */
+export interface ProvidedServices {
+  memory: MemoryServices;
+  tasks: TaskServices;
+  checkpoint: CheckpointServices;
+  workflow: WorkflowServices;
+  compose: ComposeServices;
+}
+
+export type ServiceName = keyof ProvidedServices;
+
+/**
+ * What a feature sees of the others: the services it declared in `needs` (always there) and `uses` (undefined when
+ * their provider is off), plus the host's permissions. Boot starts providers first, so these are set at `create`.
+ */
+export type FeatureServices = Partial<ProvidedServices> & { permissions?: PermissionServices };
 
 export interface FeatureContext {
   config: ContinuumConfig;
@@ -100,6 +114,8 @@ export interface FeatureContext {
   helpers: HelperRunner;
   ledger: Ledger | undefined;
   services: FeatureServices;
+  /** Offers a service this feature declared in `provides` (during `create`; kept only if `create` succeeds). */
+  provide<K extends ServiceName>(name: K, service: ProvidedServices[K]): void;
 }
 
 /** One model call about to be made (OpenCode: chat.params). */
@@ -189,6 +205,12 @@ export interface FeatureAssets {
 export interface FeatureModule {
   name: FeatureName;
   needsDatabase: boolean;
+  /** Services this feature offers through `context.provide` (it starts before every feature that needs or uses them). */
+  provides?: ServiceName[];
+  /** Services this feature cannot start without: it is off, with a message, when their provider is off. */
+  needs?: ServiceName[];
+  /** Services this feature reads when their provider is on (undefined otherwise). */
+  uses?: ServiceName[];
   assets?: FeatureAssets;
   /** Tools only one of the feature's hidden agents may call; denied to every other agent. */
   internalTools?: InternalTool[];

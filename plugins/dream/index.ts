@@ -9,6 +9,8 @@ import { watchBudget } from "../core/helper-budget.ts";
 export const dreamFeature: FeatureModule = {
   name: "dream",
   needsDatabase: true,
+  // Memory is used, not needed: without it /dream still answers, saying why it is off.
+  uses: ["memory", "checkpoint"],
   assets: { agents: [DREAM_AGENT], commands: ["dream"] },
   internalTools: [
     { tool: DREAM_MEMORY_TOOL, agent: DREAM_AGENT },

@@ -4,6 +4,8 @@
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Database } from "../core/storage/database.ts";
+import type { CheckpointServices } from "../core/feature.ts";
+import { checkpointService } from "../checkpoint/service.ts";
 
 export interface SessionMaterial {
   sessionId: string;
@@ -23,6 +25,8 @@ export interface GatherOptions {
   redact(text: string): string;
   /** Only sessions active after this time (a schedule asks: anything new since the last run?). */
   since?: number;
+  /** The sessions' checkpoints (context.services.checkpoint); by default read from the sessions' folders. */
+  checkpoints?: CheckpointServices;
 }
 
 const CAPS = { checkpoint: 6000, notes: 4000, progress: 1500, progressFiles: 4, userMessage: 600, userMessages: 12 };
@@ -36,9 +40,10 @@ export function gatherSessions(options: GatherOptions): SessionMaterial[] {
     if (!found) byId.set(id, (found = { sessionId: id, lastActivity: 0, progress: [], userMessages: [] }));
     return found;
   };
+  const checkpoints = options.checkpoints ?? checkpointService((id) => join(options.sessionsDir, id));
   for (const id of listDirs(options.sessionsDir)) {
     const dir = join(options.sessionsDir, id);
-    const checkpoint = recentFile(join(dir, "checkpoint.md"), cutoff);
+    const checkpoint = recentCheckpoint(checkpoints, id, cutoff);
     const notes = recentFile(join(dir, "notes.md"), cutoff);
     const progress = listDirs(join(dir, "tasks"))
       .map((task) => ({ task, file: recentFile(join(dir, "tasks", task, "progress.md"), cutoff) }))
@@ -121,6 +126,14 @@ function recentFile(path: string, cutoff: number): { text: string; mtime: number
   } catch {
     return undefined;
   }
+}
+
+/** The session's checkpoint if written inside the window and not blank (stray NUL bytes dropped, as for notes). */
+function recentCheckpoint(checkpoints: CheckpointServices, sessionId: string, cutoff: number): { text: string; mtime: number } | undefined {
+  const latest = checkpoints.latest(sessionId);
+  if (!latest || latest.writtenAt < cutoff) return undefined;
+  const text = latest.text.replace(/\u0000/g, "");
+  return text.trim() ? { text, mtime: latest.writtenAt } : undefined;
 }
 
 function cap(text: string, max: number): string {

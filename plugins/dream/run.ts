@@ -89,6 +89,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
       now: now().getTime(),
       redact,
       since,
+      checkpoints: context.services.checkpoint,
     });
 
   const baseRecord = (request: DreamRequest, file: string): DreamRecord => ({

@@ -16,6 +16,7 @@ import { openGoalStore, type GoalStore, type StoredGoal } from "./store.ts";
 export const goalFeature: FeatureModule = {
   name: "goal",
   needsDatabase: true,
+  uses: ["tasks", "checkpoint"],
   assets: { agents: [JUDGE_AGENT], commands: ["goal"] },
   internalTools: [{ tool: VERDICT_TOOL, agent: JUDGE_AGENT }],
   create(context) {

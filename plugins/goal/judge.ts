@@ -1,7 +1,5 @@
 // Runs one goal-judge round through the helper runner and collects what it cost. The verdict arrives only
 // through the goal_verdict tool; whatever the judge writes as prose is ignored.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
 import type { FeatureContext } from "../core/feature.ts";
 import type { ModelRef } from "../core/host-types.ts";
@@ -111,10 +109,10 @@ export function createJudge(deps: JudgeDeps): Judge {
   };
 
   const readCheckpoint = (sessionId: string): string | undefined => {
-    const file = join(context.projectPaths.session(sessionId), "checkpoint.md");
-    if (!existsSync(file)) return undefined;
+    const latest = context.services.checkpoint?.latest(sessionId);
+    if (!latest) return undefined;
     try {
-      return truncateToTokens(redact(readFileSync(file, "utf8")), 3000);
+      return truncateToTokens(redact(latest.text), 3000);
     } catch (error) {
       context.reporter.log("warn", `goal: checkpoint unreadable for the judge: ${errorText(error)}`);
       return undefined;

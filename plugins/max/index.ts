@@ -22,6 +22,7 @@ export { BUILDER_AGENT, CANDIDATE_AGENT, JUDGE_AGENT, MAIN_AGENT, PATCH_TOOL, PL
 export const maxFeature: FeatureModule = {
   name: "max",
   needsDatabase: false,
+  uses: ["tasks", "checkpoint"],
   assets: { agents: [MAIN_AGENT, CANDIDATE_AGENT, BUILDER_AGENT, JUDGE_AGENT], commands: ["max"] },
   internalTools: [
     { tool: PLAN_TOOL, agent: CANDIDATE_AGENT },

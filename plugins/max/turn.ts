@@ -1,7 +1,6 @@
 // One Max turn, both modes: the candidates (read-only planners, or builders in their own worktrees whose diffs code
 // checks), the judge, code's final choice, the record of what it cost, and the one part added to the user's turn.
 // The feature module (index.ts) decides when a turn is a Max turn and owns the session state.
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Confinement } from "../core/confinement.ts";
 import type { FeatureContext, UserTurn } from "../core/feature.ts";
@@ -73,14 +72,7 @@ export function createTurns(deps: TurnDeps) {
     return fallback;
   };
 
-  const readCheckpoint = (sessionId: string): string | undefined => {
-    const file = join(context.projectPaths.session(sessionId), "checkpoint.md");
-    try {
-      return existsSync(file) ? readFileSync(file, "utf8") : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const readCheckpoint = (sessionId: string): string | undefined => context.services.checkpoint?.latest(sessionId)?.text;
 
   const sessionContext = async (sessionId: string): Promise<string> =>
     renderContext({

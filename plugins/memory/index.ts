@@ -18,6 +18,7 @@ import { memoryTools } from "./tools.ts";
 export const memoryFeature: FeatureModule = {
   name: "memory",
   needsDatabase: true,
+  provides: ["memory"],
   assets: { commands: ["memory"] },
   create(context) {
     return createMemory(context);
@@ -126,7 +127,7 @@ export function createMemory(context: FeatureContext): FeatureParts {
     replaceFile: (file, text, expect) => service.replaceFile(file, text, expect),
     restoreFile: (file, bytes, expectSha256) => service.restoreFile(file, bytes, expectSha256),
   };
-  context.services.memory = services;
+  context.provide("memory", services);
 
   return {
     tools: memoryTools({

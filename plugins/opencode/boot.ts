@@ -8,7 +8,7 @@ import { keepOutOfTaskTool, restrictInternalTool } from "../core/internal-tools.
 import { runIsolated } from "../core/compose.ts";
 import { loadConfig, formatProblem, summarizeProblems } from "../core/config.ts";
 import { editPermissions } from "../core/edit-permission.ts";
-import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
+import type { FeatureContext, FeatureModule } from "../core/feature.ts";
 import { HelperRunner } from "../core/helpers.ts";
 import { openLedger, recordWorkerCalls, type Ledger } from "../core/ledger.ts";
 import { dataRoot, packPaths } from "../core/paths.ts";
@@ -23,21 +23,12 @@ import { sandboxFor } from "../core/sandbox.ts";
 import { createReportChannel, type ReportChannel } from "./commands.ts";
 import { buildHooks } from "./hooks.ts";
 import { isBusy, lookupParent, openCodeHost } from "./host.ts";
-import tasksFeature from "../tasks/index.ts";
-import checkpointFeature from "../checkpoint/index.ts";
-import memoryFeature from "../memory/index.ts";
-import goalFeature from "../goal/index.ts";
-import agentsFeature from "../agents/index.ts";
-import dreamFeature from "../dream/index.ts";
-import distillFeature from "../distill/index.ts";
-import workflowFeature from "../workflow/index.ts";
-import maxFeature from "../max/index.ts";
-import composeFeature from "../compose/index.ts";
+import { FEATURE_MODULES } from "../features.ts";
+import { orderFeatures } from "../core/feature-order.ts";
+import { startFeatures } from "../core/feature-start.ts";
 import { keepSkillsToAgents, registerPackSkills, type SkillPlaces } from "../core/skills.ts";
 import { processAlive } from "../core/process-alive.ts";
 
-// Feature modules in start-up order. Each can be switched off in continuum.jsonc (<feature>.enabled).
-const FEATURES: FeatureModule[] = [memoryFeature, tasksFeature, checkpointFeature, goalFeature, agentsFeature, dreamFeature, distillFeature, workflowFeature, maxFeature, composeFeature];
 
 /** Starts the pack in one OpenCode process: the hooks OpenCode gets, and the context (for tests and the doctor). */
 export async function bootPack(input: PluginInput, reporter: Reporter): Promise<{ hooks: Hooks; context?: FeatureContext }> {
@@ -51,6 +42,8 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     reporter.log("info", "disabled by continuum.jsonc (enabled: false)");
     return { hooks: {} };
   }
+  const modules = orderOrReport(reporter);
+  if (!modules) return { hooks: {} };
 
   const paths = packPaths(dataRoot());
   const project = resolveProjectIdentity(input.directory, input.project?.id, input.worktree);
@@ -88,9 +81,12 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     helpers,
     ledger,
     services: { permissions: { edit: undefined } },
+    provide: () => {
+      throw new Error("a feature offers its services through the context it is started with");
+    },
   };
 
-  const started = await startFeatures(context, reporter);
+  const started = await startFeatures(modules, context, (module) => offReason(module, context));
   const reports = createReportChannel({ host, sessions, reporter, isBusy: (id) => isBusy(input.client, id),
   });
   const hooks = buildHooks({
@@ -163,19 +159,22 @@ async function openDatabaseOrReport(path: string, reporter: Reporter) {
   }
 }
 
-async function startFeatures(context: FeatureContext, reporter: Reporter) {
-  const started: { module: FeatureModule; parts: FeatureParts }[] = [];
-  for (const module of FEATURES) {
-    const section = context.config[module.name] as { enabled?: boolean };
-    if (section.enabled === false) continue;
-    if (module.needsDatabase && !context.db) continue;
-    try {
-      started.push({ module, parts: await module.create(context) });
-    } catch (error) {
-      reporter.problem(`start:${module.name}`, `${module.name} could not start and is off for this run: ${errorText(error)}`);
-    }
+/** Start-up order from the features' declarations; a wrong set of them is said once, and the pack stays off. */
+function orderOrReport(reporter: Reporter): FeatureModule[] | undefined {
+  try {
+    return orderFeatures(FEATURE_MODULES);
+  } catch (error) {
+    reporter.problem("start:order", `opencode-continuum is off: ${errorText(error)}`);
+    return undefined;
   }
-  return started;
+}
+
+/** Why a feature is not started: switched off in continuum.jsonc (<feature>.enabled), or storage is unavailable. */
+function offReason(module: FeatureModule, context: FeatureContext): string | undefined {
+  const section = context.config[module.name] as { enabled?: boolean };
+  if (section.enabled === false) return `${module.name}.enabled is false`;
+  if (module.needsDatabase && !context.db) return "storage is unavailable";
+  return undefined;
 }
 
 /**
@@ -238,7 +237,8 @@ function captureEditPermission(hooks: Hooks, context: FeatureContext): void {
   const next = hooks.config;
   hooks.config = async (cfg) => {
     try {
-      context.services.permissions = { edit: editPermissions(cfg) };
+      // Changed in place: every feature's view of the services holds this same object.
+      context.services.permissions!.edit = editPermissions(cfg);
     } catch (error) {
       context.reporter.log("warn", `the edit permission could not be read from OpenCode's config: ${errorText(error)}`);
     }
@@ -248,7 +248,7 @@ function captureEditPermission(hooks: Hooks, context: FeatureContext): void {
 
 /** A pack skill is offered when no feature claims it, or when the feature claiming it started. */
 function skillOfStartedFeature(started: string[]): (name: string) => boolean {
-  const owner = new Map(FEATURES.flatMap((m) => (m.assets?.skills ?? []).map((skill) => [skill, m.name] as const)));
+  const owner = new Map(FEATURE_MODULES.flatMap((m) => (m.assets?.skills ?? []).map((skill) => [skill, m.name] as const)));
   return (name) => {
     const feature = owner.get(name);
     return feature === undefined || started.includes(feature);

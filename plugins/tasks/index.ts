@@ -12,9 +12,10 @@ import { tasksTool, TASKS_TOOL } from "./tool.ts";
 export const tasksFeature: FeatureModule = {
   name: "tasks",
   needsDatabase: true,
+  provides: ["tasks"],
   create(context) {
     const store = openTaskStore(context.db!, undefined, { sessionDir: context.projectPaths.session });
-    context.services.tasks = {
+    context.provide("tasks", {
       summary: (sessionId) => {
         const list = store.list(sessionId);
         return { count: list.length, allSettled: list.length > 0 && list.every((t) => isSettled(t.status)) };
@@ -22,7 +23,7 @@ export const tasksFeature: FeatureModule = {
       ledger: (sessionId) => renderTaskLedger(store.list(sessionId)),
       tree: (sessionId) => renderTaskTree(store.list(sessionId)),
       unfinished: (sessionId) => unfinishedTasks(store.list(sessionId)).map((t) => ({ id: t.id, title: t.title, status: t.status })),
-    };
+    });
     return createTasks(context, store);
   },
 };

@@ -22,6 +22,8 @@ export const NO_AGENT = "continuum-no-agent";
 export const workflowFeature: FeatureModule = {
   name: "workflow",
   needsDatabase: false,
+  provides: ["workflow"],
+  uses: ["compose"],
   assets: { commands: ["workflow"] },
   internalTools: [{ tool: RESULT_TOOL, agent: NO_AGENT }],
   create(context) {
@@ -114,6 +116,7 @@ function createWorkflow(context: FeatureContext): FeatureParts {
   const warm = setTimeout(() => void loadQuickJS().catch((error) => log.log("warn", `QuickJS could not load: ${errorText(error)}`)), WARM_AFTER_MS);
   (warm as { unref?: () => void }).unref?.();
 
+  const compose = context.services.compose;
   const engine = new WorkflowEngine({
     loader,
     store: new RunStore(runsDir(context)),
@@ -122,9 +125,8 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     // Looked up at each write: the adapter fills it from OpenCode's live config.
     writePolicy: (rel, agent) => scriptWriteRefusal(context.services.permissions?.edit, rel, agent),
     agents: helperAgentPort(context, channel),
-    // Looked up at call time: compose starts after this feature and fills its service then.
+    // Compose starts before this feature (it uses compose's service); undefined when compose is off.
     merge: async (changes) => {
-      const compose = context.services.compose;
       if (!compose) return { ok: false, merged: [], unchanged: [], kept: [], conflict: { reason: "merging needs the compose feature (compose.enabled is false)", files: [] } };
       return (await compose.mergeBack(changes)) as unknown as { ok: boolean } & Record<string, unknown>;
     },
@@ -236,7 +238,7 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     },
   });
 
-  context.services.workflow = {
+  context.provide("workflow", {
     running: () => {
       const helpers = context.helpers.list().filter((h) => h.feature === "workflow" && (h.state === "running" || h.state === "queued"));
       const live = (id: string) => {
@@ -246,7 +248,7 @@ function createWorkflow(context: FeatureContext): FeatureParts {
       return engine.list().filter((run) => engine.isActive(run.id)).map((run) => ({ id: run.id, line: `${run.name} · ${run.id} · ${progressLine(run, live(run.id))}` }));
     },
     cancel: (runId) => engine.cancel(runId, "cancelled with /agents cancel"),
-  };
+  });
 
   return {
     tools: { workflow: tool, [RESULT_TOOL]: channel.tool },
