@@ -1,6 +1,7 @@
 // The continuum CLI (Node), on commander: one parser for every subcommand, so every command has --help, rejects
 // unknown options and bad values with its usage line (exit 2), and reports errors the same way.
-// A subcommand is one module exporting `register(program)`, plus one line in COMMANDS below.
+// A subcommand is one module exporting `register(program)`, plus one line in MODULES below: a feature's commands
+// live in its own folder (<feature>/cli.ts); this folder keeps the generic ones (install, doctor, stats, schema…).
 import { Command, CommanderError, Option } from "commander";
 import { PACK_VERSION } from "../core/version.ts";
 import { CliError, commandPath, EXIT, outcome } from "./kit.ts";
@@ -14,15 +15,16 @@ type Register = (program: Command) => void;
 const MODULES: { names: string[]; load: () => Promise<{ register: Register }> }[] = [
   { names: ["install", "uninstall"], load: () => import("./install.ts") },
   { names: ["doctor"], load: () => import("./doctor.ts") },
-  { names: ["memory"], load: () => import("./memory.ts") },
-  { names: ["history"], load: () => import("./history.ts") },
-  { names: ["checkpoint"], load: () => import("./checkpoint.ts") },
-  { names: ["goal"], load: () => import("./goal.ts") },
+  { names: ["memory"], load: () => import("../memory/cli.ts") },
+  { names: ["history"], load: () => import("../memory/cli-history.ts") },
+  { names: ["checkpoint"], load: () => import("../checkpoint/cli.ts") },
+  { names: ["goal"], load: () => import("../goal/cli.ts") },
   { names: ["stats", "agents"], load: () => import("./stats.ts") },
-  { names: ["run"], load: () => import("./goal-run.ts") },
-  { names: ["dream", "distill"], load: () => import("./dream.ts") },
+  { names: ["run"], load: () => import("../goal/cli-run.ts") },
+  { names: ["dream"], load: () => import("../dream/cli.ts") },
+  { names: ["distill"], load: () => import("../distill/cli.ts") },
   { names: ["schema"], load: () => import("./schema.ts") },
-  { names: ["workflow"], load: () => import("./workflow.ts") },
+  { names: ["workflow"], load: () => import("../workflow/cli.ts") },
   { names: ["restore"], load: () => import("./restore.ts") },
 ];
 

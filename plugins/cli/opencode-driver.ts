@@ -292,3 +292,13 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
     });
   });
 }
+
+/** OpenCode's error objects ({ name, data: { message, statusCode, responseBody } }) as one verbatim line. */
+export function errorMessage(error: unknown): string {
+  if (!error || typeof error !== "object") return String(error);
+  const { name, data } = error as { name?: string; data?: { message?: string; statusCode?: number; responseBody?: string } };
+  const parts = [data?.message || name || JSON.stringify(error)];
+  if (data?.statusCode) parts.push(`(HTTP ${data.statusCode})`);
+  if (data?.responseBody && !parts[0]!.includes(data.responseBody)) parts.push(`response: ${data.responseBody.slice(0, 2000)}`);
+  return parts.join(" ");
+}

@@ -1,7 +1,7 @@
 // `continuum run`: its command line (through the real parser) and one distinct exit code per outcome.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EXIT_CODES, errorMessage, exitCodeFor, progressPrinter } from "../../plugins/cli/goal-run.ts";
+import { EXIT_CODES, errorMessage, exitCodeFor, progressPrinter } from "../../plugins/goal/cli-run.ts";
 import { capture } from "./helpers/cli.ts";
 
 test("continuum run: bad command lines are usage errors (exit 2) with the usage line; a missing --dir is named (exit 1)", async () => {

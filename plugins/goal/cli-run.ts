@@ -2,16 +2,18 @@
 // first idle and cannot host a loop, so this starts `opencode serve` on a free port, drives one session with the
 // SDK, streams progress, and exits when the goal ends, with an exit code per outcome.
 import { InvalidArgumentError, type Command } from "commander";
-import { act, existingDir, positiveNumber, usageError } from "./kit.ts";
-import { findOpencode, startServe, stopOnSignals, type BusEvent, type Served } from "./opencode-driver.ts";
+import { act, existingDir, positiveNumber, usageError } from "../cli/kit.ts";
+import { errorMessage, findOpencode, startServe, stopOnSignals, type BusEvent, type Served } from "../cli/opencode-driver.ts";
 import { dataRoot, packPaths } from "../core/paths.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { openStore } from "../core/storage/store.ts";
 import type { Database } from "../core/storage/database.ts";
-import { formatTokens } from "../goal/format.ts";
-import { checkCondition, isFinal, isRunning, newGoal, type GoalStatus } from "../goal/state-machine.ts";
-import { openGoalStore, type GoalStore } from "../goal/store.ts";
+import { formatTokens } from "./format.ts";
+import { checkCondition, isFinal, isRunning, newGoal, type GoalStatus } from "./state-machine.ts";
+import { openGoalStore, type GoalStore } from "./store.ts";
 import { parseModelRef, type ModelRef } from "../core/host-types.ts";
+
+export { errorMessage };
 
 /** One exit code per way a goal run can end; documented in the README. */
 export const EXIT_CODES = {
@@ -189,15 +191,6 @@ export function progressPrinter(sessionId: string, out: (line: string) => void =
   };
 }
 
-/** OpenCode's error objects ({ name, data: { message, statusCode, responseBody } }) as one verbatim line. */
-export function errorMessage(error: unknown): string {
-  if (!error || typeof error !== "object") return String(error);
-  const { name, data } = error as { name?: string; data?: { message?: string; statusCode?: number; responseBody?: string } };
-  const parts = [data?.message || name || JSON.stringify(error)];
-  if (data?.statusCode) parts.push(`(HTTP ${data.statusCode})`);
-  if (data?.responseBody && !parts[0]!.includes(data.responseBody)) parts.push(`response: ${data.responseBody.slice(0, 2000)}`);
-  return parts.join(" ");
-}
 
 async function startServeFor(dir: string): Promise<Served> {
   return startServe({ binary: findOpencode(), cwd: dir, env: process.env, outputLimit: 20000 });

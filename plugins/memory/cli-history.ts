@@ -5,12 +5,11 @@ import type { Command } from "commander";
 import { redact } from "../core/redaction.ts";
 import { isPackText } from "../core/pack-text.ts";
 import { openStore } from "../core/storage/store.ts";
-import { backfillHistory } from "../memory/history-backfill.ts";
-import { migrateMemory } from "../memory/index-store.ts";
-import { openCodeHost } from "../opencode/host.ts";
-import { effectiveConfig } from "./config-view.ts";
-import { act, emit, existingDir, jsonOption, projectOption } from "./kit.ts";
-import { findOpencode, startServe } from "./opencode-driver.ts";
+import { backfillHistory } from "./history-backfill.ts";
+import { migrateMemory } from "./index-store.ts";
+import { effectiveConfig } from "../cli/config-view.ts";
+import { act, emit, existingDir, jsonOption, projectOption } from "../cli/kit.ts";
+import { serveHost } from "../cli/served-host.ts";
 
 async function reindex(options: { project?: string; json?: boolean }): Promise<number> {
   const dir = existingDir("--project", options.project);
@@ -18,13 +17,12 @@ async function reindex(options: { project?: string; json?: boolean }): Promise<n
   eff.warn(options.json);
   const { config, paths, project } = eff;
   const { db } = await openStore(paths.database);
-  const server = await startServe({ binary: findOpencode(), cwd: dir, env: process.env, outputLimit: 20000 });
+  const server = await serveHost(dir);
   try {
     migrateMemory(db);
-    const host = openCodeHost(server.client, dir);
     const result = await backfillHistory({
       db,
-      host,
+      host: server.host,
       projectId: project.id,
       retentionDays: config.memory.historyRetentionDays,
       redact,

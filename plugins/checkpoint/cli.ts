@@ -1,14 +1,13 @@
 // `continuum checkpoint …`: a project's checkpoints and task trees outside OpenCode (list, show <session>).
 import type { Command } from "commander";
 import { openStore } from "../core/storage/store.ts";
-import { openCheckpointStore, type SessionState } from "../checkpoint/store.ts";
-import { age } from "../checkpoint/report.ts";
-import { renderTaskLedger } from "../tasks/render.ts";
-import { openTaskStore } from "../tasks/store.ts";
-import { openGoalStore } from "../goal/store.ts";
-import { effectiveConfig, featureState } from "./config-view.ts";
-import { act, emit, existingDir, jsonOption, notFound, projectOption } from "./kit.ts";
-import { hasCheckpointState, sessionKnown, sessionsOfProject } from "./session-index.ts";
+import { openCheckpointStore, type SessionState } from "./store.ts";
+import { age } from "./report.ts";
+import { openGoalTables } from "../goal/cli.ts";
+import { openTaskView } from "../tasks/cli.ts";
+import { effectiveConfig, featureState } from "../cli/config-view.ts";
+import { act, emit, existingDir, jsonOption, notFound, projectOption } from "../cli/kit.ts";
+import { hasCheckpointState, sessionKnown, sessionsOfProject } from "../cli/session-index.ts";
 
 type Options = { project?: string; json?: boolean };
 
@@ -17,8 +16,8 @@ async function open(options: Options) {
   eff.warn(options.json);
   const { db } = await openStore(eff.paths.database);
   // Opening the stores migrates their tables, so the read-only queries below always find them.
-  openGoalStore(db);
-  return { eff, db, checkpoints: openCheckpointStore(db), tasks: openTaskStore(db) };
+  openGoalTables(db);
+  return { eff, db, checkpoints: openCheckpointStore(db), tasks: openTaskView(db) };
 }
 
 const EMPTY_STATE = { rebuilds: 0, writerRuns: 0, writerFailures: 0, writerInputTokens: 0, writerOutputTokens: 0, lastFailure: null };
@@ -94,7 +93,7 @@ export function register(program: Command): void {
           };
           emit(o.json, data, () => [
             `session ${session} · rebuilds ${state.rebuilds} · writer runs ${state.writerRuns}, failures ${state.writerFailures}${state.lastFailure ? ` (last: ${state.lastFailure})` : ""}`,
-            `\n## Task tree\n${renderTaskLedger(list)}\n`,
+            `\n## Task tree\n${tasks.ledger(list)}\n`,
             latest ? latest.markdown : "(no checkpoint stored for this session)",
           ]);
           return 0;

@@ -5,20 +5,24 @@ import { Option, type Command } from "commander";
 import { redact } from "../core/redaction.ts";
 import { openStore } from "../core/storage/store.ts";
 import { estimateTokens } from "../core/tokens.ts";
-import type { MemoryBlock } from "../memory/block.ts";
-import { formatSearch, formatStatus } from "../memory/format.ts";
-import type { IndexedEntry, SearchHit, SearchScope } from "../memory/index-store.ts";
-import { memoryLocations } from "../memory/locations.ts";
-import { MemoryInputError, MemoryService } from "../memory/memory-service.ts";
-import { buildMemoryBlock } from "../memory/recall.ts";
-import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
-import { act, CliError, emit, existingDir, intInRange, jsonOption, notFound, projectOption, usageError } from "./kit.ts";
+import type { MemoryBlock } from "./block.ts";
+import { formatSearch, formatStatus } from "./format.ts";
+import type { IndexedEntry, SearchHit, SearchScope } from "./index-store.ts";
+import { memoryLocations } from "./locations.ts";
+import { MemoryInputError, MemoryService } from "./memory-service.ts";
+import { buildMemoryBlock } from "./recall.ts";
+import { effectiveConfig, featureState, type Effective } from "../cli/config-view.ts";
+import { act, CliError, emit, existingDir, intInRange, jsonOption, notFound, projectOption, usageError } from "../cli/kit.ts";
 
 /** Stands in for a new session's id: OpenCode's ids are "ses_" plus 26 characters. */
 const NEW_SESSION = "ses_NEW-SESSION-ID-PLACEHOLDER";
 
 async function openService(projectOpt: string | undefined) {
-  const eff = effectiveConfig(existingDir("--project", projectOpt));
+  return openMemory(effectiveConfig(existingDir("--project", projectOpt)));
+}
+
+/** The project's memory as the plugin sees it, outside OpenCode (also what `continuum dream undo` restores through). */
+export async function openMemory(eff: Effective) {
   const { config, paths, project } = eff;
   const locations = memoryLocations(paths, project.id, project.root, config.memory.location);
   const { db } = await openStore(paths.database);
@@ -152,7 +156,10 @@ function list(ctx: Ctx, json?: boolean): number {
 
 export function register(program: Command): void {
   const memory = program.command("memory").description("the pack's memory outside OpenCode: status, list, search, show, forget, path, reindex");
+  for (const add of [addStatus, addList, addSearch, addShow, addForget, addPath, addReindex]) add(memory);
+}
 
+function addStatus(memory: Command): void {
   memory
     .command("status")
     .description("what a new session would get: the memory block against its budget, as the plugin would build it")
@@ -160,14 +167,18 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .option("--first-message <text>", "rank the entries as a session whose first message is this text does (default: none)")
     .action(act((o: { project?: string; json?: boolean; firstMessage?: string }) => withMemory(o, (ctx) => status(ctx, o.json, o.firstMessage?.trim() ?? ""))));
+}
 
+function addList(memory: Command): void {
   memory
     .command("list")
     .description("every project and global entry with its id")
     .addOption(projectOption())
     .addOption(jsonOption())
     .action(act((o: { project?: string; json?: boolean }) => withMemory(o, (ctx) => list(ctx, o.json))));
+}
 
+function addSearch(memory: Command): void {
   memory
     .command("search")
     .description("BM25-ranked entries for some words (exit 1 when nothing matches)")
@@ -192,7 +203,9 @@ export function register(program: Command): void {
         }),
       ),
     );
+}
 
+function addShow(memory: Command): void {
   memory
     .command("show")
     .description("one entry with file:line, or (without an id) both MEMORY.md files")
@@ -218,7 +231,9 @@ export function register(program: Command): void {
         }),
       ),
     );
+}
 
+function addForget(memory: Command): void {
   memory
     .command("forget")
     .description("remove one entry from its file (the previous version is kept in .versions/)")
@@ -236,7 +251,9 @@ export function register(program: Command): void {
         }),
       ),
     );
+}
 
+function addPath(memory: Command): void {
   memory
     .command("path")
     .description("where the memory files and the index are for a project")
@@ -266,7 +283,9 @@ export function register(program: Command): void {
         }),
       ),
     );
+}
 
+function addReindex(memory: Command): void {
   memory
     .command("reindex")
     .description("rebuild the index from the files")
@@ -283,4 +302,3 @@ export function register(program: Command): void {
       ),
     );
 }
-

@@ -3,14 +3,13 @@
 // sessions), send /workflow in a new session and wait for the run record to end.
 import type { Command } from "commander";
 import { join } from "node:path";
-import { createLoader } from "../workflow/loader.ts";
-import { displayStatus, runList, runSummary, workflowList } from "../workflow/format.ts";
-import { RunStore, type RunRecord } from "../workflow/journal.ts";
+import { createLoader } from "./loader.ts";
+import { displayStatus, runList, runSummary, workflowList } from "./format.ts";
+import { RunStore, type RunRecord } from "./journal.ts";
 import { processAlive } from "../core/process-alive.ts";
-import { effectiveConfig, featureState, type Effective } from "./config-view.ts";
-import { act, emit, existingDir, jsonOption, notFound, positiveNumber, projectOption } from "./kit.ts";
-import { findOpencode, lastAssistantText, startServe, stopOnSignals, type Served } from "./opencode-driver.ts";
-import { errorMessage } from "./goal-run.ts";
+import { effectiveConfig, featureState, type Effective } from "../cli/config-view.ts";
+import { act, emit, existingDir, jsonOption, notFound, positiveNumber, projectOption } from "../cli/kit.ts";
+import { errorMessage, findOpencode, lastAssistantText, startServe, stopOnSignals, type Served } from "../cli/opencode-driver.ts";
 
 type Options = { project?: string; json?: boolean };
 

@@ -2,13 +2,19 @@
 // missing items, tokens the judge spent).
 import type { Command } from "commander";
 import { openStore } from "../core/storage/store.ts";
-import { formatTokens } from "../goal/format.ts";
-import { openGoalStore, type VerdictRecord } from "../goal/store.ts";
-import { effectiveConfig, featureState } from "./config-view.ts";
-import { act, emit, existingDir, jsonOption, notFound, projectOption } from "./kit.ts";
-import { goalById, goalsOf, type GoalRow } from "./session-index.ts";
+import type { Database } from "../core/storage/database.ts";
+import { formatTokens } from "./format.ts";
+import { openGoalStore, type VerdictRecord } from "./store.ts";
+import { effectiveConfig, featureState } from "../cli/config-view.ts";
+import { act, emit, existingDir, jsonOption, notFound, projectOption } from "../cli/kit.ts";
+import { goalById, goalsOf, type GoalRow } from "../cli/session-index.ts";
 
 type Options = { project?: string; json?: boolean };
+
+/** Opens (and so migrates) the goal tables, for another command that reads them (`continuum checkpoint`). */
+export function openGoalTables(db: Database): void {
+  openGoalStore(db);
+}
 
 async function open(options: Options) {
   const eff = effectiveConfig(existingDir("--project", options.project));
