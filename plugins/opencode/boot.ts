@@ -29,7 +29,6 @@ import { startFeatures } from "../core/feature-start.ts";
 import { keepSkillsToAgents, registerPackSkills, type SkillPlaces } from "../core/skills.ts";
 import { processAlive } from "../core/process-alive.ts";
 
-
 /** Starts the pack in one OpenCode process: the hooks OpenCode gets, and the context (for tests and the doctor). */
 export async function bootPack(input: PluginInput, reporter: Reporter): Promise<{ hooks: Hooks; context?: FeatureContext }> {
   const doctor = doctorTrace(process.env.CONTINUUM_DOCTOR_REPORT);
