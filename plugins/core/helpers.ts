@@ -4,7 +4,7 @@
 // stopped before it is sent. Timeouts, retries, aborts and a process-wide concurrency limit live here, and every
 // run is recorded in the ledger with what the host says it cost.
 import { z } from "zod";
-import { ToolInputError } from "./compose.ts";
+import { ToolInputError } from "./tool.ts";
 import type { Confinement } from "./confinement.ts";
 import type { HostApi } from "./host.ts";
 import { NO_TOKENS, type CallTokens, type HostMessage, type ModelRef } from "./host-types.ts";

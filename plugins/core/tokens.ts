@@ -1,6 +1,7 @@
 // Token estimates for budgets and caps. A provider's tokenizer is not available inside a plugin, so the
 // estimate errs high: ~4 characters per token for Latin text, 1 token per CJK character, and JSON/code
 // punctuation counted a little heavier. Callers keep a safety margin on top (see checkpoint caps).
+import type { CallTokens } from "./host-types.ts";
 
 const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]/g;
 const PUNCTUATION = /[{}[\]()<>:;,"'`=+\-*/\\|&^%$#@!?~]/g;
@@ -28,4 +29,9 @@ export function truncateToTokens(text: string, maxTokens: number, marker = "\n[â
   const lineEnd = cut.lastIndexOf("\n");
   const body = lineEnd > low * 0.8 ? cut.slice(0, lineEnd) : cut;
   return body + marker;
+}
+
+/** Every token of one model call: input, output, reasoning and both cache counts (the one place this sum lives). */
+export function totalTokens(tokens: CallTokens): number {
+  return tokens.input + tokens.output + tokens.reasoning + tokens.cacheRead + tokens.cacheWrite;
 }

@@ -3,7 +3,19 @@
 // with a message naming the argument, and caps what it returns. Host-neutral: the shape is what OpenCode's
 // `tool()` produces, so the entry passes these through unchanged.
 import { z } from "zod";
-import { ToolInputError } from "./compose.ts";
+
+/**
+ * Throw this on purpose to refuse: from tool.execute.before it blocks the tool call (the model sees the message),
+ * from command.execute.before it cancels the command. It is the one error the isolation lets through.
+ */
+export class RefuseToolCall extends Error {
+  override name = "RefuseToolCall";
+}
+
+/** Throw this from a tool's execute for bad input: the model sees the message, nothing is reported as a fault. */
+export class ToolInputError extends Error {
+  override name = "ToolInputError";
+}
 
 /** What a tool call knows about its caller (a subset of the host's tool context). */
 export interface ToolCallContext {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { packAssetNames } from "../core/assets.ts";
 import type { FeatureContext } from "../core/feature.ts";
 import { parseModelRef, type ModelRef } from "../core/host-types.ts";
-import { ToolInputError } from "../core/compose.ts";
+import { ToolInputError } from "../core/tool.ts";
 import { globalConfigDir } from "../core/paths.ts";
 import { errorText } from "../core/report.ts";
 import { defineTool, type PackTool, type ToolCallContext } from "../core/tool.ts";

@@ -1,7 +1,7 @@
 // dream_memory: the dream agent's only way to change memory, and it changes only the run's draft (draft.ts).
 // One tool with an action, like the memory tool: its schema is sent with every request of the run.
 import { z } from "zod";
-import { ToolInputError } from "../core/compose.ts";
+import { ToolInputError } from "../core/tool.ts";
 import { actionRules, defineTool, type PackTool, type ToolCallContext } from "../core/tool.ts";
 import { normalizeForCompare } from "../core/memory-format.ts";
 import { DraftError, type DraftEntry, type MemoryDraft } from "./draft.ts";

@@ -2,7 +2,7 @@
 // get). Two tools with an action instead of seven: their schemas are sent with every model request, so fewer,
 // denser definitions are what every call pays. Arguments are validated by core/tool.ts before anything runs.
 import { z } from "zod";
-import { ToolInputError } from "../core/compose.ts";
+import { ToolInputError } from "../core/tool.ts";
 import { abbreviate, actionRules, defineTool, type PackTool } from "../core/tool.ts";
 import { formatAround, formatHistorySearch, formatPart, formatSearch, MAX_TOOL_OUTPUT_CHARS } from "./format.ts";
 import type { HistoryRecorder } from "./history-recorder.ts";

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fillAgent, fillCommand, readAsset } from "../core/assets.ts";
 import { keepOutOfTaskTool, restrictInternalTool } from "../core/internal-tools.ts";
-import { runIsolated } from "../core/compose.ts";
+import { runIsolated } from "./compose.ts";
 import { loadConfig, formatProblem, summarizeProblems } from "../core/config.ts";
 import { editPermissions } from "../core/edit-permission.ts";
 import type { FeatureContext, FeatureModule } from "../core/feature.ts";

@@ -2,7 +2,7 @@
 // what that means in OpenCode. A hidden helper's dangerous git is refused (the throw becomes the tool result); a
 // pack agent in the user's session gets its command put behind a marker line that its own `ask` rule catches, so
 // OpenCode's permission prompt asks the user before anything of it runs (no plugin API raises that prompt).
-import { RefuseToolCall } from "../core/compose.ts";
+import { RefuseToolCall } from "../core/tool.ts";
 import type { HelperRunner } from "../core/helpers.ts";
 import type { SessionLayer } from "../core/sessions.ts";
 import { guardPolicy, guardShell, type GuardPolicy } from "../core/shell-guard.ts";

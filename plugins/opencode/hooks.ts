@@ -2,7 +2,8 @@
 // host-neutral parts into OpenCode hooks (isolated by composeHooks) and feeds the session layer with typed events.
 import type { Hooks } from "@opencode-ai/plugin";
 import { isAbsolute } from "node:path";
-import { composeHooks, RefuseToolCall, type FeatureHooks } from "../core/compose.ts";
+import { composeHooks, type FeatureHooks } from "./compose.ts";
+import { RefuseToolCall } from "../core/tool.ts";
 import { confinePath, confineToolArgs } from "../core/confinement.ts";
 import type { CommandReply, FeatureContext, FeatureParts } from "../core/feature.ts";
 import type { HelperRunner } from "../core/helpers.ts";

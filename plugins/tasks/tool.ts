@@ -1,7 +1,7 @@
 // The `tasks` tool: the task tree's one tool, defined through core/tool.ts so its raw arguments are validated
 // (types, lengths, which arguments each action needs) before the store is touched. The actions live in actions.ts.
 import { z } from "zod";
-import { ToolInputError } from "../core/compose.ts";
+import { ToolInputError } from "../core/tool.ts";
 import { actionRules, defineTool, type PackTool } from "../core/tool.ts";
 import { runTaskAction, TASK_ACTIONS, type ActionContext } from "./actions.ts";
 import { TaskInputError } from "./store.ts";

@@ -9,6 +9,7 @@ import { compileSchema, schemaProblems } from "./schema.ts";
 import type { ValidateFunction } from "ajv";
 import type { Confinement } from "../core/confinement.ts";
 import { errorText } from "../core/report.ts";
+import { totalTokens } from "../core/tokens.ts";
 import type { Worktree } from "../core/worktrees.ts";
 
 export const RESULT_TOOL = "workflow_result";
@@ -88,8 +89,7 @@ async function runHelper(context: FeatureContext, channel: WorkflowResultChannel
   } else {
     outcome = await context.helpers.run<string, undefined>({ ...base, prompt: call.prompt, context: undefined, tools: NO_NESTED_TOOLS });
   }
-  const t = outcome.usage.tokens;
-  const tokens = t.input + t.output + t.reasoning + t.cacheRead + t.cacheWrite;
+  const tokens = totalTokens(outcome.usage.tokens);
   return outcome.ok ? { ok: true, value: outcome.value, tokens } : { ok: false, message: `${outcome.failure}: ${outcome.message}`, tokens };
 }
 

@@ -3,7 +3,7 @@
 // The engine (engine.ts) does the work; this file only wires it to the pack's context.
 import { join } from "node:path";
 import { z } from "zod";
-import { ToolInputError } from "../core/compose.ts";
+import { ToolInputError } from "../core/tool.ts";
 import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import { scriptWriteRefusal } from "../core/edit-permission.ts";
 import { errorText } from "../core/report.ts";

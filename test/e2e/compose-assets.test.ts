@@ -10,6 +10,7 @@ import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { installPack, uninstallPack } from "../harness/install.ts";
 import { opencodeRun, killAll } from "../harness/opencode.ts";
+import { packAssetFiles } from "../../plugins/core/assets.ts";
 
 after(killAll);
 
@@ -102,7 +103,7 @@ test("`compose` is a primary agent with the flow in its prompt; build and plan a
     const builtinTools = new Set(Object.keys((JSON.parse(debug(env, "agent", "build")) as { tools: Record<string, unknown> }).tools));
     // What the pack may add to every agent: its own tools (and rules for them), rules that keep its hidden helper
     // agents out of the task tool, and OpenCode's read access to each installed skill's folder.
-    const packAgents = new Set(readdirSync(join(REPO_ROOT, "agents")).map((n) => n.replace(/\.md$/, "")));
+    const packAgents = new Set(packAssetFiles().filter((a) => a.kind === "agents").map((a) => a.name));
     const packSkills = readdirSync(join(REPO_ROOT, "skills"));
     const definition = (name: string) => {
       const { tools, permission, ...rest } = JSON.parse(debug(env, "agent", name)) as { tools: Record<string, unknown>; permission: { permission: string; pattern: string }[] };

@@ -9,6 +9,10 @@ import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { installPack } from "../harness/install.ts";
 import { opencodeRun, killAll } from "../harness/opencode.ts";
+import { packAssetFiles, type AssetKind } from "../../plugins/core/assets.ts";
+
+/** The names of the pack's agents or commands, as the loader finds them in the feature folders. */
+const shipped = (kind: AssetKind) => packAssetFiles().filter((a) => a.kind === kind).map((a) => a.name);
 
 after(killAll);
 
@@ -87,7 +91,7 @@ test("a per-project override of a pack agent wins, and the built-in build and pl
     // helper agents (out of OpenCode's task tool) away from the main agents, and the read access OpenCode itself
     // grants to every installed skill's folder.
     const packSkills = readdirSync(join(REPO_ROOT, "skills"));
-    const packAgents = new Set(readdirSync(join(REPO_ROOT, "agents")).filter((n) => n.endsWith(".md")).map((n) => n.slice(0, -3)));
+    const packAgents = new Set(shipped("agents"));
     const definition = (name: string) => {
       const { tools: _tools, permission, ...rest } = JSON.parse(debugAgent(name)) as { tools: unknown; permission: { permission: string; pattern: string }[] };
       const packTools = new Set(Object.keys(_tools as Record<string, unknown>).filter((tool) => !builtinTools.has(tool)));
@@ -103,7 +107,7 @@ test("a per-project override of a pack agent wins, and the built-in build and pl
     installPack(env);
     assert.deepEqual(definition("build"), buildBefore, "build unchanged by the pack");
     assert.deepEqual(definition("plan"), planBefore, "plan unchanged by the pack");
-    const agents = readdirSync(join(REPO_ROOT, "agents")).filter((n) => n.endsWith(".md")).map((n) => n.slice(0, -3));
+    const agents = shipped("agents");
     assert.ok(agents.length > 0, "the pack ships agents");
     const name = agents[0]!;
     assert.match(debugAgent(name), new RegExp(`"name": "${name}"`), "the pack's agent is registered");
@@ -118,7 +122,7 @@ test("a per-project override of a pack agent wins, and the built-in build and pl
 test("a per-project override of a pack command wins", async () => {
   await withEnv(async (env, model) => {
     installPack(env);
-    const commands = readdirSync(join(REPO_ROOT, "commands")).filter((n) => n.endsWith(".md")).map((n) => n.slice(0, -3));
+    const commands = shipped("commands");
     assert.ok(commands.length > 0, "the pack ships commands");
     const name = commands[0]!;
     mkdirSync(join(env.projectDir, ".opencode", "commands"), { recursive: true });

@@ -1,7 +1,8 @@
 // Hook isolation: a feature's exception or hang is reported once and never reaches OpenCode.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { composeHooks, RefuseToolCall, ToolInputError } from "../../plugins/core/compose.ts";
+import { composeHooks } from "../../plugins/opencode/compose.ts";
+import { RefuseToolCall, ToolInputError } from "../../plugins/core/tool.ts";
 import { createReporter } from "../../plugins/core/report.ts";
 
 function recorder() {

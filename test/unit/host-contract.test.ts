@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { HOST_EVENTS, HOST_HOOKS } from "../../plugins/core/host-contract.ts";
+import { HOST_EVENTS, HOST_HOOKS } from "../../plugins/opencode/host-contract.ts";
 import { REPO_ROOT, opencodeBinary } from "../harness/env.ts";
 
 function sourceFiles(dir: string): string[] {
@@ -24,7 +24,7 @@ test("the pack's source uses only hooks listed in the contract", () => {
   for (const match of source.matchAll(/^\s*"((?:experimental|chat|tool|command|permission|shell)\.[a-z.]+)"\s*[:(]/gm)) used.add(match[1]!);
   for (const match of source.matchAll(/hooks(?:\[\s*"([a-z.]+)"\s*\]|\.(chat|tool|command|experimental)\b)/g)) if (match[1]) used.add(match[1]);
   const unknown = [...used].filter((hook) => !(HOST_HOOKS as readonly string[]).includes(hook));
-  assert.deepEqual(unknown, [], "add new hooks to plugins/core/host-contract.ts");
+  assert.deepEqual(unknown, [], "add new hooks to plugins/opencode/host-contract.ts");
   assert.ok(used.size > 0, "the scan found the pack's hooks");
 });
 
@@ -37,7 +37,7 @@ test("the adapter compares only event types listed in the contract", () => {
   const used = new Set<string>();
   for (const match of adapterSource.matchAll(/(?:type\s*[!=]==\s*|case\s+)"([a-z]+\.[a-z.]+)"/g)) used.add(match[1]!);
   const unknown = [...used].filter((type) => !(HOST_EVENTS as readonly string[]).includes(type));
-  assert.deepEqual(unknown, [], "add new event types to plugins/core/host-contract.ts");
+  assert.deepEqual(unknown, [], "add new event types to plugins/opencode/host-contract.ts");
   assert.ok(used.size >= 8, "the scan found the adapter's events");
 });
 

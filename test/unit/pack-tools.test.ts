@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ToolInputError } from "../../plugins/core/compose.ts";
+import { ToolInputError } from "../../plugins/core/tool.ts";
 import { openDatabase } from "../../plugins/core/storage/database.ts";
 import type { PackTool, ToolCallContext } from "../../plugins/core/tool.ts";
 import { memoryTools } from "../../plugins/memory/tools.ts";

@@ -41,3 +41,36 @@ test("the import scanner sees every form of import", () => {
   const source = `import a from "../../test/a.ts";\nexport { b } from '../test/b.ts';\nconst c = await import("../test/c.ts");\nimport "../test/d.ts";\nrequire("../test/e.cjs");`;
   assert.deepEqual(specifiers(source).sort(), ["../../test/a.ts", "../test/b.ts", "../test/c.ts", "../test/d.ts", "../test/e.cjs"]);
 });
+
+const CORE = join(PLUGINS, "core");
+
+test("plugins/core knows no host: nothing in it imports @opencode-ai/*", () => {
+  const offenders = sourceFiles(CORE).flatMap((file) =>
+    specifiers(readFileSync(file, "utf8"))
+      .filter((spec) => spec.startsWith("@opencode-ai/"))
+      .map((spec) => `${relative(ROOT, file)} → ${spec}`),
+  );
+  assert.deepEqual(offenders, [], `core imports the host:\n${offenders.join("\n")}`);
+});
+
+// Core assembles the config sections, so it may read a feature's config.ts and nothing else of the feature; the
+// section file imports only zod, so no feature logic (and no import cycle) reaches core through it.
+test("core reaches into a feature only for its config.ts, and that file imports only zod", () => {
+  const offenders: string[] = [];
+  const sections = new Set<string>();
+  for (const file of sourceFiles(CORE)) {
+    for (const spec of specifiers(readFileSync(file, "utf8"))) {
+      if (!spec.startsWith(".")) continue;
+      const target = resolve(dirname(file), spec);
+      if (!target.startsWith(PLUGINS + "/") || target.startsWith(CORE + "/")) continue;
+      if (/^[a-z-]+\/config\.ts$/.test(relative(PLUGINS, target))) sections.add(target);
+      else offenders.push(`${relative(ROOT, file)} → ${spec}`);
+    }
+  }
+  for (const section of sections) {
+    const extra = specifiers(readFileSync(section, "utf8")).filter((spec) => spec !== "zod");
+    for (const spec of extra) offenders.push(`${relative(ROOT, section)} → ${spec}`);
+  }
+  assert.ok(sections.size >= 9, `feature config sections core assembles: ${sections.size}`);
+  assert.deepEqual(offenders, [], `core depends on feature code:\n${offenders.join("\n")}`);
+});

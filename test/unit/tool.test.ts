@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { z } from "zod";
-import { ToolInputError } from "../../plugins/core/compose.ts";
+import { ToolInputError } from "../../plugins/core/tool.ts";
 import { abbreviate, actionRules, capOutput, defineTool, type ToolCallContext } from "../../plugins/core/tool.ts";
 
 const ctx: ToolCallContext = { sessionID: "s", messageID: "m", agent: "build", abort: new AbortController().signal };

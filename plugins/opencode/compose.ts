@@ -1,26 +1,14 @@
 // Composes the feature modules' hooks into the one hook set OpenCode sees. Every call is isolated: an
 // exception or a hang inside a feature is logged, shown once, and OpenCode carries on as if the hook were absent.
 import type { Hooks } from "@opencode-ai/plugin";
-import { errorText, type Reporter } from "./report.ts";
+import { errorText, type Reporter } from "../core/report.ts";
+import { RefuseToolCall, ToolInputError } from "../core/tool.ts";
 
 export interface FeatureHooks {
   name: string;
   hooks: Hooks;
   /** Per-hook time limits that replace the common one (a hook meant to run long). */
   timeouts?: Partial<Record<string, number>>;
-}
-
-/**
- * Throw this on purpose to refuse: from tool.execute.before it blocks the tool call (the model sees the message),
- * from command.execute.before it cancels the command. It is the one error the isolation lets through.
- */
-export class RefuseToolCall extends Error {
-  override name = "RefuseToolCall";
-}
-
-/** Throw this from a tool's execute for bad input: the model sees the message, nothing is reported as a fault. */
-export class ToolInputError extends Error {
-  override name = "ToolInputError";
 }
 
 export interface ComposeOptions {
