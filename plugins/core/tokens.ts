@@ -1,6 +1,12 @@
 // Token estimates for budgets and caps. A provider's tokenizer is not available inside a plugin, so the
 // estimate errs high: ~4 characters per token for Latin text, 1 token per CJK character, and JSON/code
 // punctuation counted a little heavier. Callers keep a safety margin on top (see checkpoint caps).
+import type { CallTokens } from "./host-types.ts";
+
+/** Every token a call used: what it read (fresh and cached), wrote to the cache, reasoned and answered. */
+export function totalTokens(tokens: CallTokens): number {
+  return tokens.input + tokens.output + tokens.reasoning + tokens.cacheRead + tokens.cacheWrite;
+}
 
 const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]/g;
 const PUNCTUATION = /[{}[\]()<>:;,"'`=+\-*/\\|&^%$#@!?~]/g;

@@ -32,7 +32,7 @@ interface MemorySessionState {
   firstUserText?: string;
   userTurns: number;
 }
-const memorySlot = slot<MemorySessionState>("memory", () => ({ userTurns: 0 }));
+export const memorySlot = slot<MemorySessionState>("memory", () => ({ userTurns: 0 }));
 
 export function createMemory(context: FeatureContext): FeatureParts {
   const { config, reporter, sessions } = context;
