@@ -1,6 +1,6 @@
 // Issue 20: per-session state lives in slots of the session layer's records, so deleting a session frees it. 10,000
 // sessions go through the real pack on the fake host, each touching the state of the report channel (a command
-// report: /workflow list), workflow notices (/workflow starting an unknown script), memory (a typed turn), the
+// report: /agents cancel), workflow notices (/workflow starting an unknown script), memory (a typed turn), the
 // helper runner (a run in a child session) and the helper budget (that child's spend); once deleted, no record and
 // no run is left anywhere. SLOT_SESSIONS=<n> runs fewer while working on it.
 import { test } from "node:test";
@@ -31,7 +31,7 @@ test(`${SESSIONS} sessions created, used by every feature and deleted leave no p
       for (let i = 0; i < SESSIONS; i++) {
         const id = await host.createSession();
         await host.userMessage(id, `question ${i}`);
-        await host.command(id, "workflow", "list");
+        await host.command(id, "agents", "cancel");
         await host.command(id, "workflow", "no-such-workflow");
         const outcome = await helpers.run({ feature: "dream", agent: "dream", parentSessionId: id, title: "t", prompt: "p", context: undefined, timeoutMs: 10_000, retries: 0 });
         assert.equal(outcome.ok, true, `run ${i}: ${JSON.stringify(outcome)}`);
