@@ -84,7 +84,7 @@ interface ReportState {
   pending?: PendingReport;
   /** Without the report model a report's turn is a short model call (the pointer turn): settled when it ends. */
   pointer?: { started: boolean; settled?: () => void };
-  /** The report turn ended and its follow-up is being sent; a new command waits for it (no message lands inside its turn). */
+  /** The report turn ended and its follow-up is being sent; a new command waits for it (nothing lands inside it). */
   settling?: Promise<void>;
   /** User turns a feature answers itself (answerTurn), by message id: the text the local report model streams. */
   local: Map<string, string>;
@@ -103,7 +103,8 @@ interface Channel {
 }
 
 export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
-  const channel: Channel = { deps, stateOf: (id) => deps.sessions.session(id).get(reportSlot), active: false, defaultModel: undefined };
+  const stateOf = (id: string) => deps.sessions.session(id).get(reportSlot);
+  const channel: Channel = { deps, stateOf, active: false, defaultModel: undefined };
   return {
     configure: (cfg) => configure(channel, cfg),
     headers(sessionId, providerID, headers, messageId) {

@@ -81,11 +81,12 @@ export function openCodeHost(client: Client, directory: string, oneShot = runsOn
   };
 }
 
-/** OpenCode's token shape of one call, `{ total, input, output, reasoning, cache: { read, write } }`, in the pack's words. */
+/** OpenCode's token shape of one call, `{ total, input, output, reasoning, cache: { read, write } }`, as CallTokens. */
 export function parseCallTokens(raw: unknown): CallTokens | undefined {
   if (!raw || typeof raw !== "object") return undefined;
   const t = raw as { input?: number; output?: number; reasoning?: number; cache?: { read?: number; write?: number } };
-  return { input: t.input ?? 0, output: t.output ?? 0, reasoning: t.reasoning ?? 0, cacheRead: t.cache?.read ?? 0, cacheWrite: t.cache?.write ?? 0 };
+  const cache = { read: t.cache?.read ?? 0, write: t.cache?.write ?? 0 };
+  return { input: t.input ?? 0, output: t.output ?? 0, reasoning: t.reasoning ?? 0, cacheRead: cache.read, cacheWrite: cache.write };
 }
 
 /** An assistant message with its tokens parsed (the raw `tokens` stays for readers of OpenCode's own shape). */

@@ -237,7 +237,12 @@ function taskReader(db: Database) {
 }
 
 /** The rule a transition must follow (allowed from the task's status, a note where one is needed, subtasks settled). */
-function checkTransition(task: TaskRecord, action: TransitionAction, note: string | undefined, tree: () => TaskRecord[]) {
+function checkTransition(
+  task: TaskRecord,
+  action: TransitionAction,
+  note: string | undefined,
+  tree: () => TaskRecord[],
+): { from: TaskStatus[]; to: TaskStatus } {
   const rule = TRANSITIONS[action];
   const id = task.id;
   if (!rule.from.includes(task.status)) {

@@ -85,7 +85,9 @@ function createWorkflow(context: FeatureContext): FeatureParts {
 }
 
 /** What /agents sees of workflow runs in progress, and how it cancels one. */
-function workflowServices(context: FeatureContext, engine: WorkflowEngine): NonNullable<FeatureContext["services"]["workflow"]> {
+type WorkflowServices = NonNullable<FeatureContext["services"]["workflow"]>;
+
+function workflowServices(context: FeatureContext, engine: WorkflowEngine): WorkflowServices {
   return {
     running: () => {
       const helpers = context.helpers.list().filter((h) => h.feature === "workflow" && (h.state === "running" || h.state === "queued"));

@@ -30,7 +30,10 @@ export interface RunNotices {
   dispose(): void;
 }
 
-export function createRunNotices(context: Pick<FeatureContext, "sessions" | "reporter" | "host">, log: (message: string) => void): RunNotices {
+export function createRunNotices(
+  context: Pick<FeatureContext, "sessions" | "reporter" | "host">,
+  log: (message: string) => void,
+): RunNotices {
   const { sessions, reporter, host } = context;
   // Keyed by run id, not session: a run outlives no process and both are dropped when it finishes.
   const lastToast = new Map<string, number>();
@@ -66,7 +69,9 @@ export function createRunNotices(context: Pick<FeatureContext, "sessions" | "rep
     flush(sessionId);
   };
   sessions.on("workflow", "turn.ended", (event) => flush(event.sessionId));
-  sessions.on("workflow", "session.deleted", (event) => stopTimer(sessions.peek(event.sessionId)?.get(noticeSlot).held?.timer));
+  sessions.on("workflow", "session.deleted", (event) => {
+    stopTimer(sessions.peek(event.sessionId)?.get(noticeSlot).held?.timer);
+  });
 
   const announceEnd = (run: RunRecord) => {
     const sessionId = run.parentSessionId!;

@@ -14,7 +14,9 @@ import { withFakeHost } from "../harness/fake-host.ts";
 
 const SESSIONS = Number(process.env.SLOT_SESSIONS ?? 10_000);
 
-test(`${SESSIONS} sessions created, used by every feature and deleted leave no per-session state`, { timeout: 900_000 }, async () => {
+const NAME = `${SESSIONS} sessions created, used by every feature and deleted leave no per-session state`;
+
+test(NAME, { timeout: 1_800_000 }, async () => {
   await withFakeHost(
     {
       // The helper's "model": one call (its spend reaches the dream budget watcher), a final text, then idle.
@@ -33,7 +35,8 @@ test(`${SESSIONS} sessions created, used by every feature and deleted leave no p
         await host.userMessage(id, `question ${i}`);
         await host.command(id, "agents", "cancel");
         await host.command(id, "workflow", "no-such-workflow");
-        const outcome = await helpers.run({ feature: "dream", agent: "dream", parentSessionId: id, title: "t", prompt: "p", context: undefined, timeoutMs: 10_000, retries: 0 });
+        const request = { title: "t", prompt: "p", context: undefined, timeoutMs: 10_000, retries: 0 };
+        const outcome = await helpers.run({ ...request, feature: "dream", agent: "dream", parentSessionId: id });
         assert.equal(outcome.ok, true, `run ${i}: ${JSON.stringify(outcome)}`);
         const child = outcome.childSessionId!;
         if (i === 0) {
