@@ -4,15 +4,18 @@
 import type { FeatureContext } from "./feature.ts";
 import type { HelperUsage } from "./helpers.ts";
 import { processAlive } from "./process-alive.ts";
+import { slot } from "./sessions.ts";
+import { totalTokens } from "./tokens.ts";
+
+/** Tokens a helper session has spent so far: on that session's own record (one run per child), dropped with it. */
+export const budgetSlot = slot<{ spent: number }>("helper-budget", () => ({ spent: 0 }));
 
 export function watchBudget(context: Pick<FeatureContext, "sessions" | "helpers" | "reporter">, feature: string, budgetTokens: number): void {
-  const spent = new Map<string, number>();
   context.sessions.on(feature, "assistant.finished", (event) => {
     if (context.sessions.helperOf(event.sessionId)?.feature !== feature) return;
-    const t = event.tokens;
-    const total = (spent.get(event.sessionId) ?? 0) + t.input + t.output + t.reasoning + t.cacheRead + t.cacheWrite;
-    spent.set(event.sessionId, total);
-    if (spent.size > 100) spent.delete(spent.keys().next().value!);
+    const spent = context.sessions.session(event.sessionId).get(budgetSlot);
+    spent.spent += totalTokens(event.tokens);
+    const total = spent.spent;
     if (total <= budgetTokens) return;
     if (context.helpers.cancel(event.sessionId, `over its budget of ${budgetTokens} tokens (${feature}.budgetTokens)`)) {
       context.reporter.log("warn", `${feature}: a run used ${total} tokens, over ${feature}.budgetTokens (${budgetTokens}); it was stopped`);

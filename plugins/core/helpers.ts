@@ -10,8 +10,8 @@ import type { HostApi } from "./host.ts";
 import { NO_TOKENS, type CallTokens, type HostMessage, type ModelRef } from "./host-types.ts";
 import type { Ledger } from "./ledger.ts";
 import { errorText } from "./report.ts";
-import type { SessionLayer } from "./sessions.ts";
-import { estimateTokens } from "./tokens.ts";
+import { slot, type SessionLayer } from "./sessions.ts";
+import { estimateTokens, totalTokens } from "./tokens.ts";
 import { defineTool, type PackTool } from "./tool.ts";
 
 export type HelperFailure = "timeout" | "no-result" | "invalid-result" | "aborted" | "error";
@@ -119,10 +119,20 @@ interface ActiveRun {
 
 const RECENT_KEPT = 50;
 
+/**
+ * On the helper (child) session's own record, not the parent's: the run is that session's whole purpose, and a tool
+ * call reaches the runner by the child's id. Dropped when the child session is deleted.
+ */
+interface HelperSessionState {
+  /** The run this child session serves, until the run finishes. */
+  run?: ActiveRun;
+  /** The worktree the child is confined to; kept past the run's end (a late tool call must not escape). */
+  worktree?: Confinement;
+}
+export const helperSessionSlot = slot<HelperSessionState>("helpers", () => ({}));
+
 export class HelperRunner {
-  private readonly byChild = new Map<string, ActiveRun>();
-  /** Child sessions confined to a worktree; kept past the run's end until the child is idle (late tool calls). */
-  private readonly confined = new Map<string, Confinement>();
+  /** Keyed by run id: runs are the runner's own (bounded by the queue and the concurrency limit), not a session's. */
   private readonly active = new Map<string, ActiveRun>();
   private readonly recent: RunView[] = [];
   private readonly waiting: { run: ActiveRun; resolve(): void }[] = [];
@@ -130,12 +140,22 @@ export class HelperRunner {
   private counter = 0;
   private readonly now: () => number;
 
+  /** The child session's own state, without creating a record for a session never seen. */
+  private childState(sessionId: string): HelperSessionState | undefined {
+    const record = this.options.sessions.peek(sessionId);
+    return record?.has(helperSessionSlot) ? record.get(helperSessionSlot) : undefined;
+  }
+
+  private runOf(sessionId: string): ActiveRun | undefined {
+    return this.childState(sessionId)?.run;
+  }
+
   constructor(private readonly options: HelperRunnerOptions) {
     this.now = options.now ?? Date.now;
     const { sessions } = options;
     sessions.on("helpers", "turn.ended", (event) => this.onChildTurnEnded(event.sessionId, event.how, event.error));
     sessions.on("helpers", "turn.failed", (event) => {
-      const run = this.byChild.get(event.sessionId);
+      const run = this.runOf(event.sessionId);
       if (run) run.turnError = event.error;
       // The user stopped a session: its helpers stop too, so no child is left busy.
       else if (event.aborted) this.cancelFor(event.sessionId, "the parent session was aborted");
@@ -143,7 +163,7 @@ export class HelperRunner {
     sessions.on("helpers", "session.deleted", (event) => void this.cancelFor(event.sessionId, "the parent session was deleted"));
     sessions.on("helpers", "assistant.finished", (event) => {
       // Each call's spend goes to the ledger now: a run whose process dies still shows what it cost.
-      const run = this.byChild.get(event.sessionId);
+      const run = this.runOf(event.sessionId);
       if (run) this.options.ledger?.addRunSpend(run.view.runId, event.tokens, event.cost);
       this.cancelRequested();
     });
@@ -163,7 +183,7 @@ export class HelperRunner {
       description: spec.description,
       args: spec.args,
       execute: (args, ctx) => {
-        const run = this.byChild.get(ctx.sessionID);
+        const run = this.runOf(ctx.sessionID);
         if (!run || run.request.channel?.name !== name) throw new ToolInputError(spec.reserved);
         if (run.hasValue) return "Already recorded. You are done.";
         const accepted = spec.accept(args, run.request.context as C);
@@ -223,16 +243,16 @@ export class HelperRunner {
    * the adapter then stops that request (the "done" turn nobody needs).
    */
   shouldStop(sessionId: string): boolean {
-    return this.byChild.get(sessionId)?.hasValue === true;
+    return this.runOf(sessionId)?.hasValue === true;
   }
 
   /** The worktree a helper session must stay in, if any. */
   confinementOf(sessionId: string): Confinement | undefined {
-    return this.confined.get(sessionId);
+    return this.childState(sessionId)?.worktree;
   }
 
   isHelperSession(sessionId: string): boolean {
-    return this.byChild.has(sessionId);
+    return this.runOf(sessionId) !== undefined;
   }
 
   /**
@@ -242,7 +262,7 @@ export class HelperRunner {
   helperAbove(sessionId: string): string | undefined {
     let id: string | undefined = sessionId;
     for (let depth = 0; id && depth < 32; depth++) {
-      if (this.byChild.has(id)) return id;
+      if (this.runOf(id)) return id;
       id = this.options.sessions.parentOf(id);
     }
     return undefined;
@@ -256,7 +276,7 @@ export class HelperRunner {
 
   /** Cancels one run by id (or its child session id); false when no such run is active. */
   cancel(id: string, why = "cancelled by the user"): boolean {
-    const run = this.active.get(id) ?? this.byChild.get(id);
+    const run = this.active.get(id) ?? this.runOf(id);
     if (!run) return false;
     if (run.view.state === "queued") {
       run.view.state = "failed";
@@ -289,9 +309,10 @@ export class HelperRunner {
     try {
       const childId = await host.createChild(request.parentSessionId, request.title);
       run.view.childSessionId = childId;
-      if (request.worktree) this.confined.set(childId, request.worktree);
       sessions.markHelper(childId, request.parentSessionId, { feature: request.feature, agent: request.agent });
-      this.byChild.set(childId, run);
+      const state = sessions.session(childId).get(helperSessionSlot);
+      state.run = run;
+      if (request.worktree) state.worktree = request.worktree;
       ledger?.startRun({ ...run.view, projectId: this.options.projectId });
       request.onStarted?.(run.view.runId, childId);
       await this.send(run, request.prompt);
@@ -310,7 +331,7 @@ export class HelperRunner {
   }
 
   private async onChildTurnEnded(sessionId: string, how: string, error: string | undefined): Promise<void> {
-    const run = this.byChild.get(sessionId);
+    const run = this.runOf(sessionId);
     if (!run || run.view.state !== "running") return;
     if (run.hasValue) return this.stop(run, { ok: true }, true);
     if (!run.request.channel && how === "idle") await this.takeFinalText(run);
@@ -358,12 +379,13 @@ export class HelperRunner {
   private async finish<T>(run: ActiveRun, outcome: { ok: true } | { ok: false; failure: HelperFailure; message: string }): Promise<HelperOutcome<T>> {
     const usage = await this.usage(run);
     const childId = run.view.childSessionId;
-    if (childId) this.byChild.delete(childId);
-    // A confined child stays confined: it is aborted by now, but a tool call already under way must not escape.
-    if (childId && this.confined.size > 200) this.confined.delete(this.confined.keys().next().value!);
+    // A confined child stays confined (its worktree stays in its record): it is aborted by now, but a tool call
+    // already under way must not escape.
+    const state = childId ? this.childState(childId) : undefined;
+    if (state?.run === run) state.run = undefined;
     this.active.delete(run.view.runId);
     run.view.state = outcome.ok ? "done" : "failed";
-    run.view.tokens = usage.tokens.input + usage.tokens.cacheRead + usage.tokens.cacheWrite + usage.tokens.output + usage.tokens.reasoning;
+    run.view.tokens = totalTokens(usage.tokens);
     run.view.outcome = outcome.ok ? "ok" : outcome.failure;
     this.recent.unshift({ ...run.view });
     this.recent.length = Math.min(this.recent.length, RECENT_KEPT);
@@ -429,14 +451,15 @@ export function sumUsage(messages: readonly HostMessage[]): { tokens: CallTokens
   for (const { info } of messages) {
     if (info.role !== "assistant") continue;
     requests++;
-    const t = info.tokens as { input?: number; output?: number; reasoning?: number; cache?: { read?: number; write?: number } } | undefined;
+    // Parsed by the host adapter (HostApi.messages): core never reads the host's own token shape.
+    const t = info.callTokens;
     cost += Number(info.cost ?? 0) || 0;
     if (!t) continue;
-    tokens.input += t.input ?? 0;
-    tokens.output += t.output ?? 0;
-    tokens.reasoning += t.reasoning ?? 0;
-    tokens.cacheRead += t.cache?.read ?? 0;
-    tokens.cacheWrite += t.cache?.write ?? 0;
+    tokens.input += t.input;
+    tokens.output += t.output;
+    tokens.reasoning += t.reasoning;
+    tokens.cacheRead += t.cacheRead;
+    tokens.cacheWrite += t.cacheWrite;
   }
   return { tokens, cost, requests };
 }

@@ -21,6 +21,8 @@ export interface HostMessage {
     agent?: string;
     summary?: boolean;
     time?: { created?: number; completed?: number };
+    /** An assistant call's tokens, parsed by the host adapter from the host's own shape (HostApi.messages). */
+    callTokens?: CallTokens;
     [key: string]: unknown;
   };
   parts: HostPart[];

@@ -1,6 +1,7 @@
 // One ledger of what the pack spends: every helper run (feature, agent, tokens, cost, duration, outcome), every
 // model call of the worker (the user's own agent), and the text the pack injects into every request. The pack's
 // overhead is then a figure: `continuum stats` and `/stats` read it.
+import { ledgerStats, whereOf as where } from "./ledger-stats.ts";
 import type { CallTokens } from "./host-types.ts";
 import type { Database } from "./storage/database.ts";
 import { migrate, type Migration } from "./storage/migrations.ts";
@@ -141,17 +142,8 @@ export interface Ledger {
   closeOrphans(isAlive: (pid: number) => boolean): number;
 }
 
-const WORKFLOW_RUN_ID = /\bwf_[a-z0-9]+_[0-9a-f]+\b/;
-
 export function openLedger(db: Database, ownerPid = process.pid): Ledger {
   migrate(db, "ledger", MIGRATIONS);
-  const where = (filter: LedgerFilter = {}) => {
-    const clauses: string[] = [];
-    const params: string[] = [];
-    if (filter.projectId) (clauses.push("project_id = ?"), params.push(filter.projectId));
-    if (filter.sessionId) (clauses.push("session_id = ?"), params.push(filter.sessionId));
-    return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
-  };
   const insertRun = db.prepare(
     `INSERT OR REPLACE INTO ledger_runs (run_id, project_id, session_id, child_session_id, feature, agent, reason, state, owner_pid, started_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
@@ -205,45 +197,7 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
     addInjected(projectId, sessionId, feature, tokens) {
       upsertInjected.run(projectId, sessionId, feature, Math.max(0, Math.round(tokens)));
     },
-    stats(filter = {}) {
-      const w = where(filter);
-      const worker = db
-        .prepare(`SELECT COUNT(*) AS calls, COALESCE(SUM(tokens_in + cache_read + cache_write), 0) AS input, COALESCE(SUM(tokens_out), 0) AS output, COALESCE(SUM(cost), 0) AS cost FROM ledger_calls ${w.sql}`)
-        .get<{ calls: number; input: number; output: number; cost: number }>(...w.params)!;
-      const features: Stats["features"] = {};
-      const rows = db
-        .prepare(
-          `SELECT feature, COUNT(*) AS runs, SUM(tokens_in + cache_read + cache_write) AS input, SUM(tokens_out) AS output, SUM(cost) AS cost
-           FROM ledger_runs ${w.sql} GROUP BY feature ORDER BY feature`,
-        )
-        .all<{ feature: string; runs: number; input: number; output: number; cost: number }>(...w.params);
-      let packTokens = 0;
-      for (const row of rows) {
-        features[row.feature] = { runs: row.runs, inputTokens: row.input, outputTokens: row.output, cost: round(row.cost) };
-        packTokens += row.input + row.output;
-      }
-      const workflow = features.workflow;
-      if (workflow) {
-        // Each agent() call is a helper run whose reason names its workflow run (agent-port.ts): count those runs.
-        const reasons = db.prepare(`SELECT reason FROM ledger_runs ${w.sql ? `${w.sql} AND` : "WHERE"} feature = 'workflow'`).all<{ reason: string | null }>(...w.params);
-        const ids = new Set(reasons.map((r) => WORKFLOW_RUN_ID.exec(r.reason ?? "")?.[0] ?? "?"));
-        features.workflow = { ...workflow, runs: ids.size, agentCalls: workflow.runs };
-      }
-      const injected = db
-        .prepare(`SELECT feature, SUM(requests) AS requests, SUM(tokens) AS tokens FROM ledger_injected ${w.sql} GROUP BY feature`)
-        .all<{ feature: string; requests: number; tokens: number }>(...w.params);
-      for (const row of injected) {
-        const entry = (features[row.feature] ??= { runs: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
-        entry.injectedTokens = row.tokens;
-        entry.injectedRequests = row.requests;
-      }
-      const workerTokens = worker.input + worker.output;
-      return {
-        worker: { calls: worker.calls, inputTokens: worker.input, outputTokens: worker.output, cost: round(worker.cost) },
-        features,
-        overheadRatio: workerTokens > 0 ? round(packTokens / workerTokens) : 0,
-      };
-    },
+    stats: (filter = {}) => ledgerStats(db, filter),
     runs(filter = {}) {
       const w = where(filter);
       const state = filter.state ? `${w.sql ? " AND" : "WHERE"} state = ?` : "";
@@ -300,8 +254,6 @@ function toRunRow(row: Record<string, unknown>): RunRow {
     cancelRequested: Number(row.cancel_requested) === 1,
   };
 }
-
-const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
 /** Records every finished model call of the user's own sessions (the worker), once per message. */
 export function recordWorkerCalls(sessions: import("./sessions.ts").SessionLayer, ledger: Ledger, projectId: string): void {

@@ -3,14 +3,14 @@
 // is now (HEAD plus uncommitted and untracked, non-ignored changes), made without touching the user's index, working
 // tree or refs. Worktrees live under the pack's data dir and are removed after use; a crash leaves them for the next
 // start's sweep. Hooks of the user's repo never run for them.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, realpathSync } from "node:fs";
-import { storedText, writeStoredFile } from "./storage/stored-text.ts";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync, realpathSync } from "node:fs";
+import { storedText } from "./storage/stored-text.ts";
 import { join } from "node:path";
+import { captureState } from "./backups.ts";
 import { git, gitOk } from "./git.ts";
 import { processAlive } from "./process-alive.ts";
-import { pruneStamped } from "./retention.ts";
-import { fileStamp, nameSafe } from "./file-stamp.ts";
-import { captureState, changedPaths, recordAfter, takeBackup } from "./backups.ts";
+import { applyDiff } from "./worktree-apply.ts";
+import { createWorktreeRegistry, sweepWorktrees } from "./worktree-registry.ts";
 
 export interface Worktree {
   id: string;
@@ -76,26 +76,7 @@ const IDENTITY = {
   GIT_COMMITTER_EMAIL: "continuum@localhost",
 };
 
-/** Paths named by a unified diff's `diff --git` headers (b/ side, or a/ for deletions). */
-export function diffFiles(diff: string): string[] {
-  const files = new Set<string>();
-  for (const line of diff.split("\n")) {
-    const match = /^diff --git a\/(.+?) b\/(.+)$/.exec(line);
-    if (match) files.add(match[2]!);
-  }
-  return [...files];
-}
-
-/** Files `git apply --check` complained about. */
-export function conflictFiles(stderr: string): string[] {
-  const files = new Set<string>();
-  for (const line of stderr.split("\n")) {
-    const match = /^error: (?:patch failed: (.+?):\d+|(.+?): (?:does not exist in index|already exists in working directory|No such file or directory|does not match index|patch does not apply|does not exist))/.exec(line);
-    const file = match?.[1] ?? match?.[2];
-    if (file) files.add(file);
-  }
-  return [...files];
-}
+export { conflictFiles, diffFiles } from "./worktree-apply.ts";
 
 export function createWorktrees(options: WorktreeOptions): Worktrees {
   const { projectDir, root } = options;
@@ -103,49 +84,16 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
   const isAlive = options.isAlive ?? processAlive;
   const linkIgnored = options.linkIgnored ?? ["node_modules"];
   let counter = 0;
-  // git takes a lock on a worktree's index: two operations on one worktree at once would fail, so they queue.
-  const queues = new Map<string, Promise<unknown>>();
-  const serial = <T>(key: string, work: () => Promise<T>): Promise<T> => {
-    const next = (queues.get(key) ?? Promise.resolve()).then(work, work);
-    const settled = next.catch(() => undefined);
-    queues.set(key, settled);
-    void settled.then(() => queues.get(key) === settled && queues.delete(key));
-    return next;
-  };
+  const { serial, add: addWorktree, unregister } = createWorktreeRegistry();
 
   const ownerFile = (dir: string) => `${dir}.owner.json`;
 
   // Each worktree's git dir, read while it is fresh. The pack's own git runs on a worktree with it named, never
   // found by search: a helper can write a `.git` of its own into its worktree (a sub-folder one sits below the real
   // link), and git would take that repository's config (core.fsmonitor runs a command) with the pack's rights.
+  // Keyed by worktree id, dropped when the worktree is removed.
   const gitDirs = new Map<string, Record<string, string>>();
   const gitEnv = (worktree: Worktree) => ({ env: gitDirs.get(worktree.id) ?? {} });
-
-  // git reads every worktree's entry while it adds or prunes one, so two at once can fail ("failed to read
-  // .git/worktrees/<other>/commondir", about 1 in 100 for three parallel adds): this process queues them, and an
-  // add that still fails (another process raced it) is tried again.
-  const registry = <T>(work: () => Promise<T>) => serial("worktree-registry", work);
-
-  async function addWorktree(top: string, dir: string, base: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await registry(() => gitOk(top, ["worktree", "add", "--detach", dir, base]));
-        return;
-      } catch (error) {
-        if (attempt >= 3) throw error;
-        rmSync(dir, { recursive: true, force: true });
-        await registry(() => git(top, ["worktree", "prune"]));
-      }
-    }
-  }
-
-  async function unregister(repo: string, dir: string): Promise<void> {
-    await registry(async () => {
-      const removed = await git(repo, ["worktree", "remove", "--force", dir]);
-      if (removed.code !== 0) rmSync(dir, { recursive: true, force: true });
-      await git(repo, ["worktree", "prune"]);
-    });
-  }
 
   /** A tree id for the project as it is now (HEAD + uncommitted + untracked, non-ignored). */
   function snapshotTree(): Promise<{ tree: string; head: string | undefined }> {
@@ -171,15 +119,6 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
     const dir = worktreeRoot(root, worktree.dir);
     await unregister(projectDir, dir);
     rmSync(ownerFile(dir), { force: true });
-  }
-
-  function saveRejected(diff: string, label: string | undefined): string {
-    const dir = join(root, "rejected");
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${fileStamp()}-${nameSafe(label ?? "diff")}.diff`);
-    writeStoredFile(file, diff);
-    pruneStamped(dir);
-    return file;
   }
 
   return {
@@ -237,30 +176,7 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
       return serial(worktree.id, () => removeNow(worktree)).finally(() => gitDirs.delete(worktree.id));
     },
 
-    async sweep() {
-      if (!existsSync(root)) return 0;
-      let swept = 0;
-      for (const name of readdirSync(root)) {
-        if (!name.endsWith(".owner.json")) continue;
-        const dir = join(root, name.slice(0, -".owner.json".length));
-        let record: Owner | undefined;
-        try {
-          record = JSON.parse(readFileSync(join(root, name), "utf8")) as Owner;
-        } catch {
-          record = undefined;
-        }
-        if (record && typeof record.pid === "number" && isAlive(record.pid)) continue;
-        await unregister(record?.projectDir ?? projectDir, dir);
-        rmSync(join(root, name), { force: true });
-        swept++;
-      }
-      // A live process's private index copy is in use by its snapshot right now: only a dead process's goes.
-      for (const name of readdirSync(root)) {
-        const owner = /^\.index-(\d+)-/.exec(name);
-        if (owner && !isAlive(Number(owner[1]))) rmSync(join(root, name), { force: true });
-      }
-      return swept;
-    },
+    sweep: () => sweepWorktrees({ root, projectDir }, isAlive, unregister),
 
     async fingerprint() {
       return (await snapshotTree()).tree;
@@ -268,35 +184,7 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
 
     async apply(diff, applyOptions = {}) {
       if (!diff.trim()) return { ok: true, files: [], backup: undefined };
-      const top = await topLevel();
-      const files = diffFiles(diff);
-      if (applyOptions.expectFingerprint) {
-        const now = await snapshotTree();
-        // Only the user's edits to the files the change touches stand in its way (a new editor swap file does not).
-        const yours = await changedPaths(top, applyOptions.expectFingerprint, now.tree).catch(() => undefined);
-        const clash = yours ? yours.filter((file) => files.includes(file)) : files;
-        if (clash.length) {
-          return { ok: false, reason: `you changed ${clash.join(", ")} since the work started`, conflicts: clash, savedTo: saveRejected(diff, applyOptions.label) };
-        }
-      }
-      const check = await git(top, ["apply", "--check", "--binary", "-"], { input: diff });
-      if (check.code !== 0) {
-        const conflicts = conflictFiles(check.stderr);
-        return { ok: false, reason: `the change does not apply: ${check.stderr.trim().split("\n")[0] ?? "git apply failed"}`, conflicts, savedTo: saveRejected(diff, applyOptions.label) };
-      }
-      // The user's index and tree are kept first (reachable, `continuum restore` puts them back); no backup, no apply.
-      let backup;
-      try {
-        backup = await takeBackup(top, `before applying ${applyOptions.label ?? "a change"}`);
-      } catch (error) {
-        return { ok: false, reason: `your index and working tree could not be backed up, so nothing was applied: ${(error as Error).message}`, conflicts: [], savedTo: saveRejected(diff, applyOptions.label) };
-      }
-      const applied = await git(top, ["apply", "--binary", "-"], { input: diff });
-      if (applied.code !== 0) {
-        return { ok: false, reason: `git apply failed after its check passed: ${applied.stderr.trim().split("\n")[0]}`, conflicts: conflictFiles(applied.stderr), savedTo: saveRejected(diff, applyOptions.label) };
-      }
-      await recordAfter(top, backup).catch(() => undefined);
-      return { ok: true, files, backup: backup.name };
+      return applyDiff({ projectDir, root, top: await topLevel() }, diff, applyOptions);
     },
   };
 }

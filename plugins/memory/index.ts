@@ -33,7 +33,34 @@ interface MemorySessionState {
   firstUserText?: string;
   userTurns: number;
 }
-const memorySlot = slot<MemorySessionState>("memory", () => ({ userTurns: 0 }));
+export const memorySlot = slot<MemorySessionState>("memory", () => ({ userTurns: 0 }));
+
+/**
+ * Sessions OpenCode already stores (before the install, or while the pack was off) become searchable in the
+ * background, a moment after start so the user's first request never waits for it.
+ */
+function scheduleBackfill(context: FeatureContext, stopped: () => boolean): ReturnType<typeof setTimeout> {
+  const { reporter } = context;
+  const settings = context.config.memory;
+  const timer = setTimeout(() => {
+    backfillHistory({
+      db: context.db!,
+      host: context.host,
+      projectId: context.project.id,
+      retentionDays: settings.historyRetentionDays,
+      redact,
+      isOwnText: isPackText,
+      stopped,
+      onProgress: (done, total) => {
+        if (done === total || done % 50 === 0) reporter.log("info", `history: indexed ${done} of ${total} stored sessions`);
+      },
+    })
+      .then((result) => result.parts > 0 && reporter.notify(`history: ${result.sessions} earlier sessions are now searchable`, "info"))
+      .catch((error) => reporter.problem("memory:history", `indexing stored sessions failed: ${(error as Error).message}`));
+  }, 1500);
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
+}
 
 export function createMemory(context: FeatureContext): FeatureParts {
   const { config, reporter, sessions } = context;
@@ -65,28 +92,8 @@ export function createMemory(context: FeatureContext): FeatureParts {
       })
     : undefined;
 
-  // Sessions OpenCode already stores (before the install, or while the pack was off) become searchable in the
-  // background, a moment after start so the user's first request never waits for it.
   let disposed = false;
-  const backfill = history
-    ? setTimeout(() => {
-        backfillHistory({
-          db: context.db!,
-          host: context.host,
-          projectId: context.project.id,
-          retentionDays: settings.historyRetentionDays,
-          redact,
-          isOwnText: isPackText,
-          stopped: () => disposed,
-          onProgress: (done, total) => {
-            if (done === total || done % 50 === 0) reporter.log("info", `history: indexed ${done} of ${total} stored sessions`);
-          },
-        })
-          .then((result) => result.parts > 0 && reporter.notify(`history: ${result.sessions} earlier sessions are now searchable`, "info"))
-          .catch((error) => reporter.problem("memory:history", `indexing stored sessions failed: ${(error as Error).message}`));
-      }, 1500)
-    : undefined;
-  (backfill as { unref?: () => void } | undefined)?.unref?.();
+  const backfill = history ? scheduleBackfill(context, () => disposed) : undefined;
 
   const stateOf = (sessionId: string) => sessions.session(sessionId).get(memorySlot);
   const blockFor = (sessionId: string): MemoryBlock => {

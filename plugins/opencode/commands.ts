@@ -11,16 +11,12 @@ import type { CommandReply } from "../core/feature.ts";
 import type { HostApi } from "../core/host.ts";
 import { parseModelRef, type HostMessage, type ModelRef } from "../core/host-types.ts";
 import type { Reporter } from "../core/report.ts";
-import type { SessionLayer } from "../core/sessions.ts";
+import { slot, type SessionLayer } from "../core/sessions.ts";
+import { MESSAGE_HEADER, REPORT_MODEL, REPORT_PROVIDER, reportProvider, SESSION_HEADER } from "./report-model.ts";
 
-export const REPORT_PROVIDER = "continuum";
-export const REPORT_MODEL = "report";
-const SESSION_HEADER = "x-continuum-session";
-const MESSAGE_HEADER = "x-continuum-message";
+export { REPORT_MODEL, REPORT_PROVIDER } from "./report-model.ts";
 const RESTORE_TEXT = "[continuum] (report shown above)";
 const RESUME_TEXT = "[continuum] The report above was for the user only. Continue the task you were working on.";
-const FALLBACK =
-  "This is opencode-continuum's report model: it only shows the pack's reports (/memory, /context, /stats, …) and never calls a model. Switch back to your model to go on working.";
 
 export interface CommandPart {
   type: string;
@@ -47,12 +43,14 @@ const callSafely = (fn: (() => void) | undefined) => {
 
 type ConfigShape = { model?: string; provider?: Record<string, unknown> };
 
+type AnswerCall = { sessionId: string; command: string; arguments: string; parts: CommandPart[] };
+
 export interface ReportChannel {
   /** Adds the local provider, never replacing a user's provider of that name. */
   configure(cfg: ConfigShape): void;
   /** chat.headers: tells the local provider which session asks. */
   headers(sessionId: string, providerID: string, headers: Record<string, string>, messageId?: string): void;
-  answer(reply: CommandReply, call: { sessionId: string; command: string; arguments: string; parts: CommandPart[] }): Promise<void>;
+  answer(reply: CommandReply, call: AnswerCall): Promise<void>;
   /**
    * chat.message: a command turn whose answer is a report moves onto the report model (true); any other user
    * message is left alone (false) and means the session moved on.
@@ -81,132 +79,49 @@ export interface ReportChannelDeps {
   isBusy(sessionId: string): Promise<boolean>;
 }
 
-export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
-  const pending = new Map<string, PendingReport>();
+/** One session's report bookkeeping: in a slot of its record, so it goes when the session is deleted. */
+interface ReportState {
+  pending?: PendingReport;
   /** Without the report model a report's turn is a short model call (the pointer turn): settled when it ends. */
-  const pointers = new Map<string, { started: boolean; settled?: () => void }>();
-  const settlePointer = (sessionId: string) => {
-    const pointer = pointers.get(sessionId);
-    pointers.delete(sessionId);
-    callSafely(pointer?.settled);
-  };
-  /** Report turns that ended and whose follow-up is being sent; a new command waits for it (no message lands inside its turn). */
-  const settling = new Map<string, Promise<void>>();
-  let active = false;
-  let defaultModel: ModelRef | undefined;
+  pointer?: { started: boolean; settled?: () => void };
+  /** The report turn ended and its follow-up is being sent; a new command waits for it (nothing lands inside it). */
+  settling?: Promise<void>;
   /** User turns a feature answers itself (answerTurn), by message id: the text the local report model streams. */
-  const local = new Map<string, { sessionId: string; text: string }>();
-  /** Sessions whose locally answered turn needs the session's model put back in view when it ends. */
-  const restoreDue = new Set<string>();
+  local: Map<string, string>;
+  /** The locally answered turn needs the session's model put back in view when it ends. */
+  restoreDue: boolean;
+}
+export const reportSlot = slot<ReportState>("reports", () => ({ local: new Map(), restoreDue: false }));
 
-  const fetchReport = async (_url: unknown, init?: { headers?: unknown }): Promise<Response> => {
-    const headers = new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]);
-    const sessionId = headers.get(SESSION_HEADER) ?? "";
-    const answer = local.get(headers.get(MESSAGE_HEADER) ?? "");
-    if (answer) {
-      local.delete(headers.get(MESSAGE_HEADER)!);
-      restoreDue.add(answer.sessionId);
-      return streamText(answer.text);
-    }
-    return streamText(pending.get(sessionId)?.text ?? FALLBACK);
-  };
+/** What every part of the channel shares. */
+interface Channel {
+  deps: ReportChannelDeps;
+  stateOf(sessionId: string): ReportState;
+  /** The report model is configured (else reports take a short model call). */
+  active: boolean;
+  defaultModel: ModelRef | undefined;
+}
 
-  const followUp = async (sessionId: string, report: PendingReport) => {
-    const turn = deps.sessions.session(sessionId).lastTurn;
-    const model = turn.model ?? defaultModel;
-    if (await deps.isBusy(sessionId)) return;
-    if (report.wasBusy) return deps.host.sendPrompt(sessionId, { text: RESUME_TEXT, agent: turn.agent, model });
-    if (model) await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model });
-  };
-
+export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
+  const stateOf = (id: string) => deps.sessions.session(id).get(reportSlot);
+  const channel: Channel = { deps, stateOf, active: false, defaultModel: undefined };
   return {
-    configure(cfg) {
-      defaultModel = parseModelRef(cfg.model);
-      // Without a configured `model`, OpenCode may fall back to the first configured provider as the default model:
-      // that must never become the report model, so reports then take the fallback (a short model call).
-      if (!defaultModel) {
-        deps.reporter.log("info", "no `model` in OpenCode's config: the pack's reports use a short model call instead of the local report model");
-        return;
-      }
-      cfg.provider ??= {};
-      if (cfg.provider[REPORT_PROVIDER] !== undefined) {
-        deps.reporter.log("warn", `a provider named "${REPORT_PROVIDER}" is defined by the user: the pack's reports fall back to a short model call`);
-        return;
-      }
-      cfg.provider[REPORT_PROVIDER] = {
-        npm: "@ai-sdk/openai-compatible",
-        name: "opencode-continuum (local reports)",
-        options: { baseURL: "http://continuum.invalid/v1", apiKey: "local", fetch: fetchReport },
-        models: { [REPORT_MODEL]: { name: "Continuum report (no model call)", tool_call: false, limit: { context: 1_000_000, output: 100_000 } } },
-      };
-      active = true;
-    },
+    configure: (cfg) => configure(channel, cfg),
     headers(sessionId, providerID, headers, messageId) {
       if (providerID !== REPORT_PROVIDER) return;
       headers[SESSION_HEADER] = sessionId;
       if (messageId) headers[MESSAGE_HEADER] = messageId;
     },
-    async answer(reply, call) {
-      if (reply.kind === "prompt") {
-        if (reply.notice) deps.reporter.notify(firstLine(reply.notice), "info");
-        return replaceText(call.parts, reply.text);
-      }
-      if (!active) {
-        settlePointer(call.sessionId);
-        await answerWithModel(reply.text, call, deps);
-        pointers.set(call.sessionId, { started: false, settled: reply.settled });
-        return;
-      }
-      if (reply.variant) deps.reporter.notify(firstLine(reply.text), reply.variant);
-      await settling.get(call.sessionId);
-      // Asked of the host at this moment: the event stream may still be catching up.
-      const wasBusy = await deps.isBusy(call.sessionId).catch(() => false);
-      callSafely(pending.get(call.sessionId)?.settled);
-      pending.set(call.sessionId, { text: reply.text, wasBusy, started: false, settled: reply.settled });
-      // The command line itself: synthetic, so no title request is made for it and no feature takes it for the user's words.
-      call.parts.splice(0, call.parts.length, { type: "text", text: `/${call.command} ${call.arguments}`.trim(), synthetic: true });
-    },
-    routeTurn(sessionId, message) {
-      const pointer = pointers.get(sessionId);
-      if (pointer && !pointer.started) pointer.started = true;
-      else if (pointer) settlePointer(sessionId);
-      const report = pending.get(sessionId);
-      if (!report || report.started) {
-        // The session moved on (a prompt, another turn): a report still waiting for its follow-up needs none.
-        if (report) {
-          pending.delete(sessionId);
-          callSafely(report.settled);
-        }
-        return false;
-      }
-      report.started = true;
-      message.model = { ...(message.model ?? {}), providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
-      return true;
-    },
+    answer: (reply, call) => answer(channel, reply, call),
+    routeTurn: (sessionId, message) => routeTurn(channel, sessionId, message),
     answerTurn(sessionId, messageId, text, message) {
-      if (!active || !messageId) return false;
+      if (!channel.active || !messageId) return false;
       // By message: a typed `stop`, the Max turn it cancels and a command's report may all be answered at once.
-      local.set(messageId, { sessionId, text });
+      channel.stateOf(sessionId).local.set(messageId, text);
       message.model = { ...(message.model ?? {}), providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
       return true;
     },
-    async turnEnded(sessionId) {
-      if (restoreDue.delete(sessionId) && ![...local.values()].some((l) => l.sessionId === sessionId)) {
-        // The session's own model back in view (the TUI takes the newest user message's), as after a report.
-        const turn = deps.sessions.session(sessionId).lastTurn;
-        const model = turn.model ?? defaultModel;
-        if (model && !(await deps.isBusy(sessionId).catch(() => true))) await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model }).catch(() => undefined);
-      }
-      if (pointers.get(sessionId)?.started) settlePointer(sessionId);
-      const report = pending.get(sessionId);
-      if (!report?.started) return;
-      pending.delete(sessionId);
-      const done = followUp(sessionId, report).catch((error) => deps.reporter.log("warn", `after a report in ${sessionId}: ${(error as Error).message}`));
-      settling.set(sessionId, done);
-      await done;
-      if (settling.get(sessionId) === done) settling.delete(sessionId);
-      callSafely(report.settled);
-    },
+    turnEnded: (sessionId) => turnEnded(channel, sessionId),
     isReportModel: (model) => model?.providerID === REPORT_PROVIDER,
     isReportRequest: (messages) => {
       const newest = messages.findLast((m) => m.info.role === "user");
@@ -219,6 +134,114 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
       }
     },
   };
+}
+
+function configure(channel: Channel, cfg: ConfigShape): void {
+  const { reporter } = channel.deps;
+  channel.defaultModel = parseModelRef(cfg.model);
+  // Without a configured `model`, OpenCode may fall back to the first configured provider as the default model:
+  // that must never become the report model, so reports then take the fallback (a short model call).
+  if (!channel.defaultModel) {
+    reporter.log("info", "no `model` in OpenCode's config: the pack's reports use a short model call instead of the local report model");
+    return;
+  }
+  cfg.provider ??= {};
+  if (cfg.provider[REPORT_PROVIDER] !== undefined) {
+    reporter.log("warn", `a provider named "${REPORT_PROVIDER}" is defined by the user: the pack's reports fall back to a short model call`);
+    return;
+  }
+  cfg.provider[REPORT_PROVIDER] = reportProvider((sessionId, messageId) => reportText(channel, sessionId, messageId));
+  channel.active = true;
+}
+
+/** What the report model streams: a locally answered turn's text, else the session's pending report. */
+function reportText(channel: Channel, sessionId: string, messageId: string): string | undefined {
+  const state = channel.deps.sessions.peek(sessionId)?.get(reportSlot);
+  const local = state?.local.get(messageId);
+  if (state && local !== undefined) {
+    state.local.delete(messageId);
+    state.restoreDue = true;
+    return local;
+  }
+  return state?.pending?.text;
+}
+
+const settlePointer = (state: ReportState) => {
+  const pointer = state.pointer;
+  state.pointer = undefined;
+  callSafely(pointer?.settled);
+};
+
+async function answer(channel: Channel, reply: CommandReply, call: AnswerCall): Promise<void> {
+  const { deps } = channel;
+  if (reply.kind === "prompt") {
+    if (reply.notice) deps.reporter.notify(firstLine(reply.notice), "info");
+    return replaceText(call.parts, reply.text);
+  }
+  const state = channel.stateOf(call.sessionId);
+  if (!channel.active) {
+    settlePointer(state);
+    await answerWithModel(reply.text, call, deps);
+    state.pointer = { started: false, settled: reply.settled };
+    return;
+  }
+  if (reply.variant) deps.reporter.notify(firstLine(reply.text), reply.variant);
+  await state.settling;
+  // Asked of the host at this moment: the event stream may still be catching up.
+  const wasBusy = await deps.isBusy(call.sessionId).catch(() => false);
+  callSafely(state.pending?.settled);
+  state.pending = { text: reply.text, wasBusy, started: false, settled: reply.settled };
+  // The command line itself: synthetic, so no title request is made for it and no feature takes it for the user's words.
+  call.parts.splice(0, call.parts.length, { type: "text", text: `/${call.command} ${call.arguments}`.trim(), synthetic: true });
+}
+
+function routeTurn(channel: Channel, sessionId: string, message: { model?: Record<string, unknown> }): boolean {
+  const state = channel.stateOf(sessionId);
+  if (state.pointer && !state.pointer.started) state.pointer.started = true;
+  else if (state.pointer) settlePointer(state);
+  const report = state.pending;
+  if (!report || report.started) {
+    // The session moved on (a prompt, another turn): a report still waiting for its follow-up needs none.
+    if (report) {
+      state.pending = undefined;
+      callSafely(report.settled);
+    }
+    return false;
+  }
+  report.started = true;
+  message.model = { ...(message.model ?? {}), providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
+  return true;
+}
+
+async function turnEnded(channel: Channel, sessionId: string): Promise<void> {
+  const { deps } = channel;
+  const state = channel.stateOf(sessionId);
+  const restore = state.restoreDue;
+  state.restoreDue = false;
+  if (restore && state.local.size === 0) {
+    // The session's own model back in view (the TUI takes the newest user message's), as after a report.
+    const turn = deps.sessions.session(sessionId).lastTurn;
+    const model = turn.model ?? channel.defaultModel;
+    if (model && !(await deps.isBusy(sessionId).catch(() => true))) await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model }).catch(() => undefined);
+  }
+  if (state.pointer?.started) settlePointer(state);
+  const report = state.pending;
+  if (!report?.started) return;
+  state.pending = undefined;
+  const done = followUp(channel, sessionId, report).catch((error) => deps.reporter.log("warn", `after a report in ${sessionId}: ${(error as Error).message}`));
+  state.settling = done;
+  await done;
+  if (state.settling === done) state.settling = undefined;
+  callSafely(report.settled);
+}
+
+async function followUp(channel: Channel, sessionId: string, report: PendingReport): Promise<void> {
+  const { deps } = channel;
+  const turn = deps.sessions.session(sessionId).lastTurn;
+  const model = turn.model ?? channel.defaultModel;
+  if (await deps.isBusy(sessionId)) return;
+  if (report.wasBusy) return deps.host.sendPrompt(sessionId, { text: RESUME_TEXT, agent: turn.agent, model });
+  if (model) await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model });
 }
 
 /** A report turn of the pack's commands (its command line, the report, the model kept in view): not conversation. */
@@ -247,24 +270,3 @@ function replaceText(parts: CommandPart[], text: string): void {
 }
 
 const firstLine = (text: string) => text.replace(/^\[continuum [^\]]*\]\s*/, "").split("\n")[0]!;
-
-
-/** An OpenAI-compatible streamed answer holding one text, with zero usage. */
-function streamText(text: string): Response {
-  const encoder = new TextEncoder();
-  const base = { id: "continuum-report", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: REPORT_MODEL };
-  const chunks = [
-    { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
-    { ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] },
-    { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
-    { ...base, choices: [], usage: { prompt_tokens: 0, completion_tokens: 0 } },
-  ];
-  const body = new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`));
-      controller.enqueue(encoder.encode("data: [DONE]\n\n"));
-      controller.close();
-    },
-  });
-  return new Response(body, { headers: { "content-type": "text/event-stream" } });
-}

@@ -1,7 +1,7 @@
 // The pack's HostApi over OpenCode 1.x's in-process SDK client.
 import type { PluginInput } from "@opencode-ai/plugin";
 import type { HostApi } from "../core/host.ts";
-import type { HostMessage } from "../core/host-types.ts";
+import type { CallTokens, HostMessage } from "../core/host-types.ts";
 import { isReportTurn } from "./commands.ts";
 
 type Client = PluginInput["client"];
@@ -64,7 +64,7 @@ export function openCodeHost(client: Client, directory: string, oneShot = runsOn
       const found = await client.session.messages({ path: { id: sessionId } });
       if (!found.data) throw new Error(`session.messages failed: ${JSON.stringify(found.error)}`);
       // The pack's report turns are not part of the conversation for any feature (writer, judge, transcript).
-      return (found.data as unknown as HostMessage[]).filter((m) => !isReportTurn(m));
+      return (found.data as unknown as HostMessage[]).filter((m) => !isReportTurn(m)).map(withCallTokens);
     },
     async listSessions() {
       const found = await client.session.list();
@@ -79,6 +79,21 @@ export function openCodeHost(client: Client, directory: string, oneShot = runsOn
       if (answered.error) throw new Error(`permission reply failed: ${JSON.stringify(answered.error)}`);
     },
   };
+}
+
+/** OpenCode's token shape of one call, `{ total, input, output, reasoning, cache: { read, write } }`, as CallTokens. */
+export function parseCallTokens(raw: unknown): CallTokens | undefined {
+  if (!raw || typeof raw !== "object") return undefined;
+  const t = raw as { input?: number; output?: number; reasoning?: number; cache?: { read?: number; write?: number } };
+  const cache = { read: t.cache?.read ?? 0, write: t.cache?.write ?? 0 };
+  return { input: t.input ?? 0, output: t.output ?? 0, reasoning: t.reasoning ?? 0, cacheRead: cache.read, cacheWrite: cache.write };
+}
+
+/** An assistant message with its tokens parsed (the raw `tokens` stays for readers of OpenCode's own shape). */
+function withCallTokens(message: HostMessage): HostMessage {
+  if (message.info.role !== "assistant") return message;
+  const callTokens = parseCallTokens(message.info.tokens);
+  return callTokens ? { ...message, info: { ...message.info, callTokens } } : message;
 }
 
 export async function lookupParent(client: Client, id: string): Promise<string | undefined> {

@@ -135,28 +135,7 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date(), 
       .prepare("INSERT INTO task_events (session_id, task_id, at, kind, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)")
       .run(sessionId, taskId, stamp(), kind, from, to, note ?? null);
 
-  const find = (sessionId: string, id: string) =>
-    db.prepare("SELECT * FROM tasks WHERE session_id = ? AND id = ?").get<TaskRow>(sessionId, id);
-
-  const get = (sessionId: string, id: string): TaskRecord => {
-    checkId(id);
-    const row = find(sessionId, id);
-    if (!row) throw new TaskInputError(`no task ${id} in this session; use action "list" to see the ids`);
-    return toRecord(row);
-  };
-
-  const list = (sessionId: string): TaskRecord[] =>
-    db
-      .prepare("SELECT * FROM tasks WHERE session_id = ?")
-      .all<TaskRow>(sessionId)
-      .map(toRecord)
-      .sort((a, b) => compareTaskIds(a.id, b.id));
-
-  const nextId = (sessionId: string, parentId: string | undefined): string => {
-    const siblings = list(sessionId).filter((t) => (t.parentId ?? undefined) === parentId);
-    const highest = siblings.reduce((max, t) => Math.max(max, Number(t.id.split(".").pop()!.replace("T", ""))), 0);
-    return parentId ? `${parentId}.${highest + 1}` : `T${highest + 1}`;
-  };
+  const { get, list, nextId, events } = taskReader(db);
 
   return {
     create(sessionId, title, parentId) {
@@ -182,31 +161,11 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date(), 
     },
     list,
     get,
-    events(sessionId, id) {
-      get(sessionId, id);
-      return db
-        .prepare("SELECT task_id, at, kind, from_status, to_status, note FROM task_events WHERE session_id = ? AND task_id = ? ORDER BY seq")
-        .all<{ task_id: string; at: string; kind: string; from_status: string | null; to_status: string | null; note: string | null }>(sessionId, id)
-        .map((r) => ({ taskId: r.task_id, at: r.at, kind: r.kind, fromStatus: r.from_status as TaskStatus | null, toStatus: r.to_status as TaskStatus | null, note: r.note }));
-    },
+    events,
     transition(sessionId, id, action, note) {
       return changing(sessionId, () => {
         const task = get(sessionId, id);
-        const rule = TRANSITIONS[action];
-        if (!rule.from.includes(task.status)) {
-          throw new TaskInputError(`cannot ${action} ${id}: it is ${task.status}; "${action}" needs a task that is ${rule.from.join(" or ")}`);
-        }
-        if ((action === "block" || action === "abandon") && !note?.trim()) {
-          throw new TaskInputError(`"${action}" needs a note saying why (what blocks it / why it is dropped)`);
-        }
-        if (action === "done") {
-          const unfinished = list(sessionId).filter((t) => t.parentId === id && !isSettled(t.status));
-          if (unfinished.length > 0) {
-            throw new TaskInputError(
-              `cannot mark ${id} done: subtasks ${unfinished.map((t) => `${t.id} (${t.status})`).join(", ")} are not done or abandoned yet`,
-            );
-          }
-        }
+        const rule = checkTransition(task, action, note, () => list(sessionId));
         db.prepare("UPDATE tasks SET status = ?, updated_at = ? WHERE session_id = ? AND id = ?").run(rule.to, stamp(), sessionId, id);
         logEvent(sessionId, id, action, task.status, rule.to, note ? checkNote(note) : undefined);
         return get(sessionId, id);
@@ -246,6 +205,61 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date(), 
       return row ? { ownerSessionId: row.owner_session_id, taskId: row.task_id } : undefined;
     },
   };
+}
+
+/** The store's reads: one task, a session's tree in id order, the next free id, a task's event log. */
+function taskReader(db: Database) {
+  const get = (sessionId: string, id: string): TaskRecord => {
+    checkId(id);
+    const row = db.prepare("SELECT * FROM tasks WHERE session_id = ? AND id = ?").get<TaskRow>(sessionId, id);
+    if (!row) throw new TaskInputError(`no task ${id} in this session; use action "list" to see the ids`);
+    return toRecord(row);
+  };
+  const list = (sessionId: string): TaskRecord[] =>
+    db
+      .prepare("SELECT * FROM tasks WHERE session_id = ?")
+      .all<TaskRow>(sessionId)
+      .map(toRecord)
+      .sort((a, b) => compareTaskIds(a.id, b.id));
+  const nextId = (sessionId: string, parentId: string | undefined): string => {
+    const siblings = list(sessionId).filter((t) => (t.parentId ?? undefined) === parentId);
+    const highest = siblings.reduce((max, t) => Math.max(max, Number(t.id.split(".").pop()!.replace("T", ""))), 0);
+    return parentId ? `${parentId}.${highest + 1}` : `T${highest + 1}`;
+  };
+  const events = (sessionId: string, id: string): TaskEvent[] => {
+    get(sessionId, id);
+    return db
+      .prepare("SELECT task_id, at, kind, from_status, to_status, note FROM task_events WHERE session_id = ? AND task_id = ? ORDER BY seq")
+      .all<{ task_id: string; at: string; kind: string; from_status: string | null; to_status: string | null; note: string | null }>(sessionId, id)
+      .map((r) => ({ taskId: r.task_id, at: r.at, kind: r.kind, fromStatus: r.from_status as TaskStatus | null, toStatus: r.to_status as TaskStatus | null, note: r.note }));
+  };
+  return { get, list, nextId, events };
+}
+
+/** The rule a transition must follow (allowed from the task's status, a note where one is needed, subtasks settled). */
+function checkTransition(
+  task: TaskRecord,
+  action: TransitionAction,
+  note: string | undefined,
+  tree: () => TaskRecord[],
+): { from: TaskStatus[]; to: TaskStatus } {
+  const rule = TRANSITIONS[action];
+  const id = task.id;
+  if (!rule.from.includes(task.status)) {
+    throw new TaskInputError(`cannot ${action} ${id}: it is ${task.status}; "${action}" needs a task that is ${rule.from.join(" or ")}`);
+  }
+  if ((action === "block" || action === "abandon") && !note?.trim()) {
+    throw new TaskInputError(`"${action}" needs a note saying why (what blocks it / why it is dropped)`);
+  }
+  if (action === "done") {
+    const unfinished = tree().filter((t) => t.parentId === id && !isSettled(t.status));
+    if (unfinished.length > 0) {
+      throw new TaskInputError(
+        `cannot mark ${id} done: subtasks ${unfinished.map((t) => `${t.id} (${t.status})`).join(", ")} are not done or abandoned yet`,
+      );
+    }
+  }
+  return rule;
 }
 
 // ---- the session files ----

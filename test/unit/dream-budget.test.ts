@@ -3,29 +3,37 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { settledRecord, watchBudget } from "../../plugins/core/helper-budget.ts";
+import { createSessionLayer } from "../../plugins/core/sessions.ts";
 
 test("a helper run past its budget is cancelled once; other features' and main sessions' calls do not count", async () => {
-  const handlers: ((event: any) => void)[] = [];
   const cancelled: string[] = [];
-  const context = {
-    sessions: {
-      on: (_feature: string, _type: string, handler: (event: any) => void) => void handlers.push(handler),
-      helperOf: (id: string) => (id.startsWith("dream-") ? { feature: "dream", agent: "dream" } : id.startsWith("goal-") ? { feature: "goal", agent: "goal-judge" } : undefined),
-    },
-    helpers: { cancel: (id: string) => (cancelled.push(id), true) },
-    reporter: { log() {} },
-  };
+  // The real session layer: each helper session's spend is in a slot of its own record.
+  const sessions = createSessionLayer({ isolate: async (_feature, _label, run) => run() });
+  for (const id of ["dream-1", "dream-2"]) sessions.markHelper(id, "main", { feature: "dream", agent: "dream" });
+  sessions.markHelper("goal-1", "main", { feature: "goal", agent: "goal-judge" });
+  const context = { sessions, helpers: { cancel: (id: string) => (cancelled.push(id), true) }, reporter: { log() {} } };
   watchBudget(context as never, "dream", 1000);
   const finished = (sessionId: string, input: number, output = 0) =>
-    handlers.forEach((h) => h({ type: "assistant.finished", sessionId, tokens: { input, output, reasoning: 0, cacheRead: 0, cacheWrite: 0 } }));
-  finished("main", 5000);
-  finished("goal-1", 5000);
-  finished("dream-1", 600, 100);
+    sessions.dispatch({
+      type: "assistant.finished",
+      sessionId,
+      messageId: "m",
+      agent: "dream",
+      summary: false,
+      tokens: { input, output, reasoning: 0, cacheRead: 0, cacheWrite: 0 },
+      contextTokens: 0,
+      cost: 0,
+    });
+  await finished("main", 5000);
+  await finished("goal-1", 5000);
+  await finished("dream-1", 600, 100);
   assert.deepEqual(cancelled, []);
-  finished("dream-1", 300, 1);
+  await finished("dream-1", 300, 1);
   assert.deepEqual(cancelled, ["dream-1"]);
-  finished("dream-2", 999);
+  await finished("dream-2", 999);
   assert.deepEqual(cancelled, ["dream-1"], "each run has its own budget");
+  await sessions.dispatch({ type: "session.deleted", sessionId: "dream-1" });
+  assert.equal(sessions.peek("dream-1"), undefined, "the spend goes with the helper session");
 });
 
 test("a record left running by a process that is gone reads as interrupted; one of a live process stays running", () => {
