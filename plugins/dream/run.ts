@@ -61,25 +61,6 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
       since,
     });
 
-  const baseRecord = (request: DreamRequest, file: string): DreamRecord => ({
-    pid: process.pid,
-    status: "running",
-    dryRun: request.dryRun,
-    focus: request.focus,
-    reason: request.reason,
-    startedAt: now().toISOString(),
-    sessions: [],
-    message: "",
-    report: { consolidated: [], updated: [], deleted: [], skipped: [] },
-    unverified: [],
-    problems: [],
-    diff: "",
-    file,
-    tokens: { input: 0, output: 0, total: 0 },
-    cost: 0,
-    estimated: false,
-  });
-
   /** The agent works on a draft of MEMORY.md; code checks and writes what it leaves. */
   const run = async (request: DreamRequest, record: DreamRecord, sessions: SessionMaterial[]): Promise<DreamRecord> => {
     const { file, bytes, text } = memory.projectMemory();
@@ -126,7 +107,7 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
   };
 
   const start = (request: DreamRequest): DreamStart => {
-    const record = baseRecord(request, memory.projectMemory().file);
+    const record = baseRecord(request, memory.projectMemory().file, now());
     if (runs.running()) {
       return { started: false, record: { ...record, status: "busy", message: `A dream is already running in this OpenCode; ${DREAM_NOT_STARTED}. /dream status shows it when it ends.` } };
     }
@@ -170,6 +151,28 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     undo: () => undoLastDream(dir, memory.restoreFile),
     last: () => runs.last(),
     running: () => runs.running(),
+  };
+}
+
+/** A new run's record, "running" until it ends. */
+function baseRecord(request: DreamRequest, file: string, startedAt: Date): DreamRecord {
+  return {
+    pid: process.pid,
+    status: "running",
+    dryRun: request.dryRun,
+    focus: request.focus,
+    reason: request.reason,
+    startedAt: startedAt.toISOString(),
+    sessions: [],
+    message: "",
+    report: { consolidated: [], updated: [], deleted: [], skipped: [] },
+    unverified: [],
+    problems: [],
+    diff: "",
+    file,
+    tokens: { input: 0, output: 0, total: 0 },
+    cost: 0,
+    estimated: false,
   };
 }
 
