@@ -41,7 +41,10 @@ export interface HelperRun<S, R extends RunRecord> {
   last(): R | undefined;
 }
 
-export function createHelperRun<S, R extends RunRecord>(context: RunContext, options: HelperRunOptions<R>): HelperRun<S, R> {
+export function createHelperRun<S, R extends RunRecord>(
+  context: RunContext,
+  options: HelperRunOptions<R>,
+): HelperRun<S, R> {
   const { feature, dir, schema, now } = options;
   const log = context.reporter.child(feature);
   let active: S | undefined;
@@ -110,7 +113,10 @@ export function announceRun<R extends RunRecord>(
   succeeded: (record: R) => boolean,
 ): void {
   void done.then((record) =>
-    reporter.notify(`${record.message}${costSuffix(record)} /${command} status shows the report.`, succeeded(record) ? "success" : "warning"),
+    reporter.notify(
+      `${record.message}${costSuffix(record)} /${command} status shows the report.`,
+      succeeded(record) ? "success" : "warning",
+    ),
   );
 }
 
@@ -128,7 +134,11 @@ export interface ScheduleOptions {
  * `<feature>.auto`: at the start of a main session, when the last run is older than the interval and at least two
  * sessions have new material since, a run starts in the background. Never awaited: the session never waits.
  */
-export function scheduleRuns(context: Pick<FeatureContext, "sessions" | "reporter">, feature: string, options: ScheduleOptions): void {
+export function scheduleRuns(
+  context: Pick<FeatureContext, "sessions" | "reporter">,
+  feature: string,
+  options: ScheduleOptions,
+): void {
   context.sessions.on(feature, "session.created", (event) => {
     if (event.parentId || context.sessions.helperOf(event.sessionId) || options.running()) return;
     try {
@@ -143,7 +153,10 @@ export function scheduleRuns(context: Pick<FeatureContext, "sessions" | "reporte
   });
 }
 
-export type RunCommand<V extends string> = { kind: "run"; dryRun: boolean; focus: string } | { kind: V } | { kind: "error"; message: string };
+export type RunCommand<V extends string> =
+  | { kind: "run"; dryRun: boolean; focus: string }
+  | { kind: V }
+  | { kind: "error"; message: string };
 
 const isDryRun = (word: string) => word === "--dry-run" || word === "--dryrun";
 
@@ -154,7 +167,14 @@ export function parseRunArgs<V extends string>(raw: string, verbs: readonly V[],
   if (verb) return { kind: verb } as RunCommand<V>;
   const unknown = words.filter((w) => w.startsWith("--") && !isDryRun(w));
   if (unknown.length) return { kind: "error", message: `unknown option ${unknown[0]!.slice(0, 40)}; use ${usage}` };
-  return { kind: "run", dryRun: words.some(isDryRun), focus: words.filter((w) => !isDryRun(w)).join(" ").slice(0, 500) };
+  return {
+    kind: "run",
+    dryRun: words.some(isDryRun),
+    focus: words
+      .filter((w) => !isDryRun(w))
+      .join(" ")
+      .slice(0, 500),
+  };
 }
 
 export function commandReport(text: string, variant?: "info" | "warning"): CommandReply {

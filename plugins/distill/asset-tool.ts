@@ -24,7 +24,11 @@ const assetArgs = {
   name: z.string().min(1).max(80).describe("lowercase words joined by hyphens; a skill's folder gets this name"),
   description: z.string().min(1).max(1024).describe("one sentence: when to use it"),
   body: z.string().min(1).max(20000).describe("the markdown instructions (no front matter)"),
-  action: z.enum(["create", "extend"]).describe("extend appends to an asset /distill created, after a backup; one that is not /distill's gets a new asset <name>-distilled beside it"),
+  action: z
+    .enum(["create", "extend"])
+    .describe(
+      "extend appends to an asset /distill created, after a backup; one that is not /distill's gets a new asset <name>-distilled beside it",
+    ),
 };
 
 /** Names the pack's own agents and commands use: a distilled asset must not shadow them. */
@@ -46,12 +50,24 @@ export function distillAssetTool({ activeFor, dir, projectDir, now }: AssetToolO
     args: assetArgs,
     execute(args, ctx) {
       const state = activeFor(ctx);
-      if (!state) throw new ToolInputError(`${DISTILL_ASSET_TOOL} belongs to a running /distill; it does nothing here.`);
-      const taken = [...state.existing, ...state.written.map((w) => ({ form: w.plan.form, name: w.plan.name, description: "", path: w.plan.path, scope: "project" as const }))];
+      if (!state)
+        throw new ToolInputError(`${DISTILL_ASSET_TOOL} belongs to a running /distill; it does nothing here.`);
+      const taken = [
+        ...state.existing,
+        ...state.written.map((w) => ({
+          form: w.plan.form,
+          name: w.plan.name,
+          description: "",
+          path: w.plan.path,
+          scope: "project" as const,
+        })),
+      ];
       const created = readCreated(dir);
       const checked = validateAsset(args, projectDir, taken, RESERVED, (path) => created.has(path));
       if (!checked.plan) throw new ToolInputError(`Not written:\n- ${checked.problems.join("\n- ")}`);
-      const beside = checked.plan.besides ? ` beside ${checked.plan.besides}, which /distill did not create and never changes` : "";
+      const beside = checked.plan.besides
+        ? ` beside ${checked.plan.besides}, which /distill did not create and never changes`
+        : "";
       if (state.dryRun) {
         state.written.push({ plan: checked.plan, asked: args.name });
         return `Valid. Dry run: would ${checked.plan.action} ${checked.plan.path}${beside} (nothing written).`;

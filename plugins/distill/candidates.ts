@@ -25,7 +25,14 @@ export interface MineOptions {
 
 export type Mined =
   | { empty: true }
-  | { empty: false; recurring: number; mined: DistillRecord["mined"]; open: NumberedSequence[]; openRequests: NumberedRequest[]; existing: InventoryItem[] };
+  | {
+      empty: false;
+      recurring: number;
+      mined: DistillRecord["mined"];
+      open: NumberedSequence[];
+      openRequests: NumberedRequest[];
+      existing: InventoryItem[];
+    };
 
 export function mineCandidates(options: MineOptions): Mined {
   const steps = historySteps(options.db, options.projectId, options.since);
@@ -39,12 +46,25 @@ export function mineCandidates(options: MineOptions): Mined {
     const earlier = covered[key];
     return earlier && existing.some((e) => e.path === earlier.path) ? earlier.path : undefined;
   };
-  const coveredBy = (s: SequenceCandidate) => earlierAsset(s.key) ?? existing.find((e) => e.name === s.suggestedName)?.path;
+  const coveredBy = (s: SequenceCandidate) =>
+    earlierAsset(s.key) ?? existing.find((e) => e.name === s.suggestedName)?.path;
   const numbered = sequences.map((s, i) => ({ ...s, id: `c${i + 1}` }));
   const kinds = requests.map((r, i) => ({ ...r, id: `r${i + 1}` }));
   const mined = [
-    ...numbered.map((s) => ({ id: s.id, key: s.key, sessions: s.sessions, occurrences: s.occurrences, ...(coveredBy(s) ? { covered: coveredBy(s) } : {}) })),
-    ...kinds.map((r) => ({ id: r.id, key: `request: ${r.key}`, sessions: r.sessions, occurrences: r.occurrences, ...(earlierAsset(r.key) ? { covered: earlierAsset(r.key) } : {}) })),
+    ...numbered.map((s) => ({
+      id: s.id,
+      key: s.key,
+      sessions: s.sessions,
+      occurrences: s.occurrences,
+      ...(coveredBy(s) ? { covered: coveredBy(s) } : {}),
+    })),
+    ...kinds.map((r) => ({
+      id: r.id,
+      key: `request: ${r.key}`,
+      sessions: r.sessions,
+      occurrences: r.occurrences,
+      ...(earlierAsset(r.key) ? { covered: earlierAsset(r.key) } : {}),
+    })),
   ];
   return {
     empty: false,

@@ -15,20 +15,36 @@ const candidateArgs = z.object({
   form: z.enum(["skill", "command", "agent", "none"]),
   action: z.enum(["created", "extended", "skipped", "none", "would-create", "would-extend"]),
 });
-const reportArgs = { candidates: z.array(candidateArgs).max(30).describe("every candidate considered, written or not") };
+const reportArgs = {
+  candidates: z.array(candidateArgs).max(30).describe("every candidate considered, written or not"),
+};
 
-export function distillReportChannel(helpers: FeatureContext["helpers"]): ResultChannel<ReportedCandidate[], DistillRunState> {
+export function distillReportChannel(
+  helpers: FeatureContext["helpers"],
+): ResultChannel<ReportedCandidate[], DistillRunState> {
   return helpers.resultChannel(DISTILL_REPORT_TOOL, {
-    description: "End the distill run: every candidate considered, with its evidence, sessions, the form chosen and what was done.",
+    description:
+      "End the distill run: every candidate considered, with its evidence, sessions, the form chosen and what was done.",
     args: reportArgs,
     reserved: `${DISTILL_REPORT_TOOL} belongs to a running /distill; it does nothing here.`,
     accept(args, state: DistillRunState) {
       const writtenNames = new Set(state.written.flatMap((w) => [w.plan.name, w.asked]));
       const problems = args.candidates
-        .filter((c) => (c.action === "created" || c.action === "extended" || c.action.startsWith("would-")) && !writtenNames.has(c.name))
-        .map((c) => `candidate "${c.name}" says ${c.action} but no asset of that name went through ${DISTILL_ASSET_TOOL}; report it as skipped or none`);
+        .filter(
+          (c) =>
+            (c.action === "created" || c.action === "extended" || c.action.startsWith("would-")) &&
+            !writtenNames.has(c.name),
+        )
+        .map(
+          (c) =>
+            `candidate "${c.name}" says ${c.action} but no asset of that name went through ${DISTILL_ASSET_TOOL}; report it as skipped or none`,
+        );
       if (problems.length) return { ok: false, problems };
-      return { ok: true, value: args.candidates as ReportedCandidate[], reply: "Recorded. Reply with the single word done." };
+      return {
+        ok: true,
+        value: args.candidates as ReportedCandidate[],
+        reply: "Recorded. Reply with the single word done.",
+      };
     },
   });
 }

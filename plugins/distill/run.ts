@@ -45,7 +45,13 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
   const settings = context.config.distill;
   const dir = distillDir(context.projectPaths.root);
   const projectDir = context.project.root;
-  const runs = createHelperRun<DistillRunState, DistillRecord>(context, { feature: "distill", dir, schema: distillRecordSchema, model: settings.model, now });
+  const runs = createHelperRun<DistillRunState, DistillRecord>(context, {
+    feature: "distill",
+    dir,
+    schema: distillRecordSchema,
+    model: settings.model,
+    now,
+  });
   const assetTool = distillAssetTool({ activeFor: runs.activeFor, dir, projectDir, now });
   const channel = distillReportChannel(context.helpers);
   const warn = (message: string) => context.reporter.log("warn", `distill: ${message}`);
@@ -57,20 +63,51 @@ export function createDistiller(context: FeatureContext, now: () => Date = () =>
       agent: DISTILL_AGENT,
       parentSessionId: request.parentSessionId,
       title: `distill${request.dryRun ? " (dry run)" : ""}`,
-      prompt: distillPrompt({ sequences: work.open, requests: work.openRequests, inventory: work.existing, focus: request.focus, dryRun: request.dryRun, minSessions, windowDays }),
+      prompt: distillPrompt({
+        sequences: work.open,
+        requests: work.openRequests,
+        inventory: work.existing,
+        focus: request.focus,
+        dryRun: request.dryRun,
+        minSessions,
+        windowDays,
+      }),
       channel,
       timeoutMs: settings.timeoutMs,
       reason: request.reason,
     });
     settle(request, record, outcome, state);
-    if (outcome.ok && !request.dryRun) rememberCovered(dir, [...work.open, ...work.openRequests], outcome.value, state.written, now().toISOString(), warn);
+    if (outcome.ok && !request.dryRun)
+      rememberCovered(
+        dir,
+        [...work.open, ...work.openRequests],
+        outcome.value,
+        state.written,
+        now().toISOString(),
+        warn,
+      );
     return runs.finish(record);
   };
 
   const start = (request: DistillRequest): DistillStart => {
     const record = baseRecord(request, now());
-    if (runs.running()) return { started: false, record: { ...record, status: "busy", message: "A distill is already running in this OpenCode; /distill status shows it when it ends." } };
-    const mined = mineCandidates({ db: context.db, projectId: context.project.id, projectDir, dir, since: now().getTime() - settings.windowDays * 86_400_000, minSessions: settings.minSessions });
+    if (runs.running())
+      return {
+        started: false,
+        record: {
+          ...record,
+          status: "busy",
+          message: "A distill is already running in this OpenCode; /distill status shows it when it ends.",
+        },
+      };
+    const mined = mineCandidates({
+      db: context.db,
+      projectId: context.project.id,
+      projectDir,
+      dir,
+      since: now().getTime() - settings.windowDays * 86_400_000,
+      minSessions: settings.minSessions,
+    });
     if (mined.empty) {
       record.status = "empty";
       record.message = `No history in the last ${settings.windowDays} days: nothing to distill (no model call made).`;
@@ -118,7 +155,12 @@ function baseRecord(request: DistillRequest, startedAt: Date): DistillRecord {
 }
 
 /** The record's status and message from the run's outcome; whatever was written is listed even when it failed. */
-function settle(request: DistillRequest, record: DistillRecord, outcome: HelperOutcome<ReportedCandidate[]>, state: DistillRunState): void {
+function settle(
+  request: DistillRequest,
+  record: DistillRecord,
+  outcome: HelperOutcome<ReportedCandidate[]>,
+  state: DistillRunState,
+): void {
   record.assets = state.written.map((w) => ({
     path: w.plan.path,
     action: request.dryRun ? `would ${w.plan.action}` : w.plan.action === "create" ? "created" : "extended",
@@ -133,7 +175,8 @@ function settle(request: DistillRequest, record: DistillRecord, outcome: HelperO
   record.status = request.dryRun ? "dry-run" : "done";
   const count = state.written.length;
   const considered = outcome.value.length;
-  if (request.dryRun) record.message = `Dry run: ${considered} candidate(s) considered, ${count} asset(s) would be written; nothing was written.`;
+  if (request.dryRun)
+    record.message = `Dry run: ${considered} candidate(s) considered, ${count} asset(s) would be written; nothing was written.`;
   else if (count) record.message = `Distill wrote ${count} asset(s) from ${considered} candidate(s).`;
   else record.message = `Distill considered ${considered} candidate(s) and created nothing (a valid outcome).`;
 }

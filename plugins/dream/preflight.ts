@@ -18,13 +18,19 @@ export function symlinkedMemory(file: string): string | undefined {
     checkProjectPath(dirname(folder), join(basename(folder), basename(file)), "read");
     return undefined;
   } catch (error) {
-    return error instanceof ProtectedPathError ? `MEMORY.md is not read through a symlink (${error.message}); replace the link with the file itself` : undefined;
+    return error instanceof ProtectedPathError
+      ? `MEMORY.md is not read through a symlink (${error.message}); replace the link with the file itself`
+      : undefined;
   }
 }
 
 /** Why MEMORY.md cannot go to a dream at all (not text, or far too big to show the agent), or undefined. */
-export function unusableMemory(current: { text: string; unreadable?: string }, budgetChars: number): string | undefined {
-  if (current.unreadable) return `MEMORY.md is ${current.unreadable}; move it aside (a new one is started) and run the dream again`;
+export function unusableMemory(
+  current: { text: string; unreadable?: string },
+  budgetChars: number,
+): string | undefined {
+  if (current.unreadable)
+    return `MEMORY.md is ${current.unreadable}; move it aside (a new one is started) and run the dream again`;
   if (current.text.length > budgetChars) {
     return `MEMORY.md is ${current.text.length} characters, more than a dream may show its agent (${budgetChars}, half of dream.budgetTokens); trim it with continuum memory forget or by hand first`;
   }

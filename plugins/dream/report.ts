@@ -18,13 +18,18 @@ export type DreamReport = DreamRecord["report"];
 
 export function dreamReportChannel(helpers: FeatureContext["helpers"]): ResultChannel<DreamReport, ActiveDraft> {
   return helpers.resultChannel(DREAM_REPORT_TOOL, {
-    description: "End the dream: what was consolidated, updated, deleted and skipped. Code then checks the draft (limits, deletions) and writes it.",
+    description:
+      "End the dream: what was consolidated, updated, deleted and skipped. Code then checks the draft (limits, deletions) and writes it.",
     args: reportArgs,
     reserved: `${DREAM_REPORT_TOOL} belongs to a running dream (/dream); it does nothing here.`,
     accept(args, state: ActiveDraft) {
       const problems = limitProblems(state.draft, state.limits);
       if (problems.length) return { ok: false, problems };
-      return { ok: true, value: args as DreamReport, reply: "Dream recorded; code checks and writes it now. Reply with the single word done." };
+      return {
+        ok: true,
+        value: args as DreamReport,
+        reply: "Dream recorded; code checks and writes it now. Reply with the single word done.",
+      };
     },
   });
 }

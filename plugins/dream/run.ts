@@ -1,24 +1,21 @@
-// One dream, start to end: gather the window's material (none: say so, no model call), run the hidden dream agent
-// through the helper runner on a draft of MEMORY.md, check the finished draft in code (settle.ts), then write it in
-// one replacement through the memory service, or, for --dry-run, only report the diff. The report (with tokens and
-// cost) is kept as the last record; the bytes before, as the undo journal. What is shared with distill (one run at a
-// time, the model, the records) is core/helper-run.ts.
+// One dream, start to end: refuse what must not be read (preflight.ts), gather the window's material (none: say
+// so, no model call), run the hidden dream agent on a draft of MEMORY.md (agent-run.ts), check the finished draft
+// in code and write it in one replacement, or, for --dry-run, only report the diff (settle.ts). The report (with
+// tokens and cost) is kept as the last record; the bytes before, as the undo journal. What is shared with distill
+// (one run at a time, the model, the records) is core/helper-run.ts.
 import { join } from "node:path";
 import { createHelperRun } from "../core/helper-run.ts";
 import type { FeatureContext, MemoryServices } from "../core/feature.ts";
-import { duplicateIds, parseEntries } from "../core/memory-format.ts";
 import { redact } from "../core/redaction.ts";
 import { errorText } from "../core/report.ts";
 import { acquireLock } from "../core/run-lock.ts";
-import { MemoryDraft } from "./draft.ts";
-import { gatherSessions, renderSessions, type SessionMaterial } from "./inputs.ts";
-import { lineCount, type DreamLimits } from "./limits.ts";
+import { dreamOnce, type DreamKit } from "./agent-run.ts";
+import { gatherSessions, type SessionMaterial } from "./inputs.ts";
+import type { DreamLimits } from "./limits.ts";
 import { inputBudgetChars, symlinkedMemory, unusableMemory } from "./preflight.ts";
-import { dreamPrompt } from "./prompt.ts";
 import { DREAM_NOT_STARTED, dreamDir, dreamRecordSchema, formatRecord, type DreamRecord } from "./records.ts";
-import { dreamReportChannel, retryPrompt } from "./report.ts";
-import { settleDream } from "./settle.ts";
-import { DREAM_AGENT, DREAM_REPORT_TOOL, dreamMemoryTool, type ActiveDraft } from "./tool.ts";
+import { dreamReportChannel } from "./report.ts";
+import { DREAM_REPORT_TOOL, dreamMemoryTool, type ActiveDraft } from "./tool.ts";
 import { undoLastDream } from "./undo.ts";
 
 export interface DreamRequest {
@@ -43,12 +40,27 @@ export interface Dreamer {
   running(): boolean;
 }
 
-export function createDreamer(context: FeatureContext, memory: MemoryServices, now: () => Date = () => new Date()): Dreamer {
+export function createDreamer(
+  context: FeatureContext,
+  memory: MemoryServices,
+  now: () => Date = () => new Date(),
+): Dreamer {
   const settings = context.config.dream;
   const dir = dreamDir(context.projectPaths.root);
-  const limits: DreamLimits = { maxLines: settings.maxLines, maxBytes: settings.maxBytes, maxDeleteFraction: settings.maxDeleteFraction };
-  const runs = createHelperRun<ActiveDraft, DreamRecord>(context, { feature: "dream", dir, schema: dreamRecordSchema, model: settings.model, now });
+  const limits: DreamLimits = {
+    maxLines: settings.maxLines,
+    maxBytes: settings.maxBytes,
+    maxDeleteFraction: settings.maxDeleteFraction,
+  };
+  const runs = createHelperRun<ActiveDraft, DreamRecord>(context, {
+    feature: "dream",
+    dir,
+    schema: dreamRecordSchema,
+    model: settings.model,
+    now,
+  });
   const channel = dreamReportChannel(context.helpers);
+  const kit: DreamKit = { context, memory, now, dir, limits, runs, channel };
 
   const gather = (since?: number) =>
     gatherSessions({
@@ -61,42 +73,6 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
       since,
     });
 
-  /** The agent works on a draft of MEMORY.md; code checks and writes what it leaves. */
-  const run = async (request: DreamRequest, record: DreamRecord, sessions: SessionMaterial[]): Promise<DreamRecord> => {
-    const { file, bytes, text } = memory.projectMemory();
-    const today = now().toISOString().slice(0, 10);
-    const draft = new MemoryDraft(text, today, new Set(sessions.map((s) => s.sessionId)));
-    const duplicates = duplicateIds(parseEntries(text)).map((d) => `${d.id}: ${d.entries.map((e) => `line ${e.line} as ${e.id}`).join(", ")}`);
-    if (duplicates.length) record.duplicates = duplicates;
-    const rendered = renderSessions(sessions, inputBudgetChars(settings.budgetTokens));
-    record.sessions = rendered.shown;
-    const prompt = dreamPrompt({
-      today,
-      windowDays: settings.windowDays,
-      focus: request.focus,
-      entries: draft.entries(),
-      lines: lineCount(text),
-      bytes: Buffer.byteLength(text),
-      limits,
-      sessionsText: rendered.text,
-      sessionIds: rendered.shown,
-      droppedSessions: rendered.dropped,
-    });
-    const outcome = await runs.run(record, { draft, limits }, {
-      agent: DREAM_AGENT,
-      parentSessionId: request.parentSessionId,
-      title: `dream${request.dryRun ? " (dry run)" : ""}`,
-      prompt,
-      channel,
-      timeoutMs: settings.timeoutMs,
-      retryPrompt,
-      reason: request.reason,
-    });
-    const original = { file, text, bytes };
-    const settled = await settleDream({ record, outcome, draft, limits, original, dryRun: request.dryRun, dir, projectRoot: context.project.root, now, replaceFile: memory.replaceFile });
-    return runs.finish(settled);
-  };
-
   /** A dream that cannot start says why in its record; `undefined` when it may go on. */
   const refusal = (record: DreamRecord, problem: string | undefined, message: string): DreamStart | undefined => {
     if (!problem) return undefined;
@@ -108,21 +84,31 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
 
   const start = (request: DreamRequest): DreamStart => {
     const record = baseRecord(request, memory.projectMemory().file, now());
-    if (runs.running()) {
-      return { started: false, record: { ...record, status: "busy", message: `A dream is already running in this OpenCode; ${DREAM_NOT_STARTED}. /dream status shows it when it ends.` } };
-    }
+    if (runs.running()) return busy(record, "in this OpenCode");
     const linked = symlinkedMemory(record.file);
-    const refused = refusal(record, linked, `Dream refused before any model call: ${linked}; nothing was read or written.`);
+    const refused = refusal(
+      record,
+      linked,
+      `Dream refused before any model call: ${linked}; nothing was read or written.`,
+    );
     if (refused) return refused;
     // Another OpenCode (a second `continuum dream`) may be dreaming over the same memory: one at a time.
-    const lock = acquireLock(join(dir, "running.lock"), { pid: process.pid, startedAt: record.startedAt, what: request.reason });
+    const lock = acquireLock(join(dir, "running.lock"), {
+      pid: process.pid,
+      startedAt: record.startedAt,
+      what: request.reason,
+    });
     if (!lock.ok) {
       const { pid, startedAt, what } = lock.holder;
-      return { started: false, record: { ...record, status: "busy", message: `A dream is already running in OpenCode process ${pid} (${what}, started ${startedAt}); ${DREAM_NOT_STARTED}. /dream status shows it when it ends.` } };
+      return busy(record, `in OpenCode process ${pid} (${what}, started ${startedAt})`);
     }
     try {
       const unusable = unusableMemory(memory.projectMemory(), inputBudgetChars(settings.budgetTokens));
-      const cannot = refusal(record, unusable, "Dream refused before any model call: MEMORY.md cannot be dreamed over as it is; nothing was written.");
+      const cannot = refusal(
+        record,
+        unusable,
+        "Dream refused before any model call: MEMORY.md cannot be dreamed over as it is; nothing was written.",
+      );
       if (cannot) return cannot;
       const sessions = gather(request.since);
       if (!sessions.length) {
@@ -133,7 +119,11 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
       record.message = `Dream running over ${sessions.length} session(s)…`;
       record.sessions = sessions.map((s) => s.sessionId);
       runs.saveRunning(record);
-      const done = runs.launch(record, run(request, record, sessions), (error) => `Dream failed: ${errorText(error)}. Nothing was written.`);
+      const done = runs.launch(
+        record,
+        dreamOnce(kit, request, record, sessions),
+        (error) => `Dream failed: ${errorText(error)}. Nothing was written.`,
+      );
       return { started: true, done: done.finally(() => lock.release()) };
     } catch (error) {
       lock.release();
@@ -152,6 +142,12 @@ export function createDreamer(context: FeatureContext, memory: MemoryServices, n
     last: () => runs.last(),
     running: () => runs.running(),
   };
+}
+
+/** Not started: another dream runs `where`. The CLI reads DREAM_NOT_STARTED to tell that run is not its own. */
+function busy(record: DreamRecord, where: string): DreamStart {
+  const message = `A dream is already running ${where}; ${DREAM_NOT_STARTED}. /dream status shows it when it ends.`;
+  return { started: false, record: { ...record, status: "busy", message } };
 }
 
 /** A new run's record, "running" until it ends. */

@@ -15,7 +15,9 @@ export function createMaxChannels(helpers: FeatureContext["helpers"]): MaxChanne
     reserved: `${PLAN_TOOL} is reserved for Max Mode candidates; it does nothing here. Go on with your task.`,
     accept(args) {
       const checked = checkPlan(args);
-      return checked.ok ? { ok: true, value: checked.plan, reply: "Plan recorded. You are done." } : { ok: false, problems: checked.problems };
+      return checked.ok
+        ? { ok: true, value: checked.plan, reply: "Plan recorded. You are done." }
+        : { ok: false, problems: checked.problems };
     },
   });
 
@@ -25,17 +27,22 @@ export function createMaxChannels(helpers: FeatureContext["helpers"]): MaxChanne
     reserved: `${VERDICT_TOOL} is reserved for the Max Mode judge; it does nothing here. Go on with your task.`,
     accept(args, shown: number[]) {
       const checked = checkVerdict(args, shown);
-      return checked.ok ? { ok: true, value: checked.verdict, reply: "Verdict recorded. You are done." } : { ok: false, problems: checked.problems };
+      return checked.ok
+        ? { ok: true, value: checked.verdict, reply: "Verdict recorded. You are done." }
+        : { ok: false, problems: checked.problems };
     },
   });
 
   const patch = helpers.resultChannel(PATCH_TOOL, {
-    description: "Record that your change in the worktree is complete, once, with a short summary of what you changed and why. Only a Max Mode builder may call this.",
+    description:
+      "Record that your change in the worktree is complete, once, with a short summary of what you changed and why. Only a Max Mode builder may call this.",
     args: { summary: z.string().max(2000).describe("What you changed and why, in two or three sentences.") },
     reserved: `${PATCH_TOOL} is reserved for Max Mode builders; it does nothing here. Go on with your task.`,
     accept(args) {
       const summary = cleanText(args.summary);
-      return summary ? { ok: true, value: summary, reply: "Recorded. You are done." } : { ok: false, problems: ["summary: empty; say what you changed"] };
+      return summary
+        ? { ok: true, value: summary, reply: "Recorded. You are done." }
+        : { ok: false, problems: ["summary: empty; say what you changed"] };
     },
   });
 

@@ -24,13 +24,31 @@ export function createControls(context: FeatureContext) {
    */
   const applyHeld = async (sessionId: string, index: number): Promise<{ text: string; ok: boolean }> => {
     const held = sessions.peek(sessionId)?.get(maxSlot).held;
-    if (!held) return { ok: false, text: "No change is held back in this session: /max apply N takes one of the changes of the last Max patch turn whose checks failed." };
+    if (!held)
+      return {
+        ok: false,
+        text: "No change is held back in this session: /max apply N takes one of the changes of the last Max patch turn whose checks failed.",
+      };
     const change = held.changes.find((c) => c.index === index);
-    if (!change) return { ok: false, text: `Candidate ${index} has no held change; held: ${held.changes.map((c) => c.index).join(", ") || "none"}.` };
-    const applied = await context.worktrees.apply(change.diff, { expectFingerprint: held.fingerprint, label: `max candidate ${index} (checks failed)` });
-    if (!applied.ok) return { ok: false, text: `Candidate ${index}'s change was NOT applied: ${applied.reason}.${applied.conflicts.length ? ` Files in conflict: ${applied.conflicts.join(", ")}.` : ""} The diff is saved at ${applied.savedTo}.` };
+    if (!change)
+      return {
+        ok: false,
+        text: `Candidate ${index} has no held change; held: ${held.changes.map((c) => c.index).join(", ") || "none"}.`,
+      };
+    const applied = await context.worktrees.apply(change.diff, {
+      expectFingerprint: held.fingerprint,
+      label: `max candidate ${index} (checks failed)`,
+    });
+    if (!applied.ok)
+      return {
+        ok: false,
+        text: `Candidate ${index}'s change was NOT applied: ${applied.reason}.${applied.conflicts.length ? ` Files in conflict: ${applied.conflicts.join(", ")}.` : ""} The diff is saved at ${applied.savedTo}.`,
+      };
     sessions.session(sessionId).get(maxSlot).held = undefined;
-    return { ok: true, text: `Applied candidate ${index}'s change at your request (files: ${applied.files.join(", ") || "none"}). Its checks had failed:\n${change.checks}` };
+    return {
+      ok: true,
+      text: `Applied candidate ${index}'s change at your request (files: ${applied.files.join(", ") || "none"}). Its checks had failed:\n${change.checks}`,
+    };
   };
 
   return { stopRunning, applyHeld };

@@ -30,7 +30,10 @@ export function createSessionTurns({ context, store, turnBudgetMs, play }: Sessi
   /** Patch mode needs a git repository (each candidate works in its own worktree); otherwise plan mode. */
   const usableMode = async (requested: MaxMode): Promise<MaxMode> => {
     if (requested !== "patch" || (await context.worktrees.isRepo().catch(() => false))) return requested;
-    reporter.notify("Max patch mode needs a git repository (each candidate works in its own worktree); this turn runs in plan mode.", "warning");
+    reporter.notify(
+      "Max patch mode needs a git repository (each candidate works in its own worktree); this turn runs in plan mode.",
+      "warning",
+    );
     return "plan";
   };
 
@@ -51,7 +54,10 @@ export function createSessionTurns({ context, store, turnBudgetMs, play }: Sessi
     (deadline as { unref?: () => void }).unref?.();
     try {
       const scouts = usesScouts(settings) ? ` (${settings.scouts} scouts first)` : "";
-      reporter.notify(`Max Mode (${mode}): ${settings.candidates} candidates${scouts} are working… (/max stop cancels)`, "info");
+      reporter.notify(
+        `Max Mode (${mode}): ${settings.candidates} candidates${scouts} are working… (/max stop cancels)`,
+        "info",
+      );
       const end = await play(turn, task, mode, controller.signal, () => timedOut);
       if (end === "cancelled" && !state.stopRequested) state.abortNextTurn = true;
     } finally {

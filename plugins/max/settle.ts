@@ -16,7 +16,13 @@ export interface Settled<R> {
 }
 
 /** Ends a round the same way in both modes: cancelled, nothing valid, or a winner (the mode adds its part). */
-export function settle<R>(kit: TurnKit, turn: UserTurn, mode: MaxMode, round: RoundResult<R>, timedOut: boolean): Settled<R> {
+export function settle<R>(
+  kit: TurnKit,
+  turn: UserTurn,
+  mode: MaxMode,
+  round: RoundResult<R>,
+  timedOut: boolean,
+): Settled<R> {
   const { reporter } = kit.context;
   const stats = recordTurn(kit, turn.sessionId, mode, round);
   if (round.aborted && !timedOut) {
@@ -29,9 +35,14 @@ export function settle<R>(kit: TurnKit, turn: UserTurn, mode: MaxMode, round: Ro
   if (round.aborted || !round.winner) {
     const reasons = timedOut
       ? [`Max Mode ran out of its time (${Math.round(kit.turnBudgetMs / 1000)} s) before it chose`]
-      : round.outcomes.map((o) => (o.ok ? `candidate ${o.index}: ok` : `candidate ${o.index}: ${o.failure}: ${o.message}`));
+      : round.outcomes.map((o) =>
+          o.ok ? `candidate ${o.index}: ok` : `candidate ${o.index}: ${o.failure}: ${o.message}`,
+        );
     turn.addPart(failurePart(reasons, round.outcomes.length));
-    reporter.notify(`Max Mode: ${timedOut ? "out of time" : `all ${round.outcomes.length} candidates failed`}; this turn runs normally. ${turnSummary(stats)}`, "warning");
+    reporter.notify(
+      `Max Mode: ${timedOut ? "out of time" : `all ${round.outcomes.length} candidates failed`}; this turn runs normally. ${turnSummary(stats)}`,
+      "warning",
+    );
     return { stats };
   }
   return { stats, winner: round.winner };
@@ -40,8 +51,10 @@ export function settle<R>(kit: TurnKit, turn: UserTurn, mode: MaxMode, round: Ro
 /** Why the winner won, for the part the main agent reads. */
 export function why<R>(round: RoundResult<R>): string {
   const winner = round.winner!;
-  if (round.consensus) return `scouts ${round.consensus.indexes.join(" and ")} agreed, so the other candidates and the judge were skipped`;
-  if (winner.how === "judge" && round.judge?.ok) return `the judge's pick: ${round.judge.verdict.rationale.slice(0, 600)}`;
+  if (round.consensus)
+    return `scouts ${round.consensus.indexes.join(" and ")} agreed, so the other candidates and the judge were skipped`;
+  if (winner.how === "judge" && round.judge?.ok)
+    return `the judge's pick: ${round.judge.verdict.rationale.slice(0, 600)}`;
   return winner.note ?? winner.how;
 }
 
@@ -68,7 +81,10 @@ function recordTurn<R>(kit: TurnKit, sessionId: string, mode: MaxMode, round: Ro
   try {
     kit.store.add(sessionId, turn);
   } catch (error) {
-    kit.context.reporter.problem("max:stats", `Max Mode could not save its stats for ${sessionId}: ${errorText(error)}`);
+    kit.context.reporter.problem(
+      "max:stats",
+      `Max Mode could not save its stats for ${sessionId}: ${errorText(error)}`,
+    );
   }
   return turn;
 }
