@@ -1,10 +1,11 @@
 // Host adapter of /distill: the command (run, --dry-run, status), the distill agent's tools, the opt-in schedule
 // and the per-run token budget. The mining is in miner.ts, the run in run.ts, the rules in agents/distill.md.
-import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
-import { errorText } from "../core/report.ts";
+import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
+import { announceRun, commandReport as report, parseRunArgs, scheduleRuns, type RunCommand } from "../core/helper-run.ts";
 import { watchBudget } from "../core/helper-budget.ts";
 import { formatDistillRecord, type DistillRecord } from "./records.ts";
-import { createDistiller, DISTILL_AGENT, DISTILL_ASSET_TOOL, DISTILL_REPORT_TOOL, type Distiller } from "./run.ts";
+import { DISTILL_AGENT, DISTILL_ASSET_TOOL, DISTILL_REPORT_TOOL } from "./names.ts";
+import { createDistiller, type Distiller } from "./run.ts";
 
 export const distillFeature: FeatureModule = {
   name: "distill",
@@ -19,27 +20,17 @@ export const distillFeature: FeatureModule = {
 
 export default distillFeature;
 
-export type DistillCommand = { kind: "run"; dryRun: boolean; focus: string } | { kind: "status" } | { kind: "error"; message: string };
+export type DistillCommand = RunCommand<"status">;
 
 export function parseDistillArgs(raw: string): DistillCommand {
-  const words = raw.trim().split(/\s+/).filter(Boolean);
-  if (words.length === 1 && words[0] === "status") return { kind: "status" };
-  const isDry = (w: string) => w === "--dry-run" || w === "--dryrun";
-  const unknown = words.filter((w) => w.startsWith("--") && !isDry(w));
-  if (unknown.length) return { kind: "error", message: `unknown option ${unknown[0]!.slice(0, 40)}; use /distill [--dry-run] [focus] or /distill status` };
-  return { kind: "run", dryRun: words.some(isDry), focus: words.filter((w) => !isDry(w)).join(" ").slice(0, 500) };
+  return parseRunArgs(raw, ["status"], "/distill [--dry-run] [focus] or /distill status");
 }
 
 function createDistill(context: FeatureContext): FeatureParts {
   const settings = context.config.distill;
   const distiller = createDistiller(context);
-  const report = (text: string, variant?: "info" | "warning"): CommandReply => ({ kind: "report", text, ...(variant ? { variant } : {}) });
   watchBudget(context, "distill", settings.budgetTokens);
-  const announce = (done: Promise<DistillRecord>) =>
-    void done.then((record) => {
-      const cost = record.runId ? ` (${record.tokens.total.toLocaleString("en-US")} tokens, $${record.cost.toFixed(4)})` : "";
-      context.reporter.notify(`${record.message}${cost} /distill status shows the report.`, record.status === "failed" ? "warning" : "success");
-    });
+  const announce = (done: Promise<DistillRecord>) => announceRun(context.reporter, "distill", done, (record) => record.status !== "failed");
   if (settings.auto) scheduleDistill(context, distiller, announce);
 
   return {
@@ -65,18 +56,14 @@ function createDistill(context: FeatureContext): FeatureParts {
 
 /** distill.auto: like dream.auto, every distill.intervalDays when at least two sessions are new since the last run. */
 function scheduleDistill(context: FeatureContext, distiller: Distiller, announce: (done: Promise<DistillRecord>) => void): void {
-  const settings = context.config.distill;
-  context.sessions.on("distill", "session.created", (event) => {
-    if (event.parentId || context.sessions.helperOf(event.sessionId) || distiller.running()) return;
-    try {
-      const last = distiller.last();
-      const lastAt = Date.parse(last?.finishedAt ?? last?.startedAt ?? "") || 0;
-      if (Date.now() - lastAt < settings.intervalDays * 86_400_000) return;
-      if (distiller.sessionsSince(lastAt) < 2) return;
-      const started = distiller.start({ parentSessionId: event.sessionId, focus: "", dryRun: false, reason: "scheduled (distill.auto)" });
+  scheduleRuns(context, "distill", {
+    intervalDays: context.config.distill.intervalDays,
+    running: () => distiller.running(),
+    last: () => distiller.last(),
+    sessionsSince: (since) => distiller.sessionsSince(since),
+    start(parentSessionId) {
+      const started = distiller.start({ parentSessionId, focus: "", dryRun: false, reason: "scheduled (distill.auto)" });
       if (started.started) announce(started.done);
-    } catch (error) {
-      context.reporter.log("warn", `distill schedule: ${errorText(error)}`);
-    }
+    },
   });
 }

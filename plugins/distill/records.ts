@@ -1,10 +1,8 @@
 // What /distill leaves in the pack's data dir: the last run's record (its report, for /distill status and
 // `continuum distill`) and the candidates already distilled, so the next run does not propose them again.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { readJsonFile } from "../core/json-file.ts";
-import { writeStoredFile } from "../core/storage/stored-text.ts";
+import { costLine, readJsonLoose, readRunRecord, runRecordShape, saveJson, saveRunRecord } from "../core/run-records.ts";
 
 const candidateSchema = z.object({
   id: z.string().optional(),
@@ -17,25 +15,14 @@ const candidateSchema = z.object({
 export type ReportedCandidate = z.infer<typeof candidateSchema>;
 
 /** Validated when read: the file is in the user's data dir and may have been edited by hand. */
-const recordSchema = z.object({
-  runId: z.string().optional(),
-  childSessionId: z.string().optional(),
+export const distillRecordSchema = z.object({
+  ...runRecordShape,
   status: z.enum(["running", "empty", "nothing-new", "busy", "failed", "dry-run", "done"]),
-  dryRun: z.boolean(),
-  focus: z.string(),
-  reason: z.string(),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  message: z.string(),
   mined: z.array(z.object({ id: z.string(), key: z.string(), sessions: z.array(z.string()), occurrences: z.number(), covered: z.string().optional() })),
   candidates: z.array(candidateSchema),
   assets: z.array(z.object({ path: z.string(), action: z.string(), backup: z.string().optional() })),
-  tokens: z.object({ input: z.number(), output: z.number(), total: z.number() }),
-  cost: z.number(),
-  estimated: z.boolean(),
-  pid: z.number().optional(),
 });
-export type DistillRecord = z.infer<typeof recordSchema>;
+export type DistillRecord = z.infer<typeof distillRecordSchema>;
 export type DistillStatus = DistillRecord["status"];
 
 /** Mined key → the asset it went into. */
@@ -46,15 +33,15 @@ export function distillDir(projectRoot: string): string {
 }
 
 export function saveDistillRecord(dir: string, record: DistillRecord): void {
-  writeStoredFile(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
+  saveRunRecord(dir, record);
 }
 
 export function readDistillRecord(dir: string, log: (message: string) => void): DistillRecord | undefined {
-  return readJsonFile(join(dir, "last.json"), recordSchema, log);
+  return readRunRecord(dir, distillRecordSchema, log);
 }
 
 export function readCovered(dir: string): Covered {
-  const value = readJson(join(dir, "covered.json"));
+  const value = readJsonLoose(join(dir, "covered.json"));
   if (!value || typeof value !== "object" || Array.isArray(value)) return {};
   const out: Covered = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
@@ -65,28 +52,19 @@ export function readCovered(dir: string): Covered {
 }
 
 export function saveCovered(dir: string, covered: Covered): void {
-  writeStoredFile(join(dir, "covered.json"), JSON.stringify(covered, null, 2) + "\n");
+  saveJson(dir, "covered.json", covered);
 }
 
 /** The assets /distill created (absolute paths): the only files it may ever extend. */
 export function readCreated(dir: string): Set<string> {
-  const value = readJson(join(dir, "created.json")) as { paths?: unknown } | undefined;
+  const value = readJsonLoose(join(dir, "created.json")) as { paths?: unknown } | undefined;
   return new Set(Array.isArray(value?.paths) ? value.paths.filter((p): p is string => typeof p === "string") : []);
 }
 
 export function addCreated(dir: string, path: string): void {
   const paths = readCreated(dir);
   paths.add(path);
-  writeStoredFile(join(dir, "created.json"), JSON.stringify({ paths: [...paths].sort() }, null, 2) + "\n");
-}
-
-function readJson(file: string): unknown {
-  try {
-    const text = readFileSync(file, "utf8");
-    return text.trim() ? JSON.parse(text) : undefined;
-  } catch {
-    return undefined;
-  }
+  saveJson(dir, "created.json", { paths: [...paths].sort() });
 }
 
 export function formatDistillRecord(record: DistillRecord): string {
@@ -104,8 +82,6 @@ export function formatDistillRecord(record: DistillRecord): string {
     lines.push(record.dryRun ? "Would write:" : "Written:");
     for (const a of record.assets) lines.push(`  - ${a.action} ${a.path}${a.backup ? ` (backup: ${a.backup})` : ""}`);
   }
-  const t = record.tokens;
-  if (record.runId && record.status === "failed" && t.total === 0) lines.push(`Cost: not read back (the run ended before it reported); its model calls are in the ledger as run ${record.runId} (continuum agents, continuum stats).`);
-  else lines.push(record.runId ? `Cost: ${t.total.toLocaleString("en-US")} tokens (${t.input.toLocaleString("en-US")} in, ${t.output.toLocaleString("en-US")} out)${record.estimated ? ", estimated" : ""}, cost $${record.cost.toFixed(4)}; run ${record.runId}.` : "Cost: no model call.");
+  lines.push(costLine(record));
   return lines.join("\n");
 }

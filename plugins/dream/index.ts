@@ -1,8 +1,9 @@
 // Host adapter of /dream: the command (run, --dry-run, status, undo), the dream agent's tools, the opt-in schedule
 // and the per-run token budget. The work itself is in run.ts; the rules the agent follows in agents/dream.md.
-import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
-import { errorText } from "../core/report.ts";
+import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
+import { announceRun, commandReport as report, parseRunArgs, scheduleRuns, type RunCommand } from "../core/helper-run.ts";
 import { createDreamer, formatRecord, type Dreamer } from "./run.ts";
+import type { DreamRecord } from "./records.ts";
 import { DREAM_AGENT, DREAM_MEMORY_TOOL, DREAM_REPORT_TOOL } from "./tool.ts";
 import { watchBudget } from "../core/helper-budget.ts";
 
@@ -21,18 +22,11 @@ export const dreamFeature: FeatureModule = {
 
 export default dreamFeature;
 
-export type DreamCommand = { kind: "run"; dryRun: boolean; focus: string } | { kind: "status" } | { kind: "undo" } | { kind: "error"; message: string };
+export type DreamCommand = RunCommand<"status" | "undo">;
 
 /** `/dream [--dry-run] [focus…]`, `/dream status`, `/dream undo`. Unknown --options are refused, not taken as focus. */
 export function parseDreamArgs(raw: string): DreamCommand {
-  const words = raw.trim().split(/\s+/).filter(Boolean);
-  if (words.length === 1 && words[0] === "status") return { kind: "status" };
-  if (words.length === 1 && words[0] === "undo") return { kind: "undo" };
-  const dryRun = words.some((w) => w === "--dry-run" || w === "--dryrun");
-  const unknown = words.filter((w) => w.startsWith("--") && w !== "--dry-run" && w !== "--dryrun");
-  if (unknown.length) return { kind: "error", message: `unknown option ${unknown[0]!.slice(0, 40)}; use /dream [--dry-run] [focus], /dream status or /dream undo` };
-  const focus = words.filter((w) => w !== "--dry-run" && w !== "--dryrun").join(" ").slice(0, 500);
-  return { kind: "run", dryRun, focus };
+  return parseRunArgs(raw, ["status", "undo"], "/dream [--dry-run] [focus], /dream status or /dream undo");
 }
 
 const OK_STATUSES = new Set(["written", "dry-run", "unchanged", "empty"]);
@@ -46,14 +40,10 @@ function createDream(context: FeatureContext): FeatureParts {
   }
   const settings = context.config.dream;
   const dreamer = createDreamer(context, memory);
-  const report = (text: string, variant?: "info" | "warning"): CommandReply => ({ kind: "report", text, ...(variant ? { variant } : {}) });
   watchBudget(context, "dream", settings.budgetTokens);
 
-  const announce = (done: Promise<import("./records.ts").DreamRecord>) =>
-    void done.then((record) => {
-      const cost = record.runId ? ` (${record.tokens.total.toLocaleString("en-US")} tokens, $${record.cost.toFixed(4)})` : "";
-      context.reporter.notify(`${record.message}${cost} /dream status shows the report.`, record.status === "written" || record.status === "dry-run" || record.status === "unchanged" ? "success" : "warning");
-    });
+  const announce = (done: Promise<DreamRecord>) =>
+    announceRun(context.reporter, "dream", done, (record) => record.status === "written" || record.status === "dry-run" || record.status === "unchanged");
 
   if (settings.auto) scheduleDreams(context, dreamer, announce);
 
@@ -93,25 +83,18 @@ function createDream(context: FeatureContext): FeatureParts {
   };
 }
 
-/**
- * dream.auto: at the start of a main session, when the last dream is older than dream.intervalDays and at least two
- * sessions have new material since, a dream starts in the background. Never awaited: the session never waits.
- */
-function scheduleDreams(context: FeatureContext, dreamer: Dreamer, announce: (done: Promise<import("./records.ts").DreamRecord>) => void): void {
-  const settings = context.config.dream;
+/** dream.auto: a scheduled dream reads only the material newer than the last dream. */
+function scheduleDreams(context: FeatureContext, dreamer: Dreamer, announce: (done: Promise<DreamRecord>) => void): void {
   // A scheduled dream runs in the background: a one-shot `opencode run` would cut it off at its first idle.
   if (context.host.oneShot) return;
-  context.sessions.on("dream", "session.created", (event) => {
-    if (event.parentId || context.sessions.helperOf(event.sessionId) || dreamer.running()) return;
-    try {
-      const last = dreamer.last();
-      const lastAt = Date.parse(last?.finishedAt ?? last?.startedAt ?? "") || 0;
-      if (Date.now() - lastAt < settings.intervalDays * 86_400_000) return;
-      if (dreamer.materialSince(lastAt).length < 2) return;
-      const started = dreamer.start({ parentSessionId: event.sessionId, focus: "", dryRun: false, reason: "scheduled (dream.auto)", since: lastAt });
+  scheduleRuns(context, "dream", {
+    intervalDays: context.config.dream.intervalDays,
+    running: () => dreamer.running(),
+    last: () => dreamer.last(),
+    sessionsSince: (since) => dreamer.materialSince(since).length,
+    start(parentSessionId, since) {
+      const started = dreamer.start({ parentSessionId, focus: "", dryRun: false, reason: "scheduled (dream.auto)", since });
       if (started.started) announce(started.done);
-    } catch (error) {
-      context.reporter.log("warn", `dream schedule: ${errorText(error)}`);
-    }
+    },
   });
 }

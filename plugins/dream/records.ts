@@ -1,27 +1,18 @@
 // What a dream leaves behind in the pack's data dir (never in the project): the record of the last run (its report,
 // shown by /dream status and `continuum dream`) and the undo journal (the exact bytes MEMORY.md had before the last
 // dream wrote it). Both are replaced atomically.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { readJsonFile } from "../core/json-file.ts";
-import { writeStoredFile } from "../core/storage/stored-text.ts";
+import { costLine, readJsonLoose, readRunRecord, runRecordShape, saveJson, saveRunRecord, type RunTokens } from "../core/run-records.ts";
 
-const tokensSchema = z.object({ input: z.number(), output: z.number(), total: z.number() });
-export type DreamTokens = z.infer<typeof tokensSchema>;
+export type DreamTokens = RunTokens;
 
 /** Validated when read: the file is in the user's data dir and may have been edited by hand. */
-const recordSchema = z.object({
-  runId: z.string().optional(),
-  childSessionId: z.string().optional(),
+export const dreamRecordSchema = z.object({
+  ...runRecordShape,
   status: z.enum(["running", "empty", "busy", "refused", "failed", "conflict", "unchanged", "dry-run", "written"]),
-  dryRun: z.boolean(),
-  focus: z.string(),
-  reason: z.string(),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
   sessions: z.array(z.string()),
-  message: z.string(),
   report: z.object({ consolidated: z.array(z.string()), updated: z.array(z.string()), deleted: z.array(z.string()), skipped: z.array(z.string()) }),
   unverified: z.array(z.object({ id: z.string(), text: z.string(), missing: z.array(z.string()) })),
   problems: z.array(z.string()),
@@ -30,13 +21,8 @@ const recordSchema = z.object({
   diff: z.string(),
   file: z.string(),
   versionFile: z.string().optional(),
-  tokens: tokensSchema,
-  cost: z.number(),
-  estimated: z.boolean(),
-  /** The OpenCode process running it (while running). */
-  pid: z.number().optional(),
 });
-export type DreamRecord = z.infer<typeof recordSchema>;
+export type DreamRecord = z.infer<typeof dreamRecordSchema>;
 export type DreamStatus = DreamRecord["status"];
 
 const undoSchema = z.object({
@@ -57,43 +43,29 @@ export function dreamDir(projectRoot: string): string {
 }
 
 export function saveRecord(dir: string, record: DreamRecord): void {
-  writeStoredFile(join(dir, "last.json"), JSON.stringify(record, null, 2) + "\n");
+  saveRunRecord(dir, record);
 }
 
 export function readRecord(dir: string, log: (message: string) => void): DreamRecord | undefined {
-  return readJsonFile(join(dir, "last.json"), recordSchema, log);
+  return readRunRecord(dir, dreamRecordSchema, log);
 }
 
 export function saveUndo(dir: string, journal: UndoJournal): void {
-  writeStoredFile(join(dir, "undo.json"), JSON.stringify(journal, null, 2) + "\n");
+  saveJson(dir, "undo.json", journal);
 }
 
 /** The journal, or why there is none usable (missing, damaged). */
 export function readUndo(dir: string): { ok: true; journal: UndoJournal } | { ok: false; reason: string } {
   const file = join(dir, "undo.json");
   if (!existsSync(file)) return { ok: false, reason: "no dream has written memory here yet (or its undo was already applied)" };
-  const parsed = undoSchema.safeParse(readJson(file));
+  const parsed = undoSchema.safeParse(readJsonLoose(file));
   return parsed.success ? { ok: true, journal: parsed.data } : { ok: false, reason: `the undo journal ${file} is damaged; restore from the kept versions (continuum memory path shows the folder)` };
 }
 
 /** After a successful undo the journal is marked used, so a second undo cannot put back an even older state. */
 export function markUndone(dir: string, journal: UndoJournal): void {
-  writeStoredFile(join(dir, "undo.json.done"), JSON.stringify({ ...journal, undoneAt: new Date().toISOString() }, null, 2) + "\n");
+  saveJson(dir, "undo.json.done", { ...journal, undoneAt: new Date().toISOString() });
   rmSync(join(dir, "undo.json"), { force: true });
-}
-
-function readJson(file: string): unknown {
-  try {
-    const text = readFileSync(file, "utf8");
-    return text.trim() ? JSON.parse(text) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function formatTokens(tokens: DreamTokens, cost: number, estimated: boolean): string {
-  const n = (v: number) => v.toLocaleString("en-US");
-  return `${n(tokens.total)} tokens (${n(tokens.input)} in, ${n(tokens.output)} out)${estimated ? ", estimated" : ""}, cost $${cost.toFixed(4)}`;
 }
 
 export function formatRecord(record: DreamRecord): string {
@@ -116,9 +88,6 @@ export function formatRecord(record: DreamRecord): string {
   list("Duplicate ids in MEMORY.md (each entry is addressed on its own; merge or forget the copies)", record.duplicates ?? []);
   if (record.diff) lines.push(`Diff of ${record.file}${record.dryRun ? " (dry run: nothing written)" : ""}:`, "```diff", record.diff.trimEnd(), "```");
   if (record.versionFile) lines.push(`Previous version kept: ${record.versionFile} (continuum dream undo restores it)`);
-  if (record.runId && record.status === "failed" && record.tokens.total === 0) {
-    lines.push(`Cost: not read back (the run ended before it reported); its model calls are in the ledger as run ${record.runId} (continuum agents, continuum stats).`);
-  } else if (record.runId) lines.push(`Cost: ${formatTokens(record.tokens, record.cost, record.estimated)}; run ${record.runId}.`);
-  else lines.push("Cost: no model call.");
+  lines.push(costLine(record));
   return lines.join("\n");
 }

@@ -132,3 +132,24 @@ export function missingMentions(text: string, view: ProjectView): string[] {
   const { paths, names } = mentionsOf(text);
   return [...paths.filter((p) => !view.hasPath(p)), ...names.filter((n) => !view.hasName(n))];
 }
+
+/** Entries that already carry the mark are not looked at again. */
+type Annotatable = { entries(): { id: string; text: string }[]; annotate(id: string, note: string): void };
+
+/**
+ * Every path and code name an entry mentions is looked up in the project; an entry naming something gone is marked
+ * (not deleted: the fact may still hold) and returned. The project is walked only when an entry needs it.
+ */
+export function markMissingMentions(draft: Annotatable, projectRoot: string, today: string): { id: string; text: string; missing: string[] }[] {
+  const marked: { id: string; text: string; missing: string[] }[] = [];
+  let view: ProjectView | undefined;
+  for (const entry of draft.entries()) {
+    if (entry.text.includes(UNVERIFIED)) continue;
+    view ??= projectView(projectRoot);
+    const missing = missingMentions(entry.text, view);
+    if (!missing.length) continue;
+    draft.annotate(entry.id, `${UNVERIFIED} (${missing.join(", ").slice(0, 120)} not found on ${today})`);
+    marked.push({ id: entry.id, text: entry.text.slice(0, 200), missing });
+  }
+  return marked;
+}
