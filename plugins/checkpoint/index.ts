@@ -28,7 +28,8 @@ export const checkpointFeature: FeatureModule = {
 
 export default checkpointFeature;
 
-function createCheckpoint(context: FeatureContext, store: CheckpointStore): FeatureParts {
+/** The feature's parts over a given store (the lifecycle test passes one without session files). */
+export function createCheckpoint(context: FeatureContext, store: CheckpointStore): FeatureParts {
   const shared = createShared(context, store);
   watchReadings(shared, HIDDEN_AGENTS);
   context.sessions.on("checkpoint", "session.deleted", (event) => {

@@ -48,8 +48,9 @@ export function createShared(context: FeatureContext, store: CheckpointStore): C
     context,
     store,
     checkpointFile,
+    // A writer may end after its session was deleted: look, never create.
     model: (id) => {
-      const model = stateOf(id).model;
+      const model = sessions.peek(id)?.get(sessionSlot).model;
       return model ? { providerID: model.providerID, modelID: model.modelID, usable: scheduleOf(id)?.usable } : undefined;
     },
   });
