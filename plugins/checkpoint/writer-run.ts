@@ -60,30 +60,7 @@ export function createWriterRun(deps: WriterDeps) {
   const settings = context.config.checkpoint;
   const log = context.reporter.child("checkpoint");
 
-  const channel = context.helpers.resultChannel(WRITER_TOOL, {
-    description: "Store the session checkpoint (checkpoint writer only). One argument per section.",
-    args: checkpointArgsShape(z),
-    reserved: "checkpoint_write is used only by the checkpoint writer in its own session",
-    accept(args, writer: WriterRunContext) {
-      const given = writer.retry ? withRedone(writer.retry, args) : (args as WriterSections);
-      const validation = validateWriterSections(given, { userMessages: writer.userTexts, quoteByCode: true });
-      if (!validation.ok) {
-        const rejected = { problems: validation.problems, redo: validation.redo, sections: given };
-        const reply = `NOT stored: ${validation.problems.join("; ")}. Stop here: you will be asked for exactly what to fix.`;
-        return { ok: true, value: { rejected } as WriterResult, reply };
-      }
-      const intent = dropFalseQuotes(validation.sections.active_intent ?? "", writer.userTexts);
-      const sections = composeSections({ ...validation.sections, active_intent: intent }, writer.facts);
-      const writtenAt = new Date().toISOString();
-      const meta = { sessionId: writer.mainSessionId, writtenAt, watermark: writer.watermark };
-      const stored = store.saveCheckpoint({ ...meta, sections }, context.project.id, (seq) =>
-        renderCheckpoint({ ...meta, seq }, sections),
-      );
-      writeStoredFile(deps.checkpointFile(writer.mainSessionId), stored.markdown);
-      const reply = `Checkpoint #${stored.seq} stored (${Math.round(stored.markdown.length / 4)} tokens). You are done.`;
-      return { ok: true, value: { stored: stored.seq } as WriterResult, reply };
-    },
-  });
+  const channel = writerChannel(deps);
 
   const writerModel = (mainSessionId: string): ModelRef | undefined => {
     const configured = parseModelRef(settings.writerModel);
@@ -91,16 +68,6 @@ export function createWriterRun(deps: WriterDeps) {
     const model = deps.model(mainSessionId);
     return model ? { providerID: model.providerID, modelID: model.modelID } : undefined;
   };
-
-  const computeFacts = (sessionId: string, messages: HostMessage[], users: string[]): DeterministicFacts => ({
-    taskTree: context.services.tasks?.ledger(sessionId) ?? "",
-    files: renderFiles(fileUses(messages)),
-    errors: redact(renderFailures(toolFailures(messages))),
-    liveResources: renderLiveResources(liveResources(messages, context.host.directory, gitBranch(context.host.directory))),
-    exactValues: exactValues(users.map(redact)),
-    // The person's own latest words (never the pack's pushes or injected parts): §1 quotes them, not the writer.
-    latestRequest: users.length ? redact(users.at(-1)!) : undefined,
-  });
 
   const fail = (mainSessionId: string, reason: string) => {
     const state = store.state(mainSessionId);
@@ -123,7 +90,7 @@ export function createWriterRun(deps: WriterDeps) {
     const previous = store.latest(mainSessionId);
     const delta = messagesSince(messages, previous?.watermark ?? null);
     const users = userTexts(messages);
-    const facts = computeFacts(mainSessionId, messages, users);
+    const facts = computeFacts(context, mainSessionId, messages, users);
     const watermark = messages.at(-1)?.info.id ?? null;
     const firstUser = messages.find((m) => m.info.role === "user");
     const input = buildWriterInput({
@@ -197,6 +164,48 @@ export function createWriterRun(deps: WriterDeps) {
     log.log("info", `checkpoint #${seq} stored for ${mainSessionId} (${reason}, attempt ${attempt})`);
 
   return { channel, run };
+}
+
+/** The checkpoint_write tool: checks a call, stores a valid checkpoint, hands a rejection back to the run. */
+function writerChannel(deps: WriterDeps) {
+  const { context, store } = deps;
+  return context.helpers.resultChannel(WRITER_TOOL, {
+    description: "Store the session checkpoint (checkpoint writer only). One argument per section.",
+    args: checkpointArgsShape(z),
+    reserved: "checkpoint_write is used only by the checkpoint writer in its own session",
+    accept(args, writer: WriterRunContext) {
+      const given = writer.retry ? withRedone(writer.retry, args) : (args as WriterSections);
+      const validation = validateWriterSections(given, { userMessages: writer.userTexts, quoteByCode: true });
+      if (!validation.ok) {
+        const rejected = { problems: validation.problems, redo: validation.redo, sections: given };
+        const reply = `NOT stored: ${validation.problems.join("; ")}. Stop here: you will be asked for exactly what to fix.`;
+        return { ok: true, value: { rejected } as WriterResult, reply };
+      }
+      const intent = dropFalseQuotes(validation.sections.active_intent ?? "", writer.userTexts);
+      const sections = composeSections({ ...validation.sections, active_intent: intent }, writer.facts);
+      const writtenAt = new Date().toISOString();
+      const meta = { sessionId: writer.mainSessionId, writtenAt, watermark: writer.watermark };
+      const stored = store.saveCheckpoint({ ...meta, sections }, context.project.id, (seq) =>
+        renderCheckpoint({ ...meta, seq }, sections),
+      );
+      writeStoredFile(deps.checkpointFile(writer.mainSessionId), stored.markdown);
+      const reply = `Checkpoint #${stored.seq} stored (${Math.round(stored.markdown.length / 4)} tokens). You are done.`;
+      return { ok: true, value: { stored: stored.seq } as WriterResult, reply };
+    },
+  });
+
+}
+
+function computeFacts(context: FeatureContext, sessionId: string, messages: HostMessage[], users: string[]): DeterministicFacts {
+  return {
+    taskTree: context.services.tasks?.ledger(sessionId) ?? "",
+    files: renderFiles(fileUses(messages)),
+    errors: redact(renderFailures(toolFailures(messages))),
+    liveResources: renderLiveResources(liveResources(messages, context.host.directory, gitBranch(context.host.directory))),
+    exactValues: exactValues(users.map(redact)),
+    // The person's own latest words (never the pack's pushes or injected parts): §1 quotes them, not the writer.
+    latestRequest: users.length ? redact(users.at(-1)!) : undefined,
+  };
 }
 
 /** The rejected call's sections with the redone ones replaced (the others are kept as first written). */

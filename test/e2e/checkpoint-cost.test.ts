@@ -3,6 +3,7 @@
 // correctly costs at most 10 % of the worker's input tokens; in a second session a writer that fails validation
 // every time makes at most 2 requests per checkpoint run (the retry is sent only what to fix). §1 quotes the
 // person's latest message, put there by code.
+// Wall time: ~2.5 min per session on a 2-core machine shared with other jobs (29 worker calls each).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -65,7 +66,7 @@ async function longSession(served: Served, script: ReturnType<typeof worker>, wr
   return session;
 }
 
-test("checkpoint cost by the ledger: ≤ 10 % of the worker's input with a good writer, ≤ 2 requests per run with a failing one", { timeout: 240000 }, async () => {
+test("checkpoint cost by the ledger: ≤ 10 % of the worker's input with a good writer, ≤ 2 requests per run with a failing one", { timeout: 600000 }, async () => {
   const script = worker();
   const model = await startScriptedModel({
     lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
