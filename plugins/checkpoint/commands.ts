@@ -7,9 +7,11 @@ import type { CheckpointShared } from "./shared.ts";
 export const REPORT_TITLE = "opencode-continuum · context report";
 
 const REBUILD_NOTICE =
-  "[continuum /rebuild] Context rebuild requested: it is applied to the next request (a short history is left as it is; /context shows the result).";
+  "[continuum /rebuild] Context rebuild requested: it is applied to the next request " +
+  "(a short history is left as it is; /context shows the result).";
 const REBUILD_PROMPT =
-  "[continuum /rebuild] The user asked for a context rebuild. Confirm in one short sentence, then continue any work that is pending.";
+  "[continuum /rebuild] The user asked for a context rebuild. " +
+  "Confirm in one short sentence, then continue any work that is pending.";
 
 export function checkpointCommands(shared: CheckpointShared): NonNullable<FeatureParts["commands"]> {
   const { queue } = shared;
@@ -45,7 +47,8 @@ export function compactingPart(shared: CheckpointShared): NonNullable<FeaturePar
   return (sessionId, add) => {
     const checkpoint = shared.store.latest(sessionId);
     if (checkpoint) {
-      add(`The latest structured checkpoint of this session (keep its directives and exact values):\n${checkpoint.markdown}`);
+      const intro = "The latest structured checkpoint of this session (keep its directives and exact values):";
+      add(`${intro}\n${checkpoint.markdown}`);
     }
     const rules = shared.context.services.memory?.projectRules();
     if (rules) add(`Project rules (from MEMORY.md), keep them:\n${rules}`);

@@ -42,7 +42,8 @@ export function createCheckpoint(context: FeatureContext, store: CheckpointStore
     modelCall(call) {
       if (HIDDEN_AGENTS.has(call.agent)) return;
       const modelKey = `${call.providerID}/${call.modelID}`;
-      shared.stateOf(call.sessionId).model = { limit: call.limit, modelKey, providerID: call.providerID, modelID: call.modelID };
+      const { providerID, modelID, limit } = call;
+      shared.stateOf(call.sessionId).model = { limit, modelKey, providerID, modelID };
     },
     requestMessages: createRequestShaper(shared, createRebuild(shared)),
     systemPrompt: pointerPart(shared),

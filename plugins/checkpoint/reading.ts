@@ -56,7 +56,7 @@ function onReading(shared: CheckpointShared, sessionId: string, used: number, st
     const outcome = queue.request(sessionId, `${crossed} threshold`);
     log.log("info", `session ${sessionId} at ${percent(used / schedule.usable)}: checkpoint ${outcome}`);
   } else if (action.kind === "rebuild" && !state.pendingRebuild) {
-    const reason = `rebuild point ${percent(schedule.rebuildAt / schedule.usable)} reached at ${percent(used / schedule.usable)}`;
-    state.pendingRebuild = { reason };
+    const point = percent(schedule.rebuildAt / schedule.usable);
+    state.pendingRebuild = { reason: `rebuild point ${point} reached at ${percent(used / schedule.usable)}` };
   }
 }

@@ -12,7 +12,12 @@ import { userTextOf } from "./transcript.ts";
 const DEFAULT_OVERHEAD = 6000;
 const NO_MEMORY = { projectMemory: "", globalMemory: "", notes: "", memoryIndex: [] };
 
-export type Rebuild = (sessionId: string, messages: HostMessage[], reason: string, afterCompaction: boolean) => Promise<void>;
+export type Rebuild = (
+  sessionId: string,
+  messages: HostMessage[],
+  reason: string,
+  afterCompaction: boolean,
+) => Promise<void>;
 
 export function createRebuild(shared: CheckpointShared): Rebuild {
   const { context, store, settings, log, queue, stateOf } = shared;
@@ -72,7 +77,11 @@ export function createRebuild(shared: CheckpointShared): Rebuild {
  * After OpenCode's compaction the request starts at its summary: the user's earlier words are only in the stored
  * history. They are read from there so the dump still quotes them (a rebuild is rare; the read is paid then only).
  */
-async function userWordsBeforeCompaction(shared: CheckpointShared, sessionId: string, messages: HostMessage[]): Promise<string[]> {
+async function userWordsBeforeCompaction(
+  shared: CheckpointShared,
+  sessionId: string,
+  messages: HostMessage[],
+): Promise<string[]> {
   const compacted = messages.some((m) => m.info.summary || m.parts.some((p) => p.type === "compaction"));
   if (!compacted) return [];
   try {

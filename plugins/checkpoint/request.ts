@@ -29,7 +29,11 @@ export function createRequestShaper(shared: CheckpointShared, rebuild: Rebuild) 
    * is estimated, on the request in the shape it goes out (cut applied, tool outputs and inputs shortened), the
    * same shape the last measured request had.
    */
-  const overflowGuard = (sessionId: string, request: HostMessage[], state: CheckpointSession): CheckpointSession["pendingRebuild"] => {
+  const overflowGuard = (
+    sessionId: string,
+    request: HostMessage[],
+    state: CheckpointSession,
+  ): CheckpointSession["pendingRebuild"] => {
     const schedule = shared.scheduleOf(sessionId);
     const last = state.lastReading;
     if (!schedule || !last) return undefined;

@@ -51,7 +51,8 @@ export function createShared(context: FeatureContext, store: CheckpointStore): C
     // A writer may end after its session was deleted: look, never create.
     model: (id) => {
       const model = sessions.peek(id)?.get(sessionSlot).model;
-      return model ? { providerID: model.providerID, modelID: model.modelID, usable: scheduleOf(id)?.usable } : undefined;
+      if (!model) return undefined;
+      return { providerID: model.providerID, modelID: model.modelID, usable: scheduleOf(id)?.usable };
     },
   });
   // A finished writer of a deleted session must not bring its record back: read and clear without creating.
