@@ -5,12 +5,13 @@ import { estimateTokens } from "../core/tokens.ts";
 import type { HostMessage, HostPart } from "./transcript.ts";
 import { inputSize } from "./rebuild.ts";
 
+/** One per session (kept in the session's slot, dropped with it). */
 export class RequestEstimator {
   private readonly cache = new Map<string, { size: number; tokens: number }>();
-  /** Provider-reported input minus our estimate of the messages, per session (system + tools + framing). */
-  private readonly overhead = new Map<string, number>();
-  private readonly lastEstimate = new Map<string, number>();
-  private readonly lastCheck = new Map<string, { estimated: number; reported: number }>();
+  /** Provider-reported input minus our estimate of the messages (system + tools + framing). */
+  private overhead: number | undefined;
+  private lastEstimate: number | undefined;
+  private lastCheck: { estimated: number; reported: number } | undefined;
 
   /** Estimated tokens of messages[from…]; no copies, cached per part, so it is cheap on every call. */
   messagesTokens(messages: readonly HostMessage[], from = 0): number {
@@ -23,33 +24,33 @@ export class RequestEstimator {
   }
 
   /** Remembers what the next provider report should be compared with. */
-  noteRequest(sessionId: string, messagesTokens: number): void {
-    this.lastEstimate.set(sessionId, messagesTokens);
+  noteRequest(messagesTokens: number): void {
+    this.lastEstimate = messagesTokens;
   }
 
   /** A provider report for the last request: learn the overhead, keep the comparison for /context. */
-  noteReported(sessionId: string, reportedInput: number): void {
-    const estimated = this.lastEstimate.get(sessionId);
+  noteReported(reportedInput: number): void {
+    const estimated = this.lastEstimate;
     if (estimated === undefined || reportedInput <= 0) return;
     // The check compares the prediction made before this report (messages + overhead learnt so far) with it.
-    const known = this.overhead.get(sessionId);
-    if (known !== undefined) this.lastCheck.set(sessionId, { estimated: estimated + known, reported: reportedInput });
+    const known = this.overhead;
+    if (known !== undefined) this.lastCheck = { estimated: estimated + known, reported: reportedInput };
     const overhead = Math.max(0, reportedInput - estimated);
     // The system prompt and tools change little: keep the larger of the recent values, so caps err safe.
-    this.overhead.set(sessionId, Math.max(overhead, Math.round((known ?? overhead) * 0.9)));
+    this.overhead = Math.max(overhead, Math.round((known ?? overhead) * 0.9));
   }
 
   /** Estimated size of the messages of the session's last request (0 before the first). */
-  lastMessagesTokens(sessionId: string): number {
-    return this.lastEstimate.get(sessionId) ?? 0;
+  lastMessagesTokens(): number {
+    return this.lastEstimate ?? 0;
   }
 
-  overheadOf(sessionId: string, fallback: number): number {
-    return this.overhead.get(sessionId) ?? fallback;
+  overheadOf(fallback: number): number {
+    return this.overhead ?? fallback;
   }
 
-  check(sessionId: string): { estimated: number; reported: number } | undefined {
-    return this.lastCheck.get(sessionId);
+  check(): { estimated: number; reported: number } | undefined {
+    return this.lastCheck;
   }
 
   private partTokens(part: HostPart): number {

@@ -1,5 +1,6 @@
 // Context rebuild: choose where to cut the history (keeping a verbatim tail), assemble the one synthetic
-// message that replaces the head (the rebuild dump) under hard caps, and apply a stored cut to a request. Pure.
+// message that replaces the head (the rebuild dump) under hard caps, and apply a stored cut to a request. Pure:
+// the caches of shortened tool outputs and inputs belong to the caller (one per session, in its slot).
 import { estimateTokens, truncateToTokens } from "../core/tokens.ts";
 import { estimateMessageTokens, textOf, userTextOf, type HostMessage, type HostPart, type Redact } from "./transcript.ts";
 
@@ -44,17 +45,25 @@ export function selectBoundary(tokens: readonly number[], hasText: readonly bool
 }
 
 const SHORTENED_NOTE = "\n[… older tool output shortened by continuum; re-run the tool if you need it]";
-/** Cut outputs by part id: OpenCode rebuilds the message objects for every call, the cut stays the same. */
-const shortened = new Map<string, { length: number; text: string }>();
+/**
+ * Shortened outputs and inputs by part id: OpenCode rebuilds the message objects for every call, the cut stays
+ * the same, so it is computed once. Owned by the caller (one per session); without one nothing is cached.
+ */
+export interface ShortenCache {
+  outputs: Map<string, { length: number; text: string }>;
+  inputs: Map<string, { size: number; input: Record<string, unknown> }>;
+}
 
-function shortenedOutput(part: HostPart, output: string, maxTokens: number): string {
-  const key = part.id ? `${part.id}:${maxTokens}` : undefined;
-  const hit = key ? shortened.get(key) : undefined;
+export const newShortenCache = (): ShortenCache => ({ outputs: new Map(), inputs: new Map() });
+
+function shortenedOutput(part: HostPart, output: string, maxTokens: number, cache: ShortenCache | undefined): string {
+  const key = part.id && cache ? `${part.id}:${maxTokens}` : undefined;
+  const hit = key ? cache!.outputs.get(key) : undefined;
   if (hit && hit.length === output.length) return hit.text;
   const text = truncateToTokens(output, maxTokens, SHORTENED_NOTE);
   if (key) {
-    if (shortened.size > 50000) shortened.clear();
-    shortened.set(key, { length: output.length, text });
+    if (cache!.outputs.size > 50000) cache!.outputs.clear();
+    cache!.outputs.set(key, { length: output.length, text });
   }
   return text;
 }
@@ -62,7 +71,6 @@ function shortenedOutput(part: HostPart, output: string, maxTokens: number): str
 /** A tool call's own arguments past this (tokens) are cut in every rebuilt request, the newest call's too. */
 export const MAX_TOOL_INPUT_TOKENS = 2000;
 const SHORTENED_INPUT_NOTE = "\n[… argument shortened by continuum: the tool received it in full]";
-const shortenedInputs = new Map<string, { size: number; input: Record<string, unknown> }>();
 
 /** Characters in a tool input's strings, cheaply (no JSON copy of a 200,000-character argument per request). */
 export function inputSize(value: unknown): number {
@@ -87,13 +95,13 @@ export function shortenToolInput(input: Record<string, unknown>, maxTokens = MAX
   return cut(input) as Record<string, unknown>;
 }
 
-function shortenedInput(part: HostPart, input: Record<string, unknown>, size: number): Record<string, unknown> {
-  const hit = part.id ? shortenedInputs.get(part.id) : undefined;
+function shortenedInput(part: HostPart, input: Record<string, unknown>, size: number, cache: ShortenCache | undefined): Record<string, unknown> {
+  const hit = part.id ? cache?.inputs.get(part.id) : undefined;
   if (hit && hit.size === size) return hit.input;
   const result = shortenToolInput(input);
-  if (part.id) {
-    if (shortenedInputs.size > 10000) shortenedInputs.clear();
-    shortenedInputs.set(part.id, { size, input: result });
+  if (part.id && cache) {
+    if (cache.inputs.size > 10000) cache.inputs.clear();
+    cache.inputs.set(part.id, { size, input: result });
   }
   return result;
 }
@@ -102,7 +110,7 @@ function shortenedInput(part: HostPart, input: Record<string, unknown>, size: nu
  * Keeps recent tool outputs whole and cuts older ones in the tail; cuts every huge tool input, the newest too
  * (per request, never stored).
  */
-export function shortenOldToolOutputs(messages: HostMessage[], start: number, keepRecent = 4, maxTokens = 300): void {
+export function shortenOldToolOutputs(messages: HostMessage[], start: number, keepRecent = 4, maxTokens = 300, cache?: ShortenCache): void {
   let seen = 0;
   for (let i = messages.length - 1; i >= start; i--) {
     const message = messages[i]!;
@@ -112,11 +120,11 @@ export function shortenOldToolOutputs(messages: HostMessage[], start: number, ke
       if (part.type !== "tool" || (part.state?.status !== "completed" && part.state?.status !== "error")) continue;
       let state = part.state;
       const size = state.input && typeof state.input === "object" ? inputSize(state.input) : 0;
-      if (size > MAX_TOOL_INPUT_TOKENS * 4) state = { ...state, input: shortenedInput(part, state.input!, size) };
+      if (size > MAX_TOOL_INPUT_TOKENS * 4) state = { ...state, input: shortenedInput(part, state.input!, size, cache) };
       if (state.status === "completed") {
         seen++;
         const output = String(state.output ?? "");
-        if (seen > keepRecent && output.length > maxTokens * 4) state = { ...state, output: shortenedOutput(part, output, maxTokens) };
+        if (seen > keepRecent && output.length > maxTokens * 4) state = { ...state, output: shortenedOutput(part, output, maxTokens, cache) };
       }
       if (state === part.state) continue;
       parts ??= [...message.parts];
@@ -309,6 +317,8 @@ export interface RebuildInput {
   /** User messages that are the pack's own (reports, command pointers) and not the user's words. */
   isPackText: (text: string) => boolean;
   redact: Redact;
+  /** The session's cache of shortened parts (none: nothing cached). */
+  shortenCache?: ShortenCache;
 }
 
 export type RebuildPlan =
@@ -325,7 +335,7 @@ export const capMargin = (cap: number) => Math.round(cap * 0.08) + 300;
  */
 export function planRebuild(input: RebuildInput): RebuildPlan {
   const working = [...input.messages];
-  shortenOldToolOutputs(working, 0);
+  shortenOldToolOutputs(working, 0, undefined, undefined, input.shortenCache);
   const tokens = messageTokens(working);
   // A learnt overhead past half the cap means the reports are off (or the tools huge): it must not starve the dump.
   const overhead = Math.min(input.overhead, Math.round(input.cap * 0.5));

@@ -28,7 +28,7 @@ export type SectionKey =
   | "open_notes";
 
 export const SECTIONS: readonly SectionSpec[] = [
-  { n: 1, key: "active_intent", title: "Active intent", budget: 600, byCode: false, hint: "what the user wants now; must quote one user message verbatim in a > line" },
+  { n: 1, key: "active_intent", title: "Active intent", budget: 600, byCode: false, hint: "what the user wants now (code adds the quote of the user's latest request)" },
   { n: 2, key: "next_action", title: "Next concrete action", budget: 300, byCode: false, hint: "the very next step, concrete enough to execute" },
   { n: 3, key: "directives", title: "Directives (this session)", budget: 1200, byCode: false, hint: "rules and constraints the user gave, exact wording" },
   { n: 4, key: "task_tree", title: "Task tree", budget: 150, byCode: true, hint: "rendered from the task store; optional one-line note" },
@@ -61,6 +61,8 @@ export interface DeterministicFacts {
   liveResources: string;
   /** Exact-form values from the user's own messages, carried byte for byte. */
   exactValues: string[];
+  /** The person's own latest message (redacted), quoted at the top of §1 by code. */
+  latestRequest?: string;
 }
 
 export interface StoredCheckpoint {
@@ -76,27 +78,63 @@ export interface StoredCheckpoint {
 export interface ValidationContext {
   /** Every user message of the session, for the verbatim-quote check of §1. */
   userMessages: readonly string[];
+  /** Code quotes the user's latest request in §1 itself: the writer's §1 needs no quote. */
+  quoteByCode?: boolean;
 }
 
-export type Validation = { ok: true; sections: WriterSections } | { ok: false; problems: string[] };
+/** A rejection names its problems and the sections to redo. */
+export type Validation = { ok: true; sections: WriterSections } | { ok: false; problems: string[]; redo: SectionKey[] };
 
 /** Checks a checkpoint_write call: shape, budgets, and a real verbatim user quote in §1. */
 export function validateWriterSections(raw: unknown, context: ValidationContext): Validation {
   const parsed = checkpointArgsSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((i) => `${sectionLabel(String(i.path[0] ?? ""))}: ${i.message}`) };
+    const problems = parsed.error.issues.map((i) => `${sectionLabel(String(i.path[0] ?? ""))}: ${i.message}`);
+    const redo = SECTIONS.filter((s) => parsed.error.issues.some((i) => i.path[0] === s.key)).map((s) => s.key);
+    return { ok: false, problems, redo };
   }
   const sections = parsed.data as WriterSections;
   const problems: string[] = [];
+  const redo = new Set<SectionKey>();
   for (const spec of SECTIONS) {
     const text = (sections[spec.key] ?? "").trim();
-    if (!spec.byCode && !text) problems.push(`§${spec.n} ${spec.title} is empty; write "none" if there is nothing to say`);
     const tokens = estimateTokens(text);
-    if (tokens > spec.budget) problems.push(`§${spec.n} ${spec.title} is ${tokens} tokens, over its budget of ${spec.budget}; shorten it`);
+    const problem = !spec.byCode && !text
+      ? `§${spec.n} ${spec.title} is empty; write "none" if there is nothing to say`
+      : tokens > spec.budget
+        ? `§${spec.n} ${spec.title} is ${tokens} tokens, over its budget of ${spec.budget}; shorten it`
+        : undefined;
+    if (!problem) continue;
+    problems.push(problem);
+    redo.add(spec.key);
   }
-  const quoteProblem = checkVerbatimQuote(sections.active_intent ?? "", context.userMessages);
-  if (quoteProblem) problems.push(quoteProblem);
-  return problems.length ? { ok: false, problems } : { ok: true, sections };
+  const quoteProblem = context.quoteByCode ? undefined : checkVerbatimQuote(sections.active_intent ?? "", context.userMessages);
+  if (quoteProblem) {
+    problems.push(quoteProblem);
+    redo.add("active_intent");
+  }
+  return problems.length ? { ok: false, problems, redo: [...redo] } : { ok: true, sections };
+}
+
+/** How much of the user's latest request §1 quotes (tokens); a longer one is cut, with a mark. */
+const QUOTE_TOKENS = 250;
+
+/** The person's request as `> ` lines, cut to fit §1. */
+export function quoteRequest(request: string): string {
+  const text = truncateToTokens(request.trim(), QUOTE_TOKENS, " […]");
+  return text
+    .split("\n")
+    .map((line) => `> ${line}`.trimEnd())
+    .join("\n");
+}
+
+/** The writer's §1 without `> ` lines that quote no user message (code supplies the real quote). */
+export function dropFalseQuotes(intent: string, userMessages: readonly string[]): string {
+  return intent
+    .split("\n")
+    .filter((line) => !line.trim().startsWith(">") || !checkVerbatimQuote(line, userMessages))
+    .join("\n")
+    .trim();
 }
 
 const MIN_QUOTE = 8;
@@ -130,8 +168,9 @@ export function composeSections(writer: WriterSections, facts: DeterministicFact
     return text && text.toLowerCase() !== "none" ? `\n\nNote: ${text}` : "";
   };
   const exact = facts.exactValues.length ? `\n\nExact values from the user (verbatim):\n${facts.exactValues.map((v) => `- \`${v}\``).join("\n")}` : "";
+  const quote = facts.latestRequest ? `The user's latest request (verbatim):\n${quoteRequest(facts.latestRequest)}\n\n` : "";
   return {
-    active_intent: writer.active_intent!.trim(),
+    active_intent: quote + writer.active_intent!.trim(),
     next_action: writer.next_action!.trim(),
     directives: writer.directives!.trim() + exact,
     task_tree: facts.taskTree + note("task_tree"),

@@ -30,7 +30,7 @@ export function createSessionReports(deps: SessionReportDeps) {
       window: state.model?.limit.context,
       checkpoint: latest ? { seq: latest.seq, writtenAt: latest.writtenAt, watermark: latest.watermark, file, shapeProblems: onDisk ? checkpointShapeProblems(onDisk) : ["file missing"] } : undefined,
       writer: writerStatus(sessionId),
-      estimate: state.estimator.check(sessionId),
+      estimate: state.estimator.check(),
       now: new Date(),
     });
   };

@@ -2,7 +2,8 @@
 import { slot } from "../core/sessions.ts";
 import { RequestEstimator } from "./estimate.ts";
 import type { ModelLimit } from "./meter.ts";
-import type { StoredCut } from "./rebuild.ts";
+import { newShortenCache, type ShortenCache, type StoredCut } from "./rebuild.ts";
+import type { WriterJob } from "./writer.ts";
 
 export interface SessionModel {
   limit: ModelLimit;
@@ -26,6 +27,15 @@ export interface CheckpointSession {
   /** The last rebuild found the history fits once old tool outputs are shortened (no cut needed). */
   shortenOldOutputs?: boolean;
   estimator: RequestEstimator;
+  /** Tool outputs and inputs already shortened for this session's requests. */
+  shortenCache: ShortenCache;
+  /** The checkpoint writer running for this session, with the request queued behind it. */
+  writerJob?: WriterJob;
 }
 
-export const sessionSlot = slot<CheckpointSession>("checkpoint", () => ({ resetAfterRebuild: false, contentAtCheckpoint: 0, estimator: new RequestEstimator() }));
+export const sessionSlot = slot<CheckpointSession>("checkpoint", () => ({
+  resetAfterRebuild: false,
+  contentAtCheckpoint: 0,
+  estimator: new RequestEstimator(),
+  shortenCache: newShortenCache(),
+}));

@@ -33,7 +33,7 @@ export function buildWriterInput(sources: WriterInputSources): string {
   return [
     `Update the checkpoint of session ${sources.sessionId}. Call the checkpoint_write tool exactly once with every section.`,
     "Keep what still holds from the previous checkpoint, add what the new messages changed, drop what is obsolete.",
-    "§1 must contain a line starting with \"> \" that copies a user message (or one sentence of it) character for character.",
+    "§1 says what the user wants now; code adds the verbatim quote of the user's latest request, do not quote it yourself.",
     "Copy exact values (DSNs, URLs, ports, paths, commands, ids, version pins) byte for byte. §4, §6, §8 and §9 are generated from the facts below: leave them empty or add a one-line note.",
     "",
     "## Previous checkpoint",

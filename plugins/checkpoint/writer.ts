@@ -1,5 +1,6 @@
 // One checkpoint writer per main session with a one-slot queue: a request while a writer runs replaces any
-// pending one. What a run does (a helper agent through the runner) is injected, so the queue is testable alone.
+// pending one. What a run does (a helper agent through the runner) and where a session's job is kept (the
+// feature passes the session's slot, so it goes with the session) are injected: the queue is testable alone.
 
 export interface WriterStatus {
   state: "idle" | "running";
@@ -10,19 +11,25 @@ export interface WriterStatus {
   attempts?: number;
 }
 
-interface Job {
+export interface WriterJob {
   reason: string;
   startedAt: number;
   pending?: string;
   waiters: (() => void)[];
 }
 
-export class WriterQueue {
-  private readonly jobs = new Map<string, Job>();
+/** Where the running job of a session is kept. */
+export interface WriterJobs {
+  get(sessionId: string): WriterJob | undefined;
+  set(sessionId: string, job: WriterJob): void;
+  delete(sessionId: string): void;
+}
 
+export class WriterQueue {
   constructor(
     private readonly runWriter: (mainSessionId: string, reason: string) => Promise<void>,
     private readonly now: () => number = Date.now,
+    private readonly jobs: WriterJobs = new Map<string, WriterJob>(),
   ) {}
 
   /** Starts a writer now, or queues the request (replacing an older queued one) while one runs. */
@@ -56,7 +63,7 @@ export class WriterQueue {
   }
 
   private async launch(mainSessionId: string, reason: string, waiters: (() => void)[]): Promise<void> {
-    const job: Job = { reason, startedAt: this.now(), waiters };
+    const job: WriterJob = { reason, startedAt: this.now(), waiters };
     this.jobs.set(mainSessionId, job);
     try {
       await this.runWriter(mainSessionId, reason);

@@ -1,7 +1,6 @@
 // One Max turn, both modes: the session's context for the candidates, the round (rounds.ts), how it ends
 // (settle.ts), and in patch mode what happens to the winner (patch-result.ts). The feature module (index.ts) decides
 // when a turn is a Max turn and owns the session state.
-import { join } from "node:path";
 import type { FeatureContext, UserTurn } from "../core/feature.ts";
 import { redact } from "../core/redaction.ts";
 import type { MaxMode } from "./args.ts";

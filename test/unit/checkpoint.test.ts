@@ -335,17 +335,17 @@ test("request estimator: cached part estimates, overhead learnt from reports, ho
   const messages = [msg("user", [text("hello ".repeat(100))]), msg("assistant", [toolPart("read", { filePath: "a" }, "x".repeat(4000))])];
   const first = estimator.messagesTokens(messages);
   assert.equal(estimator.messagesTokens(messages), first, "stable");
-  estimator.noteRequest("s", first);
-  estimator.noteReported("s", first + 5000);
-  assert.equal(estimator.overheadOf("s", 0), 5000);
-  assert.equal(estimator.check("s"), undefined, "no prediction before an overhead was known");
-  estimator.noteRequest("s", first);
-  estimator.noteReported("s", first + 6000);
-  assert.deepEqual(estimator.check("s"), { estimated: first + 5000, reported: first + 6000 });
-  assert.equal(estimator.overheadOf("s", 0), 6000);
-  estimator.noteRequest("s", first);
-  estimator.noteReported("s", first + 1000);
-  assert.equal(estimator.overheadOf("s", 0), 5400, "a drop decays slowly, so caps err safe");
+  estimator.noteRequest(first);
+  estimator.noteReported(first + 5000);
+  assert.equal(estimator.overheadOf(0), 5000);
+  assert.equal(estimator.check(), undefined, "no prediction before an overhead was known");
+  estimator.noteRequest(first);
+  estimator.noteReported(first + 6000);
+  assert.deepEqual(estimator.check(), { estimated: first + 5000, reported: first + 6000 });
+  assert.equal(estimator.overheadOf(0), 6000);
+  estimator.noteRequest(first);
+  estimator.noteReported(first + 1000);
+  assert.equal(estimator.overheadOf(0), 5400, "a drop decays slowly, so caps err safe");
 });
 
 test("planRebuild: overhead + dump + tail under the cap with its margin; early constraint kept; stale checkpoint honoured", async () => {
