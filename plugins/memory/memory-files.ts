@@ -27,6 +27,8 @@ export interface MemoryRoots {
 
 export const MAX_INDEXED_BYTES = 1024 * 1024;
 const MAX_SESSION_DEPTH = 3;
+/** The checkpoint feature's file in a session folder: not memory (see list()). */
+const DERIVED_CHECKPOINT = "checkpoint.md";
 
 /**
  * Lists memory files with one stat per file. Directory listings are reused while the directory's mtime is
@@ -40,7 +42,11 @@ export class MemoryFileLister {
     for (const path of this.markdownIn(roots.globalDir, 0)) pushFile(files, path, "global", "", "");
     for (const path of this.markdownIn(roots.projectDir, 0)) pushFile(files, path, "project", roots.projectId, roots.projectId);
     for (const session of this.listing(roots.sessionsDir).dirs) {
-      for (const path of this.markdownIn(join(roots.sessionsDir, session), MAX_SESSION_DEPTH)) {
+      const dir = join(roots.sessionsDir, session);
+      for (const path of this.markdownIn(dir, MAX_SESSION_DEPTH)) {
+        // The checkpoint is derived (the rebuild already carries it) and quotes the person's latest request:
+        // recalling it would echo their own words back as "memory".
+        if (path === join(dir, DERIVED_CHECKPOINT)) continue;
         pushFile(files, path, "session", session, roots.projectId);
       }
     }
