@@ -17,7 +17,8 @@ import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.t
 import { opencodeServe, killAll, type Served } from "../harness/opencode.ts";
 import { snapshotTree } from "../harness/snapshot.ts";
 import { chaosDriver, INTERNAL_TOOLS, newChaosState, prng, type ChaosState, type Rng } from "../harness/chaos.ts";
-import { createSession, installPackForTest, persistentDb, send } from "./checkpoint-support.ts";
+import { createSession, persistentDb, send } from "../harness/session.ts";
+import { installPack } from "../harness/install.ts";
 
 after(killAll);
 
@@ -44,7 +45,7 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
   const served: Served[] = [];
   const log = (line: string) => process.env.CONTINUUM_E2E_DEBUG && console.log(`[chaos] ${line}`);
   try {
-    await installPackForTest(env);
+    installPack(env);
     const outside = () => ({ project: snapshotTree(env.projectDir), config: snapshotTree(env.configHome), home: snapshotTree(env.home) });
     const before = outside();
     const sessions = new Map<number, string>();

@@ -8,8 +8,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startScriptedModel, type RecordedRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeRun, opencodeServe, killAll } from "../harness/opencode.ts";
-import { installPackForTest } from "./checkpoint-support.ts";
+import { opencodeRun, killAll } from "../harness/opencode.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
 import { estimateTokens } from "../../plugins/core/tokens.ts";
 
 after(killAll);
@@ -152,7 +153,7 @@ async function statusAgreesWithOpencode(config: Record<string, unknown>, arrange
   const model = await startScriptedModel({ main: [{ text: "ok" }], exhausted: { text: "ok" } });
   const env = createIsolatedEnv({ baseURL: model.baseURL });
   try {
-    await installPackForTest(env);
+    installPack(env);
     arrange(env);
     mkdirSync(join(env.projectDir, ".opencode"), { recursive: true });
     writeFileSync(join(env.projectDir, ".opencode", "continuum.jsonc"), JSON.stringify(config));
@@ -217,10 +218,9 @@ test("memory status agrees with what OpenCode injects: enabled false, a small bu
 });
 
 test("continuum run: the model provider's error reaches the user verbatim, and the run ends interrupted (7)", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({ main: () => ({ error: { status: 401, message: "Invalid API key: scripted-401-marker" } }) });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
-    await installPackForTest(env);
+  await withOpencode({
+    model: { main: () => ({ error: { status: 401, message: "Invalid API key: scripted-401-marker" } }) },
+  }, async ({ env, model }) => {
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [LAUNCHER, "run", "--goal", "hello.txt exists", "--timeout-min", "2"], { cwd: env.projectDir, env: { ...env.env, OPENCODE_BIN: opencodeBinary() }, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
@@ -231,18 +231,15 @@ test("continuum run: the model provider's error reaches the user verbatim, and t
     });
     assert.match(run.stdout, /\[continuum\] error from OpenCode or the model provider: .*Invalid API key: scripted-401-marker/, run.stdout + run.stderr);
     assert.equal(run.code, 7, run.stdout + run.stderr);
-  } finally {
-    env.cleanup();
-    await model.close();
-  }
+  });
 });
 
 test("config problems reach the user once as a toast when OpenCode starts", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({ main: [{ text: "ok" }], exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { memroy: {}, checkpoint: { rebuildAt: 2 } } });
-  try {
-    await installPackForTest(env);
-    const served = await opencodeServe(env, { startTimeoutMs: 120000 });
+  await withOpencode({
+    model: { main: [{ text: "ok" }], exhausted: { text: "ok" } },
+    env: { continuumConfig: { memroy: {}, checkpoint: { rebuildAt: 2 } } },
+    serve: { startTimeoutMs: 120000 },
+  }, async ({ env, served }) => {
     try {
       await served.client.session.create({ body: {} });
       const toast = await served.waitForEvent((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("continuum.jsonc has"), 30000, "the config toast");
@@ -251,8 +248,5 @@ test("config problems reach the user once as a toast when OpenCode starts", { ti
     } finally {
       await served.stop();
     }
-  } finally {
-    env.cleanup();
-    await model.close();
-  }
+  });
 });

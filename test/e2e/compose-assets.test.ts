@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { installPack, uninstallPack } from "../harness/install.ts";
 import { opencodeRun, killAll } from "../harness/opencode.ts";
+import { withOpencode } from "../harness/fixture.ts";
 
 after(killAll);
 
@@ -143,10 +143,10 @@ test("`compose` is a primary agent with the flow in its prompt; build and plan a
 });
 
 test("/compose <feature> from the default agent sends the flow with the configured spec folder; bare /compose only explains", async () => {
-  const model = await startScriptedModel({ exhausted: { text: "on it" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { compose: { specDir: "specs/features" } } });
-  try {
-    installPack(env);
+  await withOpencode({
+    model: { exhausted: { text: "on it" } },
+    env: { continuumConfig: { compose: { specDir: "specs/features" } } },
+  }, async ({ env, model }) => {
     const run = await opencodeRun(env, "add CSV export", { args: ["--command", "compose"] });
     assert.equal(run.code, 0, run.stderr);
     const sent = model.lane("main").map((r) => r.raw);
@@ -156,17 +156,11 @@ test("/compose <feature> from the default agent sends the flow with the configur
     assert.equal(bare.code, 0, bare.stderr);
     assert.equal(model.lane("main").length, before, "no model call for the usage text");
     assert.match(bare.stdout, /Usage: \/compose <feature/);
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("only the compose agent's requests list the compose skills; it loads a project's override through OpenCode's skill tool", async () => {
-  const model = await startScriptedModel({ exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
-    installPack(env);
+  await withOpencode({ model: { exhausted: { text: "ok" } } }, async ({ env, model }) => {
     writeOverride(join(env.projectDir, ".opencode", "skills"), "compose-tdd", "PROJECT TDD");
     model.push("main", { text: "hello from build" });
     const build = await opencodeRun(env, "hi");
@@ -181,8 +175,5 @@ test("only the compose agent's requests list the compose skills; it loads a proj
     const [first, second] = model.lane("main").slice(1);
     assert.ok(JSON.stringify(first!.body).includes("compose-verify"), "the compose agent sees its skills");
     assert.match(JSON.stringify(second!.body.messages.at(-1)), /The project's own way of doing compose-tdd/, "the skill tool returned the project's override");
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

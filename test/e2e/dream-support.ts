@@ -12,7 +12,7 @@ import { resolveProjectIdentity } from "../../plugins/core/project-id.ts";
 import { openStore } from "../../plugins/core/storage/store.ts";
 import { migrateMemory } from "../../plugins/memory/index-store.ts";
 import { upsertParts, type HistoryPart } from "../../plugins/memory/history-store.ts";
-import { sleep } from "./checkpoint-support.ts";
+import { sleep } from "../harness/session.ts";
 
 const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
 export const continuumCli = (env: IsolatedEnv, args: string[], extraEnv: Record<string, string> = {}) =>

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest } from "../harness/scripted-model.ts";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { opencodeRun, killAll } from "../harness/opencode.ts";
-import { installPackForTest } from "./checkpoint-support.ts";
+import { installPack } from "../harness/install.ts";
 
 after(killAll);
 
@@ -28,7 +28,7 @@ test("a read-only data dir: the memory block and memory search work, memory reme
   });
   const env = createIsolatedEnv({ baseURL: model.baseURL });
   try {
-    await installPackForTest(env);
+    installPack(env);
     const rootCommit = execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], { cwd: env.projectDir, encoding: "utf8" }).trim();
     const memoryFile = join(env.packDataDir, "projects", rootCommit, "memory", "MEMORY.md");
     mkdirSync(dirname(memoryFile), { recursive: true });
