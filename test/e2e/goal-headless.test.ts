@@ -5,10 +5,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type ModelScript } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import { opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { createSession, persistentDb, until } from "../harness/session.ts";
-import { installPack } from "../harness/install.ts";
 import { withOpencode } from "../harness/fixture.ts";
 import { continuationsSeen, goalCommand, judgeLane, readGoal, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
@@ -38,16 +37,10 @@ function continuumRun(env: IsolatedEnv, args: string[], timeoutMs = 90000): Prom
 }
 
 async function headless(script: ModelScript, args: string[], goal?: Record<string, unknown>) {
-  const model = await startScriptedModel(script);
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions(goal) });
-  try {
-    installPack(env);
+  return withOpencode({ model: script, env: goalEnvOptions(goal) }, async ({ env, model }) => {
     const result = await continuumRun(env, args);
     return { result, model, projectDir: env.projectDir, requests: model.requests };
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 }
 
 test("continuum run --goal exits 0 when the judge finds the goal met, streaming progress", { timeout: 120000 }, async () => {
