@@ -13,7 +13,8 @@ import { runOpencode } from "../../plugins/cli/opencode-driver.ts";
 import { createSession, persistentDb } from "../harness/session.ts";
 import { withOpencode } from "../harness/fixture.ts";
 import { shownAnswers } from "./goal-support.ts";
-import { call, continuumCli, continuumCliAsync, isDistillRequest, projectData, stepLane, waitForRecord, writeFixtureHistory } from "./dream-support.ts";
+import { continuumCli, continuumCliAsync } from "../harness/cli.ts";
+import { call, isDistillRequest, projectData, stepLane, waitForRecord, writeFixtureHistory } from "./dream-support.ts";
 import type { DistillRecord } from "../../plugins/distill/records.ts";
 
 const SESSIONS = ["ses_histA", "ses_histB", "ses_histC"];

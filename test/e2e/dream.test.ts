@@ -14,7 +14,8 @@ import { opencodeRun } from "../harness/opencode.ts";
 import { createSession, persistentDb, send } from "../harness/session.ts";
 import { withOpencode, type EnvSetup } from "../harness/fixture.ts";
 import { shownAnswers } from "./goal-support.ts";
-import { call, continuumCli, continuumCliAsync, isDistillRequest, isDreamRequest, projectData, readJsonFile, stepLane, waitForRecord, writeFixtureHistory, writeFixtureSession } from "./dream-support.ts";
+import { continuumCli, continuumCliAsync, readJsonFile } from "../harness/cli.ts";
+import { call, isDistillRequest, isDreamRequest, projectData, stepLane, waitForRecord, writeFixtureHistory, writeFixtureSession } from "./dream-support.ts";
 import type { DreamRecord } from "../../plugins/dream/records.ts";
 import type { DistillRecord } from "../../plugins/distill/records.ts";
 

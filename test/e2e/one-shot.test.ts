@@ -10,7 +10,8 @@ import type { ModelScript } from "../harness/scripted-model.ts";
 import { killAll, opencodeRun } from "../harness/opencode.ts";
 import { persistentDb } from "../harness/session.ts";
 import { withOpencode } from "../harness/fixture.ts";
-import { call, isDreamRequest, projectData, readJsonFile, stepLane, writeFixtureSession } from "./dream-support.ts";
+import { readJsonFile } from "../harness/cli.ts";
+import { call, isDreamRequest, projectData, stepLane, writeFixtureSession } from "./dream-support.ts";
 import type { DreamRecord } from "../../plugins/dream/records.ts";
 
 after(killAll);

@@ -77,7 +77,8 @@ test("SIGTERM to `continuum workflow run` and SIGHUP to `continuum run --goal`: 
 });
 
 test("two `continuum dream` at once: the second is refused naming the first, the first reports its own run, nothing stays running", { timeout: 240000 }, async () => {
-  const { call, continuumCliAsync, isDreamRequest, projectData, stepLane, writeFixtureSession } = await import("./dream-support.ts");
+  const { call, isDreamRequest, projectData, stepLane, writeFixtureSession } = await import("./dream-support.ts");
+  const { continuumCliAsync } = await import("../harness/cli.ts");
   const { existsSync } = await import("node:fs");
   const rule = "Always run `npm run lint` before committing.";
   const modelScript: ModelScript = {
