@@ -64,13 +64,16 @@ function stream(res: ServerResponse, model: string, text: string, promptTokens: 
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   const id = `chatcmpl-doctor-${Date.now()}`;
   const created = Math.floor(Date.now() / 1000);
-  const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`);
+  const send = (choices: unknown[], extra: Record<string, unknown> = {}) => {
+    const chunk = { id, object: "chat.completion.chunk", created, model, choices, ...extra };
+    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+  };
   send([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
   send([{ index: 0, delta: { content: text }, finish_reason: null }]);
   send([{ index: 0, delta: {}, finish_reason: "stop" }]);
   const completion = estimateTokens(text) + 1;
-  send([], { usage: { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion } });
+  const total = promptTokens + completion;
+  send([], { usage: { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: total } });
   res.write("data: [DONE]\n\n");
   res.end();
 }

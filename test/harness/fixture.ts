@@ -34,7 +34,10 @@ export interface Opencode {
   defer(fn: () => unknown): void;
 }
 
-export async function withOpencode<T>(options: OpencodeOptions, fn: (opencode: Opencode) => Promise<T> | T): Promise<T> {
+export async function withOpencode<T>(
+  options: OpencodeOptions,
+  fn: (opencode: Opencode) => Promise<T> | T,
+): Promise<T> {
   const deferred: (() => unknown)[] = [];
   const servers: Served[] = [];
   let model: ScriptedModel | undefined;
