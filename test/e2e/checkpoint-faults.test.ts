@@ -42,10 +42,11 @@ test("writer failures visible in /context, /rebuild, compaction coexistence, poi
   };
   await withOpencode({
     model: modelScript,
-    env: { context: 40000,
-    output: 4000,
-    continuumConfig: { tasks: { gate: false }, checkpoint: { tailMinTokens: 200, tailMinTextMessages: 2 } },
-  },
+    env: {
+      context: 40000,
+      output: 4000,
+      continuumConfig: { tasks: { gate: false }, checkpoint: { tailMinTokens: 200, tailMinTextMessages: 2 } },
+    },
     serve: true,
   }, async ({ env, model, served }) => {
     const session = await createSession(served);

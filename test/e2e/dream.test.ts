@@ -63,7 +63,7 @@ test("/dream writes the repeated rule once with both sessions, marks the stale e
     main: [{ text: "Hello, noted." }, { text: "Continuing the main session." }],
     exhausted: { text: "nothing more scripted" },
   };
-  await withOpencode({ model: modelScript, env: { ...dreamEnv } }, async ({ env, model, serve }) => {
+  await withOpencode({ model: modelScript, env: dreamEnv }, async ({ env, model, serve }) => {
     fixture(env);
     const data = projectData(env);
     let served = await serve({ extraEnv: persistentDb(env) });
@@ -155,7 +155,7 @@ test("/dream that deletes every entry is refused whole: nothing written, no vers
     ],
     exhausted: { text: "nothing more scripted" },
   };
-  await withOpencode({ model: modelScript, env: { ...dreamEnv } }, async ({ env, model, serve }) => {
+  await withOpencode({ model: modelScript, env: dreamEnv }, async ({ env, model, serve }) => {
     const data = projectData(env);
     let served = await serve();
     const session = await createSession(served);
@@ -196,9 +196,10 @@ test("schedules (opt-in): with dream.auto and distill.auto on, a new main sessio
   };
   await withOpencode({
     model: modelScript,
-    env: { continuumConfig: { checkpoint: { enabled: false }, dream: { auto: true }, distill: { auto: true } },
-    opencodeConfig: { snapshot: false },
-  },
+    env: {
+      continuumConfig: { checkpoint: { enabled: false }, dream: { auto: true }, distill: { auto: true } },
+      opencodeConfig: { snapshot: false },
+    },
   }, async ({ env, model, serve }) => {
     fixture(env);
     await writeFixtureHistory(
@@ -247,7 +248,7 @@ test("schedules (opt-in): with dream.auto and distill.auto on, a new main sessio
 test("continuum dream stopped with SIGTERM mid-run shuts its opencode serve down and writes nothing", { timeout: 120000 }, async () => {
   await withOpencode({
     model: { lanes: [stepLane("dream", isDreamRequest, [{ ...call("dream_memory", { action: "list" }), delayMs: 15000 }])], exhausted: { text: "nothing more scripted" } },
-    env: { ...dreamEnv },
+    env: dreamEnv,
   }, async ({ env, model }) => {
     fixture(env);
     const child = spawn(process.execPath, [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), "dream", "--project", env.projectDir], { cwd: env.projectDir, env: env.env, stdio: "ignore" });

@@ -48,11 +48,12 @@ test("deleting continuum.db between two turns loses no task tree, goal or stored
   };
   await withOpencode({
     model: modelScript,
-    env: { context: CONTEXT,
-    output: OUTPUT,
-    continuumConfig: { tasks: { gate: false }, goal: { maxContinuations: 1 }, checkpoint: { tailMinTokens: 0, tailMinTextMessages: 1 } },
-    opencodeConfig: { snapshot: false },
-  },
+    env: {
+      context: CONTEXT,
+      output: OUTPUT,
+      continuumConfig: { tasks: { gate: false }, goal: { maxContinuations: 1 }, checkpoint: { tailMinTokens: 0, tailMinTextMessages: 1 } },
+      opencodeConfig: { snapshot: false },
+    },
     install: false,
   }, async ({ env, model, serve }) => {
     mkdirSync(join(env.projectDir, "data"), { recursive: true });

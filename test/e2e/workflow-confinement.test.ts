@@ -66,9 +66,10 @@ test("workflow confinement in real OpenCode: protected paths and symlinks refuse
   };
   await withOpencode({
     model: modelScript,
-    env: { continuumConfig: { tasks: { gate: false } },
-    opencodeConfig: { permission: { edit: { "*": "allow", "asked/*": "ask", "denied/*": "deny" } } },
-  },
+    env: {
+      continuumConfig: { tasks: { gate: false } },
+      opencodeConfig: { permission: { edit: { "*": "allow", "asked/*": "ask", "denied/*": "deny" } } },
+    },
     install: false,
   }, async ({ env, model, serve }) => {
     writeWorkflow(env, "writes", `const out = {};\nfor (const p of args.paths) { try { writeFile(p, "planted"); out[p] = "written"; } catch (e) { out[p] = e.message; } }\nreturn out;`);
