@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { globalConfigDir } from "../core/paths.ts";
 import { checkCheckout, checkConfig, checkNode, checkOpencodeVersion, checkRipgrep, checkShim, type Check } from "./environment.ts";
 import { act, emit, existingDir, jsonOption } from "./kit.ts";
-import { startScriptedModel } from "./scripted-model.ts";
+import { startDoctorModel } from "./doctor-model.ts";
 import { findOpencode, runOpencode } from "./opencode-driver.ts";
 
 export interface DoctorTarget {
@@ -70,7 +70,7 @@ export async function runDoctor(target: DoctorTarget): Promise<DoctorResult> {
 async function runRoundTrip(target: DoctorTarget, binary: string, say: (line: string) => void): Promise<Check[]> {
   const scratch = mkdtempSync(join(tmpdir(), "continuum-doctor-"));
   const trace = join(scratch, "trace.jsonl");
-  const model = await startScriptedModel({ main: [{ text: "continuum doctor: ok" }], exhausted: { text: "ok" } });
+  const model = await startDoctorModel("continuum doctor: ok");
   try {
     say(`doctor: starting ${binary} against a scripted model on ${model.baseURL}`);
     const cwd = target.projectDir ?? scratch;
@@ -86,7 +86,8 @@ async function runRoundTrip(target: DoctorTarget, binary: string, say: (line: st
     const records = readTrace(trace);
     const loaded = records.find((r) => r.event === "loaded");
     const hooks = [...new Set(records.filter((r) => r.event === "hook").map((r) => r.hook!))];
-    const mainRequests = model.requests.filter((r) => r.lane === "main");
+    // OpenCode's hidden helpers (the title) offer no tools, so any request that offered a pack tool is the agent's.
+    const mainRequests = model.requests.filter((r) => r.tools.length > 0);
     const offered = loaded?.tools?.filter((tool) => mainRequests.some((r) => r.tools.includes(tool))) ?? [];
     const status = (ok: boolean) => (ok ? "ok" : "fail") as Check["status"];
     return [

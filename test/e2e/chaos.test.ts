@@ -12,12 +12,13 @@ import { closeSync, existsSync, mkdirSync, ftruncateSync, openSync, readdirSync,
 import { dirname, join } from "node:path";
 import { execFileSync } from "node:child_process";
 import type BetterSqlite3 from "better-sqlite3";
-import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type ScriptedToolCall } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, killAll, type Served } from "../harness/opencode.ts";
+import { isCheckpointWriterRequest, isGoalJudgeRequest, type ScriptedToolCall, type ModelScript } from "../harness/scripted-model.ts";
+import { REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { killAll, type Served } from "../harness/opencode.ts";
 import { snapshotTree } from "../harness/snapshot.ts";
 import { chaosDriver, INTERNAL_TOOLS, newChaosState, prng, type ChaosState, type Rng } from "../harness/chaos.ts";
-import { createSession, installPackForTest, persistentDb, send } from "./checkpoint-support.ts";
+import { createSession, persistentDb, send } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 
 after(killAll);
 
@@ -34,17 +35,23 @@ const CRASH = /failed inside opencode-continuum|is not a function|is not an obje
 test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each of two OpenCode processes, hand damage in between`, { timeout: 240000 }, async () => {
   const state = newChaosState();
   const driver = chaosDriver(state);
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [{ name: "pack-helpers", match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r), replies: () => ({ text: "ok" }) }],
     main: (request) => driver.respond(request),
     exhausted: { text: "ok" },
-  });
+  };
   // A window large enough that hundreds of results never start a rebuild: the tools are under test here.
-  const env = createIsolatedEnv({ baseURL: model.baseURL, context: 2_000_000, output: 32000, continuumConfig: { tasks: { gate: false } } });
-  const served: Served[] = [];
-  const log = (line: string) => process.env.CONTINUUM_E2E_DEBUG && console.log(`[chaos] ${line}`);
-  try {
-    await installPackForTest(env);
+  const setup = { context: 2_000_000, output: 32000, continuumConfig: { tasks: { gate: false } } };
+  await withOpencode({ model: modelScript, env: setup }, async ({ env, serve, defer }) => {
+    const served: Served[] = [];
+    const log = (line: string) => process.env.CONTINUUM_E2E_DEBUG && console.log(`[chaos] ${line}`);
+    defer(() => {
+      if (process.env.CONTINUUM_E2E_DEBUG) {
+        writeFileSync(join(env.root, "chaos-results.json"), JSON.stringify(driver.results, null, 1));
+        served.forEach((server, i) => writeFileSync(join(env.root, `opencode-${i + 1}.log`), server.output()));
+        served.forEach((server, i) => writeFileSync(join(env.root, `events-${i + 1}.json`), JSON.stringify(server.events.slice(-200), null, 1)));
+      }
+    });
     const outside = () => ({ project: snapshotTree(env.projectDir), config: snapshotTree(env.configHome), home: snapshotTree(env.home) });
     const before = outside();
     const sessions = new Map<number, string>();
@@ -58,7 +65,7 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
 
     // Process 1: each seed in its own session.
     const started = Date.now();
-    served.push(await opencodeServe(env, { extraEnv: persistentDb(env) }));
+    served.push(await serve({ extraEnv: persistentDb(env) }));
     for (const seed of SEEDS) {
       const session = await createSession(served[0]!);
       sessions.set(seed, session);
@@ -74,7 +81,7 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
     log(`damage: ${damage.strayBytes.length} files with stray bytes, ${damage.lost.length} remembered entries cut off by the truncation`);
     const restartedAt = driver.results.length;
     const allowInternal = JSON.stringify({ permission: Object.fromEntries(INTERNAL_TOOLS.map((tool) => [tool, "allow"])) });
-    served.push(await opencodeServe(env, { extraEnv: { ...persistentDb(env), OPENCODE_CONFIG_CONTENT: allowInternal } }));
+    served.push(await serve({ extraEnv: { ...persistentDb(env), OPENCODE_CONFIG_CONTENT: allowInternal } }));
     for (const seed of SEEDS) {
       const session = sessions.get(seed)!;
       await turn(served[1]!, session, () => driver.begin({ seed, rng: prng(seed * 7919 + 1), calls: CALLS, batch: BATCH }), `chaos round 2 of seed ${seed}`);
@@ -128,43 +135,34 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
     const afterwards = outside();
     for (const key of ["project", "config", "home"] as const) assert.deepEqual(changes(before[key], afterwards[key]), [], `${key}: files changed outside the pack's dirs`);
     assert.equal(integrityCheck(env), "ok", "PRAGMA integrity_check");
-  } catch (error) {
+
+    /** One turn of `memory search` calls, one per remembered entry, in a session of its own; each must find its id. */
+    async function readBack(server: Served, label: string): Promise<void> {
+      const expected = [...state.remembered.entries()];
+      if (expected.length === 0) return;
+      const calls: ScriptedToolCall[] = [];
+      for (const [id, origin] of expected) {
+        const line = storedLine(env, id);
+        assert.ok(line, `${label}: ${id} (remembered by seed ${origin.seed}, ${origin.callId}) is in no memory file`);
+        const query = searchableText(line);
+        assert.ok(/[\p{L}\p{N}]/u.test(query), `${label}: ${id} (seed ${origin.seed}, ${origin.callId}) was remembered with no word to search it by: ${JSON.stringify(line).slice(0, 200)}`);
+        calls.push({ name: "memory", args: { action: "search", query: query.slice(0, 1500), mode: "all", limit: 50 } });
+      }
+      const session = await createSession(server);
+      const tag = label.replace(/\W/g, "");
+      driver.begin({ seed: READBACK, rng: prng(0), calls: 0, batch: 25, script: calls.map((c, i) => ({ ...c, id: `readback_${tag}_${i}` })) });
+      await send(server, session, `chaos read-back, ${label}`);
+      await idleOrAsked(server, session, 1);
+      expected.forEach(([id, origin], i) => {
+        const answer = driver.results.find((r) => r.callId === `readback_${tag}_${i}`);
+        assert.ok(answer, `${label}: the read-back search for ${id} was answered`);
+        assert.ok(answer.text.includes(id), `${label}: memory search did not find ${id} (remembered by seed ${origin.seed}, ${origin.callId}); query ${JSON.stringify((calls[i]!.args as { query: string }).query).slice(0, 200)}: ${answer.text.slice(0, 300)}`);
+      });
+    }
+  }).catch((error: unknown) => {
     if (error instanceof Error) error.message = `chaos seeds ${SEEDS.join(",")} failed (reproduce: ${REPRODUCE}; the test dir is kept with KEEP_E2E_TMP=1)\n${error.message}`;
     throw error;
-  } finally {
-    if (process.env.CONTINUUM_E2E_DEBUG) {
-      writeFileSync(join(env.root, "chaos-results.json"), JSON.stringify(driver.results, null, 1));
-      served.forEach((server, i) => writeFileSync(join(env.root, `opencode-${i + 1}.log`), server.output()));
-      served.forEach((server, i) => writeFileSync(join(env.root, `events-${i + 1}.json`), JSON.stringify(server.events.slice(-200), null, 1)));
-    }
-    for (const server of served) await server.stop();
-    await model.close();
-    env.cleanup();
-  }
-
-  /** One turn of `memory search` calls, one per remembered entry, in a session of its own; each must find its id. */
-  async function readBack(server: Served, label: string): Promise<void> {
-    const expected = [...state.remembered.entries()];
-    if (expected.length === 0) return;
-    const calls: ScriptedToolCall[] = [];
-    for (const [id, origin] of expected) {
-      const line = storedLine(env, id);
-      assert.ok(line, `${label}: ${id} (remembered by seed ${origin.seed}, ${origin.callId}) is in no memory file`);
-      const query = searchableText(line);
-      assert.ok(/[\p{L}\p{N}]/u.test(query), `${label}: ${id} (seed ${origin.seed}, ${origin.callId}) was remembered with no word to search it by: ${JSON.stringify(line).slice(0, 200)}`);
-      calls.push({ name: "memory", args: { action: "search", query: query.slice(0, 1500), mode: "all", limit: 50 } });
-    }
-    const session = await createSession(server);
-    const tag = label.replace(/\W/g, "");
-    driver.begin({ seed: READBACK, rng: prng(0), calls: 0, batch: 25, script: calls.map((c, i) => ({ ...c, id: `readback_${tag}_${i}` })) });
-    await send(server, session, `chaos read-back, ${label}`);
-    await idleOrAsked(server, session, 1);
-    expected.forEach(([id, origin], i) => {
-      const answer = driver.results.find((r) => r.callId === `readback_${tag}_${i}`);
-      assert.ok(answer, `${label}: the read-back search for ${id} was answered`);
-      assert.ok(answer.text.includes(id), `${label}: memory search did not find ${id} (remembered by seed ${origin.seed}, ${origin.callId}); query ${JSON.stringify((calls[i]!.args as { query: string }).query).slice(0, 200)}: ${answer.text.slice(0, 300)}`);
-    });
-  }
+  });
 });
 
 /** Waits for the session's idle; a permission question (which would wait for a person forever) fails at once. */

@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, findCheckpoint, installPackForTest, send } from "./checkpoint-support.ts";
+import { type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
+import { REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import type { Served } from "../harness/opencode.ts";
+import { createSession, send } from "../harness/session.ts";
+import { findCheckpoint } from "./checkpoint-support.ts";
 
 const CONTEXT = 32000;
 const OUTPUT = 4000;
@@ -68,20 +70,17 @@ async function longSession(served: Served, script: ReturnType<typeof worker>, wr
 
 test("checkpoint cost by the ledger: ≤ 10 % of the worker's input with a good writer, ≤ 2 requests per run with a failing one", { timeout: 600000 }, async () => {
   const script = worker();
-  const model = await startScriptedModel({
-    lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
-    main: () => script.reply(),
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } });
-  mkdirSync(join(env.projectDir, "data"), { recursive: true });
-  for (let i = 1; i <= FILES; i++) {
-    const rows = Array.from({ length: 90 }, (_, r) => `f${i} row ${r}: id=${i * 1000 + r}, ${"value ".repeat(8)}`);
-    writeFileSync(join(env.projectDir, "data", `f${i}.txt`), rows.join("\n"));
-  }
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  const options = {
+    model: { lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r: RecordedRequest) => writerReply(r) }], main: () => script.reply() },
+    env: { context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } },
+    serve: true,
+  };
+  await withOpencode(options, async ({ env, model, served }) => {
+    mkdirSync(join(env.projectDir, "data"), { recursive: true });
+    for (let i = 1; i <= FILES; i++) {
+      const rows = Array.from({ length: 90 }, (_, r) => `f${i} row ${r}: id=${i * 1000 + r}, ${"value ".repeat(8)}`);
+      writeFileSync(join(env.projectDir, "data", `f${i}.txt`), rows.join("\n"));
+    }
     const good = await longSession(served, script);
     const goodWriter = model.lane("writer").filter((r) => r.raw.includes(good));
     const stats = JSON.parse(cli(env, ["stats", "--json", "--session", good]).stdout) as {
@@ -110,9 +109,5 @@ test("checkpoint cost by the ledger: ≤ 10 % of the worker's input with a good 
     const retries = badWriter.filter((r) => r.lastUserText.includes("was not stored. Fix only this"));
     assert.equal(retries.length, jobs, "each run retried once, asking only for the fix");
     assert.ok(retries.every((r) => !r.raw.includes("New messages since the previous checkpoint")), "the retry is not sent the input again");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -6,10 +6,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send, sleep, until, findCheckpoint, storedMessage } from "./checkpoint-support.ts";
+import { contentText, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest, type ModelScript } from "../harness/scripted-model.ts";
+import { createSession, send, sleep, until, storedMessage } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
+import { findCheckpoint } from "./checkpoint-support.ts";
 import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
 import { REPORT_TITLE } from "../../plugins/checkpoint/index.ts";
 
@@ -34,21 +35,20 @@ function writerReply(request: RecordedRequest): ScriptedReply {
 const firstUser = (r: RecordedRequest) => contentText(r.body.messages.find((m) => m.role === "user") ?? { role: "user" });
 
 test("writer failures visible in /context, /rebuild, compaction coexistence, pointer for a new session", { timeout: 150000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
     // Answers long enough that a rebuild has a head to cut (reports no longer sit in the history to pad it).
     main: (request) => ({ text: `answer to: ${request.lastUserText.slice(0, 40)}. ${"More detail on that point. ".repeat(12)}`, usage: "auto" }),
-  });
-  const env = createIsolatedEnv({
-    baseURL: model.baseURL,
-    context: 40000,
-    output: 4000,
-    continuumConfig: { tasks: { gate: false }, checkpoint: { tailMinTokens: 200, tailMinTextMessages: 2 } },
-  });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: {
+      context: 40000,
+      output: 4000,
+      continuumConfig: { tasks: { gate: false }, checkpoint: { tailMinTokens: 200, tailMinTextMessages: 2 } },
+    },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     const turns = [FIRST, "Next, sketch the importer's modules in detail.", "Now list the tests we need, one per line.", "Good. Summarise the risks."];
     for (let i = 0; i < turns.length; i++) {
@@ -109,16 +109,12 @@ test("writer failures visible in /context, /rebuild, compaction coexistence, poi
     const fresh = await until(() => model.lane("main").find((r) => r.lastUserText === "Hello again."), 20000, "new session request");
     assert.ok(fresh.system.some((s) => s.includes(`the previous session (${session}) left a checkpoint`)), "pointer to the previous checkpoint");
     assert.ok(!firstUser(fresh).startsWith(DUMP_MARKER), "no resume framing in a new session");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("one huge tool output: the next request is rebuilt before it reaches OpenCode's compaction point", { timeout: 90000 }, async () => {
   const usable = 36000;
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     main: [
       { text: "Noted.", usage: { prompt_tokens: Math.round(usable * 0.3), completion_tokens: 100 } },
       { text: "Sure.", usage: { prompt_tokens: Math.round(usable * 0.4), completion_tokens: 100 } },
@@ -126,13 +122,15 @@ test("one huge tool output: the next request is rebuilt before it reaches OpenCo
       { text: "Read it.", usage: "auto" },
     ],
     exhausted: { text: "ok", usage: "auto" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, context: 40000, output: 4000, continuumConfig: { tasks: { gate: false }, checkpoint: { thresholds: [], tailMinTokens: 200, tailMinTextMessages: 1 } } });
-  writeFileSync(`${env.projectDir}/big.txt`, Array.from({ length: 700 }, (_, i) => `line ${i}: ${"payload ".repeat(8)}`).join("\n"));
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { context: 40000, output: 4000, continuumConfig: { tasks: { gate: false }, checkpoint: { thresholds: [], tailMinTokens: 200, tailMinTextMessages: 1 } } },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    writeFileSync(`${env.projectDir}/big.txt`, Array.from({ length: 700 }, (_, i) => `line ${i}: ${"payload ".repeat(8)}`).join("\n"));
+    installPack(env);
+    const served = await serve();
     const session = await createSession(served);
     const turns = [FIRST, "Then plan the work.", "Read big.txt now."];
     for (let i = 0; i < turns.length; i++) {
@@ -144,9 +142,5 @@ test("one huge tool output: the next request is rebuilt before it reaches OpenCo
     assert.ok(firstUser(afterRead).includes("never edit db/schema.sql"));
     assert.ok(afterRead.raw.includes("line 0: payload") && afterRead.raw.includes("line 400: payload"), `the huge output itself is in the kept tail (${afterRead.raw.match(/line \d+: payload/g)?.slice(-1)})`);
     assert.equal(served.events.filter((e) => e.type === "session.compacted").length, 0);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -5,10 +5,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, contentText, countPromptTokens, tokenCounter, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send } from "./checkpoint-support.ts";
+import { contentText, countPromptTokens, tokenCounter, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest, type ModelScript } from "../harness/scripted-model.ts";
+import { createSession, send } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
 import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
 
 const CONTEXT = 40000;
@@ -34,20 +34,22 @@ test("honest counts: writers on the way, rebuilt requests under the cap by the p
   const main: ScriptedReply[] = [];
   for (let i = 1; i <= FILES; i++) main.push({ toolCalls: [{ name: "read", args: { filePath: `data/f${i}.txt` } }], usage: "auto" });
   main.push({ text: "All files read.", usage: "auto" });
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
     main,
     exhausted: { text: "ok", usage: "auto" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } });
-  mkdirSync(join(env.projectDir, "data"), { recursive: true });
-  for (let i = 1; i <= FILES; i++) {
-    writeFileSync(join(env.projectDir, "data", `f${i}.txt`), Array.from({ length: 90 }, (_, r) => `f${i} row ${r}: ${"value ".repeat(10)}`).join("\n"));
-  }
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    mkdirSync(join(env.projectDir, "data"), { recursive: true });
+    for (let i = 1; i <= FILES; i++) {
+      writeFileSync(join(env.projectDir, "data", `f${i}.txt`), Array.from({ length: 90 }, (_, r) => `f${i} row ${r}: ${"value ".repeat(10)}`).join("\n"));
+    }
+    installPack(env);
+    const served = await serve();
     const session = await createSession(served);
     await send(served, session, "Read every file in data/ in order and keep notes. Never edit db/schema.sql.");
     await served.waitForIdle(session, 1, 90000);
@@ -66,9 +68,5 @@ test("honest counts: writers on the way, rebuilt requests under the cap by the p
     assert.ok(model.lane("writer").length >= 2, "writers ran on the way");
     assert.equal(served.events.filter((e) => e.type === "session.compacted").length, 0);
     assert.ok(rebuilt.every((r) => r.raw.includes("Never edit db/schema.sql.")));
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -6,10 +6,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send, until, findCheckpoint } from "./checkpoint-support.ts";
+import { type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest, type ModelScript } from "../harness/scripted-model.ts";
+import { createSession, send, until } from "../harness/session.ts";
+import { findCheckpoint } from "./checkpoint-support.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
 
 const FIRST = "Generate the fixture for the loader. Constraint: never touch db/schema.sql. The DSN is postgres://fx@db.internal:5432/loader.";
@@ -59,12 +59,16 @@ const keepsWords = (r: RecordedRequest) => {
  */
 async function scenario(writeUsage: WriteUsage, expect: { compactedByOpenCode: boolean }) {
   assert.ok(BIG.length >= 200000, `the argument is ${BIG.length} characters`);
-  const model = await startScriptedModel({ lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }], main: (r) => mainReply(r, writeUsage) });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, context: 64000, output: 4000, continuumConfig: { tasks: { gate: false } } });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  const modelScript: ModelScript = {
+    lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
+    main: (r) => mainReply(r, writeUsage),
+  };
+  const setup = { context: 64000, output: 4000, continuumConfig: { tasks: { gate: false } } };
+  await withOpencode({ model: modelScript, env: setup, serve: true }, async ({ env, model, served, defer }) => {
+    defer(() => {
+      for (const r of model.requests) debug(`#${r.index} ${r.lane}: ${r.body.messages.length} messages, ${r.raw.length} chars, last user: ${r.lastUserText.slice(0, 50)}, reply: ${r.reply === "unscripted" ? r.reply : (r.reply.text ?? r.reply.toolCalls?.map((c) => c.name).join())?.slice(0, 30)}`);
+      debug(served?.events.filter((e) => /compacted|error|idle/.test(e.type)).map((e) => `${e.type} ${JSON.stringify(e.properties).slice(0, 200)}`));
+    });
     const session = await createSession(served);
     const turns = TURNS;
     for (let i = 0; i < turns.length; i++) {
@@ -113,13 +117,7 @@ async function scenario(writeUsage: WriteUsage, expect: { compactedByOpenCode: b
     assert.ok(keepsWords(next).first, "the user's first prompt survives a compaction after a rebuild");
     assert.ok(keepsWords(next).checkpoint, "and so does the checkpoint");
     assert.ok(next.raw.includes("Scripted compaction summary"), "OpenCode's summary is kept too");
-  } finally {
-    for (const r of model.requests) debug(`#${r.index} ${r.lane}: ${r.body.messages.length} messages, ${r.raw.length} chars, last user: ${r.lastUserText.slice(0, 50)}, reply: ${r.reply === "unscripted" ? r.reply : (r.reply.text ?? r.reply.toolCalls?.map((c) => c.name).join())?.slice(0, 30)}`);
-    debug(served?.events.filter((e) => /compacted|error|idle/.test(e.type)).map((e) => `${e.type} ${JSON.stringify(e.properties).slice(0, 200)}`));
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 }
 
 test("a 200,000-character tool argument in a 64K window, OpenCode compacts at once: every later request keeps the user's words, the checkpoint and OpenCode's summary", { timeout: 180000 }, () =>

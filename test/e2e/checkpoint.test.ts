@@ -6,11 +6,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, contentText, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, REPO_ROOT } from "../harness/env.ts";
+import { contentText, type RecordedRequest, type ScriptedReply, isCheckpointWriterRequest, type ModelScript } from "../harness/scripted-model.ts";
+import { REPO_ROOT } from "../harness/env.ts";
 import { spawnSync } from "node:child_process";
-import { opencodeServe, type BusEvent, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, persistentDb, send, until, findCheckpoint, storedMessage } from "./checkpoint-support.ts";
+import type { BusEvent } from "../harness/opencode.ts";
+import { createSession, persistentDb, send, until, storedMessage } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
+import { findCheckpoint } from "./checkpoint-support.ts";
 import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
 import { SECTIONS } from "../../plugins/checkpoint/sections.ts";
 import { REPORT_TITLE } from "../../plugins/checkpoint/index.ts";
@@ -46,7 +49,7 @@ function writerReply(request: RecordedRequest): ScriptedReply {
 }
 
 test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt input after a restart", { timeout: 150000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
     main: [
       { toolCalls: [{ name: "tasks", args: { action: "create", title: "Write the importer" } }], usage: usage(0.1) },
@@ -64,17 +67,19 @@ test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt inp
       { text: "Context report shown.", usage: "auto" },
     ],
     exhausted: { text: "ok", usage: "auto" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } });
-  mkdirSync(join(env.projectDir, "data"), { recursive: true });
-  for (let i = 1; i <= 6; i++) {
-    const rows = Array.from({ length: 160 }, (_, r) => `row ${i}-${r}: id=${i * 1000 + r}, name=item-${r}, price=${(r * 1.25).toFixed(2)}, tags=alpha beta gamma`);
-    writeFileSync(join(env.projectDir, "data", `part${i}.txt`), rows.join("\n") + "\n");
-  }
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    mkdirSync(join(env.projectDir, "data"), { recursive: true });
+    for (let i = 1; i <= 6; i++) {
+      const rows = Array.from({ length: 160 }, (_, r) => `row ${i}-${r}: id=${i * 1000 + r}, name=item-${r}, price=${(r * 1.25).toFixed(2)}, tags=alpha beta gamma`);
+      writeFileSync(join(env.projectDir, "data", `part${i}.txt`), rows.join("\n") + "\n");
+    }
+    installPack(env);
+    let served = await serve({ extraEnv: persistentDb(env) });
     const session = await createSession(served);
     const turns = [FIRST, "Now read the next two parts.", "Continue with parts 4 and 5.", "Keep going with part 6."];
     for (let i = 0; i < turns.length; i++) {
@@ -138,10 +143,9 @@ test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt inp
     assert.match(report, /Writer tokens: [1-9][\d,]* in/);
     await served.waitForIdle(session, 5, 30000);
     await served.stop();
-    served = undefined;
 
     // A new process keeps the same cut: the first user message of the next request is the same dump.
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    served = await serve({ extraEnv: persistentDb(env) });
     const count = model.lane("main").length;
     await send(served, session, "Continue.");
     const after = await until(() => model.lane("main").slice(count).find((r) => r.lastUserText === "Continue."), 30000, "request after restart");
@@ -156,11 +160,7 @@ test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt inp
     const shown = cli("show", session);
     assert.match(shown.stdout, /T1 Write the importer \(in_progress\)/);
     assert.match(shown.stdout, /## 11\. Open notes/);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 function isFinishedCall(event: BusEvent, session: string): boolean {

@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type RecordedRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeRun, opencodeServe, killAll } from "../harness/opencode.ts";
-import { installPackForTest } from "./checkpoint-support.ts";
+import type { RecordedRequest } from "../harness/scripted-model.ts";
+import { opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { opencodeRun, killAll } from "../harness/opencode.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { estimateTokens } from "../../plugins/core/tokens.ts";
 
 after(killAll);
@@ -21,9 +21,8 @@ function cli(env: IsolatedEnv, args: string[], shell?: string) {
   return spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
 }
 
-test("every subcommand: --help exits 0, an unknown option and a bad value exit 2 with the usage line", () => {
-  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
-  try {
+test("every subcommand: --help exits 0, an unknown option and a bad value exit 2 with the usage line", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const version = cli(env, ["--version"]);
     assert.equal(version.status, 0);
     assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
@@ -67,14 +66,11 @@ test("every subcommand: --help exits 0, an unknown option and a bad value exit 2
       assert.match(result.stderr, /usage: continuum /, args.join(" "));
     }
     assert.equal(cli(env, ["memory"]).status, 2, "a group without its subcommand is a usage error");
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("names that do not exist are errors naming them (exit 1); read commands answer in JSON; a closed pipe ends quietly", () => {
-  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
-  try {
+test("names that do not exist are errors naming them (exit 1); read commands answer in JSON; a closed pipe ends quietly", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const missing: [string[], RegExp][] = [
       [["memory", "list", "--project", "/nonexistent"], /continuum memory list: --project \/nonexistent: no such directory/],
       [["memory", "show", "m-nope0000"], /no memory entry with id "m-nope0000"/],
@@ -114,14 +110,11 @@ test("names that do not exist are errors naming them (exit 1); read commands ans
     const piped = cli(env, [], "schema | head -c 10 >/dev/null; echo rc=${PIPESTATUS[0]}");
     assert.match(piped.stdout, /rc=0/);
     assert.doesNotMatch(piped.stderr, /EPIPE|Error/);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("config problems are named by every command and by the doctor; the doctor checks node, ripgrep and opencode's version", () => {
-  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1", continuumConfig: { memroy: {}, checkpoint: { thresholds: [0.9, 0.2, 5], rebuildAt: 2 } } });
-  try {
+test("config problems are named by every command and by the doctor; the doctor checks node, ripgrep and opencode's version", async () => {
+  await withOpencode({ model: false, install: false, env: { continuumConfig: { memroy: {}, checkpoint: { thresholds: [0.9, 0.2, 5], rebuildAt: 2 } } } }, async ({ env }) => {
     const status = cli(env, ["memory", "status"]);
     assert.equal(status.status, 0);
     assert.match(status.stderr, /warning: .*continuum\.jsonc: memroy: unknown key, ignored; did you mean "memory"\?/);
@@ -135,9 +128,7 @@ test("config problems are named by every command and by the doctor; the doctor c
     assert.equal(checks["configuration"]!.status, "warn");
     assert.match(checks["configuration"]!.detail, /did you mean "memory"/);
     assert.match(checks["installed plugin"]!.detail, /not installed/);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
 const memoryBlockOf = (request: RecordedRequest) => request.system.find((s) => s.startsWith("<continuum-memory>"));
@@ -149,10 +140,7 @@ interface Status {
 
 /** `continuum memory status --json`, then one real OpenCode turn: what the status promised is what was sent. */
 async function statusAgreesWithOpencode(config: Record<string, unknown>, arrange: (env: IsolatedEnv) => void, check: (status: Status, injected: string | undefined) => void) {
-  const model = await startScriptedModel({ main: [{ text: "ok" }], exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
-    await installPackForTest(env);
+  await withOpencode({ model: { main: [{ text: "ok" }], exhausted: { text: "ok" } } }, async ({ env, model }) => {
     arrange(env);
     mkdirSync(join(env.projectDir, ".opencode"), { recursive: true });
     writeFileSync(join(env.projectDir, ".opencode", "continuum.jsonc"), JSON.stringify(config));
@@ -163,10 +151,7 @@ async function statusAgreesWithOpencode(config: Record<string, unknown>, arrange
     const request = model.lane("main")[0];
     assert.ok(request, "OpenCode called the model");
     check(JSON.parse(status.stdout) as Status, memoryBlockOf(request));
-  } finally {
-    env.cleanup();
-    await model.close();
-  }
+  });
 }
 
 function writeMemory(file: string, rules: string[]) {
@@ -217,10 +202,9 @@ test("memory status agrees with what OpenCode injects: enabled false, a small bu
 });
 
 test("continuum run: the model provider's error reaches the user verbatim, and the run ends interrupted (7)", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({ main: () => ({ error: { status: 401, message: "Invalid API key: scripted-401-marker" } }) });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
-    await installPackForTest(env);
+  await withOpencode({
+    model: { main: () => ({ error: { status: 401, message: "Invalid API key: scripted-401-marker" } }) },
+  }, async ({ env, model }) => {
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [LAUNCHER, "run", "--goal", "hello.txt exists", "--timeout-min", "2"], { cwd: env.projectDir, env: { ...env.env, OPENCODE_BIN: opencodeBinary() }, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
@@ -231,18 +215,15 @@ test("continuum run: the model provider's error reaches the user verbatim, and t
     });
     assert.match(run.stdout, /\[continuum\] error from OpenCode or the model provider: .*Invalid API key: scripted-401-marker/, run.stdout + run.stderr);
     assert.equal(run.code, 7, run.stdout + run.stderr);
-  } finally {
-    env.cleanup();
-    await model.close();
-  }
+  });
 });
 
 test("config problems reach the user once as a toast when OpenCode starts", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({ main: [{ text: "ok" }], exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { memroy: {}, checkpoint: { rebuildAt: 2 } } });
-  try {
-    await installPackForTest(env);
-    const served = await opencodeServe(env, { startTimeoutMs: 120000 });
+  await withOpencode({
+    model: { main: [{ text: "ok" }], exhausted: { text: "ok" } },
+    env: { continuumConfig: { memroy: {}, checkpoint: { rebuildAt: 2 } } },
+    serve: { startTimeoutMs: 120000 },
+  }, async ({ env, served }) => {
     try {
       await served.client.session.create({ body: {} });
       const toast = await served.waitForEvent((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("continuum.jsonc has"), 30000, "the config toast");
@@ -251,8 +232,5 @@ test("config problems reach the user once as a toast when OpenCode starts", { ti
     } finally {
       await served.stop();
     }
-  } finally {
-    env.cleanup();
-    await model.close();
-  }
+  });
 });

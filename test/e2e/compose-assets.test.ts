@@ -6,11 +6,11 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { installPack, uninstallPack } from "../harness/install.ts";
 import { opencodeRun, killAll } from "../harness/opencode.ts";
 import { packAssetFiles } from "../../plugins/core/assets.ts";
+import { withOpencode } from "../harness/fixture.ts";
 
 after(killAll);
 
@@ -32,9 +32,8 @@ function writeOverride(dir: string, name: string, description: string) {
   writeFileSync(join(dir, name, "SKILL.md"), `---\nname: ${name}\ndescription: ${description}\n---\nThe project's own way of doing ${name}.\n`);
 }
 
-test("every compose skill is listed by OpenCode with its description, and uninstall takes them away", () => {
-  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
-  try {
+test("every compose skill is listed by OpenCode with its description, and uninstall takes them away", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     assert.deepEqual(skills(env).filter((s) => s.name.startsWith("compose-")), [], "none before install");
     installPack(env);
     const listed = skills(env);
@@ -49,14 +48,11 @@ test("every compose skill is listed by OpenCode with its description, and uninst
     for (const name of shipped) assert.ok(listed.some((s) => s.name === name), `pack skill ${name} is linked at install`);
     assert.equal(uninstallPack(env).code, 0);
     assert.deepEqual(skills(env).filter((s) => shipped.includes(s.name)), [], "uninstall removes every pack skill");
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("a project's own compose-tdd wins over a global install, every time, and the other pack skills stay", () => {
-  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
-  try {
+test("a project's own compose-tdd wins over a global install, every time, and the other pack skills stay", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     installPack(env, { scope: "global" });
     assert.equal(skills(env).find((s) => s.name === "compose-tdd")?.location, join(REPO_ROOT, "skills", "compose-tdd", "SKILL.md"), "the pack's own before the override");
     writeOverride(join(env.projectDir, ".opencode", "skills"), "compose-tdd", "PROJECT OVERRIDE of tdd");
@@ -70,14 +66,11 @@ test("a project's own compose-tdd wins over a global install, every time, and th
     }
     assert.equal(uninstallPack(env, "global").code, 0);
     assert.match(readFileSync(join(env.projectDir, ".opencode", "skills", "compose-tdd", "SKILL.md"), "utf8"), /PROJECT OVERRIDE/, "uninstall leaves the user's file");
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("a project install: a user's compose skill made before or after it wins; a switched-off compose offers none", () => {
-  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
-  try {
+test("a project install: a user's compose skill made before or after it wins; a switched-off compose offers none", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     writeOverride(join(env.projectDir, ".opencode", "skills"), "compose-review", "MY REVIEW");
     installPack(env);
     writeOverride(join(env.projectDir, ".claude", "skills"), "compose-plan", "MY PLAN (claude dir)");
@@ -92,14 +85,11 @@ test("a project install: a user's compose skill made before or after it wins; a 
     assert.ok(!off.some((s) => s.name === "compose-spec"), "compose off: the pack's compose skills are not offered");
     assert.ok(off.some((s) => s.name === "continuum-memory"), "the other pack skills stay");
     assert.throws(() => debug(env, "agent", "compose"), "nor its agent");
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("`compose` is a primary agent with the flow in its prompt; build and plan are unchanged; a project override wins", () => {
-  const env = createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
-  try {
+test("`compose` is a primary agent with the flow in its prompt; build and plan are unchanged; a project override wins", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const builtinTools = new Set(Object.keys((JSON.parse(debug(env, "agent", "build")) as { tools: Record<string, unknown> }).tools));
     // What the pack may add to every agent: its own tools (and rules for them), rules that keep its hidden helper
     // agents out of the task tool, and OpenCode's read access to each installed skill's folder.
@@ -138,16 +128,14 @@ test("`compose` is a primary agent with the flow in its prompt; build and plan a
     const mine = JSON.parse(debug(env, "agent", "compose")) as { prompt: string; description: string };
     assert.equal(mine.description, "my compose");
     assert.match(mine.prompt, /MY COMPOSE PROMPT/);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
 test("/compose <feature> from the default agent sends the flow with the configured spec folder; bare /compose only explains", async () => {
-  const model = await startScriptedModel({ exhausted: { text: "on it" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { compose: { specDir: "specs/features" } } });
-  try {
-    installPack(env);
+  await withOpencode({
+    model: { exhausted: { text: "on it" } },
+    env: { continuumConfig: { compose: { specDir: "specs/features" } } },
+  }, async ({ env, model }) => {
     const run = await opencodeRun(env, "add CSV export", { args: ["--command", "compose"] });
     assert.equal(run.code, 0, run.stderr);
     const sent = model.lane("main").map((r) => r.raw);
@@ -157,17 +145,11 @@ test("/compose <feature> from the default agent sends the flow with the configur
     assert.equal(bare.code, 0, bare.stderr);
     assert.equal(model.lane("main").length, before, "no model call for the usage text");
     assert.match(bare.stdout, /Usage: \/compose <feature/);
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("only the compose agent's requests list the compose skills; it loads a project's override through OpenCode's skill tool", async () => {
-  const model = await startScriptedModel({ exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
-    installPack(env);
+  await withOpencode({ model: { exhausted: { text: "ok" } } }, async ({ env, model }) => {
     writeOverride(join(env.projectDir, ".opencode", "skills"), "compose-tdd", "PROJECT TDD");
     model.push("main", { text: "hello from build" });
     const build = await opencodeRun(env, "hi");
@@ -182,8 +164,5 @@ test("only the compose agent's requests list the compose skills; it loads a proj
     const [first, second] = model.lane("main").slice(1);
     assert.ok(JSON.stringify(first!.body).includes("compose-verify"), "the compose agent sees its skills");
     assert.match(JSON.stringify(second!.body.messages.at(-1)), /The project's own way of doing compose-tdd/, "the skill tool returned the project's override");
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -5,10 +5,11 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { killAll, opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, sleep } from "./checkpoint-support.ts";
+import type { ScriptedReply } from "../harness/scripted-model.ts";
+import { killAll, type Served } from "../harness/opencode.ts";
+import { createSession, sleep } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
 import { VERIFY_MARKER } from "../../plugins/compose/verify-gate.ts";
 
 after(killAll);
@@ -22,13 +23,10 @@ async function prompt(served: Served, sessionId: string, text: string, agent: st
 }
 
 test("compose: sent back once to verify after writing a file, then a passing check lets the turn end; build is left alone", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({ exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  writeFileSync(join(env.projectDir, "package.json"), JSON.stringify({ name: "fixture", private: true, scripts: { test: "node -e \"console.log('1 test passed')\"" } }));
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  await withOpencode({ model: { exhausted: { text: "ok" } }, install: false }, async ({ env, model, serve }) => {
+    writeFileSync(join(env.projectDir, "package.json"), JSON.stringify({ name: "fixture", private: true, scripts: { test: "node -e \"console.log('1 test passed')\"" } }));
+    installPack(env);
+    const served = await serve();
     // The first model call of each pushed turn (the calls after a tool result carry the same user text).
     const pushes = () => model.lane("main").filter((r) => r.body.messages.at(-1)?.role === "user" && r.lastUserText.startsWith(VERIFY_MARKER));
 
@@ -68,9 +66,5 @@ test("compose: sent back once to verify after writing a file, then a passing che
     await sleep(1500);
     const stubbornPushes = pushes().filter((r) => JSON.stringify(r.body.messages).includes("third.txt"));
     assert.deepEqual(stubbornPushes.map((r) => r.lastUserText.slice(0, VERIFY_MARKER.length + 6)), [`${VERIFY_MARKER} (1/2)`, `${VERIFY_MARKER} (2/2)`]);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -8,10 +8,12 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type Lane, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
-import { killAll, opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, until } from "./checkpoint-support.ts";
+import type { Lane, RecordedRequest, ScriptedReply } from "../harness/scripted-model.ts";
+import type { IsolatedEnv } from "../harness/env.ts";
+import { killAll, type Served } from "../harness/opencode.ts";
+import { createSession, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
 import { openDatabase } from "../../plugins/core/storage/database.ts";
 
 after(killAll);
@@ -99,14 +101,14 @@ function reviewLanes(): Lane[] {
 }
 
 test("review workflow: four lenses, and the verifier's unconfirmed finding is dropped", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({ lanes: reviewLanes(), exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  writeFileSync(join(env.projectDir, "hello.js"), "process.stdout.write('hi')\n");
-  writeFileSync(join(env.projectDir, "bye.js"), "console.log('bye')\n");
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  await withOpencode({
+    model: { lanes: reviewLanes(), exhausted: { text: "ok" } },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    writeFileSync(join(env.projectDir, "hello.js"), "process.stdout.write('hi')\n");
+    writeFileSync(join(env.projectDir, "bye.js"), "console.log('bye')\n");
+    installPack(env);
+    const served = await serve();
     const session = await createSession(served);
     const run = await runWorkflow(served, env, session, "review");
     assert.equal(run.status, "done", JSON.stringify(run));
@@ -115,11 +117,7 @@ test("review workflow: four lenses, and the verifier's unconfirmed finding is dr
     assert.deepEqual(run.result.dropped.map((d: { title: string; why: string }) => [d.title, d.why]), [["Imagined crash on empty input", "bye.js handles empty input"]]);
     assert.equal(run.result.accepted, true, "only a minor finding is confirmed");
     assert.equal(run.result.evidence[0].evidence, "hello.js:1 prints without a newline");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 /** Scripted agents of the compose workflow; with `conflict`, both tasks also write shared.txt, differently. */
@@ -155,14 +153,11 @@ test("compose workflow: spec, two tasks in the tree, both implemented, the proje
   const at = (file: string) => join(projectDir, file);
   const spec = "docs/compose/greetings.md";
   const lanes = composeLanes(at, spec);
-  const model = await startScriptedModel({ lanes, exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  projectDir = env.projectDir;
-  writeFileSync(at("package.json"), JSON.stringify({ name: "fixture", private: true, scripts: { test: "node -e \"require('./hello.js'); require('./bye.js'); console.log('2 tests passed')\"" } }));
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  await withOpencode({ model: { lanes, exhausted: { text: "ok" } }, install: false }, async ({ env, model, serve }) => {
+    projectDir = env.projectDir;
+    writeFileSync(at("package.json"), JSON.stringify({ name: "fixture", private: true, scripts: { test: "node -e \"require('./hello.js'); require('./bye.js'); console.log('2 tests passed')\"" } }));
+    installPack(env);
+    const served = await serve();
     const session = await createSession(served);
     const run = await runWorkflow(served, env, session, 'compose {"feature": "greet and say goodbye"}');
     assert.equal(run.status, "done", JSON.stringify(run));
@@ -209,25 +204,21 @@ test("compose workflow: spec, two tasks in the tree, both implemented, the proje
     assert.match(readFileSync(at("docs/compose/greetings.report.md"), "utf8"), /- `npm test`: exit 3/);
     assert.ok(failing.transcript.some((t) => /check checks: npm test: exit 3 \(failed\)/.test(t.text)), JSON.stringify(failing.transcript.slice(-15)));
     assert.equal(model.lane("checks").length, 0);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("compose workflow: two tasks that both changed shared.txt stop at the merge with the file named; nothing applied, the user's own edit kept", { timeout: 300000 }, async () => {
   let projectDir = "";
   const at = (file: string) => join(projectDir, file);
   const spec = "docs/compose/greetings.md";
-  const model = await startScriptedModel({ lanes: composeLanes(at, spec, true), exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  projectDir = env.projectDir;
-  writeFileSync(at("package.json"), JSON.stringify({ name: "fixture", private: true, scripts: { test: "node -e \"console.log('2 tests passed')\"" } }));
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  await withOpencode({
+    model: { lanes: composeLanes(at, spec, true), exhausted: { text: "ok" } },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    projectDir = env.projectDir;
+    writeFileSync(at("package.json"), JSON.stringify({ name: "fixture", private: true, scripts: { test: "node -e \"console.log('2 tests passed')\"" } }));
+    installPack(env);
+    const served = await serve();
     const session = await createSession(served);
     const run = await runWorkflow(served, env, session, 'compose {"feature": "greet and say goodbye"}');
     assert.equal(run.status, "done", JSON.stringify(run));
@@ -242,11 +233,7 @@ test("compose workflow: two tasks that both changed shared.txt stop at the merge
     for (const file of ["hello.js", "bye.js", "shared.txt"]) assert.equal(existsSync(at(file)), false, `${file}: nothing was applied`);
     assert.equal(readFileSync(at("package.json"), "utf8").includes("fixture"), true, "the user's uncommitted file is untouched");
     assert.equal(model.lane("checks").length, 0, "no checks after a stopped merge");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("debug workflow: reproduced, two hypotheses investigated side by side, the confirmed one fixed with a regression test, verified afresh", { timeout: 240000 }, async () => {
@@ -267,14 +254,11 @@ test("debug workflow: reproduced, two hypotheses investigated side by side, the 
       result({ fixed: true, regressionTest: "sum.js exits 1 on NaN", summary: "initial value 0 for reduce", files: ["sum.js"] }),
     ]),
   ];
-  const model = await startScriptedModel({ lanes, exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  projectDir = env.projectDir;
-  writeFileSync(join(projectDir, "sum.js"), "const sum = (xs) => xs.reduce((a, b) => a + b);\nconsole.log(`sum([]) = ${sum([])}`);\n");
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  await withOpencode({ model: { lanes, exhausted: { text: "ok" } }, install: false }, async ({ env, serve }) => {
+    projectDir = env.projectDir;
+    writeFileSync(join(projectDir, "sum.js"), "const sum = (xs) => xs.reduce((a, b) => a + b);\nconsole.log(`sum([]) = ${sum([])}`);\n");
+    installPack(env);
+    const served = await serve();
     const session = await createSession(served);
     const run = await runWorkflow(served, env, session, "debug sum of an empty list is wrong");
     assert.equal(run.status, "done", JSON.stringify(run));
@@ -287,9 +271,5 @@ test("debug workflow: reproduced, two hypotheses investigated side by side, the 
     const spans = await childSpans(served, session, /hypothesis/);
     assert.equal(spans.length, 2);
     assert.ok(spans[0]!.start < spans[1]!.end && spans[1]!.start < spans[0]!.end, `the two investigations overlap in time: ${JSON.stringify(spans)}`);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -6,13 +6,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, opencodeBinary } from "../harness/env.ts";
-import { opencodeRun, opencodeServe, type Served } from "../harness/opencode.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import { opencodeBinary } from "../harness/env.ts";
+import { opencodeRun } from "../harness/opencode.ts";
 import { runOpencode } from "../../plugins/cli/opencode-driver.ts";
-import { createSession, installPackForTest, persistentDb } from "./checkpoint-support.ts";
+import { createSession, persistentDb } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { shownAnswers } from "./goal-support.ts";
-import { call, continuumCli, continuumCliAsync, isDistillRequest, projectData, stepLane, waitForRecord, writeFixtureHistory } from "./dream-support.ts";
+import { continuumCli, continuumCliAsync } from "../harness/cli.ts";
+import { call, isDistillRequest, projectData, stepLane, waitForRecord, writeFixtureHistory } from "./dream-support.ts";
 import type { DistillRecord } from "../../plugins/distill/records.ts";
 
 const SESSIONS = ["ses_histA", "ses_histB", "ses_histC"];
@@ -44,7 +46,7 @@ const skillCall = (name: string, action = "create") =>
   call("distill_asset", { form: "skill", name, description: "Use when lint or tests fail: lint, test, fix, test again.", body: BODY, action });
 
 test("/distill: dry run writes nothing; a SKILL.md OpenCode lists; a second run duplicates nothing and calls no model; bad names and existing files refused", { timeout: 300000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       stepLane("distill", isDistillRequest, [
         skillCall("Lint_Test"),
@@ -58,14 +60,14 @@ test("/distill: dry run writes nothing; a SKILL.md OpenCode lists; a second run 
     ],
     main: [{ text: "Hello." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { checkpoint: { enabled: false } }, opencodeConfig: { snapshot: false } });
-  await installPackForTest(env);
-  await writeFixtureHistory(env, SESSIONS.flatMap((id, i) => historyOf(id, i + 1)));
-  const data = projectData(env);
-  const skillFile = join(env.projectDir, ".opencode", "skills", "lint-test-fix", "SKILL.md");
-  let served: Served | undefined;
-  try {
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { checkpoint: { enabled: false } }, opencodeConfig: { snapshot: false } },
+  }, async ({ env, model, serve }) => {
+    await writeFixtureHistory(env, SESSIONS.flatMap((id, i) => historyOf(id, i + 1)));
+    const data = projectData(env);
+    const skillFile = join(env.projectDir, ".opencode", "skills", "lint-test-fix", "SKILL.md");
     // Dry run, headless through the CLI: the candidate and the asset it would write are listed, nothing is written.
     const dry = await continuumCliAsync(env, ["distill", "--dry-run", "--project", env.projectDir, "--json"]);
     assert.equal(dry.status, 0, `${dry.stdout}\n${dry.stderr}`);
@@ -80,7 +82,7 @@ test("/distill: dry run writes nothing; a SKILL.md OpenCode lists; a second run 
     assert.match(firstPrompt, /c1: bash: npm run lint → bash: npm test → edit \*\.ts → bash: npm test\n  seen in 3 session\(s\) \(ses_histA, ses_histB, ses_histC\), 3 run\(s\); suggested name: lint-test-fix/);
     assert.match(firstPrompt, /DRY RUN/);
 
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    let served = await serve({ extraEnv: persistentDb(env) });
     const session = await createSession(served);
     const before = new Date().toISOString();
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "distill", arguments: "" } });
@@ -120,13 +122,8 @@ test("/distill: dry run writes nothing; a SKILL.md OpenCode lists; a second run 
     assert.equal(features.distill?.runs, 2, `the ledger has the dry run and the real run, not the one that had nothing new: ${stats.stdout.slice(0, 600)}`);
 
     await served.stop();
-    served = undefined;
     const continued = await opencodeRun(env, "carry on", { args: ["-c"], json: true, extraEnv: persistentDb(env) });
     const sessionIds = new Set(continued.events.map((e) => (e as { sessionID?: string }).sessionID).filter(Boolean));
     assert.deepEqual([...sessionIds], [session], "run -c continues the user's session, not the distill child");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -1,42 +1,17 @@
 // Shared pieces of the dream and distill end-to-end tests: fixture sessions written into the pack's data dir the
 // way the pack stores them (session folders with notes.md and checkpoint.md; history_parts rows in continuum.db),
 // scripted lanes for the two hidden agents, and reads of the runs' records.
-import { mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
-import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { IsolatedEnv } from "../harness/env.ts";
-import { REPO_ROOT } from "../harness/env.ts";
 import type { Lane, RecordedRequest, ScriptedReply } from "../harness/scripted-model.ts";
 import { packPaths } from "../../plugins/core/paths.ts";
 import { resolveProjectIdentity } from "../../plugins/core/project-id.ts";
 import { openStore } from "../../plugins/core/storage/store.ts";
 import { migrateMemory } from "../../plugins/memory/index-store.ts";
 import { upsertParts, type HistoryPart } from "../../plugins/memory/history-store.ts";
-import { sleep } from "./checkpoint-support.ts";
-
-const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
-export const continuumCli = (env: IsolatedEnv, args: string[], extraEnv: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: { ...env.env, ...extraEnv }, encoding: "utf8", timeout: 240000 });
-
-/** The CLI without blocking this process: needed when it talks to a model the test itself serves. */
-export function continuumCliAsync(env: IsolatedEnv, args: string[], timeoutMs = 240000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: env.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    // SIGTERM first: the CLI then stops the opencode serve it started; SIGKILL only if it does not exit.
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 10000).unref();
-    }, timeoutMs);
-    child.on("exit", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+import { sleep } from "../harness/session.ts";
+import { readJsonFile } from "../harness/cli.ts";
 
 export function projectData(env: IsolatedEnv) {
   const id = resolveProjectIdentity(env.projectDir).id;
@@ -63,14 +38,6 @@ export async function writeFixtureHistory(env: IsolatedEnv, parts: Omit<HistoryP
     upsertParts(db, parts.map((p) => ({ ...p, projectId: projectData(env).id })));
   } finally {
     db.close();
-  }
-}
-
-export function readJsonFile<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as T;
-  } catch {
-    return undefined;
   }
 }
 

@@ -8,12 +8,14 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeRun, opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, persistentDb, send } from "./checkpoint-support.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import { REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { opencodeRun } from "../harness/opencode.ts";
+import { createSession, persistentDb, send } from "../harness/session.ts";
+import { withOpencode, type EnvSetup } from "../harness/fixture.ts";
 import { shownAnswers } from "./goal-support.ts";
-import { call, continuumCli, continuumCliAsync, isDistillRequest, isDreamRequest, projectData, readJsonFile, stepLane, waitForRecord, writeFixtureHistory, writeFixtureSession } from "./dream-support.ts";
+import { continuumCli, continuumCliAsync, readJsonFile } from "../harness/cli.ts";
+import { call, isDistillRequest, isDreamRequest, projectData, stepLane, waitForRecord, writeFixtureHistory, writeFixtureSession } from "./dream-support.ts";
 import type { DreamRecord } from "../../plugins/dream/records.ts";
 import type { DistillRecord } from "../../plugins/distill/records.ts";
 
@@ -47,10 +49,10 @@ function fixture(env: IsolatedEnv): void {
   }
 }
 
-const dreamEnv = (baseURL: string) => createIsolatedEnv({ baseURL, continuumConfig: { checkpoint: { enabled: false } }, opencodeConfig: { snapshot: false } });
+const dreamEnv: EnvSetup = { continuumConfig: { checkpoint: { enabled: false } }, opencodeConfig: { snapshot: false } };
 
 test("/dream writes the repeated rule once with both sessions, marks the stale entry, keeps the previous version, reports diff and cost; undo restores byte for byte; run -c does not continue the dream", { timeout: 240000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       stepLane("dream", isDreamRequest, [
         call("dream_memory", { action: "list" }),
@@ -60,14 +62,11 @@ test("/dream writes the repeated rule once with both sessions, marks the stale e
     ],
     main: [{ text: "Hello, noted." }, { text: "Continuing the main session." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = dreamEnv(model.baseURL);
-  await installPackForTest(env);
-  fixture(env);
-  const data = projectData(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+  };
+  await withOpencode({ model: modelScript, env: dreamEnv }, async ({ env, model, serve }) => {
+    fixture(env);
+    const data = projectData(env);
+    let served = await serve({ extraEnv: persistentDb(env) });
     const session = await createSession(served);
     await send(served, session, "hello main session");
     await served.waitForIdle(session, 1, 60000);
@@ -115,7 +114,6 @@ test("/dream writes the repeated rule once with both sessions, marks the stale e
     assert.equal(features.dream?.runs, 1, `the ledger has the dream run: ${stats.stdout.slice(0, 600)}`);
 
     await served.stop();
-    served = undefined;
 
     // `opencode run -c` continues the user's session, not the dream's child session.
     const continued = await opencodeRun(env, "carry on", { args: ["-c"], json: true, extraEnv: persistentDb(env) });
@@ -139,15 +137,11 @@ test("/dream writes the repeated rule once with both sessions, marks the stale e
     assert.match(dryRecord.diff, /^\+- Always run `npm run lint` before committing\./m);
     assert.ok(readFileSync(data.memoryFile).equals(Buffer.from(ORIGINAL)), "a dry run writes nothing");
     assert.equal(readdirSync(versions).length, 2, "only the dream and its undo made versions");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("/dream that deletes every entry is refused whole: nothing written, no version made, the report says why; an empty window costs no model call", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       stepLane("dream", isDreamRequest, [
         call("dream_memory", { action: "list" }),
@@ -160,13 +154,10 @@ test("/dream that deletes every entry is refused whole: nothing written, no vers
       ]),
     ],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = dreamEnv(model.baseURL);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
+  };
+  await withOpencode({ model: modelScript, env: dreamEnv }, async ({ env, model, serve }) => {
     const data = projectData(env);
-    served = await opencodeServe(env);
+    let served = await serve();
     const session = await createSession(served);
 
     // No fixture yet: nothing in the window, so no model call at all.
@@ -191,49 +182,44 @@ test("/dream that deletes every entry is refused whole: nothing written, no vers
 
     const dry = continuumCli(env, ["dream", "status", "--project", env.projectDir]);
     assert.match(dry.stdout, /Dream refused: its result broke a limit; nothing was written\.[\s\S]*Refused because:\n  - the run changes 3 of 3/);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("schedules (opt-in): with dream.auto and distill.auto on, a new main session starts both in the background without waiting for them", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       stepLane("dream", isDreamRequest, [{ ...call("dream_memory", { action: "list" }), delayMs: 2500 }, call("dream_report", { consolidated: [], updated: [], deleted: [], skipped: ["nothing new"] })]),
       stepLane("distill", isDistillRequest, [{ ...call("distill_report", { candidates: [] }), delayMs: 2500 }]),
     ],
     main: [{ text: "Main answer while the schedules run." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({
-    baseURL: model.baseURL,
-    continuumConfig: { checkpoint: { enabled: false }, dream: { auto: true }, distill: { auto: true } },
-    opencodeConfig: { snapshot: false },
-  });
-  await installPackForTest(env);
-  fixture(env);
-  await writeFixtureHistory(
-    env,
-    ["ses_fixtureA", "ses_fixtureB"].flatMap((sessionId, s) =>
-      ["npm run lint", "npm test"].map((command, i) => ({
-        partId: `prt_${sessionId}_${i}`,
-        sessionId,
-        messageId: `msg_${sessionId}_${i}`,
-        role: "assistant",
-        kind: "tool" as const,
-        tool: "bash",
-        createdAt: Date.now() - (s + 1) * 86_400_000 + i * 1000,
-        text: `tool bash ${JSON.stringify({ command })}\n→ ok`,
-      })),
-    ),
-  );
-  const data = projectData(env);
-  let served: Served | undefined;
-  try {
+  };
+  await withOpencode({
+    model: modelScript,
+    env: {
+      continuumConfig: { checkpoint: { enabled: false }, dream: { auto: true }, distill: { auto: true } },
+      opencodeConfig: { snapshot: false },
+    },
+  }, async ({ env, model, serve }) => {
+    fixture(env);
+    await writeFixtureHistory(
+      env,
+      ["ses_fixtureA", "ses_fixtureB"].flatMap((sessionId, s) =>
+        ["npm run lint", "npm test"].map((command, i) => ({
+          partId: `prt_${sessionId}_${i}`,
+          sessionId,
+          messageId: `msg_${sessionId}_${i}`,
+          role: "assistant",
+          kind: "tool" as const,
+          tool: "bash",
+          createdAt: Date.now() - (s + 1) * 86_400_000 + i * 1000,
+          text: `tool bash ${JSON.stringify({ command })}\n→ ok`,
+        })),
+      ),
+    );
+    const data = projectData(env);
     const before = new Date().toISOString();
-    served = await opencodeServe(env);
+    let served = await serve();
     const session = await createSession(served);
     await send(served, session, "hello while dreaming");
     await served.waitForIdle(session, 1, 60000);
@@ -256,19 +242,15 @@ test("schedules (opt-in): with dream.auto and distill.auto on, a new main sessio
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(model.lane("dream").length, dreamCalls);
     assert.equal(model.lane("distill").length, distillCalls);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("continuum dream stopped with SIGTERM mid-run shuts its opencode serve down and writes nothing", { timeout: 120000 }, async () => {
-  const model = await startScriptedModel({ lanes: [stepLane("dream", isDreamRequest, [{ ...call("dream_memory", { action: "list" }), delayMs: 15000 }])], exhausted: { text: "nothing more scripted" } });
-  const env = dreamEnv(model.baseURL);
-  await installPackForTest(env);
-  fixture(env);
-  try {
+  await withOpencode({
+    model: { lanes: [stepLane("dream", isDreamRequest, [{ ...call("dream_memory", { action: "list" }), delayMs: 15000 }])], exhausted: { text: "nothing more scripted" } },
+    env: dreamEnv,
+  }, async ({ env, model }) => {
+    fixture(env);
     const child = spawn(process.execPath, [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), "dream", "--project", env.projectDir], { cwd: env.projectDir, env: env.env, stdio: "ignore" });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const deadline = Date.now() + 60000;
@@ -279,10 +261,7 @@ test("continuum dream stopped with SIGTERM mid-run shuts its opencode serve down
     assert.equal(await exited, 143);
     assert.deepEqual(servesIn(env.projectDir), [], "no opencode serve left running");
     assert.ok(readFileSync(projectData(env).memoryFile).equals(Buffer.from(ORIGINAL)), "nothing written");
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 /** Pids of `opencode serve` processes working in a directory (Linux /proc). */

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { opencodeBinary, REPO_ROOT } from "../harness/env.ts";
+import { withOpencode, type Opencode } from "../harness/fixture.ts";
 import { installPack } from "../harness/install.ts";
 import { opencodeRun, killAll } from "../harness/opencode.ts";
 import { packAssetFiles, type AssetKind } from "../../plugins/core/assets.ts";
@@ -28,20 +28,13 @@ function readTrace(file: string): Trace[] {
   return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Trace);
 }
 
-async function withEnv(fn: (env: IsolatedEnv, model: Awaited<ReturnType<typeof startScriptedModel>>) => Promise<void>, continuumConfig?: Record<string, unknown>) {
-  const model = await startScriptedModel({ exhausted: { text: "scripted answer" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig });
-  try {
-    await fn(env, model);
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+/** Every test here: a model that always answers, the pack installed unless the test installs it itself. */
+function withEnv(fn: (opencode: Opencode) => Promise<void>, continuumConfig?: Record<string, unknown>, install = true) {
+  return withOpencode({ model: { exhausted: { text: "scripted answer" } }, env: { continuumConfig }, install }, fn);
 }
 
 test("installed as install.sh does: the plugin loads in real OpenCode, hooks fire and pack tools reach the model", async () => {
-  await withEnv(async (env, model) => {
-    installPack(env);
+  await withEnv(async ({ env, model }) => {
     const trace = join(env.root, "trace.jsonl");
     const run = await opencodeRun(env, "hello from the foundation test", { extraEnv: { CONTINUUM_DOCTOR_REPORT: trace } });
     assert.equal(run.code, 0, run.stderr);
@@ -69,8 +62,7 @@ test("installed as install.sh does: the plugin loads in real OpenCode, hooks fir
 
 test("a feature switched off in continuum.jsonc registers nothing; the others still load", async () => {
   await withEnv(
-    async (env, model) => {
-      installPack(env);
+    async ({ env, model }) => {
       const trace = join(env.root, "trace.jsonl");
       const run = await opencodeRun(env, "hello", { extraEnv: { CONTINUUM_DOCTOR_REPORT: trace } });
       assert.equal(run.code, 0, run.stderr);
@@ -84,7 +76,7 @@ test("a feature switched off in continuum.jsonc registers nothing; the others st
 });
 
 test("a per-project override of a pack agent wins, and the built-in build and plan agents are untouched", async () => {
-  await withEnv(async (env) => {
+  await withEnv(async ({ env }) => {
     const debugAgent = (name: string) => execFileSync(opencodeBinary(), ["debug", "agent", name], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
     // The definition, without what concerns the pack's own tools, agents and skills: the list of tools available
     // (which rightly grows), rules that keep pack-internal tools (a judge's verdict tool) and the pack's hidden
@@ -116,12 +108,11 @@ test("a per-project override of a pack agent wins, and the built-in build and pl
     const overridden = JSON.parse(debugAgent(name)) as { description: string; prompt: string };
     assert.equal(overridden.description, "project override");
     assert.match(overridden.prompt, /OVERRIDDEN PROMPT/);
-  });
+  }, undefined, false);
 });
 
 test("a per-project override of a pack command wins", async () => {
-  await withEnv(async (env, model) => {
-    installPack(env);
+  await withEnv(async ({ env, model }) => {
     const commands = shipped("commands");
     assert.ok(commands.length > 0, "the pack ships commands");
     const name = commands[0]!;
@@ -135,8 +126,7 @@ test("a per-project override of a pack command wins", async () => {
 
 test("an invalid continuum.jsonc is reported with file and key, and OpenCode keeps working with defaults", async () => {
   await withEnv(
-    async (env, model) => {
-      installPack(env);
+    async ({ env, model }) => {
       const run = await opencodeRun(env, "still works?", { args: ["--print-logs"] });
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stderr, /continuum\.jsonc: memory\.injectBudgetTokens: .*expected number/);
@@ -148,8 +138,7 @@ test("an invalid continuum.jsonc is reported with file and key, and OpenCode kee
 });
 
 test("a corrupt database file is moved aside, reported, and OpenCode keeps working", async () => {
-  await withEnv(async (env, model) => {
-    installPack(env);
+  await withEnv(async ({ env, model }) => {
     mkdirSync(env.packDataDir, { recursive: true });
     writeFileSync(join(env.packDataDir, "continuum.db"), "definitely not sqlite ".repeat(500));
     const run = await opencodeRun(env, "hello", { args: ["--print-logs"] });
@@ -161,8 +150,7 @@ test("a corrupt database file is moved aside, reported, and OpenCode keeps worki
 });
 
 test("an unwritable data dir switches storage features off with a message; OpenCode keeps working", async () => {
-  await withEnv(async (env, model) => {
-    installPack(env);
+  await withEnv(async ({ env, model }) => {
     // A file where the data dir should be: unwritable even for root (who ignores permission bits).
     rmSync(env.packDataDir, { recursive: true, force: true });
     writeFileSync(env.packDataDir, "not a directory");

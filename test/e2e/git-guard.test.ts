@@ -9,10 +9,12 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
-import { killAll, opencodeServe, type BusEvent, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, sleep, until } from "./checkpoint-support.ts";
+import type { RecordedRequest, ScriptedReply, ModelScript } from "../harness/scripted-model.ts";
+import type { IsolatedEnv } from "../harness/env.ts";
+import { killAll, type BusEvent, type Served } from "../harness/opencode.ts";
+import { createSession, sleep, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
 import { CONFIRM_MARKER } from "../../plugins/core/shell-guard.ts";
 
 after(killAll);
@@ -83,7 +85,7 @@ async function reply(served: Served, asked: BusEvent, response: "reject" | "once
 }
 
 test("git guard: compose asks through OpenCode's permission prompt; rejected, nothing ran; a hidden helper is refused", { timeout: 240000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       {
         name: "wf",
@@ -92,17 +94,19 @@ test("git guard: compose asks through OpenCode's permission prompt; rejected, no
       },
     ],
     exhausted: { text: "ok" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } } });
-  projectDir = env.projectDir;
-  const workflows = join(env.projectDir, ".opencode", "workflows");
-  mkdirSync(workflows, { recursive: true });
-  writeFileSync(join(workflows, "gitty.js"), `export const meta = { name: "gitty", description: "tries git" };\nexport default async function () { return [await agent("WF try git"), await agent("WF try git in a worktree", { isolation: "worktree" })]; }`);
-  dirtyTree(env.projectDir);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { tasks: { gate: false } } },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    projectDir = env.projectDir;
+    const workflows = join(env.projectDir, ".opencode", "workflows");
+    mkdirSync(workflows, { recursive: true });
+    writeFileSync(join(workflows, "gitty.js"), `export const meta = { name: "gitty", description: "tries git" };\nexport default async function () { return [await agent("WF try git"), await agent("WF try git in a worktree", { isolation: "worktree" })]; }`);
+    dirtyTree(env.projectDir);
+    installPack(env);
+    const served = await serve();
     const before = snapshot(env.projectDir);
     const session = await createSession(served);
 
@@ -157,9 +161,5 @@ test("git guard: compose asks through OpenCode's permission prompt; rejected, no
       await served.waitForIdle(target, idle + 1, 60000);
     }
     await sleep(200);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

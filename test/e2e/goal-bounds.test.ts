@@ -2,22 +2,22 @@
 // calls the verdict tool ends `unverified` (after one retry), and a user message mid-loop pauses at once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, opencodeJson } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send, sleep, until } from "./checkpoint-support.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import { opencodeJson } from "../harness/env.ts";
+import { createSession, send, sleep, until } from "../harness/session.ts";
+import { withOpencode, type EnvSetup } from "../harness/fixture.ts";
 import { continuationsSeen, goalCommand, judgeLane, readGoal, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
 test("a judge that always answers not met stops the goal at the cap", { timeout: 90000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [judgeLane((round) => ({ met: false, reason: `round ${round}: not there yet`, missing: [`step ${round}`] }))],
     main: (_r, n) => ({ text: `working, turn ${n}` }),
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions({ maxContinuations: 2 }) });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...goalEnvOptions({ maxContinuations: 2 }) },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     await goalCommand(served.client, session, "the impossible feature works");
     const goal = await waitForGoal(env, session, (g) => g.state.status === "capped", 45000, "the goal to stop at the cap");
@@ -27,30 +27,26 @@ test("a judge that always answers not met stops the goal at the cap", { timeout:
     await sleep(1000);
     assert.equal(model.lane("judge").filter((r) => r.body.messages.at(-1)?.role === "user").length, 3, "no judge runs after the cap");
     assert.match(goal.state.note, /not met after 2 continuations \(the cap\)/);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("a judge that times out, then one that never calls goal_verdict: the goal ends unverified, never met (judge on its own model)", { timeout: 90000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       judgeLane((round) =>
         round === 0 ? { met: true, reason: "too late to count", evidence: ["late"], delayMs: 7000 } : { text: "Looks complete to me. MET." },
       ),
     ],
     main: (_r, n) => ({ text: `done ${n}` }),
-  });
+  };
   const options = goalEnvOptions({ judgeModel: "fake/judge-model", judgeTimeoutMs: 4000 });
-  const provider = opencodeJson({ baseURL: model.baseURL }).provider as { fake: { models: Record<string, unknown> } };
-  provider.fake.models["judge-model"] = { name: "Judge model", tool_call: true, limit: { context: 32000, output: 4000 } };
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...options, opencodeConfig: { ...options.opencodeConfig, provider } });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  /** The judge gets a model of its own, served by the same scripted provider. */
+  const withJudgeModel = (baseURL: string): EnvSetup => {
+    const provider = opencodeJson({ baseURL }).provider as { fake: { models: Record<string, unknown> } };
+    provider.fake.models["judge-model"] = { name: "Judge model", tool_call: true, limit: { context: 32000, output: 4000 } };
+    return { ...options, opencodeConfig: { ...options.opencodeConfig, provider } };
+  };
+  await withOpencode({ model: modelScript, env: withJudgeModel, serve: true }, async ({ env, model, served }) => {
     const session = await createSession(served);
     await goalCommand(served.client, session, "README.md has a usage section");
     const goal = await waitForGoal(env, session, (g) => g.state.status === "unverified", 45000, "the goal to end unverified");
@@ -64,15 +60,11 @@ test("a judge that times out, then one that never calls goal_verdict: the goal e
     assert.equal(continuationsSeen(model.requests).length, 0, "prose is never taken as a verdict, and no loop follows");
     assert.ok(model.lane("judge").every((r) => r.body.model === "judge-model"), "goal.judgeModel picks the judge's model");
     assert.ok(model.lane("main").every((r) => r.body.model === "fake-model"));
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("a user message mid-loop pauses the goal at once; /goal resume continues it to met", { timeout: 90000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       judgeLane([
         { met: false, reason: "not yet", missing: ["finish"] },
@@ -80,12 +72,12 @@ test("a user message mid-loop pauses the goal at once; /goal resume continues it
       ]),
     ],
     main: [{ text: "first pass" }, { text: "slow second pass", delayMs: 2500 }, { text: "answering the user" }, { text: "resumed and finished" }],
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...goalEnvOptions() },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     await goalCommand(served.client, session, "the work is finished");
     await until(() => continuationsSeen(model.requests).length === 1, 30000, "the first continuation");
@@ -104,23 +96,19 @@ test("a user message mid-loop pauses the goal at once; /goal resume continues it
     assert.equal(goal.state.continuations, 1);
     await goalCommand(served.client, session, "");
     assert.match((await shownAnswers(served.client, session)).join("\n"), /Goal \(met; 1 of 12/);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("an abort mid-turn pauses the goal at once and no judge runs", { timeout: 60000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [judgeLane(() => ({ met: true, reason: "should never be asked", evidence: ["x"] }))],
     main: [{ text: "slow work", delayMs: 4000 }],
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...goalEnvOptions() },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     const running = goalCommand(served.client, session, "the slow work is done");
     await until(() => model.lane("main").length >= 1, 30000, "the worker's model call");
@@ -131,9 +119,5 @@ test("an abort mid-turn pauses the goal at once and no judge runs", { timeout: 6
     await served.waitForIdle(session, 1, 10000);
     await sleep(1500);
     assert.equal(model.lane("judge").length, 0, "an aborted turn is never judged");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type ModelScript } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, persistentDb, until } from "./checkpoint-support.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import { opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { createSession, persistentDb, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { continuationsSeen, goalCommand, judgeLane, readGoal, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
 interface CliResult {
@@ -37,16 +37,10 @@ function continuumRun(env: IsolatedEnv, args: string[], timeoutMs = 90000): Prom
 }
 
 async function headless(script: ModelScript, args: string[], goal?: Record<string, unknown>) {
-  const model = await startScriptedModel(script);
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions(goal) });
-  try {
-    await installPackForTest(env);
+  return withOpencode({ model: script, env: goalEnvOptions(goal) }, async ({ env, model }) => {
     const result = await continuumRun(env, args);
     return { result, model, projectDir: env.projectDir, requests: model.requests };
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 }
 
 test("continuum run --goal exits 0 when the judge finds the goal met, streaming progress", { timeout: 120000 }, async () => {
@@ -83,7 +77,7 @@ test("continuum run --goal exits 4 (stuck) when the agent makes no progress on t
 });
 
 test("a goal whose judge was running when opencode serve was killed is still active after a restart, and is judged again", { timeout: 120000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       judgeLane([
         { met: false, reason: "held until the kill", missing: ["x"], delayMs: 8000 },
@@ -91,30 +85,25 @@ test("a goal whose judge was running when opencode serve was killed is still act
       ]),
     ],
     main: [{ text: "work done" }],
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...goalEnvOptions() },
+    serve: (env) => ({ extraEnv: persistentDb(env) }),
+  }, async ({ env, model, served, serve }) => {
     const session = await createSession(served);
     await goalCommand(served.client, session, "the work is verified");
     await waitForGoal(env, session, (g) => g.state.status === "judging", 30000, "the judge to start");
     await until(() => model.lane("judge").length >= 1, 30000, "the judge's model call");
     await served.stop();
-    served = undefined;
     assert.equal((await readGoal(env, session))!.state.status, "judging", "the stored goal outlives the process");
 
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    served = await serve({ extraEnv: persistentDb(env) });
     const goal = await waitForGoal(env, session, (g) => g.state.status === "met", 40000, "the goal to be judged again after the restart");
     assert.equal(goal.state.condition, "the work is verified");
     assert.equal(goal.state.judgeFailures, 1, "the judge lost to the restart counts as one failed attempt");
     assert.ok(existsSync(join(env.packDataDir, "continuum.db")));
     await goalCommand(served.client, session, "");
     assert.match((await shownAnswers(served.client, session)).join("\n"), /Goal \(met; 0 of 12 continuations used\): the work is verified/);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

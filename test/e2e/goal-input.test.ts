@@ -4,14 +4,13 @@ import { test } from "node:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest } from "./checkpoint-support.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import { createSession } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { continuationsSeen, goalCommand, isJudgeRequest, judgeLane, readGoal, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
 test("empty, oversized, injected, child-session and repeated /goal commands each get a sane result; pause and clear need no model", { timeout: 120000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       judgeLane((_round, request) =>
         request.lastUserText.includes("HOLD")
@@ -20,18 +19,15 @@ test("empty, oversized, injected, child-session and repeated /goal commands each
       ),
     ],
     main: (_r, n) => ({ text: `ok ${n}` }),
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
-  await installPackForTest(env);
-  // The user's own judge replaces the pack's prompt and permissions; the verdict tool must stay usable.
-  mkdirSync(join(env.projectDir, ".opencode", "agents"), { recursive: true });
-  writeFileSync(
-    join(env.projectDir, ".opencode", "agents", "goal-judge.md"),
-    "---\ndescription: project judge\nmode: subagent\npermission:\n  edit: deny\n  bash: deny\n---\nYou are the goal judge (project override). Call goal_verdict.\n",
-  );
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({ model: modelScript, env: { ...goalEnvOptions() } }, async ({ env, model, serve }) => {
+    // The user's own judge replaces the pack's prompt and permissions; the verdict tool must stay usable.
+    mkdirSync(join(env.projectDir, ".opencode", "agents"), { recursive: true });
+    writeFileSync(
+      join(env.projectDir, ".opencode", "agents", "goal-judge.md"),
+      "---\ndescription: project judge\nmode: subagent\npermission:\n  edit: deny\n  bash: deny\n---\nYou are the goal judge (project override). Call goal_verdict.\n",
+    );
+    const served = await serve();
     const client = served.client;
     const mainCalls = () => model.lane("main").length;
 
@@ -101,9 +97,5 @@ test("empty, oversized, injected, child-session and repeated /goal commands each
     assert.match(thirdAnswers, /Goal paused\.[\s\S]*Goal cleared\.[\s\S]*Nothing to pause: the goal already ended as cleared/);
     assert.equal(mainCalls(), callsBefore, "pause and clear cost no model call");
     assert.equal(continuationsSeen(model.requests).length, 0);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -2,17 +2,16 @@
 // push); once the gate has given up, the judge runs anyway and sees the task tree.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startScriptedModel, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest } from "./checkpoint-support.ts";
+import type { ScriptedReply, ModelScript } from "../harness/scripted-model.ts";
+import { createSession } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { continuationsSeen, goalCommand, goalEnvOptions, judgeLane, waitForGoal } from "./goal-support.ts";
 import { GATE_MARKER } from "../../plugins/tasks/gate.ts";
 
 const tasks = (args: Record<string, unknown>): ScriptedReply => ({ toolCalls: [{ name: "tasks", args }] });
 
 test("open tasks go to the task gate first; then the judge runs with the task tree and the goal ends met", { timeout: 90000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       judgeLane([
         { met: false, reason: "T1 is still open", missing: ["finish T1 and mark it done"] },
@@ -26,13 +25,13 @@ test("open tasks go to the task gate first; then the judge runs with the task tr
       tasks({ action: "done", id: "T1", note: "summary written" }),
       { text: "All done." },
     ],
-  });
+  };
   const options = goalEnvOptions();
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...options, continuumConfig: { ...options.continuumConfig, tasks: { maxGatePushes: 1 } } });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  await withOpencode({
+    model: modelScript,
+    env: { ...options, continuumConfig: { ...options.continuumConfig, tasks: { maxGatePushes: 1 } } },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     await goalCommand(served.client, session, "the summary task is done");
     const goal = await waitForGoal(env, session, (g) => g.state.status === "met", 60000, "the goal to end met");
@@ -43,9 +42,5 @@ test("open tasks go to the task gate first; then the judge runs with the task tr
     assert.ok(model.requests.indexOf(firstJudge) > model.requests.indexOf(gatePushes[0]!), "no judge while the gate still pushed");
     assert.match(firstJudge.lastUserText, /## Task tree of the session\n\n<tasks>\n- \[ \] T1 Write the summary \(open\)/);
     assert.deepEqual(goal.verdicts.map((v) => v.outcome), ["not met", "met"]);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

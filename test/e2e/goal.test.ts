@@ -4,14 +4,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest } from "./checkpoint-support.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import { createSession } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { continuationsSeen, goalCommand, judgeLane, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
 
 test("worker says done twice, judge says not met twice then met: two continuations quoting the reasons, goal met", { timeout: 120000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       judgeLane([
         // A met without evidence is refused by the tool: that judge run ends without a verdict and is retried.
@@ -37,12 +36,12 @@ test("worker says done twice, judge says not met twice then met: two continuatio
       { text: "Wrote result.txt." },
     ],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...goalEnvOptions() },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     const started = await goalCommand(served.client, session, "result.txt exists and contains ok");
     assert.equal(started.error, undefined, `the /goal command runs its prompt: ${JSON.stringify(started.error)}`);
@@ -85,9 +84,5 @@ test("worker says done twice, judge says not met twice then met: two continuatio
     assert.match(shown, /judge: [\d,]+ tokens/);
     const mainCalls = model.lane("main").length;
     assert.equal(mainCalls, 4, "/goal status made no model call");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -6,11 +6,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
-import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane } from "../harness/scripted-model.ts";
+import { isCheckpointWriterRequest, isGoalJudgeRequest, type Lane, type ModelScript } from "../harness/scripted-model.ts";
 import { spawnSync } from "node:child_process";
-import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeRun, opencodeServe, killAll, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, persistentDb, send, until } from "./checkpoint-support.ts";
+import { REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { opencodeRun, killAll } from "../harness/opencode.ts";
+import { createSession, persistentDb, send, until } from "../harness/session.ts";
+import { installPack } from "../harness/install.ts";
+import { withOpencode } from "../harness/fixture.ts";
 
 after(killAll);
 
@@ -31,17 +33,15 @@ function historyCount(env: IsolatedEnv, phrase: string): number {
 }
 
 test("sessions stored before the install become searchable after the first start, without waiting or a restart", { timeout: 150000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [PACK_HELPERS],
     main: [
       { text: "Noted: the albatross release goes out blue-green on Thursdays." },
       { text: "Noted: the cormorant cache is flushed nightly." },
     ],
     exhausted: { text: "ok" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  let served: Served | undefined;
-  try {
+  };
+  await withOpencode({ model: modelScript, install: false }, async ({ env, model, serve }) => {
     // Two sessions with no pack installed: OpenCode alone stores them.
     for (const prompt of ["Remember that the albatross release is blue-green on Thursdays", "The cormorant cache is flushed nightly"]) {
       const ran = await opencodeRun(env, prompt, { extraEnv: persistentDb(env) });
@@ -49,8 +49,8 @@ test("sessions stored before the install become searchable after the first start
     }
     assert.equal(historyCount(env, "albatross"), 0, "nothing indexed without the pack");
 
-    await installPackForTest(env);
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    installPack(env);
+    let served = await serve({ extraEnv: persistentDb(env) });
     const session = await createSession(served);
     // The user's session answers at once, while the stored sessions are read in the background.
     await send(served, session, "hello");
@@ -65,17 +65,14 @@ test("sessions stored before the install become searchable after the first start
     assert.match(answer, /history hits? for \\"when does the albatross release go out\\"/, "the search ran");
     assert.ok(answer.includes("blue-green on Thursdays"), "the session from before the install is found");
     assert.ok(!/tool history/.test(answer), "no hit is a history call");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("continuum history reindex reads the stored sessions into the index through OpenCode's API", { timeout: 150000 }, async () => {
-  const model = await startScriptedModel({ lanes: [PACK_HELPERS], main: [{ text: "Noted: the puffin migration runs at dawn." }], exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
+  await withOpencode({
+    model: { lanes: [PACK_HELPERS], main: [{ text: "Noted: the puffin migration runs at dawn." }], exhausted: { text: "ok" } },
+    install: false,
+  }, async ({ env }) => {
     const ran = await opencodeRun(env, "The puffin migration runs at dawn", { extraEnv: persistentDb(env) });
     assert.equal(ran.code, 0, ran.stderr);
     const launcher = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
@@ -85,8 +82,5 @@ test("continuum history reindex reads the stored sessions into the index through
     assert.equal(result.sessions, 1);
     assert.ok(result.parts >= 2, `user and assistant text indexed: ${cli.stdout}`);
     assert.equal(historyCount(env, "puffin migration"), 2);
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

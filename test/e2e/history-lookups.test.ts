@@ -3,10 +3,10 @@
 // search is the user's turn about that topic, and no hit of any search is a search.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { startScriptedModel, contentText, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, killAll, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send } from "./checkpoint-support.ts";
+import { contentText, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane, type ScriptedReply } from "../harness/scripted-model.ts";
+import { killAll } from "../harness/opencode.ts";
+import { createSession, send } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 
 after(killAll);
 
@@ -14,12 +14,10 @@ const PACK_HELPERS: Lane = { name: "pack-helpers", match: (r) => isCheckpointWri
 const TOPICS = ["pelican", "heron", "osprey", "kestrel", "puffin"];
 
 test("20 history searches in one session: every first hit is the conversation, never a search", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({ lanes: [PACK_HELPERS], exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  let served: Served | undefined;
-  try {
-    await installPackForTest(env);
-    served = await opencodeServe(env);
+  await withOpencode({
+    model: { lanes: [PACK_HELPERS], exhausted: { text: "ok" } },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     for (const [i, topic] of TOPICS.entries()) {
       await send(served, session, `the ${topic} survey counted nests along the north cliff`);
@@ -49,9 +47,5 @@ test("20 history searches in one session: every first hit is the conversation, n
       const snippet = last.split("\n")[2] ?? "";
       assert.ok(snippet.includes(TOPICS[n % TOPICS.length]!), `search ${n} leads with its topic: ${snippet}`);
     }
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

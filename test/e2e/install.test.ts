@@ -4,22 +4,19 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { execFileSync, spawnSync } from "node:child_process";
 import { runInstallScript, uninstallPack } from "../harness/install.ts";
 import { snapshotTree } from "../harness/snapshot.ts";
 import { killAll, opencodeServe } from "../harness/opencode.ts";
+import { withOpencode } from "../harness/fixture.ts";
 
 after(killAll);
 
-function freshEnv(): IsolatedEnv {
-  // The doctor brings its own scripted model; the project's model URL is never used here.
-  return createIsolatedEnv({ baseURL: "http://127.0.0.1:9/v1" });
-}
+// No scripted model and no pack installed up front: the doctor brings its own model, and each test installs.
 
-test("project install: doctor passes, re-install is idempotent, uninstall restores .opencode exactly", () => {
-  const env = freshEnv();
-  try {
+test("project install: doctor passes, re-install is idempotent, uninstall restores .opencode exactly", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const configDir = join(env.projectDir, ".opencode");
     const before = snapshotTree(configDir);
     const excludeBefore = readFileSync(join(env.projectDir, ".git", "info", "exclude"), "utf8");
@@ -49,14 +46,11 @@ test("project install: doctor passes, re-install is idempotent, uninstall restor
     assert.match(removed.stdout, /memory, checkpoints and settings were left in place/);
     assert.deepEqual(snapshotTree(configDir), before, "the config dir is as it was before install");
     assert.equal(readFileSync(join(env.projectDir, ".git", "info", "exclude"), "utf8"), excludeBefore, "git's exclude list is as it was");
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("a project that had no .opencode at all gets none back after uninstall, even after the doctor ran OpenCode there", () => {
-  const env = freshEnv();
-  try {
+test("a project that had no .opencode at all gets none back after uninstall, even after the doctor ran OpenCode there", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const configDir = join(env.projectDir, ".opencode");
     // Start from a project OpenCode has never touched.
     rmSync(configDir, { recursive: true, force: true });
@@ -66,14 +60,11 @@ test("a project that had no .opencode at all gets none back after uninstall, eve
     const removed = uninstallPack(env);
     assert.equal(removed.code, 0, removed.stdout);
     assert.equal(existsSync(configDir), false, `.opencode removed: ${removed.stdout}`);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("global install and uninstall leave the global config dir as it was", () => {
-  const env = freshEnv();
-  try {
+test("global install and uninstall leave the global config dir as it was", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     writeFileSync(join(env.globalConfigDir, "opencode.json"), JSON.stringify({ theme: "user-choice" }));
     const before = snapshotTree(env.globalConfigDir);
     const installed = runInstallScript(env, []);
@@ -82,14 +73,11 @@ test("global install and uninstall leave the global config dir as it was", () =>
     assert.match(installed.stdout, /doctor: all checks passed/);
     assert.equal(uninstallPack(env, "global").code, 0);
     assert.deepEqual(snapshotTree(env.globalConfigDir), before);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("a user's own skill of the same name is never touched, and it is the one OpenCode shows", () => {
-  const env = freshEnv();
-  try {
+test("a user's own skill of the same name is never touched, and it is the one OpenCode shows", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const mine = join(env.projectDir, ".opencode", "skills", "continuum-memory");
     mkdirSync(mine, { recursive: true });
     writeFileSync(join(mine, "SKILL.md"), "---\nname: continuum-memory\ndescription: my own version\n---\nmine\n");
@@ -104,14 +92,11 @@ test("a user's own skill of the same name is never touched, and it is the one Op
     assert.equal(uninstallPack(env, "global").code, 0);
     assert.equal(uninstallPack(env).code, 0);
     assert.match(readFileSync(join(mine, "SKILL.md"), "utf8"), /my own version/);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("install never overwrites a plugin file the user owns", () => {
-  const env = freshEnv();
-  try {
+test("install never overwrites a plugin file the user owns", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const mine = join(env.projectDir, ".opencode", "plugins", "continuum.ts");
     mkdirSync(join(mine, ".."), { recursive: true });
     writeFileSync(mine, "export default { id: 'mine', server: async () => ({}) };\n");
@@ -119,38 +104,29 @@ test("install never overwrites a plugin file the user owns", () => {
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /was not written by opencode-continuum/);
     assert.match(readFileSync(mine, "utf8"), /id: 'mine'/);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("a failing doctor exits non-zero and says why", () => {
-  const env = freshEnv();
-  try {
+test("a failing doctor exits non-zero and says why", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const result = runInstallScript(env, ["--project", env.projectDir, "--opencode", "/bin/false"]);
     assert.notEqual(result.code, 0);
     assert.match(result.stdout, /FAIL opencode ran: exit 1/);
     assert.match(result.stdout, /FAIL plugin loaded/);
     assert.match(result.stdout, /doctor: FAILED/);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("uninstall without an install says so instead of deleting anything", () => {
-  const env = freshEnv();
-  try {
+test("uninstall without an install says so instead of deleting anything", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const result = uninstallPack(env);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /not installed/);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("install.sh rejects unknown options and a missing project directory clearly", () => {
-  const env = freshEnv();
-  try {
+test("install.sh rejects unknown options and a missing project directory clearly", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const unknown = runInstallScript(env, ["--frobnicate"]);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /frobnicate/);
@@ -160,9 +136,7 @@ test("install.sh rejects unknown options and a missing project directory clearly
     const missing = runInstallScript(env, ["--project", join(env.root, "nope")]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /not a directory/);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
 /** Everything a scope's install and use leave behind: the config dir, the data dir, git's exclude list. */
@@ -182,7 +156,7 @@ function cli(env: IsolatedEnv, ...args: string[]) {
   return spawnSync(process.execPath, [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), ...args], { cwd: env.projectDir, env: { ...env.env }, encoding: "utf8" });
 }
 
-test("install, uninstall and purge in every order leave the config dir, the data dir and git's exclude list as before", () => {
+test("install, uninstall and purge in every order leave the config dir, the data dir and git's exclude list as before", async () => {
   const sequences: string[][][] = [
     [["install"], ["uninstall"], ["install"], ["uninstall", "--purge-data"]],
     [["install"], ["uninstall", "--purge-data"]],
@@ -190,8 +164,7 @@ test("install, uninstall and purge in every order leave the config dir, the data
     [["install"], ["install"], ["--purge-data", "uninstall"]],
   ];
   for (const sequence of sequences) {
-    const env = freshEnv();
-    try {
+    await withOpencode({ model: false, install: false }, async ({ env }) => {
       const configDir = join(env.projectDir, ".opencode");
       rmSync(configDir, { recursive: true, force: true });
       const before = state(env, configDir);
@@ -212,15 +185,12 @@ test("install, uninstall and purge in every order leave the config dir, the data
       }
       const after = state(env, configDir);
       assert.deepEqual(after, before, `after ${sequence.map((s) => s.join(" ")).join(" → ")}`);
-    } finally {
-      env.cleanup();
-    }
+    });
   }
 });
 
-test("a .opencode the install created goes away on uninstall with OpenCode's own files in it, without the doctor", () => {
-  const env = freshEnv();
-  try {
+test("a .opencode the install created goes away on uninstall with OpenCode's own files in it, without the doctor", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     const configDir = join(env.projectDir, ".opencode");
     rmSync(configDir, { recursive: true, force: true });
     assert.equal(runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]).code, 0);
@@ -230,14 +200,11 @@ test("a .opencode the install created goes away on uninstall with OpenCode's own
     const removed = uninstallPack(env);
     assert.equal(removed.code, 0, removed.stdout + removed.stderr);
     assert.equal(existsSync(configDir), false, removed.stdout);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
-test("a global purge keeps the manifests of project installs still in place, and a project purge keeps other projects' rows", () => {
-  const env = freshEnv();
-  try {
+test("a global purge keeps the manifests of project installs still in place, and a project purge keeps other projects' rows", async () => {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     assert.equal(runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]).code, 0);
     assert.equal(runInstallScript(env, ["--no-doctor"]).code, 0);
     const purged = runInstallScript(env, ["--purge-data", "--uninstall"]);
@@ -246,14 +213,11 @@ test("a global purge keeps the manifests of project installs still in place, and
     const project = uninstallPack(env);
     assert.equal(project.code, 0, `the project install can still be removed: ${project.stdout}${project.stderr}`);
     assert.equal(existsSync(join(env.projectDir, ".opencode", "plugins", "continuum.ts")), false);
-  } finally {
-    env.cleanup();
-  }
+  });
 });
 
 test("a deleted or moved checkout: the next OpenCode start says so once (toast and log) instead of running silently without the pack", async () => {
-  const env = freshEnv();
-  try {
+  await withOpencode({ model: false, install: false }, async ({ env }) => {
     assert.equal(runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]).code, 0);
     const shimPath = join(env.projectDir, ".opencode", "plugins", "continuum.ts");
     const gone = join(env.root, "moved-away", "plugins", "continuum.ts");
@@ -275,7 +239,5 @@ test("a deleted or moved checkout: the next OpenCode start says so once (toast a
     const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks;
     assert.equal(doctor.status, 1);
     assert.match(checks.find((c) => c.name === "installed plugin")!.detail, /which is gone; run install\.sh again/);
-  } finally {
-    env.cleanup();
-  }
+  });
 });

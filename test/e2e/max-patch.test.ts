@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, until } from "./checkpoint-support.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import type { IsolatedEnv } from "../harness/env.ts";
+import { createSession, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
 import { builderLane, busyChildren, maxEnv, maxJudgeLane } from "./max-support.ts";
 
 const git = (env: IsolatedEnv, ...args: string[]) =>
@@ -32,17 +33,19 @@ function checkedProject(env: IsolatedEnv) {
 }
 
 test("/max --patch: only builder 2 passes the check; its diff is applied though the judge preferred builder 3; no worktree left", { timeout: 240000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [builderLane("value.txt", (i) => (i === 2 ? "right\n" : `wrong-${i}\n`), { firstBash: "git --no-pager stash" }), maxJudgeLane(3)],
     main: [{ text: "Reviewed the applied change." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 3, scouts: 2, checks: ["node check.cjs"] }) });
-  checkedProject(env);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...maxEnv({ candidates: 3, scouts: 2, checks: ["node check.cjs"] }) },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    checkedProject(env);
+    installPack(env);
+    let served = await serve();
     const before = git(env, "status", "--porcelain").split("\n").filter(Boolean);
     const session = await createSession(served);
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "make value.txt right --patch" } });
@@ -65,25 +68,23 @@ test("/max --patch: only builder 2 passes the check; its diff is applied though 
     assert.equal(git(env, "worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree ")).length, 1);
     const after = git(env, "status", "--porcelain").split("\n").filter(Boolean);
     assert.deepEqual(after.filter((l) => !before.includes(l)), ["?? value.txt"], "only the applied change, not staged: the user's index is untouched");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("/max --patch: the checks fail on every builder's change, so nothing is applied whatever the judge says; each diff is shown with its check output; /max apply 2 takes one at the user's word", { timeout: 240000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [builderLane("value.txt", (i) => `wrong-${i}\n`), maxJudgeLane(3)],
     main: [{ text: "None of the changes passed; here they are." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 3, scouts: 2, checks: ["node check.cjs"] }) });
-  checkedProject(env);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...maxEnv({ candidates: 3, scouts: 2, checks: ["node check.cjs"] }) },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    checkedProject(env);
+    installPack(env);
+    let served = await serve();
     const session = await createSession(served);
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "make value.txt right --patch" } });
     assert.equal(ran.error, undefined, JSON.stringify(ran.error));
@@ -97,26 +98,24 @@ test("/max --patch: the checks fail on every builder's change, so nothing is app
     await until(() => existsSync(join(env.projectDir, "value.txt")), 10000, "the change applied");
     assert.equal(readFileSync(join(env.projectDir, "value.txt"), "utf8"), "wrong-2\n", "the user's pick, applied at their word");
     assert.deepEqual(leftoverWorktrees(env), []);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("/max --patch aborted while the builders run: no busy child, no worktree, nothing applied", { timeout: 240000 }, async () => {
   const calls: { index: number; at: number }[] = [];
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [builderLane("value.txt", () => "right\n", { delayMs: 20000, calls }), maxJudgeLane(1)],
     main: [{ text: "Cancelled." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 3, consensus: "off", checks: ["node check.cjs"] }) });
-  checkedProject(env);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...maxEnv({ candidates: 3, consensus: "off", checks: ["node check.cjs"] }) },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    checkedProject(env);
+    installPack(env);
+    let served = await serve();
     const session = await createSession(served);
     const running = served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "--patch make value.txt right" } });
     await until(() => calls.length === 3, 60000, "three builders' first calls");
@@ -130,26 +129,24 @@ test("/max --patch aborted while the builders run: no busy child, no worktree, n
     await running;
     assert.equal(existsSync(join(env.projectDir, "value.txt")), false, "nothing was applied");
     assert.equal(model.lane("max-judge").length, 0);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("OpenCode killed (-9) while builders run: the next start removes their worktrees", { timeout: 240000 }, async () => {
   const calls: { index: number; at: number }[] = [];
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [builderLane("value.txt", () => "right\n", { delayMs: 20000, calls }), maxJudgeLane(1)],
     main: [{ text: "ok" }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 2, consensus: "off", checks: ["node check.cjs"] }) });
-  checkedProject(env);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...maxEnv({ candidates: 2, consensus: "off", checks: ["node check.cjs"] }) },
+    install: false,
+  }, async ({ env, serve }) => {
+    checkedProject(env);
+    installPack(env);
+    let served = await serve();
     const session = await createSession(served);
     void served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "--patch make value.txt right" } }).catch(() => undefined);
     await until(() => calls.length === 2, 60000, "two builders' first calls");
@@ -160,14 +157,10 @@ test("OpenCode killed (-9) while builders run: the next start removes their work
     // Its event stream and client go too (they would keep reconnecting).
     await served.stop();
 
-    served = await opencodeServe(env);
+    served = await serve();
     await createSession(served);
     await until(() => leftoverWorktrees(env).length === 0, 30000, "the next start to sweep the worktrees");
     assert.equal(git(env, "worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree ")).length, 1, "git's registrations are pruned too");
     assert.equal(existsSync(join(env.projectDir, "value.txt")), false);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -5,10 +5,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send, until } from "./checkpoint-support.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import { REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { createSession, send, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { shownAnswers } from "./goal-support.ts";
 import { busyChildren, candidateLane, children, maxEnv, maxJudgeLane, plan, temperatureModel, type CandidateCall } from "./max-support.ts";
 
@@ -17,17 +17,17 @@ const cli = (env: IsolatedEnv, args: string[]) => spawnSync(process.execPath, [L
 
 test("/max: five candidates overlap in time, the judge picks candidate 3 and the main agent's next request holds its plan; stats --json shows features.max", { timeout: 180000 }, async () => {
   const calls: CandidateCall[] = [];
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [candidateLane((i) => plan(i), { delayMs: 3000, calls }), maxJudgeLane(3)],
     main: [{ text: "Noted: tabs." }, { text: "Carried out the plan." }],
     exhausted: { text: "nothing more scripted" },
-  });
+  };
   const base = maxEnv({ candidates: 5, consensus: "off", temperature: 1.1 });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...base, opencodeConfig: { ...base.opencodeConfig, ...temperatureModel(model.baseURL) } });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  await withOpencode({
+    model: modelScript,
+    env: (baseURL) => ({ ...base, opencodeConfig: { ...base.opencodeConfig, ...temperatureModel(baseURL) } }),
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     await served.client.session.prompt({ path: { id: session }, body: { parts: [{ type: "text", text: "House rule: INDENT-WITH-TABS everywhere." }] } });
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "make the parser refuse empty input" } });
@@ -65,49 +65,41 @@ test("/max: five candidates overlap in time, the judge picks candidate 3 and the
     const report = listed.flatMap((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : []))).find((t) => t.includes("Max Mode in this session"));
     assert.match(report ?? "", /candidates run: 5 \(5 valid\) · consensus exits: 0 · judge runs: 1/);
     assert.equal(model.lane("main").length, 2, "/max alone made no model call");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("max agent: two agreeing scouts take the consensus path (no judge request, no third candidate)", { timeout: 180000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [candidateLane(() => plan(1, "SHARED")), maxJudgeLane(1)],
     main: [{ text: "Done." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 5, scouts: 2 }) });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...maxEnv({ candidates: 5, scouts: 2 }) },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     const sent = await served.client.session.prompt({ path: { id: session }, body: { agent: "max", parts: [{ type: "text", text: "make the parser refuse empty input" }] } });
     assert.equal(sent.error, undefined, JSON.stringify(sent.error));
     assert.equal(model.lane("max-judge").length, 0, "no judge request");
     assert.equal((await children(served, session)).length, 2, "only the two scouts ran");
     assert.match(model.lane("main")[0]!.raw, /candidate 1 of 5 \(scouts 1 and 2 agreed/);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("an abort while the candidates run stops every one of them: no busy child, no judge, the session goes on", { timeout: 180000 }, async () => {
   const calls: CandidateCall[] = [];
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [candidateLane((i) => plan(i), { delayMs: 20000, calls }), maxJudgeLane(1)],
     main: [{ text: "Cancelled." }, { text: "Still here." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 4, consensus: "off" }) });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...maxEnv({ candidates: 4, consensus: "off" }) },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     const running = served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "a long task" } });
     await until(() => calls.length === 4, 60000, "four candidates' first calls");
@@ -160,11 +152,7 @@ test("an abort while the candidates run stops every one of them: no busy child, 
     await until(async () => (await shownAnswers(served!.client, session)).filter((t) => /No Max turn is running/.test(t)).length === 2, 20000, "the typed stop's answer");
     await served.waitForIdle(session, 1, 30000);
     assert.deepEqual(model.lane("main").map((r) => r.lastUserText), ["still there?"], "neither cancelled turn nor the typed stop made a model call");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("hostile max_plan calls in the real host: wrong types, huge arrays and paths outside the project are refused naming the argument (non-JSON never reaches the tool); the fixed call counts", { timeout: 180000 }, async () => {
@@ -174,7 +162,7 @@ test("hostile max_plan calls in the real host: wrong types, huge arrays and path
     { name: "max_plan", args: { summary: "s", steps: Array.from({ length: 500 }, () => "x"), files: [], risks: [], tests: [] } },
     { name: "max_plan", args: { summary: "s", steps: ["ok"], files: ["../../etc/passwd"], risks: [], tests: [] } },
   ];
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       {
         name: "candidate",
@@ -190,12 +178,12 @@ test("hostile max_plan calls in the real host: wrong types, huge arrays and path
     ],
     main: [{ text: "Done." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 2, consensus: "off" }) });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...maxEnv({ candidates: 2, consensus: "off" }) },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "make the parser refuse empty input" } });
     assert.equal(ran.error, undefined, JSON.stringify(ran.error));
@@ -208,9 +196,5 @@ test("hostile max_plan calls in the real host: wrong types, huge arrays and path
     assert.match(results[3]!, /NOT recorded[\s\S]*files\.0: "\.\.\/\.\.\/etc\/passwd" leaves the project/);
     assert.match(model.lane("main")[0]!.lastUserText, /chose the plan of candidate 2 of 2/);
     assert.equal(served.output().includes("max:tool:max_plan"), false, "no refusal was reported as a fault of the pack");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { contentText, startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane, type RecordedRequest, type ScriptedToolCall } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeRun, opencodeServe, killAll, type Served } from "../harness/opencode.ts";
+import { contentText, isCheckpointWriterRequest, isGoalJudgeRequest, type Lane, type RecordedRequest, type ScriptedToolCall, type ModelScript } from "../harness/scripted-model.ts";
+import type { IsolatedEnv } from "../harness/env.ts";
+import { opencodeRun, killAll } from "../harness/opencode.ts";
 import { shownAnswers } from "./goal-support.ts";
-import { createSession, installPackForTest, send, until } from "./checkpoint-support.ts";
+import { createSession, send, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
 
@@ -30,7 +31,7 @@ const PACK_HELPERS: Lane = {
 const memoryBlockOf = (request: RecordedRequest) => request.system.find((s) => s.startsWith("<continuum-memory>"));
 
 test("remember in one process, injected in the next, searchable, redacted, and rebuilt after the DB is deleted", { timeout: 150000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [PACK_HELPERS],
     main: [
       // process 1
@@ -45,10 +46,8 @@ test("remember in one process, injected in the next, searchable, redacted, and r
       { text: "Still pnpm." },
     ],
     exhausted: { text: "ok" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
-    await installPackForTest(env);
+  };
+  await withOpencode({ model: modelScript }, async ({ env, model }) => {
     const first = await opencodeRun(env, "Remember this rule: always pnpm, never npm. Then print the env.");
     assert.equal(first.code, 0, first.stderr);
     const main = () => model.lane("main");
@@ -87,10 +86,7 @@ test("remember in one process, injected in the next, searchable, redacted, and r
     assert.ok(memoryBlockOf(req3!)?.includes(RULE), "the rule is injected again from the files");
     assert.match(req4!.raw, /zebrafish/);
     assert.ok(readFileSync(files.find((f) => f.endsWith("MEMORY.md"))!, "utf8").includes(RULE));
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 function grepLeaks(dir: string, needles: string[]): string[] {
@@ -106,12 +102,11 @@ function grepLeaks(dir: string, needles: string[]): string[] {
 const STAGING_FACT = "The staging database lives on db-stage-2 port 5433; connect through the bastion jump-stage with your own key, never the shared deploy key, and keep sessions under an hour";
 
 test("hand-written memory: recall adds what the block left out and nothing for an unrelated message; memory note, /memory, history around and history get", { timeout: 90000 }, async () => {
-  const model = await startScriptedModel({ lanes: [PACK_HELPERS], exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { memory: { injectBudgetTokens: 400 } } });
-  let served: Served | undefined;
-  try {
-    await installPackForTest(env);
-    served = await opencodeServe(env);
+  await withOpencode({
+    model: { lanes: [PACK_HELPERS], exhausted: { text: "ok" } },
+    env: { continuumConfig: { memory: { injectBudgetTokens: 400 } } },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     const projectMemory = projectMemoryFile(env);
     const filler = Array.from({ length: 30 }, (_, i) => `- Lorem ipsum item ${i} dolor sit amet consectetur adipiscing elit sed do`).join("\n");
@@ -168,11 +163,7 @@ test("hand-written memory: recall adds what the block left out and nothing for a
     const shown = model.lane("main")[beforeHistory + 1]!.raw;
     assert.ok(shown.includes(`▶ message ${indexed.message_id} (user)`), "history around marks the message");
     assert.ok(shown.includes(`part ${indexed.part_id} of message ${indexed.message_id} (user), characters 0-20 of`), "history get slices the part");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 /** The project id is OpenCode's (the root commit), so the project MEMORY.md path is known before any start. */
@@ -196,17 +187,15 @@ function projectMemoryFile(env: IsolatedEnv): string {
 
 test("two OpenCode processes remembering into the same MEMORY.md at once lose nothing", { timeout: 90000 }, async () => {
   const animals = ["otter", "lynx", "heron", "badger", "marmot", "ibex", "gecko", "walrus", "puffin", "tapir", "okapi", "narwhal"];
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [PACK_HELPERS],
     main: (request) => {
       if (request.raw.includes('"role":"tool"')) return { text: "remembered" };
       const half = request.lastUserText.includes("process A") ? animals.slice(0, 6) : animals.slice(6);
       return { toolCalls: half.map((animal) => ({ name: "memory", args: { action: "remember", section: "Discovered durable knowledge", text: `The ${animal} fixture seeds the ${animal} table` } })) };
     },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
-    await installPackForTest(env);
+  };
+  await withOpencode({ model: modelScript }, async ({ env }) => {
     const [a, b] = await Promise.all([opencodeRun(env, "process A: remember your six facts"), opencodeRun(env, "process B: remember your six facts")]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
@@ -214,10 +203,7 @@ test("two OpenCode processes remembering into the same MEMORY.md at once lose no
     const text = readFileSync(file, "utf8");
     for (const animal of animals) assert.ok(text.includes(`The ${animal} fixture`), `${animal} entry kept`);
     assert.equal((text.match(/<!-- id:m-/g) ?? []).length, 12);
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("hostile tool arguments in the real host: each call gets a clear message naming the argument, nothing crashes, nothing floods", { timeout: 90000 }, async () => {
@@ -237,10 +223,9 @@ test("hostile tool arguments in the real host: each call gets a clear message na
   ];
   // Counted as output, the two 100,000-character arguments are 100,000 tokens: OpenCode would compact before the
   // results reach the model. This test is about validation, so the call reports a small usage of its own.
-  const model = await startScriptedModel({ lanes: [PACK_HELPERS], main: [{ toolCalls: calls, usage: { prompt_tokens: 9000, completion_tokens: 200 } }, { text: "done" }], exhausted: { text: "ok" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
-    await installPackForTest(env);
+  await withOpencode({
+    model: { lanes: [PACK_HELPERS], main: [{ toolCalls: calls, usage: { prompt_tokens: 9000, completion_tokens: 200 } }, { text: "done" }], exhausted: { text: "ok" } },
+  }, async ({ env, model }) => {
     const run = await opencodeRun(env, "Use the memory tools.", { json: true });
     assert.equal(run.code, 0, run.stderr);
     const after = model.lane("main")[1];
@@ -259,8 +244,5 @@ test("hostile tool arguments in the real host: each call gets a clear message na
     // The history index keeps the calls as sent (that is its job); no memory file was written from a refused call.
     const written = grepLeaks(env.packDataDir, ["12345", "remember pnpm"]).filter((file) => file.endsWith(".md"));
     assert.deepEqual(written, [], "no memory file holds a refused call's text");
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -6,11 +6,12 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
 import { killAll, opencodeRun } from "../harness/opencode.ts";
-import { installPackForTest, persistentDb } from "./checkpoint-support.ts";
-import { call, isDreamRequest, projectData, readJsonFile, stepLane, writeFixtureSession } from "./dream-support.ts";
+import { persistentDb } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { readJsonFile } from "../harness/cli.ts";
+import { call, isDreamRequest, projectData, stepLane, writeFixtureSession } from "./dream-support.ts";
 import type { DreamRecord } from "../../plugins/dream/records.ts";
 
 after(killAll);
@@ -18,7 +19,7 @@ after(killAll);
 const RULE = "Always run `npm run lint` before committing.";
 
 test("opencode run --command dream and --command workflow wait for their result and print it; nothing is left interrupted", { timeout: 240000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       stepLane("dream", isDreamRequest, [
         call("dream_memory", { action: "remember", section: "Rules", text: RULE, sessions: ["ses_fixtureA", "ses_fixtureB"] }),
@@ -27,10 +28,11 @@ test("opencode run --command dream and --command workflow wait for their result 
       { name: "wf", match: (r) => r.lastUserText.startsWith("WF "), replies: (r) => ({ text: `did ${r.lastUserText.slice(3)}`, delayMs: 1500 }) },
     ],
     main: () => ({ text: "main" }),
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { checkpoint: { enabled: false }, tasks: { gate: false } }, opencodeConfig: { snapshot: false } });
-  try {
-    await installPackForTest(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { checkpoint: { enabled: false }, tasks: { gate: false } }, opencodeConfig: { snapshot: false } },
+  }, async ({ env, model }) => {
     const data = projectData(env);
     mkdirSync(join(data.memoryFile, ".."), { recursive: true });
     writeFileSync(data.memoryFile, "# Project memory\n\n## Rules\n\n- Use pnpm. <!-- id:m-keep0001 · 2026-11-20 · ses_old1 -->\n");
@@ -54,8 +56,5 @@ test("opencode run --command dream and --command workflow wait for their result 
     assert.match(wf.stdout, /Workflow greet · run wf_[\w-]+ · done/, wf.stdout);
     assert.match(wf.stdout, /did hello ann/);
     assert.doesNotMatch(wf.stdout, /posted here when it ends/);
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

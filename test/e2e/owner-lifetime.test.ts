@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import type { ModelScript } from "../harness/scripted-model.ts";
+import { opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { killAll } from "../harness/opencode.ts";
-import { installPackForTest, sleep, until } from "./checkpoint-support.ts";
+import { sleep, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { processAlive } from "../../plugins/core/process-alive.ts";
 
 after(killAll);
@@ -40,10 +41,10 @@ function childrenOf(pid: number): number[] {
 
 test("SIGTERM to `continuum workflow run` and SIGHUP to `continuum run --goal`: serve is gone and the run is interrupted, not running", { timeout: 240000 }, async () => {
   // Every model answer takes long enough for the signal to land while the run waits on it.
-  const model = await startScriptedModel({ main: () => ({ text: "still thinking", delayMs: 30000 }) });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } } });
-  try {
-    await installPackForTest(env);
+  await withOpencode({
+    model: { main: () => ({ text: "still thinking", delayMs: 30000 }) },
+    env: { continuumConfig: { tasks: { gate: false } } },
+  }, async ({ env }) => {
     const dir = join(env.projectDir, ".opencode", "workflows");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "slow.js"), `export const meta = { name: "slow", description: "one slow agent" };\nexport default async function () { return agent("WF slow"); }`);
@@ -72,17 +73,15 @@ test("SIGTERM to `continuum workflow run` and SIGHUP to `continuum run --goal`: 
     const goals = JSON.parse(cli(env, ["goal", "list", "--json"]).stdout) as { goals: { status: string; note: string }[] };
     assert.equal(goals.goals[0]?.status, "paused", JSON.stringify(goals));
     assert.match(goals.goals[0]!.note, /interrupted/);
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("two `continuum dream` at once: the second is refused naming the first, the first reports its own run, nothing stays running", { timeout: 240000 }, async () => {
-  const { call, continuumCliAsync, isDreamRequest, projectData, stepLane, writeFixtureSession } = await import("./dream-support.ts");
+  const { call, isDreamRequest, projectData, stepLane, writeFixtureSession } = await import("./dream-support.ts");
+  const { continuumCliAsync } = await import("../harness/cli.ts");
   const { existsSync } = await import("node:fs");
   const rule = "Always run `npm run lint` before committing.";
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       stepLane("dream", isDreamRequest, [
         // Slow enough for the second dream to start while the first holds the lock.
@@ -91,10 +90,11 @@ test("two `continuum dream` at once: the second is refused naming the first, the
       ]),
     ],
     main: () => ({ text: "main" }),
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { checkpoint: { enabled: false } }, opencodeConfig: { snapshot: false } });
-  try {
-    await installPackForTest(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { checkpoint: { enabled: false } }, opencodeConfig: { snapshot: false } },
+  }, async ({ env, model }) => {
     const data = projectData(env);
     mkdirSync(join(data.memoryFile, ".."), { recursive: true });
     writeFileSync(data.memoryFile, "# Project memory\n\n## Rules\n\n- Use pnpm. <!-- id:m-keep0001 · 2026-11-20 · ses_old1 -->\n");
@@ -114,8 +114,5 @@ test("two `continuum dream` at once: the second is refused naming the first, the
     assert.ok(agents.runs.some((r) => r.runId === record.runId && r.state === "done"), JSON.stringify(agents));
     assert.ok(agents.runs.every((r) => r.state !== "running"), JSON.stringify(agents));
     assert.equal(existsSync(join(data.dreamDir, "running.lock")), false, "the lock is released");
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

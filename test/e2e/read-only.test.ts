@@ -7,17 +7,16 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
+import { isCheckpointWriterRequest, isGoalJudgeRequest, type ModelScript } from "../harness/scripted-model.ts";
 import { opencodeRun, killAll } from "../harness/opencode.ts";
-import { installPackForTest } from "./checkpoint-support.ts";
+import { withOpencode } from "../harness/fixture.ts";
 
 after(killAll);
 
 const RULE = "Always run the linter before committing (kingfisher convention)";
 
 test("a read-only data dir: the memory block and memory search work, memory remember is refused naming the file", { timeout: 90000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [{ name: "pack-helpers", match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r), replies: () => ({ text: "ok" }) }],
     main: [
       { toolCalls: [{ name: "memory", args: { action: "search", query: "kingfisher" } }] },
@@ -25,10 +24,9 @@ test("a read-only data dir: the memory block and memory search work, memory reme
       { text: "Done." },
     ],
     exhausted: { text: "ok" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL });
-  try {
-    await installPackForTest(env);
+  };
+  await withOpencode({ model: modelScript }, async ({ env, model, defer }) => {
+    defer(() => chmodSync(env.packDataDir, 0o755));
     const rootCommit = execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], { cwd: env.projectDir, encoding: "utf8" }).trim();
     const memoryFile = join(env.packDataDir, "projects", rootCommit, "memory", "MEMORY.md");
     mkdirSync(dirname(memoryFile), { recursive: true });
@@ -48,9 +46,5 @@ test("a read-only data dir: the memory block and memory search work, memory reme
     assert.doesNotMatch(third.raw, /EACCES|MEMORY\.md\.lock/);
     assert.equal(readFileSync(memoryFile, "utf8"), before, "the file is unchanged");
     assert.equal(existsSync(join(env.packDataDir, "continuum.db")), false, "no database written into the read-only dir");
-  } finally {
-    chmodSync(env.packDataDir, 0o755);
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -5,26 +5,26 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { startScriptedModel, isCheckpointWriterRequest, type RecordedRequest } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send, until } from "./checkpoint-support.ts";
+import { isCheckpointWriterRequest, type RecordedRequest, type ModelScript } from "../harness/scripted-model.ts";
+import { REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import { createSession, send, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { goalCommand, goalEnvOptions, isJudgeRequest, judgeLane, shownAnswers, waitForGoal } from "./goal-support.ts";
 
 const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
 const cli = (env: IsolatedEnv, args: string[]) => spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
 
 test("judge runs through the runner: no call after the verdict; continuum stats --json shows them under goal and the worker's tokens; /stats and /agents cost no call", { timeout: 120000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [judgeLane([{ met: true, reason: "the file exists", evidence: ["ls: result.txt"] }])],
     main: [{ text: "Created result.txt." }],
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...goalEnvOptions() });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { ...goalEnvOptions() },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     const started = await goalCommand(served.client, session, "result.txt exists");
     assert.equal(started.error, undefined);
@@ -55,28 +55,24 @@ test("judge runs through the runner: no call after the verdict; continuum stats 
     assert.equal(JSON.parse(bySession.stdout).features.goal.runs, 1);
     const agents = cli(env, ["agents", "--json"]);
     assert.equal((JSON.parse(agents.stdout) as { runs: { feature: string; state: string }[] }).runs[0]!.state, "done");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("aborting the parent session while a checkpoint writer and a goal judge run leaves no busy child session", { timeout: 120000 }, async () => {
   const held = (request: RecordedRequest) => ({ text: `held ${request.lane}`, delayMs: 30000 });
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       { name: "writer", match: isCheckpointWriterRequest, replies: (r) => held(r) },
       judgeLane([{ met: true, reason: "never seen", delayMs: 30000 }]),
     ],
     main: [{ text: "Done." }],
     exhausted: { text: "ok" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } }, opencodeConfig: { snapshot: false } });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { tasks: { gate: false } }, opencodeConfig: { snapshot: false } },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     await goalCommand(served.client, session, "the work is done");
     await until(() => model.requests.some((r) => isJudgeRequest(r)), 30000, "the judge's first call");
@@ -97,20 +93,15 @@ test("aborting the parent session while a checkpoint writer and a goal judge run
     }
     await send(served, session, "still there?");
     await until(() => model.lane("main").some((r) => r.lastUserText === "still there?"), 20000, "the session goes on");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("without a `model` in OpenCode's config a report is stored in the session and one short model call points at it; the session goes on", { timeout: 120000 }, async () => {
-  const model = await startScriptedModel({ main: [{ text: "The report is above." }, { text: "Back to work." }], exhausted: { text: "nothing more scripted" } });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, opencodeConfig: { model: undefined, small_model: undefined, snapshot: false } });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  await withOpencode({
+    model: { main: [{ text: "The report is above." }, { text: "Back to work." }], exhausted: { text: "nothing more scripted" } },
+    env: { opencodeConfig: { model: undefined, small_model: undefined, snapshot: false } },
+    serve: true,
+  }, async ({ env, model, served }) => {
     const session = await createSession(served);
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "stats", arguments: "" } });
     assert.equal(ran.error, undefined, JSON.stringify(ran.error));
@@ -127,9 +118,5 @@ test("without a `model` in OpenCode's config a report is stored in the session a
     await served.waitForIdle(session, 2, 30000);
     assert.equal(model.lane("main").length, 2);
     assert.equal(model.lane("main")[1]!.lastUserText, "carry on");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -10,10 +10,12 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { startScriptedModel, type Lane, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, until } from "./checkpoint-support.ts";
+import type { Lane, RecordedRequest, ScriptedReply, ModelScript } from "../harness/scripted-model.ts";
+import type { IsolatedEnv } from "../harness/env.ts";
+import type { Served } from "../harness/opencode.ts";
+import { createSession, until } from "../harness/session.ts";
+import { installPack } from "../harness/install.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { builderIndex, isBuilderRequest, maxEnv, maxJudgeLane } from "./max-support.ts";
 import { sandboxFor } from "../../plugins/core/sandbox.ts";
 
@@ -151,22 +153,24 @@ function checkedProject(env: IsolatedEnv) {
 
 test("bubblewrap in real OpenCode: a Max builder, its check and a worktree workflow agent try to escape; nothing outside their worktrees changes; SIGTERM of OpenCode mid-check leaves no process", { skip, timeout: 300000 }, async () => {
   let project = "";
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [escapingBuilders(() => project), maxJudgeLane(2), workflowAgent(() => [hiddenEscape(project)])],
     main: () => ({ text: "ok" }),
     exhausted: { text: "nothing more scripted" },
-  });
+  };
   // The check also tries to write the project and home; with hang.flag in the snapshot it then blocks (the SIGTERM part).
   const hang = `sleep 7${Math.floor(Math.random() * 900000 + 100000)}`;
   const checks = [`echo pwned > ${"$"}(git rev-parse --git-common-dir)/../from-check.txt; touch ~/from-check; node check.cjs && if [ -f hang.flag ]; then ${hang}; fi`];
-  const env = createIsolatedEnv({ baseURL: model.baseURL, ...maxEnv({ candidates: 2, scouts: 2, consensus: "off", checks }) });
-  project = env.projectDir;
-  checkedProject(env);
-  writeWorkflow(env);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  await withOpencode({
+    model: modelScript,
+    env: { ...maxEnv({ candidates: 2, scouts: 2, consensus: "off", checks }) },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    project = env.projectDir;
+    checkedProject(env);
+    writeWorkflow(env);
+    installPack(env);
+    const served = await serve();
     const session = await createSession(served);
     const before = userState(env);
 
@@ -205,25 +209,23 @@ test("bubblewrap in real OpenCode: a Max builder, its check and a worktree workf
     process.kill(served.pid, "SIGTERM");
     await until(() => served!.exited(), 20000, "OpenCode to exit on SIGTERM");
     await until(() => !alive(hang), 5000, "the check's processes to end with OpenCode").catch(() => assert.fail(`left running: ${spawnSync("pgrep", ["-af", hang], { encoding: "utf8" }).stdout}`));
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("no sandbox (sandbox.enabled: false): a confined agent's bash is refused with the reason, its file tools still work, the user is told once", { timeout: 240000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [workflowAgent(() => ["touch x", "ls"])],
     main: () => ({ text: "ok" }),
     exhausted: { text: "nothing more scripted" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false }, checkpoint: { enabled: false }, sandbox: { enabled: false } } });
-  writeWorkflow(env);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { tasks: { gate: false }, checkpoint: { enabled: false }, sandbox: { enabled: false } } },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    writeWorkflow(env);
+    installPack(env);
+    let served = await serve();
     const session = await createSession(served);
     const before = userState(env);
     const run = await runWorkflow(served, env, session);
@@ -235,9 +237,5 @@ test("no sandbox (sandbox.enabled: false): a confined agent's bash is refused wi
     assert.match(String(toast.properties.message), /helpers working in git worktrees .* get no shell: no OS sandbox can confine it here/);
     assert.equal(served.events.filter((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("get no shell")).length, 1, "told once");
     assert.deepEqual(userState(env), before);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

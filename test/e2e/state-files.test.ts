@@ -6,10 +6,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, contentText, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, persistentDb, send, until } from "./checkpoint-support.ts";
+import { contentText, type ScriptedReply, type ModelScript } from "../harness/scripted-model.ts";
+import { createSession, persistentDb, send, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
 import { goalCommand, judgeLane, readGoal, waitForGoal } from "./goal-support.ts";
 import { DUMP_MARKER } from "../../plugins/checkpoint/rebuild.ts";
 
@@ -22,7 +22,7 @@ const tasks = (args: Record<string, unknown>, fraction: number): ScriptedReply =
 const CONDITION = "the CSV importer is written and its tests pass";
 
 test("deleting continuum.db between two turns loses no task tree, goal or stored rebuild", { timeout: 150000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       judgeLane([
         { met: false, reason: "the importer does not exist yet", missing: ["write the importer"] },
@@ -45,23 +45,24 @@ test("deleting continuum.db between two turns loses no task tree, goal or stored
       { text: "The tree is intact.", usage: "auto" },
     ],
     exhausted: { text: "ok", usage: "auto" },
-  });
-  const env = createIsolatedEnv({
-    baseURL: model.baseURL,
-    context: CONTEXT,
-    output: OUTPUT,
-    continuumConfig: { tasks: { gate: false }, goal: { maxContinuations: 1 }, checkpoint: { tailMinTokens: 0, tailMinTextMessages: 1 } },
-    opencodeConfig: { snapshot: false },
-  });
-  mkdirSync(join(env.projectDir, "data"), { recursive: true });
-  for (let i = 1; i <= 3; i++) {
-    const rows = Array.from({ length: 160 }, (_, r) => `row ${i}-${r}: id=${i * 1000 + r}, name=item-${r}, price=${(r * 1.25).toFixed(2)}, tags=alpha beta gamma`);
-    writeFileSync(join(env.projectDir, "data", `part${i}.txt`), rows.join("\n") + "\n");
-  }
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+  };
+  await withOpencode({
+    model: modelScript,
+    env: {
+      context: CONTEXT,
+      output: OUTPUT,
+      continuumConfig: { tasks: { gate: false }, goal: { maxContinuations: 1 }, checkpoint: { tailMinTokens: 0, tailMinTextMessages: 1 } },
+      opencodeConfig: { snapshot: false },
+    },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    mkdirSync(join(env.projectDir, "data"), { recursive: true });
+    for (let i = 1; i <= 3; i++) {
+      const rows = Array.from({ length: 160 }, (_, r) => `row ${i}-${r}: id=${i * 1000 + r}, name=item-${r}, price=${(r * 1.25).toFixed(2)}, tags=alpha beta gamma`);
+      writeFileSync(join(env.projectDir, "data", `part${i}.txt`), rows.join("\n") + "\n");
+    }
+    installPack(env);
+    let served = await serve({ extraEnv: persistentDb(env) });
     const session = await createSession(served);
     await send(served, session, "Build the CSV importer; plan it as tasks.");
     await served.waitForIdle(session, 1, 30000);
@@ -76,7 +77,6 @@ test("deleting continuum.db between two turns loses no task tree, goal or stored
     assert.match(dump, /T1 Write the importer \(open\)/);
     await served.waitForIdle(session, 4, 30000);
     await served.stop();
-    served = undefined;
 
     const stateDir = findStateDir(env.packDataDir, session);
     assert.ok(stateDir, "the session's state folder exists");
@@ -84,7 +84,7 @@ test("deleting continuum.db between two turns loses no task tree, goal or stored
     for (const suffix of ["", "-wal", "-shm"]) rmSync(join(env.packDataDir, `continuum.db${suffix}`), { force: true });
     assert.equal(existsSync(join(env.packDataDir, "continuum.db")), false);
 
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    served = await serve({ extraEnv: persistentDb(env) });
     const count = model.lane("main").length;
     await send(served, session, "Continue.");
     const next = await until(() => model.lane("main").slice(count).find((r) => r.lastUserText === "Continue."), 30000, "the request after the restart");
@@ -101,11 +101,7 @@ test("deleting continuum.db between two turns loses no task tree, goal or stored
     assert.ok(after, "the goal is in the new database");
     assert.deepEqual({ id: after.id, state: after.state, verdicts: after.verdicts }, { id: before.id, state: before.state, verdicts: before.verdicts });
     assert.equal(after.verdicts.length, 2);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 function findStateDir(dataDir: string, session: string): string | undefined {

@@ -2,10 +2,9 @@
 // and the tree surviving a restart of `opencode serve`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startScriptedModel, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, persistentDb, send, sleep, until } from "./checkpoint-support.ts";
+import type { ScriptedReply, ModelScript } from "../harness/scripted-model.ts";
+import { createSession, persistentDb, send, sleep, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
 import { GATE_MARKER } from "../../plugins/tasks/gate.ts";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +17,7 @@ function findFile(projects: string, rest: string): string | undefined {
 const call = (args: Record<string, unknown>): ScriptedReply => ({ toolCalls: [{ name: "tasks", args }] });
 
 test("tasks tool, gate pushes capped at maxGatePushes, abort wins, tree survives a restart", { timeout: 120000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     main: [
       call({ action: "create", title: "Write the parser" }),
       call({ action: "start", id: "T1" }),
@@ -31,12 +30,12 @@ test("tasks tool, gate pushes capped at maxGatePushes, abort wins, tree survives
       { text: "slow answer", delayMs: 4000 },
     ],
     exhausted: { text: "ok" },
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { maxGatePushes: 2 } } });
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { tasks: { maxGatePushes: 2 } } },
+    serve: (env) => ({ extraEnv: persistentDb(env) }),
+  }, async ({ env, model, served, serve }) => {
     const session = await createSession(served);
     const pushes = () => model.lane("main").filter((r) => r.lastUserText.startsWith(GATE_MARKER));
 
@@ -77,9 +76,8 @@ test("tasks tool, gate pushes capped at maxGatePushes, abort wins, tree survives
     assert.match(readFileSync(file, "utf8"), /^## \[.*\] ses_\w+\nread 3 log files; error rate 2%/);
     assert.ok(!readFileSync(file, "utf8").includes(`] ${parent}\n`), "written by the child session, into the parent's folder");
     await served.stop();
-    served = undefined;
 
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    served = await serve({ extraEnv: persistentDb(env) });
     model.push("main", call({ action: "list" }), { text: "listed" });
     const before = model.requests.length;
     await send(served, session, "Show me the task list.");
@@ -89,9 +87,5 @@ test("tasks tool, gate pushes capped at maxGatePushes, abort wins, tree survives
       "a request holding the listed tree",
     );
     assert.match(listed.raw, /T2 Second job \(open\)/);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -7,10 +7,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, sleep, until } from "./checkpoint-support.ts";
+import type { RecordedRequest, ScriptedReply, ModelScript } from "../harness/scripted-model.ts";
+import type { IsolatedEnv } from "../harness/env.ts";
+import type { Served } from "../harness/opencode.ts";
+import { createSession, sleep, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
 import type { RunRecord } from "../../plugins/workflow/journal.ts";
 
 function writeWorkflow(env: IsolatedEnv, name: string, body: string): void {
@@ -50,7 +52,7 @@ function rssMiB(pid: number): number {
 const PROTECTED = [".opencode/plugins/x.ts", "opencode.json", "a/.git/hooks/pre-commit", "linked/pwned.txt", "sub/opencode.jsonc"];
 
 test("workflow confinement in real OpenCode: protected paths and symlinks refused, edit permission obeyed, the allocation loop harmless, no nested workflows", { timeout: 300000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       {
         name: "nest",
@@ -61,23 +63,24 @@ test("workflow confinement in real OpenCode: protected paths and symlinks refuse
       },
     ],
     main: () => ({ text: "main agent here" }),
-  });
-  const env = createIsolatedEnv({
-    baseURL: model.baseURL,
-    continuumConfig: { tasks: { gate: false } },
-    opencodeConfig: { permission: { edit: { "*": "allow", "asked/*": "ask", "denied/*": "deny" } } },
-  });
-  writeWorkflow(env, "writes", `const out = {};\nfor (const p of args.paths) { try { writeFile(p, "planted"); out[p] = "written"; } catch (e) { out[p] = e.message; } }\nreturn out;`);
-  writeWorkflow(env, "alloc", `const a = []; for (;;) a.push("y".repeat(1 << 20) + a.length);`);
-  writeWorkflow(env, "nest", `return agent("NEST start a workflow from inside");`);
-  mkdirSync(join(env.projectDir, "a", ".git", "hooks"), { recursive: true });
-  mkdirSync(join(env.root, "elsewhere"));
-  symlinkSync(join(env.root, "elsewhere"), join(env.projectDir, "linked"));
-  const configBefore = readFileSync(join(env.projectDir, "opencode.json"), "utf8");
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: {
+      continuumConfig: { tasks: { gate: false } },
+      opencodeConfig: { permission: { edit: { "*": "allow", "asked/*": "ask", "denied/*": "deny" } } },
+    },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    writeWorkflow(env, "writes", `const out = {};\nfor (const p of args.paths) { try { writeFile(p, "planted"); out[p] = "written"; } catch (e) { out[p] = e.message; } }\nreturn out;`);
+    writeWorkflow(env, "alloc", `const a = []; for (;;) a.push("y".repeat(1 << 20) + a.length);`);
+    writeWorkflow(env, "nest", `return agent("NEST start a workflow from inside");`);
+    mkdirSync(join(env.projectDir, "a", ".git", "hooks"), { recursive: true });
+    mkdirSync(join(env.root, "elsewhere"));
+    symlinkSync(join(env.root, "elsewhere"), join(env.projectDir, "linked"));
+    const configBefore = readFileSync(join(env.projectDir, "opencode.json"), "utf8");
+    installPack(env);
+    const served = await serve();
     const session = await createSession(served);
 
     // Protected places and a symlinked folder: refused one by one, nothing written.
@@ -143,9 +146,5 @@ test("workflow confinement in real OpenCode: protected paths and symlinks refuse
     assert.equal(runs(env).filter((r) => r.name === "writes").length, 2, "no nested run was started");
     assert.equal(existsSync(join(env.projectDir, "nested.txt")), false);
     console.log(`[workflow-confinement] session list slowest ${slowest} ms during the allocation loop; RSS ${Math.round(before)} → peak ${Math.round(peak)} → ${Math.round(after)} MiB`);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

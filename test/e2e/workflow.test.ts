@@ -7,10 +7,12 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startScriptedModel, type RecordedRequest, type ScriptedReply } from "../harness/scripted-model.ts";
-import { createIsolatedEnv, opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
-import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, persistentDb, send, sleep, until } from "./checkpoint-support.ts";
+import type { RecordedRequest, ScriptedReply, ModelScript } from "../harness/scripted-model.ts";
+import { opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
+import type { Served } from "../harness/opencode.ts";
+import { createSession, persistentDb, send, sleep, until } from "../harness/session.ts";
+import { withOpencode } from "../harness/fixture.ts";
+import { installPack } from "../harness/install.ts";
 import type { RunRecord } from "../../plugins/workflow/journal.ts";
 
 const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
@@ -124,22 +126,24 @@ function workflowReplies(hold: { step3?: boolean }) {
 }
 
 test("parallel with a schema, a dag in order, three hostile scripts each end clearly while the session goes on, stats count the runs", { timeout: 240000 }, async () => {
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [{ name: "wf", match: isWorkflowRequest, replies: workflowReplies({}) }],
     main: () => ({ text: "main agent still here" }),
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { workflow: { activeMs: 1000, memoryMiB: 16 }, tasks: { gate: false } } });
-  writeWorkflow(env, "par", PARALLEL);
-  writeWorkflow(env, "graph", DAG);
-  writeWorkflow(env, "loop", `export const meta = { name: "loop", description: "never ends" };\nexport default async function () { for (;;) {} }`);
-  writeWorkflow(env, "bomb", `export const meta = { name: "bomb", description: "eats memory" };\nexport default async function () { const a = []; for (;;) a.push(new Array(100000).fill(a.length)); }`);
-  writeWorkflow(env, "escape", `export const meta = { name: "escape", description: "reads outside" };\nexport default async function () { return readFile("link"); }`);
-  writeFileSync(join(env.root, "outside"), "not yours");
-  symlinkSync("../outside", join(env.projectDir, "link"));
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { workflow: { activeMs: 1000, memoryMiB: 16 }, tasks: { gate: false } } },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    writeWorkflow(env, "par", PARALLEL);
+    writeWorkflow(env, "graph", DAG);
+    writeWorkflow(env, "loop", `export const meta = { name: "loop", description: "never ends" };\nexport default async function () { for (;;) {} }`);
+    writeWorkflow(env, "bomb", `export const meta = { name: "bomb", description: "eats memory" };\nexport default async function () { const a = []; for (;;) a.push(new Array(100000).fill(a.length)); }`);
+    writeWorkflow(env, "escape", `export const meta = { name: "escape", description: "reads outside" };\nexport default async function () { return readFile("link"); }`);
+    writeFileSync(join(env.root, "outside"), "not yours");
+    symlinkSync("../outside", join(env.projectDir, "link"));
+    installPack(env);
+    let served = await serve();
     const session = await createSession(served);
 
     const par = await ended(env, await startWorkflow(served, env, session, "par"));
@@ -188,25 +192,23 @@ test("parallel with a schema, a dag in order, three hostile scripts each end cle
     // Two runs called agent() (par: 3 calls, graph: 4); runs are runs and calls are calls.
     assert.equal(json.features.workflow?.runs, 2, stats.stdout);
     assert.equal(json.features.workflow?.agentCalls, 7, stats.stdout);
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test("kill -9 after two of four agent calls, then resume: exactly two more agent requests and the same result as an uninterrupted run", { timeout: 240000 }, async () => {
   const hold = { step3: true };
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [{ name: "wf", match: isWorkflowRequest, replies: workflowReplies(hold) }],
     main: () => ({ text: "main agent still here" }),
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } } });
-  writeWorkflow(env, "four", FOUR);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { tasks: { gate: false } } },
+    install: false,
+  }, async ({ env, model, serve }) => {
+    writeWorkflow(env, "four", FOUR);
+    installPack(env);
+    let served = await serve({ extraEnv: persistentDb(env) });
     const session = await createSession(served);
     const runId = await startWorkflow(served, env, session, "four");
     await until(() => journalLines(env, runId) === 2 && model.lane("wf").length === 3, 60000, "two journaled results and the third call under way");
@@ -214,11 +216,10 @@ test("kill -9 after two of four agent calls, then resume: exactly two more agent
     await until(() => served!.exited(), 10000, "opencode to die");
     // Ends the event subscription to the dead server (it would keep this test process up).
     await served.stop();
-    served = undefined;
     const killed = runs(env).find((r) => r.id === runId)!;
     assert.equal(killed.status, "running", "the record still says running: the process died mid-run");
 
-    served = await opencodeServe(env, { extraEnv: persistentDb(env) });
+    served = await serve({ extraEnv: persistentDb(env) });
     const before = model.lane("wf").length;
     const listed = cli(env, ["workflow", "status", runId]);
     assert.match(listed.stdout, /interrupted/);
@@ -233,11 +234,7 @@ test("kill -9 after two of four agent calls, then resume: exactly two more agent
     // An uninterrupted run of the same script gives the same result.
     const whole = await ended(env, await startWorkflow(served, env, session, "four"));
     assert.deepEqual(whole.result, resumed.result);
-  } finally {
-    if (served) await served.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 function continuumAsync(env: IsolatedEnv, args: string[], timeoutMs = 120000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -256,12 +253,14 @@ function continuumAsync(env: IsolatedEnv, args: string[], timeoutMs = 120000): P
 }
 
 test("continuum workflow run headless: JSON args reach the script, the result is printed; a failing script and an unknown name exit 1", { timeout: 240000 }, async () => {
-  const model = await startScriptedModel({ lanes: [{ name: "wf", match: isWorkflowRequest, replies: workflowReplies({}) }], main: () => ({ text: "main" }) });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } } });
-  writeWorkflow(env, "greet", `export const meta = { name: "greet", description: "greets each name" };\nexport default async function (args) { return parallel(args.names.map((n) => () => agent("WF hello " + n))); }`);
-  writeWorkflow(env, "broken", `export const meta = { name: "broken", description: "throws" };\nexport default async function () { throw new Error("on purpose"); }`);
-  await installPackForTest(env);
-  try {
+  await withOpencode({
+    model: { lanes: [{ name: "wf", match: isWorkflowRequest, replies: workflowReplies({}) }], main: () => ({ text: "main" }) },
+    env: { continuumConfig: { tasks: { gate: false } } },
+    install: false,
+  }, async ({ env }) => {
+    writeWorkflow(env, "greet", `export const meta = { name: "greet", description: "greets each name" };\nexport default async function (args) { return parallel(args.names.map((n) => () => agent("WF hello " + n))); }`);
+    writeWorkflow(env, "broken", `export const meta = { name: "broken", description: "throws" };\nexport default async function () { throw new Error("on purpose"); }`);
+    installPack(env);
     const list = cli(env, ["workflow", "list", "--json"]);
     assert.equal(list.status, 0, list.stderr);
     const names = (JSON.parse(list.stdout) as { workflows: { name: string; origin: string }[] }).workflows.map((w) => `${w.name}:${w.origin}`);
@@ -280,15 +279,12 @@ test("continuum workflow run headless: JSON args reach the script, the result is
     assert.equal(status.status, 0);
     assert.match(status.stdout, /· done/);
     assert.equal(cli(env, ["workflow", "status", "wf_nope"]).status, 1);
-  } finally {
-    await model.close();
-    env.cleanup();
-  }
+  });
 });
 
 test('isolation: "worktree" in real OpenCode: the agent\'s write lands in a worktree, the run gets its diff, the project is untouched', { timeout: 240000 }, async () => {
   let projectDir = "";
-  const model = await startScriptedModel({
+  const modelScript: ModelScript = {
     lanes: [
       {
         name: "wf",
@@ -300,14 +296,16 @@ test('isolation: "worktree" in real OpenCode: the agent\'s write lands in a work
       },
     ],
     main: () => ({ text: "main" }),
-  });
-  const env = createIsolatedEnv({ baseURL: model.baseURL, continuumConfig: { tasks: { gate: false } } });
-  projectDir = env.projectDir;
-  writeWorkflow(env, "iso", `export const meta = { name: "iso", description: "isolated write" };\nexport default async function () { return agent("WF iso write", { isolation: "worktree" }); }`);
-  await installPackForTest(env);
-  let served: Served | undefined;
-  try {
-    served = await opencodeServe(env);
+  };
+  await withOpencode({
+    model: modelScript,
+    env: { continuumConfig: { tasks: { gate: false } } },
+    install: false,
+  }, async ({ env, serve }) => {
+    projectDir = env.projectDir;
+    writeWorkflow(env, "iso", `export const meta = { name: "iso", description: "isolated write" };\nexport default async function () { return agent("WF iso write", { isolation: "worktree" }); }`);
+    installPack(env);
+    let served = await serve();
     const session = await createSession(served);
     const run = await ended(env, await startWorkflow(served, env, session, "iso"));
     assert.equal(run.status, "done", run.error);
@@ -316,9 +314,5 @@ test('isolation: "worktree" in real OpenCode: the agent\'s write lands in a work
     assert.deepEqual(result.files, ["made.txt"]);
     assert.match(result.diff, /\+\+\+ b\/made\.txt[\s\S]*\+made in isolation/);
     assert.equal(existsSync(join(env.projectDir, "made.txt")), false, "the project itself was not written");
-  } finally {
-    await served?.stop();
-    await model.close();
-    env.cleanup();
-  }
+  });
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 
 const ROOT = resolve(fileURLToPath(new URL("../../", import.meta.url)));
 const PLUGINS = join(ROOT, "plugins");
@@ -73,4 +74,83 @@ test("core reaches into a feature only for its config.ts, and that file imports 
   }
   assert.ok(sections.size >= 9, `feature config sections core assembles: ${sections.size}`);
   assert.deepEqual(offenders, [], `core depends on feature code:\n${offenders.join("\n")}`);
+});
+
+/**
+ * Every module a file names, read by TypeScript's own parser (not a pattern): import and export declarations,
+ * `import x = require()`, dynamic import() and require() calls, and import types.
+ */
+export function parsedSpecifiers(source: string, fileName = "file.ts"): string[] {
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    const literal = moduleOf(node);
+    if (literal) found.push(literal);
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true));
+  return found;
+}
+
+function moduleOf(node: ts.Node): string | undefined {
+  if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier))
+    return node.moduleSpecifier.text;
+  if (ts.isExternalModuleReference(node) && ts.isStringLiteral(node.expression)) return node.expression.text;
+  if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) return node.argument.literal.text;
+  if (!ts.isCallExpression(node) || !node.arguments[0] || !ts.isStringLiteralLike(node.arguments[0])) return undefined;
+  const callee = node.expression;
+  const isImport = callee.kind === ts.SyntaxKind.ImportKeyword;
+  const isRequire = ts.isIdentifier(callee) && callee.text === "require";
+  return isImport || isRequire ? node.arguments[0].text : undefined;
+}
+
+/** The package a bare specifier names: "@scope/name" or "name", without a subpath; undefined for relative/node:. */
+export function packageOf(specifier: string): string | undefined {
+  if (specifier.startsWith(".") || specifier.startsWith("/") || specifier.startsWith("node:")) return undefined;
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+test("no file under plugins/ imports a devDependency (a user install is `npm ci --omit=dev`)", () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { devDependencies?: Record<string, string> };
+  const dev = new Set(Object.keys(pkg.devDependencies ?? {}));
+  assert.ok(dev.has("gpt-tokenizer"), "the check knows the dev dependencies");
+  const offenders: string[] = [];
+  for (const file of sourceFiles(PLUGINS)) {
+    for (const spec of parsedSpecifiers(readFileSync(file, "utf8"), file)) {
+      const name = packageOf(spec);
+      if (name && dev.has(name)) offenders.push(`${relative(ROOT, file)} → ${spec}`);
+    }
+  }
+  assert.deepEqual(offenders, [], `product code imports a dev dependency:\n${offenders.join("\n")}`);
+});
+
+test("the parsed import scanner sees every form, and not a module name inside a string or comment", () => {
+  const source = [
+    `import a from "gpt-tokenizer/encoding/o200k_base";`,
+    `export * from "@types/node";`,
+    `import type { T } from 'fast-check';`,
+    `const c = await import("typescript");`,
+    `import "oxlint";`,
+    `const r = require("@biomejs/biome");`,
+    `import e = require("opencode-ai");`,
+    `type F = typeof import("@types/picomatch");`,
+    `const s = "import x from 'gpt-tokenizer'"; // import "fast-check"`,
+  ].join("\n");
+  assert.deepEqual(parsedSpecifiers(source).sort(), [
+    "@biomejs/biome",
+    "@types/node",
+    "@types/picomatch",
+    "fast-check",
+    "gpt-tokenizer/encoding/o200k_base",
+    "opencode-ai",
+    "oxlint",
+    "typescript",
+  ]);
+  assert.deepEqual(["gpt-tokenizer/encoding/o200k_base", "@scope/pkg/deep", "./local.ts", "node:fs", "zod"].map(packageOf), [
+    "gpt-tokenizer",
+    "@scope/pkg",
+    undefined,
+    undefined,
+    "zod",
+  ]);
 });
