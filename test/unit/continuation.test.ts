@@ -138,3 +138,24 @@ test("a decider that throws is left out and reported; the others still push", as
   assert.equal(sent.length, 1);
   assert.match(problems.join("\n"), /broken continuation check failed: .*boom/);
 });
+
+test("the real features on the fake host: the task gate and the verification check due at one idle make one prompt", async () => {
+  const { withFakeHost } = await import("../harness/fake-host.ts");
+  await withFakeHost({}, async (host) => {
+    const session = await host.createSession();
+    await host.userMessage(session, "build the parser", { agent: "compose" });
+    await host.callTool("tasks", { action: "create", title: "write the parser" }, session);
+    const edit = { sessionID: session, type: "tool", tool: "edit", callID: "call_1", state: { status: "completed", input: {} } };
+    await host.emit("message.part.updated", { part: edit });
+    await host.finishCall(session, { input: 100, output: 10 });
+    await host.idle(session);
+    const pushes = () => host.calls.filter((c) => c.method === "promptAsync" && c.sessionId === session);
+    const deadline = Date.now() + 5000;
+    while (pushes().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(pushes().length, 1, "one prompt for the idle");
+    const text: string = pushes()[0]!.body!.parts[0].text;
+    assert.ok(text.startsWith(VERIFY_MARKER) && text.includes(`${GATE_MARKER} (1/3)`), text);
+    assert.equal(pushes()[0]!.body!.agent, "compose");
+  });
+});
