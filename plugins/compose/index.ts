@@ -2,16 +2,17 @@
 // turn as done without a verification on record. The skills are files under skills/compose-*; the built-in
 // workflows are scripts under workflows/; merge-back safety is in merge.ts.
 import type { CommandReply, FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
-import { errorText } from "../core/report.ts";
 import { slot } from "../core/sessions.ts";
 import { mergeBackupRoot, mergeChanges } from "./merge.ts";
 import { composePrompt, resolveSpecDir } from "./prompt.ts";
-import { decideVerify, freshVerifyState, observeToolPart, onTurnStarted, type ToolPart, type VerifyState } from "./verify-gate.ts";
+import { decideVerify, freshVerifyState, observeToolPart, type ToolPart, type VerifyState } from "./verify-gate.ts";
 
 export const COMPOSE_AGENT = "compose";
 export const COMPOSE_SKILLS = ["brainstorm", "spec", "plan", "tdd", "debug", "review", "verify", "worktree", "parallel", "merge", "report"].map((step) => `compose-${step}`);
 /** Times a turn is sent back to verify before the pack lets it end anyway (the user's next message resets it). */
 export const MAX_VERIFY_PUSHES = 2;
+/** Verifying what changed comes first in a combined push (open tasks and the goal build on it). */
+const VERIFY_PRIORITY = 30;
 
 export const composeFeature: FeatureModule = {
   name: "compose",
@@ -33,33 +34,24 @@ interface ComposeSession {
 const composeSlot = slot<ComposeSession>("compose", () => ({ verify: freshVerifyState(), flow: false }));
 
 function createCompose(context: FeatureContext): FeatureParts {
-  const { config, sessions, host } = context;
+  const { config, sessions, host, continuation } = context;
   context.provide("compose", { mergeBack: (changes) => mergeChanges(context.worktrees, changes, { backupRoot: mergeBackupRoot(context) }) });
-  const log = context.reporter.child("compose");
   const spec = resolveSpecDir(host.directory, config.compose.specDir);
   if (!spec.ok) context.reporter.problem("compose:specDir", `compose.specDir ${spec.problem}; using ${spec.dir}`);
   const stateOf = (id: string) => sessions.session(id).get(composeSlot);
   const update = (id: string, change: (s: ComposeSession) => ComposeSession) => sessions.session(id).set(composeSlot, change(stateOf(id)));
   const gated = (id: string) => stateOf(id).flow || sessions.session(id).lastTurn.agent === COMPOSE_AGENT;
 
-  sessions.on("compose", "turn.started", (event) => update(event.sessionId, (s) => ({ ...s, verify: onTurnStarted(s.verify, event.origin) })));
   sessions.on("compose", "part.updated", (event) => {
     if (event.part.type !== "tool" || sessions.helperOf(event.sessionId)) return;
     update(event.sessionId, (s) => ({ ...s, verify: observeToolPart(s.verify, event.part as ToolPart, config.compose.checkCommands) }));
   });
-  sessions.on("compose", "turn.failed", (event) => update(event.sessionId, (s) => ({ ...s, verify: { ...s.verify, lastTurnFailed: true } })));
-  sessions.on("compose", "turn.ended", async (event) => {
-    if (event.how !== "idle") return update(event.sessionId, (s) => ({ ...s, verify: { ...s.verify, lastTurnFailed: true } }));
-    if (!gated(event.sessionId) || !(await sessions.isMain(event.sessionId))) return;
-    const state = stateOf(event.sessionId);
-    const decision = decideVerify(state.verify, MAX_VERIFY_PUSHES);
-    if (!decision.push) return log.log("info", `verification check of ${event.sessionId}: ${decision.reason}`);
-    update(event.sessionId, (s) => ({ ...s, verify: { ...s.verify, pushes: s.verify.pushes + 1 } }));
-    log.log("info", `verification check: sending ${event.sessionId} back to verify (${state.verify.pushes + 1}/${MAX_VERIFY_PUSHES})`);
-    const turn = sessions.session(event.sessionId).lastTurn;
-    await host
-      .sendPrompt(event.sessionId, { text: decision.text, agent: turn.agent, model: turn.model })
-      .catch((error) => context.reporter.problem("compose:verify", `compose could not ask session ${event.sessionId} to verify: ${errorText(error)}`));
+  // The verification check's decision at an idle; the arbiter owns the push count, the failed-turn rule and the prompt.
+  continuation.register("compose", (sessionId, { pushes }) => {
+    if (!gated(sessionId)) return undefined;
+    const decision = decideVerify({ ...stateOf(sessionId).verify, pushes, lastTurnFailed: false }, MAX_VERIFY_PUSHES);
+    if (!decision.push) return undefined;
+    return { reason: `changes not verified, push ${pushes + 1}/${MAX_VERIFY_PUSHES}`, text: decision.text, priority: VERIFY_PRIORITY };
   });
 
   const onCommand = ({ sessionId, arguments: args }: { sessionId: string; arguments: string }): CommandReply => {

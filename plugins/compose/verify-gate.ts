@@ -1,6 +1,6 @@
 // The compose agent may not end a turn as "done" on its own word: when it changed files and no check command ran
 // after the last change (or the last check failed), it is sent back once or twice to verify. Pure logic, fed with
-// the tool calls of the session's turns; the adapter sends the push.
+// the tool calls of the session's turns; the continuation arbiter (core/continuation.ts) counts and sends the push.
 
 export const VERIFY_MARKER = "[continuum compose: verify]";
 

@@ -1,6 +1,7 @@
 // What every feature module receives from the entry, and what it gives back. Host-neutral: features see the
 // session layer, the helper runner, the ledger and the host API, never OpenCode's hooks or events.
 import type { ContinuumConfig, FeatureName } from "./config-schema.ts";
+import type { Continuation } from "./continuation.ts";
 import type { EditPermissions } from "./edit-permission.ts";
 import type { HelperRunner } from "./helpers.ts";
 import type { HostApi } from "./host.ts";
@@ -111,6 +112,8 @@ export interface FeatureContext {
   sandbox(): Sandbox;
   host: HostApi;
   sessions: SessionLayer;
+  /** The one sender of "go on" prompts at idle: features register their pure deciders here. */
+  continuation: Continuation;
   helpers: HelperRunner;
   ledger: Ledger | undefined;
   services: FeatureServices;
@@ -130,8 +133,8 @@ export interface ModelCall {
 }
 
 /**
- * A user message about to be stored. `addPart` adds one synthetic text part to it (persisted with the message).
- * The hook is awaited: the turn starts only after it returns.
+ * A user message about to be stored, as Max's turn runner takes it (built from the session layer's turn.started).
+ * `addPart` adds one synthetic text part to it (persisted with the message); the turn starts once it returns.
  */
 export interface UserTurn {
   sessionId: string;
@@ -188,8 +191,6 @@ export interface FeatureParts {
   commands?: Record<string, CommandHandler>;
   /** A command handler allowed to run this long (one that waits for its run under a one-shot host). */
   commandTimeoutMs?: number;
-  /** Work on a user message before it is stored, allowed to take up to `timeoutMs` (the usual hook limit is short). */
-  userTurn?: { timeoutMs: number; handle(turn: UserTurn): Promise<void> };
   /** The host's merged configuration, read once at start (agents the user defined). */
   config?(config: { agent?: Record<string, { model?: string } | undefined> }): void;
   dispose?(): void | Promise<void>;

@@ -10,7 +10,10 @@ export type SessionEvent =
   | { type: "session.created"; sessionId: string; parentId?: string }
   | { type: "session.deleted"; sessionId: string }
   | { type: "session.compacted"; sessionId: string }
-  /** A user message is about to be stored; addContext adds a synthetic text part to it (e.g. recall). */
+  /**
+   * A user message is about to be stored (the turn starts once every handler returned); addContext adds a synthetic
+   * text part to it (e.g. recall). `agent` and `model` are as the host resolved them, even when the prompt named none.
+   */
   | {
       type: "turn.started";
       sessionId: string;
@@ -19,6 +22,8 @@ export type SessionEvent =
       agent?: string;
       model?: ModelRef;
       addContext(text: string): void;
+      /** Answers the turn with a fixed text and no model call; false when the host cannot (then it runs as usual). */
+      answerLocally?(text: string): boolean;
     }
   | { type: "turn.busy"; sessionId: string }
   /** The running turn failed or was aborted (published at once; turn.ended follows at idle). */
@@ -58,28 +63,35 @@ export interface HelperMark {
   agent: string;
 }
 
+/** Read-only outside this file: the layer is the one writer of a record's fields (features keep state in slots). */
 export interface SessionRecord {
   readonly id: string;
   /** "" for a top-level session, the parent's id for a child, undefined while unknown. */
-  parentId: string | undefined;
-  helper: HelperMark | undefined;
+  readonly parentId: string | undefined;
+  readonly helper: HelperMark | undefined;
   /** The agent and model of the latest user turn: continuations the pack sends go on with the same. */
-  lastTurn: { agent?: string; model?: ModelRef };
-  busy: boolean;
+  readonly lastTurn: { readonly agent?: string; readonly model?: ModelRef };
+  readonly busy: boolean;
   /** A turn has started (turn.busy) and has not ended yet. */
-  turnOpen: boolean;
+  readonly turnOpen: boolean;
   /** Set by turn.failed, taken by the next turn.ended. */
-  failure: { aborted: boolean; error?: string } | undefined;
+  readonly failure: TurnFailure | undefined;
   get<T>(key: Slot<T>): T;
   set<T>(key: Slot<T>, value: T): void;
   has(key: Slot<unknown>): boolean;
   delete(key: Slot<unknown>): void;
 }
 
-export interface Subscriber {
-  feature: string;
-  /** Runs every handler of a feature for one event; isolation (errors, timeouts) is the caller's. */
-  isolate(feature: string, label: string, run: () => Promise<void> | void): Promise<void>;
+export interface TurnFailure {
+  aborted: boolean;
+  error?: string;
+}
+
+type MutableRecord = { -readonly [K in keyof SessionRecord]: SessionRecord[K] };
+
+export interface SubscribeOptions {
+  /** This handler's own time limit (the isolation's default otherwise), e.g. a Max turn that runs for minutes. */
+  timeoutMs?: number;
 }
 
 export interface SessionLayer {
@@ -92,8 +104,16 @@ export interface SessionLayer {
   markHelper(id: string, parentId: string, mark: HelperMark): void;
   helperOf(id: string): HelperMark | undefined;
   parentOf(id: string): string | undefined;
-  on<T extends SessionEventType>(feature: string, type: T, handler: Handler<T>): void;
+  on<T extends SessionEventType>(feature: string, type: T, handler: Handler<T>, options?: SubscribeOptions): void;
+  /** The longest own time limit among the handlers of one event type (undefined when none asked for one). */
+  longestTimeout(type: SessionEventType): number | undefined;
   dispatch(event: SessionEvent): Promise<void>;
+  /** A turn that answered a pack command on the report model is over: the agent did not stop, nothing else ran. */
+  settleReportTurn(id: string): void;
+  /** A failed call seen before any turn.failed (turn.ended then says how the turn ended). */
+  markFailure(id: string, failure: TurnFailure): void;
+  /** The host says idle without ending a turn (e.g. after a context-only message): not busy any more. */
+  markIdle(id: string): void;
   /** Number of sessions with state (for the lifecycle test and /stats). */
   size(): number;
   /** After close, no event reaches a feature (shutdown has begun). */
@@ -104,7 +124,8 @@ export interface SessionLayer {
 export interface SessionLayerOptions {
   /** Asks the host for a session's parent id ("" for none); undefined when it cannot tell. */
   lookupParent?(id: string): Promise<string | undefined>;
-  isolate(feature: string, label: string, run: () => Promise<void> | void): Promise<void>;
+  /** Runs one handler with error isolation and a time limit (`timeoutMs` when the handler asked for its own). */
+  isolate(feature: string, label: string, run: () => Promise<void> | void, timeoutMs?: number): Promise<void>;
   /** Most sessions kept at once; the least recently touched one is dropped first. */
   maxSessions?: number;
 }
@@ -112,12 +133,12 @@ export interface SessionLayerOptions {
 export const DEFAULT_MAX_SESSIONS = 1000;
 
 export function createSessionLayer(options: SessionLayerOptions): SessionLayer {
-  const records = new Map<string, SessionRecord>();
-  const handlers = new Map<SessionEventType, { feature: string; handler: Handler<SessionEventType> }[]>();
+  const records = new Map<string, MutableRecord>();
+  const handlers = new Map<SessionEventType, { feature: string; handler: Handler<SessionEventType>; timeoutMs?: number }[]>();
   const max = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
   let closed = false;
 
-  const session = (id: string): SessionRecord => {
+  const session = (id: string): MutableRecord => {
     const found = records.get(id);
     if (found) {
       // Map order is insertion order: re-inserting makes this the most recently used.
@@ -149,19 +170,36 @@ export function createSessionLayer(options: SessionLayerOptions): SessionLayer {
     },
     helperOf: (id) => records.get(id)?.helper,
     parentOf: (id) => records.get(id)?.parentId || undefined,
-    on(feature, type, handler) {
+    on(feature, type, handler, subscribe) {
       const list = handlers.get(type) ?? [];
-      list.push({ feature, handler: handler as unknown as Handler<SessionEventType> });
+      list.push({ feature, handler: handler as unknown as Handler<SessionEventType>, timeoutMs: subscribe?.timeoutMs });
       handlers.set(type, list);
+    },
+    longestTimeout(type) {
+      const limits = (handlers.get(type) ?? []).flatMap((h) => (h.timeoutMs ? [h.timeoutMs] : []));
+      return limits.length ? Math.max(...limits) : undefined;
     },
     async dispatch(event) {
       if (closed) return;
       track(event);
-      for (const { feature, handler } of handlers.get(event.type) ?? []) {
+      for (const { feature, handler, timeoutMs } of handlers.get(event.type) ?? []) {
         if (closed) return;
-        await options.isolate(feature, event.type, () => handler(event as never));
+        await options.isolate(feature, event.type, () => handler(event as never), timeoutMs);
       }
       if (event.type === "session.deleted") records.delete(event.sessionId);
+    },
+    settleReportTurn(id) {
+      const record = session(id);
+      record.busy = false;
+      record.turnOpen = false;
+      record.failure = undefined;
+    },
+    markFailure(id, failure) {
+      session(id).failure = failure;
+    },
+    markIdle(id) {
+      const record = records.get(id);
+      if (record) record.busy = false;
     },
     size: () => records.size,
     close() {
@@ -205,7 +243,7 @@ export function createSessionLayer(options: SessionLayerOptions): SessionLayer {
   return layer;
 }
 
-function newRecord(id: string): SessionRecord {
+function newRecord(id: string): MutableRecord {
   const slots = new Map<string, unknown>();
   return {
     id,

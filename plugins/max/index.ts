@@ -87,6 +87,8 @@ function createMax(context: FeatureContext): FeatureParts {
     if (event.aborted) sessions.peek(event.sessionId)?.get(maxSlot).active?.abort();
   });
   sessions.on("max", "session.deleted", (event) => sessions.peek(event.sessionId)?.get(maxSlot).active?.abort());
+  // A Max turn runs for minutes before the message is stored: its own limit, not the hook's usual one.
+  sessions.on("max", "turn.started", (event) => onUserTurn({ ...event, addPart: event.addContext }), { timeoutMs: turnBudgetMs });
   return {
     config(cfg) {
       agentModels.candidate = cfg.agent?.[CANDIDATE_AGENT]?.model;
@@ -104,10 +106,6 @@ function createMax(context: FeatureContext): FeatureParts {
       if (!state?.abortNextTurn) return;
       state.abortNextTurn = false;
       await host.abort(sessionId).catch(() => undefined);
-    },
-    userTurn: {
-      timeoutMs: turnBudgetMs,
-      handle: onUserTurn,
     },
     // OpenCode is shutting down: a check still running (without a sandbox to take it along) ends now.
     dispose: () => killRunningChecks(),

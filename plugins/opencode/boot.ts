@@ -15,6 +15,7 @@ import { dataRoot, packPaths } from "../core/paths.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { errorText, type Reporter } from "../core/report.ts";
 import { createSessionLayer } from "../core/sessions.ts";
+import { createContinuation } from "../core/continuation.ts";
 import { openStore } from "../core/storage/store.ts";
 import { appendStoredText } from "../core/storage/stored-text.ts";
 import { PACK_VERSION } from "../core/version.ts";
@@ -50,9 +51,12 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
   const isolation = { reporter, timeoutMs: config.hookTimeoutMs };
   const sessions = createSessionLayer({
     lookupParent: (id) => lookupParent(input.client, id),
-    isolate: (feature, label, run) => runIsolated(`${feature}:${label}`, run, isolation),
+    isolate: (feature, label, run, timeoutMs) =>
+      runIsolated(`${feature}:${label}`, run, timeoutMs ? { ...isolation, timeoutMs } : isolation),
   });
   const host = openCodeHost(input.client, input.directory);
+  // Before any feature starts: the arbiter's view of a turn is settled before the features' own handlers run.
+  const continuation = createContinuation({ sessions, host, reporter });
   const ledger = openLedgerOrReport(db, reporter);
   if (ledger) recordWorkerCalls(sessions, ledger, project.id);
   const helpers = new HelperRunner({
@@ -77,6 +81,7 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     sandbox: () => sandboxFor(config.sandbox),
     host,
     sessions,
+    continuation,
     helpers,
     ledger,
     services: { permissions: { edit: undefined } },

@@ -28,8 +28,7 @@ export function translateEvent(raw: RawEvent, layer: SessionLayer): SessionEvent
       if (typeof p.sessionID !== "string") return [];
       if (p.status?.type !== "idle") return [{ type: "turn.busy", sessionId: p.sessionID }];
       // Idle without a session.idle (e.g. after a context-only message): not busy any more, but no turn ended.
-      const record = layer.peek(p.sessionID);
-      if (record) record.busy = false;
+      layer.markIdle(p.sessionID);
       return [];
     }
     case "session.error": {
@@ -71,7 +70,7 @@ function messageUpdated(info: Record<string, any> | undefined, layer: SessionLay
   const seen: SessionEvent = { type: "message.seen", sessionId: info.sessionID, messageId: info.id, role: String(info.role) };
   // A failed call marks the turn as failed even when no session.error follows; turn.ended then says how.
   if (info.role === "assistant" && info.error && !layer.peek(info.sessionID)?.failure) {
-    layer.session(info.sessionID).failure = { aborted: info.error.name === ABORTED, error: errorMessage(info.error) };
+    layer.markFailure(info.sessionID, { aborted: info.error.name === ABORTED, error: errorMessage(info.error) });
   }
   // The pack's own report model is not a model call: nothing to meter or count.
   if (info.role !== "assistant" || !info.finish || !info.tokens || info.providerID === REPORT_PROVIDER) return [seen];

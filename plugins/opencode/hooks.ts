@@ -26,15 +26,18 @@ export interface AdapterInput {
 /** Composes every feature into the one hook set OpenCode sees. */
 export function buildHooks(input: AdapterInput): Hooks {
   const { sessions, helpers, reporter } = input.context;
+  // turn.started runs inside chat.message: the hook must outlast its longest subscriber (each has its own limit).
+  const longestTurn = sessions.longestTimeout("turn.started");
   const perFeature: FeatureHooks[] = [
-    { name: "sessions", hooks: sessionHooks(sessions, helpers, input.context.host, input.reports, confinedShell(input.context)) },
+    {
+      name: "sessions",
+      hooks: sessionHooks(sessions, helpers, input.context.host, input.reports, confinedShell(input.context)),
+      timeouts: longestTurn ? { "chat.message": longestTurn + input.timeoutMs } : {},
+    },
     ...input.features.map(({ name, parts }) => ({
       name,
       hooks: featureHooks(parts, input.context, input.reports),
-      timeouts: {
-        ...(parts.userTurn ? { "chat.message": parts.userTurn.timeoutMs } : {}),
-        ...(parts.commandTimeoutMs ? { "command.execute.before": parts.commandTimeoutMs } : {}),
-      },
+      timeouts: parts.commandTimeoutMs ? { "command.execute.before": parts.commandTimeoutMs } : {},
     })),
   ];
   return composeHooks(perFeature, { reporter, timeoutMs: input.timeoutMs, onFirstCall: input.onFirstCall });
@@ -54,13 +57,7 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
       if (raw.type === "session.idle" && typeof raw.properties?.sessionID === "string") {
         // The turn that answered a command is over: put the session's model back (status is idle by now).
         await reports.turnEnded(raw.properties.sessionID);
-        if (reportTurns.delete(raw.properties.sessionID)) {
-          const record = sessions.session(raw.properties.sessionID);
-          record.busy = false;
-          record.turnOpen = false;
-          record.failure = undefined;
-          return;
-        }
+        if (reportTurns.delete(raw.properties.sessionID)) return sessions.settleReportTurn(raw.properties.sessionID);
       }
       for (const typed of translateEvent(raw, sessions)) await sessions.dispatch(typed);
     },
@@ -90,17 +87,22 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
       const parts = output.parts as unknown as { type: string; text?: string; synthetic?: boolean; ignored?: boolean }[];
       const { origin, text } = classifyMessage(parts);
       const messageID = input.messageID ?? (output.message as { id?: string }).id;
+      // The message as OpenCode resolved it: its agent and model, even when the prompt named neither (the git
+      // guard's policy and the pack's continuations follow them).
+      const message = output.message as { agent?: string; model?: { providerID?: string; modelID?: string } };
+      const resolved = message.model?.providerID && message.model.modelID ? { providerID: message.model.providerID, modelID: message.model.modelID } : undefined;
       await sessions.dispatch({
         type: "turn.started",
         sessionId: input.sessionID,
         origin,
         text,
-        // The agent as OpenCode resolved it (a prompt may name none); the git guard's policy depends on it.
-        agent: (output.message as { agent?: string }).agent ?? input.agent,
-        model: input.model,
+        agent: message.agent ?? input.agent,
+        model: resolved ?? input.model,
         addContext: (context) => {
           if (messageID) (output.parts as unknown[]).push({ id: partId(), sessionID: input.sessionID, messageID, type: "text", text: context, synthetic: true });
         },
+        // The session layer saw this turn start (it is the user's own message), so it sees it end too.
+        answerLocally: (answer) => reports.answerTurn(input.sessionID, messageID, answer, output.message as unknown as { model?: Record<string, unknown> }),
       });
     },
     "experimental.chat.messages.transform": async (_input, output) => {
@@ -151,31 +153,6 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
     const compacting = parts.compacting;
     hooks["experimental.session.compacting"] = async (input, output) => {
       await compacting(input.sessionID, (text) => void output.context.push(text));
-    };
-  }
-  if (parts.userTurn) {
-    const userTurn = parts.userTurn;
-    hooks["chat.message"] = async (input, output) => {
-      // A pack command answered by the local report model (the session hooks routed it there just before).
-      if (reports.isReportModel((output.message as { model?: { providerID?: string } }).model)) return;
-      const stored = output.parts as unknown as { type: string; text?: string; synthetic?: boolean; ignored?: boolean }[];
-      const { origin, text } = classifyMessage(stored);
-      const messageID = input.messageID ?? (output.message as { id?: string }).id;
-      // The message as OpenCode resolved it: its agent and model, even when the prompt named neither.
-      const message = output.message as { agent?: string; model?: { providerID?: string; modelID?: string } };
-      const model = message.model?.providerID && message.model.modelID ? { providerID: message.model.providerID, modelID: message.model.modelID } : input.model;
-      await userTurn.handle({
-        sessionId: input.sessionID,
-        agent: message.agent ?? input.agent,
-        model,
-        origin,
-        text,
-        addPart: (part) => {
-          if (messageID) (output.parts as unknown[]).push({ id: partId(), sessionID: input.sessionID, messageID, type: "text", text: part, synthetic: true });
-        },
-        // The session layer saw this turn start (it is the user's own message), so it sees it end too.
-        answerLocally: (answer) => reports.answerTurn(input.sessionID, messageID, answer, output.message as unknown as { model?: Record<string, unknown> }),
-      });
     };
   }
   const commands = parts.commands;

@@ -1,10 +1,9 @@
-// Host adapter of the task tree: the `tasks` tool, the task gate on session.idle, progress files of subagents.
+// Host adapter of the task tree: the `tasks` tool, the task gate's decider (the arbiter pushes at idle), progress
+// files of subagents.
 import { appendStoredText } from "../core/storage/stored-text.ts";
 import { join } from "node:path";
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
-import { errorText } from "../core/report.ts";
-import { slot } from "../core/sessions.ts";
-import { decideGate, freshGateState, onUserMessage, type GateState } from "./gate.ts";
+import { decideGate, freshGateState } from "./gate.ts";
 import { renderTaskLedger, renderTaskTree, unfinishedTasks } from "./render.ts";
 import { isSettled, openTaskStore, type TaskStore } from "./store.ts";
 import { tasksTool, TASKS_TOOL } from "./tool.ts";
@@ -30,12 +29,11 @@ export const tasksFeature: FeatureModule = {
 
 export default tasksFeature;
 
-const gateSlot = slot<GateState>("tasks.gate", freshGateState);
+/** Open tasks come after an unverified change (compose) and before the goal's continuation in a combined push. */
+const TASKS_PRIORITY = 20;
 
 function createTasks(context: FeatureContext, store: TaskStore): FeatureParts {
-  const { config, reporter, sessions, host } = context;
-  const gateOf = (id: string) => sessions.session(id).get(gateSlot);
-  const setGate = (id: string, state: GateState) => sessions.session(id).set(gateSlot, state);
+  const { config, sessions, continuation } = context;
 
   const appendProgress = (ownerSessionId: string, taskId: string, entry: string) => {
     const dir = join(context.projectPaths.session(ownerSessionId), "tasks", taskId);
@@ -56,30 +54,13 @@ function createTasks(context: FeatureContext, store: TaskStore): FeatureParts {
     return current;
   };
 
-  const runGate = async (sessionId: string) => {
-    if (!(await sessions.isMain(sessionId))) return;
-    const state = gateOf(sessionId);
-    const decision = decideGate({
-      enabled: config.tasks.gate,
-      maxPushes: config.tasks.maxGatePushes,
-      state,
-      unfinished: unfinishedTasks(store.list(sessionId)),
-    });
-    if (!decision.push) return;
-    setGate(sessionId, { ...state, pushes: state.pushes + 1 });
-    reporter.log("info", `task gate: pushing session ${sessionId} (${state.pushes + 1}/${config.tasks.maxGatePushes})`);
-    const turn = sessions.session(sessionId).lastTurn;
-    await host.sendPrompt(sessionId, { text: decision.text, agent: turn.agent, model: turn.model }).catch((error) =>
-      reporter.problem("tasks:gate", `task gate could not prompt session ${sessionId}: ${errorText(error)}`),
-    );
-  };
-
-  // Only what was typed (or sent by the gate): other features add synthetic parts such as memory recall.
-  sessions.on("tasks", "turn.started", (event) => setGate(event.sessionId, onUserMessage(gateOf(event.sessionId), event.text)));
-  sessions.on("tasks", "turn.failed", (event) => setGate(event.sessionId, { ...gateOf(event.sessionId), lastTurnFailed: true }));
-  sessions.on("tasks", "turn.ended", async (event) => {
-    if (event.how !== "idle") setGate(event.sessionId, { ...gateOf(event.sessionId), lastTurnFailed: true });
-    await runGate(event.sessionId);
+  // The gate's decision at an idle; the arbiter owns the push count, the failed-turn rule and the prompt.
+  continuation.register("tasks", (sessionId, { pushes }) => {
+    const unfinished = unfinishedTasks(store.list(sessionId));
+    const state = { ...freshGateState(), pushes };
+    const decision = decideGate({ enabled: config.tasks.gate, maxPushes: config.tasks.maxGatePushes, state, unfinished });
+    if (!decision.push) return undefined;
+    return { reason: `${unfinished.length} open task(s), push ${pushes + 1}/${config.tasks.maxGatePushes}`, text: decision.text, priority: TASKS_PRIORITY };
   });
 
   return {

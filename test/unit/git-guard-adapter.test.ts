@@ -54,7 +54,8 @@ test("compose asks through its marker, in place; build and other tools are untou
 
     const max = await host.createSession();
     // (A real max turn would start its planners first; the session layer's record of the turn's agent is what counts.)
-    host.context.sessions.session(max).lastTurn = { agent: "max" };
+    const turn = { type: "turn.started", sessionId: max, origin: "pack", text: "", agent: "max", addContext() {} } as const;
+    await host.context.sessions.dispatch(turn);
     const maxArgs: Record<string, unknown> = { command: "env git stash" };
     await before({ tool: "bash", sessionID: max, callID: "c5" }, { args: maxArgs });
     assert.ok(String(maxArgs.command).startsWith(CONFIRM_MARKER), "max asks too");
