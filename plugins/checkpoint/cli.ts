@@ -3,21 +3,29 @@ import type { Command } from "commander";
 import { openStore } from "../core/storage/store.ts";
 import { openCheckpointStore, type SessionState } from "./store.ts";
 import { age } from "./report.ts";
-import { openGoalTables } from "../goal/cli.ts";
-import { openTaskView } from "../tasks/cli.ts";
+import type { Database } from "../core/storage/database.ts";
 import { effectiveConfig, featureState } from "../cli/config-view.ts";
 import { act, emit, existingDir, jsonOption, notFound, projectOption } from "../cli/kit.ts";
 import { hasCheckpointState, sessionKnown, sessionsOfProject } from "../cli/session-index.ts";
 
 type Options = { project?: string; json?: boolean };
 
-async function open(options: Options) {
+/** What `checkpoint list/show` reads of other features: handed over by the CLI's entry (cli/main.ts). */
+export interface CheckpointCliDeps {
+  /** The task tree's read-only view (rows of any shape the same view renders). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the rows pass from list() to ledger() untouched
+  openTaskView(db: Database): { list(sessionId: string): any[]; ledger(tasks: readonly any[]): string };
+  /** Creates the goal tables, so the read-only queries find them in a project that never used /goal. */
+  openGoalTables(db: Database): void;
+}
+
+async function open(options: Options, deps: CheckpointCliDeps) {
   const eff = effectiveConfig(existingDir("--project", options.project));
   eff.warn(options.json);
   const { db } = await openStore(eff.paths.database);
   // Opening the stores migrates their tables, so the read-only queries below always find them.
-  openGoalTables(db);
-  return { eff, db, checkpoints: openCheckpointStore(db), tasks: openTaskView(db) };
+  deps.openGoalTables(db);
+  return { eff, db, checkpoints: openCheckpointStore(db), tasks: deps.openTaskView(db) };
 }
 
 const EMPTY_STATE = { rebuilds: 0, writerRuns: 0, writerFailures: 0, writerInputTokens: 0, writerOutputTokens: 0, lastFailure: null };
@@ -32,7 +40,7 @@ function stateJson(state: Pick<SessionState, keyof typeof EMPTY_STATE>) {
   };
 }
 
-export function register(program: Command): void {
+export function register(program: Command, deps: CheckpointCliDeps): void {
   const checkpoint = program.command("checkpoint").description("a project's checkpoints, rebuilds and task trees outside OpenCode");
 
   checkpoint
@@ -42,7 +50,7 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(
       act(async (o: Options) => {
-        const { eff, db, checkpoints, tasks } = await open(o);
+        const { eff, db, checkpoints, tasks } = await open(o, deps);
         try {
           const now = new Date();
           const written = new Map(checkpoints.sessionsOfProject(eff.project.id).map((s) => [s.sessionId, s]));
@@ -79,7 +87,7 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(
       act(async (session: string, o: Options) => {
-        const { db, checkpoints, tasks } = await open(o);
+        const { db, checkpoints, tasks } = await open(o, deps);
         try {
           if (!sessionKnown(db, session)) throw notFound(`no session "${session}" is known to the pack (continuum checkpoint list shows the sessions)`);
           const state = hasCheckpointState(db, session) ? checkpoints.state(session) : EMPTY_STATE;

@@ -12,16 +12,29 @@ type Register = (program: Command) => void;
  * on demand: a command line that names one subcommand imports only its module (start-up time is most of a quick
  * command's time); help and anything unrecognised load them all.
  */
+// The CLI's entry wires features to each other, as boot does in the plugin: a feature's cli.ts never imports
+// another feature, it is handed what it reads of one.
+async function checkpointCommands(): Promise<{ register: Register }> {
+  const [checkpoint, tasks, goal] = await Promise.all([import("../checkpoint/cli.ts"), import("../tasks/cli.ts"), import("../goal/cli.ts")]);
+  const deps = { openTaskView: tasks.openTaskView, openGoalTables: goal.openGoalTables };
+  return { register: (program) => checkpoint.register(program, deps) };
+}
+
+async function dreamCommands(): Promise<{ register: Register }> {
+  const [dream, memory] = await Promise.all([import("../dream/cli.ts"), import("../memory/cli.ts")]);
+  return { register: (program) => dream.register(program, { openMemory: memory.openMemory }) };
+}
+
 const MODULES: { names: string[]; load: () => Promise<{ register: Register }> }[] = [
   { names: ["install", "uninstall"], load: () => import("./install.ts") },
   { names: ["doctor"], load: () => import("./doctor.ts") },
   { names: ["memory"], load: () => import("../memory/cli.ts") },
   { names: ["history"], load: () => import("../memory/cli-history.ts") },
-  { names: ["checkpoint"], load: () => import("../checkpoint/cli.ts") },
+  { names: ["checkpoint"], load: checkpointCommands },
   { names: ["goal"], load: () => import("../goal/cli.ts") },
   { names: ["stats", "agents"], load: () => import("./stats.ts") },
   { names: ["run"], load: () => import("../goal/cli-run.ts") },
-  { names: ["dream"], load: () => import("../dream/cli.ts") },
+  { names: ["dream"], load: dreamCommands },
   { names: ["distill"], load: () => import("../distill/cli.ts") },
   { names: ["schema"], load: () => import("./schema.ts") },
   { names: ["workflow"], load: () => import("../workflow/cli.ts") },

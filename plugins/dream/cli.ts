@@ -1,10 +1,9 @@
 // `continuum dream [--dry-run] [focus]`, `continuum dream undo`, `continuum dream status`: a dream run headless
 // through `opencode serve` (cli/headless.ts), its last report, and undoing the last dream that wrote MEMORY.md.
 import type { Command } from "commander";
-import { effectiveConfig } from "../cli/config-view.ts";
+import { effectiveConfig, type Effective } from "../cli/config-view.ts";
 import { runHeadless, showStatus, type HeadlessKind, type RunOptions } from "../cli/headless.ts";
 import { act, existingDir, jsonOption, positiveNumber, projectOption, usageError } from "../cli/kit.ts";
-import { openMemory } from "../memory/cli.ts";
 import { DREAM_NOT_STARTED, dreamDir, formatRecord, readRecord } from "./records.ts";
 import { undoLastDream } from "./run.ts";
 
@@ -15,7 +14,15 @@ const DREAM: HeadlessKind = {
   notStarted: DREAM_NOT_STARTED,
 };
 
-export function register(program: Command): void {
+/** Memory as the CLI opens it (for undo): handed over by the CLI's entry (cli/main.ts). */
+export interface DreamCliDeps {
+  openMemory(eff: Effective): Promise<{
+    service: { restoreFile(file: string, bytes: Uint8Array | undefined, sha: string): Promise<{ ok: true } | { ok: false; reason: string }> };
+    close(): void;
+  }>;
+}
+
+export function register(program: Command, deps: DreamCliDeps): void {
   // `undo` and `status` are words of the one command, not commander subcommands: a subcommand would lose
   // `--project` to its parent (commander gives a parent's options precedence unless the whole program is positional).
   program
@@ -36,17 +43,17 @@ export function register(program: Command): void {
         const verb = focus.length === 1 ? focus[0] : undefined;
         if (verb === "undo" || verb === "status") {
           if (o.dryRun) throw usageError(`--dry-run does not go with ${verb}`);
-          return verb === "undo" ? undo(o.project) : showStatus(DREAM, o);
+          return verb === "undo" ? undo(o.project, deps) : showStatus(DREAM, o);
         }
         return runHeadless(DREAM, focus, o);
       }),
     );
 }
 
-async function undo(project: string | undefined): Promise<number> {
+async function undo(project: string | undefined, deps: DreamCliDeps): Promise<number> {
   const eff = effectiveConfig(existingDir("--project", project));
   eff.warn();
-  const memory = await openMemory(eff);
+  const memory = await deps.openMemory(eff);
   try {
     const dir = dreamDir(eff.paths.project(eff.project.id).root);
     const undone = await undoLastDream(dir, (file, bytes, sha) => memory.service.restoreFile(file, bytes, sha));

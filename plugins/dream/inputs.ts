@@ -5,7 +5,6 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Database } from "../core/storage/database.ts";
 import type { CheckpointServices } from "../core/feature.ts";
-import { checkpointService } from "../checkpoint/service.ts";
 
 export interface SessionMaterial {
   sessionId: string;
@@ -25,8 +24,8 @@ export interface GatherOptions {
   redact(text: string): string;
   /** Only sessions active after this time (a schedule asks: anything new since the last run?). */
   since?: number;
-  /** The sessions' checkpoints (context.services.checkpoint); by default read from the sessions' folders. */
-  checkpoints?: CheckpointServices;
+  /** The sessions' checkpoints (context.services.checkpoint); none when the checkpoint feature is off. */
+  checkpoints: CheckpointServices | undefined;
 }
 
 const CAPS = { checkpoint: 6000, notes: 4000, progress: 1500, progressFiles: 4, userMessage: 600, userMessages: 12 };
@@ -40,7 +39,7 @@ export function gatherSessions(options: GatherOptions): SessionMaterial[] {
     if (!found) byId.set(id, (found = { sessionId: id, lastActivity: 0, progress: [], userMessages: [] }));
     return found;
   };
-  const checkpoints = options.checkpoints ?? checkpointService((id) => join(options.sessionsDir, id));
+  const checkpoints = options.checkpoints;
   for (const id of listDirs(options.sessionsDir)) {
     const dir = join(options.sessionsDir, id);
     const checkpoint = recentCheckpoint(checkpoints, id, cutoff);
@@ -129,8 +128,12 @@ function recentFile(path: string, cutoff: number): { text: string; mtime: number
 }
 
 /** The session's checkpoint if written inside the window and not blank (stray NUL bytes dropped, as for notes). */
-function recentCheckpoint(checkpoints: CheckpointServices, sessionId: string, cutoff: number): { text: string; mtime: number } | undefined {
-  const latest = checkpoints.latest(sessionId);
+function recentCheckpoint(
+  checkpoints: CheckpointServices | undefined,
+  sessionId: string,
+  cutoff: number,
+): { text: string; mtime: number } | undefined {
+  const latest = checkpoints?.latest(sessionId);
   if (!latest || latest.writtenAt < cutoff) return undefined;
   const text = latest.text.replace(/\u0000/g, "");
   return text.trim() ? { text, mtime: latest.writtenAt } : undefined;

@@ -40,6 +40,7 @@ test("10,000 sessions created and deleted leave no entry in any checkpoint struc
       list: () => [],
     },
     services: {},
+    provide: () => undefined,
   } as unknown as FeatureContext;
   // The store without per-session files: what is measured is memory, and 10,000 fsyncs would take minutes.
   const parts = createCheckpoint(context, openCheckpointStore(context.db!));
