@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The one test command (`npm test`): typecheck, Node unit tests, the storage suite inside OpenCode's own Bun,
-// then the end-to-end suite against the real pinned opencode binary. `node test/run.mjs <unit|bun|e2e|all>`.
+// then the end-to-end suite against the real pinned opencode binary. `node test/run.mjs <lint|unit|bun|e2e|all>`.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -56,7 +56,12 @@ function resolveOpencode() {
 // fail) instead of hanging the whole run. Node 20.14+ knows the flag.
 const [nodeMajor, nodeMinor] = process.versions.node.split(".").map(Number);
 const forceExit = nodeMajor > 20 || (nodeMajor === 20 && nodeMinor >= 14) ? ["--test-force-exit"] : [];
+const bin = (name) => join(root, "node_modules", ".bin", name);
 const steps = {
+  // Formatting (biome, 120 columns) and lint (oxlint, correctness rules and unused code) of everything: ~1 s.
+  lint: () =>
+    run("format", bin("biome"), ["format", "--no-errors-on-unmatched"]) &&
+    run("lint", bin("oxlint"), ["-c", ".oxlintrc.json", "--deny-warnings", "plugins", "test"]),
   typecheck: () => run("typecheck", process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]),
   unit: () => {
     const list = files("test/unit", ".test.ts");
@@ -73,9 +78,15 @@ const steps = {
   },
 };
 
-const plan = { unit: ["typecheck", "unit"], bun: ["bun"], e2e: ["e2e"], all: ["typecheck", "unit", "bun", "e2e"] }[mode];
+const plan = {
+  lint: ["lint"],
+  unit: ["typecheck", "unit"],
+  bun: ["bun"],
+  e2e: ["e2e"],
+  all: ["lint", "typecheck", "unit", "bun", "e2e"],
+}[mode];
 if (!plan) {
-  console.error(`unknown mode ${mode}; use unit, bun, e2e or all`);
+  console.error(`unknown mode ${mode}; use lint, unit, bun, e2e or all`);
   process.exit(2);
 }
 const results = plan.map((step) => [step, steps[step]()]);

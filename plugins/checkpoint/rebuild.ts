@@ -180,7 +180,7 @@ export const DUMP_CAPS = {
 /** Fair share of a budget: small demands are met in full, the rest split what remains. */
 export function waterFill(demands: readonly number[], budget: number): number[] {
   const order = demands.map((d, i) => [d, i] as const).sort((a, b) => a[0] - b[0]);
-  const grants = new Array<number>(demands.length).fill(0);
+  const grants = Array.from({ length: demands.length }, () => 0);
   let left = Math.max(0, budget);
   order.forEach(([demand, index], k) => {
     const share = Math.floor(left / (order.length - k));

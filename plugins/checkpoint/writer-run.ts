@@ -1,7 +1,6 @@
 // One checkpoint writer run: gathers the session's new messages and the facts code computes itself, runs the
 // hidden `checkpoint-writer` agent through the helper runner, and stores what it hands to checkpoint_write.
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
 import type { FeatureContext } from "../core/feature.ts";
 import { parseModelRef, type HostMessage, type ModelRef } from "../core/host-types.ts";
 import { redact } from "../core/redaction.ts";

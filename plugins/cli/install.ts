@@ -12,7 +12,7 @@ import { dataRoot, globalConfigDir, packPaths } from "../core/paths.ts";
 import { PACK_VERSION } from "../core/version.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { runDoctor, type DoctorTarget } from "./doctor.ts";
-import { act, CliError, existingDir } from "./kit.ts";
+import { act, CliError } from "./kit.ts";
 import { describeRecovery, purgeGlobal, purgeProject, purgeRepositoryTraces, recoveryMaterial, removeEmpty, type RecoveryMaterial } from "./purge.ts";
 
 export const SHIM_MARKER = "// installed by opencode-continuum";

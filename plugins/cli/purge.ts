@@ -162,7 +162,7 @@ export async function recoveryMaterial(projectRoot: string, projectDir?: string)
   const worktrees: RecoveryMaterial["worktrees"] = [];
   if (existsSync(worktreesDir)) {
     for (const name of readdirSync(worktreesDir)) {
-      if (!/^wt-/.test(name) || name.endsWith(".owner.json")) continue;
+      if (!name.startsWith('wt-') || name.endsWith(".owner.json")) continue;
       let repo: string | undefined;
       try {
         repo = (JSON.parse(readFileSync(join(worktreesDir, `${name}.owner.json`), "utf8")) as { projectDir?: string }).projectDir;

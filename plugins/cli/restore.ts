@@ -45,7 +45,7 @@ async function restore(name: string, o: Options): Promise<number> {
   const dir = await repoDir(o.project);
   const result = await restoreBackup(dir, name, { force: o.force });
   if (!result.ok) {
-    if (/^no backup named/.test(result.reason)) throw notFound(`${result.reason} (run \`continuum restore\` to list them)`);
+    if (result.reason.startsWith('no backup named')) throw notFound(`${result.reason} (run \`continuum restore\` to list them)`);
     const files = result.changed.length ? ` Changed since: ${result.changed.join(", ")}.` : "";
     throw new CliError(`not restored: ${result.reason}.${files}`);
   }

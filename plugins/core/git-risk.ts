@@ -269,7 +269,7 @@ function config(a: readonly string[]): GitVerdict {
   const planted = plantedCommand(operands(a));
   if (planted) return planted;
   const reads = hasShort(a, "l") || hasLong(a, "--list", "--get", "--get-all", "--get-regexp", "--get-urlmatch", "--get-color", "--get-colorbool", "--show-origin", "--show-scope");
-  const ops = operands(a).filter((o) => !/^--/.test(o));
+  const ops = operands(a).filter((o) => !o.startsWith('--'));
   if (reads || ops[0] === "list" || ops[0] === "get" || (ops.length === 1 && !hasLong(a, "--unset", "--unset-all", "--remove-section", "--rename-section", "--add", "--replace-all", "--edit") && !hasShort(a, "e"))) {
     return v("safe", "reads configuration");
   }

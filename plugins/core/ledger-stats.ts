@@ -11,8 +11,14 @@ export const round = (n: number) => Math.round(n * 1e6) / 1e6;
 export function whereOf(filter: LedgerFilter = {}): { sql: string; params: string[] } {
   const clauses: string[] = [];
   const params: string[] = [];
-  if (filter.projectId) (clauses.push("project_id = ?"), params.push(filter.projectId));
-  if (filter.sessionId) (clauses.push("session_id = ?"), params.push(filter.sessionId));
+  if (filter.projectId) {
+    clauses.push("project_id = ?");
+    params.push(filter.projectId);
+  }
+  if (filter.sessionId) {
+    clauses.push("session_id = ?");
+    params.push(filter.sessionId);
+  }
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 

@@ -68,8 +68,8 @@ function classifyKey(key: string): string | null {
   if (last === "pass" && !/[a-z0-9]Pass$/.test(key)) return "password";
   if (last === "key" && words.includes("secret") && (words.includes("aws") || previous === "access")) return "aws-secret";
   if (last === "secretaccesskey") return "aws-secret";
-  if (/secret$/.test(last)) return "secret";
-  if (/token$/.test(last)) return "token";
+  if (last.endsWith('secret')) return "secret";
+  if (last.endsWith('token')) return "token";
   if (last === "key" && previous && KEY_QUALIFIERS.has(previous)) return previous === "secret" ? "secret" : previous === "private" ? "private-key" : "api-key";
   if (/^(apikey|accesskey|secretkey|authkey|privatekey)$/.test(last)) return last === "secretkey" ? "secret" : last === "privatekey" ? "private-key" : "api-key";
   return null;

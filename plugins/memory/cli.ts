@@ -12,7 +12,7 @@ import { memoryLocations } from "./locations.ts";
 import { MemoryInputError, MemoryService } from "./memory-service.ts";
 import { buildMemoryBlock } from "./recall.ts";
 import { effectiveConfig, featureState, type Effective } from "../cli/config-view.ts";
-import { act, CliError, emit, existingDir, intInRange, jsonOption, notFound, projectOption, usageError } from "../cli/kit.ts";
+import { act, emit, existingDir, intInRange, jsonOption, notFound, projectOption, usageError } from "../cli/kit.ts";
 
 /** Stands in for a new session's id: OpenCode's ids are "ses_" plus 26 characters. */
 const NEW_SESSION = "ses_NEW-SESSION-ID-PLACEHOLDER";

@@ -118,7 +118,7 @@ export function createReportChannel(deps: ReportChannelDeps): ReportChannel {
       if (!channel.active || !messageId) return false;
       // By message: a typed `stop`, the Max turn it cancels and a command's report may all be answered at once.
       channel.stateOf(sessionId).local.set(messageId, text);
-      message.model = { ...(message.model ?? {}), providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
+      message.model = { ...message.model, providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
       return true;
     },
     turnEnded: (sessionId) => turnEnded(channel, sessionId),
@@ -209,7 +209,7 @@ function routeTurn(channel: Channel, sessionId: string, message: { model?: Recor
     return false;
   }
   report.started = true;
-  message.model = { ...(message.model ?? {}), providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
+  message.model = { ...message.model, providerID: REPORT_PROVIDER, modelID: REPORT_MODEL };
   return true;
 }
 

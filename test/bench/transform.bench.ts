@@ -2,8 +2,7 @@
 // The whole pack is booted through its real entry on a small fake host, and every hook OpenCode calls before a
 // model request (chat.params, system.transform, messages.transform) is timed on a 2,000-message session (p99 ≤ 2 ms,
 // with and without a stored cut); plus the writer's input size (≤ delta + previous checkpoint + 3,000 tokens).
-import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Hooks } from "@opencode-ai/plugin";

@@ -204,7 +204,7 @@ test("memory status agrees with what OpenCode injects: enabled false, a small bu
 test("continuum run: the model provider's error reaches the user verbatim, and the run ends interrupted (7)", { timeout: 180000 }, async () => {
   await withOpencode({
     model: { main: () => ({ error: { status: 401, message: "Invalid API key: scripted-401-marker" } }) },
-  }, async ({ env, model }) => {
+  }, async ({ env }) => {
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [LAUNCHER, "run", "--goal", "hello.txt exists", "--timeout-min", "2"], { cwd: env.projectDir, env: { ...env.env, OPENCODE_BIN: opencodeBinary() }, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
@@ -223,7 +223,7 @@ test("config problems reach the user once as a toast when OpenCode starts", { ti
     model: { main: [{ text: "ok" }], exhausted: { text: "ok" } },
     env: { continuumConfig: { memroy: {}, checkpoint: { rebuildAt: 2 } } },
     serve: { startTimeoutMs: 120000 },
-  }, async ({ env, served }) => {
+  }, async ({ served }) => {
     try {
       await served.client.session.create({ body: {} });
       const toast = await served.waitForEvent((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("continuum.jsonc has"), 30000, "the config toast");

@@ -17,7 +17,7 @@ test("20 history searches in one session: every first hit is the conversation, n
   await withOpencode({
     model: { lanes: [PACK_HELPERS], exhausted: { text: "ok" } },
     serve: true,
-  }, async ({ env, model, served }) => {
+  }, async ({ model, served }) => {
     const session = await createSession(served);
     for (const [i, topic] of TOPICS.entries()) {
       await send(served, session, `the ${topic} survey counted nests along the north cliff`);

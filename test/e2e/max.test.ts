@@ -78,7 +78,7 @@ test("max agent: two agreeing scouts take the consensus path (no judge request, 
     model: modelScript,
     env: { ...maxEnv({ candidates: 5, scouts: 2 }) },
     serve: true,
-  }, async ({ env, model, served }) => {
+  }, async ({ model, served }) => {
     const session = await createSession(served);
     const sent = await served.client.session.prompt({ path: { id: session }, body: { agent: "max", parts: [{ type: "text", text: "make the parser refuse empty input" }] } });
     assert.equal(sent.error, undefined, JSON.stringify(sent.error));
@@ -183,7 +183,7 @@ test("hostile max_plan calls in the real host: wrong types, huge arrays and path
     model: modelScript,
     env: { ...maxEnv({ candidates: 2, consensus: "off" }) },
     serve: true,
-  }, async ({ env, model, served }) => {
+  }, async ({ model, served }) => {
     const session = await createSession(served);
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: "make the parser refuse empty input" } });
     assert.equal(ran.error, undefined, JSON.stringify(ran.error));

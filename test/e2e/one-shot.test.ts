@@ -32,7 +32,7 @@ test("opencode run --command dream and --command workflow wait for their result 
   await withOpencode({
     model: modelScript,
     env: { continuumConfig: { checkpoint: { enabled: false }, tasks: { gate: false } }, opencodeConfig: { snapshot: false } },
-  }, async ({ env, model }) => {
+  }, async ({ env }) => {
     const data = projectData(env);
     mkdirSync(join(data.memoryFile, ".."), { recursive: true });
     writeFileSync(data.memoryFile, "# Project memory\n\n## Rules\n\n- Use pnpm. <!-- id:m-keep0001 · 2026-11-20 · ses_old1 -->\n");

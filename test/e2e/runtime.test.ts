@@ -72,7 +72,7 @@ test("aborting the parent session while a checkpoint writer and a goal judge run
     model: modelScript,
     env: { continuumConfig: { tasks: { gate: false } }, opencodeConfig: { snapshot: false } },
     serve: true,
-  }, async ({ env, model, served }) => {
+  }, async ({ model, served }) => {
     const session = await createSession(served);
     await goalCommand(served.client, session, "the work is done");
     await until(() => model.requests.some((r) => isJudgeRequest(r)), 30000, "the judge's first call");
@@ -101,7 +101,7 @@ test("without a `model` in OpenCode's config a report is stored in the session a
     model: { main: [{ text: "The report is above." }, { text: "Back to work." }], exhausted: { text: "nothing more scripted" } },
     env: { opencodeConfig: { model: undefined, small_model: undefined, snapshot: false } },
     serve: true,
-  }, async ({ env, model, served }) => {
+  }, async ({ model, served }) => {
     const session = await createSession(served);
     const ran = await served.client.session.command({ path: { id: session }, body: { command: "stats", arguments: "" } });
     assert.equal(ran.error, undefined, JSON.stringify(ran.error));

@@ -2,7 +2,6 @@
 // OPENCODE_DISABLE_* switches, an in-memory OpenCode DB, and a project whose opencode.json points at the
 // scripted model.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";

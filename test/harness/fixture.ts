@@ -76,6 +76,7 @@ export async function withOpencode<T>(
   } finally {
     // A failing test reports its own error; a tear-down error is reported only when the test passed.
     const problem = await tearDown(deferred, servers, model, env);
+    // oxlint-disable-next-line no-unsafe-finally -- the tear-down error must fail a test that passed
     if (problem && !failed) throw problem.error;
   }
 }

@@ -228,7 +228,7 @@ test("a change to a protected path (.opencode/plugins, opencode.json, a nested .
     for (const [label, change, message] of cases) {
       const wt = await r.wts.create("compose", label);
       change(wt.dir);
-      const diff = await r.wts.diff(wt);
+      await r.wts.diff(wt);
       const report = await mergeWorktrees(r.wts, [{ label: "ok", diff: okDiff }, { label, worktree: wt }], { backupRoot: r.backupRoot });
       assert.equal(report.ok, false, label);
       assert.match(formatMergeReport(report), message, label);

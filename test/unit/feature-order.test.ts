@@ -31,7 +31,7 @@ test("a cycle is an error naming the features in it", () => {
     { name: "a", provides: ["tasks"], uses: ["checkpoint"] },
     { name: "b", provides: ["checkpoint"], needs: ["tasks"] },
   ];
-  assert.throws(() => orderFeatures(modules), (error: unknown) => error instanceof FeatureOrderError && /cycle: a -> b -> a$/.test(error.message));
+  assert.throws(() => orderFeatures(modules), (error: unknown) => error instanceof FeatureOrderError && error.message.endsWith('cycle: a -> b -> a'));
 });
 
 test("a needed service nobody provides is an error naming who needs what; an unprovided `uses` is not", () => {

@@ -120,7 +120,7 @@ test("all candidates fail: the turn runs normally with a notice; hostile /max ar
 
 test("patch mode on the fake host: the winner's diff is refused, saved, and not applied when the user changed the same file meanwhile (the file named, a swap file elsewhere no reason)", async () => {
   const { execFileSync } = await import("node:child_process");
-  const { existsSync, readFileSync, writeFileSync } = await import("node:fs");
+  const { readFileSync, writeFileSync } = await import("node:fs");
   const { join } = await import("node:path");
   const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
   let projectDir = "";
