@@ -26,7 +26,9 @@ function run(label, command, args, env = {}) {
   console.log(`\n=== ${label}: ${command} ${args.slice(0, 6).join(" ")}${args.length > 6 ? " …" : ""}`);
   const started = Date.now();
   const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...env } });
-  console.log(`=== ${label}: ${result.status === 0 ? "ok" : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `=== ${label}: ${result.status === 0 ? "ok" : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return result.status === 0;
 }
 
@@ -39,10 +41,20 @@ function resolveOpencode() {
   const version = process.env.OPENCODE_VERSION;
   if (!version || version === PINNED) return join(root, "node_modules", ".bin", "opencode");
   const prefix = join(root, "test", ".tmp", `opencode-${version}`);
-  const platformBin = join(prefix, "node_modules", `opencode-${process.platform === "darwin" ? "darwin" : "linux"}-${process.arch}`, "bin", "opencode");
+  const platformBin = join(
+    prefix,
+    "node_modules",
+    `opencode-${process.platform === "darwin" ? "darwin" : "linux"}-${process.arch}`,
+    "bin",
+    "opencode",
+  );
   if (!existsSync(platformBin)) {
     console.log(`installing opencode-ai@${version} into ${prefix}`);
-    const installed = spawnSync("npm", ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", `opencode-ai@${version}`], { stdio: "inherit" });
+    const installed = spawnSync(
+      "npm",
+      ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", `opencode-ai@${version}`],
+      { stdio: "inherit" },
+    );
     if (installed.status !== 0 || !existsSync(platformBin)) {
       console.error(`could not install opencode-ai@${version}`);
       process.exit(2);
@@ -62,19 +74,37 @@ const steps = {
   lint: () =>
     run("format", bin("biome"), ["format", "--no-errors-on-unmatched"]) &&
     run("lint", bin("oxlint"), ["-c", ".oxlintrc.json", "--deny-warnings", "plugins", "test"]),
-  typecheck: () => run("typecheck", process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]),
+  typecheck: () =>
+    run("typecheck", process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]),
   unit: () => {
     const list = files("test/unit", ".test.ts");
-    return list.length === 0 || run("unit", process.execPath, ["--import", "tsx", "--test", ...forceExit, "--test-reporter=spec", ...list]);
+    return (
+      list.length === 0 ||
+      run("unit", process.execPath, ["--import", "tsx", "--test", ...forceExit, "--test-reporter=spec", ...list])
+    );
   },
   bun: () => {
     const list = files("test/bun", ".bun.test.ts");
-    return list.length === 0 || run("bun (inside opencode's embedded Bun)", opencode, ["test", ...list.map((f) => "./" + f)], { BUN_BE_BUN: "1" });
+    return (
+      list.length === 0 ||
+      run("bun (inside opencode's embedded Bun)", opencode, ["test", ...list.map((f) => "./" + f)], { BUN_BE_BUN: "1" })
+    );
   },
   e2e: () => {
     const list = files("test/e2e", ".test.ts");
     const concurrency = String(Math.max(1, Math.min(3, cpus().length)));
-    return list.length === 0 || run("e2e (real opencode)", process.execPath, ["--import", "tsx", "--test", ...forceExit, `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...list]);
+    return (
+      list.length === 0 ||
+      run("e2e (real opencode)", process.execPath, [
+        "--import",
+        "tsx",
+        "--test",
+        ...forceExit,
+        `--test-concurrency=${concurrency}`,
+        "--test-reporter=spec",
+        ...list,
+      ])
+    );
   },
 };
 
@@ -91,5 +121,7 @@ if (!plan) {
 }
 const results = plan.map((step) => [step, steps[step]()]);
 const failed = results.filter(([, ok]) => !ok).map(([step]) => step);
-console.log(`\nsteps: ${results.length - failed.length} ok, ${failed.length} failed (${plan.join(", ")})${failed.length ? ` failed: ${failed.join(", ")}` : ""}`);
+console.log(
+  `\nsteps: ${results.length - failed.length} ok, ${failed.length} failed (${plan.join(", ")})${failed.length ? ` failed: ${failed.join(", ")}` : ""}`,
+);
 process.exit(failed.length ? 1 : 0);

@@ -1,7 +1,16 @@
 // The storage contract, run by both engines: Node (better-sqlite3, test/unit/storage.test.ts) and OpenCode's
 // embedded Bun (bun:sqlite, test/bun/storage.bun.test.ts). Uses only node:assert so both runners can host it.
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../plugins/core/storage/database.ts";
@@ -57,7 +66,13 @@ export function storageSuite(test: TestFn, expectedEngine: "bun" | "node"): void
         }),
       );
     });
-    assert.deepEqual(db.prepare("SELECT v FROM t").all().map((r) => r.v), ["kept", "outer"]);
+    assert.deepEqual(
+      db
+        .prepare("SELECT v FROM t")
+        .all()
+        .map((r) => r.v),
+      ["kept", "outer"],
+    );
     db.close();
   });
 
@@ -66,7 +81,9 @@ export function storageSuite(test: TestFn, expectedEngine: "bun" | "node"): void
     db.exec("CREATE VIRTUAL TABLE f USING fts5(body, tokenize = 'unicode61 remove_diacritics 1')");
     db.prepare("INSERT INTO f (body) VALUES (?)").run("never edit db/schema.sql by hand");
     db.prepare("INSERT INTO f (body) VALUES (?)").run("café au lait");
-    const hits = db.prepare("SELECT body, bm25(f) AS score FROM f WHERE f MATCH ? ORDER BY score").all<{ body: string }>('"schema"*');
+    const hits = db
+      .prepare("SELECT body, bm25(f) AS score FROM f WHERE f MATCH ? ORDER BY score")
+      .all<{ body: string }>('"schema"*');
     assert.equal(hits.length, 1);
     assert.equal(db.prepare("SELECT body FROM f WHERE f MATCH ?").all('"cafe"').length, 1);
     db.close();
@@ -131,7 +148,10 @@ export function storageSuite(test: TestFn, expectedEngine: "bun" | "node"): void
     first.db.exec("COMMIT");
     first.db.exec("PRAGMA locking_mode = NORMAL");
     first.db.prepare("SELECT COUNT(*) AS n FROM kept").all();
-    assert.deepEqual(readdirSync(dir).filter((name) => name.includes("corrupt")), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.includes("corrupt")),
+      [],
+    );
     const third = await openStore(path);
     assert.deepEqual(third.db.prepare("SELECT v FROM kept").all(), [{ v: "still here" }]);
     third.db.close();
@@ -205,7 +225,9 @@ export function storageSuite(test: TestFn, expectedEngine: "bun" | "node"): void
       assert.ok(opened.recovered);
       opened.db.close();
     }
-    const copies = readdirSync(dir).filter((name) => /^continuum\.db\.corrupt-[^]*\d$/.test(name) || /^continuum\.db\.corrupt-.*Z(-\d+)?$/.test(name));
+    const copies = readdirSync(dir).filter(
+      (name) => /^continuum\.db\.corrupt-[^]*\d$/.test(name) || /^continuum\.db\.corrupt-.*Z(-\d+)?$/.test(name),
+    );
     assert.equal(copies.length, 3, copies.join(", "));
     const newest = copies.sort().map((name) => readFileSync(join(dir, name), "utf8").slice(0, 10));
     assert.deepEqual(newest, ["garbage 2 ", "garbage 3 ", "garbage 4 "]);

@@ -28,7 +28,14 @@ async function open(options: Options, deps: CheckpointCliDeps) {
   return { eff, db, checkpoints: openCheckpointStore(db), tasks: deps.openTaskView(db) };
 }
 
-const EMPTY_STATE = { rebuilds: 0, writerRuns: 0, writerFailures: 0, writerInputTokens: 0, writerOutputTokens: 0, lastFailure: null };
+const EMPTY_STATE = {
+  rebuilds: 0,
+  writerRuns: 0,
+  writerFailures: 0,
+  writerInputTokens: 0,
+  writerOutputTokens: 0,
+  lastFailure: null,
+};
 
 function stateJson(state: Pick<SessionState, keyof typeof EMPTY_STATE>) {
   return {
@@ -41,7 +48,9 @@ function stateJson(state: Pick<SessionState, keyof typeof EMPTY_STATE>) {
 }
 
 export function register(program: Command, deps: CheckpointCliDeps): void {
-  const checkpoint = program.command("checkpoint").description("a project's checkpoints, rebuilds and task trees outside OpenCode");
+  const checkpoint = program
+    .command("checkpoint")
+    .description("a project's checkpoints, rebuilds and task trees outside OpenCode");
 
   checkpoint
     .command("list")
@@ -57,21 +66,35 @@ export function register(program: Command, deps: CheckpointCliDeps): void {
           const sessions = sessionsOfProject(db, eff.project.id, eff.paths.project(eff.project.id)).map((id) => {
             const state = hasCheckpointState(db, id) ? checkpoints.state(id) : EMPTY_STATE;
             const cp = written.get(id);
-            return { session: id, checkpoints: cp?.checkpoints ?? 0, lastWrittenAt: cp?.lastWrittenAt ?? null, ...stateJson(state), tasks: tasks.list(id).length };
+            return {
+              session: id,
+              checkpoints: cp?.checkpoints ?? 0,
+              lastWrittenAt: cp?.lastWrittenAt ?? null,
+              ...stateJson(state),
+              tasks: tasks.list(id).length,
+            };
           });
-          sessions.sort((a, b) => (b.lastWrittenAt ?? "").localeCompare(a.lastWrittenAt ?? "") || a.session.localeCompare(b.session));
+          sessions.sort(
+            (a, b) =>
+              (b.lastWrittenAt ?? "").localeCompare(a.lastWrittenAt ?? "") || a.session.localeCompare(b.session),
+          );
           const state = featureState(eff, "checkpoint");
-          emit(o.json, { project: { id: eff.project.id, root: eff.project.root }, checkpointsEnabled: state.on, sessions }, () => {
-            const lines = state.on ? [] : [`note: checkpoints are off here (${state.reason})`];
-            if (sessions.length === 0) return [...lines, `no sessions with checkpoints, rebuilds or tasks yet for ${eff.project.root}`];
-            for (const s of sessions) {
-              const last = s.lastWrittenAt ? `, last ${age(s.lastWrittenAt, now)}` : "";
-              lines.push(
-                `${s.session}  ${s.checkpoints} checkpoint(s)${last} · rebuilds ${s.rebuilds} · writer runs ${s.writerRuns}, failures ${s.writerFailures}, tokens ${s.writerTokens.input} in / ${s.writerTokens.output} out · tasks ${s.tasks}`,
-              );
-            }
-            return lines;
-          });
+          emit(
+            o.json,
+            { project: { id: eff.project.id, root: eff.project.root }, checkpointsEnabled: state.on, sessions },
+            () => {
+              const lines = state.on ? [] : [`note: checkpoints are off here (${state.reason})`];
+              if (sessions.length === 0)
+                return [...lines, `no sessions with checkpoints, rebuilds or tasks yet for ${eff.project.root}`];
+              for (const s of sessions) {
+                const last = s.lastWrittenAt ? `, last ${age(s.lastWrittenAt, now)}` : "";
+                lines.push(
+                  `${s.session}  ${s.checkpoints} checkpoint(s)${last} · rebuilds ${s.rebuilds} · writer runs ${s.writerRuns}, failures ${s.writerFailures}, tokens ${s.writerTokens.input} in / ${s.writerTokens.output} out · tasks ${s.tasks}`,
+                );
+              }
+              return lines;
+            },
+          );
           return 0;
         } finally {
           db.close();
@@ -89,7 +112,10 @@ export function register(program: Command, deps: CheckpointCliDeps): void {
       act(async (session: string, o: Options) => {
         const { db, checkpoints, tasks } = await open(o, deps);
         try {
-          if (!sessionKnown(db, session)) throw notFound(`no session "${session}" is known to the pack (continuum checkpoint list shows the sessions)`);
+          if (!sessionKnown(db, session))
+            throw notFound(
+              `no session "${session}" is known to the pack (continuum checkpoint list shows the sessions)`,
+            );
           const state = hasCheckpointState(db, session) ? checkpoints.state(session) : EMPTY_STATE;
           const latest = checkpoints.latest(session);
           const list = tasks.list(session);

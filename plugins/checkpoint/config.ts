@@ -22,12 +22,31 @@ export const checkpointConfigSchema = z
     thresholds: z.array(fractionOrTokens).max(10).default([0.2, 0.45, 0.7]),
     rebuildAt: fractionOrTokens.default(0.85),
     rebuildCapTokens: z.number().int().min(4000).default(65000).describe("Hard cap of a rebuilt request, in tokens."),
-    minWindowForCheckpoints: z.number().int().min(0).default(25000).describe("Below this window only the rebuild runs."),
+    minWindowForCheckpoints: z
+      .number()
+      .int()
+      .min(0)
+      .default(25000)
+      .describe("Below this window only the rebuild runs."),
     writerTimeoutMs: z.number().int().min(1000).default(180000),
-    writerModel: z.string().optional().describe('"provider/model" for the checkpoint writer; default: the session\'s model.'),
+    writerModel: z
+      .string()
+      .optional()
+      .describe('"provider/model" for the checkpoint writer; default: the session\'s model.'),
     models: z.record(z.string(), modelOverride).default({}).describe('Per-model overrides, keyed "provider/model".'),
-    tailMinTokens: z.number().int().min(0).default(10000).describe("A rebuild keeps at least this many tokens of recent messages verbatim (the cap wins)."),
+    tailMinTokens: z
+      .number()
+      .int()
+      .min(0)
+      .default(10000)
+      .describe("A rebuild keeps at least this many tokens of recent messages verbatim (the cap wins)."),
     tailMinTextMessages: z.number().int().min(1).default(5).describe("… and at least this many messages with text."),
-    writerWaitMs: z.number().int().min(0).max(30000).default(3000).describe("How long a rebuild waits for a running checkpoint writer before using the older checkpoint."),
+    writerWaitMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(30000)
+      .default(3000)
+      .describe("How long a rebuild waits for a running checkpoint writer before using the older checkpoint."),
   })
   .strict();

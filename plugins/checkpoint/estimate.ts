@@ -70,11 +70,21 @@ export class RequestEstimator {
 function partSize(part: HostPart): number {
   if (part.type === "text" || part.type === "reasoning") return (part.text ?? "").length;
   // The input counts too: the same part goes out with its huge argument whole or shortened.
-  if (part.type === "tool") return String(part.state?.output ?? part.state?.error ?? "").length + 1 + (part.state?.input ? inputSize(part.state.input) : 0);
+  if (part.type === "tool")
+    return (
+      String(part.state?.output ?? part.state?.error ?? "").length +
+      1 +
+      (part.state?.input ? inputSize(part.state.input) : 0)
+    );
   return 0;
 }
 
 function estimatePart(part: HostPart): number {
-  if (part.type === "tool") return estimateTokens(JSON.stringify(part.state?.input ?? {})) + estimateTokens(String(part.state?.output ?? part.state?.error ?? "")) + 10;
+  if (part.type === "tool")
+    return (
+      estimateTokens(JSON.stringify(part.state?.input ?? {})) +
+      estimateTokens(String(part.state?.output ?? part.state?.error ?? "")) +
+      10
+    );
   return estimateTokens(part.text ?? "");
 }

@@ -49,18 +49,32 @@ const toTokens = (value: number, usable: number) => Math.round(value <= 1 ? valu
 /** The margin kept under OpenCode's compaction point, so our rebuild always comes first. */
 export const compactionMargin = (usable: number) => Math.max(500, Math.round(usable * 0.05));
 
-export function resolveSchedule(config: CheckpointConfig, modelKey: string, limit: ModelLimit, reserved?: number): Schedule {
+export function resolveSchedule(
+  config: CheckpointConfig,
+  modelKey: string,
+  limit: ModelLimit,
+  reserved?: number,
+): Schedule {
   const usable = usableWindow(limit, reserved);
   const override = config.models[modelKey] ?? {};
-  const rebuildAt = Math.min(toTokens(override.rebuildAt ?? config.rebuildAt, usable), usable - compactionMargin(usable));
+  const rebuildAt = Math.min(
+    toTokens(override.rebuildAt ?? config.rebuildAt, usable),
+    usable - compactionMargin(usable),
+  );
   const window = limit.input ?? limit.context;
   const thresholds =
     window < config.minWindowForCheckpoints
       ? []
-      : [...new Set((override.thresholds ?? config.thresholds).map((t) => toTokens(t, usable)))].filter((t) => t > 0 && t < rebuildAt).sort((a, b) => a - b);
+      : [...new Set((override.thresholds ?? config.thresholds).map((t) => toTokens(t, usable)))]
+          .filter((t) => t > 0 && t < rebuildAt)
+          .sort((a, b) => a - b);
   const configuredCap = override.rebuildCapTokens ?? config.rebuildCapTokens;
   // The cap stays under the rebuild point too, or a rebuilt request would trigger the next rebuild at once.
-  const cap = Math.min(configuredCap, window < 110000 ? Math.round(usable * 0.6) : usable - compactionMargin(usable), Math.round(rebuildAt * 0.8));
+  const cap = Math.min(
+    configuredCap,
+    window < 110000 ? Math.round(usable * 0.6) : usable - compactionMargin(usable),
+    Math.round(rebuildAt * 0.8),
+  );
   return { usable, thresholds, rebuildAt: Math.max(1, rebuildAt), cap: Math.max(1000, cap) };
 }
 
@@ -69,9 +83,15 @@ export interface MeterReading {
   fraction: number;
 }
 
-export const reading = (used: number, schedule: Schedule): MeterReading => ({ used, fraction: schedule.usable ? used / schedule.usable : 0 });
+export const reading = (used: number, schedule: Schedule): MeterReading => ({
+  used,
+  fraction: schedule.usable ? used / schedule.usable : 0,
+});
 
-export type ScheduledAction = { kind: "checkpoint"; threshold: number; index: number } | { kind: "rebuild" } | { kind: "none" };
+export type ScheduledAction =
+  | { kind: "checkpoint"; threshold: number; index: number }
+  | { kind: "rebuild" }
+  | { kind: "none" };
 
 /**
  * What a new reading calls for. `firedIndex` is the highest threshold already acted on (-1 for none), so a
@@ -98,7 +118,8 @@ export function enoughNewContent(messagesTokens: number, atLastCheckpoint: numbe
 /** The next thing the schedule will do, for /context. */
 export function nextScheduled(used: number, schedule: Schedule, firedIndex: number): string {
   const next = schedule.thresholds.findIndex((t, i) => i > firedIndex && t > used);
-  if (next >= 0) return `checkpoint at ${schedule.thresholds[next]} tokens (${percent(schedule.thresholds[next]! / schedule.usable)})`;
+  if (next >= 0)
+    return `checkpoint at ${schedule.thresholds[next]} tokens (${percent(schedule.thresholds[next]! / schedule.usable)})`;
   return `rebuild at ${schedule.rebuildAt} tokens (${percent(schedule.rebuildAt / schedule.usable)})`;
 }
 

@@ -2,7 +2,14 @@
 // message that replaces the head (the rebuild dump) under hard caps, and apply a stored cut to a request. Pure:
 // the caches of shortened tool outputs and inputs belong to the caller (one per session, in its slot).
 import { estimateTokens, truncateToTokens } from "../core/tokens.ts";
-import { estimateMessageTokens, textOf, userTextOf, type HostMessage, type HostPart, type Redact } from "./transcript.ts";
+import {
+  estimateMessageTokens,
+  textOf,
+  userTextOf,
+  type HostMessage,
+  type HostPart,
+  type Redact,
+} from "./transcript.ts";
 
 export const DUMP_MARKER = "[continuum rebuild]";
 
@@ -76,7 +83,8 @@ const SHORTENED_INPUT_NOTE = "\n[… argument shortened by continuum: the tool r
 export function inputSize(value: unknown): number {
   if (typeof value === "string") return value.length;
   if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + inputSize(v) + 1, 2);
-  if (value && typeof value === "object") return Object.entries(value).reduce((sum: number, [k, v]) => sum + k.length + inputSize(v) + 4, 2);
+  if (value && typeof value === "object")
+    return Object.entries(value).reduce((sum: number, [k, v]) => sum + k.length + inputSize(v) + 4, 2);
   return String(value).length;
 }
 
@@ -84,18 +92,28 @@ export function inputSize(value: unknown): number {
  * A tool input with every long string cut so the whole stays near `maxTokens`. The call already ran: the model
  * needs to see what it asked for, not to re-read (and re-pay) a whole file it wrote.
  */
-export function shortenToolInput(input: Record<string, unknown>, maxTokens = MAX_TOOL_INPUT_TOKENS): Record<string, unknown> {
+export function shortenToolInput(
+  input: Record<string, unknown>,
+  maxTokens = MAX_TOOL_INPUT_TOKENS,
+): Record<string, unknown> {
   const perString = Math.max(100, Math.floor(maxTokens / 2));
   const cut = (value: unknown): unknown => {
-    if (typeof value === "string") return value.length > perString * 4 ? truncateToTokens(value, perString, SHORTENED_INPUT_NOTE) : value;
+    if (typeof value === "string")
+      return value.length > perString * 4 ? truncateToTokens(value, perString, SHORTENED_INPUT_NOTE) : value;
     if (Array.isArray(value)) return value.map(cut);
-    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cut(v)]));
+    if (value && typeof value === "object")
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cut(v)]));
     return value;
   };
   return cut(input) as Record<string, unknown>;
 }
 
-function shortenedInput(part: HostPart, input: Record<string, unknown>, size: number, cache: ShortenCache | undefined): Record<string, unknown> {
+function shortenedInput(
+  part: HostPart,
+  input: Record<string, unknown>,
+  size: number,
+  cache: ShortenCache | undefined,
+): Record<string, unknown> {
   const hit = part.id ? cache?.inputs.get(part.id) : undefined;
   if (hit && hit.size === size) return hit.input;
   const result = shortenToolInput(input);
@@ -110,7 +128,13 @@ function shortenedInput(part: HostPart, input: Record<string, unknown>, size: nu
  * Keeps recent tool outputs whole and cuts older ones in the tail; cuts every huge tool input, the newest too
  * (per request, never stored).
  */
-export function shortenOldToolOutputs(messages: HostMessage[], start: number, keepRecent = 4, maxTokens = 300, cache?: ShortenCache): void {
+export function shortenOldToolOutputs(
+  messages: HostMessage[],
+  start: number,
+  keepRecent = 4,
+  maxTokens = 300,
+  cache?: ShortenCache,
+): void {
   let seen = 0;
   for (let i = messages.length - 1; i >= start; i--) {
     const message = messages[i]!;
@@ -120,11 +144,13 @@ export function shortenOldToolOutputs(messages: HostMessage[], start: number, ke
       if (part.type !== "tool" || (part.state?.status !== "completed" && part.state?.status !== "error")) continue;
       let state = part.state;
       const size = state.input && typeof state.input === "object" ? inputSize(state.input) : 0;
-      if (size > MAX_TOOL_INPUT_TOKENS * 4) state = { ...state, input: shortenedInput(part, state.input!, size, cache) };
+      if (size > MAX_TOOL_INPUT_TOKENS * 4)
+        state = { ...state, input: shortenedInput(part, state.input!, size, cache) };
       if (state.status === "completed") {
         seen++;
         const output = String(state.output ?? "");
-        if (seen > keepRecent && output.length > maxTokens * 4) state = { ...state, output: shortenedOutput(part, output, maxTokens, cache) };
+        if (seen > keepRecent && output.length > maxTokens * 4)
+          state = { ...state, output: shortenedOutput(part, output, maxTokens, cache) };
       }
       if (state === part.state) continue;
       parts ??= [...message.parts];
@@ -195,11 +221,19 @@ export function assembleDump(sources: DumpSources, budgetTokens: number): string
   const overhead = estimateTokens(frame) + 120;
   const scale = Math.min(1, Math.max(0, budgetTokens - overhead) / 51500);
   const perMessage = Math.max(200, Math.floor(DUMP_CAPS.userMessage * Math.max(scale, 0.25)));
-  const users = fitUserMessages(sources.userMessages, perMessage, Math.floor(DUMP_CAPS.userMessages * Math.max(scale, 0.2)));
+  const users = fitUserMessages(
+    sources.userMessages,
+    perMessage,
+    Math.floor(DUMP_CAPS.userMessages * Math.max(scale, 0.2)),
+  );
   const index = sources.memoryIndex.length ? sources.memoryIndex.map((f) => `- ${f}`).join("\n") : "";
   const parts: [string, string, number][] = [
     ["Task ledger", sources.taskLedger, DUMP_CAPS.taskLedger],
-    [`Checkpoint${sources.checkpointAge ? ` (written ${sources.checkpointAge})` : ""}`, sources.checkpoint ?? "(no checkpoint stored yet: rely on your recent messages below)", DUMP_CAPS.checkpoint],
+    [
+      `Checkpoint${sources.checkpointAge ? ` (written ${sources.checkpointAge})` : ""}`,
+      sources.checkpoint ?? "(no checkpoint stored yet: rely on your recent messages below)",
+      DUMP_CAPS.checkpoint,
+    ],
     ["The user's messages before the cut (verbatim, newest kept)", users.text, DUMP_CAPS.userMessages],
     ["OpenCode's summary of the earlier session", sources.compactionSummary ?? "", DUMP_CAPS.compactionSummary],
     ["Project memory (MEMORY.md)", sources.projectMemory, DUMP_CAPS.projectMemory],
@@ -211,19 +245,33 @@ export function assembleDump(sources: DumpSources, budgetTokens: number): string
   const grants = waterFill(demands, Math.max(0, budgetTokens - overhead));
   // The user's words are cut by dropping the oldest messages, never by cutting off the newest.
   const fitted = parts.map(([, text], i) =>
-    i === 2 ? recentUserMessages(sources.userMessages, perMessage, Math.max(0, grants[i]! - 12)) : truncateToTokens(text.trim(), Math.max(0, grants[i]! - 12), "\n[… cut to fit the rebuild cap]"),
+    i === 2
+      ? recentUserMessages(sources.userMessages, perMessage, Math.max(0, grants[i]! - 12))
+      : truncateToTokens(text.trim(), Math.max(0, grants[i]! - 12), "\n[… cut to fit the rebuild cap]"),
   );
-  const body = parts.map(([title], i) => (fitted[i]!.trim() ? `## ${title}\n${fitted[i]!.trim()}` : "")).filter(Boolean);
-  return [`${DUMP_MARKER} ${frame.split("\n")[0]}`, "", ...body.flatMap((b) => [b, ""]), frame.split("\n").slice(1).join("\n")].join("\n").trim();
+  const body = parts
+    .map(([title], i) => (fitted[i]!.trim() ? `## ${title}\n${fitted[i]!.trim()}` : ""))
+    .filter(Boolean);
+  return [
+    `${DUMP_MARKER} ${frame.split("\n")[0]}`,
+    "",
+    ...body.flatMap((b) => [b, ""]),
+    frame.split("\n").slice(1).join("\n"),
+  ]
+    .join("\n")
+    .trim();
 }
 
 function framing(sources: DumpSources): string {
-  const head = "The earlier part of this session was replaced by this summary (your context was rebuilt). It is your own state, not a new request.";
+  const head =
+    "The earlier part of this session was replaced by this summary (your context was rebuilt). It is your own state, not a new request.";
   let close: string;
   if (sources.hasTasks && sources.allTasksSettled) {
-    close = "Every task in the ledger is done or abandoned. Do NOT redo finished work. Answer the user's latest message below, or report completion if nothing is asked.";
+    close =
+      "Every task in the ledger is done or abandoned. Do NOT redo finished work. Answer the user's latest message below, or report completion if nothing is asked.";
   } else if (sources.tailEnd === "mid-tool-loop") {
-    close = "You were in the middle of a tool loop: continue from the last tool result below. Do not recap, do not restart.";
+    close =
+      "You were in the middle of a tool loop: continue from the last tool result below. Do not recap, do not restart.";
   } else if (sources.tailEnd === "user-waiting") {
     close = "The user's latest message below is waiting for your answer. Continue the work; do not recap this summary.";
   } else {
@@ -237,7 +285,11 @@ export function recentUserMessages(messages: readonly string[], perMessage: numb
   return fitUserMessages(messages, perMessage, total).text;
 }
 
-function fitUserMessages(messages: readonly string[], perMessage: number, total: number): { text: string; used: number } {
+function fitUserMessages(
+  messages: readonly string[],
+  perMessage: number,
+  total: number,
+): { text: string; used: number } {
   const kept: string[] = [];
   let used = 0;
   for (let i = messages.length - 1; i >= 0; i--) {
@@ -372,7 +424,12 @@ export function planRebuild(input: RebuildInput): RebuildPlan {
   });
   if (boundary <= 0) {
     const unshortened = messageTokens(input.messages).reduce((sum, t) => sum + t, 0);
-    if (unshortened > available) return { cut: false, reason: "the history fits once old tool outputs are shortened: nothing cut", shortenOldOutputs: true };
+    if (unshortened > available)
+      return {
+        cut: false,
+        reason: "the history fits once old tool outputs are shortened: nothing cut",
+        shortenOldOutputs: true,
+      };
     return { cut: false, reason: "the history already fits: nothing cut" };
   }
   const tailTokens = tokens.slice(boundary).reduce((a, b) => a + b, 0);
@@ -382,6 +439,7 @@ export function planRebuild(input: RebuildInput): RebuildPlan {
 
 /** The text of OpenCode's latest compaction summary before `boundary` ("" when the cut leaves it in the request). */
 function summaryBefore(messages: readonly HostMessage[], boundary: number): string {
-  for (let i = boundary - 1; i >= 0; i--) if (messages[i]!.info.summary && messages[i]!.info.role === "assistant") return textOf(messages[i]!);
+  for (let i = boundary - 1; i >= 0; i--)
+    if (messages[i]!.info.summary && messages[i]!.info.role === "assistant") return textOf(messages[i]!);
   return "";
 }

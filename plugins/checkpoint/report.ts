@@ -33,21 +33,40 @@ export function formatContextReport(input: ContextReportInput): string {
     lines.push(
       `Context: ${n(state.lastUsed)} / ${n(schedule.usable)} usable tokens (${percent(state.lastUsed / (schedule.usable || 1))})${state.modelKey ? ` · model ${state.modelKey}` : ""}${input.window ? ` · window ${n(input.window)}` : ""}`,
     );
-    const marks = schedule.thresholds.map((t, i) => `${percent(t / schedule.usable)} ${i <= state.firedIndex ? "✓" : "·"} (${n(t)})`);
-    lines.push(`Checkpoints at: ${marks.length ? marks.join(", ") : "none (window below checkpoint.minWindowForCheckpoints: rebuild only)"}`);
-    lines.push(`Rebuild at: ${percent(schedule.rebuildAt / schedule.usable)} (${n(schedule.rebuildAt)}) · rebuilt request cap ${n(schedule.cap)} tokens`);
+    const marks = schedule.thresholds.map(
+      (t, i) => `${percent(t / schedule.usable)} ${i <= state.firedIndex ? "✓" : "·"} (${n(t)})`,
+    );
+    lines.push(
+      `Checkpoints at: ${marks.length ? marks.join(", ") : "none (window below checkpoint.minWindowForCheckpoints: rebuild only)"}`,
+    );
+    lines.push(
+      `Rebuild at: ${percent(schedule.rebuildAt / schedule.usable)} (${n(schedule.rebuildAt)}) · rebuilt request cap ${n(schedule.cap)} tokens`,
+    );
     lines.push(`Next: ${nextScheduled(state.lastUsed, schedule, state.firedIndex)}`);
   }
   if (input.checkpoint) {
     const c = input.checkpoint;
-    lines.push(`Last checkpoint: #${c.seq}, ${age(c.writtenAt, input.now)}, covers up to ${c.watermark ?? "(start)"} · ${c.file}`);
-    if (c.shapeProblems.length) lines.push(`  checkpoint.md was edited into an invalid shape (${c.shapeProblems.join("; ")}); the stored checkpoint #${c.seq} is used.`);
+    lines.push(
+      `Last checkpoint: #${c.seq}, ${age(c.writtenAt, input.now)}, covers up to ${c.watermark ?? "(start)"} · ${c.file}`,
+    );
+    if (c.shapeProblems.length)
+      lines.push(
+        `  checkpoint.md was edited into an invalid shape (${c.shapeProblems.join("; ")}); the stored checkpoint #${c.seq} is used.`,
+      );
   } else {
     lines.push("Last checkpoint: none yet");
   }
-  const w = writer.state === "running" ? `running (${writer.reason}, attempt ${writer.attempts}, ${Math.round((writer.runningForMs ?? 0) / 1000)} s)` : writer.state;
-  lines.push(`Writer: ${w}${writer.pending ? ` · queued: ${writer.pending}` : ""} · runs ${state.writerRuns}, failures ${state.writerFailures}`);
-  if (state.lastFailure) lines.push(`  last failure ${state.lastFailureAt ? age(state.lastFailureAt, input.now) : ""}: ${state.lastFailure}`);
+  const w =
+    writer.state === "running"
+      ? `running (${writer.reason}, attempt ${writer.attempts}, ${Math.round((writer.runningForMs ?? 0) / 1000)} s)`
+      : writer.state;
+  lines.push(
+    `Writer: ${w}${writer.pending ? ` · queued: ${writer.pending}` : ""} · runs ${state.writerRuns}, failures ${state.writerFailures}`,
+  );
+  if (state.lastFailure)
+    lines.push(
+      `  last failure ${state.lastFailureAt ? age(state.lastFailureAt, input.now) : ""}: ${state.lastFailure}`,
+    );
   lines.push(`Writer tokens: ${n(state.writerInputTokens)} in · ${n(state.writerOutputTokens)} out`);
   lines.push(
     state.rebuilds > 0
@@ -56,7 +75,9 @@ export function formatContextReport(input: ContextReportInput): string {
   );
   if (input.estimate && input.estimate.reported > 0) {
     const ratio = input.estimate.reported / Math.max(1, input.estimate.estimated);
-    lines.push(`Token estimate check: last request estimated ${n(input.estimate.estimated)}, provider reported ${n(input.estimate.reported)} (×${ratio.toFixed(2)})`);
+    lines.push(
+      `Token estimate check: last request estimated ${n(input.estimate.estimated)}, provider reported ${n(input.estimate.reported)} (×${ratio.toFixed(2)})`,
+    );
   }
   return lines.join("\n");
 }

@@ -28,17 +28,94 @@ export type SectionKey =
   | "open_notes";
 
 export const SECTIONS: readonly SectionSpec[] = [
-  { n: 1, key: "active_intent", title: "Active intent", budget: 600, byCode: false, hint: "what the user wants now (code adds the quote of the user's latest request)" },
-  { n: 2, key: "next_action", title: "Next concrete action", budget: 300, byCode: false, hint: "the very next step, concrete enough to execute" },
-  { n: 3, key: "directives", title: "Directives (this session)", budget: 1200, byCode: false, hint: "rules and constraints the user gave, exact wording" },
-  { n: 4, key: "task_tree", title: "Task tree", budget: 150, byCode: true, hint: "rendered from the task store; optional one-line note" },
-  { n: 5, key: "current_work", title: "Current work", budget: 1500, byCode: false, hint: "state of the work in progress, what is half done" },
-  { n: 6, key: "files", title: "Files and code sections", budget: 600, byCode: true, hint: "files list is generated; add which functions/sections matter" },
-  { n: 7, key: "knowledge", title: "Discovered knowledge (cross-task)", budget: 1500, byCode: false, hint: "durable facts learnt (memory candidates)" },
-  { n: 8, key: "errors", title: "Errors and fixes", budget: 400, byCode: true, hint: "failures are generated; add the root cause if known" },
-  { n: 9, key: "live_resources", title: "Live resources", budget: 150, byCode: true, hint: "branch, cwd, ports are generated; add anything else running" },
-  { n: 10, key: "decisions", title: "Design decisions and discussion outcomes", budget: 1200, byCode: false, hint: "what was decided and why" },
-  { n: 11, key: "open_notes", title: "Open notes", budget: 600, byCode: false, hint: "anything else worth keeping; questions open" },
+  {
+    n: 1,
+    key: "active_intent",
+    title: "Active intent",
+    budget: 600,
+    byCode: false,
+    hint: "what the user wants now (code adds the quote of the user's latest request)",
+  },
+  {
+    n: 2,
+    key: "next_action",
+    title: "Next concrete action",
+    budget: 300,
+    byCode: false,
+    hint: "the very next step, concrete enough to execute",
+  },
+  {
+    n: 3,
+    key: "directives",
+    title: "Directives (this session)",
+    budget: 1200,
+    byCode: false,
+    hint: "rules and constraints the user gave, exact wording",
+  },
+  {
+    n: 4,
+    key: "task_tree",
+    title: "Task tree",
+    budget: 150,
+    byCode: true,
+    hint: "rendered from the task store; optional one-line note",
+  },
+  {
+    n: 5,
+    key: "current_work",
+    title: "Current work",
+    budget: 1500,
+    byCode: false,
+    hint: "state of the work in progress, what is half done",
+  },
+  {
+    n: 6,
+    key: "files",
+    title: "Files and code sections",
+    budget: 600,
+    byCode: true,
+    hint: "files list is generated; add which functions/sections matter",
+  },
+  {
+    n: 7,
+    key: "knowledge",
+    title: "Discovered knowledge (cross-task)",
+    budget: 1500,
+    byCode: false,
+    hint: "durable facts learnt (memory candidates)",
+  },
+  {
+    n: 8,
+    key: "errors",
+    title: "Errors and fixes",
+    budget: 400,
+    byCode: true,
+    hint: "failures are generated; add the root cause if known",
+  },
+  {
+    n: 9,
+    key: "live_resources",
+    title: "Live resources",
+    budget: 150,
+    byCode: true,
+    hint: "branch, cwd, ports are generated; add anything else running",
+  },
+  {
+    n: 10,
+    key: "decisions",
+    title: "Design decisions and discussion outcomes",
+    budget: 1200,
+    byCode: false,
+    hint: "what was decided and why",
+  },
+  {
+    n: 11,
+    key: "open_notes",
+    title: "Open notes",
+    budget: 600,
+    byCode: false,
+    hint: "anything else worth keeping; questions open",
+  },
 ];
 
 export const sectionDescription = (spec: SectionSpec) =>
@@ -46,7 +123,10 @@ export const sectionDescription = (spec: SectionSpec) =>
 
 /** Argument shape of the checkpoint_write tool (one field per section), built on the given zod instance. */
 export function checkpointArgsShape(zod: typeof z): Record<SectionKey, z.ZodType<string | undefined>> {
-  const entries = SECTIONS.map((s) => [s.key, s.byCode ? zod.string().optional().describe(sectionDescription(s)) : zod.string().describe(sectionDescription(s))]);
+  const entries = SECTIONS.map((s) => [
+    s.key,
+    s.byCode ? zod.string().optional().describe(sectionDescription(s)) : zod.string().describe(sectionDescription(s)),
+  ]);
   return Object.fromEntries(entries) as unknown as Record<SectionKey, z.ZodType<string | undefined>>;
 }
 const checkpointArgsSchema = z.object(checkpointArgsShape(z));
@@ -99,16 +179,19 @@ export function validateWriterSections(raw: unknown, context: ValidationContext)
   for (const spec of SECTIONS) {
     const text = (sections[spec.key] ?? "").trim();
     const tokens = estimateTokens(text);
-    const problem = !spec.byCode && !text
-      ? `§${spec.n} ${spec.title} is empty; write "none" if there is nothing to say`
-      : tokens > spec.budget
-        ? `§${spec.n} ${spec.title} is ${tokens} tokens, over its budget of ${spec.budget}; shorten it`
-        : undefined;
+    const problem =
+      !spec.byCode && !text
+        ? `§${spec.n} ${spec.title} is empty; write "none" if there is nothing to say`
+        : tokens > spec.budget
+          ? `§${spec.n} ${spec.title} is ${tokens} tokens, over its budget of ${spec.budget}; shorten it`
+          : undefined;
     if (!problem) continue;
     problems.push(problem);
     redo.add(spec.key);
   }
-  const quoteProblem = context.quoteByCode ? undefined : checkVerbatimQuote(sections.active_intent ?? "", context.userMessages);
+  const quoteProblem = context.quoteByCode
+    ? undefined
+    : checkVerbatimQuote(sections.active_intent ?? "", context.userMessages);
   if (quoteProblem) {
     problems.push(quoteProblem);
     redo.add("active_intent");
@@ -145,12 +228,22 @@ export function checkVerbatimQuote(intent: string, userMessages: readonly string
   const quotes = intent
     .split("\n")
     .filter((line) => line.trim().startsWith(">"))
-    .map((line) => squash(line.trim().replace(/^>\s?/, "").replace(/^["“]|["”]$/g, "")))
+    .map((line) =>
+      squash(
+        line
+          .trim()
+          .replace(/^>\s?/, "")
+          .replace(/^["“]|["”]$/g, ""),
+      ),
+    )
     .filter((q) => q.length > 0);
   const haystack = userMessages.map(squash);
-  const real = quotes.find((q) => (q.length >= MIN_QUOTE || haystack.includes(q)) && haystack.some((m) => m.includes(q)));
+  const real = quotes.find(
+    (q) => (q.length >= MIN_QUOTE || haystack.includes(q)) && haystack.some((m) => m.includes(q)),
+  );
   if (real) return undefined;
-  if (quotes.length === 0) return "§1 Active intent must quote the user's request verbatim on a line starting with \"> \" (copy a sentence of a user message exactly)";
+  if (quotes.length === 0)
+    return '§1 Active intent must quote the user\'s request verbatim on a line starting with "> " (copy a sentence of a user message exactly)';
   return `§1 Active intent: the quote ${JSON.stringify(quotes[0]!.slice(0, 80))} is not in any user message; copy the user's words exactly, character for character`;
 }
 
@@ -167,8 +260,12 @@ export function composeSections(writer: WriterSections, facts: DeterministicFact
     const text = writer[key]?.trim();
     return text && text.toLowerCase() !== "none" ? `\n\nNote: ${text}` : "";
   };
-  const exact = facts.exactValues.length ? `\n\nExact values from the user (verbatim):\n${facts.exactValues.map((v) => `- \`${v}\``).join("\n")}` : "";
-  const quote = facts.latestRequest ? `The user's latest request (verbatim):\n${quoteRequest(facts.latestRequest)}\n\n` : "";
+  const exact = facts.exactValues.length
+    ? `\n\nExact values from the user (verbatim):\n${facts.exactValues.map((v) => `- \`${v}\``).join("\n")}`
+    : "";
+  const quote = facts.latestRequest
+    ? `The user's latest request (verbatim):\n${quoteRequest(facts.latestRequest)}\n\n`
+    : "";
   return {
     active_intent: quote + writer.active_intent!.trim(),
     next_action: writer.next_action!.trim(),
@@ -187,7 +284,10 @@ export function composeSections(writer: WriterSections, facts: DeterministicFact
 export const CHECKPOINT_HEADER = "# Checkpoint";
 
 /** The stable markdown of checkpoint.md: a header line of metadata, then the 11 numbered sections. */
-export function renderCheckpoint(meta: { sessionId: string; seq: number; writtenAt: string; watermark: string | null }, sections: Record<SectionKey, string>): string {
+export function renderCheckpoint(
+  meta: { sessionId: string; seq: number; writtenAt: string; watermark: string | null },
+  sections: Record<SectionKey, string>,
+): string {
   const lines = [
     CHECKPOINT_HEADER,
     `<!-- opencode-continuum checkpoint ${meta.seq} · session ${meta.sessionId} · written ${meta.writtenAt} · covers up to message ${meta.watermark ?? "(none)"} -->`,

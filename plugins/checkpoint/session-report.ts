@@ -28,7 +28,15 @@ export function createSessionReports(deps: SessionReportDeps) {
       state: store.state(sessionId),
       schedule: scheduleOf(sessionId),
       window: state.model?.limit.context,
-      checkpoint: latest ? { seq: latest.seq, writtenAt: latest.writtenAt, watermark: latest.watermark, file, shapeProblems: onDisk ? checkpointShapeProblems(onDisk) : ["file missing"] } : undefined,
+      checkpoint: latest
+        ? {
+            seq: latest.seq,
+            writtenAt: latest.writtenAt,
+            watermark: latest.watermark,
+            file,
+            shapeProblems: onDisk ? checkpointShapeProblems(onDisk) : ["file missing"],
+          }
+        : undefined,
       writer: writerStatus(sessionId),
       estimate: state.estimator.check(),
       now: new Date(),
@@ -37,7 +45,9 @@ export function createSessionReports(deps: SessionReportDeps) {
 
   const writerStatus = (sessionId: string) => {
     const status = queue.status(sessionId);
-    const run = context.helpers.list().find((r) => r.feature === "checkpoint" && r.parentSessionId === sessionId && r.state === "running");
+    const run = context.helpers
+      .list()
+      .find((r) => r.feature === "checkpoint" && r.parentSessionId === sessionId && r.state === "running");
     return { ...status, attempts: Math.max(1, run?.attempts ?? 1) };
   };
 

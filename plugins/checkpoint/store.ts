@@ -5,7 +5,12 @@
 import { z } from "zod";
 import type { Database } from "../core/storage/database.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
-import { registerStateRestorer, sessionStateFiles, type SessionDirOf, type SessionStateFiles } from "../core/storage/state-files.ts";
+import {
+  registerStateRestorer,
+  sessionStateFiles,
+  type SessionDirOf,
+  type SessionStateFiles,
+} from "../core/storage/state-files.ts";
 import type { SectionKey, StoredCheckpoint } from "./sections.ts";
 
 const MIGRATIONS: Migration[] = [
@@ -99,7 +104,11 @@ export interface CheckpointStore {
   update(sessionId: string, changes: Partial<Omit<SessionState, "sessionId">>): SessionState;
   addWriterTokens(sessionId: string, input: number, output: number): void;
   /** Stores the next checkpoint; `render` makes its markdown once the sequence number is known. */
-  saveCheckpoint(checkpoint: Omit<StoredCheckpoint, "seq" | "markdown">, projectId: string, render: (seq: number) => string): StoredCheckpoint;
+  saveCheckpoint(
+    checkpoint: Omit<StoredCheckpoint, "seq" | "markdown">,
+    projectId: string,
+    render: (seq: number) => string,
+  ): StoredCheckpoint;
   latest(sessionId: string): StoredCheckpoint | undefined;
   /** Sessions of a project that have checkpoints, newest first. */
   sessionsOfProject(projectId: string): { sessionId: string; checkpoints: number; lastWrittenAt: string }[];
@@ -124,10 +133,13 @@ export interface CheckpointStoreOptions {
 export function openCheckpointStore(db: Database, options: CheckpointStoreOptions = {}): CheckpointStore {
   const files = sessionStateFiles(db, options.sessionDir);
   prepareTables(db, files);
-  const ensure = (sessionId: string) => db.prepare("INSERT OR IGNORE INTO checkpoint_sessions (session_id) VALUES (?)").run(sessionId);
+  const ensure = (sessionId: string) =>
+    db.prepare("INSERT OR IGNORE INTO checkpoint_sessions (session_id) VALUES (?)").run(sessionId);
   const state = (sessionId: string): SessionState => {
     ensure(sessionId);
-    const row = db.prepare("SELECT * FROM checkpoint_sessions WHERE session_id = ?").get<Record<string, unknown>>(sessionId)!;
+    const row = db
+      .prepare("SELECT * FROM checkpoint_sessions WHERE session_id = ?")
+      .get<Record<string, unknown>>(sessionId)!;
     const out: Record<string, unknown> = { sessionId };
     for (const [key, column] of Object.entries(COLUMNS)) out[key] = row[column] ?? null;
     return out as unknown as SessionState;
@@ -155,7 +167,10 @@ export function openCheckpointStore(db: Database, options: CheckpointStoreOption
         const entries = Object.entries(changes).filter(([key]) => key in COLUMNS);
         if (entries.length > 0) {
           const assignments = entries.map(([key]) => `${COLUMNS[key as keyof typeof COLUMNS]} = ?`).join(", ");
-          db.prepare(`UPDATE checkpoint_sessions SET ${assignments} WHERE session_id = ?`).run(...(entries.map(([, v]) => v ?? null) as (string | number | null)[]), sessionId);
+          db.prepare(`UPDATE checkpoint_sessions SET ${assignments} WHERE session_id = ?`).run(
+            ...(entries.map(([, v]) => v ?? null) as (string | number | null)[]),
+            sessionId,
+          );
         }
         return state(sessionId);
       });
@@ -163,39 +178,55 @@ export function openCheckpointStore(db: Database, options: CheckpointStoreOption
     addWriterTokens(sessionId, input, output) {
       changing(sessionId, () => {
         ensure(sessionId);
-        db.prepare("UPDATE checkpoint_sessions SET writer_input_tokens = writer_input_tokens + ?, writer_output_tokens = writer_output_tokens + ? WHERE session_id = ?").run(input, output, sessionId);
+        db.prepare(
+          "UPDATE checkpoint_sessions SET writer_input_tokens = writer_input_tokens + ?, writer_output_tokens = writer_output_tokens + ? WHERE session_id = ?",
+        ).run(input, output, sessionId);
       });
     },
     saveCheckpoint(checkpoint, projectId, render) {
-      return changing(checkpoint.sessionId, () => {
-        const row = db.prepare("SELECT MAX(seq) AS seq FROM checkpoints WHERE session_id = ?").get<{ seq: number | null }>(checkpoint.sessionId);
-        const seq = (row?.seq ?? 0) + 1;
-        const markdown = render(seq);
-        db.prepare("INSERT INTO checkpoints (session_id, seq, project_id, written_at, watermark, sections_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
-          checkpoint.sessionId,
-          seq,
-          projectId,
-          checkpoint.writtenAt,
-          checkpoint.watermark,
-          JSON.stringify(checkpoint.sections),
-          markdown,
-        );
-        return { ...checkpoint, seq, markdown };
-      }, true);
+      return changing(
+        checkpoint.sessionId,
+        () => {
+          const row = db
+            .prepare("SELECT MAX(seq) AS seq FROM checkpoints WHERE session_id = ?")
+            .get<{ seq: number | null }>(checkpoint.sessionId);
+          const seq = (row?.seq ?? 0) + 1;
+          const markdown = render(seq);
+          db.prepare(
+            "INSERT INTO checkpoints (session_id, seq, project_id, written_at, watermark, sections_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          ).run(
+            checkpoint.sessionId,
+            seq,
+            projectId,
+            checkpoint.writtenAt,
+            checkpoint.watermark,
+            JSON.stringify(checkpoint.sections),
+            markdown,
+          );
+          return { ...checkpoint, seq, markdown };
+        },
+        true,
+      );
     },
     latest(sessionId) {
-      const row = db.prepare("SELECT * FROM checkpoints WHERE session_id = ? ORDER BY seq DESC LIMIT 1").get<CheckpointRow>(sessionId);
+      const row = db
+        .prepare("SELECT * FROM checkpoints WHERE session_id = ? ORDER BY seq DESC LIMIT 1")
+        .get<CheckpointRow>(sessionId);
       return row ? toCheckpoint(row) : undefined;
     },
     sessionsOfProject(projectId) {
       return db
-        .prepare("SELECT session_id, COUNT(*) AS n, MAX(written_at) AS last FROM checkpoints WHERE project_id = ? GROUP BY session_id ORDER BY last DESC")
+        .prepare(
+          "SELECT session_id, COUNT(*) AS n, MAX(written_at) AS last FROM checkpoints WHERE project_id = ? GROUP BY session_id ORDER BY last DESC",
+        )
         .all<{ session_id: string; n: number; last: string }>(projectId)
         .map((r) => ({ sessionId: r.session_id, checkpoints: r.n, lastWrittenAt: r.last }));
     },
     latestElsewhere(projectId, exceptSessionId) {
       const row = db
-        .prepare("SELECT * FROM checkpoints WHERE project_id = ? AND session_id != ? ORDER BY written_at DESC, seq DESC LIMIT 1")
+        .prepare(
+          "SELECT * FROM checkpoints WHERE project_id = ? AND session_id != ? ORDER BY written_at DESC, seq DESC LIMIT 1",
+        )
         .get<CheckpointRow>(projectId, exceptSessionId);
       return row ? toCheckpoint(row) : undefined;
     },
@@ -242,18 +273,41 @@ const checkpointsSchema = z.object({
 });
 
 /** The meter and the cut on every change (skipped when unchanged); the checkpoint list when one was added. */
-function saveSession(db: Database, files: SessionStateFiles, sessionId: string, current: SessionState, withCheckpoints: boolean): void {
+function saveSession(
+  db: Database,
+  files: SessionStateFiles,
+  sessionId: string,
+  current: SessionState,
+  withCheckpoints: boolean,
+): void {
   const { sessionId: _id, ...fields } = current;
   const rebuild: Record<string, unknown> = {};
   const meter: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) ((REBUILD_KEYS as readonly string[]).includes(key) ? rebuild : meter)[key] = value;
+  for (const [key, value] of Object.entries(fields))
+    ((REBUILD_KEYS as readonly string[]).includes(key) ? rebuild : meter)[key] = value;
   files.write(sessionId, METER, meter);
   files.write(sessionId, REBUILD, rebuild);
   if (!withCheckpoints) return;
   const checkpoints = db
-    .prepare("SELECT seq, project_id, written_at, watermark, sections_json, markdown FROM checkpoints WHERE session_id = ? ORDER BY seq")
-    .all<{ seq: number; project_id: string; written_at: string; watermark: string | null; sections_json: string; markdown: string }>(sessionId)
-    .map((r) => ({ seq: r.seq, projectId: r.project_id, writtenAt: r.written_at, watermark: r.watermark, sections: JSON.parse(r.sections_json) as Record<string, string>, markdown: r.markdown }));
+    .prepare(
+      "SELECT seq, project_id, written_at, watermark, sections_json, markdown FROM checkpoints WHERE session_id = ? ORDER BY seq",
+    )
+    .all<{
+      seq: number;
+      project_id: string;
+      written_at: string;
+      watermark: string | null;
+      sections_json: string;
+      markdown: string;
+    }>(sessionId)
+    .map((r) => ({
+      seq: r.seq,
+      projectId: r.project_id,
+      writtenAt: r.written_at,
+      watermark: r.watermark,
+      sections: JSON.parse(r.sections_json) as Record<string, string>,
+      markdown: r.markdown,
+    }));
   files.write(sessionId, CHECKPOINTS, { checkpoints });
 }
 
@@ -283,7 +337,9 @@ function sessionsWithState(db: Database): string[] {
 
 function readState(db: Database, sessionId: string): SessionState {
   db.prepare("INSERT OR IGNORE INTO checkpoint_sessions (session_id) VALUES (?)").run(sessionId);
-  const row = db.prepare("SELECT * FROM checkpoint_sessions WHERE session_id = ?").get<Record<string, unknown>>(sessionId)!;
+  const row = db
+    .prepare("SELECT * FROM checkpoint_sessions WHERE session_id = ?")
+    .get<Record<string, unknown>>(sessionId)!;
   const out: Record<string, unknown> = { sessionId };
   for (const [key, column] of Object.entries(COLUMNS)) out[key] = row[column] ?? null;
   return out as unknown as SessionState;
@@ -300,7 +356,10 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
     const entries = Object.entries(values).filter(([key]) => key in COLUMNS);
     if (!entries.length) return;
     const assignments = entries.map(([key]) => `${COLUMNS[key as keyof typeof COLUMNS]} = ?`).join(", ");
-    db.prepare(`UPDATE checkpoint_sessions SET ${assignments} WHERE session_id = ?`).run(...(entries.map(([, v]) => v ?? null) as (string | number | null)[]), sessionId);
+    db.prepare(`UPDATE checkpoint_sessions SET ${assignments} WHERE session_id = ?`).run(
+      ...(entries.map(([, v]) => v ?? null) as (string | number | null)[]),
+      sessionId,
+    );
   };
   db.transaction(() => {
     const meters = files.readValid(METER, meterSchema);
@@ -318,10 +377,20 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
     }
     const stored = files.readValid(CHECKPOINTS, checkpointsSchema);
     unreadable += stored.unreadable;
-    const insert = db.prepare("INSERT OR IGNORE INTO checkpoints (session_id, seq, project_id, written_at, watermark, sections_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    const insert = db.prepare(
+      "INSERT OR IGNORE INTO checkpoints (session_id, seq, project_id, written_at, watermark, sections_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
     for (const state of stored.states) {
       for (const c of state.checkpoints) {
-        checkpoints += insert.run(state.sessionId, c.seq, c.projectId, c.writtenAt, c.watermark, JSON.stringify(c.sections), c.markdown).changes;
+        checkpoints += insert.run(
+          state.sessionId,
+          c.seq,
+          c.projectId,
+          c.writtenAt,
+          c.watermark,
+          JSON.stringify(c.sections),
+          c.markdown,
+        ).changes;
       }
       if (state.checkpoints.length) sessions.add(state.sessionId);
     }

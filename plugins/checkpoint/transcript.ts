@@ -26,7 +26,6 @@ export const userTextOf = (message: HostMessage): string =>
 
 export const isUserMessage = (m: HostMessage) => m.info.role === "user";
 
-
 /** Messages after the one with id `watermark` (all when it is null or no longer present). */
 export function messagesSince(messages: readonly HostMessage[], watermark: string | null): HostMessage[] {
   if (!watermark) return [...messages];
@@ -72,7 +71,13 @@ function renderToolPart(part: HostPart, outputTokens: number): string {
 
 // ---- deterministic facts -------------------------------------------------------------------------------
 
-const FILE_TOOLS: Record<string, "read" | "edit" | "write"> = { read: "read", edit: "edit", write: "write", multiedit: "edit", patch: "edit" };
+const FILE_TOOLS: Record<string, "read" | "edit" | "write"> = {
+  read: "read",
+  edit: "edit",
+  write: "write",
+  multiedit: "edit",
+  patch: "edit",
+};
 
 export interface FileUse {
   path: string;
@@ -91,7 +96,9 @@ export function fileUses(messages: readonly HostMessage[]): FileUse[] {
     use[kind]++;
     uses.set(path, use);
   }
-  return [...uses.values()].sort((a, b) => b.edit + b.write - (a.edit + a.write) || b.read - a.read || a.path.localeCompare(b.path));
+  return [...uses.values()].sort(
+    (a, b) => b.edit + b.write - (a.edit + a.write) || b.read - a.read || a.path.localeCompare(b.path),
+  );
 }
 
 export function renderFiles(uses: readonly FileUse[], max = 40): string {
@@ -119,16 +126,37 @@ export function toolFailures(messages: readonly HostMessage[]): ToolFailure[] {
     const failed = part.state?.status === "error" || bashFailed(part);
     if (!failed) return;
     const target = targetOf(part);
-    const fix = parts.slice(index + 1).find((later) => later.tool === part.tool && targetOf(later) === target && later.state?.status === "completed" && !bashFailed(later));
-    const error = part.state?.status === "error" ? String(part.state.error ?? "error") : lastLines(String(part.state?.output ?? ""), 3);
-    failures.push({ tool: part.tool ?? "?", target, error: truncateToTokens(error.trim(), 80, "…"), fixedBy: fix ? `${fix.tool} ${targetOf(fix)}` : undefined });
+    const fix = parts
+      .slice(index + 1)
+      .find(
+        (later) =>
+          later.tool === part.tool &&
+          targetOf(later) === target &&
+          later.state?.status === "completed" &&
+          !bashFailed(later),
+      );
+    const error =
+      part.state?.status === "error"
+        ? String(part.state.error ?? "error")
+        : lastLines(String(part.state?.output ?? ""), 3);
+    failures.push({
+      tool: part.tool ?? "?",
+      target,
+      error: truncateToTokens(error.trim(), 80, "…"),
+      fixedBy: fix ? `${fix.tool} ${targetOf(fix)}` : undefined,
+    });
   });
   return failures;
 }
 
 export function renderFailures(failures: readonly ToolFailure[], max = 12): string {
   if (failures.length === 0) return "(no failed tool calls)";
-  const shown = failures.slice(-max).map((f) => `- ${f.tool} \`${f.target}\`: ${f.error.replace(/\n/g, " ")}${f.fixedBy ? ` → fixed by a later ${f.fixedBy}` : " → not fixed yet"}`);
+  const shown = failures
+    .slice(-max)
+    .map(
+      (f) =>
+        `- ${f.tool} \`${f.target}\`: ${f.error.replace(/\n/g, " ")}${f.fixedBy ? ` → fixed by a later ${f.fixedBy}` : " → not fixed yet"}`,
+    );
   if (failures.length > max) shown.unshift(`- (${failures.length - max} earlier failures left out)`);
   return shown.join("\n");
 }
@@ -148,7 +176,9 @@ export function liveResources(messages: readonly HostMessage[], cwd: string, bra
     if (part.tool !== "bash") continue;
     const command = String(part.state?.input?.command ?? "");
     const text = `${command}\n${part.state?.output ?? ""}`;
-    for (const match of text.matchAll(/(?:--port[= ]|-p\s+|PORT=|localhost:|127\.0\.0\.1:|0\.0\.0\.0:|listening on (?:port )?:?)(\d{2,5})\b/gi)) {
+    for (const match of text.matchAll(
+      /(?:--port[= ]|-p\s+|PORT=|localhost:|127\.0\.0\.1:|0\.0\.0\.0:|listening on (?:port )?:?)(\d{2,5})\b/gi,
+    )) {
       const port = Number(match[1]);
       if (port >= 20 && port <= 65535) ports.add(port);
     }
@@ -182,7 +212,10 @@ export function exactValues(texts: readonly string[], max = 40): string[] {
   for (const text of texts) {
     for (const pattern of EXACT_PATTERNS) {
       for (const match of text.matchAll(pattern)) {
-        const value = (match[1] ?? match[0]).trim().replace(/^`|`$/g, "").replace(/[.,;:]+$/, "");
+        const value = (match[1] ?? match[0])
+          .trim()
+          .replace(/^`|`$/g, "")
+          .replace(/[.,;:]+$/, "");
         if (value.length >= 3 && !found.includes(value)) found.push(value);
       }
     }
@@ -208,7 +241,10 @@ function filePathOf(part: HostPart): string | undefined {
 }
 
 function targetOf(part: HostPart): string {
-  if (part.tool === "bash") return String(part.state?.input?.command ?? "").split("\n")[0]!.slice(0, 120);
+  if (part.tool === "bash")
+    return String(part.state?.input?.command ?? "")
+      .split("\n")[0]!
+      .slice(0, 120);
   return filePathOf(part) ?? truncateToTokens(JSON.stringify(part.state?.input ?? {}), 30, "…");
 }
 
@@ -226,7 +262,11 @@ export const estimateMessageTokens = (message: HostMessage): number => {
   let total = 4;
   for (const part of message.parts) {
     if (part.type === "text") total += estimateTokens(part.text ?? "");
-    else if (part.type === "tool") total += estimateTokens(JSON.stringify(part.state?.input ?? {})) + estimateTokens(String(part.state?.output ?? part.state?.error ?? "")) + 10;
+    else if (part.type === "tool")
+      total +=
+        estimateTokens(JSON.stringify(part.state?.input ?? {})) +
+        estimateTokens(String(part.state?.output ?? part.state?.error ?? "")) +
+        10;
     else if (part.type === "reasoning") total += estimateTokens(String(part.text ?? ""));
   }
   return total;

@@ -29,7 +29,9 @@ export function buildWriterInput(sources: WriterInputSources): string {
     ].join("\n\n"),
     FACTS_CAP,
   );
-  const first = sources.firstRequest ? `\n\n## The session's first user message (for context)\n${sources.redact(truncateToTokens(sources.firstRequest, 400))}` : "";
+  const first = sources.firstRequest
+    ? `\n\n## The session's first user message (for context)\n${sources.redact(truncateToTokens(sources.firstRequest, 400))}`
+    : "";
   return [
     `Update the checkpoint of session ${sources.sessionId}. Call the checkpoint_write tool exactly once with every section.`,
     "Keep what still holds from the previous checkpoint, add what the new messages changed, drop what is obsolete.",

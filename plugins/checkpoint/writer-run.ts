@@ -18,7 +18,16 @@ import {
   type WriterSections,
 } from "./sections.ts";
 import type { CheckpointStore } from "./store.ts";
-import { exactValues, fileUses, liveResources, messagesSince, renderFailures, renderFiles, renderLiveResources, toolFailures } from "./transcript.ts";
+import {
+  exactValues,
+  fileUses,
+  liveResources,
+  messagesSince,
+  renderFailures,
+  renderFiles,
+  renderLiveResources,
+  toolFailures,
+} from "./transcript.ts";
 import { buildWriterInput, userTexts } from "./writer-input.ts";
 import { z } from "zod";
 
@@ -70,7 +79,11 @@ export function createWriterRun(deps: WriterDeps) {
 
   const fail = (mainSessionId: string, reason: string) => {
     const state = store.state(mainSessionId);
-    store.update(mainSessionId, { writerFailures: state.writerFailures + 1, lastFailure: reason, lastFailureAt: new Date().toISOString() });
+    store.update(mainSessionId, {
+      writerFailures: state.writerFailures + 1,
+      lastFailure: reason,
+      lastFailureAt: new Date().toISOString(),
+    });
     log.log("warn", `checkpoint writer for ${mainSessionId} failed: ${reason}`);
   };
 
@@ -133,7 +146,10 @@ export function createWriterRun(deps: WriterDeps) {
       timeout: `timed out after ${Math.round(settings.writerTimeoutMs / 1000)} s`,
       "invalid-result": `${after}: ${outcome.message.replace(/^no valid result after \d+ attempts: /, "")}`,
       "no-result": `${after} (checkpoint_write was not called)`,
-      error: outcome.attempts > WRITER_RETRIES ? `${after} (the writer's model call failed: ${outcome.message})` : outcome.message,
+      error:
+        outcome.attempts > WRITER_RETRIES
+          ? `${after} (the writer's model call failed: ${outcome.message})`
+          : outcome.message,
       aborted: `stopped: ${outcome.message}`,
     };
     fail(mainSessionId, why[outcome.failure]);
@@ -192,15 +208,21 @@ function writerChannel(deps: WriterDeps) {
       return { ok: true, value: { stored: stored.seq } as WriterResult, reply };
     },
   });
-
 }
 
-function computeFacts(context: FeatureContext, sessionId: string, messages: HostMessage[], users: string[]): DeterministicFacts {
+function computeFacts(
+  context: FeatureContext,
+  sessionId: string,
+  messages: HostMessage[],
+  users: string[],
+): DeterministicFacts {
   return {
     taskTree: context.services.tasks?.ledger(sessionId) ?? "",
     files: renderFiles(fileUses(messages)),
     errors: redact(renderFailures(toolFailures(messages))),
-    liveResources: renderLiveResources(liveResources(messages, context.host.directory, gitBranch(context.host.directory))),
+    liveResources: renderLiveResources(
+      liveResources(messages, context.host.directory, gitBranch(context.host.directory)),
+    ),
     exactValues: exactValues(users.map(redact)),
     // The person's own latest words (never the pack's pushes or injected parts): §1 quotes them, not the writer.
     latestRequest: users.length ? redact(users.at(-1)!) : undefined,
@@ -236,7 +258,15 @@ export function fixPrompt(sessionId: string, rejected: Rejection): string {
 
 function gitBranch(directory: string): string | undefined {
   try {
-    return execFileSync("git", ["rev-parse", "--abbrev-ref", "HEAD"], { cwd: directory, timeout: 2000, stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || undefined;
+    return (
+      execFileSync("git", ["rev-parse", "--abbrev-ref", "HEAD"], {
+        cwd: directory,
+        timeout: 2000,
+        stdio: ["ignore", "pipe", "ignore"],
+      })
+        .toString()
+        .trim() || undefined
+    );
   } catch {
     return undefined;
   }

@@ -36,8 +36,12 @@ export function effectiveConfig(directory: string, env: Record<string, string | 
 }
 
 /** Whether the plugin would run a feature here, and if not, the setting that switched it off. */
-export function featureState(eff: Pick<Effective, "config">, feature: Exclude<FeatureName, "agents">): { on: boolean; reason: string | null } {
-  if (!eff.config.enabled) return { on: false, reason: "the whole pack is switched off (continuum.jsonc: enabled: false)" };
+export function featureState(
+  eff: Pick<Effective, "config">,
+  feature: Exclude<FeatureName, "agents">,
+): { on: boolean; reason: string | null } {
+  if (!eff.config.enabled)
+    return { on: false, reason: "the whole pack is switched off (continuum.jsonc: enabled: false)" };
   if (!eff.config[feature].enabled) return { on: false, reason: `continuum.jsonc: ${feature}.enabled: false` };
   return { on: true, reason: null };
 }

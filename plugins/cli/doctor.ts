@@ -6,7 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { globalConfigDir } from "../core/paths.ts";
-import { checkCheckout, checkConfig, checkNode, checkOpencodeVersion, checkRipgrep, checkShim, type Check } from "./environment.ts";
+import {
+  checkCheckout,
+  checkConfig,
+  checkNode,
+  checkOpencodeVersion,
+  checkRipgrep,
+  checkShim,
+  type Check,
+} from "./environment.ts";
 import { act, emit, existingDir, jsonOption } from "./kit.ts";
 import { startDoctorModel } from "./doctor-model.ts";
 import { findOpencode, runOpencode } from "./opencode-driver.ts";
@@ -59,11 +67,17 @@ export async function runDoctor(target: DoctorTarget): Promise<DoctorResult> {
     checkConfig(target.projectDir ?? process.cwd(), env),
   ];
   for (const check of environment) say(`  ${LABEL[check.status]} ${check.name}: ${check.detail}`);
-  const roundTrip = binary ? await runRoundTrip(target, binary, say) : [{ name: "opencode ran", status: "fail" as const, detail: binaryProblem }];
+  const roundTrip = binary
+    ? await runRoundTrip(target, binary, say)
+    : [{ name: "opencode ran", status: "fail" as const, detail: binaryProblem }];
   for (const check of roundTrip) say(`  ${LABEL[check.status]} ${check.name}: ${check.detail}`);
   const checks = [...environment, ...roundTrip];
   const ok = checks.every((c) => c.status !== "fail");
-  say(ok ? `doctor: all checks passed${checks.some((c) => c.status === "warn") ? " (see the warnings above)" : ""}` : "doctor: FAILED (see above)");
+  say(
+    ok
+      ? `doctor: all checks passed${checks.some((c) => c.status === "warn") ? " (see the warnings above)" : ""}`
+      : "doctor: FAILED (see above)",
+  );
   return { ok, checks };
 }
 
@@ -91,13 +105,23 @@ async function runRoundTrip(target: DoctorTarget, binary: string, say: (line: st
     const offered = loaded?.tools?.filter((tool) => mainRequests.some((r) => r.tools.includes(tool))) ?? [];
     const status = (ok: boolean) => (ok ? "ok" : "fail") as Check["status"];
     return [
-      { name: "opencode ran", status: status(run.code === 0), detail: run.code === 0 ? "exit 0" : `exit ${run.code}: ${tail(run.output)}` },
+      {
+        name: "opencode ran",
+        status: status(run.code === 0),
+        detail: run.code === 0 ? "exit 0" : `exit ${run.code}: ${tail(run.output)}`,
+      },
       {
         name: "plugin loaded",
         status: status(Boolean(loaded)),
-        detail: loaded ? `version ${loaded.version}, features: ${loaded.features?.join(", ") || "none"}` : `no trace from the plugin; OpenCode said: ${pluginLines(run.output)}`,
+        detail: loaded
+          ? `version ${loaded.version}, features: ${loaded.features?.join(", ") || "none"}`
+          : `no trace from the plugin; OpenCode said: ${pluginLines(run.output)}`,
       },
-      { name: "hook fired", status: status(hooks.length > 0), detail: hooks.length ? hooks.join(", ") : "no hook of the pack was called" },
+      {
+        name: "hook fired",
+        status: status(hooks.length > 0),
+        detail: hooks.length ? hooks.join(", ") : "no hook of the pack was called",
+      },
       {
         name: "pack tool offered to the model",
         status: status(offered.length > 0),
@@ -194,7 +218,9 @@ function tail(output: string): string {
 export function register(program: Command): void {
   program
     .command("doctor")
-    .description("check Node, ripgrep, OpenCode's version, the checkout, the installed plugin and the configuration, then prove one round trip through OpenCode (exit 1 if a check fails)")
+    .description(
+      "check Node, ripgrep, OpenCode's version, the checkout, the installed plugin and the configuration, then prove one round trip through OpenCode (exit 1 if a check fails)",
+    )
     .option("--project <dir>", "check a project install (default: the global install)")
     .option("--opencode <bin>", "the opencode binary (default: $OPENCODE_BIN, else opencode on PATH)")
     .addOption(jsonOption())

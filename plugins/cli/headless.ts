@@ -20,7 +20,10 @@ export interface RunOptions {
 export interface HeadlessKind {
   kind: "dream" | "distill";
   /** The run's record in the project's data folder (`warn` for one that does not parse). */
-  read(projectRoot: string, warn: (message: string) => void): { status: string; startedAt: string; pid?: number; message: string } | undefined;
+  read(
+    projectRoot: string,
+    warn: (message: string) => void,
+  ): { status: string; startedAt: string; pid?: number; message: string } | undefined;
   format(record: never): string;
   /** A reply saying another process's run holds the lock, so this one never started. */
   notStarted?: string;
@@ -36,7 +39,9 @@ export function showStatus(k: HeadlessKind, o: { project?: string; json?: boolea
   const eff = effectiveConfig(existingDir("--project", o.project));
   eff.warn(o.json);
   const record = recordOf(k, eff);
-  emit(o.json, record ?? null, () => (record ? k.format(record as never) : `No ${k.kind} has run in this project yet.`));
+  emit(o.json, record ?? null, () =>
+    record ? k.format(record as never) : `No ${k.kind} has run in this project yet.`,
+  );
   return 0;
 }
 
@@ -61,8 +66,14 @@ export async function runHeadless(k: HeadlessKind, focus: string[], o: RunOption
     if (!created.data) throw new Error(`could not create a session: ${JSON.stringify(created.error)}`);
     sessionId = created.data.id;
     const args = [o.dryRun ? "--dry-run" : "", words].filter(Boolean).join(" ");
-    const sent = await server.client.session.command({ path: { id: sessionId }, body: { command: kind, arguments: args } });
-    if (sent.error) throw new Error(`OpenCode refused /${kind}: ${JSON.stringify(sent.error)}; is the pack installed for this project?`);
+    const sent = await server.client.session.command({
+      path: { id: sessionId },
+      body: { command: kind, arguments: args },
+    });
+    if (sent.error)
+      throw new Error(
+        `OpenCode refused /${kind}: ${JSON.stringify(sent.error)}; is the pack installed for this project?`,
+      );
     // Another OpenCode's run holds the lock: its record is not this run's, so say so instead of waiting for it.
     const reply = (await lastAssistantText(server, sessionId).catch(() => undefined)) ?? "";
     if (k.notStarted && reply.includes(k.notStarted)) {

@@ -3,7 +3,20 @@
 // under the pack's data dir records exactly what was added, so uninstall removes exactly that.
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import type { Command } from "commander";
@@ -13,11 +26,26 @@ import { PACK_VERSION } from "../core/version.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { runDoctor, type DoctorTarget } from "./doctor.ts";
 import { act, CliError } from "./kit.ts";
-import { describeRecovery, purgeGlobal, purgeProject, purgeRepositoryTraces, recoveryMaterial, removeEmpty, type RecoveryMaterial } from "./purge.ts";
+import {
+  describeRecovery,
+  purgeGlobal,
+  purgeProject,
+  purgeRepositoryTraces,
+  recoveryMaterial,
+  removeEmpty,
+  type RecoveryMaterial,
+} from "./purge.ts";
 
 export const SHIM_MARKER = "// installed by opencode-continuum";
 /** Files OpenCode itself creates in a config dir it starts in (its npm install of @opencode-ai/plugin). */
-const HOST_BYPRODUCTS = ["package.json", "package-lock.json", "bun.lock", ".gitignore", "node_modules", "opencode.jsonc"];
+const HOST_BYPRODUCTS = [
+  "package.json",
+  "package-lock.json",
+  "bun.lock",
+  ".gitignore",
+  "node_modules",
+  "opencode.jsonc",
+];
 
 export interface InstallTarget {
   scope: "global" | "project";
@@ -69,7 +97,9 @@ export function readManifest(target: InstallTarget, env = process.env): Manifest
   try {
     return JSON.parse(readFileSync(file, "utf8")) as Manifest;
   } catch (error) {
-    throw new CliError(`the install manifest ${file} is damaged (${(error as Error).message}); remove it and install again`);
+    throw new CliError(
+      `the install manifest ${file} is damaged (${(error as Error).message}); remove it and install again`,
+    );
   }
 }
 
@@ -126,7 +156,11 @@ export function installFiles(target: InstallTarget, log: (line: string) => void,
   const source = shimSource();
   const unchanged = existsSync(shimPath) && readFileSync(shimPath, "utf8") === source;
   writeFileSync(shimPath, source);
-  log(unchanged ? `kept ${shimPath} (already current)` : `wrote ${shimPath} → ${join(PACK_ROOT, "plugins", "continuum.ts")}`);
+  log(
+    unchanged
+      ? `kept ${shimPath} (already current)`
+      : `wrote ${shimPath} → ${join(PACK_ROOT, "plugins", "continuum.ts")}`,
+  );
   dropOldSkillLinks(previous, log);
   const manifest: Manifest = {
     pack: "opencode-continuum",
@@ -155,7 +189,10 @@ function dropOldSkillLinks(previous: Manifest | undefined, log: (line: string) =
   if (links.length === 0) return;
   const report: UninstallReport = { removed: [], kept: [] };
   removeLinks(links, report, log);
-  if (report.removed.length) log(`the pack's skills are now offered by the plugin itself: removed ${report.removed.length} skill link(s) of an earlier install`);
+  if (report.removed.length)
+    log(
+      `the pack's skills are now offered by the plugin itself: removed ${report.removed.length} skill link(s) of an earlier install`,
+    );
 }
 
 function lstatSafe(path: string) {
@@ -175,7 +212,9 @@ export function recordHostByproducts(target: InstallTarget, env = process.env): 
     const path = join(target.configDir, name);
     if (manifest.before.includes(name) || known.has(path) || !existsSync(path)) continue;
     const isDir = statSync(path).isDirectory();
-    manifest.hostByproducts.push(isDir ? { path, kind: "dir" } : { path, kind: "file", sha256: sha256(readFileSync(path)) });
+    manifest.hostByproducts.push(
+      isDir ? { path, kind: "dir" } : { path, kind: "file", sha256: sha256(readFileSync(path)) },
+    );
   }
   writeManifest(target, manifest, env);
 }
@@ -188,7 +227,10 @@ export interface UninstallReport {
 /** Removes exactly what install added; a file the user changed since is kept and reported. */
 export function uninstallFiles(target: InstallTarget, log: (line: string) => void, env = process.env): UninstallReport {
   const manifest = readManifest(target, env);
-  if (!manifest) throw new CliError(`opencode-continuum is not installed in ${target.configDir} (no manifest at ${manifestPath(target, env)})`);
+  if (!manifest)
+    throw new CliError(
+      `opencode-continuum is not installed in ${target.configDir} (no manifest at ${manifestPath(target, env)})`,
+    );
   const report: UninstallReport = { removed: [], kept: [] };
   adoptHostByproducts(target, manifest);
   if (manifest.gitExclude) removeGitExclude(manifest.gitExclude, log);
@@ -203,8 +245,16 @@ export function uninstallFiles(target: InstallTarget, log: (line: string) => voi
       log(`removed ${dir.path}/ (created by OpenCode in a config dir the install created, or while the doctor ran)`);
     }
   }
-  removeFiles(manifest.created.filter((e) => e.kind === "file"), report, log);
-  removeLinks(manifest.created.filter((e) => e.kind === "link"), report, log);
+  removeFiles(
+    manifest.created.filter((e) => e.kind === "file"),
+    report,
+    log,
+  );
+  removeLinks(
+    manifest.created.filter((e) => e.kind === "link"),
+    report,
+    log,
+  );
   for (const dir of manifest.created.filter((e) => e.kind === "dir").reverse()) removeDirIfEmpty(dir.path, report, log);
   rmSync(manifestPath(target, env), { force: true });
   // The last manifest gone leaves no empty installs/ (nor an empty data dir) behind.
@@ -284,7 +334,9 @@ function adoptHostByproducts(target: InstallTarget, manifest: Manifest): void {
     const path = join(target.configDir, name);
     if (known.has(path) || !existsSync(path) || !looksLikeOpencodes(name, path)) continue;
     const isDir = statSync(path).isDirectory();
-    manifest.hostByproducts.push(isDir ? { path, kind: "dir" } : { path, kind: "file", sha256: sha256(readFileSync(path)) });
+    manifest.hostByproducts.push(
+      isDir ? { path, kind: "dir" } : { path, kind: "file", sha256: sha256(readFileSync(path)) },
+    );
   }
 }
 
@@ -296,8 +348,15 @@ function looksLikeOpencodes(name: string, path: string): boolean {
       return Object.keys(json).every((k) => k === "dependencies") && deps.every((d) => d === "@opencode-ai/plugin");
     }
     if (name === ".gitignore") {
-      const lines = readFileSync(path, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
-      return lines.every((l) => ["node_modules", "package.json", "package-lock.json", "bun.lock", ".gitignore"].includes(l.replace(/^\/|\/$/g, "")));
+      const lines = readFileSync(path, "utf8")
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
+      return lines.every((l) =>
+        ["node_modules", "package.json", "package-lock.json", "bun.lock", ".gitignore"].includes(
+          l.replace(/^\/|\/$/g, ""),
+        ),
+      );
     }
     return name !== "opencode.jsonc";
   } catch {
@@ -332,7 +391,9 @@ function excludeFromGit(projectDir: string, manifest: Manifest, log: (line: stri
   if (next !== current) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, next);
-    log(`kept the machine-local shim and skill links out of git: ${file} (git's per-clone ignore list, never committed)`);
+    log(
+      `kept the machine-local shim and skill links out of git: ${file} (git's per-clone ignore list, never committed)`,
+    );
   }
   return { file, createdFile: manifest.gitExclude?.createdFile ?? !existed };
 }
@@ -361,7 +422,8 @@ export function cliInvocation(env = process.env): { onPath: boolean; command: st
   const dirs = (env.PATH ?? "").split(":").filter(Boolean);
   for (const dir of dirs) {
     try {
-      if (realpathSync(join(dir, "continuum")) === realpathSync(launcher)) return { onPath: true, command: "continuum" };
+      if (realpathSync(join(dir, "continuum")) === realpathSync(launcher))
+        return { onPath: true, command: "continuum" };
     } catch {
       /* not there */
     }
@@ -394,11 +456,18 @@ export function register(program: Command): void {
       act(async (o: { project?: string; doctor: boolean; opencode?: string }) => {
         const target = resolveTarget(o.project);
         const log = (line: string) => console.log(`  ${line}`);
-        console.log(`opencode-continuum ${PACK_VERSION}: installing into ${target.scope === "global" ? "global OpenCode config" : target.projectDir} (${target.configDir})`);
+        console.log(
+          `opencode-continuum ${PACK_VERSION}: installing into ${target.scope === "global" ? "global OpenCode config" : target.projectDir} (${target.configDir})`,
+        );
         installFiles(target, log);
-        if (target.projectDir) log("the plugin file is machine-local (it points at this checkout): do not commit it; teammates run install.sh themselves");
+        if (target.projectDir)
+          log(
+            "the plugin file is machine-local (it points at this checkout): do not commit it; teammates run install.sh themselves",
+          );
         if (!o.doctor) {
-          console.log(`done (doctor skipped). Check any time with: ${cliInvocation().command} doctor${target.projectDir ? ` --project ${target.projectDir}` : ""}`);
+          console.log(
+            `done (doctor skipped). Check any time with: ${cliInvocation().command} doctor${target.projectDir ? ` --project ${target.projectDir}` : ""}`,
+          );
           printCliHint();
           return 0;
         }
@@ -414,18 +483,27 @@ export function register(program: Command): void {
     .command("uninstall")
     .description("remove exactly what install added; --purge-data also deletes the pack's data for that scope")
     .option("--project <dir>", "uninstall from this project (default: the global install)")
-    .option("--purge-data", "also delete the data of this scope: a project's memory, sessions, checkpoints and database rows; globally, all of the pack's data")
+    .option(
+      "--purge-data",
+      "also delete the data of this scope: a project's memory, sessions, checkpoints and database rows; globally, all of the pack's data",
+    )
     .action(
       act(async (o: { project?: string; purgeData?: boolean }) => {
         const target = resolveTarget(o.project);
         const installed = readManifest(target) !== undefined;
-        if (!installed && !o.purgeData) throw new CliError(`opencode-continuum is not installed in ${target.configDir} (no manifest at ${manifestPath(target)})`);
+        if (!installed && !o.purgeData)
+          throw new CliError(
+            `opencode-continuum is not installed in ${target.configDir} (no manifest at ${manifestPath(target)})`,
+          );
         console.log(`opencode-continuum: uninstalling from ${target.configDir}`);
         let report: UninstallReport = { removed: [], kept: [] };
         if (installed) report = uninstallFiles(target, (line) => console.log(`  ${line}`));
         else console.log(`  nothing installed there (already uninstalled); purging the data only`);
         if (o.purgeData) await purgeData(target);
-        else console.log(`  your memory, checkpoints and settings were left in place (${dataRoot()}); add --purge-data to delete them`);
+        else
+          console.log(
+            `  your memory, checkpoints and settings were left in place (${dataRoot()}); add --purge-data to delete them`,
+          );
         console.log(`done: ${report.removed.length} removed, ${report.kept.length} kept`);
         return 0;
       }),
@@ -441,8 +519,12 @@ async function purgeData(target: InstallTarget): Promise<void> {
     for (const line of describeRecovery(material)) console.log(`  ${line}`);
     const report = purgeGlobal(root, others);
     for (const line of await purgeRepositoryTraces(material)) console.log(`  removed ${line}`);
-    console.log("  backups of your index and tree (refs/continuum/backups/*) live in each repository: `continuum uninstall --project DIR --purge-data` deletes a project's");
-    console.log(`  deleted ${root} (all of the pack's data)${report.kept.length ? `, except the manifests of ${report.kept.length} project install(s) still in place` : ""}`);
+    console.log(
+      "  backups of your index and tree (refs/continuum/backups/*) live in each repository: `continuum uninstall --project DIR --purge-data` deletes a project's",
+    );
+    console.log(
+      `  deleted ${root} (all of the pack's data)${report.kept.length ? `, except the manifests of ${report.kept.length} project install(s) still in place` : ""}`,
+    );
     return;
   }
   const project = resolveProjectIdentity(target.projectDir!);
@@ -452,10 +534,17 @@ async function purgeData(target: InstallTarget): Promise<void> {
   for (const line of await purgeRepositoryTraces(material, target.projectDir!)) console.log(`  removed ${line}`);
   const rows = Object.values(report.rows).reduce((a, b) => a + b, 0);
   const dir = packPaths(root).project(project.id).root;
-  const files = report.deleted.includes(dir) ? `deleted ${dir} (this project's memory, sessions and checkpoints)` : `no data folder for this project (${dir})`;
-  console.log(`  ${files}; ${rows} database row(s) of this project deleted${report.deleted.includes(packPaths(root).database) ? ", and the database, which held nothing else" : ""}`);
+  const files = report.deleted.includes(dir)
+    ? `deleted ${dir} (this project's memory, sessions and checkpoints)`
+    : `no data folder for this project (${dir})`;
+  console.log(
+    `  ${files}; ${rows} database row(s) of this project deleted${report.deleted.includes(packPaths(root).database) ? ", and the database, which held nothing else" : ""}`,
+  );
   const repoMemory = join(target.projectDir!, ".opencode", "memory");
-  if (existsSync(repoMemory)) console.log(`  kept ${repoMemory}: memory kept in the repository (memory.location "repo") is your project's; delete it yourself if you mean to`);
+  if (existsSync(repoMemory))
+    console.log(
+      `  kept ${repoMemory}: memory kept in the repository (memory.location "repo") is your project's; delete it yourself if you mean to`,
+    );
 }
 
 /** The recovery material of every project folder (a global purge deletes them all). */

@@ -30,7 +30,8 @@ export const usageError = (what: string) => new CliError(what, EXIT.usage);
 export function intInRange(min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+      throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
     if (n < min || n > max) throw new InvalidArgumentError(`expected ${min}–${max}, got ${n}`);
     return n;
   };
@@ -38,7 +39,8 @@ export function intInRange(min: number, max: number) {
 
 export function positiveNumber(value: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
   return n;
 }
 

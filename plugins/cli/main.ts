@@ -15,7 +15,11 @@ type Register = (program: Command) => void;
 // The CLI's entry wires features to each other, as boot does in the plugin: a feature's cli.ts never imports
 // another feature, it is handed what it reads of one.
 async function checkpointCommands(): Promise<{ register: Register }> {
-  const [checkpoint, tasks, goal] = await Promise.all([import("../checkpoint/cli.ts"), import("../tasks/cli.ts"), import("../goal/cli.ts")]);
+  const [checkpoint, tasks, goal] = await Promise.all([
+    import("../checkpoint/cli.ts"),
+    import("../tasks/cli.ts"),
+    import("../goal/cli.ts"),
+  ]);
   const deps = { openTaskView: tasks.openTaskView, openGoalTables: goal.openGoalTables };
   return { register: (program) => checkpoint.register(program, deps) };
 }
@@ -53,7 +57,10 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .description("opencode-continuum's command line: inspect and manage what the pack keeps, outside OpenCode")
     .version(PACK_VERSION, "-V, --version", "print the pack's version")
     .helpCommand("help [command]", "show help for a command")
-    .addHelpText("after", "\nExit codes: 0 ok, 1 error (not found, check failed), 2 usage error; `continuum run` adds 3-8 (see its help).");
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 ok, 1 error (not found, check failed), 2 usage error; `continuum run` adds 3-8 (see its help).",
+    );
   for (const add of await loadRegisters(argv)) add(program);
   configureTree(program);
   return program;
@@ -68,7 +75,10 @@ function configureTree(command: Command): void {
     .configureOutput({
       writeOut: (text) => console.log(text.replace(/\n$/, "")),
       writeErr: (text) => console.error(text.replace(/\n$/, "")),
-      outputError: (text, write) => write(`${commandPath(command)}: ${text.replace(/^error: /, "").trim()}\nusage: ${commandPath(command)} ${command.usage()}\n(run "${commandPath(command)} --help" for details)\n`),
+      outputError: (text, write) =>
+        write(
+          `${commandPath(command)}: ${text.replace(/^error: /, "").trim()}\nusage: ${commandPath(command)} ${command.usage()}\n(run "${commandPath(command)} --help" for details)\n`,
+        ),
     });
   shareCommonOptions(command);
   for (const sub of command.commands) configureTree(sub);

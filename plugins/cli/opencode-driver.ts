@@ -74,9 +74,14 @@ export function stopOnSignals(stop: () => Promise<void>): () => void {
 }
 
 /** The session's newest assistant text (a command's report: started, or why not). */
-export async function lastAssistantText(server: Pick<Served, "client">, sessionId: string): Promise<string | undefined> {
+export async function lastAssistantText(
+  server: Pick<Served, "client">,
+  sessionId: string,
+): Promise<string | undefined> {
   const found = await server.client.session.messages({ path: { id: sessionId } });
-  const texts = (found.data ?? []).filter((m) => m.info.role === "assistant").map((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"));
+  const texts = (found.data ?? [])
+    .filter((m) => m.info.role === "assistant")
+    .map((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"));
   return texts.at(-1)?.trim() || undefined;
 }
 
@@ -107,7 +112,14 @@ export interface RunOutcome {
 export function runOpencode(options: ProcessOptions & { args: string[]; timeoutMs: number }): Promise<RunOutcome> {
   return new Promise((resolve) => {
     // OpenCode takes its directory from PWD when set; the caller's shell PWD would point it elsewhere.
-    const child = track(spawn(options.binary, options.args, { cwd: options.cwd, env: { ...options.env, PWD: options.cwd }, detached: true, stdio: ["ignore", "pipe", "pipe"] }));
+    const child = track(
+      spawn(options.binary, options.args, {
+        cwd: options.cwd,
+        env: { ...options.env, PWD: options.cwd },
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -195,7 +207,12 @@ async function startServeOnPort(options: ServeOptions, port: number): Promise<Se
   const url = `http://127.0.0.1:${port}`;
   const exited = () => child.exitCode !== null || child.signalCode !== null || spawnError !== undefined;
   try {
-    await waitForListening(url, options.startTimeoutMs ?? 60000, () => ({ exited: exited(), spawnError, output, code: child.exitCode }), options.binary);
+    await waitForListening(
+      url,
+      options.startTimeoutMs ?? 60000,
+      () => ({ exited: exited(), spawnError, output, code: child.exitCode }),
+      options.binary,
+    );
   } catch (error) {
     killGroup(child, "SIGKILL");
     throw error;
@@ -227,13 +244,17 @@ async function startServeOnPort(options: ServeOptions, port: number): Promise<Se
       const waiter = { predicate, resolve: (e: BusEvent) => (clearTimeout(timer), resolve(e)) };
       const timer = setTimeout(() => {
         waiters.delete(waiter);
-        const recent = events.slice(-15).map((e) => e.type).join(", ");
+        const recent = events
+          .slice(-15)
+          .map((e) => e.type)
+          .join(", ");
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${description}; recent events: ${recent}`));
       }, timeoutMs);
       waiters.add(waiter);
     });
   };
-  const idleCount = (sessionId: string) => events.filter((e) => e.type === "session.idle" && e.properties.sessionID === sessionId).length;
+  const idleCount = (sessionId: string) =>
+    events.filter((e) => e.type === "session.idle" && e.properties.sessionID === sessionId).length;
 
   return {
     url,
@@ -247,7 +268,8 @@ async function startServeOnPort(options: ServeOptions, port: number): Promise<Se
     async waitForIdle(sessionId, count = 1, timeoutMs = 60000) {
       const deadline = Date.now() + timeoutMs;
       while (idleCount(sessionId) < count) {
-        if (Date.now() > deadline) throw new Error(`session ${sessionId} went idle ${idleCount(sessionId)} times, expected ${count}`);
+        if (Date.now() > deadline)
+          throw new Error(`session ${sessionId} went idle ${idleCount(sessionId)} times, expected ${count}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
@@ -271,7 +293,10 @@ async function waitForListening(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const now = state();
-    if (now.spawnError) throw new SpawnError(`cannot start ${binary}: ${now.spawnError.message} (set OPENCODE_BIN to the opencode binary)`);
+    if (now.spawnError)
+      throw new SpawnError(
+        `cannot start ${binary}: ${now.spawnError.message} (set OPENCODE_BIN to the opencode binary)`,
+      );
     if (now.exited) throw new Error(`opencode serve exited with ${now.code}:\n${now.output.slice(-3000)}`);
     const ok = await fetch(`${url}/config`, { signal: AbortSignal.timeout(1000) })
       .then((r) => r.ok)
@@ -296,9 +321,13 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 /** OpenCode's error objects ({ name, data: { message, statusCode, responseBody } }) as one verbatim line. */
 export function errorMessage(error: unknown): string {
   if (!error || typeof error !== "object") return String(error);
-  const { name, data } = error as { name?: string; data?: { message?: string; statusCode?: number; responseBody?: string } };
+  const { name, data } = error as {
+    name?: string;
+    data?: { message?: string; statusCode?: number; responseBody?: string };
+  };
   const parts = [data?.message || name || JSON.stringify(error)];
   if (data?.statusCode) parts.push(`(HTTP ${data.statusCode})`);
-  if (data?.responseBody && !parts[0]!.includes(data.responseBody)) parts.push(`response: ${data.responseBody.slice(0, 2000)}`);
+  if (data?.responseBody && !parts[0]!.includes(data.responseBody))
+    parts.push(`response: ${data.responseBody.slice(0, 2000)}`);
   return parts.join(" ");
 }

@@ -19,10 +19,18 @@ const SESSION_COLUMNS = ["session_id", "child_session_id", "owner_session_id"];
 
 function tables(db: Database): { name: string; columns: string[] }[] {
   const names = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'")
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
+    )
     .all<{ name: string }>()
     .map((r) => r.name);
-  return names.map((name) => ({ name, columns: db.prepare(`PRAGMA table_info("${name.replace(/"/g, '""')}")`).all<{ name: string }>().map((c) => c.name) }));
+  return names.map((name) => ({
+    name,
+    columns: db
+      .prepare(`PRAGMA table_info("${name.replace(/"/g, '""')}")`)
+      .all<{ name: string }>()
+      .map((c) => c.name),
+  }));
 }
 
 /** Every session id the database ties to a project (checkpoints, goals, history, memory notes) plus its folders. */
@@ -30,7 +38,10 @@ export function projectSessions(db: Database, projectId: string, paths: PackPath
   const ids = new Set<string>();
   for (const table of tables(db)) {
     if (!table.columns.includes("project_id") || !table.columns.includes("session_id")) continue;
-    for (const row of db.prepare(`SELECT DISTINCT session_id AS id FROM "${table.name}" WHERE project_id = ?`).all<{ id: string }>(projectId)) ids.add(row.id);
+    for (const row of db
+      .prepare(`SELECT DISTINCT session_id AS id FROM "${table.name}" WHERE project_id = ?`)
+      .all<{ id: string }>(projectId))
+      ids.add(row.id);
   }
   const sessionsDir = paths.project(projectId).sessions;
   if (existsSync(sessionsDir)) for (const name of readdirSync(sessionsDir)) ids.add(name);
@@ -46,18 +57,29 @@ export function purgeProjectRows(db: Database, projectId: string, paths: PackPat
     const all = tables(db);
     // Verdicts hang off goals by goal_id: delete them before their goals.
     if (all.some((t) => t.name === "goal_verdicts") && all.some((t) => t.name === "goals")) {
-      count("goal_verdicts", db.prepare("DELETE FROM goal_verdicts WHERE goal_id IN (SELECT id FROM goals WHERE project_id = ?)").run(projectId).changes);
+      count(
+        "goal_verdicts",
+        db
+          .prepare("DELETE FROM goal_verdicts WHERE goal_id IN (SELECT id FROM goals WHERE project_id = ?)")
+          .run(projectId).changes,
+      );
     }
     for (const table of all) {
       const quoted = `"${table.name.replace(/"/g, '""')}"`;
-      if (table.columns.includes("project_id")) count(table.name, db.prepare(`DELETE FROM ${quoted} WHERE project_id = ?`).run(projectId).changes);
+      if (table.columns.includes("project_id"))
+        count(table.name, db.prepare(`DELETE FROM ${quoted} WHERE project_id = ?`).run(projectId).changes);
       for (const column of SESSION_COLUMNS.filter((c) => table.columns.includes(c))) {
-        for (const session of sessions) count(table.name, db.prepare(`DELETE FROM ${quoted} WHERE ${column} = ?`).run(session).changes);
+        for (const session of sessions)
+          count(table.name, db.prepare(`DELETE FROM ${quoted} WHERE ${column} = ?`).run(session).changes);
       }
     }
     // Use counts of entries that no longer exist anywhere.
     if (all.some((t) => t.name === "memory_usage") && all.some((t) => t.name === "memory_entries")) {
-      count("memory_usage", db.prepare("DELETE FROM memory_usage WHERE entry_id NOT IN (SELECT entry_id FROM memory_entries)").run().changes);
+      count(
+        "memory_usage",
+        db.prepare("DELETE FROM memory_usage WHERE entry_id NOT IN (SELECT entry_id FROM memory_entries)").run()
+          .changes,
+      );
     }
   });
   return counts;
@@ -65,7 +87,10 @@ export function purgeProjectRows(db: Database, projectId: string, paths: PackPat
 
 /** True when no table holds a row (FTS shadow tables and the migration ledger aside): the file can go. */
 export function holdsNoData(db: Database): boolean {
-  const virtual = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'").all<{ name: string }>().map((r) => r.name);
+  const virtual = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")
+    .all<{ name: string }>()
+    .map((r) => r.name);
   return tables(db)
     .filter((t) => t.name !== "schema_migrations" && !virtual.some((v) => t.name.startsWith(`${v}_`)))
     .every((t) => db.prepare(`SELECT 1 FROM "${t.name.replace(/"/g, '""')}" LIMIT 1`).get() === undefined);
@@ -158,14 +183,19 @@ function filesUnder(dir: string): string[] {
 /** The recovery material of one project's data folder (and, given the project, its backup refs). */
 export async function recoveryMaterial(projectRoot: string, projectDir?: string): Promise<RecoveryMaterial> {
   const worktreesDir = join(projectRoot, "worktrees");
-  const files = [...filesUnder(join(worktreesDir, "rejected")), ...filesUnder(join(projectRoot, "merges")), ...filesUnder(join(projectRoot, "memory", ".versions"))];
+  const files = [
+    ...filesUnder(join(worktreesDir, "rejected")),
+    ...filesUnder(join(projectRoot, "merges")),
+    ...filesUnder(join(projectRoot, "memory", ".versions")),
+  ];
   const worktrees: RecoveryMaterial["worktrees"] = [];
   if (existsSync(worktreesDir)) {
     for (const name of readdirSync(worktreesDir)) {
-      if (!name.startsWith('wt-') || name.endsWith(".owner.json")) continue;
+      if (!name.startsWith("wt-") || name.endsWith(".owner.json")) continue;
       let repo: string | undefined;
       try {
-        repo = (JSON.parse(readFileSync(join(worktreesDir, `${name}.owner.json`), "utf8")) as { projectDir?: string }).projectDir;
+        repo = (JSON.parse(readFileSync(join(worktreesDir, `${name}.owner.json`), "utf8")) as { projectDir?: string })
+          .projectDir;
       } catch {
         repo = undefined;
       }
@@ -181,8 +211,14 @@ export async function recoveryMaterial(projectRoot: string, projectDir?: string)
 export function describeRecovery(material: RecoveryMaterial): string[] {
   const lines: string[] = [];
   for (const file of material.files) lines.push(`will delete (recovery material) ${file}`);
-  for (const wt of material.worktrees) lines.push(`will delete a worktree left by a crash (unfinished helper work) ${wt.dir}${wt.repo ? ` and its registration in ${wt.repo}` : ""}`);
-  for (const ref of material.backupRefs) lines.push(`will delete the backup ${ref.slice(BACKUP_REFS.length)} (${ref}; continuum restore puts it back until then)`);
+  for (const wt of material.worktrees)
+    lines.push(
+      `will delete a worktree left by a crash (unfinished helper work) ${wt.dir}${wt.repo ? ` and its registration in ${wt.repo}` : ""}`,
+    );
+  for (const ref of material.backupRefs)
+    lines.push(
+      `will delete the backup ${ref.slice(BACKUP_REFS.length)} (${ref}; continuum restore puts it back until then)`,
+    );
   return lines;
 }
 

@@ -17,7 +17,9 @@ export function renderConfigJsonSchema(): string {
 export function register(program: Command): void {
   program
     .command("schema")
-    .description("print the JSON Schema of continuum.jsonc; --write it to plugins/core/continuum.schema.json, or --check it is current (exit 1 if stale)")
+    .description(
+      "print the JSON Schema of continuum.jsonc; --write it to plugins/core/continuum.schema.json, or --check it is current (exit 1 if stale)",
+    )
     .addOption(new Option("--write", "write the schema file").conflicts("check"))
     .option("--check", "exit 1 when the schema file is out of date")
     .action(

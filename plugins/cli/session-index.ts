@@ -8,8 +8,14 @@ import type { ProjectPaths } from "../core/paths.ts";
 /** Sessions of a project the pack has anything for: checkpoints, goals, or a session folder (notes, progress). */
 export function sessionsOfProject(db: Database, projectId: string, projectPaths: ProjectPaths): string[] {
   const ids = new Set<string>();
-  for (const row of db.prepare("SELECT DISTINCT session_id AS id FROM checkpoints WHERE project_id = ?").all<{ id: string }>(projectId)) ids.add(row.id);
-  for (const row of db.prepare("SELECT DISTINCT session_id AS id FROM goals WHERE project_id = ?").all<{ id: string }>(projectId)) ids.add(row.id);
+  for (const row of db
+    .prepare("SELECT DISTINCT session_id AS id FROM checkpoints WHERE project_id = ?")
+    .all<{ id: string }>(projectId))
+    ids.add(row.id);
+  for (const row of db
+    .prepare("SELECT DISTINCT session_id AS id FROM goals WHERE project_id = ?")
+    .all<{ id: string }>(projectId))
+    ids.add(row.id);
   if (existsSync(projectPaths.sessions)) for (const name of readdirSync(projectPaths.sessions)) ids.add(name);
   return [...ids];
 }
@@ -46,8 +52,18 @@ export interface GoalRow {
 export function goalsOf(db: Database, filter: { projectId: string } | { sessionId: string }): GoalRow[] {
   const [where, value] = "projectId" in filter ? ["project_id", filter.projectId] : ["session_id", filter.sessionId];
   const rows = db
-    .prepare(`SELECT id, session_id, condition, status, state_json, created_at, updated_at FROM goals WHERE ${where} = ? ORDER BY id DESC`)
-    .all<{ id: number; session_id: string; condition: string; status: string; state_json: string; created_at: string; updated_at: string }>(value);
+    .prepare(
+      `SELECT id, session_id, condition, status, state_json, created_at, updated_at FROM goals WHERE ${where} = ? ORDER BY id DESC`,
+    )
+    .all<{
+      id: number;
+      session_id: string;
+      condition: string;
+      status: string;
+      state_json: string;
+      created_at: string;
+      updated_at: string;
+    }>(value);
   return rows.map((row) => {
     const state = parseState(row.state_json);
     return {
@@ -65,7 +81,9 @@ export function goalsOf(db: Database, filter: { projectId: string } | { sessionI
 }
 
 export function goalById(db: Database, id: number): (GoalRow & { projectId: string }) | undefined {
-  const row = db.prepare("SELECT session_id, project_id FROM goals WHERE id = ?").get<{ session_id: string; project_id: string }>(id);
+  const row = db
+    .prepare("SELECT session_id, project_id FROM goals WHERE id = ?")
+    .get<{ session_id: string; project_id: string }>(id);
   if (!row) return undefined;
   const goal = goalsOf(db, { sessionId: row.session_id }).find((g) => g.id === id);
   return goal && { ...goal, projectId: row.project_id };

@@ -37,9 +37,13 @@ export function register(program: Command): void {
       act(async (o: Options) => {
         const { eff, ledger, close } = await open(o);
         try {
-          const filter = { ...(o.all ? {} : { projectId: eff.project.id }), ...(o.session ? { sessionId: o.session } : {}) };
+          const filter = {
+            ...(o.all ? {} : { projectId: eff.project.id }),
+            ...(o.session ? { sessionId: o.session } : {}),
+          };
           const stats = ledger?.stats(filter) ?? EMPTY;
-          if (o.session && stats.worker.calls === 0 && Object.keys(stats.features).length === 0) throw notFound(`nothing recorded for session "${o.session}"`);
+          if (o.session && stats.worker.calls === 0 && Object.keys(stats.features).length === 0)
+            throw notFound(`nothing recorded for session "${o.session}"`);
           const scope = o.session ? `session ${o.session}` : o.all ? "every project" : eff.project.root;
           emit(o.json, stats, () => formatStats(stats, scope));
           return 0;
@@ -49,7 +53,9 @@ export function register(program: Command): void {
       }),
     );
 
-  const agents = program.command("agents").description("the pack's hidden helper runs (writers, judges, …): running and recent");
+  const agents = program
+    .command("agents")
+    .description("the pack's hidden helper runs (writers, judges, …): running and recent");
   agents
     .command("list", { isDefault: true })
     .description("running and recent helper runs, newest first")
@@ -61,7 +67,12 @@ export function register(program: Command): void {
       act(async (o: Options & { limit?: number }) => {
         const { eff, ledger, close } = await open(o);
         try {
-          const runs = ledger?.runs({ projectId: eff.project.id, ...(o.session ? { sessionId: o.session } : {}), limit: o.limit ?? 30 }) ?? [];
+          const runs =
+            ledger?.runs({
+              projectId: eff.project.id,
+              ...(o.session ? { sessionId: o.session } : {}),
+              limit: o.limit ?? 30,
+            }) ?? [];
           emit(o.json, { runs }, () => formatRuns(runs));
           return 0;
         } finally {
@@ -79,8 +90,13 @@ export function register(program: Command): void {
       act(async (runId: string, o: Options) => {
         const { ledger, close } = await open(o);
         try {
-          if (!ledger?.requestCancel(runId)) throw notFound(`no running helper "${runId}" (continuum agents lists them)`);
-          emit(o.json, { runId, cancelRequested: true }, () => `asked the OpenCode process running ${runId} to stop it`);
+          if (!ledger?.requestCancel(runId))
+            throw notFound(`no running helper "${runId}" (continuum agents lists them)`);
+          emit(
+            o.json,
+            { runId, cancelRequested: true },
+            () => `asked the OpenCode process running ${runId} to stop it`,
+          );
           return 0;
         } finally {
           close();

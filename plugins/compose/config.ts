@@ -12,6 +12,8 @@ export const composeConfigSchema = z
       .array(z.string().trim().min(1).max(200))
       .max(50)
       .default([])
-      .describe("Extra commands that count as the project's checks for the compose agent's verification (a command line starting with one of them), e.g. ./ci.sh."),
+      .describe(
+        "Extra commands that count as the project's checks for the compose agent's verification (a command line starting with one of them), e.g. ./ci.sh.",
+      ),
   })
   .strict();

@@ -35,29 +35,51 @@ export interface MergeOptions {
   now?: () => Date;
 }
 
-
 /**
  * Merges the worktrees' changes into the user's working tree, in order; see the file's header for the guarantees.
  * Never throws: a failure of git or of the disk is reported as a stop (every step that can fail comes before the one
  * `git apply` on the user's tree, so nothing was applied then), with every worktree kept.
  */
-export async function mergeWorktrees(worktrees: Worktrees, items: readonly MergeItem[], options: MergeOptions): Promise<MergeReport> {
+export async function mergeWorktrees(
+  worktrees: Worktrees,
+  items: readonly MergeItem[],
+  options: MergeOptions,
+): Promise<MergeReport> {
   try {
     return await mergeSteps(worktrees, items, options);
   } catch (error) {
     const kept = items.flatMap((item) => (item.worktree ? [{ label: item.label, dir: item.worktree.dir }] : []));
-    return { ok: false, merged: [], unchanged: [], kept, conflict: { label: "", reason: `the merge failed before your working tree was touched: ${(error as Error).message}`, files: [] } };
+    return {
+      ok: false,
+      merged: [],
+      unchanged: [],
+      kept,
+      conflict: {
+        label: "",
+        reason: `the merge failed before your working tree was touched: ${(error as Error).message}`,
+        files: [],
+      },
+    };
   }
 }
 
-async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], options: MergeOptions): Promise<MergeReport> {
+async function mergeSteps(
+  worktrees: Worktrees,
+  items: readonly MergeItem[],
+  options: MergeOptions,
+): Promise<MergeReport> {
   const report: MergeReport = { ok: false, merged: [], unchanged: [], kept: [] };
-  const keepAll = (from: readonly MergeItem[]) => from.flatMap((item) => (item.worktree ? [{ label: item.label, dir: item.worktree.dir }] : []));
+  const keepAll = (from: readonly MergeItem[]) =>
+    from.flatMap((item) => (item.worktree ? [{ label: item.label, dir: item.worktree.dir }] : []));
   const removeWorktree = async (item: MergeItem) => {
     if (item.worktree) await worktrees.remove(item.worktree).catch(() => undefined);
   };
   if (!(await worktrees.isRepo())) {
-    return { ...report, conflict: { label: "", reason: "the project is not a git repository: nothing can be merged", files: [] }, kept: keepAll(items) };
+    return {
+      ...report,
+      conflict: { label: "", reason: "the project is not a git repository: nothing can be merged", files: [] },
+      kept: keepAll(items),
+    };
   }
 
   const changes: { item: MergeItem; diff: string; files: string[] }[] = [];
@@ -77,7 +99,16 @@ async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], opt
   // A change to where OpenCode or git run code from (or through a link) is refused whole, before anything else.
   for (const change of changes) {
     const refused = await protectedChange(worktrees.projectDir, change.diff);
-    if (refused) return { ...report, conflict: { label: change.item.label, reason: `it changes a protected path, so nothing was merged: ${refused.reason}`, files: refused.files }, kept: keepAll(items) };
+    if (refused)
+      return {
+        ...report,
+        conflict: {
+          label: change.item.label,
+          reason: `it changes a protected path, so nothing was merged: ${refused.reason}`,
+          files: refused.files,
+        },
+        kept: keepAll(items),
+      };
   }
 
   const scratch = await worktrees.create("compose", "merge check");
@@ -94,14 +125,31 @@ async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], opt
         ? `it does not apply on top of your working tree and the changes before it (${merged.join(", ")})`
         : "it does not apply on top of your working tree";
       await removeUnchanged();
-      return { ...report, conflict: { label: change.item.label, reason, files: files.length ? files : change.files, savedTo }, saved, kept: keepAll(changes.map((c) => c.item)) };
+      return {
+        ...report,
+        conflict: { label: change.item.label, reason, files: files.length ? files : change.files, savedTo },
+        saved,
+        kept: keepAll(changes.map((c) => c.item)),
+      };
     }
     const combined = await worktrees.diff(scratch);
-    const applied = await worktrees.apply(combined, { label: `compose merge of ${changes.map((c) => c.item.label).join(", ")}`.slice(0, 120) });
+    const applied = await worktrees.apply(combined, {
+      label: `compose merge of ${changes.map((c) => c.item.label).join(", ")}`.slice(0, 120),
+    });
     if (!applied.ok) {
       await removeUnchanged();
       const saved = saveChanges(options.backupRoot, changes, options.now?.());
-      return { ...report, conflict: { label: changes.map((c) => c.item.label).join(", "), reason: applied.reason, files: applied.conflicts, savedTo: applied.savedTo }, saved, kept: keepAll(changes.map((c) => c.item)) };
+      return {
+        ...report,
+        conflict: {
+          label: changes.map((c) => c.item.label).join(", "),
+          reason: applied.reason,
+          files: applied.conflicts,
+          savedTo: applied.savedTo,
+        },
+        saved,
+        kept: keepAll(changes.map((c) => c.item)),
+      };
     }
     if (applied.backup) report.backup = applied.backup;
     for (const change of changes) {
@@ -120,7 +168,10 @@ async function mergeSteps(worktrees: Worktrees, items: readonly MergeItem[], opt
  * node_modules at any depth, a symlink on the way in the user's tree) or a symlink the diff would create. The paths
  * come from git's own parser (`git apply --numstat -z`, `--summary`), not from matching the diff's text.
  */
-export async function protectedChange(projectDir: string, diff: string): Promise<{ reason: string; files: string[] } | undefined> {
+export async function protectedChange(
+  projectDir: string,
+  diff: string,
+): Promise<{ reason: string; files: string[] } | undefined> {
   const numstat = await gitOk(projectDir, ["apply", "--numstat", "-z", "-"], { input: diff });
   const paths = new Set<string>();
   // Records: "added\tdeleted\tpath\0", or for a rename "added\tdeleted\t\0old\0new\0".
@@ -150,7 +201,11 @@ export async function protectedChange(projectDir: string, diff: string): Promise
 }
 
 /** Every change of a merge that stopped, each in its own file (one folder per merge), so none lives only in a journal. */
-function saveChanges(root: string, changes: readonly { item: MergeItem; diff: string }[], now = new Date()): { label: string; file: string }[] {
+function saveChanges(
+  root: string,
+  changes: readonly { item: MergeItem; diff: string }[],
+  now = new Date(),
+): { label: string; file: string }[] {
   const saved: { label: string; file: string }[] = [];
   try {
     const conflicts = join(root, "conflicts");
@@ -171,16 +226,25 @@ function saveChanges(root: string, changes: readonly { item: MergeItem; diff: st
 /** The report as the user reads it. */
 export function formatMergeReport(report: MergeReport): string {
   const lines: string[] = [];
-  if (report.merged.length) lines.push(`Merged into the working tree: ${report.merged.map((m) => `${m.label} (${m.files.join(", ")})`).join("; ")}.`);
+  if (report.merged.length)
+    lines.push(
+      `Merged into the working tree: ${report.merged.map((m) => `${m.label} (${m.files.join(", ")})`).join("; ")}.`,
+    );
   if (report.unchanged.length) lines.push(`No changes: ${report.unchanged.join(", ")}.`);
   if (report.conflict) {
     const c = report.conflict;
-    lines.push(`Merge stopped${c.label ? ` at ${c.label}` : ""}: ${c.reason}.${c.files.length ? ` Conflicting files: ${c.files.join(", ")}.` : ""} Nothing was applied to your working tree.`);
-    if (report.saved?.length) lines.push(`Every change is saved: ${report.saved.map((s) => `${s.label} → ${s.file}`).join("; ")}.`);
+    lines.push(
+      `Merge stopped${c.label ? ` at ${c.label}` : ""}: ${c.reason}.${c.files.length ? ` Conflicting files: ${c.files.join(", ")}.` : ""} Nothing was applied to your working tree.`,
+    );
+    if (report.saved?.length)
+      lines.push(`Every change is saved: ${report.saved.map((s) => `${s.label} → ${s.file}`).join("; ")}.`);
     else if (c.savedTo) lines.push(`The change is saved in ${c.savedTo}.`);
   }
   if (report.kept.length) lines.push(`Worktrees kept: ${report.kept.map((k) => `${k.label} → ${k.dir}`).join("; ")}.`);
-  if (report.backup) lines.push(`Your index and working tree were backed up first: \`continuum restore ${report.backup}\` puts them back.`);
+  if (report.backup)
+    lines.push(
+      `Your index and working tree were backed up first: \`continuum restore ${report.backup}\` puts them back.`,
+    );
   return lines.join("\n");
 }
 
@@ -204,14 +268,38 @@ const changesSchema = z
   .max(200);
 
 /** The service other features call: checks the untrusted list, then merges (see mergeWorktrees). */
-export async function mergeChanges(worktrees: Worktrees, changes: unknown, options: MergeOptions): Promise<MergeReport> {
+export async function mergeChanges(
+  worktrees: Worktrees,
+  changes: unknown,
+  options: MergeOptions,
+): Promise<MergeReport> {
   const parsed = changesSchema.safeParse(changes);
   if (!parsed.success) {
-    const problem = parsed.error.issues.map((i) => `${i.path.join(".") || "changes"}: ${i.message}`).slice(0, 3).join("; ");
-    return { ok: false, merged: [], unchanged: [], kept: [], conflict: { label: "", reason: `nothing merged: the changes must be a list of {label, diff} (${problem})`, files: [] } };
+    const problem = parsed.error.issues
+      .map((i) => `${i.path.join(".") || "changes"}: ${i.message}`)
+      .slice(0, 3)
+      .join("; ");
+    return {
+      ok: false,
+      merged: [],
+      unchanged: [],
+      kept: [],
+      conflict: {
+        label: "",
+        reason: `nothing merged: the changes must be a list of {label, diff} (${problem})`,
+        files: [],
+      },
+    };
   }
   const labels = parsed.data.map((c) => c.label);
   const twice = labels.find((label, i) => labels.indexOf(label) !== i);
-  if (twice) return { ok: false, merged: [], unchanged: [], kept: [], conflict: { label: twice, reason: `nothing merged: the label "${twice}" is given twice`, files: [] } };
+  if (twice)
+    return {
+      ok: false,
+      merged: [],
+      unchanged: [],
+      kept: [],
+      conflict: { label: twice, reason: `nothing merged: the label "${twice}" is given twice`, files: [] },
+    };
   return mergeWorktrees(worktrees, parsed.data, options);
 }

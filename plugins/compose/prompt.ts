@@ -4,17 +4,26 @@ import { isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
 export const DEFAULT_SPEC_DIR = "docs/compose";
 const MAX_FEATURE_CHARS = 4000;
 
-export type SpecDir = { ok: true; dir: string; relative: string } | { ok: false; dir: string; relative: string; problem: string };
+export type SpecDir =
+  | { ok: true; dir: string; relative: string }
+  | { ok: false; dir: string; relative: string; problem: string };
 
 /** The spec folder inside the project; a path that leaves it (absolute, `..`) falls back to the default. */
 export function resolveSpecDir(projectDir: string, configured: string): SpecDir {
   const fallback = { dir: join(projectDir, DEFAULT_SPEC_DIR), relative: DEFAULT_SPEC_DIR };
   const trimmed = configured.trim();
-  if (!trimmed || /[\u0000-\u001f]/.test(trimmed)) return { ok: false, ...fallback, problem: "is empty or holds control characters" };
-  if (isAbsolute(trimmed)) return { ok: false, ...fallback, problem: `"${trimmed.slice(0, 80)}" is absolute; it must be relative to the project` };
+  if (!trimmed || /[\u0000-\u001f]/.test(trimmed))
+    return { ok: false, ...fallback, problem: "is empty or holds control characters" };
+  if (isAbsolute(trimmed))
+    return {
+      ok: false,
+      ...fallback,
+      problem: `"${trimmed.slice(0, 80)}" is absolute; it must be relative to the project`,
+    };
   const dir = resolve(projectDir, trimmed);
   const rel = relative(projectDir, dir);
-  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return { ok: false, ...fallback, problem: `"${trimmed.slice(0, 80)}" leaves the project` };
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel))
+    return { ok: false, ...fallback, problem: `"${trimmed.slice(0, 80)}" leaves the project` };
   return { ok: true, dir, relative: normalize(rel).split(sep).join("/") };
 }
 

@@ -18,7 +18,9 @@ export function isCheckCommand(command: string, extra: readonly string[] = []): 
   const line = command.trim();
   if (CHECK_COMMAND.test(line)) return true;
   // The project's own check commands (compose.checkCommands), matched as a prefix of any command in the line.
-  return line.split(/&&|\|\||;|\n/).some((part) => extra.some((prefix) => part.trim() === prefix || part.trim().startsWith(`${prefix} `)));
+  return line
+    .split(/&&|\|\||;|\n/)
+    .some((part) => extra.some((prefix) => part.trim() === prefix || part.trim().startsWith(`${prefix} `)));
 }
 
 export interface VerifyState {
@@ -36,7 +38,13 @@ export interface VerifyState {
   seen: string[];
 }
 
-export const freshVerifyState = (): VerifyState => ({ step: 0, lastEdit: 0, pushes: 0, lastTurnFailed: false, seen: [] });
+export const freshVerifyState = (): VerifyState => ({
+  step: 0,
+  lastEdit: 0,
+  pushes: 0,
+  lastTurnFailed: false,
+  seen: [],
+});
 
 export interface ToolPart {
   callID?: unknown;
@@ -45,7 +53,11 @@ export interface ToolPart {
 }
 
 /** Takes one finished tool call into account; parts still running, or seen before, change nothing. */
-export function observeToolPart(state: VerifyState, part: ToolPart, checkCommands: readonly string[] = []): VerifyState {
+export function observeToolPart(
+  state: VerifyState,
+  part: ToolPart,
+  checkCommands: readonly string[] = [],
+): VerifyState {
   if (typeof part !== "object" || part === null || typeof part.state !== "object" || part.state === null) return state;
   const status = part.state.status;
   if (typeof part.tool !== "string" || (status !== "completed" && status !== "error")) return state;
@@ -53,14 +65,20 @@ export function observeToolPart(state: VerifyState, part: ToolPart, checkCommand
   if (id && state.seen.includes(id)) return state;
   const seen = id ? [...state.seen.slice(-199), id] : state.seen;
   const step = state.step + 1;
-  if (EDIT_TOOLS.has(part.tool)) return status === "completed" ? { ...state, step, seen, lastEdit: step } : { ...state, seen };
+  if (EDIT_TOOLS.has(part.tool))
+    return status === "completed" ? { ...state, step, seen, lastEdit: step } : { ...state, seen };
   if (part.tool !== "bash") return { ...state, seen };
   const input = part.state.input as { command?: unknown } | null | undefined;
   const command = typeof input?.command === "string" ? input.command : "";
   if (!isCheckCommand(command, checkCommands)) return { ...state, seen };
   const exit = exitCode(part.state.metadata);
   const ok = status === "completed" && exit === 0;
-  const lastCheck = { step, ok, command: command.slice(0, 200), ...(status === "completed" && exit === undefined ? { noExitCode: true } : {}) };
+  const lastCheck = {
+    step,
+    ok,
+    command: command.slice(0, 200),
+    ...(status === "completed" && exit === undefined ? { noExitCode: true } : {}),
+  };
   return { ...state, step, seen, lastCheck };
 }
 
@@ -77,7 +95,8 @@ export function decideVerify(state: VerifyState, maxPushes: number): VerifyDecis
   if (state.lastEdit === 0) return { push: false, reason: "no file changed" };
   const check = state.lastCheck;
   if (check && check.step > state.lastEdit && check.ok) return { push: false, reason: `verified by ${check.command}` };
-  if (state.pushes >= maxPushes) return { push: false, reason: `already sent back ${state.pushes} times since the user last wrote` };
+  if (state.pushes >= maxPushes)
+    return { push: false, reason: `already sent back ${state.pushes} times since the user last wrote` };
   return { push: true, text: verifyText(state, state.pushes + 1, maxPushes) };
 }
 
@@ -87,10 +106,10 @@ function verifyText(state: VerifyState, attempt: number, max: number): string {
     check && check.step > state.lastEdit && check.noExitCode
       ? `The last check after your changes reported no exit code, so it proves nothing: \`${check.command}\`.`
       : check && check.step > state.lastEdit
-      ? `The last check after your changes failed: \`${check.command}\`.`
-      : check
-        ? `You changed files after the last check (\`${check.command}\`), so its result no longer counts.`
-        : "You changed files and no check command (tests, typecheck, lint, build) has run since.";
+        ? `The last check after your changes failed: \`${check.command}\`.`
+        : check
+          ? `You changed files after the last check (\`${check.command}\`), so its result no longer counts.`
+          : "You changed files and no check command (tests, typecheck, lint, build) has run since.";
   return [
     `${VERIFY_MARKER} (${attempt}/${max}) ${why}`,
     "Before saying the work is done, run the project's checks now (skill `compose-verify`) and quote their results.",

@@ -69,7 +69,12 @@ export async function captureState(projectDir: string, onlyTree = false): Promis
   }
 }
 
-async function commitTree(top: string, tree: string, parents: (string | undefined)[], message: string): Promise<string> {
+async function commitTree(
+  top: string,
+  tree: string,
+  parents: (string | undefined)[],
+  message: string,
+): Promise<string> {
   const args = ["commit-tree", tree, ...parents.flatMap((p) => (p ? ["-p", p] : [])), "-m", message];
   return (await gitOk(top, args, { env: IDENTITY })).trim();
 }
@@ -80,7 +85,12 @@ export async function takeBackup(projectDir: string, label: string, now = new Da
   const state = await captureState(top);
   const at = now.toISOString();
   const indexCommit = await commitTree(top, state.index, [state.head], "continuum backup: index");
-  const message = [`continuum backup: ${label.replace(/\n/g, " ").slice(0, 200)}`, "", `at: ${at}`, `head: ${state.head ?? "none"}`].join("\n");
+  const message = [
+    `continuum backup: ${label.replace(/\n/g, " ").slice(0, 200)}`,
+    "",
+    `at: ${at}`,
+    `head: ${state.head ?? "none"}`,
+  ].join("\n");
   const commit = await commitTree(top, state.tree, [indexCommit], message);
   const base = fileStamp(now);
   for (let n = 1; ; n++) {
@@ -89,7 +99,16 @@ export async function takeBackup(projectDir: string, label: string, now = new Da
     const created = await git(top, ["update-ref", "-m", "continuum backup", `${BACKUP_REFS}${name}`, commit, ""]);
     if (created.code === 0) {
       await pruneBackups(top, now.getTime()).catch(() => undefined);
-      return { name, ref: `${BACKUP_REFS}${name}`, commit, index: state.index, tree: state.tree, head: state.head, label, at };
+      return {
+        name,
+        ref: `${BACKUP_REFS}${name}`,
+        commit,
+        index: state.index,
+        tree: state.tree,
+        head: state.head,
+        label,
+        at,
+      };
     }
     if (n >= 20) throw new Error(`the backup ref could not be written: ${created.stderr.trim()}`);
   }
@@ -99,7 +118,12 @@ export async function takeBackup(projectDir: string, label: string, now = new Da
 export async function recordAfter(projectDir: string, backup: Backup): Promise<void> {
   const top = await topLevel(projectDir);
   const state = await captureState(top);
-  const after = await commitTree(top, backup.tree, [backup.commit], ["continuum backup: after", "", `after-index: ${state.index}`, `after-tree: ${state.tree}`].join("\n"));
+  const after = await commitTree(
+    top,
+    backup.tree,
+    [backup.commit],
+    ["continuum backup: after", "", `after-index: ${state.index}`, `after-tree: ${state.tree}`].join("\n"),
+  );
   await gitOk(top, ["update-ref", "-m", "continuum backup applied", backup.ref, after, backup.commit]);
 }
 
@@ -161,7 +185,11 @@ export async function listBackups(projectDir: string): Promise<Backup[]> {
 }
 
 /** Deletes backup refs that are both older than the retention's days and not among its newest; returns their names. */
-export async function pruneBackups(projectDir: string, now = Date.now(), policy: { keepNewest: number; keepDays: number } = RETENTION): Promise<string[]> {
+export async function pruneBackups(
+  projectDir: string,
+  now = Date.now(),
+  policy: { keepNewest: number; keepDays: number } = RETENTION,
+): Promise<string[]> {
   const top = await topLevel(projectDir);
   const out = await gitOk(top, ["for-each-ref", "--format=%(refname)", BACKUP_REFS]);
   const refs = out.split("\n").filter(Boolean);
@@ -188,18 +216,39 @@ export type RestoreResult =
  * are deleted). Refused, naming the files, when the state changed since the apply recorded after the backup (or no
  * apply was recorded) unless `force`; with `force` the state now is backed up first.
  */
-export async function restoreBackup(projectDir: string, name: string, options: { force?: boolean; now?: Date } = {}): Promise<RestoreResult> {
+export async function restoreBackup(
+  projectDir: string,
+  name: string,
+  options: { force?: boolean; now?: Date } = {},
+): Promise<RestoreResult> {
   const top = await topLevel(projectDir);
   const backup = (await listBackups(top)).find((b) => b.name === name);
   if (!backup) return { ok: false, reason: `no backup named ${name}`, changed: [] };
   const now = await captureState(top);
   const unchangedSinceBackup = now.index === backup.index && now.tree === backup.tree;
   if (!options.force && !unchangedSinceBackup) {
-    if (!backup.after) return { ok: false, reason: "no apply was recorded after this backup, so changes since cannot be told apart from yours (--force restores anyway, after backing up the state now)", changed: [] };
-    const changed = [...new Set([...(await changedPaths(top, backup.after.tree, now.tree)), ...(await changedPaths(top, backup.after.index, now.index))])].sort();
-    if (changed.length) return { ok: false, reason: "the tree changed since the apply (--force restores anyway, after backing up the state now)", changed };
+    if (!backup.after)
+      return {
+        ok: false,
+        reason:
+          "no apply was recorded after this backup, so changes since cannot be told apart from yours (--force restores anyway, after backing up the state now)",
+        changed: [],
+      };
+    const changed = [
+      ...new Set([
+        ...(await changedPaths(top, backup.after.tree, now.tree)),
+        ...(await changedPaths(top, backup.after.index, now.index)),
+      ]),
+    ].sort();
+    if (changed.length)
+      return {
+        ok: false,
+        reason: "the tree changed since the apply (--force restores anyway, after backing up the state now)",
+        changed,
+      };
   }
-  const safety = options.force && !unchangedSinceBackup ? await takeBackup(top, `before restoring ${name}`, options.now) : undefined;
+  const safety =
+    options.force && !unchangedSinceBackup ? await takeBackup(top, `before restoring ${name}`, options.now) : undefined;
   const { written, deleted } = await putBackTree(top, now.tree, backup.tree);
   await gitOk(top, ["read-tree", backup.index]);
   // read-tree drops the stat cache: refreshing it keeps `git status` from hashing (or listing) every file.
@@ -208,7 +257,11 @@ export async function restoreBackup(projectDir: string, name: string, options: {
 }
 
 /** Makes the working tree's non-ignored files those of `target`: deletions first, then the files that differ. */
-async function putBackTree(top: string, current: string, target: string): Promise<{ written: string[]; deleted: string[] }> {
+async function putBackTree(
+  top: string,
+  current: string,
+  target: string,
+): Promise<{ written: string[]; deleted: string[] }> {
   const out = await gitOk(top, ["diff-tree", "-r", "-z", "--name-status", "--no-renames", current, target]);
   const parts = out.split("\0").filter(Boolean);
   const written: string[] = [];
@@ -220,7 +273,10 @@ async function putBackTree(top: string, current: string, target: string): Promis
     try {
       const env = { GIT_INDEX_FILE: join(scratch, "index") };
       await gitOk(top, ["read-tree", target], { env });
-      await gitOk(top, ["checkout-index", "-f", "-z", "--stdin"], { env, input: written.map((f) => `${f}\0`).join("") });
+      await gitOk(top, ["checkout-index", "-f", "-z", "--stdin"], {
+        env,
+        input: written.map((f) => `${f}\0`).join(""),
+      });
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

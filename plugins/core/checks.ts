@@ -39,7 +39,11 @@ function register(kill: () => void): () => void {
   return () => void running.delete(kill);
 }
 
-function start(command: string, cwd: string, sandbox: Sandbox | undefined): { child: ChildProcess; contained: boolean } {
+function start(
+  command: string,
+  cwd: string,
+  sandbox: Sandbox | undefined,
+): { child: ChildProcess; contained: boolean } {
   const env = { ...process.env, CI: "1" };
   if (sandbox?.kind === "bwrap") {
     // Not detached: bwrap dies with us (--die-with-parent) and takes its whole PID namespace with it.
@@ -48,10 +52,19 @@ function start(command: string, cwd: string, sandbox: Sandbox | undefined): { ch
   }
   const argv = sandbox?.kind === "seatbelt" ? sandbox.argv(command, worktreePlace(cwd), "sh") : ["sh", "-c", command];
   // Its own process group, so a kill reaches the children that stay in it.
-  return { child: spawn(argv[0]!, argv.slice(1), { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env }), contained: false };
+  return {
+    child: spawn(argv[0]!, argv.slice(1), { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env }),
+    contained: false,
+  };
 }
 
-export function runCheck(command: string, cwd: string, timeoutMs: number, signal?: AbortSignal, sandbox?: Sandbox): Promise<CheckResult> {
+export function runCheck(
+  command: string,
+  cwd: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  sandbox?: Sandbox,
+): Promise<CheckResult> {
   const started = Date.now();
   return new Promise((resolve) => {
     let tail = "";
@@ -62,7 +75,14 @@ export function runCheck(command: string, cwd: string, timeoutMs: number, signal
     try {
       ({ child, contained } = start(command, cwd, sandbox));
     } catch (error) {
-      resolve({ command, passed: false, exitCode: null, timedOut: false, durationMs: 0, tail: (error as Error).message });
+      resolve({
+        command,
+        passed: false,
+        exitCode: null,
+        timedOut: false,
+        durationMs: 0,
+        tail: (error as Error).message,
+      });
       return;
     }
     const kill = () => {
@@ -96,7 +116,14 @@ export function runCheck(command: string, cwd: string, timeoutMs: number, signal
       child.stdout!.destroy();
       child.stderr!.destroy();
       const note = timedOut ? `\n[stopped after ${Math.round(timeoutMs / 1000)} s (timeout)]` : "";
-      resolve({ command, passed: exitCode === 0 && !timedOut, exitCode, timedOut, durationMs: Date.now() - started, tail: (tail + extra + note).slice(-TAIL_CHARS) });
+      resolve({
+        command,
+        passed: exitCode === 0 && !timedOut,
+        exitCode,
+        timedOut,
+        durationMs: Date.now() - started,
+        tail: (tail + extra + note).slice(-TAIL_CHARS),
+      });
     };
     child.on("error", (error) => finish(null, `\n${error.message}`));
     child.on("close", (code) => finish(code));
@@ -106,7 +133,13 @@ export function runCheck(command: string, cwd: string, timeoutMs: number, signal
 }
 
 /** Runs the checks one after another; stops at the first failure (its output is what matters). */
-export async function runChecks(commands: readonly string[], cwd: string, timeoutMs: number, signal?: AbortSignal, sandbox?: Sandbox): Promise<CheckResult[]> {
+export async function runChecks(
+  commands: readonly string[],
+  cwd: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  sandbox?: Sandbox,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const command of commands) {
     if (signal?.aborted) break;

@@ -18,8 +18,13 @@ export const sandboxConfigSchema = z
     enabled: z
       .boolean()
       .default(true)
-      .describe("Run helpers' shells and the project's checks in the OS sandbox (bubblewrap on Linux, Seatbelt on macOS). false: helpers in worktrees get no shell."),
-    network: z.boolean().default(false).describe("Let sandboxed shells and checks reach the network (package installs, remote services)."),
+      .describe(
+        "Run helpers' shells and the project's checks in the OS sandbox (bubblewrap on Linux, Seatbelt on macOS). false: helpers in worktrees get no shell.",
+      ),
+    network: z
+      .boolean()
+      .default(false)
+      .describe("Let sandboxed shells and checks reach the network (package installs, remote services)."),
   })
   .strict();
 
@@ -27,7 +32,13 @@ export const configSchema = z
   .object({
     $schema: z.string().optional(),
     enabled: z.boolean().default(true).describe("Master switch for the whole pack."),
-    hookTimeoutMs: z.number().int().min(100).max(120000).default(10000).describe("A hook of the pack taking longer is abandoned so the session goes on."),
+    hookTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(120000)
+      .default(10000)
+      .describe("A hook of the pack taking longer is abandoned so the session goes on."),
     agents: agentsConfigSchema.default(agentsConfigSchema.parse({})),
     memory: memoryConfigSchema.default(memoryConfigSchema.parse({})),
     checkpoint: checkpointConfigSchema.default(checkpointConfigSchema.parse({})),
@@ -43,7 +54,27 @@ export const configSchema = z
   .strict();
 
 export type ContinuumConfig = z.output<typeof configSchema>;
-export type FeatureName = "memory" | "checkpoint" | "tasks" | "goal" | "max" | "dream" | "distill" | "workflow" | "compose" | "agents";
-export const FEATURE_NAMES: readonly FeatureName[] = ["memory", "checkpoint", "tasks", "goal", "max", "dream", "distill", "workflow", "compose"];
+export type FeatureName =
+  | "memory"
+  | "checkpoint"
+  | "tasks"
+  | "goal"
+  | "max"
+  | "dream"
+  | "distill"
+  | "workflow"
+  | "compose"
+  | "agents";
+export const FEATURE_NAMES: readonly FeatureName[] = [
+  "memory",
+  "checkpoint",
+  "tasks",
+  "goal",
+  "max",
+  "dream",
+  "distill",
+  "workflow",
+  "compose",
+];
 
 export const defaultConfig = (): ContinuumConfig => configSchema.parse({});

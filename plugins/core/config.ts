@@ -71,16 +71,29 @@ export function describePoint(value: number, point: Point): string | undefined {
  * Checkpoint schedules that the schema alone cannot judge: thresholds ascending, each a fraction or a token count,
  * and the rebuild point above the last threshold. A bad value falls back to its default, like any invalid key.
  */
-function checkSchedule(config: ContinuumConfig, layers: { file: string; raw: Json }[], problems: ConfigProblem[]): void {
+function checkSchedule(
+  config: ContinuumConfig,
+  layers: { file: string; raw: Json }[],
+  problems: ConfigProblem[],
+): void {
   const defaults = defaultConfig().checkpoint;
-  const schedules: { path: string[]; target: { thresholds?: number[]; rebuildAt?: number } ; fallback: boolean }[] = [
+  const schedules: { path: string[]; target: { thresholds?: number[]; rebuildAt?: number }; fallback: boolean }[] = [
     { path: ["checkpoint"], target: config.checkpoint, fallback: true },
-    ...Object.entries(config.checkpoint.models).map(([model, target]) => ({ path: ["checkpoint", "models", model], target, fallback: false })),
+    ...Object.entries(config.checkpoint.models).map(([model, target]) => ({
+      path: ["checkpoint", "models", model],
+      target,
+      fallback: false,
+    })),
   ];
   for (const { path, target, fallback } of schedules) {
     const report = (key: "thresholds" | "rebuildAt", message: string) => {
       const fullPath = [...path, key];
-      problems.push({ file: fileOf(layers, fullPath), key: fullPath.join("."), severity: "error", message: `${message}; ${fallback ? `using the default ${JSON.stringify(defaults[key])}` : "this override is ignored"}` });
+      problems.push({
+        file: fileOf(layers, fullPath),
+        key: fullPath.join("."),
+        severity: "error",
+        message: `${message}; ${fallback ? `using the default ${JSON.stringify(defaults[key])}` : "this override is ignored"}`,
+      });
       if (fallback) (target as Record<string, unknown>)[key] = structuredClone(defaults[key]);
       else delete target[key];
     };
@@ -90,7 +103,8 @@ function checkSchedule(config: ContinuumConfig, layers: { file: string; raw: Jso
       const tokens = target.thresholds.filter((t) => t >= 1);
       const ascending = (list: number[]) => list.every((t, i) => i === 0 || t > list[i - 1]!);
       if (bad) report("thresholds", bad);
-      else if (!ascending(fractions) || !ascending(tokens)) report("thresholds", `${JSON.stringify(target.thresholds)} must be in ascending order`);
+      else if (!ascending(fractions) || !ascending(tokens))
+        report("thresholds", `${JSON.stringify(target.thresholds)} must be in ascending order`);
     }
     if (target.rebuildAt !== undefined) {
       const bad = describePoint(target.rebuildAt, "rebuildAt");
@@ -143,7 +157,12 @@ function readConfigFile(file: string, problems: ConfigProblem[]): Json | undefin
   }
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
-    problems.push({ file, key: "(root)", severity: "error", message: "expected a JSON object at the top level; this file is ignored" });
+    problems.push({
+      file,
+      key: "(root)",
+      severity: "error",
+      message: "expected a JSON object at the top level; this file is ignored",
+    });
     return undefined;
   }
   return value as Json;
@@ -169,14 +188,19 @@ export function validateLayer(raw: Json, file: string, problems: ConfigProblem[]
   return {};
 }
 
-function describeIssue(issue: z.core.$ZodIssue): { path: PropertyKey[]; problem: Omit<ConfigProblem, "file" | "key"> }[] {
+function describeIssue(
+  issue: z.core.$ZodIssue,
+): { path: PropertyKey[]; problem: Omit<ConfigProblem, "file" | "key"> }[] {
   const path = issue.path;
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => {
       const guess = didYouMean(key, knownKeys(path));
       return {
         path: [...path, key],
-        problem: { severity: "warning" as const, message: `unknown key, ignored${guess ? `; did you mean "${guess}"?` : ""}` },
+        problem: {
+          severity: "warning" as const,
+          message: `unknown key, ignored${guess ? `; did you mean "${guess}"?` : ""}`,
+        },
       };
     });
   }
@@ -195,7 +219,9 @@ export function knownKeys(path: PropertyKey[]): string[] {
 }
 
 function objectShape(schema: unknown): Record<string, unknown> | undefined {
-  let current = schema as { _zod?: { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown> } } } | undefined;
+  let current = schema as
+    | { _zod?: { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown> } } }
+    | undefined;
   for (let i = 0; i < 5 && current?._zod?.def; i++) {
     const def = current._zod.def;
     if (def.type === "object") return def.shape;

@@ -13,7 +13,9 @@ export interface Confinement {
   projectDir: string;
 }
 
-export type ConfinedArgs = { ok: true; args: Record<string, unknown> } | { ok: false; message: string; notice?: string };
+export type ConfinedArgs =
+  | { ok: true; args: Record<string, unknown> }
+  | { ok: false; message: string; notice?: string };
 
 /** What the user is told, once, when a confined helper's shell is refused. */
 export function noSandboxNotice(reason: string | undefined): string {
@@ -86,7 +88,10 @@ function linkMessage(path: string, confinement: Confinement): string {
   return `${path} leads outside your worktree ${confinement.dir} through a symlink; write only real files of your worktree.`;
 }
 
-function rewritePatchPaths(patch: string, confinement: Confinement): { text: string } | { outside: string } | { linked: string } {
+function rewritePatchPaths(
+  patch: string,
+  confinement: Confinement,
+): { text: string } | { outside: string } | { linked: string } {
   const lines = patch.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const match = /^(\*\*\* (?:Add|Update|Delete) File: |\*\*\* Move to: )(.+)$/.exec(lines[i]!);
@@ -103,25 +108,41 @@ function rewritePatchPaths(patch: string, confinement: Confinement): { text: str
  * The tool call moved into the worktree. With `sandbox`, a shell command is also wrapped so the OS confines it to the
  * worktree; with a sandbox of kind "none" the shell is refused (path rewriting alone does not stop a shell).
  */
-export function confineToolArgs(tool: string, args: unknown, confinement: Confinement, sandbox?: Sandbox): ConfinedArgs {
+export function confineToolArgs(
+  tool: string,
+  args: unknown,
+  confinement: Confinement,
+  sandbox?: Sandbox,
+): ConfinedArgs {
   const name = tool.toLowerCase();
-  if (REFUSED.has(name)) return { ok: false, message: `${tool} is not available to an agent working in an isolated worktree; do the work yourself in ${confinement.dir}.` };
-  if (!args || typeof args !== "object" || Array.isArray(args)) return { ok: true, args: args as Record<string, unknown> };
+  if (REFUSED.has(name))
+    return {
+      ok: false,
+      message: `${tool} is not available to an agent working in an isolated worktree; do the work yourself in ${confinement.dir}.`,
+    };
+  if (!args || typeof args !== "object" || Array.isArray(args))
+    return { ok: true, args: args as Record<string, unknown> };
   const next: Record<string, unknown> = { ...(args as Record<string, unknown>) };
   if (name === "bash") {
-    if (sandbox?.kind === "none") return { ok: false, message: noShellMessage(sandbox.reason), notice: noSandboxNotice(sandbox.reason) };
-    const workdir = typeof next.workdir === "string" && next.workdir ? confinePath(next.workdir, confinement) : confinement.dir;
-    if (!workdir) return { ok: false, message: `workdir ${String(next.workdir)} is outside your worktree ${confinement.dir}.` };
+    if (sandbox?.kind === "none")
+      return { ok: false, message: noShellMessage(sandbox.reason), notice: noSandboxNotice(sandbox.reason) };
+    const workdir =
+      typeof next.workdir === "string" && next.workdir ? confinePath(next.workdir, confinement) : confinement.dir;
+    if (!workdir)
+      return { ok: false, message: `workdir ${String(next.workdir)} is outside your worktree ${confinement.dir}.` };
     next.workdir = workdir;
     if (typeof next.command === "string") next.command = rewriteProjectMentions(next.command, confinement);
-    if (sandbox && typeof next.command === "string") next.command = sandbox.commandLine(next.command, worktreePlace(confinement.dir, workdir));
+    if (sandbox && typeof next.command === "string")
+      next.command = sandbox.commandLine(next.command, worktreePlace(confinement.dir, workdir));
     return { ok: true, args: next };
   }
   if (name === "apply_patch" || name === "patch") {
-    const field = typeof next.patchText === "string" ? "patchText" : typeof next.patch === "string" ? "patch" : undefined;
+    const field =
+      typeof next.patchText === "string" ? "patchText" : typeof next.patch === "string" ? "patch" : undefined;
     if (!field) return { ok: true, args: next };
     const rewritten = rewritePatchPaths(next[field] as string, confinement);
-    if ("outside" in rewritten) return { ok: false, message: `${rewritten.outside} is outside your worktree ${confinement.dir}.` };
+    if ("outside" in rewritten)
+      return { ok: false, message: `${rewritten.outside} is outside your worktree ${confinement.dir}.` };
     if ("linked" in rewritten) return { ok: false, message: linkMessage(rewritten.linked, confinement) };
     next[field] = rewritten.text;
     return { ok: true, args: next };
@@ -138,7 +159,8 @@ export function confineToolArgs(tool: string, args: unknown, confinement: Confin
     if (typeof value !== "string") continue;
     const moved = confinePath(value, confinement);
     if (!moved) return { ok: false, message: `${value} is outside your worktree ${confinement.dir}; work only there.` };
-    if (WRITES.has(name) && leavesThroughLink(moved, confinement.dir)) return { ok: false, message: linkMessage(value, confinement) };
+    if (WRITES.has(name) && leavesThroughLink(moved, confinement.dir))
+      return { ok: false, message: linkMessage(value, confinement) };
     next[field] = moved;
   }
   return { ok: true, args: next };

@@ -69,7 +69,10 @@ export function createContinuation({ sessions, host, reporter }: ContinuationOpt
     if (wanted.length === 0) return;
     for (const { feature } of wanted) state.pushes[feature] = (state.pushes[feature] ?? 0) + 1;
     state.pushed = true;
-    reporter.log("info", `continuation: sending ${sessionId} back: ${wanted.map((w) => `${w.feature} (${w.reason})`).join("; ")}`);
+    reporter.log(
+      "info",
+      `continuation: sending ${sessionId} back: ${wanted.map((w) => `${w.feature} (${w.reason})`).join("; ")}`,
+    );
     const turn = sessions.session(sessionId).lastTurn;
     const text = wanted.map((w) => w.text).join("\n\n");
     await host.sendPrompt(sessionId, { text, agent: turn.agent, model: turn.model }).catch((error) => {

@@ -29,7 +29,8 @@ export function editPermissions(config: unknown): EditPermissions {
   const cfg = (config ?? {}) as { permission?: unknown; agent?: Record<string, { permission?: unknown } | undefined> };
   const global = rulesOf(cfg.permission);
   const agents = new Map<string, Rule[] | undefined>();
-  for (const [name, agent] of Object.entries(cfg.agent ?? {})) agents.set(name, agent?.permission === undefined ? undefined : rulesOf(agent.permission));
+  for (const [name, agent] of Object.entries(cfg.agent ?? {}))
+    agents.set(name, agent?.permission === undefined ? undefined : rulesOf(agent.permission));
   return {
     decide(rel, agent) {
       const own = agent === undefined ? undefined : (agents.get(agent) ?? BUILT_IN[agent]);
@@ -62,16 +63,22 @@ function toRules(edit: PermissionValue): Rule[] {
 /** OpenCode's wildcard: the whole text must match; `*` is any run of characters, `?` one, the rest literal. */
 export function wildcardMatch(text: string, pattern: string): boolean {
   let source = "";
-  for (const char of pattern) source += char === "*" ? ".*" : char === "?" ? "." : char.replace(/[.+^${}()|[\]\\/-]/g, "\\$&");
+  for (const char of pattern)
+    source += char === "*" ? ".*" : char === "?" ? "." : char.replace(/[.+^${}()|[\]\\/-]/g, "\\$&");
   return new RegExp(`^${source}$`, "s").test(text);
 }
 
 /** Why a script may not write `rel`, or undefined when OpenCode's edit permission allows it. */
-export function scriptWriteRefusal(permissions: EditPermissions | undefined, rel: string, agent?: string): string | undefined {
+export function scriptWriteRefusal(
+  permissions: EditPermissions | undefined,
+  rel: string,
+  agent?: string,
+): string | undefined {
   if (!permissions) return undefined;
   const { action: decided, rule } = permissions.decide(rel, agent);
   if (decided === "allow") return undefined;
   const whose = agent ? `the ${agent} agent's` : "your";
-  if (decided === "deny") return `refused: ${whose} OpenCode edit permission denies it (rule "${rule}"); workflow scripts follow it`;
+  if (decided === "deny")
+    return `refused: ${whose} OpenCode edit permission denies it (rule "${rule}"); workflow scripts follow it`;
   return `refused: ${whose} OpenCode edit permission is "ask" for it (rule "${rule}") and a script cannot ask you. To let scripts write it, set "permission": { "edit": { "${rel}": "allow" } } (or a pattern such as "*.md") in opencode.json${agent ? `, or in the ${agent} agent's permission` : ""}`;
 }

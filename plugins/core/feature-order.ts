@@ -19,9 +19,18 @@ export class FeatureOrderError extends Error {}
  */
 export function orderFeatures<M extends Declared>(modules: M[]): M[] {
   const providers = providerIndex(modules);
-  const missing = modules.flatMap((m) => (m.needs ?? []).filter((s) => !providers.has(s)).map((s) => `${m.name} needs "${s}"`));
+  const missing = modules.flatMap((m) =>
+    (m.needs ?? []).filter((s) => !providers.has(s)).map((s) => `${m.name} needs "${s}"`),
+  );
   if (missing.length) throw new FeatureOrderError(`no feature provides a needed service: ${missing.join("; ")}`);
-  const before = modules.map((m) => new Set(dependencies(m).flatMap((s) => providers.get(s) ?? []).filter((p) => p !== m)));
+  const before = modules.map(
+    (m) =>
+      new Set(
+        dependencies(m)
+          .flatMap((s) => providers.get(s) ?? [])
+          .filter((p) => p !== m),
+      ),
+  );
   const order: M[] = [];
   const placed = new Set<M>();
   while (order.length < modules.length) {

@@ -1,7 +1,14 @@
 // Starting the features in their declared order: each gets a context whose `services` holds what it declared it
 // needs or uses, and offers its own services through `context.provide`. A feature whose needed service is missing
 // stays off, said once with the names; one that only uses it sees undefined.
-import type { FeatureContext, FeatureModule, FeatureParts, FeatureServices, ProvidedServices, ServiceName } from "./feature.ts";
+import type {
+  FeatureContext,
+  FeatureModule,
+  FeatureParts,
+  FeatureServices,
+  ProvidedServices,
+  ServiceName,
+} from "./feature.ts";
 import { errorText } from "./report.ts";
 
 export interface StartedFeature {
@@ -30,7 +37,10 @@ export async function startFeatures(
     }
     const missing = (module.needs ?? []).filter((s) => registry[s] === undefined);
     if (missing.length) {
-      const named = missing.map((s) => `${s} (from ${providerOf.get(s)}, which is off: ${why.get(providerOf.get(s)!) ?? "it did not offer it"})`);
+      const named = missing.map(
+        (s) =>
+          `${s} (from ${providerOf.get(s)}, which is off: ${why.get(providerOf.get(s)!) ?? "it did not offer it"})`,
+      );
       const text = `${module.name} is off: it needs ${named.join(", ")}`;
       why.set(module.name, text);
       base.reporter.problem(`start:${module.name}`, text);
@@ -43,7 +53,10 @@ export async function startFeatures(
       started.push({ module, parts });
     } catch (error) {
       why.set(module.name, "it could not start");
-      base.reporter.problem(`start:${module.name}`, `${module.name} could not start and is off for this run: ${errorText(error)}`);
+      base.reporter.problem(
+        `start:${module.name}`,
+        `${module.name} could not start and is off for this run: ${errorText(error)}`,
+      );
     }
   }
   return started;
@@ -54,7 +67,8 @@ function contextFor(module: FeatureModule, base: FeatureContext, offered: Partia
   const services: FeatureServices = { permissions: base.services.permissions };
   for (const name of [...(module.needs ?? []), ...(module.uses ?? [])]) copyService(services, base.services, name);
   const provide = <K extends ServiceName>(name: K, service: ProvidedServices[K]) => {
-    if (!module.provides?.includes(name)) throw new Error(`${module.name} offers "${name}" without declaring it in provides`);
+    if (!module.provides?.includes(name))
+      throw new Error(`${module.name} offers "${name}" without declaring it in provides`);
     offered[name] = service;
   };
   return { ...base, services, provide };

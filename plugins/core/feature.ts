@@ -23,7 +23,12 @@ export interface MemoryServices {
   /** The project's Rules section of MEMORY.md, as text ("" when none). */
   projectRules(): string;
   /** The memory files a rebuild dump shows. */
-  rebuildFiles(sessionId: string): { projectMemory: string; globalMemory: string; notes: string; memoryIndex: string[] };
+  rebuildFiles(sessionId: string): {
+    projectMemory: string;
+    globalMemory: string;
+    notes: string;
+    memoryIndex: string[];
+  };
   /** The context was rebuilt: the next request gets a freshly assembled block. */
   contextRebuilt(sessionId: string): void;
   /**
@@ -35,9 +40,17 @@ export interface MemoryServices {
    * Replaces a memory file's whole text if it still holds `expect`: redacted, locked, previous version kept, atomic.
    * `versionFile` is the kept previous version (none when the file did not exist).
    */
-  replaceFile(file: string, text: string, expect: string): Promise<{ ok: true; content: string; versionFile: string | undefined } | { ok: false; reason: string }>;
+  replaceFile(
+    file: string,
+    text: string,
+    expect: string,
+  ): Promise<{ ok: true; content: string; versionFile: string | undefined } | { ok: false; reason: string }>;
   /** Puts exact bytes back (undefined removes the file) if its bytes still hash to `expectSha256`; keeps a version. */
-  restoreFile(file: string, bytes: Uint8Array | undefined, expectSha256: string): Promise<{ ok: true } | { ok: false; reason: string }>;
+  restoreFile(
+    file: string,
+    bytes: Uint8Array | undefined,
+    expectSha256: string,
+  ): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
 /** What the task tree offers the other features: read-only views of a session's tree. */
@@ -178,7 +191,11 @@ export type CommandReply =
 export type CommandHandler = (call: { sessionId: string; arguments: string }) => Promise<CommandReply> | CommandReply;
 
 /** A tool as the host takes it (core/tool.ts's PackTool, or the host's own tool() shape). */
-export type HostTool = { description: string; args: Record<string, unknown>; execute(args: any, context: any): Promise<unknown> };
+export type HostTool = {
+  description: string;
+  args: Record<string, unknown>;
+  execute(args: any, context: any): Promise<unknown>;
+};
 
 export interface FeatureParts {
   tools?: Record<string, HostTool | PackTool>;

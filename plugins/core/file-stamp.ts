@@ -12,11 +12,21 @@ export function fileStamp(at: Date = new Date()): string {
 export function stampedAt(name: string): number | undefined {
   const m = STAMPED.exec(name);
   if (!m) return undefined;
-  const at = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7]));
+  const at = Date.UTC(
+    Number(m[1]),
+    Number(m[2]) - 1,
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6]),
+    Number(m[7]),
+  );
   return Number.isFinite(at) ? at : undefined;
 }
 
 /** A label as part of a file name: redacted (a name is stored too), safe characters only, at most 60 of them. */
 export function nameSafe(label: string): string {
-  return redact(label).replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60);
+  return redact(label)
+    .replace(/[^A-Za-z0-9._-]/g, "_")
+    .slice(0, 60);
 }

@@ -22,41 +22,194 @@ export interface GitVerdict {
 }
 
 // Global options that take a value, as `--opt value`; each also accepts `--opt=value`.
-const VALUE_OPTIONS = new Set(["-C", "-c", "--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env", "--list-cmds", "--attr-source"]);
+const VALUE_OPTIONS = new Set([
+  "-C",
+  "-c",
+  "--git-dir",
+  "--work-tree",
+  "--namespace",
+  "--super-prefix",
+  "--config-env",
+  "--list-cmds",
+  "--attr-source",
+]);
 const FLAG_OPTIONS = new Set([
-  "-p", "--paginate", "-P", "--no-pager", "--bare", "--literal-pathspecs", "--glob-pathspecs", "--noglob-pathspecs",
-  "--icase-pathspecs", "--no-replace-objects", "--no-optional-locks", "--no-lazy-fetch", "--no-advice", "--exec-path",
-  "--html-path", "--man-path", "--info-path", "-v", "--version", "-h", "--help",
+  "-p",
+  "--paginate",
+  "-P",
+  "--no-pager",
+  "--bare",
+  "--literal-pathspecs",
+  "--glob-pathspecs",
+  "--noglob-pathspecs",
+  "--icase-pathspecs",
+  "--no-replace-objects",
+  "--no-optional-locks",
+  "--no-lazy-fetch",
+  "--no-advice",
+  "--exec-path",
+  "--html-path",
+  "--man-path",
+  "--info-path",
+  "-v",
+  "--version",
+  "-h",
+  "--help",
 ]);
 
 // Config keys whose value is a command git runs: a `-c` setting them makes what runs unknowable here.
-const COMMAND_KEYS = /^(core\.(pager|editor|sshcommand|fsmonitor|hookspath|askpass)|sequence\.editor|pager\..*|diff\..*\.(textconv|command)|diff\.external|filter\..*|merge\..*\.driver|credential\..*helper|credential\.helper|gpg\..*program|uploadpack\.packobjectshook|include\.path|includeif\..*)$/i;
+const COMMAND_KEYS =
+  /^(core\.(pager|editor|sshcommand|fsmonitor|hookspath|askpass)|sequence\.editor|pager\..*|diff\..*\.(textconv|command)|diff\.external|filter\..*|merge\..*\.driver|credential\..*helper|credential\.helper|gpg\..*program|uploadpack\.packobjectshook|include\.path|includeif\..*)$/i;
 
 const READ_ONLY = new Set([
-  "status", "diff", "log", "show", "blame", "annotate", "shortlog", "describe", "rev-parse", "rev-list", "ls-files",
-  "ls-tree", "ls-remote", "cat-file", "grep", "for-each-ref", "show-ref", "show-branch", "name-rev", "merge-base",
-  "cherry", "whatchanged", "range-diff", "diff-tree", "diff-files", "diff-index", "count-objects", "fsck", "verify-commit",
-  "verify-tag", "verify-pack", "check-ignore", "check-attr", "check-mailmap", "check-ref-format", "var", "version", "help",
-  "archive", "format-patch", "bundle", "difftool", "get-tar-commit-id", "column", "stripspace", "interpret-trailers",
-  "mailinfo", "mailsplit", "patch-id", "fmt-merge-msg", "request-pull", "instaweb", "show-index", "unpack-file",
-  "merge-tree", "hash-object", "bugreport", "diagnose",
+  "status",
+  "diff",
+  "log",
+  "show",
+  "blame",
+  "annotate",
+  "shortlog",
+  "describe",
+  "rev-parse",
+  "rev-list",
+  "ls-files",
+  "ls-tree",
+  "ls-remote",
+  "cat-file",
+  "grep",
+  "for-each-ref",
+  "show-ref",
+  "show-branch",
+  "name-rev",
+  "merge-base",
+  "cherry",
+  "whatchanged",
+  "range-diff",
+  "diff-tree",
+  "diff-files",
+  "diff-index",
+  "count-objects",
+  "fsck",
+  "verify-commit",
+  "verify-tag",
+  "verify-pack",
+  "check-ignore",
+  "check-attr",
+  "check-mailmap",
+  "check-ref-format",
+  "var",
+  "version",
+  "help",
+  "archive",
+  "format-patch",
+  "bundle",
+  "difftool",
+  "get-tar-commit-id",
+  "column",
+  "stripspace",
+  "interpret-trailers",
+  "mailinfo",
+  "mailsplit",
+  "patch-id",
+  "fmt-merge-msg",
+  "request-pull",
+  "instaweb",
+  "show-index",
+  "unpack-file",
+  "merge-tree",
+  "hash-object",
+  "bugreport",
+  "diagnose",
   // Local to the tree the command runs in; they lose nothing (add stages, apply/mv change files like an edit would).
-  "add", "apply", "mv", "init", "clone", "mergetool",
+  "add",
+  "apply",
+  "mv",
+  "init",
+  "clone",
+  "mergetool",
 ]);
 
 /** Subcommands git has built in (or ships), so that anything else is an alias or an external `git-<name>`. */
 const KNOWN = new Set([
-  ...READ_ONLY, "reset", "checkout", "restore", "clean", "stash", "branch", "push", "rebase", "filter-branch",
-  "filter-repo", "update-ref", "worktree", "reflog", "gc", "prune", "repack", "tag", "commit", "switch", "rm", "am",
-  "cherry-pick", "revert", "merge", "fetch", "pull", "remote", "config", "notes", "submodule", "bisect",
-  "sparse-checkout", "replace", "symbolic-ref", "read-tree", "checkout-index", "commit-tree", "mktag", "mktree",
-  "update-index", "update-server-info", "maintenance", "pack-refs", "prune-packed", "write-tree", "merge-file",
-  "merge-index", "send-email", "fast-import", "fast-export", "index-pack", "pack-objects", "unpack-objects",
-  "multi-pack-index", "commit-graph", "rerere", "credential", "gui", "citool", "gitk", "daemon", "http-backend",
-  "send-pack", "receive-pack", "upload-pack", "shell", "svn", "p4", "cvsimport", "quiltimport", "backfill",
+  ...READ_ONLY,
+  "reset",
+  "checkout",
+  "restore",
+  "clean",
+  "stash",
+  "branch",
+  "push",
+  "rebase",
+  "filter-branch",
+  "filter-repo",
+  "update-ref",
+  "worktree",
+  "reflog",
+  "gc",
+  "prune",
+  "repack",
+  "tag",
+  "commit",
+  "switch",
+  "rm",
+  "am",
+  "cherry-pick",
+  "revert",
+  "merge",
+  "fetch",
+  "pull",
+  "remote",
+  "config",
+  "notes",
+  "submodule",
+  "bisect",
+  "sparse-checkout",
+  "replace",
+  "symbolic-ref",
+  "read-tree",
+  "checkout-index",
+  "commit-tree",
+  "mktag",
+  "mktree",
+  "update-index",
+  "update-server-info",
+  "maintenance",
+  "pack-refs",
+  "prune-packed",
+  "write-tree",
+  "merge-file",
+  "merge-index",
+  "send-email",
+  "fast-import",
+  "fast-export",
+  "index-pack",
+  "pack-objects",
+  "unpack-objects",
+  "multi-pack-index",
+  "commit-graph",
+  "rerere",
+  "credential",
+  "gui",
+  "citool",
+  "gitk",
+  "daemon",
+  "http-backend",
+  "send-pack",
+  "receive-pack",
+  "upload-pack",
+  "shell",
+  "svn",
+  "p4",
+  "cvsimport",
+  "quiltimport",
+  "backfill",
 ]);
 
-const verdict = (risk: GitVerdict["risk"], subcommand: string, reason: string): GitVerdict => ({ risk, subcommand, reason });
+const verdict = (risk: GitVerdict["risk"], subcommand: string, reason: string): GitVerdict => ({
+  risk,
+  subcommand,
+  reason,
+});
 
 /** Short options can be bundled (`-fdx`): true when `letter` is one of them. */
 function hasShort(args: readonly string[], letter: string): boolean {
@@ -73,7 +226,13 @@ function operands(args: readonly string[]): string[] {
 const afterDashDash = (args: readonly string[]) => (args.includes("--") ? args.slice(args.indexOf("--") + 1) : []);
 
 /** Skips git's global options; returns the subcommand's index and any alias or command-running config seen. */
-function skipGlobals(args: readonly string[]): { index: number; aliases: Map<string, string>; scripts: string[]; commandKey?: string; unknownOption?: string } {
+function skipGlobals(args: readonly string[]): {
+  index: number;
+  aliases: Map<string, string>;
+  scripts: string[];
+  commandKey?: string;
+  unknownOption?: string;
+} {
   const aliases = new Map<string, string>();
   const scripts: string[] = [];
   let commandKey: string | undefined;
@@ -82,14 +241,17 @@ function skipGlobals(args: readonly string[]): { index: number; aliases: Map<str
     const arg = args[i]!;
     if (arg === DYNAMIC) return { index: i, aliases, scripts, commandKey };
     if (!arg.startsWith("-")) break;
-    const [name, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [name, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
     if (VALUE_OPTIONS.has(name)) {
       const value = inline ?? args[++i];
       if (name === "-c" || name === "--config-env") {
         if (value === undefined || value === DYNAMIC) commandKey = "a -c setting only known at run time";
         else {
           const key = value.includes("=") ? value.slice(0, value.indexOf("=")) : value;
-          if (/^alias\./i.test(key)) aliases.set(key.slice(6).toLowerCase(), value.includes("=") ? value.slice(value.indexOf("=") + 1) : "");
+          if (/^alias\./i.test(key))
+            aliases.set(key.slice(6).toLowerCase(), value.includes("=") ? value.slice(value.indexOf("=") + 1) : "");
           else if (COMMAND_KEYS.test(key)) {
             // git hands the value to a shell: it is inspected like any command; a bare key means "true".
             if (!value.includes("=")) commandKey = `-c ${key} without a value`;
@@ -113,10 +275,17 @@ export function classifyGit(args: readonly string[], aliasDepth = 0): GitVerdict
   return globals.scripts.length ? { ...verdict, scripts: [...globals.scripts, ...(verdict.scripts ?? [])] } : verdict;
 }
 
-function classifyAfterGlobals(args: readonly string[], globals: ReturnType<typeof skipGlobals>, aliasDepth: number): GitVerdict {
+function classifyAfterGlobals(
+  args: readonly string[],
+  globals: ReturnType<typeof skipGlobals>,
+  aliasDepth: number,
+): GitVerdict {
   if (globals.unknownOption) return verdict("dynamic", "?", `unknown git option ${globals.unknownOption}`);
   if (globals.commandKey) {
-    const known = globals.index < args.length && args[globals.index] !== DYNAMIC && KNOWN.has(args[globals.index]!) ? classifySubcommand(args[globals.index]!, args.slice(globals.index + 1)) : undefined;
+    const known =
+      globals.index < args.length && args[globals.index] !== DYNAMIC && KNOWN.has(args[globals.index]!)
+        ? classifySubcommand(args[globals.index]!, args.slice(globals.index + 1))
+        : undefined;
     return known?.risk === "destructive" ? known : verdict("dynamic", "?", globals.commandKey);
   }
   const sub = args[globals.index];
@@ -126,14 +295,21 @@ function classifyAfterGlobals(args: readonly string[], globals: ReturnType<typeo
   const alias = globals.aliases.get(sub.toLowerCase());
   if (alias !== undefined) {
     // A shell alias runs its text: inspected as a command (what it finds is reported), the alias itself is not judged.
-    if (alias.startsWith("!")) return { ...verdict("safe", sub, `alias ${sub} runs a shell command`), scripts: [alias.slice(1)] };
+    if (alias.startsWith("!"))
+      return { ...verdict("safe", sub, `alias ${sub} runs a shell command`), scripts: [alias.slice(1)] };
     if (aliasDepth > 4 || !alias.trim()) return verdict("dynamic", sub, `alias ${sub} could not be resolved`);
     return classifyGit([...args.slice(0, globals.index), ...alias.trim().split(/\s+/), ...rest], aliasDepth + 1);
   }
-  if (!KNOWN.has(sub)) return verdict("dynamic", sub, `git ${sub} is not a git command the guard knows (an alias or an external git-${sub} can do anything)`);
+  if (!KNOWN.has(sub))
+    return verdict(
+      "dynamic",
+      sub,
+      `git ${sub} is not a git command the guard knows (an alias or an external git-${sub} can do anything)`,
+    );
   const known = classifySubcommand(sub, rest);
   // A read-only command stays read-only whatever its arguments; others with run-time arguments cannot be judged.
-  if (known.risk !== "safe" && known.risk !== "destructive" && rest.includes(DYNAMIC)) return verdict("dynamic", sub, `git ${sub} with arguments only known at run time`);
+  if (known.risk !== "safe" && known.risk !== "destructive" && rest.includes(DYNAMIC))
+    return verdict("dynamic", sub, `git ${sub} with arguments only known at run time`);
   return known;
 }
 
@@ -144,15 +320,18 @@ function classifySubcommand(sub: string, a: readonly string[]): GitVerdict {
     case "reset":
       if (hasLong(a, "--hard", "--merge", "--keep")) return v("destructive", "discards uncommitted changes");
       // `reset [<tree-ish>] <paths>` and `reset [HEAD]` only unstage; `reset <commit>` moves the branch.
-      if (afterDashDash(a).length > 0 || operands(a).length >= 2 || operands(a).every((o) => o === "HEAD")) return v("writes", "unstages changes");
+      if (afterDashDash(a).length > 0 || operands(a).length >= 2 || operands(a).every((o) => o === "HEAD"))
+        return v("writes", "unstages changes");
       return v("destructive", "moves the branch to another commit (rewrites history)");
     case "checkout":
       return checkout(a);
     case "restore":
-      if ((hasShort(a, "S") || hasLong(a, "--staged")) && !(hasShort(a, "W") || hasLong(a, "--worktree"))) return v("writes", "unstages changes");
+      if ((hasShort(a, "S") || hasLong(a, "--staged")) && !(hasShort(a, "W") || hasLong(a, "--worktree")))
+        return v("writes", "unstages changes");
       return v("destructive", "overwrites files in the working tree");
     case "clean":
-      if ((hasShort(a, "n") || hasLong(a, "--dry-run")) && !(hasShort(a, "f") || hasLong(a, "--force"))) return v("safe", "dry run");
+      if ((hasShort(a, "n") || hasLong(a, "--dry-run")) && !(hasShort(a, "f") || hasLong(a, "--force")))
+        return v("safe", "dry run");
       return v("destructive", "deletes untracked files");
     case "stash": {
       const action = operands(a)[0];
@@ -162,8 +341,14 @@ function classifySubcommand(sub: string, a: readonly string[]): GitVerdict {
     case "branch":
       return branch(a);
     case "push":
-      if (hasShort(a, "f") || hasShort(a, "d") || hasLong(a, "--force", "--force-with-lease", "--force-if-includes", "--delete", "--mirror", "--prune")) return v("destructive", "overwrites or deletes remote history");
-      if (operands(a).some((o) => o.startsWith("+") || o.startsWith(":"))) return v("destructive", "a +refspec forces, a :refspec deletes");
+      if (
+        hasShort(a, "f") ||
+        hasShort(a, "d") ||
+        hasLong(a, "--force", "--force-with-lease", "--force-if-includes", "--delete", "--mirror", "--prune")
+      )
+        return v("destructive", "overwrites or deletes remote history");
+      if (operands(a).some((o) => o.startsWith("+") || o.startsWith(":")))
+        return v("destructive", "a +refspec forces, a :refspec deletes");
       return v("writes", "publishes commits");
     case "rebase":
     case "filter-branch":
@@ -174,12 +359,14 @@ function classifySubcommand(sub: string, a: readonly string[]): GitVerdict {
     case "worktree": {
       const action = operands(a)[0];
       if (action === "list") return v("safe", "lists worktrees");
-      if (action === "remove" || action === "prune") return v("destructive", "deletes a worktree and its uncommitted work");
+      if (action === "remove" || action === "prune")
+        return v("destructive", "deletes a worktree and its uncommitted work");
       return v("writes", "changes the repository's worktrees");
     }
     case "reflog": {
       const action = operands(a)[0];
-      if (action === "expire" || action === "delete" || action === "drop") return v("destructive", "drops the history that recovers lost commits");
+      if (action === "expire" || action === "delete" || action === "drop")
+        return v("destructive", "drops the history that recovers lost commits");
       return v("safe", "reads the reflog");
     }
     case "gc":
@@ -188,14 +375,22 @@ function classifySubcommand(sub: string, a: readonly string[]): GitVerdict {
     case "prune":
       return v("destructive", "deletes unreachable objects");
     case "tag":
-      if (hasShort(a, "d") || hasShort(a, "f") || hasLong(a, "--delete", "--force")) return v("destructive", "deletes or moves a tag");
-      if (hasShort(a, "l") || hasLong(a, "--list", "--contains", "--points-at", "--merged", "--no-merged") || hasShort(a, "v") || operands(a).length === 0) return v("safe", "lists tags");
+      if (hasShort(a, "d") || hasShort(a, "f") || hasLong(a, "--delete", "--force"))
+        return v("destructive", "deletes or moves a tag");
+      if (
+        hasShort(a, "l") ||
+        hasLong(a, "--list", "--contains", "--points-at", "--merged", "--no-merged") ||
+        hasShort(a, "v") ||
+        operands(a).length === 0
+      )
+        return v("safe", "lists tags");
       return v("writes", "creates a tag");
     case "commit":
       if (hasLong(a, "--amend")) return v("destructive", "rewrites the last commit");
       return v("writes", "creates a commit");
     case "switch":
-      if (hasShort(a, "f") || hasShort(a, "C") || hasLong(a, "--discard-changes", "--force", "--force-create")) return v("destructive", "discards local changes or resets a branch");
+      if (hasShort(a, "f") || hasShort(a, "C") || hasLong(a, "--discard-changes", "--force", "--force-create"))
+        return v("destructive", "discards local changes or resets a branch");
       return v("writes", "switches branches");
     case "rm":
       if (hasLong(a, "--cached")) return v("writes", "unstages files");
@@ -205,10 +400,12 @@ function classifySubcommand(sub: string, a: readonly string[]): GitVerdict {
     case "cherry-pick":
     case "revert":
     case "merge":
-      if (hasLong(a, "--abort", "--skip", "--quit")) return v("destructive", "throws away the operation in progress and the working tree's state of it");
+      if (hasLong(a, "--abort", "--skip", "--quit"))
+        return v("destructive", "throws away the operation in progress and the working tree's state of it");
       return v("writes", "adds commits");
     case "pull":
-      if (hasShort(a, "r") || hasLong(a, "--rebase", "--force") || hasShort(a, "f")) return v("destructive", "rebases or force-updates local branches");
+      if (hasShort(a, "r") || hasLong(a, "--rebase", "--force") || hasShort(a, "f"))
+        return v("destructive", "rebases or force-updates local branches");
       return v("writes", "fetches and merges");
     case "config":
       return config(a);
@@ -231,7 +428,8 @@ function classifySubcommand(sub: string, a: readonly string[]): GitVerdict {
       if (hasShort(a, "f") || hasLong(a, "--force")) return v("destructive", "overwrites files in the working tree");
       return v("writes", "writes files from the index");
     case "symbolic-ref":
-      if (operands(a).length <= 1 && !hasShort(a, "d") && !hasLong(a, "--delete")) return v("safe", "reads a symbolic ref");
+      if (operands(a).length <= 1 && !hasShort(a, "d") && !hasLong(a, "--delete"))
+        return v("safe", "reads a symbolic ref");
       return v("destructive", "moves or deletes HEAD directly");
     default:
       return v("writes", "writes repository state");
@@ -240,12 +438,20 @@ function classifySubcommand(sub: string, a: readonly string[]): GitVerdict {
 
 function checkout(a: readonly string[]): GitVerdict {
   const v = (risk: GitVerdict["risk"], reason: string) => verdict(risk, "checkout", reason);
-  if (hasShort(a, "f") || hasLong(a, "--force", "--ours", "--theirs", "--patch", "--pathspec-from-file") || hasShort(a, "p")) return v("destructive", "overwrites local changes");
+  if (
+    hasShort(a, "f") ||
+    hasLong(a, "--force", "--ours", "--theirs", "--patch", "--pathspec-from-file") ||
+    hasShort(a, "p")
+  )
+    return v("destructive", "overwrites local changes");
   if (a.includes("--")) return v("destructive", "overwrites files with another version (discards their changes)");
   if (hasShort(a, "B")) return v("destructive", "resets an existing branch");
   const creates = hasShort(a, "b") || hasLong(a, "--orphan");
   const rest = operands(a);
-  if (creates) return rest.length <= 2 ? v("writes", "creates and switches to a branch") : v("destructive", "overwrites files with another version");
+  if (creates)
+    return rest.length <= 2
+      ? v("writes", "creates and switches to a branch")
+      : v("destructive", "overwrites files with another version");
   if (rest.length === 0) return v("safe", "reports the current branch");
   if (hasLong(a, "--detach") && rest.length === 1) return v("writes", "switches to a commit");
   // `git checkout X` restores file X when X is a path: without `--` only the repository at run time knows which.
@@ -255,11 +461,21 @@ function checkout(a: readonly string[]): GitVerdict {
 function branch(a: readonly string[]): GitVerdict {
   const v = (risk: GitVerdict["risk"], reason: string) => verdict(risk, "branch", reason);
   const force = hasShort(a, "f") || hasLong(a, "--force");
-  if (hasShort(a, "D") || hasShort(a, "M") || hasShort(a, "C") || force) return v("destructive", "deletes or overwrites a branch");
-  if (hasShort(a, "d") || hasLong(a, "--delete") || hasShort(a, "m") || hasShort(a, "c") || hasLong(a, "--move", "--copy", "--set-upstream-to", "--unset-upstream", "--edit-description", "--track") || hasShort(a, "u")) {
+  if (hasShort(a, "D") || hasShort(a, "M") || hasShort(a, "C") || force)
+    return v("destructive", "deletes or overwrites a branch");
+  if (
+    hasShort(a, "d") ||
+    hasLong(a, "--delete") ||
+    hasShort(a, "m") ||
+    hasShort(a, "c") ||
+    hasLong(a, "--move", "--copy", "--set-upstream-to", "--unset-upstream", "--edit-description", "--track") ||
+    hasShort(a, "u")
+  ) {
     return v("writes", "changes a branch");
   }
-  const listing = hasShort(a, "l") || hasLong(a, "--list", "--contains", "--no-contains", "--merged", "--no-merged", "--points-at", "--show-current");
+  const listing =
+    hasShort(a, "l") ||
+    hasLong(a, "--list", "--contains", "--no-contains", "--merged", "--no-merged", "--points-at", "--show-current");
   if (listing || operands(a).length === 0) return v("safe", "lists branches");
   return v("writes", "creates a branch");
 }
@@ -268,9 +484,38 @@ function config(a: readonly string[]): GitVerdict {
   const v = (risk: GitVerdict["risk"], reason: string) => verdict(risk, "config", reason);
   const planted = plantedCommand(operands(a));
   if (planted) return planted;
-  const reads = hasShort(a, "l") || hasLong(a, "--list", "--get", "--get-all", "--get-regexp", "--get-urlmatch", "--get-color", "--get-colorbool", "--show-origin", "--show-scope");
-  const ops = operands(a).filter((o) => !o.startsWith('--'));
-  if (reads || ops[0] === "list" || ops[0] === "get" || (ops.length === 1 && !hasLong(a, "--unset", "--unset-all", "--remove-section", "--rename-section", "--add", "--replace-all", "--edit") && !hasShort(a, "e"))) {
+  const reads =
+    hasShort(a, "l") ||
+    hasLong(
+      a,
+      "--list",
+      "--get",
+      "--get-all",
+      "--get-regexp",
+      "--get-urlmatch",
+      "--get-color",
+      "--get-colorbool",
+      "--show-origin",
+      "--show-scope",
+    );
+  const ops = operands(a).filter((o) => !o.startsWith("--"));
+  if (
+    reads ||
+    ops[0] === "list" ||
+    ops[0] === "get" ||
+    (ops.length === 1 &&
+      !hasLong(
+        a,
+        "--unset",
+        "--unset-all",
+        "--remove-section",
+        "--rename-section",
+        "--add",
+        "--replace-all",
+        "--edit",
+      ) &&
+      !hasShort(a, "e"))
+  ) {
     return v("safe", "reads configuration");
   }
   return v("writes", "changes configuration");
@@ -282,8 +527,13 @@ function plantedCommand(ops: readonly string[]): GitVerdict | undefined {
   if (!key || value === undefined) return undefined;
   const isAlias = /^alias\./i.test(key);
   if (!isAlias && !COMMAND_KEYS.test(key)) return undefined;
-  if (key === DYNAMIC || value === DYNAMIC) return verdict("dynamic", "config", "sets a command git runs later to a value only known at run time");
-  if (/^(include|core\.hookspath)/i.test(key)) return verdict("dynamic", "config", `${key} makes git load or run files the guard cannot see`);
+  if (key === DYNAMIC || value === DYNAMIC)
+    return verdict("dynamic", "config", "sets a command git runs later to a value only known at run time");
+  if (/^(include|core\.hookspath)/i.test(key))
+    return verdict("dynamic", "config", `${key} makes git load or run files the guard cannot see`);
   if (isAlias && !value.startsWith("!")) return undefined;
-  return { ...verdict("writes", "config", `sets ${key}, a command git runs later`), scripts: [isAlias ? value.slice(1) : value] };
+  return {
+    ...verdict("writes", "config", `sets ${key}, a command git runs later`),
+    scripts: [isAlias ? value.slice(1) : value],
+  };
 }

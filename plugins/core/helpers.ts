@@ -26,10 +26,12 @@ export interface HelperUsage {
   estimated: boolean;
 }
 
-export type HelperOutcome<T> = { runId: string; childSessionId: string | undefined; usage: HelperUsage; attempts: number } & (
-  | { ok: true; value: T }
-  | { ok: false; failure: HelperFailure; message: string }
-);
+export type HelperOutcome<T> = {
+  runId: string;
+  childSessionId: string | undefined;
+  usage: HelperUsage;
+  attempts: number;
+} & ({ ok: true; value: T } | { ok: false; failure: HelperFailure; message: string });
 
 export type Acceptance<T> = { ok: true; value: T; reply: string } | { ok: false; problems: string[] };
 
@@ -160,7 +162,11 @@ export class HelperRunner {
       // The user stopped a session: its helpers stop too, so no child is left busy.
       else if (event.aborted) this.cancelFor(event.sessionId, "the parent session was aborted");
     });
-    sessions.on("helpers", "session.deleted", (event) => void this.cancelFor(event.sessionId, "the parent session was deleted"));
+    sessions.on(
+      "helpers",
+      "session.deleted",
+      (event) => void this.cancelFor(event.sessionId, "the parent session was deleted"),
+    );
     sessions.on("helpers", "assistant.finished", (event) => {
       // Each call's spend goes to the ledger now: a run whose process dies still shows what it cost.
       const run = this.runOf(event.sessionId);
@@ -174,11 +180,15 @@ export class HelperRunner {
   private cancelRequested(): void {
     if (!this.options.ledger || this.active.size === 0 || this.now() - this.lastCancelCheck < 1000) return;
     this.lastCancelCheck = this.now();
-    for (const runId of this.options.ledger.cancelRequests(process.pid)) this.cancel(runId, "cancelled with continuum agents cancel");
+    for (const runId of this.options.ledger.cancelRequests(process.pid))
+      this.cancel(runId, "cancelled with continuum agents cancel");
   }
 
   /** Defines the result tool of one kind of run; register `channel.tool` with the feature's tools. */
-  resultChannel<Shape extends z.ZodRawShape, T, C>(name: string, spec: ResultChannelSpec<Shape, T, C>): ResultChannel<T, C> {
+  resultChannel<Shape extends z.ZodRawShape, T, C>(
+    name: string,
+    spec: ResultChannelSpec<Shape, T, C>,
+  ): ResultChannel<T, C> {
     const tool = defineTool(name, {
       description: spec.description,
       args: spec.args,
@@ -189,7 +199,9 @@ export class HelperRunner {
         const accepted = spec.accept(args, run.request.context as C);
         if (!accepted.ok) {
           run.lastProblem = accepted.problems.join("; ");
-          throw new ToolInputError(`NOT recorded. Fix these and call ${name} again:\n- ${accepted.problems.join("\n- ")}`);
+          throw new ToolInputError(
+            `NOT recorded. Fix these and call ${name} again:\n- ${accepted.problems.join("\n- ")}`,
+          );
         }
         run.value = accepted.value;
         run.hasValue = true;
@@ -216,21 +228,47 @@ export class HelperRunner {
     };
     let settle!: ActiveRun["settle"];
     const settled = new Promise<Parameters<ActiveRun["settle"]>[0]>((resolve) => (settle = resolve));
-    const run: ActiveRun = { view, request: request as HelperRequest<unknown, unknown>, hasValue: false, sentText: "", acquired: false, settle: (o) => settle(o) };
+    const run: ActiveRun = {
+      view,
+      request: request as HelperRequest<unknown, unknown>,
+      hasValue: false,
+      sentText: "",
+      acquired: false,
+      settle: (o) => settle(o),
+    };
     this.active.set(runId, run);
     const onAbort = () => this.cancel(runId, "aborted by its feature");
     request.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      if (request.signal?.aborted) return this.finish(run, { ok: false, failure: "aborted", message: "aborted before it started" });
+      if (request.signal?.aborted)
+        return this.finish(run, { ok: false, failure: "aborted", message: "aborted before it started" });
       const nested = this.helperAbove(request.parentSessionId);
-      if (nested) return this.finish(run, { ok: false, failure: "error", message: `helpers do not start helpers (${nested} is one): a helper holds a slot while it waits, so nested helpers could hold every slot waiting on each other` });
+      if (nested)
+        return this.finish(run, {
+          ok: false,
+          failure: "error",
+          message: `helpers do not start helpers (${nested} is one): a helper holds a slot while it waits, so nested helpers could hold every slot waiting on each other`,
+        });
       await this.acquire(run);
-      if (view.state !== "queued") return this.finish(run, { ok: false, failure: "aborted", message: `cancelled while queued: ${view.outcome ?? ""}`.trim() });
+      if (view.state !== "queued")
+        return this.finish(run, {
+          ok: false,
+          failure: "aborted",
+          message: `cancelled while queued: ${view.outcome ?? ""}`.trim(),
+        });
       view.state = "running";
       view.startedAt = this.now();
       const started = await this.start(run);
       if (!started.ok) return this.finish(run, started);
-      run.timer = setTimeout(() => void this.stop(run, { ok: false, failure: "timeout", message: `no result within ${Math.round(request.timeoutMs / 1000)} s (timeout)` }), request.timeoutMs);
+      run.timer = setTimeout(
+        () =>
+          void this.stop(run, {
+            ok: false,
+            failure: "timeout",
+            message: `no result within ${Math.round(request.timeoutMs / 1000)} s (timeout)`,
+          }),
+        request.timeoutMs,
+      );
       (run.timer as { unref?: () => void }).unref?.();
       return this.finish(run, await settled);
     } finally {
@@ -316,7 +354,10 @@ export class HelperRunner {
       ledger?.startRun({ ...run.view, projectId: this.options.projectId });
       request.onStarted?.(run.view.runId, childId);
       await this.send(run, request.prompt);
-      this.options.log("info", `${request.feature}: ${request.agent} ${run.view.runId} started in ${childId} for ${request.parentSessionId}`);
+      this.options.log(
+        "info",
+        `${request.feature}: ${request.agent} ${run.view.runId} started in ${childId} for ${request.parentSessionId}`,
+      );
       return { ok: true };
     } catch (error) {
       return { ok: false, failure: "error", message: `could not start: ${errorText(error)}` };
@@ -327,7 +368,12 @@ export class HelperRunner {
     run.view.attempts++;
     run.sentText += text;
     const tools = run.request.tools;
-    await this.options.host.sendPrompt(run.view.childSessionId!, { text, agent: run.request.agent, model: run.request.model, ...(tools ? { tools } : {}) });
+    await this.options.host.sendPrompt(run.view.childSessionId!, {
+      text,
+      agent: run.request.agent,
+      model: run.request.model,
+      ...(tools ? { tools } : {}),
+    });
   }
 
   private async onChildTurnEnded(sessionId: string, how: string, error: string | undefined): Promise<void> {
@@ -341,16 +387,29 @@ export class HelperRunner {
     if (run.view.attempts <= run.request.retries) {
       const retry =
         run.request.retryPrompt?.(run.lastProblem) ??
-        (run.request.channel ? `You did not record a result. Call ${run.request.channel.name} now.` : "You ended without an answer. Reply with your final answer as text.");
+        (run.request.channel
+          ? `You did not record a result. Call ${run.request.channel.name} now.`
+          : "You ended without an answer. Reply with your final answer as text.");
       try {
         return await this.send(run, retry);
       } catch (sendError) {
         return this.stop(run, { ok: false, failure: "error", message: `retry failed: ${errorText(sendError)}` });
       }
     }
-    if (run.lastProblem) return this.stop(run, { ok: false, failure: "invalid-result", message: `no valid result after ${run.view.attempts} attempts: ${run.lastProblem}` }, true);
+    if (run.lastProblem)
+      return this.stop(
+        run,
+        {
+          ok: false,
+          failure: "invalid-result",
+          message: `no valid result after ${run.view.attempts} attempts: ${run.lastProblem}`,
+        },
+        true,
+      );
     if (failedTurn) return this.stop(run, { ok: false, failure: "error", message: failedTurn }, true);
-    const missing = run.request.channel ? `ended without calling ${run.request.channel.name}` : "ended without a final text answer";
+    const missing = run.request.channel
+      ? `ended without calling ${run.request.channel.name}`
+      : "ended without a final text answer";
     return this.stop(run, { ok: false, failure: "no-result", message: missing }, true);
   }
 
@@ -364,7 +423,11 @@ export class HelperRunner {
   }
 
   /** Ends a running run: aborts its child (unless its turn just ended), then settles. */
-  private async stop(run: ActiveRun, outcome: { ok: true } | { ok: false; failure: HelperFailure; message: string }, childIdle = false): Promise<void> {
+  private async stop(
+    run: ActiveRun,
+    outcome: { ok: true } | { ok: false; failure: HelperFailure; message: string },
+    childIdle = false,
+  ): Promise<void> {
     if (run.view.state !== "running") return;
     // A result recorded in time wins over a timeout or cancel that raced it.
     const final = run.hasValue && !outcome.ok ? ({ ok: true } as const) : outcome;
@@ -376,7 +439,10 @@ export class HelperRunner {
     run.settle(final);
   }
 
-  private async finish<T>(run: ActiveRun, outcome: { ok: true } | { ok: false; failure: HelperFailure; message: string }): Promise<HelperOutcome<T>> {
+  private async finish<T>(
+    run: ActiveRun,
+    outcome: { ok: true } | { ok: false; failure: HelperFailure; message: string },
+  ): Promise<HelperOutcome<T>> {
     const usage = await this.usage(run);
     const childId = run.view.childSessionId;
     // A confined child stays confined (its worktree stays in its record): it is aborted by now, but a tool call
@@ -390,10 +456,21 @@ export class HelperRunner {
     this.recent.unshift({ ...run.view });
     this.recent.length = Math.min(this.recent.length, RECENT_KEPT);
     if (run.acquired) this.release();
-    if (childId) this.options.ledger?.endRun(run.view.runId, { outcome: run.view.outcome, usage, detail: outcome.ok ? undefined : outcome.message });
-    if (!outcome.ok) this.options.log("warn", `${run.request.feature}: ${run.request.agent} ${run.view.runId} failed (${outcome.failure}): ${outcome.message}`);
+    if (childId)
+      this.options.ledger?.endRun(run.view.runId, {
+        outcome: run.view.outcome,
+        usage,
+        detail: outcome.ok ? undefined : outcome.message,
+      });
+    if (!outcome.ok)
+      this.options.log(
+        "warn",
+        `${run.request.feature}: ${run.request.agent} ${run.view.runId} failed (${outcome.failure}): ${outcome.message}`,
+      );
     const base = { runId: run.view.runId, childSessionId: childId, usage, attempts: run.view.attempts };
-    return outcome.ok ? { ...base, ok: true, value: run.value as T } : { ...base, ok: false, failure: outcome.failure, message: outcome.message };
+    return outcome.ok
+      ? { ...base, ok: true, value: run.value as T }
+      : { ...base, ok: false, failure: outcome.failure, message: outcome.message };
   }
 
   /** What the child's model calls cost, as the host recorded them; estimated from what was sent when it says nothing. */
@@ -402,9 +479,16 @@ export class HelperRunner {
     const childId = run.view.childSessionId;
     const messages = childId ? await this.options.host.messages(childId).catch(() => [] as HostMessage[]) : [];
     const summed = sumUsage(messages);
-    if (summed.requests > 0 && summed.tokens.input + summed.tokens.output + summed.tokens.cacheRead > 0) return { ...summed, durationMs, estimated: false };
+    if (summed.requests > 0 && summed.tokens.input + summed.tokens.output + summed.tokens.cacheRead > 0)
+      return { ...summed, durationMs, estimated: false };
     if (!run.sentText) return { ...summed, durationMs, estimated: false };
-    return { tokens: { ...NO_TOKENS, input: estimateTokens(run.sentText) }, cost: 0, requests: Math.max(1, summed.requests), durationMs, estimated: true };
+    return {
+      tokens: { ...NO_TOKENS, input: estimateTokens(run.sentText) },
+      cost: 0,
+      requests: Math.max(1, summed.requests),
+      durationMs,
+      estimated: true,
+    };
   }
 
   // ---- concurrency ---------------------------------------------------------------------------------------

@@ -9,7 +9,14 @@ export interface HostPart {
   ignored?: boolean;
   tool?: string;
   callID?: string;
-  state?: { status?: string; input?: Record<string, unknown>; output?: string; error?: string; title?: string; metadata?: Record<string, unknown> };
+  state?: {
+    status?: string;
+    input?: Record<string, unknown>;
+    output?: string;
+    error?: string;
+    title?: string;
+    metadata?: Record<string, unknown>;
+  };
   [key: string]: unknown;
 }
 

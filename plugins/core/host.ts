@@ -33,7 +33,11 @@ export interface HostApi {
    * Stores text in the session without any model call; false when the host refused. `hidden` keeps it out of the
    * model's context; agent/model make it the session's latest choice (what the next turn runs on).
    */
-  showInSession(sessionId: string, text: string, options?: { hidden?: boolean; synthetic?: boolean; agent?: string; model?: ModelRef }): Promise<boolean>;
+  showInSession(
+    sessionId: string,
+    text: string,
+    options?: { hidden?: boolean; synthetic?: boolean; agent?: string; model?: ModelRef },
+  ): Promise<boolean>;
   messages(sessionId: string): Promise<HostMessage[]>;
   /** The sessions the host has stored for this project (optional: hosts without a listing skip history backfill). */
   listSessions?(): Promise<HostSessionInfo[]>;

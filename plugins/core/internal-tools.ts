@@ -22,7 +22,8 @@ interface ConfigShape {
 export function restrictInternalTool(cfg: ConfigShape, internal: InternalTool): void {
   cfg.permission = withDefault(cfg.permission as Permission, internal.tool, "deny");
   const owner = cfg.agent?.[internal.agent];
-  if (owner && owner.permission !== undefined) owner.permission = withDefault(owner.permission as Permission, internal.tool, "allow");
+  if (owner && owner.permission !== undefined)
+    owner.permission = withDefault(owner.permission as Permission, internal.tool, "allow");
 }
 
 /**

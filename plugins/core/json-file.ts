@@ -4,7 +4,12 @@ import { existsSync, readFileSync, renameSync } from "node:fs";
 import type { z } from "zod";
 
 /** The file's value; undefined when it is missing, or damaged (then moved to `<file>.damaged-<time>` and logged). */
-export function readJsonFile<T>(path: string, schema: z.ZodType<T>, log: (message: string) => void, label = path): T | undefined {
+export function readJsonFile<T>(
+  path: string,
+  schema: z.ZodType<T>,
+  log: (message: string) => void,
+  label = path,
+): T | undefined {
   if (!existsSync(path)) return undefined;
   let problem: string;
   try {

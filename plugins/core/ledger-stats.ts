@@ -25,7 +25,9 @@ export function whereOf(filter: LedgerFilter = {}): { sql: string; params: strin
 export function ledgerStats(db: Database, filter: LedgerFilter = {}): Stats {
   const w = whereOf(filter);
   const worker = db
-    .prepare(`SELECT COUNT(*) AS calls, COALESCE(SUM(tokens_in + cache_read + cache_write), 0) AS input, COALESCE(SUM(tokens_out), 0) AS output, COALESCE(SUM(cost), 0) AS cost FROM ledger_calls ${w.sql}`)
+    .prepare(
+      `SELECT COUNT(*) AS calls, COALESCE(SUM(tokens_in + cache_read + cache_write), 0) AS input, COALESCE(SUM(tokens_out), 0) AS output, COALESCE(SUM(cost), 0) AS cost FROM ledger_calls ${w.sql}`,
+    )
     .get<{ calls: number; input: number; output: number; cost: number }>(...w.params)!;
   const features: Stats["features"] = {};
   const rows = db
@@ -42,12 +44,16 @@ export function ledgerStats(db: Database, filter: LedgerFilter = {}): Stats {
   const workflow = features.workflow;
   if (workflow) {
     // Each agent() call is a helper run whose reason names its workflow run (agent-port.ts): count those runs.
-    const reasons = db.prepare(`SELECT reason FROM ledger_runs ${w.sql ? `${w.sql} AND` : "WHERE"} feature = 'workflow'`).all<{ reason: string | null }>(...w.params);
+    const reasons = db
+      .prepare(`SELECT reason FROM ledger_runs ${w.sql ? `${w.sql} AND` : "WHERE"} feature = 'workflow'`)
+      .all<{ reason: string | null }>(...w.params);
     const ids = new Set(reasons.map((r) => WORKFLOW_RUN_ID.exec(r.reason ?? "")?.[0] ?? "?"));
     features.workflow = { ...workflow, runs: ids.size, agentCalls: workflow.runs };
   }
   const injected = db
-    .prepare(`SELECT feature, SUM(requests) AS requests, SUM(tokens) AS tokens FROM ledger_injected ${w.sql} GROUP BY feature`)
+    .prepare(
+      `SELECT feature, SUM(requests) AS requests, SUM(tokens) AS tokens FROM ledger_injected ${w.sql} GROUP BY feature`,
+    )
     .all<{ feature: string; requests: number; tokens: number }>(...w.params);
   for (const row of injected) {
     const entry = (features[row.feature] ??= { runs: 0, inputTokens: 0, outputTokens: 0, cost: 0 });

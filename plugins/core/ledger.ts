@@ -99,7 +99,18 @@ export interface Stats {
    * Per feature: `runs` are its helper runs, except for workflow, where a run is one workflow run and each of its
    * `agent()` calls (a helper run of its own) is counted in `agentCalls`.
    */
-  features: Record<string, { runs: number; agentCalls?: number; inputTokens: number; outputTokens: number; cost: number; injectedTokens?: number; injectedRequests?: number }>;
+  features: Record<
+    string,
+    {
+      runs: number;
+      agentCalls?: number;
+      inputTokens: number;
+      outputTokens: number;
+      cost: number;
+      injectedTokens?: number;
+      injectedRequests?: number;
+    }
+  >;
   overheadRatio: number;
 }
 
@@ -167,7 +178,17 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
 
   return {
     startRun(run) {
-      insertRun.run(run.runId, run.projectId, run.parentSessionId, run.childSessionId ?? null, run.feature, run.agent, run.reason ?? null, ownerPid, run.startedAt);
+      insertRun.run(
+        run.runId,
+        run.projectId,
+        run.parentSessionId,
+        run.childSessionId ?? null,
+        run.feature,
+        run.agent,
+        run.reason ?? null,
+        ownerPid,
+        run.startedAt,
+      );
     },
     endRun(runId, end) {
       const t = end.usage.tokens;
@@ -189,7 +210,18 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
     },
     recordCall(call) {
       const t = call.tokens;
-      insertCall.run(call.messageId, call.projectId, call.sessionId, call.agent, call.at, t.input, t.output + t.reasoning, t.cacheRead, t.cacheWrite, call.cost);
+      insertCall.run(
+        call.messageId,
+        call.projectId,
+        call.sessionId,
+        call.agent,
+        call.at,
+        t.input,
+        t.output + t.reasoning,
+        t.cacheRead,
+        t.cacheWrite,
+        call.cost,
+      );
     },
     addRunSpend(runId, tokens, cost) {
       addSpend.run(tokens.input, tokens.output + tokens.reasoning, tokens.cacheRead, tokens.cacheWrite, cost, runId);
@@ -203,12 +235,17 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
       const state = filter.state ? `${w.sql ? " AND" : "WHERE"} state = ?` : "";
       const params = filter.state ? [...w.params, filter.state] : w.params;
       return db
-        .prepare(`SELECT * FROM ledger_runs ${w.sql}${state} ORDER BY started_at DESC LIMIT ${Math.max(1, Math.min(10000, filter.limit ?? 50))}`)
+        .prepare(
+          `SELECT * FROM ledger_runs ${w.sql}${state} ORDER BY started_at DESC LIMIT ${Math.max(1, Math.min(10000, filter.limit ?? 50))}`,
+        )
         .all<Record<string, unknown>>(...params)
         .map(toRunRow);
     },
     requestCancel(runId) {
-      return db.prepare("UPDATE ledger_runs SET cancel_requested = 1 WHERE run_id = ? AND state = 'running'").run(runId).changes > 0;
+      return (
+        db.prepare("UPDATE ledger_runs SET cancel_requested = 1 WHERE run_id = ? AND state = 'running'").run(runId)
+          .changes > 0
+      );
     },
     cancelRequests(pid) {
       return db
@@ -217,11 +254,15 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
         .map((r) => r.run_id);
     },
     closeOrphans(isAlive) {
-      const running = db.prepare("SELECT run_id, owner_pid FROM ledger_runs WHERE state = 'running'").all<{ run_id: string; owner_pid: number | null }>();
+      const running = db
+        .prepare("SELECT run_id, owner_pid FROM ledger_runs WHERE state = 'running'")
+        .all<{ run_id: string; owner_pid: number | null }>();
       let closed = 0;
       for (const row of running) {
         if (row.owner_pid === ownerPid || (row.owner_pid !== null && isAlive(row.owner_pid))) continue;
-        db.prepare("UPDATE ledger_runs SET state = 'abandoned', outcome = 'owner gone', detail = ?, ended_at = ?, duration_ms = ? - started_at WHERE run_id = ?").run(
+        db.prepare(
+          "UPDATE ledger_runs SET state = 'abandoned', outcome = 'owner gone', detail = ?, ended_at = ?, duration_ms = ? - started_at WHERE run_id = ?",
+        ).run(
           `its OpenCode process (pid ${row.owner_pid ?? "?"}) ended while it ran; the spend up to its last finished model call is kept`,
           Date.now(),
           Date.now(),
@@ -256,9 +297,21 @@ function toRunRow(row: Record<string, unknown>): RunRow {
 }
 
 /** Records every finished model call of the user's own sessions (the worker), once per message. */
-export function recordWorkerCalls(sessions: import("./sessions.ts").SessionLayer, ledger: Ledger, projectId: string): void {
+export function recordWorkerCalls(
+  sessions: import("./sessions.ts").SessionLayer,
+  ledger: Ledger,
+  projectId: string,
+): void {
   sessions.on("ledger", "assistant.finished", (event) => {
     if (sessions.helperOf(event.sessionId)) return;
-    ledger.recordCall({ messageId: event.messageId, projectId, sessionId: event.sessionId, agent: event.agent, at: Date.now(), tokens: event.tokens, cost: event.cost });
+    ledger.recordCall({
+      messageId: event.messageId,
+      projectId,
+      sessionId: event.sessionId,
+      agent: event.agent,
+      at: Date.now(),
+      tokens: event.tokens,
+      cost: event.cost,
+    });
   });
 }

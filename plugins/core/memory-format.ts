@@ -21,14 +21,20 @@ export interface MemoryEntry {
   duplicateOf?: string;
 }
 
-export const PROJECT_SECTIONS = ["Project context", "Rules", "Architecture decisions", "Discovered durable knowledge"] as const;
+export const PROJECT_SECTIONS = [
+  "Project context",
+  "Rules",
+  "Architecture decisions",
+  "Discovered durable knowledge",
+] as const;
 export const GLOBAL_SECTIONS = ["Preferences", "Rules"] as const;
 
 const HEADING = /^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$/;
 const BULLET = /^[ ]{0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$/;
 const FENCE = /^[ ]{0,3}(`{3,}|~{3,})/;
 const ONLY_COMMENT = /^\s*<!--.*-->\s*$/;
-const TAG = /\s*<!--\s*id:([A-Za-z0-9_~-]{1,64})(?:\s*[·|]\s*(\d{4}-\d{2}-\d{2}))?(?:\s*[·|]\s*([^\s·|>]{1,128}))?\s*-->\s*/;
+const TAG =
+  /\s*<!--\s*id:([A-Za-z0-9_~-]{1,64})(?:\s*[·|]\s*(\d{4}-\d{2}-\d{2}))?(?:\s*[·|]\s*([^\s·|>]{1,128}))?\s*-->\s*/;
 
 export function splitLines(content: string): string[] {
   return content.split(/\r?\n/);
@@ -122,7 +128,9 @@ function uniqueIds(entries: MemoryEntry[]): MemoryEntry[] {
 }
 
 /** The duplicated ids of a file's entries: each with the ids its entries are addressed by and their lines. */
-export function duplicateIds(entries: readonly MemoryEntry[]): { id: string; entries: { id: string; line: number }[] }[] {
+export function duplicateIds(
+  entries: readonly MemoryEntry[],
+): { id: string; entries: { id: string; line: number }[] }[] {
   const groups = new Map<string, { id: string; line: number }[]>();
   for (const entry of entries) {
     const base = entry.duplicateOf ?? entry.id;
@@ -163,7 +171,10 @@ function displayText(kind: MemoryEntry["kind"], raw: string): string {
     if (i === 0 && kind === "bullet") return (BULLET.exec(line)?.[1] ?? line).trim();
     return line.trim();
   });
-  return lines.filter((l) => l.length > 0).join("\n").trim();
+  return lines
+    .filter((l) => l.length > 0)
+    .join("\n")
+    .trim();
 }
 
 /** Ids of untagged, hand-written entries: stable while their text is unchanged. */
@@ -347,4 +358,3 @@ export function cleanEntryText(text: string): string {
 export function withoutLoneSurrogates(text: string): string {
   return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "");
 }
-

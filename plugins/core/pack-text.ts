@@ -23,8 +23,13 @@ export interface MessageOrigin {
 }
 
 export function classifyMessage(parts: readonly TextPartLike[]): MessageOrigin {
-  const typed = parts.filter((p) => p.type === "text" && !p.synthetic && !p.ignored && typeof p.text === "string" && p.text.trim());
-  const text = typed.map((p) => p.text!).join("\n").trim();
+  const typed = parts.filter(
+    (p) => p.type === "text" && !p.synthetic && !p.ignored && typeof p.text === "string" && p.text.trim(),
+  );
+  const text = typed
+    .map((p) => p.text!)
+    .join("\n")
+    .trim();
   if (typed.length === 0) return { origin: parts.some((p) => p.type === "file") ? "person" : "empty", text };
   return { origin: typed.every((p) => isPackText(p.text!)) ? "pack" : "person", text };
 }

@@ -31,9 +31,17 @@ export function directoryProjectId(realDirectory: string): string {
 function gitRootCommit(directory: string): { commit: string; toplevel: string } | undefined {
   try {
     const run = (args: string[]) =>
-      execFileSync("git", args, { cwd: directory, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 }).trim();
+      execFileSync("git", args, {
+        cwd: directory,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+        timeout: 5000,
+      }).trim();
     const toplevel = run(["rev-parse", "--show-toplevel"]);
-    const commit = run(["rev-list", "--max-parents=0", "HEAD"]).split(/\r?\n/).find((line) => line.trim())?.trim();
+    const commit = run(["rev-list", "--max-parents=0", "HEAD"])
+      .split(/\r?\n/)
+      .find((line) => line.trim())
+      ?.trim();
     return commit ? { commit, toplevel } : undefined;
   } catch {
     return undefined;

@@ -32,10 +32,16 @@ export function protectedReason(rel: string, options: ProtectOptions = {}): stri
   const lower = parts.map((p) => p.toLowerCase());
   if (lower.includes(".git")) return "it is inside a .git folder (git runs its hooks and reads its config)";
   if (lower.includes("node_modules")) return "it is inside node_modules (code that runs when imported)";
-  if (lower.some((p) => OPENCODE_CONFIG.has(p))) return "it is an OpenCode config file (opencode.json / opencode.jsonc)";
+  if (lower.some((p) => OPENCODE_CONFIG.has(p)))
+    return "it is an OpenCode config file (opencode.json / opencode.jsonc)";
   const opencodeAt = lower.indexOf(".opencode");
   if (opencodeAt >= 0) {
-    const asset = options.opencodeAssets && opencodeAt === 0 && ASSET_DIRS.has(lower[1] ?? "") && parts.length >= 3 && lower[parts.length - 1]!.endsWith(".md");
+    const asset =
+      options.opencodeAssets &&
+      opencodeAt === 0 &&
+      ASSET_DIRS.has(lower[1] ?? "") &&
+      parts.length >= 3 &&
+      lower[parts.length - 1]!.endsWith(".md");
     if (!asset) return "it is inside .opencode (plugins, agents, commands and config that OpenCode runs or obeys)";
   }
   return undefined;
@@ -55,18 +61,25 @@ export interface CheckedPath {
  * component (the message says "symlink"), and for writes not protected and no hard-linked file. Throws
  * ProtectedPathError naming the reason. `root` is taken as given once made real (it may itself be under a link).
  */
-export function checkProjectPath(root: string, path: string, mode: "read" | "write", options: ProtectOptions = {}): CheckedPath {
+export function checkProjectPath(
+  root: string,
+  path: string,
+  mode: "read" | "write",
+  options: ProtectOptions = {},
+): CheckedPath {
   if (path.includes("\0")) throw new ProtectedPathError(`${path}: the path contains a NUL character`);
   const realRoot = realpathSync(root);
   const wanted = isAbsolute(path) ? resolve(path) : resolve(realRoot, path);
   const rel = relativeInside(realRoot, wanted) ?? relativeInside(resolve(root), wanted);
-  if (rel === undefined) throw new ProtectedPathError(`${path} is outside the project (${realRoot}); only files inside it may be touched`);
+  if (rel === undefined)
+    throw new ProtectedPathError(`${path} is outside the project (${realRoot}); only files inside it may be touched`);
   const full = rel === "" ? realRoot : join(realRoot, rel);
   const shown = rel.split(sep).join("/");
   if (mode === "write") {
     const reason = protectedReason(shown, options);
     if (reason) throw new ProtectedPathError(`${path} is protected, refused: ${reason}`);
-    if (options.dataDir && isUnder(full, options.dataDir)) throw new ProtectedPathError(`${path} is inside the pack's data dir, refused`);
+    if (options.dataDir && isUnder(full, options.dataDir))
+      throw new ProtectedPathError(`${path} is inside the pack's data dir, refused`);
   } else if (shown.split("/").some((p) => p.toLowerCase() === ".git")) {
     throw new ProtectedPathError(`${path} is inside .git, refused`);
   }
@@ -74,7 +87,10 @@ export function checkProjectPath(root: string, path: string, mode: "read" | "wri
   if (mode === "write" && exists) {
     const stats = lstatSync(full);
     if (stats.isDirectory()) throw new ProtectedPathError(`${path} is a folder, not a file`);
-    if (stats.nlink > 1) throw new ProtectedPathError(`${path} has ${stats.nlink} hard links, refused: writing it would change the other name(s) too`);
+    if (stats.nlink > 1)
+      throw new ProtectedPathError(
+        `${path} has ${stats.nlink} hard links, refused: writing it would change the other name(s) too`,
+      );
   }
   return { path: full, rel: shown, exists };
 }
@@ -90,8 +106,12 @@ function walkComponents(root: string, parts: string[], shown: string): boolean {
     } catch {
       return false;
     }
-    if (stats.isSymbolicLink()) throw new ProtectedPathError(`${shown}: ${parts.slice(0, i + 1).join("/")} is a symlink, refused (links are never followed, in or out of the project)`);
-    if (i < parts.length - 1 && !stats.isDirectory()) throw new ProtectedPathError(`${shown}: ${parts.slice(0, i + 1).join("/")} is not a folder`);
+    if (stats.isSymbolicLink())
+      throw new ProtectedPathError(
+        `${shown}: ${parts.slice(0, i + 1).join("/")} is a symlink, refused (links are never followed, in or out of the project)`,
+      );
+    if (i < parts.length - 1 && !stats.isDirectory())
+      throw new ProtectedPathError(`${shown}: ${parts.slice(0, i + 1).join("/")} is not a folder`);
   }
   return true;
 }
@@ -107,9 +127,14 @@ export function writeProjectFile(root: string, path: string, text: string, optio
   checkProjectPath(root, path, "write", options);
   let fd: number;
   try {
-    fd = openSync(checked.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o644);
+    fd = openSync(
+      checked.path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0),
+      0o644,
+    );
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ELOOP") throw new ProtectedPathError(`${path} became a symlink, refused`);
+    if ((error as NodeJS.ErrnoException).code === "ELOOP")
+      throw new ProtectedPathError(`${path} became a symlink, refused`);
     throw error;
   }
   try {

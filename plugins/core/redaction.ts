@@ -40,7 +40,21 @@ export function keyWords(key: string): string[] {
     .filter(Boolean);
 }
 
-const KEY_QUALIFIERS = new Set(["api", "access", "secret", "private", "signing", "encryption", "master", "auth", "account", "client", "license", "subscription", "service"]);
+const KEY_QUALIFIERS = new Set([
+  "api",
+  "access",
+  "secret",
+  "private",
+  "signing",
+  "encryption",
+  "master",
+  "auth",
+  "account",
+  "client",
+  "license",
+  "subscription",
+  "service",
+]);
 
 /**
  * The kind of secret a key name announces, or null. Only the last word decides, so `password_file`,
@@ -66,17 +80,53 @@ function classifyKey(key: string): string | null {
   if (/(password|passwd|passphrase)$/.test(last) || last === "pwd") return "password";
   // `DB_PASS`, `smtp.pass`, `pass`, but not `allPass` / `anyPass` (camelCase helpers in code).
   if (last === "pass" && !/[a-z0-9]Pass$/.test(key)) return "password";
-  if (last === "key" && words.includes("secret") && (words.includes("aws") || previous === "access")) return "aws-secret";
+  if (last === "key" && words.includes("secret") && (words.includes("aws") || previous === "access"))
+    return "aws-secret";
   if (last === "secretaccesskey") return "aws-secret";
-  if (last.endsWith('secret')) return "secret";
-  if (last.endsWith('token')) return "token";
-  if (last === "key" && previous && KEY_QUALIFIERS.has(previous)) return previous === "secret" ? "secret" : previous === "private" ? "private-key" : "api-key";
-  if (/^(apikey|accesskey|secretkey|authkey|privatekey)$/.test(last)) return last === "secretkey" ? "secret" : last === "privatekey" ? "private-key" : "api-key";
+  if (last.endsWith("secret")) return "secret";
+  if (last.endsWith("token")) return "token";
+  if (last === "key" && previous && KEY_QUALIFIERS.has(previous))
+    return previous === "secret" ? "secret" : previous === "private" ? "private-key" : "api-key";
+  if (/^(apikey|accesskey|secretkey|authkey|privatekey)$/.test(last))
+    return last === "secretkey" ? "secret" : last === "privatekey" ? "private-key" : "api-key";
   return null;
 }
 
-const NON_VALUES = new Set(["true", "false", "null", "none", "nil", "undefined", "yes", "no", "on", "off", "~", "required", "optional", "redacted", "masked", "hidden", "omitted"]);
-const TYPE_WORDS = new Set(["str", "string", "bytes", "int", "bool", "boolean", "any", "object", "secretstr", "secretbytes", "text", "varchar", "char", "number"]);
+const NON_VALUES = new Set([
+  "true",
+  "false",
+  "null",
+  "none",
+  "nil",
+  "undefined",
+  "yes",
+  "no",
+  "on",
+  "off",
+  "~",
+  "required",
+  "optional",
+  "redacted",
+  "masked",
+  "hidden",
+  "omitted",
+]);
+const TYPE_WORDS = new Set([
+  "str",
+  "string",
+  "bytes",
+  "int",
+  "bool",
+  "boolean",
+  "any",
+  "object",
+  "secretstr",
+  "secretbytes",
+  "text",
+  "varchar",
+  "char",
+  "number",
+]);
 
 function isPlaceholderText(value: string): boolean {
   return value.includes("[REDACTED:") || value.includes(PRIVATE_PLACEHOLDER);
@@ -138,7 +188,32 @@ function looksLikeToken(value: string): boolean {
 
 export const HIGH_ENTROPY_MIN_LENGTH = 24;
 export const HIGH_ENTROPY_MIN_BITS = 4.0;
-const ID_LIKE_KEY_WORDS = new Set(["id", "ids", "sha", "hash", "digest", "checksum", "integrity", "commit", "ref", "rev", "revision", "version", "url", "uri", "path", "dir", "file", "name", "image", "tag", "host", "branch", "session", "uuid"]);
+const ID_LIKE_KEY_WORDS = new Set([
+  "id",
+  "ids",
+  "sha",
+  "hash",
+  "digest",
+  "checksum",
+  "integrity",
+  "commit",
+  "ref",
+  "rev",
+  "revision",
+  "version",
+  "url",
+  "uri",
+  "path",
+  "dir",
+  "file",
+  "name",
+  "image",
+  "tag",
+  "host",
+  "branch",
+  "session",
+  "uuid",
+]);
 
 /** A long random-looking value (upper, lower and digits, ≥ 4 bits per character) that is not a known id form. */
 export function isHighEntropySecret(key: string, value: string): boolean {
@@ -166,7 +241,9 @@ function looksLikeCode(value: string, key: string): boolean {
 }
 
 function isBaseSkippable(value: string): boolean {
-  return !value || isPlaceholderText(value) || NON_VALUES.has(value.toLowerCase()) || isReference(value) || isPath(value);
+  return (
+    !value || isPlaceholderText(value) || NON_VALUES.has(value.toLowerCase()) || isReference(value) || isPath(value)
+  );
 }
 
 /** Whether a literal value under a secret-named key should be redacted. */
@@ -210,7 +287,11 @@ const token = (body: string) => new RegExp(NOT_TOKEN_BEFORE + body + NOT_TOKEN_A
 
 const PRIVATE_KEY_LABEL = "-----(?:BEGIN|END)[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----";
 
-function replaceQuotedAssignment(count: Count, match: string, [keyQuote, key, separator, quote, value]: string[]): string {
+function replaceQuotedAssignment(
+  count: Count,
+  match: string,
+  [keyQuote, key, separator, quote, value]: string[],
+): string {
   if (!key) return match;
   const kind = secretKindOfKey(key);
   if (!kind || value === undefined || !shouldRedactValue(kind, value)) return match;
@@ -238,10 +319,15 @@ const RULES: Rule[] = [
       "g",
     ),
   ),
-  prefixed("slack-webhook", "slack-webhook", /(https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/)([A-Za-z0-9_\-/]{10,400})/g),
+  prefixed(
+    "slack-webhook",
+    "slack-webhook",
+    /(https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/)([A-Za-z0-9_\-/]{10,400})/g,
+  ),
   {
     name: "url-password",
-    pattern: /\b([a-zA-Z][a-zA-Z0-9+.\-]{1,20}:\/\/)([^\s:@/?#"'<>[\]]{0,200}):([^\s@/?#"'<>]{1,500})@(?=[A-Za-z0-9[\]_.\-%]{1,300})/g,
+    pattern:
+      /\b([a-zA-Z][a-zA-Z0-9+.\-]{1,20}:\/\/)([^\s:@/?#"'<>[\]]{0,200}):([^\s@/?#"'<>]{1,500})@(?=[A-Za-z0-9[\]_.\-%]{1,300})/g,
     replace: (count, match, [scheme, user, password]) => {
       if (!password || isPlaceholderText(password) || isReference(password)) return match;
       count("url-password");
@@ -257,9 +343,17 @@ const RULES: Rule[] = [
   simple("slack-token", "slack-token", token("(?:xox[abposr]-[A-Za-z0-9\\-]{10,300}|xapp-\\d-[A-Za-z0-9\\-]{10,300})")),
   simple("stripe", "stripe-key", token("(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,255}|whsec_[A-Za-z0-9]{20,255})")),
   simple("google-api-key", "google-api-key", token("AIza[0-9A-Za-z_\\-]{35}")),
-  simple("google-oauth", "google-oauth-secret", token("(?:GOCSPX-[A-Za-z0-9_\\-]{20,100}|ya29\\.[0-9A-Za-z_\\-]{20,2000})")),
+  simple(
+    "google-oauth",
+    "google-oauth-secret",
+    token("(?:GOCSPX-[A-Za-z0-9_\\-]{20,100}|ya29\\.[0-9A-Za-z_\\-]{20,2000})"),
+  ),
   simple("npm", "npm-token", token("npm_[A-Za-z0-9]{36}")),
-  simple("aws-access-key-id", "aws-key", token("(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}")),
+  simple(
+    "aws-access-key-id",
+    "aws-key",
+    token("(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}"),
+  ),
   simple("sendgrid", "sendgrid-key", token("SG\\.[A-Za-z0-9_\\-]{22}\\.[A-Za-z0-9_\\-]{43}")),
   simple("huggingface", "huggingface-token", token("hf_[A-Za-z0-9]{34,40}")),
   simple("pypi", "pypi-token", token("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\\-]{20,400}")),
@@ -272,8 +366,14 @@ const RULES: Rule[] = [
   simple("databricks", "databricks-token", token("dapi[0-9a-fA-F]{32}(?:-\\d)?")),
   simple("figma", "figma-token", token("figd_[A-Za-z0-9_\\-]{40,200}")),
   simple("cloudflare", "cloudflare-token", token("(?:cfk|cfut|cfat)_[A-Za-z0-9]{48}")),
-  prefixed("bearer", "bearer-token", /(\b[Bb]earer[ \t]+)([A-Za-z0-9\-._~+/]{16,4000}=*)/g, (value) => /\d/.test(value)),
-  prefixed("basic-auth", "basic-auth", /(\bAuthorization["']?[ \t]*[:=][ \t]*["']?Basic[ \t]+)([A-Za-z0-9+/]{8,4000}={0,2})/gi),
+  prefixed("bearer", "bearer-token", /(\b[Bb]earer[ \t]+)([A-Za-z0-9\-._~+/]{16,4000}=*)/g, (value) =>
+    /\d/.test(value),
+  ),
+  prefixed(
+    "basic-auth",
+    "basic-auth",
+    /(\bAuthorization["']?[ \t]*[:=][ \t]*["']?Basic[ \t]+)([A-Za-z0-9+/]{8,4000}={0,2})/gi,
+  ),
   prefixed("sql-password", "password", /(\b(?:PASSWORD|IDENTIFIED BY)[ \t]+')([^'\n]{1,400})(?=')/gi),
   {
     name: "cli-user-password",
@@ -286,7 +386,8 @@ const RULES: Rule[] = [
   },
   {
     name: "cli-flag",
-    pattern: /((?<=^|\s|\\[nrt])--?([A-Za-z][A-Za-z0-9\-]{0,60})(=|[ \t]+))("[^"\n\\]{1,400}"|'[^'\n\\]{1,400}'|[^\s"'`\\]{1,4000})/gm,
+    pattern:
+      /((?<=^|\s|\\[nrt])--?([A-Za-z][A-Za-z0-9\-]{0,60})(=|[ \t]+))("[^"\n\\]{1,400}"|'[^'\n\\]{1,400}'|[^\s"'`\\]{1,4000})/gm,
     replace: (count, match, [prefix, flag, separator, raw]) => {
       const kind = secretKindOfKey(flag);
       if (!kind || !raw) return match;
@@ -302,20 +403,23 @@ const RULES: Rule[] = [
   {
     // password: "x", "apiKey": 'x', PASSWORD="x", $token = "x", 'secret' => 'x', token := "x"
     name: "quoted-assignment",
-    pattern: /(?<![A-Za-z0-9_])(["']?)([A-Za-z_][A-Za-z0-9_.\-]{0,80})\1(\]?[ \t]*(?::=|=>|:|=)[ \t]*)(["'`])((?:\\.|(?!\4)[^\\\n]){0,4000})\4/g,
+    pattern:
+      /(?<![A-Za-z0-9_])(["']?)([A-Za-z_][A-Za-z0-9_.\-]{0,80})\1(\]?[ \t]*(?::=|=>|:|=)[ \t]*)(["'`])((?:\\.|(?!\4)[^\\\n]){0,4000})\4/g,
     replace: replaceQuotedAssignment,
   },
   {
     // The same inside a JSON string (tool inputs are stored JSON-encoded): \"password\": \"x\"
     name: "escaped-quoted-assignment",
-    pattern: /(?<![A-Za-z0-9_])(\\["']|)([A-Za-z_][A-Za-z0-9_.\-]{0,80})\1([ \t]*(?::=|=>|:|=)[ \t]*)(\\["'`])([^"'`\\\n]{0,4000})\4/g,
+    pattern:
+      /(?<![A-Za-z0-9_])(\\["']|)([A-Za-z_][A-Za-z0-9_.\-]{0,80})\1([ \t]*(?::=|=>|:|=)[ \t]*)(\\["'`])([^"'`\\\n]{0,4000})\4/g,
     replace: replaceQuotedAssignment,
   },
   {
     // A .env line `SECRET_KEY=<value to the end of the line>`: the value may hold `&`, `;`, `<`, brackets, which
     // would end a shell word, so on a line of its own the whole rest of the line is the value.
     name: "env-line",
-    pattern: /(?<=^|\\n)([ \t]*(?:export[ \t]+)?)([A-Za-z_][A-Za-z0-9_.\-]{0,80})=(?![\s"'`])([^\s"'`\\][^\s\\]{0,4000})(?=$|\\[nr])/gm,
+    pattern:
+      /(?<=^|\\n)([ \t]*(?:export[ \t]+)?)([A-Za-z_][A-Za-z0-9_.\-]{0,80})=(?![\s"'`])([^\s"'`\\][^\s\\]{0,4000})(?=$|\\[nr])/gm,
     replace: (count, match, [lead, key, value]) => {
       if (!key || !value) return match;
       const kind = secretKindOfKey(key);
@@ -327,7 +431,8 @@ const RULES: Rule[] = [
   {
     // Shell and .env: PGPASSWORD=x psql, export TOKEN=x, ?token=x&, ;Password=x; and any NAME=<high-entropy>.
     name: "shell-assignment",
-    pattern: /(?<=^|[\s;&|?"']|\\[nrt])([A-Za-z_][A-Za-z0-9_.\-]{0,80})=(?![=\s"'`\\])([^\s"'`;&<>\\]{1,4000})(?=$|([\s;&"'`<>\\]))/gm,
+    pattern:
+      /(?<=^|[\s;&|?"']|\\[nrt])([A-Za-z_][A-Za-z0-9_.\-]{0,80})=(?![=\s"'`\\])([^\s"'`;&<>\\]{1,4000})(?=$|([\s;&"'`<>\\]))/gm,
     replace: (count, match, [key, value, after]) => {
       if (!key || !value) return match;
       const kind = secretKindOfKey(key);
@@ -349,12 +454,19 @@ const RULES: Rule[] = [
   {
     // YAML, ini, properties, HTTP headers: `password: hunter2`, `aws_secret_access_key = …`, `X-Api-Key: …`.
     name: "bare-assignment",
-    pattern: /(?<=^|[\s{,"']|\\[nrt])(?<!\b(?:readonly|public|private|protected|static|declare|abstract|override|val|var|let|const)[ \t]+)([A-Za-z_][A-Za-z0-9_.\-]{0,80})([ \t]*=[ \t]*|[ \t]*:[ \t]+)([^\s"'`#\\][^\s"\\]{0,4000})((?:[ \t]+#[^\n\\]*)?[ \t]*)(?:$|(?=\\[nr]|"))/gm,
+    pattern:
+      /(?<=^|[\s{,"']|\\[nrt])(?<!\b(?:readonly|public|private|protected|static|declare|abstract|override|val|var|let|const)[ \t]+)([A-Za-z_][A-Za-z0-9_.\-]{0,80})([ \t]*=[ \t]*|[ \t]*:[ \t]+)([^\s"'`#\\][^\s"\\]{0,4000})((?:[ \t]+#[^\n\\]*)?[ \t]*)(?:$|(?=\\[nr]|"))/gm,
     // A key after `readonly`, `private`, `const` … is a declaration (`readonly password: Redacted`), never a value.
     replace: (count, match, [key, separator, value, tail]) => {
       if (!key || !value) return match;
       const kind = secretKindOfKey(key);
-      if (!kind || value.length < 4 || !shouldRedactValue(kind, value) || (looksLikeCode(value, key) && !isPunctuationSecret(value))) return match;
+      if (
+        !kind ||
+        value.length < 4 ||
+        !shouldRedactValue(kind, value) ||
+        (looksLikeCode(value, key) && !isPunctuationSecret(value))
+      )
+        return match;
       count(kind);
       return `${key}${separator}${placeholder(kind)}${tail ?? ""}`;
     },
@@ -417,7 +529,8 @@ export function mayHoldSecret(text: string): boolean {
 
 /** Strips private spans and replaces every detected secret with a typed placeholder such as `[REDACTED:aws-key]`. */
 export function redactSecrets(text: string): RedactionResult {
-  if (typeof text !== "string" || text.length === 0) return { text: typeof text === "string" ? text : "", findings: [] };
+  if (typeof text !== "string" || text.length === 0)
+    return { text: typeof text === "string" ? text : "", findings: [] };
   if (!mayHoldSecret(text)) return { text, findings: [] };
   const counts = new Map<string, number>();
   const count: Count = (kind) => counts.set(kind, (counts.get(kind) ?? 0) + 1);
@@ -426,7 +539,9 @@ export function redactSecrets(text: string): RedactionResult {
     rule.pattern.lastIndex = 0;
     out = applyRule(out, rule, count);
   }
-  const findings = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => ({ kind, count: n }));
+  const findings = [...counts.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, n]) => ({ kind, count: n }));
   return { text: out, findings };
 }
 

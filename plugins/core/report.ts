@@ -25,7 +25,8 @@ export function createReporter(sink: ReportSink, scope = "", seen = new Set<stri
   const prefix = scope ? `[${scope}] ` : "";
   const swallow = (promise: unknown) => {
     // Logging must never become the failure: a broken sink is ignored.
-    if (promise && typeof (promise as Promise<unknown>).catch === "function") (promise as Promise<unknown>).catch(() => {});
+    if (promise && typeof (promise as Promise<unknown>).catch === "function")
+      (promise as Promise<unknown>).catch(() => {});
   };
   const log = (level: Level, message: string, extra?: Record<string, unknown>) => {
     try {

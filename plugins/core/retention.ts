@@ -13,7 +13,12 @@ export type RetentionPolicy = { keepNewest: number; keepDays: number };
  * Of names carrying a file stamp (`stampOf` finds it in each), those past the policy: older than `keepDays` and not
  * among the `keepNewest` newest. Names without a stamp are never chosen.
  */
-export function expiredStamps(names: readonly string[], now = Date.now(), policy: RetentionPolicy = RETENTION, stampOf: (name: string) => string = (name) => name): string[] {
+export function expiredStamps(
+  names: readonly string[],
+  now = Date.now(),
+  policy: RetentionPolicy = RETENTION,
+  stampOf: (name: string) => string = (name) => name,
+): string[] {
   const cutoff = now - policy.keepDays * 86_400_000;
   return names
     .map((name) => ({ name, at: stampedAt(stampOf(name)) }))

@@ -21,7 +21,11 @@ function readHolder(file: string): LockHolder | undefined {
 }
 
 /** Takes the lock, or names who holds it; a holder whose process is gone (or an unreadable lock) is replaced. */
-export function acquireLock(file: string, holder: LockHolder, isAlive: (pid: number) => boolean = processAlive): LockResult {
+export function acquireLock(
+  file: string,
+  holder: LockHolder,
+  isAlive: (pid: number) => boolean = processAlive,
+): LockResult {
   mkdirSync(dirname(file), { recursive: true });
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -42,7 +46,9 @@ export function acquireLock(file: string, holder: LockHolder, isAlive: (pid: num
     rmSync(file, { force: true });
   }
   const current = readHolder(file);
-  return current ? { ok: false, holder: current } : { ok: false, holder: { pid: 0, startedAt: "", what: "an unreadable lock" } };
+  return current
+    ? { ok: false, holder: current }
+    : { ok: false, holder: { pid: 0, startedAt: "", what: "an unreadable lock" } };
 }
 
 /** Removes the lock only while it is still this holder's (a taken-over lock belongs to someone else). */

@@ -65,7 +65,11 @@ function onPath(name: string, path = process.env.PATH ?? ""): string | undefined
   return undefined;
 }
 
-export function bwrapArgs(command: string, place: SandboxPlace, options: { network: boolean; shell?: string }): string[] {
+export function bwrapArgs(
+  command: string,
+  place: SandboxPlace,
+  options: { network: boolean; shell?: string },
+): string[] {
   const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
   // After the private /tmp: what it would hide and the sandbox needs to read (a repository that lives under /tmp).
   for (const dir of place.readOnly ?? []) if (existsSync(dir)) args.push("--ro-bind", dir, dir);
@@ -94,13 +98,16 @@ export function seatbeltProfile(place: SandboxPlace, options: { network: boolean
     `(allow file-write* (subpath ${sbplString(place.writable)}) (subpath ${sbplString(options.tmp)}) (literal "/dev/null") (literal "/dev/tty") (regex #"^/dev/fd/"))`,
     ...(place.protect ?? []).map((file) => `(deny file-write* (literal ${sbplString(file)}))`),
   ];
-  if (!options.network) lines.push("(deny network*)", '(allow network* (remote unix-socket))');
+  if (!options.network) lines.push("(deny network*)", "(allow network* (remote unix-socket))");
   return `${lines.join("\n")}\n`;
 }
 
 /** A temp dir per worktree for Seatbelt (it has no private /tmp of its own). */
 function seatbeltTmp(place: SandboxPlace): string {
-  const dir = join(tmpdir(), `continuum-sandbox-${createHash("sha256").update(place.writable).digest("hex").slice(0, 12)}`);
+  const dir = join(
+    tmpdir(),
+    `continuum-sandbox-${createHash("sha256").update(place.writable).digest("hex").slice(0, 12)}`,
+  );
   mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -111,7 +118,16 @@ function buildSandbox(kind: SandboxKind, program: string, settings: SandboxSetti
     if (kind === "seatbelt") {
       const tmp = seatbeltTmp(place);
       const env = CACHE_ENV.map(([name, value]) => `${name}=${value.replace(/^\/tmp/, tmp)}`);
-      return ["/usr/bin/env", ...env, program, "-p", seatbeltProfile(place, { network: settings.network, tmp }), shell, "-c", command];
+      return [
+        "/usr/bin/env",
+        ...env,
+        program,
+        "-p",
+        seatbeltProfile(place, { network: settings.network, tmp }),
+        shell,
+        "-c",
+        command,
+      ];
     }
     throw new Error(`no sandbox: ${reason ?? "none available"}`);
   };
@@ -140,13 +156,23 @@ function realProbe(argv: string[]): boolean {
 export function detectSandbox(settings: SandboxSettings, options: DetectOptions = {}): Sandbox {
   const platform = options.platform ?? process.platform;
   const probe = options.probe ?? realProbe;
-  if (!settings.enabled) return buildSandbox("none", "", settings, "turned off in continuum.jsonc (sandbox.enabled: false)");
+  if (!settings.enabled)
+    return buildSandbox("none", "", settings, "turned off in continuum.jsonc (sandbox.enabled: false)");
   if (platform === "linux") {
     const bwrap = onPath("bwrap", options.path);
     if (!bwrap) return buildSandbox("none", "", settings, "bubblewrap (bwrap) is not installed");
     const dir = tmpdir();
-    const probeArgs = [bwrap, ...bwrapArgs("true", { writable: dir, cwd: dir }, { network: settings.network, shell: "sh" })];
-    if (!probe(probeArgs)) return buildSandbox("none", "", settings, "bubblewrap is installed but cannot run here (user namespaces may be disabled)");
+    const probeArgs = [
+      bwrap,
+      ...bwrapArgs("true", { writable: dir, cwd: dir }, { network: settings.network, shell: "sh" }),
+    ];
+    if (!probe(probeArgs))
+      return buildSandbox(
+        "none",
+        "",
+        settings,
+        "bubblewrap is installed but cannot run here (user namespaces may be disabled)",
+      );
     return buildSandbox("bwrap", bwrap, settings);
   }
   if (platform === "darwin") {

@@ -134,7 +134,10 @@ export const DEFAULT_MAX_SESSIONS = 1000;
 
 export function createSessionLayer(options: SessionLayerOptions): SessionLayer {
   const records = new Map<string, MutableRecord>();
-  const handlers = new Map<SessionEventType, { feature: string; handler: Handler<SessionEventType>; timeoutMs?: number }[]>();
+  const handlers = new Map<
+    SessionEventType,
+    { feature: string; handler: Handler<SessionEventType>; timeoutMs?: number }[]
+  >();
   const max = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
   let closed = false;
 
@@ -218,7 +221,8 @@ export function createSessionLayer(options: SessionLayerOptions): SessionLayer {
         return;
       case "turn.started": {
         const record = session(event.sessionId);
-        if (!record.helper && (event.agent !== undefined || event.model !== undefined)) record.lastTurn = { agent: event.agent, model: event.model };
+        if (!record.helper && (event.agent !== undefined || event.model !== undefined))
+          record.lastTurn = { agent: event.agent, model: event.model };
         return;
       }
       case "turn.busy": {

@@ -17,10 +17,57 @@ const MAX_DEPTH = 4;
 
 /** Commands that never run their arguments: a word "git" there is data (`echo git stash`, `grep "reset --hard"`). */
 const NON_EXEC = new Set([
-  "echo", "printf", "grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "cat", "less", "more", "head", "tail",
-  "wc", "ls", "man", "which", "whereis", "type", "true", "false", "test", "[", ":", "read", "export", "declare",
-  "local", "typeset", "readonly", "unset", "cd", "pushd", "popd", "mkdir", "touch", "tr", "sort", "uniq", "cut", "jq",
-  "tee", "diff", "printenv", "basename", "dirname", "realpath", "stat", "file",
+  "echo",
+  "printf",
+  "grep",
+  "egrep",
+  "fgrep",
+  "rg",
+  "ag",
+  "ack",
+  "sed",
+  "awk",
+  "cat",
+  "less",
+  "more",
+  "head",
+  "tail",
+  "wc",
+  "ls",
+  "man",
+  "which",
+  "whereis",
+  "type",
+  "true",
+  "false",
+  "test",
+  "[",
+  ":",
+  "read",
+  "export",
+  "declare",
+  "local",
+  "typeset",
+  "readonly",
+  "unset",
+  "cd",
+  "pushd",
+  "popd",
+  "mkdir",
+  "touch",
+  "tr",
+  "sort",
+  "uniq",
+  "cut",
+  "jq",
+  "tee",
+  "diff",
+  "printenv",
+  "basename",
+  "dirname",
+  "realpath",
+  "stat",
+  "file",
 ]);
 const SHELLS = new Set(["bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "yash", "busybox"]);
 
@@ -50,12 +97,18 @@ export function inspectShell(source: string): GitFinding[] {
 }
 
 function scan(source: string, ctx: Context): void {
-  if (ctx.depth > MAX_DEPTH) return void ctx.out.push({ risk: "dynamic", command: preview(source), reason: "shells nested deeper than the guard follows" });
+  if (ctx.depth > MAX_DEPTH)
+    return void ctx.out.push({
+      risk: "dynamic",
+      command: preview(source),
+      reason: "shells nested deeper than the guard follows",
+    });
   let script;
   try {
     script = parse(source);
   } catch {
-    if (!ctx.lenient) ctx.out.push({ risk: "dynamic", command: preview(source), reason: "the command could not be parsed" });
+    if (!ctx.lenient)
+      ctx.out.push({ risk: "dynamic", command: preview(source), reason: "the command could not be parsed" });
     return;
   }
   walk(script as SyntaxNode, { ...ctx, source }, new Set());
@@ -63,7 +116,11 @@ function scan(source: string, ctx: Context): void {
 
 function walk(node: SyntaxNode, ctx: Context, piped: Set<SyntaxNode>): void {
   if (node.type === "Script" && "errors" in node && node.errors?.length && !ctx.lenient) {
-    ctx.out.push({ risk: "dynamic", command: preview(node.source ?? ctx.source), reason: `the command could not be parsed (${node.errors[0]!.message})` });
+    ctx.out.push({
+      risk: "dynamic",
+      command: preview(node.source ?? ctx.source),
+      reason: `the command could not be parsed (${node.errors[0]!.message})`,
+    });
   }
   // Every command after the first in a pipeline reads the previous one's output.
   if (node.type === "Pipeline") for (const command of node.commands.slice(1)) piped.add(command);
@@ -73,7 +130,8 @@ function walk(node: SyntaxNode, ctx: Context, piped: Set<SyntaxNode>): void {
 
 function partIsStatic(part: WordPart): boolean {
   if (part.type === "Literal" || part.type === "SingleQuoted" || part.type === "AnsiCQuoted") return true;
-  if (part.type === "DoubleQuoted" || part.type === "LocaleString") return part.parts.every((p) => p.type === "Literal");
+  if (part.type === "DoubleQuoted" || part.type === "LocaleString")
+    return part.parts.every((p) => p.type === "Literal");
   return false;
 }
 
@@ -91,7 +149,12 @@ function assignmentValue(assignment: Assignment): string {
 
 function inspectCommand(command: Command, ctx: Context, piped: boolean): void {
   if (!command.name) return;
-  const argv = [wordValue(command.name), ...command.suffix.flatMap((s) => (s.type === "Word" ? [wordValue(s)] : s.type === "Assignment" ? [assignmentValue(s)] : []))];
+  const argv = [
+    wordValue(command.name),
+    ...command.suffix.flatMap((s) =>
+      s.type === "Word" ? [wordValue(s)] : s.type === "Assignment" ? [assignmentValue(s)] : [],
+    ),
+  ];
   // What a shell reading its standard input would run: a heredoc or here-string on this command, or a pipe.
   const stdin = (): string | undefined => {
     for (const r of command.redirects) {
@@ -100,16 +163,21 @@ function inspectCommand(command: Command, ctx: Context, piped: boolean): void {
     }
     return piped ? DYNAMIC : undefined;
   };
-  inspectAssignments(command.prefix.flatMap((p) => (p.type === "Assignment" ? [assignmentValue(p)] : [])), ctx);
+  inspectAssignments(
+    command.prefix.flatMap((p) => (p.type === "Assignment" ? [assignmentValue(p)] : [])),
+    ctx,
+  );
   inspectArgv(argv, ctx, stdin);
 }
 
 /** Environment variables git (or a shell) runs as a command: `GIT_PAGER='git stash' git log` runs the stash. */
-const COMMAND_VARS = /^(GIT_PAGER|PAGER|GIT_EDITOR|EDITOR|VISUAL|GIT_SEQUENCE_EDITOR|GIT_SSH_COMMAND|GIT_SSH|GIT_EXTERNAL_DIFF|GIT_ASKPASS|SSH_ASKPASS|GIT_PROXY_COMMAND|BASH_ENV|ENV|PROMPT_COMMAND)=/;
+const COMMAND_VARS =
+  /^(GIT_PAGER|PAGER|GIT_EDITOR|EDITOR|VISUAL|GIT_SEQUENCE_EDITOR|GIT_SSH_COMMAND|GIT_SSH|GIT_EXTERNAL_DIFF|GIT_ASKPASS|SSH_ASKPASS|GIT_PROXY_COMMAND|BASH_ENV|ENV|PROMPT_COMMAND)=/;
 
 function inspectAssignments(words: readonly string[], ctx: Context): void {
   for (const word of words) {
-    if (word !== DYNAMIC && COMMAND_VARS.test(word)) nested(word.slice(word.indexOf("=") + 1), [word], ctx, "a command variable only known at run time");
+    if (word !== DYNAMIC && COMMAND_VARS.test(word))
+      nested(word.slice(word.indexOf("=") + 1), [word], ctx, "a command variable only known at run time");
   }
 }
 
@@ -118,12 +186,22 @@ function inspectArgv(start: readonly string[], ctx: Context, stdin: () => string
   inspectAssignments(argv.slice(1), ctx);
   for (let hops = 0; hops < 16 && argv.length > 0; hops++) {
     const name = argv[0]!;
-    if (name === DYNAMIC) return void ctx.out.push({ risk: "dynamic", command: show(argv), reason: "the program it runs is only known at run time" });
+    if (name === DYNAMIC)
+      return void ctx.out.push({
+        risk: "dynamic",
+        command: show(argv),
+        reason: "the program it runs is only known at run time",
+      });
     const base = name.slice(name.lastIndexOf("/") + 1);
     if (base === "git") return inspectGit(argv, ctx);
     if (SHELLS.has(base)) return inspectShellInvocation(base === "busybox" ? argv.slice(1) : argv, ctx, stdin);
     if (base === "eval") return nested(argv.slice(1).join(" "), argv, ctx, "eval of a string only known at run time");
-    if (base === "alias") return void argv.slice(1).forEach((a) => a.includes("=") && nested(a.slice(a.indexOf("=") + 1), argv, ctx, "an alias only known at run time"));
+    if (base === "alias")
+      return void argv
+        .slice(1)
+        .forEach(
+          (a) => a.includes("=") && nested(a.slice(a.indexOf("=") + 1), argv, ctx, "an alias only known at run time"),
+        );
     const unwrap = WRAPPERS[base];
     if (unwrap) {
       const next = unwrap(argv.slice(1));
@@ -148,7 +226,8 @@ function fallback(argv: readonly string[], base: string, ctx: Context): void {
 
 function inspectGit(argv: readonly string[], ctx: Context): void {
   const verdict = classifyGit(argv.slice(1));
-  for (const script of verdict.scripts ?? []) nested(script, argv, ctx, "a git setting only known at run time runs a command");
+  for (const script of verdict.scripts ?? [])
+    nested(script, argv, ctx, "a git setting only known at run time runs a command");
   if (verdict.risk !== "safe") ctx.out.push({ risk: verdict.risk, command: show(argv), reason: verdict.reason });
 }
 
@@ -167,7 +246,12 @@ function inspectShellInvocation(argv: readonly string[], ctx: Context, stdin: ()
       i++;
       break;
     }
-    if (arg === DYNAMIC) return void ctx.out.push({ risk: "dynamic", command: show(argv), reason: "shell options only known at run time" });
+    if (arg === DYNAMIC)
+      return void ctx.out.push({
+        risk: "dynamic",
+        command: show(argv),
+        reason: "shell options only known at run time",
+      });
     if (!/^[-+]/.test(arg)) break;
     if (arg.startsWith("--")) {
       if (arg === "--rcfile" || arg === "--init-file") i++;
@@ -189,7 +273,13 @@ type Unwrap = (args: readonly string[]) => readonly string[] | undefined;
  * Skips a wrapper's own options to the command it runs. `values` take the next argument (unless attached as
  * `-n5` / `--opt=value`); `stop` options mean it runs no command (command -v); `assignments` skips NAME=value.
  */
-function wrapper(spec: { values?: string[]; stop?: string[]; assignments?: boolean; operands?: number; split?: string[] }): Unwrap {
+function wrapper(spec: {
+  values?: string[];
+  stop?: string[];
+  assignments?: boolean;
+  operands?: number;
+  split?: string[];
+}): Unwrap {
   const values = new Set(spec.values ?? []);
   return (args) => {
     let i = 0;
@@ -202,7 +292,8 @@ function wrapper(spec: { values?: string[]; stop?: string[]; assignments?: boole
       if (spec.stop?.includes(arg)) return undefined;
       if (spec.split?.includes(arg)) return [...splitWords(args[i + 1]), ...args.slice(i + 2)];
       const joined = spec.split?.find((o) => arg.startsWith(o.startsWith("--") ? `${o}=` : o) && arg.length > o.length);
-      if (joined) return [...splitWords(arg.slice(joined.length + (joined.startsWith("--") ? 1 : 0))), ...args.slice(i + 1)];
+      if (joined)
+        return [...splitWords(arg.slice(joined.length + (joined.startsWith("--") ? 1 : 0))), ...args.slice(i + 1)];
       if (spec.assignments && /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) continue;
       if (arg === DYNAMIC || !arg.startsWith("-") || arg === "-") break;
       if (values.has(arg)) i++;
@@ -218,7 +309,22 @@ function splitWords(text: string | undefined): string[] {
 }
 
 const WRAPPERS: Record<string, Unwrap> = {
-  env: wrapper({ values: ["-u", "--unset", "-C", "--chdir", "-P", "-a", "--argv0", "--block-signal", "--default-signal", "--ignore-signal"], split: ["-S", "--split-string"], assignments: true }),
+  env: wrapper({
+    values: [
+      "-u",
+      "--unset",
+      "-C",
+      "--chdir",
+      "-P",
+      "-a",
+      "--argv0",
+      "--block-signal",
+      "--default-signal",
+      "--ignore-signal",
+    ],
+    split: ["-S", "--split-string"],
+    assignments: true,
+  }),
   command: wrapper({ stop: ["-v", "-V"] }),
   builtin: wrapper({}),
   exec: wrapper({ values: ["-a"] }),
@@ -226,18 +332,69 @@ const WRAPPERS: Record<string, Unwrap> = {
   time: wrapper({ values: ["-f", "--format", "-o", "--output"] }),
   nice: wrapper({ values: ["-n", "--adjustment"] }),
   timeout: wrapper({ values: ["-s", "--signal", "-k", "--kill-after"], operands: 1 }),
-  sudo: wrapper({ values: ["-u", "--user", "-g", "--group", "-C", "--close-from", "-D", "--chdir", "-h", "--host", "-p", "--prompt", "-r", "--role", "-t", "--type", "-U", "--other-user", "-T", "--command-timeout", "-R", "--chroot"], stop: ["-l", "--list", "-v", "--validate", "-k", "-K", "-e", "--edit"], assignments: true }),
+  sudo: wrapper({
+    values: [
+      "-u",
+      "--user",
+      "-g",
+      "--group",
+      "-C",
+      "--close-from",
+      "-D",
+      "--chdir",
+      "-h",
+      "--host",
+      "-p",
+      "--prompt",
+      "-r",
+      "--role",
+      "-t",
+      "--type",
+      "-U",
+      "--other-user",
+      "-T",
+      "--command-timeout",
+      "-R",
+      "--chroot",
+    ],
+    stop: ["-l", "--list", "-v", "--validate", "-k", "-K", "-e", "--edit"],
+    assignments: true,
+  }),
   doas: wrapper({ values: ["-u", "-C"] }),
-  xargs: wrapper({ values: ["-a", "--arg-file", "-d", "--delimiter", "-E", "-I", "-L", "-n", "--max-args", "-P", "--max-procs", "-s", "--max-chars", "--process-slot-var"] }),
+  xargs: wrapper({
+    values: [
+      "-a",
+      "--arg-file",
+      "-d",
+      "--delimiter",
+      "-E",
+      "-I",
+      "-L",
+      "-n",
+      "--max-args",
+      "-P",
+      "--max-procs",
+      "-s",
+      "--max-chars",
+      "--process-slot-var",
+    ],
+  }),
   stdbuf: wrapper({ values: ["-i", "-o", "-e"] }),
   setsid: wrapper({}),
-  ionice: wrapper({ values: ["-c", "--class", "-n", "--classdata"], stop: ["-p", "--pid", "-P", "--pgid", "-u", "--uid"] }),
+  ionice: wrapper({
+    values: ["-c", "--class", "-n", "--classdata"],
+    stop: ["-p", "--pid", "-P", "--pgid", "-u", "--uid"],
+  }),
   unbuffer: wrapper({}),
   caffeinate: wrapper({ values: ["-t", "-w"] }),
 };
 
 function show(argv: readonly string[]): string {
-  return argv.map((a) => a.split(DYNAMIC).join("…")).map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(" ").slice(0, 200);
+  return argv
+    .map((a) => a.split(DYNAMIC).join("…"))
+    .map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a))
+    .join(" ")
+    .slice(0, 200);
 }
 
 function preview(source: string): string {
@@ -265,10 +422,22 @@ export const CONFIRM_PATTERN = "continuum_confirm=*";
 /** Pack agents that talk to the user (primary, selectable): a dangerous git command asks them first. */
 export const ASKING_AGENTS: ReadonlySet<string> = new Set(["compose", "max"]);
 /** The pack's hidden agents: nobody is there to answer, so a dangerous git command is refused. */
-export const HIDDEN_AGENTS: ReadonlySet<string> = new Set(["max-builder", "max-candidate", "max-judge", "dream", "distill", "goal-judge", "checkpoint-writer"]);
+export const HIDDEN_AGENTS: ReadonlySet<string> = new Set([
+  "max-builder",
+  "max-candidate",
+  "max-judge",
+  "dream",
+  "distill",
+  "goal-judge",
+  "checkpoint-writer",
+]);
 
 /** Which policy a session's bash runs under; undefined for the user's own agents (build, plan, theirs). */
-export function guardPolicy(session: { helper: boolean; agent?: string; ancestorGuarded: boolean }): GuardPolicy | undefined {
+export function guardPolicy(session: {
+  helper: boolean;
+  agent?: string;
+  ancestorGuarded: boolean;
+}): GuardPolicy | undefined {
   if (session.helper || (session.agent !== undefined && HIDDEN_AGENTS.has(session.agent))) return "refuse";
   if (session.agent !== undefined && ASKING_AGENTS.has(session.agent)) return "ask";
   // A subagent a pack agent started through the task tool: it has no marker rule to ask with.
@@ -300,6 +469,9 @@ const RISK_LABEL: Record<GitRisk, string> = {
 
 /** One line for the permission prompt, safe inside single quotes. */
 function summary(findings: GitFinding[]): string {
-  const text = findings.slice(0, 3).map((f) => `${f.command}: ${f.risk === "dynamic" ? `cannot be checked, ${f.reason}` : f.reason}`).join("; ");
+  const text = findings
+    .slice(0, 3)
+    .map((f) => `${f.command}: ${f.risk === "dynamic" ? `cannot be checked, ${f.reason}` : f.reason}`)
+    .join("; ");
   return text.replace(/['\n\r\\]/g, " ").slice(0, 300);
 }

@@ -33,7 +33,10 @@ function candidates(name: string, places: SkillPlaces): string[] {
   const home = env.HOME || homedir();
   const inConfigDir = (dir: string) => [join(dir, "skill", name), join(dir, "skills", name)];
   // OpenCode's switches for skills outside its config dirs: a file it does not read is no override.
-  const claude = switchedOn(env.OPENCODE_DISABLE_CLAUDE_CODE_SKILLS) || switchedOn(env.OPENCODE_DISABLE_CLAUDE_CODE) ? [] : [".claude"];
+  const claude =
+    switchedOn(env.OPENCODE_DISABLE_CLAUDE_CODE_SKILLS) || switchedOn(env.OPENCODE_DISABLE_CLAUDE_CODE)
+      ? []
+      : [".claude"];
   const externalDirs = switchedOn(env.OPENCODE_DISABLE_EXTERNAL_SKILLS) ? [] : [...claude, ".agents"];
   const external = (dir: string) => externalDirs.map((d) => join(dir, d, "skills", name));
   const list = [...external(home), ...inConfigDir(globalConfigDir(env)), ...inConfigDir(join(home, ".opencode"))];
@@ -64,7 +67,12 @@ function real(path: string): string | undefined {
 }
 
 /** The user's own folder for a skill of this pack skill's name, if any (a link to the pack's folder is not theirs). */
-export function userSkillOverride(name: string, places: SkillPlaces, userPaths: readonly string[] = [], root = PACK_ROOT): string | undefined {
+export function userSkillOverride(
+  name: string,
+  places: SkillPlaces,
+  userPaths: readonly string[] = [],
+  root = PACK_ROOT,
+): string | undefined {
   const ours = real(join(root, "skills", name));
   const home = (places.env ?? process.env).HOME || homedir();
   const inPaths = userPaths.flatMap((path) => {
@@ -119,9 +127,19 @@ interface PermissionShape {
 
 function withSkillRules(permission: unknown, names: readonly string[], action: "allow" | "deny"): Rules {
   // A blanket string becomes the equivalent wildcard rule, so rules for single skills can follow it.
-  const rules: Rules = typeof permission === "string" ? { "*": permission } : typeof permission === "object" && permission !== null ? (permission as Rules) : {};
+  const rules: Rules =
+    typeof permission === "string"
+      ? { "*": permission }
+      : typeof permission === "object" && permission !== null
+        ? (permission as Rules)
+        : {};
   const current = rules.skill;
-  const skill: Rules = typeof current === "string" ? { "*": current } : typeof current === "object" && current !== null ? (current as Rules) : {};
+  const skill: Rules =
+    typeof current === "string"
+      ? { "*": current }
+      : typeof current === "object" && current !== null
+        ? (current as Rules)
+        : {};
   for (const name of names) if (skill[name] === undefined) skill[name] = action;
   rules.skill = skill;
   return rules;

@@ -7,13 +7,20 @@ const n = (value: number) => Math.round(value).toLocaleString("en-US");
 export function formatStats(stats: Stats, scope: string): string {
   const lines = [`opencode-continuum · what the pack spent (${scope})`];
   const w = stats.worker;
-  lines.push(`Worker (your agent): ${n(w.calls)} calls · ${n(w.inputTokens)} in · ${n(w.outputTokens)} out${w.cost ? ` · $${w.cost.toFixed(4)}` : ""}`);
+  lines.push(
+    `Worker (your agent): ${n(w.calls)} calls · ${n(w.inputTokens)} in · ${n(w.outputTokens)} out${w.cost ? ` · $${w.cost.toFixed(4)}` : ""}`,
+  );
   const features = Object.entries(stats.features);
   if (features.length === 0) lines.push("Pack: no helper runs yet");
   for (const [name, f] of features) {
-    const injected = f.injectedTokens !== undefined ? ` · injected ${n(f.injectedTokens)} tokens over ${n(f.injectedRequests ?? 0)} requests` : "";
+    const injected =
+      f.injectedTokens !== undefined
+        ? ` · injected ${n(f.injectedTokens)} tokens over ${n(f.injectedRequests ?? 0)} requests`
+        : "";
     const calls = f.agentCalls !== undefined ? ` (${n(f.agentCalls)} agent calls)` : "";
-    lines.push(`${name.padEnd(11)} ${n(f.runs)} runs${calls} · ${n(f.inputTokens)} in · ${n(f.outputTokens)} out${f.cost ? ` · $${f.cost.toFixed(4)}` : ""}${injected}`);
+    lines.push(
+      `${name.padEnd(11)} ${n(f.runs)} runs${calls} · ${n(f.inputTokens)} in · ${n(f.outputTokens)} out${f.cost ? ` · $${f.cost.toFixed(4)}` : ""}${injected}`,
+    );
   }
   lines.push(`Overhead: helper runs cost ${(stats.overheadRatio * 100).toFixed(1)} % of the worker's tokens`);
   return lines.join("\n");

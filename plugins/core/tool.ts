@@ -80,7 +80,11 @@ function withoutNulls(value: unknown): unknown {
 }
 
 export function describeInvalid(name: string, error: z.ZodError, raw: unknown, accepted: string[]): string {
-  return invalidMessage(name, error.issues.map((issue) => issueText(issue, raw)), accepted);
+  return invalidMessage(
+    name,
+    error.issues.map((issue) => issueText(issue, raw)),
+    accepted,
+  );
 }
 
 function invalidMessage(name: string, problems: string[], accepted: string[]): string {
@@ -106,11 +110,15 @@ export function actionRules<Action extends string>(rules: Record<Action, ActionR
     const rule = rules[args.action];
     const needs = rule.needs ?? [];
     const allowed = new Set(["action", ...needs, ...(rule.takes ?? [])]);
-    const problems = needs.filter((key) => args[key] === undefined).map((key) => `${key}: required for action "${args.action}"`);
+    const problems = needs
+      .filter((key) => args[key] === undefined)
+      .map((key) => `${key}: required for action "${args.action}"`);
     const unused = Object.keys(args).filter((key) => args[key] !== undefined && !allowed.has(key));
     if (unused.length > 0) {
       const takes = [...allowed].filter((key) => key !== "action");
-      problems.push(`${unused.join(", ")}: not used by action "${args.action}" (it takes ${takes.length ? takes.join(", ") : "no other argument"})`);
+      problems.push(
+        `${unused.join(", ")}: not used by action "${args.action}" (it takes ${takes.length ? takes.join(", ") : "no other argument"})`,
+      );
     }
     return problems;
   };
@@ -118,10 +126,14 @@ export function actionRules<Action extends string>(rules: Record<Action, ActionR
 
 function issueText(issue: z.core.$ZodIssue, raw: unknown): string {
   const path = issue.path.map(String).join(".");
-  if (issue.code === "unrecognized_keys") return `unknown argument${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${abbreviate(k, 40)}"`).join(", ")}`;
+  if (issue.code === "unrecognized_keys")
+    return `unknown argument${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${abbreviate(k, 40)}"`).join(", ")}`;
   if (!path) return `the arguments must be an object with named fields, got ${describeValue(raw)}`;
   const got = valueAt(raw, issue.path);
-  if (issue.code === "invalid_type") return got === undefined ? `${path}: required (${issue.expected})` : `${path}: expected ${issue.expected}, got ${describeValue(got)}`;
+  if (issue.code === "invalid_type")
+    return got === undefined
+      ? `${path}: required (${issue.expected})`
+      : `${path}: expected ${issue.expected}, got ${describeValue(got)}`;
   if (got === undefined) return `${path}: required (${issue.message.replace(/^Invalid (input|option): /, "")})`;
   return `${path}: ${issue.message.replace(/^Invalid input: /, "")}; got ${describeValue(got)}`;
 }
@@ -158,7 +170,9 @@ export function abbreviate(text: string, max: number): string {
   let visible = "";
   let used = 0;
   for (const char of text) {
-    const shown = /[\u0000-\u0008\u000b-\u001f\u007f]/.test(char) ? `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}` : char;
+    const shown = /[\u0000-\u0008\u000b-\u001f\u007f]/.test(char)
+      ? `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`
+      : char;
     if (visible.length + shown.length > max) break;
     visible += shown;
     used += char.length;

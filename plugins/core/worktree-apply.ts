@@ -24,7 +24,10 @@ export function diffFiles(diff: string): string[] {
 export function conflictFiles(stderr: string): string[] {
   const files = new Set<string>();
   for (const line of stderr.split("\n")) {
-    const match = /^error: (?:patch failed: (.+?):\d+|(.+?): (?:does not exist in index|already exists in working directory|No such file or directory|does not match index|patch does not apply|does not exist))/.exec(line);
+    const match =
+      /^error: (?:patch failed: (.+?):\d+|(.+?): (?:does not exist in index|already exists in working directory|No such file or directory|does not match index|patch does not apply|does not exist))/.exec(
+        line,
+      );
     const file = match?.[1] ?? match?.[2];
     if (file) files.add(file);
   }
@@ -55,23 +58,44 @@ export async function applyDiff(
     // Only the user's edits to the files the change touches stand in its way (a new editor swap file does not).
     const yours = await changedPaths(top, options.expectFingerprint, now.tree).catch(() => undefined);
     const clash = yours ? yours.filter((file) => files.includes(file)) : files;
-    if (clash.length) return { ok: false, reason: `you changed ${clash.join(", ")} since the work started`, conflicts: clash, savedTo: rejected() };
+    if (clash.length)
+      return {
+        ok: false,
+        reason: `you changed ${clash.join(", ")} since the work started`,
+        conflicts: clash,
+        savedTo: rejected(),
+      };
   }
   const check = await git(top, ["apply", "--check", "--binary", "-"], { input: diff });
   if (check.code !== 0) {
     const conflicts = conflictFiles(check.stderr);
-    return { ok: false, reason: `the change does not apply: ${check.stderr.trim().split("\n")[0] ?? "git apply failed"}`, conflicts, savedTo: rejected() };
+    return {
+      ok: false,
+      reason: `the change does not apply: ${check.stderr.trim().split("\n")[0] ?? "git apply failed"}`,
+      conflicts,
+      savedTo: rejected(),
+    };
   }
   // The user's index and tree are kept first (reachable, `continuum restore` puts them back); no backup, no apply.
   let backup;
   try {
     backup = await takeBackup(top, `before applying ${options.label ?? "a change"}`);
   } catch (error) {
-    return { ok: false, reason: `your index and working tree could not be backed up, so nothing was applied: ${(error as Error).message}`, conflicts: [], savedTo: rejected() };
+    return {
+      ok: false,
+      reason: `your index and working tree could not be backed up, so nothing was applied: ${(error as Error).message}`,
+      conflicts: [],
+      savedTo: rejected(),
+    };
   }
   const applied = await git(top, ["apply", "--binary", "-"], { input: diff });
   if (applied.code !== 0) {
-    return { ok: false, reason: `git apply failed after its check passed: ${applied.stderr.trim().split("\n")[0]}`, conflicts: conflictFiles(applied.stderr), savedTo: rejected() };
+    return {
+      ok: false,
+      reason: `git apply failed after its check passed: ${applied.stderr.trim().split("\n")[0]}`,
+      conflicts: conflictFiles(applied.stderr),
+      savedTo: rejected(),
+    };
   }
   await recordAfter(top, backup).catch(() => undefined);
   return { ok: true, files, backup: backup.name };

@@ -160,14 +160,32 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
     diff(worktree) {
       return serial(worktree.id, async () => {
         await stage(worktree);
-        return gitOk(worktree.dir, ["diff", "--cached", "--binary", "--no-renames", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", worktree.base, "--"], gitEnv(worktree));
+        return gitOk(
+          worktree.dir,
+          [
+            "diff",
+            "--cached",
+            "--binary",
+            "--no-renames",
+            "--no-ext-diff",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            worktree.base,
+            "--",
+          ],
+          gitEnv(worktree),
+        );
       });
     },
 
     changedFiles(worktree) {
       return serial(worktree.id, async () => {
         await stage(worktree);
-        const out = await gitOk(worktree.dir, ["diff", "--cached", "--name-only", "--no-renames", worktree.base, "--"], gitEnv(worktree));
+        const out = await gitOk(
+          worktree.dir,
+          ["diff", "--cached", "--name-only", "--no-renames", worktree.base, "--"],
+          gitEnv(worktree),
+        );
         return out.split("\n").filter(Boolean);
       });
     },

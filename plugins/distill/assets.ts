@@ -48,7 +48,13 @@ export const besideName = (name: string) => `${name}-distilled`.slice(0, MAX_NAM
  * Problems with a request; empty when it may be written. `reserved` are names the pack itself uses; `packCreated`
  * says whether /distill created the file at a path (only those are ever extended).
  */
-export function validateAsset(request: AssetRequest, projectDir: string, existing: InventoryItem[], reserved: ReadonlySet<string>, packCreated: (path: string) => boolean = () => false): { problems: string[]; plan?: PlannedAsset } {
+export function validateAsset(
+  request: AssetRequest,
+  projectDir: string,
+  existing: InventoryItem[],
+  reserved: ReadonlySet<string>,
+  packCreated: (path: string) => boolean = () => false,
+): { problems: string[]; plan?: PlannedAsset } {
   if (request.action === "extend" && SKILL_NAME.test(request.name)) {
     const path = assetPath(projectDir, request.form, request.name);
     // Yours is never rewritten: the addition becomes its own asset beside it (or extends that one, made earlier).
@@ -63,17 +69,31 @@ export function validateAsset(request: AssetRequest, projectDir: string, existin
   return validateOne(request, projectDir, existing, reserved, packCreated);
 }
 
-function validateOne(request: AssetRequest, projectDir: string, existing: InventoryItem[], reserved: ReadonlySet<string>, packCreated: (path: string) => boolean): { problems: string[]; plan?: PlannedAsset } {
+function validateOne(
+  request: AssetRequest,
+  projectDir: string,
+  existing: InventoryItem[],
+  reserved: ReadonlySet<string>,
+  packCreated: (path: string) => boolean,
+): { problems: string[]; plan?: PlannedAsset } {
   const problems: string[] = [];
   const name = request.name;
-  if (!SKILL_NAME.test(name) || name.length > MAX_NAME) problems.push(`name "${name.slice(0, 80)}" is invalid: lowercase letters and digits in words joined by single hyphens (${SKILL_NAME.source}), at most ${MAX_NAME} characters`);
+  if (!SKILL_NAME.test(name) || name.length > MAX_NAME)
+    problems.push(
+      `name "${name.slice(0, 80)}" is invalid: lowercase letters and digits in words joined by single hyphens (${SKILL_NAME.source}), at most ${MAX_NAME} characters`,
+    );
   const description = request.description.replace(/\s+/g, " ").trim();
   if (!description) problems.push("description is empty: say in one sentence when to use it");
-  if (description.length > MAX_DESCRIPTION) problems.push(`description has ${description.length} characters; at most ${MAX_DESCRIPTION}`);
-  const body = request.body.replace(/\r/g, "").replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, "").trim();
+  if (description.length > MAX_DESCRIPTION)
+    problems.push(`description has ${description.length} characters; at most ${MAX_DESCRIPTION}`);
+  const body = request.body
+    .replace(/\r/g, "")
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, "")
+    .trim();
   if (!body) problems.push("body is empty");
   if (body.length > MAX_BODY) problems.push(`body has ${body.length} characters; at most ${MAX_BODY}`);
-  if (/^---\s*$/m.test(body.split("\n")[0] ?? "")) problems.push("body must not start with its own front matter; give name and description as arguments");
+  if (/^---\s*$/m.test(body.split("\n")[0] ?? ""))
+    problems.push("body must not start with its own front matter; give name and description as arguments");
   if (problems.length) return { problems };
 
   const path = assetPath(projectDir, request.form, name);
@@ -83,28 +103,44 @@ function validateOne(request: AssetRequest, projectDir: string, existing: Invent
   } catch (error) {
     return { problems: [`${(error as Error).message}; nothing was written`] };
   }
-  const sameName = existing.filter((e) => e.name === name && (e.form === request.form || request.form === "skill" || e.form === "skill"));
+  const sameName = existing.filter(
+    (e) => e.name === name && (e.form === request.form || request.form === "skill" || e.form === "skill"),
+  );
   if (request.action === "create") {
     if (reserved.has(name)) problems.push(`name "${name}" is used by opencode-continuum itself; choose another`);
-    if (existsSync(path)) problems.push(packCreated(path) ? `${path} exists already: it is never overwritten (use action "extend" to add to it, or skip)` : `${path} exists already and is not one /distill created: it is never changed; choose another name, or skip`);
-    else if (sameName.length) problems.push(`a ${sameName[0]!.form} named "${name}" exists already (${sameName[0]!.path}); choose another name, or skip`);
+    if (existsSync(path))
+      problems.push(
+        packCreated(path)
+          ? `${path} exists already: it is never overwritten (use action "extend" to add to it, or skip)`
+          : `${path} exists already and is not one /distill created: it is never changed; choose another name, or skip`,
+      );
+    else if (sameName.length)
+      problems.push(
+        `a ${sameName[0]!.form} named "${name}" exists already (${sameName[0]!.path}); choose another name, or skip`,
+      );
   } else if (!existsSync(path)) problems.push(`nothing to extend: ${path} does not exist (use action "create")`);
   if (problems.length) return { problems };
 
-  const content = request.action === "create" ? render(request.form, name, description, body) : extended(readFileSync(path, "utf8"), body);
+  const content =
+    request.action === "create"
+      ? render(request.form, name, description, body)
+      : extended(readFileSync(path, "utf8"), body);
   // Read back what would be written: the front matter must parse and say what was asked.
   const parsed = safeParse(content);
-  if (!parsed) return { problems: ["the asset's front matter does not parse back (odd characters in the description?)"] };
+  if (!parsed)
+    return { problems: ["the asset's front matter does not parse back (odd characters in the description?)"] };
   if (request.action === "create") {
     if (parsed.data.description !== description) problems.push("the description does not read back as written");
-    if (request.form === "skill" && parsed.data.name !== name) problems.push("the skill name does not read back as written");
+    if (request.form === "skill" && parsed.data.name !== name)
+      problems.push("the skill name does not read back as written");
   }
   if (problems.length) return { problems };
   return { problems: [], plan: { form: request.form, name, path, action: request.action, content } };
 }
 
 function render(form: AssetForm, name: string, description: string, body: string): string {
-  const data: Record<string, unknown> = form === "skill" ? { name, description } : form === "agent" ? { description, mode: "subagent" } : { description };
+  const data: Record<string, unknown> =
+    form === "skill" ? { name, description } : form === "agent" ? { description, mode: "subagent" } : { description };
   return matter.stringify(`${body}\n`, data);
 }
 

@@ -21,7 +21,10 @@ export function register(program: Command): void {
     .addOption(projectOption())
     .addOption(jsonOption())
     .option("--timeout-min <minutes>", "give up after this many minutes", positiveNumber, 15)
-    .addHelpText("after", "\n`continuum distill status` prints the last report.\nExit codes: 0 done (assets written, dry run, or nothing new); 1 failed or timed out; 2 usage.")
+    .addHelpText(
+      "after",
+      "\n`continuum distill status` prints the last report.\nExit codes: 0 done (assets written, dry run, or nothing new); 1 failed or timed out; 2 usage.",
+    )
     .action(
       act((focus: string[], o: RunOptions) => {
         if (focus.length === 1 && focus[0] === "status") {

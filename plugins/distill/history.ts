@@ -19,7 +19,11 @@ export function historySteps(db: Database | undefined, projectId: string, since:
   } catch {
     return []; // history off, or memory never started here
   }
-  return rows.map((row) => (row.kind === "tool" ? { sessionId: row.sessionId, tool: row.tool ?? "tool", input: toolInput(row.text), at: row.createdAt } : { sessionId: row.sessionId, tool: "user", input: row.text, at: row.createdAt }));
+  return rows.map((row) =>
+    row.kind === "tool"
+      ? { sessionId: row.sessionId, tool: row.tool ?? "tool", input: toolInput(row.text), at: row.createdAt }
+      : { sessionId: row.sessionId, tool: "user", input: row.text, at: row.createdAt },
+  );
 }
 
 /** `tool <name> <json args>` on the first line (history-store.ts partText); damaged or cut JSON gives {}. */

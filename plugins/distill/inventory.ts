@@ -20,12 +20,29 @@ export function inventory(globalConfigDir: string, projectDir: string): Inventor
     for (const folder of ["skills", "skill"]) {
       for (const name of dirs(join(root, folder))) {
         const file = join(root, folder, name, "SKILL.md");
-        if (existsSync(file)) items.push({ form: "skill", name: frontName(file) ?? name, description: description(file), path: file, scope });
+        if (existsSync(file))
+          items.push({
+            form: "skill",
+            name: frontName(file) ?? name,
+            description: description(file),
+            path: file,
+            scope,
+          });
       }
     }
-    for (const [form, folders] of [["command", ["commands", "command"]], ["agent", ["agents", "agent"]]] as const) {
+    for (const [form, folders] of [
+      ["command", ["commands", "command"]],
+      ["agent", ["agents", "agent"]],
+    ] as const) {
       for (const folder of folders) {
-        for (const file of markdown(join(root, folder))) items.push({ form, name: file.replace(/\.md$/, ""), description: description(join(root, folder, file)), path: join(root, folder, file), scope });
+        for (const file of markdown(join(root, folder)))
+          items.push({
+            form,
+            name: file.replace(/\.md$/, ""),
+            description: description(join(root, folder, file)),
+            path: join(root, folder, file),
+            scope,
+          });
       }
     }
   };
@@ -34,15 +51,27 @@ export function inventory(globalConfigDir: string, projectDir: string): Inventor
   for (const extra of [join(projectDir, ".claude"), join(projectDir, ".agents")]) {
     for (const name of dirs(join(extra, "skills"))) {
       const file = join(extra, "skills", name, "SKILL.md");
-      if (existsSync(file)) items.push({ form: "skill", name: frontName(file) ?? name, description: description(file), path: file, scope: "project" });
+      if (existsSync(file))
+        items.push({
+          form: "skill",
+          name: frontName(file) ?? name,
+          description: description(file),
+          path: file,
+          scope: "project",
+        });
     }
   }
-  return items.sort((a, b) => a.form.localeCompare(b.form) || a.name.localeCompare(b.name) || a.path.localeCompare(b.path));
+  return items.sort(
+    (a, b) => a.form.localeCompare(b.form) || a.name.localeCompare(b.name) || a.path.localeCompare(b.path),
+  );
 }
 
 function dirs(dir: string): string[] {
   try {
-    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }
@@ -50,7 +79,10 @@ function dirs(dir: string): string[] {
 
 function markdown(dir: string): string[] {
   try {
-    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith(".md")).map((e) => e.name).sort();
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith(".md"))
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }

@@ -93,7 +93,10 @@ export function mineSequences(steps: HistoryStep[], options: MinerOptions): Sequ
   const minLength = Math.max(2, options.minLength ?? 2);
   const maxLength = Math.max(minLength, options.maxLength ?? 6);
   const costly = options.costlyOccurrences ?? 4;
-  const counts = new Map<string, { steps: string[]; sessions: Set<string>; occurrences: number; perSession: Map<string, number> }>();
+  const counts = new Map<
+    string,
+    { steps: string[]; sessions: Set<string>; occurrences: number; perSession: Map<string, number> }
+  >();
   for (const [sessionId, list] of sessionSteps(steps)) {
     for (let length = minLength; length <= maxLength; length++) {
       for (let start = 0; start + length <= list.length; start++) {
@@ -101,7 +104,12 @@ export function mineSequences(steps: HistoryStep[], options: MinerOptions): Sequ
         // A run of a shorter loop (build → deploy → build) is that loop, counted by its own, shorter window.
         if (new Set(window).size < 2 || isRepetition(window)) continue;
         const key = window.join(" → ");
-        const entry = counts.get(key) ?? { steps: window, sessions: new Set<string>(), occurrences: 0, perSession: new Map() };
+        const entry = counts.get(key) ?? {
+          steps: window,
+          sessions: new Set<string>(),
+          occurrences: 0,
+          perSession: new Map(),
+        };
         entry.sessions.add(sessionId);
         entry.occurrences++;
         entry.perSession.set(sessionId, (entry.perSession.get(sessionId) ?? 0) + 1);
@@ -109,18 +117,36 @@ export function mineSequences(steps: HistoryStep[], options: MinerOptions): Sequ
       }
     }
   }
-  const qualifying = [...counts.entries()].filter(([, e]) => e.sessions.size >= options.minSessions || Math.max(...e.perSession.values()) >= costly);
+  const qualifying = [...counts.entries()].filter(
+    ([, e]) => e.sessions.size >= options.minSessions || Math.max(...e.perSession.values()) >= costly,
+  );
   const kept: SequenceCandidate[] = [];
   // Longest first, so a shorter sequence inside a kept longer one with the same sessions is dropped as its part.
-  const ordered = qualifying.sort(([ka, a], [kb, b]) => b.steps.length - a.steps.length || b.sessions.size - a.sessions.size || ka.localeCompare(kb));
+  const ordered = qualifying.sort(
+    ([ka, a], [kb, b]) => b.steps.length - a.steps.length || b.sessions.size - a.sessions.size || ka.localeCompare(kb),
+  );
   for (const [key, entry] of ordered) {
     const sessions = [...entry.sessions].sort();
-    const covered = kept.some((k) => containsRun(k.steps, entry.steps) && sessions.every((s) => k.sessions.includes(s)));
+    const covered = kept.some(
+      (k) => containsRun(k.steps, entry.steps) && sessions.every((s) => k.sessions.includes(s)),
+    );
     if (covered) continue;
-    kept.push({ key, steps: entry.steps, sessions, occurrences: entry.occurrences, suggestedName: suggestName(entry.steps) });
+    kept.push({
+      key,
+      steps: entry.steps,
+      sessions,
+      occurrences: entry.occurrences,
+      suggestedName: suggestName(entry.steps),
+    });
   }
   return kept
-    .sort((a, b) => b.sessions.length - a.sessions.length || b.steps.length - a.steps.length || b.occurrences - a.occurrences || a.key.localeCompare(b.key))
+    .sort(
+      (a, b) =>
+        b.sessions.length - a.sessions.length ||
+        b.steps.length - a.steps.length ||
+        b.occurrences - a.occurrences ||
+        a.key.localeCompare(b.key),
+    )
     .slice(0, options.limit ?? 20);
 }
 
@@ -138,7 +164,9 @@ function containsRun(outer: string[], inner: string[]): boolean {
 }
 
 const STOPWORDS = new Set(
-  "a an the and or but to of in on for with at by from is are be it this that these those please can could would you we i me my our your let lets let's now then just also again some any all do does did make get run show tell what how why when where which there here".split(" "),
+  "a an the and or but to of in on for with at by from is are be it this that these those please can could would you we i me my our your let lets let's now then just also again some any all do does did make get run show tell what how why when where which there here".split(
+    " ",
+  ),
 );
 
 /** The kind of a user request: its first three content words, placeholders for paths and numbers. */
@@ -169,7 +197,9 @@ export function mineRequests(steps: HistoryStep[], options: MinerOptions): Reque
   return [...kinds.entries()]
     .filter(([, e]) => e.sessions.size >= options.minSessions)
     .map(([key, e]) => ({ key, sessions: [...e.sessions].sort(), occurrences: e.occurrences, examples: e.examples }))
-    .sort((a, b) => b.sessions.length - a.sessions.length || b.occurrences - a.occurrences || a.key.localeCompare(b.key))
+    .sort(
+      (a, b) => b.sessions.length - a.sessions.length || b.occurrences - a.occurrences || a.key.localeCompare(b.key),
+    )
     .slice(0, options.limit ?? 20);
 }
 
@@ -179,11 +209,17 @@ export function suggestName(steps: string[]): string {
   for (const step of steps) {
     let word: string | undefined;
     if (step.startsWith("bash: ")) {
-      const tokens = step.slice(6).split(" ").filter((t) => !t.startsWith("<") && !t.startsWith("-"));
+      const tokens = step
+        .slice(6)
+        .split(" ")
+        .filter((t) => !t.startsWith("<") && !t.startsWith("-"));
       word = tokens.at(-1);
     } else if (/^(edit|write|patch|multiedit)\b/.test(step)) word = "fix";
     else word = step.split(" ")[0];
-    const clean = word?.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+    const clean = word
+      ?.toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "");
     if (clean && !words.includes(clean)) words.push(clean);
   }
   const name = words.join("-").replace(/-+/g, "-").slice(0, 40).replace(/-+$/, "");

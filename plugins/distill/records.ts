@@ -2,7 +2,14 @@
 // `continuum distill`) and the candidates already distilled, so the next run does not propose them again.
 import { join } from "node:path";
 import { z } from "zod";
-import { costLine, readJsonLoose, readRunRecord, runRecordShape, saveJson, saveRunRecord } from "../core/run-records.ts";
+import {
+  costLine,
+  readJsonLoose,
+  readRunRecord,
+  runRecordShape,
+  saveJson,
+  saveRunRecord,
+} from "../core/run-records.ts";
 
 const candidateSchema = z.object({
   id: z.string().optional(),
@@ -18,7 +25,15 @@ export type ReportedCandidate = z.infer<typeof candidateSchema>;
 export const distillRecordSchema = z.object({
   ...runRecordShape,
   status: z.enum(["running", "empty", "nothing-new", "busy", "failed", "dry-run", "done"]),
-  mined: z.array(z.object({ id: z.string(), key: z.string(), sessions: z.array(z.string()), occurrences: z.number(), covered: z.string().optional() })),
+  mined: z.array(
+    z.object({
+      id: z.string(),
+      key: z.string(),
+      sessions: z.array(z.string()),
+      occurrences: z.number(),
+      covered: z.string().optional(),
+    }),
+  ),
   candidates: z.array(candidateSchema),
   assets: z.array(z.object({ path: z.string(), action: z.string(), backup: z.string().optional() })),
 });
@@ -46,7 +61,8 @@ export function readCovered(dir: string): Covered {
   const out: Covered = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     const entry = v as { path?: unknown; at?: unknown };
-    if (typeof entry?.path === "string") out[key] = { path: entry.path, at: typeof entry.at === "string" ? entry.at : "" };
+    if (typeof entry?.path === "string")
+      out[key] = { path: entry.path, at: typeof entry.at === "string" ? entry.at : "" };
   }
   return out;
 }
@@ -72,11 +88,17 @@ export function formatDistillRecord(record: DistillRecord): string {
   if (record.status === "running") return lines.join("\n");
   if (record.mined.length) {
     lines.push("Recurring workflows found (mined from the history index):");
-    for (const m of record.mined) lines.push(`  - ${m.id}: ${m.key} (${m.sessions.length} sessions, ${m.occurrences} runs)${m.covered ? ` — already distilled into ${m.covered}` : ""}`);
+    for (const m of record.mined)
+      lines.push(
+        `  - ${m.id}: ${m.key} (${m.sessions.length} sessions, ${m.occurrences} runs)${m.covered ? ` — already distilled into ${m.covered}` : ""}`,
+      );
   }
   if (record.candidates.length) {
     lines.push("Candidates:");
-    for (const c of record.candidates) lines.push(`  - ${c.name} [${c.form}, ${c.action}]: ${c.evidence} (sessions: ${c.sessions.join(", ") || "none named"})`);
+    for (const c of record.candidates)
+      lines.push(
+        `  - ${c.name} [${c.form}, ${c.action}]: ${c.evidence} (sessions: ${c.sessions.join(", ") || "none named"})`,
+      );
   }
   if (record.assets.length) {
     lines.push(record.dryRun ? "Would write:" : "Written:");

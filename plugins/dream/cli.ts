@@ -17,7 +17,13 @@ const DREAM: HeadlessKind = {
 /** Memory as the CLI opens it (for undo): handed over by the CLI's entry (cli/main.ts). */
 export interface DreamCliDeps {
   openMemory(eff: Effective): Promise<{
-    service: { restoreFile(file: string, bytes: Uint8Array | undefined, sha: string): Promise<{ ok: true } | { ok: false; reason: string }> };
+    service: {
+      restoreFile(
+        file: string,
+        bytes: Uint8Array | undefined,
+        sha: string,
+      ): Promise<{ ok: true } | { ok: false; reason: string }>;
+    };
     close(): void;
   }>;
 }

@@ -6,8 +6,10 @@ export function unifiedDiff(label: string, before: string, after: string): strin
   if (before === after) return "";
   const patch = createTwoFilesPatch(`a/${label}`, `b/${label}`, before, after, "", "", { context: 2 });
   // jsdiff starts with an "Index:"-less "===" header line pair; keep only the ---/+++ headers and hunks.
-  return patch
-    .replace(/^=+\n/m, "")
-    .replace(/^(---|\+\+\+) (.*)\t$/gm, "$1 $2")
-    .trimEnd() + "\n";
+  return (
+    patch
+      .replace(/^=+\n/m, "")
+      .replace(/^(---|\+\+\+) (.*)\t$/gm, "$1 $2")
+      .trimEnd() + "\n"
+  );
 }

@@ -2,7 +2,17 @@
 // never in the file. Code checks the finished draft (limits, deletions, stale paths) and only then writes it in
 // one atomic replacement through the memory service, so a refused, failed or aborted run leaves the file as it was.
 // Pure text in, text out.
-import { appendToSection, memoryTemplate, newEntryId, parseEntries, PROJECT_SECTIONS, removeLines, resolveSection, splitLines, type MemoryEntry } from "../core/memory-format.ts";
+import {
+  appendToSection,
+  memoryTemplate,
+  newEntryId,
+  parseEntries,
+  PROJECT_SECTIONS,
+  removeLines,
+  resolveSection,
+  splitLines,
+  type MemoryEntry,
+} from "../core/memory-format.ts";
 import { cleanEntryText } from "../core/memory-format.ts";
 
 /** Sections a dream may write: the memory's own, plus the two a consolidation adds. */
@@ -116,7 +126,17 @@ export class MemoryDraft {
     const sessions = splitSessions(entry.session);
     const text = `${entry.text} ${note}`;
     if (entry.date && sessions.length) this.swap(entry, bullet(text, entry.id, entry.date, sessions));
-    else this.swap(entry, bullet(text, entry.id, entry.date ?? this.today, sessions.length ? sessions : ["unknown"], !entry.id.startsWith("m-")));
+    else
+      this.swap(
+        entry,
+        bullet(
+          text,
+          entry.id,
+          entry.date ?? this.today,
+          sessions.length ? sessions : ["unknown"],
+          !entry.id.startsWith("m-"),
+        ),
+      );
   }
 
   changed(): boolean {
@@ -142,7 +162,8 @@ export class MemoryDraft {
 
   private section(name: string): string {
     const section = resolveSection(name, DREAM_SECTIONS);
-    if (!section) throw new DraftError(`unknown section "${name.slice(0, 60)}"; use one of: ${DREAM_SECTIONS.join(", ")}`);
+    if (!section)
+      throw new DraftError(`unknown section "${name.slice(0, 60)}"; use one of: ${DREAM_SECTIONS.join(", ")}`);
     return section;
   }
 
@@ -150,15 +171,20 @@ export class MemoryDraft {
     const clean = cleanEntryText(text).replace(/<!--|-->/g, "");
     if (!clean) throw new DraftError("text is empty");
     const lines = clean.split("\n").length;
-    if (lines > MAX_ENTRY_LINES) throw new DraftError(`an entry is 1-${MAX_ENTRY_LINES} lines; this one has ${lines}: shorten it`);
-    if (clean.length > MAX_ENTRY_CHARS) throw new DraftError(`an entry holds at most ${MAX_ENTRY_CHARS} characters; this one has ${clean.length}`);
+    if (lines > MAX_ENTRY_LINES)
+      throw new DraftError(`an entry is 1-${MAX_ENTRY_LINES} lines; this one has ${lines}: shorten it`);
+    if (clean.length > MAX_ENTRY_CHARS)
+      throw new DraftError(`an entry holds at most ${MAX_ENTRY_CHARS} characters; this one has ${clean.length}`);
     return clean;
   }
 
   /** Source sessions: at least one, each one the dream was shown (or the entry already had). */
   private sources(given: string[], inherited: string[]): string[] {
     const unknown = given.filter((s) => !SESSION_ID.test(s) || (!this.knownSessions.has(s) && !inherited.includes(s)));
-    if (unknown.length) throw new DraftError(`unknown source session(s): ${unknown.map((s) => s.slice(0, 40)).join(", ")}; use the session ids shown in the input`);
+    if (unknown.length)
+      throw new DraftError(
+        `unknown source session(s): ${unknown.map((s) => s.slice(0, 40)).join(", ")}; use the session ids shown in the input`,
+      );
     const all = [...new Set([...inherited.filter((s) => s !== "unknown"), ...given])];
     if (all.length === 0) throw new DraftError("sessions: give every session the fact comes from (at least one)");
     return all.sort();
@@ -174,11 +200,21 @@ export class MemoryDraft {
 }
 
 function toDraftEntry(entry: MemoryEntry): DraftEntry {
-  return { id: entry.id, section: entry.section, text: entry.text, date: entry.date, sessions: splitSessions(entry.session), lines: entry.lineEnd - entry.lineStart + 1 };
+  return {
+    id: entry.id,
+    section: entry.section,
+    text: entry.text,
+    date: entry.date,
+    sessions: splitSessions(entry.session),
+    lines: entry.lineEnd - entry.lineStart + 1,
+  };
 }
 
 export function splitSessions(field: string | undefined): string[] {
-  return (field ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return (field ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -195,7 +231,9 @@ function bullet(text: string, id: string, date: string, sessions: string[], unta
     kept.push(s);
   }
   const more = sessions.length - kept.length;
-  if (more > 0) lines[lines.length - 1] += ` (and ${more} more source session${more === 1 ? "" : "s"}: ${sessions.slice(kept.length).join(", ")})`;
+  if (more > 0)
+    lines[lines.length - 1] +=
+      ` (and ${more} more source session${more === 1 ? "" : "s"}: ${sessions.slice(kept.length).join(", ")})`;
   lines[lines.length - 1] += ` <!-- id:${id} · ${date} · ${kept.join(",")} -->`;
   return lines.join("\n");
 }

@@ -1,7 +1,13 @@
 // Host adapter of /dream: the command (run, --dry-run, status, undo), the dream agent's tools, the opt-in schedule
 // and the per-run token budget. The work itself is in run.ts; the rules the agent follows in agents/dream.md.
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
-import { announceRun, commandReport as report, parseRunArgs, scheduleRuns, type RunCommand } from "../core/helper-run.ts";
+import {
+  announceRun,
+  commandReport as report,
+  parseRunArgs,
+  scheduleRuns,
+  type RunCommand,
+} from "../core/helper-run.ts";
 import { createDreamer, formatRecord, type Dreamer } from "./run.ts";
 import type { DreamRecord } from "./records.ts";
 import { DREAM_AGENT, DREAM_MEMORY_TOOL, DREAM_REPORT_TOOL } from "./tool.ts";
@@ -36,14 +42,27 @@ function createDream(context: FeatureContext): FeatureParts {
   if (!memory) {
     // A configuration choice, not a fault: said when /dream is used, not as an error at every start.
     context.reporter.log("info", "dream is off: it needs the memory feature (memory.enabled: true)");
-    return { commands: { dream: () => ({ kind: "report", text: "[continuum /dream] Dream is off here: it curates memory, and the memory feature is switched off (continuum.jsonc: memory.enabled: false).", variant: "warning" }) } };
+    return {
+      commands: {
+        dream: () => ({
+          kind: "report",
+          text: "[continuum /dream] Dream is off here: it curates memory, and the memory feature is switched off (continuum.jsonc: memory.enabled: false).",
+          variant: "warning",
+        }),
+      },
+    };
   }
   const settings = context.config.dream;
   const dreamer = createDreamer(context, memory);
   watchBudget(context, "dream", settings.budgetTokens);
 
   const announce = (done: Promise<DreamRecord>) =>
-    announceRun(context.reporter, "dream", done, (record) => record.status === "written" || record.status === "dry-run" || record.status === "unchanged");
+    announceRun(
+      context.reporter,
+      "dream",
+      done,
+      (record) => record.status === "written" || record.status === "dry-run" || record.status === "unchanged",
+    );
 
   if (settings.auto) scheduleDreams(context, dreamer, announce);
 
@@ -58,15 +77,25 @@ function createDream(context: FeatureContext): FeatureParts {
             return report(`[continuum /dream] ${command.message}`, "warning");
           case "status": {
             const last = dreamer.last();
-            return report(last ? formatRecord(last) : "[continuum /dream] No dream has run in this project yet. /dream starts one; /dream --dry-run shows what it would change.");
+            return report(
+              last
+                ? formatRecord(last)
+                : "[continuum /dream] No dream has run in this project yet. /dream starts one; /dream --dry-run shows what it would change.",
+            );
           }
           case "undo": {
             const undone = await dreamer.undo();
             return report(`[continuum /dream undo] ${undone.message}`, undone.ok ? undefined : "warning");
           }
           case "run": {
-            const started = dreamer.start({ parentSessionId: sessionId, focus: command.focus, dryRun: command.dryRun, reason: command.dryRun ? "/dream --dry-run" : "/dream" });
-            if (!started.started) return report(formatRecord(started.record), started.record.status === "busy" ? "warning" : "info");
+            const started = dreamer.start({
+              parentSessionId: sessionId,
+              focus: command.focus,
+              dryRun: command.dryRun,
+              reason: command.dryRun ? "/dream --dry-run" : "/dream",
+            });
+            if (!started.started)
+              return report(formatRecord(started.record), started.record.status === "busy" ? "warning" : "info");
             // `opencode run` exits when this turn ends: the dream would be cut off, so the answer waits for it.
             if (context.host.oneShot) {
               const record = await started.done;
@@ -84,7 +113,11 @@ function createDream(context: FeatureContext): FeatureParts {
 }
 
 /** dream.auto: a scheduled dream reads only the material newer than the last dream. */
-function scheduleDreams(context: FeatureContext, dreamer: Dreamer, announce: (done: Promise<DreamRecord>) => void): void {
+function scheduleDreams(
+  context: FeatureContext,
+  dreamer: Dreamer,
+  announce: (done: Promise<DreamRecord>) => void,
+): void {
   // A scheduled dream runs in the background: a one-shot `opencode run` would cut it off at its first idle.
   if (context.host.oneShot) return;
   scheduleRuns(context, "dream", {
@@ -93,7 +126,13 @@ function scheduleDreams(context: FeatureContext, dreamer: Dreamer, announce: (do
     last: () => dreamer.last(),
     sessionsSince: (since) => dreamer.materialSince(since).length,
     start(parentSessionId, since) {
-      const started = dreamer.start({ parentSessionId, focus: "", dryRun: false, reason: "scheduled (dream.auto)", since });
+      const started = dreamer.start({
+        parentSessionId,
+        focus: "",
+        dryRun: false,
+        reason: "scheduled (dream.auto)",
+        since,
+      });
       if (started.started) announce(started.done);
     },
   });

@@ -59,9 +59,12 @@ export function gatherSessions(options: GatherOptions): SessionMaterial[] {
   for (const row of userTexts(options.db, options.projectId, cutoff)) {
     const entry = material(row.sessionId);
     entry.lastActivity = Math.max(entry.lastActivity, row.createdAt);
-    if (entry.userMessages.length < CAPS.userMessages) entry.userMessages.push(cap(options.redact(row.text), CAPS.userMessage));
+    if (entry.userMessages.length < CAPS.userMessages)
+      entry.userMessages.push(cap(options.redact(row.text), CAPS.userMessage));
   }
-  return [...byId.values()].filter(hasMaterial).sort((a, b) => b.lastActivity - a.lastActivity || a.sessionId.localeCompare(b.sessionId));
+  return [...byId.values()]
+    .filter(hasMaterial)
+    .sort((a, b) => b.lastActivity - a.lastActivity || a.sessionId.localeCompare(b.sessionId));
 }
 
 export function hasMaterial(s: SessionMaterial): boolean {
@@ -69,13 +72,19 @@ export function hasMaterial(s: SessionMaterial): boolean {
 }
 
 /** The sessions as the prompt shows them, within `budgetChars` (older sessions are dropped first, and said so). */
-export function renderSessions(sessions: SessionMaterial[], budgetChars: number): { text: string; shown: string[]; dropped: number } {
+export function renderSessions(
+  sessions: SessionMaterial[],
+  budgetChars: number,
+): { text: string; shown: string[]; dropped: number } {
   const blocks: string[] = [];
   const shown: string[] = [];
   let used = 0;
   for (const s of sessions) {
-    const parts = [`<session id="${s.sessionId}" last-active="${new Date(s.lastActivity).toISOString().slice(0, 16)}Z">`];
-    if (s.userMessages.length) parts.push("## What the user wrote", ...s.userMessages.map((m) => `> ${m.replace(/\n/g, "\n> ")}`));
+    const parts = [
+      `<session id="${s.sessionId}" last-active="${new Date(s.lastActivity).toISOString().slice(0, 16)}Z">`,
+    ];
+    if (s.userMessages.length)
+      parts.push("## What the user wrote", ...s.userMessages.map((m) => `> ${m.replace(/\n/g, "\n> ")}`));
     if (s.checkpoint) parts.push("## Checkpoint", s.checkpoint);
     if (s.notes) parts.push("## Notes", s.notes);
     for (const p of s.progress) parts.push(`## Progress of task ${p.task}`, p.text);
@@ -89,7 +98,11 @@ export function renderSessions(sessions: SessionMaterial[], budgetChars: number)
   return { text: blocks.join("\n\n"), shown, dropped: sessions.length - shown.length };
 }
 
-function userTexts(db: Database | undefined, projectId: string, cutoff: number): { sessionId: string; text: string; createdAt: number }[] {
+function userTexts(
+  db: Database | undefined,
+  projectId: string,
+  cutoff: number,
+): { sessionId: string; text: string; createdAt: number }[] {
   if (!db) return [];
   try {
     return db

@@ -25,11 +25,23 @@ export function deletions(draft: MemoryDraft): { removed: number; of: number; fr
 }
 
 /** How many of the original entries the draft changed at all: removed, merged (every entry of a merge) or rewritten. */
-export function changesToExisting(draft: MemoryDraft): { changed: number; removed: number; rewritten: number; of: number; fraction: number } {
+export function changesToExisting(draft: MemoryDraft): {
+  changed: number;
+  removed: number;
+  rewritten: number;
+  of: number;
+  fraction: number;
+} {
   const of = draft.originalIds.size;
   const { forgotten, mergedAway, rewritten } = draft.changes;
   const changed = new Set([...forgotten, ...mergedAway, ...rewritten].filter((id) => draft.originalIds.has(id))).size;
-  return { changed, removed: forgotten.length + mergedAway.length, rewritten: rewritten.length, of, fraction: of === 0 ? 0 : changed / of };
+  return {
+    changed,
+    removed: forgotten.length + mergedAway.length,
+    rewritten: rewritten.length,
+    of,
+    fraction: of === 0 ? 0 : changed / of,
+  };
 }
 
 /** Problems that refuse the whole run; empty when the draft may be written. */
@@ -37,8 +49,14 @@ export function limitProblems(draft: MemoryDraft, limits: DreamLimits): string[]
   const problems: string[] = [];
   const lines = lineCount(draft.text);
   const bytes = Buffer.byteLength(draft.text, "utf8");
-  if (lines > limits.maxLines) problems.push(`MEMORY.md would have ${lines} lines; the limit is ${limits.maxLines} (dream.maxLines): merge or drop entries`);
-  if (bytes > limits.maxBytes) problems.push(`MEMORY.md would be ${bytes} bytes; the limit is ${limits.maxBytes} (dream.maxBytes): merge or drop entries`);
+  if (lines > limits.maxLines)
+    problems.push(
+      `MEMORY.md would have ${lines} lines; the limit is ${limits.maxLines} (dream.maxLines): merge or drop entries`,
+    );
+  if (bytes > limits.maxBytes)
+    problems.push(
+      `MEMORY.md would be ${bytes} bytes; the limit is ${limits.maxBytes} (dream.maxBytes): merge or drop entries`,
+    );
   const { changed, removed, rewritten, of, fraction } = changesToExisting(draft);
   if (changed > 0 && fraction > limits.maxDeleteFraction) {
     problems.push(
@@ -47,7 +65,8 @@ export function limitProblems(draft: MemoryDraft, limits: DreamLimits): string[]
   }
   for (const entry of draft.entries()) {
     if (!draft.written.has(entry.id)) continue;
-    if (entry.lines > MAX_ENTRY_LINES) problems.push(`entry ${entry.id} has ${entry.lines} lines; at most ${MAX_ENTRY_LINES}`);
+    if (entry.lines > MAX_ENTRY_LINES)
+      problems.push(`entry ${entry.id} has ${entry.lines} lines; at most ${MAX_ENTRY_LINES}`);
     if (!entry.date) problems.push(`entry ${entry.id} has no date`);
     if (!entry.sessions.length) problems.push(`entry ${entry.id} names no source session`);
   }

@@ -18,7 +18,12 @@ export interface DreamPromptInput {
 
 export function dreamPrompt(input: DreamPromptInput): string {
   const entries = input.entries.length
-    ? input.entries.map((e) => `- [${e.id}] (${e.section || "no section"}) ${e.text.replace(/\n/g, " / ")}${e.date ? ` — ${e.date}` : ""}${e.sessions.length ? ` · ${e.sessions.join(",")}` : ""}`).join("\n")
+    ? input.entries
+        .map(
+          (e) =>
+            `- [${e.id}] (${e.section || "no section"}) ${e.text.replace(/\n/g, " / ")}${e.date ? ` — ${e.date}` : ""}${e.sessions.length ? ` · ${e.sessions.join(",")}` : ""}`,
+        )
+        .join("\n")
     : "(MEMORY.md has no entries yet)";
   const maxDelete = Math.floor(input.entries.length * input.limits.maxDeleteFraction);
   return [
@@ -29,7 +34,11 @@ export function dreamPrompt(input: DreamPromptInput): string {
     `- MEMORY.md at most ${input.limits.maxLines} lines and ${input.limits.maxBytes} bytes; now ${input.lines} lines, ${input.bytes} bytes.`,
     `- Change (forget, merge or replace; every entry a merge touches counts) at most ${maxDelete} of the ${input.entries.length} existing entries in this run.`,
     "- Every entry you write: 1-3 lines, with the ids of its source sessions.",
-    ...(input.entries.some((e) => e.id.includes("~")) ? ["- Ids ending in ~2, ~3 are entries that carry the same id as an earlier one (copies): each is addressed by the id shown; merge or forget the copies."] : []),
+    ...(input.entries.some((e) => e.id.includes("~"))
+      ? [
+          "- Ids ending in ~2, ~3 are entries that carry the same id as an earlier one (copies): each is addressed by the id shown; merge or forget the copies.",
+        ]
+      : []),
     "",
     "## Current MEMORY.md entries ([id] (section) text — date · sessions)",
     entries,

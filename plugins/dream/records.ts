@@ -4,7 +4,15 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { costLine, readJsonLoose, readRunRecord, runRecordShape, saveJson, saveRunRecord, type RunTokens } from "../core/run-records.ts";
+import {
+  costLine,
+  readJsonLoose,
+  readRunRecord,
+  runRecordShape,
+  saveJson,
+  saveRunRecord,
+  type RunTokens,
+} from "../core/run-records.ts";
 
 export type DreamTokens = RunTokens;
 
@@ -13,7 +21,12 @@ export const dreamRecordSchema = z.object({
   ...runRecordShape,
   status: z.enum(["running", "empty", "busy", "refused", "failed", "conflict", "unchanged", "dry-run", "written"]),
   sessions: z.array(z.string()),
-  report: z.object({ consolidated: z.array(z.string()), updated: z.array(z.string()), deleted: z.array(z.string()), skipped: z.array(z.string()) }),
+  report: z.object({
+    consolidated: z.array(z.string()),
+    updated: z.array(z.string()),
+    deleted: z.array(z.string()),
+    skipped: z.array(z.string()),
+  }),
   unverified: z.array(z.object({ id: z.string(), text: z.string(), missing: z.array(z.string()) })),
   problems: z.array(z.string()),
   /** Ids that more than one entry of MEMORY.md carries, and how each of those entries is addressed. */
@@ -57,9 +70,15 @@ export function saveUndo(dir: string, journal: UndoJournal): void {
 /** The journal, or why there is none usable (missing, damaged). */
 export function readUndo(dir: string): { ok: true; journal: UndoJournal } | { ok: false; reason: string } {
   const file = join(dir, "undo.json");
-  if (!existsSync(file)) return { ok: false, reason: "no dream has written memory here yet (or its undo was already applied)" };
+  if (!existsSync(file))
+    return { ok: false, reason: "no dream has written memory here yet (or its undo was already applied)" };
   const parsed = undoSchema.safeParse(readJsonLoose(file));
-  return parsed.success ? { ok: true, journal: parsed.data } : { ok: false, reason: `the undo journal ${file} is damaged; restore from the kept versions (continuum memory path shows the folder)` };
+  return parsed.success
+    ? { ok: true, journal: parsed.data }
+    : {
+        ok: false,
+        reason: `the undo journal ${file} is damaged; restore from the kept versions (continuum memory path shows the folder)`,
+      };
 }
 
 /** After a successful undo the journal is marked used, so a second undo cannot put back an even older state. */
@@ -85,8 +104,17 @@ export function formatRecord(record: DreamRecord): string {
     for (const u of record.unverified) lines.push(`  - ${u.id}: ${u.missing.join(", ")}`);
   }
   list("Refused because", record.problems);
-  list("Duplicate ids in MEMORY.md (each entry is addressed on its own; merge or forget the copies)", record.duplicates ?? []);
-  if (record.diff) lines.push(`Diff of ${record.file}${record.dryRun ? " (dry run: nothing written)" : ""}:`, "```diff", record.diff.trimEnd(), "```");
+  list(
+    "Duplicate ids in MEMORY.md (each entry is addressed on its own; merge or forget the copies)",
+    record.duplicates ?? [],
+  );
+  if (record.diff)
+    lines.push(
+      `Diff of ${record.file}${record.dryRun ? " (dry run: nothing written)" : ""}:`,
+      "```diff",
+      record.diff.trimEnd(),
+      "```",
+    );
   if (record.versionFile) lines.push(`Previous version kept: ${record.versionFile} (continuum dream undo restores it)`);
   lines.push(costLine(record));
   return lines.join("\n");

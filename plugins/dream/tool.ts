@@ -17,7 +17,13 @@ const session = z.string().min(1).max(64);
 const args = {
   action: z.enum(ACTIONS),
   query: z.string().max(500).optional(),
-  section: z.string().max(100).optional().describe("remember: Rules, Architecture decisions, Discovered durable knowledge, Project context, Patterns, Gotchas"),
+  section: z
+    .string()
+    .max(100)
+    .optional()
+    .describe(
+      "remember: Rules, Architecture decisions, Discovered durable knowledge, Project context, Patterns, Gotchas",
+    ),
   text: z.string().max(2000).optional().describe("1-3 lines"),
   id: z.string().min(1).max(80).optional(),
   ids: z.array(z.string().min(1).max(80)).min(2).max(20).optional(),
@@ -40,7 +46,12 @@ export interface ActiveDraft {
 
 export function renderEntries(entries: DraftEntry[]): string {
   if (!entries.length) return "(no entries)";
-  return entries.map((e) => `[${e.id}] (${e.section || "no section"}) ${e.text.replace(/\n/g, " / ")}${e.date ? ` — ${e.date}` : ""}${e.sessions.length ? ` · ${e.sessions.join(",")}` : ""}`).join("\n");
+  return entries
+    .map(
+      (e) =>
+        `[${e.id}] (${e.section || "no section"}) ${e.text.replace(/\n/g, " / ")}${e.date ? ` — ${e.date}` : ""}${e.sessions.length ? ` · ${e.sessions.join(",")}` : ""}`,
+    )
+    .join("\n");
 }
 
 /**
@@ -56,17 +67,25 @@ export function dreamMemoryTool(activeFor: (ctx: ToolCallContext) => ActiveDraft
     check: rules,
     execute(input, ctx) {
       const active = activeFor(ctx);
-      if (!active) throw new ToolInputError(`${DREAM_MEMORY_TOOL} belongs to a running dream (/dream); it does nothing here. Use the memory tool.`);
+      if (!active)
+        throw new ToolInputError(
+          `${DREAM_MEMORY_TOOL} belongs to a running dream (/dream); it does nothing here. Use the memory tool.`,
+        );
       const { draft, limits } = active;
-      const size = () => `MEMORY.md draft: ${lineCount(draft.text)}/${limits.maxLines} lines, ${Buffer.byteLength(draft.text)}/${limits.maxBytes} bytes.`;
+      const size = () =>
+        `MEMORY.md draft: ${lineCount(draft.text)}/${limits.maxLines} lines, ${Buffer.byteLength(draft.text)}/${limits.maxBytes} bytes.`;
       try {
         switch (input.action) {
           case "list":
             return `${renderEntries(draft.entries())}\n${size()}`;
           case "search": {
-            const words = normalizeForCompare(input.query!).split(" ").filter((w) => w.length > 1);
+            const words = normalizeForCompare(input.query!)
+              .split(" ")
+              .filter((w) => w.length > 1);
             const hits = draft.entries().filter((e) => words.some((w) => normalizeForCompare(e.text).includes(w)));
-            return hits.length ? renderEntries(hits) : `No entry mentions ${JSON.stringify(input.query!.slice(0, 80))}. Try other words, or list.`;
+            return hits.length
+              ? renderEntries(hits)
+              : `No entry mentions ${JSON.stringify(input.query!.slice(0, 80))}. Try other words, or list.`;
           }
           case "remember":
             return `Added ${draft.remember(input.section!, input.text!, input.sessions!)} to the draft. ${size()}`;

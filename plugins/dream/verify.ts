@@ -8,8 +8,22 @@ export const UNVERIFIED = "[unverified]";
 const MAX_FILES = 20_000;
 const MAX_FILE_BYTES = 512 * 1024;
 const MAX_SCAN_BYTES = 64 * 1024 * 1024;
-const SKIP_DIRS = new Set([".git", "node_modules", "dist", "build", "out", "target", ".next", ".venv", "venv", "__pycache__", ".cache", "coverage"]);
-const EXTENSIONS = "ts|tsx|js|jsx|mjs|cjs|json|jsonc|md|py|go|rs|java|kt|rb|php|cs|c|h|cc|cpp|hpp|sh|yml|yaml|toml|css|scss|html|sql|swift|lua|vue|svelte|txt|lock|env";
+const SKIP_DIRS = new Set([
+  ".git",
+  "node_modules",
+  "dist",
+  "build",
+  "out",
+  "target",
+  ".next",
+  ".venv",
+  "venv",
+  "__pycache__",
+  ".cache",
+  "coverage",
+]);
+const EXTENSIONS =
+  "ts|tsx|js|jsx|mjs|cjs|json|jsonc|md|py|go|rs|java|kt|rb|php|cs|c|h|cc|cpp|hpp|sh|yml|yaml|toml|css|scss|html|sql|swift|lua|vue|svelte|txt|lock|env";
 
 export interface Mentions {
   paths: string[];
@@ -20,14 +34,18 @@ export interface Mentions {
 export function mentionsOf(text: string): Mentions {
   const paths = new Set<string>();
   const names = new Set<string>();
-  const pathPattern = new RegExp(String.raw`(?<![\w/.:@-])((?:\.{1,2}/)?(?:[\w@.-]+/)+[\w@.-]+|[\w-][\w.-]*\.(?:${EXTENSIONS}))(?![\w/-])`, "g");
+  const pathPattern = new RegExp(
+    String.raw`(?<![\w/.:@-])((?:\.{1,2}/)?(?:[\w@.-]+/)+[\w@.-]+|[\w-][\w.-]*\.(?:${EXTENSIONS}))(?![\w/-])`,
+    "g",
+  );
   for (const match of text.matchAll(pathPattern)) {
     const path = match[1]!.replace(/[.,;:]+$/, "");
     if (looksLikePath(path, text, match.index ?? 0)) paths.add(path.replace(/^\.\//, ""));
   }
   for (const match of text.matchAll(/`([^`\n]{2,80})`/g)) {
     const inner = match[1]!.trim().replace(/\(\)$/, "");
-    if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/.test(inner) && isCodeName(inner) && !paths.has(inner)) names.add(inner);
+    if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/.test(inner) && isCodeName(inner) && !paths.has(inner))
+      names.add(inner);
   }
   return { paths: [...paths], names: [...names] };
 }
@@ -140,7 +158,11 @@ type Annotatable = { entries(): { id: string; text: string }[]; annotate(id: str
  * Every path and code name an entry mentions is looked up in the project; an entry naming something gone is marked
  * (not deleted: the fact may still hold) and returned. The project is walked only when an entry needs it.
  */
-export function markMissingMentions(draft: Annotatable, projectRoot: string, today: string): { id: string; text: string; missing: string[] }[] {
+export function markMissingMentions(
+  draft: Annotatable,
+  projectRoot: string,
+  today: string,
+): { id: string; text: string; missing: string[] }[] {
   const marked: { id: string; text: string; missing: string[] }[] = [];
   let view: ProjectView | undefined;
   for (const entry of draft.entries()) {

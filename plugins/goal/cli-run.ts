@@ -3,7 +3,14 @@
 // SDK, streams progress, and exits when the goal ends, with an exit code per outcome.
 import { InvalidArgumentError, type Command } from "commander";
 import { act, existingDir, positiveNumber, usageError } from "../cli/kit.ts";
-import { errorMessage, findOpencode, startServe, stopOnSignals, type BusEvent, type Served } from "../cli/opencode-driver.ts";
+import {
+  errorMessage,
+  findOpencode,
+  startServe,
+  stopOnSignals,
+  type BusEvent,
+  type Served,
+} from "../cli/opencode-driver.ts";
 import { dataRoot, packPaths } from "../core/paths.ts";
 import { resolveProjectIdentity } from "../core/project-id.ts";
 import { openStore } from "../core/storage/store.ts";
@@ -58,12 +65,24 @@ export function register(program: Command): void {
       "\nExit codes: 0 met, 1 error, 2 usage, 3 impossible, 4 stuck, 5 unverified, 6 capped, 7 interrupted (goal paused or cleared), 8 timeout, 130 Ctrl-C.\nThe opencode binary: $OPENCODE_BIN, else `opencode` on PATH, else the one in the pack's node_modules (a contributor install).",
     )
     .action(
-      act(async (prompt: string | undefined, o: { goal: string; dir?: string; model?: RunArgs["model"]; agent?: string; timeoutMin: number }) => {
-        const checked = checkCondition(o.goal);
-        if (!checked.ok) throw usageError(`--goal: ${checked.message}`);
-        const dir = existingDir("--dir", o.dir);
-        return runGoal({ condition: checked.condition, prompt: prompt?.trim() || checked.condition, dir, model: o.model, agent: o.agent, timeoutMs: o.timeoutMin * 60000 });
-      }),
+      act(
+        async (
+          prompt: string | undefined,
+          o: { goal: string; dir?: string; model?: RunArgs["model"]; agent?: string; timeoutMin: number },
+        ) => {
+          const checked = checkCondition(o.goal);
+          if (!checked.ok) throw usageError(`--goal: ${checked.message}`);
+          const dir = existingDir("--dir", o.dir);
+          return runGoal({
+            condition: checked.condition,
+            prompt: prompt?.trim() || checked.condition,
+            dir,
+            model: o.model,
+            agent: o.agent,
+            timeoutMs: o.timeoutMin * 60000,
+          });
+        },
+      ),
     );
 }
 
@@ -90,7 +109,13 @@ async function runGoal(args: RunArgs): Promise<number> {
   const unwatch = stopOnSignals(async () => {
     await server.stop();
     const goal = sessionId ? goals?.current(sessionId) : undefined;
-    if (goal && isRunning(goal.state.status)) goals!.save(goal.id, { ...goal.state, status: "paused", judgeRun: goal.state.judgeRun + 1, note: "interrupted: continuum run was stopped by a signal" });
+    if (goal && isRunning(goal.state.status))
+      goals!.save(goal.id, {
+        ...goal.state,
+        status: "paused",
+        judgeRun: goal.state.judgeRun + 1,
+        note: "interrupted: continuum run was stopped by a signal",
+      });
     say("stopped by a signal: OpenCode was shut down and the goal paused (interrupted)");
   });
   try {
@@ -108,7 +133,11 @@ async function runGoal(args: RunArgs): Promise<number> {
     // Sent as a synthetic part: the pack knows it is the driver, not a person interrupting the goal.
     const sent = await client.session.promptAsync({
       path: { id: sessionId },
-      body: { parts: [{ type: "text", text: args.prompt, synthetic: true }], ...(args.model ? { model: args.model } : {}), ...(args.agent ? { agent: args.agent } : {}) },
+      body: {
+        parts: [{ type: "text", text: args.prompt, synthetic: true }],
+        ...(args.model ? { model: args.model } : {}),
+        ...(args.agent ? { agent: args.agent } : {}),
+      },
     });
     if (sent.error) throw new Error(`could not send the prompt: ${JSON.stringify(sent.error)}`);
     const status = await waitForEnd(goals, goal.id, sessionId, args.timeoutMs, server);
@@ -120,7 +149,9 @@ async function runGoal(args: RunArgs): Promise<number> {
     const final = goals.current(sessionId)!;
     const verdicts = goals.verdicts(final.id);
     const spent = verdicts.reduce((sum, v) => sum + v.tokens.total, 0);
-    say(`goal ${final.state.status}: ${final.state.note} (${final.state.continuations} continuations, ${verdicts.length} judge rounds, ${spent.toLocaleString("en-US")} judge tokens)`);
+    say(
+      `goal ${final.state.status}: ${final.state.note} (${final.state.continuations} continuations, ${verdicts.length} judge rounds, ${spent.toLocaleString("en-US")} judge tokens)`,
+    );
     return exitCodeFor(final.state.status);
   } catch (error) {
     console.error(`continuum run: ${error instanceof Error ? error.message : String(error)}`);
@@ -140,7 +171,13 @@ function say(line: string) {
  * Polls the goal row (written by the plugin inside opencode) until it ends, printing each new verdict and the
  * session's progress: finished text, tool results, and the model provider's errors verbatim.
  */
-async function waitForEnd(goals: GoalStore, goalId: number, sessionId: string, timeoutMs: number, server: Served): Promise<GoalStatus | "timeout"> {
+async function waitForEnd(
+  goals: GoalStore,
+  goalId: number,
+  sessionId: string,
+  timeoutMs: number,
+  server: Served,
+): Promise<GoalStatus | "timeout"> {
   const deadline = Date.now() + timeoutMs;
   let printed = 0;
   const progress = progressPrinter(sessionId);
@@ -165,7 +202,10 @@ async function waitForEnd(goals: GoalStore, goalId: number, sessionId: string, t
 }
 
 /** Prints finished text and tool parts of the session as they complete, and every error of the turn. */
-export function progressPrinter(sessionId: string, out: (line: string) => void = console.log): (event: BusEvent) => void {
+export function progressPrinter(
+  sessionId: string,
+  out: (line: string) => void = console.log,
+): (event: BusEvent) => void {
   const seen = new Set<string>();
   return (event) => {
     const props = event.properties ?? {};
@@ -174,7 +214,9 @@ export function progressPrinter(sessionId: string, out: (line: string) => void =
       return;
     }
     if (event.type === "session.status" && props.sessionID === sessionId && props.status?.type === "retry") {
-      out(`[continuum] the model provider failed (attempt ${props.status.attempt}), OpenCode retries: ${props.status.message}`);
+      out(
+        `[continuum] the model provider failed (attempt ${props.status.attempt}), OpenCode retries: ${props.status.message}`,
+      );
       return;
     }
     if (event.type !== "message.part.updated") return;
@@ -186,11 +228,12 @@ export function progressPrinter(sessionId: string, out: (line: string) => void =
     }
     if (part.type === "tool" && (part.state?.status === "completed" || part.state?.status === "error")) {
       seen.add(part.id);
-      out(`[continuum] tool ${part.tool}: ${part.state.status}${part.state.title ? ` (${part.state.title})` : ""}${part.state.status === "error" && part.state.error ? `: ${part.state.error}` : ""}`);
+      out(
+        `[continuum] tool ${part.tool}: ${part.state.status}${part.state.title ? ` (${part.state.title})` : ""}${part.state.status === "error" && part.state.error ? `: ${part.state.error}` : ""}`,
+      );
     }
   };
 }
-
 
 async function startServeFor(dir: string): Promise<Served> {
   return startServe({ binary: findOpencode(), cwd: dir, env: process.env, outputLimit: 20000 });

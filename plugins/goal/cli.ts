@@ -24,7 +24,14 @@ async function open(options: Options) {
 }
 
 function spent(verdicts: VerdictRecord[]) {
-  return verdicts.reduce((sum, v) => ({ input: sum.input + v.tokens.input, output: sum.output + v.tokens.output, total: sum.total + v.tokens.total }), { input: 0, output: 0, total: 0 });
+  return verdicts.reduce(
+    (sum, v) => ({
+      input: sum.input + v.tokens.input,
+      output: sum.output + v.tokens.output,
+      total: sum.total + v.tokens.total,
+    }),
+    { input: 0, output: 0, total: 0 },
+  );
 }
 
 function goalLine(goal: GoalRow, verdicts: VerdictRecord[]): string {
@@ -33,7 +40,9 @@ function goalLine(goal: GoalRow, verdicts: VerdictRecord[]): string {
 }
 
 export function register(program: Command): void {
-  const goal = program.command("goal").description("goals set with /goal or continuum run: status and every judge verdict");
+  const goal = program
+    .command("goal")
+    .description("goals set with /goal or continuum run: status and every judge verdict");
 
   goal
     .command("list")
@@ -45,14 +54,21 @@ export function register(program: Command): void {
       act(async (o: Options & { session?: string }) => {
         const { eff, db, goals } = await open(o);
         try {
-          const rows = goalsOf(db, { projectId: eff.project.id }).filter((g) => !o.session || g.sessionId === o.session);
-          if (o.session && rows.length === 0 && goalsOf(db, { sessionId: o.session }).length === 0) throw notFound(`no goals for session "${o.session}"`);
+          const rows = goalsOf(db, { projectId: eff.project.id }).filter(
+            (g) => !o.session || g.sessionId === o.session,
+          );
+          if (o.session && rows.length === 0 && goalsOf(db, { sessionId: o.session }).length === 0)
+            throw notFound(`no goals for session "${o.session}"`);
           const listed = rows.map((g) => ({ goal: g, verdicts: goals.verdicts(g.id) }));
           const state = featureState(eff, "goal");
           const data = {
             project: { id: eff.project.id, root: eff.project.root },
             goalEnabled: state.on,
-            goals: listed.map(({ goal: g, verdicts }) => ({ ...g, verdicts: verdicts.length, judgeTokens: spent(verdicts) })),
+            goals: listed.map(({ goal: g, verdicts }) => ({
+              ...g,
+              verdicts: verdicts.length,
+              judgeTokens: spent(verdicts),
+            })),
           };
           emit(o.json, data, () => {
             const lines = state.on ? [] : [`note: goals are off here (${state.reason})`];
@@ -77,8 +93,15 @@ export function register(program: Command): void {
         const { db, goals } = await open(o);
         try {
           const numeric = /^#?\d+$/.test(ref.trim());
-          const found = numeric ? goalById(db, Number(ref.trim().replace("#", ""))) : goalsOf(db, { sessionId: ref })[0];
-          if (!found) throw notFound(numeric ? `no goal #${ref.replace("#", "")} (continuum goal list shows the goals)` : `no goal for session "${ref}" (continuum goal list shows the goals)`);
+          const found = numeric
+            ? goalById(db, Number(ref.trim().replace("#", "")))
+            : goalsOf(db, { sessionId: ref })[0];
+          if (!found)
+            throw notFound(
+              numeric
+                ? `no goal #${ref.replace("#", "")} (continuum goal list shows the goals)`
+                : `no goal for session "${ref}" (continuum goal list shows the goals)`,
+            );
           const verdicts = goals.verdicts(found.id);
           const data = { ...found, judgeTokens: spent(verdicts), verdicts };
           emit(o.json, data, () => [

@@ -48,13 +48,22 @@ export function createEngine(deps: GoalDeps, actions: () => EngineActions): Goal
     switch (action.type) {
       case "startJudge":
         store.setJudgeOwner(goal.id, PROCESS_ID);
-        void actions().startJudge(sessionId, goal, action.run, action.attempt).catch((error) =>
-          reporter.problem("goal:judge", `the goal judge of session ${sessionId} failed unexpectedly: ${errorText(error)}`),
-        );
+        void actions()
+          .startJudge(sessionId, goal, action.run, action.attempt)
+          .catch((error) =>
+            reporter.problem(
+              "goal:judge",
+              `the goal judge of session ${sessionId} failed unexpectedly: ${errorText(error)}`,
+            ),
+          );
         return;
       case "continue": {
         const budget = `${action.continuation}/${config.goal.maxContinuations}`;
-        await actions().continueWork(sessionId, action.prompt, `goal not met, continuation ${budget}: ${action.reason}`);
+        await actions().continueWork(
+          sessionId,
+          action.prompt,
+          `goal not met, continuation ${budget}: ${action.reason}`,
+        );
         log.log("info", `continuation ${budget} offered to ${sessionId}: ${action.reason}`);
         return;
       }
@@ -76,7 +85,8 @@ export function createEngine(deps: GoalDeps, actions: () => EngineActions): Goal
   const announceEnd = (goal: StoredGoal, status: string, reason: string) => {
     const tokens = formatTokens(totalTokens(store.verdicts(goal.id)));
     const variant = status === "met" ? "success" : status === "cleared" ? "info" : "warning";
-    const evidence = status === "met" && goal.state.evidence.length ? ` Evidence: ${goal.state.evidence.join("; ")}.` : "";
+    const evidence =
+      status === "met" && goal.state.evidence.length ? ` Evidence: ${goal.state.evidence.join("; ")}.` : "";
     reporter.notify(`Goal ${status}: ${reason}.${evidence} (judge used ${tokens} in total)`, variant);
   };
 

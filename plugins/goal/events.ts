@@ -10,7 +10,12 @@ import { judgeRunsElsewhere } from "./owner.ts";
 import type { IdleFacts } from "./state-machine.ts";
 import type { GoalDeps } from "./session.ts";
 
-export function followSessions(deps: GoalDeps, engine: GoalEngine, judge: GoalJudge, continuation: GoalContinuation): () => void {
+export function followSessions(
+  deps: GoalDeps,
+  engine: GoalEngine,
+  judge: GoalJudge,
+  continuation: GoalContinuation,
+): () => void {
   const { context, store } = deps;
   const { reporter, sessions } = context;
   const { serial, apply } = engine;
@@ -27,7 +32,12 @@ export function followSessions(deps: GoalDeps, engine: GoalEngine, judge: GoalJu
     const endedBy = flagged ?? (lastError === "MessageAbortedError" ? "abort" : lastError ? "error" : "normal");
     const unfinished = deps.tasksUsed ? (context.services.tasks?.unfinished(sessionId) ?? []) : [];
     const openTasks = unfinished.map((t) => `${t.id} ${t.title} (${t.status})`);
-    return { endedBy, userTypedSince: false, openTasks, fingerprint: workFingerprint(messages, deps.stateOf(sessionId).diff) };
+    return {
+      endedBy,
+      userTypedSince: false,
+      openTasks,
+      fingerprint: workFingerprint(messages, deps.stateOf(sessionId).diff),
+    };
   };
 
   const onIdle = async (sessionId: string, how: TurnEnd) => {

@@ -4,7 +4,12 @@ import type { GoalState } from "./state-machine.ts";
 import type { JudgeTokens, VerdictRecord } from "./store.ts";
 import type { TranscriptMessage } from "./judge-prompt.ts";
 
-export type GoalCommand = { kind: "status" } | { kind: "pause" } | { kind: "resume" } | { kind: "clear" } | { kind: "set"; condition: string };
+export type GoalCommand =
+  | { kind: "status" }
+  | { kind: "pause" }
+  | { kind: "resume" }
+  | { kind: "clear" }
+  | { kind: "set"; condition: string };
 
 const CONTROL_WORDS = new Set(["status", "pause", "resume", "clear"]);
 
@@ -26,7 +31,9 @@ export function formatTokens(tokens: JudgeTokens): string {
 
 export function verdictLine(verdict: VerdictRecord, index: number): string {
   const time = verdict.at.slice(11, 19);
-  const lines = [`${index + 1}. ${time} ${verdict.outcome}: ${verdict.reason} [judge: ${formatTokens(verdict.tokens)}]`];
+  const lines = [
+    `${index + 1}. ${time} ${verdict.outcome}: ${verdict.reason} [judge: ${formatTokens(verdict.tokens)}]`,
+  ];
   if (verdict.missing.length > 0) lines.push(`   missing: ${verdict.missing.join("; ")}`);
   if (verdict.evidence.length > 0) lines.push(`   evidence: ${verdict.evidence.join("; ")}`);
   return lines.join("\n");
@@ -34,7 +41,11 @@ export function verdictLine(verdict: VerdictRecord, index: number): string {
 
 export function totalTokens(verdicts: VerdictRecord[]): JudgeTokens {
   return verdicts.reduce(
-    (sum, v) => ({ input: sum.input + v.tokens.input, output: sum.output + v.tokens.output, total: sum.total + v.tokens.total }),
+    (sum, v) => ({
+      input: sum.input + v.tokens.input,
+      output: sum.output + v.tokens.output,
+      total: sum.total + v.tokens.total,
+    }),
     { input: 0, output: 0, total: 0 },
   );
 }
@@ -54,7 +65,13 @@ export function statusText(state: GoalState | undefined, verdicts: VerdictRecord
 
 interface TokenInfo {
   role?: string;
-  tokens?: { total?: number; input?: number; output?: number; reasoning?: number; cache?: { read?: number; write?: number } };
+  tokens?: {
+    total?: number;
+    input?: number;
+    output?: number;
+    reasoning?: number;
+    cache?: { read?: number; write?: number };
+  };
 }
 
 /** Sums what every assistant call of a (judge) session cost, as OpenCode recorded it. */
@@ -84,5 +101,3 @@ export function workFingerprint(messages: TranscriptMessage[], diffSummary: stri
   }
   return `tools=${results};diff=${diffSummary}`;
 }
-
-

@@ -36,8 +36,15 @@ const TOOL_OUTPUT_CHARS = 2000;
  * Renders messages oldest first. When over budget, the first user message (where the goal was stated) stays
  * and the oldest of the rest are dropped, with a line saying how many.
  */
-export function renderTranscript(messages: TranscriptMessage[], redact: (text: string) => string, budgetTokens = TRANSCRIPT_BUDGET_TOKENS): string {
-  const blocks = messages.map(renderMessage).filter((block) => block.length > 0).map(redact);
+export function renderTranscript(
+  messages: TranscriptMessage[],
+  redact: (text: string) => string,
+  budgetTokens = TRANSCRIPT_BUDGET_TOKENS,
+): string {
+  const blocks = messages
+    .map(renderMessage)
+    .filter((block) => block.length > 0)
+    .map(redact);
   if (blocks.length === 0) return "(empty transcript)";
   const [first, ...rest] = blocks;
   const head = truncateToTokens(first!, Math.floor(budgetTokens / 4));
@@ -138,10 +145,14 @@ export function judgePrompt(material: JudgeMaterial): string {
     fenceData("goal", material.condition),
   ];
   if (isQuestion(material.condition)) {
-    sections.push("The goal is a question: it is met only when the assistant has directly answered it in the transcript.");
+    sections.push(
+      "The goal is a question: it is met only when the assistant has directly answered it in the transcript.",
+    );
   }
-  if (material.checkpoint?.trim()) sections.push("## Latest checkpoint of the session", fenceData("checkpoint", material.checkpoint.trim()));
-  if (material.taskTree?.trim()) sections.push("## Task tree of the session", fenceData("tasks", material.taskTree.trim()));
+  if (material.checkpoint?.trim())
+    sections.push("## Latest checkpoint of the session", fenceData("checkpoint", material.checkpoint.trim()));
+  if (material.taskTree?.trim())
+    sections.push("## Task tree of the session", fenceData("tasks", material.taskTree.trim()));
   sections.push(
     "## Transcript of the working session (tool calls and results included; secrets redacted; older parts may be omitted)",
     fenceData("transcript", material.transcript),

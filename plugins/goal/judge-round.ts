@@ -29,27 +29,42 @@ export function createGoalJudge(deps: GoalDeps, engine: GoalEngine): GoalJudge {
     if (configured) {
       const parsed = parseModelRef(configured);
       if (parsed) return parsed;
-      reporter.problem("goal:judge-model", `goal.judgeModel "${configured}" is not "provider/model"; using the session's model`);
+      reporter.problem(
+        "goal:judge-model",
+        `goal.judgeModel "${configured}" is not "provider/model"; using the session's model`,
+      );
     }
     return sessions.session(mainSessionId).lastTurn.model;
   };
 
-  const readMessages = async (sessionId: string): Promise<TranscriptMessage[]> => (await host.messages(sessionId)) as unknown as TranscriptMessage[];
+  const readMessages = async (sessionId: string): Promise<TranscriptMessage[]> =>
+    (await host.messages(sessionId)) as unknown as TranscriptMessage[];
   const judge = createJudge({ context, readMessages, model: judgeModel });
 
   const run = async (mainSessionId: string, goal: StoredGoal, judgeRun: number, attempt: number) => {
     const round = await judge.run(mainSessionId, goal, attempt);
     await engine.serial(mainSessionId, async () => {
       const current = store.current(mainSessionId);
-      const stale = !current || current.id !== goal.id || current.state.judgeRun !== judgeRun || current.state.status !== "judging";
-      const notes = [round.estimated ? "(judge tokens estimated: the call was cut off before usage was reported)" : "", stale ? "(stale: the goal changed while the judge ran)" : ""];
+      const stale =
+        !current || current.id !== goal.id || current.state.judgeRun !== judgeRun || current.state.status !== "judging";
+      const notes = [
+        round.estimated ? "(judge tokens estimated: the call was cut off before usage was reported)" : "",
+        stale ? "(stale: the goal changed while the judge ran)" : "",
+      ];
       store.addVerdict(goal.id, verdictRecord(round, judgeRun, notes.filter(Boolean).join(" ")));
       if (stale) return;
       const { outcome, tokens } = round;
-      const input: GoalInput = "verdict" in outcome ? { type: "verdict", run: judgeRun, verdict: outcome.verdict } : { type: "judgeFailed", run: judgeRun, error: outcome.error };
-      log.log("info", `goal judge round for ${mainSessionId}: ${"verdict" in outcome ? verdictSummary(outcome.verdict) : `failed: ${outcome.error}`}; ${formatTokens(tokens)}`);
+      const input: GoalInput =
+        "verdict" in outcome
+          ? { type: "verdict", run: judgeRun, verdict: outcome.verdict }
+          : { type: "judgeFailed", run: judgeRun, error: outcome.error };
+      log.log(
+        "info",
+        `goal judge round for ${mainSessionId}: ${"verdict" in outcome ? verdictSummary(outcome.verdict) : `failed: ${outcome.error}`}; ${formatTokens(tokens)}`,
+      );
       if ("error" in outcome) reporter.notify(`Goal judge failed (attempt ${attempt}): ${outcome.error}`, "warning");
-      else if (!outcome.verdict.met && !outcome.verdict.impossible) reporter.notify(`Goal not met yet: ${outcome.verdict.reason} (judge: ${formatTokens(tokens)})`, "info");
+      else if (!outcome.verdict.met && !outcome.verdict.impossible)
+        reporter.notify(`Goal not met yet: ${outcome.verdict.reason} (judge: ${formatTokens(tokens)})`, "info");
       await engine.apply(mainSessionId, input, current);
     });
   };

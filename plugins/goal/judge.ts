@@ -41,7 +41,10 @@ const verdictArgs = {
   impossible: z.boolean().describe("True only when the goal cannot be reached at all (never with met)."),
   reason: z.string().min(1).max(2000).describe("One or two sentences a person can check."),
   evidence: z.array(z.string().max(1000)).max(30).describe("Concrete items relied on; at least one when met."),
-  missing: z.array(z.string().max(1000)).max(30).describe("When not met: what is still missing, as short imperative items."),
+  missing: z
+    .array(z.string().max(1000))
+    .max(30)
+    .describe("When not met: what is still missing, as short imperative items."),
 };
 
 export function createJudge(deps: JudgeDeps): Judge {
@@ -73,7 +76,12 @@ export function createJudge(deps: JudgeDeps): Judge {
         maxContinuations: config.maxContinuations,
       });
     } catch (error) {
-      return { judgeSessionId: null, outcome: { error: errorText(error) }, tokens: { input: 0, output: 0, total: 0 }, estimated: false };
+      return {
+        judgeSessionId: null,
+        outcome: { error: errorText(error) },
+        tokens: { input: 0, output: 0, total: 0 },
+        estimated: false,
+      };
     }
     const outcome = await context.helpers.run({
       feature: "goal",
@@ -125,7 +133,13 @@ export function createJudge(deps: JudgeDeps): Judge {
 /** What the goal store keeps of one judge round: its verdict (or failure), with a note and what it cost. */
 export function verdictRecord(round: JudgeRound, run: number, note: string): VerdictRecord {
   const verdict = "verdict" in round.outcome ? round.outcome.verdict : undefined;
-  const kind: VerdictOutcome = !verdict ? "judge failed" : verdict.met ? "met" : verdict.impossible ? "impossible" : "not met";
+  const kind: VerdictOutcome = !verdict
+    ? "judge failed"
+    : verdict.met
+      ? "met"
+      : verdict.impossible
+        ? "impossible"
+        : "not met";
   const reason = verdict ? verdict.reason : (round.outcome as { error: string }).error;
   return {
     at: new Date().toISOString(),

@@ -85,13 +85,15 @@ export interface Step {
   actions: GoalAction[];
 }
 
-export const isFinal = (status: GoalStatus): status is FinalStatus => (FINAL_STATUSES as readonly string[]).includes(status);
+export const isFinal = (status: GoalStatus): status is FinalStatus =>
+  (FINAL_STATUSES as readonly string[]).includes(status);
 export const isRunning = (status: GoalStatus) => status === "active" || status === "judging";
 
 /** Checks a condition typed by the user; returns the trimmed condition or a message saying what is wrong. */
 export function checkCondition(raw: string): { ok: true; condition: string } | { ok: false; message: string } {
   const condition = raw.trim();
-  if (!condition) return { ok: false, message: "The goal is empty. Usage: /goal <condition>, e.g. /goal all tests in test/ pass" };
+  if (!condition)
+    return { ok: false, message: "The goal is empty. Usage: /goal <condition>, e.g. /goal all tests in test/ pass" };
   if (condition.length > MAX_CONDITION_CHARS) {
     return {
       ok: false,
@@ -121,18 +123,22 @@ export function newGoal(condition: string): GoalState {
 
 /** Validates a verdict from outside (tool args, stored JSON): anything malformed or self-contradictory is refused. */
 export function parseVerdict(value: unknown): { ok: true; verdict: Verdict } | { ok: false; error: string } {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { ok: false, error: "verdict is not an object" };
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return { ok: false, error: "verdict is not an object" };
   const v = value as Record<string, unknown>;
   if (typeof v.met !== "boolean") return { ok: false, error: "met must be true or false" };
   if (typeof v.impossible !== "boolean") return { ok: false, error: "impossible must be true or false" };
-  if (typeof v.reason !== "string" || !v.reason.trim()) return { ok: false, error: "reason must be a non-empty string" };
+  if (typeof v.reason !== "string" || !v.reason.trim())
+    return { ok: false, error: "reason must be a non-empty string" };
   const evidence = stringList(v.evidence);
   const missing = stringList(v.missing);
   if (!evidence) return { ok: false, error: "evidence must be a list of strings" };
   if (!missing) return { ok: false, error: "missing must be a list of strings" };
   if (v.met && v.impossible) return { ok: false, error: "a goal cannot be both met and impossible" };
-  if (v.met && evidence.length === 0) return { ok: false, error: "met needs at least one evidence item (insufficient evidence means not met)" };
-  if (v.met && missing.length > 0) return { ok: false, error: "met with missing items is contradictory: set met to false or empty missing" };
+  if (v.met && evidence.length === 0)
+    return { ok: false, error: "met needs at least one evidence item (insufficient evidence means not met)" };
+  if (v.met && missing.length > 0)
+    return { ok: false, error: "met with missing items is contradictory: set met to false or empty missing" };
   return { ok: true, verdict: { met: v.met, impossible: v.impossible, reason: v.reason.trim(), evidence, missing } };
 }
 
@@ -171,10 +177,19 @@ function onIdle(state: GoalState, facts: IdleFacts, options: MachineOptions): St
   if (facts.endedBy === "error") return pause(state, "the turn ended with an error");
   if (facts.userTypedSince) return pause(state, "you sent a message");
   if (facts.openTasks.length > 0 && state.deferrals < options.maxTaskDeferrals) {
-    return { state: { ...state, deferrals: state.deferrals + 1 }, actions: [{ type: "deferToTasks", openTasks: facts.openTasks }] };
+    return {
+      state: { ...state, deferrals: state.deferrals + 1 },
+      actions: [{ type: "deferToTasks", openTasks: facts.openTasks }],
+    };
   }
   const run = state.judgeRun + 1;
-  const next: GoalState = { ...state, status: "judging", judgeRun: run, judgeFailures: 0, pendingFingerprint: facts.fingerprint };
+  const next: GoalState = {
+    ...state,
+    status: "judging",
+    judgeRun: run,
+    judgeFailures: 0,
+    pendingFingerprint: facts.fingerprint,
+  };
   return { state: next, actions: [{ type: "startJudge", run, attempt: 1 }] };
 }
 
@@ -202,7 +217,11 @@ function notMet(state: GoalState, reason: string, missing: string[], options: Ma
     deferrals: 0,
   };
   if (noProgressRounds >= NO_PROGRESS_ROUNDS) {
-    return finish(counted, "stuck", `no progress for ${NO_PROGRESS_ROUNDS} rounds in a row (same missing items, no new tool result or file change); still missing: ${listInline(missing) || reason}`);
+    return finish(
+      counted,
+      "stuck",
+      `no progress for ${NO_PROGRESS_ROUNDS} rounds in a row (same missing items, no new tool result or file change); still missing: ${listInline(missing) || reason}`,
+    );
   }
   if (counted.continuations >= options.maxContinuations) {
     return finish(counted, "capped", `not met after ${counted.continuations} continuations (the cap): ${reason}`);
@@ -211,7 +230,15 @@ function notMet(state: GoalState, reason: string, missing: string[], options: Ma
   const next: GoalState = { ...counted, status: "active", continuations: continuation, note: reason };
   return {
     state: next,
-    actions: [{ type: "continue", prompt: continuationPrompt(state.condition, reason, missing, continuation, options.maxContinuations), continuation, reason, missing }],
+    actions: [
+      {
+        type: "continue",
+        prompt: continuationPrompt(state.condition, reason, missing, continuation, options.maxContinuations),
+        continuation,
+        reason,
+        missing,
+      },
+    ],
   };
 }
 
@@ -219,7 +246,11 @@ function onJudgeFailed(state: GoalState, run: number, error: string): Step {
   if (state.status !== "judging" || run !== state.judgeRun) return same(state, "stale judge failure ignored");
   const failures = state.judgeFailures + 1;
   if (failures >= JUDGE_ATTEMPTS) {
-    return finish({ ...state, judgeFailures: failures }, "unverified", `the judge failed ${failures} times (last: ${error}); the goal was not verified`);
+    return finish(
+      { ...state, judgeFailures: failures },
+      "unverified",
+      `the judge failed ${failures} times (last: ${error}); the goal was not verified`,
+    );
   }
   const nextRun = state.judgeRun + 1;
   return {
@@ -231,7 +262,10 @@ function onJudgeFailed(state: GoalState, run: number, error: string): Step {
 function onResume(state: GoalState): Step {
   if (state.status !== "paused") return same(state, `nothing to resume: the goal is ${state.status}`);
   // The user stepped in, so the no-progress streak starts over; the continuation count does not.
-  return { state: { ...state, status: "active", noProgressRounds: 0, deferrals: 0, note: "" }, actions: [{ type: "resumed" }] };
+  return {
+    state: { ...state, status: "active", noProgressRounds: 0, deferrals: 0, note: "" },
+    actions: [{ type: "resumed" }],
+  };
 }
 
 /** A judge that was running when the process died is lost: that counts as one failed attempt. */
@@ -247,11 +281,17 @@ function pauseIfRunning(state: GoalState, reason: string): Step {
 
 function pause(state: GoalState, reason: string): Step {
   // Bumping the run id makes any judge answer still in flight stale.
-  return { state: { ...state, status: "paused", judgeRun: state.judgeRun + 1, note: reason }, actions: [{ type: "paused", reason }] };
+  return {
+    state: { ...state, status: "paused", judgeRun: state.judgeRun + 1, note: reason },
+    actions: [{ type: "paused", reason }],
+  };
 }
 
 function finish(state: GoalState, status: FinalStatus, reason: string): Step {
-  return { state: { ...state, status, note: reason }, actions: [{ type: "finished", status, reason, evidence: state.evidence }] };
+  return {
+    state: { ...state, status, note: reason },
+    actions: [{ type: "finished", status, reason, evidence: state.evidence }],
+  };
 }
 
 function same(state: GoalState, reason: string): Step {
@@ -259,7 +299,8 @@ function same(state: GoalState, reason: string): Step {
 }
 
 function sameItems(a: string[], b: string[]): boolean {
-  const norm = (items: string[]) => [...new Set(items.map((i) => i.toLowerCase().replace(/\s+/g, " ").trim()))].sort().join("\n");
+  const norm = (items: string[]) =>
+    [...new Set(items.map((i) => i.toLowerCase().replace(/\s+/g, " ").trim()))].sort().join("\n");
   return norm(a) === norm(b);
 }
 
@@ -269,7 +310,13 @@ function listInline(items: string[]): string {
 
 export const CONTINUATION_MARKER = "[continuum goal]";
 
-export function continuationPrompt(condition: string, reason: string, missing: string[], continuation: number, max: number): string {
+export function continuationPrompt(
+  condition: string,
+  reason: string,
+  missing: string[],
+  continuation: number,
+  max: number,
+): string {
   const lines = [
     `${CONTINUATION_MARKER} The goal is not met yet (continuation ${continuation} of at most ${max}). An independent judge checked the evidence.`,
     `Judge's reason: ${reason}`,

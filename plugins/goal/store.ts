@@ -4,7 +4,12 @@
 import { z } from "zod";
 import type { Database } from "../core/storage/database.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
-import { registerStateRestorer, sessionStateFiles, type SessionDirOf, type SessionStateFiles } from "../core/storage/state-files.ts";
+import {
+  registerStateRestorer,
+  sessionStateFiles,
+  type SessionDirOf,
+  type SessionStateFiles,
+} from "../core/storage/state-files.ts";
 import { FINAL_STATUSES, newGoal, type GoalState, type GoalStatus } from "./state-machine.ts";
 
 const MIGRATIONS: Migration[] = [
@@ -141,11 +146,16 @@ export interface GoalStoreOptions {
   sessionDir?: SessionDirOf;
 }
 
-export function openGoalStore(db: Database, now: () => Date = () => new Date(), options: GoalStoreOptions = {}): GoalStore {
+export function openGoalStore(
+  db: Database,
+  now: () => Date = () => new Date(),
+  options: GoalStoreOptions = {},
+): GoalStore {
   const files = sessionStateFiles(db, options.sessionDir);
   prepareTables(db, files);
   const stamp = () => now().toISOString();
-  const sessionOfGoal = (goalId: number) => db.prepare("SELECT session_id FROM goals WHERE id = ?").get<{ session_id: string }>(goalId)?.session_id;
+  const sessionOfGoal = (goalId: number) =>
+    db.prepare("SELECT session_id FROM goals WHERE id = ?").get<{ session_id: string }>(goalId)?.session_id;
   /** A change and the rewrite of the session's file in one transaction: a file that cannot be written undoes it. */
   const changing = <T>(goalId: number | undefined, sessionId: string | undefined, change: () => T): T =>
     db.transaction(() => {
@@ -167,35 +177,39 @@ export function openGoalStore(db: Database, now: () => Date = () => new Date(), 
     };
   };
   return {
-    current: (sessionId) => toGoal(db.prepare("SELECT * FROM goals WHERE session_id = ? ORDER BY id DESC LIMIT 1").get<GoalRow>(sessionId)),
+    current: (sessionId) =>
+      toGoal(db.prepare("SELECT * FROM goals WHERE session_id = ? ORDER BY id DESC LIMIT 1").get<GoalRow>(sessionId)),
     create(sessionId, projectId, state) {
       const at = stamp();
       return changing(undefined, sessionId, () => {
         const result = db
-          .prepare("INSERT INTO goals (session_id, project_id, condition, status, state_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .prepare(
+            "INSERT INTO goals (session_id, project_id, condition, status, state_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          )
           .run(sessionId, projectId, state.condition, state.status, JSON.stringify(state), at, at);
         return { id: Number(result.lastInsertRowid), sessionId, projectId, state, createdAt: at, updatedAt: at };
       });
     },
     save(goalId, state) {
       changing(goalId, undefined, () =>
-        db.prepare("UPDATE goals SET status = ?, state_json = ?, updated_at = ? WHERE id = ?").run(state.status, JSON.stringify(state), stamp(), goalId),
+        db
+          .prepare("UPDATE goals SET status = ?, state_json = ?, updated_at = ? WHERE id = ?")
+          .run(state.status, JSON.stringify(state), stamp(), goalId),
       );
     },
     addVerdict(goalId, v) {
       changing(goalId, undefined, () => insertVerdict(db, goalId, v));
     },
     verdicts: (goalId) =>
-      db
-        .prepare("SELECT * FROM goal_verdicts WHERE goal_id = ? ORDER BY id")
-        .all<VerdictRow>(goalId)
-        .map(toVerdict),
+      db.prepare("SELECT * FROM goal_verdicts WHERE goal_id = ? ORDER BY id").all<VerdictRow>(goalId).map(toVerdict),
     setJudgeOwner(goalId, owner) {
       changing(goalId, undefined, () => db.prepare("UPDATE goals SET judge_owner = ? WHERE id = ?").run(owner, goalId));
     },
     unfinished: (projectId) =>
       db
-        .prepare(`SELECT * FROM goals WHERE project_id = ? AND status NOT IN (${FINAL_STATUSES.map(() => "?").join(", ")}) ORDER BY id`)
+        .prepare(
+          `SELECT * FROM goals WHERE project_id = ? AND status NOT IN (${FINAL_STATUSES.map(() => "?").join(", ")}) ORDER BY id`,
+        )
         .all<GoalRow>(projectId, ...FINAL_STATUSES)
         .flatMap((row) => toGoal(row) ?? []),
   };
@@ -205,7 +219,19 @@ function insertVerdict(db: Database, goalId: number, v: VerdictRecord): void {
   db.prepare(
     `INSERT INTO goal_verdicts (goal_id, at, run, outcome, reason, evidence_json, missing_json, judge_session_id, input_tokens, output_tokens, total_tokens)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(goalId, v.at, v.run, v.outcome, v.reason, JSON.stringify(v.evidence), JSON.stringify(v.missing), v.judgeSessionId, v.tokens.input, v.tokens.output, v.tokens.total);
+  ).run(
+    goalId,
+    v.at,
+    v.run,
+    v.outcome,
+    v.reason,
+    JSON.stringify(v.evidence),
+    JSON.stringify(v.missing),
+    v.judgeSessionId,
+    v.tokens.input,
+    v.tokens.output,
+    v.tokens.total,
+  );
 }
 
 // ---- the session files ----
@@ -288,8 +314,20 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
       for (const goal of state.goals) {
         const idFree = !db.prepare("SELECT 1 FROM goals WHERE id = ?").get(goal.id);
         const result = db
-          .prepare("INSERT INTO goals (id, session_id, project_id, condition, status, state_json, created_at, updated_at, judge_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-          .run(idFree ? goal.id : null, state.sessionId, goal.projectId, goal.condition, goal.status, goal.stateJson, goal.createdAt, goal.updatedAt, goal.judgeOwner);
+          .prepare(
+            "INSERT INTO goals (id, session_id, project_id, condition, status, state_json, created_at, updated_at, judge_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          )
+          .run(
+            idFree ? goal.id : null,
+            state.sessionId,
+            goal.projectId,
+            goal.condition,
+            goal.status,
+            goal.stateJson,
+            goal.createdAt,
+            goal.updatedAt,
+            goal.judgeOwner,
+          );
         const goalId = Number(result.lastInsertRowid);
         for (const verdict of goal.verdicts) insertVerdict(db, goalId, verdict);
         goals++;
@@ -297,7 +335,9 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
       }
     });
   }
-  const parts = goals ? [`${goals} goal${goals === 1 ? "" : "s"} (${verdicts} verdict${verdicts === 1 ? "" : "s"})`] : [];
+  const parts = goals
+    ? [`${goals} goal${goals === 1 ? "" : "s"} (${verdicts} verdict${verdicts === 1 ? "" : "s"})`]
+    : [];
   if (unreadable) parts.push(`${unreadable} unreadable goals.json file${unreadable === 1 ? "" : "s"} skipped`);
   return parts.join(", ") || undefined;
 }

@@ -15,7 +15,8 @@ export interface ContextSources {
 export function renderContext(sources: ContextSources): string {
   const sections: string[] = [];
   const checkpoint = sources.checkpoint?.trim();
-  if (checkpoint) sections.push(`## Latest checkpoint\n${truncateToTokens(sources.redact(checkpoint), CONTEXT_BUDGET.checkpoint)}`);
+  if (checkpoint)
+    sections.push(`## Latest checkpoint\n${truncateToTokens(sources.redact(checkpoint), CONTEXT_BUDGET.checkpoint)}`);
   const tasks = sources.tasks?.trim();
   if (tasks) sections.push(`## Task tree\n${truncateToTokens(sources.redact(tasks), CONTEXT_BUDGET.tasks)}`);
   const recent = recentMessages(sources.messages, sources.redact);

@@ -10,7 +10,15 @@ import { parseMaxArgs, type MaxMode } from "./args.ts";
 import { createMaxChannels } from "./channels.ts";
 import { createMaxCommand } from "./command.ts";
 import { createControls } from "./controls.ts";
-import { BUILDER_AGENT, CANDIDATE_AGENT, JUDGE_AGENT, MAIN_AGENT, PATCH_TOOL, PLAN_TOOL, VERDICT_TOOL } from "./names.ts";
+import {
+  BUILDER_AGENT,
+  CANDIDATE_AGENT,
+  JUDGE_AGENT,
+  MAIN_AGENT,
+  PATCH_TOOL,
+  PLAN_TOOL,
+  VERDICT_TOOL,
+} from "./names.ts";
 import { failurePart } from "./prompts.ts";
 import { createSessionTurns } from "./session-turn.ts";
 import { maxSlot } from "./state.ts";
@@ -18,7 +26,15 @@ import { openStatsStore } from "./stats.ts";
 import { createTurns, type HeldChanges } from "./turn.ts";
 import { killRunningChecks } from "../core/checks.ts";
 
-export { BUILDER_AGENT, CANDIDATE_AGENT, JUDGE_AGENT, MAIN_AGENT, PATCH_TOOL, PLAN_TOOL, VERDICT_TOOL } from "./names.ts";
+export {
+  BUILDER_AGENT,
+  CANDIDATE_AGENT,
+  JUDGE_AGENT,
+  MAIN_AGENT,
+  PATCH_TOOL,
+  PLAN_TOOL,
+  VERDICT_TOOL,
+} from "./names.ts";
 
 export const maxFeature: FeatureModule = {
   name: "max",
@@ -69,7 +85,10 @@ function createMax(context: FeatureContext): FeatureParts {
         const applied = await applyHeld(turn.sessionId, parsed.index);
         return reporter.notify(applied.text, applied.ok ? "info" : "warning");
       }
-      request = parsed.kind === "task" ? { task: parsed.task, mode: parsed.mode ?? settings.mode } : { task: turn.text, mode: settings.mode };
+      request =
+        parsed.kind === "task"
+          ? { task: parsed.task, mode: parsed.mode ?? settings.mode }
+          : { task: turn.text, mode: settings.mode };
     }
     if (!request) return;
     try {
@@ -88,13 +107,19 @@ function createMax(context: FeatureContext): FeatureParts {
   });
   sessions.on("max", "session.deleted", (event) => sessions.peek(event.sessionId)?.get(maxSlot).active?.abort());
   // A Max turn runs for minutes before the message is stored: its own limit, not the hook's usual one.
-  sessions.on("max", "turn.started", (event) => onUserTurn({ ...event, addPart: event.addContext }), { timeoutMs: turnBudgetMs });
+  sessions.on("max", "turn.started", (event) => onUserTurn({ ...event, addPart: event.addContext }), {
+    timeoutMs: turnBudgetMs,
+  });
   return {
     config(cfg) {
       agentModels.candidate = cfg.agent?.[CANDIDATE_AGENT]?.model;
       agentModels.judge = cfg.agent?.[JUDGE_AGENT]?.model;
     },
-    tools: { [PLAN_TOOL]: channels.plan.tool, [PATCH_TOOL]: channels.patch.tool, [VERDICT_TOOL]: channels.verdict.tool },
+    tools: {
+      [PLAN_TOOL]: channels.plan.tool,
+      [PATCH_TOOL]: channels.patch.tool,
+      [VERDICT_TOOL]: channels.verdict.tool,
+    },
     modelCall(call) {
       const diverse = call.agent === CANDIDATE_AGENT || call.agent === BUILDER_AGENT;
       if (diverse && sessions.helperOf(call.sessionId)?.feature === "max") call.setTemperature?.(settings.temperature);

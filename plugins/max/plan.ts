@@ -10,15 +10,38 @@ export interface Plan {
   tests: string[];
 }
 
-export const PLAN_LIMITS = { summary: 2000, item: 1000, path: 400, steps: 40, files: 80, risks: 20, tests: 20 } as const;
+export const PLAN_LIMITS = {
+  summary: 2000,
+  item: 1000,
+  path: 400,
+  steps: 40,
+  files: 80,
+  risks: 20,
+  tests: 20,
+} as const;
 
 /** The arguments of max_plan (the host does not validate them; defineTool does, strictly). */
 export const planArgs = {
-  summary: z.string().max(PLAN_LIMITS.summary).describe("What the plan does and why this approach, in two or three sentences."),
-  steps: z.array(z.string().max(PLAN_LIMITS.item)).max(PLAN_LIMITS.steps).describe("Ordered, concrete steps another agent can carry out (file, function, command)."),
-  files: z.array(z.string().max(PLAN_LIMITS.path)).max(PLAN_LIMITS.files).describe("Project-relative paths the plan creates or changes."),
-  risks: z.array(z.string().max(PLAN_LIMITS.item)).max(PLAN_LIMITS.risks).describe("What could go wrong, and how the plan guards against it."),
-  tests: z.array(z.string().max(PLAN_LIMITS.item)).max(PLAN_LIMITS.tests).describe("How to prove it works: tests to add or commands to run."),
+  summary: z
+    .string()
+    .max(PLAN_LIMITS.summary)
+    .describe("What the plan does and why this approach, in two or three sentences."),
+  steps: z
+    .array(z.string().max(PLAN_LIMITS.item))
+    .max(PLAN_LIMITS.steps)
+    .describe("Ordered, concrete steps another agent can carry out (file, function, command)."),
+  files: z
+    .array(z.string().max(PLAN_LIMITS.path))
+    .max(PLAN_LIMITS.files)
+    .describe("Project-relative paths the plan creates or changes."),
+  risks: z
+    .array(z.string().max(PLAN_LIMITS.item))
+    .max(PLAN_LIMITS.risks)
+    .describe("What could go wrong, and how the plan guards against it."),
+  tests: z
+    .array(z.string().max(PLAN_LIMITS.item))
+    .max(PLAN_LIMITS.tests)
+    .describe("How to prove it works: tests to add or commands to run."),
 };
 
 export type PlanArgs = z.infer<z.ZodObject<typeof planArgs>>;
@@ -33,7 +56,9 @@ export function cleanText(text: string): string {
 
 /** A project-relative path in one spelling: forward slashes, no "./", no doubled or trailing slash. */
 export function normalizePath(path: string): string {
-  let p = cleanText(path).replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+  let p = cleanText(path)
+    .replace(/\\/g, "/")
+    .replace(/\/{2,}/g, "/");
   while (p.startsWith("./")) p = p.slice(2);
   return p.replace(/\/$/, "");
 }
@@ -54,8 +79,10 @@ export function checkPlan(args: PlanArgs): PlanCheck {
   args.files.forEach((raw, i) => {
     const path = normalizePath(raw);
     if (!path) return problems.push(`files.${i}: empty path`);
-    if (path.startsWith("/") || /^[a-zA-Z]:/.test(path)) return problems.push(`files.${i}: "${path.slice(0, 80)}" is absolute; give it relative to the project`);
-    if (path.split("/").includes("..")) return problems.push(`files.${i}: "${path.slice(0, 80)}" leaves the project ("..")`);
+    if (path.startsWith("/") || /^[a-zA-Z]:/.test(path))
+      return problems.push(`files.${i}: "${path.slice(0, 80)}" is absolute; give it relative to the project`);
+    if (path.split("/").includes(".."))
+      return problems.push(`files.${i}: "${path.slice(0, 80)}" leaves the project ("..")`);
     if (!files.includes(path)) files.push(path);
   });
   if (problems.length) return { ok: false, problems };

@@ -6,9 +6,16 @@ import { renderPlan, type Plan } from "./plan.ts";
 
 export const MARK = "[continuum max]";
 
-const fence = (label: string, text: string) => `<${label}>\n${text.replace(new RegExp(`</${label}>`, "gi"), `</ ${label}>`)}\n</${label}>`;
+const fence = (label: string, text: string) =>
+  `<${label}>\n${text.replace(new RegExp(`</${label}>`, "gi"), `</ ${label}>`)}\n</${label}>`;
 
-export function candidatePrompt(input: { task: string; context: string; lens: Lens; index: number; total: number }): string {
+export function candidatePrompt(input: {
+  task: string;
+  context: string;
+  lens: Lens;
+  index: number;
+  total: number;
+}): string {
   return [
     `Max Mode candidate ${input.index} of ${input.total} · approach: ${input.lens.name}`,
     `Your approach: ${input.lens.brief}`,
@@ -50,14 +57,24 @@ export function executionPart(e: Execution): string {
 
 export function failurePart(reasons: string[], total: number): string {
   const shown = reasons.slice(0, 8).map((r) => `- ${r.slice(0, 300)}`);
-  return [`${MARK} Max Mode produced no plan: all ${total} candidates failed. Work on the user's request directly, as a normal turn.`, ...shown].join("\n");
+  return [
+    `${MARK} Max Mode produced no plan: all ${total} candidates failed. Work on the user's request directly, as a normal turn.`,
+    ...shown,
+  ].join("\n");
 }
 
 export const CANCELLED_PART = `${MARK} Max Mode was cancelled by the user before it chose a plan. Do nothing; reply only "Cancelled."`;
 
 // ---- patch mode ----------------------------------------------------------------------------------------------
 
-export function builderPrompt(input: { task: string; context: string; lens: Lens; index: number; total: number; checks: readonly string[] }): string {
+export function builderPrompt(input: {
+  task: string;
+  context: string;
+  lens: Lens;
+  index: number;
+  total: number;
+  checks: readonly string[];
+}): string {
   return [
     `Max Mode builder ${input.index} of ${input.total} · approach: ${input.lens.name}`,
     `Your approach: ${input.lens.brief}`,
@@ -82,13 +99,22 @@ export function patchJudgePrompt(input: { task: string; context: string; patches
     "Each candidate changed a copy of the project: you see its summary, its diff against the project as it was, and what the project's checks said when code ran them on it. Check results are facts: a failing check counts heavily against correct and tested.",
     fence("task", input.task),
     input.context ? fence("session-context", input.context) : "",
-    ...input.patches.map((p) => fence(`candidate-${p.index}`, `Summary: ${p.summary}\nChecks: ${p.checks}\nDiff:\n${p.diff}`)),
+    ...input.patches.map((p) =>
+      fence(`candidate-${p.index}`, `Summary: ${p.summary}\nChecks: ${p.checks}\nDiff:\n${p.diff}`),
+    ),
   ]
     .filter(Boolean)
     .join("\n\n");
 }
 
-export function patchAppliedPart(input: { winner: number; total: number; why: string; files: string[]; checks: string; summary: string }): string {
+export function patchAppliedPart(input: {
+  winner: number;
+  total: number;
+  why: string;
+  files: string[];
+  checks: string;
+  summary: string;
+}): string {
   return [
     `${MARK} Max Mode applied the change of candidate ${input.winner} of ${input.total} to the working tree (${input.why}).`,
     `Its summary: ${input.summary}`,
@@ -98,7 +124,13 @@ export function patchAppliedPart(input: { winner: number; total: number; why: st
   ].join("\n");
 }
 
-export function patchRefusedPart(input: { winner: number; total: number; reason: string; conflicts: string[]; savedTo: string }): string {
+export function patchRefusedPart(input: {
+  winner: number;
+  total: number;
+  reason: string;
+  conflicts: string[];
+  savedTo: string;
+}): string {
   return [
     `${MARK} Max Mode chose the change of candidate ${input.winner} of ${input.total} but did NOT apply it: ${input.reason}.`,
     input.conflicts.length ? `Files in conflict: ${input.conflicts.join(", ")}` : "",
@@ -124,6 +156,13 @@ export function patchesFailedPart(input: { total: number; candidates: UnappliedV
   return [
     `${MARK} Max Mode applied NOTHING: the project's checks failed on every candidate's change (${input.candidates.length} of ${input.total} produced one). A change whose checks failed is never applied by Max Mode on its own.`,
     "Show the user each candidate below: its summary, its check output and its diff (or where it is saved). Do not apply any of them yourself. The user may take one with `/max apply N` in this session (it is refused if the working tree changed since).",
-    ...input.candidates.map((c) => fence(`candidate-${c.index}`, [`Summary: ${c.summary}`, `Checks: ${c.checks}`, c.savedTo ? `Saved to: ${c.savedTo}` : "", `Diff:\n${c.diff}`].filter(Boolean).join("\n"))),
+    ...input.candidates.map((c) =>
+      fence(
+        `candidate-${c.index}`,
+        [`Summary: ${c.summary}`, `Checks: ${c.checks}`, c.savedTo ? `Saved to: ${c.savedTo}` : "", `Diff:\n${c.diff}`]
+          .filter(Boolean)
+          .join("\n"),
+      ),
+    ),
   ].join("\n\n");
 }

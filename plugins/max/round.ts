@@ -9,7 +9,10 @@ export interface Spend {
   estimated: boolean;
 }
 
-export type CandidateOutcome<R> = { index: number; spend: Spend; durationMs: number } & ({ ok: true; result: R } | { ok: false; failure: string; message: string });
+export type CandidateOutcome<R> = { index: number; spend: Spend; durationMs: number } & (
+  | { ok: true; result: R }
+  | { ok: false; failure: string; message: string }
+);
 
 export type JudgeOutcome = { spend: Spend } & ({ ok: true; verdict: Verdict } | { ok: false; message: string });
 
@@ -41,14 +44,24 @@ export interface RoundResult<R> {
 }
 
 /** Scouts make sense only with consensus on, at least two of them, and fewer than all candidates. */
-export const usesScouts = (settings: RoundSettings): boolean => settings.consensus === "scouts" && settings.scouts >= 2 && settings.scouts < settings.candidates;
+export const usesScouts = (settings: RoundSettings): boolean =>
+  settings.consensus === "scouts" && settings.scouts >= 2 && settings.scouts < settings.candidates;
 
-export async function runRound<R>(settings: RoundSettings, deps: RoundDeps<R>, signal: AbortSignal): Promise<RoundResult<R>> {
+export async function runRound<R>(
+  settings: RoundSettings,
+  deps: RoundDeps<R>,
+  signal: AbortSignal,
+): Promise<RoundResult<R>> {
   const total = settings.candidates;
   const useScouts = usesScouts(settings);
   const first = useScouts ? settings.scouts : total;
   const outcomes: CandidateOutcome<R>[] = [];
-  const result = (extra: Partial<RoundResult<R>> = {}): RoundResult<R> => ({ outcomes, started: outcomes.length, aborted: signal.aborted, ...extra });
+  const result = (extra: Partial<RoundResult<R>> = {}): RoundResult<R> => ({
+    outcomes,
+    started: outcomes.length,
+    aborted: signal.aborted,
+    ...extra,
+  });
   const start = async (from: number, to: number) => {
     const batch = await Promise.all(range(from, to).map((index) => deps.candidate(index, signal)));
     outcomes.push(...batch);
@@ -63,7 +76,15 @@ export async function runRound<R>(settings: RoundSettings, deps: RoundDeps<R>, s
     if (pair) {
       const [a, b] = pair;
       deps.progress?.(`scouts ${a.index} and ${b.index} agree: the other candidates and the judge are skipped`);
-      return result({ consensus: { indexes: [a.index, b.index] }, winner: { index: a.index, how: "first", note: `consensus of scouts ${a.index} and ${b.index}`, result: a.result } });
+      return result({
+        consensus: { indexes: [a.index, b.index] },
+        winner: {
+          index: a.index,
+          how: "first",
+          note: `consensus of scouts ${a.index} and ${b.index}`,
+          result: a.result,
+        },
+      });
     }
     deps.progress?.(`scouts differ: starting candidates ${first + 1}-${total}`);
     await start(first + 1, total);
@@ -72,12 +93,16 @@ export async function runRound<R>(settings: RoundSettings, deps: RoundDeps<R>, s
   const ok = valid();
   if (ok.length === 0) return result();
   const contenders: Contender[] = ok.map((c) => ({ index: c.index, passed: deps.passed?.(c.result) }));
-  const pick = (choice: Choice | undefined) => (choice ? { ...choice, result: ok.find((c) => c.index === choice.index)!.result } : undefined);
-  if (ok.length === 1) return result({ winner: pick({ index: ok[0]!.index, how: "first", note: "the only valid candidate" }) });
+  const pick = (choice: Choice | undefined) =>
+    choice ? { ...choice, result: ok.find((c) => c.index === choice.index)!.result } : undefined;
+  if (ok.length === 1)
+    return result({ winner: pick({ index: ok[0]!.index, how: "first", note: "the only valid candidate" }) });
   deps.progress?.(`judging ${ok.length} candidates`);
   const judge = await deps.judge(ok, signal);
   if (signal.aborted) return result({ judge });
-  const choice = judge.ok ? chooseWinner(contenders, judge.verdict) : chooseWinner(contenders, undefined, judge.message);
+  const choice = judge.ok
+    ? chooseWinner(contenders, judge.verdict)
+    : chooseWinner(contenders, undefined, judge.message);
   return result({ judge, winner: pick(choice) });
 }
 
@@ -85,7 +110,8 @@ const range = (from: number, to: number) => Array.from({ length: Math.max(0, to 
 
 function firstPair<R>(items: { index: number; result: R }[], agree: (a: R, b: R) => boolean) {
   for (let i = 0; i < items.length; i++) {
-    for (let j = i + 1; j < items.length; j++) if (agree(items[i]!.result, items[j]!.result)) return [items[i]!, items[j]!] as const;
+    for (let j = i + 1; j < items.length; j++)
+      if (agree(items[i]!.result, items[j]!.result)) return [items[i]!, items[j]!] as const;
   }
   return undefined;
 }

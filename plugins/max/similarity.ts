@@ -9,12 +9,17 @@ import { normalizePath, type Plan } from "./plan.ts";
 export const STEP_AGREEMENT = 0.6;
 
 const FILLER = new Set(
-  "a an the and or but of to in on at by for with from into onto as is are be been being was were it its this that these those then than so such we you i they he she them our your their there here do does did done will would should could can may might must not no yes if else when which who what how all any each every some more most also just only very via per".split(" "),
+  "a an the and or but of to in on at by for with from into onto as is are be been being was were it its this that these those then than so such we you i they he she them our your their there here do does did done will would should could can may might must not no yes if else when which who what how all any each every some more most also just only very via per".split(
+    " ",
+  ),
 );
 
 /** The content words of a text: lowercase letters and digits, filler words and one-letter words dropped. */
 export function contentWords(text: string): Set<string> {
-  const words = text.toLowerCase().normalize("NFKC").split(/[^\p{L}\p{N}_]+/u);
+  const words = text
+    .toLowerCase()
+    .normalize("NFKC")
+    .split(/[^\p{L}\p{N}_]+/u);
   return new Set(words.filter((w) => w.length > 1 && !FILLER.has(w)).map(stem));
 }
 
@@ -57,14 +62,21 @@ export interface Agreement {
   agree: boolean;
 }
 
-export function comparePlans(a: Pick<Plan, "files" | "steps">, b: Pick<Plan, "files" | "steps">, threshold = STEP_AGREEMENT): Agreement {
+export function comparePlans(
+  a: Pick<Plan, "files" | "steps">,
+  b: Pick<Plan, "files" | "steps">,
+  threshold = STEP_AGREEMENT,
+): Agreement {
   const files = fileSimilarity(a.files, b.files);
   const steps = stepSimilarity(a.steps, b.steps);
   return { files, steps, agree: files === 1 && steps >= threshold };
 }
 
 /** The first pair (by candidate order) of plans that agree, or undefined. */
-export function firstAgreeingPair<T extends { plan: Pick<Plan, "files" | "steps"> }>(items: readonly T[], threshold = STEP_AGREEMENT): [T, T, Agreement] | undefined {
+export function firstAgreeingPair<T extends { plan: Pick<Plan, "files" | "steps"> }>(
+  items: readonly T[],
+  threshold = STEP_AGREEMENT,
+): [T, T, Agreement] | undefined {
   for (let i = 0; i < items.length; i++) {
     for (let j = i + 1; j < items.length; j++) {
       const agreement = comparePlans(items[i]!.plan, items[j]!.plan, threshold);

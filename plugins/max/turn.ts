@@ -45,7 +45,9 @@ export function createTurns(deps: TurnDeps) {
     const round = await runPlanRound(kit, setup, signal);
     const { stats, winner, cancelled, answered } = settle(kit, setup.turn, "plan", round, timedOut());
     if (!winner) return cancelled && !answered ? "cancelled" : "done";
-    setup.turn.addPart(executionPart({ winner: winner.index, total: settings.candidates, why: why(round), plan: winner.result }));
+    setup.turn.addPart(
+      executionPart({ winner: winner.index, total: settings.candidates, why: why(round), plan: winner.result }),
+    );
     reporter.notify(turnSummary(stats), "info");
     return "done";
   };
@@ -62,17 +64,29 @@ export function createTurns(deps: TurnDeps) {
       holdBackFailed(kit, setup.turn, round, fingerprint, checks);
       return "done";
     }
-    if (await applyWinner(kit, setup.turn, winner, why(round), fingerprint, checks)) reporter.notify(turnSummary(stats), "info");
+    if (await applyWinner(kit, setup.turn, winner, why(round), fingerprint, checks))
+      reporter.notify(turnSummary(stats), "info");
     return "done";
   };
 
   /** Runs the candidates (and the judge) of one turn, records it, and adds the outcome to the turn as one part. */
-  const play = async (turn: UserTurn, task: string, mode: MaxMode, signal: AbortSignal, timedOut: () => boolean): Promise<TurnEnd> => {
+  const play = async (
+    turn: UserTurn,
+    task: string,
+    mode: MaxMode,
+    signal: AbortSignal,
+    timedOut: () => boolean,
+  ): Promise<TurnEnd> => {
     const setup: TurnSetup = {
       turn,
       task,
       contextText: await sessionContext(turn.sessionId),
-      candidateModel: modelFor(reporter, settings.candidateModel ?? agentModels.candidate, "candidateModel", turn.model),
+      candidateModel: modelFor(
+        reporter,
+        settings.candidateModel ?? agentModels.candidate,
+        "candidateModel",
+        turn.model,
+      ),
       judgeModel: modelFor(reporter, settings.judgeModel ?? agentModels.judge, "judgeModel", turn.model),
     };
     return mode === "plan" ? playPlan(setup, signal, timedOut) : playPatch(setup, signal, timedOut);

@@ -45,7 +45,14 @@ const GROUP_TITLE: Record<BlockGroup, string> = {
   global: "Global preferences",
   other: "Other notes",
 };
-const IMPORTANCE: Record<BlockGroup, number> = { rules: 1, global: 0.8, decisions: 0.7, context: 0.45, knowledge: 0.3, other: 0.2 };
+const IMPORTANCE: Record<BlockGroup, number> = {
+  rules: 1,
+  global: 0.8,
+  decisions: 0.7,
+  context: 0.45,
+  knowledge: 0.3,
+  other: 0.2,
+};
 
 export function groupOf(entry: Pick<IndexedEntry, "scope" | "section">): BlockGroup {
   if (entry.scope === "global") return "global";
@@ -74,7 +81,11 @@ export function renderEntry(entry: IndexedEntry): string {
 }
 
 function header(locations: BlockLocations): string {
-  const files = [`project ${locations.projectFile}`, `global ${locations.globalFile}`, ...(locations.notesFile ? [`this session's notes ${locations.notesFile}`] : [])];
+  const files = [
+    `project ${locations.projectFile}`,
+    `global ${locations.globalFile}`,
+    ...(locations.notesFile ? [`this session's notes ${locations.notesFile}`] : []),
+  ];
   return [
     "<continuum-memory>",
     `Memory of this project (opencode-continuum), markdown the user can edit: ${files.join("; ")}.`,
@@ -94,7 +105,8 @@ function titleOf(entry: IndexedEntry): string {
  * is nothing to say: the text is empty and no block is sent (the memory tool's description explains memory).
  */
 export function assembleBlock(input: BlockInput): MemoryBlock {
-  if (input.entries.length === 0) return { text: "", tokens: 0, budgetTokens: input.budgetTokens, included: [], omitted: [] };
+  if (input.entries.length === 0)
+    return { text: "", tokens: 0, budgetTokens: input.budgetTokens, included: [], omitted: [] };
   const head = header(input.locations);
   const fixedTokens = estimateTokens(head) + estimateTokens(FOOTER) + 2;
   const scored = input.entries.map((entry) => {
@@ -124,7 +136,9 @@ export function assembleBlock(input: BlockInput): MemoryBlock {
 function render(head: string, included: PackedEntry[], omitted: PackedEntry[], listBudget: number): string {
   const parts = [head];
   for (const group of GROUP_ORDER) {
-    const items = included.filter((i) => i.group === group).sort((a, b) => a.entry.path.localeCompare(b.entry.path) || a.entry.lineStart - b.entry.lineStart);
+    const items = included
+      .filter((i) => i.group === group)
+      .sort((a, b) => a.entry.path.localeCompare(b.entry.path) || a.entry.lineStart - b.entry.lineStart);
     if (items.length === 0) continue;
     parts.push(`\n## ${GROUP_TITLE[group]}\n${items.map((i) => renderEntry(i.entry)).join("\n")}`);
   }

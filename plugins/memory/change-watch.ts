@@ -19,7 +19,12 @@ export class ChangeWatch {
 
   /** True when the last full look still stands: every folder is watched and nothing happened since. */
   quiet(): boolean {
-    return !this.broken && !this.changed && this.watchers.size === this.dirs.length && this.now() - this.lastLook < this.maxQuietMs;
+    return (
+      !this.broken &&
+      !this.changed &&
+      this.watchers.size === this.dirs.length &&
+      this.now() - this.lastLook < this.maxQuietMs
+    );
   }
 
   /** Call right before a full look: events from now on mark the next search for another look. */

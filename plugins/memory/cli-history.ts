@@ -32,7 +32,12 @@ async function reindex(options: { project?: string; json?: boolean }): Promise<n
         if (!options.json && (done === total || done % 25 === 0)) console.error(`indexed ${done} of ${total} sessions`);
       },
     });
-    emit(options.json, result, () => `${result.sessions} sessions read, ${result.parts} parts in the history index (last ${config.memory.historyRetentionDays} days, main sessions).`);
+    emit(
+      options.json,
+      result,
+      () =>
+        `${result.sessions} sessions read, ${result.parts} parts in the history index (last ${config.memory.historyRetentionDays} days, main sessions).`,
+    );
     return 0;
   } finally {
     await server.stop();
@@ -44,7 +49,9 @@ export function register(program: Command): void {
   const history = program.command("history").description("the pack's history index of past conversations");
   history
     .command("reindex")
-    .description("read every session OpenCode stores for the project (within the retention window) into the history index now")
+    .description(
+      "read every session OpenCode stores for the project (within the retention window) into the history index now",
+    )
     .addOption(projectOption())
     .addOption(jsonOption())
     .action(act((o: { project?: string; json?: boolean }) => reindex(o)));

@@ -41,7 +41,10 @@ export async function backfillHistory(options: BackfillOptions): Promise<Backfil
   if (!host.listSessions) return { sessions: 0, indexed: 0, parts: 0 };
   const cutoff = (options.now ?? Date.now()) - options.retentionDays * 86_400_000;
   const known = new Map(
-    db.prepare("SELECT session_id AS id, updated_at AS at FROM history_sessions WHERE project_id = ?").all<{ id: string; at: number }>(projectId).map((r) => [r.id, r.at]),
+    db
+      .prepare("SELECT session_id AS id, updated_at AS at FROM history_sessions WHERE project_id = ?")
+      .all<{ id: string; at: number }>(projectId)
+      .map((r) => [r.id, r.at]),
   );
   // Main sessions only, as the live recorder keeps; newest first, so what the user most likely asks about comes first.
   const due = (await host.listSessions())
@@ -65,7 +68,11 @@ export async function backfillHistory(options: BackfillOptions): Promise<Backfil
   return { sessions: due.length, indexed: due.length, parts };
 }
 
-function rowsOf(messages: Awaited<ReturnType<HostApi["messages"]>>, options: BackfillOptions, cutoff: number): HistoryPart[] {
+function rowsOf(
+  messages: Awaited<ReturnType<HostApi["messages"]>>,
+  options: BackfillOptions,
+  cutoff: number,
+): HistoryPart[] {
   const rows: HistoryPart[] = [];
   for (const message of messages) {
     for (const part of message.parts) {

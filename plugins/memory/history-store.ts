@@ -96,10 +96,22 @@ export function upsertParts(db: Database, parts: HistoryPart[]): void {
   db.transaction(() => {
     for (const p of parts) {
       const text = p.text.slice(0, MAX_PART_CHARS);
-      upsert.run(p.partId, p.projectId, p.sessionId, p.messageId, p.role, p.kind, p.tool ?? null, p.createdAt, text, indexableText(text));
+      upsert.run(
+        p.partId,
+        p.projectId,
+        p.sessionId,
+        p.messageId,
+        p.role,
+        p.kind,
+        p.tool ?? null,
+        p.createdAt,
+        text,
+        indexableText(text),
+      );
     }
     const sessions = new Map<string, number>();
-    for (const p of parts) if (p.kind === "text") sessions.set(p.sessionId, Math.min(sessions.get(p.sessionId) ?? Infinity, p.createdAt));
+    for (const p of parts)
+      if (p.kind === "text") sessions.set(p.sessionId, Math.min(sessions.get(p.sessionId) ?? Infinity, p.createdAt));
     for (const [sessionId, from] of sessions) refreshContext(db, sessionId, from);
   });
 }
@@ -111,11 +123,15 @@ export function upsertParts(db: Database, parts: HistoryPart[]): void {
 function refreshContext(db: Database, sessionId: string, from: number): void {
   type Row = { rowid: number; body: string; context: string };
   const before = db
-    .prepare("SELECT rowid, body, context FROM history_parts WHERE session_id = ? AND kind = 'text' AND created_at < ? ORDER BY created_at DESC, rowid DESC LIMIT 2")
+    .prepare(
+      "SELECT rowid, body, context FROM history_parts WHERE session_id = ? AND kind = 'text' AND created_at < ? ORDER BY created_at DESC, rowid DESC LIMIT 2",
+    )
     .all<Row>(sessionId, from)
     .reverse();
   const after = db
-    .prepare("SELECT rowid, body, context FROM history_parts WHERE session_id = ? AND kind = 'text' AND created_at >= ? ORDER BY created_at, rowid")
+    .prepare(
+      "SELECT rowid, body, context FROM history_parts WHERE session_id = ? AND kind = 'text' AND created_at >= ? ORDER BY created_at, rowid",
+    )
     .all<Row>(sessionId, from);
   const rows = [...before, ...after];
   const set = db.prepare("UPDATE history_parts SET context = ? WHERE rowid = ?");
@@ -125,7 +141,8 @@ function refreshContext(db: Database, sessionId: string, from: number): void {
   }
 }
 
-const contextOf = (prev: string | undefined, next: string | undefined) => `${(prev ?? "").slice(0, CONTEXT_CHARS)} ${(next ?? "").slice(0, CONTEXT_CHARS)}`;
+const contextOf = (prev: string | undefined, next: string | undefined) =>
+  `${(prev ?? "").slice(0, CONTEXT_CHARS)} ${(next ?? "").slice(0, CONTEXT_CHARS)}`;
 
 /** Forgets parts that are no longer history (a call whose arguments, complete at last, show it was a lookup). */
 export function dropParts(db: Database, partIds: string[]): void {
@@ -158,7 +175,12 @@ export interface HistoryHit extends HistoryRow {
   snippet: string;
 }
 
-export function searchHistory(db: Database, projectId: string, query: string, limit = 10): { hits: HistoryHit[]; empty: boolean } {
+export function searchHistory(
+  db: Database,
+  projectId: string,
+  query: string,
+  limit = 10,
+): { hits: HistoryHit[]; empty: boolean } {
   const terms = searchTerms(query);
   if (terms.length === 0) return { hits: [], empty: true };
   const any = terms.map((t) => t.expression).join(" OR ");
@@ -178,13 +200,22 @@ export function searchHistory(db: Database, projectId: string, query: string, li
 }
 
 export function getPart(db: Database, projectId: string, partId: string): HistoryRow | undefined {
-  return db.prepare(`SELECT ${COLUMNS} FROM history_parts h WHERE h.part_id = ? AND h.project_id = ?`).get<HistoryRow>(partId, projectId);
+  return db
+    .prepare(`SELECT ${COLUMNS} FROM history_parts h WHERE h.part_id = ? AND h.project_id = ?`)
+    .get<HistoryRow>(partId, projectId);
 }
 
 /** The messages around one message of a session (`radius` before and after), each with its parts. */
-export function messagesAround(db: Database, projectId: string, messageId: string, radius = 3): { messageId: string; role: string; parts: HistoryRow[] }[] | undefined {
+export function messagesAround(
+  db: Database,
+  projectId: string,
+  messageId: string,
+  radius = 3,
+): { messageId: string; role: string; parts: HistoryRow[] }[] | undefined {
   const anchor = db
-    .prepare("SELECT session_id AS sessionId, MIN(created_at) AS at FROM history_parts WHERE message_id = ? AND project_id = ? GROUP BY session_id")
+    .prepare(
+      "SELECT session_id AS sessionId, MIN(created_at) AS at FROM history_parts WHERE message_id = ? AND project_id = ? GROUP BY session_id",
+    )
     .get<{ sessionId: string; at: number }>(messageId, projectId);
   if (!anchor) return undefined;
   const messages = db
@@ -195,7 +226,9 @@ export function messagesAround(db: Database, projectId: string, messageId: strin
     .all<{ messageId: string; at: number }>(anchor.sessionId, projectId);
   const index = messages.findIndex((m) => m.messageId === messageId);
   const window = messages.slice(Math.max(0, index - radius), index + radius + 1);
-  const partsOf = db.prepare(`SELECT ${COLUMNS} FROM history_parts h WHERE h.message_id = ? AND h.project_id = ? ORDER BY h.created_at, h.rowid`);
+  const partsOf = db.prepare(
+    `SELECT ${COLUMNS} FROM history_parts h WHERE h.message_id = ? AND h.project_id = ? ORDER BY h.created_at, h.rowid`,
+  );
   return window.map((m) => {
     const parts = partsOf.all<HistoryRow>(m.messageId, projectId);
     return { messageId: m.messageId, role: parts[0]?.role ?? "unknown", parts };
@@ -228,7 +261,9 @@ export const PACK_LOOKUP_ROWS_SQL = `kind = 'tool' AND (tool = 'history'
     OR substr(text, 1, instr(text || char(10), char(10))) LIKE '%"action":"get"%')))`;
 
 /** A part of the host's event stream, reduced to what the index stores; undefined for parts not worth keeping. */
-export function partText(part: Record<string, unknown>): { kind: "text" | "tool"; tool?: string; text: string } | undefined {
+export function partText(
+  part: Record<string, unknown>,
+): { kind: "text" | "tool"; tool?: string; text: string } | undefined {
   if (part.type === "text" && typeof part.text === "string") {
     if (part.synthetic === true || part.ignored === true) return undefined;
     return part.text.trim() ? { kind: "text", text: part.text } : undefined;
@@ -239,7 +274,10 @@ export function partText(part: Record<string, unknown>): { kind: "text" | "tool"
     const args = state.input === undefined ? "" : safeJson(state.input);
     const output =
       typeof state.output === "string" ? state.output : typeof state.error === "string" ? `error: ${state.error}` : "";
-    const cut = output.length > MAX_TOOL_OUTPUT_CHARS ? `${output.slice(0, MAX_TOOL_OUTPUT_CHARS)}\n[… ${output.length - MAX_TOOL_OUTPUT_CHARS} more characters not indexed]` : output;
+    const cut =
+      output.length > MAX_TOOL_OUTPUT_CHARS
+        ? `${output.slice(0, MAX_TOOL_OUTPUT_CHARS)}\n[… ${output.length - MAX_TOOL_OUTPUT_CHARS} more characters not indexed]`
+        : output;
     return { kind: "tool", tool: part.tool, text: `tool ${part.tool} ${args}${cut ? `\n→ ${cut}` : ""}` };
   }
   return undefined;

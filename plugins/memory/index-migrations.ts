@@ -21,7 +21,8 @@ END;
 export const MEMORY_MIGRATIONS: Migration[] = [
   {
     version: 1,
-    description: "memory files, entries with scope tokens and token counts, FTS5 index (external content kept in sync by triggers), usage counts",
+    description:
+      "memory files, entries with scope tokens and token counts, FTS5 index (external content kept in sync by triggers), usage counts",
     sql: `
 CREATE TABLE memory_files (
   path TEXT PRIMARY KEY,
@@ -70,8 +71,16 @@ CREATE TABLE memory_usage (
 `,
   },
   { version: 2, description: "raw history index of main sessions' message parts", sql: HISTORY_MIGRATION_SQL },
-  { version: 3, description: "the pack's own lookups (history calls, memory searches, task lists) are not history", sql: `DELETE FROM history_parts WHERE ${PACK_LOOKUP_ROWS_SQL};` },
-  { version: 4, description: "history ranking: porter stemming, and the neighbouring text parts as a context column", sql: HISTORY_RANKING_MIGRATION_SQL },
+  {
+    version: 3,
+    description: "the pack's own lookups (history calls, memory searches, task lists) are not history",
+    sql: `DELETE FROM history_parts WHERE ${PACK_LOOKUP_ROWS_SQL};`,
+  },
+  {
+    version: 4,
+    description: "history ranking: porter stemming, and the neighbouring text parts as a context column",
+    sql: HISTORY_RANKING_MIGRATION_SQL,
+  },
   {
     version: 5,
     description: "memory entries stemmed (porter), as history: 'deploys' finds 'deployed'",
@@ -80,6 +89,9 @@ CREATE TABLE memory_usage (
 CREATE VIRTUAL TABLE memory_fts USING fts5(body, head, scope_key, content='memory_entries', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
 INSERT INTO memory_fts(memory_fts) VALUES ('rebuild');`,
   },
-  { version: 6, description: "sessions read from the host's store into history, with the host's last update", sql: HISTORY_BACKFILL_MIGRATION_SQL },
+  {
+    version: 6,
+    description: "sessions read from the host's store into history, with the host's last update",
+    sql: HISTORY_BACKFILL_MIGRATION_SQL,
+  },
 ];
-

@@ -20,7 +20,9 @@ const BULK_FILES = 200;
  */
 function withBulkIndexing<T>(db: Database, fn: () => T): T {
   return db.transaction(() => {
-    db.exec("DROP TRIGGER IF EXISTS memory_entries_ai; DROP TRIGGER IF EXISTS memory_entries_ad; DROP TRIGGER IF EXISTS memory_entries_au;");
+    db.exec(
+      "DROP TRIGGER IF EXISTS memory_entries_ai; DROP TRIGGER IF EXISTS memory_entries_ad; DROP TRIGGER IF EXISTS memory_entries_au;",
+    );
     const result = fn();
     db.exec("INSERT INTO memory_fts(memory_fts) VALUES ('rebuild')");
     db.exec(ENTRY_TRIGGERS);
@@ -117,7 +119,10 @@ function knownRows(db: Database, ownedPrefixes: string[], cache: FingerprintCach
   if (cache && cache.dataVersion === version && cache.prefixes === key) return cache.rows;
   const rows = new Map<string, FileRow>();
   for (const prefix of ownedPrefixes) {
-    const found = stmt(db, "SELECT path, size, mtime_ms, hash, note FROM memory_files WHERE path >= ? AND path < ?").all<FileRow>(prefix, prefix + "\uffff");
+    const found = stmt(
+      db,
+      "SELECT path, size, mtime_ms, hash, note FROM memory_files WHERE path >= ? AND path < ?",
+    ).all<FileRow>(prefix, prefix + "\uffff");
     for (const row of found) rows.set(row.path, row);
   }
   if (cache) {
@@ -133,7 +138,12 @@ function knownRows(db: Database, ownedPrefixes: string[], cache: FingerprintCach
  * Brings the index in line with `files` (everything currently on disk under `ownedPrefixes`): rows of
  * files that disappeared are dropped, changed files are re-parsed, unchanged files cost nothing.
  */
-export function reconcile(db: Database, files: MemoryFile[], ownedPrefixes: string[], cache?: FingerprintCache): ReconcileStats {
+export function reconcile(
+  db: Database,
+  files: MemoryFile[],
+  ownedPrefixes: string[],
+  cache?: FingerprintCache,
+): ReconcileStats {
   const stats: ReconcileStats = { files: files.length, unchanged: 0, reindexed: 0, removed: 0, notes: [] };
   const known = knownRows(db, ownedPrefixes, cache);
   const changed: MemoryFile[] = [];
@@ -151,7 +161,8 @@ export function reconcile(db: Database, files: MemoryFile[], ownedPrefixes: stri
   const gone = known.size > stats.unchanged ? [...known.keys()].filter((path) => !present.has(path)) : [];
   if (changed.length === 0 && gone.length === 0) return stats;
   if (cache) cache.generation++;
-  const apply = changed.length + gone.length > BULK_FILES ? withBulkIndexing : (d: Database, fn: () => void) => d.transaction(fn);
+  const apply =
+    changed.length + gone.length > BULK_FILES ? withBulkIndexing : (d: Database, fn: () => void) => d.transaction(fn);
   apply(db, () => {
     for (const path of gone) {
       removeFile(db, path);
@@ -176,7 +187,9 @@ export function reconcile(db: Database, files: MemoryFile[], ownedPrefixes: stri
 export function dropProjectFilesOutside(db: Database, projectId: string, projectDir: string): number {
   const prefix = projectDir.endsWith(sep) ? projectDir : projectDir + sep;
   const stale = db
-    .prepare("SELECT path FROM memory_files WHERE scope = 'project' AND project_id = ? AND NOT (path >= ? AND path < ?)")
+    .prepare(
+      "SELECT path FROM memory_files WHERE scope = 'project' AND project_id = ? AND NOT (path >= ? AND path < ?)",
+    )
     .all<{ path: string }>(projectId, prefix, prefix + "\uffff");
   if (stale.length) db.transaction(() => stale.forEach((row) => removeFile(db, row.path)));
   return stale.length;
@@ -203,7 +216,13 @@ function indexFile(db: Database, file: MemoryFile, previous: FileRow | undefined
      ON CONFLICT(path) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id, project_id = excluded.project_id,
        size = excluded.size, mtime_ms = excluded.mtime_ms, hash = excluded.hash, note = excluded.note`,
   ).run(file.path, file.scope, file.scopeId, file.projectId, file.size, file.mtimeMs, read.hash, read.note ?? null);
-  const row: FileRow = { path: file.path, size: file.size, mtime_ms: file.mtimeMs, hash: read.hash, note: read.note ?? null };
+  const row: FileRow = {
+    path: file.path,
+    size: file.size,
+    mtime_ms: file.mtimeMs,
+    hash: read.hash,
+    note: read.note ?? null,
+  };
   if (previous && previous.hash === read.hash) return row;
   if (previous) stmt(db, "DELETE FROM memory_entries WHERE path = ?").run(file.path);
   if (read.indexable) insertEntries(db, file, parseEntries(read.text));
@@ -334,15 +353,27 @@ export function searchEntries(db: Database, options: SearchOptions): SearchResul
   // No spare rows: when every one of the top `wanted` is in scope they are the answer; otherwise the exact rank runs.
   const pool = wanted;
   let ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(`{body head} : (${match})`, pool);
-  let rows = entriesByRowid(db, ranked.map((r) => r.rowid));
+  let rows = entriesByRowid(
+    db,
+    ranked.map((r) => r.rowid),
+  );
   const inScope = (entry: IndexedEntry | undefined) => Boolean(entry) && entryInScope(entry!, options);
   if (ranked.length === pool && ranked.some((r) => !inScope(rows.get(r.rowid)))) {
-    ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(`{body head} : (${match}) AND ${scopeMatch(options)}`, wanted);
-    rows = entriesByRowid(db, ranked.map((r) => r.rowid));
+    ranked = stmt(db, RANK_SQL).all<{ rowid: number; rank: number }>(
+      `{body head} : (${match}) AND ${scopeMatch(options)}`,
+      wanted,
+    );
+    rows = entriesByRowid(
+      db,
+      ranked.map((r) => r.rowid),
+    );
   }
   const kept = ranked
     .map((r) => ({ entry: rows.get(r.rowid), rank: r.rank }))
-    .filter((r): r is { entry: IndexedEntry; rank: number } => inScope(r.entry) && !options.excludeEntryIds?.has(r.entry!.entryId));
+    .filter(
+      (r): r is { entry: IndexedEntry; rank: number } =>
+        inScope(r.entry) && !options.excludeEntryIds?.has(r.entry!.entryId),
+    );
   const top = kept.length ? -kept[0]!.rank : 0;
   const floor = (options.floor ?? 0.15) * top;
   const hits = kept
@@ -354,9 +385,14 @@ export function searchEntries(db: Database, options: SearchOptions): SearchResul
 
 /** BM25 scores (higher is better) of the best-matching entries, any scope: for ranking, not for display. */
 /** The FTS5 MATCH expression of already parsed terms (any: OR, all: AND). */
-const matchOf = (terms: QueryTerm[], mode: MatchMode) => terms.map((t) => t.expression).join(mode === "all" ? " AND " : " OR ");
+const matchOf = (terms: QueryTerm[], mode: MatchMode) =>
+  terms.map((t) => t.expression).join(mode === "all" ? " AND " : " OR ");
 
-export function rankEntries(db: Database, query: string, options: { limit: number; dropStopwords?: boolean }): { rowid: number; score: number }[] {
+export function rankEntries(
+  db: Database,
+  query: string,
+  options: { limit: number; dropStopwords?: boolean },
+): { rowid: number; score: number }[] {
   const terms = termsOf(query, options.dropStopwords);
   if (terms.length === 0) return [];
   const match = matchOf(terms, "any");
@@ -365,7 +401,8 @@ export function rankEntries(db: Database, query: string, options: { limit: numbe
     .map((r) => ({ rowid: r.rowid, score: -r.rank }));
 }
 
-const RANK_SQL = "SELECT rowid, bm25(memory_fts, 1.0, 0.3, 0.0) AS rank FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?";
+const RANK_SQL =
+  "SELECT rowid, bm25(memory_fts, 1.0, 0.3, 0.0) AS rank FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?";
 
 function entryInScope(entry: IndexedEntry, filter: ScopeFilter): boolean {
   switch (filter.scope) {
@@ -383,9 +420,10 @@ function entryInScope(entry: IndexedEntry, filter: ScopeFilter): boolean {
 function entriesByRowid(db: Database, rowids: number[]): Map<number, IndexedEntry> {
   if (rowids.length === 0) return new Map();
   const placeholders = rowids.map(() => "?").join(",");
-  const rows = stmt(db, `SELECT ${ENTRY_COLUMNS} FROM memory_entries e LEFT JOIN memory_usage u ON u.entry_id = e.entry_id WHERE e.rowid IN (${placeholders})`).all<IndexedEntry>(
-    ...rowids,
-  );
+  const rows = stmt(
+    db,
+    `SELECT ${ENTRY_COLUMNS} FROM memory_entries e LEFT JOIN memory_usage u ON u.entry_id = e.entry_id WHERE e.rowid IN (${placeholders})`,
+  ).all<IndexedEntry>(...rowids);
   return new Map(rows.map((r) => [r.rowid, r]));
 }
 
@@ -403,7 +441,9 @@ export function blockCandidates(db: Database, projectId: string): IndexedEntry[]
 export function findEntry(db: Database, entryId: string, filter: ScopeFilter): IndexedEntry | undefined {
   const scope = scopeClause(filter);
   return db
-    .prepare(`SELECT ${ENTRY_COLUMNS} FROM memory_entries e LEFT JOIN memory_usage u ON u.entry_id = e.entry_id WHERE e.entry_id = ? AND ${scope.sql} LIMIT 1`)
+    .prepare(
+      `SELECT ${ENTRY_COLUMNS} FROM memory_entries e LEFT JOIN memory_usage u ON u.entry_id = e.entry_id WHERE e.entry_id = ? AND ${scope.sql} LIMIT 1`,
+    )
     .get<IndexedEntry>(entryId, ...scope.params);
 }
 

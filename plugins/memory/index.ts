@@ -52,11 +52,18 @@ function scheduleBackfill(context: FeatureContext, stopped: () => boolean): Retu
       isOwnText: isPackText,
       stopped,
       onProgress: (done, total) => {
-        if (done === total || done % 50 === 0) reporter.log("info", `history: indexed ${done} of ${total} stored sessions`);
+        if (done === total || done % 50 === 0)
+          reporter.log("info", `history: indexed ${done} of ${total} stored sessions`);
       },
     })
-      .then((result) => result.parts > 0 && reporter.notify(`history: ${result.sessions} earlier sessions are now searchable`, "info"))
-      .catch((error) => reporter.problem("memory:history", `indexing stored sessions failed: ${(error as Error).message}`));
+      .then(
+        (result) =>
+          result.parts > 0 &&
+          reporter.notify(`history: ${result.sessions} earlier sessions are now searchable`, "info"),
+      )
+      .catch((error) =>
+        reporter.problem("memory:history", `indexing stored sessions failed: ${(error as Error).message}`),
+      );
   }, 1500);
   (timer as { unref?: () => void }).unref?.();
   return timer;
@@ -87,7 +94,8 @@ export function createMemory(context: FeatureContext): FeatureParts {
         redact,
         isMain: (id) => sessions.isMain(id),
         retentionDays: settings.historyRetentionDays,
-        onError: (error) => reporter.problem("memory:history", `history index write failed: ${(error as Error).message}`),
+        onError: (error) =>
+          reporter.problem("memory:history", `history index write failed: ${(error as Error).message}`),
         isOwnText: isPackText,
       })
     : undefined;
@@ -98,10 +106,16 @@ export function createMemory(context: FeatureContext): FeatureParts {
   const stateOf = (sessionId: string) => sessions.session(sessionId).get(memorySlot);
   const blockFor = (sessionId: string): MemoryBlock => {
     const state = stateOf(sessionId);
-    state.block ??= buildMemoryBlock(service, state.firstUserText ?? "", settings.injectBudgetTokens, blockLocations(locations, sessionId));
+    state.block ??= buildMemoryBlock(
+      service,
+      state.firstUserText ?? "",
+      settings.injectBudgetTokens,
+      blockLocations(locations, sessionId),
+    );
     return state.block;
   };
-  const isUserSession = async (sessionId: string) => !sessions.helperOf(sessionId) && (await sessions.isMain(sessionId));
+  const isUserSession = async (sessionId: string) =>
+    !sessions.helperOf(sessionId) && (await sessions.isMain(sessionId));
 
   sessions.on("memory", "turn.started", async (event) => {
     // Only what a person typed: the pack's own pushes and reports are neither a turn nor a recall query.
@@ -119,7 +133,9 @@ export function createMemory(context: FeatureContext): FeatureParts {
     });
     if (recalled) event.addContext(recalled.text);
   });
-  sessions.on("memory", "message.seen", (event) => history?.onMessageUpdated({ id: event.messageId, role: event.role }));
+  sessions.on("memory", "message.seen", (event) =>
+    history?.onMessageUpdated({ id: event.messageId, role: event.role }),
+  );
   sessions.on("memory", "part.updated", (event) => history?.onPartUpdated(event.part));
   sessions.on("memory", "turn.ended", async () => history?.flush());
   sessions.on("memory", "session.created", () => void service.reconcile());
@@ -157,7 +173,17 @@ export function createMemory(context: FeatureContext): FeatureParts {
     commands: {
       memory: async ({ sessionId }) => {
         if (settings.injectBudgetTokens > 0 && (await isUserSession(sessionId))) blockFor(sessionId);
-        return { kind: "report", text: statusReport(service, locations, sessionId, settings.injectBudgetTokens, context, sessions.peek(sessionId)?.get(memorySlot).block) };
+        return {
+          kind: "report",
+          text: statusReport(
+            service,
+            locations,
+            sessionId,
+            settings.injectBudgetTokens,
+            context,
+            sessions.peek(sessionId)?.get(memorySlot).block,
+          ),
+        };
       },
     },
     dispose: async () => {
@@ -170,20 +196,38 @@ export function createMemory(context: FeatureContext): FeatureParts {
 }
 
 function blockLocations(locations: MemoryLocations, sessionId: string) {
-  return { projectFile: locations.projectFile, globalFile: locations.globalFile, notesFile: join(locations.sessionDir(sessionId), "notes.md") };
+  return {
+    projectFile: locations.projectFile,
+    globalFile: locations.globalFile,
+    notesFile: join(locations.sessionDir(sessionId), "notes.md"),
+  };
 }
 
-function statusReport(service: MemoryService, locations: MemoryLocations, sessionId: string, budget: number, context: FeatureContext, block: MemoryBlock | undefined): string {
+function statusReport(
+  service: MemoryService,
+  locations: MemoryLocations,
+  sessionId: string,
+  budget: number,
+  context: FeatureContext,
+  block: MemoryBlock | undefined,
+): string {
   const stats = service.reconcile();
   const counts = { project: 0, global: 0, session: 0 };
-  const rows = context.db!
-    .prepare("SELECT scope, COUNT(*) AS n FROM memory_entries WHERE project_id = ? OR scope = 'global' GROUP BY scope")
+  const rows = context
+    .db!.prepare(
+      "SELECT scope, COUNT(*) AS n FROM memory_entries WHERE project_id = ? OR scope = 'global' GROUP BY scope",
+    )
     .all<{ scope: keyof typeof counts; n: number }>(context.project.id);
   for (const row of rows) counts[row.scope] = row.n;
   return formatStatus({
     block,
     budgetTokens: budget,
-    files: { projectFile: locations.projectFile, globalFile: locations.globalFile, projectDir: locations.projectDir, notesDir: locations.sessionDir(sessionId) },
+    files: {
+      projectFile: locations.projectFile,
+      globalFile: locations.globalFile,
+      projectDir: locations.projectDir,
+      notesDir: locations.sessionDir(sessionId),
+    },
     counts,
     notes: stats.notes,
   });
@@ -208,7 +252,8 @@ function rebuildFiles(locations: MemoryLocations, sessionId: string) {
   const index: string[] = [];
   for (const dir of [locations.projectDir, locations.globalDir]) {
     try {
-      for (const name of readdirSync(dir)) if (name.endsWith(".md") && name !== "MEMORY.md") index.push(join(dir, name));
+      for (const name of readdirSync(dir))
+        if (name.endsWith(".md") && name !== "MEMORY.md") index.push(join(dir, name));
     } catch {
       /* no memory dir yet */
     }

@@ -40,7 +40,8 @@ export class MemoryFileLister {
   list(roots: MemoryRoots): MemoryFile[] {
     const files: MemoryFile[] = [];
     for (const path of this.markdownIn(roots.globalDir, 0)) pushFile(files, path, "global", "", "");
-    for (const path of this.markdownIn(roots.projectDir, 0)) pushFile(files, path, "project", roots.projectId, roots.projectId);
+    for (const path of this.markdownIn(roots.projectDir, 0))
+      pushFile(files, path, "project", roots.projectId, roots.projectId);
     for (const session of this.listing(roots.sessionsDir).dirs) {
       const dir = join(roots.sessionsDir, session);
       for (const path of this.markdownIn(dir, MAX_SESSION_DEPTH)) {
@@ -107,13 +108,16 @@ export function readMemoryFile(path: string, size: number, cap = MAX_INDEXED_BYT
   const bytes = readHead(path, Math.min(size, cap));
   const hash = createHash("sha1").update(bytes).update(String(size)).digest("hex");
   const inspected = inspectText(bytes, { partial: size > cap });
-  if (inspected.binary) return { text: "", hash, note: `binary file, not indexed (${inspected.binary})`, indexable: false };
+  if (inspected.binary)
+    return { text: "", hash, note: `binary file, not indexed (${inspected.binary})`, indexable: false };
   const notes = [...inspected.repairs];
   let text = inspected.text;
   if (size > cap) {
     const lastNewline = text.lastIndexOf("\n");
     if (lastNewline > 0) text = text.slice(0, lastNewline);
-    notes.push(`large file (${(size / 1024 / 1024).toFixed(1)} MB): only the first ${Math.round(cap / 1024)} KB are indexed`);
+    notes.push(
+      `large file (${(size / 1024 / 1024).toFixed(1)} MB): only the first ${Math.round(cap / 1024)} KB are indexed`,
+    );
   }
   return { text, hash, note: notes.join("; ") || undefined, indexable: true };
 }
@@ -133,7 +137,6 @@ function readHead(path: string, length: number): Buffer {
     closeSync(fd);
   }
 }
-
 
 export interface InspectedText {
   /** The text with invalid UTF-8 replaced by U+FFFD and control characters removed (line structure kept). */
@@ -162,7 +165,11 @@ export function inspectText(bytes: Uint8Array, options: { partial?: boolean } = 
   const control = countMatches(decoded, CONTROL_CHARS);
   const sample = decoded.length || 1;
   if (decoded.length > 0 && (invalid + control) / sample > 0.1) {
-    return { text: "", repairs: [], binary: `${Math.round(((invalid + control) / sample) * 100)} % of it is control characters or invalid UTF-8` };
+    return {
+      text: "",
+      repairs: [],
+      binary: `${Math.round(((invalid + control) / sample) * 100)} % of it is control characters or invalid UTF-8`,
+    };
   }
   const repairs: string[] = [];
   if (invalid) repairs.push(`invalid UTF-8: ${invalid} bad byte sequence${invalid === 1 ? "" : "s"} shown as U+FFFD`);
@@ -184,6 +191,7 @@ function countReplacements(text: string): number {
 /** U+FFFD that was already in the file as valid UTF-8 (EF BF BD) is not a repair. */
 function literalReplacements(bytes: Uint8Array): number {
   let n = 0;
-  for (let i = 0; i + 2 < bytes.length; i++) if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) n++;
+  for (let i = 0; i + 2 < bytes.length; i++)
+    if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) n++;
   return n;
 }

@@ -43,7 +43,15 @@ import { inspectText, MemoryFileLister } from "./memory-files.ts";
 import { queryTerms } from "./search-text.ts";
 import { abbreviate } from "../core/tool.ts";
 import type { MemoryLocations } from "./locations.ts";
-import { assertNotReadOnly, assertWritable, keepVersion, listVersions, updateFile, withFileLock, writeFileAtomic } from "./safe-write.ts";
+import {
+  assertNotReadOnly,
+  assertWritable,
+  keepVersion,
+  listVersions,
+  updateFile,
+  withFileLock,
+  writeFileAtomic,
+} from "./safe-write.ts";
 import { createHash } from "node:crypto";
 import { unlinkSync } from "node:fs";
 
@@ -108,7 +116,9 @@ export class MemoryService {
     this.db = options.db;
     this.locations = options.locations;
     this.projectId = options.projectId;
-    this.changes = options.watch ? new ChangeWatch([options.locations.globalDir, options.locations.projectDir, options.sessionsDir]) : undefined;
+    this.changes = options.watch
+      ? new ChangeWatch([options.locations.globalDir, options.locations.projectDir, options.sessionsDir])
+      : undefined;
     migrateMemory(options.db);
     dropProjectFilesOutside(options.db, options.projectId, options.locations.projectDir);
   }
@@ -141,7 +151,12 @@ export class MemoryService {
   search(options: Omit<SearchOptions, "projectId"> & { sessionId?: string; track?: boolean }): SearchResult {
     this.freshen();
     const result = searchEntries(this.db, { ...options, projectId: this.projectId });
-    if (options.track !== false) recordUse(this.db, result.hits.map((h) => h.entryId), this.now());
+    if (options.track !== false)
+      recordUse(
+        this.db,
+        result.hits.map((h) => h.entryId),
+        this.now(),
+      );
     return result;
   }
 
@@ -185,16 +200,22 @@ export class MemoryService {
     const allowed = scope === "global" ? GLOBAL_SECTIONS : PROJECT_SECTIONS;
     const section = resolveSection(input.section, allowed);
     if (!section) {
-      throw new MemoryInputError(`unknown section "${input.section}" for ${scope} memory; use one of: ${allowed.join(", ")}`);
+      throw new MemoryInputError(
+        `unknown section "${input.section}" for ${scope} memory; use one of: ${allowed.join(", ")}`,
+      );
     }
     const text = this.options.redact(cleanEntryText(input.text));
     if (!text) throw new MemoryInputError("text is empty: give the rule, decision or fact to remember");
     // An entry with no letter or digit ("....//", a lone surrogate) could never be found by memory search.
     if (queryTerms(text).length === 0) {
-      throw new MemoryInputError(`text has no words (letters or digits), so memory search could never find it: got "${abbreviate(text, 40)}"; write the rule, decision or fact in words`);
+      throw new MemoryInputError(
+        `text has no words (letters or digits), so memory search could never find it: got "${abbreviate(text, 40)}"; write the rule, decision or fact in words`,
+      );
     }
     if (text.length > MAX_ENTRY_CHARS) {
-      throw new MemoryInputError(`text is ${text.length} characters; an entry holds at most ${MAX_ENTRY_CHARS}. Split it or shorten it.`);
+      throw new MemoryInputError(
+        `text is ${text.length} characters; an entry holds at most ${MAX_ENTRY_CHARS}. Split it or shorten it.`,
+      );
     }
     const file = scope === "global" ? this.locations.globalFile : this.locations.projectFile;
     this.reconcile();
@@ -228,7 +249,13 @@ export class MemoryService {
     const movedToTopic = await this.moveOverflow(file, section);
     if (scope === "project") await this.ignoreHousekeepingInRepo();
     this.reconcile();
-    return { id, file, section, ...(movedToTopic ? { movedToTopic } : {}), ...(written.repaired ? { repaired: written.repaired } : {}) };
+    return {
+      id,
+      file,
+      section,
+      ...(movedToTopic ? { movedToTopic } : {}),
+      ...(written.repaired ? { repaired: written.repaired } : {}),
+    };
   }
 
   /** Puts a file back as it was before a write that could not be read back, unless someone changed it since. */
@@ -305,7 +332,9 @@ export class MemoryService {
     await updateFile(
       topicFile,
       (current) => {
-        const base = current.trim() ? current.replace(/\s*$/, "\n") : `# ${section}\n\n<!-- Older entries of the "${section}" section of MEMORY.md, moved here when it outgrew its budget. -->\n\n`;
+        const base = current.trim()
+          ? current.replace(/\s*$/, "\n")
+          : `# ${section}\n\n<!-- Older entries of the "${section}" section of MEMORY.md, moved here when it outgrew its budget. -->\n\n`;
         return base + movedText + "\n";
       },
       this.writeOptions(),
@@ -315,7 +344,9 @@ export class MemoryService {
       file,
       (current) => {
         let next = current;
-        for (const entry of parseEntries(current).filter((e) => movedIds.has(e.id)).reverse()) {
+        for (const entry of parseEntries(current)
+          .filter((e) => movedIds.has(e.id))
+          .reverse()) {
           next = removeLines(next, entry.lineStart, entry.lineEnd);
         }
         return next;
@@ -329,10 +360,15 @@ export class MemoryService {
    * Appends an entry to the session's notes.md (the agent's scratchpad), headed `## [turn N · <ISO time>]`.
    * `turn` is the session's user-turn count; a lower number than the file already has keeps the file's.
    */
-  async appendNote(sessionId: string, text: string, turn: number): Promise<{ file: string; turn: number; repaired?: string }> {
+  async appendNote(
+    sessionId: string,
+    text: string,
+    turn: number,
+  ): Promise<{ file: string; turn: number; repaired?: string }> {
     const body = this.options.redact(withoutLoneSurrogates(text).replace(/\r/g, "").replace(CONTROL_CHARS, "").trim());
     if (!body) throw new MemoryInputError("the note is empty");
-    if (body.length > MAX_NOTE_CHARS) throw new MemoryInputError(`a note holds at most ${MAX_NOTE_CHARS} characters; this one has ${body.length}`);
+    if (body.length > MAX_NOTE_CHARS)
+      throw new MemoryInputError(`a note holds at most ${MAX_NOTE_CHARS} characters; this one has ${body.length}`);
     const file = join(this.locations.sessionDir(sessionId), "notes.md");
     let used = turn;
     let before = "";
@@ -353,7 +389,9 @@ export class MemoryService {
     if (!added || !this.find(added.id, "session", sessionId)) {
       await this.undo(file, written.content, before);
       const note = stats.notes.find((n) => n.path === file)?.note;
-      throw new MemoryInputError(`the note could not be read back from ${file} (${note ?? "the file's structure hides it"}), so it was not stored. Fix the file by hand (or move it aside) and try again.${repairNote(written.repaired)}`);
+      throw new MemoryInputError(
+        `the note could not be read back from ${file} (${note ?? "the file's structure hides it"}), so it was not stored. Fix the file by hand (or move it aside) and try again.${repairNote(written.repaired)}`,
+      );
     }
     return { file, turn: used, ...(written.repaired ? { repaired: written.repaired } : {}) };
   }
@@ -367,7 +405,12 @@ export class MemoryService {
     const file = this.locations.projectFile;
     const bytes = existsSync(file) ? readFileSync(file) : undefined;
     const inspected = bytes ? inspectText(bytes) : undefined;
-    return { file, bytes, text: inspected?.text ?? "", ...(inspected?.binary ? { unreadable: `not a text file (${inspected.binary})` } : {}) };
+    return {
+      file,
+      bytes,
+      text: inspected?.text ?? "",
+      ...(inspected?.binary ? { unreadable: `not a text file (${inspected.binary})` } : {}),
+    };
   }
 
   /**
@@ -389,7 +432,11 @@ export class MemoryService {
       this.writeOptions(),
     );
     this.reconcile();
-    if (conflict) return { ok: false, reason: `${file} changed while the run was working (edited by hand or by another session); nothing was written` };
+    if (conflict)
+      return {
+        ok: false,
+        reason: `${file} changed while the run was working (edited by hand or by another session); nothing was written`,
+      };
     if (!written.changed) return { ok: true, content: written.content, versionFile: undefined };
     return { ok: true, content: written.content, versionFile: listVersions(file).at(-1) };
   }
@@ -398,13 +445,18 @@ export class MemoryService {
    * Puts exact bytes back into a memory file (undo), or removes it when `bytes` is undefined, only if the file's
    * bytes still hash to `expectSha256`. The current content is kept as a version first.
    */
-  async restoreFile(file: string, bytes: Uint8Array | undefined, expectSha256: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  async restoreFile(
+    file: string,
+    bytes: Uint8Array | undefined,
+    expectSha256: string,
+  ): Promise<{ ok: true } | { ok: false; reason: string }> {
     assertWritable(file, this.locations.writableRoots);
     assertNotReadOnly(file);
     const outcome = await withFileLock(file, () => {
       const current = existsSync(file) ? readFileSync(file) : undefined;
       const sha = current ? sha256(current) : "";
-      if (sha !== expectSha256) return { ok: false as const, reason: `${file} changed since then; restoring would lose those changes` };
+      if (sha !== expectSha256)
+        return { ok: false as const, reason: `${file} changed since then; restoring would lose those changes` };
       keepVersion(file, this.options.versionsKept);
       if (bytes) writeFileAtomic(file, bytes);
       else if (current) unlinkSync(file);
@@ -415,7 +467,9 @@ export class MemoryService {
   }
 }
 
-export type ReplaceOutcome = { ok: true; content: string; versionFile: string | undefined } | { ok: false; reason: string };
+export type ReplaceOutcome =
+  | { ok: true; content: string; versionFile: string | undefined }
+  | { ok: false; reason: string };
 
 export function sha256(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");

@@ -12,7 +12,13 @@ export function intentRelevance(service: MemoryService, intent: string): Map<num
   return service.relevance(intent);
 }
 
-export function buildMemoryBlock(service: MemoryService, intent: string, budgetTokens: number, locations: BlockLocations, now = new Date()): MemoryBlock {
+export function buildMemoryBlock(
+  service: MemoryService,
+  intent: string,
+  budgetTokens: number,
+  locations: BlockLocations,
+  now = new Date(),
+): MemoryBlock {
   service.freshen();
   return assembleBlock({
     entries: service.candidates(),
@@ -38,7 +44,10 @@ export interface RecallOptions {
  * relevant. An entry must share at least two meaningful words with the message (one when the message
  * has only one), so a single common word never drags memory into the conversation.
  */
-export function recallFor(service: MemoryService, options: RecallOptions): { text: string; hits: SearchHit[] } | undefined {
+export function recallFor(
+  service: MemoryService,
+  options: RecallOptions,
+): { text: string; hits: SearchHit[] } | undefined {
   if (options.budgetTokens <= 0 || !options.text.trim()) return undefined;
   const result = service.search({
     query: options.text.slice(0, 2000),

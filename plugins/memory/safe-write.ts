@@ -110,7 +110,8 @@ async function acquire(lockPath: string, options: LockOptions): Promise<string> 
   for (;;) {
     if (tryCreate(lockPath, record)) return token;
     breakIfStale(lockPath, staleMs);
-    if (Date.now() > deadline) throw new MemoryLockTimeout(`could not lock ${lockPath} within ${timeoutMs} ms (held by another process)`);
+    if (Date.now() > deadline)
+      throw new MemoryLockTimeout(`could not lock ${lockPath} within ${timeoutMs} ms (held by another process)`);
     await sleep(wait + Math.random() * wait);
     wait = Math.min(wait * 2, 50);
   }
@@ -152,7 +153,6 @@ function isStale(record: LockRecord | undefined, lockPath: string, staleMs: numb
   if (record.host === hostname() && !processAlive(record.pid)) return true;
   return Date.now() - record.at > staleMs;
 }
-
 
 /**
  * Moves a stale lock aside under a unique name, then checks it was the stale one: if another process
@@ -273,7 +273,9 @@ export async function updateFile(
       file,
       () => {
         removeOrphanTemps(file);
-        const inspected = existsSync(file) ? inspectText(readFileSync(file)) : { text: "", repairs: [] as string[], binary: undefined };
+        const inspected = existsSync(file)
+          ? inspectText(readFileSync(file))
+          : { text: "", repairs: [] as string[], binary: undefined };
         if (inspected.binary) {
           throw new MemoryFileUnreadableError(
             `${file} is not a text file (${inspected.binary}), so nothing was written to it. Move it aside (mv "${file}" "${file}.bak") and try again: a new file is started.`,
@@ -293,7 +295,12 @@ export async function updateFile(
     );
   } catch (error) {
     if (error instanceof MemoryPathError || !isNotWritableError(error)) throw error;
-    throw new MemoryReadOnlyError(readOnlyMessage(file, `${(error as NodeJS.ErrnoException).code}: ${(error as Error).message.replace(/^[A-Z]+: /, "")}`));
+    throw new MemoryReadOnlyError(
+      readOnlyMessage(
+        file,
+        `${(error as NodeJS.ErrnoException).code}: ${(error as Error).message.replace(/^[A-Z]+: /, "")}`,
+      ),
+    );
   }
 }
 

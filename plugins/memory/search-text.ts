@@ -5,7 +5,8 @@
 import { FTS_SEPARATOR_RANGES } from "./fts-separators.ts";
 
 // Scripts written without spaces between words (CJK, Thai, Lao, Khmer, Myanmar) get the bigram treatment.
-const CJK_RUN = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u{20000}-\u{2fa1f}\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]+/gu;
+const CJK_RUN =
+  /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u{20000}-\u{2fa1f}\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]+/gu;
 /**
  * A word is a run of what the FTS5 tokenizer keeps in a token, taken from the tokenizer itself (fts-separators.ts).
  * Unicode's own letter classes disagree with unicode61's older tables (emoji, newer scripts and unassigned code
@@ -109,7 +110,11 @@ export function searchTerms(text: string): QueryTerm[] {
 }
 
 /** The MATCH expression, or undefined when the text holds no searchable letters at all. */
-export function buildMatchQuery(text: string, mode: MatchMode = "any", options: { dropStopwords?: boolean } = {}): string | undefined {
+export function buildMatchQuery(
+  text: string,
+  mode: MatchMode = "any",
+  options: { dropStopwords?: boolean } = {},
+): string | undefined {
   const terms = queryTerms(text, options);
   if (terms.length === 0) return undefined;
   return terms.map((t) => t.expression).join(mode === "all" ? " AND " : " OR ");
@@ -140,7 +145,8 @@ function crudeStem(word: string): string {
   return cut.length >= 3 ? cut : word;
 }
 
-const CJK_TEST = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]/u;
+const CJK_TEST =
+  /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]/u;
 
 /** A short excerpt around the first term found, on one line. */
 export function snippetOf(text: string, terms: QueryTerm[], width = 160): string {

@@ -35,10 +35,19 @@ const HISTORY_ACTIONS = ["search", "around", "get"] as const;
 const memoryArgs = {
   action: z.enum(MEMORY_ACTIONS),
   query: z.string().max(MAX_QUERY_CHARS).optional(),
-  scope: z.enum(["session", "project", "global", "all"]).optional().describe("search: default all; remember: project (default) or global"),
+  scope: z
+    .enum(["session", "project", "global", "all"])
+    .optional()
+    .describe("search: default all; remember: project (default) or global"),
   mode: z.enum(["any", "all"]).optional().describe("search: any word (default) or all"),
   limit: z.number().int().min(1).max(50).optional(),
-  section: z.string().max(100).optional().describe("Rules, Architecture decisions, Discovered durable knowledge, Project context; global: Preferences, Rules"),
+  section: z
+    .string()
+    .max(100)
+    .optional()
+    .describe(
+      "Rules, Architecture decisions, Discovered durable knowledge, Project context; global: Preferences, Rules",
+    ),
   text: z.string().max(MAX_NOTE_CHARS).optional(),
   id: z.string().min(1).max(80).optional().describe("entry id, e.g. m-1a2b3c4d"),
 };
@@ -90,23 +99,38 @@ function memoryTool(deps: MemoryToolDeps): PackTool {
     maxOutputChars: MAX_TOOL_OUTPUT_CHARS + 500,
     check: (args) => [
       ...memoryRules(args),
-      ...(args.action === "remember" && args.scope && args.scope !== "project" && args.scope !== "global" ? [`scope: remember takes "project" or "global", got "${args.scope}"`] : []),
-      ...(args.action === "remember" && (args.text?.length ?? 0) > MAX_ENTRY_CHARS ? [`text: an entry holds at most ${MAX_ENTRY_CHARS} characters, got ${args.text!.length}; split or shorten it`] : []),
+      ...(args.action === "remember" && args.scope && args.scope !== "project" && args.scope !== "global"
+        ? [`scope: remember takes "project" or "global", got "${args.scope}"`]
+        : []),
+      ...(args.action === "remember" && (args.text?.length ?? 0) > MAX_ENTRY_CHARS
+        ? [`text: an entry holds at most ${MAX_ENTRY_CHARS} characters, got ${args.text!.length}; split or shorten it`]
+        : []),
     ],
     async execute(args, ctx) {
       switch (args.action) {
         case "search": {
           const scope = args.scope ?? "all";
           const mode = args.mode ?? "any";
-          const result = service.search({ query: args.query!, scope, mode, limit: args.limit ?? 10, sessionId: ctx.sessionID });
+          const result = service.search({
+            query: args.query!,
+            scope,
+            mode,
+            limit: args.limit ?? 10,
+            sessionId: ctx.sessionID,
+          });
           return formatSearch(abbreviate(args.query!, ECHO_CHARS), scope, mode, result.hits, result.empty);
         }
         case "remember": {
           const scope = args.scope as "project" | "global" | undefined;
-          const result = await asToolInput(() => service.remember({ section: args.section!, text: args.text!, scope, sessionId: ctx.sessionID }));
-          if (result.duplicateOf) return `Already in memory as ${result.duplicateOf} (${result.section}); nothing added.`;
+          const result = await asToolInput(() =>
+            service.remember({ section: args.section!, text: args.text!, scope, sessionId: ctx.sessionID }),
+          );
+          if (result.duplicateOf)
+            return `Already in memory as ${result.duplicateOf} (${result.section}); nothing added.`;
           deps.notify(`remembered in ${result.section}: ${abbreviate(args.text!, 60)}`);
-          const moved = result.movedToTopic ? ` The section grew past its budget; older entries moved to ${result.movedToTopic}.` : "";
+          const moved = result.movedToTopic
+            ? ` The section grew past its budget; older entries moved to ${result.movedToTopic}.`
+            : "";
           const repaired = result.repaired ? ` Note: ${result.repaired}` : "";
           if (result.repaired) deps.notify(result.repaired);
           return `Remembered as ${result.id} in ${result.section} of ${result.file}.${moved}${repaired}`;
@@ -117,7 +141,9 @@ function memoryTool(deps: MemoryToolDeps): PackTool {
           return `Removed ${args.id} from ${removed.file}: "${abbreviate(removed.text, 200)}". The previous version of the file is kept in .versions/.${removed.repaired ? ` Note: ${removed.repaired}` : ""}`;
         }
         case "note": {
-          const written = await asToolInput(() => service.appendNote(ctx.sessionID, args.text!, deps.turnOf(ctx.sessionID)));
+          const written = await asToolInput(() =>
+            service.appendNote(ctx.sessionID, args.text!, deps.turnOf(ctx.sessionID)),
+          );
           if (written.repaired) deps.notify(written.repaired);
           return `Noted under turn ${written.turn} in ${written.file}.${written.repaired ? ` Note: ${written.repaired}` : ""}`;
         }
@@ -145,12 +171,18 @@ function historyTool(deps: MemoryToolDeps): PackTool {
         }
         case "around": {
           const messages = messagesAround(db, projectId, id);
-          if (!messages) throw new ToolInputError(`no message ${abbreviate(id, ECHO_CHARS)} in this project's history; history search gives message ids`);
+          if (!messages)
+            throw new ToolInputError(
+              `no message ${abbreviate(id, ECHO_CHARS)} in this project's history; history search gives message ids`,
+            );
           return formatAround(messages, id);
         }
         case "get": {
           const part = getPart(db, projectId, id);
-          if (!part) throw new ToolInputError(`no part ${abbreviate(id, ECHO_CHARS)} in this project's history; history search gives part ids`);
+          if (!part)
+            throw new ToolInputError(
+              `no part ${abbreviate(id, ECHO_CHARS)} in this project's history; history search gives part ids`,
+            );
           return formatPart(part, Math.min(args.offset ?? 0, part.text.length), args.length ?? DEFAULT_SLICE);
         }
       }

@@ -31,10 +31,14 @@ import { keepSkillsToAgents, registerPackSkills, type SkillPlaces } from "../cor
 import { processAlive } from "../core/process-alive.ts";
 
 /** Starts the pack in one OpenCode process: the hooks OpenCode gets, and the context (for tests and the doctor). */
-export async function bootPack(input: PluginInput, reporter: Reporter): Promise<{ hooks: Hooks; context?: FeatureContext }> {
+export async function bootPack(
+  input: PluginInput,
+  reporter: Reporter,
+): Promise<{ hooks: Hooks; context?: FeatureContext }> {
   const doctor = doctorTrace(process.env.CONTINUUM_DOCTOR_REPORT);
   const { config, problems } = loadConfig(input.directory);
-  for (const problem of problems) reporter.log(problem.severity === "warning" ? "warn" : "error", formatProblem(problem));
+  for (const problem of problems)
+    reporter.log(problem.severity === "warning" ? "warn" : "error", formatProblem(problem));
   // One toast for every config problem, warnings included (shown at the first session activity: see start-toast.ts).
   const summary = summarizeProblems(problems);
   if (summary) reporter.problem("config", summary);
@@ -91,8 +95,7 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
   };
 
   const started = await startFeatures(modules, context, (module) => offReason(module, context));
-  const reports = createReportChannel({ host, sessions, reporter, isBusy: (id) => isBusy(input.client, id),
-  });
+  const reports = createReportChannel({ host, sessions, reporter, isBusy: (id) => isBusy(input.client, id) });
   const hooks = buildHooks({
     features: started.map(({ module, parts }) => ({ name: module.name, parts })),
     context,
@@ -100,10 +103,17 @@ export async function bootPack(input: PluginInput, reporter: Reporter): Promise<
     timeoutMs: config.hookTimeoutMs,
     onFirstCall: doctor ? (hook) => doctor({ event: "hook", hook }) : undefined,
   });
-  const withAssets = addAssetRegistration(hooks, started.map((s) => s.module), reports, reporter, config.hookTimeoutMs, {
-    places: { directory: input.directory, worktree: input.worktree },
-    wanted: skillOfStartedFeature(started.map((s) => s.module.name)),
-  });
+  const withAssets = addAssetRegistration(
+    hooks,
+    started.map((s) => s.module),
+    reports,
+    reporter,
+    config.hookTimeoutMs,
+    {
+      places: { directory: input.directory, worktree: input.worktree },
+      wanted: skillOfStartedFeature(started.map((s) => s.module.name)),
+    },
+  );
   captureEditPermission(withAssets, context);
   const dispose = withAssets.dispose;
   withAssets.dispose = async () => {
@@ -144,7 +154,6 @@ function sweepWorktrees(worktrees: Worktrees, reporter: Reporter): void {
     .catch((error) => reporter.log("warn", `could not sweep old worktrees: ${errorText(error)}`));
 }
 
-
 async function openDatabaseOrReport(path: string, reporter: Reporter) {
   try {
     const opened = await openStore(path);
@@ -154,8 +163,13 @@ async function openDatabaseOrReport(path: string, reporter: Reporter) {
         `the database was damaged (${opened.recovered.reason}); it was moved to ${opened.recovered.movedTo} and a new one created. Indexes are rebuilt from your files.`,
       );
     }
-    if (opened.restored?.length) reporter.notify(`the database was missing; restored from the session files: ${opened.restored.join(", ")}`, "info");
-    if (opened.readOnly) reporter.problem("db-read-only", `${opened.readOnly.reason}: memory and state are read-only in this run`);
+    if (opened.restored?.length)
+      reporter.notify(
+        `the database was missing; restored from the session files: ${opened.restored.join(", ")}`,
+        "info",
+      );
+    if (opened.readOnly)
+      reporter.problem("db-read-only", `${opened.readOnly.reason}: memory and state are read-only in this run`);
     return opened.db;
   } catch (error) {
     reporter.problem("db-unavailable", `storage unavailable, features that need it are off: ${errorText(error)}`);
@@ -201,7 +215,10 @@ function addAssetRegistration(
     await runIsolated(
       "assets:config",
       () => {
-        const mutable = cfg as { agent?: Record<string, Record<string, unknown>>; command?: Record<string, Record<string, unknown>> };
+        const mutable = cfg as {
+          agent?: Record<string, Record<string, unknown>>;
+          command?: Record<string, Record<string, unknown>>;
+        };
         mutable.agent ??= {};
         mutable.command ??= {};
         for (const module of modules) {
@@ -221,7 +238,8 @@ function addAssetRegistration(
         reports.configure(mutable as never);
         // The pack's skills, each unless the user has a skill of that name (theirs then always wins).
         const registered = registerPackSkills(mutable as never, skills.places, skills.wanted);
-        for (const { name, by } of registered.overridden) reporter.log("info", `your skill ${by} takes the place of the pack's ${name}`);
+        for (const { name, by } of registered.overridden)
+          reporter.log("info", `your skill ${by} takes the place of the pack's ${name}`);
       },
       { reporter, timeoutMs },
     );
@@ -252,7 +270,9 @@ function captureEditPermission(hooks: Hooks, context: FeatureContext): void {
 
 /** A pack skill is offered when no feature claims it, or when the feature claiming it started. */
 function skillOfStartedFeature(started: string[]): (name: string) => boolean {
-  const owner = new Map(FEATURE_MODULES.flatMap((m) => (m.assets?.skills ?? []).map((skill) => [skill, m.name] as const)));
+  const owner = new Map(
+    FEATURE_MODULES.flatMap((m) => (m.assets?.skills ?? []).map((skill) => [skill, m.name] as const)),
+  );
   return (name) => {
     const feature = owner.get(name);
     return feature === undefined || started.includes(feature);
@@ -262,6 +282,6 @@ function skillOfStartedFeature(started: string[]): (name: string) => boolean {
 /** When the doctor runs OpenCode it asks for a trace of what loaded and which hooks fired. */
 function doctorTrace(file: string | undefined) {
   if (!file) return undefined;
-  return (record: Record<string, unknown>) => appendStoredText(file, JSON.stringify({ ...record, at: Date.now() }) + "\n");
+  return (record: Record<string, unknown>) =>
+    appendStoredText(file, JSON.stringify({ ...record, at: Date.now() }) + "\n");
 }
-

@@ -60,7 +60,12 @@ export interface ReportChannel {
    * chat.message of a user's own turn that a feature answers itself (a typed `stop`, a cancelled Max turn): the turn
    * moves onto the report model, which streams `text`. False when there is no report model.
    */
-  answerTurn(sessionId: string, messageId: string | undefined, text: string, message: { model?: Record<string, unknown> }): boolean;
+  answerTurn(
+    sessionId: string,
+    messageId: string | undefined,
+    text: string,
+    message: { model?: Record<string, unknown> },
+  ): boolean;
   /** session.idle: after a report turn, keep the session's model in view, or resume an interrupted agent. */
   turnEnded(sessionId: string): Promise<void>;
   /** True for a call on the report model (not a model call, not the user's words). */
@@ -142,12 +147,18 @@ function configure(channel: Channel, cfg: ConfigShape): void {
   // Without a configured `model`, OpenCode may fall back to the first configured provider as the default model:
   // that must never become the report model, so reports then take the fallback (a short model call).
   if (!channel.defaultModel) {
-    reporter.log("info", "no `model` in OpenCode's config: the pack's reports use a short model call instead of the local report model");
+    reporter.log(
+      "info",
+      "no `model` in OpenCode's config: the pack's reports use a short model call instead of the local report model",
+    );
     return;
   }
   cfg.provider ??= {};
   if (cfg.provider[REPORT_PROVIDER] !== undefined) {
-    reporter.log("warn", `a provider named "${REPORT_PROVIDER}" is defined by the user: the pack's reports fall back to a short model call`);
+    reporter.log(
+      "warn",
+      `a provider named "${REPORT_PROVIDER}" is defined by the user: the pack's reports fall back to a short model call`,
+    );
     return;
   }
   cfg.provider[REPORT_PROVIDER] = reportProvider((sessionId, messageId) => reportText(channel, sessionId, messageId));
@@ -192,7 +203,11 @@ async function answer(channel: Channel, reply: CommandReply, call: AnswerCall): 
   callSafely(state.pending?.settled);
   state.pending = { text: reply.text, wasBusy, started: false, settled: reply.settled };
   // The command line itself: synthetic, so no title request is made for it and no feature takes it for the user's words.
-  call.parts.splice(0, call.parts.length, { type: "text", text: `/${call.command} ${call.arguments}`.trim(), synthetic: true });
+  call.parts.splice(0, call.parts.length, {
+    type: "text",
+    text: `/${call.command} ${call.arguments}`.trim(),
+    synthetic: true,
+  });
 }
 
 function routeTurn(channel: Channel, sessionId: string, message: { model?: Record<string, unknown> }): boolean {
@@ -222,13 +237,18 @@ async function turnEnded(channel: Channel, sessionId: string): Promise<void> {
     // The session's own model back in view (the TUI takes the newest user message's), as after a report.
     const turn = deps.sessions.session(sessionId).lastTurn;
     const model = turn.model ?? channel.defaultModel;
-    if (model && !(await deps.isBusy(sessionId).catch(() => true))) await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model }).catch(() => undefined);
+    if (model && !(await deps.isBusy(sessionId).catch(() => true)))
+      await deps.host
+        .showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model })
+        .catch(() => undefined);
   }
   if (state.pointer?.started) settlePointer(state);
   const report = state.pending;
   if (!report?.started) return;
   state.pending = undefined;
-  const done = followUp(channel, sessionId, report).catch((error) => deps.reporter.log("warn", `after a report in ${sessionId}: ${(error as Error).message}`));
+  const done = followUp(channel, sessionId, report).catch((error) =>
+    deps.reporter.log("warn", `after a report in ${sessionId}: ${(error as Error).message}`),
+  );
   state.settling = done;
   await done;
   if (state.settling === done) state.settling = undefined;
@@ -241,7 +261,8 @@ async function followUp(channel: Channel, sessionId: string, report: PendingRepo
   const model = turn.model ?? channel.defaultModel;
   if (await deps.isBusy(sessionId)) return;
   if (report.wasBusy) return deps.host.sendPrompt(sessionId, { text: RESUME_TEXT, agent: turn.agent, model });
-  if (model) await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model });
+  if (model)
+    await deps.host.showInSession(sessionId, RESTORE_TEXT, { hidden: true, synthetic: true, agent: turn.agent, model });
 }
 
 /** A report turn of the pack's commands (its command line, the report, the model kept in view): not conversation. */
@@ -253,7 +274,11 @@ export function isReportTurn(message: HostMessage): boolean {
 }
 
 /** When the local provider cannot be added: the report is stored in the session and the model only points at it. */
-async function answerWithModel(report: string, call: { sessionId: string; command: string; parts: CommandPart[] }, deps: { host: HostApi }): Promise<void> {
+async function answerWithModel(
+  report: string,
+  call: { sessionId: string; command: string; parts: CommandPart[] },
+  deps: { host: HostApi },
+): Promise<void> {
   const stored = await deps.host.showInSession(call.sessionId, report);
   replaceText(
     call.parts,

@@ -33,12 +33,18 @@ export function composeHooks(features: FeatureHooks[], options: ComposeOptions):
   for (const hookName of handlerNames(features)) {
     const handlers = features.flatMap((feature) => {
       const handler = (feature.hooks as Record<string, unknown>)[hookName];
-      return typeof handler === "function" ? [{ feature: feature.name, handler: handler as AnyHandler, timeoutMs: feature.timeouts?.[hookName] }] : [];
+      return typeof handler === "function"
+        ? [{ feature: feature.name, handler: handler as AnyHandler, timeoutMs: feature.timeouts?.[hookName] }]
+        : [];
     });
     composed[hookName] = async (input: unknown, output?: unknown) => {
       markCalled(hookName);
       for (const { feature, handler, timeoutMs } of handlers) {
-        await runIsolated(`${feature}:${hookName}`, () => handler(input, output), timeoutMs ? { ...options, timeoutMs } : options);
+        await runIsolated(
+          `${feature}:${hookName}`,
+          () => handler(input, output),
+          timeoutMs ? { ...options, timeoutMs } : options,
+        );
       }
     };
   }
@@ -91,7 +97,11 @@ function composeTools(features: FeatureHooks[], options: ComposeOptions, markCal
 }
 
 /** Runs one feature's handler; swallows (after reporting) everything but an intentional tool refusal. */
-export async function runIsolated(key: string, run: () => Promise<unknown> | unknown, options: ComposeOptions): Promise<void> {
+export async function runIsolated(
+  key: string,
+  run: () => Promise<unknown> | unknown,
+  options: ComposeOptions,
+): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
@@ -99,11 +109,16 @@ export async function runIsolated(key: string, run: () => Promise<unknown> | unk
   try {
     const outcome = await Promise.race([Promise.resolve().then(run), timeout]);
     if (outcome === "timeout") {
-      options.reporter.problem(`${key}:timeout`, `${key} took longer than ${options.timeoutMs} ms; the session continues without it`);
+      options.reporter.problem(
+        `${key}:timeout`,
+        `${key} took longer than ${options.timeoutMs} ms; the session continues without it`,
+      );
     }
   } catch (error) {
     if (error instanceof RefuseToolCall) throw error;
-    options.reporter.problem(key, `${key} failed: ${errorText(error)}`, { stack: error instanceof Error ? error.stack : undefined });
+    options.reporter.problem(key, `${key} failed: ${errorText(error)}`, {
+      stack: error instanceof Error ? error.stack : undefined,
+    });
   } finally {
     clearTimeout(timer);
   }

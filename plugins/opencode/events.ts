@@ -47,18 +47,26 @@ export function translateEvent(raw: RawEvent, layer: SessionLayer): SessionEvent
           { type: "turn.ended", sessionId: p.sessionID, how: "aborted", error: "aborted while idle" },
         ];
       }
-      return [{ type: "turn.ended", sessionId: p.sessionID, how: turnEnd(record?.failure), error: record?.failure?.error }];
+      return [
+        { type: "turn.ended", sessionId: p.sessionID, how: turnEnd(record?.failure), error: record?.failure?.error },
+      ];
     }
     case "session.diff": {
       if (typeof p.sessionID !== "string") return [];
-      const files = ((p.diff ?? []) as { file?: string; additions?: number; deletions?: number }[]).map((d) => [d.file, d.additions, d.deletions]);
+      const files = ((p.diff ?? []) as { file?: string; additions?: number; deletions?: number }[]).map((d) => [
+        d.file,
+        d.additions,
+        d.deletions,
+      ]);
       return [{ type: "diff.updated", sessionId: p.sessionID, fingerprint: JSON.stringify(files) }];
     }
     case "message.updated":
       return messageUpdated(p.info, layer);
     case "message.part.updated": {
       const part = p.part as Record<string, unknown> | undefined;
-      return part && typeof part.sessionID === "string" ? [{ type: "part.updated", sessionId: part.sessionID, part }] : [];
+      return part && typeof part.sessionID === "string"
+        ? [{ type: "part.updated", sessionId: part.sessionID, part }]
+        : [];
     }
     default:
       return [];
@@ -67,14 +75,25 @@ export function translateEvent(raw: RawEvent, layer: SessionLayer): SessionEvent
 
 function messageUpdated(info: Record<string, any> | undefined, layer: SessionLayer): SessionEvent[] {
   if (!info || typeof info.id !== "string" || typeof info.sessionID !== "string") return [];
-  const seen: SessionEvent = { type: "message.seen", sessionId: info.sessionID, messageId: info.id, role: String(info.role) };
+  const seen: SessionEvent = {
+    type: "message.seen",
+    sessionId: info.sessionID,
+    messageId: info.id,
+    role: String(info.role),
+  };
   // A failed call marks the turn as failed even when no session.error follows; turn.ended then says how.
   if (info.role === "assistant" && info.error && !layer.peek(info.sessionID)?.failure) {
     layer.markFailure(info.sessionID, { aborted: info.error.name === ABORTED, error: errorMessage(info.error) });
   }
   // The pack's own report model is not a model call: nothing to meter or count.
   if (info.role !== "assistant" || !info.finish || !info.tokens || info.providerID === REPORT_PROVIDER) return [seen];
-  const raw = info.tokens as { total?: number; input?: number; output?: number; reasoning?: number; cache?: { read?: number; write?: number } };
+  const raw = info.tokens as {
+    total?: number;
+    input?: number;
+    output?: number;
+    reasoning?: number;
+    cache?: { read?: number; write?: number };
+  };
   const tokens: CallTokens = {
     input: raw.input ?? 0,
     output: raw.output ?? 0,

@@ -47,7 +47,13 @@ export function buildHooks(input: AdapterInput): Hooks {
  * Raw events and new user messages into the session layer; helper runs stopped once their result is in; the
  * report turns of the pack's commands kept out of the features' sight and out of later requests.
  */
-function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: FeatureContext["host"], reports: ReportChannel, shell: ConfinedShell): Hooks {
+function sessionHooks(
+  sessions: SessionLayer,
+  helpers: HelperRunner,
+  host: FeatureContext["host"],
+  reports: ReportChannel,
+  shell: ConfinedShell,
+): Hooks {
   // Sessions whose running turn answers a pack command on the report model: its end is not the agent stopping.
   const reportTurns = new Set<string>();
   return {
@@ -79,18 +85,32 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
       }
     },
     "chat.headers": async (input, output) => {
-      reports.headers(input.sessionID, String(input.model?.providerID ?? input.provider?.info?.id ?? ""), output.headers, (input as { message?: { id?: string } }).message?.id);
+      reports.headers(
+        input.sessionID,
+        String(input.model?.providerID ?? input.provider?.info?.id ?? ""),
+        output.headers,
+        (input as { message?: { id?: string } }).message?.id,
+      );
     },
     "chat.message": async (input, output) => {
       // A pack command answering with a report: its turn runs on the local report model, out of the features' sight.
-      if (reports.routeTurn(input.sessionID, output.message as unknown as { model?: Record<string, unknown> })) return void reportTurns.add(input.sessionID);
-      const parts = output.parts as unknown as { type: string; text?: string; synthetic?: boolean; ignored?: boolean }[];
+      if (reports.routeTurn(input.sessionID, output.message as unknown as { model?: Record<string, unknown> }))
+        return void reportTurns.add(input.sessionID);
+      const parts = output.parts as unknown as {
+        type: string;
+        text?: string;
+        synthetic?: boolean;
+        ignored?: boolean;
+      }[];
       const { origin, text } = classifyMessage(parts);
       const messageID = input.messageID ?? (output.message as { id?: string }).id;
       // The message as OpenCode resolved it: its agent and model, even when the prompt named neither (the git
       // guard's policy and the pack's continuations follow them).
       const message = output.message as { agent?: string; model?: { providerID?: string; modelID?: string } };
-      const resolved = message.model?.providerID && message.model.modelID ? { providerID: message.model.providerID, modelID: message.model.modelID } : undefined;
+      const resolved =
+        message.model?.providerID && message.model.modelID
+          ? { providerID: message.model.providerID, modelID: message.model.modelID }
+          : undefined;
       await sessions.dispatch({
         type: "turn.started",
         sessionId: input.sessionID,
@@ -99,10 +119,24 @@ function sessionHooks(sessions: SessionLayer, helpers: HelperRunner, host: Featu
         agent: message.agent ?? input.agent,
         model: resolved ?? input.model,
         addContext: (context) => {
-          if (messageID) (output.parts as unknown[]).push({ id: partId(), sessionID: input.sessionID, messageID, type: "text", text: context, synthetic: true });
+          if (messageID)
+            (output.parts as unknown[]).push({
+              id: partId(),
+              sessionID: input.sessionID,
+              messageID,
+              type: "text",
+              text: context,
+              synthetic: true,
+            });
         },
         // The session layer saw this turn start (it is the user's own message), so it sees it end too.
-        answerLocally: (answer) => reports.answerTurn(input.sessionID, messageID, answer, output.message as unknown as { model?: Record<string, unknown> }),
+        answerLocally: (answer) =>
+          reports.answerTurn(
+            input.sessionID,
+            messageID,
+            answer,
+            output.message as unknown as { model?: Record<string, unknown> },
+          ),
       });
     },
     "experimental.chat.messages.transform": async (_input, output) => {
@@ -128,16 +162,28 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
       const providerID = String(input.model.providerID ?? input.provider?.info?.id ?? "");
       if (reports.isReportModel({ providerID })) return;
       // Only for a model that takes a temperature (OpenCode sends none otherwise; some models refuse one).
-      const takesTemperature = (input.model as { capabilities?: { temperature?: boolean } }).capabilities?.temperature === true;
+      const takesTemperature =
+        (input.model as { capabilities?: { temperature?: boolean } }).capabilities?.temperature === true;
       const setTemperature = takesTemperature ? (value: number) => void (output.temperature = value) : undefined;
-      await modelCall({ sessionId: input.sessionID, agent: input.agent, providerID, modelID: input.model.id, limit, setTemperature });
+      await modelCall({
+        sessionId: input.sessionID,
+        agent: input.agent,
+        providerID,
+        modelID: input.model.id,
+        limit,
+        setTemperature,
+      });
     };
   }
   if (parts.systemPrompt) {
     const systemPrompt = parts.systemPrompt;
     hooks["experimental.chat.system.transform"] = async (input, output) => {
       if (!input.sessionID || reports.isReportModel(input.model as { providerID?: string } | undefined)) return;
-      await systemPrompt({ sessionId: input.sessionID, hostHelper: isHostHelperPrompt(output.system), add: (text) => void output.system.push(text) });
+      await systemPrompt({
+        sessionId: input.sessionID,
+        hostHelper: isHostHelperPrompt(output.system),
+        add: (text) => void output.system.push(text),
+      });
     };
   }
   if (parts.requestMessages) {
@@ -161,7 +207,12 @@ function featureHooks(parts: FeatureParts, context: AdapterInput["context"], rep
       const handler = commands[input.command];
       if (!handler) return;
       const reply: CommandReply = await handler({ sessionId: input.sessionID, arguments: input.arguments ?? "" });
-      await reports.answer(reply, { sessionId: input.sessionID, command: input.command, arguments: input.arguments ?? "", parts: output.parts as unknown as CommandPart[] });
+      await reports.answer(reply, {
+        sessionId: input.sessionID,
+        command: input.command,
+        arguments: input.arguments ?? "",
+        parts: output.parts as unknown as CommandPart[],
+      });
     };
   }
   if (parts.config) {
@@ -191,26 +242,58 @@ function confinedShell(context: AdapterInput["context"]): ConfinedShell {
  * host asks for external_directory; nobody is there to answer for a hidden child. Granted once when every path asked
  * for lies inside that helper's own worktree; anything else is left to the host's normal flow.
  */
-async function answerConfinedPermission(raw: RawEvent, helpers: HelperRunner, host: FeatureContext["host"]): Promise<void> {
-  const props = raw.properties as { id?: unknown; sessionID?: unknown; permission?: unknown; patterns?: unknown; metadata?: { filepath?: unknown; parentDir?: unknown } } | undefined;
-  if (!props || typeof props.id !== "string" || typeof props.sessionID !== "string" || props.permission !== "external_directory") return;
+async function answerConfinedPermission(
+  raw: RawEvent,
+  helpers: HelperRunner,
+  host: FeatureContext["host"],
+): Promise<void> {
+  const props = raw.properties as
+    | {
+        id?: unknown;
+        sessionID?: unknown;
+        permission?: unknown;
+        patterns?: unknown;
+        metadata?: { filepath?: unknown; parentDir?: unknown };
+      }
+    | undefined;
+  if (
+    !props ||
+    typeof props.id !== "string" ||
+    typeof props.sessionID !== "string" ||
+    props.permission !== "external_directory"
+  )
+    return;
   const confinement = helpers.confinementOf(props.sessionID);
   if (!confinement) return;
-  const patterns = Array.isArray(props.patterns) ? props.patterns.filter((p): p is string => typeof p === "string") : [];
-  const paths = [...patterns.map((p) => p.replace(/\/?\*+$/, "") || "/"), ...[props.metadata?.filepath, props.metadata?.parentDir].filter((p): p is string => typeof p === "string")];
-  const insideWorktree = paths.length > 0 && paths.every((p) => isAbsolute(p) && confinePath(p, { dir: confinement.dir, projectDir: confinement.dir }) !== undefined);
+  const patterns = Array.isArray(props.patterns)
+    ? props.patterns.filter((p): p is string => typeof p === "string")
+    : [];
+  const paths = [
+    ...patterns.map((p) => p.replace(/\/?\*+$/, "") || "/"),
+    ...[props.metadata?.filepath, props.metadata?.parentDir].filter((p): p is string => typeof p === "string"),
+  ];
+  const insideWorktree =
+    paths.length > 0 &&
+    paths.every(
+      (p) => isAbsolute(p) && confinePath(p, { dir: confinement.dir, projectDir: confinement.dir }) !== undefined,
+    );
   if (insideWorktree) await host.replyPermission(props.sessionID, props.id, "once");
 }
 
 /** OpenCode's hidden title and summary helpers run with the session's id; they are told apart by their prompt. */
 function isHostHelperPrompt(system: string[]): boolean {
-  return system.some((s) => s.includes("You are a title generator") || s.includes("Summarize what was done in this conversation"));
+  return system.some(
+    (s) => s.includes("You are a title generator") || s.includes("Summarize what was done in this conversation"),
+  );
 }
 
 let partCounter = 0;
 /** Part ids sort by time like OpenCode's own ("prt_" + time-ordered hex + random). */
 function partId(): string {
   const stamp = (BigInt(Date.now()) * 0x1000n + BigInt(partCounter++ % 0x1000)).toString(16).padStart(12, "0");
-  const random = Array.from({ length: 14 }, () => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[Math.floor(Math.random() * 62)]).join("");
+  const random = Array.from(
+    { length: 14 },
+    () => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[Math.floor(Math.random() * 62)],
+  ).join("");
   return `prt_${stamp}${random}`;
 }

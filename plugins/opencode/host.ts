@@ -53,7 +53,14 @@ export function openCodeHost(client: Client, directory: string, oneShot = runsOn
         path: { id: sessionId },
         body: {
           noReply: true,
-          parts: [{ type: "text", text, ...(options.hidden ? { ignored: true } : {}), ...(options.synthetic ? { synthetic: true } : {}) }],
+          parts: [
+            {
+              type: "text",
+              text,
+              ...(options.hidden ? { ignored: true } : {}),
+              ...(options.synthetic ? { synthetic: true } : {}),
+            },
+          ],
           ...(options.agent ? { agent: options.agent } : {}),
           ...(options.model ? { model: options.model } : {}),
         },
@@ -75,7 +82,10 @@ export function openCodeHost(client: Client, directory: string, oneShot = runsOn
       await client.session.abort({ path: { id: sessionId } });
     },
     async replyPermission(sessionId, permissionId, reply) {
-      const answered = await client.postSessionIdPermissionsPermissionId({ path: { id: sessionId, permissionID: permissionId }, body: { response: reply } });
+      const answered = await client.postSessionIdPermissionsPermissionId({
+        path: { id: sessionId, permissionID: permissionId },
+        body: { response: reply },
+      });
       if (answered.error) throw new Error(`permission reply failed: ${JSON.stringify(answered.error)}`);
     },
   };
@@ -86,7 +96,13 @@ export function parseCallTokens(raw: unknown): CallTokens | undefined {
   if (!raw || typeof raw !== "object") return undefined;
   const t = raw as { input?: number; output?: number; reasoning?: number; cache?: { read?: number; write?: number } };
   const cache = { read: t.cache?.read ?? 0, write: t.cache?.write ?? 0 };
-  return { input: t.input ?? 0, output: t.output ?? 0, reasoning: t.reasoning ?? 0, cacheRead: cache.read, cacheWrite: cache.write };
+  return {
+    input: t.input ?? 0,
+    output: t.output ?? 0,
+    reasoning: t.reasoning ?? 0,
+    cacheRead: cache.read,
+    cacheWrite: cache.write,
+  };
 }
 
 /** An assistant message with its tokens parsed (the raw `tokens` stays for readers of OpenCode's own shape). */

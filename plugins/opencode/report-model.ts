@@ -20,14 +20,25 @@ export function reportProvider(textFor: ReportText): Record<string, unknown> {
     npm: "@ai-sdk/openai-compatible",
     name: "opencode-continuum (local reports)",
     options: { baseURL: "http://continuum.invalid/v1", apiKey: "local", fetch },
-    models: { [REPORT_MODEL]: { name: "Continuum report (no model call)", tool_call: false, limit: { context: 1_000_000, output: 100_000 } } },
+    models: {
+      [REPORT_MODEL]: {
+        name: "Continuum report (no model call)",
+        tool_call: false,
+        limit: { context: 1_000_000, output: 100_000 },
+      },
+    },
   };
 }
 
 /** An OpenAI-compatible streamed answer holding one text, with zero usage. */
 function streamText(text: string): Response {
   const encoder = new TextEncoder();
-  const base = { id: "continuum-report", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: REPORT_MODEL };
+  const base = {
+    id: "continuum-report",
+    object: "chat.completion.chunk",
+    created: Math.floor(Date.now() / 1000),
+    model: REPORT_MODEL,
+  };
   const chunks = [
     { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
     { ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] },

@@ -5,15 +5,34 @@ import { z } from "zod";
 import { renderTaskLedger, renderTaskTree } from "./render.ts";
 import { TaskInputError, TASK_ID, type TaskStore } from "./store.ts";
 
-export const TASK_ACTIONS = ["create", "list", "get", "start", "block", "unblock", "done", "abandon", "rename", "progress"] as const;
+export const TASK_ACTIONS = [
+  "create",
+  "list",
+  "get",
+  "start",
+  "block",
+  "unblock",
+  "done",
+  "abandon",
+  "rename",
+  "progress",
+] as const;
 export type TaskAction = (typeof TASK_ACTIONS)[number];
 
 export const taskArgsShape = {
   action: z.enum(TASK_ACTIONS).describe("What to do."),
-  id: z.string().optional().describe("Task id (T1, T1.2, …). Required for get/start/block/unblock/done/abandon/rename; optional for progress once bound."),
+  id: z
+    .string()
+    .optional()
+    .describe(
+      "Task id (T1, T1.2, …). Required for get/start/block/unblock/done/abandon/rename; optional for progress once bound.",
+    ),
   title: z.string().optional().describe("create, rename: the task's title (one line)."),
   parent: z.string().optional().describe("create: id of the parent task, to make a subtask."),
-  note: z.string().optional().describe("block/abandon: why (required). done/start: optional note. progress: what was done (required)."),
+  note: z
+    .string()
+    .optional()
+    .describe("block/abandon: why (required). done/start: optional note. progress: what was done (required)."),
 };
 const argsSchema = z.object(taskArgsShape);
 export type TaskArgs = z.infer<typeof argsSchema>;
@@ -32,7 +51,10 @@ const NEEDS_ID: TaskAction[] = ["get", "start", "block", "unblock", "done", "aba
 
 export function runTaskAction(rawArgs: unknown, ctx: ActionContext): string {
   const parsed = argsSchema.safeParse(rawArgs);
-  if (!parsed.success) throw new TaskInputError(`bad arguments for tasks: ${parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new TaskInputError(
+      `bad arguments for tasks: ${parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ")}`,
+    );
   const args = parsed.data;
   const id = args.id?.trim();
   if (NEEDS_ID.includes(args.action) && !id) throw new TaskInputError(`"${args.action}" needs an id (e.g. T1 or T1.2)`);
@@ -43,7 +65,8 @@ export function runTaskAction(rawArgs: unknown, ctx: ActionContext): string {
     case "create": {
       if (!args.title) throw new TaskInputError('"create" needs a title');
       const parent = args.parent?.trim() || undefined;
-      if (parent && !TASK_ID.test(parent)) throw new TaskInputError(`parent "${parent}" is not a task id; ids look like T1 or T1.2`);
+      if (parent && !TASK_ID.test(parent))
+        throw new TaskInputError(`parent "${parent}" is not a task id; ids look like T1 or T1.2`);
       const task = store.create(owner, args.title, parent);
       return `created ${task.id} ${task.title}\n\n${renderTaskTree(store.list(owner))}`;
     }
@@ -51,8 +74,18 @@ export function runTaskAction(rawArgs: unknown, ctx: ActionContext): string {
       return renderTaskLedger(store.list(owner));
     case "get": {
       const task = store.get(owner, id!);
-      const events = store.events(owner, id!).map((e) => `- ${e.at} ${e.kind}${e.toStatus ? ` → ${e.toStatus}` : ""}${e.note ? `: ${e.note}` : ""}`);
-      return [`${task.id} ${task.title}`, `status: ${task.status}`, task.parentId ? `parent: ${task.parentId}` : "", "events:", ...events].filter(Boolean).join("\n");
+      const events = store
+        .events(owner, id!)
+        .map((e) => `- ${e.at} ${e.kind}${e.toStatus ? ` → ${e.toStatus}` : ""}${e.note ? `: ${e.note}` : ""}`);
+      return [
+        `${task.id} ${task.title}`,
+        `status: ${task.status}`,
+        task.parentId ? `parent: ${task.parentId}` : "",
+        "events:",
+        ...events,
+      ]
+        .filter(Boolean)
+        .join("\n");
     }
     case "start":
     case "block":
@@ -76,7 +109,10 @@ function recordProgress(ctx: ActionContext, id: string | undefined, note: string
   if (!note?.trim()) throw new TaskInputError('"progress" needs a note saying what was done or found');
   const bound = ctx.store.binding(ctx.callerSessionId);
   const taskId = id ?? bound?.taskId;
-  if (!taskId) throw new TaskInputError('"progress" needs the id of the task you work on (only the first call; later calls reuse it)');
+  if (!taskId)
+    throw new TaskInputError(
+      '"progress" needs the id of the task you work on (only the first call; later calls reuse it)',
+    );
   const task = ctx.store.progress(ctx.ownerSessionId, taskId, note);
   if (ctx.callerSessionId !== ctx.ownerSessionId) ctx.store.bind(ctx.callerSessionId, ctx.ownerSessionId, taskId);
   const at = (ctx.now?.() ?? new Date()).toISOString();

@@ -28,7 +28,8 @@ export function decideGate(input: GateInput): GateDecision {
   if (!input.enabled) return { push: false, reason: "gate off" };
   if (input.state.lastTurnFailed) return { push: false, reason: "last turn was aborted or failed" };
   if (input.unfinished.length === 0) return { push: false, reason: "no open tasks" };
-  if (input.state.pushes >= input.maxPushes) return { push: false, reason: `already pushed ${input.state.pushes} times in a row` };
+  if (input.state.pushes >= input.maxPushes)
+    return { push: false, reason: `already pushed ${input.state.pushes} times in a row` };
   return { push: true, text: gateText(input.unfinished, input.state.pushes + 1, input.maxPushes) };
 }
 

@@ -21,7 +21,8 @@ export const tasksFeature: FeatureModule = {
       },
       ledger: (sessionId) => renderTaskLedger(store.list(sessionId)),
       tree: (sessionId) => renderTaskTree(store.list(sessionId)),
-      unfinished: (sessionId) => unfinishedTasks(store.list(sessionId)).map((t) => ({ id: t.id, title: t.title, status: t.status })),
+      unfinished: (sessionId) =>
+        unfinishedTasks(store.list(sessionId)).map((t) => ({ id: t.id, title: t.title, status: t.status })),
     });
     return createTasks(context, store);
   },
@@ -58,9 +59,18 @@ function createTasks(context: FeatureContext, store: TaskStore): FeatureParts {
   continuation.register("tasks", (sessionId, { pushes }) => {
     const unfinished = unfinishedTasks(store.list(sessionId));
     const state = { ...freshGateState(), pushes };
-    const decision = decideGate({ enabled: config.tasks.gate, maxPushes: config.tasks.maxGatePushes, state, unfinished });
+    const decision = decideGate({
+      enabled: config.tasks.gate,
+      maxPushes: config.tasks.maxGatePushes,
+      state,
+      unfinished,
+    });
     if (!decision.push) return undefined;
-    return { reason: `${unfinished.length} open task(s), push ${pushes + 1}/${config.tasks.maxGatePushes}`, text: decision.text, priority: TASKS_PRIORITY };
+    return {
+      reason: `${unfinished.length} open task(s), push ${pushes + 1}/${config.tasks.maxGatePushes}`,
+      text: decision.text,
+      priority: TASKS_PRIORITY,
+    };
   });
 
   return {

@@ -4,7 +4,13 @@
 import { z } from "zod";
 import type { Database } from "../core/storage/database.ts";
 import { migrate, type Migration } from "../core/storage/migrations.ts";
-import { registerStateRestorer, sessionStateFiles, StateWriteError, type SessionDirOf, type SessionStateFiles } from "../core/storage/state-files.ts";
+import {
+  registerStateRestorer,
+  sessionStateFiles,
+  StateWriteError,
+  type SessionDirOf,
+  type SessionStateFiles,
+} from "../core/storage/state-files.ts";
 
 export const TASK_STATUSES = ["open", "in_progress", "blocked", "done", "abandoned"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -119,7 +125,11 @@ export interface TaskStoreOptions {
   sessionDir?: SessionDirOf;
 }
 
-export function openTaskStore(db: Database, now: () => Date = () => new Date(), options: TaskStoreOptions = {}): TaskStore {
+export function openTaskStore(
+  db: Database,
+  now: () => Date = () => new Date(),
+  options: TaskStoreOptions = {},
+): TaskStore {
   const files = sessionStateFiles(db, options.sessionDir);
   prepareTables(db, files);
   const stamp = () => now().toISOString();
@@ -130,9 +140,18 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date(), 
       saveSession(db, files, sessionId);
       return result;
     });
-  const logEvent = (sessionId: string, taskId: string, kind: string, from: TaskStatus | null, to: TaskStatus | null, note?: string) =>
+  const logEvent = (
+    sessionId: string,
+    taskId: string,
+    kind: string,
+    from: TaskStatus | null,
+    to: TaskStatus | null,
+    note?: string,
+  ) =>
     db
-      .prepare("INSERT INTO task_events (session_id, task_id, at, kind, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .prepare(
+        "INSERT INTO task_events (session_id, task_id, at, kind, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      )
       .run(sessionId, taskId, stamp(), kind, from, to, note ?? null);
 
   const { get, list, nextId, events } = taskReader(db);
@@ -143,18 +162,14 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date(), 
       return changing(sessionId, () => {
         if (parentId !== undefined) {
           const parent = get(sessionId, parentId);
-          if (isSettled(parent.status)) throw new TaskInputError(`cannot add a subtask to ${parentId}: it is ${parent.status}`);
+          if (isSettled(parent.status))
+            throw new TaskInputError(`cannot add a subtask to ${parentId}: it is ${parent.status}`);
         }
         const id = nextId(sessionId, parentId);
         const at = stamp();
-        db.prepare("INSERT INTO tasks (session_id, id, parent_id, title, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'open', ?, ?)").run(
-          sessionId,
-          id,
-          parentId ?? null,
-          cleanTitle,
-          at,
-          at,
-        );
+        db.prepare(
+          "INSERT INTO tasks (session_id, id, parent_id, title, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'open', ?, ?)",
+        ).run(sessionId, id, parentId ?? null, cleanTitle, at, at);
         logEvent(sessionId, id, "created", null, "open", cleanTitle);
         return get(sessionId, id);
       });
@@ -166,7 +181,12 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date(), 
       return changing(sessionId, () => {
         const task = get(sessionId, id);
         const rule = checkTransition(task, action, note, () => list(sessionId));
-        db.prepare("UPDATE tasks SET status = ?, updated_at = ? WHERE session_id = ? AND id = ?").run(rule.to, stamp(), sessionId, id);
+        db.prepare("UPDATE tasks SET status = ?, updated_at = ? WHERE session_id = ? AND id = ?").run(
+          rule.to,
+          stamp(),
+          sessionId,
+          id,
+        );
         logEvent(sessionId, id, action, task.status, rule.to, note ? checkNote(note) : undefined);
         return get(sessionId, id);
       });
@@ -175,7 +195,12 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date(), 
       const cleanTitle = checkTitle(title);
       return changing(sessionId, () => {
         const task = get(sessionId, id);
-        db.prepare("UPDATE tasks SET title = ?, updated_at = ? WHERE session_id = ? AND id = ?").run(cleanTitle, stamp(), sessionId, id);
+        db.prepare("UPDATE tasks SET title = ?, updated_at = ? WHERE session_id = ? AND id = ?").run(
+          cleanTitle,
+          stamp(),
+          sessionId,
+          id,
+        );
         logEvent(sessionId, id, "renamed", null, null, `${task.title} → ${cleanTitle}`);
         return get(sessionId, id);
       });
@@ -191,7 +216,9 @@ export function openTaskStore(db: Database, now: () => Date = () => new Date(), 
     bind(childSessionId, ownerSessionId, taskId) {
       changing(ownerSessionId, () => {
         get(ownerSessionId, taskId);
-        const previous = db.prepare("SELECT owner_session_id FROM task_bindings WHERE child_session_id = ?").get<{ owner_session_id: string }>(childSessionId);
+        const previous = db
+          .prepare("SELECT owner_session_id FROM task_bindings WHERE child_session_id = ?")
+          .get<{ owner_session_id: string }>(childSessionId);
         db.prepare(
           "INSERT INTO task_bindings (child_session_id, owner_session_id, task_id, bound_at) VALUES (?, ?, ?, ?) ON CONFLICT(child_session_id) DO UPDATE SET owner_session_id = excluded.owner_session_id, task_id = excluded.task_id, bound_at = excluded.bound_at",
         ).run(childSessionId, ownerSessionId, taskId, stamp());
@@ -229,9 +256,25 @@ function taskReader(db: Database) {
   const events = (sessionId: string, id: string): TaskEvent[] => {
     get(sessionId, id);
     return db
-      .prepare("SELECT task_id, at, kind, from_status, to_status, note FROM task_events WHERE session_id = ? AND task_id = ? ORDER BY seq")
-      .all<{ task_id: string; at: string; kind: string; from_status: string | null; to_status: string | null; note: string | null }>(sessionId, id)
-      .map((r) => ({ taskId: r.task_id, at: r.at, kind: r.kind, fromStatus: r.from_status as TaskStatus | null, toStatus: r.to_status as TaskStatus | null, note: r.note }));
+      .prepare(
+        "SELECT task_id, at, kind, from_status, to_status, note FROM task_events WHERE session_id = ? AND task_id = ? ORDER BY seq",
+      )
+      .all<{
+        task_id: string;
+        at: string;
+        kind: string;
+        from_status: string | null;
+        to_status: string | null;
+        note: string | null;
+      }>(sessionId, id)
+      .map((r) => ({
+        taskId: r.task_id,
+        at: r.at,
+        kind: r.kind,
+        fromStatus: r.from_status as TaskStatus | null,
+        toStatus: r.to_status as TaskStatus | null,
+        note: r.note,
+      }));
   };
   return { get, list, nextId, events };
 }
@@ -246,7 +289,9 @@ function checkTransition(
   const rule = TRANSITIONS[action];
   const id = task.id;
   if (!rule.from.includes(task.status)) {
-    throw new TaskInputError(`cannot ${action} ${id}: it is ${task.status}; "${action}" needs a task that is ${rule.from.join(" or ")}`);
+    throw new TaskInputError(
+      `cannot ${action} ${id}: it is ${task.status}; "${action}" needs a task that is ${rule.from.join(" or ")}`,
+    );
   }
   if ((action === "block" || action === "abandon") && !note?.trim()) {
     throw new TaskInputError(`"${action}" needs a note saying why (what blocks it / why it is dropped)`);
@@ -299,11 +344,29 @@ function snapshot(db: Database, sessionId: string): Omit<z.infer<typeof fileSche
     .sort((a, b) => compareTaskIds(a.id, b.id))
     .map(({ sessionId: _s, ...task }) => task);
   const events = db
-    .prepare("SELECT task_id, at, kind, from_status, to_status, note FROM task_events WHERE session_id = ? ORDER BY seq")
-    .all<{ task_id: string; at: string; kind: string; from_status: TaskStatus | null; to_status: TaskStatus | null; note: string | null }>(sessionId)
-    .map((r) => ({ taskId: r.task_id, at: r.at, kind: r.kind, fromStatus: r.from_status, toStatus: r.to_status, note: r.note }));
+    .prepare(
+      "SELECT task_id, at, kind, from_status, to_status, note FROM task_events WHERE session_id = ? ORDER BY seq",
+    )
+    .all<{
+      task_id: string;
+      at: string;
+      kind: string;
+      from_status: TaskStatus | null;
+      to_status: TaskStatus | null;
+      note: string | null;
+    }>(sessionId)
+    .map((r) => ({
+      taskId: r.task_id,
+      at: r.at,
+      kind: r.kind,
+      fromStatus: r.from_status,
+      toStatus: r.to_status,
+      note: r.note,
+    }));
   const bindings = db
-    .prepare("SELECT child_session_id, task_id, bound_at FROM task_bindings WHERE owner_session_id = ? ORDER BY child_session_id")
+    .prepare(
+      "SELECT child_session_id, task_id, bound_at FROM task_bindings WHERE owner_session_id = ? ORDER BY child_session_id",
+    )
     .all<{ child_session_id: string; task_id: string; bound_at: string }>(sessionId)
     .map((r) => ({ childSessionId: r.child_session_id, taskId: r.task_id, boundAt: r.bound_at }));
   return { tasks, events, bindings };
@@ -349,11 +412,19 @@ function restoreAll(db: Database, files: SessionStateFiles): string | undefined 
   for (const state of read.states) {
     db.transaction(() => {
       if (db.prepare("SELECT 1 FROM tasks WHERE session_id = ? LIMIT 1").get(state.sessionId)) return;
-      const insertTask = db.prepare("INSERT OR IGNORE INTO tasks (session_id, id, parent_id, title, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-      for (const t of state.tasks) insertTask.run(state.sessionId, t.id, t.parentId, t.title, t.status, t.createdAt, t.updatedAt);
-      const insertEvent = db.prepare("INSERT INTO task_events (session_id, task_id, at, kind, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)");
-      for (const e of state.events) insertEvent.run(state.sessionId, e.taskId, e.at, e.kind, e.fromStatus, e.toStatus, e.note);
-      const insertBinding = db.prepare("INSERT OR IGNORE INTO task_bindings (child_session_id, owner_session_id, task_id, bound_at) VALUES (?, ?, ?, ?)");
+      const insertTask = db.prepare(
+        "INSERT OR IGNORE INTO tasks (session_id, id, parent_id, title, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const t of state.tasks)
+        insertTask.run(state.sessionId, t.id, t.parentId, t.title, t.status, t.createdAt, t.updatedAt);
+      const insertEvent = db.prepare(
+        "INSERT INTO task_events (session_id, task_id, at, kind, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const e of state.events)
+        insertEvent.run(state.sessionId, e.taskId, e.at, e.kind, e.fromStatus, e.toStatus, e.note);
+      const insertBinding = db.prepare(
+        "INSERT OR IGNORE INTO task_bindings (child_session_id, owner_session_id, task_id, bound_at) VALUES (?, ?, ?, ?)",
+      );
       for (const b of state.bindings) insertBinding.run(b.childSessionId, state.sessionId, b.taskId, b.boundAt);
       if (state.tasks.length) trees++;
       tasks += state.tasks.length;
@@ -385,13 +456,17 @@ function checkId(id: string): void {
 function checkTitle(title: string): string {
   const clean = title.replace(/\s+/g, " ").trim();
   if (!clean) throw new TaskInputError("a task needs a non-empty title");
-  if (clean.length > MAX_TITLE) throw new TaskInputError(`a task title is at most ${MAX_TITLE} characters (got ${clean.length}); put details in a note`);
+  if (clean.length > MAX_TITLE)
+    throw new TaskInputError(
+      `a task title is at most ${MAX_TITLE} characters (got ${clean.length}); put details in a note`,
+    );
   return clean;
 }
 
 function checkNote(note: string): string {
   const clean = note.trim();
-  if (clean.length > MAX_NOTE) throw new TaskInputError(`a note is at most ${MAX_NOTE} characters (got ${clean.length})`);
+  if (clean.length > MAX_NOTE)
+    throw new TaskInputError(`a note is at most ${MAX_NOTE} characters (got ${clean.length})`);
   return clean;
 }
 

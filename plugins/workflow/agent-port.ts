@@ -25,7 +25,8 @@ export type WorkflowResultChannel = ResultChannel<unknown, ResultContext>;
 
 export function workflowResultChannel(context: FeatureContext): WorkflowResultChannel {
   return context.helpers.resultChannel(RESULT_TOOL, {
-    description: "Records your result for the workflow that started you: `result` must match the JSON Schema your instructions give. Call it once, when done.",
+    description:
+      "Records your result for the workflow that started you: `result` must match the JSON Schema your instructions give. Call it once, when done.",
     args: { result: z.unknown().describe("Your result: a JSON value matching the schema in your instructions") },
     reserved: `${RESULT_TOOL} only records the result of an agent started by a workflow script's agent() call with a schema; this session is not one.`,
     accept(args, ctx) {
@@ -52,8 +53,14 @@ export function schemaPrompt(prompt: string, schema: unknown): string {
 export function helperAgentPort(context: FeatureContext, channel: WorkflowResultChannel): AgentPort {
   return {
     async run(call: AgentCall): Promise<AgentAnswer> {
-      if (!call.parentSessionId) return { ok: false, message: "the run has no session to start agents under", tokens: 0 };
-      const model = call.model ? { providerID: call.model.slice(0, call.model.indexOf("/")), modelID: call.model.slice(call.model.indexOf("/") + 1) } : undefined;
+      if (!call.parentSessionId)
+        return { ok: false, message: "the run has no session to start agents under", tokens: 0 };
+      const model = call.model
+        ? {
+            providerID: call.model.slice(0, call.model.indexOf("/")),
+            modelID: call.model.slice(call.model.indexOf("/") + 1),
+          }
+        : undefined;
       const base = {
         feature: FEATURE,
         agent: call.agent,
@@ -65,7 +72,8 @@ export function helperAgentPort(context: FeatureContext, channel: WorkflowResult
         reason: `workflow ${call.workflow} ${call.runId}${call.phase ? ` [${call.phase}]` : ""}: ${call.label}`,
         ...(model ? { model } : {}),
       };
-      const run = (worktree: Confinement | undefined) => runHelper(context, channel, call, { ...base, ...(worktree ? { worktree } : {}) });
+      const run = (worktree: Confinement | undefined) =>
+        runHelper(context, channel, call, { ...base, ...(worktree ? { worktree } : {}) });
       return call.isolation === "worktree" ? isolated(context, call, run) : run(undefined);
     },
   };
@@ -73,7 +81,12 @@ export function helperAgentPort(context: FeatureContext, channel: WorkflowResult
 
 type BaseRequest = Omit<HelperRequest<unknown, unknown>, "prompt" | "channel" | "context">;
 
-async function runHelper(context: FeatureContext, channel: WorkflowResultChannel, call: AgentCall, base: BaseRequest): Promise<AgentAnswer> {
+async function runHelper(
+  context: FeatureContext,
+  channel: WorkflowResultChannel,
+  call: AgentCall,
+  base: BaseRequest,
+): Promise<AgentAnswer> {
   let outcome: HelperOutcome<unknown>;
   if (call.schema) {
     const compiled = compileSchema(call.schema);
@@ -84,13 +97,23 @@ async function runHelper(context: FeatureContext, channel: WorkflowResultChannel
       channel,
       context: { validate: compiled.validate },
       tools: { [RESULT_TOOL]: true, ...NO_NESTED_TOOLS },
-      retryPrompt: (problem) => (problem ? `Your result was not recorded: ${problem}. Call ${RESULT_TOOL} again with a fixed result.` : `You did not record a result. Call ${RESULT_TOOL} now.`),
+      retryPrompt: (problem) =>
+        problem
+          ? `Your result was not recorded: ${problem}. Call ${RESULT_TOOL} again with a fixed result.`
+          : `You did not record a result. Call ${RESULT_TOOL} now.`,
     });
   } else {
-    outcome = await context.helpers.run<string, undefined>({ ...base, prompt: call.prompt, context: undefined, tools: NO_NESTED_TOOLS });
+    outcome = await context.helpers.run<string, undefined>({
+      ...base,
+      prompt: call.prompt,
+      context: undefined,
+      tools: NO_NESTED_TOOLS,
+    });
   }
   const tokens = totalTokens(outcome.usage.tokens);
-  return outcome.ok ? { ok: true, value: outcome.value, tokens } : { ok: false, message: `${outcome.failure}: ${outcome.message}`, tokens };
+  return outcome.ok
+    ? { ok: true, value: outcome.value, tokens }
+    : { ok: false, message: `${outcome.failure}: ${outcome.message}`, tokens };
 }
 
 /**
@@ -98,9 +121,14 @@ async function runHelper(context: FeatureContext, channel: WorkflowResultChannel
  * pack's data dir), never in the project itself. Its value comes back as { value, diff, files }: the diff of what it
  * changed there, for the script to hand on; the worktree is removed afterwards.
  */
-async function isolated(context: FeatureContext, call: AgentCall, run: (worktree: Confinement) => Promise<AgentAnswer>): Promise<AgentAnswer> {
+async function isolated(
+  context: FeatureContext,
+  call: AgentCall,
+  run: (worktree: Confinement) => Promise<AgentAnswer>,
+): Promise<AgentAnswer> {
   const { worktrees } = context;
-  if (!(await worktrees.isRepo().catch(() => false))) return { ok: false, message: 'isolation: "worktree" needs the project to be a git repository', tokens: 0 };
+  if (!(await worktrees.isRepo().catch(() => false)))
+    return { ok: false, message: 'isolation: "worktree" needs the project to be a git repository', tokens: 0 };
   let worktree: Worktree;
   try {
     worktree = await worktrees.create(FEATURE, call.label);

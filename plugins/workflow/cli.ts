@@ -9,7 +9,14 @@ import { RunStore, type RunRecord } from "./journal.ts";
 import { processAlive } from "../core/process-alive.ts";
 import { effectiveConfig, featureState, type Effective } from "../cli/config-view.ts";
 import { act, emit, existingDir, jsonOption, notFound, positiveNumber, projectOption } from "../cli/kit.ts";
-import { errorMessage, findOpencode, lastAssistantText, startServe, stopOnSignals, type Served } from "../cli/opencode-driver.ts";
+import {
+  errorMessage,
+  findOpencode,
+  lastAssistantText,
+  startServe,
+  stopOnSignals,
+  type Served,
+} from "../cli/opencode-driver.ts";
 
 type Options = { project?: string; json?: boolean };
 
@@ -29,7 +36,9 @@ function found(store: RunStore, runId: string): RunRecord {
 const liveHere = (run: RunRecord) => run.status === "running" && processAlive(run.pid);
 
 export function register(program: Command): void {
-  const workflow = program.command("workflow").description("workflow scripts: run and resume headlessly, list, status, cancel");
+  const workflow = program
+    .command("workflow")
+    .description("workflow scripts: run and resume headlessly, list, status, cancel");
 
   workflow
     .command("list")
@@ -41,13 +50,11 @@ export function register(program: Command): void {
         const { eff, store } = open(o);
         const workflows = createLoader(eff.directory).list();
         const runs = store.list();
-        emit(o.json, { workflows, runs: runs.map((r) => ({ ...summaryOf(r), status: displayStatus(r, liveHere(r)) })) }, () => [
-          "Workflows:",
-          workflowList(workflows),
-          "",
-          "Runs:",
-          runList(runs, (id) => liveHere(store.load(id)!)),
-        ]);
+        emit(
+          o.json,
+          { workflows, runs: runs.map((r) => ({ ...summaryOf(r), status: displayStatus(r, liveHere(r)) })) },
+          () => ["Workflows:", workflowList(workflows), "", "Runs:", runList(runs, (id) => liveHere(store.load(id)!))],
+        );
         return 0;
       }),
     );
@@ -110,7 +117,7 @@ export function register(program: Command): void {
     .command("run")
     .description("run a workflow headlessly (opencode serve + SDK) and print its result")
     .argument("<name>", "a workflow name, or a .js file in the project")
-    .argument("[args...]", "arguments: JSON (e.g. '{\"files\":[\"a.ts\"]}') or plain text")
+    .argument("[args...]", 'arguments: JSON (e.g. \'{"files":["a.ts"]}\') or plain text')
     .option("--dir <dir>", "the project directory (default: the current directory)")
     .option("--timeout-min <minutes>", "give up after this many minutes", positiveNumber, 60)
     .addOption(jsonOption())
@@ -135,7 +142,12 @@ function summaryOf(run: RunRecord) {
 
 async function runHeadless(eff: Effective, commandArgs: string, o: RunOptions): Promise<number> {
   const store = new RunStore(join(eff.paths.project(eff.project.id).root, "workflows"));
-  const server: Served = await startServe({ binary: findOpencode(), cwd: eff.directory, env: process.env, outputLimit: 20000 });
+  const server: Served = await startServe({
+    binary: findOpencode(),
+    cwd: eff.directory,
+    env: process.env,
+    outputLimit: 20000,
+  });
   let runId: string | undefined;
   // A stop signal ends OpenCode (which cancels its runs); a run it could not mark is marked here, never left running.
   const unwatch = stopOnSignals(async () => {
@@ -147,19 +159,26 @@ async function runHeadless(eff: Effective, commandArgs: string, o: RunOptions): 
       run.error = `interrupted: continuum workflow was stopped by a signal (continuum workflow resume ${run.id} finishes it)`;
       store.save(run);
     }
-    console.error(`continuum workflow: stopped by a signal; OpenCode was shut down${runId ? ` and run ${runId} interrupted` : ""}`);
+    console.error(
+      `continuum workflow: stopped by a signal; OpenCode was shut down${runId ? ` and run ${runId} interrupted` : ""}`,
+    );
   });
   try {
     const created = await server.client.session.create({ body: { title: `workflow ${commandArgs.slice(0, 60)}` } });
     if (!created.data) throw new Error(`could not create a session: ${JSON.stringify(created.error)}`);
     const sessionId = created.data.id;
-    const sent = await server.client.session.command({ path: { id: sessionId }, body: { command: "workflow", arguments: commandArgs } });
+    const sent = await server.client.session.command({
+      path: { id: sessionId },
+      body: { command: "workflow", arguments: commandArgs },
+    });
     if (sent.error) throw new Error(`/workflow failed: ${errorMessage(sent.error)}`);
     // The command's report names the run it started, or says why it did not.
     const reply = (await lastAssistantText(server, sessionId)) ?? "";
     runId = /(?:Started|Resumed) run (wf_[\w-]+)/.exec(reply)?.[1];
     if (!runId) {
-      console.error(`continuum workflow: ${reply.replace(/^\[continuum \/workflow\] /, "") || "no answer from /workflow"}`);
+      console.error(
+        `continuum workflow: ${reply.replace(/^\[continuum \/workflow\] /, "") || "no answer from /workflow"}`,
+      );
       return 1;
     }
     if (!o.json) console.log(`[continuum] run ${runId} in session ${sessionId}`);
@@ -183,4 +202,3 @@ async function runHeadless(eff: Effective, commandArgs: string, o: RunOptions): 
     await server.stop();
   }
 }
-

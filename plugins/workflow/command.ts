@@ -14,7 +14,11 @@ export function workflowCommand(parts: WorkflowParts) {
   });
   return async ({ sessionId, arguments: raw }: { sessionId: string; arguments: string }): Promise<CommandReply> => {
     const [verb = "", rest = ""] = splitFirst(raw.trim());
-    const report = (body: string, variant?: "info" | "warning"): CommandReply => ({ kind: "report", text: `[continuum /workflow] ${body}`, variant });
+    const report = (body: string, variant?: "info" | "warning"): CommandReply => ({
+      kind: "report",
+      text: `[continuum /workflow] ${body}`,
+      variant,
+    });
     try {
       if (!verb || verb === "list") return report(overview(parts));
       if (verb === "status") {
@@ -22,13 +26,22 @@ export function workflowCommand(parts: WorkflowParts) {
         const run = engine.get(rest);
         return run ? report(runSummary(run, engine.isActive(run.id))) : report(`No workflow run ${rest}.`, "warning");
       }
-      if (verb === "cancel") return engine.cancel(rest, "cancelled with /workflow cancel") ? report(`Cancelling run ${rest}.`) : report(`No running workflow run ${rest || "(give a run id)"}.`, "warning");
+      if (verb === "cancel")
+        return engine.cancel(rest, "cancelled with /workflow cancel")
+          ? report(`Cancelling run ${rest}.`)
+          : report(`No running workflow run ${rest || "(give a run id)"}.`, "warning");
       notices.hold(sessionId);
-      const started = verb === "resume" ? engine.resume(rest, sessionId) : engine.start({ target: verb, args: parseArgsText(rest), parentSessionId: sessionId });
+      const started =
+        verb === "resume"
+          ? engine.resume(rest, sessionId)
+          : engine.start({ target: verb, args: parseArgsText(rest), parentSessionId: sessionId });
       // `opencode run` exits when this turn ends: a run left in the background would be cut off, so the answer waits.
       if (context.host.oneShot) {
         const record = await started.done.finally(() => notices.unhold(sessionId));
-        return report(`${started.notice ? `Note: ${started.notice}.\n` : ""}${runSummary(record, false)}`, record.status === "done" ? undefined : "warning");
+        return report(
+          `${started.notice ? `Note: ${started.notice}.\n` : ""}${runSummary(record, false)}`,
+          record.status === "done" ? undefined : "warning",
+        );
       }
       notices.announce(started.record.id);
       return settledReport(

@@ -13,4 +13,3 @@ export function firstWords(text: string): string {
   const line = text.trim().split("\n")[0]!.replace(/\s+/g, " ");
   return line.length > 60 ? line.slice(0, 57) + "…" : line;
 }
-

@@ -141,9 +141,16 @@ export class WorkflowEngine {
   resume(runId: string, parentSessionId?: string, agent?: string): StartedRun {
     if (this.active.has(runId)) throw new Error(`run ${runId} is already running in this process`);
     const record = this.options.store.load(runId);
-    if (!record) throw new Error(this.options.store.exists(runId) ? `the record of run ${runId} is damaged (${this.options.store.dir(runId)}/run.json); its journal is kept there` : `no workflow run ${runId}`);
-    if (record.status === "done") throw new Error(`run ${runId} already finished; its result is kept (workflow status)`);
-    if (record.status === "running" && record.pid !== process.pid && processAlive(record.pid)) throw new Error(`run ${runId} is still running in process ${record.pid}`);
+    if (!record)
+      throw new Error(
+        this.options.store.exists(runId)
+          ? `the record of run ${runId} is damaged (${this.options.store.dir(runId)}/run.json); its journal is kept there`
+          : `no workflow run ${runId}`,
+      );
+    if (record.status === "done")
+      throw new Error(`run ${runId} already finished; its result is kept (workflow status)`);
+    if (record.status === "running" && record.pid !== process.pid && processAlive(record.pid))
+      throw new Error(`run ${runId} is still running in process ${record.pid}`);
     const loaded = this.options.loader.load(record.target);
     let notice: string | undefined;
     const journal = this.options.store.journal(runId);
@@ -152,7 +159,14 @@ export class WorkflowEngine {
       journal.reset();
       record.scriptHash = loaded.hash;
     }
-    Object.assign(record, { status: "running", pid: process.pid, endedAt: undefined, error: undefined, result: undefined, parentSessionId: parentSessionId ?? record.parentSessionId });
+    Object.assign(record, {
+      status: "running",
+      pid: process.pid,
+      endedAt: undefined,
+      error: undefined,
+      result: undefined,
+      parentSessionId: parentSessionId ?? record.parentSessionId,
+    });
     record.agents = { started: 0, finished: 0, failed: 0, replayed: 0, running: 0 };
     record.checks = undefined; // counted afresh, like agents: finished checks show as replayed
     record.resumes++;
@@ -213,7 +227,12 @@ export class WorkflowEngine {
 
   // ---- a run ---------------------------------------------------------------------------------------------------
 
-  private launch(record: RunRecord, loaded: LoadedWorkflow, journal = this.options.store.journal(record.id), agent?: string): { record: RunRecord; done: Promise<RunRecord> } {
+  private launch(
+    record: RunRecord,
+    loaded: LoadedWorkflow,
+    journal = this.options.store.journal(record.id),
+    agent?: string,
+  ): { record: RunRecord; done: Promise<RunRecord> } {
     const { limits, writePolicy } = this.options;
     const run: ActiveRun = {
       record,
@@ -222,7 +241,10 @@ export class WorkflowEngine {
       controller: new AbortController(),
       sandboxes: new Set(),
       inflight: new Set(),
-      files: projectFiles(this.options.projectDir, { dataDir: this.options.dataDir, policy: writePolicy && ((rel) => writePolicy(rel, agent)) }),
+      files: projectFiles(this.options.projectDir, {
+        dataDir: this.options.dataDir,
+        policy: writePolicy && ((rel) => writePolicy(rel, agent)),
+      }),
       done: undefined as never,
     };
     this.active.set(record.id, run);
@@ -235,10 +257,13 @@ export class WorkflowEngine {
   private async execute(run: ActiveRun, loaded: LoadedWorkflow): Promise<RunRecord> {
     const { record } = run;
     let pastDeadline = false;
-    const deadline = setTimeout(() => {
-      pastDeadline = true;
-      this.cancel(record.id, "stopped at its wall-clock deadline (workflow.deadlineMs)");
-    }, Math.max(0, run.budget.deadlineAt - Date.now()));
+    const deadline = setTimeout(
+      () => {
+        pastDeadline = true;
+        this.cancel(record.id, "stopped at its wall-clock deadline (workflow.deadlineMs)");
+      },
+      Math.max(0, run.budget.deadlineAt - Date.now()),
+    );
     // Not unref()d: a run in progress is work the process must stay up for (dispose cancels it on exit).
     try {
       const outcome = await this.runScript(run, loaded, record.args, [loaded.meta.name], "", record.seed);
@@ -269,11 +294,24 @@ export class WorkflowEngine {
     return record;
   }
 
-  private async runScript(run: ActiveRun, loaded: LoadedWorkflow, args: unknown, stack: string[], prefix: string, seed: number) {
+  private async runScript(
+    run: ActiveRun,
+    loaded: LoadedWorkflow,
+    args: unknown,
+    stack: string[],
+    prefix: string,
+    seed: number,
+  ) {
     const { limits } = this.options;
-    const sandbox = await Sandbox.create({ memoryMiB: limits.memoryMiB, maxStackKiB: limits.maxStackKiB, sliceMs: limits.sliceMs, budget: run.budget });
+    const sandbox = await Sandbox.create({
+      memoryMiB: limits.memoryMiB,
+      maxStackKiB: limits.maxStackKiB,
+      sliceMs: limits.sliceMs,
+      budget: run.budget,
+    });
     run.sandboxes.add(sandbox);
-    if (run.controller.signal.aborted) sandbox.stop(new SandboxError(`the run was ${String(run.controller.signal.reason ?? "cancelled")}`, "cancelled"));
+    if (run.controller.signal.aborted)
+      sandbox.stop(new SandboxError(`the run was ${String(run.controller.signal.reason ?? "cancelled")}`, "cancelled"));
     const occurrences = new Map<string, number>();
     const occurrence = (identity: string) => {
       const n = occurrences.get(identity) ?? 0;
@@ -285,7 +323,8 @@ export class WorkflowEngine {
       merge: (changes: unknown) => this.mergeCall(run, prefix, occurrence, changes),
       check: (command: unknown, opts: unknown) => this.checkStep(run, prefix, occurrence, command, opts),
       projectChecks: () => this.options.check?.detect() ?? [],
-      workflow: (name: unknown, nestedArgs: unknown) => this.nested(run, stack, prefix, occurrence, name, nestedArgs, seed),
+      workflow: (name: unknown, nestedArgs: unknown) =>
+        this.nested(run, stack, prefix, occurrence, name, nestedArgs, seed),
       phase: (title: unknown) => {
         run.record.phase = String(title).slice(0, 200);
         this.transcribe(run, "phase", run.record.phase);
@@ -307,7 +346,13 @@ export class WorkflowEngine {
   }
 
   /** agent(prompt, opts): the journaled value, or a helper run; null on any failure, never a throw. */
-  private async agentCall(run: ActiveRun, prefix: string, occurrence: (identity: string) => number, prompt: unknown, rawOpts: unknown): Promise<unknown> {
+  private async agentCall(
+    run: ActiveRun,
+    prefix: string,
+    occurrence: (identity: string) => number,
+    prompt: unknown,
+    rawOpts: unknown,
+  ): Promise<unknown> {
     const checked = this.checkAgentCall(prompt, rawOpts);
     if (!checked.ok) {
       this.transcribe(run, "error", `agent(): ${checked.problem}; it returned null`);
@@ -315,7 +360,9 @@ export class WorkflowEngine {
     }
     const { opts } = checked;
     const agentName = opts.agent ?? this.options.defaultAgent ?? "general";
-    const identity = hash(JSON.stringify([prefix, prompt, opts.schema ?? null, agentName, opts.model ?? null, opts.isolation ?? null]));
+    const identity = hash(
+      JSON.stringify([prefix, prompt, opts.schema ?? null, agentName, opts.model ?? null, opts.isolation ?? null]),
+    );
     const key = `${prefix}${identity}#${occurrence(identity)}`;
     const label = opts.label ?? firstWords(prompt as string);
     const journaled = run.journal.get(key);
@@ -326,7 +373,11 @@ export class WorkflowEngine {
     }
     const { record } = run;
     if (record.agents.started >= MAX_AGENT_CALLS) {
-      this.transcribe(run, "error", `agent(): this run already started ${MAX_AGENT_CALLS} agents, the most one run may; it returned null`);
+      this.transcribe(
+        run,
+        "error",
+        `agent(): this run already started ${MAX_AGENT_CALLS} agents, the most one run may; it returned null`,
+      );
       return null;
     }
     record.agents.started++;
@@ -366,8 +417,27 @@ export class WorkflowEngine {
     return answer.ok ? answer.value : null;
   }
 
-  private checkStep(run: ActiveRun, prefix: string, occurrence: (identity: string) => number, command: unknown, opts: unknown) {
-    const step = checkCall({ prefix, occurrence, journal: run.journal, record: run.record, signal: run.controller.signal, port: this.options.check, transcribe: (kind, text) => this.transcribe(run, kind, text), save: () => this.save(run) }, command, opts);
+  private checkStep(
+    run: ActiveRun,
+    prefix: string,
+    occurrence: (identity: string) => number,
+    command: unknown,
+    opts: unknown,
+  ) {
+    const step = checkCall(
+      {
+        prefix,
+        occurrence,
+        journal: run.journal,
+        record: run.record,
+        signal: run.controller.signal,
+        port: this.options.check,
+        transcribe: (kind, text) => this.transcribe(run, kind, text),
+        save: () => this.save(run),
+      },
+      command,
+      opts,
+    );
     run.inflight.add(step);
     return step.finally(() => run.inflight.delete(step));
   }
@@ -376,7 +446,12 @@ export class WorkflowEngine {
    * merge(changes): a merge that went through is journaled like an agent's result, so a resumed run never applies
    * the same changes twice; one that stopped (a conflict) applied nothing and is tried again on resume.
    */
-  private async mergeCall(run: ActiveRun, prefix: string, occurrence: (identity: string) => number, changes: unknown): Promise<unknown> {
+  private async mergeCall(
+    run: ActiveRun,
+    prefix: string,
+    occurrence: (identity: string) => number,
+    changes: unknown,
+  ): Promise<unknown> {
     const identity = hash(JSON.stringify(["merge", prefix, changes ?? null]));
     const key = `${prefix}${identity}#${occurrence(identity)}`;
     const journaled = run.journal.get(key);
@@ -389,31 +464,70 @@ export class WorkflowEngine {
       this.transcribe(run, "error", `merge: ${reason}`);
       return { ok: false, merged: [], unchanged: [], kept: [], conflict: { reason, files: [] } };
     }
-    if (run.controller.signal.aborted) return { ok: false, merged: [], unchanged: [], kept: [], conflict: { reason: "the run was cancelled", files: [] } };
-    const report = await this.options.merge(changes).catch((error) => ({ ok: false, merged: [], unchanged: [], kept: [], conflict: { reason: errorText(error), files: [] } }));
+    if (run.controller.signal.aborted)
+      return {
+        ok: false,
+        merged: [],
+        unchanged: [],
+        kept: [],
+        conflict: { reason: "the run was cancelled", files: [] },
+      };
+    const report = await this.options.merge(changes).catch((error) => ({
+      ok: false,
+      merged: [],
+      unchanged: [],
+      kept: [],
+      conflict: { reason: errorText(error), files: [] },
+    }));
     if (report.ok) run.journal.put({ key, value: report, label: "merge", at: Date.now() });
     const conflict = report.conflict as { reason?: string; files?: string[] } | undefined;
-    this.transcribe(run, "log", report.ok ? `merge: applied (${(report.merged as unknown[] | undefined)?.length ?? 0} change(s))` : `merge stopped: ${conflict?.reason ?? "unknown reason"}${conflict?.files?.length ? ` (files: ${conflict.files.join(", ")})` : ""}`);
+    this.transcribe(
+      run,
+      "log",
+      report.ok
+        ? `merge: applied (${(report.merged as unknown[] | undefined)?.length ?? 0} change(s))`
+        : `merge stopped: ${conflict?.reason ?? "unknown reason"}${conflict?.files?.length ? ` (files: ${conflict.files.join(", ")})` : ""}`,
+    );
     this.save(run);
     return report;
   }
 
-  private checkAgentCall(prompt: unknown, rawOpts: unknown): { ok: true; opts: AgentOptions } | { ok: false; problem: string } {
-    if (typeof prompt !== "string" || !prompt.trim()) return { ok: false, problem: "prompt must be a non-empty string" };
-    if (prompt.length > MAX_PROMPT_CHARS) return { ok: false, problem: `prompt is longer than ${MAX_PROMPT_CHARS} characters` };
+  private checkAgentCall(
+    prompt: unknown,
+    rawOpts: unknown,
+  ): { ok: true; opts: AgentOptions } | { ok: false; problem: string } {
+    if (typeof prompt !== "string" || !prompt.trim())
+      return { ok: false, problem: "prompt must be a non-empty string" };
+    if (prompt.length > MAX_PROMPT_CHARS)
+      return { ok: false, problem: `prompt is longer than ${MAX_PROMPT_CHARS} characters` };
     if (rawOpts === null || rawOpts === undefined) return { ok: true, opts: {} };
     if (typeof rawOpts !== "object" || Array.isArray(rawOpts)) return { ok: false, problem: "opts must be an object" };
     const opts = rawOpts as Record<string, unknown>;
     const unknown = Object.keys(opts).filter((k) => !AGENT_OPTIONS.has(k));
-    if (unknown.length) return { ok: false, problem: `unknown option(s) ${unknown.join(", ")} (known: ${[...AGENT_OPTIONS].join(", ")})` };
-    const text = (k: string, max = 200) => opts[k] === undefined || (typeof opts[k] === "string" && (opts[k] as string).length <= max);
-    if (!text("label") || !text("phase")) return { ok: false, problem: "label and phase must be strings of at most 200 characters" };
-    if (opts.agent !== undefined && (typeof opts.agent !== "string" || !AGENT_NAME.test(opts.agent))) return { ok: false, problem: "agent must be an agent's name" };
-    if (opts.model !== undefined && (typeof opts.model !== "string" || !MODEL_REF.test(opts.model))) return { ok: false, problem: 'model must be "provider/model"' };
-    if (opts.timeoutMs !== undefined && (typeof opts.timeoutMs !== "number" || !Number.isInteger(opts.timeoutMs) || opts.timeoutMs < 1000 || opts.timeoutMs > 86_400_000)) {
+    if (unknown.length)
+      return {
+        ok: false,
+        problem: `unknown option(s) ${unknown.join(", ")} (known: ${[...AGENT_OPTIONS].join(", ")})`,
+      };
+    const text = (k: string, max = 200) =>
+      opts[k] === undefined || (typeof opts[k] === "string" && (opts[k] as string).length <= max);
+    if (!text("label") || !text("phase"))
+      return { ok: false, problem: "label and phase must be strings of at most 200 characters" };
+    if (opts.agent !== undefined && (typeof opts.agent !== "string" || !AGENT_NAME.test(opts.agent)))
+      return { ok: false, problem: "agent must be an agent's name" };
+    if (opts.model !== undefined && (typeof opts.model !== "string" || !MODEL_REF.test(opts.model)))
+      return { ok: false, problem: 'model must be "provider/model"' };
+    if (
+      opts.timeoutMs !== undefined &&
+      (typeof opts.timeoutMs !== "number" ||
+        !Number.isInteger(opts.timeoutMs) ||
+        opts.timeoutMs < 1000 ||
+        opts.timeoutMs > 86_400_000)
+    ) {
       return { ok: false, problem: "timeoutMs must be an integer from 1000 to 86400000" };
     }
-    if (opts.isolation !== undefined && opts.isolation !== "worktree") return { ok: false, problem: 'isolation must be "worktree"' };
+    if (opts.isolation !== undefined && opts.isolation !== "worktree")
+      return { ok: false, problem: 'isolation must be "worktree"' };
     if (opts.schema !== undefined) {
       const schema = compileSchema(opts.schema);
       if (!schema.ok) return { ok: false, problem: schema.problem };
@@ -422,16 +536,34 @@ export class WorkflowEngine {
   }
 
   /** workflow(name, args): a nested script in its own sandbox, sharing the run's budget, journal and cancel. */
-  private async nested(run: ActiveRun, stack: string[], prefix: string, occurrence: (identity: string) => number, name: unknown, args: unknown, seed: number): Promise<unknown> {
-    if (typeof name !== "string" || !name.trim()) throw new TypeError("workflow(name, args): name must be a workflow's name");
-    if (stack.length >= MAX_DEPTH) throw new Error(`workflows nest at most ${MAX_DEPTH} deep (${[...stack, name].join(" → ")})`);
+  private async nested(
+    run: ActiveRun,
+    stack: string[],
+    prefix: string,
+    occurrence: (identity: string) => number,
+    name: unknown,
+    args: unknown,
+    seed: number,
+  ): Promise<unknown> {
+    if (typeof name !== "string" || !name.trim())
+      throw new TypeError("workflow(name, args): name must be a workflow's name");
+    if (stack.length >= MAX_DEPTH)
+      throw new Error(`workflows nest at most ${MAX_DEPTH} deep (${[...stack, name].join(" → ")})`);
     checkArgs(args);
     const loaded = this.options.loader.load(name);
-    if (stack.includes(loaded.meta.name)) throw new Error(`workflow cycle: ${[...stack, loaded.meta.name].join(" → ")}`);
+    if (stack.includes(loaded.meta.name))
+      throw new Error(`workflow cycle: ${[...stack, loaded.meta.name].join(" → ")}`);
     const identity = hash(JSON.stringify([loaded.meta.name, args ?? null]));
     const nestedPrefix = `${prefix}${loaded.meta.name}:${identity}#${occurrence(`wf:${identity}`)}/`;
     this.transcribe(run, "log", `workflow ${loaded.meta.name} started (nested)`);
-    const outcome = await this.runScript(run, loaded, args ?? null, [...stack, loaded.meta.name], nestedPrefix, (seed ^ parseInt(identity.slice(0, 8), 16)) >>> 0);
+    const outcome = await this.runScript(
+      run,
+      loaded,
+      args ?? null,
+      [...stack, loaded.meta.name],
+      nestedPrefix,
+      (seed ^ parseInt(identity.slice(0, 8), 16)) >>> 0,
+    );
     if (!outcome.ok) throw new Error(`workflow ${loaded.meta.name} failed: ${outcome.error}`);
     return outcome.value;
   }
@@ -441,7 +573,11 @@ export class WorkflowEngine {
   private transcribe(run: ActiveRun, kind: TranscriptLine["kind"], text: string): void {
     // Kept bounded between saves too: a script logging in a loop must not grow the host's memory.
     if (run.record.transcript.length >= TRANSCRIPT_KEPT * 2) run.record.transcript.splice(0, TRANSCRIPT_KEPT);
-    run.record.transcript.push({ at: Date.now(), kind, text: text.length > MAX_LOG_CHARS ? text.slice(0, MAX_LOG_CHARS) + "…" : text });
+    run.record.transcript.push({
+      at: Date.now(),
+      kind,
+      text: text.length > MAX_LOG_CHARS ? text.slice(0, MAX_LOG_CHARS) + "…" : text,
+    });
   }
 
   private save(run: ActiveRun): void {
@@ -469,7 +605,8 @@ export class WorkflowEngine {
         this.cancelPoll = undefined;
         return;
       }
-      for (const id of this.active.keys()) if (this.options.store.takeCancelRequest(id)) this.cancel(id, "cancelled with continuum workflow cancel");
+      for (const id of this.active.keys())
+        if (this.options.store.takeCancelRequest(id)) this.cancel(id, "cancelled with continuum workflow cancel");
     }, 1000);
     (this.cancelPoll as { unref?: () => void }).unref?.();
   }
@@ -494,5 +631,6 @@ function checkArgs(args: unknown): void {
   } catch (error) {
     throw new TypeError(`workflow args must be JSON: ${errorText(error)}`);
   }
-  if (text !== undefined && text.length > MAX_ARGS_CHARS) throw new TypeError(`workflow args are longer than ${MAX_ARGS_CHARS} characters`);
+  if (text !== undefined && text.length > MAX_ARGS_CHARS)
+    throw new TypeError(`workflow args are longer than ${MAX_ARGS_CHARS} characters`);
 }

@@ -28,7 +28,11 @@ export interface ProjectFilesOptions extends ProtectOptions {
 }
 
 export function projectFiles(projectDir: string, options: ProjectFilesOptions | number = {}): ProjectFiles {
-  const { maxWriteBytes = MAX_RUN_WRITE_BYTES, policy, ...protect } = typeof options === "number" ? { maxWriteBytes: options } : options;
+  const {
+    maxWriteBytes = MAX_RUN_WRITE_BYTES,
+    policy,
+    ...protect
+  } = typeof options === "number" ? { maxWriteBytes: options } : options;
   const root = projectDir;
   let written = 0;
 
@@ -51,14 +55,18 @@ export function projectFiles(projectDir: string, options: ProjectFilesOptions | 
       const { path: real, exists } = check(path, "readFile", "read");
       if (!exists) throw new Error(`readFile: ${String(path)} does not exist`);
       const size = lstatSync(real).size;
-      if (size > MAX_FILE_BYTES) throw new Error(`readFile: ${String(path)} is ${size} bytes, more than ${MAX_FILE_BYTES}`);
+      if (size > MAX_FILE_BYTES)
+        throw new Error(`readFile: ${String(path)} is ${size} bytes, more than ${MAX_FILE_BYTES}`);
       return readFileSync(real, "utf8");
     },
     writeFile(path, text) {
       if (typeof text !== "string") throw new TypeError("writeFile(path, text): text must be a string");
       const bytes = Buffer.byteLength(text);
       if (bytes > MAX_FILE_BYTES) throw new Error(`writeFile: text is more than ${MAX_FILE_BYTES} bytes`);
-      if (written + bytes > maxWriteBytes) throw new Error(`writeFile: this run has written ${written} bytes; more than ${maxWriteBytes} in one run is refused`);
+      if (written + bytes > maxWriteBytes)
+        throw new Error(
+          `writeFile: this run has written ${written} bytes; more than ${maxWriteBytes} in one run is refused`,
+        );
       const { rel } = check(path, "writeFile", "write");
       const refused = policy?.(rel);
       if (refused) throw new Error(`writeFile: ${String(path)}: ${refused}`);
@@ -74,8 +82,10 @@ export function projectFiles(projectDir: string, options: ProjectFilesOptions | 
       return check(path, "exists", "read").exists;
     },
     glob(pattern) {
-      if (typeof pattern !== "string" || pattern.length === 0 || pattern.length > 500) throw new TypeError("glob(pattern): pattern must be a non-empty string");
-      if (isAbsolute(pattern) || pattern.split("/").includes("..")) throw new Error(`glob: ${pattern} reaches outside the project; patterns are relative to it`);
+      if (typeof pattern !== "string" || pattern.length === 0 || pattern.length > 500)
+        throw new TypeError("glob(pattern): pattern must be a non-empty string");
+      if (isAbsolute(pattern) || pattern.split("/").includes(".."))
+        throw new Error(`glob: ${pattern} reaches outside the project; patterns are relative to it`);
       const matches = globMatcher(pattern);
       const found: string[] = [];
       walk(root, "", (rel) => {

@@ -8,7 +8,9 @@ const RESULT_CHARS = 8000;
 /** A stored "running" run whose process is gone was interrupted (kill -9, crash): resume finishes it. */
 export function displayStatus(run: RunRecord, activeHere: boolean): string {
   if (run.status !== "running" || activeHere) return run.status;
-  return run.pid === process.pid || !processAlive(run.pid) ? "interrupted (resume it)" : `running in process ${run.pid}`;
+  return run.pid === process.pid || !processAlive(run.pid)
+    ? "interrupted (resume it)"
+    : `running in process ${run.pid}`;
 }
 
 /**
@@ -48,20 +50,28 @@ export function runSummary(run: RunRecord, activeHere: boolean, transcriptLines 
 
 export function resultText(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
-  return text.length > RESULT_CHARS ? `${text.slice(0, RESULT_CHARS)}\n… (${text.length} characters; the whole result is in the run record)` : text;
+  return text.length > RESULT_CHARS
+    ? `${text.slice(0, RESULT_CHARS)}\n… (${text.length} characters; the whole result is in the run record)`
+    : text;
 }
 
 export function runList(runs: RunRecord[], isActive: (id: string) => boolean, limit = 20): string {
   if (runs.length === 0) return "No workflow runs yet.";
   return runs
     .slice(0, limit)
-    .map((r) => `${r.id}  ${r.name}  ${displayStatus(r, isActive(r.id))}  ${new Date(r.startedAt).toISOString()}  ${progressLine(r)}`)
+    .map(
+      (r) =>
+        `${r.id}  ${r.name}  ${displayStatus(r, isActive(r.id))}  ${new Date(r.startedAt).toISOString()}  ${progressLine(r)}`,
+    )
     .join("\n");
 }
 
 export function workflowList(list: (WorkflowSource & { description?: string; problem?: string })[]): string {
-  if (list.length === 0) return "No workflows found (built-in, ~/.config/opencode/workflows/*.js, .opencode/workflows/*.js).";
-  return list.map((w) => `${w.name} (${w.origin}): ${w.problem ? `BROKEN: ${w.problem}` : (w.description ?? "")}`).join("\n");
+  if (list.length === 0)
+    return "No workflows found (built-in, ~/.config/opencode/workflows/*.js, .opencode/workflows/*.js).";
+  return list
+    .map((w) => `${w.name} (${w.origin}): ${w.problem ? `BROKEN: ${w.problem}` : (w.description ?? "")}`)
+    .join("\n");
 }
 
 /** `/workflow name {"a":1}` or `/workflow name some words`: JSON when it parses, else the text itself. */

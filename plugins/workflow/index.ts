@@ -48,7 +48,10 @@ function createWorkflow(context: FeatureContext): FeatureParts {
   const notices = createRunNotices(context, (message) => log.log("warn", message));
 
   // The WebAssembly module compiles once per process (tens of ms): done shortly after start, off the first run's path.
-  const warm = setTimeout(() => void loadQuickJS().catch((error) => log.log("warn", `QuickJS could not load: ${errorText(error)}`)), WARM_AFTER_MS);
+  const warm = setTimeout(
+    () => void loadQuickJS().catch((error) => log.log("warn", `QuickJS could not load: ${errorText(error)}`)),
+    WARM_AFTER_MS,
+  );
   (warm as { unref?: () => void }).unref?.();
 
   const compose = context.services.compose;
@@ -62,11 +65,22 @@ function createWorkflow(context: FeatureContext): FeatureParts {
     agents: helperAgentPort(context, channel),
     // Compose starts before this feature (it uses compose's service); undefined when compose is off.
     merge: async (changes) => {
-      if (!compose) return { ok: false, merged: [], unchanged: [], kept: [], conflict: { reason: "merging needs the compose feature (compose.enabled is false)", files: [] } };
+      if (!compose)
+        return {
+          ok: false,
+          merged: [],
+          unchanged: [],
+          kept: [],
+          conflict: { reason: "merging needs the compose feature (compose.enabled is false)", files: [] },
+        };
       return (await compose.mergeBack(changes)) as unknown as { ok: boolean } & Record<string, unknown>;
     },
     // check(command): a snapshot worktree of the project, the OS sandbox, a time limit (check-call.ts).
-    check: worktreeCheckPort({ worktrees: context.worktrees, sandbox: () => context.sandbox(), projectDir: host.directory }),
+    check: worktreeCheckPort({
+      worktrees: context.worktrees,
+      sandbox: () => context.sandbox(),
+      projectDir: host.directory,
+    }),
     limits: config.workflow,
     onProgress: (run, kind) => notices.onProgress(run, kind),
     log: (level, message) => log.log(level, message),
@@ -92,12 +106,20 @@ type WorkflowServices = NonNullable<FeatureContext["services"]["workflow"]>;
 function workflowServices(context: FeatureContext, engine: WorkflowEngine): WorkflowServices {
   return {
     running: () => {
-      const helpers = context.helpers.list().filter((h) => h.feature === "workflow" && (h.state === "running" || h.state === "queued"));
+      const helpers = context.helpers
+        .list()
+        .filter((h) => h.feature === "workflow" && (h.state === "running" || h.state === "queued"));
       const live = (id: string) => {
         const mine = helpers.filter((h) => h.reason?.includes(id));
-        return { running: mine.filter((h) => h.state === "running").length, queued: mine.filter((h) => h.state === "queued").length };
+        return {
+          running: mine.filter((h) => h.state === "running").length,
+          queued: mine.filter((h) => h.state === "queued").length,
+        };
       };
-      return engine.list().filter((run) => engine.isActive(run.id)).map((run) => ({ id: run.id, line: `${run.name} · ${run.id} · ${progressLine(run, live(run.id))}` }));
+      return engine
+        .list()
+        .filter((run) => engine.isActive(run.id))
+        .map((run) => ({ id: run.id, line: `${run.name} · ${run.id} · ${progressLine(run, live(run.id))}` }));
     },
     cancel: (runId) => engine.cancel(runId, "cancelled with /agents cancel"),
   };

@@ -1,7 +1,16 @@
 // A run's record and journal on disk, under the pack's data dir (projects/<id>/workflows/<runId>/):
 // run.json (state, args, seed, transcript, result; replaced atomically) and journal.jsonl (one finished agent()
 // result per line, appended before the script sees it). A torn last line after kill -9 is skipped on read.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { safeSegment } from "../core/paths.ts";
@@ -109,7 +118,8 @@ export class RunStore {
   }
 
   save(record: RunRecord): void {
-    if (record.transcript.length > TRANSCRIPT_KEPT) record.transcript.splice(0, record.transcript.length - TRANSCRIPT_KEPT);
+    if (record.transcript.length > TRANSCRIPT_KEPT)
+      record.transcript.splice(0, record.transcript.length - TRANSCRIPT_KEPT);
     const file = join(this.dir(record.id), "run.json");
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, storedText(JSON.stringify(record, null, 1)));
@@ -136,7 +146,14 @@ export class RunStore {
     try {
       const record = JSON.parse(readFileSync(file, "utf8")) as RunRecord;
       // Hand-edited into something else: treated as damaged rather than half-read.
-      if (!record || typeof record !== "object" || typeof record.id !== "string" || !Array.isArray(record.transcript) || typeof record.agents !== "object") return undefined;
+      if (
+        !record ||
+        typeof record !== "object" ||
+        typeof record.id !== "string" ||
+        !Array.isArray(record.transcript) ||
+        typeof record.agents !== "object"
+      )
+        return undefined;
       return record;
     } catch {
       return undefined;

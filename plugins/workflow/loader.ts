@@ -24,7 +24,11 @@ export interface WorkflowLoader {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-export function workflowDirs(projectDir: string, env: Record<string, string | undefined> = process.env, packRoot = PACK_ROOT) {
+export function workflowDirs(
+  projectDir: string,
+  env: Record<string, string | undefined> = process.env,
+  packRoot = PACK_ROOT,
+) {
   return [
     { origin: "built-in" as const, dir: join(packRoot, "workflows") },
     { origin: "global" as const, dir: join(globalConfigDir(env), "workflows") },
@@ -63,14 +67,19 @@ export function createLoader(projectDir: string, dirs = workflowDirs(projectDir)
       });
     },
     load(nameOrFile) {
-      if (typeof nameOrFile !== "string" || !nameOrFile.trim()) throw new Error("no workflow named: give a workflow name or a .js file");
+      if (typeof nameOrFile !== "string" || !nameOrFile.trim())
+        throw new Error("no workflow named: give a workflow name or a .js file");
       const wanted = nameOrFile.trim();
-      if (wanted.endsWith(".js") || wanted.includes("/") || wanted.includes(sep)) return read(projectFile(projectDir, wanted));
-      if (!NAME.test(wanted)) throw new Error(`${JSON.stringify(wanted)} is not a workflow name (letters, digits, . _ -)`);
+      if (wanted.endsWith(".js") || wanted.includes("/") || wanted.includes(sep))
+        return read(projectFile(projectDir, wanted));
+      if (!NAME.test(wanted))
+        throw new Error(`${JSON.stringify(wanted)} is not a workflow name (letters, digits, . _ -)`);
       const found = sources().get(wanted);
       if (!found) {
         const known = [...sources().keys()];
-        throw new Error(`unknown workflow ${JSON.stringify(wanted)}; known: ${known.length ? known.join(", ") : "none"} (add .opencode/workflows/${wanted}.js)`);
+        throw new Error(
+          `unknown workflow ${JSON.stringify(wanted)}; known: ${known.length ? known.join(", ") : "none"} (add .opencode/workflows/${wanted}.js)`,
+        );
       }
       return read(found);
     },

@@ -87,11 +87,19 @@ export function createRunNotices(
       if (kind === "finished") {
         lastToast.delete(run.id);
         const variant = run.status === "done" ? "success" : run.status === "cancelled" ? "warning" : "error";
-        reporter.notify(`Workflow ${run.name} ${run.status}${run.error ? `: ${run.error.slice(0, 200)}` : ""} (${progressLine(run)})`, variant);
+        reporter.notify(
+          `Workflow ${run.name} ${run.status}${run.error ? `: ${run.error.slice(0, 200)}` : ""} (${progressLine(run)})`,
+          variant,
+        );
         if (announced.delete(run.id) && run.parentSessionId) announceEnd(run);
         return;
       }
-      reporter.notify(kind === "started" ? `Workflow ${run.name} started (run ${run.id})` : `Workflow ${run.name}: ${progressLine(run)}`, "info");
+      reporter.notify(
+        kind === "started"
+          ? `Workflow ${run.name} started (run ${run.id})`
+          : `Workflow ${run.name}: ${progressLine(run)}`,
+        "info",
+      );
     },
     announce: (runId) => void announced.add(runId),
     hold(sessionId) {

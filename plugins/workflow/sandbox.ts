@@ -2,7 +2,15 @@
 // hands it (JSON in, JSON out): no Date, a seeded Math.random, no timers, fetch, process, require or imports.
 // Limits: memory and stack (QuickJS's own), an active-time budget and a wall-clock deadline checked by the
 // interrupt handler. Time spent waiting on host promises (agents) is not active time.
-import { DefaultIntrinsics, newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import {
+  DefaultIntrinsics,
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSWASMModule,
+} from "quickjs-emscripten-core";
 import variant from "@jitl/quickjs-singlefile-mjs-release-sync";
 import { PRELUDE } from "./prelude.ts";
 
@@ -13,7 +21,11 @@ const PAGE = 65536;
 export const MAX_HOST_CHARS = 8 * 1024 * 1024;
 
 /** The host's WebAssembly (the project compiles without the DOM library that declares it). */
-const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => { grow(pages: number): number } } }).WebAssembly;
+const Wasm = (
+  globalThis as unknown as {
+    WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => { grow(pages: number): number } };
+  }
+).WebAssembly;
 
 let warmed: Promise<QuickJSWASMModule> | undefined;
 
@@ -35,7 +47,10 @@ export function loadQuickJS(): Promise<QuickJSWASMModule> {
  */
 async function cappedModule(memoryMiB: number, refuseGrowth: () => boolean): Promise<QuickJSWASMModule> {
   await loadQuickJS();
-  const memory = new Wasm.Memory({ initial: (BASE_MEMORY_MIB * 1024 * 1024) / PAGE, maximum: ((BASE_MEMORY_MIB + memoryMiB) * 1024 * 1024) / PAGE });
+  const memory = new Wasm.Memory({
+    initial: (BASE_MEMORY_MIB * 1024 * 1024) / PAGE,
+    maximum: ((BASE_MEMORY_MIB + memoryMiB) * 1024 * 1024) / PAGE,
+  });
   const grow = memory.grow.bind(memory);
   // Emscripten grows the heap through this method (its malloc asks JS); a refusal is a failed malloc in QuickJS.
   Object.defineProperty(memory, "grow", {
@@ -66,7 +81,16 @@ export interface SandboxLimits {
 export type HostFunction = (...args: unknown[]) => unknown;
 
 export type SandboxOutcome = { ok: true; value: unknown } | { ok: false; error: string; kind: SandboxErrorKind };
-export type SandboxErrorKind = "syntax" | "shape" | "thrown" | "active-time" | "deadline" | "memory" | "stack" | "result" | "cancelled";
+export type SandboxErrorKind =
+  | "syntax"
+  | "shape"
+  | "thrown"
+  | "active-time"
+  | "deadline"
+  | "memory"
+  | "stack"
+  | "result"
+  | "cancelled";
 
 export class SandboxError extends Error {
   constructor(
@@ -121,7 +145,13 @@ export class Sandbox {
    * Installs the host functions and the prelude (agent, parallel, pipeline, dag, …), evaluates the module and runs
    * its default export with args. Resolves with its JSON-serialisable result; never throws.
    */
-  async run(source: string, filename: string, host: Record<string, HostFunction>, args: unknown, seed: number): Promise<SandboxOutcome> {
+  async run(
+    source: string,
+    filename: string,
+    host: Record<string, HostFunction>,
+    args: unknown,
+    seed: number,
+  ): Promise<SandboxOutcome> {
     try {
       this.installHost(host, seed);
       const exported = this.evaluateModule(source, filename);
@@ -129,7 +159,10 @@ export class Sandbox {
       exported.dispose();
       if (this.vm.typeof(main) !== "function") {
         main.dispose();
-        throw new SandboxError(`${filename} has no default export function (export default async function (args) { … })`, "shape");
+        throw new SandboxError(
+          `${filename} has no default export function (export default async function (args) { … })`,
+          "shape",
+        );
       }
       const runner = this.vm.getProp(this.vm.global, "__continuumRun");
       const argsHandle = this.jsonToHandle(args ?? null);
@@ -141,7 +174,11 @@ export class Sandbox {
       return { ok: true, value: resultText === undefined ? null : JSON.parse(resultText) };
     } catch (error) {
       if (error instanceof SandboxError) return { ok: false, error: error.message, kind: error.kind };
-      return { ok: false, error: `the sandbox failed: ${error instanceof Error ? error.message : String(error)}`, kind: "thrown" };
+      return {
+        ok: false,
+        error: `the sandbox failed: ${error instanceof Error ? error.message : String(error)}`,
+        kind: "thrown",
+      };
     }
   }
 
@@ -166,7 +203,10 @@ export class Sandbox {
     const now = this.now();
     const used = budget.usedMs + (this.enteredAt === undefined ? 0 : now - this.enteredAt);
     if (used > budget.activeMs) {
-      this.stopped = new SandboxError(`the script ran for more than ${budget.activeMs} ms of active time (workflow.activeMs), an endless loop?`, "active-time");
+      this.stopped = new SandboxError(
+        `the script ran for more than ${budget.activeMs} ms of active time (workflow.activeMs), an endless loop?`,
+        "active-time",
+      );
       return true;
     }
     if (this.enteredAt !== undefined && now - this.enteredAt > this.limits.sliceMs) {
@@ -224,18 +264,23 @@ export class Sandbox {
         if (state.type === "fulfilled") {
           let value: unknown;
           try {
-            value = this.vm.typeof(state.value) === "string" ? this.hostText(state.value, "the workflow's result", false) : this.vm.dump(state.value);
+            value =
+              this.vm.typeof(state.value) === "string"
+                ? this.hostText(state.value, "the workflow's result", false)
+                : this.vm.dump(state.value);
           } catch (error) {
             throw new SandboxError(errorMessage(error), "result");
           } finally {
             state.value.dispose();
           }
-          if (value !== undefined && typeof value !== "string") throw new SandboxError("the workflow's result could not be serialised", "result");
+          if (value !== undefined && typeof value !== "string")
+            throw new SandboxError("the workflow's result could not be serialised", "result");
           return value as string | undefined;
         }
         if (state.type === "rejected") throw this.scriptError(state.error, filename, "thrown");
         if (this.stopped) throw this.stopped;
-        if (this.pendingHostCalls === 0) throw new SandboxError(`${filename}: the script waits on a promise nothing will ever settle`, "thrown");
+        if (this.pendingHostCalls === 0)
+          throw new SandboxError(`${filename}: the script waits on a promise nothing will ever settle`, "thrown");
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
       }
@@ -256,7 +301,11 @@ export class Sandbox {
     }
   }
 
-  private unwrap(result: { error?: QuickJSHandle; value?: QuickJSHandle }, filename: string, kind: SandboxErrorKind = "thrown"): QuickJSHandle {
+  private unwrap(
+    result: { error?: QuickJSHandle; value?: QuickJSHandle },
+    filename: string,
+    kind: SandboxErrorKind = "thrown",
+  ): QuickJSHandle {
     if (result.error) throw this.scriptError(result.error, filename, kind);
     return result.value!;
   }
@@ -275,15 +324,31 @@ export class Sandbox {
     } finally {
       handle.dispose();
     }
-    const error = (typeof dumped === "object" && dumped !== null ? dumped : { message: String(dumped) }) as { name?: string; message?: string; stack?: string };
+    const error = (typeof dumped === "object" && dumped !== null ? dumped : { message: String(dumped) }) as {
+      name?: string;
+      message?: string;
+      stack?: string;
+    };
     const message = String(error.message ?? "");
-    if (/out of memory/i.test(message)) return new SandboxError(`the script ran out of memory (limit ${this.limits.memoryMiB} MiB, workflow.memoryMiB)`, "memory");
-    if (/stack overflow/i.test(message)) return new SandboxError(`the script exceeded its stack limit (${this.limits.maxStackKiB} KiB, workflow.maxStackKiB): too deep a recursion?`, "stack");
-    if (/^interrupted$/.test(message)) return this.stopped ?? new SandboxError("the script was interrupted", "cancelled");
+    if (/out of memory/i.test(message))
+      return new SandboxError(
+        `the script ran out of memory (limit ${this.limits.memoryMiB} MiB, workflow.memoryMiB)`,
+        "memory",
+      );
+    if (/stack overflow/i.test(message))
+      return new SandboxError(
+        `the script exceeded its stack limit (${this.limits.maxStackKiB} KiB, workflow.maxStackKiB): too deep a recursion?`,
+        "stack",
+      );
+    if (/^interrupted$/.test(message))
+      return this.stopped ?? new SandboxError("the script was interrupted", "cancelled");
     const where = firstFrame(error.stack, filename);
     const name = error.name && error.name !== "Error" ? `${error.name}: ` : "";
     const text = `${name}${message}${where ? ` (at ${where})` : ""}`;
-    return new SandboxError(text.length > MAX_ERROR_CHARS ? text.slice(0, MAX_ERROR_CHARS) + "…" : text, kind === "syntax" && error.name === "SyntaxError" ? "syntax" : kind);
+    return new SandboxError(
+      text.length > MAX_ERROR_CHARS ? text.slice(0, MAX_ERROR_CHARS) + "…" : text,
+      kind === "syntax" && error.name === "SyntaxError" ? "syntax" : kind,
+    );
   }
 
   // ---- host bridge -------------------------------------------------------------------------------------------
@@ -303,7 +368,10 @@ export class Sandbox {
     this.vm.setProp(bridge, "__tick", tick);
     tick.dispose();
     const seedHandle = this.vm.newNumber(seed >>> 0);
-    const install = this.unwrap(this.active(() => this.vm.evalCode(PRELUDE, "continuum-prelude.js", { type: "global", strict: true })), "prelude");
+    const install = this.unwrap(
+      this.active(() => this.vm.evalCode(PRELUDE, "continuum-prelude.js", { type: "global", strict: true })),
+      "prelude",
+    );
     const result = this.active(() => this.vm.callFunction(install, this.vm.undefined, bridge, seedHandle));
     install.dispose();
     bridge.dispose();
@@ -324,16 +392,21 @@ export class Sandbox {
     this.deferreds.add(deferred);
     this.pendingHostCalls++;
     value.then(
-      (resolved) => this.settleHost(deferred, () => {
-        const handle = this.jsonToHandle(resolved);
-        deferred.resolve(handle);
-        handle.dispose();
-      }),
-      (error) => this.settleHost(deferred, () => {
-        const handle = this.vm.newError({ name: error?.name === "TypeError" ? "TypeError" : "Error", message: error instanceof Error ? error.message : String(error) });
-        deferred.reject(handle);
-        handle.dispose();
-      }),
+      (resolved) =>
+        this.settleHost(deferred, () => {
+          const handle = this.jsonToHandle(resolved);
+          deferred.resolve(handle);
+          handle.dispose();
+        }),
+      (error) =>
+        this.settleHost(deferred, () => {
+          const handle = this.vm.newError({
+            name: error?.name === "TypeError" ? "TypeError" : "Error",
+            message: error instanceof Error ? error.message : String(error),
+          });
+          deferred.reject(handle);
+          handle.dispose();
+        }),
     );
     return deferred.handle.dup();
   }
@@ -381,7 +454,10 @@ export class Sandbox {
       const length = this.vm.getProp(handle, "length");
       const chars = this.vm.getNumber(length);
       length.dispose();
-      if (chars > MAX_HOST_CHARS) throw new RangeError(`${what} is ${chars} characters, more than the ${MAX_HOST_CHARS} a script may hand to the host at once`);
+      if (chars > MAX_HOST_CHARS)
+        throw new RangeError(
+          `${what} is ${chars} characters, more than the ${MAX_HOST_CHARS} a script may hand to the host at once`,
+        );
       const text = this.vm.getString(handle);
       return owned ? JSON.parse(text) : text;
     } finally {
@@ -417,7 +493,10 @@ function errorMessage(error: unknown): string {
 
 function firstFrame(stack: string | undefined, filename: string): string | undefined {
   if (!stack) return undefined;
-  const frames = stack.split("\n").map((l) => l.trim()).filter(Boolean);
+  const frames = stack
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   const own = frames.find((f) => f.includes(filename)) ?? frames[0];
   const match = own?.match(/\(?([^()\s]+:\d+:\d+)\)?$/) ?? own?.match(/at ([^\s]+:\d+(:\d+)?)/);
   return match?.[1];

@@ -11,9 +11,11 @@ export const MAX_SCHEMA_CHARS = 64_000;
 export type SchemaCheck = { ok: true; validate: ValidateFunction } | { ok: false; problem: string };
 
 export function compileSchema(schema: unknown): SchemaCheck {
-  if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return { ok: false, problem: "schema must be a JSON Schema object" };
+  if (typeof schema !== "object" || schema === null || Array.isArray(schema))
+    return { ok: false, problem: "schema must be a JSON Schema object" };
   const text = JSON.stringify(schema);
-  if (text.length > MAX_SCHEMA_CHARS) return { ok: false, problem: `schema is longer than ${MAX_SCHEMA_CHARS} characters` };
+  if (text.length > MAX_SCHEMA_CHARS)
+    return { ok: false, problem: `schema is longer than ${MAX_SCHEMA_CHARS} characters` };
   const cached = compiled.get(text);
   if (cached) return { ok: true, validate: cached };
   try {
@@ -29,5 +31,10 @@ export function compileSchema(schema: unknown): SchemaCheck {
 /** Problems of a value against a compiled schema, one line each (empty when valid). */
 export function schemaProblems(validate: ValidateFunction, value: unknown): string[] {
   if (validate(value)) return [];
-  return (validate.errors ?? []).slice(0, 20).map((e) => `${e.instancePath || "(the result)"} ${e.message ?? "is invalid"}${e.params && "allowedValues" in e.params ? `: ${JSON.stringify(e.params.allowedValues)}` : ""}`);
+  return (validate.errors ?? [])
+    .slice(0, 20)
+    .map(
+      (e) =>
+        `${e.instancePath || "(the result)"} ${e.message ?? "is invalid"}${e.params && "allowedValues" in e.params ? `: ${JSON.stringify(e.params.allowedValues)}` : ""}`,
+    );
 }

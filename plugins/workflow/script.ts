@@ -36,19 +36,25 @@ export function scriptHash(source: string): string {
 
 /** Reads meta and checks the shape; throws an Error naming the problem (and where). */
 export function parseScript(source: string, filename: string): ParsedScript {
-  if (Buffer.byteLength(source) > MAX_SCRIPT_BYTES) throw new Error(`${filename} is larger than ${MAX_SCRIPT_BYTES} bytes`);
+  if (Buffer.byteLength(source) > MAX_SCRIPT_BYTES)
+    throw new Error(`${filename} is larger than ${MAX_SCRIPT_BYTES} bytes`);
   let program: Node & { body: AnyNode[] };
   try {
-    program = parse(source, { ecmaVersion: "latest", sourceType: "module", locations: true }) as unknown as Node & { body: AnyNode[] };
+    program = parse(source, { ecmaVersion: "latest", sourceType: "module", locations: true }) as unknown as Node & {
+      body: AnyNode[];
+    };
   } catch (error) {
     // acorn says "Unexpected token (3:10)" with a 0-based column; say it the way the sandbox reports a runtime error.
     const at = (error as { loc?: { line: number; column: number } }).loc;
     const message = (error as Error).message.replace(/ \(\d+:\d+\)$/, "");
-    throw new Error(`${filename} is not valid JavaScript: SyntaxError: ${message}${at ? ` (at ${filename}:${at.line}:${at.column + 1})` : ""}`);
+    throw new Error(
+      `${filename} is not valid JavaScript: SyntaxError: ${message}${at ? ` (at ${filename}:${at.line}:${at.column + 1})` : ""}`,
+    );
   }
   const meta = metaDeclaration(program.body);
   if (!meta) throw new Error(`${filename} has no \`export const meta = { name, description }\``);
-  if (!program.body.some((node) => node.type === "ExportDefaultDeclaration")) throw new Error(`${filename} has no default export (export default async function (args) { … })`);
+  if (!program.body.some((node) => node.type === "ExportDefaultDeclaration"))
+    throw new Error(`${filename} has no default export (export default async function (args) { … })`);
   let value: unknown;
   try {
     value = literalValue(meta, 0);
@@ -93,14 +99,20 @@ function literalValue(node: AnyNode, depth: number): unknown {
   switch (node.type) {
     case "Literal":
       if (node.regex) throw fail(node, "a regular expression is not a literal value");
-      if (typeof node.value === "bigint" || node.bigint !== undefined) throw fail(node, "a BigInt is not a literal value");
+      if (typeof node.value === "bigint" || node.bigint !== undefined)
+        throw fail(node, "a BigInt is not a literal value");
       return node.value;
     case "TemplateLiteral":
       if ((node.expressions as AnyNode[]).length > 0) throw fail(node, "template substitutions are not literals");
       return ((node.quasis as AnyNode[])[0]!.value as { cooked: string }).cooked;
     case "UnaryExpression": {
       const argument = node.argument as AnyNode;
-      if ((node.operator === "-" || node.operator === "+") && argument.type === "Literal" && typeof argument.value === "number") return node.operator === "-" ? -argument.value : argument.value;
+      if (
+        (node.operator === "-" || node.operator === "+") &&
+        argument.type === "Literal" &&
+        typeof argument.value === "number"
+      )
+        return node.operator === "-" ? -argument.value : argument.value;
       throw fail(node, `"${String(node.operator)}" is not part of a literal`);
     }
     case "ArrayExpression":
@@ -127,7 +139,8 @@ function literalValue(node: AnyNode, depth: number): unknown {
 function propertyKey(property: AnyNode): string {
   if (property.type === "SpreadElement") throw fail(property, "spreads are not literals");
   if (property.computed) throw fail(property, "computed keys are not literals");
-  if (property.kind !== "init" || property.method) throw fail(property, "getters, setters and methods are not literals");
+  if (property.kind !== "init" || property.method)
+    throw fail(property, "getters, setters and methods are not literals");
   if (property.shorthand) throw fail(property, "a shorthand property names a variable, not a literal value");
   const key = property.key as AnyNode;
   const name = key.type === "Identifier" ? String(key.name) : String(key.value);

@@ -26,7 +26,8 @@ export const overview = (parts: Pick<WorkflowParts, "engine" | "loader">) =>
 export function workflowTool(parts: WorkflowParts): PackTool {
   const { context, engine, notices } = parts;
   return defineTool("workflow", {
-    description: "Run a workflow script (JS that orchestrates subagents; list shows them) or manage its runs. run takes name, args, background; wait/cancel/resume take runId.",
+    description:
+      "Run a workflow script (JS that orchestrates subagents; list shows them) or manage its runs. run takes name, args, background; wait/cancel/resume take runId.",
     args: {
       action: z.enum(["run", "status", "wait", "cancel", "resume", "list"]),
       name: z.string().min(1).max(500).optional(),
@@ -55,15 +56,25 @@ export function workflowTool(parts: WorkflowParts): PackTool {
             return run ? runSummary(run, engine.isActive(run.id)) : `No workflow run ${a.runId}.`;
           }
           case "cancel":
-            return engine.cancel(a.runId!, "cancelled with the workflow tool") ? `Cancelling run ${a.runId}.` : `No running workflow run ${a.runId}.`;
+            return engine.cancel(a.runId!, "cancelled with the workflow tool")
+              ? `Cancelling run ${a.runId}.`
+              : `No running workflow run ${a.runId}.`;
           case "run":
           case "resume": {
             // An agent a workflow started gets no workflow tool; this catches its sub-sessions too (see README).
             const helper = context.helpers.helperAbove(ctx.sessionID);
-            if (helper) throw new Error(`Refused: agents started by the pack (here ${helper}) do not start workflows; nested runs would escape the parent run's depth, agent cap and budget, and could hold every helper slot waiting on each other. A script nests workflows with workflow(name, args).`);
+            if (helper)
+              throw new Error(
+                `Refused: agents started by the pack (here ${helper}) do not start workflows; nested runs would escape the parent run's depth, agent cap and budget, and could hold every helper slot waiting on each other. A script nests workflows with workflow(name, args).`,
+              );
             const started =
               a.action === "run"
-                ? engine.start({ target: a.name!, args: typeof a.args === "string" ? parseArgsText(a.args) : a.args, parentSessionId: ctx.sessionID, agent: ctx.agent })
+                ? engine.start({
+                    target: a.name!,
+                    args: typeof a.args === "string" ? parseArgsText(a.args) : a.args,
+                    parentSessionId: ctx.sessionID,
+                    agent: ctx.agent,
+                  })
                 : engine.resume(a.runId!, ctx.sessionID, ctx.agent);
             if (!a.background) return await blocking(engine, started, ctx.abort);
             notices.announce(started.record.id);
@@ -78,7 +89,11 @@ export function workflowTool(parts: WorkflowParts): PackTool {
 }
 
 /** A run the tool call waits for; aborting the call cancels the run. */
-async function blocking(engine: WorkflowEngine, started: { record: RunRecord; done: Promise<RunRecord>; notice?: string }, abort: AbortSignal | undefined) {
+async function blocking(
+  engine: WorkflowEngine,
+  started: { record: RunRecord; done: Promise<RunRecord>; notice?: string },
+  abort: AbortSignal | undefined,
+) {
   const onAbort = () => engine.cancel(started.record.id, "cancelled: the tool call was aborted");
   abort?.addEventListener("abort", onAbort, { once: true });
   try {

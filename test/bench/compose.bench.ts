@@ -25,7 +25,10 @@ async function firstRequest(agent: string | undefined): Promise<ChatBody> {
 
 /** Tokens of the compose-* entries of the skill listing in the system prompt. */
 function skillListing(body: ChatBody): number {
-  const system = body.messages.filter((m) => m.role === "system").map(contentText).join("\n");
+  const system = body.messages
+    .filter((m) => m.role === "system")
+    .map(contentText)
+    .join("\n");
   const entries = system.match(/<skill>\s*<name>compose-[\s\S]*?<\/skill>/g) ?? [];
   return entries.reduce((n, entry) => n + countTokens(entry), 0);
 }

@@ -11,7 +11,12 @@ import type BetterSqlite3 from "better-sqlite3";
 import { createIsolatedEnv } from "../harness/env.ts";
 import { installPack } from "../harness/install.ts";
 import { opencodeServe, type Served } from "../harness/opencode.ts";
-import { startScriptedModel, isCheckpointWriterRequest, isGoalJudgeRequest, type ScriptedReply } from "../harness/scripted-model.ts";
+import {
+  startScriptedModel,
+  isCheckpointWriterRequest,
+  isGoalJudgeRequest,
+  type ScriptedReply,
+} from "../harness/scripted-model.ts";
 import { emptyScores, loadConversations, locomoDir, score, type Conversation, type Scores } from "./locomo.ts";
 import type { BenchRow } from "./memory.bench.ts";
 import { measure, turnText } from "./recall.bench.ts";
@@ -27,7 +32,16 @@ async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Pr
 }
 
 async function hostConversation(conversation: Conversation, into: Scores): Promise<void> {
-  const model = await startScriptedModel({ lanes: [{ name: "helpers", match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r), replies: () => ({ text: "ok" }) }], exhausted: { text: "ok" } });
+  const model = await startScriptedModel({
+    lanes: [
+      {
+        name: "helpers",
+        match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r),
+        replies: () => ({ text: "ok" }),
+      },
+    ],
+    exhausted: { text: "ok" },
+  });
   const env = createIsolatedEnv({ baseURL: model.baseURL });
   let served: Served | undefined;
   const Driver = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
@@ -48,9 +62,14 @@ async function hostConversation(conversation: Conversation, into: Scores): Promi
     served = await opencodeServe(env);
     const client = served.client;
     for (const session of [...new Set(conversation.turns.map((t) => t.session))]) {
-      const created = await client.session.create({ body: { title: `locomo ${conversation.name} session ${session}` } });
+      const created = await client.session.create({
+        body: { title: `locomo ${conversation.name} session ${session}` },
+      });
       for (const t of conversation.turns.filter((x) => x.session === session)) {
-        const stored = await client.session.prompt({ path: { id: created.data!.id }, body: { noReply: true, parts: [{ type: "text", text: turnText(t.speaker, t.text) }] } });
+        const stored = await client.session.prompt({
+          path: { id: created.data!.id },
+          body: { noReply: true, parts: [{ type: "text", text: turnText(t.speaker, t.text) }] },
+        });
         if (stored.error) throw new Error(JSON.stringify(stored.error));
       }
     }
@@ -62,15 +81,23 @@ async function hostConversation(conversation: Conversation, into: Scores): Promi
     const questions = conversation.questions;
     const steps: ScriptedReply[] = [];
     for (let i = 0; i < questions.length; i += BATCH) {
-      steps.push({ toolCalls: questions.slice(i, i + BATCH).map((q) => ({ name: "history", args: { action: "search", query: q.text } })) });
+      steps.push({
+        toolCalls: questions
+          .slice(i, i + BATCH)
+          .map((q) => ({ name: "history", args: { action: "search", query: q.text } })),
+      });
     }
     model.push("main", ...steps, { text: "done" });
     const before = model.lane("main").length;
     const session = await client.session.create({ body: { title: "questions" } });
-    await client.session.promptAsync({ path: { id: session.data!.id }, body: { parts: [{ type: "text", text: "Answer the questions about our past conversations." }] } });
+    await client.session.promptAsync({
+      path: { id: session.data!.id },
+      body: { parts: [{ type: "text", text: "Answer the questions about our past conversations." }] },
+    });
     await served.waitForIdle(session.data!.id, 1, 600000);
     const requests = model.lane("main").slice(before);
-    if (requests.length !== steps.length + 1) throw new Error(`expected ${steps.length + 1} model calls, saw ${requests.length}`);
+    if (requests.length !== steps.length + 1)
+      throw new Error(`expected ${steps.length + 1} model calls, saw ${requests.length}`);
     // The tool results as OpenCode stored them (the requests carry older ones shortened by the pack's own context
     // trimming, which is about the model's context, not about what the search found).
     const outputByQuery = new Map<string, string>();
@@ -104,7 +131,8 @@ export async function run(): Promise<BenchRow[]> {
   const started = Date.now();
   for (const c of chosen) await hostConversation(c, host);
   const driven = (await measure(chosen))!.run.scores.pack[0]!;
-  const f = (s: Scores) => `${(s.at5 / s.questions).toFixed(3)} / ${(s.at10 / s.questions).toFixed(3)} / ${(s.all10 / s.questions).toFixed(3)}`;
+  const f = (s: Scores) =>
+    `${(s.at5 / s.questions).toFixed(3)} / ${(s.at10 / s.questions).toFixed(3)} / ${(s.all10 / s.questions).toFixed(3)}`;
   return [
     {
       measure: `LoCoMo ${chosen.map((c) => c.name).join(", ")} in real OpenCode (${host.questions} questions through the model's history calls): recall@5 / @10 / all-evidence@10, next to the driven bench on the same conversation`,

@@ -25,7 +25,12 @@ export interface Conversation {
   questions: Question[];
 }
 
-export const CATEGORY_NAMES: Record<number, string> = { 1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop" };
+export const CATEGORY_NAMES: Record<number, string> = {
+  1: "multi-hop",
+  2: "temporal",
+  3: "open-domain",
+  4: "single-hop",
+};
 
 /** The data folder: $CONTINUUM_LOCOMO_DIR, else ../shared/data/locomo-dev next to the repository. */
 export function locomoDir(): string {
@@ -33,7 +38,20 @@ export function locomoDir(): string {
   return process.env.CONTINUUM_LOCOMO_DIR ?? join(repo, "..", "shared", "data", "locomo-dev");
 }
 
-const MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const MONTHS = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+];
 
 /** "1:56 pm on 8 May, 2023" -> epoch ms (UTC); turns of a session follow a second apart. */
 function sessionTime(text: string | undefined, fallback: number): number {
@@ -46,7 +64,9 @@ function sessionTime(text: string | undefined, fallback: number): number {
 
 export function loadConversations(dir = locomoDir()): Conversation[] | undefined {
   if (!existsSync(dir)) return undefined;
-  const files = readdirSync(dir).filter((n) => n.endsWith(".json")).sort();
+  const files = readdirSync(dir)
+    .filter((n) => n.endsWith(".json"))
+    .sort();
   return files.map((file) => {
     const raw = JSON.parse(readFileSync(join(dir, file), "utf8")) as Record<string, unknown>;
     const turns: Turn[] = [];
@@ -65,7 +85,12 @@ export function loadConversations(dir = locomoDir()): Conversation[] | undefined
         evidence: (q.evidence ?? []).flatMap((e) => e.match(/D\d+:\d+/g) ?? []),
       }))
       .filter((q) => q.evidence.length > 0);
-    return { name: file.replace(/\.json$/, ""), speakers: [raw.speaker_a as string, raw.speaker_b as string], turns, questions };
+    return {
+      name: file.replace(/\.json$/, ""),
+      speakers: [raw.speaker_a as string, raw.speaker_b as string],
+      turns,
+      questions,
+    };
   });
 }
 

@@ -45,12 +45,24 @@ interface TurnMeasure {
 
 async function measure(scenario: Scenario, repeats: number): Promise<TurnMeasure[]> {
   const model = await startScriptedModel({
-    lanes: [candidateLane((i) => (scenario.agreeing ? plan(1, "SHARED") : plan(i)), { delayMs: scenario.latencyMs, readFirst: scenario.readFirst }), maxJudgeLane(3)],
+    lanes: [
+      candidateLane((i) => (scenario.agreeing ? plan(1, "SHARED") : plan(i)), {
+        delayMs: scenario.latencyMs,
+        readFirst: scenario.readFirst,
+      }),
+      maxJudgeLane(3),
+    ],
     main: () => ({ text: "Carried out." }),
   });
   const env = createIsolatedEnv({
     baseURL: model.baseURL,
-    continuumConfig: { checkpoint: { enabled: false }, tasks: { gate: false }, memory: { history: false }, agents: scenario.maxConcurrent ? { maxConcurrent: scenario.maxConcurrent } : {}, max: scenario.max },
+    continuumConfig: {
+      checkpoint: { enabled: false },
+      tasks: { gate: false },
+      memory: { history: false },
+      agents: scenario.maxConcurrent ? { maxConcurrent: scenario.maxConcurrent } : {},
+      max: scenario.max,
+    },
     opencodeConfig: { snapshot: false },
   });
   installPack(env, { scope: "project" });
@@ -67,7 +79,10 @@ async function measure(scenario: Scenario, repeats: number): Promise<TurnMeasure
       const watch = setInterval(() => {
         if (!mainAt && model.lane("main").length > mainBefore) mainAt = performance.now();
       }, 5);
-      const ran = await served.client.session.command({ path: { id: session }, body: { command: "max", arguments: TASK } });
+      const ran = await served.client.session.command({
+        path: { id: session },
+        body: { command: "max", arguments: TASK },
+      });
       clearInterval(watch);
       if (ran.error) throw new Error(`/max failed: ${JSON.stringify(ran.error)}`);
       if (!mainAt) throw new Error("the main agent was never asked");
@@ -85,22 +100,30 @@ async function measure(scenario: Scenario, repeats: number): Promise<TurnMeasure
 async function readRuns(env: IsolatedEnv, session: string): Promise<RunRow[]> {
   const db = await openDatabase(join(env.packDataDir, "continuum.db"), { readonly: true });
   try {
-    return openLedger(db).runs({ sessionId: session, limit: 100 }).filter((r) => r.feature === "max");
+    return openLedger(db)
+      .runs({ sessionId: session, limit: 100 })
+      .filter((r) => r.feature === "max");
   } finally {
     db.close();
   }
 }
 
 const candidates = (runs: RunRow[]) => runs.filter((r) => r.agent === "max-candidate");
-const span = (runs: RunRow[]) => Math.max(...runs.map((r) => r.endedAt ?? r.startedAt)) - Math.min(...runs.map((r) => r.startedAt));
+const span = (runs: RunRow[]) =>
+  Math.max(...runs.map((r) => r.endedAt ?? r.startedAt)) - Math.min(...runs.map((r) => r.startedAt));
 
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const latencyMs of [0, 1000]) {
     const model = latencyMs ? `model answering in ${latencyMs / 1000} s` : "model answering at once";
     const parallel = await measure({ max: { candidates: 5, consensus: "off" }, agreeing: false, latencyMs }, REPEATS);
-    const sequential = await measure({ max: { candidates: 5, consensus: "off" }, maxConcurrent: 1, agreeing: false, latencyMs }, 1);
-    const single = median(sequential.flatMap((t) => candidates(t.runs).map((r) => (r.endedAt ?? r.startedAt) - r.startedAt)));
+    const sequential = await measure(
+      { max: { candidates: 5, consensus: "off" }, maxConcurrent: 1, agreeing: false, latencyMs },
+      1,
+    );
+    const single = median(
+      sequential.flatMap((t) => candidates(t.runs).map((r) => (r.endedAt ?? r.startedAt) - r.startedAt)),
+    );
     const fiveSpan = median(parallel.map((t) => span(candidates(t.runs))));
     const maxPhase = median(parallel.map((t) => t.maxPhaseMs));
     const load = `load ${loadavg()[0]!.toFixed(1)}`;
@@ -125,9 +148,15 @@ export async function run(): Promise<BenchRow[]> {
       const cands = candidates(t.runs);
       return total(t) / (cands.reduce((s, r) => s + r.tokens, 0) / cands.length);
     });
-    const shape = consensus.map((t) => ({ cands: candidates(t.runs).length, judges: t.runs.filter((r) => r.agent === "max-judge").length }));
+    const shape = consensus.map((t) => ({
+      cands: candidates(t.runs).length,
+      judges: t.runs.filter((r) => r.agent === "max-judge").length,
+    }));
     const judgedTokens = median(parallel.map(total));
-    const reading = await measure({ max: { candidates: 5, consensus: "off" }, agreeing: false, latencyMs, readFirst: true }, REPEATS);
+    const reading = await measure(
+      { max: { candidates: 5, consensus: "off" }, agreeing: false, latencyMs, readFirst: true },
+      REPEATS,
+    );
     const readingOverhead = reading.map((t) => {
       const cands = candidates(t.runs);
       return total(t) / (cands.reduce((s, r) => s + r.tokens, 0) / cands.length);
@@ -141,7 +170,8 @@ export async function run(): Promise<BenchRow[]> {
         ok: Math.max(...overhead) <= 6,
       },
       {
-        measure: "the same with candidates that read one file before planning (two model calls each, as their prompt asks)",
+        measure:
+          "the same with candidates that read one file before planning (two model calls each, as their prompt asks)",
         target: "≤ 6 (N+1)",
         result: `${median(readingOverhead).toFixed(2)}× (${median(reading.map(total)).toLocaleString("en-US")} tokens)`,
         ok: Math.max(...readingOverhead) <= 6,
@@ -158,5 +188,6 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const row of await run()) console.log(`${row.ok ? "ok  " : "MISS"} ${row.measure}: ${row.result} (target ${row.target})`);
+  for (const row of await run())
+    console.log(`${row.ok ? "ok  " : "MISS"} ${row.measure}: ${row.result} (target ${row.target})`);
 }

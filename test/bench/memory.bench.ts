@@ -62,7 +62,10 @@ function sentence(words: string[], random: () => number): string {
 
 function memoryFileText(title: string, entries: number, words: string[], random: () => number, id: string): string {
   const lines = [`# ${title}`, "", "## Discovered durable knowledge", ""];
-  for (let i = 0; i < entries; i++) lines.push(`- ${sentence(words, random)} <!-- id:m-${id}${i.toString(36)} · 2026-11-0${1 + (i % 9)} · ses_bench -->`);
+  for (let i = 0; i < entries; i++)
+    lines.push(
+      `- ${sentence(words, random)} <!-- id:m-${id}${i.toString(36)} · 2026-11-0${1 + (i % 9)} · ses_bench -->`,
+    );
   return lines.join("\n") + "\n";
 }
 
@@ -131,7 +134,11 @@ async function benchSearch(rows: BenchRow[]): Promise<void> {
   const c = await corpus("search");
   try {
     // 200 topic files x 500 entries = 100,000 indexed entries.
-    for (let f = 0; f < 200; f++) writeFileSync(join(c.projectDir, `memory-topic${f}.md`), memoryFileText(`Topic ${f}`, 500, words, random, `f${f}x`));
+    for (let f = 0; f < 200; f++)
+      writeFileSync(
+        join(c.projectDir, `memory-topic${f}.md`),
+        memoryFileText(`Topic ${f}`, 500, words, random, `f${f}x`),
+      );
     const indexMs = time(() => c.service.reconcile());
     const count = c.db.prepare("SELECT COUNT(*) AS n FROM memory_entries").get<{ n: number }>()!.n;
     const queries = Array.from({ length: 1000 }, () => {
@@ -140,7 +147,9 @@ async function benchSearch(rows: BenchRow[]): Promise<void> {
     });
     c.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     for (const q of queries.slice(0, 50)) c.service.search({ query: q, scope: "all", track: false });
-    const { wall, cpu } = timeMany(queries.length, (i) => c.service.search({ query: queries[i]!, scope: "all", limit: 10, track: false }));
+    const { wall, cpu } = timeMany(queries.length, (i) =>
+      c.service.search({ query: queries[i]!, scope: "all", limit: 10, track: false }),
+    );
     const p99 = percentile(wall, 99);
     rows.push({
       measure: `memory search over ${count.toLocaleString("en")} entries in 200 files (watched: no look at the files while nothing changed), p50 / p99 of 1,000 queries of 1-3 words`,
@@ -148,7 +157,12 @@ async function benchSearch(rows: BenchRow[]): Promise<void> {
       result: `${ms(percentile(wall, 50))} / ${ms(p99)} (CPU ${ms(percentile(cpu, 50))} / ${ms(percentile(cpu, 99))})`,
       ok: p99 <= 5,
     });
-    rows.push({ measure: `(indexing those ${count.toLocaleString("en")} entries from 200 files)`, target: "-", result: ms(indexMs), ok: true });
+    rows.push({
+      measure: `(indexing those ${count.toLocaleString("en")} entries from 200 files)`,
+      target: "-",
+      result: ms(indexMs),
+      ok: true,
+    });
     rows.push(...searchAgainstFloor(c, queries));
   } finally {
     c.cleanup();
@@ -163,8 +177,12 @@ async function benchSearch(rows: BenchRow[]): Promise<void> {
  * with their usage counts.
  */
 function searchAgainstFloor(c: Corpus, queries: string[]): BenchRow[] {
-  const rank = c.db.prepare("SELECT rowid, bm25(memory_fts) AS r FROM memory_fts WHERE memory_fts MATCH ? ORDER BY r LIMIT 10");
-  const rows = c.db.prepare("SELECT entry_id, text FROM memory_entries WHERE rowid IN (SELECT value FROM json_each(?))");
+  const rank = c.db.prepare(
+    "SELECT rowid, bm25(memory_fts) AS r FROM memory_fts WHERE memory_fts MATCH ? ORDER BY r LIMIT 10",
+  );
+  const rows = c.db.prepare(
+    "SELECT entry_id, text FROM memory_entries WHERE rowid IN (SELECT value FROM json_each(?))",
+  );
   // Snippets of those rows cut in JS: FTS5's snippet() needs the MATCH again, over every matching row, which costs
   // more than the ranking itself (measured: such a floor ran slower than the pack).
   const lean = (q: string) => {
@@ -173,7 +191,9 @@ function searchAgainstFloor(c: Corpus, queries: string[]): BenchRow[] {
     const top = rank.all<{ rowid: number }>(match);
     if (top.length === 0) return [];
     const terms = queryTerms(q);
-    return rows.all<{ entry_id: string; text: string }>(JSON.stringify(top.map((r) => r.rowid))).map((r) => ({ id: r.entry_id, snippet: snippetOf(r.text, terms) }));
+    return rows
+      .all<{ entry_id: string; text: string }>(JSON.stringify(top.map((r) => r.rowid)))
+      .map((r) => ({ id: r.entry_id, snippet: snippetOf(r.text, terms) }));
   };
   const pack: number[] = [];
   const floor: number[] = [];
@@ -198,7 +218,8 @@ function searchAgainstFloor(c: Corpus, queries: string[]): BenchRow[] {
   const pack99 = percentile(pack, 99);
   return [
     {
-      measure: "memory search vs. the lean FTS5 query (rank, LIMIT 10, then those 10 rows with a snippet) over the same 100,000 entries, interleaved (p50 / p99 each)",
+      measure:
+        "memory search vs. the lean FTS5 query (rank, LIMIT 10, then those 10 rows with a snippet) over the same 100,000 entries, interleaved (p50 / p99 each)",
       target: "pack p99 ≤ 3 ms",
       result: `pack ${ms(pack50)} / ${ms(pack99)}; lean ${ms(floor50)} / ${ms(percentile(floor, 99))} (CPU: pack ${ms(percentile(packCpu, 50))} / ${ms(percentile(packCpu, 99))}, lean ${ms(percentile(floorCpu, 50))} / ${ms(percentile(floorCpu, 99))})`,
       ok: pack99 <= 3,
@@ -217,7 +238,8 @@ async function benchReconcile(rows: BenchRow[]): Promise<void> {
   const words = vocabulary(3000, random);
   const c = await corpus("reconcile");
   try {
-    for (let f = 0; f < 100; f++) writeFileSync(join(c.projectDir, `memory-t${f}.md`), memoryFileText(`T${f}`, 5, words, random, `t${f}x`));
+    for (let f = 0; f < 100; f++)
+      writeFileSync(join(c.projectDir, `memory-t${f}.md`), memoryFileText(`T${f}`, 5, words, random, `t${f}x`));
     for (let s = 0; s < 950; s++) {
       const dir = join(c.sessionsDir, `ses_${s}`);
       mkdirSync(dir, { recursive: true });
@@ -247,7 +269,11 @@ async function benchBlock(rows: BenchRow[]): Promise<void> {
   const c = await corpus("block");
   try {
     writeFileSync(c.projectFile, memoryFileText("Project memory", 400, words, random, "p"));
-    for (let f = 0; f < 5; f++) writeFileSync(join(c.projectDir, `memory-topic${f}.md`), memoryFileText(`Topic ${f}`, 300, words, random, `b${f}x`));
+    for (let f = 0; f < 5; f++)
+      writeFileSync(
+        join(c.projectDir, `memory-topic${f}.md`),
+        memoryFileText(`Topic ${f}`, 300, words, random, `b${f}x`),
+      );
     mkdirSync(join(c.globalFile, ".."), { recursive: true });
     writeFileSync(c.globalFile, memoryFileText("Global memory", 100, words, random, "g"));
     c.service.reconcile();
@@ -275,7 +301,10 @@ async function benchReindex(rows: BenchRow[]): Promise<void> {
     for (let f = 0; f < 10000; f++) {
       const dir = f < 500 ? c.projectDir : join(c.sessionsDir, `ses_${f % 2000}`);
       if (f >= 500) mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, f < 500 ? `memory-t${f}.md` : `note-${f}.md`), memoryFileText(`File ${f}`, 10, words, random, `r${f}x`));
+      writeFileSync(
+        join(dir, f < 500 ? `memory-t${f}.md` : `note-${f}.md`),
+        memoryFileText(`File ${f}`, 10, words, random, `r${f}x`),
+      );
     }
     c.service.reconcile();
     const { wall, cpu } = timeMany(1, () => c.service.reindex());
@@ -313,7 +342,9 @@ export async function run(): Promise<BenchRow[]> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await run();
-  console.log(`\n### Memory benchmark (${new Date().toISOString().slice(0, 10)}, Node ${process.version}, better-sqlite3, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)})\n`);
+  console.log(
+    `\n### Memory benchmark (${new Date().toISOString().slice(0, 10)}, Node ${process.version}, better-sqlite3, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)})\n`,
+  );
   console.log(markdownTable(rows));
   process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
 }

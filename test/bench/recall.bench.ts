@@ -17,7 +17,15 @@ import { MemoryService } from "../../plugins/memory/memory-service.ts";
 import { memoryLocations } from "../../plugins/memory/locations.ts";
 import { packPaths } from "../../plugins/core/paths.ts";
 import { memoryTools } from "../../plugins/memory/tools.ts";
-import { CATEGORY_NAMES, emptyScores, loadConversations, locomoDir, score, type Conversation, type Scores } from "./locomo.ts";
+import {
+  CATEGORY_NAMES,
+  emptyScores,
+  loadConversations,
+  locomoDir,
+  score,
+  type Conversation,
+  type Scores,
+} from "./locomo.ts";
 import type { BenchRow } from "./memory.bench.ts";
 
 /** A common English stop-word list (the baseline's, independent of the pack's own). */
@@ -33,7 +41,11 @@ const ENGLISH_STOPWORDS = new Set(
 
 type Method = "pack" | "bare" | "porter";
 const METHODS: Method[] = ["pack", "bare", "porter"];
-const LABELS: Record<Method, string> = { pack: "pack history search", bare: "bare FTS5", porter: "FTS5 porter + stop words" };
+const LABELS: Record<Method, string> = {
+  pack: "pack history search",
+  bare: "bare FTS5",
+  porter: "FTS5 porter + stop words",
+};
 
 /** The baselines' own tables over the same turns. */
 function baselineTables(db: Database, conversation: Conversation): void {
@@ -59,7 +71,10 @@ function baselineSearch(db: Database, table: "base_bare" | "base_porter", questi
   }
   if (words.length === 0) return [];
   const match = [...new Set(words)].map((w) => `"${w}"`).join(" OR ");
-  return db.prepare(`SELECT dia FROM ${table} WHERE ${table} MATCH ? ORDER BY bm25(${table}, 0, 1) LIMIT 10`).all<{ dia: string }>(`body : (${match})`).map((r) => r.dia);
+  return db
+    .prepare(`SELECT dia FROM ${table} WHERE ${table} MATCH ? ORDER BY bm25(${table}, 0, 1) LIMIT 10`)
+    .all<{ dia: string }>(`body : (${match})`)
+    .map((r) => r.dia);
 }
 
 export interface Run {
@@ -74,36 +89,74 @@ async function runConversation(conversation: Conversation, run: Run): Promise<vo
   const db = await openDatabase(join(root, "continuum.db"));
   const paths = packPaths(root);
   const service = new MemoryService({
-    db, locations: memoryLocations(paths, "locomo", root, "data"), projectId: "locomo", sessionsDir: paths.project("locomo").sessions,
-    versionsKept: 1, sectionBudgetTokens: 2000, redact: (t) => t,
+    db,
+    locations: memoryLocations(paths, "locomo", root, "data"),
+    projectId: "locomo",
+    sessionsDir: paths.project("locomo").sessions,
+    versionsKept: 1,
+    sectionBudgetTokens: 2000,
+    redact: (t) => t,
   });
   try {
     migrateMemory(db);
-    const recorder = new HistoryRecorder({ db, projectId: "locomo", redact: (t) => t, isMain: async () => true, retentionDays: 100_000, debounceMs: 5 });
+    const recorder = new HistoryRecorder({
+      db,
+      projectId: "locomo",
+      redact: (t) => t,
+      isMain: async () => true,
+      retentionDays: 100_000,
+      debounceMs: 5,
+    });
     const partToDia = new Map<string, string>();
     for (const t of conversation.turns) {
       const messageId = `msg_${t.diaId.replace(":", "_")}`;
       // The first speaker types, the second answers: as in a session of a person with an assistant.
       recorder.onMessageUpdated({ id: messageId, role: t.speaker === conversation.speakers[0] ? "user" : "assistant" });
-      recorder.onPartUpdated({ id: `prt_${messageId}`, sessionID: `ses_${conversation.name}_${t.session}`, messageID: messageId, type: "text", text: turnText(t.speaker, t.text), time: { start: t.at, end: t.at } });
+      recorder.onPartUpdated({
+        id: `prt_${messageId}`,
+        sessionID: `ses_${conversation.name}_${t.session}`,
+        messageID: messageId,
+        type: "text",
+        text: turnText(t.speaker, t.text),
+        time: { start: t.at, end: t.at },
+      });
       partToDia.set(`prt_${messageId}`, t.diaId);
     }
     await recorder.flush();
     baselineTables(db, conversation);
-    const tools = memoryTools({ service, history: recorder, db, projectId: "locomo", turnOf: () => 1, notify: () => {} });
+    const tools = memoryTools({
+      service,
+      history: recorder,
+      db,
+      projectId: "locomo",
+      turnOf: () => 1,
+      notify: () => {},
+    });
     const session = `ses_${conversation.name}_questions`;
     for (const [n, q] of conversation.questions.entries()) {
       const args = { action: "search", query: q.text };
       const call = { id: `prt_q${n}`, sessionID: session, messageID: `msg_q${n}`, type: "tool", tool: "history" };
       recorder.onPartUpdated({ ...call, state: { status: "running", input: args, time: { start: Date.now() } } });
       const started = performance.now();
-      const output = await tools.history!.execute(args, { sessionID: session, messageID: `msg_q${n}`, agent: "build", abort: new AbortController().signal });
+      const output = await tools.history!.execute(args, {
+        sessionID: session,
+        messageID: `msg_q${n}`,
+        agent: "build",
+        abort: new AbortController().signal,
+      });
       run.packMs.push(performance.now() - started);
-      recorder.onPartUpdated({ ...call, state: { status: "completed", input: args, output, time: { start: Date.now(), end: Date.now() } } });
+      recorder.onPartUpdated({
+        ...call,
+        state: { status: "completed", input: args, output, time: { start: Date.now(), end: Date.now() } },
+      });
       const parts = [...output.matchAll(/^- part (\S+) ·/gm)].map((m) => m[1]!);
       run.searches++;
       run.lookupHits += parts.filter((p) => !partToDia.has(p)).length;
-      const ranked = { pack: parts.map((p) => partToDia.get(p) ?? "?"), bare: baselineSearch(db, "base_bare", q.text), porter: baselineSearch(db, "base_porter", q.text) };
+      const ranked = {
+        pack: parts.map((p) => partToDia.get(p) ?? "?"),
+        bare: baselineSearch(db, "base_bare", q.text),
+        porter: baselineSearch(db, "base_porter", q.text),
+      };
       for (const method of METHODS) {
         score(run.scores[method][q.category]!, ranked[method], q.evidence);
         score(run.scores[method][0]!, ranked[method], q.evidence);
@@ -124,19 +177,42 @@ async function backfillThousand(): Promise<BenchRow> {
   try {
     migrateMemory(db);
     const now = Date.now();
-    const words = "deploy staging cluster migration flag rollback database index query cache token session review branch merge".split(" ");
+    const words =
+      "deploy staging cluster migration flag rollback database index query cache token session review branch merge".split(
+        " ",
+      );
     const sessions = Array.from({ length: 1000 }, (_, i) => ({ id: `ses_${i}`, updatedAt: now - i * 60_000 }));
     const messages = (id: string) =>
       Array.from({ length: 20 }, (_, m) => ({
-        info: { id: `${id}_m${m}`, sessionID: id, role: m % 2 ? "assistant" : "user", time: { created: now - 3_600_000 + m } },
+        info: {
+          id: `${id}_m${m}`,
+          sessionID: id,
+          role: m % 2 ? "assistant" : "user",
+          time: { created: now - 3_600_000 + m },
+        },
         parts: [
-          { id: `${id}_p${m}`, type: "text", text: Array.from({ length: 40 }, (_, w) => words[(m * 7 + w * 3) % words.length]).join(" ") },
-          { id: `${id}_t${m}`, type: "tool", tool: "bash", state: { status: "completed", input: { command: "ls" }, output: "a\nb\nc" } },
+          {
+            id: `${id}_p${m}`,
+            type: "text",
+            text: Array.from({ length: 40 }, (_, w) => words[(m * 7 + w * 3) % words.length]).join(" "),
+          },
+          {
+            id: `${id}_t${m}`,
+            type: "tool",
+            tool: "bash",
+            state: { status: "completed", input: { command: "ls" }, output: "a\nb\nc" },
+          },
         ],
       }));
     const heap = process.memoryUsage().rss;
     const started = performance.now();
-    const result = await backfillHistory({ db, host: { listSessions: async () => sessions, messages: async (id) => messages(id) }, projectId: "p", retentionDays: 30, redact: (t) => t });
+    const result = await backfillHistory({
+      db,
+      host: { listSessions: async () => sessions, messages: async (id) => messages(id) },
+      projectId: "p",
+      retentionDays: 30,
+      redact: (t) => t,
+    });
     const elapsed = performance.now() - started;
     const grown = (process.memoryUsage().rss - heap) / 1e6;
     return {
@@ -156,8 +232,14 @@ const fmt = (n: number, d: number) => (d ? (n / d).toFixed(3) : "-");
 export async function measure(only?: Conversation[]): Promise<{ run: Run; conversations: number } | undefined> {
   const conversations = only ?? loadConversations();
   if (!conversations) return undefined;
-  const perCategory = () => Object.fromEntries([0, 1, 2, 3, 4].map((c) => [c, emptyScores()])) as Record<number, Scores>;
-  const run: Run = { scores: { pack: perCategory(), bare: perCategory(), porter: perCategory() }, searches: 0, lookupHits: 0, packMs: [] };
+  const perCategory = () =>
+    Object.fromEntries([0, 1, 2, 3, 4].map((c) => [c, emptyScores()])) as Record<number, Scores>;
+  const run: Run = {
+    scores: { pack: perCategory(), bare: perCategory(), porter: perCategory() },
+    searches: 0,
+    lookupHits: 0,
+    packMs: [],
+  };
   for (const c of conversations) await runConversation(c, run);
   return { run, conversations: conversations.length };
 }
@@ -172,10 +254,12 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const category of [0, 1, 2, 3, 4]) {
     const name = category === 0 ? "all" : `${category} ${CATEGORY_NAMES[category]}`;
-    const cell = (m: Method) => `${fmt(r.scores[m][category]!.at5, r.scores[m][category]!.questions)} / ${fmt(r.scores[m][category]!.at10, r.scores[m][category]!.questions)} / ${fmt(r.scores[m][category]!.all10, r.scores[m][category]!.questions)}`;
+    const cell = (m: Method) =>
+      `${fmt(r.scores[m][category]!.at5, r.scores[m][category]!.questions)} / ${fmt(r.scores[m][category]!.at10, r.scores[m][category]!.questions)} / ${fmt(r.scores[m][category]!.all10, r.scores[m][category]!.questions)}`;
     const pack = r.scores.pack[category]!;
     const porter = r.scores.porter[category]!;
-    const ok = category !== 0 || (pack.at10 / pack.questions >= porter.at10 / porter.questions + 0.05 && pack.at5 >= porter.at5);
+    const ok =
+      category !== 0 || (pack.at10 / pack.questions >= porter.at10 / porter.questions + 0.05 && pack.at5 >= porter.at5);
     rows.push({
       measure: `LoCoMo (${conversations} conversations) ${name}, ${pack.questions} questions: recall@5 / recall@10 / all-evidence@10`,
       target: category === 0 ? "pack @10 ≥ porter @10 + 0.05, pack @5 ≥ porter @5" : "-",
@@ -195,5 +279,8 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  for (const row of await run()) console.log(`| ${row.measure} | ${row.target} | ${row.result} | ${row.target === "-" ? "" : row.ok ? "yes" : "NO"} |`);
+  for (const row of await run())
+    console.log(
+      `| ${row.measure} | ${row.target} | ${row.result} | ${row.target === "-" ? "" : row.ok ? "yes" : "NO"} |`,
+    );
 }

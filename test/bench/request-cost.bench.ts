@@ -74,7 +74,8 @@ export function compare(without: RequestCost, withPack: RequestCost): CostCompar
   const systemPromptGrowth = (withPack.systemTokens[0] ?? 0) - (without.systemTokens[0] ?? 0);
   const addedSystem = sum(withPack.systemTokens.slice(1)) - sum(without.systemTokens.slice(1));
   const added = withPack.total - without.total;
-  const explained = sum(packTools.map(([, t]) => t)) + sum(grownTools.map(([, t]) => t)) + systemPromptGrowth + addedSystem;
+  const explained =
+    sum(packTools.map(([, t]) => t)) + sum(grownTools.map(([, t]) => t)) + systemPromptGrowth + addedSystem;
   const internalTools = packTools.filter(([name]) => (INTERNAL_TOOLS as readonly string[]).includes(name));
   return { added, packTools, grownTools, systemPromptGrowth, addedSystem, internalTools, rest: added - explained };
 }
@@ -90,7 +91,8 @@ export async function run() {
     const tools = cost.packTools.map(([name, t]) => `${name} ${t}`).join(", ") || "none";
     return [
       {
-        measure: "pack's fixed cost per request: first request of a fresh session, empty memory, every feature on (o200k_base tokens)",
+        measure:
+          "pack's fixed cost per request: first request of a fresh session, empty memory, every feature on (o200k_base tokens)",
         target: `≤ ${BUDGET_TOKENS} tokens`,
         result: `${cost.added} tokens (${without.total} → ${withPack.total}, +${ratio} %)`,
         ok: cost.added <= BUDGET_TOKENS,
@@ -102,13 +104,17 @@ export async function run() {
         ok: true,
       },
       {
-        measure: "… of which OpenCode's `task` tool listing the pack's hidden subagents (writer, judges, candidates, dream, distill)",
+        measure:
+          "… of which OpenCode's `task` tool listing the pack's hidden subagents (writer, judges, candidates, dream, distill)",
         target: "-",
-        result: cost.grownTools.length ? `${cost.grownTools.map(([name, t]) => `${name} +${t}`).join(", ")} tokens` : "0 (not listed)",
+        result: cost.grownTools.length
+          ? `${cost.grownTools.map(([name, t]) => `${name} +${t}`).join(", ")} tokens`
+          : "0 (not listed)",
         ok: true,
       },
       {
-        measure: "… of which the skill listing in OpenCode's system prompt / the memory block (empty memory) / JSON framing",
+        measure:
+          "… of which the skill listing in OpenCode's system prompt / the memory block (empty memory) / JSON framing",
         target: "-",
         result: `${cost.systemPromptGrowth} / ${cost.addedSystem} / ${cost.rest} tokens`,
         ok: true,
@@ -116,7 +122,9 @@ export async function run() {
       {
         measure: `internal tools (${INTERNAL_TOOLS.length} result tools of hidden agents: ${INTERNAL_TOOLS.slice(0, 3).join(", ")}, …) in the main agent's request`,
         target: "not sent",
-        result: cost.internalTools.length ? cost.internalTools.map(([name, t]) => `${name} ${t} tokens`).join(", ") : "not sent",
+        result: cost.internalTools.length
+          ? cost.internalTools.map(([name, t]) => `${name} ${t} tokens`).join(", ")
+          : "not sent",
         ok: cost.internalTools.length === 0,
       },
     ];
@@ -129,8 +137,20 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const without = measure(await captureFirstRequest(false));
   const body = await captureFirstRequest(true);
   const withPack = measure(body);
-  console.log(JSON.stringify({ without: { total: without.total, tools: Object.fromEntries(without.tools), system: without.systemTokens } }, null, 1));
-  console.log(JSON.stringify({ with: { total: withPack.total, tools: Object.fromEntries(withPack.tools), system: withPack.systemTokens } }, null, 1));
+  console.log(
+    JSON.stringify(
+      { without: { total: without.total, tools: Object.fromEntries(without.tools), system: without.systemTokens } },
+      null,
+      1,
+    ),
+  );
+  console.log(
+    JSON.stringify(
+      { with: { total: withPack.total, tools: Object.fromEntries(withPack.tools), system: withPack.systemTokens } },
+      null,
+      1,
+    ),
+  );
   console.log(JSON.stringify(compare(without, withPack), null, 1));
   for (const text of withPack.system.slice(1)) console.log(`--- pack system message ---\n${text}`);
   if (process.env.SHOW_TOOLS) for (const t of body.tools ?? []) console.log(JSON.stringify(t));

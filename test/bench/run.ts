@@ -26,8 +26,11 @@ for (const file of files) {
   for (const row of await module.run()) rows.push({ bench: file.replace(/\.bench\.ts$/, ""), ...row });
 }
 
-console.log(`Measured on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, Node ${process.version}.\n`);
+console.log(
+  `Measured on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, Node ${process.version}.\n`,
+);
 console.log("| Benchmark | Measure | Target | Result | Met |");
 console.log("|---|---|---|---|---|");
-for (const row of rows) console.log(`| ${row.bench} | ${row.measure} | ${row.target} | ${row.result} | ${row.ok ? "yes" : "**no**"} |`);
+for (const row of rows)
+  console.log(`| ${row.bench} | ${row.measure} | ${row.target} | ${row.result} | ${row.ok ? "yes" : "**no**"} |`);
 process.exitCode = rows.every((row) => row.ok) ? 0 : 1;

@@ -31,7 +31,16 @@ function session(count: number, SESSION: string): HostMessage[] {
       i % 2
         ? [
             { id: `${id}_t`, type: "text", text: `Looking at step ${i}. `.repeat(8) },
-            { id: `${id}_c`, type: "tool", tool: "read", state: { status: "completed", input: { filePath: `src/file${i % 50}.ts` }, output: `line ${i}\n`.repeat(120) } },
+            {
+              id: `${id}_c`,
+              type: "tool",
+              tool: "read",
+              state: {
+                status: "completed",
+                input: { filePath: `src/file${i % 50}.ts` },
+                output: `line ${i}\n`.repeat(120),
+              },
+            },
           ]
         : [{ id: `${id}_u`, type: "text", text: `Please continue with item ${i}, keep db/schema.sql untouched.` }];
     messages.push({ info, parts });
@@ -46,17 +55,29 @@ async function bootPack() {
   return { host, store };
 }
 
-const CALL = (sessionID: string) => ({ sessionID, agent: "build", model: { id: "m", providerID: "p", limit: { context: 200000, output: 32000 } } });
+const CALL = (sessionID: string) => ({
+  sessionID,
+  agent: "build",
+  model: { id: "m", providerID: "p", limit: { context: 200000, output: 32000 } },
+});
 
 /** What OpenCode runs before every model request. */
 async function beforeRequest(hooks: Hooks, sessionID: string, messages: HostMessage[]) {
   await hooks["chat.params"]!(CALL(sessionID) as never, {} as never);
-  await hooks["experimental.chat.system.transform"]!({ sessionID, model: {} } as never, { system: ["You are OpenCode."] } as never);
+  await hooks["experimental.chat.system.transform"]!(
+    { sessionID, model: {} } as never,
+    { system: ["You are OpenCode."] } as never,
+  );
   await hooks["experimental.chat.messages.transform"]!({}, { messages: [...messages] } as never);
 }
 
 /** Wall time per call, and CPU time per call (what the hook itself costs when other processes share the cores). */
-async function time(host: FakeHost, sessionID: string, messages: HostMessage[], runs: number): Promise<{ wall: number[]; cpu: number[] }> {
+async function time(
+  host: FakeHost,
+  sessionID: string,
+  messages: HostMessage[],
+  runs: number,
+): Promise<{ wall: number[]; cpu: number[] }> {
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -73,7 +94,10 @@ async function time(host: FakeHost, sessionID: string, messages: HostMessage[], 
 const describe = (t: { wall: number[]; cpu: number[] }) =>
   `wall p50 ${pct(t.wall, 0.5).toFixed(2)} ms, p99 ${pct(t.wall, 0.99).toFixed(2)} ms; CPU p99 ${pct(t.cpu, 0.99).toFixed(2)} ms (${runtime()}, load ${loadavg()[0]!.toFixed(1)})`;
 
-const runtime = () => ((globalThis as { Bun?: { version: string } }).Bun ? `Bun ${(globalThis as { Bun?: { version: string } }).Bun!.version}` : `Node ${process.version}`);
+const runtime = () =>
+  (globalThis as { Bun?: { version: string } }).Bun
+    ? `Bun ${(globalThis as { Bun?: { version: string } }).Bun!.version}`
+    : `Node ${process.version}`;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 export async function run(): Promise<BenchRow[]> {
@@ -84,20 +108,47 @@ export async function run(): Promise<BenchRow[]> {
     const messages = session(2000, plainSession);
     await time(host, plainSession, messages, 50);
     const plain = await time(host, plainSession, messages, 1000);
-    rows.push({ measure: "hooks before each model call, 2,000 messages, no cut", target: "p99 ≤ 2 ms", result: describe(plain), ok: pct(plain.wall, 0.99) <= 2 });
+    rows.push({
+      measure: "hooks before each model call, 2,000 messages, no cut",
+      target: "p99 ≤ 2 ms",
+      result: describe(plain),
+      ok: pct(plain.wall, 0.99) <= 2,
+    });
 
     const cutSession = await host.createSession();
     const cutMessages = session(2000, cutSession);
-    store.update(cutSession, { boundaryMessageId: cutMessages[1800]!.info.id, boundaryDump: "[continuum rebuild] " + "summary ".repeat(4000) });
+    store.update(cutSession, {
+      boundaryMessageId: cutMessages[1800]!.info.id,
+      boundaryDump: "[continuum rebuild] " + "summary ".repeat(4000),
+    });
     await time(host, cutSession, cutMessages, 50);
     const cut = await time(host, cutSession, cutMessages, 1000);
-    rows.push({ measure: "hooks before each model call, 2,000 messages, stored cut applied", target: "p99 ≤ 2 ms", result: describe(cut), ok: pct(cut.wall, 0.99) <= 2 });
+    rows.push({
+      measure: "hooks before each model call, 2,000 messages, stored cut applied",
+      target: "p99 ≤ 2 ms",
+      result: describe(cut),
+      ok: pct(cut.wall, 0.99) <= 2,
+    });
 
     const previous = "# Checkpoint\n" + "- a fact worth keeping\n".repeat(500);
     const delta = messages.slice(1700);
     const rawDelta = delta.reduce((sum, m) => sum + estimateMessageTokens(m), 0);
-    const facts = { taskTree: "- [~] T1 work (in_progress)\n".repeat(40), files: "- `src/file.ts` (read ×3)\n".repeat(60), errors: "(no failed tool calls)", liveResources: "- cwd: `/p`", exactValues: ["postgres://app@db:5432/x"] };
-    const input = buildWriterInput({ sessionId: SESSION, previous, delta, facts, firstRequest: "Build the importer.", redact: (t) => t, maxDeltaTokens: 40000 });
+    const facts = {
+      taskTree: "- [~] T1 work (in_progress)\n".repeat(40),
+      files: "- `src/file.ts` (read ×3)\n".repeat(60),
+      errors: "(no failed tool calls)",
+      liveResources: "- cwd: `/p`",
+      exactValues: ["postgres://app@db:5432/x"],
+    };
+    const input = buildWriterInput({
+      sessionId: SESSION,
+      previous,
+      delta,
+      facts,
+      firstRequest: "Build the importer.",
+      redact: (t) => t,
+      maxDeltaTokens: 40000,
+    });
     const compact = estimateTokens(renderCompact(delta, { toolOutputTokens: 250, textTokens: 1500, redact: (t) => t }));
     const bound = rawDelta + estimateTokens(previous) + 3000;
     rows.push({
@@ -113,5 +164,6 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const row of await run()) console.log(`${row.ok ? "ok  " : "MISS"} ${row.measure}: ${row.result} (target ${row.target})`);
+  for (const row of await run())
+    console.log(`${row.ok ? "ok  " : "MISS"} ${row.measure}: ${row.result} (target ${row.target})`);
 }

@@ -19,7 +19,14 @@ export interface BenchRow {
   ok: boolean;
 }
 
-const LIMITS = { memoryMiB: 64, maxStackKiB: 1024, sliceMs: 1000, activeMs: 30_000, deadlineMs: 3_600_000, agentTimeoutMs: 60_000 };
+const LIMITS = {
+  memoryMiB: 64,
+  maxStackKiB: 1024,
+  sliceMs: 1000,
+  activeMs: 30_000,
+  deadlineMs: 3_600_000,
+  agentTimeoutMs: 60_000,
+};
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
 
@@ -30,16 +37,37 @@ async function sandboxStart(): Promise<BenchRow[]> {
   const times: number[] = [];
   for (let i = 0; i < 60; i++) {
     const started = performance.now();
-    const sandbox = await Sandbox.create({ memoryMiB: 64, maxStackKiB: 1024, sliceMs: 1000, budget: { activeMs: 10_000, usedMs: 0, deadlineAt: Date.now() + 60_000 } });
-    const outcome = await sandbox.run(`export const meta = { name: "b", description: "b" };\nexport default async function () { return 1; }`, "b.js", {}, null, 1);
+    const sandbox = await Sandbox.create({
+      memoryMiB: 64,
+      maxStackKiB: 1024,
+      sliceMs: 1000,
+      budget: { activeMs: 10_000, usedMs: 0, deadlineAt: Date.now() + 60_000 },
+    });
+    const outcome = await sandbox.run(
+      `export const meta = { name: "b", description: "b" };\nexport default async function () { return 1; }`,
+      "b.js",
+      {},
+      null,
+      1,
+    );
     sandbox.dispose();
     if (!outcome.ok) throw new Error(outcome.error);
     if (i >= 10) times.push(performance.now() - started);
   }
   const sorted = times.sort((a, b) => a - b);
   return [
-    { measure: "sandbox start-up to a finished trivial script (runtime, prelude, module, run)", target: "≤ 50 ms", result: `p50 ${pct(sorted, 0.5).toFixed(2)} ms, p99 ${pct(sorted, 0.99).toFixed(2)} ms (${load()})`, ok: pct(sorted, 0.5) <= 50 },
-    { measure: "first sandbox in a process (compiles the WebAssembly module once)", target: "reported", result: `${cold.toFixed(1)} ms`, ok: true },
+    {
+      measure: "sandbox start-up to a finished trivial script (runtime, prelude, module, run)",
+      target: "≤ 50 ms",
+      result: `p50 ${pct(sorted, 0.5).toFixed(2)} ms, p99 ${pct(sorted, 0.99).toFixed(2)} ms (${load()})`,
+      ok: pct(sorted, 0.5) <= 50,
+    },
+    {
+      measure: "first sandbox in a process (compiles the WebAssembly module once)",
+      target: "reported",
+      result: `${cold.toFixed(1)} ms`,
+      ok: true,
+    },
   ];
 }
 
@@ -62,8 +90,14 @@ async function perAgentOverhead(): Promise<BenchRow> {
   const f = engineFixture({ run: async (call) => ({ ok: true, value: call.prompt.length, tokens: 1 }) });
   try {
     const calls = 300;
-    writeFileSync(join(f.workflows, "seq.js"), `export const meta = { name: "seq", description: "b" };\nexport default async function (args) { let sum = 0; for (let i = 0; i < args.n; i++) sum += await agent("step " + i); return sum; }`);
-    writeFileSync(join(f.workflows, "empty.js"), `export const meta = { name: "empty", description: "b" };\nexport default async function (args) { return 0; }`);
+    writeFileSync(
+      join(f.workflows, "seq.js"),
+      `export const meta = { name: "seq", description: "b" };\nexport default async function (args) { let sum = 0; for (let i = 0; i < args.n; i++) sum += await agent("step " + i); return sum; }`,
+    );
+    writeFileSync(
+      join(f.workflows, "empty.js"),
+      `export const meta = { name: "empty", description: "b" };\nexport default async function (args) { return 0; }`,
+    );
     const timed = async (target: string, n: number) => {
       const started = performance.now();
       const record = await f.engine.start({ target, args: { n } }).done;
@@ -74,7 +108,12 @@ async function perAgentOverhead(): Promise<BenchRow> {
     const samples: number[] = [];
     for (let i = 0; i < 5; i++) samples.push(((await timed("seq", calls)) - (await timed("empty", 0))) / calls);
     const median = samples.sort((a, b) => a - b)[2]!;
-    return { measure: `engine time per agent() call (${calls} sequential calls, journal and run record written each time)`, target: "≤ 5 ms", result: `${median.toFixed(3)} ms (median of 5; ${load()})`, ok: median <= 5 };
+    return {
+      measure: `engine time per agent() call (${calls} sequential calls, journal and run record written each time)`,
+      target: "≤ 5 ms",
+      result: `${median.toFixed(3)} ms (median of 5; ${load()})`,
+      ok: median <= 5,
+    };
   } finally {
     rmSync(f.root, { recursive: true, force: true });
   }
@@ -97,7 +136,10 @@ async function hundredUnderFour(): Promise<BenchRow> {
   try {
     const dir = join(host.projectDir, ".opencode", "workflows");
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "hundred.js"), `export const meta = { name: "hundred", description: "b" };\nexport default async function () { const r = await parallel(Array.from({ length: 100 }, (_, i) => () => agent("item " + i))); return r.filter((x) => x === "ok").length; }`);
+    writeFileSync(
+      join(dir, "hundred.js"),
+      `export const meta = { name: "hundred", description: "b" };\nexport default async function () { const r = await parallel(Array.from({ length: 100 }, (_, i) => () => agent("item " + i))); return r.filter((x) => x === "ok").length; }`,
+    );
     const parent = await host.createSession();
     const started = performance.now();
     const output = await host.callTool("workflow", { action: "run", name: "hundred" }, parent);

@@ -8,11 +8,26 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { closeSync, existsSync, mkdirSync, ftruncateSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { execFileSync } from "node:child_process";
 import type BetterSqlite3 from "better-sqlite3";
-import { isCheckpointWriterRequest, isGoalJudgeRequest, type ScriptedToolCall, type ModelScript } from "../harness/scripted-model.ts";
+import {
+  isCheckpointWriterRequest,
+  isGoalJudgeRequest,
+  type ScriptedToolCall,
+  type ModelScript,
+} from "../harness/scripted-model.ts";
 import { REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { killAll, type Served } from "../harness/opencode.ts";
 import { snapshotTree } from "../harness/snapshot.ts";
@@ -30,13 +45,22 @@ const READBACK = -1;
 const REPRODUCE = `CHAOS_SEEDS=${SEEDS.join(",")} CHAOS_CALLS=${CALLS} node test/run.mjs e2e chaos`;
 
 /** Texts in a tool result that mean the pack crashed instead of answering. */
-const CRASH = /failed inside opencode-continuum|is not a function|is not an object|Cannot read propert|undefined is not|TypeError|RangeError|ReferenceError|SQLITE_|datatype mismatch|database disk image|closed database|Maximum call stack/;
+const CRASH =
+  /failed inside opencode-continuum|is not a function|is not an object|Cannot read propert|undefined is not|TypeError|RangeError|ReferenceError|SQLITE_|datatype mismatch|database disk image|closed database|Maximum call stack/;
 
-test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each of two OpenCode processes, hand damage in between`, { timeout: 240000 }, async () => {
+test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each of two OpenCode processes, hand damage in between`, {
+  timeout: 240000,
+}, async () => {
   const state = newChaosState();
   const driver = chaosDriver(state);
   const modelScript: ModelScript = {
-    lanes: [{ name: "pack-helpers", match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r), replies: () => ({ text: "ok" }) }],
+    lanes: [
+      {
+        name: "pack-helpers",
+        match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r),
+        replies: () => ({ text: "ok" }),
+      },
+    ],
     main: (request) => driver.respond(request),
     exhausted: { text: "ok" },
   };
@@ -49,10 +73,16 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
       if (process.env.CONTINUUM_E2E_DEBUG) {
         writeFileSync(join(env.root, "chaos-results.json"), JSON.stringify(driver.results, null, 1));
         served.forEach((server, i) => writeFileSync(join(env.root, `opencode-${i + 1}.log`), server.output()));
-        served.forEach((server, i) => writeFileSync(join(env.root, `events-${i + 1}.json`), JSON.stringify(server.events.slice(-200), null, 1)));
+        served.forEach((server, i) =>
+          writeFileSync(join(env.root, `events-${i + 1}.json`), JSON.stringify(server.events.slice(-200), null, 1)),
+        );
       }
     });
-    const outside = () => ({ project: snapshotTree(env.projectDir), config: snapshotTree(env.configHome), home: snapshotTree(env.home) });
+    const outside = () => ({
+      project: snapshotTree(env.projectDir),
+      config: snapshotTree(env.configHome),
+      home: snapshotTree(env.home),
+    });
     const before = outside();
     const sessions = new Map<number, string>();
     const turn = async (server: Served, session: string, begin: () => void, prompt: string) => {
@@ -69,53 +99,103 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
     for (const seed of SEEDS) {
       const session = await createSession(served[0]!);
       sessions.set(seed, session);
-      await turn(served[0]!, session, () => driver.begin({ seed, rng: prng(seed), calls: CALLS, batch: BATCH }), `chaos round 1 of seed ${seed}`);
+      await turn(
+        served[0]!,
+        session,
+        () => driver.begin({ seed, rng: prng(seed), calls: CALLS, batch: BATCH }),
+        `chaos round 1 of seed ${seed}`,
+      );
     }
     await readBack(served[0]!, "process 1");
     await served[0]!.stop();
-    log(`process 1: ${driver.results.length} results, ${state.remembered.size} remembered, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(
+      `process 1: ${driver.results.length} results, ${state.remembered.size} remembered, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
 
     // Hand damage while no OpenCode runs, then a second process that also lets the main agent see the internal
     // tools (a user rule that allows them), so their own refusal is what answers.
     const damage = damageMemoryFiles(env, prng(SEEDS[0]! ^ 0x5eed), state);
-    log(`damage: ${damage.strayBytes.length} files with stray bytes, ${damage.lost.length} remembered entries cut off by the truncation`);
+    log(
+      `damage: ${damage.strayBytes.length} files with stray bytes, ${damage.lost.length} remembered entries cut off by the truncation`,
+    );
     const restartedAt = driver.results.length;
-    const allowInternal = JSON.stringify({ permission: Object.fromEntries(INTERNAL_TOOLS.map((tool) => [tool, "allow"])) });
+    const allowInternal = JSON.stringify({
+      permission: Object.fromEntries(INTERNAL_TOOLS.map((tool) => [tool, "allow"])),
+    });
     served.push(await serve({ extraEnv: { ...persistentDb(env), OPENCODE_CONFIG_CONTENT: allowInternal } }));
     for (const seed of SEEDS) {
       const session = sessions.get(seed)!;
-      await turn(served[1]!, session, () => driver.begin({ seed, rng: prng(seed * 7919 + 1), calls: CALLS, batch: BATCH }), `chaos round 2 of seed ${seed}`);
+      await turn(
+        served[1]!,
+        session,
+        () => driver.begin({ seed, rng: prng(seed * 7919 + 1), calls: CALLS, batch: BATCH }),
+        `chaos round 2 of seed ${seed}`,
+      );
     }
     await readBack(served[1]!, "process 2");
     await served[1]!.stop();
-    log(`process 2: ${driver.results.length} results in all, ${state.remembered.size} remembered, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(
+      `process 2: ${driver.results.length} results in all, ${state.remembered.size} remembered, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
 
     // Every call answered, every answer a clear one.
     const random = driver.results.filter((r) => r.seed !== READBACK);
-    assert.ok(random.length >= 300 || CALLS * SEEDS.length * 2 < 300, `at least 300 chaos calls answered (got ${random.length})`);
+    assert.ok(
+      random.length >= 300 || CALLS * SEEDS.length * 2 < 300,
+      `at least 300 chaos calls answered (got ${random.length})`,
+    );
     assert.deepEqual(driver.unanswered(), [], "every call got a result");
     // Not a run of refusals only: some calls of each kind did their work.
     const worked = (pattern: RegExp) => random.filter((r) => pattern.test(r.text)).length;
-    const done = { remembered: worked(/^Remembered as/), removed: worked(/^Removed m-/), noted: worked(/^Noted under/), searched: worked(/^\d+ memory entr/), created: worked(/^created T/), history: worked(/^\d+ history hits?|^message |^part /) };
+    const done = {
+      remembered: worked(/^Remembered as/),
+      removed: worked(/^Removed m-/),
+      noted: worked(/^Noted under/),
+      searched: worked(/^\d+ memory entr/),
+      created: worked(/^created T/),
+      history: worked(/^\d+ history hits?|^message |^part /),
+    };
     log(`worked: ${JSON.stringify(done)}`);
-    for (const [kind, count] of Object.entries(done)) assert.ok(count > 0, `no call ${kind} anything: ${JSON.stringify(done)}`);
+    for (const [kind, count] of Object.entries(done))
+      assert.ok(count > 0, `no call ${kind} anything: ${JSON.stringify(done)}`);
     for (const result of driver.results) {
       const where = `seed ${result.seed}, ${result.callId} ${result.name} ${JSON.stringify(result.args).slice(0, 300)}`;
       assert.doesNotMatch(result.text, CRASH, `${where}: ${result.text.slice(0, 400)}`);
       // OpenCode itself (the AI SDK's JSON parser) refuses some calls before the pack sees them, echoing the input.
       const refusedByHost = result.text.startsWith("The arguments provided to the tool are invalid");
-      if (!refusedByHost) assert.ok(result.text.length <= 30000, `${where}: output capped (${result.text.length} characters): ${result.text.slice(0, 300)} … ${result.text.slice(-300)}`);
+      if (!refusedByHost)
+        assert.ok(
+          result.text.length <= 30000,
+          `${where}: output capped (${result.text.length} characters): ${result.text.slice(0, 300)} … ${result.text.slice(-300)}`,
+        );
       if ((INTERNAL_TOOLS as readonly string[]).includes(result.name)) {
-        assert.doesNotMatch(result.text, /stored|recorded\.|You are done/i, `${where}: an internal tool did nothing for the main agent: ${result.text.slice(0, 300)}`);
+        assert.doesNotMatch(
+          result.text,
+          /stored|recorded\.|You are done/i,
+          `${where}: an internal tool did nothing for the main agent: ${result.text.slice(0, 300)}`,
+        );
       }
     }
-    const internal = driver.results.filter((r) => (INTERNAL_TOOLS as readonly string[]).includes(r.name) && r.seed !== READBACK);
-    assert.ok(internal.some((r) => /reserved for the goal judge|used only by the checkpoint writer|Invalid arguments for (checkpoint_write|goal_verdict)/.test(r.text)), "with the tools allowed, the pack itself refused them");
+    const internal = driver.results.filter(
+      (r) => (INTERNAL_TOOLS as readonly string[]).includes(r.name) && r.seed !== READBACK,
+    );
+    assert.ok(
+      internal.some((r) =>
+        /reserved for the goal judge|used only by the checkpoint writer|Invalid arguments for (checkpoint_write|goal_verdict)/.test(
+          r.text,
+        ),
+      ),
+      "with the tools allowed, the pack itself refused them",
+    );
 
     // No session error, no failure or stack trace of the pack in either process's log.
     for (const [i, server] of served.entries()) {
       const errors = server.events.filter((e) => e.type === "session.error");
-      assert.deepEqual(errors.map((e) => JSON.stringify(e.properties).slice(0, 300)), [], `process ${i + 1}: no session error`);
+      assert.deepEqual(
+        errors.map((e) => JSON.stringify(e.properties).slice(0, 300)),
+        [],
+        `process ${i + 1}: no session error`,
+      );
       const output = server.output();
       assert.doesNotMatch(output, /failed inside opencode-continuum/, `process ${i + 1}: a pack failure in the log`);
       const stack = packStackLines(output);
@@ -126,14 +206,22 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
 
     // A file damaged by hand is repaired by the first write to it, and that write says so.
     for (const file of damage.strayBytes) {
-      const writes = driver.results.slice(restartedAt).filter((r) => r.text.includes(file) && /^(Remembered as|Removed|Noted under)|could not be read back/.test(r.text));
+      const writes = driver.results
+        .slice(restartedAt)
+        .filter(
+          (r) => r.text.includes(file) && /^(Remembered as|Removed|Noted under)|could not be read back/.test(r.text),
+        );
       if (writes.length === 0) continue;
-      assert.ok(writes.some((r) => r.text.includes(`${file} was repaired`)), `the writes to the damaged ${file} never said it was repaired: ${writes.map((r) => r.callId).join(", ")}`);
+      assert.ok(
+        writes.some((r) => r.text.includes(`${file} was repaired`)),
+        `the writes to the damaged ${file} never said it was repaired: ${writes.map((r) => r.callId).join(", ")}`,
+      );
     }
 
     // Nothing outside the pack's own data dir changed.
     const afterwards = outside();
-    for (const key of ["project", "config", "home"] as const) assert.deepEqual(changes(before[key], afterwards[key]), [], `${key}: files changed outside the pack's dirs`);
+    for (const key of ["project", "config", "home"] as const)
+      assert.deepEqual(changes(before[key], afterwards[key]), [], `${key}: files changed outside the pack's dirs`);
     assert.equal(integrityCheck(env), "ok", "PRAGMA integrity_check");
 
     /** One turn of `memory search` calls, one per remembered entry, in a session of its own; each must find its id. */
@@ -145,22 +233,35 @@ test(`chaos: seeds ${SEEDS.join(", ")}, ${CALLS} hostile calls per seed in each 
         const line = storedLine(env, id);
         assert.ok(line, `${label}: ${id} (remembered by seed ${origin.seed}, ${origin.callId}) is in no memory file`);
         const query = searchableText(line);
-        assert.ok(/[\p{L}\p{N}]/u.test(query), `${label}: ${id} (seed ${origin.seed}, ${origin.callId}) was remembered with no word to search it by: ${JSON.stringify(line).slice(0, 200)}`);
+        assert.ok(
+          /[\p{L}\p{N}]/u.test(query),
+          `${label}: ${id} (seed ${origin.seed}, ${origin.callId}) was remembered with no word to search it by: ${JSON.stringify(line).slice(0, 200)}`,
+        );
         calls.push({ name: "memory", args: { action: "search", query: query.slice(0, 1500), mode: "all", limit: 50 } });
       }
       const session = await createSession(server);
       const tag = label.replace(/\W/g, "");
-      driver.begin({ seed: READBACK, rng: prng(0), calls: 0, batch: 25, script: calls.map((c, i) => ({ ...c, id: `readback_${tag}_${i}` })) });
+      driver.begin({
+        seed: READBACK,
+        rng: prng(0),
+        calls: 0,
+        batch: 25,
+        script: calls.map((c, i) => ({ ...c, id: `readback_${tag}_${i}` })),
+      });
       await send(server, session, `chaos read-back, ${label}`);
       await idleOrAsked(server, session, 1);
       expected.forEach(([id, origin], i) => {
         const answer = driver.results.find((r) => r.callId === `readback_${tag}_${i}`);
         assert.ok(answer, `${label}: the read-back search for ${id} was answered`);
-        assert.ok(answer.text.includes(id), `${label}: memory search did not find ${id} (remembered by seed ${origin.seed}, ${origin.callId}); query ${JSON.stringify((calls[i]!.args as { query: string }).query).slice(0, 200)}: ${answer.text.slice(0, 300)}`);
+        assert.ok(
+          answer.text.includes(id),
+          `${label}: memory search did not find ${id} (remembered by seed ${origin.seed}, ${origin.callId}); query ${JSON.stringify((calls[i]!.args as { query: string }).query).slice(0, 200)}: ${answer.text.slice(0, 300)}`,
+        );
       });
     }
   }).catch((error: unknown) => {
-    if (error instanceof Error) error.message = `chaos seeds ${SEEDS.join(",")} failed (reproduce: ${REPRODUCE}; the test dir is kept with KEEP_E2E_TMP=1)\n${error.message}`;
+    if (error instanceof Error)
+      error.message = `chaos seeds ${SEEDS.join(",")} failed (reproduce: ${REPRODUCE}; the test dir is kept with KEEP_E2E_TMP=1)\n${error.message}`;
     throw error;
   });
 });
@@ -171,9 +272,15 @@ async function idleOrAsked(server: Served, session: string, count: number, timeo
   const mine = (type: string) => server.events.filter((e) => e.type === type && e.properties.sessionID === session);
   for (;;) {
     const asked = mine("permission.asked")[0];
-    if (asked) throw new Error(`OpenCode asked for permission "${asked.properties.permission}" (${JSON.stringify(asked.properties.patterns)}): the chaos driver must not trigger that`);
+    if (asked)
+      throw new Error(
+        `OpenCode asked for permission "${asked.properties.permission}" (${JSON.stringify(asked.properties.patterns)}): the chaos driver must not trigger that`,
+      );
     if (mine("session.idle").length >= count) return;
-    if (Date.now() > deadline) throw new Error(`session ${session} went idle ${mine("session.idle").length} times in ${timeoutMs} ms, expected ${count}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `session ${session} went idle ${mine("session.idle").length} times in ${timeoutMs} ms, expected ${count}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -219,7 +326,10 @@ function findFiles(root: string, suffix: string): string[] {
  */
 function damageMemoryFiles(env: IsolatedEnv, r: Rng, state: ChaosState): { strayBytes: string[]; lost: string[] } {
   const strayBytes: string[] = [];
-  const rootCommit = execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], { cwd: env.projectDir, encoding: "utf8" }).trim();
+  const rootCommit = execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], {
+    cwd: env.projectDir,
+    encoding: "utf8",
+  }).trim();
   const project = join(env.packDataDir, "projects", rootCommit, "memory", "MEMORY.md");
   const global = join(env.packDataDir, "global", "MEMORY.md");
   const insert = (file: string, bytes: number[]) => {
@@ -238,7 +348,15 @@ function damageMemoryFiles(env: IsolatedEnv, r: Rng, state: ChaosState): { stray
     mkdirSync(dirname(project), { recursive: true });
     writeFileSync(project, "# Project memory\n\n## Rules\n\n- hand written \u0000 rule\n");
   }
-  writeFileSync(project, Buffer.concat([readFileSync(project), Buffer.from("\n####### seven hashes\n|| broken | table\n<!-- id:m-zzzzzzzz\n- [link](\n\n## Rules\n\n- a second Rules section by hand\n```\nan unclosed fence\n")]));
+  writeFileSync(
+    project,
+    Buffer.concat([
+      readFileSync(project),
+      Buffer.from(
+        "\n####### seven hashes\n|| broken | table\n<!-- id:m-zzzzzzzz\n- [link](\n\n## Rules\n\n- a second Rules section by hand\n```\nan unclosed fence\n",
+      ),
+    ]),
+  );
   if (existsSync(global)) {
     const size = statSync(global).size;
     const fd = openSync(global, "r+");
@@ -247,7 +365,14 @@ function damageMemoryFiles(env: IsolatedEnv, r: Rng, state: ChaosState): { stray
   }
   for (const notes of findFiles(env.packDataDir, "notes.md").slice(0, 2)) {
     strayBytes.push(notes);
-    writeFileSync(notes, Buffer.concat([readFileSync(notes), Buffer.from([0x0a, 0xc0, 0xaf, 0x00, 0x0a]), Buffer.from("## [turn x · not a date]\n<!--\n")]));
+    writeFileSync(
+      notes,
+      Buffer.concat([
+        readFileSync(notes),
+        Buffer.from([0x0a, 0xc0, 0xaf, 0x00, 0x0a]),
+        Buffer.from("## [turn x · not a date]\n<!--\n"),
+      ]),
+    );
   }
   const lost: string[] = [];
   for (const id of state.remembered.keys()) {
@@ -260,14 +385,26 @@ function damageMemoryFiles(env: IsolatedEnv, r: Rng, state: ChaosState): { stray
 
 /** Stack-trace lines in OpenCode's output that run through the pack's code. */
 function packStackLines(output: string): string[] {
-  return output.split("\n").filter((line) => /^\s+at /.test(line) && (line.includes(REPO_ROOT) || /opencode-continuum|\/plugins\/(core|memory|tasks|goal|checkpoint|opencode|agents|cli)\//.test(line)));
+  return output
+    .split("\n")
+    .filter(
+      (line) =>
+        /^\s+at /.test(line) &&
+        (line.includes(REPO_ROOT) ||
+          /opencode-continuum|\/plugins\/(core|memory|tasks|goal|checkpoint|opencode|agents|cli)\//.test(line)),
+    );
 }
 
 /**
  * Files OpenCode itself writes at start, with or without the pack: its project-id cache in .git, the .gitignore it
  * puts into every config dir and the global opencode.jsonc holding only its $schema (see the README's install section).
  */
-const OPENCODE_OWN = new Set([".git/opencode", ".opencode/.gitignore", "opencode/.gitignore", "opencode/opencode.jsonc"]);
+const OPENCODE_OWN = new Set([
+  ".git/opencode",
+  ".opencode/.gitignore",
+  "opencode/.gitignore",
+  "opencode/opencode.jsonc",
+]);
 
 function changes(before: Record<string, string>, after: Record<string, string>): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);

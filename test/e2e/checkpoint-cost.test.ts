@@ -21,7 +21,8 @@ const OUTPUT = 4000;
 const FILES = 14;
 const TURNS = 14;
 const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
-const cli = (env: IsolatedEnv, args: string[]) => spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
+const cli = (env: IsolatedEnv, args: string[]) =>
+  spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
 
 /** Sessions whose writer fails validation every time (its §7 is always empty). */
 const failing = new Set<string>();
@@ -50,7 +51,10 @@ function worker() {
       readsLeft--;
       return { toolCalls: [{ name: "read", args: { filePath: `data/f${next++}.txt` } }], usage: "auto" };
     }
-    return { text: `${"The importer streams rows, validates each one and batches the inserts. ".repeat(30)}`, usage: "auto" };
+    return {
+      text: `${"The importer streams rows, validates each one and batches the inserts. ".repeat(30)}`,
+      usage: "auto",
+    };
   };
   return { reply, startReading: () => ((readsLeft = FILES), (next = 1)) };
 }
@@ -68,10 +72,15 @@ async function longSession(served: Served, script: ReturnType<typeof worker>, wr
   return session;
 }
 
-test("checkpoint cost by the ledger: ≤ 10 % of the worker's input with a good writer, ≤ 2 requests per run with a failing one", { timeout: 600000 }, async () => {
+test("checkpoint cost by the ledger: ≤ 10 % of the worker's input with a good writer, ≤ 2 requests per run with a failing one", {
+  timeout: 600000,
+}, async () => {
   const script = worker();
   const options = {
-    model: { lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r: RecordedRequest) => writerReply(r) }], main: () => script.reply() },
+    model: {
+      lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r: RecordedRequest) => writerReply(r) }],
+      main: () => script.reply(),
+    },
     env: { context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } },
     serve: true,
   };
@@ -96,7 +105,11 @@ test("checkpoint cost by the ledger: ≤ 10 % of the worker's input with a good 
     assert.ok(share <= 0.1, `helper overhead ≤ 10 % of the worker's input tokens: ${goodFigures}`);
     const markdown = readFileSync(findCheckpoint(env.packDataDir, good)!, "utf8");
     const intent = markdown.slice(markdown.indexOf("## 1. Active intent"), markdown.indexOf("## 2."));
-    assert.match(intent, /^> Question \d+: how should the importer handle batch \d+\? Explain in detail\.$/m, "§1 quotes the person's own latest message");
+    assert.match(
+      intent,
+      /^> Question \d+: how should the importer handle batch \d+\? Explain in detail\.$/m,
+      "§1 quotes the person's own latest message",
+    );
 
     const bad = await longSession(served, script, true);
     const badStats = JSON.parse(cli(env, ["stats", "--json", "--session", bad]).stdout) as typeof stats;
@@ -108,6 +121,9 @@ test("checkpoint cost by the ledger: ≤ 10 % of the worker's input with a good 
     assert.ok(badWriter.length <= 2 * jobs, `at most 2 requests per checkpoint run: ${badFigures}`);
     const retries = badWriter.filter((r) => r.lastUserText.includes("was not stored. Fix only this"));
     assert.equal(retries.length, jobs, "each run retried once, asking only for the fix");
-    assert.ok(retries.every((r) => !r.raw.includes("New messages since the previous checkpoint")), "the retry is not sent the input again");
+    assert.ok(
+      retries.every((r) => !r.raw.includes("New messages since the previous checkpoint")),
+      "the retry is not sent the input again",
+    );
   });
 });

@@ -17,7 +17,12 @@ after(killAll);
 const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
 
 function cli(env: IsolatedEnv, args: string[], shell?: string) {
-  if (shell) return spawnSync("bash", ["-c", `node ${LAUNCHER} ${shell}`], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
+  if (shell)
+    return spawnSync("bash", ["-c", `node ${LAUNCHER} ${shell}`], {
+      cwd: env.projectDir,
+      env: env.env,
+      encoding: "utf8",
+    });
   return spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
 }
 
@@ -27,9 +32,32 @@ test("every subcommand: --help exits 0, an unknown option and a bad value exit 2
     assert.equal(version.status, 0);
     assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
     const commands = [
-      ["install"], ["uninstall"], ["doctor"], ["memory"], ["memory", "status"], ["memory", "list"], ["memory", "search"], ["memory", "show"],
-      ["memory", "forget"], ["memory", "path"], ["memory", "reindex"], ["history"], ["history", "reindex"], ["checkpoint"], ["checkpoint", "list"], ["checkpoint", "show"],
-      ["goal"], ["goal", "list"], ["goal", "show"], ["stats"], ["agents"], ["agents", "list"], ["agents", "cancel"], ["run"], ["schema"], ["restore"],
+      ["install"],
+      ["uninstall"],
+      ["doctor"],
+      ["memory"],
+      ["memory", "status"],
+      ["memory", "list"],
+      ["memory", "search"],
+      ["memory", "show"],
+      ["memory", "forget"],
+      ["memory", "path"],
+      ["memory", "reindex"],
+      ["history"],
+      ["history", "reindex"],
+      ["checkpoint"],
+      ["checkpoint", "list"],
+      ["checkpoint", "show"],
+      ["goal"],
+      ["goal", "list"],
+      ["goal", "show"],
+      ["stats"],
+      ["agents"],
+      ["agents", "list"],
+      ["agents", "cancel"],
+      ["run"],
+      ["schema"],
+      ["restore"],
     ];
     for (const command of commands) {
       const help = cli(env, [...command, "--help"]);
@@ -44,7 +72,10 @@ test("every subcommand: --help exits 0, an unknown option and a bad value exit 2
     const bad: [string[], RegExp][] = [
       [["memory", "search", "x", "--limit", "abc"], /argument 'abc' is invalid\. expected a whole number/],
       [["memory", "search", "x", "--limit", "-5"], /expected 1–100, got -5/],
-      [["memory", "search", "x", "--scope", "planet"], /argument 'planet' is invalid\. Allowed choices are session, project, global, all/],
+      [
+        ["memory", "search", "x", "--scope", "planet"],
+        /argument 'planet' is invalid\. Allowed choices are session, project, global, all/,
+      ],
       [["memory", "search"], /missing required argument 'words'/],
       [["memory", "forget"], /missing required argument 'id'/],
       [["checkpoint", "show"], /missing required argument 'session'/],
@@ -72,7 +103,10 @@ test("every subcommand: --help exits 0, an unknown option and a bad value exit 2
 test("names that do not exist are errors naming them (exit 1); read commands answer in JSON; a closed pipe ends quietly", async () => {
   await withOpencode({ model: false, install: false }, async ({ env }) => {
     const missing: [string[], RegExp][] = [
-      [["memory", "list", "--project", "/nonexistent"], /continuum memory list: --project \/nonexistent: no such directory/],
+      [
+        ["memory", "list", "--project", "/nonexistent"],
+        /continuum memory list: --project \/nonexistent: no such directory/,
+      ],
       [["memory", "show", "m-nope0000"], /no memory entry with id "m-nope0000"/],
       [["memory", "forget", "m-nope0000"], /no memory entry with id "m-nope0000"/],
       [["checkpoint", "show", "ses_nope"], /no session "ses_nope" is known to the pack/],
@@ -90,13 +124,42 @@ test("names that do not exist are errors naming them (exit 1); read commands ans
       assert.match(result.stderr, message);
     }
     const shapes: [string[], string[]][] = [
-      [["memory", "status", "--json"], ["block", "budgetTokens", "configFiles", "enabled", "files", "indexed", "location", "problems", "rankedFor", "reason"]],
-      [["memory", "list", "--json"], ["duplicates", "entries", "notes"]],
-      [["memory", "path", "--json"], ["database", "globalFile", "project", "projectDir", "projectFile", "sessionsDir"]],
+      [
+        ["memory", "status", "--json"],
+        [
+          "block",
+          "budgetTokens",
+          "configFiles",
+          "enabled",
+          "files",
+          "indexed",
+          "location",
+          "problems",
+          "rankedFor",
+          "reason",
+        ],
+      ],
+      [
+        ["memory", "list", "--json"],
+        ["duplicates", "entries", "notes"],
+      ],
+      [
+        ["memory", "path", "--json"],
+        ["database", "globalFile", "project", "projectDir", "projectFile", "sessionsDir"],
+      ],
       [["memory", "show", "--json"], ["files"]],
-      [["checkpoint", "list", "--json"], ["checkpointsEnabled", "project", "sessions"]],
-      [["goal", "list", "--json"], ["goalEnabled", "goals", "project"]],
-      [["stats", "--json"], ["features", "overheadRatio", "worker"]],
+      [
+        ["checkpoint", "list", "--json"],
+        ["checkpointsEnabled", "project", "sessions"],
+      ],
+      [
+        ["goal", "list", "--json"],
+        ["goalEnabled", "goals", "project"],
+      ],
+      [
+        ["stats", "--json"],
+        ["features", "overheadRatio", "worker"],
+      ],
       [["agents", "--json"], ["runs"]],
     ];
     for (const [args, keys] of shapes) {
@@ -114,21 +177,32 @@ test("names that do not exist are errors naming them (exit 1); read commands ans
 });
 
 test("config problems are named by every command and by the doctor; the doctor checks node, ripgrep and opencode's version", async () => {
-  await withOpencode({ model: false, install: false, env: { continuumConfig: { memroy: {}, checkpoint: { thresholds: [0.9, 0.2, 5], rebuildAt: 2 } } } }, async ({ env }) => {
-    const status = cli(env, ["memory", "status"]);
-    assert.equal(status.status, 0);
-    assert.match(status.stderr, /warning: .*continuum\.jsonc: memroy: unknown key, ignored; did you mean "memory"\?/);
-    assert.match(status.stderr, /checkpoint\.rebuildAt: 2 is neither a fraction/);
-    const doctor = cli(env, ["doctor", "--project", env.projectDir, "--opencode", "/bin/false", "--json"]);
-    assert.equal(doctor.status, 1);
-    const checks = Object.fromEntries((JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks.map((c) => [c.name, c]));
-    assert.equal(checks["node"]!.status, "ok");
-    assert.equal(checks["ripgrep"]!.status, "ok");
-    assert.equal(checks["opencode version"]!.status, "fail");
-    assert.equal(checks["configuration"]!.status, "warn");
-    assert.match(checks["configuration"]!.detail, /did you mean "memory"/);
-    assert.match(checks["installed plugin"]!.detail, /not installed/);
-  });
+  await withOpencode(
+    {
+      model: false,
+      install: false,
+      env: { continuumConfig: { memroy: {}, checkpoint: { thresholds: [0.9, 0.2, 5], rebuildAt: 2 } } },
+    },
+    async ({ env }) => {
+      const status = cli(env, ["memory", "status"]);
+      assert.equal(status.status, 0);
+      assert.match(status.stderr, /warning: .*continuum\.jsonc: memroy: unknown key, ignored; did you mean "memory"\?/);
+      assert.match(status.stderr, /checkpoint\.rebuildAt: 2 is neither a fraction/);
+      const doctor = cli(env, ["doctor", "--project", env.projectDir, "--opencode", "/bin/false", "--json"]);
+      assert.equal(doctor.status, 1);
+      const checks = Object.fromEntries(
+        (JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks.map(
+          (c) => [c.name, c],
+        ),
+      );
+      assert.equal(checks["node"]!.status, "ok");
+      assert.equal(checks["ripgrep"]!.status, "ok");
+      assert.equal(checks["opencode version"]!.status, "fail");
+      assert.equal(checks["configuration"]!.status, "warn");
+      assert.match(checks["configuration"]!.detail, /did you mean "memory"/);
+      assert.match(checks["installed plugin"]!.detail, /not installed/);
+    },
+  );
 });
 
 const memoryBlockOf = (request: RecordedRequest) => request.system.find((s) => s.startsWith("<continuum-memory>"));
@@ -139,7 +213,11 @@ interface Status {
 }
 
 /** `continuum memory status --json`, then one real OpenCode turn: what the status promised is what was sent. */
-async function statusAgreesWithOpencode(config: Record<string, unknown>, arrange: (env: IsolatedEnv) => void, check: (status: Status, injected: string | undefined) => void) {
+async function statusAgreesWithOpencode(
+  config: Record<string, unknown>,
+  arrange: (env: IsolatedEnv) => void,
+  check: (status: Status, injected: string | undefined) => void,
+) {
   await withOpencode({ model: { main: [{ text: "ok" }], exhausted: { text: "ok" } } }, async ({ env, model }) => {
     arrange(env);
     mkdirSync(join(env.projectDir, ".opencode"), { recursive: true });
@@ -163,74 +241,137 @@ function dataMemoryFile(env: IsolatedEnv): string {
   return (JSON.parse(cli(env, ["memory", "path", "--json"]).stdout) as { projectFile: string }).projectFile;
 }
 
-test("memory status agrees with what OpenCode injects: enabled false, a small budget, location repo", { timeout: 600000 }, async () => {
-  const rules = Array.from({ length: 12 }, (_, i) => `Rule number ${i + 1}: keep the ${["parser", "lexer", "docs", "tests"][i % 4]} module small and documented, with examples for each public function`);
-  await statusAgreesWithOpencode({ enabled: false }, (env) => writeMemory(dataMemoryFile(env), rules), (status, injected) => {
-    assert.equal(status.enabled, false);
-    assert.equal(status.block, null);
-    assert.equal(injected, undefined, "OpenCode got no memory block either");
-  });
-  await statusAgreesWithOpencode({ memory: { enabled: false } }, (env) => writeMemory(dataMemoryFile(env), rules), (status, injected) => {
-    assert.equal(status.enabled, false);
-    assert.equal(injected, undefined);
-  });
-  await statusAgreesWithOpencode({ memory: { injectBudgetTokens: 300 } }, (env) => writeMemory(dataMemoryFile(env), rules), (status, injected) => {
-    assert.ok(status.block && injected);
-    assert.ok(status.block.entries.length > 0 && status.block.omitted.length > 0, "the small budget packs some entries and omits others");
-    for (const entry of status.block.entries) assert.ok(injected.includes(`- ${entry.text} [${entry.id}]`), `promised entry ${entry.id} was injected`);
-    // The "Not shown" list names omitted entries by title and id on purpose: only the entries above it count.
-    const shown = injected.split("\n## Not shown")[0]!;
-    for (const id of status.block.omitted) assert.ok(!shown.includes(`[${id}]`), `omitted ${id} was not injected as an entry`);
-    // The injected block names this session's notes file; apart from the session id it is the promised block.
-    assert.equal(injected.replace(/ses_[A-Za-z0-9]{26}/g, "<session>"), status.block.text.replace(/ses_NEW-SESSION-ID-PLACEHOLDER/g, "<session>"));
-    assert.ok(status.block.tokens >= estimateTokens(injected) - 2 && status.block.tokens <= estimateTokens(injected) + 2, `tokens ${status.block.tokens} ≈ ${estimateTokens(injected)}`);
-  });
+test("memory status agrees with what OpenCode injects: enabled false, a small budget, location repo", {
+  timeout: 600000,
+}, async () => {
+  const rules = Array.from(
+    { length: 12 },
+    (_, i) =>
+      `Rule number ${i + 1}: keep the ${["parser", "lexer", "docs", "tests"][i % 4]} module small and documented, with examples for each public function`,
+  );
+  await statusAgreesWithOpencode(
+    { enabled: false },
+    (env) => writeMemory(dataMemoryFile(env), rules),
+    (status, injected) => {
+      assert.equal(status.enabled, false);
+      assert.equal(status.block, null);
+      assert.equal(injected, undefined, "OpenCode got no memory block either");
+    },
+  );
+  await statusAgreesWithOpencode(
+    { memory: { enabled: false } },
+    (env) => writeMemory(dataMemoryFile(env), rules),
+    (status, injected) => {
+      assert.equal(status.enabled, false);
+      assert.equal(injected, undefined);
+    },
+  );
+  await statusAgreesWithOpencode(
+    { memory: { injectBudgetTokens: 300 } },
+    (env) => writeMemory(dataMemoryFile(env), rules),
+    (status, injected) => {
+      assert.ok(status.block && injected);
+      assert.ok(
+        status.block.entries.length > 0 && status.block.omitted.length > 0,
+        "the small budget packs some entries and omits others",
+      );
+      for (const entry of status.block.entries)
+        assert.ok(injected.includes(`- ${entry.text} [${entry.id}]`), `promised entry ${entry.id} was injected`);
+      // The "Not shown" list names omitted entries by title and id on purpose: only the entries above it count.
+      const shown = injected.split("\n## Not shown")[0]!;
+      for (const id of status.block.omitted)
+        assert.ok(!shown.includes(`[${id}]`), `omitted ${id} was not injected as an entry`);
+      // The injected block names this session's notes file; apart from the session id it is the promised block.
+      assert.equal(
+        injected.replace(/ses_[A-Za-z0-9]{26}/g, "<session>"),
+        status.block.text.replace(/ses_NEW-SESSION-ID-PLACEHOLDER/g, "<session>"),
+      );
+      assert.ok(
+        status.block.tokens >= estimateTokens(injected) - 2 && status.block.tokens <= estimateTokens(injected) + 2,
+        `tokens ${status.block.tokens} ≈ ${estimateTokens(injected)}`,
+      );
+    },
+  );
   await statusAgreesWithOpencode(
     { memory: { location: "repo" } },
     (env) => {
       // Entries indexed earlier from the data dir must not follow the project into repo mode.
       writeMemory(dataMemoryFile(env), ["Data-dir rule: deploy on Fridays only"]);
       assert.equal(cli(env, ["memory", "reindex"]).status, 0);
-      writeMemory(join(env.projectDir, ".opencode", "memory", "MEMORY.md"), ["Repo rule: every change needs a changelog line"]);
+      writeMemory(join(env.projectDir, ".opencode", "memory", "MEMORY.md"), [
+        "Repo rule: every change needs a changelog line",
+      ]);
     },
     (status, injected) => {
-      assert.deepEqual(status.block?.entries.map((e) => e.text), ["Repo rule: every change needs a changelog line"]);
+      assert.deepEqual(
+        status.block?.entries.map((e) => e.text),
+        ["Repo rule: every change needs a changelog line"],
+      );
       assert.ok(injected?.includes("Repo rule: every change needs a changelog line"));
       assert.ok(!injected?.includes("Data-dir rule"), "the data-dir entry is not injected in repo mode");
     },
   );
 });
 
-test("continuum run: the model provider's error reaches the user verbatim, and the run ends interrupted (7)", { timeout: 180000 }, async () => {
-  await withOpencode({
-    model: { main: () => ({ error: { status: 401, message: "Invalid API key: scripted-401-marker" } }) },
-  }, async ({ env }) => {
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [LAUNCHER, "run", "--goal", "hello.txt exists", "--timeout-min", "2"], { cwd: env.projectDir, env: { ...env.env, OPENCODE_BIN: opencodeBinary() }, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("exit", (code) => resolve({ code, stdout, stderr }));
-    });
-    assert.match(run.stdout, /\[continuum\] error from OpenCode or the model provider: .*Invalid API key: scripted-401-marker/, run.stdout + run.stderr);
-    assert.equal(run.code, 7, run.stdout + run.stderr);
-  });
+test("continuum run: the model provider's error reaches the user verbatim, and the run ends interrupted (7)", {
+  timeout: 180000,
+}, async () => {
+  await withOpencode(
+    {
+      model: { main: () => ({ error: { status: 401, message: "Invalid API key: scripted-401-marker" } }) },
+    },
+    async ({ env }) => {
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [LAUNCHER, "run", "--goal", "hello.txt exists", "--timeout-min", "2"], {
+          cwd: env.projectDir,
+          env: { ...env.env, OPENCODE_BIN: opencodeBinary() },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("exit", (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.match(
+        run.stdout,
+        /\[continuum\] error from OpenCode or the model provider: .*Invalid API key: scripted-401-marker/,
+        run.stdout + run.stderr,
+      );
+      assert.equal(run.code, 7, run.stdout + run.stderr);
+    },
+  );
 });
 
 test("config problems reach the user once as a toast when OpenCode starts", { timeout: 180000 }, async () => {
-  await withOpencode({
-    model: { main: [{ text: "ok" }], exhausted: { text: "ok" } },
-    env: { continuumConfig: { memroy: {}, checkpoint: { rebuildAt: 2 } } },
-    serve: { startTimeoutMs: 120000 },
-  }, async ({ served }) => {
-    try {
-      await served.client.session.create({ body: {} });
-      const toast = await served.waitForEvent((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("continuum.jsonc has"), 30000, "the config toast");
-      assert.match(String(toast.properties.message), /continuum\.jsonc has 2 problems: .*memroy: unknown key, ignored; did you mean "memory"\?.*checkpoint\.rebuildAt: 2 is neither a fraction/);
-      assert.equal(served.events.filter((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("continuum.jsonc")).length, 1, "once");
-    } finally {
-      await served.stop();
-    }
-  });
+  await withOpencode(
+    {
+      model: { main: [{ text: "ok" }], exhausted: { text: "ok" } },
+      env: { continuumConfig: { memroy: {}, checkpoint: { rebuildAt: 2 } } },
+      serve: { startTimeoutMs: 120000 },
+    },
+    async ({ served }) => {
+      try {
+        await served.client.session.create({ body: {} });
+        const toast = await served.waitForEvent(
+          (e) => e.type === "tui.toast.show" && String(e.properties.message).includes("continuum.jsonc has"),
+          30000,
+          "the config toast",
+        );
+        assert.match(
+          String(toast.properties.message),
+          /continuum\.jsonc has 2 problems: .*memroy: unknown key, ignored; did you mean "memory"\?.*checkpoint\.rebuildAt: 2 is neither a fraction/,
+        );
+        assert.equal(
+          served.events.filter(
+            (e) => e.type === "tui.toast.show" && String(e.properties.message).includes("continuum.jsonc"),
+          ).length,
+          1,
+          "once",
+        );
+      } finally {
+        await served.stop();
+      }
+    },
+  );
 });

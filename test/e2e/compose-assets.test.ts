@@ -14,7 +14,19 @@ import { withOpencode } from "../harness/fixture.ts";
 
 after(killAll);
 
-const COMPOSE_SKILLS = ["brainstorm", "spec", "plan", "tdd", "debug", "review", "verify", "worktree", "parallel", "merge", "report"].map((s) => `compose-${s}`);
+const COMPOSE_SKILLS = [
+  "brainstorm",
+  "spec",
+  "plan",
+  "tdd",
+  "debug",
+  "review",
+  "verify",
+  "worktree",
+  "parallel",
+  "merge",
+  "report",
+].map((s) => `compose-${s}`);
 
 interface SkillInfo {
   name: string;
@@ -29,12 +41,19 @@ const skills = (env: IsolatedEnv) => JSON.parse(debug(env, "skill")) as SkillInf
 
 function writeOverride(dir: string, name: string, description: string) {
   mkdirSync(join(dir, name), { recursive: true });
-  writeFileSync(join(dir, name, "SKILL.md"), `---\nname: ${name}\ndescription: ${description}\n---\nThe project's own way of doing ${name}.\n`);
+  writeFileSync(
+    join(dir, name, "SKILL.md"),
+    `---\nname: ${name}\ndescription: ${description}\n---\nThe project's own way of doing ${name}.\n`,
+  );
 }
 
 test("every compose skill is listed by OpenCode with its description, and uninstall takes them away", async () => {
   await withOpencode({ model: false, install: false }, async ({ env }) => {
-    assert.deepEqual(skills(env).filter((s) => s.name.startsWith("compose-")), [], "none before install");
+    assert.deepEqual(
+      skills(env).filter((s) => s.name.startsWith("compose-")),
+      [],
+      "none before install",
+    );
     installPack(env);
     const listed = skills(env);
     for (const name of COMPOSE_SKILLS) {
@@ -45,27 +64,50 @@ test("every compose skill is listed by OpenCode with its description, and uninst
       assert.match(body, /## Done when/, `${name} states its exit criteria`);
     }
     const shipped = readdirSync(join(REPO_ROOT, "skills"));
-    for (const name of shipped) assert.ok(listed.some((s) => s.name === name), `pack skill ${name} is linked at install`);
+    for (const name of shipped)
+      assert.ok(
+        listed.some((s) => s.name === name),
+        `pack skill ${name} is linked at install`,
+      );
     assert.equal(uninstallPack(env).code, 0);
-    assert.deepEqual(skills(env).filter((s) => shipped.includes(s.name)), [], "uninstall removes every pack skill");
+    assert.deepEqual(
+      skills(env).filter((s) => shipped.includes(s.name)),
+      [],
+      "uninstall removes every pack skill",
+    );
   });
 });
 
 test("a project's own compose-tdd wins over a global install, every time, and the other pack skills stay", async () => {
   await withOpencode({ model: false, install: false }, async ({ env }) => {
     installPack(env, { scope: "global" });
-    assert.equal(skills(env).find((s) => s.name === "compose-tdd")?.location, join(REPO_ROOT, "skills", "compose-tdd", "SKILL.md"), "the pack's own before the override");
+    assert.equal(
+      skills(env).find((s) => s.name === "compose-tdd")?.location,
+      join(REPO_ROOT, "skills", "compose-tdd", "SKILL.md"),
+      "the pack's own before the override",
+    );
     writeOverride(join(env.projectDir, ".opencode", "skills"), "compose-tdd", "PROJECT OVERRIDE of tdd");
     // OpenCode alone picks either of two same-named skills from run to run: several runs show the override holds.
     for (let run = 0; run < 4; run++) {
       const listed = skills(env);
       const tdd = listed.filter((s) => s.name === "compose-tdd");
-      assert.deepEqual(tdd.map((s) => s.description), ["PROJECT OVERRIDE of tdd"], `run ${run}: the project's skill wins`);
+      assert.deepEqual(
+        tdd.map((s) => s.description),
+        ["PROJECT OVERRIDE of tdd"],
+        `run ${run}: the project's skill wins`,
+      );
       assert.ok(tdd[0]!.location.startsWith(env.projectDir));
-      assert.ok(listed.some((s) => s.name === "compose-verify"), "the other pack skills are still there");
+      assert.ok(
+        listed.some((s) => s.name === "compose-verify"),
+        "the other pack skills are still there",
+      );
     }
     assert.equal(uninstallPack(env, "global").code, 0);
-    assert.match(readFileSync(join(env.projectDir, ".opencode", "skills", "compose-tdd", "SKILL.md"), "utf8"), /PROJECT OVERRIDE/, "uninstall leaves the user's file");
+    assert.match(
+      readFileSync(join(env.projectDir, ".opencode", "skills", "compose-tdd", "SKILL.md"), "utf8"),
+      /PROJECT OVERRIDE/,
+      "uninstall leaves the user's file",
+    );
   });
 });
 
@@ -75,28 +117,56 @@ test("a project install: a user's compose skill made before or after it wins; a 
     installPack(env);
     writeOverride(join(env.projectDir, ".claude", "skills"), "compose-plan", "MY PLAN (claude dir)");
     const listed = skills(env);
-    assert.deepEqual(listed.filter((s) => s.name === "compose-review").map((s) => s.description), ["MY REVIEW"]);
-    assert.deepEqual(listed.filter((s) => s.name === "compose-plan").map((s) => s.description), ["MY PLAN (claude dir)"]);
+    assert.deepEqual(
+      listed.filter((s) => s.name === "compose-review").map((s) => s.description),
+      ["MY REVIEW"],
+    );
+    assert.deepEqual(
+      listed.filter((s) => s.name === "compose-plan").map((s) => s.description),
+      ["MY PLAN (claude dir)"],
+    );
     assert.ok(listed.some((s) => s.name === "compose-spec"));
-    writeFileSync(join(env.projectDir, ".opencode", "continuum.jsonc"), JSON.stringify({ compose: { enabled: false } }));
+    writeFileSync(
+      join(env.projectDir, ".opencode", "continuum.jsonc"),
+      JSON.stringify({ compose: { enabled: false } }),
+    );
     const off = skills(env);
-    const userOnes = off.filter((s) => s.name.startsWith("compose-")).map((s) => s.description).sort();
-    assert.deepEqual(userOnes, ["MY PLAN (claude dir)", "MY REVIEW"], "the user's own skills stay whatever the pack does");
+    const userOnes = off
+      .filter((s) => s.name.startsWith("compose-"))
+      .map((s) => s.description)
+      .sort();
+    assert.deepEqual(
+      userOnes,
+      ["MY PLAN (claude dir)", "MY REVIEW"],
+      "the user's own skills stay whatever the pack does",
+    );
     assert.ok(!off.some((s) => s.name === "compose-spec"), "compose off: the pack's compose skills are not offered");
-    assert.ok(off.some((s) => s.name === "continuum-memory"), "the other pack skills stay");
+    assert.ok(
+      off.some((s) => s.name === "continuum-memory"),
+      "the other pack skills stay",
+    );
     assert.throws(() => debug(env, "agent", "compose"), "nor its agent");
   });
 });
 
 test("`compose` is a primary agent with the flow in its prompt; build and plan are unchanged; a project override wins", async () => {
   await withOpencode({ model: false, install: false }, async ({ env }) => {
-    const builtinTools = new Set(Object.keys((JSON.parse(debug(env, "agent", "build")) as { tools: Record<string, unknown> }).tools));
+    const builtinTools = new Set(
+      Object.keys((JSON.parse(debug(env, "agent", "build")) as { tools: Record<string, unknown> }).tools),
+    );
     // What the pack may add to every agent: its own tools (and rules for them), rules that keep its hidden helper
     // agents out of the task tool, and OpenCode's read access to each installed skill's folder.
-    const packAgents = new Set(packAssetFiles().filter((a) => a.kind === "agents").map((a) => a.name));
+    const packAgents = new Set(
+      packAssetFiles()
+        .filter((a) => a.kind === "agents")
+        .map((a) => a.name),
+    );
     const packSkills = readdirSync(join(REPO_ROOT, "skills"));
     const definition = (name: string) => {
-      const { tools, permission, ...rest } = JSON.parse(debug(env, "agent", name)) as { tools: Record<string, unknown>; permission: { permission: string; pattern: string }[] };
+      const { tools, permission, ...rest } = JSON.parse(debug(env, "agent", name)) as {
+        tools: Record<string, unknown>;
+        permission: { permission: string; pattern: string }[];
+      };
       const packTools = new Set(Object.keys(tools).filter((t) => !builtinTools.has(t)));
       const ours = (rule: { permission: string; pattern: string }) =>
         packTools.has(rule.permission) ||
@@ -111,20 +181,34 @@ test("`compose` is a primary agent with the flow in its prompt; build and plan a
     installPack(env);
     assert.deepEqual(definition("build"), buildBefore, "build unchanged");
     assert.deepEqual(definition("plan"), planBefore, "plan unchanged");
-    const compose = JSON.parse(debug(env, "agent", "compose")) as { name: string; mode: string; prompt: string; description: string; native?: boolean };
+    const compose = JSON.parse(debug(env, "agent", "compose")) as {
+      name: string;
+      mode: string;
+      prompt: string;
+      description: string;
+      native?: boolean;
+    };
     assert.equal(compose.name, "compose");
     assert.equal(compose.mode, "primary", "selectable with Tab");
     for (const skill of COMPOSE_SKILLS) assert.ok(compose.prompt.includes(skill), `the prompt routes through ${skill}`);
     assert.match(compose.prompt, /Decided without asking/, "headless: picks and says so");
     assert.match(compose.prompt, /verif/i);
-    const rules = (JSON.parse(debug(env, "agent", "compose")) as { permission: { permission: string; pattern: string; action: string }[] }).permission;
-    const last = (permission: string, pattern: string) => rules.filter((r) => r.permission === permission && r.pattern === pattern).at(-1)?.action;
+    const rules = (
+      JSON.parse(debug(env, "agent", "compose")) as {
+        permission: { permission: string; pattern: string; action: string }[];
+      }
+    ).permission;
+    const last = (permission: string, pattern: string) =>
+      rules.filter((r) => r.permission === permission && r.pattern === pattern).at(-1)?.action;
     // The git guard puts a dangerous git command behind this marker line; no git prefix rules are left.
     assert.equal(last("bash", "continuum_confirm=*"), "ask", "the guard's questions reach the user");
     assert.equal(rules.filter((r) => r.permission === "bash" && r.pattern.startsWith("git ")).length, 0);
     assert.equal(last("skill", "compose-tdd"), "allow", "its skills are its own");
     mkdirSync(join(env.projectDir, ".opencode", "agents"), { recursive: true });
-    writeFileSync(join(env.projectDir, ".opencode", "agents", "compose.md"), "---\ndescription: my compose\nmode: primary\n---\nMY COMPOSE PROMPT\n");
+    writeFileSync(
+      join(env.projectDir, ".opencode", "agents", "compose.md"),
+      "---\ndescription: my compose\nmode: primary\n---\nMY COMPOSE PROMPT\n",
+    );
     const mine = JSON.parse(debug(env, "agent", "compose")) as { prompt: string; description: string };
     assert.equal(mine.description, "my compose");
     assert.match(mine.prompt, /MY COMPOSE PROMPT/);
@@ -132,20 +216,31 @@ test("`compose` is a primary agent with the flow in its prompt; build and plan a
 });
 
 test("/compose <feature> from the default agent sends the flow with the configured spec folder; bare /compose only explains", async () => {
-  await withOpencode({
-    model: { exhausted: { text: "on it" } },
-    env: { continuumConfig: { compose: { specDir: "specs/features" } } },
-  }, async ({ env, model }) => {
-    const run = await opencodeRun(env, "add CSV export", { args: ["--command", "compose"] });
-    assert.equal(run.code, 0, run.stderr);
-    const sent = model.lane("main").map((r) => r.raw);
-    assert.ok(sent.some((raw) => raw.includes("add CSV export") && raw.includes("specs/features/<feature>.md") && raw.includes("compose-brainstorm")), "the flow reached the model");
-    const before = model.lane("main").length;
-    const bare = await opencodeRun(env, "", { args: ["--command", "compose"] });
-    assert.equal(bare.code, 0, bare.stderr);
-    assert.equal(model.lane("main").length, before, "no model call for the usage text");
-    assert.match(bare.stdout, /Usage: \/compose <feature/);
-  });
+  await withOpencode(
+    {
+      model: { exhausted: { text: "on it" } },
+      env: { continuumConfig: { compose: { specDir: "specs/features" } } },
+    },
+    async ({ env, model }) => {
+      const run = await opencodeRun(env, "add CSV export", { args: ["--command", "compose"] });
+      assert.equal(run.code, 0, run.stderr);
+      const sent = model.lane("main").map((r) => r.raw);
+      assert.ok(
+        sent.some(
+          (raw) =>
+            raw.includes("add CSV export") &&
+            raw.includes("specs/features/<feature>.md") &&
+            raw.includes("compose-brainstorm"),
+        ),
+        "the flow reached the model",
+      );
+      const before = model.lane("main").length;
+      const bare = await opencodeRun(env, "", { args: ["--command", "compose"] });
+      assert.equal(bare.code, 0, bare.stderr);
+      assert.equal(model.lane("main").length, before, "no model call for the usage text");
+      assert.match(bare.stdout, /Usage: \/compose <feature/);
+    },
+  );
 });
 
 test("only the compose agent's requests list the compose skills; it loads a project's override through OpenCode's skill tool", async () => {
@@ -163,6 +258,10 @@ test("only the compose agent's requests list the compose skills; it loads a proj
     assert.equal(compose.code, 0, compose.stderr);
     const [first, second] = model.lane("main").slice(1);
     assert.ok(JSON.stringify(first!.body).includes("compose-verify"), "the compose agent sees its skills");
-    assert.match(JSON.stringify(second!.body.messages.at(-1)), /The project's own way of doing compose-tdd/, "the skill tool returned the project's override");
+    assert.match(
+      JSON.stringify(second!.body.messages.at(-1)),
+      /The project's own way of doing compose-tdd/,
+      "the skill tool returned the project's override",
+    );
   });
 });

@@ -15,7 +15,16 @@ import { createSession, persistentDb, send } from "../harness/session.ts";
 import { withOpencode, type EnvSetup } from "../harness/fixture.ts";
 import { shownAnswers } from "./goal-support.ts";
 import { continuumCli, continuumCliAsync, readJsonFile } from "../harness/cli.ts";
-import { call, isDistillRequest, isDreamRequest, projectData, stepLane, waitForRecord, writeFixtureHistory, writeFixtureSession } from "./dream-support.ts";
+import {
+  call,
+  isDistillRequest,
+  isDreamRequest,
+  projectData,
+  stepLane,
+  waitForRecord,
+  writeFixtureHistory,
+  writeFixtureSession,
+} from "./dream-support.ts";
 import type { DreamRecord } from "../../plugins/dream/records.ts";
 import type { DistillRecord } from "../../plugins/distill/records.ts";
 
@@ -51,13 +60,25 @@ function fixture(env: IsolatedEnv): void {
 
 const dreamEnv: EnvSetup = { continuumConfig: { checkpoint: { enabled: false } }, opencodeConfig: { snapshot: false } };
 
-test("/dream writes the repeated rule once with both sessions, marks the stale entry, keeps the previous version, reports diff and cost; undo restores byte for byte; run -c does not continue the dream", { timeout: 240000 }, async () => {
+test("/dream writes the repeated rule once with both sessions, marks the stale entry, keeps the previous version, reports diff and cost; undo restores byte for byte; run -c does not continue the dream", {
+  timeout: 240000,
+}, async () => {
   const modelScript: ModelScript = {
     lanes: [
       stepLane("dream", isDreamRequest, [
         call("dream_memory", { action: "list" }),
-        call("dream_memory", { action: "remember", section: "Rules", text: RULE, sessions: ["ses_fixtureA", "ses_fixtureB"] }),
-        call("dream_report", { consolidated: ["lint before committing: stated in ses_fixtureA and ses_fixtureB"], updated: [], deleted: [], skipped: [] }),
+        call("dream_memory", {
+          action: "remember",
+          section: "Rules",
+          text: RULE,
+          sessions: ["ses_fixtureA", "ses_fixtureB"],
+        }),
+        call("dream_report", {
+          consolidated: ["lint before committing: stated in ses_fixtureA and ses_fixtureB"],
+          updated: [],
+          deleted: [],
+          skipped: [],
+        }),
       ]),
     ],
     main: [{ text: "Hello, noted." }, { text: "Continuing the main session." }],
@@ -71,22 +92,44 @@ test("/dream writes the repeated rule once with both sessions, marks the stale e
     await send(served, session, "hello main session");
     await served.waitForIdle(session, 1, 60000);
     const before = new Date().toISOString();
-    const ran = await served.client.session.command({ path: { id: session }, body: { command: "dream", arguments: "" } });
+    const ran = await served.client.session.command({
+      path: { id: session },
+      body: { command: "dream", arguments: "" },
+    });
     assert.equal(ran.error, undefined, JSON.stringify(ran.error));
     const record = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), before, 90000);
     assert.equal(record.status, "written", record.message);
 
     const after = readFileSync(data.memoryFile, "utf8");
     assert.equal(after.split(RULE).length - 1, 1, `the rule is written once:\n${after}`);
-    assert.match(after, /Always run `npm run lint` before committing\. <!-- id:m-[a-z0-9]{8} · \d{4}-\d{2}-\d{2} · ses_fixtureA,ses_fixtureB -->/, "tagged with its date and both source sessions");
-    assert.match(after, /src\/legacy\/parser\.ts`\. \[unverified\] \(src\/legacy\/parser\.ts not found on \d{4}-\d{2}-\d{2}\) <!-- id:m-stale001/, "the stale entry is marked");
-    assert.match(after, /The server starts in src\/app\.ts through `startServer`\. <!-- id:m-good0001/, "an entry whose path and name exist is left alone");
-    assert.deepEqual(record.unverified.map((u) => [u.id, u.missing]), [["m-stale001", ["src/legacy/parser.ts"]]]);
+    assert.match(
+      after,
+      /Always run `npm run lint` before committing\. <!-- id:m-[a-z0-9]{8} · \d{4}-\d{2}-\d{2} · ses_fixtureA,ses_fixtureB -->/,
+      "tagged with its date and both source sessions",
+    );
+    assert.match(
+      after,
+      /src\/legacy\/parser\.ts`\. \[unverified\] \(src\/legacy\/parser\.ts not found on \d{4}-\d{2}-\d{2}\) <!-- id:m-stale001/,
+      "the stale entry is marked",
+    );
+    assert.match(
+      after,
+      /The server starts in src\/app\.ts through `startServer`\. <!-- id:m-good0001/,
+      "an entry whose path and name exist is left alone",
+    );
+    assert.deepEqual(
+      record.unverified.map((u) => [u.id, u.missing]),
+      [["m-stale001", ["src/legacy/parser.ts"]]],
+    );
 
     const versions = join(data.memory, ".versions", "MEMORY.md");
     const kept = readdirSync(versions);
     assert.equal(kept.length, 1, "one previous version kept");
-    assert.equal(readFileSync(join(versions, kept[0]!), "utf8"), ORIGINAL, "the kept version is the file before the dream");
+    assert.equal(
+      readFileSync(join(versions, kept[0]!), "utf8"),
+      ORIGINAL,
+      "the kept version is the file before the dream",
+    );
     assert.match(record.diff, /^--- a\/MEMORY\.md\n\+\+\+ b\/MEMORY\.md\n@@/);
     assert.match(record.diff, /^\+- Always run `npm run lint`/m);
     assert.match(record.diff, /^-- The request parser lives in `src\/legacy\/parser\.ts`\. <!--/m);
@@ -95,10 +138,16 @@ test("/dream writes the repeated rule once with both sessions, marks the stale e
     // The dream's prompt carried both fixture sessions; its tools were the memory draft, the report and read-only ones.
     const dreamCalls = model.lane("dream");
     assert.equal(dreamCalls.length, 3, "no call after dream_report");
-    assert.match(dreamCalls[0]!.lastUserText, /<session id="ses_fixtureA"[\s\S]*always run npm run lint[\s\S]*<session id="ses_fixtureB"|<session id="ses_fixtureB"[\s\S]*<session id="ses_fixtureA"/);
+    assert.match(
+      dreamCalls[0]!.lastUserText,
+      /<session id="ses_fixtureA"[\s\S]*always run npm run lint[\s\S]*<session id="ses_fixtureB"|<session id="ses_fixtureB"[\s\S]*<session id="ses_fixtureA"/,
+    );
     assert.match(dreamCalls[0]!.lastUserText, /\[m-stale001\] \(Discovered durable knowledge\)/);
     assert.deepEqual([...dreamCalls[0]!.tools].sort(), ["dream_memory", "dream_report", "glob", "grep", "read"]);
-    assert.ok(model.lane("main").every((r) => !r.tools.includes("dream_memory") && !r.tools.includes("dream_report")), "the main agent never sees the dream's tools");
+    assert.ok(
+      model.lane("main").every((r) => !r.tools.includes("dream_memory") && !r.tools.includes("dream_report")),
+      "the main agent never sees the dream's tools",
+    );
 
     // /dream status: the report with the diff and the cost, shown without a model call.
     const mainCalls = model.lane("main").length;
@@ -118,7 +167,11 @@ test("/dream writes the repeated rule once with both sessions, marks the stale e
     // `opencode run -c` continues the user's session, not the dream's child session.
     const continued = await opencodeRun(env, "carry on", { args: ["-c"], json: true, extraEnv: persistentDb(env) });
     const sessionIds = new Set(continued.events.map((e) => (e as { sessionID?: string }).sessionID).filter(Boolean));
-    assert.deepEqual([...sessionIds], [session], `run -c continued ${[...sessionIds].join(",")}; the user's session is ${session}, the dream's ${record.childSessionId}`);
+    assert.deepEqual(
+      [...sessionIds],
+      [session],
+      `run -c continued ${[...sessionIds].join(",")}; the user's session is ${session}, the dream's ${record.childSessionId}`,
+    );
     assert.notEqual(record.childSessionId, session);
 
     const undone = continuumCli(env, ["dream", "undo", "--project", env.projectDir]);
@@ -140,7 +193,9 @@ test("/dream writes the repeated rule once with both sessions, marks the stale e
   });
 });
 
-test("/dream that deletes every entry is refused whole: nothing written, no version made, the report says why; an empty window costs no model call", { timeout: 180000 }, async () => {
+test("/dream that deletes every entry is refused whole: nothing written, no version made, the report says why; an empty window costs no model call", {
+  timeout: 180000,
+}, async () => {
   const modelScript: ModelScript = {
     lanes: [
       stepLane("dream", isDreamRequest, [
@@ -165,7 +220,10 @@ test("/dream that deletes every entry is refused whole: nothing written, no vers
     await served.client.session.command({ path: { id: session }, body: { command: "dream", arguments: "" } });
     const empty = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), emptyAt, 30000);
     assert.equal(empty.status, "empty");
-    assert.match((await shownAnswers(served.client, session)).join("\n"), /nothing to dream about \(no model call made\)/);
+    assert.match(
+      (await shownAnswers(served.client, session)).join("\n"),
+      /nothing to dream about \(no model call made\)/,
+    );
     assert.equal(model.lane("dream").length, 0);
 
     fixture(env);
@@ -173,95 +231,126 @@ test("/dream that deletes every entry is refused whole: nothing written, no vers
     await served.client.session.command({ path: { id: session }, body: { command: "dream", arguments: "" } });
     const record = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), before, 90000);
     assert.equal(record.status, "refused", record.message);
-    assert.match(record.problems.join("\n"), /changes 3 of 3 existing entries \(3 removed or merged away, 0 rewritten; 100 %\); at most 30 %/);
+    assert.match(
+      record.problems.join("\n"),
+      /changes 3 of 3 existing entries \(3 removed or merged away, 0 rewritten; 100 %\); at most 30 %/,
+    );
     assert.ok(readFileSync(data.memoryFile).equals(Buffer.from(ORIGINAL)), "MEMORY.md untouched");
     assert.ok(!existsSync(join(data.memory, ".versions")), "no version written: nothing was written");
-    const refusals = model.lane("dream").filter((r) => /NOT recorded[\s\S]*changes 3 of 3/.test(JSON.stringify(r.body.messages.at(-1)?.content ?? "")));
+    const refusals = model
+      .lane("dream")
+      .filter((r) => /NOT recorded[\s\S]*changes 3 of 3/.test(JSON.stringify(r.body.messages.at(-1)?.content ?? "")));
     assert.ok(refusals.length >= 1, "the dream was told why its report was refused");
     assert.ok(record.tokens.total > 0, "a refused run still reports what it cost");
 
     const dry = continuumCli(env, ["dream", "status", "--project", env.projectDir]);
-    assert.match(dry.stdout, /Dream refused: its result broke a limit; nothing was written\.[\s\S]*Refused because:\n  - the run changes 3 of 3/);
+    assert.match(
+      dry.stdout,
+      /Dream refused: its result broke a limit; nothing was written\.[\s\S]*Refused because:\n  - the run changes 3 of 3/,
+    );
   });
 });
 
-test("schedules (opt-in): with dream.auto and distill.auto on, a new main session starts both in the background without waiting for them", { timeout: 180000 }, async () => {
+test("schedules (opt-in): with dream.auto and distill.auto on, a new main session starts both in the background without waiting for them", {
+  timeout: 180000,
+}, async () => {
   const modelScript: ModelScript = {
     lanes: [
-      stepLane("dream", isDreamRequest, [{ ...call("dream_memory", { action: "list" }), delayMs: 2500 }, call("dream_report", { consolidated: [], updated: [], deleted: [], skipped: ["nothing new"] })]),
+      stepLane("dream", isDreamRequest, [
+        { ...call("dream_memory", { action: "list" }), delayMs: 2500 },
+        call("dream_report", { consolidated: [], updated: [], deleted: [], skipped: ["nothing new"] }),
+      ]),
       stepLane("distill", isDistillRequest, [{ ...call("distill_report", { candidates: [] }), delayMs: 2500 }]),
     ],
     main: [{ text: "Main answer while the schedules run." }],
     exhausted: { text: "nothing more scripted" },
   };
-  await withOpencode({
-    model: modelScript,
-    env: {
-      continuumConfig: { checkpoint: { enabled: false }, dream: { auto: true }, distill: { auto: true } },
-      opencodeConfig: { snapshot: false },
+  await withOpencode(
+    {
+      model: modelScript,
+      env: {
+        continuumConfig: { checkpoint: { enabled: false }, dream: { auto: true }, distill: { auto: true } },
+        opencodeConfig: { snapshot: false },
+      },
     },
-  }, async ({ env, model, serve }) => {
-    fixture(env);
-    await writeFixtureHistory(
-      env,
-      ["ses_fixtureA", "ses_fixtureB"].flatMap((sessionId, s) =>
-        ["npm run lint", "npm test"].map((command, i) => ({
-          partId: `prt_${sessionId}_${i}`,
-          sessionId,
-          messageId: `msg_${sessionId}_${i}`,
-          role: "assistant",
-          kind: "tool" as const,
-          tool: "bash",
-          createdAt: Date.now() - (s + 1) * 86_400_000 + i * 1000,
-          text: `tool bash ${JSON.stringify({ command })}\n→ ok`,
-        })),
-      ),
-    );
-    const data = projectData(env);
-    const before = new Date().toISOString();
-    let served = await serve();
-    const session = await createSession(served);
-    await send(served, session, "hello while dreaming");
-    await served.waitForIdle(session, 1, 60000);
-    const dreamRecord = readJsonFile<DreamRecord>(join(data.dreamDir, "last.json"));
-    assert.equal(dreamRecord?.status, "running", "the main turn ended while the scheduled dream was still running");
-    const dream = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), before, 60000);
-    const distill = await waitForRecord<DistillRecord>(join(data.distillDir, "last.json"), before, 60000);
-    assert.equal(dream.reason, "scheduled (dream.auto)");
-    assert.equal(dream.status, "written", dream.message);
-    assert.deepEqual(dream.unverified.map((u) => u.id), ["m-stale001"]);
-    assert.equal(distill.reason, "scheduled (distill.auto)");
-    assert.equal(distill.status, "done", distill.message);
-    assert.match(distill.message, /created nothing \(a valid outcome\)/);
-    assert.ok(dream.tokens.total > 0 && distill.tokens.total > 0);
+    async ({ env, model, serve }) => {
+      fixture(env);
+      await writeFixtureHistory(
+        env,
+        ["ses_fixtureA", "ses_fixtureB"].flatMap((sessionId, s) =>
+          ["npm run lint", "npm test"].map((command, i) => ({
+            partId: `prt_${sessionId}_${i}`,
+            sessionId,
+            messageId: `msg_${sessionId}_${i}`,
+            role: "assistant",
+            kind: "tool" as const,
+            tool: "bash",
+            createdAt: Date.now() - (s + 1) * 86_400_000 + i * 1000,
+            text: `tool bash ${JSON.stringify({ command })}\n→ ok`,
+          })),
+        ),
+      );
+      const data = projectData(env);
+      const before = new Date().toISOString();
+      let served = await serve();
+      const session = await createSession(served);
+      await send(served, session, "hello while dreaming");
+      await served.waitForIdle(session, 1, 60000);
+      const dreamRecord = readJsonFile<DreamRecord>(join(data.dreamDir, "last.json"));
+      assert.equal(dreamRecord?.status, "running", "the main turn ended while the scheduled dream was still running");
+      const dream = await waitForRecord<DreamRecord>(join(data.dreamDir, "last.json"), before, 60000);
+      const distill = await waitForRecord<DistillRecord>(join(data.distillDir, "last.json"), before, 60000);
+      assert.equal(dream.reason, "scheduled (dream.auto)");
+      assert.equal(dream.status, "written", dream.message);
+      assert.deepEqual(
+        dream.unverified.map((u) => u.id),
+        ["m-stale001"],
+      );
+      assert.equal(distill.reason, "scheduled (distill.auto)");
+      assert.equal(distill.status, "done", distill.message);
+      assert.match(distill.message, /created nothing \(a valid outcome\)/);
+      assert.ok(dream.tokens.total > 0 && distill.tokens.total > 0);
 
-    // A second new session within the interval starts nothing.
-    const dreamCalls = model.lane("dream").length;
-    const distillCalls = model.lane("distill").length;
-    await createSession(served);
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(model.lane("dream").length, dreamCalls);
-    assert.equal(model.lane("distill").length, distillCalls);
-  });
+      // A second new session within the interval starts nothing.
+      const dreamCalls = model.lane("dream").length;
+      const distillCalls = model.lane("distill").length;
+      await createSession(served);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(model.lane("dream").length, dreamCalls);
+      assert.equal(model.lane("distill").length, distillCalls);
+    },
+  );
 });
 
-test("continuum dream stopped with SIGTERM mid-run shuts its opencode serve down and writes nothing", { timeout: 120000 }, async () => {
-  await withOpencode({
-    model: { lanes: [stepLane("dream", isDreamRequest, [{ ...call("dream_memory", { action: "list" }), delayMs: 15000 }])], exhausted: { text: "nothing more scripted" } },
-    env: dreamEnv,
-  }, async ({ env, model }) => {
-    fixture(env);
-    const child = spawn(process.execPath, [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), "dream", "--project", env.projectDir], { cwd: env.projectDir, env: env.env, stdio: "ignore" });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const deadline = Date.now() + 60000;
-    while (model.lane("dream").length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(model.lane("dream").length, 1, "the dream's first call reached the model");
-    assert.equal(servesIn(env.projectDir).length, 1, "the CLI's opencode serve is running");
-    child.kill("SIGTERM");
-    assert.equal(await exited, 143);
-    assert.deepEqual(servesIn(env.projectDir), [], "no opencode serve left running");
-    assert.ok(readFileSync(projectData(env).memoryFile).equals(Buffer.from(ORIGINAL)), "nothing written");
-  });
+test("continuum dream stopped with SIGTERM mid-run shuts its opencode serve down and writes nothing", {
+  timeout: 120000,
+}, async () => {
+  await withOpencode(
+    {
+      model: {
+        lanes: [stepLane("dream", isDreamRequest, [{ ...call("dream_memory", { action: "list" }), delayMs: 15000 }])],
+        exhausted: { text: "nothing more scripted" },
+      },
+      env: dreamEnv,
+    },
+    async ({ env, model }) => {
+      fixture(env);
+      const child = spawn(
+        process.execPath,
+        [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), "dream", "--project", env.projectDir],
+        { cwd: env.projectDir, env: env.env, stdio: "ignore" },
+      );
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const deadline = Date.now() + 60000;
+      while (model.lane("dream").length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(model.lane("dream").length, 1, "the dream's first call reached the model");
+      assert.equal(servesIn(env.projectDir).length, 1, "the CLI's opencode serve is running");
+      child.kill("SIGTERM");
+      assert.equal(await exited, 143);
+      assert.deepEqual(servesIn(env.projectDir), [], "no opencode serve left running");
+      assert.ok(readFileSync(projectData(env).memoryFile).equals(Buffer.from(ORIGINAL)), "nothing written");
+    },
+  );
 });
 
 /** Pids of `opencode serve` processes working in a directory (Linux /proc). */

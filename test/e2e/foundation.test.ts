@@ -12,7 +12,10 @@ import { opencodeRun, killAll } from "../harness/opencode.ts";
 import { packAssetFiles, type AssetKind } from "../../plugins/core/assets.ts";
 
 /** The names of the pack's agents or commands, as the loader finds them in the feature folders. */
-const shipped = (kind: AssetKind) => packAssetFiles().filter((a) => a.kind === kind).map((a) => a.name);
+const shipped = (kind: AssetKind) =>
+  packAssetFiles()
+    .filter((a) => a.kind === kind)
+    .map((a) => a.name);
 
 after(killAll);
 
@@ -25,7 +28,10 @@ interface Trace {
 
 function readTrace(file: string): Trace[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Trace);
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Trace);
 }
 
 /** Every test here: a model that always answers, the pack installed unless the test installs it itself. */
@@ -36,7 +42,9 @@ function withEnv(fn: (opencode: Opencode) => Promise<void>, continuumConfig?: Re
 test("installed as install.sh does: the plugin loads in real OpenCode, hooks fire and pack tools reach the model", async () => {
   await withEnv(async ({ env, model }) => {
     const trace = join(env.root, "trace.jsonl");
-    const run = await opencodeRun(env, "hello from the foundation test", { extraEnv: { CONTINUUM_DOCTOR_REPORT: trace } });
+    const run = await opencodeRun(env, "hello from the foundation test", {
+      extraEnv: { CONTINUUM_DOCTOR_REPORT: trace },
+    });
     assert.equal(run.code, 0, run.stderr);
     const records = readTrace(trace);
     const loaded = records.find((r) => r.event === "loaded");
@@ -54,7 +62,10 @@ test("installed as install.sh does: the plugin loads in real OpenCode, hooks fir
     if (loaded.features!.includes("tasks")) assert.ok(offered.includes("tasks"), "the tasks tool is offered");
     for (const internal of ["checkpoint_write", "goal_verdict"]) {
       assert.ok(loaded.tools!.includes(internal), `${internal} is registered`);
-      assert.ok(!main[0]!.tools.includes(internal), `${internal} is kept from the main agent (only its hidden agent may call it)`);
+      assert.ok(
+        !main[0]!.tools.includes(internal),
+        `${internal} is kept from the main agent (only its hidden agent may call it)`,
+      );
     }
     assert.ok(main[0]!.tools.includes("bash"), "OpenCode's own tools are still there");
   });
@@ -76,39 +87,69 @@ test("a feature switched off in continuum.jsonc registers nothing; the others st
 });
 
 test("a per-project override of a pack agent wins, and the built-in build and plan agents are untouched", async () => {
-  await withEnv(async ({ env }) => {
-    const debugAgent = (name: string) => execFileSync(opencodeBinary(), ["debug", "agent", name], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
-    // The definition, without what concerns the pack's own tools, agents and skills: the list of tools available
-    // (which rightly grows), rules that keep pack-internal tools (a judge's verdict tool) and the pack's hidden
-    // helper agents (out of OpenCode's task tool) away from the main agents, and the read access OpenCode itself
-    // grants to every installed skill's folder.
-    const packSkills = readdirSync(join(REPO_ROOT, "skills"));
-    const packAgents = new Set(shipped("agents"));
-    const definition = (name: string) => {
-      const { tools: _tools, permission, ...rest } = JSON.parse(debugAgent(name)) as { tools: unknown; permission: { permission: string; pattern: string }[] };
-      const packTools = new Set(Object.keys(_tools as Record<string, unknown>).filter((tool) => !builtinTools.has(tool)));
-      const skillAccess = (rule: { permission: string; pattern: string }) => rule.permission === "external_directory" && packSkills.some((skill) => rule.pattern.includes(`/skills/${skill}`));
-      const packAgentTask = (rule: { permission: string; pattern: string }) => rule.permission === "task" && packAgents.has(rule.pattern);
-      // The pack's skills kept to the pack's own agents (so other agents' requests do not list them).
-      const packSkillRule = (rule: { permission: string; pattern: string }) => rule.permission === "skill" && packSkills.includes(rule.pattern);
-      return { ...rest, permission: permission.filter((rule) => !packTools.has(rule.permission) && !skillAccess(rule) && !packAgentTask(rule) && !packSkillRule(rule)) };
-    };
-    const builtinTools = new Set(Object.keys((JSON.parse(debugAgent("build")) as { tools: Record<string, unknown> }).tools));
-    const buildBefore = definition("build");
-    const planBefore = definition("plan");
-    installPack(env);
-    assert.deepEqual(definition("build"), buildBefore, "build unchanged by the pack");
-    assert.deepEqual(definition("plan"), planBefore, "plan unchanged by the pack");
-    const agents = shipped("agents");
-    assert.ok(agents.length > 0, "the pack ships agents");
-    const name = agents[0]!;
-    assert.match(debugAgent(name), new RegExp(`"name": "${name}"`), "the pack's agent is registered");
-    mkdirSync(join(env.projectDir, ".opencode", "agents"), { recursive: true });
-    writeFileSync(join(env.projectDir, ".opencode", "agents", `${name}.md`), "---\ndescription: project override\n---\nOVERRIDDEN PROMPT for this project\n");
-    const overridden = JSON.parse(debugAgent(name)) as { description: string; prompt: string };
-    assert.equal(overridden.description, "project override");
-    assert.match(overridden.prompt, /OVERRIDDEN PROMPT/);
-  }, undefined, false);
+  await withEnv(
+    async ({ env }) => {
+      const debugAgent = (name: string) =>
+        execFileSync(opencodeBinary(), ["debug", "agent", name], {
+          cwd: env.projectDir,
+          env: env.env,
+          encoding: "utf8",
+        });
+      // The definition, without what concerns the pack's own tools, agents and skills: the list of tools available
+      // (which rightly grows), rules that keep pack-internal tools (a judge's verdict tool) and the pack's hidden
+      // helper agents (out of OpenCode's task tool) away from the main agents, and the read access OpenCode itself
+      // grants to every installed skill's folder.
+      const packSkills = readdirSync(join(REPO_ROOT, "skills"));
+      const packAgents = new Set(shipped("agents"));
+      const definition = (name: string) => {
+        const {
+          tools: _tools,
+          permission,
+          ...rest
+        } = JSON.parse(debugAgent(name)) as { tools: unknown; permission: { permission: string; pattern: string }[] };
+        const packTools = new Set(
+          Object.keys(_tools as Record<string, unknown>).filter((tool) => !builtinTools.has(tool)),
+        );
+        const skillAccess = (rule: { permission: string; pattern: string }) =>
+          rule.permission === "external_directory" &&
+          packSkills.some((skill) => rule.pattern.includes(`/skills/${skill}`));
+        const packAgentTask = (rule: { permission: string; pattern: string }) =>
+          rule.permission === "task" && packAgents.has(rule.pattern);
+        // The pack's skills kept to the pack's own agents (so other agents' requests do not list them).
+        const packSkillRule = (rule: { permission: string; pattern: string }) =>
+          rule.permission === "skill" && packSkills.includes(rule.pattern);
+        return {
+          ...rest,
+          permission: permission.filter(
+            (rule) =>
+              !packTools.has(rule.permission) && !skillAccess(rule) && !packAgentTask(rule) && !packSkillRule(rule),
+          ),
+        };
+      };
+      const builtinTools = new Set(
+        Object.keys((JSON.parse(debugAgent("build")) as { tools: Record<string, unknown> }).tools),
+      );
+      const buildBefore = definition("build");
+      const planBefore = definition("plan");
+      installPack(env);
+      assert.deepEqual(definition("build"), buildBefore, "build unchanged by the pack");
+      assert.deepEqual(definition("plan"), planBefore, "plan unchanged by the pack");
+      const agents = shipped("agents");
+      assert.ok(agents.length > 0, "the pack ships agents");
+      const name = agents[0]!;
+      assert.match(debugAgent(name), new RegExp(`"name": "${name}"`), "the pack's agent is registered");
+      mkdirSync(join(env.projectDir, ".opencode", "agents"), { recursive: true });
+      writeFileSync(
+        join(env.projectDir, ".opencode", "agents", `${name}.md`),
+        "---\ndescription: project override\n---\nOVERRIDDEN PROMPT for this project\n",
+      );
+      const overridden = JSON.parse(debugAgent(name)) as { description: string; prompt: string };
+      assert.equal(overridden.description, "project override");
+      assert.match(overridden.prompt, /OVERRIDDEN PROMPT/);
+    },
+    undefined,
+    false,
+  );
 });
 
 test("a per-project override of a pack command wins", async () => {
@@ -117,10 +158,16 @@ test("a per-project override of a pack command wins", async () => {
     assert.ok(commands.length > 0, "the pack ships commands");
     const name = commands[0]!;
     mkdirSync(join(env.projectDir, ".opencode", "commands"), { recursive: true });
-    writeFileSync(join(env.projectDir, ".opencode", "commands", `${name}.md`), "---\ndescription: mine\n---\nPROJECT COMMAND OVERRIDE $ARGUMENTS\n");
+    writeFileSync(
+      join(env.projectDir, ".opencode", "commands", `${name}.md`),
+      "---\ndescription: mine\n---\nPROJECT COMMAND OVERRIDE $ARGUMENTS\n",
+    );
     const run = await opencodeRun(env, "with-args", { args: ["--command", name] });
     assert.equal(run.code, 0, run.stderr);
-    assert.ok(model.lane("main").some((r) => r.raw.includes("PROJECT COMMAND OVERRIDE with-args")), "the user's template reached the model");
+    assert.ok(
+      model.lane("main").some((r) => r.raw.includes("PROJECT COMMAND OVERRIDE with-args")),
+      "the user's template reached the model",
+    );
   });
 });
 
@@ -144,7 +191,10 @@ test("a corrupt database file is moved aside, reported, and OpenCode keeps worki
     const run = await opencodeRun(env, "hello", { args: ["--print-logs"] });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /database was damaged/);
-    assert.ok(readdirSync(env.packDataDir).some((n) => n.startsWith("continuum.db.corrupt-")), "the damaged file was kept aside");
+    assert.ok(
+      readdirSync(env.packDataDir).some((n) => n.startsWith("continuum.db.corrupt-")),
+      "the damaged file was kept aside",
+    );
     assert.ok(model.lane("main").length >= 1);
   });
 });

@@ -9,7 +9,15 @@ import type { ModelScript } from "../harness/scripted-model.ts";
 import { opencodeBinary, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { createSession, persistentDb, until } from "../harness/session.ts";
 import { withOpencode } from "../harness/fixture.ts";
-import { continuationsSeen, goalCommand, judgeLane, readGoal, shownAnswers, waitForGoal, goalEnvOptions } from "./goal-support.ts";
+import {
+  continuationsSeen,
+  goalCommand,
+  judgeLane,
+  readGoal,
+  shownAnswers,
+  waitForGoal,
+  goalEnvOptions,
+} from "./goal-support.ts";
 
 interface CliResult {
   code: number | null;
@@ -43,7 +51,9 @@ async function headless(script: ModelScript, args: string[], goal?: Record<strin
   });
 }
 
-test("continuum run --goal exits 0 when the judge finds the goal met, streaming progress", { timeout: 120000 }, async () => {
+test("continuum run --goal exits 0 when the judge finds the goal met, streaming progress", {
+  timeout: 120000,
+}, async () => {
   const { result, requests } = await headless(
     {
       lanes: [
@@ -52,7 +62,11 @@ test("continuum run --goal exits 0 when the judge finds the goal met, streaming 
           { met: true, reason: "done.txt exists", evidence: ["write tool completed for done.txt"] },
         ]),
       ],
-      main: [{ text: "I am done." }, { toolCalls: [{ name: "write", args: { filePath: "done.txt", content: "done\n" } }] }, { text: "Written." }],
+      main: [
+        { text: "I am done." },
+        { toolCalls: [{ name: "write", args: { filePath: "done.txt", content: "done\n" } }] },
+        { text: "Written." },
+      ],
     },
     ["--goal", "done.txt exists", "Please create done.txt"],
   );
@@ -60,11 +74,17 @@ test("continuum run --goal exits 0 when the judge finds the goal met, streaming 
   assert.match(result.stdout, /judge: not met: HEADLESS-REASON/);
   assert.match(result.stdout, /tool write: completed/);
   assert.match(result.stdout, /goal met: done\.txt exists \(1 continuations, 2 judge rounds/);
-  assert.equal(requests.filter((r) => r.lane === "main")[0]!.lastUserText, "Please create done.txt", "the prompt, not the condition, starts the work");
+  assert.equal(
+    requests.filter((r) => r.lane === "main")[0]!.lastUserText,
+    "Please create done.txt",
+    "the prompt, not the condition, starts the work",
+  );
   assert.equal(continuationsSeen(requests).length, 1, "the driver's own prompt did not pause the goal");
 });
 
-test("continuum run --goal exits 4 (stuck) when the agent makes no progress on the same missing item", { timeout: 120000 }, async () => {
+test("continuum run --goal exits 4 (stuck) when the agent makes no progress on the same missing item", {
+  timeout: 120000,
+}, async () => {
   const { result } = await headless(
     {
       lanes: [judgeLane(() => ({ met: false, reason: "the report is missing", missing: ["write report.md"] }))],
@@ -73,10 +93,15 @@ test("continuum run --goal exits 4 (stuck) when the agent makes no progress on t
     ["--goal", "report.md exists"],
   );
   assert.equal(result.code, 4, `exit code 4 for stuck\n${result.stdout}\n${result.stderr}`);
-  assert.match(result.stdout, /goal stuck: no progress for 2 rounds in a row \(same missing items, no new tool result or file change\); still missing: write report\.md/);
+  assert.match(
+    result.stdout,
+    /goal stuck: no progress for 2 rounds in a row \(same missing items, no new tool result or file change\); still missing: write report\.md/,
+  );
 });
 
-test("a goal whose judge was running when opencode serve was killed is still active after a restart, and is judged again", { timeout: 120000 }, async () => {
+test("a goal whose judge was running when opencode serve was killed is still active after a restart, and is judged again", {
+  timeout: 120000,
+}, async () => {
   const modelScript: ModelScript = {
     lanes: [
       judgeLane([
@@ -86,24 +111,36 @@ test("a goal whose judge was running when opencode serve was killed is still act
     ],
     main: [{ text: "work done" }],
   };
-  await withOpencode({
-    model: modelScript,
-    env: { ...goalEnvOptions() },
-    serve: (env) => ({ extraEnv: persistentDb(env) }),
-  }, async ({ env, model, served, serve }) => {
-    const session = await createSession(served);
-    await goalCommand(served.client, session, "the work is verified");
-    await waitForGoal(env, session, (g) => g.state.status === "judging", 30000, "the judge to start");
-    await until(() => model.lane("judge").length >= 1, 30000, "the judge's model call");
-    await served.stop();
-    assert.equal((await readGoal(env, session))!.state.status, "judging", "the stored goal outlives the process");
+  await withOpencode(
+    {
+      model: modelScript,
+      env: { ...goalEnvOptions() },
+      serve: (env) => ({ extraEnv: persistentDb(env) }),
+    },
+    async ({ env, model, served, serve }) => {
+      const session = await createSession(served);
+      await goalCommand(served.client, session, "the work is verified");
+      await waitForGoal(env, session, (g) => g.state.status === "judging", 30000, "the judge to start");
+      await until(() => model.lane("judge").length >= 1, 30000, "the judge's model call");
+      await served.stop();
+      assert.equal((await readGoal(env, session))!.state.status, "judging", "the stored goal outlives the process");
 
-    served = await serve({ extraEnv: persistentDb(env) });
-    const goal = await waitForGoal(env, session, (g) => g.state.status === "met", 40000, "the goal to be judged again after the restart");
-    assert.equal(goal.state.condition, "the work is verified");
-    assert.equal(goal.state.judgeFailures, 1, "the judge lost to the restart counts as one failed attempt");
-    assert.ok(existsSync(join(env.packDataDir, "continuum.db")));
-    await goalCommand(served.client, session, "");
-    assert.match((await shownAnswers(served.client, session)).join("\n"), /Goal \(met; 0 of 12 continuations used\): the work is verified/);
-  });
+      served = await serve({ extraEnv: persistentDb(env) });
+      const goal = await waitForGoal(
+        env,
+        session,
+        (g) => g.state.status === "met",
+        40000,
+        "the goal to be judged again after the restart",
+      );
+      assert.equal(goal.state.condition, "the work is verified");
+      assert.equal(goal.state.judgeFailures, 1, "the judge lost to the restart counts as one failed attempt");
+      assert.ok(existsSync(join(env.packDataDir, "continuum.db")));
+      await goalCommand(served.client, session, "");
+      assert.match(
+        (await shownAnswers(served.client, session)).join("\n"),
+        /Goal \(met; 0 of 12 continuations used\): the work is verified/,
+      );
+    },
+  );
 });

@@ -50,7 +50,8 @@ export function judgeLane(moves: JudgeMove[] | ((round: number, request: Recorde
         pending = undefined;
         return verdictCall(move);
       }
-      const move = typeof moves === "function" ? moves(round, request) : (moves[round] ?? { text: "no more scripted verdicts" });
+      const move =
+        typeof moves === "function" ? moves(round, request) : (moves[round] ?? { text: "no more scripted verdicts" });
       round++;
       if ("text" in move) return { text: move.text };
       if (move.before?.length) {
@@ -63,7 +64,10 @@ export function judgeLane(moves: JudgeMove[] | ((round: number, request: Recorde
 }
 
 export const continuationsSeen = (requests: RecordedRequest[]) =>
-  requests.filter((r) => r.lane === "main" && r.body.messages.at(-1)?.role === "user" && r.lastUserText.startsWith(CONTINUATION_MARKER));
+  requests.filter(
+    (r) =>
+      r.lane === "main" && r.body.messages.at(-1)?.role === "user" && r.lastUserText.startsWith(CONTINUATION_MARKER),
+  );
 
 export interface GoalRow {
   id: number;
@@ -77,9 +81,13 @@ export async function readGoal(env: IsolatedEnv, sessionId: string): Promise<Goa
   if (!existsSync(path)) return undefined;
   const db = await openDatabase(path, { readonly: true });
   try {
-    const row = db.prepare("SELECT id, state_json FROM goals WHERE session_id = ? ORDER BY id DESC LIMIT 1").get<{ id: number; state_json: string }>(sessionId);
+    const row = db
+      .prepare("SELECT id, state_json FROM goals WHERE session_id = ? ORDER BY id DESC LIMIT 1")
+      .get<{ id: number; state_json: string }>(sessionId);
     if (!row) return undefined;
-    const verdicts = db.prepare("SELECT outcome, reason, total_tokens, input_tokens FROM goal_verdicts WHERE goal_id = ? ORDER BY id").all<GoalRow["verdicts"][number]>(row.id);
+    const verdicts = db
+      .prepare("SELECT outcome, reason, total_tokens, input_tokens FROM goal_verdicts WHERE goal_id = ? ORDER BY id")
+      .all<GoalRow["verdicts"][number]>(row.id);
     return { id: row.id, state: JSON.parse(row.state_json) as GoalState, verdicts };
   } catch {
     return undefined;
@@ -88,25 +96,43 @@ export async function readGoal(env: IsolatedEnv, sessionId: string): Promise<Goa
   }
 }
 
-export async function waitForGoal(env: IsolatedEnv, sessionId: string, predicate: (goal: GoalRow) => boolean, timeoutMs: number, what: string): Promise<GoalRow> {
+export async function waitForGoal(
+  env: IsolatedEnv,
+  sessionId: string,
+  predicate: (goal: GoalRow) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<GoalRow> {
   const deadline = Date.now() + timeoutMs;
   let last: GoalRow | undefined;
   for (;;) {
     last = await readGoal(env, sessionId);
     if (last && predicate(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; goal now: ${JSON.stringify(last?.state ?? null)} verdicts ${JSON.stringify(last?.verdicts ?? [])}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; goal now: ${JSON.stringify(last?.state ?? null)} verdicts ${JSON.stringify(last?.verdicts ?? [])}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /** Runs `/goal <args>` through the SDK like the TUI does (answers come from the pack's local report model). */
-export async function goalCommand(client: { session: { command: (o: any) => Promise<{ error?: unknown; response?: Response }> } }, sessionId: string, args: string) {
+export async function goalCommand(
+  client: { session: { command: (o: any) => Promise<{ error?: unknown; response?: Response }> } },
+  sessionId: string,
+  args: string,
+) {
   return client.session.command({ path: { id: sessionId }, body: { command: "goal", arguments: args } });
 }
 
 /** Text of the pack's answers shown in the session: the replies of its local report model (no model call). */
-export async function shownAnswers(client: { session: { messages: (o: any) => Promise<{ data?: unknown }> } }, sessionId: string): Promise<string[]> {
-  const listed = (await client.session.messages({ path: { id: sessionId } })).data as { info: { role: string; providerID?: string }; parts: { type: string; text?: string }[] }[] | undefined;
+export async function shownAnswers(
+  client: { session: { messages: (o: any) => Promise<{ data?: unknown }> } },
+  sessionId: string,
+): Promise<string[]> {
+  const listed = (await client.session.messages({ path: { id: sessionId } })).data as
+    | { info: { role: string; providerID?: string }; parts: { type: string; text?: string }[] }[]
+    | undefined;
   return (listed ?? [])
     .filter((m) => m.info.role === "assistant" && m.info.providerID === "continuum")
     .flatMap((m) => m.parts.filter((p) => p.type === "text").map((p) => p.text ?? ""));

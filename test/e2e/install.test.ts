@@ -27,15 +27,33 @@ test("project install: doctor passes, re-install is idempotent, uninstall restor
     assert.match(first.stdout, /ok +hook fired/);
     assert.match(first.stdout, /ok +pack tool offered to the model/);
     assert.match(first.stdout, /doctor: all checks passed/);
-    const skills = execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" });
+    const skills = execFileSync(opencodeBinary(), ["debug", "skill"], {
+      cwd: env.projectDir,
+      env: env.env,
+      encoding: "utf8",
+    });
     assert.match(skills, /"name": "continuum-memory"/, "the pack's skill is visible to OpenCode");
     const shim = readFileSync(join(configDir, "plugins", "continuum.ts"), "utf8");
     assert.match(shim, /const entry = ".*\/plugins\/continuum\.ts";/);
-    assert.match(shim, /^export default \{ id: "opencode-continuum", server \};$/m, "the shim is export-clean: one default export");
+    assert.match(
+      shim,
+      /^export default \{ id: "opencode-continuum", server \};$/m,
+      "the shim is export-clean: one default export",
+    );
     const exclude = readFileSync(join(env.projectDir, ".git", "info", "exclude"), "utf8");
     assert.match(exclude, /^\/\.opencode\/plugins\/continuum\.ts$/m, "the machine-local shim is kept out of git");
-    assert.equal(existsSync(join(configDir, "skills", "continuum-memory")), false, "skills are offered by the plugin, not linked into the config dir");
-    assert.equal(execFileSync("git", ["status", "--porcelain", "--untracked-files=all", ".opencode"], { cwd: env.projectDir, encoding: "utf8" }).includes("continuum"), false);
+    assert.equal(
+      existsSync(join(configDir, "skills", "continuum-memory")),
+      false,
+      "skills are offered by the plugin, not linked into the config dir",
+    );
+    assert.equal(
+      execFileSync("git", ["status", "--porcelain", "--untracked-files=all", ".opencode"], {
+        cwd: env.projectDir,
+        encoding: "utf8",
+      }).includes("continuum"),
+      false,
+    );
 
     const second = runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]);
     assert.equal(second.code, 0);
@@ -45,7 +63,11 @@ test("project install: doctor passes, re-install is idempotent, uninstall restor
     assert.equal(removed.code, 0, removed.stdout + removed.stderr);
     assert.match(removed.stdout, /memory, checkpoints and settings were left in place/);
     assert.deepEqual(snapshotTree(configDir), before, "the config dir is as it was before install");
-    assert.equal(readFileSync(join(env.projectDir, ".git", "info", "exclude"), "utf8"), excludeBefore, "git's exclude list is as it was");
+    assert.equal(
+      readFileSync(join(env.projectDir, ".git", "info", "exclude"), "utf8"),
+      excludeBefore,
+      "git's exclude list is as it was",
+    );
   });
 });
 
@@ -83,12 +105,23 @@ test("a user's own skill of the same name is never touched, and it is the one Op
     writeFileSync(join(mine, "SKILL.md"), "---\nname: continuum-memory\ndescription: my own version\n---\nmine\n");
     const installed = runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]);
     assert.equal(installed.code, 0, installed.stderr);
-    const skills = JSON.parse(execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" })) as { name: string; description: string }[];
-    assert.deepEqual(skills.filter((s) => s.name === "continuum-memory").map((s) => s.description), ["my own version"], "only the user's skill is there");
+    const skills = JSON.parse(
+      execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" }),
+    ) as { name: string; description: string }[];
+    assert.deepEqual(
+      skills.filter((s) => s.name === "continuum-memory").map((s) => s.description),
+      ["my own version"],
+      "only the user's skill is there",
+    );
     // A global install beside it leaves the project's file alone too, and the project's skill is still the one shown.
     assert.equal(runInstallScript(env, ["--no-doctor"]).code, 0);
-    const again = JSON.parse(execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" })) as { name: string; description: string }[];
-    assert.deepEqual(again.filter((s) => s.name === "continuum-memory").map((s) => s.description), ["my own version"]);
+    const again = JSON.parse(
+      execFileSync(opencodeBinary(), ["debug", "skill"], { cwd: env.projectDir, env: env.env, encoding: "utf8" }),
+    ) as { name: string; description: string }[];
+    assert.deepEqual(
+      again.filter((s) => s.name === "continuum-memory").map((s) => s.description),
+      ["my own version"],
+    );
     assert.equal(uninstallPack(env, "global").code, 0);
     assert.equal(uninstallPack(env).code, 0);
     assert.match(readFileSync(join(mine, "SKILL.md"), "utf8"), /my own version/);
@@ -153,7 +186,11 @@ function state(env: IsolatedEnv, configDir: string) {
 
 /** The pack's CLI, as a user runs it, in the test's isolated environment. */
 function cli(env: IsolatedEnv, ...args: string[]) {
-  return spawnSync(process.execPath, [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), ...args], { cwd: env.projectDir, env: { ...env.env }, encoding: "utf8" });
+  return spawnSync(process.execPath, [join(REPO_ROOT, "plugins", "cli", "continuum.mjs"), ...args], {
+    cwd: env.projectDir,
+    env: { ...env.env },
+    encoding: "utf8",
+  });
 }
 
 test("install, uninstall and purge in every order leave the config dir, the data dir and git's exclude list as before", async () => {
@@ -171,9 +208,18 @@ test("install, uninstall and purge in every order leave the config dir, the data
       for (const step of sequence) {
         const install = step.includes("install");
         // The options after the project, --uninstall last: the order a user types is theirs.
-        const args = ["--project", env.projectDir, ...(install ? ["--no-doctor"] : step.filter((s) => s !== "uninstall")), ...(install ? [] : ["--uninstall"])];
+        const args = [
+          "--project",
+          env.projectDir,
+          ...(install ? ["--no-doctor"] : step.filter((s) => s !== "uninstall")),
+          ...(install ? [] : ["--uninstall"]),
+        ];
         const result = runInstallScript(env, args);
-        assert.equal(result.code, 0, `${sequence.map((s) => s.join(" ")).join(" → ")}: ${args.join(" ")}\n${result.stdout}${result.stderr}`);
+        assert.equal(
+          result.code,
+          0,
+          `${sequence.map((s) => s.join(" ")).join(" → ")}: ${args.join(" ")}\n${result.stdout}${result.stderr}`,
+        );
         if (install) {
           // The pack is used between install and uninstall: a memory entry, so there is data to purge.
           const remembered = cli(env, "memory", "path", "--project", env.projectDir, "--json");
@@ -195,7 +241,11 @@ test("a .opencode the install created goes away on uninstall with OpenCode's own
     rmSync(configDir, { recursive: true, force: true });
     assert.equal(runInstallScript(env, ["--project", env.projectDir, "--no-doctor"]).code, 0);
     // The real OpenCode starts in the project and writes its own files into the config dir.
-    execFileSync(opencodeBinary(), ["debug", "config"], { cwd: env.projectDir, env: { ...env.env, PWD: env.projectDir }, encoding: "utf8" });
+    execFileSync(opencodeBinary(), ["debug", "config"], {
+      cwd: env.projectDir,
+      env: { ...env.env, PWD: env.projectDir },
+      encoding: "utf8",
+    });
     assert.ok(existsSync(join(configDir, ".gitignore")), "OpenCode wrote its .gitignore");
     const removed = uninstallPack(env);
     assert.equal(removed.code, 0, removed.stdout + removed.stderr);
@@ -222,13 +272,25 @@ test("a deleted or moved checkout: the next OpenCode start says so once (toast a
     const shimPath = join(env.projectDir, ".opencode", "plugins", "continuum.ts");
     const gone = join(env.root, "moved-away", "plugins", "continuum.ts");
     // The checkout the shim imports is no longer there (the same as `rm -rf` of the clone).
-    writeFileSync(shimPath, readFileSync(shimPath, "utf8").replace(/const entry = ".*";/, `const entry = ${JSON.stringify(gone)};`));
+    writeFileSync(
+      shimPath,
+      readFileSync(shimPath, "utf8").replace(/const entry = ".*";/, `const entry = ${JSON.stringify(gone)};`),
+    );
     const served = await opencodeServe(env, { startTimeoutMs: 120000 });
     try {
       // The user starts working: the first session activity brings the toast (a TUI connects after start-up).
       await served.client.session.create({ body: {} });
-      const toast = await served.waitForEvent((e) => e.type === "tui.toast.show" && String(e.properties.message).includes("could not load"), 30000, "the broken-install toast");
-      assert.match(String(toast.properties.message), new RegExp(`opencode-continuum is installed but could not load from ${gone.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+      const toast = await served.waitForEvent(
+        (e) => e.type === "tui.toast.show" && String(e.properties.message).includes("could not load"),
+        30000,
+        "the broken-install toast",
+      );
+      assert.match(
+        String(toast.properties.message),
+        new RegExp(
+          `opencode-continuum is installed but could not load from ${gone.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`,
+        ),
+      );
       assert.match(String(toast.properties.message), /Run install\.sh again from the checkout you keep/);
       assert.match(served.output(), /level=ERROR .*opencode-continuum is installed but could not load/);
       assert.equal(served.events.filter((e) => e.type === "tui.toast.show").length, 1, "told once");

@@ -15,25 +15,44 @@ after(killAll);
 
 const RULE = "Always run the linter before committing (kingfisher convention)";
 
-test("a read-only data dir: the memory block and memory search work, memory remember is refused naming the file", { timeout: 90000 }, async () => {
+test("a read-only data dir: the memory block and memory search work, memory remember is refused naming the file", {
+  timeout: 90000,
+}, async () => {
   const modelScript: ModelScript = {
-    lanes: [{ name: "pack-helpers", match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r), replies: () => ({ text: "ok" }) }],
+    lanes: [
+      {
+        name: "pack-helpers",
+        match: (r) => isCheckpointWriterRequest(r) || isGoalJudgeRequest(r),
+        replies: () => ({ text: "ok" }),
+      },
+    ],
     main: [
       { toolCalls: [{ name: "memory", args: { action: "search", query: "kingfisher" } }] },
-      { toolCalls: [{ name: "memory", args: { action: "remember", section: "Rules", text: "Use tabs in Makefiles." } }] },
+      {
+        toolCalls: [{ name: "memory", args: { action: "remember", section: "Rules", text: "Use tabs in Makefiles." } }],
+      },
       { text: "Done." },
     ],
     exhausted: { text: "ok" },
   };
   await withOpencode({ model: modelScript }, async ({ env, model, defer }) => {
     defer(() => chmodSync(env.packDataDir, 0o755));
-    const rootCommit = execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], { cwd: env.projectDir, encoding: "utf8" }).trim();
+    const rootCommit = execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], {
+      cwd: env.projectDir,
+      encoding: "utf8",
+    }).trim();
     const memoryFile = join(env.packDataDir, "projects", rootCommit, "memory", "MEMORY.md");
     mkdirSync(dirname(memoryFile), { recursive: true });
     writeFileSync(memoryFile, `# Project memory\n\n## Rules\n\n- ${RULE}\n`);
     const before = readFileSync(memoryFile, "utf8");
     chmodSync(memoryFile, 0o444);
-    for (const dir of [dirname(memoryFile), dirname(dirname(memoryFile)), join(env.packDataDir, "projects"), env.packDataDir]) chmodSync(dir, 0o555);
+    for (const dir of [
+      dirname(memoryFile),
+      dirname(dirname(memoryFile)),
+      join(env.packDataDir, "projects"),
+      env.packDataDir,
+    ])
+      chmodSync(dir, 0o555);
 
     const run = await opencodeRun(env, "What are the project rules? Then remember one more.");
     assert.equal(run.code, 0, run.stderr);
@@ -42,9 +61,17 @@ test("a read-only data dir: the memory block and memory search work, memory reme
     const block = first.system.find((s) => s.startsWith("<continuum-memory>"));
     assert.ok(block?.includes(RULE), "the memory block holds the rule from the read-only file");
     assert.match(second.raw, /kingfisher/, "memory search found it");
-    assert.match(third.raw, /memory is read-only here: cannot write [^"]*MEMORY\.md/, "memory remember refused, naming the file");
+    assert.match(
+      third.raw,
+      /memory is read-only here: cannot write [^"]*MEMORY\.md/,
+      "memory remember refused, naming the file",
+    );
     assert.doesNotMatch(third.raw, /EACCES|MEMORY\.md\.lock/);
     assert.equal(readFileSync(memoryFile, "utf8"), before, "the file is unchanged");
-    assert.equal(existsSync(join(env.packDataDir, "continuum.db")), false, "no database written into the read-only dir");
+    assert.equal(
+      existsSync(join(env.packDataDir, "continuum.db")),
+      false,
+      "no database written into the read-only dir",
+    );
   });
 });

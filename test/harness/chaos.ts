@@ -26,7 +26,18 @@ export function prng(seed: number) {
 export type Rng = ReturnType<typeof prng>;
 
 /** Result tools of the pack's hidden agents: the main agent may be offered them (a user's allow rule), never served. */
-export const INTERNAL_TOOLS = ["checkpoint_write", "goal_verdict", "max_plan", "max_patch", "max_verdict", "dream_report", "dream_memory", "distill_report", "distill_asset", "workflow_result"] as const;
+export const INTERNAL_TOOLS = [
+  "checkpoint_write",
+  "goal_verdict",
+  "max_plan",
+  "max_patch",
+  "max_verdict",
+  "dream_report",
+  "dream_memory",
+  "distill_report",
+  "distill_asset",
+  "workflow_result",
+] as const;
 export const PACK_TOOLS = ["memory", "history", "tasks", "workflow", ...INTERNAL_TOOLS] as const;
 const INTERNAL = new Set<string>(INTERNAL_TOOLS);
 const WORKFLOW_ACTIONS = ["run", "status", "wait", "cancel", "resume", "list"];
@@ -36,7 +47,23 @@ const TASK_ACTIONS = ["create", "list", "get", "start", "block", "unblock", "don
 const SECTIONS = ["Rules", "Architecture decisions", "Discovered durable knowledge", "Project context"];
 const BAD_SECTIONS = ["Preferences", "rules", "RULES", "Nonsense", "../Rules", "## Rules", "", "Rules\u0000"];
 
-const WORDS = ["lantern", "copper", "vector", "meadow", "quartz", "harbor", "falcon", "ember", "tundra", "saffron", "orbit", "glacier", "pylon", "cobalt", "juniper"];
+const WORDS = [
+  "lantern",
+  "copper",
+  "vector",
+  "meadow",
+  "quartz",
+  "harbor",
+  "falcon",
+  "ember",
+  "tundra",
+  "saffron",
+  "orbit",
+  "glacier",
+  "pylon",
+  "cobalt",
+  "juniper",
+];
 const SCRIPTS = [
   "机器学习模型的训练数据",
   "ภาษาไทยไม่มีช่องว่าง",
@@ -53,8 +80,37 @@ const SCRIPTS = [
   "e\u0301 vs \u00e9 (NFC/NFD)",
   "ﬁ ligature ＦＵＬＬＷＩＤＴＨ",
 ];
-const CONTROL = ["\u0000", "\u0001", "\u0007", "\u0008", "\u000b", "\u000c", "\u001b[31m", "\u007f", "\r", "\r\n", "\t", "\u2028", "\u2029", "\ufeff", "\ud800", "\udfff"];
-const TRAVERSAL = ["../../etc", "../../etc/passwd", "..\\..\\windows\\system32", "/etc/shadow", "~/.ssh/id_rsa", "%2e%2e%2f%2e%2e%2f", "....//....//", "/dev/null", "file:///etc/hosts", "C:\\Windows", "\u0000/etc"];
+const CONTROL = [
+  "\u0000",
+  "\u0001",
+  "\u0007",
+  "\u0008",
+  "\u000b",
+  "\u000c",
+  "\u001b[31m",
+  "\u007f",
+  "\r",
+  "\r\n",
+  "\t",
+  "\u2028",
+  "\u2029",
+  "\ufeff",
+  "\ud800",
+  "\udfff",
+];
+const TRAVERSAL = [
+  "../../etc",
+  "../../etc/passwd",
+  "..\\..\\windows\\system32",
+  "/etc/shadow",
+  "~/.ssh/id_rsa",
+  "%2e%2e%2f%2e%2e%2f",
+  "....//....//",
+  "/dev/null",
+  "file:///etc/hosts",
+  "C:\\Windows",
+  "\u0000/etc",
+];
 const MARKUP = [
   "## Rules\n- injected rule",
   "# Heading\n\n### deeper",
@@ -75,7 +131,27 @@ const MARKUP = [
   "$(rm -rf /)",
   "{{template}} ${var} %s",
 ];
-const FAKE_IDS = ["m-00000000", "m-deadbeef", "m-", "h-1234", "T999", "T1.1.1.1.1", "T0", "T-1", "t1", "T1.", "msg_doesnotexist", "prt_doesnotexist", "ses_x", "0", "-1", "null", "undefined", "NaN", "%00"];
+const FAKE_IDS = [
+  "m-00000000",
+  "m-deadbeef",
+  "m-",
+  "h-1234",
+  "T999",
+  "T1.1.1.1.1",
+  "T0",
+  "T-1",
+  "t1",
+  "T1.",
+  "msg_doesnotexist",
+  "prt_doesnotexist",
+  "ses_x",
+  "0",
+  "-1",
+  "null",
+  "undefined",
+  "NaN",
+  "%00",
+];
 
 export interface ChaosState {
   /** Ids the pack answered "Remembered as …" for, with the seed that made them (minus the ones forgotten since). */
@@ -85,7 +161,12 @@ export interface ChaosState {
   partIds: Set<string>;
 }
 
-export const newChaosState = (): ChaosState => ({ remembered: new Map(), taskIds: new Set(), messageIds: new Set(), partIds: new Set() });
+export const newChaosState = (): ChaosState => ({
+  remembered: new Map(),
+  taskIds: new Set(),
+  messageIds: new Set(),
+  partIds: new Set(),
+});
 
 function words(r: Rng, n: number): string {
   return Array.from({ length: n }, () => r.pick(WORDS)).join(" ");
@@ -112,9 +193,13 @@ export function hostileString(r: Rng): string {
     case 7:
       return r.pick(FAKE_IDS);
     case 8:
-      return Array.from({ length: 1 + r.int(6) }, () => r.pick([...CONTROL, ...SCRIPTS, ...MARKUP, ...TRAVERSAL, ...WORDS])).join(r.pick(["", " ", "\n"]));
+      return Array.from({ length: 1 + r.int(6) }, () =>
+        r.pick([...CONTROL, ...SCRIPTS, ...MARKUP, ...TRAVERSAL, ...WORDS]),
+      ).join(r.pick(["", " ", "\n"]));
     case 9:
-      return String.fromCodePoint(...Array.from({ length: 1 + r.int(40) }, () => r.int(0x2ffff)).filter((c) => c < 0xd800 || c > 0xdfff));
+      return String.fromCodePoint(
+        ...Array.from({ length: 1 + r.int(40) }, () => r.int(0x2ffff)).filter((c) => c < 0xd800 || c > 0xdfff),
+      );
     default:
       return words(r, 2 + r.int(8));
   }
@@ -132,7 +217,13 @@ export function hostileValue(r: Rng): unknown {
     case 3:
       return r.pick([[], ["Rules"], [1, 2, 3], [null], [[[]]]]);
     case 4:
-      return r.pick([{}, { $ne: 1 }, JSON.parse('{"__proto__": {"polluted": true}}'), { constructor: { prototype: { x: 1 } } }, { nested: { deep: [1, { a: "b" }] } }]);
+      return r.pick([
+        {},
+        { $ne: 1 },
+        JSON.parse('{"__proto__": {"polluted": true}}'),
+        { constructor: { prototype: { x: 1 } } },
+        { nested: { deep: [1, { a: "b" }] } },
+      ]);
     default:
       return hostileString(r);
   }
@@ -140,30 +231,59 @@ export function hostileValue(r: Rng): unknown {
 
 /** A call a careless model might send: the right tool and action, plausible arguments, some of them hostile strings. */
 function plausible(r: Rng, tool: string, state: ChaosState): Record<string, unknown> {
-  const known = <T>(set: Set<T> | Map<T, unknown>, fallback: () => T): T => (set.size > 0 && r.chance(0.6) ? r.pick([...set.keys()]) : fallback());
-  const text = () => (r.chance(0.5) ? `${words(r, 3 + r.int(5))} ${r.chance(0.5) ? hostileString(r) : ""}`.trim() : hostileString(r));
+  const known = <T>(set: Set<T> | Map<T, unknown>, fallback: () => T): T =>
+    set.size > 0 && r.chance(0.6) ? r.pick([...set.keys()]) : fallback();
+  const text = () =>
+    r.chance(0.5) ? `${words(r, 3 + r.int(5))} ${r.chance(0.5) ? hostileString(r) : ""}`.trim() : hostileString(r);
   const taskId = () => known(state.taskIds, () => (r.chance(0.5) ? r.pick(FAKE_IDS) : `T${1 + r.int(12)}`));
   switch (tool) {
     case "memory": {
       const action = r.chance(0.35) ? "remember" : r.pick(MEMORY_ACTIONS);
-      if (action === "search") return { action, query: r.chance(0.5) ? words(r, 1 + r.int(3)) : hostileString(r), ...(r.chance(0.3) ? { scope: r.pick(["session", "project", "global", "all"]) } : {}), ...(r.chance(0.3) ? { mode: r.pick(["any", "all"]) } : {}), ...(r.chance(0.3) ? { limit: 1 + r.int(50) } : {}) };
+      if (action === "search")
+        return {
+          action,
+          query: r.chance(0.5) ? words(r, 1 + r.int(3)) : hostileString(r),
+          ...(r.chance(0.3) ? { scope: r.pick(["session", "project", "global", "all"]) } : {}),
+          ...(r.chance(0.3) ? { mode: r.pick(["any", "all"]) } : {}),
+          ...(r.chance(0.3) ? { limit: 1 + r.int(50) } : {}),
+        };
       if (action === "remember") {
         const scope = r.chance(0.3) ? r.pick(["project", "global"]) : undefined;
-        const section = r.chance(0.75) ? (scope === "global" ? r.pick(["Rules", "Preferences"]) : r.pick(SECTIONS)) : r.pick(BAD_SECTIONS);
+        const section = r.chance(0.75)
+          ? scope === "global"
+            ? r.pick(["Rules", "Preferences"])
+            : r.pick(SECTIONS)
+          : r.pick(BAD_SECTIONS);
         return { action, section, text: text(), ...(scope ? { scope } : {}) };
       }
-      if (action === "forget") return { action, id: known(state.remembered, () => (r.chance(0.5) ? r.pick(FAKE_IDS) : hostileString(r))) };
+      if (action === "forget")
+        return { action, id: known(state.remembered, () => (r.chance(0.5) ? r.pick(FAKE_IDS) : hostileString(r))) };
       return { action, text: text() };
     }
     case "history": {
       const action = r.pick(HISTORY_ACTIONS);
-      if (action === "search") return { action, query: r.chance(0.5) ? words(r, 1 + r.int(2)) : hostileString(r), ...(r.chance(0.3) ? { limit: 1 + r.int(50) } : {}) };
+      if (action === "search")
+        return {
+          action,
+          query: r.chance(0.5) ? words(r, 1 + r.int(2)) : hostileString(r),
+          ...(r.chance(0.3) ? { limit: 1 + r.int(50) } : {}),
+        };
       if (action === "around") return { action, id: known(state.messageIds, () => r.pick(FAKE_IDS)) };
-      return { action, id: known(state.partIds, () => r.pick(FAKE_IDS)), ...(r.chance(0.4) ? { offset: r.int(5000) } : {}), ...(r.chance(0.4) ? { length: 1 + r.int(8000) } : {}) };
+      return {
+        action,
+        id: known(state.partIds, () => r.pick(FAKE_IDS)),
+        ...(r.chance(0.4) ? { offset: r.int(5000) } : {}),
+        ...(r.chance(0.4) ? { length: 1 + r.int(8000) } : {}),
+      };
     }
     case "tasks": {
       const action = r.pick(TASK_ACTIONS);
-      if (action === "create") return { action, title: r.chance(0.6) ? words(r, 2 + r.int(4)) : hostileString(r), ...(r.chance(0.3) ? { parent: taskId() } : {}) };
+      if (action === "create")
+        return {
+          action,
+          title: r.chance(0.6) ? words(r, 2 + r.int(4)) : hostileString(r),
+          ...(r.chance(0.3) ? { parent: taskId() } : {}),
+        };
       if (action === "list") return { action };
       if (action === "progress") return { action, note: text(), ...(r.chance(0.5) ? { id: taskId() } : {}) };
       if (action === "rename") return { action, id: taskId(), title: r.chance(0.6) ? words(r, 3) : hostileString(r) };
@@ -173,16 +293,39 @@ function plausible(r: Rng, tool: string, state: ChaosState): Record<string, unkn
     case "workflow": {
       const action = r.pick(WORKFLOW_ACTIONS);
       // Never a real workflow name: a run would start agents the chaos model does not script.
-      if (action === "run") return { action, name: r.chance(0.5) ? `no-such-${words(r, 1)}` : hostileString(r), ...(r.chance(0.5) ? { args: hostileValue(r) } : {}) };
+      if (action === "run")
+        return {
+          action,
+          name: r.chance(0.5) ? `no-such-${words(r, 1)}` : hostileString(r),
+          ...(r.chance(0.5) ? { args: hostileValue(r) } : {}),
+        };
       if (action === "list") return { action };
       return { action, runId: r.chance(0.5) ? r.pick(FAKE_IDS) : `wf_${hostileString(r)}` };
     }
     case "checkpoint_write": {
-      const sections = ["intent", "next_action", "directives", "current_work", "knowledge", "decisions", "open_notes", "task_tree", "files"];
-      return Object.fromEntries(sections.filter(() => r.chance(0.7)).map((key) => [key, key === "intent" ? `> ${text()}` : text()]));
+      const sections = [
+        "intent",
+        "next_action",
+        "directives",
+        "current_work",
+        "knowledge",
+        "decisions",
+        "open_notes",
+        "task_tree",
+        "files",
+      ];
+      return Object.fromEntries(
+        sections.filter(() => r.chance(0.7)).map((key) => [key, key === "intent" ? `> ${text()}` : text()]),
+      );
     }
     default:
-      return { met: r.chance(0.5), impossible: r.chance(0.2), reason: text(), evidence: [text()], missing: r.chance(0.5) ? [text()] : [] };
+      return {
+        met: r.chance(0.5),
+        impossible: r.chance(0.2),
+        reason: text(),
+        evidence: [text()],
+        missing: r.chance(0.5) ? [text()] : [],
+      };
   }
 }
 
@@ -197,13 +340,31 @@ function mutate(r: Rng, args: Record<string, unknown>): Record<string, unknown> 
         break;
       case 1:
         // defineProperty: a plain assignment to "__proto__" would set the prototype instead of sending the key.
-        Object.defineProperty(out, r.pick(["bogus", "__proto__", "constructor", "ACTION", "query ", "", "scope", "limit", "offset", "path", "file"]), { value: hostileValue(r), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(
+          out,
+          r.pick([
+            "bogus",
+            "__proto__",
+            "constructor",
+            "ACTION",
+            "query ",
+            "",
+            "scope",
+            "limit",
+            "offset",
+            "path",
+            "file",
+          ]),
+          { value: hostileValue(r), enumerable: true, writable: true, configurable: true },
+        );
         break;
       case 2:
         if (keys.length) out[r.pick(keys)] = hostileValue(r);
         break;
       case 3:
-        out.action = r.chance(0.5) ? hostileValue(r) : r.pick(["SEARCH", "remember ", "delete", "drop", "exec", "__proto__", ""]);
+        out.action = r.chance(0.5)
+          ? hostileValue(r)
+          : r.pick(["SEARCH", "remember ", "delete", "drop", "exec", "__proto__", ""]);
         break;
       default:
         out[r.pick(["limit", "offset", "length"])] = r.pick([-1, 0, 51, 1e9, 2.5, "10", "ten", NaN]);
@@ -234,7 +395,9 @@ function rawGarbage(r: Rng): string {
 
 /** One call. `prefix` makes the call id unique across seeds and turns, so its result can be matched. */
 export function chaosCall(r: Rng, state: ChaosState, id: string): ScriptedToolCall {
-  const name = r.chance(0.15) ? r.pick(INTERNAL_TOOLS) : r.pick(["memory", "memory", "memory", "history", "tasks", "tasks", "workflow"]);
+  const name = r.chance(0.15)
+    ? r.pick(INTERNAL_TOOLS)
+    : r.pick(["memory", "memory", "memory", "history", "tasks", "tasks", "workflow"]);
   const roll = r.next();
   if (roll < 0.1) return { id, name, args: {}, rawArguments: rawGarbage(r) };
   const args = plausible(r, name, state);
@@ -262,14 +425,24 @@ export function learn(state: ChaosState, seed: number, result: ToolResult): void
 }
 
 /** The tool results in a request that answer calls this driver sent, not seen before. */
-export function newResults(request: RecordedRequest, sent: Map<string, ScriptedToolCall & { seed: number }>, seen: Set<string>): (ToolResult & { seed: number })[] {
+export function newResults(
+  request: RecordedRequest,
+  sent: Map<string, ScriptedToolCall & { seed: number }>,
+  seen: Set<string>,
+): (ToolResult & { seed: number })[] {
   const out: (ToolResult & { seed: number })[] = [];
   for (const message of request.body.messages) {
     if (message.role !== "tool" || !message.tool_call_id || seen.has(message.tool_call_id)) continue;
     const call = sent.get(message.tool_call_id);
     if (!call) continue;
     seen.add(message.tool_call_id);
-    out.push({ callId: call.id!, seed: call.seed, name: call.name, args: call.rawArguments ?? call.args, text: contentText(message) });
+    out.push({
+      callId: call.id!,
+      seed: call.seed,
+      name: call.name,
+      args: call.rawArguments ?? call.args,
+      text: contentText(message),
+    });
   }
   return out;
 }
@@ -312,7 +485,9 @@ export function chaosDriver(state: ChaosState) {
       let call = scripted ? { ...scripted, id: scripted.id ?? id } : chaosCall(turn.rng, state, id);
       // OpenCode asks for permission after three identical calls in a row (its doom-loop guard), and it sees every
       // call of a tool the agent may not use as the same call of its `invalid` tool: never repeat either.
-      const repeats = (c: ScriptedToolCall) => JSON.stringify([c.name, c.args, c.rawArguments]) === lastArgs || (INTERNAL.has(c.name) && INTERNAL.has(lastName));
+      const repeats = (c: ScriptedToolCall) =>
+        JSON.stringify([c.name, c.args, c.rawArguments]) === lastArgs ||
+        (INTERNAL.has(c.name) && INTERNAL.has(lastName));
       for (let tries = 0; !turn.script && repeats(call) && tries < 20; tries++) call = chaosCall(turn.rng, state, id);
       lastArgs = JSON.stringify([call.name, call.args, call.rawArguments]);
       lastName = call.name;

@@ -7,12 +7,25 @@ import { REPO_ROOT, type IsolatedEnv } from "./env.ts";
 
 const LAUNCHER = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
 export const continuumCli = (env: IsolatedEnv, args: string[], extraEnv: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: { ...env.env, ...extraEnv }, encoding: "utf8", timeout: 240000 });
+  spawnSync(process.execPath, [LAUNCHER, ...args], {
+    cwd: env.projectDir,
+    env: { ...env.env, ...extraEnv },
+    encoding: "utf8",
+    timeout: 240000,
+  });
 
 /** The CLI without blocking this process: needed when it talks to a model the test itself serves. */
-export function continuumCliAsync(env: IsolatedEnv, args: string[], timeoutMs = 240000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function continuumCliAsync(
+  env: IsolatedEnv,
+  args: string[],
+  timeoutMs = 240000,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: env.projectDir, env: env.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [LAUNCHER, ...args], {
+      cwd: env.projectDir,
+      env: env.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -36,4 +49,3 @@ export function readJsonFile<T>(file: string): T | undefined {
     return undefined;
   }
 }
-

@@ -30,9 +30,16 @@ export function missingOptionalEntries(lock) {
 export function completeLock(lock) {
   for (const { dep, version, parentKey } of missingOptionalEntries(lock)) {
     const parent = lock.packages[parentKey];
-    lock.packages[`node_modules/${dep}`] = { version, ...(parent.dev ? { dev: true } : {}), optional: true, ...platformOf(dep) };
+    lock.packages[`node_modules/${dep}`] = {
+      version,
+      ...(parent.dev ? { dev: true } : {}),
+      optional: true,
+      ...platformOf(dep),
+    };
   }
-  const sorted = Object.entries(lock.packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  const sorted = Object.entries(lock.packages).sort(([a], [b]) =>
+    a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0,
+  );
   return { ...lock, packages: Object.fromEntries(sorted) };
 }
 
@@ -40,7 +47,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const lock = JSON.parse(readFileSync(LOCK, "utf8"));
   const missing = missingOptionalEntries(lock);
   if (process.argv.includes("--check")) {
-    if (missing.length) console.error(`package-lock.json lacks ${missing.length} optional entries; run: node test/harness/complete-lockfile.mjs`);
+    if (missing.length)
+      console.error(
+        `package-lock.json lacks ${missing.length} optional entries; run: node test/harness/complete-lockfile.mjs`,
+      );
     process.exit(missing.length ? 1 : 0);
   }
   writeFileSync(LOCK, JSON.stringify(completeLock(lock), null, 2) + "\n");

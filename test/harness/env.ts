@@ -90,7 +90,9 @@ export function createIsolatedEnv(options: EnvOptions): IsolatedEnv {
   };
 }
 
-export function opencodeJson(options: Pick<EnvOptions, "baseURL" | "context" | "output" | "opencodeConfig">): Record<string, unknown> {
+export function opencodeJson(
+  options: Pick<EnvOptions, "baseURL" | "context" | "output" | "opencodeConfig">,
+): Record<string, unknown> {
   return {
     $schema: "https://opencode.ai/config.json",
     model: "fake/fake-model",
@@ -103,7 +105,11 @@ export function opencodeJson(options: Pick<EnvOptions, "baseURL" | "context" | "
         name: "Scripted",
         options: { baseURL: options.baseURL, apiKey: "scripted" },
         models: {
-          "fake-model": { name: "Fake model", tool_call: true, limit: { context: options.context ?? 32000, output: options.output ?? 4000 } },
+          "fake-model": {
+            name: "Fake model",
+            tool_call: true,
+            limit: { context: options.context ?? 32000, output: options.output ?? 4000 },
+          },
         },
       },
     },
@@ -117,9 +123,16 @@ export function opencodeJson(options: Pick<EnvOptions, "baseURL" | "context" | "
  */
 export function seedConfigDir(dir: string): void {
   mkdirSync(join(dir, "node_modules"), { recursive: true });
-  const lock = { name: "opencode-config", lockfileVersion: 3, packages: { "": { dependencies: { "@opencode-ai/plugin": "1.18.33" } } } };
+  const lock = {
+    name: "opencode-config",
+    lockfileVersion: 3,
+    packages: { "": { dependencies: { "@opencode-ai/plugin": "1.18.33" } } },
+  };
   writeFileSync(join(dir, "package-lock.json"), JSON.stringify(lock, null, 2));
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ dependencies: { "@opencode-ai/plugin": "1.18.33" } }, null, 2));
+  writeFileSync(
+    join(dir, "package.json"),
+    JSON.stringify({ dependencies: { "@opencode-ai/plugin": "1.18.33" } }, null, 2),
+  );
 }
 
 function initGitRepo(dir: string): void {
@@ -127,7 +140,13 @@ function initGitRepo(dir: string): void {
     execFileSync("git", args, {
       cwd: dir,
       stdio: "ignore",
-      env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" },
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@t",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@t",
+      },
     });
   git("init", "-q");
   writeFileSync(join(dir, "README.md"), "# scripted test project\n");

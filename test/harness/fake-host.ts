@@ -37,7 +37,11 @@ export interface FakeHost {
   /** Publishes one raw bus event to the pack. */
   emit(type: string, properties: Record<string, unknown>): Promise<void>;
   /** A finished assistant call in a session (message.updated), recorded in its messages too. */
-  finishCall(sessionId: string, tokens: { input: number; output: number }, extra?: Record<string, unknown>): Promise<string>;
+  finishCall(
+    sessionId: string,
+    tokens: { input: number; output: number },
+    extra?: Record<string, unknown>,
+  ): Promise<string>;
   idle(sessionId: string): Promise<void>;
   createSession(parentId?: string): Promise<string>;
   /** Calls a pack tool the way OpenCode does (raw arguments, a tool context). */
@@ -64,7 +68,8 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   const dataDir = join(root, "data");
   const projectDir = join(root, "project");
   mkdirSync(join(projectDir, ".opencode"), { recursive: true });
-  if (options.continuum) writeFileSync(join(projectDir, ".opencode", "continuum.jsonc"), JSON.stringify(options.continuum));
+  if (options.continuum)
+    writeFileSync(join(projectDir, ".opencode", "continuum.jsonc"), JSON.stringify(options.continuum));
   const previous = { data: process.env.XDG_DATA_HOME, config: process.env.XDG_CONFIG_HOME };
   process.env.XDG_DATA_HOME = dataDir;
   process.env.XDG_CONFIG_HOME = join(root, "config");
@@ -110,7 +115,10 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
       abort: async ({ path }: any) => {
         host.calls.push({ method: "abort", sessionId: path.id });
         if (host.busy.has(path.id)) {
-          await host.emit("session.error", { sessionID: path.id, error: { name: "MessageAbortedError", data: { message: "aborted" } } });
+          await host.emit("session.error", {
+            sessionID: path.id,
+            error: { name: "MessageAbortedError", data: { message: "aborted" } },
+          });
           await host.idle(path.id);
         }
         return ok(true);
@@ -119,11 +127,22 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   };
 
   (client as Record<string, unknown>).postSessionIdPermissionsPermissionId = async ({ path, body }: any) => {
-    host.calls.push({ method: "permission.reply", sessionId: path.id, body: { permissionID: path.permissionID, ...body } });
+    host.calls.push({
+      method: "permission.reply",
+      sessionId: path.id,
+      body: { permissionID: path.permissionID, ...body },
+    });
     return ok(true);
   };
 
-  const input = { client, project: { id: "fake-project" }, directory: projectDir, worktree: projectDir, serverUrl: new URL("http://127.0.0.1:1"), $: undefined } as unknown as PluginInput;
+  const input = {
+    client,
+    project: { id: "fake-project" },
+    directory: projectDir,
+    worktree: projectDir,
+    serverUrl: new URL("http://127.0.0.1:1"),
+    $: undefined,
+  } as unknown as PluginInput;
   const reporter = createReporter({
     log: (entry) => void host.logs.push({ level: entry.level, message: entry.message }),
     toast: (toast) => void host.toasts.push(toast.message),
@@ -132,7 +151,11 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   if (!booted.context) throw new Error(`the pack did not start: ${JSON.stringify(host.logs)}`);
   host.hooks = booted.hooks;
   host.context = booted.context;
-  const cfg: Record<string, any> = { agent: {}, command: {}, ...(options.model === null ? {} : { model: options.model ?? "fake/fake-model" }) };
+  const cfg: Record<string, any> = {
+    agent: {},
+    command: {},
+    ...(options.model === null ? {} : { model: options.model ?? "fake/fake-model" }),
+  };
   await host.hooks.config?.(cfg as never);
 
   host.emit = async (type, properties) => {
@@ -146,7 +169,17 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   };
   host.finishCall = async (sessionId, tokens, extra = {}) => {
     const id = nextId("msg");
-    const info = { id, sessionID: sessionId, role: "assistant", agent: "build", finish: "stop", time: { created: Date.now(), completed: Date.now() }, tokens: { ...tokens, reasoning: 0, cache: { read: 0, write: 0 } }, cost: 0, ...extra };
+    const info = {
+      id,
+      sessionID: sessionId,
+      role: "assistant",
+      agent: "build",
+      finish: "stop",
+      time: { created: Date.now(), completed: Date.now() },
+      tokens: { ...tokens, reasoning: 0, cache: { read: 0, write: 0 } },
+      cost: 0,
+      ...extra,
+    };
     messagesOf(sessionId).push({ info, parts: [] });
     host.busy.add(sessionId);
     await host.emit("session.status", { sessionID: sessionId, status: { type: "busy" } });
@@ -161,20 +194,35 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   host.callTool = async (name, args, sessionId) => {
     const tool = host.hooks.tool?.[name];
     if (!tool) throw new Error(`no tool ${name}`);
-    const result = await tool.execute(args as never, { sessionID: sessionId, messageID: nextId("msg"), agent: "build", abort: new AbortController().signal } as never);
+    const result = await tool.execute(
+      args as never,
+      { sessionID: sessionId, messageID: nextId("msg"), agent: "build", abort: new AbortController().signal } as never,
+    );
     return typeof result === "string" ? result : (result as { output: string }).output;
   };
   host.userMessage = async (sessionId, text, extra = {}) => {
     const messageID = nextId("msg");
     const parts: Record<string, any>[] = [{ id: nextId("prt"), type: "text", text }];
     const message: Record<string, any> = { id: messageID };
-    await host.hooks["chat.message"]?.({ sessionID: sessionId, messageID, agent: extra.agent ?? "build" } as never, { message, parts } as never);
-    messagesOf(sessionId).push({ info: { id: messageID, sessionID: sessionId, role: "user", ...(message.model ? { model: message.model } : {}) }, parts });
+    await host.hooks["chat.message"]?.(
+      { sessionID: sessionId, messageID, agent: extra.agent ?? "build" } as never,
+      { message, parts } as never,
+    );
+    messagesOf(sessionId).push({
+      info: { id: messageID, sessionID: sessionId, role: "user", ...(message.model ? { model: message.model } : {}) },
+      parts,
+    });
     // A feature answered the turn itself on the local report model: play that request, as OpenCode would.
     if (message.model?.providerID === "continuum") {
       const headers: Record<string, string> = {};
-      await host.hooks["chat.headers"]?.({ sessionID: sessionId, model: { providerID: "continuum" }, message: { id: messageID } } as never, { headers } as never);
-      const response: Response = await cfg.provider.continuum.options.fetch("http://continuum.invalid/v1/chat/completions", { headers });
+      await host.hooks["chat.headers"]?.(
+        { sessionID: sessionId, model: { providerID: "continuum" }, message: { id: messageID } } as never,
+        { headers } as never,
+      );
+      const response: Response = await cfg.provider.continuum.options.fetch(
+        "http://continuum.invalid/v1/chat/completions",
+        { headers },
+      );
       const said = (await response.text())
         .split("\n")
         .filter((line) => line.startsWith("data: {"))
@@ -187,22 +235,54 @@ export async function bootFakeHost(options: FakeHostOptions = {}): Promise<FakeH
   /** Plays OpenCode's command path: the pack's hook, the user message (chat.message), and a report turn if the pack routed it. */
   host.command = async (sessionId, command, args = "") => {
     const parts: Record<string, any>[] = [{ type: "text", text: `/${command} ${args}` }];
-    await host.hooks["command.execute.before"]?.({ command, sessionID: sessionId, arguments: args } as never, { parts } as never);
+    await host.hooks["command.execute.before"]?.(
+      { command, sessionID: sessionId, arguments: args } as never,
+      { parts } as never,
+    );
     const messageID = nextId("msg");
-    const info: Record<string, any> = { id: messageID, sessionID: sessionId, role: "user", model: { providerID: "fake", modelID: "fake-model" } };
-    await host.hooks["chat.message"]?.({ sessionID: sessionId, messageID, agent: "build", model: { providerID: "fake", modelID: "fake-model" } } as never, { message: info, parts } as never);
+    const info: Record<string, any> = {
+      id: messageID,
+      sessionID: sessionId,
+      role: "user",
+      model: { providerID: "fake", modelID: "fake-model" },
+    };
+    await host.hooks["chat.message"]?.(
+      {
+        sessionID: sessionId,
+        messageID,
+        agent: "build",
+        model: { providerID: "fake", modelID: "fake-model" },
+      } as never,
+      { message: info, parts } as never,
+    );
     messagesOf(sessionId).push({ info, parts });
     // Not routed to the local report model: an ordinary turn the test plays.
     if (info.model.providerID !== "continuum") return parts;
     const headers: Record<string, string> = {};
-    await host.hooks["chat.headers"]?.({ sessionID: sessionId, model: { providerID: "continuum" } } as never, { headers } as never);
-    const response: Response = await cfg.provider.continuum.options.fetch("http://continuum.invalid/v1/chat/completions", { headers });
+    await host.hooks["chat.headers"]?.(
+      { sessionID: sessionId, model: { providerID: "continuum" } } as never,
+      { headers } as never,
+    );
+    const response: Response = await cfg.provider.continuum.options.fetch(
+      "http://continuum.invalid/v1/chat/completions",
+      { headers },
+    );
     const text = (await response.text())
       .split("\n")
       .filter((line) => line.startsWith("data: {"))
       .map((line) => JSON.parse(line.slice(6)).choices?.[0]?.delta?.content ?? "")
       .join("");
-    const reply = { info: { id: nextId("msg"), sessionID: sessionId, role: "assistant", providerID: "continuum", finish: "stop", tokens: { input: 0, output: 0, reasoning: 0, cache: { read: 0, write: 0 } } }, parts: [{ type: "text", text }] };
+    const reply = {
+      info: {
+        id: nextId("msg"),
+        sessionID: sessionId,
+        role: "assistant",
+        providerID: "continuum",
+        finish: "stop",
+        tokens: { input: 0, output: 0, reasoning: 0, cache: { read: 0, write: 0 } },
+      },
+      parts: [{ type: "text", text }],
+    };
     messagesOf(sessionId).push(reply);
     host.reports.push(text);
     await host.emit("message.updated", { info: reply.info });

@@ -27,12 +27,25 @@ export function runInstallScript(env: IsolatedEnv, args: string[]): ScriptResult
 
 export function installPack(env: IsolatedEnv, options: InstallOptions = {}): ScriptResult {
   const scope = options.scope ?? "project";
-  const args = [...(scope === "project" ? ["--project", env.projectDir] : []), ...(options.doctor ? [] : ["--no-doctor"]), ...(options.extraArgs ?? [])];
+  const args = [
+    ...(scope === "project" ? ["--project", env.projectDir] : []),
+    ...(options.doctor ? [] : ["--no-doctor"]),
+    ...(options.extraArgs ?? []),
+  ];
   const result = runInstallScript(env, args);
-  if (result.code !== 0) throw new Error(`install.sh ${args.join(" ")} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`install.sh ${args.join(" ")} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
   return result;
 }
 
-export function uninstallPack(env: IsolatedEnv, scope: "project" | "global" = "project", extra: string[] = []): ScriptResult {
-  return runInstallScript(env, ["--uninstall", ...(scope === "project" ? ["--project", env.projectDir] : []), ...extra]);
+export function uninstallPack(
+  env: IsolatedEnv,
+  scope: "project" | "global" = "project",
+  extra: string[] = [],
+): ScriptResult {
+  return runInstallScript(env, [
+    "--uninstall",
+    ...(scope === "project" ? ["--project", env.projectDir] : []),
+    ...extra,
+  ]);
 }

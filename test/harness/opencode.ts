@@ -22,7 +22,14 @@ export interface RunOptions {
 }
 
 export async function opencodeRun(env: IsolatedEnv, prompt: string, options: RunOptions = {}): Promise<RunResult> {
-  const args = ["run", ...(options.json ? ["--format", "json"] : []), "-m", "fake/fake-model", ...(options.args ?? []), prompt];
+  const args = [
+    "run",
+    ...(options.json ? ["--format", "json"] : []),
+    "-m",
+    "fake/fake-model",
+    ...(options.args ?? []),
+    prompt,
+  ];
   const outcome = await runOpencode({
     binary: opencodeBinary(),
     args,
@@ -31,7 +38,12 @@ export async function opencodeRun(env: IsolatedEnv, prompt: string, options: Run
     timeoutMs: options.timeoutMs ?? 60000,
   });
   const stderr = outcome.spawnError ? `${outcome.stderr}\n${outcome.spawnError}` : outcome.stderr;
-  return { code: outcome.code, stdout: outcome.stdout, stderr, events: options.json ? parseJsonLines(outcome.stdout) : [] };
+  return {
+    code: outcome.code,
+    stdout: outcome.stdout,
+    stderr,
+    events: options.json ? parseJsonLines(outcome.stdout) : [],
+  };
 }
 
 function parseJsonLines(text: string): Record<string, unknown>[] {

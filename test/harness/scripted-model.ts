@@ -83,8 +83,10 @@ export interface ScriptedModel {
 }
 
 /** The pack's own background agents, recognised by the first words of their prompts (agents/*.md). */
-export const isCheckpointWriterRequest = (r: Pick<RecordedRequest, "system">) => r.system.some((s) => s.includes("You keep the checkpoint of a coding session"));
-export const isGoalJudgeRequest = (r: Pick<RecordedRequest, "system">) => r.system.some((s) => s.includes("You are the goal judge"));
+export const isCheckpointWriterRequest = (r: Pick<RecordedRequest, "system">) =>
+  r.system.some((s) => s.includes("You keep the checkpoint of a coding session"));
+export const isGoalJudgeRequest = (r: Pick<RecordedRequest, "system">) =>
+  r.system.some((s) => s.includes("You are the goal judge"));
 
 /**
  * Recognises OpenCode's hidden helper agents, and the pack's own, by their system prompts. A test that scripts the
@@ -92,12 +94,23 @@ export const isGoalJudgeRequest = (r: Pick<RecordedRequest, "system">) => r.syst
  * and never consume the main lane's scripted turns.
  */
 export const HIDDEN_LANES: Lane[] = [
-  { name: "checkpoint-writer", match: isCheckpointWriterRequest, replies: () => ({ text: "(no checkpoint scripted)" }) },
+  {
+    name: "checkpoint-writer",
+    match: isCheckpointWriterRequest,
+    replies: () => ({ text: "(no checkpoint scripted)" }),
+  },
   { name: "goal-judge", match: isGoalJudgeRequest, replies: () => ({ text: "(no verdict scripted)" }) },
-  { name: "title", match: (r) => r.system.some((s) => s.includes("You are a title generator")), replies: () => ({ text: "Scripted session" }) },
+  {
+    name: "title",
+    match: (r) => r.system.some((s) => s.includes("You are a title generator")),
+    replies: () => ({ text: "Scripted session" }),
+  },
   {
     name: "compaction",
-    match: (r) => r.system.some((s) => /summariz|summaris/i.test(s)) && r.tools.length === 0 && /conversation|summary/i.test(r.raw.slice(-4000)),
+    match: (r) =>
+      r.system.some((s) => /summariz|summaris/i.test(s)) &&
+      r.tools.length === 0 &&
+      /conversation|summary/i.test(r.raw.slice(-4000)),
     replies: () => ({ text: "## Summary\nScripted compaction summary." }),
   },
 ];
@@ -138,7 +151,11 @@ export async function startScriptedModel(script: ModelScript = {}): Promise<Scri
   const requests: RecordedRequest[] = [];
   const lists = new Map<string, ScriptedReply[]>();
   const calls = new Map<string, number>();
-  const lanes: Lane[] = [...(script.lanes ?? []), ...HIDDEN_LANES, { name: "main", match: () => true, replies: script.main ?? [] }];
+  const lanes: Lane[] = [
+    ...(script.lanes ?? []),
+    ...HIDDEN_LANES,
+    { name: "main", match: () => true, replies: script.main ?? [] },
+  ];
   for (const lane of lanes) if (Array.isArray(lane.replies)) lists.set(lane.name, [...lane.replies]);
 
   const choose = (partial: Omit<RecordedRequest, "lane" | "reply" | "index">): RecordedRequest => {
@@ -178,7 +195,11 @@ export async function startScriptedModel(script: ModelScript = {}): Promise<Scri
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, choose: (p: Omit<RecordedRequest, "lane" | "reply" | "index">) => RecordedRequest) {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  choose: (p: Omit<RecordedRequest, "lane" | "reply" | "index">) => RecordedRequest,
+) {
   const raw = await readBody(req);
   if (req.method === "GET" && req.url?.endsWith("/models")) {
     res.writeHead(200, { "content-type": "application/json" });
@@ -198,7 +219,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, choose: (p: Omi
     lastUserText: contentText([...body.messages].reverse().find((m) => m.role === "user") ?? { role: "user" }),
     raw,
   });
-  const reply = recorded.reply === "unscripted" ? { text: "(the scripted model has no reply for this request)" } : recorded.reply;
+  const reply =
+    recorded.reply === "unscripted" ? { text: "(the scripted model has no reply for this request)" } : recorded.reply;
   if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
   if (reply.error) {
     res.writeHead(reply.error.status, { "content-type": "application/json" });
@@ -220,7 +242,9 @@ function streamReply(res: ServerResponse, body: ChatBody, reply: ScriptedReply, 
   const id = `chatcmpl-${Math.random().toString(36).slice(2)}`;
   const created = Math.floor(Date.now() / 1000);
   const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices, ...extra })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices, ...extra })}\n\n`,
+    );
 
   send([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
   if (reply.text) {
@@ -228,8 +252,22 @@ function streamReply(res: ServerResponse, body: ChatBody, reply: ScriptedReply, 
   }
   (reply.toolCalls ?? []).forEach((call, i) => {
     const callId = call.id ?? `call_${Math.random().toString(36).slice(2, 12)}`;
-    send([{ index: 0, delta: { tool_calls: [{ index: i, id: callId, type: "function", function: { name: call.name, arguments: "" } }] }, finish_reason: null }]);
-    send([{ index: 0, delta: { tool_calls: [{ index: i, function: { arguments: call.rawArguments ?? JSON.stringify(call.args) } }] }, finish_reason: null }]);
+    send([
+      {
+        index: 0,
+        delta: {
+          tool_calls: [{ index: i, id: callId, type: "function", function: { name: call.name, arguments: "" } }],
+        },
+        finish_reason: null,
+      },
+    ]);
+    send([
+      {
+        index: 0,
+        delta: { tool_calls: [{ index: i, function: { arguments: call.rawArguments ?? JSON.stringify(call.args) } }] },
+        finish_reason: null,
+      },
+    ]);
   });
   const finish = reply.toolCalls?.length ? "tool_calls" : "stop";
   send([{ index: 0, delta: {}, finish_reason: finish }]);
@@ -244,7 +282,9 @@ function streamReply(res: ServerResponse, body: ChatBody, reply: ScriptedReply, 
 
 /** What a provider bills as output: the text and every tool call's arguments (a huge argument is huge output). */
 function completionTokens(reply: ScriptedReply, tokens: TokenCounter): number {
-  const calls = (reply.toolCalls ?? []).map((call) => `${call.name}\n${call.rawArguments ?? JSON.stringify(call.args)}`);
+  const calls = (reply.toolCalls ?? []).map(
+    (call) => `${call.name}\n${call.rawArguments ?? JSON.stringify(call.args)}`,
+  );
   return tokens.count([reply.text ?? "", ...calls].join("\n")) + 1;
 }
 

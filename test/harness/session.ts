@@ -14,7 +14,10 @@ export async function createSession(served: Served): Promise<string> {
 }
 
 export async function send(served: Served, sessionId: string, text: string): Promise<void> {
-  const sent = await served.client.session.promptAsync({ path: { id: sessionId }, body: { parts: [{ type: "text", text }] } });
+  const sent = await served.client.session.promptAsync({
+    path: { id: sessionId },
+    body: { parts: [{ type: "text", text }] },
+  });
   if (sent.error) throw new Error(`promptAsync failed: ${JSON.stringify(sent.error)}`);
 }
 

@@ -4,9 +4,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { withFakeHost, type FakeHost } from "../harness/fake-host.ts";
 
-
 const modelCall = (host: FakeHost, sessionID: string, context = 200000) =>
-  host.hooks["chat.params"]!({ sessionID, agent: "build", model: { id: "fake-model", providerID: "fake", limit: { context, output: 4000 } } } as never, {} as never);
+  host.hooks["chat.params"]!(
+    {
+      sessionID,
+      agent: "build",
+      model: { id: "fake-model", providerID: "fake", limit: { context, output: 4000 } },
+    } as never,
+    {} as never,
+  );
 
 async function systemPrompt(host: FakeHost, sessionID: string, base = "You are OpenCode.") {
   const output = { system: [base] };
@@ -25,16 +31,32 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
 test("memory adapter: a person's message gets recall; the pack's own pushes do not; the block is injected and counted", async () => {
   await withFakeHost({}, async (host) => {
     const session = await host.createSession();
-    await host.callTool("memory", { action: "remember", section: "Discovered durable knowledge", text: "The zebrafish fixture seeds the staging table" }, session);
+    await host.callTool(
+      "memory",
+      {
+        action: "remember",
+        section: "Discovered durable knowledge",
+        text: "The zebrafish fixture seeds the staging table",
+      },
+      session,
+    );
     const other = await host.createSession();
     const parts = await host.userMessage(other, "how is the zebrafish fixture seeded?");
-    assert.ok(parts.some((p) => p.synthetic && /zebrafish/.test(p.text)) || (await systemPrompt(host, other)).join("\n").includes("zebrafish"), "recall or block carries the entry");
+    assert.ok(
+      parts.some((p) => p.synthetic && /zebrafish/.test(p.text)) ||
+        (await systemPrompt(host, other)).join("\n").includes("zebrafish"),
+      "recall or block carries the entry",
+    );
     const pushed = await host.userMessage(other, "[continuum goal] The goal is not met yet. zebrafish");
     assert.equal(pushed.filter((p) => p.synthetic).length, 0, "no recall on the pack's own push");
     const system = await systemPrompt(host, other);
     assert.equal(system[0], "You are OpenCode.", "OpenCode's own system prompt stays first and untouched");
     assert.deepEqual(await systemPrompt(host, other), system, "the block is byte-stable between calls");
-    assert.equal((await systemPrompt(host, other, "You are a title generator.")).length, 1, "OpenCode's title helper gets nothing");
+    assert.equal(
+      (await systemPrompt(host, other, "You are a title generator.")).length,
+      1,
+      "OpenCode's title helper gets nothing",
+    );
     const stats = host.context.ledger!.stats({ sessionId: other });
     assert.ok((stats.features.memory?.injectedTokens ?? 0) > 0, "the injected block is counted in the ledger");
   });
@@ -58,7 +80,11 @@ test("tasks adapter: the gate pushes a session that stops with open tasks, not a
     await host.emit("session.error", { sessionID: failed, error: { name: "APIError", data: { message: "boom" } } });
     await host.idle(failed);
     await new Promise((r) => setTimeout(r, 20));
-    assert.equal(host.calls.filter((c) => c.method === "promptAsync" && c.sessionId === failed).length, 0, "no push after a failed turn");
+    assert.equal(
+      host.calls.filter((c) => c.method === "promptAsync" && c.sessionId === failed).length,
+      0,
+      "no push after a failed turn",
+    );
   });
 });
 
@@ -76,16 +102,27 @@ test("checkpoint adapter: crossing a threshold starts the writer through the run
     },
     async (host) => {
       const session = await host.createSession();
-      await host.userMessage(session, "Write the importer for the CSV files in data/. " + "Each file has columns id, name, amount. ".repeat(800));
+      await host.userMessage(
+        session,
+        "Write the importer for the CSV files in data/. " + "Each file has columns id, name, amount. ".repeat(800),
+      );
       await modelCall(host, session, 100000);
       const messages = [...host.messages.get(session)!];
       await host.hooks["experimental.chat.messages.transform"]!({}, { messages } as never);
       await host.finishCall(session, { input: 40000, output: 500 });
       await until(() => writerPrompts.length > 0);
       assert.match(writerPrompts[0]!, /importer/);
-      await until(() => host.context.ledger!.runs({ sessionId: session }).some((r) => r.feature === "checkpoint" && r.state !== "running"));
+      await until(() =>
+        host.context
+          .ledger!.runs({ sessionId: session })
+          .some((r) => r.feature === "checkpoint" && r.state !== "running"),
+      );
       const [run] = host.context.ledger!.runs({ sessionId: session });
-      assert.deepEqual([run!.agent, run!.outcome], ["checkpoint-writer", "no-result"], "no checkpoint_write: four attempts, then a failure on record");
+      assert.deepEqual(
+        [run!.agent, run!.outcome],
+        ["checkpoint-writer", "no-result"],
+        "no checkpoint_write: four attempts, then a failure on record",
+      );
       await host.command(session, "context");
       assert.match(host.reports.at(-1)!, /no valid checkpoint after 4 attempts \(checkpoint_write was not called\)/);
     },
@@ -99,9 +136,15 @@ test("goal adapter: /goal runs on the session's model, the judge runs at idle, a
       onPrompt: async (host, sessionId, body) => {
         if (body.agent !== "goal-judge") return;
         judged++;
-        await host.callTool("goal_verdict", { met: false, impossible: false, reason: "REASON-X", evidence: [], missing: ["write result.txt"] }, sessionId);
+        await host.callTool(
+          "goal_verdict",
+          { met: false, impossible: false, reason: "REASON-X", evidence: [], missing: ["write result.txt"] },
+          sessionId,
+        );
         await host.finishCall(sessionId, { input: 1500, output: 40 }, { agent: "goal-judge", finish: "tool-calls" });
-        await host.hooks["experimental.chat.messages.transform"]!({}, { messages: [...host.messages.get(sessionId)!] } as never);
+        await host.hooks["experimental.chat.messages.transform"]!({}, {
+          messages: [...host.messages.get(sessionId)!],
+        } as never);
       },
     },
     async (host) => {
@@ -113,7 +156,11 @@ test("goal adapter: /goal runs on the session's model, the judge runs at idle, a
       assert.equal(condition.parts[0]!.text, "result.txt exists");
       await host.finishCall(session, { input: 500, output: 10 });
       await host.idle(session);
-      await until(() => host.calls.some((c) => c.method === "promptAsync" && c.sessionId === session && /REASON-X/.test(c.body!.parts[0].text)));
+      await until(() =>
+        host.calls.some(
+          (c) => c.method === "promptAsync" && c.sessionId === session && /REASON-X/.test(c.body!.parts[0].text),
+        ),
+      );
       assert.equal(judged, 1);
       await host.command(session, "goal");
       assert.match(host.reports.at(-1)!, /Goal \(active; 1 of 12 continuations used\)/);
@@ -146,11 +193,18 @@ test("stats and agents: /stats shows the session's figures and /agents the runs,
 test("a user's own command of the same name is theirs: the pack does not answer it; a user's own `continuum` provider is kept", async () => {
   await withFakeHost({}, async (host) => {
     const mine = { npm: "my-provider", models: {} };
-    const cfg: Record<string, any> = { command: { stats: { template: "my own stats", description: "mine" } }, agent: {}, provider: { continuum: mine } };
+    const cfg: Record<string, any> = {
+      command: { stats: { template: "my own stats", description: "mine" } },
+      agent: {},
+      provider: { continuum: mine },
+    };
     await host.hooks.config!(cfg as never);
     assert.equal(cfg.provider.continuum, mine, "never replaced");
     const parts: Record<string, any>[] = [{ type: "text", text: "my own stats" }];
-    await host.hooks["command.execute.before"]!({ command: "stats", sessionID: "ses_x", arguments: "" } as never, { parts } as never);
+    await host.hooks["command.execute.before"]!(
+      { command: "stats", sessionID: "ses_x", arguments: "" } as never,
+      { parts } as never,
+    );
     assert.deepEqual(parts, [{ type: "text", text: "my own stats" }]);
   });
 });

@@ -7,7 +7,12 @@ import { join } from "node:path";
 import { fillAgent, fillCommand, packAssetFiles, readAsset, PACK_ROOT } from "../../plugins/core/assets.ts";
 import type { FeatureModule } from "../../plugins/core/feature.ts";
 
-const asset = { name: "helper", file: "x", frontmatter: { description: "ours", mode: "subagent", temperature: 0 }, body: "our prompt" };
+const asset = {
+  name: "helper",
+  file: "x",
+  frontmatter: { description: "ours", mode: "subagent", temperature: 0 },
+  body: "our prompt",
+};
 
 test("an agent the user did not define is added whole", () => {
   const agents: Record<string, Record<string, unknown>> = {};
@@ -24,7 +29,9 @@ test("the user's fields win; only missing ones are filled", () => {
 });
 
 test("commands follow the same rule", () => {
-  const commands: Record<string, Record<string, unknown>> = { helper: { template: "mine $ARGUMENTS", description: "d", mode: "x", temperature: 1 } };
+  const commands: Record<string, Record<string, unknown>> = {
+    helper: { template: "mine $ARGUMENTS", description: "d", mode: "x", temperature: 1 },
+  };
   assert.equal(fillCommand(commands, asset), "kept");
   assert.equal(commands.helper!.template, "mine $ARGUMENTS");
 });
@@ -53,7 +60,12 @@ test("each feature's agents and commands live in its own folder, and every shipp
       }
     }
   }
-  assert.deepEqual(packAssetFiles().map((a) => `${a.kind}/${a.name}`).filter((id) => !declared.has(id)), []);
+  assert.deepEqual(
+    packAssetFiles()
+      .map((a) => `${a.kind}/${a.name}`)
+      .filter((id) => !declared.has(id)),
+    [],
+  );
 });
 
 test("a name shipped by two features is an error, not a silent pick", () => {
@@ -73,7 +85,19 @@ test("a name shipped by two features is an error, not a silent pick", () => {
 test("the pack's asset names cover every agent, command, skill and built-in workflow it ships", async () => {
   const { packAssetNames } = await import("../../plugins/core/assets.ts");
   const names = packAssetNames();
-  for (const name of ["max", "max-judge", "compose", "compose-tdd", "dream", "distill", "workflow", "goal-judge", "continuum-memory", "review", "fanout"]) {
+  for (const name of [
+    "max",
+    "max-judge",
+    "compose",
+    "compose-tdd",
+    "dream",
+    "distill",
+    "workflow",
+    "goal-judge",
+    "continuum-memory",
+    "review",
+    "fanout",
+  ]) {
     assert.ok(names.has(name), `${name} is reserved`);
   }
 });

@@ -8,16 +8,36 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BACKUP_REFS, listBackups, pruneBackups, recordAfter, restoreBackup, takeBackup, type Backup } from "../../plugins/core/backups.ts";
+import {
+  BACKUP_REFS,
+  listBackups,
+  pruneBackups,
+  recordAfter,
+  restoreBackup,
+  takeBackup,
+  type Backup,
+} from "../../plugins/core/backups.ts";
 
 function repo(commit = true) {
   const base = mkdtempSync(join(tmpdir(), "continuum-backup-"));
   const dir = join(base, "project");
   mkdirSync(dir);
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+  const git = (...args: string[]) =>
+    execFileSync("git", args, {
+      cwd: dir,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@t",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@t",
+      },
+    });
   git("init", "-q");
   if (commit) {
-    for (const name of ["a.txt", "b.txt", "c.txt", "d.txt", "old.txt"]) writeFileSync(join(dir, name), `${name} committed\n`);
+    for (const name of ["a.txt", "b.txt", "c.txt", "d.txt", "old.txt"])
+      writeFileSync(join(dir, name), `${name} committed\n`);
     writeFileSync(join(dir, "e.bin"), Buffer.from([0, 1, 2, 3]));
     writeFileSync(join(dir, ".gitignore"), "build/\n");
     git("add", "-A");
@@ -36,7 +56,9 @@ function state(r: ReturnType<typeof repo>) {
   return {
     index: r.git("ls-files", "-s"),
     status: r.git("status", "--porcelain=v1", "--untracked-files=all"),
-    files: Object.fromEntries(files.filter((f) => existsSync(join(r.dir, f))).map((f) => [f, readFileSync(join(r.dir, f)).toString("base64")])),
+    files: Object.fromEntries(
+      files.filter((f) => existsSync(join(r.dir, f))).map((f) => [f, readFileSync(join(r.dir, f)).toString("base64")]),
+    ),
   };
 }
 
@@ -73,7 +95,11 @@ test("a backup brings back staged-only, staged-then-edited, untracked, deleted, 
     const before = state(r);
     const backup = await takeBackup(r.dir, "before applying max candidate 1");
     assert.deepEqual(state(r), before, "taking a backup touches nothing");
-    assert.equal(r.git("branch", "--list").trim(), "* master".replace("master", r.git("branch", "--show-current").trim()), "no branch added");
+    assert.equal(
+      r.git("branch", "--list").trim(),
+      "* master".replace("master", r.git("branch", "--show-current").trim()),
+      "no branch added",
+    );
     assert.equal(r.git("tag", "--list"), "", "no tag added");
     clobber(r);
     await recordAfter(r.dir, backup);
@@ -172,7 +198,10 @@ test("backup refs are pruned like the pack's other kept copies: the newest stay,
     const recent = await takeBackup(r.dir, "recent", new Date(old + 30 * 86_400_000));
     const deleted = await pruneBackups(r.dir, old + 30 * 86_400_000, { keepNewest: 2, keepDays: 14 });
     assert.equal(deleted.length, 2);
-    assert.deepEqual((await listBackups(r.dir)).map((b) => b.label), ["recent", "old 2"]);
+    assert.deepEqual(
+      (await listBackups(r.dir)).map((b) => b.label),
+      ["recent", "old 2"],
+    );
     assert.ok(recent.name);
   } finally {
     r.cleanup();
@@ -193,7 +222,10 @@ test("continuum restore: lists the backups, puts one back, refuses (naming the f
     await recordAfter(r.dir, backup);
     const listed = await capture(["restore", "--project", r.dir]);
     assert.match(listed.out, new RegExp(`${backup.name}  before applying compose merge of T1`));
-    assert.deepEqual(JSON.parse((await capture(["restore", "--project", r.dir, "--json"])).out).backups.map((b: Backup) => b.name), [backup.name]);
+    assert.deepEqual(
+      JSON.parse((await capture(["restore", "--project", r.dir, "--json"])).out).backups.map((b: Backup) => b.name),
+      [backup.name],
+    );
     r.write("mine.swp", "later\n");
     const refused = await capture(["restore", backup.name, "--project", r.dir]);
     assert.equal(refused.code, 1);

@@ -19,7 +19,10 @@ test("latest() reads the session's checkpoint.md; missing, a folder or a symlink
     symlinkSync(join(root, "secret.txt"), join(sessionDir("ses_link"), "checkpoint.md"));
 
     const latest = service.latest("ses_ok");
-    assert.deepEqual(latest, { text: "# Checkpoint\n1. Goal: ship\n", writtenAt: statSync(join(sessionDir("ses_ok"), "checkpoint.md")).mtimeMs });
+    assert.deepEqual(latest, {
+      text: "# Checkpoint\n1. Goal: ship\n",
+      writtenAt: statSync(join(sessionDir("ses_ok"), "checkpoint.md")).mtimeMs,
+    });
     assert.equal(service.latest("ses_none"), undefined);
     assert.equal(service.latest("ses_dir"), undefined);
     assert.equal(service.latest("ses_link"), undefined, "a symlinked checkpoint.md is not followed");

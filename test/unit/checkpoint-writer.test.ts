@@ -25,11 +25,23 @@ const good = {
 const NO_FACTS = { taskTree: "", files: "", errors: "", liveResources: "", exactValues: [] };
 
 test("§1 quote by code: the latest request as > lines, a long one cut; no quote asked of the writer", () => {
-  const sections = composeSections(good, { ...NO_FACTS, latestRequest: "Use the DSN postgres://a@b:5432/c.\nThen run the tests." });
-  assert.match(sections.active_intent, /^The user's latest request \(verbatim\):\n> Use the DSN postgres:\/\/a@b:5432\/c\.\n> Then run the tests\.\n\nPort the importer\.$/);
+  const sections = composeSections(good, {
+    ...NO_FACTS,
+    latestRequest: "Use the DSN postgres://a@b:5432/c.\nThen run the tests.",
+  });
+  assert.match(
+    sections.active_intent,
+    /^The user's latest request \(verbatim\):\n> Use the DSN postgres:\/\/a@b:5432\/c\.\n> Then run the tests\.\n\nPort the importer\.$/,
+  );
   assert.match(quoteRequest("word ".repeat(2000)), /\[…\]$/);
-  assert.equal(validateWriterSections(good, { userMessages: ["Something else entirely."], quoteByCode: true }).ok, true);
-  const rejected = validateWriterSections({ ...good, knowledge: "", open_notes: "x ".repeat(2000) }, { userMessages: [], quoteByCode: true });
+  assert.equal(
+    validateWriterSections(good, { userMessages: ["Something else entirely."], quoteByCode: true }).ok,
+    true,
+  );
+  const rejected = validateWriterSections(
+    { ...good, knowledge: "", open_notes: "x ".repeat(2000) },
+    { userMessages: [], quoteByCode: true },
+  );
   assert.deepEqual(!rejected.ok && rejected.redo, ["knowledge", "open_notes"]);
 });
 
@@ -41,7 +53,10 @@ async function setup(replies: Record<string, string>[]) {
   const store = openCheckpointStore(db);
   let accept: Accept | undefined;
   const prompts: string[] = [];
-  const user = (id: string, parts: HostMessage["parts"]): HostMessage => ({ info: { id, sessionID: "ses_1", role: "user", time: { created: 1 } }, parts });
+  const user = (id: string, parts: HostMessage["parts"]): HostMessage => ({
+    info: { id, sessionID: "ses_1", role: "user", time: { created: 1 } },
+    parts,
+  });
   const messages: HostMessage[] = [
     user("msg_1", [{ id: "p1", type: "text", text: "Build the importer. Never edit db/schema.sql." }]),
     user("msg_2", [
@@ -52,7 +67,14 @@ async function setup(replies: Record<string, string>[]) {
   const context = {
     config: defaultConfig(),
     project: { id: "proj-1", kind: "directory", root },
-    reporter: { log() {}, notify() {}, problem() {}, child() { return this; } },
+    reporter: {
+      log() {},
+      notify() {},
+      problem() {},
+      child() {
+        return this;
+      },
+    },
     host: { directory: join(root, "missing"), messages: async () => messages },
     services: {},
     helpers: {
@@ -62,10 +84,18 @@ async function setup(replies: Record<string, string>[]) {
       },
       async run(request: { prompt: string; context: unknown }) {
         prompts.push(request.prompt);
-        const usage = { tokens: { input: 10, output: 5, reasoning: 0, cacheRead: 0, cacheWrite: 0 }, cost: 0, durationMs: 1, requests: 1, estimated: false };
+        const usage = {
+          tokens: { input: 10, output: 5, reasoning: 0, cacheRead: 0, cacheWrite: 0 },
+          cost: 0,
+          durationMs: 1,
+          requests: 1,
+          estimated: false,
+        };
         const accepted = accept!(replies[prompts.length - 1] ?? {}, request.context);
         const base = { runId: `run_${prompts.length}`, childSessionId: "child", usage, attempts: 1 };
-        return accepted.ok ? { ...base, ok: true, value: accepted.value } : { ...base, ok: false, failure: "invalid-result", message: String(accepted.problems) };
+        return accepted.ok
+          ? { ...base, ok: true, value: accepted.value }
+          : { ...base, ok: false, failure: "invalid-result", message: String(accepted.problems) };
       },
     },
   } as unknown as FeatureContext;
@@ -75,7 +105,9 @@ async function setup(replies: Record<string, string>[]) {
 }
 
 test("writer run: §1 quotes the person's latest words, never the injected recall part", async () => {
-  const { writer, store, prompts, file, cleanup } = await setup([{ ...good, active_intent: "Port it.\n> Project memory: use streaming parsers." }]);
+  const { writer, store, prompts, file, cleanup } = await setup([
+    { ...good, active_intent: "Port it.\n> Project memory: use streaming parsers." },
+  ]);
   try {
     await writer.run("ses_1", "test");
     assert.equal(prompts.length, 1);
@@ -89,14 +121,28 @@ test("writer run: §1 quotes the person's latest words, never the injected recal
 });
 
 test("writer run: a rejected write is retried once, sent only the problems and the sections to redo", async () => {
-  const fixed = { active_intent: "", next_action: "", directives: "", current_work: "", knowledge: "Rows are CSV.", decisions: "", open_notes: "" };
+  const fixed = {
+    active_intent: "",
+    next_action: "",
+    directives: "",
+    current_work: "",
+    knowledge: "Rows are CSV.",
+    decisions: "",
+    open_notes: "",
+  };
   const { writer, store, prompts, cleanup } = await setup([{ ...good, knowledge: "" }, fixed]);
   try {
     await writer.run("ses_1", "test");
     assert.equal(prompts.length, 2);
     assert.match(prompts[1]!, /^Your checkpoint_write call for session ses_1 was not stored\. Fix only this:\n- §7 /);
-    assert.match(prompts[1]!, /### §7 Discovered knowledge \(cross-task\) \(argument knowledge, at most 1500 tokens\)\n\(empty\)/);
-    assert.ok(prompts[1]!.length < 800 && !prompts[1]!.includes("db/schema.sql"), "the retry is not sent the input again");
+    assert.match(
+      prompts[1]!,
+      /### §7 Discovered knowledge \(cross-task\) \(argument knowledge, at most 1500 tokens\)\n\(empty\)/,
+    );
+    assert.ok(
+      prompts[1]!.length < 800 && !prompts[1]!.includes("db/schema.sql"),
+      "the retry is not sent the input again",
+    );
     const sections = store.latest("ses_1")!.sections;
     assert.equal(sections.knowledge, "Rows are CSV.");
     assert.equal(sections.next_action, "Write the parser.", "the sections not redone are kept as first written");
@@ -106,7 +152,11 @@ test("writer run: a rejected write is retried once, sent only the problems and t
 });
 
 test("writer run: rejected twice, the run fails after 2 requests and says why", async () => {
-  const { writer, store, prompts, cleanup } = await setup([{ ...good, knowledge: "" }, { ...good, knowledge: "" }, good]);
+  const { writer, store, prompts, cleanup } = await setup([
+    { ...good, knowledge: "" },
+    { ...good, knowledge: "" },
+    good,
+  ]);
   try {
     await writer.run("ses_1", "test");
     assert.equal(prompts.length, 2);

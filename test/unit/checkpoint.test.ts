@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "../../plugins/core/config-schema.ts";
 import { estimateTokens } from "../../plugins/core/tokens.ts";
 import { openDatabase } from "../../plugins/core/storage/database.ts";
-import { actionFor, enoughNewContent, resolveSchedule, tokensInUse, usableWindow, nextScheduled } from "../../plugins/checkpoint/meter.ts";
+import {
+  actionFor,
+  enoughNewContent,
+  resolveSchedule,
+  tokensInUse,
+  usableWindow,
+  nextScheduled,
+} from "../../plugins/checkpoint/meter.ts";
 import {
   SECTIONS,
   checkVerbatimQuote,
@@ -12,9 +19,27 @@ import {
   renderCheckpoint,
   validateWriterSections,
 } from "../../plugins/checkpoint/sections.ts";
-import { exactValues, fileUses, isPackText, liveResources, messagesSince, renderCompact, toolFailures, type HostMessage } from "../../plugins/checkpoint/transcript.ts";
+import {
+  exactValues,
+  fileUses,
+  isPackText,
+  liveResources,
+  messagesSince,
+  renderCompact,
+  toolFailures,
+  type HostMessage,
+} from "../../plugins/checkpoint/transcript.ts";
 import { userTexts } from "../../plugins/checkpoint/writer-input.ts";
-import { applyCut, assembleDump, DUMP_MARKER, recentUserMessages, selectBoundary, shortenOldToolOutputs, tailEnd, waterFill } from "../../plugins/checkpoint/rebuild.ts";
+import {
+  applyCut,
+  assembleDump,
+  DUMP_MARKER,
+  recentUserMessages,
+  selectBoundary,
+  shortenOldToolOutputs,
+  tailEnd,
+  waterFill,
+} from "../../plugins/checkpoint/rebuild.ts";
 import { buildWriterInput } from "../../plugins/checkpoint/writer-input.ts";
 import { WriterQueue } from "../../plugins/checkpoint/writer.ts";
 import { openCheckpointStore } from "../../plugins/checkpoint/store.ts";
@@ -27,7 +52,13 @@ const msg = (role: string, parts: HostMessage["parts"], extra: Record<string, un
   parts,
 });
 const text = (t: string) => ({ type: "text", text: t, id: `prt_${++seq}` });
-const toolPart = (tool: string, input: Record<string, unknown>, output: string, status = "completed", metadata: Record<string, unknown> = {}) => ({
+const toolPart = (
+  tool: string,
+  input: Record<string, unknown>,
+  output: string,
+  status = "completed",
+  metadata: Record<string, unknown> = {},
+) => ({
   type: "tool",
   tool,
   id: `prt_${++seq}`,
@@ -97,7 +128,10 @@ test("validation: 11 sections, missing ones and over-budget ones are named, §1 
   assert.equal(missing.ok, false);
   assert.match((missing as { problems: string[] }).problems.join(), /§2 Next concrete action \(next_action\)/);
   const long = validateWriterSections({ ...goodSections, open_notes: "word ".repeat(1000) }, { userMessages: users });
-  assert.match((long as { problems: string[] }).problems.join(), /§11 Open notes is \d+ tokens, over its budget of 600/);
+  assert.match(
+    (long as { problems: string[] }).problems.join(),
+    /§11 Open notes is \d+ tokens, over its budget of 600/,
+  );
   const empty = validateWriterSections({ ...goodSections, knowledge: "  " }, { userMessages: users });
   assert.match((empty as { problems: string[] }).problems.join(), /§7 .* is empty/);
   assert.match(checkVerbatimQuote("no quote here", users)!, /must quote/);
@@ -107,14 +141,29 @@ test("validation: 11 sections, missing ones and over-budget ones are named, §1 
 });
 
 test("compose + render: code-filled sections, exact values, stable markdown with all headings", () => {
-  const facts = { taskTree: "- [~] T1 x (in_progress)", files: "- `a.ts` (edit ×2)", errors: "(no failed tool calls)", liveResources: "- cwd: `/p`", exactValues: ["postgres://u@h:5432/db"] };
+  const facts = {
+    taskTree: "- [~] T1 x (in_progress)",
+    files: "- `a.ts` (edit ×2)",
+    errors: "(no failed tool calls)",
+    liveResources: "- cwd: `/p`",
+    exactValues: ["postgres://u@h:5432/db"],
+  };
   const sections = composeSections({ ...goodSections, errors: "root cause: bad path" }, facts);
   assert.match(sections.directives, /Exact values from the user \(verbatim\):\n- `postgres:\/\/u@h:5432\/db`/);
   assert.match(sections.errors, /Note: root cause: bad path/);
-  const md = renderCheckpoint({ sessionId: "s", seq: 2, writtenAt: "2026-01-01T00:00:00.000Z", watermark: "msg_9" }, sections);
+  const md = renderCheckpoint(
+    { sessionId: "s", seq: 2, writtenAt: "2026-01-01T00:00:00.000Z", watermark: "msg_9" },
+    sections,
+  );
   assert.deepEqual(checkpointShapeProblems(md), []);
-  assert.equal(md, renderCheckpoint({ sessionId: "s", seq: 2, writtenAt: "2026-01-01T00:00:00.000Z", watermark: "msg_9" }, sections), "byte-stable");
-  assert.deepEqual(checkpointShapeProblems(md.replace("## 5. Current work", "## Current")), ['missing section "## 5. Current work"']);
+  assert.equal(
+    md,
+    renderCheckpoint({ sessionId: "s", seq: 2, writtenAt: "2026-01-01T00:00:00.000Z", watermark: "msg_9" }, sections),
+    "byte-stable",
+  );
+  assert.deepEqual(checkpointShapeProblems(md.replace("## 5. Current work", "## Current")), [
+    'missing section "## 5. Current work"',
+  ]);
 });
 
 // ---- transcript facts --------------------------------------------------------------------------------------
@@ -132,10 +181,13 @@ test("facts: file counts, failures with their later fix, ports and background co
       toolPart("bash", { command: "PORT=3000 npm run dev &" }, "listening on :3000"),
     ]),
   ];
-  assert.deepEqual(fileUses(messages).map((u) => [u.path, u.read, u.edit, u.write]), [
-    ["src/a.ts", 1, 1, 0],
-    ["src/b.ts", 0, 0, 1],
-  ]);
+  assert.deepEqual(
+    fileUses(messages).map((u) => [u.path, u.read, u.edit, u.write]),
+    [
+      ["src/a.ts", 1, 1, 0],
+      ["src/b.ts", 0, 0, 1],
+    ],
+  );
   const failures = toolFailures(messages);
   assert.equal(failures.length, 2);
   assert.equal(failures[0]!.fixedBy, "edit src/a.ts");
@@ -146,8 +198,17 @@ test("facts: file counts, failures with their later fix, ports and background co
 });
 
 test("exact values survive byte for byte: DSNs, backticked commands, paths, pins, host:port", () => {
-  const values = exactValues(["Use postgres://app@db:5432/x and run `npm run build -- --prod`; never edit db/schema.sql; pin zod@4.1.8; ping localhost:8080. API_URL=https://a.b/c"]);
-  for (const v of ["postgres://app@db:5432/x", "npm run build -- --prod", "db/schema.sql", "zod@4.1.8", "localhost:8080", "API_URL=https://a.b/c"]) {
+  const values = exactValues([
+    "Use postgres://app@db:5432/x and run `npm run build -- --prod`; never edit db/schema.sql; pin zod@4.1.8; ping localhost:8080. API_URL=https://a.b/c",
+  ]);
+  for (const v of [
+    "postgres://app@db:5432/x",
+    "npm run build -- --prod",
+    "db/schema.sql",
+    "zod@4.1.8",
+    "localhost:8080",
+    "API_URL=https://a.b/c",
+  ]) {
     assert.ok(values.includes(v), `${v} in ${JSON.stringify(values)}`);
   }
 });
@@ -156,22 +217,58 @@ test("compact rendering: tool outputs truncated, redaction applied, only message
   const a = msg("user", [text("first")]);
   const b = msg("assistant", [toolPart("bash", { command: "cat big" }, "x".repeat(20000))]);
   const c = msg("user", [text("second")]);
-  assert.deepEqual(messagesSince([a, b, c], a.info.id).map((m) => m.info.id), [b.info.id, c.info.id]);
+  assert.deepEqual(
+    messagesSince([a, b, c], a.info.id).map((m) => m.info.id),
+    [b.info.id, c.info.id],
+  );
   assert.equal(messagesSince([a, b, c], "gone").length, 3);
-  const out = renderCompact([b, c], { toolOutputTokens: 100, textTokens: 100, redact: (t) => t.replace("second", "[R]") });
+  const out = renderCompact([b, c], {
+    toolOutputTokens: 100,
+    textTokens: 100,
+    redact: (t) => t.replace("second", "[R]"),
+  });
   assert.ok(estimateTokens(out) < 300);
   assert.match(out, /\[… truncated\]/);
   assert.match(out, /\[R\]/);
 });
 
 test("writer input stays within delta + previous checkpoint + 3,000 tokens", () => {
-  const delta = Array.from({ length: 40 }, (_, i) => msg(i % 2 ? "assistant" : "user", [text(`message ${i} `.repeat(50))]));
+  const delta = Array.from({ length: 40 }, (_, i) =>
+    msg(i % 2 ? "assistant" : "user", [text(`message ${i} `.repeat(50))]),
+  );
   const previous = "# Checkpoint\n" + "previous state ".repeat(400);
-  const facts = { taskTree: "- [ ] T1 a (open)\n".repeat(50), files: "- `f.ts` (read ×1)\n".repeat(200), errors: "x", liveResources: "y", exactValues: [] };
-  const input = buildWriterInput({ sessionId: "s", previous, delta, facts, firstRequest: "do it", redact: (t) => t, maxDeltaTokens: 40000 });
-  const deltaTokens = estimateTokens(renderCompact(delta, { toolOutputTokens: 250, textTokens: 1500, redact: (t) => t }));
-  assert.ok(estimateTokens(input) <= deltaTokens + estimateTokens(previous) + 3000, `${estimateTokens(input)} ≤ ${deltaTokens} + ${estimateTokens(previous)} + 3000`);
-  const capped = buildWriterInput({ sessionId: "s", previous, delta, facts, firstRequest: undefined, redact: (t) => t, maxDeltaTokens: 500 });
+  const facts = {
+    taskTree: "- [ ] T1 a (open)\n".repeat(50),
+    files: "- `f.ts` (read ×1)\n".repeat(200),
+    errors: "x",
+    liveResources: "y",
+    exactValues: [],
+  };
+  const input = buildWriterInput({
+    sessionId: "s",
+    previous,
+    delta,
+    facts,
+    firstRequest: "do it",
+    redact: (t) => t,
+    maxDeltaTokens: 40000,
+  });
+  const deltaTokens = estimateTokens(
+    renderCompact(delta, { toolOutputTokens: 250, textTokens: 1500, redact: (t) => t }),
+  );
+  assert.ok(
+    estimateTokens(input) <= deltaTokens + estimateTokens(previous) + 3000,
+    `${estimateTokens(input)} ≤ ${deltaTokens} + ${estimateTokens(previous)} + 3000`,
+  );
+  const capped = buildWriterInput({
+    sessionId: "s",
+    previous,
+    delta,
+    facts,
+    firstRequest: undefined,
+    redact: (t) => t,
+    maxDeltaTokens: 500,
+  });
   assert.match(capped, /older messages left out/);
 });
 
@@ -180,13 +277,51 @@ test("writer input stays within delta + previous checkpoint + 3,000 tokens", () 
 test("tail selection: minimums, cap, stale checkpoint, never the whole history", () => {
   const tokens = Array(20).fill(1000);
   const texts = Array(20).fill(true);
-  assert.equal(selectBoundary(tokens, texts, { minTokens: 5000, minTextMessages: 5, maxTokens: 50000, coveredIndex: 19 }), 15);
-  assert.equal(selectBoundary(tokens, texts, { minTokens: 5000, minTextMessages: 5, maxTokens: 50000, coveredIndex: 9 }), 10, "stale checkpoint → longer tail");
-  assert.equal(selectBoundary(tokens, texts, { minTokens: 5000, minTextMessages: 5, maxTokens: 3500, coveredIndex: 9 }), 17, "the cap wins");
-  assert.equal(selectBoundary([100, 100, 100], [true, true, true], { minTokens: 5000, minTextMessages: 5, maxTokens: 50000, coveredIndex: 2 }), 0, "fits: nothing cut");
-  assert.equal(selectBoundary([100, 90000], [true, true], { minTokens: 5000, minTextMessages: 5, maxTokens: 3000, coveredIndex: 1 }), 1, "newest message always kept");
+  assert.equal(
+    selectBoundary(tokens, texts, { minTokens: 5000, minTextMessages: 5, maxTokens: 50000, coveredIndex: 19 }),
+    15,
+  );
+  assert.equal(
+    selectBoundary(tokens, texts, { minTokens: 5000, minTextMessages: 5, maxTokens: 50000, coveredIndex: 9 }),
+    10,
+    "stale checkpoint → longer tail",
+  );
+  assert.equal(
+    selectBoundary(tokens, texts, { minTokens: 5000, minTextMessages: 5, maxTokens: 3500, coveredIndex: 9 }),
+    17,
+    "the cap wins",
+  );
+  assert.equal(
+    selectBoundary([100, 100, 100], [true, true, true], {
+      minTokens: 5000,
+      minTextMessages: 5,
+      maxTokens: 50000,
+      coveredIndex: 2,
+    }),
+    0,
+    "fits: nothing cut",
+  );
+  assert.equal(
+    selectBoundary([100, 90000], [true, true], {
+      minTokens: 5000,
+      minTextMessages: 5,
+      maxTokens: 3000,
+      coveredIndex: 1,
+    }),
+    1,
+    "newest message always kept",
+  );
   const sparse = [true, true, true, false, false, false, false, false, false, true];
-  assert.equal(selectBoundary(Array(10).fill(3000), sparse, { minTokens: 1000, minTextMessages: 3, maxTokens: 100000, coveredIndex: 9 }), 1, "needs 3 text messages");
+  assert.equal(
+    selectBoundary(Array(10).fill(3000), sparse, {
+      minTokens: 1000,
+      minTextMessages: 3,
+      maxTokens: 100000,
+      coveredIndex: 9,
+    }),
+    1,
+    "needs 3 text messages",
+  );
 });
 
 test("old tool outputs in the tail are shortened, recent ones kept, originals untouched", () => {
@@ -202,11 +337,27 @@ test("old tool outputs in the tail are shortened, recent ones kept, originals un
 
 test("framing follows how the tail ends; all tasks done says do not redo", () => {
   assert.equal(tailEnd([msg("user", [text("hi")])]), "user-waiting");
-  assert.equal(tailEnd([msg("assistant", [text("let me look"), toolPart("read", { filePath: "a" }, "x")])]), "mid-tool-loop");
+  assert.equal(
+    tailEnd([msg("assistant", [text("let me look"), toolPart("read", { filePath: "a" }, "x")])]),
+    "mid-tool-loop",
+  );
   assert.equal(tailEnd([msg("assistant", [text("done")], { finish: "stop" })]), "assistant-answered");
-  const base = { taskLedger: "t", hasTasks: true, allTasksSettled: false, checkpoint: "c", userMessages: [], projectMemory: "", globalMemory: "", notes: "", memoryIndex: [] };
+  const base = {
+    taskLedger: "t",
+    hasTasks: true,
+    allTasksSettled: false,
+    checkpoint: "c",
+    userMessages: [],
+    projectMemory: "",
+    globalMemory: "",
+    notes: "",
+    memoryIndex: [],
+  };
   assert.match(assembleDump({ ...base, tailEnd: "mid-tool-loop" }, 5000), /middle of a tool loop/);
-  assert.match(assembleDump({ ...base, allTasksSettled: true, tailEnd: "mid-tool-loop" }, 5000), /Do NOT redo finished work/);
+  assert.match(
+    assembleDump({ ...base, allTasksSettled: true, tailEnd: "mid-tool-loop" }, 5000),
+    /Do NOT redo finished work/,
+  );
 });
 
 test("dump: order, verbatim user words newest first under caps, total under budget", () => {
@@ -228,8 +379,19 @@ test("dump: order, verbatim user words newest first under caps, total under budg
     const dump = assembleDump(sources, budget);
     assert.ok(estimateTokens(dump) <= budget + 50, `dump ${estimateTokens(dump)} ≤ budget ${budget}`);
     assert.ok(dump.startsWith(DUMP_MARKER));
-    const order = ["## Task ledger", "## Checkpoint", "## The user's messages", "## Project memory", "## Global memory", "## Session notes", "## Other memory files"].map((h) => dump.indexOf(h));
-    assert.ok(order.every((p, i) => p > 0 && (i === 0 || p > order[i - 1]!)), `sections in order at budget ${budget}: ${order}`);
+    const order = [
+      "## Task ledger",
+      "## Checkpoint",
+      "## The user's messages",
+      "## Project memory",
+      "## Global memory",
+      "## Session notes",
+      "## Other memory files",
+    ].map((h) => dump.indexOf(h));
+    assert.ok(
+      order.every((p, i) => p > 0 && (i === 0 || p > order[i - 1]!)),
+      `sections in order at budget ${budget}: ${order}`,
+    );
     assert.ok(dump.includes("message 19:"), "the newest user message is kept");
   }
   assert.ok(assembleDump(sources, 52000).includes("never edit db/schema.sql; DSN postgres://app@db:5432/x"));
@@ -239,7 +401,12 @@ test("dump: order, verbatim user words newest first under caps, total under budg
 });
 
 test("applying a stored cut: one synthetic user message, tail intact, unknown boundary ignored", () => {
-  const messages = [msg("user", [text("a")], { agent: "build" }), msg("assistant", [text("b")]), msg("user", [text("c")]), msg("assistant", [text("d")])];
+  const messages = [
+    msg("user", [text("a")], { agent: "build" }),
+    msg("assistant", [text("b")]),
+    msg("user", [text("c")]),
+    msg("assistant", [text("d")]),
+  ];
   const copy = [...messages];
   assert.equal(applyCut(copy, { boundaryMessageId: messages[2]!.info.id, dump: "DUMP" }), 1);
   assert.equal(copy.length, 3);
@@ -301,9 +468,23 @@ test("writer queue: waitIdle resolves when the last writer ends, and never waits
 test("store: checkpoints numbered per session, latest elsewhere in the project, session state round trip", async () => {
   const db = await openDatabase(":memory:");
   const store = openCheckpointStore(db);
-  const sections = composeSections(goodSections, { taskTree: "", files: "", errors: "", liveResources: "", exactValues: [] });
-  const a1 = store.saveCheckpoint({ sessionId: "a", writtenAt: "2026-01-01T00:00:00Z", watermark: "m1", sections }, "p", (s) => `md ${s}`);
-  const a2 = store.saveCheckpoint({ sessionId: "a", writtenAt: "2026-01-02T00:00:00Z", watermark: "m2", sections }, "p", (s) => `md ${s}`);
+  const sections = composeSections(goodSections, {
+    taskTree: "",
+    files: "",
+    errors: "",
+    liveResources: "",
+    exactValues: [],
+  });
+  const a1 = store.saveCheckpoint(
+    { sessionId: "a", writtenAt: "2026-01-01T00:00:00Z", watermark: "m1", sections },
+    "p",
+    (s) => `md ${s}`,
+  );
+  const a2 = store.saveCheckpoint(
+    { sessionId: "a", writtenAt: "2026-01-02T00:00:00Z", watermark: "m2", sections },
+    "p",
+    (s) => `md ${s}`,
+  );
   assert.deepEqual([a1.seq, a2.seq, a2.markdown], [1, 2, "md 2"]);
   assert.equal(store.latest("a")!.watermark, "m2");
   assert.equal(store.latestElsewhere("p", "b")!.sessionId, "a");
@@ -311,11 +492,27 @@ test("store: checkpoints numbered per session, latest elsewhere in the project, 
   store.update("a", { firedIndex: 1, boundaryMessageId: "m5", boundaryDump: "D" });
   store.addWriterTokens("a", 100, 20);
   const state = store.state("a");
-  assert.deepEqual([state.firedIndex, state.boundaryMessageId, state.writerInputTokens, state.writerOutputTokens], [1, "m5", 100, 20]);
+  assert.deepEqual(
+    [state.firedIndex, state.boundaryMessageId, state.writerInputTokens, state.writerOutputTokens],
+    [1, "m5", 100, 20],
+  );
   const report = formatContextReport({
-    state: { ...state, lastUsed: 9000, writerRuns: 2, writerFailures: 1, lastFailure: "timed out", lastFailureAt: "2026-01-02T00:00:00Z" },
+    state: {
+      ...state,
+      lastUsed: 9000,
+      writerRuns: 2,
+      writerFailures: 1,
+      lastFailure: "timed out",
+      lastFailureAt: "2026-01-02T00:00:00Z",
+    },
     schedule: resolveSchedule(cfg(), "m", { context: 40000, output: 4000 }),
-    checkpoint: { seq: 2, writtenAt: "2026-01-02T00:00:00Z", watermark: "m2", file: "/x/checkpoint.md", shapeProblems: [] },
+    checkpoint: {
+      seq: 2,
+      writtenAt: "2026-01-02T00:00:00Z",
+      watermark: "m2",
+      file: "/x/checkpoint.md",
+      shapeProblems: [],
+    },
     writer: { state: "idle" },
     now: new Date("2026-01-02T00:05:00Z"),
     estimate: { estimated: 1000, reported: 900 },
@@ -332,7 +529,10 @@ test("store: checkpoints numbered per session, latest elsewhere in the project, 
 test("request estimator: cached part estimates, overhead learnt from reports, honest prediction check", async () => {
   const { RequestEstimator } = await import("../../plugins/checkpoint/estimate.ts");
   const estimator = new RequestEstimator();
-  const messages = [msg("user", [text("hello ".repeat(100))]), msg("assistant", [toolPart("read", { filePath: "a" }, "x".repeat(4000))])];
+  const messages = [
+    msg("user", [text("hello ".repeat(100))]),
+    msg("assistant", [toolPart("read", { filePath: "a" }, "x".repeat(4000))]),
+  ];
   const first = estimator.messagesTokens(messages);
   assert.equal(estimator.messagesTokens(messages), first, "stable");
   estimator.noteRequest(first);
@@ -352,7 +552,11 @@ test("planRebuild: overhead + dump + tail under the cap with its margin; early c
   const { planRebuild, capMargin } = await import("../../plugins/checkpoint/rebuild.ts");
   const messages: HostMessage[] = [msg("user", [text("Never edit db/schema.sql. DSN postgres://app@db:5432/x")])];
   for (let i = 0; i < 40; i++) {
-    messages.push(msg("assistant", [text(`step ${i}`), toolPart("read", { filePath: `f${i}.txt` }, `row ${i}\n`.repeat(400))], { finish: "tool-calls" }));
+    messages.push(
+      msg("assistant", [text(`step ${i}`), toolPart("read", { filePath: `f${i}.txt` }, `row ${i}\n`.repeat(400))], {
+        finish: "tool-calls",
+      }),
+    );
     if (i % 5 === 4) messages.push(msg("user", [text(`continue with batch ${i}`)]));
   }
   const base = {
@@ -369,27 +573,49 @@ test("planRebuild: overhead + dump + tail under the cap with its margin; early c
     isPackText: (t: string) => t.startsWith("[continuum"),
     redact: (t: string) => t,
   };
-  const plan = planRebuild({ ...base, checkpoint: { markdown: "# Checkpoint\n" + "fact ".repeat(800), watermark: messages[30]!.info.id, age: "1 min ago" } });
+  const plan = planRebuild({
+    ...base,
+    checkpoint: {
+      markdown: "# Checkpoint\n" + "fact ".repeat(800),
+      watermark: messages[30]!.info.id,
+      age: "1 min ago",
+    },
+  });
   assert.equal(plan.cut, true);
   if (!plan.cut) return;
   const total = 9000 + estimateTokens(plan.dump) + plan.tailTokens;
   assert.ok(total <= 21600 - capMargin(21600), `overhead + dump + tail = ${total} ≤ cap − margin`);
-  assert.ok(plan.dump.includes("Never edit db/schema.sql. DSN postgres://app@db:5432/x"), "the user's early words verbatim");
+  assert.ok(
+    plan.dump.includes("Never edit db/schema.sql. DSN postgres://app@db:5432/x"),
+    "the user's early words verbatim",
+  );
   assert.ok(plan.dump.includes("T1 import"));
   assert.ok(plan.dump.includes("# Checkpoint"));
   assert.equal(plan.boundaryMessageId, messages[plan.boundary]!.info.id);
   const small = planRebuild({ ...base, messages: messages.slice(0, 3) });
   assert.equal(small.cut, false, "a short history is left alone");
-  const checkpoint = { markdown: "# Checkpoint\n" + "fact ".repeat(800), watermark: messages[30]!.info.id, age: "1 min ago" };
+  const checkpoint = {
+    markdown: "# Checkpoint\n" + "fact ".repeat(800),
+    watermark: messages[30]!.info.id,
+    age: "1 min ago",
+  };
   const huge = planRebuild({ ...base, checkpoint, overhead: 50000 });
-  assert.ok(huge.cut && huge.dump.includes("fact fact") && !huge.dump.includes("cut to fit the rebuild cap"), "an absurd learnt overhead cannot starve the dump: the checkpoint stays whole");
+  assert.ok(
+    huge.cut && huge.dump.includes("fact fact") && !huge.dump.includes("cut to fit the rebuild cap"),
+    "an absurd learnt overhead cannot starve the dump: the checkpoint stays whole",
+  );
 });
 
 test("planRebuild: a history that fits only once old tool outputs are shortened asks for them to be shortened, not cut", async () => {
   const { planRebuild, shortenOldToolOutputs } = await import("../../plugins/checkpoint/rebuild.ts");
   // One instruction, then tool calls only: no tail of text messages to keep, so nothing is cut.
   const messages: HostMessage[] = [msg("user", [text("Read every file in data/.")])];
-  for (let i = 0; i < 12; i++) messages.push(msg("assistant", [toolPart("read", { filePath: `f${i}.txt` }, `row ${i} value\n`.repeat(500))], { finish: "tool-calls" }));
+  for (let i = 0; i < 12; i++)
+    messages.push(
+      msg("assistant", [toolPart("read", { filePath: `f${i}.txt` }, `row ${i} value\n`.repeat(500))], {
+        finish: "tool-calls",
+      }),
+    );
   const input = {
     messages,
     cap: 21600,
@@ -410,7 +636,10 @@ test("planRebuild: a history that fits only once old tool outputs are shortened 
   const shortened = [...messages];
   shortenOldToolOutputs(shortened, 0);
   const size = (list: HostMessage[]) => list.reduce((sum, m) => sum + JSON.stringify(m.parts).length, 0);
-  assert.ok(size(shortened) < size(messages) / 2, "the shortened request is far smaller (the 4 newest outputs stay whole)");
+  assert.ok(
+    size(shortened) < size(messages) / 2,
+    "the shortened request is far smaller (the 4 newest outputs stay whole)",
+  );
   const fits = planRebuild({ ...input, messages: messages.slice(0, 3) });
   assert.equal(!fits.cut && fits.shortenOldOutputs, undefined, "a history that fits as it is needs nothing");
 });
@@ -431,27 +660,48 @@ const rebuildBase = {
 test("a huge tool argument is cut in the rebuilt request, the newest call's too; small ones are left as they are", async () => {
   const { planRebuild, shortenToolInput, MAX_TOOL_INPUT_TOKENS } = await import("../../plugins/checkpoint/rebuild.ts");
   const big = "row of generated fixture data\n".repeat(7000);
-  const messages: HostMessage[] = [msg("user", [text("Generate the fixture. Never touch db/schema.sql.")]), msg("assistant", [text("Planning.")])];
+  const messages: HostMessage[] = [
+    msg("user", [text("Generate the fixture. Never touch db/schema.sql.")]),
+    msg("assistant", [text("Planning.")]),
+  ];
   messages.push(msg("user", [text("Write it now.")]));
-  messages.push(msg("assistant", [toolPart("write", { filePath: "fixtures/big.txt", content: big }, "Wrote file successfully.")], { finish: "tool-calls" }));
+  messages.push(
+    msg("assistant", [toolPart("write", { filePath: "fixtures/big.txt", content: big }, "Wrote file successfully.")], {
+      finish: "tool-calls",
+    }),
+  );
   const shaped = [...messages];
   shortenOldToolOutputs(shaped, 0);
   const input = shaped[3]!.parts[0]!.state!.input!;
   assert.equal(input.filePath, "fixtures/big.txt", "short arguments are kept");
-  assert.ok(String(input.content).length < 5000 && String(input.content).includes("the tool received it in full"), "the huge one is cut, with a note");
+  assert.ok(
+    String(input.content).length < 5000 && String(input.content).includes("the tool received it in full"),
+    "the huge one is cut, with a note",
+  );
   assert.equal(messages[3]!.parts[0]!.state!.input!.content, big, "the host's own message is not touched");
   assert.equal(shaped[1], messages[1], "messages without a huge part stay the same objects");
-  assert.ok(estimateTokens(JSON.stringify(shortenToolInput({ a: big, b: [big, 3], c: { d: big } }))) <= MAX_TOOL_INPUT_TOKENS * 2.5, "nested strings are cut too");
+  assert.ok(
+    estimateTokens(JSON.stringify(shortenToolInput({ a: big, b: [big, 3], c: { d: big } }))) <=
+      MAX_TOOL_INPUT_TOKENS * 2.5,
+    "nested strings are cut too",
+  );
   const plan = planRebuild({ ...rebuildBase, messages, afterCompaction: false });
-  assert.ok(!plan.cut && plan.shortenOldOutputs, "a short history that fits once the argument is cut keeps every message, shortened");
+  assert.ok(
+    !plan.cut && plan.shortenOldOutputs,
+    "a short history that fits once the argument is cut keeps every message, shortened",
+  );
   // A longer history with the huge call as its newest message: cut, and the tail with that call fits the cap.
   const longer: HostMessage[] = [messages[0]!];
-  for (let i = 0; i < 20; i++) longer.push(msg("assistant", [text(`plan ${i} `.repeat(1000))]), msg("user", [text(`go on ${i}`)]));
+  for (let i = 0; i < 20; i++)
+    longer.push(msg("assistant", [text(`plan ${i} `.repeat(1000))]), msg("user", [text(`go on ${i}`)]));
   longer.push(messages[3]!);
   const cut = planRebuild({ ...rebuildBase, messages: longer, afterCompaction: false });
   assert.ok(cut.cut);
   if (!cut.cut) return;
-  assert.ok(9000 + estimateTokens(cut.dump) + cut.tailTokens < 36000, `the rebuilt request fits the cap (tail ${cut.tailTokens} tokens)`);
+  assert.ok(
+    9000 + estimateTokens(cut.dump) + cut.tailTokens < 36000,
+    `the rebuilt request fits the cap (tail ${cut.tailTokens} tokens)`,
+  );
   assert.ok(cut.dump.includes("Generate the fixture. Never touch db/schema.sql."));
 });
 
@@ -459,34 +709,86 @@ test("after OpenCode's compaction the dump quotes the user's earlier words and t
   const { planRebuild } = await import("../../plugins/checkpoint/rebuild.ts");
   const compactionRequest = msg("user", [{ type: "compaction", id: `prt_${++seq}`, auto: true }]);
   const summary = msg("assistant", [text("## Summary\nThe fixture was written.")], { summary: true, finish: "stop" });
-  const cont = msg("user", [{ ...text("Continue if you have next steps, or stop and ask for clarification if you are unsure how to proceed."), synthetic: true }]);
+  const cont = msg("user", [
+    {
+      ...text("Continue if you have next steps, or stop and ask for clarification if you are unsure how to proceed."),
+      synthetic: true,
+    },
+  ]);
   const messages = [compactionRequest, summary, cont];
-  const checkpoint = { markdown: "# Checkpoint\n## 1. Active intent\nFixture generation.", watermark: "msg_gone", age: "1 min ago" };
-  const earlier = ["Generate the fixture. Never touch db/schema.sql.", "[continuum task gate] (1/3) settle tasks", "Write it now."];
-  const plan = planRebuild({ ...rebuildBase, messages, checkpoint, afterCompaction: true, earlierUserMessages: earlier });
+  const checkpoint = {
+    markdown: "# Checkpoint\n## 1. Active intent\nFixture generation.",
+    watermark: "msg_gone",
+    age: "1 min ago",
+  };
+  const earlier = [
+    "Generate the fixture. Never touch db/schema.sql.",
+    "[continuum task gate] (1/3) settle tasks",
+    "Write it now.",
+  ];
+  const plan = planRebuild({
+    ...rebuildBase,
+    messages,
+    checkpoint,
+    afterCompaction: true,
+    earlierUserMessages: earlier,
+  });
   assert.ok(plan.cut);
   if (!plan.cut) return;
-  assert.equal(plan.boundaryMessageId, summary.info.id, "only OpenCode's compaction request is replaced; its summary follows the dump");
-  assert.ok(plan.dump.includes("> Generate the fixture. Never touch db/schema.sql.") && plan.dump.includes("> Write it now."), "the user's words from before the compaction, verbatim");
+  assert.equal(
+    plan.boundaryMessageId,
+    summary.info.id,
+    "only OpenCode's compaction request is replaced; its summary follows the dump",
+  );
+  assert.ok(
+    plan.dump.includes("> Generate the fixture. Never touch db/schema.sql.") && plan.dump.includes("> Write it now."),
+    "the user's words from before the compaction, verbatim",
+  );
   assert.ok(!plan.dump.includes("task gate"), "the pack's own pushes are not quoted as the user's");
   assert.ok(plan.dump.includes("## 1. Active intent"), "the checkpoint");
-  assert.ok(!plan.dump.includes("The fixture was written."), "the summary is not repeated in the dump while it is in the request");
+  assert.ok(
+    !plan.dump.includes("The fixture was written."),
+    "the summary is not repeated in the dump while it is in the request",
+  );
   const request = [...messages];
   applyCut(request, { boundaryMessageId: plan.boundaryMessageId, dump: plan.dump });
-  assert.deepEqual(request.map((m) => m.info.role), ["user", "assistant", "user"]);
+  assert.deepEqual(
+    request.map((m) => m.info.role),
+    ["user", "assistant", "user"],
+  );
   assert.ok(request[0]!.parts[0]!.text!.startsWith(DUMP_MARKER));
 
   // A long tail after the summary: the cap pushes the cut past it, so the summary moves into the dump.
   const long: HostMessage[] = [compactionRequest, summary];
-  for (let i = 0; i < 30; i++) long.push(msg("user", [text(`step ${i} please`)]), msg("assistant", [text(`done ${i} `.repeat(700))]));
-  const later = planRebuild({ ...rebuildBase, messages: long, checkpoint, afterCompaction: false, earlierUserMessages: earlier });
+  for (let i = 0; i < 30; i++)
+    long.push(msg("user", [text(`step ${i} please`)]), msg("assistant", [text(`done ${i} `.repeat(700))]));
+  const later = planRebuild({
+    ...rebuildBase,
+    messages: long,
+    checkpoint,
+    afterCompaction: false,
+    earlierUserMessages: earlier,
+  });
   assert.ok(later.cut && later.boundary > 2);
-  assert.ok(later.cut && later.dump.includes("The fixture was written.") && later.dump.includes("Generate the fixture."), "the summary and the earlier words both survive a later rebuild");
+  assert.ok(
+    later.cut && later.dump.includes("The fixture was written.") && later.dump.includes("Generate the fixture."),
+    "the summary and the earlier words both survive a later rebuild",
+  );
 });
 
 test("the pack's own pushes and reports are not the user's words", () => {
-  for (const t of ["[continuum task gate] (1/3) …", "[continuum goal] not met", "opencode-continuum · context report", "## Memory (opencode-continuum)\n…", "[continuum /context] pointer"]) assert.ok(isPackText(t), t);
+  for (const t of [
+    "[continuum task gate] (1/3) …",
+    "[continuum goal] not met",
+    "opencode-continuum · context report",
+    "## Memory (opencode-continuum)\n…",
+    "[continuum /context] pointer",
+  ])
+    assert.ok(isPackText(t), t);
   assert.equal(isPackText("please continue"), false);
-  const texts = userTexts([msg("user", [text("fix the `tasks` tool")]), msg("user", [text("[continuum task gate] use the `tasks` tool")])]);
+  const texts = userTexts([
+    msg("user", [text("fix the `tasks` tool")]),
+    msg("user", [text("[continuum task gate] use the `tasks` tool")]),
+  ]);
   assert.deepEqual(texts, ["fix the `tasks` tool"]);
 });

@@ -21,7 +21,8 @@ function setup() {
   const env = { ...process.env, XDG_DATA_HOME: join(root, "data"), XDG_CONFIG_HOME: join(root, "config") };
   const paths = packPaths(join(root, "data", "opencode-continuum"));
   const projectId = resolveProjectIdentity(project).id;
-  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args, "--project", project], { env, encoding: "utf8" });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args, "--project", project], { env, encoding: "utf8" });
   return { root, project, paths, projectId, cli, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
@@ -40,7 +41,16 @@ test("the CLI's first command on a damaged database works and the checkpoint sta
     const checkpoints = openCheckpointStore(opened.db, { sessionDir });
     const tasks = openTaskStore(opened.db, undefined, { sessionDir });
     tasks.create("ses_cli", "Write the importer");
-    checkpoints.saveCheckpoint({ sessionId: "ses_cli", writtenAt: "2026-11-29T00:00:00.000Z", watermark: null, sections: { intent: "x" } as never }, projectId, (seq) => `# checkpoint ${seq}`);
+    checkpoints.saveCheckpoint(
+      {
+        sessionId: "ses_cli",
+        writtenAt: "2026-11-29T00:00:00.000Z",
+        watermark: null,
+        sections: { intent: "x" } as never,
+      },
+      projectId,
+      (seq) => `# checkpoint ${seq}`,
+    );
     // Enough rows that the damage lands in used pages.
     opened.db.exec("CREATE TABLE filler (v TEXT)");
     const insert = opened.db.prepare("INSERT INTO filler VALUES (?)");
@@ -67,7 +77,10 @@ test("the CLI reads memory from a read-only data dir (no write bits), in memory,
   try {
     const memoryDir = paths.project(projectId).memory;
     mkdirSync(memoryDir, { recursive: true });
-    writeFileSync(join(memoryDir, "MEMORY.md"), "# Project memory\n\n## Rules\n\n- Always run the linter before committing.\n");
+    writeFileSync(
+      join(memoryDir, "MEMORY.md"),
+      "# Project memory\n\n## Rules\n\n- Always run the linter before committing.\n",
+    );
     chmodSync(join(memoryDir, "MEMORY.md"), 0o444);
     chmodSync(paths.root, 0o555);
     const listed = cli("memory", "list");

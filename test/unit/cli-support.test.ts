@@ -27,7 +27,13 @@ test("engine ranges: the comparators package.json uses", () => {
   fc.assert(
     fc.property(fc.nat(50), fc.nat(50), fc.nat(50), (a, b, c) => {
       const v = `${a}.${b}.${c}`;
-      return satisfies(v, `>=${v}`) && satisfies(v, `<=${v}`) && !satisfies(v, `<${v}`) && !satisfies(v, `>${v}`) && satisfies(v, `=${v}`);
+      return (
+        satisfies(v, `>=${v}`) &&
+        satisfies(v, `<=${v}`) &&
+        !satisfies(v, `<${v}`) &&
+        !satisfies(v, `>${v}`) &&
+        satisfies(v, `=${v}`)
+      );
     }),
   );
 });
@@ -40,9 +46,21 @@ test("a project purge deletes its rows in every table, keeps another project's, 
     const goals = openGoalStore(db);
     const tasks = openTaskStore(db);
     const checkpoints = openCheckpointStore(db);
-    for (const [project, session] of [["p-gone", "ses_gone"], ["p-kept", "ses_kept"]] as const) {
+    for (const [project, session] of [
+      ["p-gone", "ses_gone"],
+      ["p-kept", "ses_kept"],
+    ] as const) {
       const goal = goals.create(session, project, newGoal("tests pass"));
-      goals.addVerdict(goal.id, { at: new Date().toISOString(), run: 1, outcome: "not met", reason: "r", evidence: [], missing: [], judgeSessionId: null, tokens: { input: 1, output: 1, total: 2 } });
+      goals.addVerdict(goal.id, {
+        at: new Date().toISOString(),
+        run: 1,
+        outcome: "not met",
+        reason: "r",
+        evidence: [],
+        missing: [],
+        judgeSessionId: null,
+        tokens: { input: 1, output: 1, total: 2 },
+      });
       tasks.create(session, "a task");
       checkpoints.update(session, { rebuilds: 2 });
     }

@@ -27,7 +27,20 @@ function writeSkill(dir: string, name: string) {
 
 test("the shipped skills include the eleven compose skills and continuum-memory", () => {
   const names = packSkillNames(PACK_ROOT);
-  for (const step of ["brainstorm", "spec", "plan", "tdd", "debug", "review", "verify", "worktree", "parallel", "merge", "report"]) assert.ok(names.includes(`compose-${step}`));
+  for (const step of [
+    "brainstorm",
+    "spec",
+    "plan",
+    "tdd",
+    "debug",
+    "review",
+    "verify",
+    "worktree",
+    "parallel",
+    "merge",
+    "report",
+  ])
+    assert.ok(names.includes(`compose-${step}`));
   assert.ok(names.includes("continuum-memory"));
 });
 
@@ -75,7 +88,10 @@ test("a user's skills.paths entry holding the name overrides; a link to the pack
     writeSkill(join(w.project, "team-skills"), "compose-plan");
     const cfg = { skills: { paths: ["../../team-skills"] } };
     const result = registerPackSkills(cfg, { directory: w.sub, worktree: w.project, env: w.env }, () => true, w.pack);
-    assert.deepEqual(result.overridden.map((o) => o.name), ["compose-plan"]);
+    assert.deepEqual(
+      result.overridden.map((o) => o.name),
+      ["compose-plan"],
+    );
     mkdirSync(join(w.project, ".opencode", "skills"), { recursive: true });
     symlinkSync(join(w.pack, "skills", "compose-tdd"), join(w.project, ".opencode", "skills", "compose-tdd"));
     const again = registerPackSkills({}, { directory: w.sub, worktree: w.project, env: w.env }, () => true, w.pack);
@@ -89,7 +105,12 @@ test("skills of a feature that is off are not offered; with nothing to add the c
   const w = world();
   try {
     const cfg: Record<string, unknown> = {};
-    const result = registerPackSkills(cfg, { directory: w.sub, env: w.env }, (name) => !name.startsWith("compose-"), w.pack);
+    const result = registerPackSkills(
+      cfg,
+      { directory: w.sub, env: w.env },
+      (name) => !name.startsWith("compose-"),
+      w.pack,
+    );
     assert.deepEqual(result.registered, ["continuum-memory"]);
     const none: Record<string, unknown> = {};
     registerPackSkills(none, { directory: w.sub, env: w.env }, () => false, w.pack);
@@ -103,7 +124,12 @@ test("switched-off external skill dirs are no override; hostile skills.paths val
   const w = world();
   try {
     writeSkill(join(w.project, ".claude", "skills"), "compose-tdd");
-    const off = registerPackSkills({}, { directory: w.project, env: { ...w.env, OPENCODE_DISABLE_EXTERNAL_SKILLS: "1" } }, () => true, w.pack);
+    const off = registerPackSkills(
+      {},
+      { directory: w.project, env: { ...w.env, OPENCODE_DISABLE_EXTERNAL_SKILLS: "1" } },
+      () => true,
+      w.pack,
+    );
     assert.ok(off.registered.includes("compose-tdd"));
     const cfg = { skills: { paths: [42, null, "x"] as unknown } };
     registerPackSkills(cfg, { directory: w.project, env: w.env }, () => true, w.pack);

@@ -8,7 +8,11 @@ import { composePrompt, DEFAULT_SPEC_DIR, resolveSpecDir } from "../../plugins/c
 const project = "/tmp/some/project";
 
 test("a relative folder inside the project is used, normalised", () => {
-  assert.deepEqual(resolveSpecDir(project, "specs/./features/"), { ok: true, dir: join(project, "specs/features"), relative: "specs/features" });
+  assert.deepEqual(resolveSpecDir(project, "specs/./features/"), {
+    ok: true,
+    dir: join(project, "specs/features"),
+    relative: "specs/features",
+  });
   assert.equal(resolveSpecDir(project, "docs/compose").relative, "docs/compose");
 });
 
@@ -35,8 +39,20 @@ test("the prompt carries the request, the spec path and the skills in order; a h
   const text = composePrompt("add CSV export", "specs/f");
   assert.match(text, /add CSV export/);
   assert.match(text, /specs\/f\/<feature>\.md/);
-  const order = ["compose-brainstorm", "compose-spec", "compose-plan", "compose-tdd", "compose-review", "compose-verify", "compose-merge", "compose-report"].map((s) => text.indexOf(s));
-  assert.deepEqual([...order].sort((a, b) => a - b), order);
+  const order = [
+    "compose-brainstorm",
+    "compose-spec",
+    "compose-plan",
+    "compose-tdd",
+    "compose-review",
+    "compose-verify",
+    "compose-merge",
+    "compose-report",
+  ].map((s) => text.indexOf(s));
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+  );
   assert.ok(!order.includes(-1));
   assert.ok(composePrompt("x".repeat(100_000), "d").length < 6000);
   assert.match(composePrompt("f", "d"), /at most 2 rework rounds/);

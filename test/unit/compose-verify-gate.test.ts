@@ -2,21 +2,65 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decideVerify, freshVerifyState, isCheckCommand, observeToolPart, onTurnStarted, VERIFY_MARKER, type ToolPart, type VerifyState } from "../../plugins/compose/verify-gate.ts";
+import {
+  decideVerify,
+  freshVerifyState,
+  isCheckCommand,
+  observeToolPart,
+  onTurnStarted,
+  VERIFY_MARKER,
+  type ToolPart,
+  type VerifyState,
+} from "../../plugins/compose/verify-gate.ts";
 
 let call = 0;
-const part = (tool: string, input: Record<string, unknown> = {}, status = "completed", metadata?: Record<string, unknown>): ToolPart => ({
+const part = (
+  tool: string,
+  input: Record<string, unknown> = {},
+  status = "completed",
+  metadata?: Record<string, unknown>,
+): ToolPart => ({
   callID: `c${++call}`,
   tool,
   state: { status, input, metadata },
 });
-const feed = (parts: ToolPart[], state = freshVerifyState()): VerifyState => parts.reduce((s, p) => observeToolPart(s, p), state);
+const feed = (parts: ToolPart[], state = freshVerifyState()): VerifyState =>
+  parts.reduce((s, p) => observeToolPart(s, p), state);
 
 test("check commands are recognised across ecosystems; ordinary commands are not", () => {
-  for (const command of ["npm test", "npm run test -- --grep x", "pnpm lint", "yarn typecheck", "npx tsc --noEmit", "tsc -p .", "pytest -q", "python -m pytest tests/", "cargo test", "go test ./...", "make test", "make", "bun test", "node --test test/", "cd app && npm test", "node test/run.mjs unit", "./gradlew check", "dotnet test", "vitest run"]) {
+  for (const command of [
+    "npm test",
+    "npm run test -- --grep x",
+    "pnpm lint",
+    "yarn typecheck",
+    "npx tsc --noEmit",
+    "tsc -p .",
+    "pytest -q",
+    "python -m pytest tests/",
+    "cargo test",
+    "go test ./...",
+    "make test",
+    "make",
+    "bun test",
+    "node --test test/",
+    "cd app && npm test",
+    "node test/run.mjs unit",
+    "./gradlew check",
+    "dotnet test",
+    "vitest run",
+  ]) {
     assert.ok(isCheckCommand(command), command);
   }
-  for (const command of ["ls -la", "cat package.json", "git diff", "echo test", "grep -r test src", "npm install", "rm -rf build", "mkdir tests"]) {
+  for (const command of [
+    "ls -la",
+    "cat package.json",
+    "git diff",
+    "echo test",
+    "grep -r test src",
+    "npm install",
+    "rm -rf build",
+    "mkdir tests",
+  ]) {
     assert.ok(!isCheckCommand(command), command);
   }
 });
@@ -27,12 +71,19 @@ test("the project's own check commands count too, as a command of the line, not 
   assert.ok(isCheckCommand("cd x && ./ci.sh --fast", ["./ci.sh"]));
   assert.ok(!isCheckCommand("echo ./ci.sh", ["./ci.sh"]));
   assert.ok(!isCheckCommand("./ci.shx", ["./ci.sh"]));
-  const state = observeToolPart(observeToolPart(freshVerifyState(), part("edit")), part("bash", { command: "./ci.sh" }, "completed", { exit: 0 }), ["./ci.sh"]);
+  const state = observeToolPart(
+    observeToolPart(freshVerifyState(), part("edit")),
+    part("bash", { command: "./ci.sh" }, "completed", { exit: 0 }),
+    ["./ci.sh"],
+  );
   assert.equal(decideVerify(state, 2).push, false);
 });
 
 test("no edit, nothing to verify; an edit with no check afterwards is sent back with the reason", () => {
-  assert.deepEqual(decideVerify(feed([part("read"), part("bash", { command: "ls" })]), 2), { push: false, reason: "no file changed" });
+  assert.deepEqual(decideVerify(feed([part("read"), part("bash", { command: "ls" })]), 2), {
+    push: false,
+    reason: "no file changed",
+  });
   const decision = decideVerify(feed([part("edit", { filePath: "a.ts" })]), 2);
   assert.equal(decision.push, true);
   assert.ok(decision.push && decision.text.startsWith(`${VERIFY_MARKER} (1/2)`));
@@ -79,7 +130,10 @@ test("hostile tool parts change nothing and never throw", () => {
     }),
   );
   fc.assert(fc.property(fc.string(), (command) => typeof isCheckCommand(command) === "boolean"));
-  const state = observeToolPart(freshVerifyState(), { tool: "bash", state: { status: "completed", input: { command: 42 } } });
+  const state = observeToolPart(freshVerifyState(), {
+    tool: "bash",
+    state: { status: "completed", input: { command: 42 } },
+  });
   assert.equal(state.lastCheck, undefined);
 });
 

@@ -20,13 +20,38 @@ interface Api {
   projectChecks?: () => Promise<string[]>;
 }
 
-const exited = (command: string, exitCode: number | null, tail = "") => ({ command, exitCode, passed: exitCode === 0, timedOut: false, durationMs: 5, tail, sandboxed: true });
+const exited = (command: string, exitCode: number | null, tail = "") => ({
+  command,
+  exitCode,
+  passed: exitCode === 0,
+  timedOut: false,
+  durationMs: 5,
+  tail,
+  sandboxed: true,
+});
 
-const GLOBALS = ["agent", "parallel", "pipeline", "dag", "workflow", "phase", "log", "readFile", "writeFile", "glob", "exists", "merge", "check", "projectChecks"];
+const GLOBALS = [
+  "agent",
+  "parallel",
+  "pipeline",
+  "dag",
+  "workflow",
+  "phase",
+  "log",
+  "readFile",
+  "writeFile",
+  "glob",
+  "exists",
+  "merge",
+  "check",
+  "projectChecks",
+];
 
 function load(name: string) {
   const source = readFileSync(join(REPO_ROOT, "workflows", `${name}.js`), "utf8");
-  const body = source.replace(/^export const meta =/m, "const meta =").replace(/^export default async function/m, "const main = async function");
+  const body = source
+    .replace(/^export const meta =/m, "const meta =")
+    .replace(/^export default async function/m, "const main = async function");
   const factory = new Function(...GLOBALS, `${body}\nreturn { meta, main };`);
   return (api: Api) => {
     const calls: Call[] = [];
@@ -48,7 +73,9 @@ function load(name: string) {
     };
     const parallel = (thunks: (() => unknown)[]) => Promise.all(thunks.map((t) => t()));
     const checked: string[] = [];
-    const check = async (command: string, opts: { label?: string }) => (checked.push(command), api.check ? api.check(command, opts) : exited(command, 0, "3 passed"));
+    const check = async (command: string, opts: { label?: string }) => (
+      checked.push(command), api.check ? api.check(command, opts) : exited(command, 0, "3 passed")
+    );
     const script = factory(
       agent,
       parallel,
@@ -75,32 +102,64 @@ test("each built-in script declares its name and phases in a literal meta", () =
     assert.equal(script.meta.name, name);
     assert.ok(script.meta.phases.length >= 2);
     // Its agents run as the general subagent, to which the compose-* skills are not offered: prompts stand alone.
-    assert.doesNotMatch(readFileSync(join(REPO_ROOT, "workflows", `${name}.js`), "utf8"), /compose-(tdd|spec|plan|debug|brainstorm)|load the .* skill/i);
+    assert.doesNotMatch(
+      readFileSync(join(REPO_ROOT, "workflows", `${name}.js`), "utf8"),
+      /compose-(tdd|spec|plan|debug|brainstorm)|load the .* skill/i,
+    );
   }
 });
 
 // ---- review ------------------------------------------------------------------------------------------------------
 
-const finding = (severity: string, file: string, line: number, title: string) => ({ severity, file, line, title, why: `${title} because` });
+const finding = (severity: string, file: string, line: number, title: string) => ({
+  severity,
+  file,
+  line,
+  title,
+  why: `${title} because`,
+});
 
 test("review: lenses run in parallel, duplicates merge, and only findings the verifier confirms with evidence are kept", async () => {
   const run = load("review")({
     agent: async (prompt, opts) => {
-      if (opts.label === "review: correctness") return { findings: [finding("major", "src/a.ts", 10, "Off by one"), finding("minor", "src/a.ts", 3, "Name")] };
-      if (opts.label === "review: tests") return { findings: [finding("major", "src/a.ts", 10, "off by one"), finding("blocker", "src/b.ts", 1, "Imagined bug")] };
+      if (opts.label === "review: correctness")
+        return { findings: [finding("major", "src/a.ts", 10, "Off by one"), finding("minor", "src/a.ts", 3, "Name")] };
+      if (opts.label === "review: tests")
+        return {
+          findings: [finding("major", "src/a.ts", 10, "off by one"), finding("blocker", "src/b.ts", 1, "Imagined bug")],
+        };
       if (opts.label === "verify findings") {
         assert.match(prompt, /F1 \[major\] src\/a\.ts:10 Off by one/);
-        return { confirmed: [{ id: "F1", evidence: "a.ts:10 `i <= n` reads past the end; node -e test prints undefined" }, { id: "F9", evidence: "unknown id" }, { id: "F2", evidence: "  " }], rejected: [{ id: "F3", why: "b.ts:1 is a comment" }] };
+        return {
+          confirmed: [
+            { id: "F1", evidence: "a.ts:10 `i <= n` reads past the end; node -e test prints undefined" },
+            { id: "F9", evidence: "unknown id" },
+            { id: "F2", evidence: "  " },
+          ],
+          rejected: [{ id: "F3", why: "b.ts:1 is a comment" }],
+        };
       }
       return { findings: [] };
     },
   });
   const result = await run.script.main({});
   assert.equal(run.maxInFlight(), 4, "four lenses at once");
-  assert.deepEqual(result.findings.map((f: { id: string }) => f.id), ["F1"]);
+  assert.deepEqual(
+    result.findings.map((f: { id: string }) => f.id),
+    ["F1"],
+  );
   assert.equal(result.accepted, false, "a confirmed major finding rejects the change");
-  assert.deepEqual(result.evidence.map((e: { id: string }) => e.id), ["F1"]);
-  assert.deepEqual(result.dropped.map((d: { id: string; why: string }) => [d.id, d.why]), [["F2", "not confirmed by the verifier"], ["F3", "b.ts:1 is a comment"]]);
+  assert.deepEqual(
+    result.evidence.map((e: { id: string }) => e.id),
+    ["F1"],
+  );
+  assert.deepEqual(
+    result.dropped.map((d: { id: string; why: string }) => [d.id, d.why]),
+    [
+      ["F2", "not confirmed by the verifier"],
+      ["F3", "b.ts:1 is a comment"],
+    ],
+  );
 });
 
 test("review: no findings is acceptance without a verifier; a silent verifier confirms nothing and accepts nothing", async () => {
@@ -108,9 +167,15 @@ test("review: no findings is acceptance without a verifier; a silent verifier co
   assert.deepEqual(await clean.script.main("main..HEAD"), { accepted: true, findings: [], evidence: [], dropped: [] });
   assert.ok(!clean.calls.some((c) => c.opts.label === "verify findings"));
   assert.match(clean.calls[0]!.prompt, /main\.\.HEAD/);
-  const silent = load("review")({ agent: async (_p, o) => (o.label === "verify findings" ? null : { findings: [finding("minor", "x", 1, "t")] }) });
+  const silent = load("review")({
+    agent: async (_p, o) => (o.label === "verify findings" ? null : { findings: [finding("minor", "x", 1, "t")] }),
+  });
   const result = await silent.script.main({ lenses: ["tests", "bogus", "tests"] });
-  assert.equal(silent.calls.filter((c) => c.opts.label?.startsWith("review:")).length, 1, "unknown and repeated lenses are ignored");
+  assert.equal(
+    silent.calls.filter((c) => c.opts.label?.startsWith("review:")).length,
+    1,
+    "unknown and repeated lenses are ignored",
+  );
   assert.equal(result.accepted, false);
   assert.deepEqual(result.findings, []);
 });
@@ -119,17 +184,33 @@ test("review: no findings is acceptance without a verifier; a silent verifier co
 
 const task = (id: string, files: string[], dependsOn: string[] = []) => ({ id, title: `task ${id}`, files, dependsOn });
 
-function composeAgent(overrides: Partial<Record<string, (prompt: string) => unknown>> = {}, plan = [task("T1", ["a.ts"]), task("T2", ["b.ts"])]) {
+function composeAgent(
+  overrides: Partial<Record<string, (prompt: string) => unknown>> = {},
+  plan = [task("T1", ["a.ts"]), task("T2", ["b.ts"])],
+) {
   return async (prompt: string, opts: AgentOpts) => {
     const label = opts.label ?? "";
     const override = Object.entries(overrides).find(([prefix]) => label.startsWith(prefix));
     if (override) return override[1]!(prompt);
-    if (label === "spec") return { path: "docs/compose/csv-export.md", criteria: ["exports CSV"], checks: ["npm test"], decisions: ["comma separator: the usual"] };
+    if (label === "spec")
+      return {
+        path: "docs/compose/csv-export.md",
+        criteria: ["exports CSV"],
+        checks: ["npm test"],
+        decisions: ["comma separator: the usual"],
+      };
     if (label === "plan") return { tasks: plan };
     if (label.startsWith("implement")) {
-      const value = { status: "done", summary: `did ${label}`, files: ["x"], tests: [{ command: "npm test", passed: true }] };
+      const value = {
+        status: "done",
+        summary: `did ${label}`,
+        files: ["x"],
+        tests: [{ command: "npm test", passed: true }],
+      };
       // In a worktree the engine hands back the result with the diff of what the agent changed there.
-      return opts.isolation === "worktree" ? { value, diff: `diff --git a/${label} b/${label}\n`, files: [label] } : value;
+      return opts.isolation === "worktree"
+        ? { value, diff: `diff --git a/${label} b/${label}\n`, files: [label] }
+        : value;
     }
     if (label.startsWith("rework")) return { fixed: ["F1"], summary: "fixed" };
     return null;
@@ -143,7 +224,13 @@ test("compose: spec, plan, two independent tasks in parallel worktrees, one merg
     agent: composeAgent(),
     merge: async (changes) => {
       merges.push(changes);
-      return { ok: true, merged: changes.map((c) => ({ label: c.label, files: ["x"] })), unchanged: [], kept: [], backup: "2026-12-07T10-00-00-000Z" };
+      return {
+        ok: true,
+        merged: changes.map((c) => ({ label: c.label, files: ["x"] })),
+        unchanged: [],
+        kept: [],
+        backup: "2026-12-07T10-00-00-000Z",
+      };
     },
     workflow: async (name, args) => {
       reviews.push([name, args]);
@@ -154,12 +241,36 @@ test("compose: spec, plan, two independent tasks in parallel worktrees, one merg
   assert.equal(result.ok, true, result.message);
   assert.match(run.calls[0]!.prompt, /specs\/<feature-name>\.md/);
   const implement = run.calls.filter((c) => c.opts.label?.startsWith("implement"));
-  assert.deepEqual(implement.map((c) => c.opts.isolation), ["worktree", "worktree"]);
+  assert.deepEqual(
+    implement.map((c) => c.opts.isolation),
+    ["worktree", "worktree"],
+  );
   assert.equal(run.maxInFlight(), 2, "the two independent tasks ran at the same time");
-  assert.deepEqual(merges, [[{ label: "implement T1", diff: "diff --git a/implement T1 b/implement T1\n" }, { label: "implement T2", diff: "diff --git a/implement T2 b/implement T2\n" }]], "the diffs the engine handed back");
-  assert.match(run.written["docs/compose/csv-export.report.md"]!, /T1 task T1: done\. did implement T1/, "the task's own result, not the engine's wrapper");
-  assert.deepEqual(reviews, [["review", { target: "the uncommitted changes (git diff HEAD and untracked files)", spec: "docs/compose/csv-export.md" }]]);
-  assert.deepEqual(run.phases.filter((p, i, all) => all.indexOf(p) === i), ["Spec", "Plan", "Implement", "Merge", "Verify", "Review", "Report"]);
+  assert.deepEqual(
+    merges,
+    [
+      [
+        { label: "implement T1", diff: "diff --git a/implement T1 b/implement T1\n" },
+        { label: "implement T2", diff: "diff --git a/implement T2 b/implement T2\n" },
+      ],
+    ],
+    "the diffs the engine handed back",
+  );
+  assert.match(
+    run.written["docs/compose/csv-export.report.md"]!,
+    /T1 task T1: done\. did implement T1/,
+    "the task's own result, not the engine's wrapper",
+  );
+  assert.deepEqual(reviews, [
+    [
+      "review",
+      { target: "the uncommitted changes (git diff HEAD and untracked files)", spec: "docs/compose/csv-export.md" },
+    ],
+  ]);
+  assert.deepEqual(
+    run.phases.filter((p, i, all) => all.indexOf(p) === i),
+    ["Spec", "Plan", "Implement", "Merge", "Verify", "Review", "Report"],
+  );
   const report = run.written["docs/compose/csv-export.report.md"];
   assert.ok(report, "the report is written next to the spec");
   assert.match(report!, /Outcome: done/);
@@ -173,7 +284,20 @@ test("compose: spec, plan, two independent tasks in parallel worktrees, one merg
 test("compose: a merge conflict stops the run with the files named; nothing is checked or reviewed on a half merge", async () => {
   const run = load("compose")({
     agent: composeAgent(),
-    merge: async () => ({ ok: false, merged: [], unchanged: [], conflict: { label: "implement T2", reason: "it does not apply", files: ["src/shared.ts"] }, saved: [{ label: "implement T1", file: "/data/c/01-T1.diff" }, { label: "implement T2", file: "/data/c/02-T2.diff" }], kept: [{ label: "implement T1", dir: "/wt/1" }, { label: "implement T2", dir: "/wt/2" }] }),
+    merge: async () => ({
+      ok: false,
+      merged: [],
+      unchanged: [],
+      conflict: { label: "implement T2", reason: "it does not apply", files: ["src/shared.ts"] },
+      saved: [
+        { label: "implement T1", file: "/data/c/01-T1.diff" },
+        { label: "implement T2", file: "/data/c/02-T2.diff" },
+      ],
+      kept: [
+        { label: "implement T1", dir: "/wt/1" },
+        { label: "implement T2", dir: "/wt/2" },
+      ],
+    }),
   });
   const result = await run.script.main("CSV export");
   assert.equal(result.ok, false);
@@ -181,7 +305,10 @@ test("compose: a merge conflict stops the run with the files named; nothing is c
   assert.deepEqual(result.conflictFiles, ["src/shared.ts"]);
   assert.equal(result.kept.length, 2);
   assert.match(result.message, /merge stopped at implement T2/);
-  assert.match(result.message, /every task's change is saved: implement T1 → \/data\/c\/01-T1\.diff; implement T2 → \/data\/c\/02-T2\.diff/);
+  assert.match(
+    result.message,
+    /every task's change is saved: implement T1 → \/data\/c\/01-T1\.diff; implement T2 → \/data\/c\/02-T2\.diff/,
+  );
   assert.equal(result.saved.length, 2);
   assert.deepEqual(run.checked, [], "nothing is checked on a half merge");
 });
@@ -189,25 +316,57 @@ test("compose: a merge conflict stops the run with the files named; nothing is c
 test("compose: dependent tasks wait for their dependency's merge; tasks naming one file never run side by side", async () => {
   const merges: string[][] = [];
   const run = load("compose")({
-    agent: composeAgent({}, [task("T1", ["a.ts"]), task("T2", ["b.ts"], ["T1"]), task("T3", ["a.ts"]), task("T4", ["c.ts"], ["T9"])]),
-    merge: async (changes) => (merges.push(changes.map((c) => c.label)), { ok: true, merged: [], unchanged: [], kept: [] }),
+    agent: composeAgent({}, [
+      task("T1", ["a.ts"]),
+      task("T2", ["b.ts"], ["T1"]),
+      task("T3", ["a.ts"]),
+      task("T4", ["c.ts"], ["T9"]),
+    ]),
+    merge: async (changes) => (
+      merges.push(changes.map((c) => c.label)), { ok: true, merged: [], unchanged: [], kept: [] }
+    ),
     workflow: async () => ({ accepted: true, findings: [], evidence: [] }),
   });
   const result = await run.script.main({ feature: "f" });
   assert.equal(result.ok, true, result.message);
-  assert.deepEqual(merges, [["implement T1", "implement T4"], ["implement T3"], ["implement T2"]], "an unknown dependency is ignored");
+  assert.deepEqual(
+    merges,
+    [["implement T1", "implement T4"], ["implement T3"], ["implement T2"]],
+    "an unknown dependency is ignored",
+  );
 });
 
 test("compose: review rework is bounded (two rounds by default, fewer when asked), and the run says it is not done", async () => {
-  const major = { accepted: false, findings: [{ severity: "major", file: "a.ts", line: 2, title: "bug", why: "w", fix: "f" }], evidence: [] };
-  for (const [rounds, expected] of [[undefined, 2], [0, 0], [1, 1], [9, 2]] as const) {
-    const run = load("compose")({ agent: composeAgent(), merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }), workflow: async () => major });
+  const major = {
+    accepted: false,
+    findings: [{ severity: "major", file: "a.ts", line: 2, title: "bug", why: "w", fix: "f" }],
+    evidence: [],
+  };
+  for (const [rounds, expected] of [
+    [undefined, 2],
+    [0, 0],
+    [1, 1],
+    [9, 2],
+  ] as const) {
+    const run = load("compose")({
+      agent: composeAgent(),
+      merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }),
+      workflow: async () => major,
+    });
     const result = await run.script.main({ feature: "f", reviewRounds: rounds });
-    assert.equal(run.calls.filter((c) => c.opts.label?.startsWith("rework")).length, expected, `reviewRounds ${rounds}`);
+    assert.equal(
+      run.calls.filter((c) => c.opts.label?.startsWith("rework")).length,
+      expected,
+      `reviewRounds ${rounds}`,
+    );
     assert.equal(result.ok, false);
     assert.match(result.message, /review not accepted/);
   }
-  const run = load("compose")({ agent: composeAgent(), merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }), workflow: async () => major });
+  const run = load("compose")({
+    agent: composeAgent(),
+    merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }),
+    workflow: async () => major,
+  });
   await run.script.main({ feature: "f" });
   assert.match(run.calls.find((c) => c.opts.label === "rework 1")!.prompt, /\[major\] a\.ts:2 bug: w Fix: f/);
 });
@@ -216,14 +375,20 @@ test("compose: failing checks (their exit code, by code) trigger rework with the
   let runs = 0;
   const run = load("compose")({
     agent: composeAgent(),
-    check: async (command) => (++runs === 1 ? exited(command, 1, "lots of output\nFAIL test/a.test.js\n1 failed, 2 passed") : exited(command, 0, "3 passed")),
+    check: async (command) =>
+      ++runs === 1
+        ? exited(command, 1, "lots of output\nFAIL test/a.test.js\n1 failed, 2 passed")
+        : exited(command, 0, "3 passed"),
     merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }),
     workflow: async () => ({ accepted: true, findings: [], evidence: [] }),
   });
   const result = await run.script.main("f");
   assert.equal(result.ok, true, result.message);
   assert.equal(result.rework, 1);
-  assert.match(run.calls.find((c) => c.opts.label === "rework 1")!.prompt, /`npm test` \(exit 1\)[\s\S]*1 failed, 2 passed/);
+  assert.match(
+    run.calls.find((c) => c.opts.label === "rework 1")!.prompt,
+    /`npm test` \(exit 1\)[\s\S]*1 failed, 2 passed/,
+  );
   assert.match(result.message, /checks pass \(`npm test` exit 0\)/);
 });
 
@@ -232,16 +397,33 @@ test("compose: an agent that claims the checks pass does not make them pass; no 
   const cases: [string, (command: string) => unknown, RegExp][] = [
     ["exit 1", (command) => exited(command, 1, "1 failed"), /checks not passed \(`npm test` exit 1\)/],
     ["killed", (command) => exited(command, null, "killed"), /checks not passed \(`npm test` no exit code\)/],
-    ["timed out", (command) => ({ ...exited(command, 0), timedOut: true, passed: false }), /checks not passed \(`npm test` timed out\)/],
-    ["throws", () => Promise.reject(new Error("check(command): command is empty")), /checks not passed \(`npm test` no exit code\)/],
+    [
+      "timed out",
+      (command) => ({ ...exited(command, 0), timedOut: true, passed: false }),
+      /checks not passed \(`npm test` timed out\)/,
+    ],
+    [
+      "throws",
+      () => Promise.reject(new Error("check(command): command is empty")),
+      /checks not passed \(`npm test` no exit code\)/,
+    ],
   ];
   for (const [name, check, message] of cases) {
-    const run = load("compose")({ agent: liar, check: async (c) => check(c), merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }), workflow: async () => ({ accepted: true, findings: [], evidence: [] }) });
+    const run = load("compose")({
+      agent: liar,
+      check: async (c) => check(c),
+      merge: async () => ({ ok: true, merged: [], unchanged: [], kept: [] }),
+      workflow: async () => ({ accepted: true, findings: [], evidence: [] }),
+    });
     const result = await run.script.main({ feature: "f", reviewRounds: 0 });
     assert.equal(result.ok, false, name);
     assert.match(result.message, message, name);
     assert.equal(result.checks.passed, false, name);
-    assert.match(run.written["docs/compose/csv-export.report.md"]!, /## Checks \(after the last change, run by the workflow itself\)\n- `npm test`: /, name);
+    assert.match(
+      run.written["docs/compose/csv-export.report.md"]!,
+      /## Checks \(after the last change, run by the workflow itself\)\n- `npm test`: /,
+      name,
+    );
   }
   // The spec names no check: the project's own test command is found and run; none found is not done.
   const detected = load("compose")({
@@ -260,19 +442,27 @@ test("compose: an agent that claims the checks pass does not make them pass; no 
   const unverified = await none.script.main("f");
   assert.equal(unverified.ok, false);
   assert.match(unverified.message, /checks not passed \(no checks ran\)/);
-  assert.equal(none.calls.filter((c) => c.opts.label?.startsWith("rework")).length, 0, "nothing to rework for a project without checks");
+  assert.equal(
+    none.calls.filter((c) => c.opts.label?.startsWith("rework")).length,
+    0,
+    "nothing to rework for a project without checks",
+  );
   assert.match(none.written["docs/compose/x.report.md"]!, /none ran .*not a pass/);
 });
 
 test("compose: without a merge primitive the tasks share the tree one by one; bad input and a missing spec file stop early", async () => {
-  const run = load("compose")({ agent: composeAgent(), workflow: async () => ({ accepted: true, findings: [], evidence: [] }) });
+  const run = load("compose")({
+    agent: composeAgent(),
+    workflow: async () => ({ accepted: true, findings: [], evidence: [] }),
+  });
   const result = await run.script.main("f");
   assert.equal(result.ok, true);
   assert.equal(run.maxInFlight(), 1);
   assert.ok(run.calls.every((c) => c.opts.isolation === undefined));
   assert.ok(run.logs.some((l) => /no merge\(\)/.test(l)));
 
-  for (const bad of [undefined, {}, { feature: "  " }, 42, ["x"]]) assert.equal((await load("compose")({ agent: composeAgent() }).script.main(bad)).stage, "input");
+  for (const bad of [undefined, {}, { feature: "  " }, 42, ["x"]])
+    assert.equal((await load("compose")({ agent: composeAgent() }).script.main(bad)).stage, "input");
   const escaping = load("compose")({ agent: composeAgent() });
   await escaping.script.main({ feature: "f", specDir: "../../etc" });
   assert.match(escaping.calls[0]!.prompt, /docs\/compose\/<feature-name>\.md/);
@@ -288,11 +478,24 @@ test("debug: stops when the failure does not reproduce or no cause is confirmed;
   const base = (over: Record<string, unknown>) => async (_p: string, o: AgentOpts) => {
     const label = o.label ?? "";
     if (label in over) return over[label];
-    if (label === "reproduce") return { reproduced: true, command: "npm test -- parse", output: "TypeError: x is undefined" };
-    if (label === "hypotheses") return { hypotheses: [{ statement: "null input", test: "run with null" }, { statement: "stale cache", test: "clear cache" }] };
+    if (label === "reproduce")
+      return { reproduced: true, command: "npm test -- parse", output: "TypeError: x is undefined" };
+    if (label === "hypotheses")
+      return {
+        hypotheses: [
+          { statement: "null input", test: "run with null" },
+          { statement: "stale cache", test: "clear cache" },
+        ],
+      };
     if (label === "hypothesis 1") return { verdict: "confirmed", evidence: "parse(null) throws at parse.ts:4" };
     if (label === "hypothesis 2") return { verdict: "ruled out", evidence: "no cache involved" };
-    if (label === "fix") return { fixed: true, regressionTest: "test/parse.test.ts: null input", summary: "guard null input", files: ["parse.ts"] };
+    if (label === "fix")
+      return {
+        fixed: true,
+        regressionTest: "test/parse.test.ts: null input",
+        summary: "guard null input",
+        files: ["parse.ts"],
+      };
     return null;
   };
   const fixed = load("debug")({ agent: base({}) });
@@ -300,11 +503,22 @@ test("debug: stops when the failure does not reproduce or no cause is confirmed;
   assert.equal(result.fixed, true, result.message);
   assert.equal(fixed.maxInFlight(), 2, "hypotheses investigated in parallel");
   assert.match(fixed.calls.find((c) => c.opts.label === "fix")!.prompt, /parse\(null\) throws/);
-  assert.equal((await load("debug")({ agent: base({ reproduce: { reproduced: false, command: "x", output: "" } }) }).script.main("p")).stage, "reproduce");
+  assert.equal(
+    (
+      await load("debug")({ agent: base({ reproduce: { reproduced: false, command: "x", output: "" } }) }).script.main(
+        "p",
+      )
+    ).stage,
+    "reproduce",
+  );
   assert.equal((await load("debug")({ agent: base({ "hypothesis 1": null }) }).script.main("p")).stage, "investigate");
   assert.deepEqual(fixed.checked, ["npm test -- parse"], "the reproduction ran again by code");
   // The verifying agent is gone: the exit codes decide, whatever an agent would say.
-  const failing = load("debug")({ agent: base({ verify: { passed: true, commands: [] } }), projectChecks: async () => ["npm test", "npm test -- parse"], check: async (c) => exited(c, c === "npm test" ? 1 : 0) });
+  const failing = load("debug")({
+    agent: base({ verify: { passed: true, commands: [] } }),
+    projectChecks: async () => ["npm test", "npm test -- parse"],
+    check: async (c) => exited(c, c === "npm test" ? 1 : 0),
+  });
   const unverified = await failing.script.main("p");
   assert.equal(unverified.fixed, false);
   assert.deepEqual(failing.checked, ["npm test -- parse", "npm test"], "each command once");

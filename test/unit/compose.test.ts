@@ -17,7 +17,14 @@ test("a throwing hook is logged, toasted once, and the next feature still runs",
   const seen: string[] = [];
   const hooks = composeHooks(
     [
-      { name: "broken", hooks: { "chat.message": async () => { throw new Error("kaput"); } } },
+      {
+        name: "broken",
+        hooks: {
+          "chat.message": async () => {
+            throw new Error("kaput");
+          },
+        },
+      },
       { name: "fine", hooks: { "chat.message": async () => void seen.push("fine") } },
     ],
     { reporter, timeoutMs: 1000 },
@@ -33,7 +40,10 @@ test("a throwing hook is logged, toasted once, and the next feature still runs",
 
 test("a hanging hook is abandoned after the timeout", async () => {
   const { toasts, reporter } = recorder();
-  const hooks = composeHooks([{ name: "slow", hooks: { event: () => new Promise(() => {}) } }], { reporter, timeoutMs: 50 });
+  const hooks = composeHooks([{ name: "slow", hooks: { event: () => new Promise(() => {}) } }], {
+    reporter,
+    timeoutMs: 50,
+  });
   const started = Date.now();
   await hooks.event!({ event: { type: "session.idle", properties: { sessionID: "s" } } as never });
   assert.ok(Date.now() - started < 1000);
@@ -43,10 +53,22 @@ test("a hanging hook is abandoned after the timeout", async () => {
 test("an intentional tool refusal passes through the isolation", async () => {
   const { reporter } = recorder();
   const hooks = composeHooks(
-    [{ name: "guard", hooks: { "tool.execute.before": async () => { throw new RefuseToolCall("not allowed here"); } } }],
+    [
+      {
+        name: "guard",
+        hooks: {
+          "tool.execute.before": async () => {
+            throw new RefuseToolCall("not allowed here");
+          },
+        },
+      },
+    ],
     { reporter, timeoutMs: 1000 },
   );
-  await assert.rejects(hooks["tool.execute.before"]!({ tool: "edit", sessionID: "s", callID: "c" }, { args: {} }), /not allowed here/);
+  await assert.rejects(
+    hooks["tool.execute.before"]!({ tool: "edit", sessionID: "s", callID: "c" }, { args: {} }),
+    /not allowed here/,
+  );
 });
 
 test("tools: bad input passes its message through; a crash is reported and becomes a clear tool error", async () => {
@@ -58,8 +80,12 @@ test("tools: bad input passes its message through; a crash is reported and becom
         name: "f",
         hooks: {
           tool: {
-            picky: definition(async () => { throw new ToolInputError("query must not be empty"); }),
-            crashy: definition(async () => { throw new TypeError("x is undefined"); }),
+            picky: definition(async () => {
+              throw new ToolInputError("query must not be empty");
+            }),
+            crashy: definition(async () => {
+              throw new TypeError("x is undefined");
+            }),
           },
         },
       },
@@ -68,21 +94,33 @@ test("tools: bad input passes its message through; a crash is reported and becom
   );
   await assert.rejects(hooks.tool!.picky!.execute({}, {} as never), /query must not be empty/);
   assert.equal(toasts.length, 0, "bad input is not a fault");
-  await assert.rejects(hooks.tool!.crashy!.execute({}, {} as never), /crashy failed inside opencode-continuum: x is undefined/);
+  await assert.rejects(
+    hooks.tool!.crashy!.execute({}, {} as never),
+    /crashy failed inside opencode-continuum: x is undefined/,
+  );
   assert.equal(toasts.length, 1);
 });
 
 test("the first call of every hook is announced once (the doctor's trace)", async () => {
   const { reporter } = recorder();
   const first: string[] = [];
-  const hooks = composeHooks([{ name: "f", hooks: { event: async () => {} } }], { reporter, timeoutMs: 1000, onFirstCall: (h) => first.push(h) });
+  const hooks = composeHooks([{ name: "f", hooks: { event: async () => {} } }], {
+    reporter,
+    timeoutMs: 1000,
+    onFirstCall: (h) => first.push(h),
+  });
   await hooks.event!({ event: {} as never });
   await hooks.event!({ event: {} as never });
   assert.deepEqual(first, ["event"]);
 });
 
 test("a reporter whose sink throws never throws itself", () => {
-  const reporter = createReporter({ log: () => { throw new Error("sink down"); }, toast: () => Promise.reject(new Error("no tui")) });
+  const reporter = createReporter({
+    log: () => {
+      throw new Error("sink down");
+    },
+    toast: () => Promise.reject(new Error("no tui")),
+  });
   reporter.problem("k", "message");
   reporter.notify("hello");
 });

@@ -41,7 +41,10 @@ test("project settings win over global ones, key by key; comments and trailing c
 });
 
 test("an invalid value names the file, the key and the expected value; only that key falls back", () => {
-  const { env, projectDir, projectFile } = layout(undefined, `{ "memory": { "injectBudgetTokens": "lots", "recallBudgetTokens": 123 }, "memory2": 1 }`);
+  const { env, projectDir, projectFile } = layout(
+    undefined,
+    `{ "memory": { "injectBudgetTokens": "lots", "recallBudgetTokens": 123 }, "memory2": 1 }`,
+  );
   const { config, problems } = loadConfig(projectDir, env);
   const error = problems.find((p) => p.severity === "error")!;
   assert.equal(error.file, projectFile);
@@ -64,7 +67,10 @@ test("an enum mismatch lists the allowed values", () => {
 });
 
 test("a syntax error reports line and column and ignores only that file", () => {
-  const { env, projectDir, globalFile } = layout(`{\n  "goal": { "maxContinuations": 3 \n}`, `{ "tasks": { "maxGatePushes": 1 } }`);
+  const { env, projectDir, globalFile } = layout(
+    `{\n  "goal": { "maxContinuations": 3 \n}`,
+    `{ "tasks": { "maxGatePushes": 1 } }`,
+  );
   const { config, problems } = loadConfig(projectDir, env);
   assert.equal(problems.length, 1);
   assert.equal(problems[0]!.file, globalFile);
@@ -95,33 +101,56 @@ test("the committed JSON Schema matches the zod schema (run `npm run schema` aft
 });
 
 test("checkpoint schedules are checked: ascending thresholds, fractions or token counts, rebuildAt above the last", () => {
-  const { env, projectDir, projectFile } = layout(undefined, `{ "checkpoint": { "thresholds": [0.9, 0.2, 5], "rebuildAt": 2 } }`);
+  const { env, projectDir, projectFile } = layout(
+    undefined,
+    `{ "checkpoint": { "thresholds": [0.9, 0.2, 5], "rebuildAt": 2 } }`,
+  );
   const { config, problems } = loadConfig(projectDir, env);
   const byKey = Object.fromEntries(problems.map((p) => [p.key, p]));
-  assert.match(byKey["checkpoint.thresholds"]!.message, /5 is neither a fraction of the context window \(0 < x < 1\) nor a token count/);
+  assert.match(
+    byKey["checkpoint.thresholds"]!.message,
+    /5 is neither a fraction of the context window \(0 < x < 1\) nor a token count/,
+  );
   assert.match(byKey["checkpoint.rebuildAt"]!.message, /2 is neither a fraction/);
   assert.equal(byKey["checkpoint.rebuildAt"]!.file, projectFile);
   assert.deepEqual(config.checkpoint.thresholds, [0.2, 0.45, 0.7]);
   assert.equal(config.checkpoint.rebuildAt, 0.85);
 
-  const unordered = loadConfig(layout(`{ "checkpoint": { "thresholds": [0.5, 0.3] } }`).projectDir, layout(`{ "checkpoint": { "thresholds": [0.5, 0.3] } }`).env);
-  assert.match(unordered.problems[0]!.message, /\[0\.5,0\.3\] must be in ascending order; using the default \[0\.2,0\.45,0\.7\]/);
+  const unordered = loadConfig(
+    layout(`{ "checkpoint": { "thresholds": [0.5, 0.3] } }`).projectDir,
+    layout(`{ "checkpoint": { "thresholds": [0.5, 0.3] } }`).env,
+  );
+  assert.match(
+    unordered.problems[0]!.message,
+    /\[0\.5,0\.3\] must be in ascending order; using the default \[0\.2,0\.45,0\.7\]/,
+  );
 
   const below = layout(undefined, `{ "checkpoint": { "thresholds": [0.3, 0.6], "rebuildAt": 0.5 } }`);
   const loaded = loadConfig(below.projectDir, below.env);
-  assert.deepEqual(loaded.problems.map((p) => p.key), ["checkpoint.rebuildAt"]);
+  assert.deepEqual(
+    loaded.problems.map((p) => p.key),
+    ["checkpoint.rebuildAt"],
+  );
   assert.match(loaded.problems[0]!.message, /rebuildAt 0\.5 must be above the last checkpoint threshold 0\.6/);
   assert.deepEqual([loaded.config.checkpoint.thresholds, loaded.config.checkpoint.rebuildAt], [[0.3, 0.6], 0.85]);
 
-  const tokens = layout(undefined, `{ "checkpoint": { "thresholds": [8000, 0.5, 16000], "rebuildAt": 24000, "models": { "a/b": { "thresholds": [0.8], "rebuildAt": 0.7 } } } }`);
+  const tokens = layout(
+    undefined,
+    `{ "checkpoint": { "thresholds": [8000, 0.5, 16000], "rebuildAt": 24000, "models": { "a/b": { "thresholds": [0.8], "rebuildAt": 0.7 } } } }`,
+  );
   const mixed = loadConfig(tokens.projectDir, tokens.env);
-  assert.deepEqual(mixed.problems.map((p) => p.key), ["checkpoint.models.a/b.rebuildAt"]);
+  assert.deepEqual(
+    mixed.problems.map((p) => p.key),
+    ["checkpoint.models.a/b.rebuildAt"],
+  );
   assert.equal(mixed.config.checkpoint.models["a/b"]!.rebuildAt, undefined, "a bad override is dropped, not defaulted");
   assert.deepEqual(mixed.config.checkpoint.thresholds, [8000, 0.5, 16000]);
 });
 
 test("a misspelt key gets a did-you-mean; a far-off one does not", () => {
-  const { env, projectDir } = layout(`{ "memroy": {}, "memory": { "injectBudgetToken": 10, "zzz": 1 }, "checkpoint": { "treshold": [0.5] } }`);
+  const { env, projectDir } = layout(
+    `{ "memroy": {}, "memory": { "injectBudgetToken": 10, "zzz": 1 }, "checkpoint": { "treshold": [0.5] } }`,
+  );
   const messages = Object.fromEntries(loadConfig(projectDir, env).problems.map((p) => [p.key, p.message]));
   assert.match(messages["memroy"]!, /did you mean "memory"\?/);
   assert.match(messages["memory.injectBudgetToken"]!, /did you mean "injectBudgetTokens"\?/);
@@ -131,11 +160,22 @@ test("a misspelt key gets a did-you-mean; a far-off one does not", () => {
 
 test("problems are summarised in one line for the start-up toast", () => {
   assert.equal(summarizeProblems([]), undefined);
-  const many = Array.from({ length: 5 }, (_, i) => ({ file: "f", key: `k${i}`, severity: "error" as const, message: "bad" }));
-  assert.match(summarizeProblems(many)!, /^continuum\.jsonc has 5 problems: f: k0: bad \| f: k1: bad \| f: k2: bad \(and 2 more; run: continuum doctor\)$/);
+  const many = Array.from({ length: 5 }, (_, i) => ({
+    file: "f",
+    key: `k${i}`,
+    severity: "error" as const,
+    message: "bad",
+  }));
+  assert.match(
+    summarizeProblems(many)!,
+    /^continuum\.jsonc has 5 problems: f: k0: bad \| f: k1: bad \| f: k2: bad \(and 2 more; run: continuum doctor\)$/,
+  );
 });
 
 test("default agents.maxConcurrent is at least max.candidates + 1 (a Max turn's candidates and judge run at once)", () => {
   const config = defaultConfig();
-  assert.ok(config.agents.maxConcurrent >= config.max.candidates + 1, `${config.agents.maxConcurrent} < ${config.max.candidates} + 1`);
+  assert.ok(
+    config.agents.maxConcurrent >= config.max.candidates + 1,
+    `${config.agents.maxConcurrent} < ${config.max.candidates} + 1`,
+  );
 });

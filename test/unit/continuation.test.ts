@@ -13,7 +13,10 @@ import type { TaskRecord } from "../../plugins/tasks/store.ts";
 const openTask = { id: "T1", title: "write the parser", status: "open" } as TaskRecord;
 
 function arbiter(parents: Record<string, string> = {}) {
-  const sessions = createSessionLayer({ lookupParent: async (id) => parents[id] ?? "", isolate: async (_f, _l, run) => void (await run()) });
+  const sessions = createSessionLayer({
+    lookupParent: async (id) => parents[id] ?? "",
+    isolate: async (_f, _l, run) => void (await run()),
+  });
   const sent: { sessionId: string; body: PromptBody }[] = [];
   const problems: string[] = [];
   const continuation = createContinuation({
@@ -23,24 +26,49 @@ function arbiter(parents: Record<string, string> = {}) {
   });
   const seen: Record<string, number[]> = {};
   /** The three features' deciders as they register them, over the features' own pure decisions and limits. */
-  const track = (feature: string, decide: ContinuationDecider): ContinuationDecider => (id, facts) => {
-    (seen[feature] ??= []).push(facts.pushes);
-    return decide(id, facts);
-  };
-  continuation.register("tasks", track("tasks", (_id, { pushes }) => {
-    const decision = decideGate({ enabled: true, maxPushes: 3, state: { ...freshGateState(), pushes }, unfinished: [openTask] });
-    return decision.push ? { reason: "open tasks", text: decision.text, priority: 20 } : undefined;
-  }));
+  const track =
+    (feature: string, decide: ContinuationDecider): ContinuationDecider =>
+    (id, facts) => {
+      (seen[feature] ??= []).push(facts.pushes);
+      return decide(id, facts);
+    };
+  continuation.register(
+    "tasks",
+    track("tasks", (_id, { pushes }) => {
+      const decision = decideGate({
+        enabled: true,
+        maxPushes: 3,
+        state: { ...freshGateState(), pushes },
+        unfinished: [openTask],
+      });
+      return decision.push ? { reason: "open tasks", text: decision.text, priority: 20 } : undefined;
+    }),
+  );
   const edited = { ...freshVerifyState(), step: 1, lastEdit: 1 };
-  continuation.register("compose", track("compose", (_id, { pushes }) => {
-    const decision = decideVerify({ ...edited, pushes }, 2);
-    return decision.push ? { reason: "unverified", text: decision.text, priority: 30 } : undefined;
-  }));
-  continuation.register("goal", track("goal", (_id, { pushes }) =>
-    pushes < 1 ? { reason: "goal not met", text: continuationPrompt("tests pass", "REASON-X", [], 1, 12), priority: 10 } : undefined,
-  ));
-  const turn = (sessionId: string, origin: "person" | "pack", text = "go"): SessionEvent =>
-    ({ type: "turn.started", sessionId, origin, text, agent: "build", model: { providerID: "p", modelID: "m" }, addContext: () => undefined });
+  continuation.register(
+    "compose",
+    track("compose", (_id, { pushes }) => {
+      const decision = decideVerify({ ...edited, pushes }, 2);
+      return decision.push ? { reason: "unverified", text: decision.text, priority: 30 } : undefined;
+    }),
+  );
+  continuation.register(
+    "goal",
+    track("goal", (_id, { pushes }) =>
+      pushes < 1
+        ? { reason: "goal not met", text: continuationPrompt("tests pass", "REASON-X", [], 1, 12), priority: 10 }
+        : undefined,
+    ),
+  );
+  const turn = (sessionId: string, origin: "person" | "pack", text = "go"): SessionEvent => ({
+    type: "turn.started",
+    sessionId,
+    origin,
+    text,
+    agent: "build",
+    model: { providerID: "p", modelID: "m" },
+    addContext: () => undefined,
+  });
   const idle = async (sessionId: string, how: "idle" | "error" = "idle") => {
     await sessions.dispatch({ type: "turn.busy", sessionId });
     await sessions.dispatch({ type: "turn.ended", sessionId, how });
@@ -56,10 +84,21 @@ test("tasks, compose and goal all wanting to push at one idle: exactly one promp
   const { body } = sent[0]!;
   const text = body.text;
   const at = [VERIFY_MARKER, GATE_MARKER, CONTINUATION_MARKER].map((marker) => text.indexOf(marker));
-  assert.ok(at.every((i) => i >= 0), `every reason is named: ${text}`);
-  assert.deepEqual([...at].sort((a, b) => a - b), at, "compose (30) before tasks (20) before goal (10)");
+  assert.ok(
+    at.every((i) => i >= 0),
+    `every reason is named: ${text}`,
+  );
+  assert.deepEqual(
+    [...at].sort((a, b) => a - b),
+    at,
+    "compose (30) before tasks (20) before goal (10)",
+  );
   assert.ok(text.startsWith(VERIFY_MARKER), "the prompt starts with a pack marker: its turn is the pack's");
-  assert.deepEqual([body.agent, body.model], ["build", { providerID: "p", modelID: "m" }], "it goes on with the turn's agent and model");
+  assert.deepEqual(
+    [body.agent, body.model],
+    ["build", { providerID: "p", modelID: "m" }],
+    "it goes on with the turn's agent and model",
+  );
 });
 
 test("each feature's count goes up only for its own pushes, and its limit holds across idles", async () => {
@@ -73,7 +112,10 @@ test("each feature's count goes up only for its own pushes, and its limit holds 
   assert.deepEqual(seen.tasks, [0, 1, 2, 3, 3], "tasks stops at its maxGatePushes (3 here)");
   assert.equal(continuation.pushes("goal", "s1"), 1);
   assert.equal(sent.length, 3, "pushes stop when every decider is at its limit");
-  assert.ok(!sent[2]!.body.text.includes(VERIFY_MARKER) && sent[2]!.body.text.startsWith(GATE_MARKER), "the third names only the task gate");
+  assert.ok(
+    !sent[2]!.body.text.includes(VERIFY_MARKER) && sent[2]!.body.text.startsWith(GATE_MARKER),
+    "the third names only the task gate",
+  );
 });
 
 test("a failed last turn: nobody pushes; a new turn clears it", async () => {
@@ -95,9 +137,15 @@ test("a person writing resets every feature's count", async () => {
   await idle("s1");
   await sessions.dispatch(turn("s1", "pack", sent[0]!.body.text));
   await idle("s1");
-  assert.deepEqual(["tasks", "compose", "goal"].map((f) => continuation.pushes(f, "s1")), [2, 2, 1]);
+  assert.deepEqual(
+    ["tasks", "compose", "goal"].map((f) => continuation.pushes(f, "s1")),
+    [2, 2, 1],
+  );
   await sessions.dispatch(turn("s1", "person", "something else"));
-  assert.deepEqual(["tasks", "compose", "goal"].map((f) => continuation.pushes(f, "s1")), [0, 0, 0]);
+  assert.deepEqual(
+    ["tasks", "compose", "goal"].map((f) => continuation.pushes(f, "s1")),
+    [0, 0, 0],
+  );
   await idle("s1");
   assert.equal(sent.length, 3);
   assert.ok(sent[2]!.body.text.includes(CONTINUATION_MARKER), "goal's one push is available again");
@@ -145,7 +193,13 @@ test("the real features on the fake host: the task gate and the verification che
     const session = await host.createSession();
     await host.userMessage(session, "build the parser", { agent: "compose" });
     await host.callTool("tasks", { action: "create", title: "write the parser" }, session);
-    const edit = { sessionID: session, type: "tool", tool: "edit", callID: "call_1", state: { status: "completed", input: {} } };
+    const edit = {
+      sessionID: session,
+      type: "tool",
+      tool: "edit",
+      callID: "call_1",
+      state: { status: "completed", input: {} },
+    };
     await host.emit("message.part.updated", { part: edit });
     await host.finishCall(session, { input: 100, output: 10 });
     await host.idle(session);

@@ -4,11 +4,29 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { mineRequests, mineSequences, normalizeCommand, requestKind, stepOf, suggestName, type HistoryStep } from "../../plugins/distill/miner.ts";
+import {
+  mineRequests,
+  mineSequences,
+  normalizeCommand,
+  requestKind,
+  stepOf,
+  suggestName,
+  type HistoryStep,
+} from "../../plugins/distill/miner.ts";
 import { toolInput } from "../../plugins/distill/history.ts";
 
-const bash = (sessionId: string, command: string, at: number): HistoryStep => ({ sessionId, tool: "bash", input: { command }, at });
-const tool = (sessionId: string, name: string, input: Record<string, unknown>, at: number): HistoryStep => ({ sessionId, tool: name, input, at });
+const bash = (sessionId: string, command: string, at: number): HistoryStep => ({
+  sessionId,
+  tool: "bash",
+  input: { command },
+  at,
+});
+const tool = (sessionId: string, name: string, input: Record<string, unknown>, at: number): HistoryStep => ({
+  sessionId,
+  tool: name,
+  input,
+  at,
+});
 
 test("commands are normalised: paths, numbers, ids and quoted strings abstracted; only the first command of a chain", () => {
   assert.equal(normalizeCommand("npm test -- src/app.test.ts"), "npm test -- <path>");
@@ -25,8 +43,15 @@ test("commands are normalised: paths, numbers, ids and quoted strings abstracted
 test("three sessions running lint → test → fix → test give one candidate with all three sessions and a name", () => {
   const steps: HistoryStep[] = [];
   for (const [i, s] of ["ses_c", "ses_a", "ses_b"].entries()) {
-    steps.push(bash(s, "npm run lint", i * 100 + 1), tool(s, "read", { filePath: `src/f${i}.ts` }, i * 100 + 2), bash(s, "npm test", i * 100 + 3));
-    steps.push(tool(s, "edit", { filePath: `src/f${i}.ts` }, i * 100 + 4), bash(s, `npm test -- src/f${i}.test.ts`, i * 100 + 5));
+    steps.push(
+      bash(s, "npm run lint", i * 100 + 1),
+      tool(s, "read", { filePath: `src/f${i}.ts` }, i * 100 + 2),
+      bash(s, "npm test", i * 100 + 3),
+    );
+    steps.push(
+      tool(s, "edit", { filePath: `src/f${i}.ts` }, i * 100 + 4),
+      bash(s, `npm test -- src/f${i}.test.ts`, i * 100 + 5),
+    );
   }
   const found = mineSequences(steps, { minSessions: 2 });
   assert.equal(found.length, 1, JSON.stringify(found, null, 2));
@@ -45,9 +70,17 @@ test("a sequence repeated often within one session is a candidate even below the
 
 test("request kinds: the first content words, numbers and paths dropped; only kinds seen in enough sessions", () => {
   assert.equal(requestKind("Please fix the failing tests in src/app.ts (3 of them)"), "fix failing tests");
-  const steps: HistoryStep[] = ["a", "b", "c"].map((s, i) => ({ sessionId: s, tool: "user", input: `please fix the failing tests ${i}`, at: i }));
+  const steps: HistoryStep[] = ["a", "b", "c"].map((s, i) => ({
+    sessionId: s,
+    tool: "user",
+    input: `please fix the failing tests ${i}`,
+    at: i,
+  }));
   steps.push({ sessionId: "a", tool: "user", input: "write docs", at: 9 });
-  assert.deepEqual(mineRequests(steps, { minSessions: 2 }).map((r) => [r.key, r.sessions]), [["fix failing tests", ["a", "b", "c"]]]);
+  assert.deepEqual(
+    mineRequests(steps, { minSessions: 2 }).map((r) => [r.key, r.sessions]),
+    [["fix failing tests", ["a", "b", "c"]]],
+  );
 });
 
 test("history rows: the JSON arguments on the first line; damaged or cut JSON gives {}", () => {
@@ -67,7 +100,13 @@ const stepArb = fc.record({
 });
 type RawStep = { sessionId: string; tool: string; command: string; file: string | undefined; at: number };
 const toSteps = (raw: RawStep[]): HistoryStep[] =>
-  raw.map((r) => ({ sessionId: r.sessionId, tool: r.tool, at: r.at, input: r.tool === "bash" ? { command: r.command } : r.tool === "user" ? `please ${r.command}` : { filePath: r.file } }));
+  raw.map((r) => ({
+    sessionId: r.sessionId,
+    tool: r.tool,
+    at: r.at,
+    input:
+      r.tool === "bash" ? { command: r.command } : r.tool === "user" ? `please ${r.command}` : { filePath: r.file },
+  }));
 
 test("property: deterministic, and independent of the order rows arrive in", () => {
   fc.assert(
@@ -75,9 +114,14 @@ test("property: deterministic, and independent of the order rows arrive in", () 
       const steps = toSteps(raw);
       const shuffled = [...steps].reverse();
       // Ties in time keep the arrival order, so compare on rows with distinct times only.
-      const distinct = steps.filter((s, i) => steps.findIndex((o) => o.sessionId === s.sessionId && o.at === s.at) === i);
+      const distinct = steps.filter(
+        (s, i) => steps.findIndex((o) => o.sessionId === s.sessionId && o.at === s.at) === i,
+      );
       assert.deepEqual(mineSequences(steps, { minSessions }), mineSequences(steps, { minSessions }));
-      assert.deepEqual(mineSequences(distinct, { minSessions }), mineSequences([...distinct].reverse(), { minSessions }));
+      assert.deepEqual(
+        mineSequences(distinct, { minSessions }),
+        mineSequences([...distinct].reverse(), { minSessions }),
+      );
       assert.deepEqual(mineRequests(steps, { minSessions }), mineRequests(shuffled, { minSessions }));
     }),
     { numRuns: 300 },

@@ -52,8 +52,19 @@ async function setup(script: (call: Call) => Promise<Record<string, unknown> | "
     paths: packPaths(join(root, "data")),
     projectPaths: packPaths(join(root, "data")).project("proj"),
     db,
-    reporter: { log() {}, notify() {}, problem() {}, child() { return this; } },
-    sessions: { helperOf: (id: string) => (id === "child" ? { feature: "distill", agent: "distill" } : undefined), peek: () => undefined, on() {} },
+    reporter: {
+      log() {},
+      notify() {},
+      problem() {},
+      child() {
+        return this;
+      },
+    },
+    sessions: {
+      helperOf: (id: string) => (id === "child" ? { feature: "distill", agent: "distill" } : undefined),
+      peek: () => undefined,
+      on() {},
+    },
     helpers: {
       resultChannel(name: string, s: typeof spec) {
         spec = s;
@@ -61,14 +72,28 @@ async function setup(script: (call: Call) => Promise<Record<string, unknown> | "
       },
       async run(request: { prompt: string; context: unknown }) {
         runs.push(request.prompt);
-        const usage = { tokens: { input: 50, output: 5, reasoning: 0, cacheRead: 0, cacheWrite: 0 }, cost: 0, durationMs: 1, requests: 1, estimated: false };
+        const usage = {
+          tokens: { input: 50, output: 5, reasoning: 0, cacheRead: 0, cacheWrite: 0 },
+          cost: 0,
+          durationMs: 1,
+          requests: 1,
+          estimated: false,
+        };
         const base = { runId: "run_d", childSessionId: "child", usage, attempts: 1 };
-        const call: Call = (tool, args) => distiller.tools[tool]!.execute(args, { sessionID: "child", messageID: "m", agent: "distill", abort: new AbortController().signal });
+        const call: Call = (tool, args) =>
+          distiller.tools[tool]!.execute(args, {
+            sessionID: "child",
+            messageID: "m",
+            agent: "distill",
+            abort: new AbortController().signal,
+          });
         const report = await script(call);
         if (report === "abort") return { ...base, ok: false, failure: "aborted", message: "stopped" };
         const accepted = spec!.accept(report, request.context);
         if (!accepted.ok) problems.push(...accepted.problems!);
-        return accepted.ok ? { ...base, ok: true, value: accepted.value } : { ...base, ok: false, failure: "invalid-result", message: accepted.problems!.join("; ") };
+        return accepted.ok
+          ? { ...base, ok: true, value: accepted.value }
+          : { ...base, ok: false, failure: "invalid-result", message: accepted.problems!.join("; ") };
       },
     },
     services: {},
@@ -92,8 +117,16 @@ async function setup(script: (call: Call) => Promise<Record<string, unknown> | "
   };
 }
 
-const asset = { form: "skill", name: "lint-test", description: "Lint then test.", body: "1. npm run lint\n2. npm test", action: "create" };
-const report = (action: string) => ({ candidates: [{ id: "c1", name: "lint-test", evidence: "2 sessions", sessions: ["s1", "s2"], form: "skill", action }] });
+const asset = {
+  form: "skill",
+  name: "lint-test",
+  description: "Lint then test.",
+  body: "1. npm run lint\n2. npm test",
+  action: "create",
+};
+const report = (action: string) => ({
+  candidates: [{ id: "c1", name: "lint-test", evidence: "2 sessions", sessions: ["s1", "s2"], form: "skill", action }],
+});
 
 test("no history: no run", async () => {
   const t = await setup(async () => report("none"), false);
@@ -127,7 +160,10 @@ test("written, then covered: the next run makes no call; an aborted run still li
   try {
     const dry = await t.start(true);
     assert.equal(dry.status, "dry-run");
-    assert.deepEqual(dry.assets.map((a) => a.action), ["would create"]);
+    assert.deepEqual(
+      dry.assets.map((a) => a.action),
+      ["would create"],
+    );
     assert.ok(!existsSync(join(t.project, ".opencode", "skills", "lint-test")));
     const written = await t.start();
     assert.equal(written.status, "done");
@@ -146,7 +182,10 @@ test("written, then covered: the next run makes no call; an aborted run still li
   try {
     const record = await aborted.start();
     assert.equal(record.status, "failed");
-    assert.deepEqual(record.assets.map((a) => [a.action, a.path.endsWith(join("other-skill", "SKILL.md"))]), [["created", true]]);
+    assert.deepEqual(
+      record.assets.map((a) => [a.action, a.path.endsWith(join("other-skill", "SKILL.md"))]),
+      [["created", true]],
+    );
   } finally {
     aborted.cleanup();
   }

@@ -12,7 +12,10 @@ test("dream and distill CLI: help, usage errors, nothing yet, undo refusals", as
   await withIsolatedDirs(async (root) => {
     const project = join(root, "proj");
     mkdirSync(project);
-    for (const args of [["dream", "--help"], ["distill", "--help"]]) {
+    for (const args of [
+      ["dream", "--help"],
+      ["distill", "--help"],
+    ]) {
       const help = await capture(args);
       assert.equal(help.code, 0, args.join(" "));
       assert.match(help.out, new RegExp(`^Usage: continuum ${args[0]} \\[--dry-run\\] \\[focus...\\]`));
@@ -42,7 +45,13 @@ test("dream and distill CLI: help, usage errors, nothing yet, undo refusals", as
 
     // The journal says what the dream wrote; the file was edited since: undo refuses and changes nothing.
     writeFileSync(memoryFile, "edited by hand after the dream\n");
-    const journal = { at: "2026-11-29T00:00:00Z", file: memoryFile, existed: true, before: Buffer.from("before\n").toString("base64"), afterSha256: sha256("what the dream wrote\n") };
+    const journal = {
+      at: "2026-11-29T00:00:00Z",
+      file: memoryFile,
+      existed: true,
+      before: Buffer.from("before\n").toString("base64"),
+      afterSha256: sha256("what the dream wrote\n"),
+    };
     writeFileSync(join(projectRoot, "dream", "undo.json"), JSON.stringify(journal));
     const refused = await capture(["dream", "undo", "--project", project]);
     assert.equal(refused.code, 1);

@@ -24,7 +24,8 @@ const BASE = [
 ].join("\n");
 
 let counter = 0;
-const draftOf = (text = BASE, sessions = ["ses_1", "ses_2", "ses_3", "ses_new"]) => new MemoryDraft(text, "2026-11-29", new Set(sessions), () => `m-new${String(++counter).padStart(5, "0")}`);
+const draftOf = (text = BASE, sessions = ["ses_1", "ses_2", "ses_3", "ses_new"]) =>
+  new MemoryDraft(text, "2026-11-29", new Set(sessions), () => `m-new${String(++counter).padStart(5, "0")}`);
 const limits = { maxLines: 200, maxBytes: 10240, maxDeleteFraction: 0.3 };
 
 test("remember appends to the section with date and every source session, sorted", () => {
@@ -51,8 +52,14 @@ test("merge keeps the first id and place, takes every source session, and counts
 test("replace keeps the id; forget removes; unknown ids, sections and sessions are refused with a clear message", () => {
   const draft = draftOf();
   draft.replace("m-aaaa0003", "Tests live in test/unit and test/e2e.", ["ses_new"]);
-  assert.match(draft.text, /Tests live in test\/unit and test\/e2e\. <!-- id:m-aaaa0003 · 2026-11-29 · ses_3,ses_new -->/);
-  assert.throws(() => draft.forget("m-nope"), (e: Error) => e instanceof DraftError && /no entry "m-nope"/.test(e.message));
+  assert.match(
+    draft.text,
+    /Tests live in test\/unit and test\/e2e\. <!-- id:m-aaaa0003 · 2026-11-29 · ses_3,ses_new -->/,
+  );
+  assert.throws(
+    () => draft.forget("m-nope"),
+    (e: Error) => e instanceof DraftError && /no entry "m-nope"/.test(e.message),
+  );
   assert.throws(() => draft.remember("Wishes", "x y", ["ses_1"]), /unknown section "Wishes"/);
   assert.throws(() => draft.remember("Rules", "a fact", ["ses_invented"]), /unknown source session/);
   assert.throws(() => draft.remember("Rules", "a fact", []), /at least one/);
@@ -76,7 +83,10 @@ test("limits: deleting more than the fraction, too many lines or bytes, refuse t
   const draft = draftOf();
   draft.forget("m-aaaa0001");
   draft.forget("m-aaaa0002");
-  assert.match(limitProblems(draft, limits).join("\n"), /changes 2 of 4 existing entries \(2 removed or merged away, 0 rewritten; 50 %\); at most 30 %/);
+  assert.match(
+    limitProblems(draft, limits).join("\n"),
+    /changes 2 of 4 existing entries \(2 removed or merged away, 0 rewritten; 50 %\); at most 30 %/,
+  );
   const big = draftOf();
   for (let i = 0; i < 5; i++) big.remember("Rules", `Fact number ${i} ${"word ".repeat(20)}`, ["ses_1"]);
   const problems = limitProblems(big, { maxLines: 10, maxBytes: 500, maxDeleteFraction: 0.3 });
@@ -94,7 +104,12 @@ test("an empty or missing MEMORY.md: remember starts the file from the template"
 
 test("property: any sequence of operations on any text either applies or throws DraftError; the draft always parses and ids stay unique", () => {
   const op = fc.oneof(
-    fc.record({ kind: fc.constant("remember"), section: fc.constantFrom("Rules", "Patterns", "nope"), text: fc.string({ maxLength: 80 }), sessions: fc.subarray(["ses_1", "ses_2", "bad id", "ses_new"]) }),
+    fc.record({
+      kind: fc.constant("remember"),
+      section: fc.constantFrom("Rules", "Patterns", "nope"),
+      text: fc.string({ maxLength: 80 }),
+      sessions: fc.subarray(["ses_1", "ses_2", "bad id", "ses_new"]),
+    }),
     fc.record({ kind: fc.constant("forget"), index: fc.nat(6) }),
     fc.record({ kind: fc.constant("replace"), index: fc.nat(6), text: fc.string({ maxLength: 80 }) }),
     fc.record({ kind: fc.constant("merge"), a: fc.nat(6), b: fc.nat(6), text: fc.string({ maxLength: 80 }) }),
@@ -114,7 +129,9 @@ test("property: any sequence of operations on any text either applies or throws 
           if (!(error instanceof DraftError)) throw error;
         }
       }
-      const ids = parseEntries(draft.text).map((e) => e.id).filter((id) => id.startsWith("m-new"));
+      const ids = parseEntries(draft.text)
+        .map((e) => e.id)
+        .filter((id) => id.startsWith("m-new"));
       assert.equal(new Set(ids).size, ids.length);
       const { fraction } = deletions(draft);
       assert.ok(fraction >= 0 && fraction <= 1.0001 * Math.max(1, draft.originalIds.size));
@@ -150,7 +167,10 @@ test("the change limit counts replace and merge as well as forget: rewriting eve
   const mergeFour = draftOf(many);
   mergeFour.merge(["m-bbbb0000", "m-bbbb0001"], "Rules 0 and 1.", ["ses_1"]);
   mergeFour.merge(["m-bbbb0002", "m-bbbb0003"], "Rules 2 and 3.", ["ses_1"]);
-  assert.match(limitProblems(mergeFour, limits).join("\n"), /changes 4 of 10 existing entries \(2 removed or merged away, 2 rewritten/);
+  assert.match(
+    limitProblems(mergeFour, limits).join("\n"),
+    /changes 4 of 10 existing entries \(2 removed or merged away, 2 rewritten/,
+  );
   const small = draftOf(many);
   small.replace("m-bbbb0000", "Rule zero, clarified.", ["ses_1"]);
   small.forget("m-bbbb0001");

@@ -32,19 +32,80 @@ test("sessions in the window with notes, checkpoints, task progress or user mess
     mkdirSync(join(sessions, "ses_empty"), { recursive: true });
     migrateMemory(db);
     upsertParts(db, [
-      { partId: "p1", projectId: "proj", sessionId: "ses_hist", messageId: "m1", role: "user", kind: "text", createdAt: now - 3 * DAY, text: "always use pnpm" },
-      { partId: "p2", projectId: "proj", sessionId: "ses_hist", messageId: "m2", role: "assistant", kind: "text", createdAt: now - 3 * DAY, text: "assistant text is not read" },
-      { partId: "p3", projectId: "other", sessionId: "ses_other", messageId: "m3", role: "user", kind: "text", createdAt: now, text: "another project" },
+      {
+        partId: "p1",
+        projectId: "proj",
+        sessionId: "ses_hist",
+        messageId: "m1",
+        role: "user",
+        kind: "text",
+        createdAt: now - 3 * DAY,
+        text: "always use pnpm",
+      },
+      {
+        partId: "p2",
+        projectId: "proj",
+        sessionId: "ses_hist",
+        messageId: "m2",
+        role: "assistant",
+        kind: "text",
+        createdAt: now - 3 * DAY,
+        text: "assistant text is not read",
+      },
+      {
+        partId: "p3",
+        projectId: "other",
+        sessionId: "ses_other",
+        messageId: "m3",
+        role: "user",
+        kind: "text",
+        createdAt: now,
+        text: "another project",
+      },
     ]);
     const redact = (t: string) => t.replace(/AKIA[0-9A-Z]{16}/g, "[REDACTED]");
-    const found = gatherSessions({ sessionsDir: sessions, checkpoints: checkpointService((id) => join(sessions, id)), db, projectId: "proj", windowDays: 7, now, redact });
-    assert.deepEqual(found.map((s) => s.sessionId), ["ses_new", "ses_mid", "ses_hist"]);
+    const found = gatherSessions({
+      sessionsDir: sessions,
+      checkpoints: checkpointService((id) => join(sessions, id)),
+      db,
+      projectId: "proj",
+      windowDays: 7,
+      now,
+      redact,
+    });
+    assert.deepEqual(
+      found.map((s) => s.sessionId),
+      ["ses_new", "ses_mid", "ses_hist"],
+    );
     assert.equal(found[0]!.notes, "The key is [REDACTED]; use staging.");
     assert.deepEqual(found[0]!.progress, [{ task: "T1", text: "T1 done" }]);
     assert.match(found[1]!.checkpoint!, /\[… 4000 more characters not shown\]$/);
     assert.deepEqual(found[2]!.userMessages, ["always use pnpm"]);
-    assert.deepEqual(gatherSessions({ sessionsDir: sessions, checkpoints: checkpointService((id) => join(sessions, id)), db, projectId: "proj", windowDays: 7, now, redact, since: now - 1.5 * DAY }).map((s) => s.sessionId), ["ses_new"]);
-    assert.deepEqual(gatherSessions({ sessionsDir: join(root, "missing"), checkpoints: undefined, db: undefined, projectId: "proj", windowDays: 7, now, redact }), []);
+    assert.deepEqual(
+      gatherSessions({
+        sessionsDir: sessions,
+        checkpoints: checkpointService((id) => join(sessions, id)),
+        db,
+        projectId: "proj",
+        windowDays: 7,
+        now,
+        redact,
+        since: now - 1.5 * DAY,
+      }).map((s) => s.sessionId),
+      ["ses_new"],
+    );
+    assert.deepEqual(
+      gatherSessions({
+        sessionsDir: join(root, "missing"),
+        checkpoints: undefined,
+        db: undefined,
+        projectId: "proj",
+        windowDays: 7,
+        now,
+        redact,
+      }),
+      [],
+    );
 
     const rendered = renderSessions(found, 3000);
     assert.deepEqual(rendered.shown, ["ses_new"], "the older sessions do not fit the budget");

@@ -9,11 +9,23 @@ import { mentionsOf, missingMentions, projectView } from "../../plugins/dream/ve
 import { unifiedDiff } from "../../plugins/dream/diff.ts";
 
 test("mentions: paths with a folder or a known extension, code names in backticks; prose, URLs, dates and numbers are not", () => {
-  assert.deepEqual(mentionsOf("The parser lives in `src/legacy/parser.ts`; config in package.json."), { paths: ["src/legacy/parser.ts", "package.json"], names: [] });
-  assert.deepEqual(mentionsOf("Call `startServer` (or `http.createServer`), not `npm run lint`."), { paths: [], names: ["startServer", "http.createServer"] });
-  assert.deepEqual(mentionsOf("See https://example.com/a/b.html, read/write access, 2026/11/29, version 1.2.3, e.g. this."), { paths: [], names: [] });
+  assert.deepEqual(mentionsOf("The parser lives in `src/legacy/parser.ts`; config in package.json."), {
+    paths: ["src/legacy/parser.ts", "package.json"],
+    names: [],
+  });
+  assert.deepEqual(mentionsOf("Call `startServer` (or `http.createServer`), not `npm run lint`."), {
+    paths: [],
+    names: ["startServer", "http.createServer"],
+  });
+  assert.deepEqual(
+    mentionsOf("See https://example.com/a/b.html, read/write access, 2026/11/29, version 1.2.3, e.g. this."),
+    { paths: [], names: [] },
+  );
   assert.deepEqual(mentionsOf("`fetch` and `Date` are plain words"), { paths: [], names: [] });
-  assert.deepEqual(mentionsOf("Run ./scripts/build.sh then `build_all()`"), { paths: ["scripts/build.sh"], names: ["build_all"] });
+  assert.deepEqual(mentionsOf("Run ./scripts/build.sh then `build_all()`"), {
+    paths: ["scripts/build.sh"],
+    names: ["build_all"],
+  });
 });
 
 test("projectView: exact, suffix and bare-name paths; names found in file text; node_modules and the memory folder do not count", () => {
@@ -39,7 +51,10 @@ test("projectView: exact, suffix and bare-name paths; names found in file text; 
     assert.ok(view.hasName("parseEntries"), "names are found without reading /dev/zero behind a link");
     assert.ok(!view.hasName("hiddenThing"));
     assert.ok(!view.hasName("selfVouching"));
-    assert.deepEqual(missingMentions("`parseEntries` in plugins/memory/entries.ts and `gone_away` in src/old.ts", view), ["src/old.ts", "gone_away"]);
+    assert.deepEqual(
+      missingMentions("`parseEntries` in plugins/memory/entries.ts and `gone_away` in src/old.ts", view),
+      ["src/old.ts", "gone_away"],
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -60,5 +75,8 @@ test("unified diff: headers without tabs, hunks with context; no diff for equal 
   assert.equal(unifiedDiff("MEMORY.md", "a\n", "a\n"), "");
   const diff = unifiedDiff("MEMORY.md", "a\nb\nc\n", "a\nB\nc\n");
   assert.equal(diff, "--- a/MEMORY.md\n+++ b/MEMORY.md\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
-  assert.match(unifiedDiff("MEMORY.md", "", "new\n"), /^--- a\/MEMORY\.md\n\+\+\+ b\/MEMORY\.md\n@@ -0,0 \+1(,1)? @@\n\+new\n$/);
+  assert.match(
+    unifiedDiff("MEMORY.md", "", "new\n"),
+    /^--- a\/MEMORY\.md\n\+\+\+ b\/MEMORY\.md\n@@ -0,0 \+1(,1)? @@\n\+new\n$/,
+  );
 });

@@ -18,7 +18,10 @@ test("wildcardMatch: * spans folders, ? is one character, everything else is lit
 });
 
 test("decide: global then agent rules, last match wins; a bare string applies to every tool; plan denies by default", () => {
-  const p = editPermissions({ permission: { edit: { "*.md": "allow", "*": "ask" } }, agent: { docs: { permission: { edit: { "*": "deny", "*.md": "allow" } } }, free: { permission: "allow" } } });
+  const p = editPermissions({
+    permission: { edit: { "*.md": "allow", "*": "ask" } },
+    agent: { docs: { permission: { edit: { "*": "deny", "*.md": "allow" } } }, free: { permission: "allow" } },
+  });
   assert.equal(p.decide("README.md").action, "ask", "the later * wins over *.md");
   assert.equal(p.decide("src/a.ts").action, "ask");
   assert.equal(p.decide("README.md", "docs").action, "allow");
@@ -28,7 +31,10 @@ test("decide: global then agent rules, last match wins; a bare string applies to
   assert.equal(editPermissions({}).decide("x", "plan").action, "deny");
   assert.equal(editPermissions({ permission: { edit: "bogus", bash: "deny" } }).decide("x").action, "allow");
   assert.equal(editPermissions({ permission: "deny" }).decide("x").action, "deny");
-  assert.match(scriptWriteRefusal(editPermissions({ permission: { edit: "ask" } }), "notes/a.md")!, /"ask" .*"permission": \{ "edit": \{ "notes\/a\.md": "allow" \} \}/);
+  assert.match(
+    scriptWriteRefusal(editPermissions({ permission: { edit: "ask" } }), "notes/a.md")!,
+    /"ask" .*"permission": \{ "edit": \{ "notes\/a\.md": "allow" \} \}/,
+  );
   assert.match(scriptWriteRefusal(editPermissions({ permission: { edit: "deny" } }), "a")!, /denies it/);
   assert.equal(scriptWriteRefusal(editPermissions({ permission: { edit: "allow" } }), "a"), undefined);
   assert.equal(scriptWriteRefusal(undefined, "a"), undefined);
@@ -38,11 +44,21 @@ test("through the entry: edit deny / ask in the live config refuse a workflow's 
   await withFakeHost({}, async (host) => {
     const dir = join(host.projectDir, ".opencode", "workflows");
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "w.js"), `export const meta = { name: "w", description: "writes" };\nexport default async function (args) { writeFile(args.path, "x"); return "wrote " + args.path; }`);
+    writeFileSync(
+      join(dir, "w.js"),
+      `export const meta = { name: "w", description: "writes" };\nexport default async function (args) { writeFile(args.path, "x"); return "wrote " + args.path; }`,
+    );
     const session = await host.createSession();
     const run = (path: string) => host.callTool("workflow", { action: "run", name: "w", args: { path } }, session);
-    await host.hooks.config?.({ agent: {}, command: {}, permission: { edit: { "*": "ask", "docs/*.md": "allow", "secret/*": "deny" } } } as never);
-    assert.match(await run("src/a.ts"), /failed[\s\S]*edit permission is "ask" for it[\s\S]*"permission": \{ "edit": \{ "src\/a\.ts": "allow" \} \}/);
+    await host.hooks.config?.({
+      agent: {},
+      command: {},
+      permission: { edit: { "*": "ask", "docs/*.md": "allow", "secret/*": "deny" } },
+    } as never);
+    assert.match(
+      await run("src/a.ts"),
+      /failed[\s\S]*edit permission is "ask" for it[\s\S]*"permission": \{ "edit": \{ "src\/a\.ts": "allow" \} \}/,
+    );
     assert.match(await run("secret/k.txt"), /failed[\s\S]*edit permission denies it/);
     assert.match(await run("docs/x.md"), /· done[\s\S]*wrote docs\/x\.md/);
     assert.equal(existsSync(join(host.projectDir, "src", "a.ts")), false);

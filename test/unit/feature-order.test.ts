@@ -12,7 +12,18 @@ import type { FeatureName } from "../../plugins/core/config-schema.ts";
 const names = (modules: { name: string }[]) => modules.map((m) => m.name);
 
 test("the pack's features start providers first; ties keep the listing order", () => {
-  assert.deepEqual(names(orderFeatures(FEATURE_MODULES)), ["memory", "tasks", "checkpoint", "goal", "dream", "distill", "max", "compose", "workflow", "agents"]);
+  assert.deepEqual(names(orderFeatures(FEATURE_MODULES)), [
+    "memory",
+    "tasks",
+    "checkpoint",
+    "goal",
+    "dream",
+    "distill",
+    "max",
+    "compose",
+    "workflow",
+    "agents",
+  ]);
 });
 
 test("order follows needs and uses, whatever the listing order", () => {
@@ -31,22 +42,47 @@ test("a cycle is an error naming the features in it", () => {
     { name: "a", provides: ["tasks"], uses: ["checkpoint"] },
     { name: "b", provides: ["checkpoint"], needs: ["tasks"] },
   ];
-  assert.throws(() => orderFeatures(modules), (error: unknown) => error instanceof FeatureOrderError && error.message.endsWith('cycle: a -> b -> a'));
+  assert.throws(
+    () => orderFeatures(modules),
+    (error: unknown) => error instanceof FeatureOrderError && error.message.endsWith("cycle: a -> b -> a"),
+  );
 });
 
 test("a needed service nobody provides is an error naming who needs what; an unprovided `uses` is not", () => {
-  assert.throws(() => orderFeatures([{ name: "judge", needs: ["checkpoint"] }]), /no feature provides a needed service: judge needs "checkpoint"/);
+  assert.throws(
+    () => orderFeatures([{ name: "judge", needs: ["checkpoint"] }]),
+    /no feature provides a needed service: judge needs "checkpoint"/,
+  );
   assert.deepEqual(names(orderFeatures([{ name: "judge", uses: ["checkpoint"] }])), ["judge"]);
-  assert.throws(() => orderFeatures([{ name: "x", provides: ["tasks"] }, { name: "y", provides: ["tasks"] }]), /"tasks" by x and y/);
+  assert.throws(
+    () =>
+      orderFeatures([
+        { name: "x", provides: ["tasks"] },
+        { name: "y", provides: ["tasks"] },
+      ]),
+    /"tasks" by x and y/,
+  );
 });
 
-const TASKS: TaskServices = { summary: () => ({ count: 1, allSettled: false }), ledger: () => "", tree: () => "T1", unfinished: () => [] };
+const TASKS: TaskServices = {
+  summary: () => ({ count: 1, allSettled: false }),
+  ledger: () => "",
+  tree: () => "T1",
+  unfinished: () => [],
+};
 
 function harness() {
   const problems: [string, string][] = [];
   const base = {
     services: { permissions: { edit: undefined } },
-    reporter: { problem: (key: string, text: string) => problems.push([key, text]), log() {}, notify() {}, child() { return this; } },
+    reporter: {
+      problem: (key: string, text: string) => problems.push([key, text]),
+      log() {},
+      notify() {},
+      child() {
+        return this;
+      },
+    },
     provide() {
       throw new Error("not on the base context");
     },
@@ -54,7 +90,11 @@ function harness() {
   return { base, problems };
 }
 
-function module(name: string, declared: Partial<FeatureModule>, create: FeatureModule["create"] = () => ({})): FeatureModule {
+function module(
+  name: string,
+  declared: Partial<FeatureModule>,
+  create: FeatureModule["create"] = () => ({}),
+): FeatureModule {
   return { name: name as FeatureName, needsDatabase: false, ...declared, create };
 }
 
@@ -66,10 +106,14 @@ test("a provider that is off: a feature that needs it stays off with a clear mes
     module("goal", { needs: ["tasks"] }, () => ({})),
     module("max", { uses: ["tasks"] }, (context) => ((seen.max = context.services.tasks), {})),
   ];
-  const started = await startFeatures(modules, base, (m) => (m.name === "tasks" ? "tasks.enabled is false" : undefined));
+  const started = await startFeatures(modules, base, (m) =>
+    m.name === "tasks" ? "tasks.enabled is false" : undefined,
+  );
   assert.deepEqual(names(started.map((s) => s.module)), ["max"]);
   assert.equal(seen.max, undefined);
-  assert.deepEqual(problems, [["start:goal", "goal is off: it needs tasks (from tasks, which is off: tasks.enabled is false)"]]);
+  assert.deepEqual(problems, [
+    ["start:goal", "goal is off: it needs tasks (from tasks, which is off: tasks.enabled is false)"],
+  ]);
 });
 
 test("with the provider on, needs and uses see its service; a feature sees only what it declared", async () => {
@@ -103,7 +147,10 @@ test("a service offered by a feature that then fails to start is not kept; an un
   assert.equal(base.services.tasks, undefined);
   assert.deepEqual(problems, [
     ["start:tasks", "tasks could not start and is off for this run: disk full"],
-    ["start:compose", 'compose could not start and is off for this run: compose offers "tasks" without declaring it in provides'],
+    [
+      "start:compose",
+      'compose could not start and is off for this run: compose offers "tasks" without declaring it in provides',
+    ],
     ["start:goal", "goal is off: it needs tasks (from tasks, which is off: it could not start)"],
   ]);
 });

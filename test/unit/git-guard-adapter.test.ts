@@ -9,9 +9,25 @@ import { withFakeHost, type FakeHost } from "../harness/fake-host.ts";
 import { CONFIRM_MARKER } from "../../plugins/core/shell-guard.ts";
 
 async function helperSession(host: FakeHost, worktree?: { dir: string; projectDir: string }) {
-  const channel = host.context.helpers.resultChannel("gg_result", { description: "test", args: { done: z.boolean() }, reserved: "only for test runs", accept: () => ({ ok: true, value: true, reply: "ok" }) });
+  const channel = host.context.helpers.resultChannel("gg_result", {
+    description: "test",
+    args: { done: z.boolean() },
+    reserved: "only for test runs",
+    accept: () => ({ ok: true, value: true, reply: "ok" }),
+  });
   const parent = await host.createSession();
-  const run = host.context.helpers.run({ feature: "test", agent: "max-builder", parentSessionId: parent, title: "t", prompt: "build", channel, context: undefined, timeoutMs: 5000, retries: 0, ...(worktree ? { worktree } : {}) });
+  const run = host.context.helpers.run({
+    feature: "test",
+    agent: "max-builder",
+    parentSessionId: parent,
+    title: "t",
+    prompt: "build",
+    channel,
+    context: undefined,
+    timeoutMs: 5000,
+    retries: 0,
+    ...(worktree ? { worktree } : {}),
+  });
   const child = await new Promise<string>((resolve) => {
     const poll = () => {
       const view = host.context.helpers.list().find((v) => v.childSessionId);
@@ -34,7 +50,10 @@ test("compose asks through its marker, in place; build and other tools are untou
     await host.userMessage(compose, "clean up", { agent: "compose" });
     const args: Record<string, unknown> = { command: "git --no-pager reset --hard", description: "reset" };
     await before({ tool: "bash", sessionID: compose, callID: "c1" }, { args });
-    assert.match(String(args.command), new RegExp(`^${CONFIRM_MARKER} '.*discards uncommitted changes'\\ngit --no-pager reset --hard$`));
+    assert.match(
+      String(args.command),
+      new RegExp(`^${CONFIRM_MARKER} '.*discards uncommitted changes'\\ngit --no-pager reset --hard$`),
+    );
     assert.equal(args.description, "reset");
     const commit: Record<string, unknown> = { command: "git commit -m x" };
     await before({ tool: "bash", sessionID: compose, callID: "c2" }, { args: commit });
@@ -54,7 +73,14 @@ test("compose asks through its marker, in place; build and other tools are untou
 
     const max = await host.createSession();
     // (A real max turn would start its planners first; the session layer's record of the turn's agent is what counts.)
-    const turn = { type: "turn.started", sessionId: max, origin: "pack", text: "", agent: "max", addContext() {} } as const;
+    const turn = {
+      type: "turn.started",
+      sessionId: max,
+      origin: "pack",
+      text: "",
+      agent: "max",
+      addContext() {},
+    } as const;
     await host.context.sessions.dispatch(turn);
     const maxArgs: Record<string, unknown> = { command: "env git stash" };
     await before({ tool: "bash", sessionID: max, callID: "c5" }, { args: maxArgs });
@@ -65,7 +91,10 @@ test("compose asks through its marker, in place; build and other tools are untou
     await host.userMessage(again, "x", { agent: "compose" });
     const sub = await host.createSession(again);
     await host.userMessage(sub, "do it", { agent: "general" });
-    await assert.rejects(before({ tool: "bash", sessionID: sub, callID: "c6" }, { args: { command: "git checkout -- a" } }), /Refused by the pack's git guard/);
+    await assert.rejects(
+      before({ tool: "bash", sessionID: sub, callID: "c6" }, { args: { command: "git checkout -- a" } }),
+      /Refused by the pack's git guard/,
+    );
 
     const read: Record<string, unknown> = { filePath: "git stash" };
     await before({ tool: "read", sessionID: again, callID: "c7" }, { args: read });
@@ -77,10 +106,23 @@ test("a hidden helper is refused, before its worktree rewrite, with the command 
   await withFakeHost({ onPrompt: (host, sessionId) => void host.busy.add(sessionId) }, async (host) => {
     const before = host.hooks["tool.execute.before"]!;
     const { child, stop } = await helperSession(host, { dir: "/data/wt/wt-9", projectDir: host.projectDir });
-    for (const command of [`git -C ${host.projectDir} stash`, "env git stash", "git --no-pager tag t", "git --no-pager branch y", "$GIT status"]) {
-      await assert.rejects(before({ tool: "bash", sessionID: child, callID: "h" }, { args: { command } }), /Refused by the pack's git guard \(nothing ran\)/, command);
+    for (const command of [
+      `git -C ${host.projectDir} stash`,
+      "env git stash",
+      "git --no-pager tag t",
+      "git --no-pager branch y",
+      "$GIT status",
+    ]) {
+      await assert.rejects(
+        before({ tool: "bash", sessionID: child, callID: "h" }, { args: { command } }),
+        /Refused by the pack's git guard \(nothing ran\)/,
+        command,
+      );
     }
-    await assert.rejects(before({ tool: "bash", sessionID: child, callID: "h" }, { args: { command: "git --no-pager tag t" } }), /`git --no-pager tag t`: writes the repository's shared git state/);
+    await assert.rejects(
+      before({ tool: "bash", sessionID: child, callID: "h" }, { args: { command: "git --no-pager tag t" } }),
+      /`git --no-pager tag t`: writes the repository's shared git state/,
+    );
     const status: Record<string, unknown> = { command: "git status && npm test" };
     await before({ tool: "bash", sessionID: child, callID: "h2" }, { args: status });
     // Passed by the guard, then wrapped by the OS sandbox (core/sandbox.ts) around the very same command.

@@ -26,7 +26,10 @@ test("continuum run: bad command lines are usage errors (exit 2) with the usage 
   assert.match(missing.err, /continuum run: --dir \/nonexistent\/dir: no such directory/);
   const help = await capture(["run", "--help"]);
   assert.equal(help.code, 0);
-  assert.match(help.out, /Exit codes: 0 met, 1 error, 2 usage, 3 impossible, 4 stuck, 5 unverified, 6 capped, 7 interrupted/);
+  assert.match(
+    help.out,
+    /Exit codes: 0 met, 1 error, 2 usage, 3 impossible, 4 stuck, 5 unverified, 6 capped, 7 interrupted/,
+  );
 });
 
 test("continuum run: one distinct exit code per outcome", () => {
@@ -40,8 +43,23 @@ test("continuum run: one distinct exit code per outcome", () => {
 test("continuum run: the model provider's errors reach the user verbatim, retries included", () => {
   const lines: string[] = [];
   const print = progressPrinter("ses_1", (line) => lines.push(line));
-  print({ type: "session.status", properties: { sessionID: "ses_1", status: { type: "retry", attempt: 2, message: "Cannot connect to API: connect ECONNREFUSED 127.0.0.1:9" } } });
-  print({ type: "session.error", properties: { sessionID: "ses_1", error: { name: "APIError", data: { message: "Invalid API key", statusCode: 401, responseBody: '{"error":"bad key"}' } } } });
+  print({
+    type: "session.status",
+    properties: {
+      sessionID: "ses_1",
+      status: { type: "retry", attempt: 2, message: "Cannot connect to API: connect ECONNREFUSED 127.0.0.1:9" },
+    },
+  });
+  print({
+    type: "session.error",
+    properties: {
+      sessionID: "ses_1",
+      error: {
+        name: "APIError",
+        data: { message: "Invalid API key", statusCode: 401, responseBody: '{"error":"bad key"}' },
+      },
+    },
+  });
   print({ type: "session.error", properties: { sessionID: "ses_other", error: { name: "X" } } });
   assert.deepEqual(lines, [
     "[continuum] the model provider failed (attempt 2), OpenCode retries: Cannot connect to API: connect ECONNREFUSED 127.0.0.1:9",

@@ -4,7 +4,16 @@
 // final state within a bounded number of steps.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FINAL_STATUSES, isFinal, newGoal, parseVerdict, step, type GoalAction, type GoalInput, type GoalState } from "../../plugins/goal/state-machine.ts";
+import {
+  FINAL_STATUSES,
+  isFinal,
+  newGoal,
+  parseVerdict,
+  step,
+  type GoalAction,
+  type GoalInput,
+  type GoalState,
+} from "../../plugins/goal/state-machine.ts";
 
 const RUNS = 2000;
 
@@ -51,10 +60,18 @@ function simulate(seed: number): Outcome {
     if (action.type === "startJudge") pendingJudge = action.run;
     if (action.type === "continue") {
       continuationsSeen++;
-      assert.ok(continuationsSeen <= options.maxContinuations, `seed ${seed}: continuation ${continuationsSeen} exceeds cap ${options.maxContinuations}`);
+      assert.ok(
+        continuationsSeen <= options.maxContinuations,
+        `seed ${seed}: continuation ${continuationsSeen} exceeds cap ${options.maxContinuations}`,
+      );
     }
     if (action.type === "finished" && action.status === "met") {
-      const valid = input.type === "verdict" && input.run === before.judgeRun && before.status === "judging" && parseVerdict(input.verdict).ok && (input.verdict as { met: boolean }).met;
+      const valid =
+        input.type === "verdict" &&
+        input.run === before.judgeRun &&
+        before.status === "judging" &&
+        parseVerdict(input.verdict).ok &&
+        (input.verdict as { met: boolean }).met;
       assert.ok(valid, `seed ${seed}: ended met without a valid met verdict for the current run`);
       lastValidMetRun = input.type === "verdict" ? input.run : undefined;
     }
@@ -62,13 +79,51 @@ function simulate(seed: number): Outcome {
 
   const judgeAnswer = (run: number): GoalInput => {
     const roll = random();
-    if (roll < 0.12) return { type: "judgeFailed", run, error: pick(["timeout", "provider error", "no verdict tool call"]) };
-    if (roll < 0.22) return { type: "verdict", run, verdict: pick<unknown>([null, "met", { met: "yes" }, { met: true, impossible: true, reason: "x", evidence: ["e"], missing: [] }, { met: true, impossible: false, reason: "done", evidence: [], missing: [] }, { met: true, impossible: false, reason: "r", evidence: ["e"], missing: ["m"] }]) };
-    if (roll < 0.22 + judgeQuality * 0.1) return { type: "verdict", run, verdict: { met: true, impossible: false, reason: "verified", evidence: ["tests pass"], missing: [] } };
-    if (roll < 0.24 + judgeQuality * 0.1) return { type: "verdict", run, verdict: { met: false, impossible: true, reason: "blocked on a key", evidence: [], missing: [] } };
+    if (roll < 0.12)
+      return { type: "judgeFailed", run, error: pick(["timeout", "provider error", "no verdict tool call"]) };
+    if (roll < 0.22)
+      return {
+        type: "verdict",
+        run,
+        verdict: pick<unknown>([
+          null,
+          "met",
+          { met: "yes" },
+          { met: true, impossible: true, reason: "x", evidence: ["e"], missing: [] },
+          { met: true, impossible: false, reason: "done", evidence: [], missing: [] },
+          { met: true, impossible: false, reason: "r", evidence: ["e"], missing: ["m"] },
+        ]),
+      };
+    if (roll < 0.22 + judgeQuality * 0.1)
+      return {
+        type: "verdict",
+        run,
+        verdict: { met: true, impossible: false, reason: "verified", evidence: ["tests pass"], missing: [] },
+      };
+    if (roll < 0.24 + judgeQuality * 0.1)
+      return {
+        type: "verdict",
+        run,
+        verdict: { met: false, impossible: true, reason: "blocked on a key", evidence: [], missing: [] },
+      };
     // A stale answer for an older run now and then.
-    if (roll < 0.28) return { type: "verdict", run: run - 1, verdict: { met: true, impossible: false, reason: "stale", evidence: ["old"], missing: [] } };
-    return { type: "verdict", run, verdict: { met: false, impossible: false, reason: "not yet", evidence: [], missing: stuckAgent ? ["the same thing"] : [pick(["a", "b", "c"])] } };
+    if (roll < 0.28)
+      return {
+        type: "verdict",
+        run: run - 1,
+        verdict: { met: true, impossible: false, reason: "stale", evidence: ["old"], missing: [] },
+      };
+    return {
+      type: "verdict",
+      run,
+      verdict: {
+        met: false,
+        impossible: false,
+        reason: "not yet",
+        evidence: [],
+        missing: stuckAgent ? ["the same thing"] : [pick(["a", "b", "c"])],
+      },
+    };
   };
 
   const agentIdle = (): GoalInput => {
@@ -90,7 +145,18 @@ function simulate(seed: number): Outcome {
     assert.ok(steps < limit, `seed ${seed}: did not end within ${limit} steps (status ${state.status})`);
     const chaos = steps < chaosSteps;
     if (chaos && random() < 0.25) {
-      apply(pick<GoalInput>([{ type: "userMessage" }, { type: "abort" }, { type: "pause" }, { type: "resume" }, { type: "restart" }, { type: "restart" }, { type: "clear" }, agentIdle()]));
+      apply(
+        pick<GoalInput>([
+          { type: "userMessage" },
+          { type: "abort" },
+          { type: "pause" },
+          { type: "resume" },
+          { type: "restart" },
+          { type: "restart" },
+          { type: "clear" },
+          agentIdle(),
+        ]),
+      );
       continue;
     }
     if (state.status === "paused") {
@@ -111,13 +177,23 @@ test(`${RUNS} seeded random runs with injected faults: capped, never falsely met
   let maxSteps = 0;
   for (let seed = 1; seed <= RUNS; seed++) {
     const outcome = simulate(seed);
-    assert.ok((FINAL_STATUSES as readonly string[]).includes(outcome.state.status), `seed ${seed}: ended ${outcome.state.status}`);
+    assert.ok(
+      (FINAL_STATUSES as readonly string[]).includes(outcome.state.status),
+      `seed ${seed}: ended ${outcome.state.status}`,
+    );
     assert.ok(outcome.state.continuations <= 12);
-    assert.equal(outcome.state.status === "met", outcome.metVerdictAccepted, `seed ${seed}: met status and met verdict disagree`);
+    assert.equal(
+      outcome.state.status === "met",
+      outcome.metVerdictAccepted,
+      `seed ${seed}: met status and met verdict disagree`,
+    );
     endings.set(outcome.state.status, (endings.get(outcome.state.status) ?? 0) + 1);
     maxSteps = Math.max(maxSteps, outcome.steps);
   }
   // The fault mix must actually reach every ending, or the test proves less than it claims.
-  for (const status of FINAL_STATUSES) assert.ok((endings.get(status) ?? 0) > 0, `no run ended ${status}: ${JSON.stringify([...endings])}`);
-  console.log(`goal simulation: ${RUNS} runs, endings ${JSON.stringify(Object.fromEntries(endings))}, longest run ${maxSteps} steps`);
+  for (const status of FINAL_STATUSES)
+    assert.ok((endings.get(status) ?? 0) > 0, `no run ended ${status}: ${JSON.stringify([...endings])}`);
+  console.log(
+    `goal simulation: ${RUNS} runs, endings ${JSON.stringify(Object.fromEntries(endings))}, longest run ${maxSteps} steps`,
+  );
 });

@@ -17,7 +17,13 @@ const idle = (facts: Partial<IdleFacts> = {}): GoalInput => ({
   type: "idle",
   facts: { endedBy: "normal", userTypedSince: false, openTasks: [], fingerprint: "fp0", ...facts },
 });
-const notMet = (missing = ["tests pass"], reason = "tests were not run") => ({ met: false, impossible: false, reason, evidence: [], missing });
+const notMet = (missing = ["tests pass"], reason = "tests were not run") => ({
+  met: false,
+  impossible: false,
+  reason,
+  evidence: [],
+  missing,
+});
 const met = { met: true, impossible: false, reason: "tests pass", evidence: ["npm test: 12 passed"], missing: [] };
 
 function run(state: GoalState, ...inputs: GoalInput[]) {
@@ -41,7 +47,11 @@ test("idle starts the judge; a met verdict ends the goal met with its evidence",
 });
 
 test("not met sends a continuation quoting the reason and the missing items", () => {
-  const { state, actions } = run(newGoal("tests pass"), idle(), { type: "verdict", run: 1, verdict: notMet(["run npm test", "fix parser"], "no test output") });
+  const { state, actions } = run(newGoal("tests pass"), idle(), {
+    type: "verdict",
+    run: 1,
+    verdict: notMet(["run npm test", "fix parser"], "no test output"),
+  });
   assert.equal(state.status, "active");
   assert.equal(state.continuations, 1);
   const cont = actions.find((a) => a.type === "continue");
@@ -53,7 +63,11 @@ test("not met sends a continuation quoting the reason and the missing items", ()
 });
 
 test("impossible stops the goal with the reason", () => {
-  const { state } = run(newGoal("x"), idle(), { type: "verdict", run: 1, verdict: { ...notMet(), impossible: true, reason: "needs a license key" } });
+  const { state } = run(newGoal("x"), idle(), {
+    type: "verdict",
+    run: 1,
+    verdict: { ...notMet(), impossible: true, reason: "needs a license key" },
+  });
   assert.equal(state.status, "impossible");
   assert.equal(state.note, "needs a license key");
 });
@@ -61,10 +75,18 @@ test("impossible stops the goal with the reason", () => {
 test("the cap: after maxContinuations continuations the next not-met ends capped", () => {
   let state = newGoal("x");
   for (let i = 1; i <= 3; i++) {
-    state = run(state, idle({ fingerprint: `fp${i}` }), { type: "verdict", run: state.judgeRun + 1, verdict: notMet([`item ${i}`]) }).state;
+    state = run(state, idle({ fingerprint: `fp${i}` }), {
+      type: "verdict",
+      run: state.judgeRun + 1,
+      verdict: notMet([`item ${i}`]),
+    }).state;
     assert.equal(state.continuations, i);
   }
-  const end = run(state, idle({ fingerprint: "fp9" }), { type: "verdict", run: state.judgeRun + 1, verdict: notMet(["item 9"]) });
+  const end = run(state, idle({ fingerprint: "fp9" }), {
+    type: "verdict",
+    run: state.judgeRun + 1,
+    verdict: notMet(["item 9"]),
+  });
   assert.equal(end.state.status, "capped");
   assert.equal(end.state.continuations, 3);
   assert.equal(end.actions.filter((a) => a.type === "continue").length, 0);
@@ -113,7 +135,12 @@ test("a judge failure is retried once, then the goal ends unverified (never met)
 });
 
 test("garbage verdicts count as judge failures", () => {
-  const { state } = run(newGoal("x"), idle(), { type: "verdict", run: 1, verdict: "MET!!" }, { type: "verdict", run: 2, verdict: { met: true, impossible: false, reason: "ok", evidence: [], missing: [] } });
+  const { state } = run(
+    newGoal("x"),
+    idle(),
+    { type: "verdict", run: 1, verdict: "MET!!" },
+    { type: "verdict", run: 2, verdict: { met: true, impossible: false, reason: "ok", evidence: [], missing: [] } },
+  );
   assert.equal(state.status, "unverified");
 });
 

@@ -16,9 +16,22 @@ test("a goal, its loop state and its verdicts survive closing and reopening the 
     let db = await openDatabase(path);
     let store = openGoalStore(db);
     const goal = store.create("ses_1", "proj", newGoal("tests pass"));
-    const judging = step(goal.state, { type: "idle", facts: { endedBy: "normal", userTypedSince: false, openTasks: [], fingerprint: "f" } }, { maxContinuations: 12, maxTaskDeferrals: 0 }).state;
+    const judging = step(
+      goal.state,
+      { type: "idle", facts: { endedBy: "normal", userTypedSince: false, openTasks: [], fingerprint: "f" } },
+      { maxContinuations: 12, maxTaskDeferrals: 0 },
+    ).state;
     store.save(goal.id, judging);
-    store.addVerdict(goal.id, { at: "2026-01-01T00:00:00.000Z", run: 1, outcome: "not met", reason: "no tests run", evidence: [], missing: ["run tests"], judgeSessionId: "ses_j", tokens });
+    store.addVerdict(goal.id, {
+      at: "2026-01-01T00:00:00.000Z",
+      run: 1,
+      outcome: "not met",
+      reason: "no tests run",
+      evidence: [],
+      missing: ["run tests"],
+      judgeSessionId: "ses_j",
+      tokens,
+    });
     db.close();
 
     db = await openDatabase(path);
@@ -30,7 +43,10 @@ test("a goal, its loop state and its verdicts survive closing and reopening the 
     assert.equal(again.state.condition, "tests pass");
     assert.deepEqual(store.verdicts(goal.id)[0]!.tokens, tokens);
     assert.deepEqual(store.verdicts(goal.id)[0]!.missing, ["run tests"]);
-    assert.deepEqual(store.unfinished("proj").map((g) => g.id), [goal.id]);
+    assert.deepEqual(
+      store.unfinished("proj").map((g) => g.id),
+      [goal.id],
+    );
     db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -44,7 +60,10 @@ test("a second goal in the same session becomes current; ended goals are not unf
   store.save(first.id, { ...first.state, status: "cleared" });
   const second = store.create("s", "p", newGoal("two"));
   assert.equal(store.current("s")!.id, second.id);
-  assert.deepEqual(store.unfinished("p").map((g) => g.state.condition), ["two"]);
+  assert.deepEqual(
+    store.unfinished("p").map((g) => g.state.condition),
+    ["two"],
+  );
   assert.equal(store.current("other"), undefined);
 });
 

@@ -48,7 +48,9 @@ test("a failing test: its own error surfaces, every deferred step runs (last fir
 
 test("a tear-down error fails a test that passed; asking for a handle that was not set up is an error", async () => {
   await assert.rejects(
-    withOpencode({ install: false, env: { git: false } }, ({ defer }) => defer(() => Promise.reject(new Error("leak")))),
+    withOpencode({ install: false, env: { git: false } }, ({ defer }) =>
+      defer(() => Promise.reject(new Error("leak"))),
+    ),
     /leak/,
   );
   await withOpencode({ model: false, install: false, env: { git: false } }, (opencode: Opencode) => {

@@ -21,8 +21,10 @@ const source = sourceFiles(join(REPO_ROOT, "plugins"))
 
 test("the pack's source uses only hooks listed in the contract", () => {
   const used = new Set<string>();
-  for (const match of source.matchAll(/^\s*"((?:experimental|chat|tool|command|permission|shell)\.[a-z.]+)"\s*[:(]/gm)) used.add(match[1]!);
-  for (const match of source.matchAll(/hooks(?:\[\s*"([a-z.]+)"\s*\]|\.(chat|tool|command|experimental)\b)/g)) if (match[1]) used.add(match[1]);
+  for (const match of source.matchAll(/^\s*"((?:experimental|chat|tool|command|permission|shell)\.[a-z.]+)"\s*[:(]/gm))
+    used.add(match[1]!);
+  for (const match of source.matchAll(/hooks(?:\[\s*"([a-z.]+)"\s*\]|\.(chat|tool|command|experimental)\b)/g))
+    if (match[1]) used.add(match[1]);
   const unknown = [...used].filter((hook) => !(HOST_HOOKS as readonly string[]).includes(hook));
   assert.deepEqual(unknown, [], "add new hooks to plugins/opencode/host-contract.ts");
   assert.ok(used.size > 0, "the scan found the pack's hooks");

@@ -6,7 +6,9 @@ import { keepOutOfTaskTool, restrictInternalTool } from "../../plugins/core/inte
 const verdict = { tool: "goal_verdict", agent: "goal-judge" };
 
 test("denied for everyone, allowed for its agent even when the user replaced that agent's permissions", () => {
-  const cfg: { permission?: unknown; agent?: Record<string, { permission?: unknown }> } = { agent: { "goal-judge": { permission: { bash: "deny" } }, build: {} } };
+  const cfg: { permission?: unknown; agent?: Record<string, { permission?: unknown }> } = {
+    agent: { "goal-judge": { permission: { bash: "deny" } }, build: {} },
+  };
   restrictInternalTool(cfg, verdict);
   assert.deepEqual(cfg.permission, { goal_verdict: "deny" });
   assert.deepEqual(cfg.agent!["goal-judge"]!.permission, { bash: "deny", goal_verdict: "allow" });
@@ -23,7 +25,11 @@ test("a blanket permission string keeps its meaning and the tool is still denied
   const allowAll: { permission?: unknown } = { permission: "allow" };
   restrictInternalTool(allowAll, verdict);
   assert.deepEqual(allowAll.permission, { "*": "allow", goal_verdict: "deny" });
-  assert.deepEqual(Object.keys(allowAll.permission as object), ["*", "goal_verdict"], "the tool's rule comes last, so it wins");
+  assert.deepEqual(
+    Object.keys(allowAll.permission as object),
+    ["*", "goal_verdict"],
+    "the tool's rule comes last, so it wins",
+  );
 });
 
 test("two internal tools of two features both end up denied", () => {

@@ -10,5 +10,8 @@ import { missingOptionalEntries } from "../harness/complete-lockfile.mjs";
 
 test("package-lock.json has an entry for every optional platform package (run test/harness/complete-lockfile.mjs)", () => {
   const lock = JSON.parse(readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8"));
-  assert.deepEqual((missingOptionalEntries(lock) as { dep: string }[]).map((m) => m.dep), []);
+  assert.deepEqual(
+    (missingOptionalEntries(lock) as { dep: string }[]).map((m) => m.dep),
+    [],
+  );
 });

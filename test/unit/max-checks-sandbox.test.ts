@@ -33,7 +33,13 @@ async function worktree() {
   const base = mkdtempSync(join(tmpdir(), "checks-sandbox-"));
   const project = join(base, "project");
   mkdirSync(project);
-  const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: "t",
+    GIT_AUTHOR_EMAIL: "t@t",
+    GIT_COMMITTER_NAME: "t",
+    GIT_COMMITTER_EMAIL: "t@t",
+  };
   execFileSync("git", ["init", "-q"], { cwd: project, env });
   writeFileSync(join(project, "a.txt"), "one\n");
   execFileSync("git", ["add", "."], { cwd: project, env });
@@ -42,8 +48,14 @@ async function worktree() {
   return { base, project, dir: made.dir, cleanup: () => rmSync(base, { recursive: true, force: true }) };
 }
 
-for (const [name, sandbox, skipIt] of [["bubblewrap", bwrap, skip], ["no sandbox", none, false]] as const) {
-  test(`${name}: a check with background children passes when its shell exits; a setsid child that stays ends at the timeout`, { skip: skipIt, timeout: 60000 }, async () => {
+for (const [name, sandbox, skipIt] of [
+  ["bubblewrap", bwrap, skip],
+  ["no sandbox", none, false],
+] as const) {
+  test(`${name}: a check with background children passes when its shell exits; a setsid child that stays ends at the timeout`, {
+    skip: skipIt,
+    timeout: 60000,
+  }, async () => {
     const w = await worktree();
     try {
       const background = marker();
@@ -74,7 +86,13 @@ for (const [name, sandbox, skipIt] of [["bubblewrap", bwrap, skip], ["no sandbox
 test("bubblewrap: a check writes its worktree and nothing else", { skip, timeout: 60000 }, async () => {
   const w = await worktree();
   try {
-    const wrote = await runCheck(`echo built > out.txt && (echo pwned > ${w.project}/a.txt; touch ${w.project}/x; git -C ${w.project} tag t) 2>/dev/null; exit 0`, w.dir, 10000, undefined, bwrap);
+    const wrote = await runCheck(
+      `echo built > out.txt && (echo pwned > ${w.project}/a.txt; touch ${w.project}/x; git -C ${w.project} tag t) 2>/dev/null; exit 0`,
+      w.dir,
+      10000,
+      undefined,
+      bwrap,
+    );
     assert.equal(wrote.passed, true, wrote.tail);
     assert.equal(existsSync(join(w.dir, "out.txt")), true);
     assert.equal(execFileSync("git", ["status", "--porcelain"], { cwd: w.project, encoding: "utf8" }), "");
@@ -84,8 +102,14 @@ test("bubblewrap: a check writes its worktree and nothing else", { skip, timeout
   }
 });
 
-for (const [name, sandboxOn, skipIt] of [["bubblewrap", true, skip], ["no sandbox", false, false]] as const) {
-  test(`${name}: SIGTERM of the process running a check leaves no process of the check`, { skip: skipIt, timeout: 60000 }, async () => {
+for (const [name, sandboxOn, skipIt] of [
+  ["bubblewrap", true, skip],
+  ["no sandbox", false, false],
+] as const) {
+  test(`${name}: SIGTERM of the process running a check leaves no process of the check`, {
+    skip: skipIt,
+    timeout: 60000,
+  }, async () => {
     const w = await worktree();
     try {
       const child = marker();
@@ -110,16 +134,22 @@ for (const [name, sandboxOn, skipIt] of [["bubblewrap", true, skip], ["no sandbo
   });
 }
 
-test("bubblewrap: SIGKILL of the process running a check still ends it (bwrap dies with its parent)", { skip, timeout: 60000 }, async () => {
+test("bubblewrap: SIGKILL of the process running a check still ends it (bwrap dies with its parent)", {
+  skip,
+  timeout: 60000,
+}, async () => {
   const w = await worktree();
   try {
     const child = marker();
     const file = join(w.base, "run.mts");
-    writeFileSync(file, [
-      `import { runCheck } from ${JSON.stringify(join(root, "plugins/core/checks.ts"))};`,
-      `import { sandboxFor } from ${JSON.stringify(join(root, "plugins/core/sandbox.ts"))};`,
-      `void runCheck(${JSON.stringify(`setsid ${child} & ${child}`)}, ${JSON.stringify(w.dir)}, 60000, undefined, sandboxFor({ enabled: true, network: false }));`,
-    ].join("\n"));
+    writeFileSync(
+      file,
+      [
+        `import { runCheck } from ${JSON.stringify(join(root, "plugins/core/checks.ts"))};`,
+        `import { sandboxFor } from ${JSON.stringify(join(root, "plugins/core/sandbox.ts"))};`,
+        `void runCheck(${JSON.stringify(`setsid ${child} & ${child}`)}, ${JSON.stringify(w.dir)}, 60000, undefined, sandboxFor({ enabled: true, network: false }));`,
+      ].join("\n"),
+    );
     const runner = spawn(process.execPath, ["--import", "tsx", file], { cwd: root, stdio: "ignore" });
     for (let i = 0; i < 100 && !alive(child); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(alive(child), "the check started");

@@ -6,7 +6,11 @@ import { runRound, type CandidateOutcome, type JudgeOutcome, type RoundDeps } fr
 type R = { text: string; passed?: boolean };
 const spend = { tokens: 100, cost: 0, estimated: false };
 
-function deps(results: Record<number, R | string>, judge: (valid: number[]) => JudgeOutcome | Promise<JudgeOutcome>, extra: Partial<RoundDeps<R>> = {}) {
+function deps(
+  results: Record<number, R | string>,
+  judge: (valid: number[]) => JudgeOutcome | Promise<JudgeOutcome>,
+  extra: Partial<RoundDeps<R>> = {},
+) {
   const started: number[] = [];
   const judged: number[][] = [];
   const d: RoundDeps<R> = {
@@ -14,7 +18,8 @@ function deps(results: Record<number, R | string>, judge: (valid: number[]) => J
       started.push(index);
       await new Promise((r) => setTimeout(r, 1));
       const r = results[index];
-      if (r === undefined || typeof r === "string") return { index, spend, durationMs: 1, ok: false, failure: "error", message: r ?? "no result" };
+      if (r === undefined || typeof r === "string")
+        return { index, spend, durationMs: 1, ok: false, failure: "error", message: r ?? "no result" };
       return { index, spend, durationMs: 1, ok: true, result: r };
     },
     judge: async (valid) => {
@@ -29,7 +34,11 @@ function deps(results: Record<number, R | string>, judge: (valid: number[]) => J
 }
 
 const settings = { candidates: 5, scouts: 2, consensus: "scouts" as const };
-const verdict = (winner: number): JudgeOutcome => ({ spend, ok: true, verdict: { winner, scores: [], rationale: "because" } });
+const verdict = (winner: number): JudgeOutcome => ({
+  spend,
+  ok: true,
+  verdict: { winner, scores: [], rationale: "because" },
+});
 
 test("two agreeing scouts: no other candidate and no judge", async () => {
   const { d, started, judged } = deps({ 1: { text: "same" }, 2: { text: "same" }, 3: { text: "x" } }, () => verdict(3));
@@ -42,7 +51,10 @@ test("two agreeing scouts: no other candidate and no judge", async () => {
 });
 
 test("scouts differ: the rest start, the judge sees every valid candidate and its pick wins", async () => {
-  const { d, started, judged } = deps({ 1: { text: "a" }, 2: { text: "b" }, 3: { text: "c" }, 4: "timeout", 5: { text: "e" } }, () => verdict(3));
+  const { d, started, judged } = deps(
+    { 1: { text: "a" }, 2: { text: "b" }, 3: { text: "c" }, 4: "timeout", 5: { text: "e" } },
+    () => verdict(3),
+  );
   const round = await runRound(settings, d, new AbortController().signal);
   assert.deepEqual(started, [1, 2, 3, 4, 5]);
   assert.deepEqual(judged, [[1, 2, 3, 5]]);
@@ -52,9 +64,16 @@ test("scouts differ: the rest start, the judge sees every valid candidate and it
 });
 
 test("consensus off (or one scout): all candidates start at once", async () => {
-  for (const s of [{ ...settings, consensus: "off" as const }, { ...settings, scouts: 1 }, { ...settings, scouts: 5 }]) {
+  for (const s of [
+    { ...settings, consensus: "off" as const },
+    { ...settings, scouts: 1 },
+    { ...settings, scouts: 5 },
+  ]) {
     const order: string[] = [];
-    const { d } = deps({ 1: { text: "same" }, 2: { text: "same" }, 3: { text: "c" }, 4: { text: "d" }, 5: { text: "e" } }, () => (order.push("judge"), verdict(2)));
+    const { d } = deps(
+      { 1: { text: "same" }, 2: { text: "same" }, 3: { text: "c" }, 4: { text: "d" }, 5: { text: "e" } },
+      () => (order.push("judge"), verdict(2)),
+    );
     const inner = d.candidate;
     d.candidate = async (i, signal) => (order.push(`start ${i}`), inner(i, signal));
     const round = await runRound(s, d, new AbortController().signal);
@@ -64,7 +83,11 @@ test("consensus off (or one scout): all candidates start at once", async () => {
 });
 
 test("an unusable verdict falls back and says so; one valid candidate needs no judge; none gives no winner", async () => {
-  const failing = deps({ 1: { text: "a" }, 2: { text: "b" }, 3: { text: "c" } }, () => ({ spend, ok: false, message: "no result within 60 s (timeout)" }));
+  const failing = deps({ 1: { text: "a" }, 2: { text: "b" }, 3: { text: "c" } }, () => ({
+    spend,
+    ok: false,
+    message: "no result within 60 s (timeout)",
+  }));
   const fallback = await runRound({ ...settings, candidates: 3 }, failing.d, new AbortController().signal);
   assert.equal(fallback.winner!.index, 1);
   assert.match(fallback.winner!.note!, /no usable verdict \(no result within 60 s \(timeout\)\); the first valid/);
@@ -81,7 +104,10 @@ test("an unusable verdict falls back and says so; one valid candidate needs no j
 });
 
 test("patch mode: the judge's failing pick loses to the passing candidate", async () => {
-  const { d } = deps({ 1: { text: "a", passed: false }, 2: { text: "b", passed: true }, 3: { text: "c", passed: false } }, () => verdict(3));
+  const { d } = deps(
+    { 1: { text: "a", passed: false }, 2: { text: "b", passed: true }, 3: { text: "c", passed: false } },
+    () => verdict(3),
+  );
   const round = await runRound({ ...settings, candidates: 3 }, d, new AbortController().signal);
   assert.equal(round.winner!.index, 2);
   assert.equal(round.winner!.how, "checks");

@@ -57,11 +57,23 @@ test("stats: turns survive reopening; a hand-damaged max.json is moved aside, re
 test("stats report: sums per session and the multiplier against one candidate", () => {
   assert.equal(multiplier(turn()), 6);
   assert.equal(multiplier(turn({ perCandidate: 0 })), 0);
-  const report = sessionReport([turn(), turn({ mode: "patch", consensus: true, judged: false, started: 2, tokens: 2000, winner: 1, how: "consensus" })], "Ledger (feature max): 7 runs");
-  assert.match(report, /Turns: 2 \(1 plan, 1 patch\) · candidates run: 7 \(10 valid\) · consensus exits: 1 · judge runs: 1/);
+  const report = sessionReport(
+    [
+      turn(),
+      turn({ mode: "patch", consensus: true, judged: false, started: 2, tokens: 2000, winner: 1, how: "consensus" }),
+    ],
+    "Ledger (feature max): 7 runs",
+  );
+  assert.match(
+    report,
+    /Turns: 2 \(1 plan, 1 patch\) · candidates run: 7 \(10 valid\) · consensus exits: 1 · judge runs: 1/,
+  );
   assert.match(report, /Tokens: 8,000 · cost \$0\.0200 · overhead 4\.0× one candidate per turn on average/);
   assert.match(report, /Ledger \(feature max\): 7 runs/);
-  assert.match(report, /- Max patch: candidate 1 of 5 won \(consensus of the scouts\) · 2 candidates run · 2,000 tokens/);
+  assert.match(
+    report,
+    /- Max patch: candidate 1 of 5 won \(consensus of the scouts\) · 2 candidates run · 2,000 tokens/,
+  );
   assert.match(sessionReport([]), /No Max turn yet/);
 });
 
@@ -70,10 +82,19 @@ test("context: bounded per part, secrets redacted, the newest messages kept", ()
     info: { id: `m${i}`, sessionID: "s", role: i % 2 ? "assistant" : "user" },
     parts: [{ type: "text", text: `message ${i} ${"word ".repeat(i === 29 ? 5000 : 50)}` }],
   }));
-  messages.push({ info: { id: "x", sessionID: "s", role: "user" }, parts: [{ type: "text", text: "my key is sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }] });
-  messages.push({ info: { id: "y", sessionID: "s", role: "assistant", summary: true }, parts: [{ type: "text", text: "COMPACTION SUMMARY" }] });
+  messages.push({
+    info: { id: "x", sessionID: "s", role: "user" },
+    parts: [{ type: "text", text: "my key is sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }],
+  });
+  messages.push({
+    info: { id: "y", sessionID: "s", role: "assistant", summary: true },
+    parts: [{ type: "text", text: "COMPACTION SUMMARY" }],
+  });
   const text = renderContext({ checkpoint: "cp ".repeat(20000), tasks: "- [ ] t1", messages, redact });
-  assert.ok(estimateTokens(text) <= CONTEXT_BUDGET.checkpoint + CONTEXT_BUDGET.tasks + CONTEXT_BUDGET.messages + 100, String(estimateTokens(text)));
+  assert.ok(
+    estimateTokens(text) <= CONTEXT_BUDGET.checkpoint + CONTEXT_BUDGET.tasks + CONTEXT_BUDGET.messages + 100,
+    String(estimateTokens(text)),
+  );
   assert.match(text, /## Latest checkpoint\n/);
   assert.match(text, /## Task tree\n- \[ \] t1/);
   assert.doesNotMatch(text, /sk-ant-api03-A{20}/);

@@ -59,7 +59,8 @@ test("bullets, paragraphs and fenced code become entries with section, heading a
 });
 
 test("broken markdown never throws and keeps every line's words somewhere", () => {
-  const broken = "### heading without parent\n```\nunclosed fence\n- x\n<!-- unclosed comment\n# \n-\n- \n\u0000\u0001 junk";
+  const broken =
+    "### heading without parent\n```\nunclosed fence\n- x\n<!-- unclosed comment\n# \n-\n- \n\u0000\u0001 junk";
   const entries = parseEntries(broken);
   assert.ok(Array.isArray(entries));
   assert.ok(entries.some((e) => e.text.includes("unclosed fence")));
@@ -88,7 +89,11 @@ test("appendToSection puts the entry at the end of its section and creates missi
 });
 
 test("multi-line entries become one bullet with indented continuation lines", () => {
-  const bullet = formatBullet("line one\n\nline two\n- line three", { id: "m-1", date: "2026-11-21", session: "ses y/../z" });
+  const bullet = formatBullet("line one\n\nline two\n- line three", {
+    id: "m-1",
+    date: "2026-11-21",
+    session: "ses y/../z",
+  });
   assert.equal(bullet, "- line one\n  line two\n  - line three <!-- id:m-1 · 2026-11-21 · ses_y_.._z -->");
   const parsed = parseEntries(bullet);
   assert.equal(parsed.length, 1);
@@ -122,7 +127,14 @@ test("edits keep Windows line endings and never land inside a fenced block that 
   const crlf = "# P\r\n\r\n## Rules\r\n\r\n- one\r\n\r\n## Architecture decisions\r\n\r\n- two\r\n";
   const next = appendToSection(crlf, "Rules", formatBullet("three", tag), memoryTemplate("project"));
   assert.ok(!/[^\r]\n/.test(next), "every newline is still CRLF");
-  assert.deepEqual(parseEntries(next).map((e) => [e.section, e.text]), [["Rules", "one"], ["Rules", "three"], ["Architecture decisions", "two"]]);
+  assert.deepEqual(
+    parseEntries(next).map((e) => [e.section, e.text]),
+    [
+      ["Rules", "one"],
+      ["Rules", "three"],
+      ["Architecture decisions", "two"],
+    ],
+  );
   const removed = removeLines(next, 5, 5);
   assert.ok(!/[^\r]\n/.test(removed));
   const fenced = "## Rules\n\n- keep this\n\n```md\n## Not a section\n```\n\n## Other\n\n- x\n";

@@ -11,9 +11,38 @@ test("no text can produce an FTS5 syntax error (fuzzed with FTS5 operators)", as
   const db = await openDatabase(":memory:");
   db.exec("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 2')");
   db.prepare("INSERT INTO t(body) VALUES (?)").run(indexableText("alpha beta gamma 机器学习 NEAR near"));
-  const pieces = ['"', "*", "NEAR", "NEAR(", "-", "^", ":", "(", ")", "AND", "OR", "NOT", "{", "}", "+", "body:", "'", "\\", "\u0301", "\u0000", "🙂", "机", "alpha", " ", ".", "NEAR/3", "col:", "\"\""];
+  const pieces = [
+    '"',
+    "*",
+    "NEAR",
+    "NEAR(",
+    "-",
+    "^",
+    ":",
+    "(",
+    ")",
+    "AND",
+    "OR",
+    "NOT",
+    "{",
+    "}",
+    "+",
+    "body:",
+    "'",
+    "\\",
+    "\u0301",
+    "\u0000",
+    "🙂",
+    "机",
+    "alpha",
+    " ",
+    ".",
+    "NEAR/3",
+    "col:",
+    '""',
+  ];
   let seed = 42;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x7fffffff;
   const query = db.prepare("SELECT rowid FROM t WHERE t MATCH ?");
   for (let i = 0; i < 3000; i++) {
     const length = 1 + Math.floor(rand() * 8);
@@ -33,9 +62,21 @@ test("no text can produce an FTS5 syntax error (fuzzed with FTS5 operators)", as
 test("words match as prefixes; CJK is searchable by any substring of two or more characters and single characters", async () => {
   const f = await memoryFixture();
   try {
-    await f.service.remember({ section: "Discovered durable knowledge", text: "Deployment goes through the staging cluster", sessionId: "s1" });
-    await f.service.remember({ section: "Discovered durable knowledge", text: "数据库迁移必须先在测试环境运行", sessionId: "s1" });
-    await f.service.remember({ section: "Discovered durable knowledge", text: "Café crème is the team's default order", sessionId: "s1" });
+    await f.service.remember({
+      section: "Discovered durable knowledge",
+      text: "Deployment goes through the staging cluster",
+      sessionId: "s1",
+    });
+    await f.service.remember({
+      section: "Discovered durable knowledge",
+      text: "数据库迁移必须先在测试环境运行",
+      sessionId: "s1",
+    });
+    await f.service.remember({
+      section: "Discovered durable knowledge",
+      text: "Café crème is the team's default order",
+      sessionId: "s1",
+    });
     const find = (q: string) => f.service.search({ query: q, scope: "all" }).hits.map((h) => h.text);
     assert.deepEqual(find("deploy"), ["Deployment goes through the staging cluster"]);
     assert.deepEqual(find("迁移"), ["数据库迁移必须先在测试环境运行"]);
@@ -43,8 +84,16 @@ test("words match as prefixes; CJK is searchable by any substring of two or more
     assert.deepEqual(find("行"), ["数据库迁移必须先在测试环境运行"], "last character of a run");
     assert.deepEqual(find("cafe creme"), ["Café crème is the team's default order"], "diacritics folded");
     assert.deepEqual(find("环境迁移"), [], "characters in another order do not match");
-    await f.service.remember({ section: "Discovered durable knowledge", text: "ระบบสำรองข้อมูลทำงานทุกคืน", sessionId: "s1" });
-    await f.service.remember({ section: "Discovered durable knowledge", text: "Привет: сервер перезапускается ночью", sessionId: "s1" });
+    await f.service.remember({
+      section: "Discovered durable knowledge",
+      text: "ระบบสำรองข้อมูลทำงานทุกคืน",
+      sessionId: "s1",
+    });
+    await f.service.remember({
+      section: "Discovered durable knowledge",
+      text: "Привет: сервер перезапускается ночью",
+      sessionId: "s1",
+    });
     assert.deepEqual(find("สำรองข้อมูล"), ["ระบบสำรองข้อมูลทำงานทุกคืน"], "Thai has no spaces either");
     assert.deepEqual(find("сервер"), ["Привет: сервер перезапускается ночью"]);
     assert.deepEqual(find("перезапуск"), ["Привет: сервер перезапускается ночью"], "prefix in Cyrillic");
@@ -60,9 +109,18 @@ test("words match as prefixes; CJK is searchable by any substring of two or more
 test("hits under 0.15 x the best score are dropped; BM25 puts the best match first", async () => {
   const f = await memoryFixture();
   try {
-    for (let i = 0; i < 30; i++) await f.service.remember({ section: "knowledge", text: `filler fact number ${i} about widgets`, sessionId: "s" });
-    await f.service.remember({ section: "knowledge", text: "postgres postgres postgres replication lag alert", sessionId: "s" });
-    await f.service.remember({ section: "knowledge", text: "widgets mention postgres once among many many other words here today", sessionId: "s" });
+    for (let i = 0; i < 30; i++)
+      await f.service.remember({ section: "knowledge", text: `filler fact number ${i} about widgets`, sessionId: "s" });
+    await f.service.remember({
+      section: "knowledge",
+      text: "postgres postgres postgres replication lag alert",
+      sessionId: "s",
+    });
+    await f.service.remember({
+      section: "knowledge",
+      text: "widgets mention postgres once among many many other words here today",
+      sessionId: "s",
+    });
     const hits = f.service.search({ query: "postgres replication", scope: "all", limit: 10 }).hits;
     assert.equal(hits[0]!.text, "postgres postgres postgres replication lag alert");
     for (const hit of hits) assert.ok(hit.score >= 0.15 * hits[0]!.score);
@@ -77,12 +135,20 @@ test("scopes: session notes, project, global are searched separately or together
   const f = await memoryFixture();
   try {
     await f.service.remember({ section: "Rules", text: "project rule about tabs", sessionId: "s" });
-    await f.service.remember({ section: "Preferences", text: "global preference about tabs", scope: "global", sessionId: "s" });
+    await f.service.remember({
+      section: "Preferences",
+      text: "global preference about tabs",
+      scope: "global",
+      sessionId: "s",
+    });
     const notes = join(f.sessionsDir, "ses_a", "notes.md");
     mkdirSync(join(f.sessionsDir, "ses_a"), { recursive: true });
     writeFileSync(notes, "## [turn 3 · 2026-11-21T01:00:00Z]\nsession note about tabs\n");
     const scopes = (scope: "session" | "project" | "global" | "all") =>
-      f.service.search({ query: "tabs", scope, sessionId: "ses_a" }).hits.map((h) => h.scope).sort();
+      f.service
+        .search({ query: "tabs", scope, sessionId: "ses_a" })
+        .hits.map((h) => h.scope)
+        .sort();
     assert.deepEqual(scopes("session"), ["session"]);
     assert.deepEqual(scopes("project"), ["project"]);
     assert.deepEqual(scopes("global"), ["global"]);
@@ -150,7 +216,8 @@ test("a 50 MB file is capped, not read whole, and the rest of memory still index
 test("nothing changed: reconcile only stats; a deleted database is rebuilt from the files with nothing lost", async () => {
   const f = await memoryFixture();
   try {
-    for (let i = 0; i < 5; i++) await f.service.remember({ section: "Rules", text: `rule number ${i} zebra`, sessionId: "s" });
+    for (let i = 0; i < 5; i++)
+      await f.service.remember({ section: "Rules", text: `rule number ${i} zebra`, sessionId: "s" });
     const second = f.service.reconcile();
     assert.equal(second.reindexed, 0);
     assert.equal(second.unchanged, second.files);
@@ -169,7 +236,10 @@ test("nothing changed: reconcile only stats; a deleted database is rebuilt from 
 });
 
 test("queryTerms drops stopwords only when asked and caps the number of terms", () => {
-  assert.deepEqual(queryTerms("the deploy of it", { dropStopwords: true }).map((t) => t.plain), ["deploy"]);
+  assert.deepEqual(
+    queryTerms("the deploy of it", { dropStopwords: true }).map((t) => t.plain),
+    ["deploy"],
+  );
   assert.equal(queryTerms("the deploy").length, 2);
   assert.ok(queryTerms(Array.from({ length: 100 }, (_, i) => `w${i}`).join(" ")).length <= 24);
 });
@@ -191,9 +261,16 @@ test("another project's entries crowding the top of the ranking never hide this 
       redact: (t) => t,
     });
     mkdirSync(join(paths.project("proj-2").memory), { recursive: true });
-    writeFileSync(join(paths.project("proj-2").memory, "MEMORY.md"), Array.from({ length: 300 }, (_, i) => `- widget widget widget ${i}`).join("\n"));
+    writeFileSync(
+      join(paths.project("proj-2").memory, "MEMORY.md"),
+      Array.from({ length: 300 }, (_, i) => `- widget widget widget ${i}`).join("\n"),
+    );
     other.reconcile();
-    await f.service.remember({ section: "knowledge", text: "one lonely widget among many other unrelated words in this entry", sessionId: "s" });
+    await f.service.remember({
+      section: "knowledge",
+      text: "one lonely widget among many other unrelated words in this entry",
+      sessionId: "s",
+    });
     const hits = f.service.search({ query: "widget", scope: "project" }).hits;
     assert.equal(hits.length, 1);
     assert.match(hits[0]!.text, /lonely widget/);
@@ -207,7 +284,8 @@ test("bulk indexing (many files at once) rebuilds FTS in one pass and leaves the
   const f = await memoryFixture();
   try {
     mkdirSync(f.locations.projectDir, { recursive: true });
-    for (let i = 0; i < 260; i++) writeFileSync(join(f.locations.projectDir, `memory-t${i}.md`), `# T${i}\n\n- bulk entry number${i} quokka\n`);
+    for (let i = 0; i < 260; i++)
+      writeFileSync(join(f.locations.projectDir, `memory-t${i}.md`), `# T${i}\n\n- bulk entry number${i} quokka\n`);
     const stats = f.service.reconcile();
     assert.equal(stats.reindexed, 260);
     assert.equal(f.service.search({ query: "quokka", scope: "project", limit: 100 }).hits.length, 100);
@@ -219,8 +297,13 @@ test("bulk indexing (many files at once) rebuilds FTS in one pass and leaves the
     assert.equal(f.service.search({ query: "number137", scope: "project" }).hits.length, 0);
     assert.equal(f.service.search({ query: "wombat", scope: "project" }).hits.length, 1);
     assert.doesNotThrow(integrity);
-    const triggers = f.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'memory_entries_%' ORDER BY name").all<{ name: string }>();
-    assert.deepEqual(triggers.map((t) => t.name), ["memory_entries_ad", "memory_entries_ai", "memory_entries_au"]);
+    const triggers = f.db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'memory_entries_%' ORDER BY name")
+      .all<{ name: string }>();
+    assert.deepEqual(
+      triggers.map((t) => t.name),
+      ["memory_entries_ad", "memory_entries_ai", "memory_entries_au"],
+    );
     f.service.reindex();
     assert.equal(f.service.search({ query: "wombat", scope: "project" }).hits.length, 1);
     assert.doesNotThrow(integrity);
@@ -242,7 +325,11 @@ test("query words split exactly where the FTS5 tokenizer splits (found by the ch
   for (let c = 0; c < 0x110000; c += c < 0x10000 ? 1 : 97) if (c < 0xd800 || c > 0xdfff) points.push(c);
   const separators = separatorsAmong(points);
   const wrong = points.filter((c) => separators.has(c) !== listed.has(c));
-  assert.deepEqual(wrong.slice(0, 10).map((c) => c.toString(16)), [], "fts-separators.ts matches the tokenizer");
+  assert.deepEqual(
+    wrong.slice(0, 10).map((c) => c.toString(16)),
+    [],
+    "fts-separators.ts matches the tokenizer",
+  );
 
   // The entry the chaos run found: letters of newer Unicode versions, unassigned code points, emoji and CJK mixed.
   const db = await openDatabase(":memory:");
@@ -254,7 +341,10 @@ test("query words split exactly where the FTS5 tokenizer splits (found by the ch
   texts.forEach((text, i) => {
     const match = buildMatchQuery(text, "all");
     assert.ok(match, `${JSON.stringify(text)} has words`);
-    assert.ok((query.all(match) as { rowid: number }[]).some((r) => r.rowid === i + 1), `${JSON.stringify(text)} is found by its own words (${match})`);
+    assert.ok(
+      (query.all(match) as { rowid: number }[]).some((r) => r.rowid === i + 1),
+      `${JSON.stringify(text)} is found by its own words (${match})`,
+    );
   });
   db.close();
 });

@@ -2,12 +2,29 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseEntries } from "../../plugins/core/memory-format.ts";
-import { assertWritable, listVersions, MemoryPathError, updateFile, withFileLock, writeFileAtomic } from "../../plugins/memory/safe-write.ts";
+import {
+  assertWritable,
+  listVersions,
+  MemoryPathError,
+  updateFile,
+  withFileLock,
+  writeFileAtomic,
+} from "../../plugins/memory/safe-write.ts";
 
 const tempRoot = () => mkdtempSync(join(tmpdir(), "continuum-write-"));
 
@@ -19,7 +36,10 @@ test("the path guard refuses anything outside the memory roots, symlinks and .. 
     assert.doesNotThrow(() => assertWritable(join(memory, "MEMORY.md"), [memory]));
     assert.doesNotThrow(() => assertWritable(join(memory, "sub", "new", "x.md"), [memory]));
     assert.throws(() => assertWritable(join(memory, "..", "escape.md"), [memory]), MemoryPathError);
-    assert.throws(() => assertWritable("/etc/passwd", [memory]), /refusing to write \/etc\/passwd: memory writes may only land under/);
+    assert.throws(
+      () => assertWritable("/etc/passwd", [memory]),
+      /refusing to write \/etc\/passwd: memory writes may only land under/,
+    );
     assert.throws(() => assertWritable(memory, [memory]), MemoryPathError, "the root itself is not a file to write");
     symlinkSync(root, join(memory, "link"));
     assert.throws(() => assertWritable(join(memory, "link", "outside.md"), [memory]), MemoryPathError);
@@ -56,7 +76,9 @@ test("a process killed mid-write (before its rename) leaves the file intact", as
       import { writeFileAtomic } from ${JSON.stringify(fileURLToPath(new URL("../../plugins/memory/safe-write.ts", import.meta.url)))};
       writeFileAtomic(${JSON.stringify(file)}, "x".repeat(1 << 20), { beforeRename: () => { process.kill(process.pid, "SIGKILL"); } });
     `;
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      stdio: "ignore",
+    });
     const signal = await new Promise((resolve) => child.on("exit", (_code, sig) => resolve(sig)));
     assert.equal(signal, "SIGKILL");
     assert.equal(readFileSync(file, "utf8"), "- kept entry\n");
@@ -99,7 +121,9 @@ test("four processes appending to the same MEMORY.md at once lose nothing", asyn
     const runs = [1, 2, 3, 4].map(
       (n) =>
         new Promise<number>((resolve) => {
-          const child = spawn(process.execPath, ["--import", "tsx", worker, file, root, String(n), "15"], { stdio: "inherit" });
+          const child = spawn(process.execPath, ["--import", "tsx", worker, file, root, String(n), "15"], {
+            stdio: "inherit",
+          });
           child.on("exit", (code) => resolve(code ?? 1));
         }),
     );
@@ -117,7 +141,15 @@ test("a lock left by a dead process is broken; a live holder is waited for", asy
   const root = tempRoot();
   try {
     const file = join(root, "MEMORY.md");
-    writeFileSync(`${file}.lock`, JSON.stringify({ token: "dead", pid: 2 ** 22 + 12345, host: (await import("node:os")).hostname(), at: Date.now() }));
+    writeFileSync(
+      `${file}.lock`,
+      JSON.stringify({
+        token: "dead",
+        pid: 2 ** 22 + 12345,
+        host: (await import("node:os")).hostname(),
+        at: Date.now(),
+      }),
+    );
     const value = await withFileLock(file, () => "got it", { timeoutMs: 2000 });
     assert.equal(value, "got it");
     const order: string[] = [];
@@ -130,8 +162,14 @@ test("a lock left by a dead process is broken; a live holder is waited for", asy
     const second = withFileLock(file, () => void order.push("second"));
     await Promise.all([first, second]);
     assert.deepEqual(order, ["first start", "first end", "second"]);
-    writeFileSync(`${file}.lock`, JSON.stringify({ token: "live", pid: process.pid, host: (await import("node:os")).hostname(), at: Date.now() }));
-    await assert.rejects(withFileLock(file, () => 1, { timeoutMs: 200 }), /could not lock/);
+    writeFileSync(
+      `${file}.lock`,
+      JSON.stringify({ token: "live", pid: process.pid, host: (await import("node:os")).hostname(), at: Date.now() }),
+    );
+    await assert.rejects(
+      withFileLock(file, () => 1, { timeoutMs: 200 }),
+      /could not lock/,
+    );
     rmSync(`${file}.lock`);
   } finally {
     rmSync(root, { recursive: true, force: true });

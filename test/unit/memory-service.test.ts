@@ -16,25 +16,53 @@ const LOC = { projectFile: "/p/MEMORY.md", globalFile: "/g/MEMORY.md" };
 test("remember dates, tags, redacts and dedupes; unknown sections and empty text are clear errors", async () => {
   const f = await memoryFixture();
   try {
-    const first = await f.service.remember({ section: "rules", text: "Deploy key is AKIAABCDEFGHIJKLMNOP, never commit it", sessionId: "ses_9" });
+    const first = await f.service.remember({
+      section: "rules",
+      text: "Deploy key is AKIAABCDEFGHIJKLMNOP, never commit it",
+      sessionId: "ses_9",
+    });
     assert.match(first.id, /^m-[a-z0-9]{8}$/);
     const text = readFileSync(f.locations.projectFile, "utf8");
     assert.ok(!text.includes("AKIAABCDEFGHIJKLMNOP"));
-    assert.match(text, /- Deploy key is \[REDACTED:aws-key\], never commit it <!-- id:m-[a-z0-9]{8} · \d{4}-\d{2}-\d{2} · ses_9 -->/);
-    const again = await f.service.remember({ section: "Rules", text: "deploy key is [REDACTED:aws-key] never commit it.", sessionId: "ses_10" });
+    assert.match(
+      text,
+      /- Deploy key is \[REDACTED:aws-key\], never commit it <!-- id:m-[a-z0-9]{8} · \d{4}-\d{2}-\d{2} · ses_9 -->/,
+    );
+    const again = await f.service.remember({
+      section: "Rules",
+      text: "deploy key is [REDACTED:aws-key] never commit it.",
+      sessionId: "ses_10",
+    });
     assert.equal(again.duplicateOf, first.id);
     assert.equal(parseEntries(readFileSync(f.locations.projectFile, "utf8")).length, 1);
-    await assert.rejects(f.service.remember({ section: "Gossip", text: "x", sessionId: "s" }), (e: Error) => e instanceof MemoryInputError && /unknown section "Gossip".*Rules/.test(e.message));
-    await assert.rejects(f.service.remember({ section: "Rules", text: "  \n ## \n", sessionId: "s" }), MemoryInputError);
-    await assert.rejects(f.service.remember({ section: "Rules", text: "x".repeat(3000), sessionId: "s" }), /at most 2000/);
-    const global = await f.service.remember({ section: "Preferences", text: "Prefers tabs", scope: "global", sessionId: "s" });
-    assert.match(readFileSync(f.locations.globalFile, "utf8"), new RegExp(`## Preferences\\n\\n- Prefers tabs <!-- id:${global.id}`));
+    await assert.rejects(
+      f.service.remember({ section: "Gossip", text: "x", sessionId: "s" }),
+      (e: Error) => e instanceof MemoryInputError && /unknown section "Gossip".*Rules/.test(e.message),
+    );
+    await assert.rejects(
+      f.service.remember({ section: "Rules", text: "  \n ## \n", sessionId: "s" }),
+      MemoryInputError,
+    );
+    await assert.rejects(
+      f.service.remember({ section: "Rules", text: "x".repeat(3000), sessionId: "s" }),
+      /at most 2000/,
+    );
+    const global = await f.service.remember({
+      section: "Preferences",
+      text: "Prefers tabs",
+      scope: "global",
+      sessionId: "s",
+    });
+    assert.match(
+      readFileSync(f.locations.globalFile, "utf8"),
+      new RegExp(`## Preferences\\n\\n- Prefers tabs <!-- id:${global.id}`),
+    );
   } finally {
     f.cleanup();
   }
 });
 
-test("remember refuses text with no word to search it by (found by the chaos run: a lone surrogate became an unsearchable \"�\" entry)", async () => {
+test('remember refuses text with no word to search it by (found by the chaos run: a lone surrogate became an unsearchable "�" entry)', async () => {
   const f = await memoryFixture();
   try {
     for (const text of ["....//....//", "\ud800", "!!! ??? ---", "\udfff \u0000 ***"]) {
@@ -50,11 +78,17 @@ test("remember refuses text with no word to search it by (found by the chaos run
     const file = readFileSync(f.locations.projectFile, "utf8");
     assert.ok(file.includes("- cobalt harbor <!-- id:"), file);
     assert.ok(!file.includes("\ufffd"));
-    assert.equal(f.service.search({ query: "cobalt harbor", scope: "all", mode: "all", limit: 10 }).hits[0]?.entryId, kept.id);
+    assert.equal(
+      f.service.search({ query: "cobalt harbor", scope: "all", mode: "all", limit: 10 }).hits[0]?.entryId,
+      kept.id,
+    );
     // Scripts without Latin letters are words too.
     await f.service.remember({ section: "Rules", text: "机器学习", sessionId: "s" });
     await f.service.appendNote("ses_n", "note \udc00 text", 1);
-    assert.ok(!readFileSync(join(f.locations.sessionDir("ses_n"), "notes.md"), "utf8").includes("\ufffd"), "notes drop lone surrogates too");
+    assert.ok(
+      !readFileSync(join(f.locations.sessionDir("ses_n"), "notes.md"), "utf8").includes("\ufffd"),
+      "notes drop lone surrogates too",
+    );
   } finally {
     f.cleanup();
   }
@@ -82,17 +116,39 @@ test("a section past its budget moves its oldest entries to memory-<topic>.md; n
   const f = await memoryFixture({ sectionBudgetTokens: 200 });
   try {
     const ids: string[] = [];
-    for (let i = 0; i < 20; i++) ids.push((await f.service.remember({ section: "knowledge", text: `durable fact ${i}: the service on port ${4000 + i} speaks gRPC`, sessionId: "s" })).id);
+    for (let i = 0; i < 20; i++)
+      ids.push(
+        (
+          await f.service.remember({
+            section: "knowledge",
+            text: `durable fact ${i}: the service on port ${4000 + i} speaks gRPC`,
+            sessionId: "s",
+          })
+        ).id,
+      );
     const topic = join(f.locations.projectDir, "memory-discovered-durable-knowledge.md");
     assert.ok(existsSync(topic));
-    const all = [...parseEntries(readFileSync(f.locations.projectFile, "utf8")), ...parseEntries(readFileSync(topic, "utf8"))].map((e) => e.id);
+    const all = [
+      ...parseEntries(readFileSync(f.locations.projectFile, "utf8")),
+      ...parseEntries(readFileSync(topic, "utf8")),
+    ].map((e) => e.id);
     assert.deepEqual([...all].sort(), [...ids].sort());
     const topicEntries = parseEntries(readFileSync(topic, "utf8"));
     assert.equal(topicEntries[0]!.section, "Discovered durable knowledge");
     assert.equal(topicEntries[0]!.id, ids[0], "the oldest moved first");
-    const again = await f.service.remember({ section: "knowledge", text: "Durable fact 0: the service on port 4000 speaks gRPC.", sessionId: "s" });
+    const again = await f.service.remember({
+      section: "knowledge",
+      text: "Durable fact 0: the service on port 4000 speaks gRPC.",
+      sessionId: "s",
+    });
     assert.equal(again.duplicateOf, ids[0], "dedupe also looks into topic files");
-    for (let i = 0; i < 12; i++) await f.service.remember({ section: "Preferences", text: `global preference ${i}: prefers tool number ${i} over the others`, scope: "global", sessionId: "s" });
+    for (let i = 0; i < 12; i++)
+      await f.service.remember({
+        section: "Preferences",
+        text: `global preference ${i}: prefers tool number ${i} over the others`,
+        scope: "global",
+        sessionId: "s",
+      });
     const globalTopic = join(f.locations.globalDir, "memory-preferences.md");
     assert.ok(existsSync(globalTopic), "a global section overflows next to the global MEMORY.md");
     assert.equal(f.service.search({ query: "preference", scope: "global", limit: 50 }).hits.length, 12);
@@ -104,9 +160,22 @@ test("a section past its budget moves its oldest entries to memory-<topic>.md; n
 test("the block ranks rules over decisions over knowledge, stays under budget, never cuts an entry, lists what did not fit", async () => {
   const f = await memoryFixture();
   try {
-    for (let i = 0; i < 40; i++) await f.service.remember({ section: "knowledge", text: `knowledge item ${i} ${"lorem ipsum ".repeat(8)}`, sessionId: "s" });
-    await f.service.remember({ section: "knowledge", text: "The billing service retries webhooks three times", sessionId: "s" });
-    await f.service.remember({ section: "Architecture decisions", text: "Events go through NATS, not Kafka", sessionId: "s" });
+    for (let i = 0; i < 40; i++)
+      await f.service.remember({
+        section: "knowledge",
+        text: `knowledge item ${i} ${"lorem ipsum ".repeat(8)}`,
+        sessionId: "s",
+      });
+    await f.service.remember({
+      section: "knowledge",
+      text: "The billing service retries webhooks three times",
+      sessionId: "s",
+    });
+    await f.service.remember({
+      section: "Architecture decisions",
+      text: "Events go through NATS, not Kafka",
+      sessionId: "s",
+    });
     await f.service.remember({ section: "Rules", text: "Never edit generated files under gen/", sessionId: "s" });
     const block = buildMemoryBlock(f.service, "why are billing webhooks retried?", 600, LOC);
     assert.ok(block.tokens <= 600, `block ${block.tokens} tokens`);
@@ -114,11 +183,18 @@ test("the block ranks rules over decisions over knowledge, stays under budget, n
     const groups = block.included.map((i) => i.group);
     assert.ok(groups.includes("rules") && groups.includes("decisions"));
     assert.ok(block.text.indexOf("Never edit generated files") < block.text.indexOf("Events go through NATS"));
-    assert.ok(block.text.includes("The billing service retries webhooks three times"), "relevant knowledge wins a place");
+    assert.ok(
+      block.text.includes("The billing service retries webhooks three times"),
+      "relevant knowledge wins a place",
+    );
     assert.ok(block.omitted.length > 0);
     assert.match(block.text, /## Not shown \(over the memory budget; use memory search\)\n- knowledge item/);
-    for (const item of block.included) assert.ok(block.text.includes(item.entry.text.split("\n")[0]!), "whole entries only");
-    assert.match(block.text, /^<continuum-memory>\nMemory of this project \(opencode-continuum\), markdown the user can edit: project \/p\/MEMORY\.md; global \/g\/MEMORY\.md\.\n/);
+    for (const item of block.included)
+      assert.ok(block.text.includes(item.entry.text.split("\n")[0]!), "whole entries only");
+    assert.match(
+      block.text,
+      /^<continuum-memory>\nMemory of this project \(opencode-continuum\), markdown the user can edit: project \/p\/MEMORY\.md; global \/g\/MEMORY\.md\.\n/,
+    );
     const again = buildMemoryBlock(f.service, "why are billing webhooks retried?", 600, LOC);
     assert.equal(again.text, block.text, "same input, same bytes");
   } finally {
@@ -127,7 +203,13 @@ test("the block ranks rules over decisions over knowledge, stays under budget, n
 });
 
 test("assembleBlock with nothing stored is empty: no block is sent when there is nothing to say", () => {
-  const empty = assembleBlock({ entries: [], relevance: new Map(), budgetTokens: 4000, locations: LOC, now: new Date() });
+  const empty = assembleBlock({
+    entries: [],
+    relevance: new Map(),
+    budgetTokens: 4000,
+    locations: LOC,
+    now: new Date(),
+  });
   assert.equal(empty.text, "");
   assert.equal(empty.tokens, 0);
   assert.equal(empty.included.length, 0);
@@ -136,15 +218,46 @@ test("assembleBlock with nothing stored is empty: no block is sent when there is
 test("recall adds relevant entries not in the block, within budget, and nothing for an unrelated message", async () => {
   const f = await memoryFixture();
   try {
-    const rule = await f.service.remember({ section: "Rules", text: "Run database migrations with make migrate", sessionId: "s" });
-    const fact = await f.service.remember({ section: "knowledge", text: "The staging database lives on db-stage-2 port 5433", sessionId: "s" });
-    const hit = recallFor(f.service, { text: "connect to the staging database please", sessionId: "s", exclude: new Set([rule.id]), budgetTokens: 800 });
+    const rule = await f.service.remember({
+      section: "Rules",
+      text: "Run database migrations with make migrate",
+      sessionId: "s",
+    });
+    const fact = await f.service.remember({
+      section: "knowledge",
+      text: "The staging database lives on db-stage-2 port 5433",
+      sessionId: "s",
+    });
+    const hit = recallFor(f.service, {
+      text: "connect to the staging database please",
+      sessionId: "s",
+      exclude: new Set([rule.id]),
+      budgetTokens: 800,
+    });
     assert.ok(hit);
-    assert.deepEqual(hit.hits.map((h) => h.entryId), [fact.id]);
+    assert.deepEqual(
+      hit.hits.map((h) => h.entryId),
+      [fact.id],
+    );
     assert.match(hit.text, /^<continuum-recall>/);
-    assert.equal(recallFor(f.service, { text: "write a haiku about autumn leaves", sessionId: "s", exclude: new Set(), budgetTokens: 800 }), undefined);
-    assert.equal(recallFor(f.service, { text: "the the the", sessionId: "s", exclude: new Set(), budgetTokens: 800 }), undefined);
-    assert.equal(recallFor(f.service, { text: "staging database", sessionId: "s", exclude: new Set(), budgetTokens: 10 }), undefined, "over budget: nothing");
+    assert.equal(
+      recallFor(f.service, {
+        text: "write a haiku about autumn leaves",
+        sessionId: "s",
+        exclude: new Set(),
+        budgetTokens: 800,
+      }),
+      undefined,
+    );
+    assert.equal(
+      recallFor(f.service, { text: "the the the", sessionId: "s", exclude: new Set(), budgetTokens: 800 }),
+      undefined,
+    );
+    assert.equal(
+      recallFor(f.service, { text: "staging database", sessionId: "s", exclude: new Set(), budgetTokens: 10 }),
+      undefined,
+      "over budget: nothing",
+    );
   } finally {
     f.cleanup();
   }
@@ -158,7 +271,10 @@ test("session notes: turn-headed entries, redacted, searchable in session scope,
     const second = await f.service.appendNote("ses_n", "AKIAABCDEFGHIJKLMNOP leaked in a log", 1);
     assert.equal(second.turn, 2, "a restarted counter does not go below the file's last turn");
     const text = readFileSync(first.file, "utf8");
-    assert.match(text, /^# Session notes \(ses_n\)\n\n## \[turn 2 · \d{4}-\d{2}-\d{2}T[\d:.]+Z\]\nFound the flaky test/);
+    assert.match(
+      text,
+      /^# Session notes \(ses_n\)\n\n## \[turn 2 · \d{4}-\d{2}-\d{2}T[\d:.]+Z\]\nFound the flaky test/,
+    );
     assert.ok(!text.includes("AKIAABCDEFGHIJKLMNOP"));
     assert.ok(!/^## not a heading/m.test(text));
     const hits = f.service.search({ query: "flaky", scope: "session", sessionId: "ses_n" }).hits;
@@ -183,14 +299,31 @@ test('memory.location "repo" keeps project memory in .opencode/memory/ of the pr
   try {
     const paths = packPaths(join(root, "data"));
     const locations = memoryLocations(paths, "p", join(root, "repo"), "repo");
-    const service = new MemoryService({ db, locations, projectId: "p", sessionsDir: paths.project("p").sessions, versionsKept: 3, sectionBudgetTokens: 2000, redact: (t) => t, repoMode: true });
-    const saved = await service.remember({ section: "Rules", text: "shared with the team through git", sessionId: "s" });
+    const service = new MemoryService({
+      db,
+      locations,
+      projectId: "p",
+      sessionsDir: paths.project("p").sessions,
+      versionsKept: 3,
+      sectionBudgetTokens: 2000,
+      redact: (t) => t,
+      repoMode: true,
+    });
+    const saved = await service.remember({
+      section: "Rules",
+      text: "shared with the team through git",
+      sessionId: "s",
+    });
     assert.equal(saved.file, join(root, "repo", ".opencode", "memory", "MEMORY.md"));
     assert.equal(service.search({ query: "team", scope: "project" }).hits[0]!.entryId, saved.id);
     assert.ok(locations.writableRoots.includes(join(root, "repo", ".opencode", "memory")));
     await service.remember({ section: "Rules", text: "second rule, so a version exists", sessionId: "s" });
     const { readFileSync: read } = await import("node:fs");
-    assert.equal(read(join(root, "repo", ".opencode", "memory", ".gitignore"), "utf8"), ".versions/\n*.lock\n.*.tmp-*\n", "housekeeping stays out of git");
+    assert.equal(
+      read(join(root, "repo", ".opencode", "memory", ".gitignore"), "utf8"),
+      ".versions/\n*.lock\n.*.tmp-*\n",
+      "housekeeping stays out of git",
+    );
   } finally {
     db.close();
     rmSync(root, { recursive: true, force: true });
@@ -205,7 +338,10 @@ test("with the folder watcher, a search skips its look at every file while nothi
     await f.service.remember({ section: "Rules", text: "Use pnpm for installs", sessionId: "s" });
     assert.equal(f.service.search({ query: "pnpm", scope: "all", track: false }).hits.length, 1);
     // A hand edit: appended by an editor, no call of the pack in between.
-    appendFileSync(f.locations.projectFile, "- The staging database is db-stage-2 <!-- id:m-hand0001 · 2026-11-29 · ses_h -->\n");
+    appendFileSync(
+      f.locations.projectFile,
+      "- The staging database is db-stage-2 <!-- id:m-hand0001 · 2026-11-29 · ses_h -->\n",
+    );
     const deadline = Date.now() + 3000;
     let found = 0;
     while (found === 0 && Date.now() < deadline) {
@@ -215,7 +351,10 @@ test("with the folder watcher, a search skips its look at every file while nothi
     assert.equal(found, 1, "the edit is found by a later search");
     // A new session folder with notes, made by hand: picked up too.
     mkdirSync(join(f.sessionsDir, "ses_new"), { recursive: true });
-    writeFileSync(join(f.sessionsDir, "ses_new", "notes.md"), "## [turn 1 · 2026-11-29T00:00:00Z]\nzebrafish replication checked\n");
+    writeFileSync(
+      join(f.sessionsDir, "ses_new", "notes.md"),
+      "## [turn 1 · 2026-11-29T00:00:00Z]\nzebrafish replication checked\n",
+    );
     let note = 0;
     while (note === 0 && Date.now() < deadline + 3000) {
       await new Promise((r) => setImmediate(r));
@@ -233,7 +372,10 @@ test("without a watcher every search still looks at the files: an edit right bef
   try {
     await f.service.remember({ section: "Rules", text: "Use pnpm for installs", sessionId: "s" });
     const { appendFileSync } = await import("node:fs");
-    appendFileSync(f.locations.projectFile, "- The staging database is db-stage-2 <!-- id:m-hand0002 · 2026-11-29 · ses_h -->\n");
+    appendFileSync(
+      f.locations.projectFile,
+      "- The staging database is db-stage-2 <!-- id:m-hand0002 · 2026-11-29 · ses_h -->\n",
+    );
     assert.equal(f.service.search({ query: "staging", scope: "all", track: false }).hits.length, 1);
   } finally {
     f.cleanup();

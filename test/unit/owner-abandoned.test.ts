@@ -22,22 +22,42 @@ test("a helper run of a dead OpenCode is abandoned when listed, with the spend o
     const deadPid = spawnSync("true").pid!;
     const { db } = await openStore(packPaths(join(root, "data", "opencode-continuum")).database);
     const dead = openLedger(db, deadPid);
-    dead.startRun({ runId: "run_dead", projectId, parentSessionId: "ses_1", childSessionId: "ses_child", feature: "dream", agent: "dream", startedAt: Date.now() - 5000 });
+    dead.startRun({
+      runId: "run_dead",
+      projectId,
+      parentSessionId: "ses_1",
+      childSessionId: "ses_child",
+      feature: "dream",
+      agent: "dream",
+      startedAt: Date.now() - 5000,
+    });
     dead.addRunSpend("run_dead", call(1200, 80), 0.01);
     dead.addRunSpend("run_dead", call(1500, 40), 0.02);
     const live = openLedger(db, process.pid);
-    live.startRun({ runId: "run_live", projectId, parentSessionId: "ses_1", childSessionId: "ses_child2", feature: "checkpoint", agent: "writer", startedAt: Date.now() });
+    live.startRun({
+      runId: "run_live",
+      projectId,
+      parentSessionId: "ses_1",
+      childSessionId: "ses_child2",
+      feature: "checkpoint",
+      agent: "writer",
+      startedAt: Date.now(),
+    });
     db.close();
 
     const listed = await capture(["agents", "--project", project, "--json"]);
     assert.equal(listed.code, 0, listed.err);
-    const runs = (JSON.parse(listed.out) as { runs: { runId: string; state: string; tokens: number; detail: string | null }[] }).runs;
+    const runs = (
+      JSON.parse(listed.out) as { runs: { runId: string; state: string; tokens: number; detail: string | null }[] }
+    ).runs;
     const abandoned = runs.find((r) => r.runId === "run_dead")!;
     assert.equal(abandoned.state, "abandoned");
     assert.equal(abandoned.tokens, 1200 + 80 + 1500 + 40, "the spend made before the process died is kept");
     assert.match(abandoned.detail ?? "", new RegExp(`pid ${deadPid}\\) ended while it ran`));
     assert.equal(runs.find((r) => r.runId === "run_live")!.state, "running", "a live owner's run is left alone");
-    const stats = JSON.parse((await capture(["stats", "--project", project, "--json"])).out) as { features: Record<string, { runs: number; inputTokens: number; outputTokens: number }> };
+    const stats = JSON.parse((await capture(["stats", "--project", project, "--json"])).out) as {
+      features: Record<string, { runs: number; inputTokens: number; outputTokens: number }>;
+    };
     assert.deepEqual([stats.features.dream?.inputTokens, stats.features.dream?.outputTokens], [2700, 120]);
   });
 });

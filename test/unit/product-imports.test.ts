@@ -14,7 +14,12 @@ const TEST = join(ROOT, "test");
 /** Every module specifier of a file: static imports/exports, dynamic import() and require(). */
 export function specifiers(source: string): string[] {
   const found: string[] = [];
-  const patterns = [/\bfrom\s*["']([^"']+)["']/g, /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g, /\bimport\s+["']([^"']+)["']/g, /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g];
+  const patterns = [
+    /\bfrom\s*["']([^"']+)["']/g,
+    /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
+    /\bimport\s+["']([^"']+)["']/g,
+    /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g,
+  ];
   for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.push(match[1]!);
   return found;
 }
@@ -40,7 +45,13 @@ test("no file under plugins/ imports from test/", () => {
 
 test("the import scanner sees every form of import", () => {
   const source = `import a from "../../test/a.ts";\nexport { b } from '../test/b.ts';\nconst c = await import("../test/c.ts");\nimport "../test/d.ts";\nrequire("../test/e.cjs");`;
-  assert.deepEqual(specifiers(source).sort(), ["../../test/a.ts", "../test/b.ts", "../test/c.ts", "../test/d.ts", "../test/e.cjs"]);
+  assert.deepEqual(specifiers(source).sort(), [
+    "../../test/a.ts",
+    "../test/b.ts",
+    "../test/c.ts",
+    "../test/d.ts",
+    "../test/e.cjs",
+  ]);
 });
 
 const CORE = join(PLUGINS, "core");
@@ -92,10 +103,15 @@ export function parsedSpecifiers(source: string, fileName = "file.ts"): string[]
 }
 
 function moduleOf(node: ts.Node): string | undefined {
-  if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier))
+  if (
+    (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+    node.moduleSpecifier &&
+    ts.isStringLiteral(node.moduleSpecifier)
+  )
     return node.moduleSpecifier.text;
   if (ts.isExternalModuleReference(node) && ts.isStringLiteral(node.expression)) return node.expression.text;
-  if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) return node.argument.literal.text;
+  if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal))
+    return node.argument.literal.text;
   if (!ts.isCallExpression(node) || !node.arguments[0] || !ts.isStringLiteralLike(node.arguments[0])) return undefined;
   const callee = node.expression;
   const isImport = callee.kind === ts.SyntaxKind.ImportKeyword;
@@ -111,7 +127,9 @@ export function packageOf(specifier: string): string | undefined {
 }
 
 test("no file under plugins/ imports a devDependency (a user install is `npm ci --omit=dev`)", () => {
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { devDependencies?: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    devDependencies?: Record<string, string>;
+  };
   const dev = new Set(Object.keys(pkg.devDependencies ?? {}));
   assert.ok(dev.has("gpt-tokenizer"), "the check knows the dev dependencies");
   const offenders: string[] = [];
@@ -146,11 +164,8 @@ test("the parsed import scanner sees every form, and not a module name inside a 
     "oxlint",
     "typescript",
   ]);
-  assert.deepEqual(["gpt-tokenizer/encoding/o200k_base", "@scope/pkg/deep", "./local.ts", "node:fs", "zod"].map(packageOf), [
-    "gpt-tokenizer",
-    "@scope/pkg",
-    undefined,
-    undefined,
-    "zod",
-  ]);
+  assert.deepEqual(
+    ["gpt-tokenizer/encoding/o200k_base", "@scope/pkg/deep", "./local.ts", "node:fs", "zod"].map(packageOf),
+    ["gpt-tokenizer", "@scope/pkg", undefined, undefined, "zod"],
+  );
 });

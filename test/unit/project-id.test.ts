@@ -8,7 +8,13 @@ import { execFileSync } from "node:child_process";
 import { resolveProjectIdentity } from "../../plugins/core/project-id.ts";
 import { packPaths, safeSegment } from "../../plugins/core/paths.ts";
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@t",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@t",
+};
 
 test("a git repository is identified by its root commit, from any sub-directory", () => {
   const dir = mkdtempSync(join(tmpdir(), "continuum-git-"));

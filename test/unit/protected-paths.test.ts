@@ -33,11 +33,18 @@ test("protectedReason: .git, .opencode, opencode.json(c) and node_modules at any
   ]) {
     assert.ok(protectedReason(rel), rel);
   }
-  for (const rel of ["src/a.ts", "README.md", "a/.gitignore", "docs/opencode.md", ".opencodex/x"]) assert.equal(protectedReason(rel), undefined, rel);
+  for (const rel of ["src/a.ts", "README.md", "a/.gitignore", "docs/opencode.md", ".opencodex/x"])
+    assert.equal(protectedReason(rel), undefined, rel);
   // distill's own places only: markdown under the top-level skills/commands/agents folders.
   assert.equal(protectedReason(".opencode/skills/x/SKILL.md", { opencodeAssets: true }), undefined);
   assert.equal(protectedReason(".opencode/agents/x.md", { opencodeAssets: true }), undefined);
-  for (const rel of [".opencode/plugins/x.ts", ".opencode/agents/x.ts", ".opencode/opencode.json", "a/.opencode/agents/x.md", ".opencode/x.md"]) {
+  for (const rel of [
+    ".opencode/plugins/x.ts",
+    ".opencode/agents/x.ts",
+    ".opencode/opencode.json",
+    "a/.opencode/agents/x.md",
+    ".opencode/x.md",
+  ]) {
     assert.ok(protectedReason(rel, { opencodeAssets: true }), rel);
   }
 });
@@ -74,8 +81,19 @@ test("workflow writeFile: every protected place and every link is refused, nothi
   mkdirSync(join(dir, "a", ".git", "hooks"), { recursive: true });
   symlinkSync(root, join(dir, "escape"));
   const asked: string[] = [];
-  const files = projectFiles(dir, { policy: (rel) => (asked.push(rel), rel.endsWith(".secret") ? "edit is denied" : undefined) });
-  for (const path of [".opencode/plugins/zz.ts", "opencode.json", "sub/opencode.jsonc", "a/.git/hooks/pre-commit", ".git/config", "node_modules/x.js", "escape/pwned.txt", join(root, "abs.txt")]) {
+  const files = projectFiles(dir, {
+    policy: (rel) => (asked.push(rel), rel.endsWith(".secret") ? "edit is denied" : undefined),
+  });
+  for (const path of [
+    ".opencode/plugins/zz.ts",
+    "opencode.json",
+    "sub/opencode.jsonc",
+    "a/.git/hooks/pre-commit",
+    ".git/config",
+    "node_modules/x.js",
+    "escape/pwned.txt",
+    join(root, "abs.txt"),
+  ]) {
     assert.throws(() => files.writeFile(path, "x"), /writeFile: /, path);
   }
   assert.throws(() => files.writeFile("escape/pwned.txt", "x"), /symlink/);
@@ -83,7 +101,15 @@ test("workflow writeFile: every protected place and every link is refused, nothi
   assert.throws(() => files.writeFile("notes.secret", "x"), /edit is denied/);
   assert.equal(files.writeFile("src/ok.txt", "fine"), true);
   assert.deepEqual(asked, ["notes.secret", "src/ok.txt"]);
-  for (const gone of [".opencode", "opencode.json", "sub", "a/.git/hooks/pre-commit", "node_modules", "notes.secret", "pwned.txt"]) {
+  for (const gone of [
+    ".opencode",
+    "opencode.json",
+    "sub",
+    "a/.git/hooks/pre-commit",
+    "node_modules",
+    "notes.secret",
+    "pwned.txt",
+  ]) {
     assert.equal(existsSync(join(dir, gone)) || existsSync(join(root, gone)), false, gone);
   }
   assert.equal(readFileSync(join(dir, "src", "ok.txt"), "utf8"), "fine");

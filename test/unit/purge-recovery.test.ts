@@ -16,14 +16,32 @@ test("purge lists the recovery material before deleting it, prunes the worktree 
   await withIsolatedDirs(async (root) => {
     const project = join(root, "proj");
     mkdirSync(project);
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: project, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+    const git = (...args: string[]) =>
+      execFileSync("git", args, {
+        cwd: project,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: "t",
+          GIT_AUTHOR_EMAIL: "t@t",
+          GIT_COMMITTER_NAME: "t",
+          GIT_COMMITTER_EMAIL: "t@t",
+        },
+      });
     git("init", "-q");
     writeFileSync(join(project, "a.txt"), "a\n");
     git("add", "-A");
     git("commit", "-qm", "init");
-    const projectRoot = packPaths(join(root, "data", "opencode-continuum")).project(resolveProjectIdentity(project).id).root;
+    const projectRoot = packPaths(join(root, "data", "opencode-continuum")).project(
+      resolveProjectIdentity(project).id,
+    ).root;
     // A worktree whose OpenCode crashed (never removed), a refused diff, a stopped merge's diffs and a backup.
-    const crashed = createWorktrees({ projectDir: project, root: join(projectRoot, "worktrees"), pid: 999_999_1, isAlive: () => false });
+    const crashed = createWorktrees({
+      projectDir: project,
+      root: join(projectRoot, "worktrees"),
+      pid: 999_999_1,
+      isAlive: () => false,
+    });
     const left = await crashed.create("max", "candidate 1");
     const rejected = join(projectRoot, "worktrees", "rejected", "2026-12-07T10-00-00-000Z-max_candidate_1.diff");
     const conflict = join(projectRoot, "merges", "conflicts", "2026-12-07T10-00-00-000Z", "01-T1.diff");
@@ -37,7 +55,8 @@ test("purge lists the recovery material before deleting it, prunes the worktree 
     const purged = await capture(["uninstall", "--project", project, "--purge-data"]);
     assert.equal(purged.code, 0, purged.err + purged.out);
     const out = purged.out;
-    for (const named of [rejected, conflict, left.dir, backup.name]) assert.ok(out.includes(named), `${named} is named:\n${out}`);
+    for (const named of [rejected, conflict, left.dir, backup.name])
+      assert.ok(out.includes(named), `${named} is named:\n${out}`);
     const listedAt = out.indexOf(rejected);
     assert.ok(listedAt < out.indexOf(`deleted ${projectRoot}`), "listed before the folder is deleted");
     assert.match(out, /removed 1 worktree registration\(s\) in /);

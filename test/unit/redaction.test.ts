@@ -15,13 +15,21 @@ describe("redaction corpus", () => {
       const { text, findings } = redactSecrets(sample.line);
       assert.ok(!text.includes(sample.secret), `secret survived: ${text}`);
       assert.ok(text.includes(`[REDACTED:${sample.kind}]`), `expected [REDACTED:${sample.kind}] in ${text}`);
-      assert.ok(findings.some((f) => f.kind === sample.kind && f.count >= 1), JSON.stringify(findings));
+      assert.ok(
+        findings.some((f) => f.kind === sample.kind && f.count >= 1),
+        JSON.stringify(findings),
+      );
     });
   }
 
   test("every benign line survives byte for byte, one by one and as one text", () => {
-    const changed = BENIGN_LINES.map((line) => [line, redactSecrets(line)] as const).filter(([line, r]) => r.text !== line || r.findings.length > 0);
-    assert.deepEqual(changed.map(([line, r]) => ({ line, out: r.text })), []);
+    const changed = BENIGN_LINES.map((line) => [line, redactSecrets(line)] as const).filter(
+      ([line, r]) => r.text !== line || r.findings.length > 0,
+    );
+    assert.deepEqual(
+      changed.map(([line, r]) => ({ line, out: r.text })),
+      [],
+    );
     const joined = BENIGN_LINES.join("\n");
     assert.equal(redact(joined), joined);
   });
@@ -30,7 +38,10 @@ describe("redaction corpus", () => {
     for (const sample of SECRET_CASES) {
       const encoded = JSON.stringify({ tool: "bash", input: { command: sample.line } });
       const decoded = JSON.parse(redact(encoded)) as { input: { command: string } };
-      assert.ok(!decoded.input.command.includes(sample.secret), `${sample.kind} survived JSON encoding: ${decoded.input.command}`);
+      assert.ok(
+        !decoded.input.command.includes(sample.secret),
+        `${sample.kind} survived JSON encoding: ${decoded.input.command}`,
+      );
       assert.ok(decoded.input.command.includes("[REDACTED:"), decoded.input.command);
     }
     const benign = JSON.stringify({ content: BENIGN_LINES.join("\n") });
@@ -40,7 +51,8 @@ describe("redaction corpus", () => {
   test("all secrets in one text: none survives and the findings add up", () => {
     const joined = SECRET_CASES.map((c) => c.line).join("\n");
     const { text, findings } = redactSecrets(joined);
-    for (const sample of SECRET_CASES) assert.ok(!text.includes(sample.secret), `${sample.kind} survived in the joined text`);
+    for (const sample of SECRET_CASES)
+      assert.ok(!text.includes(sample.secret), `${sample.kind} survived in the joined text`);
     const total = findings.reduce((sum, f) => sum + f.count, 0);
     assert.ok(total >= SECRET_CASES.length, `${total} findings for ${SECRET_CASES.length} secrets`);
   });
@@ -49,7 +61,7 @@ describe("redaction corpus", () => {
 describe("private spans", () => {
   test("a closed span is replaced, case-insensitive and across lines", () => {
     assert.equal(stripPrivate("before <PRIVATE>my home\naddress</Private> after"), "before [PRIVATE] after");
-    assert.equal(redact("a <private>x</private> b <private class=\"n\">y\nz</private> c"), "a [PRIVATE] b [PRIVATE] c");
+    assert.equal(redact('a <private>x</private> b <private class="n">y\nz</private> c'), "a [PRIVATE] b [PRIVATE] c");
   });
 
   test("an unclosed span removes everything to the end of the text", () => {
@@ -76,17 +88,28 @@ describe("exact forms", () => {
   test("URL credentials keep scheme, user, host, port and path", () => {
     assert.equal(redact("postgres://app:hunter2x@db:5432/x"), "postgres://app:[REDACTED:url-password]@db:5432/x");
     assert.equal(redact("redis://:p4ss@cache:6379/0"), "redis://:[REDACTED:url-password]@cache:6379/0");
-    assert.equal(redact("jdbc:mysql://root:pw9@127.0.0.1:3306/shop?ssl=true"), "jdbc:mysql://root:[REDACTED:url-password]@127.0.0.1:3306/shop?ssl=true");
+    assert.equal(
+      redact("jdbc:mysql://root:pw9@127.0.0.1:3306/shop?ssl=true"),
+      "jdbc:mysql://root:[REDACTED:url-password]@127.0.0.1:3306/shop?ssl=true",
+    );
   });
 
   test("URLs whose password is a reference, or that have no password, are untouched", () => {
-    for (const url of ["postgres://app:${PGPASSWORD}@db:5432/x", "postgres://app@db:5432/x", "https://host:8443/a@b", "ssh://git@host:22/repo.git"]) {
+    for (const url of [
+      "postgres://app:${PGPASSWORD}@db:5432/x",
+      "postgres://app@db:5432/x",
+      "https://host:8443/a@b",
+      "ssh://git@host:22/repo.git",
+    ]) {
       assert.equal(redact(url), url);
     }
   });
 
   test("assignments keep the key and everything around the value", () => {
-    assert.equal(redact("PGPASSWORD=hunter2 psql -h db -p 5432 -U app"), "PGPASSWORD=[REDACTED:password] psql -h db -p 5432 -U app");
+    assert.equal(
+      redact("PGPASSWORD=hunter2 psql -h db -p 5432 -U app"),
+      "PGPASSWORD=[REDACTED:password] psql -h db -p 5432 -U app",
+    );
     assert.equal(redact('export API_TOKEN="abc123def456"'), 'export API_TOKEN="[REDACTED:token]"');
     assert.equal(redact("  password: s3cr3t # local only"), "  password: [REDACTED:password] # local only");
     assert.equal(redact('{"password": "s3cr3t!", "port": 5432}'), '{"password": "[REDACTED:password]", "port": 5432}');
@@ -117,7 +140,10 @@ describe("exact forms", () => {
     const { text, findings } = redactSecrets(env);
     assert.equal(text, expected);
     // The same file written by a tool call is stored JSON-encoded: same result, byte for byte.
-    assert.equal(redact(JSON.stringify({ filePath: ".env", content: env })), JSON.stringify({ filePath: ".env", content: expected }));
+    assert.equal(
+      redact(JSON.stringify({ filePath: ".env", content: env })),
+      JSON.stringify({ filePath: ".env", content: expected }),
+    );
     assert.deepEqual(findings, [
       { kind: "password", count: 1 },
       { kind: "secret", count: 1 },
@@ -126,7 +152,11 @@ describe("exact forms", () => {
   });
 
   test("a private key block is replaced whole, headers included", () => {
-    const block = ["-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW", "-----END OPENSSH PRIVATE KEY-----"].join("\n");
+    const block = [
+      "-----BEGIN OPENSSH PRIVATE KEY-----",
+      "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+      "-----END OPENSSH PRIVATE KEY-----",
+    ].join("\n");
     assert.equal(redact(`key:\n${block}\ndone`), "key:\n[REDACTED:private-key]\ndone");
   });
 });
@@ -144,7 +174,12 @@ describe("findings and idempotence", () => {
   });
 
   test("redacting redacted text changes nothing and finds nothing", () => {
-    const all = [...SECRET_CASES.map((c) => c.line), ...BENIGN_LINES, "x <private>y</private>", "tail <private> unclosed"].join("\n");
+    const all = [
+      ...SECRET_CASES.map((c) => c.line),
+      ...BENIGN_LINES,
+      "x <private>y</private>",
+      "tail <private> unclosed",
+    ].join("\n");
     const once = redactSecrets(all);
     const twice = redactSecrets(once.text);
     assert.equal(twice.text, once.text);

@@ -17,8 +17,16 @@ function channel(model: string | null = "fake/fake-model") {
     },
     sendPrompt: async () => undefined,
   } as unknown as HostApi;
-  const sessions = createSessionLayer({ lookupParent: async () => "", isolate: async (_f, _l, run) => void (await run()) });
-  const reports = createReportChannel({ host, sessions, reporter: createReporter({ log: () => undefined, toast: () => undefined }), isBusy: async () => false });
+  const sessions = createSessionLayer({
+    lookupParent: async () => "",
+    isolate: async (_f, _l, run) => void (await run()),
+  });
+  const reports = createReportChannel({
+    host,
+    sessions,
+    reporter: createReporter({ log: () => undefined, toast: () => undefined }),
+    isBusy: async () => false,
+  });
   reports.configure({ model: model ?? undefined } as never);
   return { reports, stored };
 }
@@ -27,7 +35,10 @@ test("settled is called after the report turn ended and the session's model was 
   const { reports, stored } = channel();
   let settled = 0;
   const parts: CommandPart[] = [{ type: "text", text: "/workflow x" }];
-  await reports.answer({ kind: "report", text: "started", settled: () => settled++ }, { sessionId: "s1", command: "workflow", arguments: "x", parts });
+  await reports.answer(
+    { kind: "report", text: "started", settled: () => settled++ },
+    { sessionId: "s1", command: "workflow", arguments: "x", parts },
+  );
   assert.equal(settled, 0, "not while the report turn is still to come");
   assert.equal(reports.routeTurn("s1", {}), true);
   assert.equal(settled, 0, "not while it runs");
@@ -40,7 +51,12 @@ test("a report overtaken by another message or another report still settles, onc
   const { reports } = channel();
   let first = 0;
   let second = 0;
-  const call = (n: string) => ({ sessionId: "s2", command: "workflow", arguments: n, parts: [{ type: "text", text: `/workflow ${n}` }] as CommandPart[] });
+  const call = (n: string) => ({
+    sessionId: "s2",
+    command: "workflow",
+    arguments: n,
+    parts: [{ type: "text", text: `/workflow ${n}` }] as CommandPart[],
+  });
   await reports.answer({ kind: "report", text: "one", settled: () => first++ }, call("a"));
   await reports.answer({ kind: "report", text: "two", settled: () => second++ }, call("b"));
   assert.equal(first, 1, "replaced by the next report: settled");
@@ -55,7 +71,10 @@ test("without a `model` in OpenCode's config the report's turn is a short model 
   const { reports, stored } = channel(null);
   let settled = 0;
   const parts: CommandPart[] = [{ type: "text", text: "/workflow x" }];
-  await reports.answer({ kind: "report", text: "started", settled: () => settled++ }, { sessionId: "s3", command: "workflow", arguments: "x", parts });
+  await reports.answer(
+    { kind: "report", text: "started", settled: () => settled++ },
+    { sessionId: "s3", command: "workflow", arguments: "x", parts },
+  );
   assert.equal(stored[0], "started", "the report is stored in the session");
   assert.match(parts[0]!.text!, /The report is in the previous message/);
   assert.equal(settled, 0, "not before the pointer turn ran");
@@ -63,7 +82,10 @@ test("without a `model` in OpenCode's config the report's turn is a short model 
   assert.equal(settled, 0, "not while it runs");
   await reports.turnEnded("s3");
   assert.equal(settled, 1);
-  await reports.answer({ kind: "report", text: "again", settled: () => settled++ }, { sessionId: "s3", command: "workflow", arguments: "y", parts: [{ type: "text", text: "/workflow y" }] });
+  await reports.answer(
+    { kind: "report", text: "again", settled: () => settled++ },
+    { sessionId: "s3", command: "workflow", arguments: "y", parts: [{ type: "text", text: "/workflow y" }] },
+  );
   reports.routeTurn("s3", {});
   reports.routeTurn("s3", {});
   assert.equal(settled, 2, "overtaken by another message: settled once");

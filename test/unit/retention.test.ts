@@ -30,7 +30,11 @@ test("pruneStamped keeps the newest and the recent, deletes old surplus, leaves 
     assert.equal(left.length, 22);
     assert.ok(left.includes("notes.txt") && left.includes("conflicts"));
     assert.deepEqual(pruneStamped(dir, now, { keepNewest: 5, keepDays: 30 }), [], "nothing younger than keepDays goes");
-    assert.equal(pruneStamped(dir, now, { keepNewest: 5, keepDays: 10 }).length, 9, "days 11-19 go, the newest 5 and days 0-10 stay");
+    assert.equal(
+      pruneStamped(dir, now, { keepNewest: 5, keepDays: 10 }).length,
+      9,
+      "days 11-19 go, the newest 5 and days 0-10 stay",
+    );
     assert.deepEqual(pruneStamped(join(dir, "missing"), now), [], "a missing folder is no error");
     assert.ok(existsSync(join(dir, stamp(now))));
   } finally {
@@ -39,8 +43,13 @@ test("pruneStamped keeps the newest and the recent, deletes old surplus, leaves 
 });
 
 test("file stamps: every time reads back exactly; other names are not stamps; labels become safe names", () => {
-  fc.assert(fc.property(fc.date({ min: new Date(0), max: new Date(Date.UTC(9999, 11, 31)), noInvalidDate: true }), (d) => assert.equal(stampedAt(`${fileStamp(d)}-x.diff`), d.getTime())));
-  for (const name of ["notes.txt", "conflicts", "2026-11-29", "x2026-11-29T12-00-00-000Z"]) assert.equal(stampedAt(name), undefined, name);
+  fc.assert(
+    fc.property(fc.date({ min: new Date(0), max: new Date(Date.UTC(9999, 11, 31)), noInvalidDate: true }), (d) =>
+      assert.equal(stampedAt(`${fileStamp(d)}-x.diff`), d.getTime()),
+    ),
+  );
+  for (const name of ["notes.txt", "conflicts", "2026-11-29", "x2026-11-29T12-00-00-000Z"])
+    assert.equal(stampedAt(name), undefined, name);
   assert.equal(nameSafe("../../etc/passwd \u0000 ünï"), ".._.._etc_passwd____n_");
   assert.equal(nameSafe("x".repeat(100)).length, 60);
 });

@@ -27,28 +27,34 @@ async function runWith<T>(host: FakeHost, replies: Reply[], fn: () => Promise<T>
 }
 
 /** The model calls a tool in one call, then OpenCode would start its next call: the transform hook runs first. */
-const callsTool = (tool: string, args: unknown): Reply => async (host, sessionId) => {
-  await host.callTool(tool, args, sessionId).catch(() => undefined);
-  await host.finishCall(sessionId, { input: 800, output: 40 }, { finish: "tool-calls" });
-  await host.hooks["experimental.chat.messages.transform"]!({}, { messages: [...(host.messages.get(sessionId) ?? [])] } as never);
-  if (host.busy.has(sessionId)) {
-    await host.finishCall(sessionId, { input: 900, output: 5 });
-    await host.idle(sessionId);
-  }
-};
+const callsTool =
+  (tool: string, args: unknown): Reply =>
+  async (host, sessionId) => {
+    await host.callTool(tool, args, sessionId).catch(() => undefined);
+    await host.finishCall(sessionId, { input: 800, output: 40 }, { finish: "tool-calls" });
+    await host.hooks["experimental.chat.messages.transform"]!({}, {
+      messages: [...(host.messages.get(sessionId) ?? [])],
+    } as never);
+    if (host.busy.has(sessionId)) {
+      await host.finishCall(sessionId, { input: 900, output: 5 });
+      await host.idle(sessionId);
+    }
+  };
 const saysDone: Reply = async (host, sessionId) => {
   await host.finishCall(sessionId, { input: 500, output: 10 });
   await host.idle(sessionId);
 };
 const hangs: Reply = async (host, sessionId) => void host.busy.add(sessionId);
 
-
 function testChannel(host: FakeHost) {
   return host.context.helpers.resultChannel("test_result", {
     description: "test",
     args: { answer: z.number().int() },
     reserved: "only for test runs",
-    accept: (args) => (args.answer === 42 ? { ok: true, value: args.answer, reply: "ok" } : { ok: false, problems: ["answer must be 42"] }),
+    accept: (args) =>
+      args.answer === 42
+        ? { ok: true, value: args.answer, reply: "ok" }
+        : { ok: false, problems: ["answer must be 42"] },
   });
 }
 
@@ -59,16 +65,36 @@ test("runner: a valid result ends the run at once; the child's next call is stop
     const parent = await host.createSession();
     const replies = [callsTool("test_result", { answer: 42 })];
     const outcome = await runWith(host, replies, () =>
-      host.context.helpers.run({ feature: "test", agent: "tester", parentSessionId: parent, title: "t", prompt: "answer", channel, context: undefined, timeoutMs: 5000, retries: 0 }),
+      host.context.helpers.run({
+        feature: "test",
+        agent: "tester",
+        parentSessionId: parent,
+        title: "t",
+        prompt: "answer",
+        channel,
+        context: undefined,
+        timeoutMs: 5000,
+        retries: 0,
+      }),
     );
     assert.equal(outcome.ok, true);
     assert.equal(outcome.ok && outcome.value, 42);
     const child = outcome.childSessionId!;
-    assert.ok(host.calls.some((c) => c.method === "abort" && c.sessionId === child), "the child's follow-up call was stopped");
-    assert.equal(host.messages.get(child)!.filter((m) => m.info.role === "assistant").length, 1, "no 'done' call after the result");
+    assert.ok(
+      host.calls.some((c) => c.method === "abort" && c.sessionId === child),
+      "the child's follow-up call was stopped",
+    );
+    assert.equal(
+      host.messages.get(child)!.filter((m) => m.info.role === "assistant").length,
+      1,
+      "no 'done' call after the result",
+    );
     assert.equal(outcome.usage.tokens.input, 800);
     const [row] = host.context.ledger!.runs({ sessionId: parent });
-    assert.deepEqual([row!.feature, row!.agent, row!.state, row!.outcome, row!.tokens], ["test", "tester", "done", "ok", 840]);
+    assert.deepEqual(
+      [row!.feature, row!.agent, row!.state, row!.outcome, row!.tokens],
+      ["test", "tester", "done", "ok", 840],
+    );
     assert.equal(host.context.helpers.activeCount(), 0);
   });
 });
@@ -97,7 +123,9 @@ test("runner: an invalid result is refused with the problem and retried; after t
     assert.equal(!outcome.ok && outcome.failure, "invalid-result");
     assert.match(!outcome.ok ? outcome.message : "", /answer must be 42/);
     assert.equal(outcome.attempts, 3);
-    const prompts = host.calls.filter((c) => c.method === "promptAsync" && c.sessionId === outcome.childSessionId).map((c) => c.body!.parts[0].text);
+    const prompts = host.calls
+      .filter((c) => c.method === "promptAsync" && c.sessionId === outcome.childSessionId)
+      .map((c) => c.body!.parts[0].text);
     assert.deepEqual(prompts.slice(1), ["again: answer must be 42", "again: answer must be 42"]);
   });
 });
@@ -105,11 +133,27 @@ test("runner: an invalid result is refused with the problem and retried; after t
 test("runner: wrong argument types never reach accept; no result at all is a no-result failure", async () => {
   await withFakeHost({ onPrompt: answerFromQueue }, async (host) => {
     const channel = testChannel(host);
-    await assert.rejects(host.callTool.call(host, "goal_verdict", { met: "yes" }, "ses_nobody"), /reserved for the goal judge|Invalid arguments/);
-    await assert.rejects(channel.tool.execute({ answer: "many" }, { sessionID: "x" } as never), /answer: expected int|answer: expected number/);
+    await assert.rejects(
+      host.callTool.call(host, "goal_verdict", { met: "yes" }, "ses_nobody"),
+      /reserved for the goal judge|Invalid arguments/,
+    );
+    await assert.rejects(
+      channel.tool.execute({ answer: "many" }, { sessionID: "x" } as never),
+      /answer: expected int|answer: expected number/,
+    );
     const parent = await host.createSession();
     const outcome = await runWith(host, [saysDone], () =>
-      host.context.helpers.run({ feature: "test", agent: "tester", parentSessionId: parent, title: "t", prompt: "p", channel, context: undefined, timeoutMs: 5000, retries: 0 }),
+      host.context.helpers.run({
+        feature: "test",
+        agent: "tester",
+        parentSessionId: parent,
+        title: "t",
+        prompt: "p",
+        channel,
+        context: undefined,
+        timeoutMs: 5000,
+        retries: 0,
+      }),
     );
     assert.equal(!outcome.ok && outcome.failure, "no-result");
   });
@@ -120,7 +164,17 @@ test("runner: a timeout aborts the child and counts what was sent when the host 
     const channel = testChannel(host);
     const parent = await host.createSession();
     const outcome = await runWith(host, [hangs], () =>
-      host.context.helpers.run({ feature: "test", agent: "tester", parentSessionId: parent, title: "t", prompt: "x".repeat(4000), channel, context: undefined, timeoutMs: 50, retries: 0 }),
+      host.context.helpers.run({
+        feature: "test",
+        agent: "tester",
+        parentSessionId: parent,
+        title: "t",
+        prompt: "x".repeat(4000),
+        channel,
+        context: undefined,
+        timeoutMs: 50,
+        retries: 0,
+      }),
     );
     assert.equal(!outcome.ok && outcome.failure, "timeout");
     assert.ok(host.calls.some((c) => c.method === "abort" && c.sessionId === outcome.childSessionId));
@@ -135,17 +189,40 @@ test("runner: aborting the parent stops its helpers; the concurrency limit queue
     const channel = testChannel(host);
     const parent = await host.createSession();
     replyQueue.set(host, [hangs, hangs]);
-    const request = { feature: "test", agent: "tester", parentSessionId: parent, title: "t", prompt: "p", channel, context: undefined, timeoutMs: 60000, retries: 0 };
+    const request = {
+      feature: "test",
+      agent: "tester",
+      parentSessionId: parent,
+      title: "t",
+      prompt: "p",
+      channel,
+      context: undefined,
+      timeoutMs: 60000,
+      retries: 0,
+    };
     const first = host.context.helpers.run(request);
     const second = host.context.helpers.run({ ...request, agent: "second" });
     await until(() => host.context.helpers.list().some((r) => r.state === "running"));
-    assert.deepEqual(host.context.helpers.list().map((r) => r.state).sort(), ["queued", "running"], "one runs, one waits for the slot");
+    assert.deepEqual(
+      host.context.helpers
+        .list()
+        .map((r) => r.state)
+        .sort(),
+      ["queued", "running"],
+      "one runs, one waits for the slot",
+    );
     const queued = host.context.helpers.list().find((r) => r.state === "queued")!;
     // /agents counts what really runs: one in its slot, one waiting (a workflow with 419 calls queued showed 419 running).
     await host.command(parent, "agents", "");
-    assert.ok(host.reports.some((text) => /helper agents: 1 running \(at most 1 at once\), 1 waiting for a slot/.test(text)), JSON.stringify(host.reports));
+    assert.ok(
+      host.reports.some((text) => /helper agents: 1 running \(at most 1 at once\), 1 waiting for a slot/.test(text)),
+      JSON.stringify(host.reports),
+    );
     const reply = await host.command(parent, "agents", `cancel ${queued.runId}`);
-    assert.ok(host.reports.some((text) => /Cancelled/.test(text)), JSON.stringify(reply));
+    assert.ok(
+      host.reports.some((text) => /Cancelled/.test(text)),
+      JSON.stringify(reply),
+    );
     assert.equal(((await second) as { failure?: string }).failure, "aborted");
     // The user aborts the parent's turn: every helper of that session stops, and its child is not left busy.
     await host.emit("session.error", { sessionID: parent, error: { name: "MessageAbortedError" } });
@@ -160,7 +237,17 @@ test("runner: `continuum agents cancel` from another process (a ledger flag) sto
     const channel = testChannel(host);
     const parent = await host.createSession();
     replyQueue.set(host, [hangs]);
-    const running = host.context.helpers.run({ feature: "test", agent: "tester", parentSessionId: parent, title: "t", prompt: "p", channel, context: undefined, timeoutMs: 60000, retries: 0 });
+    const running = host.context.helpers.run({
+      feature: "test",
+      agent: "tester",
+      parentSessionId: parent,
+      title: "t",
+      prompt: "p",
+      channel,
+      context: undefined,
+      timeoutMs: 60000,
+      retries: 0,
+    });
     await until(() => host.context.helpers.list().some((r) => r.state === "running"));
     const runId = host.context.helpers.list()[0]!.runId;
     assert.equal(host.context.ledger!.requestCancel(runId), true, "the CLI's request is stored for a running run");
@@ -205,13 +292,23 @@ test("ledger: the goal judge and the checkpoint writer both record runs through 
   await withFakeHost({ onPrompt: answerFromQueue }, async (host) => {
     const parent = await host.createSession();
     await host.command(parent, "goal", "tests pass");
-    replyQueue.set(host, [callsTool("goal_verdict", { met: true, impossible: false, reason: "done", evidence: ["npm test: 3 passed"], missing: [] })]);
+    replyQueue.set(host, [
+      callsTool("goal_verdict", {
+        met: true,
+        impossible: false,
+        reason: "done",
+        evidence: ["npm test: 3 passed"],
+        missing: [],
+      }),
+    ]);
     await host.finishCall(parent, { input: 3000, output: 100 });
     await host.idle(parent);
     await until(() => host.context.ledger!.runs({ sessionId: parent }).some((r) => r.state !== "running"));
     replyQueue.set(host, [saysDone, saysDone, saysDone, saysDone]);
     await host.command(parent, "checkpoint");
-    await until(() => host.context.ledger!.runs({ sessionId: parent }).filter((r) => r.state !== "running").length === 2);
+    await until(
+      () => host.context.ledger!.runs({ sessionId: parent }).filter((r) => r.state !== "running").length === 2,
+    );
     const stats = host.context.ledger!.stats({ sessionId: parent });
     assert.equal(stats.features.goal!.runs, 1);
     assert.equal(stats.features.checkpoint!.runs, 1);
@@ -223,17 +320,22 @@ test("ledger: the goal judge and the checkpoint writer both record runs through 
 
 test("features talk through interfaces: no feature folder imports another feature's files", () => {
   const notFeatures = new Set(["core", "opencode", "cli"]);
-  const features = readdirSync(join(REPO_ROOT, "plugins"), { withFileTypes: true }).filter((d) => d.isDirectory() && !notFeatures.has(d.name)).map((d) => d.name);
+  const features = readdirSync(join(REPO_ROOT, "plugins"), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !notFeatures.has(d.name))
+    .map((d) => d.name);
   assert.ok(features.length >= 7, `feature folders found: ${features.join(", ")}`);
   const offenders: string[] = [];
   for (const feature of features) {
     const dir = join(REPO_ROOT, "plugins", feature);
-    for (const name of readdirSync(dir, { recursive: true }).map(String).filter((n) => n.endsWith(".ts"))) {
+    for (const name of readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((n) => n.endsWith(".ts"))) {
       const source = readFileSync(join(dir, name), "utf8");
       for (const match of source.matchAll(/from\s+"\.\.\/([a-z-]+)\//g)) {
         // A feature's command-line file (cli.ts, cli-*.ts) may use the CLI's shared kit, never another feature.
         const cliKit = match[1] === "cli" && /(^|\/)cli(-[a-z-]+)?\.ts$/.test(name);
-        if (match[1] !== "core" && match[1] !== feature && !cliKit) offenders.push(`${feature}/${name} imports ../${match[1]}/`);
+        if (match[1] !== "core" && match[1] !== feature && !cliKit)
+          offenders.push(`${feature}/${name} imports ../${match[1]}/`);
       }
     }
   }

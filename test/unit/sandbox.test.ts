@@ -6,12 +6,29 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createWorktrees } from "../../plugins/core/worktrees.ts";
-import { bwrapArgs, detectSandbox, sandboxFor, seatbeltProfile, shellQuote, worktreePlace, type Sandbox } from "../../plugins/core/sandbox.ts";
+import {
+  bwrapArgs,
+  detectSandbox,
+  sandboxFor,
+  seatbeltProfile,
+  shellQuote,
+  worktreePlace,
+  type Sandbox,
+} from "../../plugins/core/sandbox.ts";
 
 const sandbox = sandboxFor({ enabled: true, network: false });
 const skip = sandbox.kind === "bwrap" ? false : `no working bubblewrap here (${sandbox.reason ?? sandbox.kind})`;
@@ -57,7 +74,10 @@ async function fixture() {
   mkdirSync(home);
   git(project, "init", "-q");
   writeFileSync(join(project, "a.txt"), "one\n");
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "p", version: "1.0.0", scripts: { test: "node -e \"console.log('tests ran')\"" } }));
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ name: "p", version: "1.0.0", scripts: { test: "node -e \"console.log('tests ran')\"" } }),
+  );
   git(project, "add", ".");
   git(project, "commit", "-qm", "init");
   // The user's uncommitted work: a stash or checkout would take it away.
@@ -97,7 +117,11 @@ function runUnconfined(command: string, cwd: string, home: string) {
 }
 
 /** Without blocking the event loop (a server in this process must answer). */
-function runConfinedAsync(box: Sandbox, command: string, cwd: string): Promise<{ status: number | null; stdout: string }> {
+function runConfinedAsync(
+  box: Sandbox,
+  command: string,
+  cwd: string,
+): Promise<{ status: number | null; stdout: string }> {
   const argv = box.argv(command, worktreePlace(cwd));
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ["ignore", "pipe", "ignore"] });
@@ -109,27 +133,39 @@ function runConfinedAsync(box: Sandbox, command: string, cwd: string): Promise<{
 
 function runConfined(box: Sandbox, command: string, cwd: string, home: string) {
   const argv = box.argv(command, worktreePlace(cwd));
-  return spawnSync(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...GIT_ENV, HOME: home }, encoding: "utf8", timeout: 20000 });
+  return spawnSync(argv[0]!, argv.slice(1), {
+    cwd,
+    env: { ...process.env, ...GIT_ENV, HOME: home },
+    encoding: "utf8",
+    timeout: 20000,
+  });
 }
 
-test("without the sandbox the escape attempts do reach the user's project (the attempts are real)", { skip }, async () => {
+test("without the sandbox the escape attempts do reach the user's project (the attempts are real)", {
+  skip,
+}, async () => {
   const f = await fixture();
   try {
     const before = userState(f.project, f.home);
     for (const command of escapes(f.project, join(f.base, "owned"))) runUnconfined(command, f.worktree.dir, f.home);
     await new Promise((r) => setTimeout(r, 1500));
     const after = userState(f.project, f.home);
-    for (const key of Object.keys(before) as (keyof typeof before)[]) assert.notDeepEqual(after[key], before[key], `${key} changed without the sandbox`);
+    for (const key of Object.keys(before) as (keyof typeof before)[])
+      assert.notDeepEqual(after[key], before[key], `${key} changed without the sandbox`);
   } finally {
     f.cleanup();
   }
 });
 
-test("inside the sandbox every escape attempt fails and the user's project, git state and home stay identical", { skip, timeout: 60000 }, async () => {
+test("inside the sandbox every escape attempt fails and the user's project, git state and home stay identical", {
+  skip,
+  timeout: 60000,
+}, async () => {
   const f = await fixture();
   try {
     const before = userState(f.project, f.home);
-    for (const command of escapes(f.project, join(f.base, "owned"))) runConfined(sandbox, command, f.worktree.dir, f.home);
+    for (const command of escapes(f.project, join(f.base, "owned")))
+      runConfined(sandbox, command, f.worktree.dir, f.home);
     await new Promise((r) => setTimeout(r, 1500));
     assert.deepEqual(userState(f.project, f.home), before);
     assert.equal(existsSync(join(f.base, "owned")), false);
@@ -140,10 +176,18 @@ test("inside the sandbox every escape attempt fails and the user's project, git 
   }
 });
 
-test("inside the sandbox ordinary work runs: files in the worktree, git status and diff, npm test with a read-only home, a private /tmp", { skip, timeout: 60000 }, async () => {
+test("inside the sandbox ordinary work runs: files in the worktree, git status and diff, npm test with a read-only home, a private /tmp", {
+  skip,
+  timeout: 60000,
+}, async () => {
   const f = await fixture();
   try {
-    const run = runConfined(sandbox, "echo built > out.txt && echo more >> a.txt && git status --porcelain && git diff --stat && npm test 2>&1 && echo private > /tmp/mine && cat /tmp/mine && ! git add out.txt 2>/dev/null", f.worktree.dir, f.home);
+    const run = runConfined(
+      sandbox,
+      "echo built > out.txt && echo more >> a.txt && git status --porcelain && git diff --stat && npm test 2>&1 && echo private > /tmp/mine && cat /tmp/mine && ! git add out.txt 2>/dev/null",
+      f.worktree.dir,
+      f.home,
+    );
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.match(run.stdout, /\?\? out\.txt/);
     assert.match(run.stdout, /a\.txt \| 1 \+/);
@@ -158,7 +202,10 @@ test("inside the sandbox ordinary work runs: files in the worktree, git status a
   }
 });
 
-test("no network inside the sandbox unless allowed; every process ends with the command", { skip, timeout: 60000 }, async () => {
+test("no network inside the sandbox unless allowed; every process ends with the command", {
+  skip,
+  timeout: 60000,
+}, async () => {
   const f = await fixture();
   const server = createServer((socket) => socket.end("hello\n"));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -183,25 +230,46 @@ test("no network inside the sandbox unless allowed; every process ends with the 
 test("detection: off by config, no bwrap on PATH, a failing probe, macOS and others", () => {
   assert.equal(detectSandbox({ enabled: false, network: false }).kind, "none");
   assert.match(detectSandbox({ enabled: false, network: false }).reason!, /sandbox\.enabled: false/);
-  assert.match(detectSandbox({ enabled: true, network: false }, { platform: "linux", path: "/nonexistent" }).reason!, /not installed/);
-  const failing = detectSandbox({ enabled: true, network: false }, { platform: "linux", path: "/usr/bin:/bin", probe: () => false });
+  assert.match(
+    detectSandbox({ enabled: true, network: false }, { platform: "linux", path: "/nonexistent" }).reason!,
+    /not installed/,
+  );
+  const failing = detectSandbox(
+    { enabled: true, network: false },
+    { platform: "linux", path: "/usr/bin:/bin", probe: () => false },
+  );
   assert.equal(failing.kind, "none");
   if (existsSync("/usr/bin/bwrap")) assert.match(failing.reason!, /cannot run here/);
   assert.equal(detectSandbox({ enabled: true, network: false }, { platform: "win32" }).kind, "none");
-  assert.throws(() => detectSandbox({ enabled: false, network: false }).argv("true", { writable: "/w", cwd: "/w" }), /no sandbox/);
+  assert.throws(
+    () => detectSandbox({ enabled: false, network: false }).argv("true", { writable: "/w", cwd: "/w" }),
+    /no sandbox/,
+  );
 });
 
 test("bwrap arguments: read-only root, private /tmp, the repository re-exposed after it, the worktree writable, its .git link read-only, no network", () => {
-  const args = bwrapArgs("make test", { writable: "/tmp/wt", cwd: "/tmp/wt/sub", readOnly: ["/"], protect: ["/"] }, { network: false });
+  const args = bwrapArgs(
+    "make test",
+    { writable: "/tmp/wt", cwd: "/tmp/wt/sub", readOnly: ["/"], protect: ["/"] },
+    { network: false },
+  );
   const text = args.join(" ");
-  assert.ok(text.startsWith("--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --ro-bind / / --bind /tmp/wt /tmp/wt --ro-bind / / --unshare-net --unshare-pid --die-with-parent --new-session"), text);
+  assert.ok(
+    text.startsWith(
+      "--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --ro-bind / / --bind /tmp/wt /tmp/wt --ro-bind / / --unshare-net --unshare-pid --die-with-parent --new-session",
+    ),
+    text,
+  );
   assert.ok(text.endsWith("--chdir /tmp/wt/sub -- bash -c make test"), text);
   assert.match(text, /--setenv npm_config_cache \/tmp\/\.npm/);
   assert.doesNotMatch(bwrapArgs("x", { writable: "/w", cwd: "/w" }, { network: true }).join(" "), /unshare-net/);
 });
 
 test("the Seatbelt profile (macOS, not run here): writes only to the worktree and its temp dir, .git link denied, no network", () => {
-  const profile = seatbeltProfile({ writable: '/Users/me/wt "x"', cwd: "/Users/me/wt", protect: ["/Users/me/wt/.git"] }, { network: false, tmp: "/var/folders/t" });
+  const profile = seatbeltProfile(
+    { writable: '/Users/me/wt "x"', cwd: "/Users/me/wt", protect: ["/Users/me/wt/.git"] },
+    { network: false, tmp: "/var/folders/t" },
+  );
   assert.equal(
     profile,
     [
@@ -220,7 +288,9 @@ test("the Seatbelt profile (macOS, not run here): writes only to the worktree an
   assert.equal(shellQuote("/a/b-c"), "/a/b-c");
 });
 
-test("the pack's own git on a worktree (outside the sandbox) ignores a .git planted in it: no config of the helper's runs", { timeout: 60000 }, async () => {
+test("the pack's own git on a worktree (outside the sandbox) ignores a .git planted in it: no config of the helper's runs", {
+  timeout: 60000,
+}, async () => {
   const base = mkdtempSync(join(tmpdir(), "sandbox-plant-"));
   try {
     const project = join(base, "project");

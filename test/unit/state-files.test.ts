@@ -1,7 +1,16 @@
 // Primary state in files: tasks, goals and each session's checkpoint state survive a lost or damaged database.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openDatabase, type Database } from "../../plugins/core/storage/database.ts";
@@ -35,9 +44,30 @@ function fillSession(db: Database, sessionDir: (id: string) => string) {
   tasks.bind("ses_child", "ses_a", "T1.1");
   const goal = goals.create("ses_a", "proj", newGoal("npm test passes"));
   goals.save(goal.id, { ...goal.state, continuations: 2 });
-  goals.addVerdict(goal.id, { at: "2026-11-29T00:00:00.000Z", run: 1, outcome: "not met", reason: "tests fail", evidence: [], missing: ["green tests"], judgeSessionId: "ses_j", tokens });
-  checkpoints.saveCheckpoint({ sessionId: "ses_a", writtenAt: "2026-11-29T00:01:00.000Z", watermark: "msg_5", sections }, "proj", (seq) => `# checkpoint ${seq}`);
-  checkpoints.update("ses_a", { firedIndex: 1, lastUsed: 40000, boundaryMessageId: "msg_9", boundaryDump: "the rebuilt context …", boundaryAt: "2026-11-29T00:02:00.000Z", boundaryReason: "threshold", rebuilds: 1 });
+  goals.addVerdict(goal.id, {
+    at: "2026-11-29T00:00:00.000Z",
+    run: 1,
+    outcome: "not met",
+    reason: "tests fail",
+    evidence: [],
+    missing: ["green tests"],
+    judgeSessionId: "ses_j",
+    tokens,
+  });
+  checkpoints.saveCheckpoint(
+    { sessionId: "ses_a", writtenAt: "2026-11-29T00:01:00.000Z", watermark: "msg_5", sections },
+    "proj",
+    (seq) => `# checkpoint ${seq}`,
+  );
+  checkpoints.update("ses_a", {
+    firedIndex: 1,
+    lastUsed: 40000,
+    boundaryMessageId: "msg_9",
+    boundaryDump: "the rebuilt context …",
+    boundaryAt: "2026-11-29T00:02:00.000Z",
+    boundaryReason: "threshold",
+    rebuilds: 1,
+  });
   checkpoints.addWriterTokens("ses_a", 900, 300);
   return { goalId: goal.id };
 }
@@ -52,8 +82,15 @@ function readBack(db: Database, sessionDir: (id: string) => string) {
     tasks: tasks.list("ses_a").map(({ id, title, status, parentId }) => ({ id, title, status, parentId })),
     events: tasks.events("ses_a", "T1.1").map(({ kind, note }) => ({ kind, note })),
     binding: tasks.binding("ses_child"),
-    goal: goal && { id: goal.id, condition: goal.state.condition, continuations: goal.state.continuations, status: goal.state.status },
-    verdicts: goal ? goals.verdicts(goal.id).map((v) => ({ reason: v.reason, missing: v.missing, tokens: v.tokens })) : [],
+    goal: goal && {
+      id: goal.id,
+      condition: goal.state.condition,
+      continuations: goal.state.continuations,
+      status: goal.state.status,
+    },
+    verdicts: goal
+      ? goals.verdicts(goal.id).map((v) => ({ reason: v.reason, missing: v.missing, tokens: v.tokens }))
+      : [],
     unfinished: goals.unfinished("proj").length,
     checkpoint: checkpoints.latest("ses_a")?.markdown,
     elsewhere: checkpoints.latestElsewhere("proj", "other")?.seq,
@@ -78,7 +115,11 @@ test("a deleted database is rebuilt from the session files with nothing lost, an
 
     deleteDatabase(paths.database);
     const second = await openStore(paths.database);
-    assert.deepEqual(second.restored, ["1 task tree (2 tasks)", "1 goal (1 verdict)", "checkpoint state of 1 session (1 checkpoint, 1 stored rebuild)"]);
+    assert.deepEqual(second.restored, [
+      "1 task tree (2 tasks)",
+      "1 goal (1 verdict)",
+      "checkpoint state of 1 session (1 checkpoint, 1 stored rebuild)",
+    ]);
     assert.deepEqual(readBack(second.db, sessionDir), before);
     assert.equal(before.tasks.length, 2);
     assert.equal(before.state.boundaryDump, "the rebuilt context …");
@@ -99,7 +140,10 @@ test("a damaged database is moved aside and refilled from the files; the report 
     writeFileSync(paths.database, Buffer.from("SQLite format 3\0 and then garbage ".repeat(300)));
     const second = await openStore(paths.database);
     assert.ok(second.recovered);
-    assert.match(second.recovered!.reason, /restored from the session files: 1 task tree \(2 tasks\), 1 goal \(1 verdict\), checkpoint state of 1 session/);
+    assert.match(
+      second.recovered!.reason,
+      /restored from the session files: 1 task tree \(2 tasks\), 1 goal \(1 verdict\), checkpoint state of 1 session/,
+    );
     assert.deepEqual(readBack(second.db, sessionDir), before);
     second.db.close();
   } finally {
@@ -120,10 +164,16 @@ test("a database another process holds locked is not damage: never moved aside; 
     holder.exec("CREATE TABLE IF NOT EXISTS held (x)");
     const second = await openStore(paths.database, { busyTimeoutMs: 100 });
     assert.equal(second.recovered, undefined, "not treated as damaged");
-    assert.match(second.readOnly?.reason ?? "", /continuum\.db is locked by another process \(database is locked for more than 100 ms\)/);
+    assert.match(
+      second.readOnly?.reason ?? "",
+      /continuum\.db is locked by another process \(database is locked for more than 100 ms\)/,
+    );
     assert.deepEqual(readBack(second.db, sessionDir), before, "the state comes from the files");
     second.db.close();
-    assert.deepEqual(readdirSync(dirname(paths.database)).filter((f) => f.includes("corrupt")), []);
+    assert.deepEqual(
+      readdirSync(dirname(paths.database)).filter((f) => f.includes("corrupt")),
+      [],
+    );
     holder.exec("COMMIT");
     holder.close();
     const third = await openStore(paths.database);
@@ -165,8 +215,14 @@ test("without a session-folder resolver the files go to the session's existing f
     deleteDatabase(paths.database);
     const again = await openStore(paths.database);
     const reopened = openTaskStore(again.db);
-    assert.deepEqual(reopened.list("ses_loose").map((t) => t.title), ["one"]);
-    assert.deepEqual(reopened.list("ses_known").map((t) => t.title), ["two"]);
+    assert.deepEqual(
+      reopened.list("ses_loose").map((t) => t.title),
+      ["one"],
+    );
+    assert.deepEqual(
+      reopened.list("ses_known").map((t) => t.title),
+      ["two"],
+    );
     again.db.close();
   } finally {
     cleanup();
@@ -181,11 +237,22 @@ test("a hand-damaged state file is skipped and reported; the other sessions come
     tasks.create("ses_ok", "kept");
     tasks.create("ses_bad", "lost to hand damage");
     db.close();
-    writeFileSync(join(sessionDir("ses_bad"), "state", "tasks.json"), '{"sessionId": "ses_bad", "tasks": [{"id": "T1", "status": "weird"');
+    writeFileSync(
+      join(sessionDir("ses_bad"), "state", "tasks.json"),
+      '{"sessionId": "ses_bad", "tasks": [{"id": "T1", "status": "weird"',
+    );
     deleteDatabase(paths.database);
     const opened = await openStore(paths.database);
-    assert.ok(opened.restored?.includes("1 task tree (1 task), 1 unreadable tasks.json file skipped"), String(opened.restored));
-    assert.deepEqual(openTaskStore(opened.db, undefined, { sessionDir }).list("ses_ok").map((t) => t.title), ["kept"]);
+    assert.ok(
+      opened.restored?.includes("1 task tree (1 task), 1 unreadable tasks.json file skipped"),
+      String(opened.restored),
+    );
+    assert.deepEqual(
+      openTaskStore(opened.db, undefined, { sessionDir })
+        .list("ses_ok")
+        .map((t) => t.title),
+      ["kept"],
+    );
     opened.db.close();
   } finally {
     cleanup();
@@ -201,8 +268,16 @@ test("a change whose file cannot be written is refused with the path and leaves 
     // A file where the state folder should be: a failure that holds for root as well.
     rmSync(join(sessionDir("ses_a"), "state"), { recursive: true });
     writeFileSync(join(sessionDir("ses_a"), "state"), "not a folder");
-    assert.throws(() => tasks.create("ses_a", "second"), (error: unknown) => error instanceof TaskInputError && /task tree not changed: cannot save .*state\/tasks\.json/.test((error as Error).message));
-    assert.deepEqual(tasks.list("ses_a").map((t) => t.title), ["first"]);
+    assert.throws(
+      () => tasks.create("ses_a", "second"),
+      (error: unknown) =>
+        error instanceof TaskInputError &&
+        /task tree not changed: cannot save .*state\/tasks\.json/.test((error as Error).message),
+    );
+    assert.deepEqual(
+      tasks.list("ses_a").map((t) => t.title),
+      ["first"],
+    );
     db.close();
   } finally {
     cleanup();
@@ -221,7 +296,10 @@ test("a read-only data dir: tasks and checkpoints are read from the files, chang
     assert.ok(opened.readOnly);
     assert.deepEqual(readBack(opened.db, sessionDir), before);
     const tasks = openTaskStore(opened.db, undefined, { sessionDir });
-    assert.throws(() => tasks.create("ses_a", "new"), /cannot save .*tasks\.json: the data directory .* is not writable/);
+    assert.throws(
+      () => tasks.create("ses_a", "new"),
+      /cannot save .*tasks\.json: the data directory .* is not writable/,
+    );
     opened.db.close();
   } finally {
     chmodSync(root, 0o755);

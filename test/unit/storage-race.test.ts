@@ -24,19 +24,27 @@ test("processes migrating one database at the same moment all succeed, each step
   writeFileSync(script, RACER);
   const path = join(dir, "continuum.db");
   const go = String(Date.now() + 1500);
-  const runs = Array.from({ length: 4 }, () =>
-    new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", script, path, go], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
-      let stderr = "";
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("exit", (code) => resolve({ code, stderr }));
-    }),
+  const runs = Array.from(
+    { length: 4 },
+    () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", script, path, go], {
+          cwd: REPO_ROOT,
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("exit", (code) => resolve({ code, stderr }));
+      }),
   );
   const results = await Promise.all(runs);
   for (const result of results) assert.equal(result.code, 0, result.stderr);
   const { openDatabase } = await import("../../plugins/core/storage/database.ts");
   const db = await openDatabase(path);
-  assert.equal(db.prepare("SELECT COUNT(*) AS n FROM schema_migrations WHERE feature = 'race'").get<{ n: number }>()!.n, 8);
+  assert.equal(
+    db.prepare("SELECT COUNT(*) AS n FROM schema_migrations WHERE feature = 'race'").get<{ n: number }>()!.n,
+    8,
+  );
   db.close();
   rmSync(dir, { recursive: true, force: true });
 });

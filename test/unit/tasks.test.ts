@@ -19,7 +19,10 @@ test("ids are T1, T2 for roots and T1.1, T1.2, T1.2.1 for subtasks, per session"
   assert.equal(store.create("s1", "child 2", "T1").id, "T1.2");
   assert.equal(store.create("s1", "grandchild", "T1.2").id, "T1.2.1");
   assert.equal(store.create("s2", "other session").id, "T1");
-  assert.deepEqual(store.list("s1").map((t) => t.id), ["T1", "T1.1", "T1.2", "T1.2.1", "T2"]);
+  assert.deepEqual(
+    store.list("s1").map((t) => t.id),
+    ["T1", "T1.1", "T1.2", "T1.2.1", "T2"],
+  );
 });
 
 test("transitions follow the rules and every change lands in the event log", async () => {
@@ -49,7 +52,10 @@ test("a parent cannot be done while a subtask is unsettled; settled parents take
 
 test("bad ids and unknown tasks give clear errors", async () => {
   const { store } = await fresh();
-  assert.throws(() => store.get("s", "t1"), (e: Error) => e instanceof TaskInputError && /not a task id/.test(e.message));
+  assert.throws(
+    () => store.get("s", "t1"),
+    (e: Error) => e instanceof TaskInputError && /not a task id/.test(e.message),
+  );
   assert.throws(() => store.get("s", "T0"), /not a task id/);
   assert.throws(() => store.get("s", "T9"), /no task T9/);
   assert.throws(() => store.create("s", "   "), /non-empty title/);
@@ -74,7 +80,12 @@ test("the tree survives reopening the database file", async () => {
 test("the tasks action runner validates arguments and renders the tree", async () => {
   const { store } = await fresh();
   const written: string[] = [];
-  const ctx = { store, ownerSessionId: "main", callerSessionId: "main", appendProgress: (_o: string, t: string, e: string) => (written.push(t + e), `/x/${t}/progress.md`) };
+  const ctx = {
+    store,
+    ownerSessionId: "main",
+    callerSessionId: "main",
+    appendProgress: (_o: string, t: string, e: string) => (written.push(t + e), `/x/${t}/progress.md`),
+  };
   assert.match(runTaskAction({ action: "create", title: "Set up db" }, ctx), /created T1 Set up db/);
   assert.throws(() => runTaskAction({ action: "start" }, ctx), /"start" needs an id/);
   assert.throws(() => runTaskAction({ action: "explode" }, ctx), /bad arguments for tasks: action/);
@@ -88,7 +99,12 @@ test("a subagent's first progress call binds it to the task; later calls reuse t
   const { store } = await fresh();
   store.create("main", "parse logs");
   const files: string[] = [];
-  const ctx = { store, ownerSessionId: "main", callerSessionId: "child-1", appendProgress: (_o: string, t: string, e: string) => (files.push(`${t}:${e}`), `/s/tasks/${t}/progress.md`) };
+  const ctx = {
+    store,
+    ownerSessionId: "main",
+    callerSessionId: "child-1",
+    appendProgress: (_o: string, t: string, e: string) => (files.push(`${t}:${e}`), `/s/tasks/${t}/progress.md`),
+  };
   assert.throws(() => runTaskAction({ action: "progress", note: "x" }, ctx), /needs the id/);
   assert.match(runTaskAction({ action: "progress", id: "T1", note: "read 3 files" }, ctx), /progress recorded for T1/);
   runTaskAction({ action: "progress", note: "found the bug" }, ctx);
@@ -106,7 +122,10 @@ test("render: indentation by depth and status marks", async () => {
   assert.equal(renderTaskTree(store.list("s")), "- [ ] T1 a (open)\n  - [x] T1.1 b (done)");
   assert.equal(renderTaskTree([]), "(no tasks)");
   assert.match(renderTaskLedger(store.list("s")), /^2 tasks: 1 done/);
-  assert.deepEqual(unfinishedTasks(store.list("s")).map((t) => t.id), ["T1"]);
+  assert.deepEqual(
+    unfinishedTasks(store.list("s")).map((t) => t.id),
+    ["T1"],
+  );
   assert.ok(compareTaskIds("T2", "T10") < 0);
   assert.ok(compareTaskIds("T1.2", "T1.10") < 0);
 });
@@ -128,7 +147,10 @@ test("gate: pushes while tasks are open, at most maxPushes in a row; user messag
   assert.match(pushes[0]!, /T1 open work \(open\)/);
   state = onUserMessage(state, "please also do X");
   assert.equal(state.pushes, 0);
-  assert.equal(decideGate({ enabled: true, maxPushes: 3, state: { ...state, lastTurnFailed: true }, unfinished }).push, false);
+  assert.equal(
+    decideGate({ enabled: true, maxPushes: 3, state: { ...state, lastTurnFailed: true }, unfinished }).push,
+    false,
+  );
   assert.equal(decideGate({ enabled: false, maxPushes: 3, state, unfinished }).push, false);
   assert.equal(decideGate({ enabled: true, maxPushes: 3, state, unfinished: [] }).push, false);
 });

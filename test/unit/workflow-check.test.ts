@@ -16,11 +16,24 @@ import { detectSandbox, sandboxFor, type Sandbox } from "../../plugins/core/sand
 import { createWorktrees } from "../../plugins/core/worktrees.ts";
 import { progressLine } from "../../plugins/workflow/format.ts";
 
-const LIMITS = { memoryMiB: 32, maxStackKiB: 256, sliceMs: 1000, activeMs: 5000, deadlineMs: 120_000, agentTimeoutMs: 5000 };
+const LIMITS = {
+  memoryMiB: 32,
+  maxStackKiB: 256,
+  sliceMs: 1000,
+  activeMs: 5000,
+  deadlineMs: 120_000,
+  agentTimeoutMs: 5000,
+};
 const bwrap = sandboxFor({ enabled: true, network: false });
 const none = detectSandbox({ enabled: false, network: false });
 const noBwrap = bwrap.kind === "bwrap" ? false : `no working bubblewrap here (${bwrap.reason ?? bwrap.kind})`;
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@t",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@t",
+};
 
 const marker = () => `sleep 7${Math.floor(Math.random() * 900000 + 100000)}`;
 const alive = (pattern: string) => spawnSync("pgrep", ["-f", pattern]).status === 0;
@@ -49,19 +62,44 @@ function project(git = true) {
 }
 
 function engineFor(p: ReturnType<typeof project>, body: string, sandbox: Sandbox, port?: CheckPort) {
-  writeFileSync(join(p.workflows, "c.js"), `export const meta = { name: "c", description: "check test" };\nexport default async function (args) {\n${body}\n}\n`);
+  writeFileSync(
+    join(p.workflows, "c.js"),
+    `export const meta = { name: "c", description: "check test" };\nexport default async function (args) {\n${body}\n}\n`,
+  );
   const agents: AgentPort = { run: async () => ({ ok: true, value: "agent", tokens: 3 }) };
   const worktrees = createWorktrees({ projectDir: p.dir, root: join(p.base, "worktrees") });
   const check = port ?? worktreeCheckPort({ worktrees, sandbox: () => sandbox, projectDir: p.dir });
   const store = new RunStore(join(p.base, "runs"));
-  const make = () => new WorkflowEngine({ loader: createLoader(p.dir, [{ origin: "project", dir: p.workflows }]), store, projectDir: p.dir, agents, limits: LIMITS, check });
+  const make = () =>
+    new WorkflowEngine({
+      loader: createLoader(p.dir, [{ origin: "project", dir: p.workflows }]),
+      store,
+      projectDir: p.dir,
+      agents,
+      limits: LIMITS,
+      check,
+    });
   return { make, store, worktreesRoot: join(p.base, "worktrees") };
 }
 
-type Result = { command: string; exitCode: number | null; passed: boolean; timedOut: boolean; durationMs: number; tail: string; sandboxed: boolean };
+type Result = {
+  command: string;
+  exitCode: number | null;
+  passed: boolean;
+  timedOut: boolean;
+  durationMs: number;
+  tail: string;
+  sandboxed: boolean;
+};
 
-for (const [name, sandbox, skip] of [["bubblewrap", bwrap, noBwrap], ["no sandbox", none, false]] as const) {
-  test(`${name}: exit 0 passes, exit 1 does not; the check sees the user's uncommitted work and cannot change the user's tree`, { skip, timeout: 60_000 }, async () => {
+for (const [name, sandbox, skip] of [
+  ["bubblewrap", bwrap, noBwrap],
+  ["no sandbox", none, false],
+] as const) {
+  test(`${name}: exit 0 passes, exit 1 does not; the check sees the user's uncommitted work and cannot change the user's tree`, {
+    skip,
+    timeout: 60_000,
+  }, async () => {
     const p = project();
     try {
       const { make, worktreesRoot } = engineFor(
@@ -92,7 +130,10 @@ for (const [name, sandbox, skip] of [["bubblewrap", bwrap, noBwrap], ["no sandbo
       assert.equal(readFileSync(join(p.dir, "a.txt"), "utf8"), "one\n");
       assert.equal(readFileSync(join(p.dir, "b.txt"), "utf8"), "uncommitted\n");
       assert.equal(existsSync(join(p.dir, "c.txt")), false);
-      assert.equal(execFileSync("git", ["status", "--porcelain"], { cwd: p.dir, encoding: "utf8" }).trim(), "?? .opencode/\n?? b.txt".trim());
+      assert.equal(
+        execFileSync("git", ["status", "--porcelain"], { cwd: p.dir, encoding: "utf8" }).trim(),
+        "?? .opencode/\n?? b.txt".trim(),
+      );
       assert.deepEqual(readdirNames(worktreesRoot), [], "every check's worktree is removed");
       const n = sandbox.kind === "none" ? 3 : 4;
       assert.deepEqual(run.checks, { run: n, passed: n - 1, failed: 1, replayed: 0 });
@@ -105,11 +146,18 @@ for (const [name, sandbox, skip] of [["bubblewrap", bwrap, noBwrap], ["no sandbo
     }
   });
 
-  test(`${name}: a timeout ends the check with nothing left running and no pass; a cancel ends it too`, { skip, timeout: 60_000 }, async () => {
+  test(`${name}: a timeout ends the check with nothing left running and no pass; a cancel ends it too`, {
+    skip,
+    timeout: 60_000,
+  }, async () => {
     const p = project();
     try {
       const slow = marker();
-      const { make } = engineFor(p, `return await check(${JSON.stringify(`${slow} & ${slow}`)}, { timeoutMs: 1000 });`, sandbox);
+      const { make } = engineFor(
+        p,
+        `return await check(${JSON.stringify(`${slow} & ${slow}`)}, { timeoutMs: 1000 });`,
+        sandbox,
+      );
       const run = await make().start({ target: "c" }).done;
       const timed = run.result as Result;
       assert.equal(timed.timedOut, true);
@@ -121,7 +169,8 @@ for (const [name, sandbox, skip] of [["bubblewrap", bwrap, noBwrap], ["no sandbo
       const second = engineFor(p, `return await check(${JSON.stringify(stuck)});`, sandbox);
       const engine = second.make();
       const started = engine.start({ target: "c" });
-      for (const end = Date.now() + 10_000; !alive(stuck) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+      for (const end = Date.now() + 10_000; !alive(stuck) && Date.now() < end; )
+        await new Promise((r) => setTimeout(r, 50));
       assert.ok(alive(stuck), "the check started");
       const t0 = Date.now();
       engine.cancel(started.record.id, "cancelled by the test");
@@ -138,7 +187,9 @@ for (const [name, sandbox, skip] of [["bubblewrap", bwrap, noBwrap], ["no sandbo
 
 function readdirNames(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return spawnSync("ls", ["-A", dir], { encoding: "utf8" }).stdout.split("\n").filter((n) => n && !n.startsWith(".index-"));
+  return spawnSync("ls", ["-A", dir], { encoding: "utf8" })
+    .stdout.split("\n")
+    .filter((n) => n && !n.startsWith(".index-"));
 }
 
 test("bad arguments are refused with a clear error in the script", () => {
@@ -160,7 +211,13 @@ test("a bad argument fails the script with its message; nothing runs", async () 
   const p = project();
   const ran: string[] = [];
   try {
-    const port: CheckPort = { detect: () => [], run: async (command) => (ran.push(command), { command, exitCode: 0, passed: true, timedOut: false, durationMs: 1, tail: "", sandboxed: true }) };
+    const port: CheckPort = {
+      detect: () => [],
+      run: async (command) => (
+        ran.push(command),
+        { command, exitCode: 0, passed: true, timedOut: false, durationMs: 1, tail: "", sandboxed: true }
+      ),
+    };
     const { make } = engineFor(p, `try { await check(""); } catch (e) { return { refused: e.message }; }`, none, port);
     const run = await make().start({ target: "c" }).done;
     assert.deepEqual(run.result, { refused: "check(command): command is empty" });
@@ -176,7 +233,18 @@ test("a resumed run replays a finished check from the journal instead of running
   try {
     const port: CheckPort = {
       detect: () => ["npm test"],
-      run: async (command) => (ran.push(command), { command, exitCode: 1, passed: false, timedOut: false, durationMs: 5, tail: "AKIAIOSFODNN7EXAMPLE failed", sandboxed: true }),
+      run: async (command) => (
+        ran.push(command),
+        {
+          command,
+          exitCode: 1,
+          passed: false,
+          timedOut: false,
+          durationMs: 5,
+          tail: "AKIAIOSFODNN7EXAMPLE failed",
+          sandboxed: true,
+        }
+      ),
     };
     // The first run dies (throws) after its check; the resume finishes it.
     const { make, store } = engineFor(

@@ -5,11 +5,24 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WorkflowEngine, type AgentCall, type AgentAnswer, type AgentPort, type WorkflowLimits } from "../../plugins/workflow/engine.ts";
+import {
+  WorkflowEngine,
+  type AgentCall,
+  type AgentAnswer,
+  type AgentPort,
+  type WorkflowLimits,
+} from "../../plugins/workflow/engine.ts";
 import { RunStore } from "../../plugins/workflow/journal.ts";
 import { createLoader } from "../../plugins/workflow/loader.ts";
 
-const LIMITS: WorkflowLimits = { memoryMiB: 32, maxStackKiB: 256, sliceMs: 1000, activeMs: 1500, deadlineMs: 60_000, agentTimeoutMs: 5000 };
+const LIMITS: WorkflowLimits = {
+  memoryMiB: 32,
+  maxStackKiB: 256,
+  sliceMs: 1000,
+  activeMs: 1500,
+  deadlineMs: 60_000,
+  agentTimeoutMs: 5000,
+};
 
 interface Fixture {
   root: string;
@@ -23,7 +36,11 @@ interface Fixture {
 type Answer = (call: AgentCall) => AgentAnswer | Promise<AgentAnswer>;
 
 /** The fake agent answers the text of the prompt (or a schema-shaped object), after a short async hop. */
-const echo: Answer = (call) => ({ ok: true, value: call.schema ? { answer: call.prompt } : `text for ${call.prompt}`, tokens: 10 });
+const echo: Answer = (call) => ({
+  ok: true,
+  value: call.schema ? { answer: call.prompt } : `text for ${call.prompt}`,
+  tokens: 10,
+});
 
 function fixture(answer: Answer = echo, limits: Partial<WorkflowLimits> = {}, builtins?: string): Fixture {
   const root = mkdtempSync(join(tmpdir(), "wf-unit-"));
@@ -43,7 +60,14 @@ function fixture(answer: Answer = echo, limits: Partial<WorkflowLimits> = {}, bu
     { origin: "global" as const, dir: join(root, "global") },
     { origin: "project" as const, dir: join(project, ".opencode", "workflows") },
   ];
-  const makeEngine = () => new WorkflowEngine({ loader: createLoader(project, dirs), store, projectDir: project, agents: port, limits: { ...LIMITS, ...limits } });
+  const makeEngine = () =>
+    new WorkflowEngine({
+      loader: createLoader(project, dirs),
+      store,
+      projectDir: project,
+      agents: port,
+      limits: { ...LIMITS, ...limits },
+    });
   return {
     root,
     project,
@@ -54,7 +78,8 @@ function fixture(answer: Answer = echo, limits: Partial<WorkflowLimits> = {}, bu
   };
 }
 
-const script = (body: string, meta = `{ name: "t", description: "test" }`) => `export const meta = ${meta};\nexport default async function (args) {\n${body}\n}\n`;
+const script = (body: string, meta = `{ name: "t", description: "test" }`) =>
+  `export const meta = ${meta};\nexport default async function (args) {\n${body}\n}\n`;
 
 async function run(f: Fixture, name: string, args?: unknown) {
   const { done } = f.engine.start({ target: name, args });
@@ -71,20 +96,30 @@ test("parallel: three agent() calls with a schema return validated-shape objects
     inFlight--;
     return { ok: true, value: { answer: call.prompt }, tokens: 7 };
   });
-  f.write("par", script(`const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] };
-    return parallel(["a", "b", "c"].map((p) => () => agent(p, { schema, label: "ask " + p })));`));
+  f.write(
+    "par",
+    script(`const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] };
+    return parallel(["a", "b", "c"].map((p) => () => agent(p, { schema, label: "ask " + p })));`),
+  );
   const record = await run(f, "par");
   assert.equal(record.status, "done", record.error);
   assert.deepEqual(record.result, [{ answer: "a" }, { answer: "b" }, { answer: "c" }]);
   assert.equal(maxInFlight, 3);
   assert.equal(record.tokens, 21);
   assert.equal(f.calls[0]!.agent, "general");
-  assert.deepEqual(f.calls[0]!.schema, { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] });
+  assert.deepEqual(f.calls[0]!.schema, {
+    type: "object",
+    properties: { answer: { type: "string" } },
+    required: ["answer"],
+  });
 });
 
 test("agent() without a schema returns the text; a failed agent returns null, never throws", async () => {
   const f = fixture((call) => (call.prompt === "bad" ? { ok: false, message: "timeout", tokens: 3 } : echo(call)));
-  f.write("t", script(`return [await agent("good", { agent: "explore", model: "p/m", label: "L" }), await agent("bad")];`));
+  f.write(
+    "t",
+    script(`return [await agent("good", { agent: "explore", model: "p/m", label: "L" }), await agent("bad")];`),
+  );
   const record = await run(f, "t");
   assert.equal(record.status, "done", record.error);
   assert.deepEqual(record.result, ["text for good", null]);
@@ -96,12 +131,20 @@ test("agent() without a schema returns the text; a failed agent returns null, ne
 
 test("agent() with wrong arguments returns null with a transcript line and makes no call", async () => {
   const f = fixture();
-  f.write("t", script(`return [await agent(42), await agent("x", { bogus: 1 }), await agent("x", { schema: { type: "nope" } }), await agent("x", { model: "no-slash" })];`));
+  f.write(
+    "t",
+    script(
+      `return [await agent(42), await agent("x", { bogus: 1 }), await agent("x", { schema: { type: "nope" } }), await agent("x", { model: "no-slash" })];`,
+    ),
+  );
   const record = await run(f, "t");
   assert.equal(record.status, "done", record.error);
   assert.deepEqual(record.result, [null, null, null, null]);
   assert.equal(f.calls.length, 0);
-  const errors = record.transcript.filter((l) => l.kind === "error").map((l) => l.text).join("\n");
+  const errors = record.transcript
+    .filter((l) => l.kind === "error")
+    .map((l) => l.text)
+    .join("\n");
   assert.match(errors, /prompt must be a non-empty string/);
   assert.match(errors, /unknown option\(s\) bogus/);
   assert.match(errors, /not a valid JSON Schema/);
@@ -114,8 +157,11 @@ test("dag: four nodes run in dependency order, ready nodes together; bad graphs 
     order.push(call.prompt);
     return { ok: true, value: call.prompt.toUpperCase(), tokens: 1 };
   });
-  f.write("d", script(`return dag([{ id: "d", deps: ["b", "c"] }, { id: "b", deps: ["a"] }, { id: "c", deps: ["a"] }, { id: "a" }],
-    (node, inputs) => agent(node.id + (Object.keys(inputs).length ? ":" + Object.values(inputs).join("+") : "")));`));
+  f.write(
+    "d",
+    script(`return dag([{ id: "d", deps: ["b", "c"] }, { id: "b", deps: ["a"] }, { id: "c", deps: ["a"] }, { id: "a" }],
+    (node, inputs) => agent(node.id + (Object.keys(inputs).length ? ":" + Object.values(inputs).join("+") : "")));`),
+  );
   const record = await run(f, "d");
   assert.equal(record.status, "done", record.error);
   assert.equal(order[0], "a");
@@ -159,7 +205,10 @@ test("resume after a crash mid-run: finished calls replay from the journal, only
 
   // The third call never answers (the process "dies"); the run is cancelled from outside, like a kill.
   let calls = 0;
-  const hangsUntilAborted = (call: AgentCall) => new Promise<AgentAnswer>((resolve) => call.signal.addEventListener("abort", () => resolve({ ok: false, message: "aborted", tokens: 0 })));
+  const hangsUntilAborted = (call: AgentCall) =>
+    new Promise<AgentAnswer>((resolve) =>
+      call.signal.addEventListener("abort", () => resolve({ ok: false, message: "aborted", tokens: 0 })),
+    );
   const f = fixture((call) => (++calls >= 3 ? hangsUntilAborted(call) : echo(call)));
   f.write("four", body);
   const { record, done } = f.engine.start({ target: "four", seed: whole.seed });
@@ -240,7 +289,10 @@ test("limits: an endless loop, a memory bomb and deep recursion each end the scr
 
 test("a stretch of computing without awaiting longer than sliceMs ends the script (OpenCode's thread is not held longer)", async () => {
   const f = fixture(echo, { activeMs: 20_000, sliceMs: 200 });
-  f.write("spin", script(`await agent("x"); let n = 0; for (let i = 0; i < 1e4; i++) n += i; await agent("y"); for (;;) {}`));
+  f.write(
+    "spin",
+    script(`await agent("x"); let n = 0; for (let i = 0; i < 1e4; i++) n += i; await agent("y"); for (;;) {}`),
+  );
   const started = Date.now();
   const record = await run(f, "spin");
   assert.equal(record.status, "failed");
@@ -266,10 +318,13 @@ test("the wall-clock deadline stops a run waiting on an agent: failed, naming th
 });
 
 test("active time does not count waits on agents", async () => {
-  const f = fixture(async (call) => {
-    await new Promise((r) => setTimeout(r, 400));
-    return echo(call);
-  }, { activeMs: 200 });
+  const f = fixture(
+    async (call) => {
+      await new Promise((r) => setTimeout(r, 400));
+      return echo(call);
+    },
+    { activeMs: 200 },
+  );
   f.write("slow", script(`return [await agent("a"), await agent("b")];`));
   const record = await run(f, "slow");
   assert.equal(record.status, "done", record.error);
@@ -277,13 +332,19 @@ test("active time does not count waits on agents", async () => {
 
 test("determinism and escape: no Date, seeded Math.random, no process/require/fetch/timers/imports", async () => {
   const f = fixture();
-  f.write("env", script(`return { date: typeof Date, process: typeof process, require: typeof require, fetch: typeof fetch,
+  f.write(
+    "env",
+    script(`return { date: typeof Date, process: typeof process, require: typeof require, fetch: typeof fetch,
     setTimeout: typeof setTimeout, host: typeof host, globals: Object.getOwnPropertyNames(globalThis).filter((k) => k.startsWith("__") && k !== "__continuumRun"),
-    random: [Math.random(), Math.random()] };`));
+    random: [Math.random(), Math.random()] };`),
+  );
   const a = await run(f, "env");
   assert.equal(a.status, "done", a.error);
   const result = a.result as Record<string, unknown>;
-  assert.deepEqual([result.date, result.process, result.require, result.fetch, result.setTimeout, result.host], ["undefined", "undefined", "undefined", "undefined", "undefined", "undefined"]);
+  assert.deepEqual(
+    [result.date, result.process, result.require, result.fetch, result.setTimeout, result.host],
+    ["undefined", "undefined", "undefined", "undefined", "undefined", "undefined"],
+  );
   assert.deepEqual(result.globals, []);
   f.write("imp", `import fs from "fs";\n` + script(`return 1;`));
   assert.match((await run(f, "imp")).error!, /could not load module 'fs'/);
@@ -295,9 +356,15 @@ test("determinism and escape: no Date, seeded Math.random, no process/require/fe
 
 test("bad scripts: syntax error with line and column, no meta, no default export, a throw, a non-serialisable result", async () => {
   const f = fixture();
-  f.write("syntax", `export const meta = { name: "s", description: "d" };\nexport default async function () {\n  let x = ;\n}\n`);
+  f.write(
+    "syntax",
+    `export const meta = { name: "s", description: "d" };\nexport default async function () {\n  let x = ;\n}\n`,
+  );
   // Refused when loaded, before a run is recorded.
-  assert.throws(() => f.engine.start({ target: "syntax" }), /syntax\.js is not valid JavaScript: SyntaxError: Unexpected token \(at syntax\.js:3:11\)/);
+  assert.throws(
+    () => f.engine.start({ target: "syntax" }),
+    /syntax\.js is not valid JavaScript: SyntaxError: Unexpected token \(at syntax\.js:3:11\)/,
+  );
   f.write("nometa", `export default async function () { return 1; }`);
   assert.throws(() => f.engine.start({ target: "nometa" }), /no `export const meta/);
   f.write("nodefault", `export const meta = { name: "n", description: "d" };`);
@@ -322,11 +389,20 @@ test("file helpers: inside the project works; .., absolute paths, any symlink an
   symlinkSync("../outside", join(f.project, "link"));
   mkdirSync(join(f.project, "src"));
   writeFileSync(join(f.project, "src", "a.ts"), "A");
-  f.write("files", script(`writeFile("out/new.txt", "hello"); return { read: readFile("src/a.ts"), exists: exists("src/a.ts"), missing: exists("zz"),
-    glob: glob("**/*.{ts,txt}"), back: readFile("out/new.txt") };`));
+  f.write(
+    "files",
+    script(`writeFile("out/new.txt", "hello"); return { read: readFile("src/a.ts"), exists: exists("src/a.ts"), missing: exists("zz"),
+    glob: glob("**/*.{ts,txt}"), back: readFile("out/new.txt") };`),
+  );
   const ok = await run(f, "files");
   assert.equal(ok.status, "done", ok.error);
-  assert.deepEqual(ok.result, { read: "A", exists: true, missing: false, glob: ["out/new.txt", "src/a.ts"], back: "hello" });
+  assert.deepEqual(ok.result, {
+    read: "A",
+    exists: true,
+    missing: false,
+    glob: ["out/new.txt", "src/a.ts"],
+    back: "hello",
+  });
   for (const [body, message] of [
     [`return readFile("link");`, /readFile: link: link is a symlink/],
     [`return readFile("../outside");`, /outside the project/],
@@ -362,7 +438,13 @@ test("a script logging in a loop keeps a bounded transcript; writeFile stops at 
 test("nested workflows: results flow back, journaled under the nest; cycles and depth > 8 are refused", async () => {
   const f = fixture();
   f.write("inner", script(`return "inner:" + (await agent("in " + args.x));`, `{ name: "inner", description: "d" }`));
-  f.write("outer", script(`return [await workflow("inner", { x: 1 }), await workflow("inner", { x: 1 })];`, `{ name: "outer", description: "d" }`));
+  f.write(
+    "outer",
+    script(
+      `return [await workflow("inner", { x: 1 }), await workflow("inner", { x: 1 })];`,
+      `{ name: "outer", description: "d" }`,
+    ),
+  );
   const record = await run(f, "outer");
   assert.equal(record.status, "done", record.error);
   assert.deepEqual(record.result, ["inner:text for in 1", "inner:text for in 1"]);
@@ -370,7 +452,13 @@ test("nested workflows: results flow back, journaled under the nest; cycles and 
   f.write("ping", script(`return workflow("pong");`, `{ name: "ping", description: "d" }`));
   f.write("pong", script(`return workflow("ping");`, `{ name: "pong", description: "d" }`));
   assert.match((await run(f, "ping")).error!, /workflow cycle: ping → pong → ping/);
-  f.write("deep", script(`return args.n > 0 ? workflow("deep" + (args.n % 2), { n: args.n - 1 }) : "bottom";`, `{ name: "deep", description: "d" }`));
+  f.write(
+    "deep",
+    script(
+      `return args.n > 0 ? workflow("deep" + (args.n % 2), { n: args.n - 1 }) : "bottom";`,
+      `{ name: "deep", description: "d" }`,
+    ),
+  );
   f.write("deep0", script(`return workflow("deep", { n: args.n });`, `{ name: "deep0", description: "d" }`));
   f.write("deep1", script(`return workflow("deep", { n: args.n });`, `{ name: "deep1", description: "d" }`));
   const cyc = await run(f, "deep", { n: 3 });
@@ -421,7 +509,10 @@ test("a cancel request left by another process (continuum workflow cancel) stops
 
 test("sources: project overrides global overrides built-in; list names each with its origin", () => {
   const builtins = mkdtempSync(join(tmpdir(), "wf-builtin-"));
-  writeFileSync(join(builtins, "same.js"), script("return 'builtin';", `{ name: "same", description: "built-in one" }`));
+  writeFileSync(
+    join(builtins, "same.js"),
+    script("return 'builtin';", `{ name: "same", description: "built-in one" }`),
+  );
   writeFileSync(join(builtins, "only.js"), script("return 1;", `{ name: "only", description: "only built-in" }`));
   const f = fixture(echo, {}, builtins);
   f.write("same", script("return 'project';", `{ name: "same", description: "project one" }`));
@@ -439,7 +530,13 @@ test("built-in fanout: one agent per item with {item} filled in, answers in item
   const f = fixture(echo, {}, join(process.cwd(), "workflows"));
   const record = await run(f, "fanout", { task: "Review {item} now", items: ["a.ts", { path: "b.ts" }] });
   assert.equal(record.status, "done", record.error);
-  assert.deepEqual(record.result, { results: [{ item: "a.ts", answer: "text for Review a.ts now" }, { item: { path: "b.ts" }, answer: 'text for Review {"path":"b.ts"} now' }], failed: 0 });
+  assert.deepEqual(record.result, {
+    results: [
+      { item: "a.ts", answer: "text for Review a.ts now" },
+      { item: { path: "b.ts" }, answer: 'text for Review {"path":"b.ts"} now' },
+    ],
+    failed: 0,
+  });
   const bad = await run(f, "fanout", { items: [] });
   assert.match(bad.error!, /fanout needs args.task/);
 });

@@ -9,17 +9,41 @@ import { WorkflowEngine, type AgentPort, type MergePort } from "../../plugins/wo
 import { RunStore } from "../../plugins/workflow/journal.ts";
 import { createLoader } from "../../plugins/workflow/loader.ts";
 
-const LIMITS = { memoryMiB: 32, maxStackKiB: 256, sliceMs: 1000, activeMs: 1500, deadlineMs: 60_000, agentTimeoutMs: 5000 };
+const LIMITS = {
+  memoryMiB: 32,
+  maxStackKiB: 256,
+  sliceMs: 1000,
+  activeMs: 1500,
+  deadlineMs: 60_000,
+  agentTimeoutMs: 5000,
+};
 
 function engineWith(merge: MergePort | undefined, body: string) {
   const root = mkdtempSync(join(tmpdir(), "wf-merge-"));
   const project = join(root, "project");
   const dir = join(project, ".opencode", "workflows");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "m.js"), `export const meta = { name: "m", description: "merge test" };\nexport default async function () {\n${body}\n}\n`);
-  const agents: AgentPort = { run: async (call) => ({ ok: true, value: { value: "done", diff: `diff for ${call.label}`, files: ["a.txt"] }, tokens: 1 }) };
+  writeFileSync(
+    join(dir, "m.js"),
+    `export const meta = { name: "m", description: "merge test" };\nexport default async function () {\n${body}\n}\n`,
+  );
+  const agents: AgentPort = {
+    run: async (call) => ({
+      ok: true,
+      value: { value: "done", diff: `diff for ${call.label}`, files: ["a.txt"] },
+      tokens: 1,
+    }),
+  };
   const store = new RunStore(join(root, "runs"));
-  const make = () => new WorkflowEngine({ loader: createLoader(project, [{ origin: "project", dir }]), store, projectDir: project, agents, limits: LIMITS, merge });
+  const make = () =>
+    new WorkflowEngine({
+      loader: createLoader(project, [{ origin: "project", dir }]),
+      store,
+      projectDir: project,
+      agents,
+      limits: LIMITS,
+      merge,
+    });
   return { make, store };
 }
 
@@ -51,7 +75,13 @@ test("a resumed run replays a merge that went through instead of applying it aga
     merges++;
     if (failFirst) {
       failFirst = false;
-      return { ok: false, merged: [], unchanged: [], kept: [{ label: "one", dir: "/wt" }], conflict: { reason: "a.txt changed", files: ["a.txt"] } };
+      return {
+        ok: false,
+        merged: [],
+        unchanged: [],
+        kept: [{ label: "one", dir: "/wt" }],
+        conflict: { reason: "a.txt changed", files: ["a.txt"] },
+      };
     }
     return { ok: true, merged: [{ label: "one", files: ["a.txt"] }], unchanged: [], kept: [] };
   }, body);
@@ -63,7 +93,18 @@ test("a resumed run replays a merge that went through instead of applying it aga
 
   // Second run: the merge goes through, then the run is cancelled while the next agent hangs (a crash).
   const engine = make();
-  const hanging: AgentPort = { run: (call) => (hang && call.label === "two" ? new Promise((resolve) => call.signal.addEventListener("abort", () => resolve({ ok: false, message: "aborted", tokens: 0 }))) : Promise.resolve({ ok: true, value: { value: "done", diff: `diff for ${call.label}`, files: ["a.txt"] }, tokens: 1 })) };
+  const hanging: AgentPort = {
+    run: (call) =>
+      hang && call.label === "two"
+        ? new Promise((resolve) =>
+            call.signal.addEventListener("abort", () => resolve({ ok: false, message: "aborted", tokens: 0 })),
+          )
+        : Promise.resolve({
+            ok: true,
+            value: { value: "done", diff: `diff for ${call.label}`, files: ["a.txt"] },
+            tokens: 1,
+          }),
+  };
   (engine as unknown as { options: { agents: AgentPort } }).options.agents = hanging;
   const { record, done } = engine.start({ target: "m" });
   while (merges < 2) await new Promise((r) => setTimeout(r, 5));

@@ -6,7 +6,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MAX_HOST_CHARS, Sandbox } from "../../plugins/workflow/sandbox.ts";
 
-const limits = () => ({ memoryMiB: 64, maxStackKiB: 256, sliceMs: 1000, budget: { activeMs: 60_000, usedMs: 0, deadlineAt: Date.now() + 60_000 } });
+const limits = () => ({
+  memoryMiB: 64,
+  maxStackKiB: 256,
+  sliceMs: 1000,
+  budget: { activeMs: 60_000, usedMs: 0, deadlineAt: Date.now() + 60_000 },
+});
 
 async function runScript(body: string, host: Record<string, (...args: unknown[]) => unknown> = {}) {
   const started = performance.now();
@@ -48,7 +53,11 @@ test("the allocation loop of the issue ends with 'out of memory' near sliceMs, a
 });
 
 test("loops of long built-in calls end at sliceMs (QuickJS polls its interrupt only every 10,000 steps)", async () => {
-  for (const body of [`let s; for (;;) s = "y".repeat(1 << 20);`, `const s = "ab".repeat(1 << 21); let t; for (;;) t = s.toUpperCase();`, `const a = new Array(1 << 18).fill("x"); for (;;) a.join("-");`]) {
+  for (const body of [
+    `let s; for (;;) s = "y".repeat(1 << 20);`,
+    `const s = "ab".repeat(1 << 21); let t; for (;;) t = s.toUpperCase();`,
+    `const a = new Array(1 << 18).fill("x"); for (;;) a.join("-");`,
+  ]) {
     const { outcome, ms } = await runScript(body);
     assert.equal(outcome.ok, false, body);
     assert.match(!outcome.ok ? outcome.error : "", /more than 1000 ms without awaiting \(workflow\.sliceMs\)/, body);
@@ -60,10 +69,16 @@ test("a string or JSON bigger than MAX_HOST_CHARS never reaches the host; the re
   const seen: number[] = [];
   const log = (text: unknown) => void seen.push(String(text).length);
   const big = `const s = "y".repeat(${MAX_HOST_CHARS} + 1);`;
-  const { outcome } = await runScript(`${big} try { log(s); } catch (e) { log("refused: " + e.message); } try { log({ s }); } catch (e) { log("refused too"); } return 1;`, { log });
+  const { outcome } = await runScript(
+    `${big} try { log(s); } catch (e) { log("refused: " + e.message); } try { log({ s }); } catch (e) { log("refused too"); } return 1;`,
+    { log },
+  );
   assert.equal(outcome.ok, true, JSON.stringify(outcome));
   assert.deepEqual(seen.length, 2);
-  assert.ok(seen.every((n) => n < 200), String(seen));
+  assert.ok(
+    seen.every((n) => n < 200),
+    String(seen),
+  );
   const result = await runScript(`${big} return s;`);
   assert.equal(result.outcome.ok, false);
   assert.match(!result.outcome.ok ? result.outcome.error : "", /more than the \d+ a script may hand to the host/);

@@ -13,7 +13,17 @@ function repo(): { dir: string; data: string; cleanup(): void } {
   const base = mkdtempSync(join(tmpdir(), "continuum-wt-"));
   const dir = join(base, "project");
   mkdirSync(dir);
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+  const git = (...args: string[]) =>
+    execFileSync("git", args, {
+      cwd: dir,
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@t",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@t",
+      },
+    });
   git("init", "-q");
   writeFileSync(join(dir, "a.txt"), "one\ntwo\nthree\n");
   writeFileSync(join(dir, ".gitignore"), "node_modules/\nbuild/\n");
@@ -39,7 +49,10 @@ test("a worktree starts from the user's uncommitted and untracked work, leaves t
     const wt = await wts.create("max", "candidate 1");
     assert.equal(readFileSync(join(wt.dir, "a.txt"), "utf8"), "one\nTWO\nthree\n");
     assert.equal(readFileSync(join(wt.dir, "new.txt"), "utf8"), "untracked\n");
-    assert.ok(existsSync(join(wt.dir, "node_modules", "dep.js")), "ignored dependencies are linked in so checks can run");
+    assert.ok(
+      existsSync(join(wt.dir, "node_modules", "dep.js")),
+      "ignored dependencies are linked in so checks can run",
+    );
     assert.equal(gitStatus(r.dir), statusBefore, "the user's status is unchanged");
     assert.equal(execFileSync("git", ["for-each-ref"], { cwd: r.dir, encoding: "utf8" }), refsBefore, "no ref added");
 
@@ -59,12 +72,19 @@ test("a worktree starts from the user's uncommitted and untracked work, leaves t
     assert.deepEqual([...readFileSync(join(r.dir, "added.bin"))], [0, 1, 2, 255]);
     assert.ok(!existsSync(join(r.dir, "new.txt")));
     assert.ok(applied.ok && applied.backup, "a backup of the state before the apply");
-    const backedUp = execFileSync("git", ["show", `refs/continuum/backups/${applied.ok && applied.backup}:new.txt`], { cwd: r.dir, encoding: "utf8" });
+    const backedUp = execFileSync("git", ["show", `refs/continuum/backups/${applied.ok && applied.backup}:new.txt`], {
+      cwd: r.dir,
+      encoding: "utf8",
+    });
     assert.equal(backedUp, "untracked\n", "the backup holds the untracked file the apply deleted");
 
     await wts.remove(wt);
     assert.ok(!existsSync(wt.dir));
-    assert.equal(execFileSync("git", ["worktree", "list"], { cwd: r.dir, encoding: "utf8" }).trim().split("\n").length, 1, "unregistered");
+    assert.equal(
+      execFileSync("git", ["worktree", "list"], { cwd: r.dir, encoding: "utf8" }).trim().split("\n").length,
+      1,
+      "unregistered",
+    );
   } finally {
     r.cleanup();
   }
@@ -85,7 +105,11 @@ test("apply is refused whole, with the diff saved, when the tree changed meanwhi
     assert.ok(!moved.ok && /you changed a\.txt since/.test(moved.reason), "the message names the file");
     assert.ok(!moved.ok && moved.conflicts.includes("a.txt"));
     assert.ok(!moved.ok && readFileSync(moved.savedTo, "utf8") === diff, "the diff is kept");
-    assert.equal(readFileSync(join(r.dir, "a.txt"), "utf8"), "one\ntwo by the user\nthree\n", "the user's edit is untouched");
+    assert.equal(
+      readFileSync(join(r.dir, "a.txt"), "utf8"),
+      "one\ntwo by the user\nthree\n",
+      "the user's edit is untouched",
+    );
 
     const conflict = await wts.apply(diff, { label: "task" });
     assert.equal(conflict.ok, false);
@@ -131,7 +155,10 @@ test("sweep removes the worktrees of a process that is gone and keeps those of a
     assert.equal(await sweeper.sweep(), 1);
     assert.ok(!existsSync(left.dir));
     assert.ok(existsSync(mine.dir));
-    assert.equal(execFileSync("git", ["worktree", "list"], { cwd: r.dir, encoding: "utf8" }).trim().split("\n").length, 2);
+    assert.equal(
+      execFileSync("git", ["worktree", "list"], { cwd: r.dir, encoding: "utf8" }).trim().split("\n").length,
+      2,
+    );
     await live.remove(mine);
   } finally {
     r.cleanup();
@@ -158,7 +185,8 @@ test("a worktree of a sub-folder project maps to the same sub-folder", async () 
 });
 
 test("git apply's complaints name the files", () => {
-  const stderr = "error: patch failed: src/a.ts:3\nerror: src/a.ts: patch does not apply\nerror: new.txt: already exists in working directory\n";
+  const stderr =
+    "error: patch failed: src/a.ts:3\nerror: src/a.ts: patch does not apply\nerror: new.txt: already exists in working directory\n";
   assert.deepEqual(conflictFiles(stderr).sort(), ["new.txt", "src/a.ts"]);
 });
 
@@ -177,17 +205,28 @@ test("confinement moves project paths into the worktree and refuses everything o
   assert.deepEqual(edit, { ok: true, args: { filePath: "/data/wt/wt-1/a.ts", oldString: "a", newString: "b" } });
   const grep = confineToolArgs("grep", { pattern: "x" }, C);
   assert.ok(grep.ok && grep.args.path === C.dir, "a search with no path searches the worktree");
-  const bash = confineToolArgs("bash", { command: "cat /home/u/proj/a.ts && ls /home/u/project-two", description: "d" }, C);
+  const bash = confineToolArgs(
+    "bash",
+    { command: "cat /home/u/proj/a.ts && ls /home/u/project-two", description: "d" },
+    C,
+  );
   assert.ok(bash.ok);
   assert.equal(bash.ok && bash.args.workdir, C.dir);
   assert.equal(bash.ok && bash.args.command, "cat /data/wt/wt-1/a.ts && ls /home/u/project-two");
   assert.equal(confineToolArgs("bash", { command: "ls", workdir: "/tmp" }, C).ok, false);
-  const patch = confineToolArgs("apply_patch", { patchText: "*** Begin Patch\n*** Update File: /home/u/proj/a.ts\n@@\n-a\n+b\n*** End Patch" }, C);
+  const patch = confineToolArgs(
+    "apply_patch",
+    { patchText: "*** Begin Patch\n*** Update File: /home/u/proj/a.ts\n@@\n-a\n+b\n*** End Patch" },
+    C,
+  );
   assert.ok(patch.ok && String(patch.args.patchText).includes("*** Update File: /data/wt/wt-1/a.ts"));
   assert.equal(confineToolArgs("apply_patch", { patchText: "*** Add File: /etc/x\n+a" }, C).ok, false);
   assert.equal(confineToolArgs("task", { prompt: "x" }, C).ok, false, "no sub-agent escapes the worktree");
   assert.equal(confineToolArgs("write", { filePath: "../../x", content: "" }, C).ok, false);
-  assert.deepEqual(confineToolArgs("memory", { action: "search", query: "x" }, C), { ok: true, args: { action: "search", query: "x" } });
+  assert.deepEqual(confineToolArgs("memory", { action: "search", query: "x" }, C), {
+    ok: true,
+    args: { action: "search", query: "x" },
+  });
 });
 
 test("property: a confined path is always inside the worktree", () => {
@@ -205,7 +244,10 @@ test("a symlink in the project does not make the worktree's copy point outside b
   const r = repo();
   try {
     symlinkSync("/etc", join(r.dir, "etc-link"));
-    assert.equal(confinePath(join(r.dir, "etc-link", "passwd"), { dir: "/wt", projectDir: r.dir }), "/wt/etc-link/passwd");
+    assert.equal(
+      confinePath(join(r.dir, "etc-link", "passwd"), { dir: "/wt", projectDir: r.dir }),
+      "/wt/etc-link/passwd",
+    );
   } finally {
     r.cleanup();
   }
@@ -220,7 +262,10 @@ test("worktrees created and removed in parallel all succeed (git's registry is n
       for (const w of made) assert.equal(readFileSync(join(w.dir, "a.txt"), "utf8"), "one\ntwo\nthree\n");
       await Promise.all(made.map((w) => worktrees.remove(w)));
     }
-    assert.equal(execFileSync("git", ["worktree", "list"], { cwd: r.dir, encoding: "utf8" }).trim().split("\n").length, 1);
+    assert.equal(
+      execFileSync("git", ["worktree", "list"], { cwd: r.dir, encoding: "utf8" }).trim().split("\n").length,
+      1,
+    );
   } finally {
     r.cleanup();
   }

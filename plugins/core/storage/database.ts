@@ -62,7 +62,12 @@ export function redacting(db: Database): Database {
     prepare(sql) {
       const stmt = db.prepare(sql);
       // A full-text search stores nothing and matches words, never a whole stored value: its query needs no pass.
-      if (FTS_READ.test(sql)) return { run: (...params) => stmt.run(...redactParams(params)), get: (...params) => stmt.get(...params), all: (...params) => stmt.all(...params) };
+      if (FTS_READ.test(sql))
+        return {
+          run: (...params) => stmt.run(...redactParams(params)),
+          get: (...params) => stmt.get(...params),
+          all: (...params) => stmt.all(...params),
+        };
       return {
         run: (...params) => stmt.run(...redactParams(params)),
         get: (...params) => stmt.get(...redactParams(params)),
@@ -79,7 +84,8 @@ const FTS_READ = /^\s*(?:WITH\b[\s\S]*?)?SELECT\b(?![\s\S]*\b(?:INSERT|UPDATE|DE
 function redactParams(params: SqlParams): SqlParams {
   if (params.length === 1 && isRecord(params[0])) {
     const named: Record<string, SqlValue> = {};
-    for (const [key, value] of Object.entries(params[0])) named[key] = typeof value === "string" ? storedText(value) : value;
+    for (const [key, value] of Object.entries(params[0]))
+      named[key] = typeof value === "string" ? storedText(value) : value;
     return [named];
   }
   return (params as SqlValue[]).map((value) => (typeof value === "string" ? storedText(value) : value));

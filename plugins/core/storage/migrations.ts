@@ -23,7 +23,9 @@ const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (
 
 export function currentVersion(db: Database, feature: string): number {
   db.exec(LEDGER);
-  const row = db.prepare("SELECT MAX(version) AS v FROM schema_migrations WHERE feature = ?").get<{ v: number | null }>(feature);
+  const row = db
+    .prepare("SELECT MAX(version) AS v FROM schema_migrations WHERE feature = ?")
+    .get<{ v: number | null }>(feature);
   return row?.v ?? 0;
 }
 
@@ -52,6 +54,7 @@ export function migrate(db: Database, feature: string, migrations: readonly Migr
 
 function assertOrdered(feature: string, migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`${feature} migrations must be numbered 1..n in order; found ${m.version} at ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`${feature} migrations must be numbered 1..n in order; found ${m.version} at ${i + 1}`);
   });
 }

@@ -113,15 +113,21 @@ export function sessionStateFiles(db: Database, sessionDir?: SessionDirOf): Sess
     pathOf,
     write(sessionId, name, value) {
       const path = pathOf(sessionId, name);
-      const content = JSON.stringify({ format: 1, sessionId, savedAt: new Date().toISOString(), ...storedValue(value) }) + "\n";
+      const content =
+        JSON.stringify({ format: 1, sessionId, savedAt: new Date().toISOString(), ...storedValue(value) }) + "\n";
       const comparable = JSON.stringify(value);
       if (lastWritten.get(path) === comparable) return;
-      if (info?.readOnly) throw new StateWriteError(`cannot save ${path}: the data directory ${info.root} is not writable, so nothing was changed`);
+      if (info?.readOnly)
+        throw new StateWriteError(
+          `cannot save ${path}: the data directory ${info.root} is not writable, so nothing was changed`,
+        );
       try {
         // Every string of the state passed storedValue: the file holds no secret.
         writeFileAtomic(path, content);
       } catch (error) {
-        const why = isNotWritableError(error) ? (notWritableReason(dirname(path)) ?? (error as Error).message) : (error as Error).message;
+        const why = isNotWritableError(error)
+          ? (notWritableReason(dirname(path)) ?? (error as Error).message)
+          : (error as Error).message;
         throw new StateWriteError(`cannot save ${path} (${why}), so nothing was changed`);
       }
       lastWritten.set(path, comparable);
@@ -152,9 +158,13 @@ export function sessionStateFiles(db: Database, sessionDir?: SessionDirOf): Sess
         }
         const savedAt = typeof value.savedAt === "string" ? value.savedAt : "";
         const seen = byId.get(value.sessionId);
-        if (!seen || seen.savedAt < savedAt) byId.set(value.sessionId, { sessionId: value.sessionId, path, value, savedAt });
+        if (!seen || seen.savedAt < savedAt)
+          byId.set(value.sessionId, { sessionId: value.sessionId, path, value, savedAt });
       }
-      return { found: [...byId.values()].map(({ sessionId, path, value }) => ({ sessionId, path, value })), unreadable };
+      return {
+        found: [...byId.values()].map(({ sessionId, path, value }) => ({ sessionId, path, value })),
+        unreadable,
+      };
     },
   };
 }

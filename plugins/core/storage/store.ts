@@ -40,7 +40,11 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
   } catch (error) {
     if (isAccessError(error)) return openInMemory(root, `cannot open ${path} for writing (${errorText(error)})`);
     // Locked by another process for longer than the busy timeout is not damage: a live database is never moved aside.
-    if (isBusyError(error)) return openInMemory(root, `${path} is locked by another process (${errorText(error)} for more than ${busyTimeoutMs(options)} ms)`);
+    if (isBusyError(error))
+      return openInMemory(
+        root,
+        `${path} is locked by another process (${errorText(error)} for more than ${busyTimeoutMs(options)} ms)`,
+      );
     if (!existed) throw new StoreUnavailableError(`cannot create database ${path}: ${errorText(error)}`);
     return recover(path, options, errorText(error));
   }
@@ -90,17 +94,26 @@ function isDirectory(path: string): boolean {
 function integrityProblem(db: Database): string | undefined {
   const rows = db.prepare("PRAGMA quick_check").all<Record<string, string>>();
   const verdicts = rows.map((row) => String(Object.values(row)[0]));
-  return verdicts.length === 1 && verdicts[0] === "ok" ? undefined : `quick_check: ${verdicts.join("; ") || "no answer"}`;
+  return verdicts.length === 1 && verdicts[0] === "ok"
+    ? undefined
+    : `quick_check: ${verdicts.join("; ") || "no answer"}`;
 }
 
 function isBusyError(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
-  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || /database (table )?is locked|database is busy/i.test(errorText(error));
+  return (
+    code.startsWith("SQLITE_BUSY") ||
+    code.startsWith("SQLITE_LOCKED") ||
+    /database (table )?is locked|database is busy/i.test(errorText(error))
+  );
 }
 
 function isAccessError(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
-  return ["EACCES", "EROFS", "EPERM", "SQLITE_READONLY", "SQLITE_CANTOPEN"].includes(code) || /readonly|read-only/i.test(errorText(error));
+  return (
+    ["EACCES", "EROFS", "EPERM", "SQLITE_READONLY", "SQLITE_CANTOPEN"].includes(code) ||
+    /readonly|read-only/i.test(errorText(error))
+  );
 }
 
 /** Renames the DB and its WAL/SHM companions to <name>.corrupt-<timestamp>; returns the new DB path. */

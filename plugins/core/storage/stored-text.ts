@@ -50,12 +50,18 @@ function redactDiff(text: string): string {
   let run: string[] = [];
   let runMarker = "";
   const flush = () => {
-    if (run.length) out.push(...redact(run.join("\n")).split("\n").map((line) => runMarker + line));
+    if (run.length)
+      out.push(
+        ...redact(run.join("\n"))
+          .split("\n")
+          .map((line) => runMarker + line),
+      );
     run = [];
   };
   for (const line of text.split("\n")) {
     const marker = line[0] ?? "";
-    const body = (marker === "+" || marker === "-" || marker === " ") && !line.startsWith("+++ ") && !line.startsWith("--- ");
+    const body =
+      (marker === "+" || marker === "-" || marker === " ") && !line.startsWith("+++ ") && !line.startsWith("--- ");
     if (!body || marker !== runMarker) flush();
     if (body) {
       runMarker = marker;
@@ -110,7 +116,8 @@ function deep(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
       // A secret-named key makes its value a secret the value alone does not show (`"password": "hunter2"`).
-      out[deep(key) as string] = typeof inner === "string" && secretKindOfKey(key) ? pairValue(key, redactString(inner)) : deep(inner);
+      out[deep(key) as string] =
+        typeof inner === "string" && secretKindOfKey(key) ? pairValue(key, redactString(inner)) : deep(inner);
     }
     return out;
   }

@@ -3,7 +3,10 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 
 /** Why `path` (a folder, or a file that may not exist yet) cannot be written; undefined when it can. */
-export function notWritableReason(path: string, options: { create?: boolean; kind?: "dir" | "file" } = {}): string | undefined {
+export function notWritableReason(
+  path: string,
+  options: { create?: boolean; kind?: "dir" | "file" } = {},
+): string | undefined {
   const kind = options.kind ?? "dir";
   try {
     if (kind === "dir" && options.create) mkdirSync(path, { recursive: true });
@@ -23,5 +26,12 @@ export function notWritableReason(path: string, options: { create?: boolean; kin
 /** Errors that mean "this place cannot be written", as opposed to a bug or damaged data. */
 export function isNotWritableError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === "EACCES" || code === "EROFS" || code === "EPERM" || code === "ENOTDIR" || code === "EEXIST" || code === "ENOSPC";
+  return (
+    code === "EACCES" ||
+    code === "EROFS" ||
+    code === "EPERM" ||
+    code === "ENOTDIR" ||
+    code === "EEXIST" ||
+    code === "ENOSPC"
+  );
 }

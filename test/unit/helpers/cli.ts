@@ -29,7 +29,10 @@ export async function withIsolatedDirs<T>(fn: (root: string) => Promise<T>): Pro
   try {
     return await fn(root);
   } finally {
-    for (const [key, value] of [["XDG_DATA_HOME", saved.data], ["XDG_CONFIG_HOME", saved.config]] as const) {
+    for (const [key, value] of [
+      ["XDG_DATA_HOME", saved.data],
+      ["XDG_CONFIG_HOME", saved.config],
+    ] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }

@@ -11,7 +11,9 @@ export function separatorsAmong(points: number[]): Set<number> {
   const Driver = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
   const db = new Driver(":memory:");
   try {
-    db.exec(`CREATE VIRTUAL TABLE t USING fts5(x, tokenize='${TOKENIZER}'); CREATE VIRTUAL TABLE vi USING fts5vocab(t, 'instance');`);
+    db.exec(
+      `CREATE VIRTUAL TABLE t USING fts5(x, tokenize='${TOKENIZER}'); CREATE VIRTUAL TABLE vi USING fts5vocab(t, 'instance');`,
+    );
     const insert = db.prepare("INSERT INTO t(rowid, x) VALUES (?, ?)");
     db.transaction(() => points.forEach((c, i) => insert.run(i + 1, `q${String.fromCodePoint(c)}q`)))();
     const tokenChar = new Set<number>();

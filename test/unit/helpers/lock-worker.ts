@@ -6,8 +6,13 @@ const [file, root, worker, countText] = process.argv.slice(2);
 const count = Number(countText);
 for (let i = 0; i < count; i++) {
   const tag = { id: `m-w${worker}n${i}`, date: "2026-11-21", session: `ses_${worker}` };
-  await updateFile(file!, (current) => appendToSection(current, "Rules", formatBullet(`worker ${worker} entry ${i}`, tag), memoryTemplate("project")), {
-    roots: [root!],
-    versionsKept: 3,
-  });
+  await updateFile(
+    file!,
+    (current) =>
+      appendToSection(current, "Rules", formatBullet(`worker ${worker} entry ${i}`, tag), memoryTemplate("project")),
+    {
+      roots: [root!],
+      versionsKept: 3,
+    },
+  );
 }
