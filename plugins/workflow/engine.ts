@@ -4,83 +4,28 @@
 // Host-neutral: no OpenCode here.
 import { randomBytes } from "node:crypto";
 import { errorText } from "../core/report.ts";
-import { projectFiles, type ProjectFiles } from "./files.ts";
-import { type Journal, type RunRecord, type RunStore, type TranscriptLine, TRANSCRIPT_KEPT } from "./journal.ts";
-import type { LoadedWorkflow, WorkflowLoader } from "./loader.ts";
-import { type Budget, Sandbox, SandboxError } from "./sandbox.ts";
+import { projectFiles } from "./files.ts";
+import { type RunRecord, type TranscriptLine, TRANSCRIPT_KEPT } from "./journal.ts";
+import type { LoadedWorkflow } from "./loader.ts";
+import { Sandbox, SandboxError } from "./sandbox.ts";
 import { compileSchema } from "./schema.ts";
 import { processAlive } from "../core/process-alive.ts";
-import { checkCall, type CheckPort } from "./check-call.ts";
+import { checkCall } from "./check-call.ts";
 import { firstWords, hash, settleWithin } from "./engine-util.ts";
+import type { ActiveRun, AgentAnswer, EngineOptions, ProgressKind, StartedRun, StartRequest } from "./engine-types.ts";
 
-export interface AgentCall {
-  runId: string;
-  workflow: string;
-  prompt: string;
-  schema?: Record<string, unknown>;
-  agent: string;
-  model?: string;
-  label: string;
-  phase?: string;
-  timeoutMs: number;
-  isolation?: "worktree";
-  parentSessionId?: string;
-  signal: AbortSignal;
-}
-
-export type AgentAnswer = { ok: true; value: unknown; tokens: number } | { ok: false; message: string; tokens: number };
-
-export interface AgentPort {
-  run(call: AgentCall): Promise<AgentAnswer>;
-}
-
-export interface WorkflowLimits {
-  memoryMiB: number;
-  sliceMs: number;
-  maxStackKiB: number;
-  activeMs: number;
-  deadlineMs: number;
-  agentTimeoutMs: number;
-}
-
-export type ProgressKind = "started" | "phase" | "agent" | "finished";
-
-/** merge(changes): applies isolated agents' diffs to the user's working tree (compose's merge-back in OpenCode). */
-export type MergePort = (changes: unknown) => Promise<{ ok: boolean } & Record<string, unknown>>;
-
-export interface EngineOptions {
-  loader: WorkflowLoader;
-  merge?: MergePort;
-  /** check(command): runs a project command by code, confined (worktreeCheckPort in OpenCode). */
-  check?: CheckPort;
-  store: RunStore;
-  projectDir: string;
-  dataDir?: string; // the pack's data dir: scripts never write there
-  /** Asked before every script write (the user's OpenCode `edit` permission in OpenCode): why not, or undefined. */
-  writePolicy?: (rel: string, agent: string | undefined) => string | undefined;
-  agents: AgentPort;
-  limits: WorkflowLimits;
-  defaultAgent?: string;
-  onProgress?(run: RunRecord, kind: ProgressKind): void;
-  log?(level: "info" | "warn", message: string): void;
-}
-
-export interface StartRequest {
-  target: string;
-  args?: unknown;
-  parentSessionId?: string;
-  /** The agent that asked for the run: its own OpenCode edit permission applies to the script's writes. */
-  agent?: string;
-  /** Math.random's seed; random when not given (tests and benchmarks pin it). */
-  seed?: number;
-}
-
-export interface StartedRun {
-  record: RunRecord;
-  done: Promise<RunRecord>;
-  /** Said once when resuming: why the journal was dropped. */
-  notice?: string;
-}
+// Importers keep reaching the engine's shapes through engine.ts.
+export type {
+  AgentAnswer,
+  AgentCall,
+  AgentPort,
+  EngineOptions,
+  MergePort,
+  ProgressKind,
+  StartedRun,
+  StartRequest,
+  WorkflowLimits,
+} from "./engine-types.ts";
 
 const MAX_DEPTH = 8;
 /** Agents one run may start (replays not counted): a runaway loop must not open thousands of sessions. */
@@ -90,19 +35,6 @@ const MAX_LOG_CHARS = 2000;
 const AGENT_OPTIONS = new Set(["schema", "agent", "model", "label", "phase", "timeoutMs", "isolation"]);
 const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const MODEL_REF = /^[^/\s]+\/\S+$/;
-
-/** One run in this process. */
-interface ActiveRun {
-  record: RunRecord;
-  journal: Journal;
-  budget: Budget;
-  controller: AbortController;
-  sandboxes: Set<Sandbox>;
-  files: ProjectFiles;
-  /** agent() calls still out: a stopped run waits (briefly) for them to wind down before it reports its end. */
-  inflight: Set<Promise<unknown>>;
-  done: Promise<RunRecord>;
-}
 
 const WIND_DOWN_MS = 10_000;
 
