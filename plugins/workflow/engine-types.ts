@@ -87,3 +87,12 @@ export interface ActiveRun {
   inflight: Set<Promise<unknown>>;
   done: Promise<RunRecord>;
 }
+
+/** What a script's host calls need: the engine's options and the run they act on. */
+export interface RunScope {
+  options: EngineOptions;
+  run: ActiveRun;
+}
+
+/** Counts calls with the same identity within one script, so repeated identical calls get distinct journal keys. */
+export type Occurrence = (identity: string) => number;
