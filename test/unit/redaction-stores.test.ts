@@ -310,7 +310,9 @@ test("no store writes a file around the one write path: every write to disk in p
     "memory/memory-service.ts": "restores a memory file's kept version byte for byte",
     "workflow/files.ts": "writeFile() of a workflow script writes into the user's project, not the data dir",
     "cli/schema.ts": "writes the JSON Schema of the config",
-    "cli/install.ts": "writes the user's OpenCode config, the plugin shim and the install manifest, byte for byte",
+    "cli/install-shim.ts": "writes the plugin shim into the user's OpenCode config, byte for byte",
+    "cli/install-manifest.ts": "writes the install manifest (paths and hashes, no model's or user's text)",
+    "cli/install-git-exclude.ts": "writes the pack's block into the repository's .git/info/exclude",
     "compose/merge.ts":
       "the backup of the user's own uncommitted work must restore it byte for byte; saved diffs use writeStoredFile",
     "core/worktrees.ts": "owner files and the backup list pass storedText; saved diffs use writeStoredFile",
