@@ -241,6 +241,19 @@ export function openLedger(db: Database, ownerPid = process.pid): Ledger {
         .all<Record<string, unknown>>(...params)
         .map(toRunRow);
     },
+    ...runOwnership(db, ownerPid),
+  };
+}
+
+/**
+ * Which process owns a running run: the CLI asks the owner to cancel through the table, and runs whose owner died
+ * are closed as abandoned by the next process that looks.
+ */
+function runOwnership(
+  db: Database,
+  ownerPid: number,
+): Pick<Ledger, "requestCancel" | "cancelRequests" | "closeOrphans"> {
+  return {
     requestCancel(runId) {
       return (
         db.prepare("UPDATE ledger_runs SET cancel_requested = 1 WHERE run_id = ? AND state = 'running'").run(runId)

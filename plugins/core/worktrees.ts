@@ -86,29 +86,12 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
   let counter = 0;
   const { serial, add: addWorktree, unregister } = createWorktreeRegistry();
 
-  const ownerFile = (dir: string) => `${dir}.owner.json`;
-
   // Each worktree's git dir, read while it is fresh. The pack's own git runs on a worktree with it named, never
   // found by search: a helper can write a `.git` of its own into its worktree (a sub-folder one sits below the real
   // link), and git would take that repository's config (core.fsmonitor runs a command) with the pack's rights.
   // Keyed by worktree id, dropped when the worktree is removed.
   const gitDirs = new Map<string, Record<string, string>>();
   const gitEnv = (worktree: Worktree) => ({ env: gitDirs.get(worktree.id) ?? {} });
-
-  /** A tree id for the project as it is now (HEAD + uncommitted + untracked, non-ignored). */
-  function snapshotTree(): Promise<{ tree: string; head: string | undefined }> {
-    return captureState(projectDir, true);
-  }
-
-  async function snapshotCommit(message: string): Promise<string> {
-    const { tree, head } = await snapshotTree();
-    const args = ["commit-tree", tree, ...(head ? ["-p", head] : []), "-m", message];
-    return (await gitOk(projectDir, args, { env: IDENTITY })).trim();
-  }
-
-  async function topLevel(): Promise<string> {
-    return (await gitOk(projectDir, ["rev-parse", "--show-toplevel"])).trim();
-  }
 
   async function stage(worktree: Worktree): Promise<void> {
     const excludes = linkIgnored.map((name) => `:(exclude)${name}`);
@@ -131,27 +114,15 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
     },
 
     async create(owner, label) {
-      const top = await topLevel();
-      const base = await snapshotCommit(`continuum snapshot for ${owner}: ${label}`.slice(0, 200));
+      const top = await topLevel(projectDir);
+      const base = await snapshotCommit(projectDir, `continuum snapshot for ${owner}: ${label}`.slice(0, 200));
       const id = `wt-${pid}-${Date.now().toString(36)}-${(++counter).toString(36)}`;
       const dir = join(root, id);
       mkdirSync(root, { recursive: true });
       const record: Owner = { pid, createdAt: new Date().toISOString(), owner, label, base, projectDir: top };
-      // The owner file comes first: a crash between it and `worktree add` still leaves something to sweep.
-      writeFileSync(ownerFile(dir), storedText(JSON.stringify(record)));
-      try {
-        await addWorktree(top, dir, base);
-        const gitDir = (await gitOk(dir, ["rev-parse", "--absolute-git-dir"])).trim();
-        gitDirs.set(id, { GIT_DIR: gitDir, GIT_WORK_TREE: dir });
-      } catch (error) {
-        rmSync(dir, { recursive: true, force: true });
-        rmSync(ownerFile(dir), { force: true });
-        throw error;
-      }
-      for (const name of linkIgnored) {
-        const source = join(top, name);
-        if (existsSync(source) && !existsSync(join(dir, name))) symlinkSync(source, join(dir, name));
-      }
+      const gitDir = await addOwnedWorktree(dir, record, addWorktree);
+      gitDirs.set(id, { GIT_DIR: gitDir, GIT_WORK_TREE: dir });
+      linkIgnoredFolders(top, dir, linkIgnored);
       // The worktree is where the relative path the user is in would be.
       const sub = realpathSync(projectDir).slice(realpathSync(top).length).replace(/^\/+/, "");
       return { id, dir: sub ? join(dir, sub) : dir, base, owner, label };
@@ -197,14 +168,58 @@ export function createWorktrees(options: WorktreeOptions): Worktrees {
     sweep: () => sweepWorktrees({ root, projectDir }, isAlive, unregister),
 
     async fingerprint() {
-      return (await snapshotTree()).tree;
+      return (await snapshotTree(projectDir)).tree;
     },
 
     async apply(diff, applyOptions = {}) {
       if (!diff.trim()) return { ok: true, files: [], backup: undefined };
-      return applyDiff({ projectDir, root, top: await topLevel() }, diff, applyOptions);
+      return applyDiff({ projectDir, root, top: await topLevel(projectDir) }, diff, applyOptions);
     },
   };
+}
+
+const ownerFile = (dir: string) => `${dir}.owner.json`;
+
+/** A tree id for the project as it is now (HEAD + uncommitted + untracked, non-ignored). */
+function snapshotTree(projectDir: string): Promise<{ tree: string; head: string | undefined }> {
+  return captureState(projectDir, true);
+}
+
+/** A commit of that tree on top of HEAD, made without touching the user's index or refs. */
+async function snapshotCommit(projectDir: string, message: string): Promise<string> {
+  const { tree, head } = await snapshotTree(projectDir);
+  const args = ["commit-tree", tree, ...(head ? ["-p", head] : []), "-m", message];
+  return (await gitOk(projectDir, args, { env: IDENTITY })).trim();
+}
+
+async function topLevel(projectDir: string): Promise<string> {
+  return (await gitOk(projectDir, ["rev-parse", "--show-toplevel"])).trim();
+}
+
+/** Adds the worktree at `dir` with its owner file; returns its git dir, read while it is fresh. */
+async function addOwnedWorktree(
+  dir: string,
+  record: Owner,
+  add: (top: string, dir: string, base: string) => Promise<void>,
+): Promise<string> {
+  // The owner file comes first: a crash between it and `worktree add` still leaves something to sweep.
+  writeFileSync(ownerFile(dir), storedText(JSON.stringify(record)));
+  try {
+    await add(record.projectDir, dir, record.base);
+    return (await gitOk(dir, ["rev-parse", "--absolute-git-dir"])).trim();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(ownerFile(dir), { force: true });
+    throw error;
+  }
+}
+
+/** Ignored folders of the project (node_modules) linked into the worktree so checks can run there. */
+function linkIgnoredFolders(top: string, dir: string, names: readonly string[]): void {
+  for (const name of names) {
+    const source = join(top, name);
+    if (existsSync(source) && !existsSync(join(dir, name))) symlinkSync(source, join(dir, name));
+  }
 }
 
 /** The worktree's own folder (a worktree made from a sub-folder of the repo reports that sub-folder as its dir). */

@@ -69,6 +69,37 @@ function scheduleBackfill(context: FeatureContext, stopped: () => boolean): Retu
   return timer;
 }
 
+/**
+ * The history index: every message of the user's sessions recorded from the event stream as it happens, and the
+ * sessions OpenCode stored before backfilled in the background.
+ */
+function startHistory(context: FeatureContext): { recorder: HistoryRecorder; stopBackfill(): void } {
+  const { reporter, sessions } = context;
+  const recorder = new HistoryRecorder({
+    db: context.db!,
+    projectId: context.project.id,
+    redact,
+    isMain: (id) => sessions.isMain(id),
+    retentionDays: context.config.memory.historyRetentionDays,
+    onError: (error) => reporter.problem("memory:history", `history index write failed: ${(error as Error).message}`),
+    isOwnText: isPackText,
+  });
+  let stopped = false;
+  const backfill = scheduleBackfill(context, () => stopped);
+  sessions.on("memory", "message.seen", (event) =>
+    recorder.onMessageUpdated({ id: event.messageId, role: event.role }),
+  );
+  sessions.on("memory", "part.updated", (event) => recorder.onPartUpdated(event.part));
+  sessions.on("memory", "turn.ended", async () => recorder.flush());
+  return {
+    recorder,
+    stopBackfill() {
+      stopped = true;
+      clearTimeout(backfill);
+    },
+  };
+}
+
 export function createMemory(context: FeatureContext): FeatureParts {
   const { config, reporter, sessions } = context;
   const settings = config.memory;
@@ -87,21 +118,7 @@ export function createMemory(context: FeatureContext): FeatureParts {
   const startup = service.reconcile();
   for (const note of startup.notes) reporter.log("warn", `memory file ${note.path}: ${note.note}`);
 
-  const history = settings.history
-    ? new HistoryRecorder({
-        db: context.db!,
-        projectId: context.project.id,
-        redact,
-        isMain: (id) => sessions.isMain(id),
-        retentionDays: settings.historyRetentionDays,
-        onError: (error) =>
-          reporter.problem("memory:history", `history index write failed: ${(error as Error).message}`),
-        isOwnText: isPackText,
-      })
-    : undefined;
-
-  let disposed = false;
-  const backfill = history ? scheduleBackfill(context, () => disposed) : undefined;
+  const history = settings.history ? startHistory(context) : undefined;
 
   const stateOf = (sessionId: string) => sessions.session(sessionId).get(memorySlot);
   const blockFor = (sessionId: string): MemoryBlock => {
@@ -133,11 +150,6 @@ export function createMemory(context: FeatureContext): FeatureParts {
     });
     if (recalled) event.addContext(recalled.text);
   });
-  sessions.on("memory", "message.seen", (event) =>
-    history?.onMessageUpdated({ id: event.messageId, role: event.role }),
-  );
-  sessions.on("memory", "part.updated", (event) => history?.onPartUpdated(event.part));
-  sessions.on("memory", "turn.ended", async () => history?.flush());
   sessions.on("memory", "session.created", () => void service.reconcile());
   // OpenCode rebuilt the context: the next call gets a freshly assembled block.
   sessions.on("memory", "session.compacted", (event) => void (stateOf(event.sessionId).block = undefined));
@@ -155,7 +167,7 @@ export function createMemory(context: FeatureContext): FeatureParts {
   return {
     tools: memoryTools({
       service,
-      history,
+      history: history?.recorder,
       db: context.db!,
       projectId: context.project.id,
       turnOf: (id) => Math.max(1, stateOf(id).userTurns),
@@ -187,10 +199,9 @@ export function createMemory(context: FeatureContext): FeatureParts {
       },
     },
     dispose: async () => {
-      disposed = true;
-      clearTimeout(backfill);
+      history?.stopBackfill();
       service.close();
-      await history?.dispose();
+      await history?.recorder.dispose();
     },
   };
 }
