@@ -15,7 +15,9 @@ import { effectiveConfig, featureState, type Effective } from "../cli/config-vie
 import { act, emit, existingDir, intInRange, jsonOption, notFound, projectOption, usageError } from "../cli/kit.ts";
 
 /** Stands in for a new session's id: OpenCode's ids are "ses_" plus 26 characters. */
-const NEW_SESSION = "ses_NEW-SESSION-ID-PLACEHOLDER";
+// Same length and characters as a real id ("ses_" + 26 letters and digits): a hyphen weighs more in the token
+// estimate, and one token moved the packing of a block right at its budget away from what OpenCode was sent.
+const NEW_SESSION = "ses_NEWSESSIONIDPLACEHOLDER000";
 
 async function openService(projectOpt: string | undefined) {
   return openMemory(effectiveConfig(existingDir("--project", projectOpt)));

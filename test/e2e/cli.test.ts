@@ -284,7 +284,7 @@ test("memory status agrees with what OpenCode injects: enabled false, a small bu
       // The injected block names this session's notes file; apart from the session id it is the promised block.
       assert.equal(
         injected.replace(/ses_[A-Za-z0-9]{26}/g, "<session>"),
-        status.block.text.replace(/ses_NEW-SESSION-ID-PLACEHOLDER/g, "<session>"),
+        status.block.text.replace(/ses_NEWSESSIONIDPLACEHOLDER000/g, "<session>"),
       );
       assert.ok(
         status.block.tokens >= estimateTokens(injected) - 2 && status.block.tokens <= estimateTokens(injected) + 2,
