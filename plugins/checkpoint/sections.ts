@@ -297,6 +297,21 @@ export function renderCheckpoint(
   return lines.join("\n");
 }
 
+/** The sections of a checkpoint.md by key; a heading it does not know, or a "(none)" body, is left out. */
+export function parseCheckpointSections(markdown: string): Partial<Record<SectionKey, string>> {
+  const byTitle = new Map(SECTIONS.map((s) => [`${s.n}. ${s.title}`, s.key]));
+  const out: Partial<Record<SectionKey, string>> = {};
+  const headings = [...markdown.matchAll(/^## (\d+\. .+)$/gm)];
+  headings.forEach((match, i) => {
+    const key = byTitle.get(match[1]!.trim());
+    if (!key) return;
+    const end = i + 1 < headings.length ? headings[i + 1]!.index : markdown.length;
+    const body = markdown.slice(match.index + match[0].length, end).trim();
+    if (body && body !== "(none)") out[key] = body;
+  });
+  return out;
+}
+
 /** Checks that a checkpoint.md still has the 11 headings in order (used to spot hand edits that broke it). */
 export function checkpointShapeProblems(markdown: string): string[] {
   const headings = [...markdown.matchAll(/^## (\d+)\. (.+)$/gm)].map((m) => `${m[1]}. ${m[2]!.trim()}`);

@@ -3,13 +3,21 @@
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CheckpointServices } from "../core/feature.ts";
+import { parseCheckpointSections } from "./sections.ts";
 
 /** Where a session's checkpoint.md is, given the session's folder. */
 export const checkpointFileIn = (sessionDir: string): string => join(sessionDir, "checkpoint.md");
 
 /** The service over the sessions' folders (`sessionDir(id)`: ProjectPaths.session, or a folder under the CLI's). */
 export function checkpointService(sessionDir: (sessionId: string) => string): CheckpointServices {
-  return { latest: (sessionId) => readLatest(checkpointFileIn(sessionDir(sessionId))) };
+  const latest = (sessionId: string) => readLatest(checkpointFileIn(sessionDir(sessionId)));
+  return {
+    latest,
+    sections: (sessionId) => {
+      const found = latest(sessionId);
+      return found && { sections: parseCheckpointSections(found.text), writtenAt: found.writtenAt };
+    },
+  };
 }
 
 function readLatest(file: string): { text: string; writtenAt: number } | undefined {

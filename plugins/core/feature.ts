@@ -92,6 +92,11 @@ export interface PermissionServices {
 export interface CheckpointServices {
   /** The session's latest checkpoint.md and when it was written; undefined when there is none or it is unreadable. */
   latest(sessionId: string): { text: string; writtenAt: number } | undefined;
+  /**
+   * The latest checkpoint's sections by key (active_intent, next_action, directives, task_tree, current_work, files,
+   * knowledge, errors, live_resources, decisions, open_notes); a section reading "(none)" is absent.
+   */
+  sections(sessionId: string): { sections: Readonly<Record<string, string>>; writtenAt: number } | undefined;
 }
 
 /** The services a feature can provide, by name: one provider each, declared in its module's `provides`. */
