@@ -13,8 +13,8 @@ function git(cwd: string, ...args: string[]): string | undefined {
 }
 
 /**
- * The shim and skill links point into this machine's checkout: committed, they would break a teammate's OpenCode.
- * They go into the repository's .git/info/exclude, git's own per-clone ignore list, which is never committed and
+ * The plugin file (the shim) points into this machine's checkout: committed, it would break a teammate's OpenCode.
+ * It goes into the repository's .git/info/exclude, git's own per-clone ignore list, which is never committed and
  * is not one of the user's files (their .gitignore is left alone).
  */
 export function excludeFromGit(
@@ -35,9 +35,7 @@ export function excludeFromGit(
   if (next !== current) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, next);
-    log(
-      `kept the machine-local shim and skill links out of git: ${file} (git's per-clone ignore list, never committed)`,
-    );
+    log(`kept the machine-local plugin file out of git: ${file} (git's per-clone ignore list, never committed)`);
   }
   return { file, createdFile: manifest.gitExclude?.createdFile ?? !existed };
 }

@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 
-/** Exit codes of every continuum command (documented in the README); `continuum run` adds 3–8 for goal outcomes. */
+/** Exit codes of every continuum command (documented in docs/reference/cli.md); `continuum run` adds 3–8 for goal outcomes. */
 export const EXIT = {
   ok: 0,
   /** A failure: something named does not exist, a check failed, the work could not be done. */
@@ -57,7 +57,7 @@ export function projectOption(): Option {
 }
 
 export function jsonOption(): Option {
-  return new Option("--json", "print one JSON document instead of text (a stable shape, see the README)");
+  return new Option("--json", "print one JSON document instead of text (a stable shape, see docs/reference/cli.md)");
 }
 
 /** Prints either the JSON document or the text, never both. */

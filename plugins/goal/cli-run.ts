@@ -22,7 +22,7 @@ import { parseModelRef, type ModelRef } from "../core/host-types.ts";
 
 export { errorMessage };
 
-/** One exit code per way a goal run can end; documented in the README. */
+/** One exit code per way a goal run can end; documented in docs/goal.md. */
 export const EXIT_CODES = {
   met: 0,
   error: 1,
