@@ -87,6 +87,8 @@ test("docs: slugs follow GitHub's rules", () => {
     "configuration-continuumjsonc-section-memory",
   );
   assert.deepEqual([...anchors("# A\n## A\n```\n# not a heading\n```\n### A")], ["a", "a-1", "a-2"]);
+  const found = links("[a](x.md#y) `[b](code.md)`\n```\n[c](fenced.md)\n```\n![d](img.png)").map((l) => l.target);
+  assert.deepEqual(found, ["x.md#y", "img.png"]);
 });
 
 test("docs: every relative link and #anchor in README.md, CHANGELOG.md and docs/ resolves", () => {
@@ -139,6 +141,21 @@ test("docs: README.md stays under 250 lines and links every feature page and ref
     "reference/benchmarks",
   ])
     assert.ok(targets.has(`docs/${page}.md`), `README.md links docs/${page}.md`);
+});
+
+test("docs: CHANGELOG.md has semantic versions, newest first, and the package's version among them", () => {
+  const changelog = readFileSync(join(REPO_ROOT, "CHANGELOG.md"), "utf8");
+  const versions = [...changelog.matchAll(/^## (\S+)/gm)].map((m) => m[1]!);
+  assert.ok(versions.length >= 2, `versions: ${versions.join(", ")}`);
+  for (const v of versions) assert.match(v, /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, `"${v}" is a semantic version`);
+  const key = (v: string) => v.split(/[.-]/).slice(0, 3).map(Number);
+  const sorted = [...versions].sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    return y[0]! - x[0]! || y[1]! - x[1]! || y[2]! - x[2]!;
+  });
+  assert.deepEqual(versions, sorted, "newest first");
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version as string;
+  assert.ok(versions.includes(pkg), `CHANGELOG.md has an entry for the package's version ${pkg}`);
 });
 
 /** The README's first-run section: from its heading to the next heading of the same level. */
