@@ -158,6 +158,36 @@ test("docs: CHANGELOG.md has semantic versions, newest first, and the package's 
   assert.ok(versions.includes(pkg), `CHANGELOG.md has an entry for the package's version ${pkg}`);
 });
 
+test("docs: every key of continuum.jsonc is documented, on the page the configuration reference names for its section", () => {
+  const schema = JSON.parse(readFileSync(join(REPO_ROOT, "plugins", "core", "continuum.schema.json"), "utf8")) as {
+    properties: Record<string, { properties?: Record<string, unknown> }>;
+  };
+  const reference = readFileSync(join(REPO_ROOT, "docs", "reference", "configuration.md"), "utf8");
+  const all = docFiles()
+    .map((f) => readFileSync(f, "utf8"))
+    .join("\n");
+  const pageOf = new Map<string, string>();
+  for (const m of reference.matchAll(/^\| ((?:`\w+`,? ?)+) \| \[[^\]]*\]\(\.\.\/([^)#]+)/gm))
+    for (const section of m[1]!.matchAll(/`(\w+)`/g)) pageOf.set(section[1]!, join(REPO_ROOT, "docs", m[2]!));
+  const missing: string[] = [];
+  for (const [section, value] of Object.entries(schema.properties)) {
+    if (section === "$schema") continue;
+    if (!value.properties) {
+      if (!reference.includes(`\`${section}\``)) missing.push(section);
+      continue;
+    }
+    const page = pageOf.has(section) ? readFileSync(pageOf.get(section)!, "utf8") : "";
+    for (const key of Object.keys(value.properties)) {
+      const full = `${section}.${key}`;
+      // `<feature>.enabled` is one row of the reference for every section.
+      if (key === "enabled" || all.includes(`\`${full}\``) || all.includes(`\`${full},`) || page.includes(`\`${key}\``))
+        continue;
+      missing.push(full);
+    }
+  }
+  assert.deepEqual(missing, [], "keys with no documentation: add them to their feature's page (or the reference)");
+});
+
 /** The README's first-run section: from its heading to the next heading of the same level. */
 function firstRunSection(): string {
   const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
