@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's footprint numbers: size and time of a user install (`npm ci --omit=dev`) and of a contributor install
+# The footprint numbers of docs/reference/benchmarks.md: size and time of a user install (`npm ci --omit=dev`) and of a contributor install
 # (`npm ci`), each in a clean copy of package.json + package-lock.json. npm's cache is used as it is (warm after the
 # first run); the times include building better-sqlite3's native addon when no prebuilt binary can be fetched.
 set -euo pipefail

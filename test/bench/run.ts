@@ -1,5 +1,5 @@
 // `npm run bench`: runs every test/bench/*.bench.ts (each exports `run(): Promise<BenchRow[]>`) and prints one
-// markdown table with this machine's numbers, for the README. Benchmarks are measurements, not tests: a missed
+// markdown table with this machine's numbers, for docs/reference/benchmarks.md. Benchmarks are measurements, not tests: a missed
 // target is printed as such and makes the exit code 1, but no timing is asserted inside the test suite.
 import { readdirSync } from "node:fs";
 import { cpus } from "node:os";

@@ -70,7 +70,7 @@ for (const [name, sandbox, skipIt] of [
       assert.ok(stuck.durationMs < 3000, `ended at its timeout (${stuck.durationMs} ms)`);
       assert.match(stuck.tail, /started[^]*stopped after 1 s \(timeout\)/);
       if (sandbox.kind === "bwrap") assert.ok(await gone(escaped), "the PID namespace took the escaped child too");
-      else spawnSync("pkill", ["-f", escaped]); // without a PID namespace a setsid child is out of reach (README)
+      else spawnSync("pkill", ["-f", escaped]); // without a PID namespace a setsid child is out of reach (docs/safety.md)
 
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 200);
