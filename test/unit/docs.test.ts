@@ -203,7 +203,7 @@ function words(command: string): string[] {
 }
 
 /** Commands the section quotes: each line of its shell blocks, and inline code that starts like a command. */
-function quotedCommands(section: string): { shell: string[][]; slash: string[] } {
+function quotedCommands(section: string, inline = true): { shell: string[][]; slash: string[] } {
   const shell: string[][] = [];
   const slash: string[] = [];
   let block: string | undefined;
@@ -214,10 +214,16 @@ function quotedCommands(section: string): { shell: string[][]; slash: string[] }
       continue;
     }
     if (block !== undefined) {
-      const command = line.replace(/(^|\s)#.*$/, "").trim();
-      if (command && /^(sh|bash|shell|console|)$/.test(block)) shell.push(words(command));
+      // Optional parts in [brackets] are quoted as options; `a && b` is two commands.
+      const command = line
+        .replace(/(^|\s)#.*$/, "")
+        .replace(/[[\]]/g, "")
+        .trim();
+      if (!command || !/^(sh|bash|shell|console|)$/.test(block)) continue;
+      for (const part of command.split("&&")) if (part.trim()) shell.push(words(part.trim()));
       continue;
     }
+    if (!inline) continue;
     for (const m of line.matchAll(/`([^`]+)`/g)) {
       const code = m[1]!.trim();
       if (/^\/[a-z]/.test(code)) slash.push(code);
@@ -250,17 +256,26 @@ async function checkContinuum(args: string[]): Promise<string[]> {
   const path: string[] = [];
   const texts = [await help(path)];
   let leaf = false;
+  let skipValue = false;
   for (const word of args) {
+    if (skipValue) {
+      skipValue = false;
+      continue;
+    }
     if (word.startsWith("-")) {
       const name = word.split("=")[0]!;
-      if (!texts.some((t) => new RegExp(`(^|[\\s,])${name}(\\s|,|$)`, "m").test(t)))
+      // Where it is defined: an option line of the deepest help that lists it (`  -p, --project <dir>  …`).
+      const definition = new RegExp(`^ +(?:-\\w, )?${name}(?=[ ,]|$)(.*)$`, "m");
+      const listed = [...texts].reverse().find((t) => definition.test(t));
+      if (!listed)
         problems.push(`continuum ${args.join(" ")}: ${name} is not in the --help of continuum ${path.join(" ")}`);
+      // An option listed as `--project <dir>` takes the next word as its value.
+      else skipValue = !word.includes("=") && /^ [<[]/.test(definition.exec(listed)![1]!);
       continue;
     }
     if (leaf) continue;
     const text = texts.at(-1)!;
-    const subs = subcommands(text);
-    if (!subs.includes(word)) {
+    if (!subcommands(text).includes(word)) {
       // A word that is no subcommand is an argument where the usage line takes one (a search word, a focus).
       const takesArguments = /^Usage: .*?(<[^>]+>|\[(?!options\]|command\])[^\]]+\])/m.test(text);
       if (!takesArguments)
@@ -316,12 +331,21 @@ test("docs: every command in the README's first run is one the CLI or the pack k
   assert.deepEqual(problems, []);
 });
 
+test("docs: every shell command in the README's code blocks is one the CLI knows", async () => {
+  const { shell } = quotedCommands(readFileSync(join(REPO_ROOT, "README.md"), "utf8"), false);
+  assert.ok(shell.length >= 8, `the README quotes ${shell.length} shell commands`);
+  const problems = (await Promise.all(shell.map(checkShell))).flat();
+  assert.deepEqual(problems, []);
+});
+
 test("docs: the command checker refuses what the CLI does not know", async () => {
   assert.deepEqual(await checkContinuum(["memory", "list"]), []);
   assert.deepEqual(await checkContinuum(["memory", "search", "pnpm"]), []);
   assert.equal((await checkContinuum(["memroy", "list"])).length, 1);
   assert.equal((await checkContinuum(["memory", "lsit"])).length, 1);
   assert.equal((await checkContinuum(["stats", "--bogus"])).length, 1);
+  assert.deepEqual(await checkContinuum(["install", "--project", "DIR", "--no-doctor"]), []);
+  assert.equal((await checkContinuum(["memory", "--project", "x", "lsit"])).length, 1);
   assert.equal((await checkShell(["rm", "-rf", "x"])).length, 1);
 });
 
