@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { promisify } from "node:util";
 import { REPO_ROOT } from "../harness/env.ts";
+import { capture } from "./helpers/cli.ts";
 
 const run = promisify(execFile);
 const CLI = join(REPO_ROOT, "plugins", "cli", "continuum.mjs");
@@ -234,13 +235,20 @@ function quotedCommands(section: string, inline = true): { shell: string[][]; sl
 }
 
 const helpCache = new Map<string, Promise<string>>();
-/** The real CLI's --help for a command path (a spawned process, as a user runs it). */
+type Captured = Awaited<ReturnType<typeof capture>>;
+let helpQueue: Promise<Captured | undefined> = Promise.resolve(undefined);
+/** The CLI's own --help for a command path: its real parser, run in-process (a spawned tsx start per path is slow). */
 function help(path: string[]): Promise<string> {
   const key = path.join(" ");
   if (!helpCache.has(key))
     helpCache.set(
       key,
-      run(process.execPath, [CLI, ...path, "--help"], { cwd: REPO_ROOT, encoding: "utf8" }).then((r) => r.stdout),
+      // capture() swaps console.log for the call, so calls run one at a time.
+      (helpQueue = helpQueue.then(() => capture([...path, "--help"]))).then((captured) => {
+        const r = captured!;
+        assert.equal(r.code, 0, `continuum ${key} --help exits 0`);
+        return r.out;
+      }),
     );
   return helpCache.get(key)!;
 }
@@ -385,11 +393,13 @@ test("docs: every path the install and uninstall output names is documented, and
     };
     const cli = async (...args: string[]) =>
       (await run(process.execPath, [CLI, ...args], { cwd: project, env, encoding: "utf8" })).stdout;
-    let output = "";
-    output += await cli("install", "--project", project, "--no-doctor");
-    output += await cli("uninstall", "--project", project);
-    output += await cli("install", "--no-doctor");
-    output += await cli("uninstall");
+    // The project and the global install are separate targets: their round trips run side by side.
+    const outputs = await Promise.all([
+      (async () =>
+        (await cli("install", "--project", project, "--no-doctor")) + (await cli("uninstall", "--project", project)))(),
+      (async () => (await cli("install", "--no-doctor")) + (await cli("uninstall")))(),
+    ]);
+    const output = outputs.join("");
     assert.doesNotMatch(output, /skill link/i, "a fresh install links no skills, so it must not say it does");
     const names = documentedNames(output, [
       { dir: REPO_ROOT, name: "<checkout>" },
