@@ -24,7 +24,7 @@ import { sandboxFor } from "../core/sandbox.ts";
 import { createReportChannel, type ReportChannel } from "./commands.ts";
 import { buildHooks } from "./hooks.ts";
 import { checkHookShape } from "./host-contract.ts";
-import { watchUpstream } from "./upstream.ts";
+import { registeredHooks, watchUpstream } from "./upstream.ts";
 import { isBusy, lookupParent, openCodeHost } from "./host.ts";
 import { FEATURE_MODULES } from "../features.ts";
 import { orderFeatures } from "../core/feature-order.ts";
@@ -131,6 +131,7 @@ export async function bootPack(
     project: project.id,
     features: started.map((s) => s.module.name),
     tools: Object.keys(withAssets.tool ?? {}),
+    hooks: registeredHooks(withAssets),
   });
   reporter.log("info", `loaded ${PACK_VERSION}: ${started.map((s) => s.module.name).join(", ") || "no features"}`);
   // In the background: start-up never waits for the host's answer (a toast waits for the first activity anyway).
