@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { describeVerdict } from "../core/host-range.ts";
 import { globalConfigDir } from "../core/paths.ts";
 import {
   checkCheckout,
@@ -41,6 +42,9 @@ interface TraceRecord {
   tools?: string[];
   features?: string[];
   version?: string;
+  range?: string;
+  inside?: boolean;
+  experimentalHooks?: string[];
 }
 
 const PROVIDER = "continuum-doctor";
@@ -122,6 +126,7 @@ async function runRoundTrip(target: DoctorTarget, binary: string, say: (line: st
         status: status(hooks.length > 0),
         detail: hooks.length ? hooks.join(", ") : "no hook of the pack was called",
       },
+      upstreamCheck(records.find((r) => r.event === "upstream")),
       {
         name: "pack tool offered to the model",
         status: status(offered.length > 0),
@@ -139,6 +144,14 @@ async function runRoundTrip(target: DoctorTarget, binary: string, say: (line: st
 }
 
 /** Keeps the user's config dirs (where the pack is installed) but isolates OpenCode's data, DB and model. */
+/** What the plugin found inside OpenCode: the host's version against the tested range, the experimental hooks. */
+function upstreamCheck(record: TraceRecord | undefined): Check {
+  if (!record?.range)
+    return { name: "upstream", status: "warn", detail: "the plugin did not report the host's version" };
+  const verdict = { ...record, range: record.range, experimentalHooks: record.experimentalHooks ?? [] };
+  return { name: "upstream", status: record.inside === true ? "ok" : "warn", detail: describeVerdict(verdict) };
+}
+
 /**
  * OpenCode rewrites its global config file when it starts (it adds "$schema"), so the doctor runs it on a copy
  * of the global config dir: the same files load, and the user's own config is never touched by the check.

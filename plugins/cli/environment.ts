@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PACK_ROOT } from "../core/assets.ts";
 import { loadConfig, formatProblem } from "../core/config.ts";
+import { parseVersion, satisfies } from "../core/host-range.ts";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
@@ -25,43 +26,8 @@ export function packageJson(root = PACK_ROOT): PackageJson {
   return JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as PackageJson;
 }
 
-/** "1.18.33" → [1, 18, 33]; anything after the numbers (pre-release, build) is ignored. */
-export function parseVersion(text: string): number[] | undefined {
-  const match = /(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text);
-  return match ? [Number(match[1]), Number(match[2] ?? 0), Number(match[3] ?? 0)] : undefined;
-}
-
-function compare(a: number[], b: number[]): number {
-  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
-  return 0;
-}
-
-/** The subset of semver ranges package.json engines use here: space-separated comparators (>=, >, <=, <, =). */
-export function satisfies(version: string, range: string): boolean {
-  const v = parseVersion(version);
-  if (!v) return false;
-  return range
-    .trim()
-    .split(/\s+/)
-    .every((comparator) => {
-      const match = /^(>=|<=|>|<|=)?v?(.+)$/.exec(comparator);
-      const bound = match && parseVersion(match[2]!);
-      if (!match || !bound) return false;
-      const c = compare(v, bound);
-      switch (match[1]) {
-        case ">=":
-          return c >= 0;
-        case ">":
-          return c > 0;
-        case "<=":
-          return c <= 0;
-        case "<":
-          return c < 0;
-        default:
-          return c === 0;
-      }
-    });
-}
+// Re-exported: the comparison lives in core, where the plugin also judges the host it runs in.
+export { parseVersion, satisfies };
 
 export function checkNode(nodeVersion = process.versions.node, pkg = packageJson()): Check {
   const ok = satisfies(nodeVersion, pkg.engines.node);

@@ -23,6 +23,8 @@ import { createWorktrees, type Worktrees } from "../core/worktrees.ts";
 import { sandboxFor } from "../core/sandbox.ts";
 import { createReportChannel, type ReportChannel } from "./commands.ts";
 import { buildHooks } from "./hooks.ts";
+import { checkHookShape } from "./host-contract.ts";
+import { registeredHooks, watchUpstream } from "./upstream.ts";
 import { isBusy, lookupParent, openCodeHost } from "./host.ts";
 import { FEATURE_MODULES } from "../features.ts";
 import { orderFeatures } from "../core/feature-order.ts";
@@ -101,7 +103,8 @@ export async function bootPack(
     context,
     reports,
     timeoutMs: config.hookTimeoutMs,
-    onFirstCall: doctor ? (hook) => doctor({ event: "hook", hook }) : undefined,
+    onFirstCall: (hook, hookInput, output) =>
+      firstCall(hook, checkHookShape(hook, hookInput, output), reporter, doctor),
   });
   const withAssets = addAssetRegistration(
     hooks,
@@ -128,8 +131,11 @@ export async function bootPack(
     project: project.id,
     features: started.map((s) => s.module.name),
     tools: Object.keys(withAssets.tool ?? {}),
+    hooks: registeredHooks(withAssets),
   });
   reporter.log("info", `loaded ${PACK_VERSION}: ${started.map((s) => s.module.name).join(", ") || "no features"}`);
+  // In the background: start-up never waits for the host's answer (a toast waits for the first activity anyway).
+  void watchUpstream(input.client, withAssets, reporter).then((verdict) => doctor?.({ event: "upstream", ...verdict }));
   return { hooks: withAssets, context };
 }
 
@@ -277,6 +283,13 @@ function skillOfStartedFeature(started: string[]): (name: string) => boolean {
     const feature = owner.get(name);
     return feature === undefined || started.includes(feature);
   };
+}
+
+/** The first call of a hook: a host that changed the shape of its arguments is logged (the adapter reads them). */
+function firstCall(hook: string, shape: string, reporter: Reporter, doctor: ReturnType<typeof doctorTrace>): void {
+  if (shape !== "ok" && shape !== "no schema")
+    reporter.log("warn", `OpenCode called ${hook} with arguments of an unexpected shape: ${shape}`);
+  doctor?.({ event: "hook", hook, shape });
 }
 
 /** When the doctor runs OpenCode it asks for a trace of what loaded and which hooks fired. */

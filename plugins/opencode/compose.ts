@@ -14,8 +14,9 @@ export interface FeatureHooks {
 export interface ComposeOptions {
   reporter: Reporter;
   timeoutMs: number;
-  /** Called once per hook name the first time OpenCode invokes it (the doctor's proof that hooks fire). */
-  onFirstCall?: (hook: string) => void;
+  /** Called once per hook name the first time OpenCode invokes it, with its arguments (the doctor's proof that
+   * hooks fire, and the check of their shape). */
+  onFirstCall?: (hook: string, input: unknown, output: unknown) => void;
 }
 
 type AnyHandler = (input: unknown, output?: unknown) => Promise<void>;
@@ -24,10 +25,10 @@ const NON_HANDLER_KEYS = new Set(["tool", "auth", "provider", "dispose"]);
 export function composeHooks(features: FeatureHooks[], options: ComposeOptions): Hooks {
   const composed: Record<string, unknown> = {};
   const called = new Set<string>();
-  const markCalled = (hook: string) => {
+  const markCalled = (hook: string, input?: unknown, output?: unknown) => {
     if (called.has(hook) || !options.onFirstCall) return;
     called.add(hook);
-    safely(() => options.onFirstCall!(hook));
+    safely(() => options.onFirstCall!(hook, input, output));
   };
 
   for (const hookName of handlerNames(features)) {
@@ -38,7 +39,7 @@ export function composeHooks(features: FeatureHooks[], options: ComposeOptions):
         : [];
     });
     composed[hookName] = async (input: unknown, output?: unknown) => {
-      markCalled(hookName);
+      markCalled(hookName, input, output);
       for (const { feature, handler, timeoutMs } of handlers) {
         await runIsolated(
           `${feature}:${hookName}`,
@@ -69,7 +70,11 @@ function handlerNames(features: FeatureHooks[]): string[] {
   return [...names];
 }
 
-function composeTools(features: FeatureHooks[], options: ComposeOptions, markCalled: (hook: string) => void) {
+function composeTools(
+  features: FeatureHooks[],
+  options: ComposeOptions,
+  markCalled: (hook: string, input: unknown, output: unknown) => void,
+) {
   const tools: NonNullable<Hooks["tool"]> = {};
   for (const feature of features) {
     for (const [name, definition] of Object.entries(feature.hooks.tool ?? {})) {
@@ -81,7 +86,7 @@ function composeTools(features: FeatureHooks[], options: ComposeOptions, markCal
       tools[name] = {
         ...definition,
         execute: async (args, context) => {
-          markCalled(`tool:${name}`);
+          markCalled(`tool:${name}`, args, context);
           try {
             return await execute(args, context);
           } catch (error) {

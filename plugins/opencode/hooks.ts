@@ -20,7 +20,7 @@ export interface AdapterInput {
   context: Pick<FeatureContext, "sessions" | "helpers" | "host" | "reporter" | "sandbox">;
   reports: ReportChannel;
   timeoutMs: number;
-  onFirstCall?: (hook: string) => void;
+  onFirstCall?: (hook: string, input: unknown, output: unknown) => void;
 }
 
 /** Composes every feature into the one hook set OpenCode sees. */

@@ -26,6 +26,7 @@ test("project install: doctor passes, re-install is idempotent, uninstall restor
     assert.match(first.stdout, /ok +plugin loaded/);
     assert.match(first.stdout, /ok +hook fired/);
     assert.match(first.stdout, /ok +pack tool offered to the model/);
+    assert.match(first.stdout, /ok +upstream: [\d.]+ inside the tested range .*experimental\.session\.compacting/);
     assert.match(first.stdout, /doctor: all checks passed/);
     const skills = execFileSync(opencodeBinary(), ["debug", "skill"], {
       cwd: env.projectDir,

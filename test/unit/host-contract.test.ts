@@ -1,11 +1,12 @@
-// Upstream tracking: the hooks and events the pack uses must exist in the pinned OpenCode. Set OPENCODE_BIN to
-// check another binary (test/run.mjs does this for OPENCODE_VERSION=<v>).
+// Upstream tracking, the static half: the pack's source uses only the hooks and events listed in the contract, and
+// each hook is declared by the pinned plugin types. test/e2e/host-contract.test.ts proves each one is called by the
+// real host (OPENCODE_VERSION=<v> runs it against another release).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { HOST_EVENTS, HOST_HOOKS } from "../../plugins/opencode/host-contract.ts";
-import { REPO_ROOT, opencodeBinary } from "../harness/env.ts";
+import { REPO_ROOT } from "../harness/env.ts";
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true })
@@ -50,10 +51,4 @@ test("every contract hook is declared by @opencode-ai/plugin's Hooks interface",
     const declared = hooksInterface.includes(`"${hook}"?:`) || hooksInterface.includes(`${hook}?:`);
     assert.ok(declared, `hook ${hook} is not declared by @opencode-ai/plugin`);
   }
-});
-
-test("every contract hook and event name exists in the opencode binary under test", () => {
-  const binary = readFileSync(opencodeBinary()).toString("latin1");
-  const missing = [...HOST_HOOKS, ...HOST_EVENTS].filter((name) => !binary.includes(`"${name}"`));
-  assert.deepEqual(missing, [], `not found in ${opencodeBinary()}`);
 });
