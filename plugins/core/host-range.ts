@@ -1,4 +1,4 @@
-// Whether a host version lies in the range the pack was tested on (package.json engines.opencode), and the one
+// Whether a host version lies in the range the pack was tested on (package.json continuum.testedOpencode), and the one
 // notice a user gets when it does not. Pure: the adapter finds the version, the range is read from package.json.
 
 /** "1.18.33" → [1, 18, 33]; anything after the numbers (pre-release, build) is ignored. */

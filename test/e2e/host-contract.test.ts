@@ -1,5 +1,5 @@
 // The host contract in the real host, and the upstream watch. One `opencode serve` runs the pack from a copy whose
-// package.json narrows engines.opencode to a range no OpenCode release meets (the range is read from the installed
+// package.json narrows continuum.testedOpencode to a range no OpenCode release meets (the range is read from the installed
 // pack's package.json), and a short scripted session makes OpenCode call every hook the pack registers: each must
 // fire with the argument shape the adapter's zod schemas expect, and the host outside the range is told exactly once
 // (a toast and a log line) across several sessions and requests.
@@ -31,8 +31,10 @@ function installNarrowedCopy(env: IsolatedEnv): void {
   for (const dir of ["plugins", "skills", "workflows"])
     if (existsSync(join(REPO_ROOT, dir))) cpSync(join(REPO_ROOT, dir), join(pack, dir), { recursive: true });
   symlinkSync(join(REPO_ROOT, "node_modules"), join(pack, "node_modules"));
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { engines: { opencode: string } };
-  pkg.engines.opencode = NARROWED;
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+    continuum: { testedOpencode: string };
+  };
+  pkg.continuum.testedOpencode = NARROWED;
   writeFileSync(join(pack, "package.json"), JSON.stringify(pkg, null, 2));
   const shim = join(env.projectDir, ".opencode", "plugins", "continuum.ts");
   const entry = JSON.stringify(join(pack, "plugins", "continuum.ts"));

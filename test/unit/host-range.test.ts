@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeVerdict, experimentalOf, judgeHost, outsideNotice } from "../../plugins/core/host-range.ts";
+import { describeVerdict, experimentalOf, judgeHost, outsideNotice, satisfies } from "../../plugins/core/host-range.ts";
 import { testedOpencodeRange } from "../../plugins/core/tested-range.ts";
 import { checkHookShape } from "../../plugins/opencode/host-contract.ts";
 import { REPO_ROOT } from "../harness/env.ts";
@@ -47,15 +47,22 @@ test("the experimental hooks are derived from the registered names, deduplicated
   assert.deepEqual(experimentalOf(["event"]), []);
 });
 
-test("the tested range is engines.opencode of the installed pack's package.json, and nothing else", () => {
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { engines: { opencode: string } };
-  assert.equal(testedOpencodeRange(), pkg.engines.opencode);
+test("the tested range is continuum.testedOpencode of the installed pack's package.json, inside engines.opencode", () => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+    engines: { opencode: string };
+    continuum: { testedOpencode: string };
+  };
+  assert.equal(testedOpencodeRange(), pkg.continuum.testedOpencode);
+  // What was tested is a release OpenCode may load the pack on, and the pinned devDependency is what was tested.
+  const pinned = (pkg as unknown as { devDependencies: Record<string, string> }).devDependencies["opencode-ai"]!;
+  assert.ok(satisfies(pinned, pkg.continuum.testedOpencode), `${pinned} within ${pkg.continuum.testedOpencode}`);
+  assert.ok(satisfies(pinned, pkg.engines.opencode));
   const dir = mkdtempSync(join(tmpdir(), "continuum-range-"));
   try {
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ engines: { opencode: " >=9.9.9 <10 " } }));
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ continuum: { testedOpencode: " >=9.9.9 <10 " } }));
     assert.equal(testedOpencodeRange(`${dir}/`), ">=9.9.9 <10");
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ engines: {} }));
-    assert.throws(() => testedOpencodeRange(`${dir}/`), /no engines\.opencode/);
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ engines: { opencode: ">=1" } }));
+    assert.throws(() => testedOpencodeRange(`${dir}/`), /no continuum\.testedOpencode/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
