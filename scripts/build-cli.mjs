@@ -34,7 +34,7 @@ const englishOnlyZodLocales = {
 
 /**
  * @param {{ outdir: string }} options outdir is the CLI's own directory (dist/cli): continuum.js and its chunks.
- * @returns {Promise<{ entry: string, files: string[] }>}
+ * @returns {Promise<{ entry: string, files: string[], metafile: import("esbuild").Metafile }>}
  */
 export async function buildCli({ outdir }) {
   const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -71,5 +71,5 @@ export async function buildCli({ outdir }) {
     logLevel: "warning",
   });
   const files = Object.keys(result.metafile.outputs);
-  return { entry: join(outdir, "continuum.js"), files };
+  return { entry: join(outdir, "continuum.js"), files, metafile: result.metafile };
 }
