@@ -1,58 +1,32 @@
 // The continuum CLI (Node), on commander: one parser for every subcommand, so every command has --help, rejects
 // unknown options and bad values with its usage line (exit 2), and reports errors the same way.
-// A subcommand is one module exporting `register(program)`, plus one line in MODULES below: a feature's commands
-// live in its own folder (<feature>/cli.ts); this folder keeps the generic ones (install, doctor, stats, schema…).
-import { Command, CommanderError, Option } from "commander";
+// A subcommand is one module exporting `register(program)`, plus its entry in COMMAND_MODULES (commands.ts): a
+// feature's commands live in its own folder (<feature>/cli.ts); this folder keeps the generic ones (install, doctor…).
+import { Command, CommanderError, Help, Option } from "commander";
 import { PACK_VERSION } from "../core/version.ts";
+import { COMMAND_MODULES, moduleFor, type Register } from "./commands.ts";
 import { CliError, commandPath, EXIT, outcome } from "./kit.ts";
-type Register = (program: Command) => void;
+
+/** Help terms of the placeholder commands registered from the table (they have no options to derive one from). */
+const TABLE_TERMS = new WeakMap<Command, string>();
 
 /**
- * Every subcommand module with the command names it registers, in the order `continuum --help` lists them. Loaded
- * on demand: a command line that names one subcommand imports only its module (start-up time is most of a quick
- * command's time); help and anything unrecognised load them all.
+ * What the program needs for this command line: the one module it names (start-up time is most of a quick
+ * command's time), every module when asked (`all`, for tests), or else placeholders built from the command table,
+ * enough for --help, --version and the unknown-command error with its suggestion.
  */
-// The CLI's entry wires features to each other, as boot does in the plugin: a feature's cli.ts never imports
-// another feature, it is handed what it reads of one.
-async function checkpointCommands(): Promise<{ register: Register }> {
-  const [checkpoint, tasks, goal] = await Promise.all([
-    import("../checkpoint/cli.ts"),
-    import("../tasks/cli.ts"),
-    import("../goal/cli.ts"),
-  ]);
-  const deps = { openTaskView: tasks.openTaskView, openGoalTables: goal.openGoalTables };
-  return { register: (program) => checkpoint.register(program, deps) };
+async function loadRegisters(argv: string[], all: boolean): Promise<Register[]> {
+  if (all) return Promise.all(COMMAND_MODULES.map(async (m) => (await m.load()).register));
+  const named = moduleFor(argv);
+  return [named ? (await named.load()).register : registerTable];
 }
 
-async function dreamCommands(): Promise<{ register: Register }> {
-  const [dream, memory] = await Promise.all([import("../dream/cli.ts"), import("../memory/cli.ts")]);
-  return { register: (program) => dream.register(program, { openMemory: memory.openMemory }) };
+function registerTable(program: Command): void {
+  for (const summary of COMMAND_MODULES.flatMap((m) => m.commands))
+    TABLE_TERMS.set(program.command(summary.name).description(summary.description), summary.term);
 }
 
-const MODULES: { names: string[]; load: () => Promise<{ register: Register }> }[] = [
-  { names: ["install", "uninstall"], load: () => import("./install.ts") },
-  { names: ["doctor"], load: () => import("./doctor.ts") },
-  { names: ["memory"], load: () => import("../memory/cli.ts") },
-  { names: ["history"], load: () => import("../memory/cli-history.ts") },
-  { names: ["checkpoint"], load: checkpointCommands },
-  { names: ["goal"], load: () => import("../goal/cli.ts") },
-  { names: ["stats", "agents"], load: () => import("./stats.ts") },
-  { names: ["run"], load: () => import("../goal/cli-run.ts") },
-  { names: ["dream"], load: dreamCommands },
-  { names: ["distill"], load: () => import("../distill/cli.ts") },
-  { names: ["schema"], load: () => import("./schema.ts") },
-  { names: ["workflow"], load: () => import("../workflow/cli.ts") },
-  { names: ["restore"], load: () => import("./restore.ts") },
-];
-
-async function loadRegisters(argv: string[]): Promise<Register[]> {
-  const first = argv[0];
-  const only = first && !first.startsWith("-") ? MODULES.filter((m) => m.names.includes(first)) : [];
-  const wanted = only.length === 1 ? only : MODULES;
-  return Promise.all(wanted.map(async (m) => (await m.load()).register));
-}
-
-export async function buildProgram(argv: string[] = []): Promise<Command> {
+export async function buildProgram(argv: string[] = [], options: { all?: boolean } = {}): Promise<Command> {
   const program = new Command("continuum")
     .description("opencode-continuum's command line: inspect and manage what the pack keeps, outside OpenCode")
     .version(PACK_VERSION, "-V, --version", "print the pack's version")
@@ -61,7 +35,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
       "after",
       "\nExit codes: 0 ok, 1 error (not found, check failed), 2 usage error; `continuum run` adds 3-8 (see its help).",
     );
-  for (const add of await loadRegisters(argv)) add(program);
+  for (const add of await loadRegisters(argv, options.all ?? false)) add(program);
   configureTree(program);
   return program;
 }
@@ -71,7 +45,13 @@ function configureTree(command: Command): void {
   command
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureHelp({ sortSubcommands: false, showGlobalOptions: false })
+    .configureHelp({
+      sortSubcommands: false,
+      showGlobalOptions: false,
+      subcommandTerm(this: Help, sub: Command) {
+        return TABLE_TERMS.get(sub) ?? Help.prototype.subcommandTerm.call(this, sub);
+      },
+    })
     .configureOutput({
       writeOut: (text) => console.log(text.replace(/\n$/, "")),
       writeErr: (text) => console.error(text.replace(/\n$/, "")),
