@@ -28,16 +28,34 @@ export function normalise(text: string): string {
     .trim();
 }
 
-/** A section's items: its bullet (or numbered) lines, a continuation line joined to the item above it. */
+/** Code's list of the user's exact values in §3 (sections.ts): bare values, not facts, so not harvested. */
+const VALUES_LABEL = /^exact values\b/i;
+
+/**
+ * A section's items: its bullet (or numbered) lines, a continuation line joined to the item above it. A blank line
+ * ends an item; a plain line ending in ":" is a label, and the items under the exact-values label are skipped.
+ */
 export function sectionItems(section: string): string[] {
   const items: string[] = [];
+  let open = false;
+  let skipping = false;
   for (const raw of section.split(/\r?\n/)) {
     const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
+    if (!line || line.startsWith("#")) {
+      open = false;
+      continue;
+    }
     const bullet = /^(?:[-*+]|\d+[.)])\s+(.*)$/.exec(line);
+    if (!bullet && line.endsWith(":")) {
+      skipping = VALUES_LABEL.test(line);
+      open = false;
+      continue;
+    }
+    if (skipping) continue;
     if (bullet) items.push(bullet[1]!.trim());
-    else if (items.length) items[items.length - 1] += ` ${line}`;
+    else if (open) items[items.length - 1] += ` ${line}`;
     else items.push(line);
+    open = true;
   }
   return items.filter((item) => !EMPTY.test(item));
 }

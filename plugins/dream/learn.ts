@@ -1,7 +1,8 @@
 // Memory that learns by default (dream.learn). OpenCode has no "session ended" event, so the end of a session is
 // taken as the two moments the pack sees: a main session goes idle (its own checkpoint is harvested) and a new main
 // session starts (every session whose checkpoint is newer than its harvest mark, within dream.windowDays). Harvest
-// is code only; a dream then consolidates the pending candidates in the background when learn-gate.ts allows it.
+// is code only. A dream then consolidates the pending candidates in the background when a main session starts and
+// learn-gate.ts allows it: never in the middle of the user's work, like the dream.auto schedule.
 // The run is an ordinary dream: its diff is in the dream record, `/dream undo` reverts it.
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -164,7 +165,7 @@ export function materialOf(candidates: Candidate[]): SessionMaterial[] {
   return [...bySession.values()].sort((a, b) => b.lastActivity - a.lastActivity);
 }
 
-/** dream.learn: harvest at the two ends of a session, dream when the gate allows. Every hook catches its own errors. */
+/** dream.learn: harvest at the two ends of a session, dream at a session's start when the gate allows. Every hook catches its own errors. */
 export function scheduleLearning(context: FeatureContext, learner: Learner): void {
   const guarded = (what: string, run: () => void) => {
     try {
@@ -182,6 +183,5 @@ export function scheduleLearning(context: FeatureContext, learner: Learner): voi
   context.sessions.on("dream", "turn.ended", (event) => {
     if (event.how !== "idle" || !isMain(event.sessionId)) return;
     guarded("harvest", () => learner.harvestSession(event.sessionId));
-    guarded("dream", () => void learner.maybeDream(event.sessionId));
   });
 }

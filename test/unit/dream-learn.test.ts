@@ -39,6 +39,17 @@ test("harvest: each directive and decision becomes one candidate, continuation l
   assert.equal(found[2]!.text, "Parse CSV with the streaming reader, not readFileSync.");
   assert.ok(!found.some((c) => c.text.includes("src/import.ts")), "knowledge is not harvested");
   assert.deepEqual(sectionItems("(none)"), []);
+  // §3 as the checkpoint stores it: the writer's items, then code's list of exact values (not facts on their own).
+  assert.deepEqual(
+    sectionItems(
+      "- never edit db/schema.sql\n\nExact values from the user (verbatim):\n- `db/schema.sql`\n- `postgres://db`",
+    ),
+    ["never edit db/schema.sql"],
+  );
+  assert.deepEqual(sectionItems("Rules:\n- lint first\n\nA loose line\nwrapped"), [
+    "lint first",
+    "A loose line wrapped",
+  ]);
 });
 
 test("harvest: a secret in a directive never reaches a candidate", () => {
