@@ -51,10 +51,12 @@ export function createLearner(
     state.candidates.push(...harvest({ ...found, sessionId, memoryText: text, known, redact }));
   };
 
+  // Saved only when something changed: every idle of every main session harvests.
   const update = (change: (state: LearnState) => void): void => {
     const state = readLearnState(dir);
+    const before = JSON.stringify(state);
     change(state);
-    saveLearnState(dir, state);
+    if (JSON.stringify(state) !== before) saveLearnState(dir, state);
   };
 
   const recentSessions = (): string[] => {

@@ -7,6 +7,10 @@ import { learnGate, MIN_RUN_TOKENS, spentSince } from "../../plugins/dream/learn
 import { materialOf } from "../../plugins/dream/learn.ts";
 import { renderSessions } from "../../plugins/dream/inputs.ts";
 import { redact } from "../../plugins/core/redaction.ts";
+import { LEARN_FILE, readLearnState, saveLearnState } from "../../plugins/dream/learn-store.ts";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const SECTIONS = {
   directives:
@@ -121,4 +125,24 @@ test("gate: the daily budget stops runs once (nearly) spent; 0 stops them all", 
     ),
     1000,
   );
+});
+
+test("learn.json: a secret that slipped into a candidate is redacted on disk; a damaged file reads as a fresh state; the consumed keys are bounded", () => {
+  const dir = mkdtempSync(join(tmpdir(), "learn-"));
+  try {
+    const secret = "postgres://app:hunter2secret@db.internal:5432/importer";
+    const state = readLearnState(dir);
+    state.candidates.push({ key: "k", text: `use ${secret}`, kind: "directive", sessionId: "ses_1", at: 1 });
+    state.consumed = Array.from({ length: 2500 }, (_, i) => `key ${i}`);
+    saveLearnState(dir, state);
+    const onDisk = readFileSync(join(dir, LEARN_FILE), "utf8");
+    assert.ok(!onDisk.includes("hunter2secret"), onDisk.slice(0, 300));
+    const read = readLearnState(dir);
+    assert.equal(read.consumed.length, 2000);
+    assert.equal(read.consumed.at(-1), "key 2499", "the newest keys are kept");
+    writeFileSync(join(dir, LEARN_FILE), '{"candidates": 3}');
+    assert.deepEqual(readLearnState(dir), { candidates: [], consumed: [], marks: {}, noticeShown: false });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
