@@ -131,8 +131,13 @@ export function createLearner(
       reason: LEARN_REASON,
       material: materialOf(state.candidates),
     });
-    if (!started.started) return started.record.message;
+    // A refused start (a symlinked MEMORY.md, say) counts as today's run: it is not retried at every new session.
+    if (!started.started && started.record.status === "busy") return started.record.message;
     state.lastAutoAt = now();
+    if (!started.started) {
+      saveLearnState(dir, state);
+      return started.record.message;
+    }
     notice(state);
     saveLearnState(dir, state);
     Object.assign(cap, { budget: gate.budget, spent: 0, active: true });
