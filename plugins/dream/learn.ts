@@ -59,35 +59,7 @@ export function createLearner(
     if (JSON.stringify(state) !== before) saveLearnState(dir, state);
   };
 
-  const recentSessions = (): string[] => {
-    const cutoff = now() - settings.windowDays * 86_400_000;
-    return listDirs(context.projectPaths.sessions).filter((id) => {
-      try {
-        return statSync(join(context.projectPaths.sessions, id)).mtimeMs >= cutoff;
-      } catch {
-        return false;
-      }
-    });
-  };
-
-  const spentToday = (): number => {
-    const runs = context.ledger?.runs({ projectId: context.project.id, limit: 500 }) ?? [];
-    return spentSince(
-      runs.filter((r) => r.feature === "dream" && r.reason === LEARN_REASON),
-      now(),
-    );
-  };
-
-  // The per-run budget of an automatic run is what is left of today's: stopped like any run over its budget.
-  context.sessions.on("dream", "assistant.finished", (event) => {
-    if (!cap.active || context.sessions.helperOf(event.sessionId)?.feature !== "dream") return;
-    cap.spent += totalTokens(event.tokens);
-    if (cap.spent > cap.budget)
-      context.helpers.cancel(
-        event.sessionId,
-        `over today's learning budget (${cap.budget} tokens left, dream.learnDailyTokens)`,
-      );
-  });
+  watchLearnBudget(context, cap);
 
   const consume = (record: DreamRecord): void => {
     if (record.status !== "written" && record.status !== "unchanged") return;
@@ -119,7 +91,7 @@ export function createLearner(
       pending: state.candidates.length,
       lastAutoAt: state.lastAutoAt,
       everyHours: settings.learnEveryHours,
-      spentToday: spentToday(),
+      spentToday: spentToday(context, now()),
       dailyTokens: settings.learnDailyTokens,
       runBudget: settings.budgetTokens,
     });
@@ -149,7 +121,12 @@ export function createLearner(
 
   return {
     harvestSession: (sessionId) => update((state) => harvestInto(state, sessionId)),
-    harvestAll: () => update((state) => recentSessions().forEach((id) => harvestInto(state, id))),
+    harvestAll: () =>
+      update((state) =>
+        recentSessions(context.projectPaths.sessions, now() - settings.windowDays * 86_400_000).forEach((id) =>
+          harvestInto(state, id),
+        ),
+      ),
     maybeDream,
   };
 }
@@ -190,5 +167,38 @@ export function scheduleLearning(context: FeatureContext, learner: Learner): voi
   context.sessions.on("dream", "turn.ended", (event) => {
     if (event.how !== "idle" || !isMain(event.sessionId)) return;
     guarded("harvest", () => learner.harvestSession(event.sessionId));
+  });
+}
+
+/** Session folders changed since `cutoff` (a checkpoint written there renames into the folder). */
+function recentSessions(sessionsDir: string, cutoff: number): string[] {
+  return listDirs(sessionsDir).filter((id) => {
+    try {
+      return statSync(join(sessionsDir, id)).mtimeMs >= cutoff;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** What the automatic learning dreams spent in the last 24 hours, by the ledger. */
+function spentToday(context: FeatureContext, now: number): number {
+  const runs = context.ledger?.runs({ projectId: context.project.id, limit: 500 }) ?? [];
+  return spentSince(
+    runs.filter((r) => r.feature === "dream" && r.reason === LEARN_REASON),
+    now,
+  );
+}
+
+/** The per-run budget of an automatic run is what is left of today's: stopped like any run over its budget. */
+function watchLearnBudget(context: FeatureContext, cap: { budget: number; spent: number; active: boolean }): void {
+  context.sessions.on("dream", "assistant.finished", (event) => {
+    if (!cap.active || context.sessions.helperOf(event.sessionId)?.feature !== "dream") return;
+    cap.spent += totalTokens(event.tokens);
+    if (cap.spent > cap.budget)
+      context.helpers.cancel(
+        event.sessionId,
+        `over today's learning budget (${cap.budget} tokens left, dream.learnDailyTokens)`,
+      );
   });
 }
