@@ -4,8 +4,30 @@ import { z } from "zod";
 
 export const dreamConfigSchema = z
   .object({
-    enabled: z.boolean().default(true).describe("/dream on demand; automatic runs only with auto."),
-    auto: z.boolean().default(false),
+    enabled: z.boolean().default(true).describe("/dream on demand; automatic runs with learn (default) and auto."),
+    auto: z
+      .boolean()
+      .default(false)
+      .describe("A full dream over every session's material at a new main session, every intervalDays (opt-in)."),
+    learn: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Automatic learning: directives and decisions kept verbatim in checkpoints become candidates (by code, no model call) and a dream consolidates them, at most every learnEveryHours and within learnDailyTokens. false turns all of it off.",
+      ),
+    learnEveryHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(8760)
+      .default(24)
+      .describe("Hours between two automatic learning dreams."),
+    learnDailyTokens: z
+      .number()
+      .int()
+      .min(0)
+      .default(60000)
+      .describe("Tokens the automatic learning dreams may spend in 24 hours (the ledger); 0 stops them."),
     intervalDays: z.number().int().min(1).max(365).default(7),
     windowDays: z.number().int().min(1).max(365).default(7),
     maxLines: z.number().int().min(20).max(5000).default(200),

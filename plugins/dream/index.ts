@@ -1,5 +1,6 @@
-// Host adapter of /dream: the command (run, --dry-run, status, undo), the dream agent's tools, the opt-in schedule
-// and the per-run token budget. The work itself is in run.ts; the rules the agent follows in agents/dream.md.
+// Host adapter of /dream: the command (run, --dry-run, status, undo), the dream agent's tools, the opt-in schedule,
+// automatic learning (learn.ts, on by default) and the per-run token budget. The work itself is in run.ts; the
+// rules the agent follows in agents/dream.md.
 import type { FeatureContext, FeatureModule, FeatureParts } from "../core/feature.ts";
 import {
   announceRun,
@@ -9,7 +10,8 @@ import {
   type RunCommand,
 } from "../core/helper-run.ts";
 import { createDreamer, formatRecord, type Dreamer } from "./run.ts";
-import type { DreamRecord } from "./records.ts";
+import { dreamDir, type DreamRecord } from "./records.ts";
+import { createLearner, scheduleLearning } from "./learn.ts";
 import { DREAM_AGENT, DREAM_MEMORY_TOOL, DREAM_REPORT_TOOL } from "./tool.ts";
 import { watchBudget } from "../core/helper-budget.ts";
 
@@ -65,6 +67,12 @@ function createDream(context: FeatureContext): FeatureParts {
     );
 
   if (settings.auto) scheduleDreams(context, dreamer, announce);
+  // Automatic learning needs checkpoints to harvest: with the checkpoint feature off there is nothing to learn from.
+  const checkpoints = context.services.checkpoint;
+  if (settings.learn && checkpoints) {
+    const dir = dreamDir(context.projectPaths.root);
+    scheduleLearning(context, createLearner(context, dreamer, memory, checkpoints, dir, announce));
+  }
 
   return {
     tools: dreamer.tools,

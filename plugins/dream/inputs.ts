@@ -13,6 +13,8 @@ export interface SessionMaterial {
   notes?: string;
   progress: { task: string; text: string }[];
   userMessages: string[];
+  /** Facts code harvested from the session's checkpoint (automatic learning): "(directive) …", "(decision) …". */
+  learned?: string[];
 }
 
 export interface GatherOptions {
@@ -68,7 +70,9 @@ export function gatherSessions(options: GatherOptions): SessionMaterial[] {
 }
 
 export function hasMaterial(s: SessionMaterial): boolean {
-  return Boolean(s.checkpoint?.trim() || s.notes?.trim() || s.progress.length || s.userMessages.length);
+  return Boolean(
+    s.checkpoint?.trim() || s.notes?.trim() || s.progress.length || s.userMessages.length || s.learned?.length,
+  );
 }
 
 /** The sessions as the prompt shows them, within `budgetChars` (older sessions are dropped first, and said so). */
@@ -85,6 +89,11 @@ export function renderSessions(
     ];
     if (s.userMessages.length)
       parts.push("## What the user wrote", ...s.userMessages.map((m) => `> ${m.replace(/\n/g, "\n> ")}`));
+    if (s.learned?.length)
+      parts.push(
+        "## Kept verbatim in the session's checkpoint (candidates found by code)",
+        ...s.learned.map((l) => `- ${l}`),
+      );
     if (s.checkpoint) parts.push("## Checkpoint", s.checkpoint);
     if (s.notes) parts.push("## Notes", s.notes);
     for (const p of s.progress) parts.push(`## Progress of task ${p.task}`, p.text);
@@ -116,7 +125,7 @@ function userTexts(
   }
 }
 
-function listDirs(dir: string): string[] {
+export function listDirs(dir: string): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory() && !e.name.startsWith("."))

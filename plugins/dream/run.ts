@@ -25,6 +25,8 @@ export interface DreamRequest {
   reason: string;
   /** Only material newer than this counts (schedules). */
   since?: number;
+  /** The material itself, instead of the window's sessions (automatic learning: the harvested candidates). */
+  material?: SessionMaterial[];
 }
 
 export type DreamStart = { started: false; record: DreamRecord } | { started: true; done: Promise<DreamRecord> };
@@ -111,7 +113,7 @@ export function createDreamer(
         "Dream refused before any model call: MEMORY.md cannot be dreamed over as it is; nothing was written.",
       );
       if (cannot) return cannot;
-      const sessions = gather(request.since);
+      const sessions = request.material ?? gather(request.since);
       if (!sessions.length) {
         record.status = "empty";
         record.message = `No session of the last ${settings.windowDays} days left notes, checkpoints, task progress or history: nothing to dream about (no model call made).`;

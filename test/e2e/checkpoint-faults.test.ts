@@ -58,7 +58,12 @@ test("writer failures visible in /context, /rebuild, compaction coexistence, poi
       env: {
         context: 40000,
         output: 4000,
-        continuumConfig: { tasks: { gate: false }, checkpoint: { tailMinTokens: 200, tailMinTextMessages: 2 } },
+        continuumConfig: {
+          tasks: { gate: false },
+          checkpoint: { tailMinTokens: 200, tailMinTextMessages: 2 },
+          // The new session at the end must see the pointer, not start an automatic learning dream (dream-learn.test.ts).
+          dream: { learn: false },
+        },
       },
       serve: true,
     },
