@@ -17,7 +17,8 @@ import {
 } from "../harness/scripted-model.ts";
 import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type BusEvent, type Served } from "../harness/opencode.ts";
-import { createSession, installPackForTest, send, sleep, until } from "./checkpoint-support.ts";
+import { installPack } from "../harness/install.ts";
+import { createSession, send, sleep, until } from "../harness/session.ts";
 
 type Entry = Record<string, unknown> & {
   seq: number;
@@ -134,7 +135,7 @@ before(async () => {
     baseURL: model.baseURL,
     opencodeConfig: { permission: { bash: "allow" } },
   });
-  await installPackForTest(env);
+  installPack(env);
   const plugin = join(env.projectDir, ".opencode", "plugins", "subagent-probe.js");
   copyFileSync(join(REPO_ROOT, "test", "e2e", "subagent-probe-plugin.txt"), plugin);
   const log = join(env.root, "probe.jsonl");
