@@ -1,11 +1,11 @@
 // Host contract for issue 24 item 1: how a subagent started by OpenCode's own `task` tool looks to a plugin, in the
 // real pinned OpenCode. One `opencode serve` with the pack installed and a throwaway probe plugin
 // (subagent-probe-plugin.txt) that logs every hook call and event with one sequence number, adds a marked system
-// entry to every request and aborts the subagent running a marked command. Each fact the subagent design relies on
+// entry to every request. Each fact the subagent design relies on
 // is asserted below, so an OpenCode change that breaks one fails this file, not the feature at a user's.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import {
@@ -18,7 +18,8 @@ import {
 import { createIsolatedEnv, REPO_ROOT, type IsolatedEnv } from "../harness/env.ts";
 import { opencodeServe, type BusEvent, type Served } from "../harness/opencode.ts";
 import { installPack } from "../harness/install.ts";
-import { createSession, send, sleep, until } from "../harness/session.ts";
+import { continuumCliAsync } from "../harness/cli.ts";
+import { createSession, send, sleep, storedMessage, until } from "../harness/session.ts";
 
 type Entry = Record<string, unknown> & {
   seq: number;
@@ -50,7 +51,21 @@ interface Run {
   parent: string;
   children: { id: string; parentID?: string; title: string }[];
   sleepsLeft: string[];
+  /** What the pack showed while child two ran: /agents, `continuum agents --json`, /agents cancel. */
+  agentsReport: string;
+  agentsCli: { runs: { runId: string; feature: string; agent: string; state: string; sessionId: string }[] };
+  cancelReport: string;
+  /** `continuum stats --json` at the end. */
+  stats: {
+    worker: { calls: number; inputTokens: number; outputTokens: number };
+    subagents: { runs: number; calls: number; inputTokens: number; outputTokens: number };
+    features: Record<string, unknown>;
+  };
 }
+
+const RULE = "always run the linter before committing";
+const DIRECTIVE = '"never touch the production database"';
+const DECISION = "Use pgx for the database layer.";
 
 let model: ScriptedModel;
 let env: IsolatedEnv;
@@ -59,7 +74,7 @@ let run: Run;
 let helperId = "";
 
 /**
- * Turn 1: the parent delegates to child one (answers), child two (runs a slow command; the probe plugin aborts
+ * Turn 1: the parent delegates to child one (answers), child two (runs a slow command; the pack's /agents cancel aborts
  * it), then resumes child one by task_id, then ends. Turn 2: the parent delegates to child three (slow command)
  * and the test aborts the parent.
  */
@@ -139,9 +154,37 @@ before(async () => {
   const plugin = join(env.projectDir, ".opencode", "plugins", "subagent-probe.js");
   copyFileSync(join(REPO_ROOT, "test", "e2e", "subagent-probe-plugin.txt"), plugin);
   const log = join(env.root, "probe.jsonl");
+  const projectDir = join(env.packDataDir, "projects", rootCommit(env.projectDir));
+  mkdirSync(join(projectDir, "memory"), { recursive: true });
+  writeFileSync(join(projectDir, "memory", "MEMORY.md"), `# Project memory\n\n## Rules\n- ${RULE}\n`);
   served = await opencodeServe(env, { extraEnv: { PROBE_LOG: log } });
   const parent = await createSession(served);
+  // The main session's latest checkpoint, as the checkpoint writer would have left it: the subagents' brief.
+  mkdirSync(join(projectDir, "sessions", parent), { recursive: true });
+  writeFileSync(join(projectDir, "sessions", parent, "checkpoint.md"), checkpointText(parent));
+  const observer = await createSession(served);
+  const command = async (name: string, args: string) => {
+    const r = await served!.client.session.command({
+      path: { id: observer },
+      body: { command: name, arguments: args },
+    });
+    if (r.error) throw new Error(`/${name} failed: ${JSON.stringify(r.error)}`);
+  };
   await send(served, parent, "Delegate the jobs to subagents.");
+  // Child two runs its slow command: /agents (and `continuum agents`) list it, and /agents cancel stops it alone.
+  await until(() => psLines(CHILD_ABORT_SLEEP).length > 0, 40000, "child two's command running");
+  await command("agents", "");
+  const agentsReport = await untilAsync(
+    () => storedMessage(served!, observer, "opencode-continuum · helper agents"),
+    "the /agents report",
+  );
+  const agentsCli = await continuumCliAsync(env, ["agents", "--json"], 30000);
+  const childTwo = /^(sub-\S+)\s+subagent\s+general\s+running/m.exec(agentsReport ?? "")?.[1] ?? "";
+  await command("agents", `cancel ${childTwo}`);
+  const cancelReport = await untilAsync(
+    () => storedMessage(served!, observer, "[continuum /agents]"),
+    "the cancel report",
+  );
   await served.waitForIdle(parent, 1, 60000);
 
   await send(served, parent, "Delegate one more job.");
@@ -168,8 +211,40 @@ before(async () => {
       title: c.title,
     })),
     sleepsLeft: psLines("sleep 3"),
+    agentsReport: agentsReport ?? "",
+    agentsCli: JSON.parse(agentsCli.stdout || "{}"),
+    cancelReport: cancelReport ?? "",
+    stats: JSON.parse((await continuumCliAsync(env, ["stats", "--json"], 30000)).stdout || "{}"),
   };
 });
+
+async function untilAsync<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const found = await fn();
+    if (found) return found;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function rootCommit(cwd: string): string {
+  return execFileSync("git", ["rev-list", "--max-parents=0", "HEAD"], { cwd, encoding: "utf8" }).trim();
+}
+
+function checkpointText(session: string): string {
+  const sections: [string, string][] = [
+    ["1. Active intent", "Move the importer to the new database layer."],
+    ["2. Next concrete action", "(none)"],
+    ["3. Directives (this session)", DIRECTIVE],
+    ["10. Design decisions and discussion outcomes", DECISION],
+  ];
+  return [
+    "# Checkpoint",
+    `<!-- opencode-continuum checkpoint 1 · session ${session} · written 2026-12-07T21:00:00Z · covers up to message (none) -->`,
+    "",
+    ...sections.flatMap(([title, body]) => [`## ${title}`, "", body, ""]),
+  ].join("\n");
+}
 
 after(async () => {
   await served?.stop();
@@ -276,7 +351,9 @@ describe("a `task` subagent as a plugin sees it (OpenCode 1.18.33)", () => {
     const request = run.requests.find((r) => r.lane === "child-one")!;
     assert.equal(request.system.length, 2);
     assert.match(request.system[0]!, /^You are opencode/);
-    assert.equal(request.system[1], `PROBE-SYSTEM-ENTRY for ${child}`);
+    // Entries pushed after system[0] reach the provider joined by newlines, as one second system message (here the
+    // probe's, then the pack's memory block and brief).
+    assert.ok(request.system[1]!.startsWith(`PROBE-SYSTEM-ENTRY for ${child}\n`));
     assert.equal(request.lastUserText, "CHILD-ONE: answer in one line.");
     // The child gets no title request of its own: the only title call is the parent's, under the parent's id.
     assert.deepEqual(
@@ -351,9 +428,8 @@ describe("a `task` subagent as a plugin sees it (OpenCode 1.18.33)", () => {
 
   it("is cancelled alone when a plugin aborts it: the task call errors 'Task cancelled', the turn goes on", () => {
     const child = childByTitle("probe child two");
-    const abort = first((e) => e.kind === "abort", "the probe's abort");
-    assert.equal(abort.sessionID, child);
-    assert.equal(abort.data, true);
+    // The pack's /agents cancel aborted it (client.session.abort on the child, from the plugin).
+    assert.equal(run.cancelReport, `[continuum /agents] Cancelled sub-${child}.`);
     assert.ok(
       find((e) => e.type === "session.error" && e.sessionID === child && e.error === "MessageAbortedError").length >= 1,
     );
@@ -392,5 +468,52 @@ describe("a `task` subagent as a plugin sees it (OpenCode 1.18.33)", () => {
     const failed = taskParts("error").find((e) => (e.metadata as { sessionId: string }).sessionId === three);
     assert.ok(failed, "the parent's task part for child three ends in error");
     assert.deepEqual(run.sleepsLeft, [], "no slow command left running");
+  });
+});
+
+describe("the pack's subagents feature in the same session", () => {
+  const systemOf = (lane: string) => {
+    const request = run.requests.find((r) => r.lane === lane);
+    assert.ok(request, `a ${lane} request`);
+    return request.system;
+  };
+
+  it("gives a subagent's first request the memory block and the brief, byte-identical on its resumed request", () => {
+    const entries = systemOf("child-one")[1]!;
+    const memory = entries.indexOf("<continuum-memory>");
+    const brief = entries.indexOf("\nBrief from the session that started you (from its checkpoint of ");
+    assert.ok(memory > 0 && brief > memory, "the memory block, then the brief");
+    assert.ok(entries.slice(memory, brief).includes(RULE), "the memory block holds the project rule");
+    const briefText = entries.slice(brief);
+    assert.ok(briefText.includes(DIRECTIVE) && briefText.includes(DECISION));
+    assert.ok(briefText.includes("Move the importer to the new database layer."));
+    // Resumed by task_id: the same bytes again, so the provider's prefix cache holds.
+    assert.deepEqual(systemOf("child-one-again"), systemOf("child-one"));
+    // The main session's own requests carry no brief (it is the subagents' only).
+    const parentSystem = run.requests.filter((r) => r.lane === "main").flatMap((r) => r.system);
+    assert.ok(!parentSystem.some((e) => e.includes("Brief from the session that started you")));
+  });
+
+  it("lists a running subagent in /agents and continuum agents, and /agents cancel stops only it", () => {
+    const two = childByTitle("probe child two");
+    assert.match(run.agentsReport, new RegExp(`^sub-${two}\\s+subagent\\s+general\\s+running .* ${run.parent}$`, "m"));
+    const listed = run.agentsCli.runs.find((r) => r.runId === `sub-${two}`);
+    assert.deepEqual(listed && [listed.feature, listed.agent, listed.state, listed.sessionId], [
+      "subagent",
+      "general",
+      "running",
+      run.parent,
+    ]);
+    // Only the child stopped: the parent's turn went on to its end (asserted with F10 above).
+    assert.ok(
+      run.requests.some((r) => r.lane === "main" && r.reply !== "unscripted" && r.reply.text === "parent done"),
+    );
+  });
+
+  it("shows the subagents' tokens apart from the worker's in continuum stats --json", () => {
+    // Child one's two calls (7001 + 7005 in); the aborted steps report nothing (F7).
+    assert.deepEqual(run.stats.subagents, { runs: 4, calls: 2, inputTokens: 14006, outputTokens: 146, cost: 0 });
+    assert.equal(run.stats.worker.inputTokens, 1001 + 1002 + 1003 + 1004);
+    assert.equal(run.stats.features.subagent, undefined, "not counted as the pack's overhead");
   });
 });
