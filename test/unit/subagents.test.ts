@@ -234,6 +234,20 @@ test("a resume by task_id is a second run; cancel aborts only a running subagent
   }
 });
 
+test("continuum agents cancel (another process) reaches a running subagent through the ledger", async () => {
+  const r = await rig();
+  try {
+    await r.sessions.dispatch({ type: "part.updated", sessionId: "ses_parent", part: taskPart("running") });
+    assert.equal(r.ledger.requestCancel("sub-ses_child"), true);
+    const deadline = Date.now() + 5000;
+    while (!r.aborted.length && Date.now() < deadline) await new Promise((done) => setTimeout(done, 100));
+    assert.deepEqual(r.aborted, ["ses_child"], "aborted within the 2 s poll");
+    await r.sessions.dispatch({ type: "part.updated", sessionId: "ses_parent", part: taskPart("completed") });
+  } finally {
+    r.close();
+  }
+});
+
 test("the rebuild names the subagents still running, and has no such section when none runs", () => {
   const lines = subagentLines([
     {
