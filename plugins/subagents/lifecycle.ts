@@ -9,6 +9,7 @@ import {
   countCall,
   newRecord,
   readTaskPart,
+  runIdOf,
   tokensOf,
   type SubagentRecord,
   type TaskPartNews,
@@ -47,6 +48,14 @@ export function trackSubagents(context: FeatureContext): SubagentTracker {
     // A helper's session (or a child of one) is the pack's own work, counted in the helper's run.
     if (sessions.helperOf(news.childId) || sessions.helperOf(news.parentId)) return;
     const record = newRecord(news, rootOf(sessions, news.parentId), now());
+    // Resumed after a restart (this process never saw it): its earlier runs stay, this call is the next one.
+    const earlier = ledger
+      ?.runs({ projectId: context.project.id, sessionId: record.rootId, limit: 1000 })
+      .filter((r) => r.childSessionId === news.childId).length;
+    if (earlier) {
+      record.calls = earlier + 1;
+      record.runId = runIdOf(news.childId, record.calls);
+    }
     sessions.session(news.childId).set(recordSlot, record);
     const siblings = sessions.session(news.parentId).get(childrenSlot);
     if (!siblings.includes(news.childId)) siblings.push(news.childId);

@@ -234,6 +234,43 @@ test("a resume by task_id is a second run; cancel aborts only a running subagent
   }
 });
 
+test("a subagent resumed after a restart gets the next run id: its earlier run stays in the ledger", async () => {
+  const r = await rig();
+  try {
+    await r.sessions.dispatch({ type: "part.updated", sessionId: "ses_parent", part: taskPart("running") });
+    await r.sessions.dispatch(finished("ses_child", "msg_c1", 7000, 70));
+    await r.sessions.dispatch({ type: "part.updated", sessionId: "ses_parent", part: taskPart("completed") });
+    // A new process: a fresh session layer and tracker over the same ledger.
+    const sessions = createSessionLayer({ isolate: async (_f, _l, run) => void (await run()) });
+    const again = trackSubagents({
+      sessions,
+      ledger: r.ledger,
+      project: { id: "p" },
+      config: defaultConfig(),
+      reporter: { log: () => undefined },
+      host: { abort: async () => undefined },
+    } as unknown as FeatureContext);
+    await sessions.dispatch({
+      type: "part.updated",
+      sessionId: "ses_parent",
+      part: { ...taskPart("running"), callID: "call_9" },
+    });
+    assert.deepEqual(
+      r.ledger
+        .runs({ projectId: "p" })
+        .map((x) => [x.runId, x.state, x.tokens])
+        .sort(),
+      [
+        ["sub-ses_child", "done", 7070],
+        ["sub-ses_child-2", "running", 0],
+      ],
+    );
+    again.dispose();
+  } finally {
+    r.close();
+  }
+});
+
 test("continuum agents cancel (another process) reaches a running subagent through the ledger", async () => {
   const r = await rig();
   try {
