@@ -9,12 +9,14 @@ import dreamFeature from "./dream/index.ts";
 import goalFeature from "./goal/index.ts";
 import maxFeature from "./max/index.ts";
 import memoryFeature from "./memory/index.ts";
+import subagentsFeature from "./subagents/index.ts";
 import tasksFeature from "./tasks/index.ts";
 import workflowFeature from "./workflow/index.ts";
 
 export const FEATURE_MODULES: FeatureModule[] = [
   memoryFeature,
   tasksFeature,
+  subagentsFeature,
   checkpointFeature,
   goalFeature,
   agentsFeature,

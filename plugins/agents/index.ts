@@ -6,7 +6,7 @@ import { formatRuns, formatStats } from "../core/spend-report.ts";
 export const agentsFeature: FeatureModule = {
   name: "agents",
   needsDatabase: false,
-  uses: ["workflow"],
+  uses: ["workflow", "subagents"],
   assets: { commands: ["stats", "agents"] },
   create(context) {
     return createAgentCommands(context);
@@ -31,7 +31,7 @@ function createAgentCommands(context: FeatureContext): FeatureParts {
           text: formatStats(ledger.stats({ projectId: context.project.id, sessionId }), "this session"),
         };
       },
-      agents: ({ arguments: args }) => {
+      agents: async ({ arguments: args }) => {
         const [verb, id] = args.trim().split(/\s+/);
         if (verb === "cancel") {
           if (!id)
@@ -40,9 +40,11 @@ function createAgentCommands(context: FeatureContext): FeatureParts {
               text: "[continuum /agents] Usage: /agents cancel <run id> (ids are in /agents).",
               variant: "warning",
             };
+          // A task subagent of this process is aborted here: only it stops, its parent's turn goes on.
           const cancelled =
             helpers.cancel(id) ||
             (context.services.workflow?.cancel(id) ?? false) ||
+            ((await context.services.subagents?.cancel(id)) ?? false) ||
             (ledger?.requestCancel(id) ?? false);
           return {
             kind: "report",

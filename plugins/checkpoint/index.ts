@@ -21,7 +21,7 @@ export const checkpointFeature: FeatureModule = {
   name: "checkpoint",
   needsDatabase: true,
   provides: ["checkpoint"],
-  uses: ["tasks", "memory"],
+  uses: ["tasks", "memory", "subagents"],
   assets: { agents: [WRITER_AGENT], commands: ["checkpoint", "rebuild", "context"] },
   internalTools: [{ tool: WRITER_TOOL, agent: WRITER_AGENT }],
   create(context) {

@@ -48,6 +48,7 @@ export function createRebuild(shared: CheckpointShared): Rebuild {
       isPackText,
       redact,
       shortenCache: state.shortenCache,
+      subagentsRunning: subagentLines(context.services.subagents?.active(sessionId) ?? []),
     });
     if (!plan.cut) {
       // Nothing to cut, but old tool outputs must be shortened for the history to fit: every request from now on.
@@ -93,4 +94,16 @@ async function userWordsBeforeCompaction(
     shared.log.log("warn", `rebuild of ${sessionId}: ${why}; the dump quotes only the messages in the request`);
     return [];
   }
+}
+
+/** The rebuild's lines for the task subagents still running (their answers come back as task results). */
+export function subagentLines(
+  active: readonly { sessionId: string; agent: string; description: string; startedAt: number; tokens: number }[],
+): string {
+  return active
+    .map(
+      (a) =>
+        `- ${a.agent} «${a.description || "no description"}» (session ${a.sessionId}, started ${new Date(a.startedAt).toISOString().slice(0, 16)}Z, ${a.tokens} tokens so far): its answer comes back as the result of your task call; do not start it again.`,
+    )
+    .join("\n");
 }

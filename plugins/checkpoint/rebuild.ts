@@ -188,6 +188,8 @@ export interface DumpSources {
   notes: string;
   memoryIndex: readonly string[];
   tailEnd: TailEnd;
+  /** Subagents (task tool) still running for this session, one line each ("" or absent: none, no section). */
+  subagentsRunning?: string;
 }
 
 /** MiMo's per-section caps (tokens); scaled down together when the budget is smaller. */
@@ -201,6 +203,7 @@ export const DUMP_CAPS = {
   notes: 6000,
   memoryIndex: 500,
   compactionSummary: 4000,
+  subagentsRunning: 150,
 };
 
 /** Fair share of a budget: small demands are met in full, the rest split what remains. */
@@ -240,6 +243,11 @@ export function assembleDump(sources: DumpSources, budgetTokens: number): string
     ["Global memory (MEMORY.md)", sources.globalMemory, DUMP_CAPS.globalMemory],
     ["Session notes (notes.md)", sources.notes, DUMP_CAPS.notes],
     ["Other memory files (read them with the read tool when relevant)", index, DUMP_CAPS.memoryIndex],
+    [
+      "Subagents still running (started with the task tool)",
+      sources.subagentsRunning ?? "",
+      DUMP_CAPS.subagentsRunning,
+    ],
   ];
   const demands = parts.map(([, text, cap], i) => (i === 2 ? users.used : Math.min(estimateTokens(text), cap)) + 12);
   const grants = waterFill(demands, Math.max(0, budgetTokens - overhead));
@@ -371,6 +379,8 @@ export interface RebuildInput {
   redact: Redact;
   /** The session's cache of shortened parts (none: nothing cached). */
   shortenCache?: ShortenCache;
+  /** Subagents still running for this session, one line each (none: no section). */
+  subagentsRunning?: string;
 }
 
 export type RebuildPlan =
@@ -411,6 +421,7 @@ export function planRebuild(input: RebuildInput): RebuildPlan {
     compactionSummary: summaryBefore(working, boundary),
     ...input.memory,
     tailEnd: tailEnd(working.slice(boundary)),
+    subagentsRunning: input.subagentsRunning,
   });
   // What the dump needs, plus the assembler's own bookkeeping (framing, headings), so it is not cut later.
   const dumpNeed = estimateTokens(assembleDump(sourcesFor(working.length - 1), Math.floor(available * 0.6))) + 300;

@@ -23,7 +23,12 @@ async function open(options: Options) {
   return { eff, ledger, close: () => db.close() };
 }
 
-const EMPTY = { worker: { calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 }, features: {}, overheadRatio: 0 };
+const EMPTY = {
+  worker: { calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 },
+  features: {},
+  subagents: { runs: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 },
+  overheadRatio: 0,
+};
 
 export function register(program: Command): void {
   program
@@ -42,7 +47,12 @@ export function register(program: Command): void {
             ...(o.session ? { sessionId: o.session } : {}),
           };
           const stats = ledger?.stats(filter) ?? EMPTY;
-          if (o.session && stats.worker.calls === 0 && Object.keys(stats.features).length === 0)
+          if (
+            o.session &&
+            stats.worker.calls === 0 &&
+            stats.subagents.runs === 0 &&
+            Object.keys(stats.features).length === 0
+          )
             throw notFound(`nothing recorded for session "${o.session}"`);
           const scope = o.session ? `session ${o.session}` : o.all ? "every project" : eff.project.root;
           emit(o.json, stats, () => formatStats(stats, scope));

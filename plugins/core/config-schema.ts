@@ -10,6 +10,7 @@ import { dreamConfigSchema } from "../dream/config.ts";
 import { goalConfigSchema } from "../goal/config.ts";
 import { maxConfigSchema } from "../max/config.ts";
 import { memoryConfigSchema } from "../memory/config.ts";
+import { subagentsConfigSchema } from "../subagents/config.ts";
 import { tasksConfigSchema } from "../tasks/config.ts";
 import { workflowConfigSchema } from "../workflow/config.ts";
 
@@ -49,6 +50,7 @@ export const configSchema = z
     distill: distillConfigSchema.default(distillConfigSchema.parse({})),
     workflow: workflowConfigSchema.default(workflowConfigSchema.parse({})),
     compose: composeConfigSchema.default(composeConfigSchema.parse({})),
+    subagents: subagentsConfigSchema.default(subagentsConfigSchema.parse({})),
     sandbox: sandboxConfigSchema.default(sandboxConfigSchema.parse({})),
   })
   .strict();
@@ -64,6 +66,7 @@ export type FeatureName =
   | "distill"
   | "workflow"
   | "compose"
+  | "subagents"
   | "agents";
 export const FEATURE_NAMES: readonly FeatureName[] = [
   "memory",
@@ -75,6 +78,7 @@ export const FEATURE_NAMES: readonly FeatureName[] = [
   "distill",
   "workflow",
   "compose",
+  "subagents",
 ];
 
 export const defaultConfig = (): ContinuumConfig => configSchema.parse({});

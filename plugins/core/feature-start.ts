@@ -66,6 +66,9 @@ export async function startFeatures(
 function contextFor(module: FeatureModule, base: FeatureContext, offered: Partial<ProvidedServices>): FeatureContext {
   const services: FeatureServices = { permissions: base.services.permissions };
   for (const name of [...(module.needs ?? []), ...(module.uses ?? [])]) copyService(services, base.services, name);
+  // Read at the time of use: the registry holds it once its provider has started (after this module, maybe).
+  for (const name of module.usesLater ?? [])
+    Object.defineProperty(services, name, { enumerable: true, get: () => base.services[name] });
   const provide = <K extends ServiceName>(name: K, service: ProvidedServices[K]) => {
     if (!module.provides?.includes(name))
       throw new Error(`${module.name} offers "${name}" without declaring it in provides`);

@@ -31,6 +31,8 @@ export interface MemoryServices {
   };
   /** The context was rebuilt: the next request gets a freshly assembled block. */
   contextRebuilt(sessionId: string): void;
+  /** A memory block for another agent's session (a `task` subagent): ranked by `query`, within `budgetTokens`. */
+  blockFor(sessionId: string, query: string, budgetTokens: number): { text: string; tokens: number };
   /**
    * The project MEMORY.md (dream): its path, its bytes now (undefined when there is none yet) and its text as the
    * memory reads it (stray bytes cleaned; what replaceFile's `expect` is compared with); `unreadable` when not text.
@@ -99,6 +101,20 @@ export interface CheckpointServices {
   sections(sessionId: string): { sections: Readonly<Record<string, string>>; writtenAt: number } | undefined;
 }
 
+/** What the subagents feature offers: the `task` children it tracks, and their cancellation. */
+export interface SubagentServices {
+  /** Subagents still running under this root session (its own children and theirs), oldest first. */
+  active(rootSessionId: string): Array<{
+    sessionId: string;
+    agent: string;
+    description: string;
+    startedAt: number;
+    tokens: number;
+  }>;
+  /** Stops one subagent (by its session id or ledger run id) and only it; false when no such running subagent. */
+  cancel(id: string): Promise<boolean>;
+}
+
 /** The services a feature can provide, by name: one provider each, declared in its module's `provides`. */
 export interface ProvidedServices {
   memory: MemoryServices;
@@ -106,6 +122,7 @@ export interface ProvidedServices {
   checkpoint: CheckpointServices;
   workflow: WorkflowServices;
   compose: ComposeServices;
+  subagents: SubagentServices;
 }
 
 export type ServiceName = keyof ProvidedServices;
@@ -234,6 +251,11 @@ export interface FeatureModule {
   needs?: ServiceName[];
   /** Services this feature reads when their provider is on (undefined otherwise). */
   uses?: ServiceName[];
+  /**
+   * Services read only after start-up (in hooks and events, never in `create`): no start-up order, so two features
+   * may read each other's (a provider that uses this feature's service starts after it); undefined when off.
+   */
+  usesLater?: ServiceName[];
   assets?: FeatureAssets;
   /** Tools only one of the feature's hidden agents may call; denied to every other agent. */
   internalTools?: InternalTool[];

@@ -4,6 +4,10 @@ import type { Database } from "./storage/database.ts";
 import type { LedgerFilter, Stats } from "./ledger.ts";
 
 const WORKFLOW_RUN_ID = /\bwf_[a-z0-9]+_[0-9a-f]+\b/;
+/** The ledger feature of a `task` subagent's run (plugins/subagents): user work, not the pack's. */
+export const SUBAGENT_FEATURE = "subagent";
+/** A subagent's calls are also seen as calls of a user session: they belong to its run, not to the worker. */
+const NOT_SUBAGENT_CALL = `session_id NOT IN (SELECT child_session_id FROM ledger_runs WHERE feature = '${SUBAGENT_FEATURE}' AND child_session_id IS NOT NULL)`;
 
 export const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
@@ -26,18 +30,29 @@ export function ledgerStats(db: Database, filter: LedgerFilter = {}): Stats {
   const w = whereOf(filter);
   const worker = db
     .prepare(
-      `SELECT COUNT(*) AS calls, COALESCE(SUM(tokens_in + cache_read + cache_write), 0) AS input, COALESCE(SUM(tokens_out), 0) AS output, COALESCE(SUM(cost), 0) AS cost FROM ledger_calls ${w.sql}`,
+      `SELECT COUNT(*) AS calls, COALESCE(SUM(tokens_in + cache_read + cache_write), 0) AS input, COALESCE(SUM(tokens_out), 0) AS output, COALESCE(SUM(cost), 0) AS cost FROM ledger_calls ${w.sql ? `${w.sql} AND` : "WHERE"} ${NOT_SUBAGENT_CALL}`,
     )
     .get<{ calls: number; input: number; output: number; cost: number }>(...w.params)!;
   const features: Stats["features"] = {};
   const rows = db
     .prepare(
-      `SELECT feature, COUNT(*) AS runs, SUM(tokens_in + cache_read + cache_write) AS input, SUM(tokens_out) AS output, SUM(cost) AS cost
+      `SELECT feature, COUNT(*) AS runs, SUM(requests) AS requests, SUM(tokens_in + cache_read + cache_write) AS input, SUM(tokens_out) AS output, SUM(cost) AS cost
        FROM ledger_runs ${w.sql} GROUP BY feature ORDER BY feature`,
     )
-    .all<{ feature: string; runs: number; input: number; output: number; cost: number }>(...w.params);
+    .all<{ feature: string; runs: number; requests: number; input: number; output: number; cost: number }>(...w.params);
   let packTokens = 0;
+  const subagents = { runs: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 };
   for (const row of rows) {
+    if (row.feature === SUBAGENT_FEATURE) {
+      Object.assign(subagents, {
+        runs: row.runs,
+        calls: row.requests,
+        inputTokens: row.input,
+        outputTokens: row.output,
+        cost: round(row.cost),
+      });
+      continue;
+    }
     features[row.feature] = { runs: row.runs, inputTokens: row.input, outputTokens: row.output, cost: round(row.cost) };
     packTokens += row.input + row.output;
   }
@@ -60,10 +75,12 @@ export function ledgerStats(db: Database, filter: LedgerFilter = {}): Stats {
     entry.injectedTokens = row.tokens;
     entry.injectedRequests = row.requests;
   }
-  const workerTokens = worker.input + worker.output;
+  // The user's work, own and delegated: the pack's overhead is measured against both, as before the split.
+  const workerTokens = worker.input + worker.output + subagents.inputTokens + subagents.outputTokens;
   return {
     worker: { calls: worker.calls, inputTokens: worker.input, outputTokens: worker.output, cost: round(worker.cost) },
     features,
+    subagents,
     overheadRatio: workerTokens > 0 ? round(packTokens / workerTokens) : 0,
   };
 }

@@ -111,6 +111,11 @@ export interface Stats {
       injectedRequests?: number;
     }
   >;
+  /**
+   * Subagents of OpenCode's `task` tool (feature "subagent" runs): the user's work done by delegation, shown apart
+   * from the worker's own calls and not part of the pack's overhead.
+   */
+  subagents: { runs: number; calls: number; inputTokens: number; outputTokens: number; cost: number };
   overheadRatio: number;
 }
 

@@ -10,6 +10,11 @@ export function formatStats(stats: Stats, scope: string): string {
   lines.push(
     `Worker (your agent): ${n(w.calls)} calls · ${n(w.inputTokens)} in · ${n(w.outputTokens)} out${w.cost ? ` · $${w.cost.toFixed(4)}` : ""}`,
   );
+  const s = stats.subagents;
+  if (s?.runs)
+    lines.push(
+      `  subagents (task tool): ${n(s.runs)} runs · ${n(s.calls)} calls · ${n(s.inputTokens)} in · ${n(s.outputTokens)} out${s.cost ? ` · $${s.cost.toFixed(4)}` : ""}`,
+    );
   const features = Object.entries(stats.features);
   if (features.length === 0) lines.push("Pack: no helper runs yet");
   for (const [name, f] of features) {
@@ -22,7 +27,9 @@ export function formatStats(stats: Stats, scope: string): string {
       `${name.padEnd(11)} ${n(f.runs)} runs${calls} · ${n(f.inputTokens)} in · ${n(f.outputTokens)} out${f.cost ? ` · $${f.cost.toFixed(4)}` : ""}${injected}`,
     );
   }
-  lines.push(`Overhead: helper runs cost ${(stats.overheadRatio * 100).toFixed(1)} % of the worker's tokens`);
+  lines.push(
+    `Overhead: helper runs cost ${(stats.overheadRatio * 100).toFixed(1)} % of the worker's tokens${s?.runs ? " (its subagents included)" : ""}`,
+  );
   return lines.join("\n");
 }
 

@@ -158,6 +158,10 @@ export function createMemory(context: FeatureContext): FeatureParts {
     projectRules: () => projectRules(locations),
     rebuildFiles: (sessionId) => rebuildFiles(locations, sessionId),
     contextRebuilt: (sessionId) => void (stateOf(sessionId).block = undefined),
+    blockFor: (sessionId, query, budgetTokens) => {
+      const block = buildMemoryBlock(service, query, budgetTokens, blockLocations(locations, sessionId));
+      return { text: block.text, tokens: block.tokens };
+    },
     projectMemory: () => service.projectMemory(),
     replaceFile: (file, text, expect) => service.replaceFile(file, text, expect),
     restoreFile: (file, bytes, expectSha256) => service.restoreFile(file, bytes, expectSha256),

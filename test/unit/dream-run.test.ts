@@ -44,6 +44,7 @@ async function setup(
     projectRules: () => "",
     rebuildFiles: () => ({ projectMemory: "", globalMemory: "", notes: "", memoryIndex: [] }),
     contextRebuilt: () => undefined,
+    blockFor: () => ({ text: "", tokens: 0 }),
     projectMemory: () => service.projectMemory(),
     replaceFile: (file, text, expect) => service.replaceFile(file, text, expect),
     restoreFile: (file, bytes, sha) => service.restoreFile(file, bytes, sha),

@@ -15,6 +15,7 @@ test("the pack's features start providers first; ties keep the listing order", (
   assert.deepEqual(names(orderFeatures(FEATURE_MODULES)), [
     "memory",
     "tasks",
+    "subagents",
     "checkpoint",
     "goal",
     "dream",
