@@ -41,5 +41,6 @@ export async function buildAll() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const ms = await buildAll();
-  console.log(`built dist/ in ${ms} ms`);
+  // stderr: `npm pack --json` prints its JSON on stdout after the prepack script.
+  console.error(`built dist/ in ${ms} ms`);
 }

@@ -1,6 +1,6 @@
 // A private npm registry for the distribution tests: verdaccio on 127.0.0.1 (a free port, storage in a temp dir),
 // proxying the public registry for the pack's dependencies, with a user the test publishes as.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../plugins/cli/free-port.ts";
@@ -111,4 +111,25 @@ function stopChild(child: ChildProcess): Promise<void> {
     });
     child.kill("SIGTERM");
   });
+}
+
+/** `npm pack`s this repository (its prepack builds dist/) into `dir` and publishes the tarball to the registry. */
+export function packAndPublish(
+  registry: Registry,
+  dir: string,
+): { tarball: string; packMs: number; publishMs: number } {
+  const npm = (args: string[], cwd: string) =>
+    execFileSync("npm", args, {
+      cwd,
+      encoding: "utf8",
+      env: { ...process.env, npm_config_userconfig: registry.npmrc, npm_config_update_notifier: "false" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  let started = Date.now();
+  const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", dir], REPO_ROOT)) as { filename: string }[];
+  const tarball = join(dir, packed[0]!.filename);
+  const packMs = Date.now() - started;
+  started = Date.now();
+  npm(["publish", tarball, "--registry", registry.url], dir);
+  return { tarball, packMs, publishMs: Date.now() - started };
 }
