@@ -5,6 +5,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { killAll } from "../harness/opencode.ts";
 import { withOpencode } from "../harness/fixture.ts";
@@ -20,6 +21,9 @@ const VERSION = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 const SPEC = `opencode-continuum@${VERSION}`;
+const started = Date.now();
+/** Progress on stderr, so a slow or stuck run shows where it is. */
+const step = (what: string) => console.error(`package.test +${Math.round((Date.now() - started) / 1000)} s: ${what}`);
 const RULE = "Deploys go through the staging gate first (heron protocol)";
 
 const COMMENTED = `{
@@ -35,8 +39,9 @@ const COMMENTED = `{
 /** npx as a user runs it, against the test's registry; scripts off so better-sqlite3 is not compiled here. */
 function npx(env: IsolatedEnv, registry: Registry, args: string[]) {
   const started = Date.now();
+  // Outside this repository: below its package.json npx would take the checkout for the package and find no bin.
   const result = spawnSync("npx", ["--yes", SPEC, ...args], {
-    cwd: env.root,
+    cwd: tmpdir(),
     encoding: "utf8",
     timeout: 120000,
     env: {
@@ -52,13 +57,14 @@ function npx(env: IsolatedEnv, registry: Registry, args: string[]) {
 }
 
 test("published package: OpenCode installs it from opencode.json; npx install/uninstall round-trip opencode.jsonc", {
-  timeout: 240000,
+  timeout: 480000,
 }, async () => {
   const scratch = join(process.cwd(), "test", ".tmp");
   mkdirSync(scratch, { recursive: true });
   const registryDir = join(scratch, `registry-${process.pid}`);
   const registry = await startRegistry(registryDir);
   try {
+    step("registry up");
     const { tarball, packMs, publishMs } = packAndPublish(registry, registryDir);
     const packed = spawnSync("tar", ["tzf", tarball], { encoding: "utf8" }).stdout.split("\n");
     assert.ok(packed.includes("package/dist/continuum.js") && packed.includes("package/dist/cli/continuum.js"));
@@ -67,6 +73,7 @@ test("published package: OpenCode installs it from opencode.json; npx install/un
     const pkg = JSON.parse(readFileSync(join(process.cwd(), "package.json"), "utf8")) as Record<string, any>;
     assert.equal(pkg.dependencies.tsx, undefined, "tsx is not a run-time dependency");
 
+    step("packed and published");
     const startedAt = Date.now();
     await withOpencode(
       {
@@ -85,14 +92,14 @@ test("published package: OpenCode installs it from opencode.json; npx install/un
         serve: { extraEnv: { npm_config_registry: registry.url }, startTimeoutMs: 120000 },
       },
       async ({ env, model, served }) => {
+        step("OpenCode started with the package installed");
         const firstStartMs = Date.now() - startedAt;
         const installed = join(env.root, "cache", "opencode", "packages", SPEC, "node_modules", "opencode-continuum");
         assert.ok(existsSync(join(installed, "dist", "continuum.js")), "OpenCode installed the package in its cache");
         const agents = ((await served.client.app.agents()).data ?? []).map((a) => a.name);
         for (const name of ["goal-judge", "max", "dream", "distill"]) assert.ok(agents.includes(name), name);
         const commands = ((await served.client.command.list()).data ?? []).map((c) => c.name);
-        for (const name of ["goal", "max", "dream", "memory", "compose-plan"])
-          assert.ok(commands.includes(name), name);
+        for (const name of ["goal", "max", "dream", "memory", "compose-plan"]) assert.ok(commands.includes(name), name);
 
         const session = await createSession(served);
         await send(served, session, "remember the deploy rule");
@@ -109,6 +116,7 @@ test("published package: OpenCode installs it from opencode.json; npx install/un
           `the rule is in project memory: ${memory.join(", ")}`,
         );
 
+        step("memory tool call done");
         const goal = await goalCommand(served.client, session, "");
         assert.equal(goal.error, undefined, JSON.stringify(goal.error));
         const shown = (await shownAnswers(served.client, session)).join("\n");
@@ -118,6 +126,7 @@ test("published package: OpenCode installs it from opencode.json; npx install/un
         mkdirSync(project);
         const file = join(project, "opencode.jsonc");
         writeFileSync(file, COMMENTED);
+        step("/goal answered; npx install");
         const install = npx(env, registry, ["install", "--project", project]);
         assert.equal(install.code, 0, install.out);
         assert.match(install.out, /from the package: the plugin entry/);
@@ -125,6 +134,7 @@ test("published package: OpenCode installs it from opencode.json; npx install/un
         const edited = readFileSync(file, "utf8");
         assert.match(edited, new RegExp(`"opencode-other-plugin@1\\.0\\.0", /\\* a neighbour \\*/[\\s\\S]*"${SPEC}"`));
         assert.match(edited, /\/\/ my own settings, kept as they are/);
+        step("npx uninstall");
         const uninstall = npx(env, registry, ["uninstall", "--project", project]);
         assert.equal(uninstall.code, 0, uninstall.out);
         assert.equal(readFileSync(file, "utf8"), COMMENTED, "byte for byte as before install");

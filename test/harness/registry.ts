@@ -62,7 +62,13 @@ export async function startRegistry(dir: string): Promise<Registry> {
   let output = "";
   child.stdout?.on("data", (chunk) => (output += String(chunk)));
   child.stderr?.on("data", (chunk) => (output += String(chunk)));
-  const stop = () => stopChild(child);
+  // A test that times out is ended with process.exit: the registry must not outlive it.
+  const onExit = () => child.kill("SIGKILL");
+  process.once("exit", onExit);
+  const stop = async () => {
+    process.off("exit", onExit);
+    await stopChild(child);
+  };
   try {
     await waitUp(url, child, () => output);
     const token = await addUser(url);
