@@ -4,6 +4,7 @@
 import {
   applyEdits,
   findNodeAtLocation,
+  getNodeValue,
   modify,
   parseTree,
   type FormattingOptions,
@@ -41,11 +42,42 @@ export function addPluginEntry(text: string, spec: string, file = "the config fi
     if (found.value === spec) return { text, change: "kept" };
     return { text: edit(text, ["plugin", i, ...found.path], spec, format), change: "replaced" };
   }
-  const inserted = modify(text, ["plugin", children.length], spec, {
-    formattingOptions: format,
-    isArrayInsertion: true,
-  });
-  return { text: applyEdits(text, inserted), change: "added" };
+  return { text: appendEntry(text, plugins, spec, format), change: "added" };
+}
+
+/**
+ * Appends on a new line after the last entry's line, so a comment trailing that entry stays with it (jsonc-parser's
+ * own insertion puts the new entry between the entry and its comment). Falls back to jsonc-parser when the array
+ * is on one line or the result would not parse to the expected list.
+ */
+function appendEntry(text: string, array: Node, spec: string, format: FormattingOptions): string {
+  const fallback = () =>
+    applyEdits(
+      text,
+      modify(text, ["plugin", (array.children ?? []).length], spec, {
+        formattingOptions: format,
+        isArrayInsertion: true,
+      }),
+    );
+  const last = array.children?.at(-1);
+  if (!last) return fallback();
+  const end = last.offset + last.length;
+  const lineEnd = text.indexOf("\n", end);
+  if (lineEnd < 0 || lineEnd > array.offset + array.length) return fallback();
+  const rest = text.slice(end, lineEnd).replace(/\r$/, "");
+  const tail = /^[ \t]*(,?)[ \t]*(\/\/.*|\/\*.*?\*\/[ \t]*)?$/.exec(rest);
+  if (!tail) return fallback();
+  const comma = tail[1] === ",";
+  const lineStart = text.lastIndexOf("\n", last.offset) + 1;
+  const indent = /^[ \t]*/.exec(text.slice(lineStart))![0];
+  const at = end + rest.length;
+  const line = `${format.eol}${indent}${JSON.stringify(spec)}${comma ? "," : ""}`;
+  const withLine = text.slice(0, at) + line + text.slice(at);
+  const result = comma ? withLine : `${withLine.slice(0, end)},${withLine.slice(end)}`;
+  const check = findNodeAtLocation(parseTree(result) ?? array, ["plugin"]);
+  const expected = [...(array.children ?? []).map((c) => JSON.stringify(getNodeValue(c))), JSON.stringify(spec)];
+  const got = (check?.children ?? []).map((c) => JSON.stringify(getNodeValue(c)));
+  return JSON.stringify(got) === JSON.stringify(expected) ? result : fallback();
 }
 
 /** Takes every entry of the package out of the `plugin` array; the text is unchanged when there is none. */

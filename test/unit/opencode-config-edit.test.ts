@@ -46,6 +46,21 @@ describe("opencode.json(c) plugin entry", () => {
     assert.match(back, /\/\/ keep me/);
   });
 
+  test("a comment trailing the last entry stays with it; an entry without a trailing comma gets one", () => {
+    const commented = `{\n  "plugin": [\n    "other@1.0.0", /* a neighbour */\n  ],\n}\n`;
+    assert.equal(
+      addPluginEntry(commented, SPEC).text,
+      `{\n  "plugin": [\n    "other@1.0.0", /* a neighbour */\n    "${SPEC}",\n  ],\n}\n`,
+    );
+    const bare = `{\n  "plugin": [\n    "other@1.0.0" // mine\n  ]\n}\n`;
+    assert.equal(
+      addPluginEntry(bare, SPEC).text,
+      `{\n  "plugin": [\n    "other@1.0.0", // mine\n    "${SPEC}"\n  ]\n}\n`,
+    );
+    const oneLine = `{ "plugin": ["a"] }`;
+    assert.deepEqual(plugins(addPluginEntry(oneLine, SPEC).text), ["a", SPEC]);
+  });
+
   test("an older version of the pack already listed is replaced in place, also in an options tuple", () => {
     const bare = `{ "plugin": ["a", "opencode-continuum@0.1.0", "b"] }`;
     const replaced = addPluginEntry(bare, SPEC);
