@@ -17,6 +17,8 @@ import {
   type Check,
 } from "./environment.ts";
 import { act, emit, existingDir, jsonOption } from "./kit.ts";
+import { resolveTarget } from "./install-manifest.ts";
+import { checkConfigEntry, checkPackage, isCheckout } from "./install-package.ts";
 import { startDoctorModel } from "./doctor-model.ts";
 import { findOpencode, runOpencode } from "./opencode-driver.ts";
 
@@ -66,8 +68,10 @@ export async function runDoctor(target: DoctorTarget): Promise<DoctorResult> {
     checkNode(),
     checkRipgrep(env),
     binary ? checkOpencodeVersion(binary) : { name: "opencode version", status: "fail", detail: binaryProblem },
-    checkCheckout(),
-    checkShim(configDir),
+    // A checkout installs a shim; the published package an opencode.json(c) entry.
+    ...(isCheckout()
+      ? [checkCheckout(), checkShim(configDir)]
+      : [checkPackage(), checkConfigEntry(resolveTarget(target.projectDir, env))]),
     checkConfig(target.projectDir ?? process.cwd(), env),
   ];
   for (const check of environment) say(`  ${LABEL[check.status]} ${check.name}: ${check.detail}`);

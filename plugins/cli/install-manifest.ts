@@ -36,6 +36,8 @@ export interface Manifest {
   before: string[];
   /** The block added to the project repository's .git/info/exclude (machine-local ignore, never committed). */
   gitExclude?: { file: string; createdFile: boolean };
+  /** A package install (no checkout): the opencode.json(c) edit and how to undo it (install-package.ts). */
+  configEntry?: { file: string; createdFile: boolean; original?: string; written: string };
 }
 
 export function resolveTarget(projectDir: string | undefined, env = process.env): InstallTarget {

@@ -7,6 +7,7 @@ import { CliError } from "./kit.ts";
 import { removeEmpty } from "./purge.ts";
 import { removeGitExclude } from "./install-git-exclude.ts";
 import { adoptHostByproducts } from "./install-host-byproducts.ts";
+import { removeConfigEntry } from "./install-package.ts";
 import { manifestPath, readManifest, sha256, type InstallTarget, type ManifestEntry } from "./install-manifest.ts";
 
 export interface UninstallReport {
@@ -24,6 +25,8 @@ export function uninstallFiles(target: InstallTarget, log: (line: string) => voi
   const report: UninstallReport = { removed: [], kept: [] };
   adoptHostByproducts(target, manifest);
   if (manifest.gitExclude) removeGitExclude(manifest.gitExclude, log);
+  if (manifest.configEntry && removeConfigEntry(manifest.configEntry, log) !== "absent")
+    report.removed.push(manifest.configEntry.file);
   const byproductFiles = manifest.hostByproducts.filter((e) => e.kind === "file");
   const removedPackageJson = removeFiles(byproductFiles, report, log);
   // OpenCode's node_modules goes only with the package.json it was installed for.

@@ -23,6 +23,7 @@ import {
 import { recordHostByproducts } from "./install-host-byproducts.ts";
 import { manifestPath, readManifest, resolveTarget, type InstallTarget } from "./install-manifest.ts";
 import { installFiles } from "./install-shim.ts";
+import { installConfigEntry, isCheckout, packSpec } from "./install-package.ts";
 import { uninstallFiles, type UninstallReport } from "./install-uninstall.ts";
 
 // The names importers used from this path before the split stay reachable here.
@@ -33,7 +34,10 @@ export { uninstallFiles, type UninstallReport } from "./install-uninstall.ts";
 
 /** How to run the CLI: `continuum` when that resolves to this checkout, else the launcher's full path. */
 export function cliInvocation(env = process.env): { onPath: boolean; command: string; linkLine?: string } {
-  const launcher = join(PACK_ROOT, "plugins", "cli", "continuum.mjs");
+  const checkout = isCheckout();
+  const launcher = checkout
+    ? join(PACK_ROOT, "plugins", "cli", "continuum.mjs")
+    : join(PACK_ROOT, "dist", "cli", "continuum.js");
   const dirs = (env.PATH ?? "").split(":").filter(Boolean);
   for (const dir of dirs) {
     try {
@@ -43,6 +47,8 @@ export function cliInvocation(env = process.env): { onPath: boolean; command: st
       /* not there */
     }
   }
+  // From npm the package lives in npx's cache: name the package, not a path that may be gone tomorrow.
+  if (!checkout) return { onPath: false, command: `npx ${packSpec()}` };
   const home = env.HOME || homedir();
   const localBin = join(home, ".local", "bin");
   const linkLine = dirs.includes(localBin)
@@ -57,6 +63,12 @@ function printCliHint(): void {
     console.log("the continuum command is on your PATH (continuum --help)");
     return;
   }
+  if (!cli.linkLine) {
+    console.log(
+      `run the continuum command as: ${cli.command} --help (or npm install -g ${packSpec()} for \`continuum\`)`,
+    );
+    return;
+  }
   console.log(`the continuum command is not on your PATH; to put it there, run:\n  ${cli.linkLine}`);
 }
 
@@ -64,18 +76,30 @@ export function register(program: Command): void {
   program
     .command("install")
     .description("install into OpenCode (global, or --project DIR), then run the doctor")
-    .option("--project <dir>", "install into this project's .opencode/ only")
+    .option(
+      "--project <dir>",
+      "install into this project only (a checkout: its .opencode/; the package: its opencode.json)",
+    )
+    .option("--global", "install into the global OpenCode config (the default)")
     .option("--no-doctor", "skip the doctor's round trip through OpenCode")
     .option("--opencode <bin>", "the opencode binary the doctor starts")
     .action(
-      act(async (o: { project?: string; doctor: boolean; opencode?: string }) => {
+      act(async (o: { project?: string; global?: boolean; doctor: boolean; opencode?: string }) => {
+        if (o.global && o.project !== undefined) throw new CliError("--global and --project exclude each other");
         const target = resolveTarget(o.project);
         const log = (line: string) => console.log(`  ${line}`);
         console.log(
           `opencode-continuum ${PACK_VERSION}: installing into ${target.scope === "global" ? "global OpenCode config" : target.projectDir} (${target.configDir})`,
         );
-        installFiles(target, log);
-        if (target.projectDir)
+        const checkout = isCheckout();
+        log(
+          checkout
+            ? "from a checkout: a plugin file that imports this checkout"
+            : `from the package: the plugin entry ${packSpec()} in opencode.json (OpenCode installs the package itself)`,
+        );
+        if (checkout) installFiles(target, log);
+        else installConfigEntry(target, log);
+        if (checkout && target.projectDir)
           log(
             "the plugin file is machine-local (it points at this checkout): do not commit it; teammates run install.sh themselves",
           );
@@ -98,12 +122,14 @@ export function register(program: Command): void {
     .command("uninstall")
     .description("remove exactly what install added; --purge-data also deletes the pack's data for that scope")
     .option("--project <dir>", "uninstall from this project (default: the global install)")
+    .option("--global", "uninstall the global install (the default)")
     .option(
       "--purge-data",
       "also delete the data of this scope: a project's memory, sessions, checkpoints and database rows; globally, all of the pack's data",
     )
     .action(
-      act(async (o: { project?: string; purgeData?: boolean }) => {
+      act(async (o: { project?: string; global?: boolean; purgeData?: boolean }) => {
+        if (o.global && o.project !== undefined) throw new CliError("--global and --project exclude each other");
         const target = resolveTarget(o.project);
         const installed = readManifest(target) !== undefined;
         if (!installed && !o.purgeData)

@@ -4,10 +4,10 @@
 // name always wins, field by field.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import matter from "gray-matter";
+import { PACK_ROOT } from "./pack-root.ts";
 
-export const PACK_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export { PACK_ROOT };
 
 export interface MarkdownAsset {
   name: string;

@@ -133,7 +133,9 @@ test("no file under plugins/ imports a devDependency (a user install is `npm ci 
   const dev = new Set(Object.keys(pkg.devDependencies ?? {}));
   assert.ok(dev.has("gpt-tokenizer"), "the check knows the dev dependencies");
   const offenders: string[] = [];
-  for (const file of sourceFiles(PLUGINS)) {
+  // The checkout's launcher runs the sources through tsx (a dev dependency since 0.2.0); the package ships dist/.
+  const checkoutOnly = join(PLUGINS, "cli", "continuum.mjs");
+  for (const file of sourceFiles(PLUGINS).filter((f) => f !== checkoutOnly)) {
     for (const spec of parsedSpecifiers(readFileSync(file, "utf8"), file)) {
       const name = packageOf(spec);
       if (name && dev.has(name)) offenders.push(`${relative(ROOT, file)} → ${spec}`);

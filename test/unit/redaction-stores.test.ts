@@ -311,6 +311,8 @@ test("no store writes a file around the one write path: every write to disk in p
     "workflow/files.ts": "writeFile() of a workflow script writes into the user's project, not the data dir",
     "cli/schema.ts": "writes the JSON Schema of the config",
     "cli/install-shim.ts": "writes the plugin shim into the user's OpenCode config, byte for byte",
+    "cli/install-package.ts":
+      "writes the plugin entry into the user's opencode.json(c), and its bytes back on uninstall",
     "cli/install-manifest.ts": "writes the install manifest (paths and hashes, no model's or user's text)",
     "cli/install-git-exclude.ts": "writes the pack's block into the repository's .git/info/exclude",
     "compose/merge.ts":

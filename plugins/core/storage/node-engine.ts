@@ -5,8 +5,22 @@ import { makeTransaction, type Database, type OpenOptions, type SqlParams, type 
 
 const require = createRequire(import.meta.url);
 
+/** better-sqlite3 is an optional dependency (a native addon): say what to do when it did not install or build. */
+function loadDriver(): typeof BetterSqlite3 {
+  try {
+    return require("better-sqlite3") as typeof BetterSqlite3;
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new Error(
+      `the continuum CLI needs better-sqlite3 under Node for the pack's database, and it could not load (${why}). ` +
+        "Install it where the CLI runs (npm install better-sqlite3, which needs a prebuilt binary or a C++ toolchain); " +
+        "inside OpenCode the pack uses bun:sqlite and is not affected.",
+    );
+  }
+}
+
 export function openNodeDatabase(path: string, options: OpenOptions): Database {
-  const Driver = require("better-sqlite3") as typeof BetterSqlite3;
+  const Driver = loadDriver();
   const raw = new Driver(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   const exec = (sql: string) => void raw.exec(sql);
   return {
