@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The footprint numbers of docs/reference/benchmarks.md: size and time of a user install (`npm ci --omit=dev`) and of a contributor install
-# (`npm ci`), each in a clean copy of package.json + package-lock.json. npm's cache is used as it is (warm after the
+# The footprint numbers of docs/reference/benchmarks.md: size and time of a user install (`npm install` of the packed
+# package, what OpenCode's own install of "opencode-continuum@<version>" fetches) and of a contributor install (`npm ci`
+# in a clean copy of package.json + package-lock.json). npm's cache is used as it is (warm after the
 # first run); the times include building better-sqlite3's native addon when no prebuilt binary can be fetched.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,5 +19,16 @@ measure() {
   rm -rf "$dir"
 }
 echo "footprint on $(date -u +%Y-%m-%d), node $(node --version), npm $(npm --version), load $(cut -d' ' -f1 /proc/loadavg)"
-measure "npm ci --omit=dev" --omit=dev
+package() {
+  local dir; dir="$(mktemp -d)"
+  local tarball; tarball="$(cd "$root" && npm pack --silent --pack-destination "$dir" 2>/dev/null | tail -1)"
+  local start end
+  start=$(date +%s.%N)
+  (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "./$tarball" >/dev/null)
+  end=$(date +%s.%N)
+  printf '%s\t%s MB\t%.0f s\ttarball: %s kB\n' "npm install <package>" "$(du -sm "$dir/node_modules" | cut -f1)" \
+    "$(echo "$end - $start" | bc)" "$(( $(stat -c %s "$dir/$tarball") / 1024 ))"
+  rm -rf "$dir"
+}
+package
 measure "npm ci" 
