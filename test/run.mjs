@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The one test command (`npm test`): typecheck, Node unit tests, the storage suite inside OpenCode's own Bun,
 // then the end-to-end suite against the real pinned opencode binary. `node test/run.mjs <lint|unit|bun|e2e|all>`.
-import { spawnSync } from "node:child_process";
-import { readdirSync, statSync, existsSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
@@ -22,6 +23,61 @@ function files(dir, suffix) {
   return out.filter((f) => !filter || f.includes(filter)).sort();
 }
 
+// Seconds each file took in the fresh-clone CI run (2 cores). node --test starts files in the order given, so the
+// longest start first and the run does not end on one long file while the other worker idles. A file not listed
+// (a new one) counts as a typical e2e file; re-measure with --test-reporter=spec when the list drifts.
+const MEASURED = {
+  "test/unit/session-slots.test.ts": 34,
+  "test/unit/workflow-engine.test.ts": 16,
+  "test/unit/checkpoint-lifecycle.test.ts": 13,
+  "test/unit/runtime-core.test.ts": 8,
+  "test/unit/workflow-sandbox-limits.test.ts": 6,
+  "test/unit/sandbox.test.ts": 6,
+  "test/unit/worktrees.test.ts": 5,
+  "test/unit/backups.test.ts": 4,
+  "test/unit/cli-storage.test.ts": 4,
+  "test/e2e/cli.test.ts": 133,
+  "test/e2e/install.test.ts": 107,
+  "test/e2e/compose-assets.test.ts": 102,
+  "test/e2e/foundation.test.ts": 84,
+  "test/e2e/workflow.test.ts": 76,
+  "test/e2e/compose-workflows.test.ts": 72,
+  "test/e2e/dream.test.ts": 68,
+  "test/e2e/chaos.test.ts": 64,
+  "test/e2e/memory.test.ts": 64,
+  "test/e2e/goal-bounds.test.ts": 59,
+  "test/e2e/owner-lifetime.test.ts": 47,
+  "test/e2e/max.test.ts": 47,
+  "test/e2e/max-patch.test.ts": 46,
+  "test/e2e/checkpoint-cost.test.ts": 39,
+  "test/e2e/history-backfill.test.ts": 39,
+  "test/e2e/goal-headless.test.ts": 37,
+  "test/e2e/runtime.test.ts": 32,
+  "test/e2e/distill.test.ts": 32,
+  "test/e2e/checkpoint-words.test.ts": 32,
+  "test/e2e/checkpoint.test.ts": 29,
+  "test/e2e/harness.test.ts": 28,
+  "test/e2e/checkpoint-faults.test.ts": 27,
+  "test/e2e/tasks.test.ts": 25,
+  "test/e2e/sandbox.test.ts": 24,
+  "test/e2e/compose-verify.test.ts": 24,
+  "test/e2e/history-lookups.test.ts": 23,
+  "test/e2e/checkpoint-honest.test.ts": 22,
+  "test/e2e/state-files.test.ts": 19,
+  "test/e2e/git-guard.test.ts": 18,
+  "test/e2e/goal-input.test.ts": 18,
+  "test/e2e/one-shot.test.ts": 17,
+  "test/e2e/goal.test.ts": 16,
+  "test/e2e/workflow-confinement.test.ts": 16,
+  "test/e2e/goal-tasks.test.ts": 12,
+  "test/e2e/read-only.test.ts": 8,
+};
+const slowFirst = (list, unknown) =>
+  list
+    .map((file, index) => ({ file, index, seconds: MEASURED[file] ?? unknown }))
+    .sort((a, b) => b.seconds - a.seconds || a.index - b.index)
+    .map((entry) => entry.file);
+
 function run(label, command, args, env = {}) {
   console.log(`\n=== ${label}: ${command} ${args.slice(0, 6).join(" ")}${args.length > 6 ? " …" : ""}`);
   const started = Date.now();
@@ -30,6 +86,32 @@ function run(label, command, args, env = {}) {
     `=== ${label}: ${result.status === 0 ? "ok" : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
   return result.status === 0;
+}
+
+/**
+ * Runs a step in the background, its output kept in a file (a pipe would stall it while the foreground step holds
+ * the event loop) and printed when it is awaited: tsc is one busy thread, the unit tests' processes use the rest.
+ */
+function runInBackground(label, command, args) {
+  const dir = mkdtempSync(join(tmpdir(), "continuum-step-"));
+  const logFile = join(dir, "output.txt");
+  const fd = openSync(logFile, "w");
+  const started = Date.now();
+  const child = spawn(command, args, { cwd: root, stdio: ["ignore", fd, fd] });
+  closeSync(fd);
+  return new Promise((resolve) => {
+    const finish = (status) => {
+      console.log(`\n=== ${label}: ${command} ${args.slice(0, 6).join(" ")} (ran alongside the next step)`);
+      process.stdout.write(readFileSync(logFile, "utf8"));
+      console.log(
+        `=== ${label}: ${status === 0 ? "ok" : `FAILED (exit ${status})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+      rmSync(dir, { recursive: true, force: true });
+      resolve(status === 0);
+    };
+    child.on("error", () => finish("spawn error"));
+    child.on("exit", (code, signal) => finish(code ?? signal));
+  });
 }
 
 const PINNED = "1.18.33";
@@ -76,11 +158,28 @@ const steps = {
     run("lint", bin("oxlint"), ["-c", ".oxlintrc.json", "--deny-warnings", "plugins", "test"]),
   typecheck: () =>
     run("typecheck", process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]),
+  typecheckInBackground: () =>
+    runInBackground("typecheck", process.execPath, [
+      join(root, "node_modules", "typescript", "bin", "tsc"),
+      "-p",
+      "tsconfig.json",
+    ]),
   unit: () => {
-    const list = files("test/unit", ".test.ts");
+    // Most unit files are short and the cost is each file's own Node + tsx start: two at a time on two cores
+    // (node's default is one fewer than the cores).
+    const list = slowFirst(files("test/unit", ".test.ts"), 0);
+    const concurrency = String(Math.max(2, cpus().length));
     return (
       list.length === 0 ||
-      run("unit", process.execPath, ["--import", "tsx", "--test", ...forceExit, "--test-reporter=spec", ...list])
+      run("unit", process.execPath, [
+        "--import",
+        "tsx",
+        "--test",
+        ...forceExit,
+        `--test-concurrency=${concurrency}`,
+        "--test-reporter=spec",
+        ...list,
+      ])
     );
   },
   bun: () => {
@@ -91,7 +190,7 @@ const steps = {
     );
   },
   e2e: () => {
-    const list = files("test/e2e", ".test.ts");
+    const list = slowFirst(files("test/e2e", ".test.ts"), 60);
     const concurrency = String(Math.max(1, Math.min(3, cpus().length)));
     return (
       list.length === 0 ||
@@ -119,7 +218,15 @@ if (!plan) {
   console.error(`unknown mode ${mode}; use lint, unit, bun, e2e or all`);
   process.exit(2);
 }
-const results = plan.map((step) => [step, steps[step]()]);
+// The typecheck overlaps the unit tests when both run (reported right after them); its verdict counts the same.
+const overlap = plan.includes("typecheck") && plan.includes("unit");
+const results = [];
+let typecheck;
+for (const step of plan) {
+  if (step === "typecheck" && overlap) typecheck = steps.typecheckInBackground();
+  else results.push([step, steps[step]()]);
+  if (step === "unit" && typecheck) results.push(["typecheck", await typecheck]);
+}
 const failed = results.filter(([, ok]) => !ok).map(([step]) => step);
 console.log(
   `\nsteps: ${results.length - failed.length} ok, ${failed.length} failed (${plan.join(", ")})${failed.length ? ` failed: ${failed.join(", ")}` : ""}`,
