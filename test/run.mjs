@@ -28,7 +28,7 @@ function files(dir, suffix) {
 // (a new one) counts as a typical e2e file; re-measure with --test-reporter=spec when the list drifts.
 const MEASURED = {
   "test/unit/session-slots.test.ts": 34,
-  "test/unit/workflow-engine.test.ts": 16,
+  "test/unit/workflow-engine.test.ts": 6,
   "test/unit/checkpoint-lifecycle.test.ts": 13,
   "test/unit/runtime-core.test.ts": 8,
   "test/unit/workflow-sandbox-limits.test.ts": 6,
@@ -100,7 +100,10 @@ function runInBackground(label, command, args) {
   const child = spawn(command, args, { cwd: root, stdio: ["ignore", fd, fd] });
   closeSync(fd);
   return new Promise((resolve) => {
+    let reported = false;
     const finish = (status) => {
+      if (reported) return;
+      reported = true;
       console.log(`\n=== ${label}: ${command} ${args.slice(0, 6).join(" ")} (ran alongside the next step)`);
       process.stdout.write(readFileSync(logFile, "utf8"));
       console.log(
@@ -191,7 +194,8 @@ const steps = {
   },
   e2e: () => {
     const list = slowFirst(files("test/e2e", ".test.ts"), 60);
-    const concurrency = String(Math.max(1, Math.min(3, cpus().length)));
+    // E2E_CONCURRENCY=<n> tries another number of files at once (each file runs its own OpenCode processes).
+    const concurrency = process.env.E2E_CONCURRENCY || String(Math.max(1, Math.min(3, cpus().length)));
     return (
       list.length === 0 ||
       run("e2e (real opencode)", process.execPath, [
