@@ -25,14 +25,13 @@ function files(dir, suffix) {
 
 // Seconds each file took in the fresh-clone CI run (2 cores). node --test starts files in the order given, so the
 // longest start first and the run does not end on one long file while the other worker idles. A file not listed
-// (a new one) counts as a typical e2e file; re-measure with --test-reporter=spec when the list drifts.
+// (a new one) counts as a typical e2e file; re-measure with --test-reporter=spec when the list drifts. The unit files
+// first are long and hold no wall-clock limits (they share the cores with tsc); the files whose tests time a script
+// against workflow.sliceMs (workflow-sandbox-limits, workflow-engine) keep their place near the end.
 const MEASURED = {
   "test/unit/session-slots.test.ts": 34,
-  "test/unit/workflow-engine.test.ts": 6,
   "test/unit/checkpoint-lifecycle.test.ts": 13,
   "test/unit/runtime-core.test.ts": 8,
-  "test/unit/workflow-sandbox-limits.test.ts": 6,
-  "test/unit/sandbox.test.ts": 6,
   "test/unit/worktrees.test.ts": 5,
   "test/unit/backups.test.ts": 4,
   "test/unit/cli-storage.test.ts": 4,
@@ -78,19 +77,24 @@ const slowFirst = (list, unknown) =>
     .sort((a, b) => b.seconds - a.seconds || a.index - b.index)
     .map((entry) => entry.file);
 
-function run(label, command, args, env = {}) {
+/** Runs one step in the foreground; asynchronous, so a step running in the background is timed right. */
+async function run(label, command, args, env = {}) {
   console.log(`\n=== ${label}: ${command} ${args.slice(0, 6).join(" ")}${args.length > 6 ? " …" : ""}`);
   const started = Date.now();
-  const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...env } });
+  const child = spawn(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...env } });
+  const status = await new Promise((resolve) => {
+    child.on("error", (error) => resolve(error.message));
+    child.on("exit", (code, signal) => resolve(code ?? signal));
+  });
   console.log(
-    `=== ${label}: ${result.status === 0 ? "ok" : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    `=== ${label}: ${status === 0 ? "ok" : `FAILED (exit ${status})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
-  return result.status === 0;
+  return status === 0;
 }
 
 /**
- * Runs a step in the background, its output kept in a file (a pipe would stall it while the foreground step holds
- * the event loop) and printed when it is awaited: tsc is one busy thread, the unit tests' processes use the rest.
+ * Starts a step in the background, its output kept in a file and printed (with its verdict and time) when the
+ * returned function is awaited: tsc is one busy thread, the unit tests' processes use the other core.
  */
 function runInBackground(label, command, args) {
   const dir = mkdtempSync(join(tmpdir(), "continuum-step-"));
@@ -99,22 +103,18 @@ function runInBackground(label, command, args) {
   const started = Date.now();
   const child = spawn(command, args, { cwd: root, stdio: ["ignore", fd, fd] });
   closeSync(fd);
-  return new Promise((resolve) => {
-    let reported = false;
-    const finish = (status) => {
-      if (reported) return;
-      reported = true;
-      console.log(`\n=== ${label}: ${command} ${args.slice(0, 6).join(" ")} (ran alongside the next step)`);
-      process.stdout.write(readFileSync(logFile, "utf8"));
-      console.log(
-        `=== ${label}: ${status === 0 ? "ok" : `FAILED (exit ${status})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-      );
-      rmSync(dir, { recursive: true, force: true });
-      resolve(status === 0);
-    };
-    child.on("error", () => finish("spawn error"));
-    child.on("exit", (code, signal) => finish(code ?? signal));
-  });
+  const exited = new Promise((resolve) => {
+    child.on("error", (error) => resolve(error.message));
+    child.on("exit", (code, signal) => resolve(code ?? signal));
+  }).then((status) => ({ status, seconds: (Date.now() - started) / 1000 }));
+  return async () => {
+    const { status, seconds } = await exited;
+    console.log(`\n=== ${label}: ${command} ${args.slice(0, 6).join(" ")} (ran alongside the step before)`);
+    process.stdout.write(readFileSync(logFile, "utf8"));
+    console.log(`=== ${label}: ${status === 0 ? "ok" : `FAILED (exit ${status})`} in ${seconds.toFixed(1)} s`);
+    rmSync(dir, { recursive: true, force: true });
+    return status === 0;
+  };
 }
 
 const PINNED = "1.18.33";
@@ -156,8 +156,8 @@ const forceExit = nodeMajor > 20 || (nodeMajor === 20 && nodeMinor >= 14) ? ["--
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const steps = {
   // Formatting (biome, 120 columns) and lint (oxlint, correctness rules and unused code) of everything: ~1 s.
-  lint: () =>
-    run("format", bin("biome"), ["format", "--no-errors-on-unmatched"]) &&
+  lint: async () =>
+    (await run("format", bin("biome"), ["format", "--no-errors-on-unmatched"])) &&
     run("lint", bin("oxlint"), ["-c", ".oxlintrc.json", "--deny-warnings", "plugins", "test"]),
   typecheck: () =>
     run("typecheck", process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]),
@@ -228,8 +228,8 @@ const results = [];
 let typecheck;
 for (const step of plan) {
   if (step === "typecheck" && overlap) typecheck = steps.typecheckInBackground();
-  else results.push([step, steps[step]()]);
-  if (step === "unit" && typecheck) results.push(["typecheck", await typecheck]);
+  else results.push([step, await steps[step]()]);
+  if (step === "unit" && typecheck) results.push(["typecheck", await typecheck()]);
 }
 const failed = results.filter(([, ok]) => !ok).map(([step]) => step);
 console.log(
