@@ -151,9 +151,11 @@ test("a project install: a user's compose skill made before or after it wins; a 
 
 test("`compose` is a primary agent with the flow in its prompt; build and plan are unchanged; a project override wins", async () => {
   await withOpencode({ model: false, install: false }, async ({ env }) => {
-    const builtinTools = new Set(
-      Object.keys((JSON.parse(debug(env, "agent", "build")) as { tools: Record<string, unknown> }).tools),
-    );
+    // Each `opencode debug` is a whole OpenCode start: an answer is read once and every assertion uses it.
+    type AgentJson = { tools: Record<string, unknown>; permission: { permission: string; pattern: string }[] };
+    const agent = (name: string) => JSON.parse(debug(env, "agent", name)) as AgentJson;
+    const buildBeforeJson = agent("build");
+    const builtinTools = new Set(Object.keys(buildBeforeJson.tools));
     // What the pack may add to every agent: its own tools (and rules for them), rules that keep its hidden helper
     // agents out of the task tool, and OpenCode's read access to each installed skill's folder.
     const packAgents = new Set(
@@ -162,11 +164,8 @@ test("`compose` is a primary agent with the flow in its prompt; build and plan a
         .map((a) => a.name),
     );
     const packSkills = readdirSync(join(REPO_ROOT, "skills"));
-    const definition = (name: string) => {
-      const { tools, permission, ...rest } = JSON.parse(debug(env, "agent", name)) as {
-        tools: Record<string, unknown>;
-        permission: { permission: string; pattern: string }[];
-      };
+    const definition = (json: AgentJson) => {
+      const { tools, permission, ...rest } = json;
       const packTools = new Set(Object.keys(tools).filter((t) => !builtinTools.has(t)));
       const ours = (rule: { permission: string; pattern: string }) =>
         packTools.has(rule.permission) ||
@@ -175,29 +174,26 @@ test("`compose` is a primary agent with the flow in its prompt; build and plan a
         (rule.permission === "skill" && packSkills.includes(rule.pattern));
       return { ...rest, permission: permission.filter((rule) => !ours(rule)) };
     };
-    const buildBefore = definition("build");
-    const planBefore = definition("plan");
+    const buildBefore = definition(buildBeforeJson);
+    const planBefore = definition(agent("plan"));
     assert.throws(() => debug(env, "agent", "compose"), "no compose agent before install");
     installPack(env);
-    assert.deepEqual(definition("build"), buildBefore, "build unchanged");
-    assert.deepEqual(definition("plan"), planBefore, "plan unchanged");
+    assert.deepEqual(definition(agent("build")), buildBefore, "build unchanged");
+    assert.deepEqual(definition(agent("plan")), planBefore, "plan unchanged");
     const compose = JSON.parse(debug(env, "agent", "compose")) as {
       name: string;
       mode: string;
       prompt: string;
       description: string;
       native?: boolean;
+      permission: { permission: string; pattern: string; action: string }[];
     };
     assert.equal(compose.name, "compose");
     assert.equal(compose.mode, "primary", "selectable with Tab");
     for (const skill of COMPOSE_SKILLS) assert.ok(compose.prompt.includes(skill), `the prompt routes through ${skill}`);
     assert.match(compose.prompt, /Decided without asking/, "headless: picks and says so");
     assert.match(compose.prompt, /verif/i);
-    const rules = (
-      JSON.parse(debug(env, "agent", "compose")) as {
-        permission: { permission: string; pattern: string; action: string }[];
-      }
-    ).permission;
+    const rules = compose.permission;
     const last = (permission: string, pattern: string) =>
       rules.filter((r) => r.permission === permission && r.pattern === pattern).at(-1)?.action;
     // The git guard puts a dangerous git command behind this marker line; no git prefix rules are left.

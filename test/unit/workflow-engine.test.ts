@@ -205,10 +205,14 @@ test("resume after a crash mid-run: finished calls replay from the journal, only
 
   // The third call never answers (the process "dies"); the run is cancelled from outside, like a kill.
   let calls = 0;
+  // The cancel can land before the call gets here: an already aborted signal fires no "abort" event, and the run
+  // would then wait out the engine's 10 s wind-down for a call that never settles.
   const hangsUntilAborted = (call: AgentCall) =>
-    new Promise<AgentAnswer>((resolve) =>
-      call.signal.addEventListener("abort", () => resolve({ ok: false, message: "aborted", tokens: 0 })),
-    );
+    new Promise<AgentAnswer>((resolve) => {
+      const aborted = () => resolve({ ok: false, message: "aborted", tokens: 0 });
+      if (call.signal.aborted) aborted();
+      else call.signal.addEventListener("abort", aborted);
+    });
   const f = fixture((call) => (++calls >= 3 ? hangsUntilAborted(call) : echo(call)));
   f.write("four", body);
   const { record, done } = f.engine.start({ target: "four", seed: whole.seed });
