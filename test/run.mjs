@@ -36,6 +36,12 @@ const MEASURED = {
   "test/unit/backups.test.ts": 4,
   "test/unit/cli-storage.test.ts": 4,
   "test/e2e/cli.test.ts": 133,
+  // Files added after that run: their time alone on a quiet machine (the package test mostly waits on the registry).
+  "test/e2e/package.test.ts": 100,
+  "test/e2e/subagent-host.test.ts": 45,
+  "test/e2e/host-contract.test.ts": 47,
+  "test/e2e/dream-learn.test.ts": 35,
+  "test/unit/docs.test.ts": 12,
   "test/e2e/install.test.ts": 107,
   "test/e2e/compose-assets.test.ts": 102,
   "test/e2e/foundation.test.ts": 84,
