@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { CheckpointServices, FeatureContext, MemoryServices } from "../core/feature.ts";
 import { redact } from "../core/redaction.ts";
 import { errorText } from "../core/report.ts";
+import { slot } from "../core/sessions.ts";
 import { totalTokens } from "../core/tokens.ts";
 import { harvest, normalise, type Candidate } from "./learn-harvest.ts";
 import { learnGate, spentSince } from "./learn-gate.ts";
@@ -84,6 +85,7 @@ export function createLearner(
     if (context.host.oneShot) return "one-shot host"; // `opencode run` would cut a background dream off
     if (dreamer.running()) return "a dream is running";
     const state = readLearnState(dir);
+    if (state.candidates.length === 0) return "no candidates"; // the common case: no memory or ledger read
     const memoryKey = normalise(memory.projectMemory().text);
     state.candidates = state.candidates.filter((c) => !memoryKey.includes(c.key));
     const gate = learnGate({
@@ -159,16 +161,35 @@ export function scheduleLearning(context: FeatureContext, learner: Learner): voi
     }
   };
   const isMain = (id: string) => !context.sessions.helperOf(id) && context.sessions.session(id).parentId === "";
+  // The first main session of the process looks at every recent session folder (checkpoints other processes wrote);
+  // later ones only at the sessions gone idle since, whose writer may have finished after the idle. A full scan at
+  // every session start made a start cost O(all sessions) (10,000 sessions: minutes).
+  let scanned = false;
+  const idleSince = new Set<string>();
   context.sessions.on("dream", "session.created", (event) => {
     if (event.parentId || context.sessions.helperOf(event.sessionId)) return;
-    guarded("harvest", () => learner.harvestAll());
+    // The adapter reports every session.updated as session.created too: only the first one is a session start.
+    const seen = context.sessions.session(event.sessionId).get(seenSlot);
+    if (seen.started) return;
+    seen.started = true;
+    guarded("harvest", () => {
+      const again = [...idleSince];
+      idleSince.clear();
+      if (scanned) return again.forEach((id) => learner.harvestSession(id));
+      scanned = true;
+      learner.harvestAll();
+    });
     guarded("dream", () => void learner.maybeDream(event.sessionId));
   });
   context.sessions.on("dream", "turn.ended", (event) => {
     if (event.how !== "idle" || !isMain(event.sessionId)) return;
+    idleSince.add(event.sessionId);
     guarded("harvest", () => learner.harvestSession(event.sessionId));
   });
+  context.sessions.on("dream", "session.deleted", (event) => void idleSince.delete(event.sessionId));
 }
+
+const seenSlot = slot<{ started: boolean }>("dream-learn", () => ({ started: false }));
 
 /** Session folders changed since `cutoff` (a checkpoint written there renames into the folder). */
 function recentSessions(sessionsDir: string, cutoff: number): string[] {

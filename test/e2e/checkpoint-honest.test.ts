@@ -53,7 +53,12 @@ test("honest counts: writers on the way, rebuilt requests under the cap by the p
   await withOpencode(
     {
       model: modelScript,
-      env: { context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } },
+      env: {
+        context: CONTEXT,
+        output: OUTPUT,
+        // The test counts every request the model gets; an automatic learning dream (dream-learn.test.ts) is not one.
+        continuumConfig: { tasks: { gate: false }, dream: { learn: false } },
+      },
       install: false,
     },
     async ({ env, model, serve }) => {

@@ -83,7 +83,8 @@ async function scenario(writeUsage: WriteUsage, expect: { compactedByOpenCode: b
     lanes: [{ name: "writer", match: isCheckpointWriterRequest, replies: (r) => writerReply(r) }],
     main: (r) => mainReply(r, writeUsage),
   };
-  const setup = { context: 64000, output: 4000, continuumConfig: { tasks: { gate: false } } };
+  // The tests read every request the model gets; an automatic learning dream (dream-learn.test.ts) is not one of them.
+  const setup = { context: 64000, output: 4000, continuumConfig: { tasks: { gate: false }, dream: { learn: false } } };
   await withOpencode({ model: modelScript, env: setup, serve: true }, async ({ env, model, served, defer }) => {
     defer(() => {
       for (const r of model.requests)

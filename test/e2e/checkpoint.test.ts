@@ -83,7 +83,12 @@ test("checkpoints at 20/45/70 %, rebuild at 85 % under the cap, same rebuilt inp
   await withOpencode(
     {
       model: modelScript,
-      env: { context: CONTEXT, output: OUTPUT, continuumConfig: { tasks: { gate: false } } },
+      env: {
+        context: CONTEXT,
+        output: OUTPUT,
+        // The test counts every request the model gets; an automatic learning dream (dream-learn.test.ts) is not one.
+        continuumConfig: { tasks: { gate: false }, dream: { learn: false } },
+      },
       install: false,
     },
     async ({ env, model, serve }) => {

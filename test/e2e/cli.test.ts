@@ -158,7 +158,7 @@ test("names that do not exist are errors naming them (exit 1); read commands ans
       ],
       [
         ["stats", "--json"],
-        ["features", "overheadRatio", "worker"],
+        ["features", "overheadRatio", "subagents", "worker"],
       ],
       [["agents", "--json"], ["runs"]],
     ];

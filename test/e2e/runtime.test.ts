@@ -59,7 +59,7 @@ test("judge runs through the runner: no call after the verdict; continuum stats 
         features: Record<string, Record<string, number>>;
         overheadRatio: number;
       };
-      assert.deepEqual(Object.keys(json).sort(), ["features", "overheadRatio", "worker"]);
+      assert.deepEqual(Object.keys(json).sort(), ["features", "overheadRatio", "subagents", "worker"]);
       assert.equal(json.features.goal!.runs, 1);
       assert.ok(
         json.features.goal!.inputTokens > 0 && json.features.goal!.outputTokens > 0,

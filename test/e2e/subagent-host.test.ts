@@ -149,6 +149,9 @@ before(async () => {
   env = createIsolatedEnv({
     baseURL: model.baseURL,
     opencodeConfig: { permission: { bash: "allow" } },
+    // The observer session would start an automatic learning dream over the parent's checkpoint (dream-learn.test.ts),
+    // whose requests this scripted model does not play.
+    continuumConfig: { dream: { learn: false } },
   });
   installPack(env);
   const plugin = join(env.projectDir, ".opencode", "plugins", "subagent-probe.js");

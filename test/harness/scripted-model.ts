@@ -101,6 +101,13 @@ export const HIDDEN_LANES: Lane[] = [
   },
   { name: "goal-judge", match: isGoalJudgeRequest, replies: () => ({ text: "(no verdict scripted)" }) },
   {
+    // dream.learn is on by default: a test that leaves a checkpoint and opens a second session may start a learning
+    // dream; unscripted, it gets text (the dream then fails and writes nothing) instead of the main lane's turns.
+    name: "dream-unscripted",
+    match: (r) => r.system.some((s) => s.includes("You curate a project's long-term memory")),
+    replies: () => ({ text: "(no dream scripted)" }),
+  },
+  {
     name: "title",
     match: (r) => r.system.some((s) => s.includes("You are a title generator")),
     replies: () => ({ text: "Scripted session" }),
