@@ -160,6 +160,16 @@ function resolveOpencode() {
 const [nodeMajor, nodeMinor] = process.versions.node.split(".").map(Number);
 const forceExit = nodeMajor > 20 || (nodeMajor === 20 && nodeMinor >= 14) ? ["--test-force-exit"] : [];
 const bin = (name) => join(root, "node_modules", ".bin", name);
+/** Node's test runner over TypeScript files (tsx), `concurrency` files at a time, in the order given. */
+const nodeTestArgs = (concurrency, list) => [
+  "--import",
+  "tsx",
+  "--test",
+  ...forceExit,
+  `--test-concurrency=${concurrency}`,
+  "--test-reporter=spec",
+  ...list,
+];
 const steps = {
   // Formatting (biome, 120 columns) and lint (oxlint, correctness rules and unused code) of everything: ~1 s.
   lint: async () =>
@@ -178,18 +188,7 @@ const steps = {
     // (node's default is one fewer than the cores).
     const list = slowFirst(files("test/unit", ".test.ts"), 0);
     const concurrency = String(Math.max(2, cpus().length));
-    return (
-      list.length === 0 ||
-      run("unit", process.execPath, [
-        "--import",
-        "tsx",
-        "--test",
-        ...forceExit,
-        `--test-concurrency=${concurrency}`,
-        "--test-reporter=spec",
-        ...list,
-      ])
-    );
+    return list.length === 0 || run("unit", process.execPath, nodeTestArgs(concurrency, list));
   },
   bun: () => {
     const list = files("test/bun", ".bun.test.ts");
@@ -202,18 +201,7 @@ const steps = {
     const list = slowFirst(files("test/e2e", ".test.ts"), 60);
     // E2E_CONCURRENCY=<n> tries another number of files at once (each file runs its own OpenCode processes).
     const concurrency = process.env.E2E_CONCURRENCY || String(Math.max(1, Math.min(3, cpus().length)));
-    return (
-      list.length === 0 ||
-      run("e2e (real opencode)", process.execPath, [
-        "--import",
-        "tsx",
-        "--test",
-        ...forceExit,
-        `--test-concurrency=${concurrency}`,
-        "--test-reporter=spec",
-        ...list,
-      ])
-    );
+    return list.length === 0 || run("e2e (real opencode)", process.execPath, nodeTestArgs(concurrency, list));
   },
 };
 
